@@ -1,0 +1,1 @@
+savedcmd_/work/main/modules.order := {   cat /work/main/kmod/modules.order; :; } > /work/main/modules.order

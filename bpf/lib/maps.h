@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Maps of the connect path. All are pinned by name under KM_PIN_ROOT so the
+ * agent's restart reuses them (config and enrollment survive). */
+#ifndef KM_BPF_MAPS_H
+#define KM_BPF_MAPS_H
+
+#include "kmesh/abi.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct km_gen);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_gen SEC(".maps");
+
+/* Config maps hold two generations; NO_PREALLOC because they are written
+ * only by the agent and would otherwise pin their full size in memory. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KM_GEN_SLOTS * KM_MAX_FRONTENDS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct km_frontend_key);
+	__type(value, struct km_frontend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_frontend SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KM_GEN_SLOTS * KM_MAX_CLUSTERS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct km_cluster_key);
+	__type(value, struct km_cluster);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_cluster SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KM_GEN_SLOTS * KM_MAX_ENDPOINTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct km_endpoint_key);
+	__type(value, struct km_endpoint);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_endpoint SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KM_GEN_SLOTS * (KM_MAX_CLUSTERS + KM_MAX_FRONTENDS));
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct km_name_key);
+	__type(value, struct km_name);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_names SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KM_MAX_ENROLL);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct km_enroll_key);
+	__type(value, struct km_enroll);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_enroll SEC(".maps");
+
+/* Round-robin draw per cluster id. Not per slot: a reload keeps the
+ * rotation going instead of restarting it at endpoint 0. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KM_MAX_CLUSTERS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_rr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct km_sk_orig);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_sk_orig SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KM_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_counters SEC(".maps");
+
+#endif

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * kmesh ABI: every type that crosses the kernel/BPF/userspace boundary.
+ *
+ * This one header is included by the BPF programs (after vmlinux.h), by the
+ * kernel module and by the agent and CLI. Nothing here may be mirrored by hand
+ * elsewhere. All fields are fixed width with explicit padding, and every map
+ * record has a _Static_assert on its size so a change is a deliberate ABI
+ * change (bump KM_ABI_VERSION).
+ *
+ * Map layout and the generation flip
+ * ----------------------------------
+ * Config records (frontends, clusters, endpoints, names) carry a one-bit
+ * "slot" in their key. km_gen[0] names the live slot. The agent writes a new
+ * configuration into the other slot, then switches km_gen with one map write:
+ * a connect program reads km_gen once and then only looks at records of that
+ * slot, so it sees the old config or the new one, never a mix.
+ */
+#ifndef KMESH_ABI_H
+#define KMESH_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define KM_ABI_VERSION 1
+
+/* Pin root for maps and links; the agent mounts bpffs if needed. */
+#define KM_PIN_ROOT "/sys/fs/bpf/kmesh"
+
+/* Limits. The agent checks every one when config is read and rejects what
+ * does not fit: nothing is ever truncated. Map sizes are twice the
+ * per-generation limit because two generations coexist during a switch. */
+#define KM_GEN_SLOTS 2
+/* VIP:port pairs: 10,000 services with a few ports each, with headroom. */
+#define KM_MAX_FRONTENDS 32768
+/* Clusters: Istio creates one per service port and subset. */
+#define KM_MAX_CLUSTERS 32768
+/* Usable endpoints in all clusters of one generation. */
+#define KM_MAX_ENDPOINTS 131072
+/* Endpoints of one cluster: weighted pick is a binary search over the
+ * cluster's cumulative weights, KM_EP_SEARCH_STEPS lookups at most. */
+#define KM_MAX_CLUSTER_ENDPOINTS 8192
+#define KM_EP_SEARCH_STEPS 14	/* ceil(log2(8192)) + 1 */
+/* Weighted clusters of one tcp_proxy or route action (Envoy allows more;
+ * 32 covers canary splits). Linear scan, so keep it small. */
+#define KM_MAX_WEIGHTED 32
+/* Sum of weights; keeps cumulative sums inside 32 bits. */
+#define KM_MAX_TOTAL_WEIGHT 0x7fffffffu
+/* Enrolled cgroups plus network namespaces. */
+#define KM_MAX_ENROLL 4096
+/* cgroup ancestors checked for enrollment (levels below the root). */
+#define KM_MAX_CGROUP_DEPTH 16
+/* Names shown by kmeshctl, NUL included (Kubernetes names are <= 253). */
+#define KM_NAME_MAX 256
+/* Enrolled path as shown by kmeshctl, NUL included. */
+#define KM_PATH_MAX 256
+
+/* HTTP route tables (enforced when config is read; the L7 data path that
+ * uses them arrives with kmesh.ko's kfuncs). */
+#define KM_MAX_VHOSTS 64	/* virtual hosts per route config */
+#define KM_MAX_DOMAINS 64	/* domains per virtual host */
+#define KM_MAX_ROUTES 64	/* routes per virtual host */
+#define KM_MAX_HEADER_MATCHES 8	/* header matchers per route */
+#define KM_MAX_MATCH_STR 256	/* domain, path, header name/value, NUL incl. */
+
+/* IPv4 addresses are stored IPv4-mapped (::ffff:a.b.c.d), so one key type
+ * serves both families and a dual-stack IPv6 socket dialing ::ffff:VIP finds
+ * the IPv4 frontend. Words are in network byte order. */
+struct km_addr {
+	__u32 w[4];
+};
+
+enum km_family {
+	KM_FAMILY_INET = 4,
+	KM_FAMILY_INET6 = 6,
+};
+
+enum km_lb_policy {
+	KM_LB_ROUND_ROBIN = 0,
+	KM_LB_RANDOM = 1,
+	KM_LB_POLICY_MAX,
+};
+
+/* Envoy's core.v3.HealthStatus values. Only UNKNOWN and HEALTHY endpoints
+ * reach the kernel; the rest are kept out by the compiler. */
+enum km_health {
+	KM_HEALTH_UNKNOWN = 0,
+	KM_HEALTH_HEALTHY = 1,
+	KM_HEALTH_UNHEALTHY = 2,
+	KM_HEALTH_DRAINING = 3,
+	KM_HEALTH_TIMEOUT = 4,
+	KM_HEALTH_DEGRADED = 5,
+};
+
+/* km_gen: ARRAY, one entry. */
+struct km_gen {
+	__u64 generation;	/* increases by one per applied config */
+	__u32 slot;		/* live slot, 0 or 1 */
+	__u32 flags;
+};
+_Static_assert(sizeof(struct km_gen) == 16, "km_gen ABI");
+
+/* km_frontend: HASH, service VIP:port -> weighted list of clusters. */
+struct km_frontend_key {
+	struct km_addr addr;
+	__be16 port;
+	__u8 slot;
+	__u8 pad;
+};
+_Static_assert(sizeof(struct km_frontend_key) == 20, "km_frontend_key ABI");
+
+struct km_target {
+	__u32 cluster_id;
+	__u32 cum_weight;	/* inclusive running sum over targets[0..i] */
+};
+
+enum km_frontend_flags {
+	/* An http_connection_manager listener served as L4 to its default
+	 * cluster (no L7 data path yet, or the module is absent). */
+	KM_FE_L7_AS_L4 = 1 << 0,
+};
+
+struct km_frontend {
+	__u32 listener_id;	/* key into km_names (KM_NAME_LISTENER) */
+	__u16 n_targets;	/* 1..KM_MAX_WEIGHTED */
+	__u16 flags;		/* enum km_frontend_flags */
+	__u32 total_weight;	/* == targets[n_targets - 1].cum_weight */
+	__u32 pad;
+	struct km_target targets[KM_MAX_WEIGHTED];
+};
+_Static_assert(sizeof(struct km_frontend) == 16 + 8 * KM_MAX_WEIGHTED,
+	       "km_frontend ABI");
+
+/* km_cluster: HASH. Locality and priority fail-over is resolved by the
+ * compiler: the kernel holds only the serving level, i.e. the first level
+ * (by Envoy priority, then by locality match with the node) that has a
+ * usable endpoint. A health change is a new generation. */
+struct km_cluster_key {
+	__u32 id;
+	__u8 slot;
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct km_cluster_key) == 8, "km_cluster_key ABI");
+
+struct km_cluster {
+	__u32 n_endpoints;	/* usable endpoints in the serving level */
+	__u32 total_weight;	/* sum of their weights */
+	__u8 lb_policy;		/* enum km_lb_policy */
+	__u8 weighted;		/* 1 if the weights differ */
+	__u8 locality_rank;	/* serving level: 0 = node's own locality */
+	__u8 pad;
+	__u32 priority;		/* serving level: Envoy priority */
+	__u32 n_configured;	/* endpoints in the config, all levels */
+	/* circuit_breakers thresholds (DEFAULT priority); kept for a later
+	 * issue, 0 = unset */
+	__u32 max_connections;
+	__u32 max_pending_requests;
+	__u32 max_requests;
+	__u32 max_retries;
+};
+_Static_assert(sizeof(struct km_cluster) == 36, "km_cluster ABI");
+
+/* km_endpoint: HASH, (cluster, index) -> address. index < n_endpoints. */
+struct km_endpoint_key {
+	__u32 cluster_id;
+	__u32 index;
+	__u8 slot;
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct km_endpoint_key) == 12, "km_endpoint_key ABI");
+
+struct km_endpoint {
+	struct km_addr addr;
+	__be16 port;
+	__u8 family;		/* enum km_family */
+	__u8 health;		/* enum km_health */
+	__u32 weight;
+	__u32 cum_weight;	/* inclusive running sum over [0..index] */
+};
+_Static_assert(sizeof(struct km_endpoint) == 28, "km_endpoint ABI");
+
+/* km_names: HASH, names for kmeshctl; the data path never reads it. */
+enum km_name_kind {
+	KM_NAME_LISTENER = 1,
+	KM_NAME_CLUSTER = 2,
+};
+
+struct km_name_key {
+	__u32 id;
+	__u8 kind;		/* enum km_name_kind */
+	__u8 slot;
+	__u16 pad;
+};
+_Static_assert(sizeof(struct km_name_key) == 8, "km_name_key ABI");
+
+struct km_name {
+	char s[KM_NAME_MAX];
+};
+
+/* km_enroll: HASH, which workloads kmesh touches. */
+enum km_enroll_kind {
+	KM_ENROLL_CGROUP = 1,	/* id = cgroup v2 id (inode of the dir) */
+	KM_ENROLL_NETNS = 2,	/* id = netns cookie (SO_NETNS_COOKIE) */
+};
+
+struct km_enroll_key {
+	__u64 id;
+	__u32 kind;		/* enum km_enroll_kind */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct km_enroll_key) == 16, "km_enroll_key ABI");
+
+struct km_enroll {
+	char path[KM_PATH_MAX];	/* as given to kmeshctl enroll */
+};
+
+/* km_sk_orig: SK_STORAGE, the service address a socket dialed, for
+ * getpeername, plus the endpoint it was sent to. */
+struct km_sk_orig {
+	struct km_addr vip;
+	struct km_addr endpoint;
+	__be16 vip_port;
+	__be16 endpoint_port;
+	__u32 cluster_id;
+};
+_Static_assert(sizeof(struct km_sk_orig) == 40, "km_sk_orig ABI");
+
+/* km_counters: PERCPU_ARRAY indexed by reason. Order is ABI. */
+enum km_counter {
+	KM_CNT_ROUTED = 0,	/* connect rewritten to an endpoint */
+	KM_CNT_NO_ENDPOINT,	/* service with no usable endpoint: refused */
+	KM_CNT_NOT_ENROLLED,	/* service address dialed by a non-enrolled
+				 * workload: left alone */
+	KM_CNT_MAP_MISS,	/* destination is not a service frontend */
+	KM_CNT_INCONSISTENT,	/* a record the frontend points to is
+				 * missing: left alone */
+	KM_CNT_L7_AS_L4,	/* routed, and the listener is L7 served as L4 */
+	KM_CNT_PEER_VIP,	/* getpeername answered with the VIP */
+	KM_CNT_FAMILY,		/* IPv6 endpoint for an IPv4 socket: refused */
+	KM_CNT_MAX,
+};
+
+#endif /* KMESH_ABI_H */

@@ -1,0 +1,1 @@
+savedcmd_/work/main/kmod/modules.order := {   echo /work/main/kmod/kmesh.o; :; } > /work/main/kmod/modules.order

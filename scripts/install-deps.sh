@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install every build and test dependency of kmesh on Debian bookworm.
+# bookworm-backports supplies libbpf-dev 1.4, bpftool 7.5 and the 6.12 kernel
+# headers (the module's build target); clang-19 and dwarves come from bookworm.
+set -euo pipefail
+
+KVER=${KVER:-6.12.95+deb12-amd64}
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: run as root (apt-get needs it)" >&2
+	exit 1
+fi
+
+src=/etc/apt/sources.list.d/bookworm-backports.list
+if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+	echo "deb http://deb.debian.org/debian bookworm-backports main" > "$src"
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+
+apt-get install -y -q --no-install-recommends \
+	build-essential make pkg-config git ca-certificates \
+	clang-19 llvm-19 lld-19 dwarves \
+	libelf-dev zlib1g-dev libyaml-dev libcmocka-dev libsystemd-dev \
+	iproute2 curl wrk jq procps psmisc kmod util-linux
+
+apt-get install -y -q --no-install-recommends -t bookworm-backports \
+	libbpf-dev bpftool "linux-headers-$KVER"
+
+echo "install-deps: done (clang $(clang-19 --version | head -1 | awk '{print $4}'), bpftool $(bpftool version | head -1 | awk '{print $2}'), headers $KVER)"

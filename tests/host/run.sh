@@ -1,0 +1,456 @@
+#!/usr/bin/env bash
+# Host integration tests: kmeshd and the BPF connect path on the real kernel,
+# with real cgroups, network namespaces, veth test hosts, backend servers and
+# clients (km_testcli, curl). Needs root. Prints "ok N - name" per case and
+# a final "N passed, N failed, N skipped" line.
+#
+# VIPs are 10.97.0.x / fd00:97::x, dialed only from namespace kmt-cli, which
+# has no route to them: a connect kmesh does not rewrite fails with
+# ENETUNREACH and no packet leaves.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+KM_ROOT=$PWD
+. tests/host/lib.sh
+
+P=kmt
+WORK=$(mktemp -d /tmp/kmesh-host.XXXXXX)
+PIN=/sys/fs/bpf/kmesh-test
+STATE=$WORK/state
+CONF=$WORK/mesh.yaml
+LOG=$WORK/kmeshd.log
+CTL=("$KM_BUILD/kmeshctl" --pin-root "$PIN" --state-file "$STATE/kmeshd.state")
+CLI=$KM_BUILD/tools/km_testcli
+KMESHD_PID=
+PASS=0 FAIL=0 SKIP=0 N=0
+
+ok() { N=$((N + 1)); PASS=$((PASS + 1)); echo "ok $N - $1"; }
+not_ok() {
+	N=$((N + 1)); FAIL=$((FAIL + 1)); echo "not ok $N - $1"
+	shift; for l in "$@"; do echo "#   $l"; done
+}
+skip() { N=$((N + 1)); SKIP=$((SKIP + 1)); echo "ok $N - $1 # SKIP $2"; }
+
+cleanup() {
+	stop_kmeshd
+	"$KM_BUILD/kmeshd" --uninstall --pin-root "$PIN" >/dev/null 2>&1
+	km_topo_down "$P"
+	[ "$FAIL" -eq 0 ] && rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "host tests need root (BPF, cgroups, network namespaces)"
+	echo "0 passed, 0 failed, 1 skipped"
+	exit 0
+fi
+
+# ---- config ----------------------------------------------------------------
+# Variables the tests change between reloads.
+RR_EPS="2 3 4 5"		# backends of cluster rr
+HEALTH2=HEALTHY HEALTH3=HEALTHY	# cluster health's two endpoints
+RR_PORT=8080
+
+ep() {	# ep ADDR PORT [HEALTH] [WEIGHT]
+	echo "        - endpoint: { address: { socket_address: { address: \"$1\", port_value: $2 } } }"
+	echo "          health_status: ${3:-UNKNOWN}"
+	echo "          load_balancing_weight: ${4:-1}"
+}
+tcp_listener() {	# NAME ADDR PORT CLUSTER
+	cat <<-EOT
+	  - name: $1
+	    address: { socket_address: { address: "$2", port_value: $3 } }
+	    filter_chains:
+	    - filters:
+	      - name: envoy.filters.network.tcp_proxy
+	        typed_config: { stat_prefix: $1, cluster: $4 }
+	EOT
+}
+cluster() {	# NAME POLICY, endpoints follow from stdin
+	echo "  - name: $1"
+	echo "    lb_policy: $2"
+	echo "    load_assignment:"
+	echo "      endpoints:"
+	echo "      - lb_endpoints:"
+	cat
+}
+
+write_config() {
+	local out=${1:-$CONF} e
+	{
+	echo "node: { locality: { region: r1, zone: zone-a } }"
+	echo "static_resources:"
+	echo "  listeners:"
+	tcp_listener svc-rr 10.97.0.1 80 rr
+	tcp_listener svc-wrr 10.97.0.2 80 wrr
+	tcp_listener svc-wrand 10.97.0.3 80 wrand
+	tcp_listener svc-rand 10.97.0.4 80 rand
+	cat <<-EOT
+	  - name: svc-split
+	    address: { socket_address: { address: 10.97.0.5, port_value: 80 } }
+	    filter_chains:
+	    - filters:
+	      - name: envoy.filters.network.tcp_proxy
+	        typed_config:
+	          stat_prefix: split
+	          weighted_clusters:
+	            clusters: [ { name: split-a, weight: 80 }, { name: split-b, weight: 20 } ]
+	EOT
+	tcp_listener svc-health 10.97.0.6 80 health
+	tcp_listener svc-prio 10.97.0.7 80 prio
+	tcp_listener svc-locality 10.97.0.8 80 locality
+	tcp_listener svc-dead 10.97.0.9 80 dead
+	tcp_listener svc-v6 "fd00:97::1" 80 v6
+	cat <<-EOT
+	  - name: svc-http
+	    address: { socket_address: { address: 10.97.0.10, port_value: 80 } }
+	    filter_chains:
+	    - filters:
+	      - name: envoy.filters.network.http_connection_manager
+	        typed_config:
+	          stat_prefix: http
+	          route_config:
+	            name: http
+	            virtual_hosts:
+	            - name: all
+	              domains: ["*"]
+	              routes:
+	              - match: { prefix: "/api" }
+	                route: { cluster: rand }
+	              - match: { prefix: "/" }
+	                route: { cluster: http-default }
+	  - name: svc-ports
+	    address: { socket_address: { address: 10.97.0.11, port_value: 80 } }
+	    filter_chains:
+	    - filter_chain_match: { destination_port: 80 }
+	      filters:
+	      - name: envoy.filters.network.tcp_proxy
+	        typed_config: { stat_prefix: p80, cluster: split-a }
+	    - filter_chain_match: { destination_port: 81 }
+	      filters:
+	      - name: envoy.filters.network.tcp_proxy
+	        typed_config: { stat_prefix: p81, cluster: split-b }
+	EOT
+	echo "  clusters:"
+	for e in $RR_EPS; do ep "10.98.0.$e" "$RR_PORT"; done | cluster rr ROUND_ROBIN
+	{ ep 10.98.0.2 8080 HEALTHY 1; ep 10.98.0.3 8080 HEALTHY 3; } | cluster wrr ROUND_ROBIN
+	{ ep 10.98.0.2 8080 HEALTHY 1; ep 10.98.0.3 8080 HEALTHY 3; } | cluster wrand RANDOM
+	{ ep 10.98.0.2 8080; ep 10.98.0.3 8080; ep 10.98.0.4 8080; } | cluster rand RANDOM
+	ep 10.98.0.6 8080 | cluster split-a ROUND_ROBIN
+	ep 10.98.0.7 8080 | cluster split-b ROUND_ROBIN
+	{ ep 10.98.0.2 8080 "$HEALTH2"; ep 10.98.0.3 8080 "$HEALTH3"; } | cluster health ROUND_ROBIN
+	ep 10.98.0.8 8080 | cluster http-default ROUND_ROBIN
+	cat <<-EOT
+	  - name: prio
+	    load_assignment:
+	      endpoints:
+	      - priority: 0
+	        lb_endpoints:
+	$(ep 10.98.0.2 8080 UNHEALTHY)
+	      - priority: 1
+	        lb_endpoints:
+	$(ep 10.98.0.3 8080 HEALTHY)
+	$(ep 10.98.0.4 8080 DRAINING)
+	  - name: locality
+	    load_assignment:
+	      endpoints:
+	      - locality: { region: r1, zone: zone-b }
+	        lb_endpoints:
+	$(ep 10.98.0.2 8080)
+	      - locality: { region: r1, zone: zone-a }
+	        lb_endpoints:
+	$(ep 10.98.0.3 8080)
+	$(ep 10.98.0.4 8080)
+	  - name: dead
+	    type: EDS
+	EOT
+	{ ep "fd00:98::2" 8080; ep "fd00:98::3" 8080; } | cluster v6 ROUND_ROBIN
+	} > "$out.tmp" && mv "$out.tmp" "$out"
+}
+
+# ---- helpers ------------------------------------------------------------------
+start_kmeshd() {
+	"$KM_BUILD/kmeshd" --config "$CONF" --pin-root "$PIN" --state-dir "$STATE" \
+		>> "$LOG" 2>&1 &
+	KMESHD_PID=$!
+	wait_state '^last_attempt=[1-9]'
+}
+stop_kmeshd() {
+	[ -n "$KMESHD_PID" ] || return 0
+	kill "$KMESHD_PID" 2>/dev/null
+	wait "$KMESHD_PID" 2>/dev/null
+	KMESHD_PID=
+	rm -f "$STATE/kmeshd.state"
+}
+state() { cat "$STATE/kmeshd.state" 2>/dev/null; }
+wait_state() {	# wait until the state file matches a regex (5 s)
+	for _ in $(seq 100); do
+		state | grep -qE "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+gen() { state | sed -n 's/^generation=//p'; }
+reload_to() {	# reload_to WAY: SIGHUP or a file rewrite; waits for the attempt
+	local before after
+	before=$(state | sed -n 's/^last_attempt=//p')
+	sleep 1.05	# last_attempt has 1 s resolution
+	if [ "$1" = hup ]; then kill -HUP "$KMESHD_PID"; else write_config; fi
+	for _ in $(seq 100); do
+		after=$(state | sed -n 's/^last_attempt=//p')
+		[ -n "$after" ] && [ "$after" != "$before" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+counter() { "${CTL[@]}" -o json status | jq -r ".counters.$1"; }
+in_enrolled() { km_in "$P/enrolled" "$P-cli" "$@"; }
+count_of() { sed -n "s/^count $1 //p" <<< "$2" | grep . || echo 0; }
+total_ok() { sed -n 's/^total ok=\([0-9]*\).*/\1/p' <<< "$1"; }
+
+# expect_exact NAME OUTPUT backend=count...
+expect_counts() {
+	local name=$1 out=$2 bad=()
+	shift 2
+	for pair in "$@"; do
+		local b=${pair%%=*} want=${pair#*=} got
+		got=$(count_of "$b" "$out")
+		[ "$got" = "$want" ] || bad+=("$b: want $want, got $got")
+	done
+	if [ ${#bad[@]} -eq 0 ]; then ok "$name"; else not_ok "$name" "${bad[@]}" "$(grep -E '^(count|total)' <<< "$out" | tr '\n' ' ')"; fi
+}
+# expect_range NAME OUTPUT backend LO HI
+expect_range() {
+	local got
+	got=$(count_of "$3" "$2")
+	if [ "$got" -ge "$4" ] && [ "$got" -le "$5" ]; then ok "$1 ($3=$got in [$4,$5])"
+	else not_ok "$1" "$3: got $got, want [$4,$5]" "$(grep -E '^(count|total)' <<< "$2" | tr '\n' ' ')"; fi
+}
+
+# ---- set-up ----------------------------------------------------------------------
+echo "# work dir $WORK"
+km_topo_up "$P" 98
+for i in 2 3 4 5 6 7 8 9; do
+	km_backend "$P-srv" "b$i" "10.98.0.$i:8080" "[fd00:98::$i]:8080" "10.98.0.$i:9090" || exit 1
+done
+"$KM_BUILD/kmeshd" --uninstall --pin-root "$PIN" >/dev/null 2>&1
+write_config
+if "$KM_BUILD/kmeshd" --check --config "$CONF" > "$WORK/check.out" 2>&1; then
+	ok "kmeshd --check accepts the test config"
+else
+	not_ok "kmeshd --check accepts the test config" "$(cat "$WORK/check.out")"
+fi
+start_kmeshd
+if state | grep -q '^generation=1$' && [ -e "$PIN/link_km_connect4" ]; then
+	ok "kmeshd starts, attaches, applies generation 1"
+else
+	not_ok "kmeshd starts, attaches, applies generation 1" "$(cat "$LOG")"
+	exit 1
+fi
+"${CTL[@]}" enroll "$KM_CG_ROOT/$P/enrolled" >/dev/null
+"${CTL[@]}" enroll "/run/netns/$P-cli2" >/dev/null
+
+# ---- data path -----------------------------------------------------------------------
+out=$(in_enrolled "$CLI" -n 8 10.97.0.1:80)
+if [ "$(total_ok "$out")" = 8 ]; then ok "VIP connects reach backends"
+else not_ok "VIP connects reach backends" "$out"; fi
+
+if grep -q '^ok .*peer=10.97.0.1:80$' <<< "$out" && ! grep -q '^ok .*peer=10.98' <<< "$out"; then
+	ok "getpeername shows the VIP (IPv4)"
+else not_ok "getpeername shows the VIP (IPv4)" "$(head -3 <<< "$out")"; fi
+
+out=$(in_enrolled "$CLI" -n 40 10.97.0.1:80)
+expect_counts "round robin is exact over 40 connects to 4 endpoints" "$out" b2=10 b3=10 b4=10 b5=10
+
+out=$(in_enrolled "$CLI" -n 40 10.97.0.2:80)
+expect_counts "weighted round robin 1:3 is exact over 40 connects" "$out" b2=10 b3=30
+
+# Weighted random 1:3 over 400: expected 100 for b2; +-40 is more than 4 sigma.
+out=$(in_enrolled "$CLI" -n 400 10.97.0.3:80)
+expect_range "weighted random 1:3 within tolerance over 400 connects" "$out" b2 60 140
+
+out=$(in_enrolled "$CLI" -n 300 10.97.0.4:80)
+r_ok=1
+for b in b2 b3 b4; do
+	g=$(count_of $b "$out"); { [ "$g" -ge 60 ] && [ "$g" -le 140 ]; } || r_ok=0
+done
+if [ $r_ok = 1 ]; then ok "random is roughly even over 300 connects ($(grep '^count' <<< "$out" | tr '\n' ' '))"
+else not_ok "random is roughly even over 300 connects" "$(grep '^count' <<< "$out" | tr '\n' ' ')"; fi
+
+# weighted_clusters 80/20 over 400: expected 80 for split-b; +-32 is 4 sigma.
+out=$(in_enrolled "$CLI" -n 400 10.97.0.5:80)
+expect_range "tcp_proxy weighted_clusters 80/20 within tolerance over 400 connects" "$out" b7 48 112
+
+out=$(in_enrolled "$CLI" -n 10 10.97.0.7:80)
+expect_counts "priority fail-over skips an unhealthy priority 0 and a DRAINING endpoint" "$out" b3=10
+
+out=$(in_enrolled "$CLI" -n 20 10.97.0.8:80)
+expect_counts "locality: the node's own zone first" "$out" b2=0 b3=10 b4=10
+
+t0=$(date +%s%N)
+out=$(in_enrolled "$CLI" -n 1 -t 5000 10.97.0.9:80)
+t1=$(date +%s%N)
+if grep -q '^err connect errno=ECONNREFUSED' <<< "$out"; then
+	ok "a service with no usable endpoint is refused (ECONNREFUSED, $(( (t1 - t0) / 1000000 )) ms)"
+else not_ok "a service with no usable endpoint is refused (ECONNREFUSED)" "$out"; fi
+
+out=$(in_enrolled "$CLI" -n 6 "[fd00:97::1]:80")
+if [ "$(total_ok "$out")" = 6 ] && grep -q 'peer=\[fd00:97::1\]:80' <<< "$out"; then
+	expect_counts "IPv6 VIP: round robin and getpeername" "$out" b2=3 b3=3
+else not_ok "IPv6 VIP: round robin and getpeername" "$out"; fi
+
+out=$(in_enrolled "$CLI" -n 1 "[::ffff:10.97.0.1]:80")
+if [ "$(total_ok "$out")" = 1 ]; then ok "a dual-stack IPv6 socket dialing ::ffff:VIP is routed"
+else not_ok "a dual-stack IPv6 socket dialing ::ffff:VIP is routed" "$out"; fi
+
+body=$(in_enrolled curl -sS --max-time 5 http://10.97.0.10/api/x)
+if [ "$body" = b8 ]; then ok "HTTP listener served as L4 to its default route (curl)"
+else not_ok "HTTP listener served as L4 to its default route (curl)" "got '$body'"; fi
+if "${CTL[@]}" status | grep -q '^L7: .*svc-http' &&
+   [ "$("${CTL[@]}" -o json status | jq -r '.agent.l7_served_as_l4[0]')" = svc-http ]; then
+	ok "kmeshctl status says the HTTP listener is served as L4"
+else not_ok "kmeshctl status says the HTTP listener is served as L4" "$("${CTL[@]}" status)"; fi
+
+out80=$(in_enrolled "$CLI" -n 2 10.97.0.11:80); out81=$(in_enrolled "$CLI" -n 2 10.97.0.11:81)
+if [ "$(count_of b6 "$out80")" = 2 ] && [ "$(count_of b7 "$out81")" = 2 ]; then
+	ok "filter_chain_match.destination_port selects the chain"
+else not_ok "filter_chain_match.destination_port selects the chain" "$out80" "$out81"; fi
+
+# ---- enrollment -----------------------------------------------------------------------
+out=$(km_in "$P/enrolled/child" "$P-cli" "$CLI" -n 2 10.97.0.1:80)
+if [ "$(total_ok "$out")" = 2 ]; then ok "a child cgroup of an enrolled cgroup is routed"
+else not_ok "a child cgroup of an enrolled cgroup is routed" "$out"; fi
+
+ne0=$(counter not_enrolled)
+out=$(km_in "$P/other" "$P-cli" "$CLI" -n 1 10.97.0.1:80)
+ne1=$(counter not_enrolled)
+if grep -q '^err connect errno=ENETUNREACH' <<< "$out" && [ "$ne1" -gt "$ne0" ]; then
+	ok "a non-enrolled process is untouched (VIP unreachable, not_enrolled counted)"
+else not_ok "a non-enrolled process is untouched" "$out" "not_enrolled $ne0 -> $ne1"; fi
+
+out=$(km_in "$P/other" "$P-cli" "$CLI" -n 1 10.98.0.2:8080)
+if grep -q '^ok backend=b2 peer=10.98.0.2:8080' <<< "$out"; then
+	ok "a non-enrolled process reaches a backend directly, peer unchanged"
+else not_ok "a non-enrolled process reaches a backend directly" "$out"; fi
+
+out=$(in_enrolled "$CLI" -n 1 10.98.0.3:8080)
+if grep -q '^ok backend=b3 peer=10.98.0.3:8080' <<< "$out"; then
+	ok "an enrolled process dialing a non-service address is untouched"
+else not_ok "an enrolled process dialing a non-service address is untouched" "$out"; fi
+
+out=$(km_in "$P/other" "$P-cli2" "$CLI" -n 4 10.97.0.1:80)
+if [ "$(total_ok "$out")" = 4 ]; then ok "netns enrollment routes any process in that namespace"
+else not_ok "netns enrollment routes any process in that namespace" "$out"; fi
+
+"${CTL[@]}" unenroll "/run/netns/$P-cli2" >/dev/null
+out=$(km_in "$P/other" "$P-cli2" "$CLI" -n 1 -t 1000 10.97.0.1:80)
+if ! grep -q '^ok' <<< "$out"; then ok "unenroll stops routing ($(head -1 <<< "$out"))"
+else not_ok "unenroll stops routing" "$out"; fi
+"${CTL[@]}" enroll "/run/netns/$P-cli2" >/dev/null
+
+# ---- kmeshctl --------------------------------------------------------------------------
+js=$("${CTL[@]}" -o json status)
+if jq -e '(.programs | length) == 4 and .counters.routed > 0 and .maps.frontends == 13 and .agent.running' <<< "$js" >/dev/null; then
+	ok "kmeshctl -o json status: 4 programs, 13 frontends, routed counted"
+else not_ok "kmeshctl -o json status" "$js"; fi
+dj=$("${CTL[@]}" -o json dump)
+if jq -e '([.clusters[] | select(.name == "rr") | .endpoints[].address] | sort) == ["10.98.0.2:8080","10.98.0.3:8080","10.98.0.4:8080","10.98.0.5:8080"]
+	  and ([.frontends[] | select(.address == "10.97.0.5:80") | .clusters[].weight] == [80,20])
+	  and ([.clusters[] | select(.name == "prio") | .endpoints[].address] == ["10.98.0.3:8080"])' <<< "$dj" >/dev/null; then
+	ok "kmeshctl -o json dump shows frontends, weights and serving endpoints"
+else not_ok "kmeshctl -o json dump" "$(head -c 1500 <<< "$dj")"; fi
+if "${CTL[@]}" bogus >/dev/null 2>&1; then not_ok "kmeshctl rejects an unknown command"
+else ok "kmeshctl rejects an unknown command"; fi
+if err=$("${CTL[@]}" enroll /tmp 2>&1); then not_ok "kmeshctl enroll rejects a path that is neither cgroup nor netns"
+elif grep -q 'neither a cgroup v2 directory nor a network namespace' <<< "$err"; then
+	ok "kmeshctl enroll rejects a path that is neither cgroup nor netns"
+else not_ok "kmeshctl enroll rejects a bad path clearly" "$err"; fi
+
+# ---- reloads ----------------------------------------------------------------------------
+g0=$(gen)
+RR_EPS="2 3 4"
+reload_to file
+out=$(in_enrolled "$CLI" -n 30 10.97.0.1:80)
+if [ "$(gen)" = $((g0 + 1)) ]; then
+	expect_counts "endpoint removal takes effect on the next connect (file change reload)" "$out" b2=10 b3=10 b4=10 b5=0
+else not_ok "endpoint removal (file change reload)" "generation $g0 -> $(gen)" "$(tail -3 "$LOG")"; fi
+
+HEALTH2=UNHEALTHY
+write_config
+reload_to hup
+out=$(in_enrolled "$CLI" -n 10 10.97.0.6:80)
+expect_counts "health change takes effect on the next connect (SIGHUP reload)" "$out" b2=0 b3=10
+
+HEALTH3=DRAINING
+write_config; reload_to hup
+nb0=$(counter no_endpoint)
+out=$(in_enrolled "$CLI" -n 1 10.97.0.6:80)
+if grep -q '^err connect errno=ECONNREFUSED' <<< "$out" && [ "$(counter no_endpoint)" -gt "$nb0" ]; then
+	ok "all endpoints unhealthy: connects refused, no_endpoint counted"
+else not_ok "all endpoints unhealthy: connects refused" "$out"; fi
+HEALTH2=HEALTHY HEALTH3=HEALTHY
+
+g0=$(gen)
+cp "$CONF" "$WORK/good.yaml"
+sed -i 's/port_value: 8080/port_value: 0/' "$CONF"
+kill -HUP "$KMESHD_PID"
+if wait_state '^last_ok=0'; then
+	st=$(state)
+	out=$(in_enrolled "$CLI" -n 6 10.97.0.1:80)
+	if [ "$(gen)" = "$g0" ] && grep -qE "^last_error=$CONF:[0-9]+: cluster 'rr'.*port" <<< "$st" &&
+	   [ "$(total_ok "$out")" = 6 ]; then
+		ok "a reload with bad config is rejected with file:line and the old config keeps serving"
+	else not_ok "a reload with bad config keeps the old config serving" "$st" "$out"; fi
+	if "${CTL[@]}" status | grep -q "^last reload: REJECTED: $CONF:"; then ok "kmeshctl status shows the rejected reload"
+	else not_ok "kmeshctl status shows the rejected reload" "$("${CTL[@]}" status | head -5)"; fi
+else not_ok "a reload with bad config is rejected" "$(state)" "$(tail -3 "$LOG")"; fi
+if grep -q "config rejected, generation $g0 keeps serving: $CONF:" "$LOG"; then
+	ok "the rejection is logged once with file and line"
+else not_ok "the rejection is logged with file and line" "$(tail -3 "$LOG")"; fi
+write_config	# good again
+reload_to hup
+
+# A config that parses but does not compile (unknown cluster) is also rejected.
+g0=$(gen)
+sed -i 's/cluster: rand }/cluster: nope }/' "$CONF"
+kill -HUP "$KMESHD_PID"
+if wait_state '^last_ok=0' && state | grep -q "cluster 'nope' is not defined" && [ "$(gen)" = "$g0" ]; then
+	ok "a reload referencing an undefined cluster is rejected, generation unchanged"
+else not_ok "a reload referencing an undefined cluster is rejected" "$(state)"; fi
+write_config; reload_to hup
+
+# ---- restart ------------------------------------------------------------------------------
+in_enrolled "$CLI" --hold 5 10.97.0.1:80 > "$WORK/hold.out" 2>&1 &
+hold=$!
+sleep 0.5
+fails=0 total=0
+stop_kmeshd
+# while kmeshd is down, the pinned programs keep routing
+for _ in 1 2 3 4 5; do
+	o=$(in_enrolled "$CLI" -n 4 10.97.0.1:80); total=$((total + 4))
+	fails=$((fails + 4 - $(total_ok "$o")))
+done
+g_before=$(km_gen --pin-root "$PIN")
+start_kmeshd
+for _ in 1 2 3 4 5; do
+	o=$(in_enrolled "$CLI" -n 4 10.97.0.1:80); total=$((total + 4))
+	fails=$((fails + 4 - $(total_ok "$o")))
+done
+wait "$hold"; hold_rc=$?
+if [ "$hold_rc" = 0 ] && [ $fails = 0 ] && grep -q '^hold ok' "$WORK/hold.out"; then
+	ok "kmeshd restart drops no connection ($(cat "$WORK/hold.out"); $total new connects, 0 failed)"
+else not_ok "kmeshd restart drops no connection" "$(cat "$WORK/hold.out")" "new connects failed: $fails of $total"; fi
+if grep -q 'replaced in place' "$LOG" && grep -q '(0 new, 4 replaced in place)' "$LOG" &&
+   [ "$(gen)" -gt "$g_before" ] && "${CTL[@]}" status | grep -q "^  cgroup .*$P/enrolled"; then
+	ok "restart reuses pinned links and maps (enrollment kept)"
+else not_ok "restart reuses pinned links and maps" "$(grep -E 'attached|generation' "$LOG" | tail -3)"; fi
+
+# ---- uninstall ----------------------------------------------------------------------------
+stop_kmeshd
+"$KM_BUILD/kmeshd" --uninstall --pin-root "$PIN" >/dev/null 2>&1
+out=$(in_enrolled "$CLI" -n 1 -t 1000 10.97.0.1:80)
+if [ ! -e "$PIN" ] && grep -q '^err connect errno=ENETUNREACH' <<< "$out"; then
+	ok "kmeshd --uninstall detaches everything"
+else not_ok "kmeshd --uninstall detaches everything" "$(ls "$PIN" 2>&1)" "$out"; fi
+
+echo "$PASS passed, $FAIL failed, $SKIP skipped"
+[ "$FAIL" -eq 0 ]

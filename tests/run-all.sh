@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every test: unit (cmocka binaries in build/tests) and host integration
+# (tests/host/run.sh, root). Prints each suite's own output and, last, one
+# line for the runner: "N passed, N failed, N skipped".
+#   tests/run-all.sh [--unit|--host]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+pass=0 fail=0 skip=0
+
+add_counts() {	# reads a suite's output, adds its counts
+	local out=$1 p f s
+	p=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' <<< "$out" | tail -1)
+	f=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' <<< "$out" | tail -1)
+	s=$(sed -n 's/^.* failed, \([0-9]*\) skipped.*/\1/p' <<< "$out" | tail -1)
+	pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0})); skip=$((skip + ${s:-0}))
+}
+
+if [ "$what" != --host ]; then
+	for t in build/tests/test_*; do
+		[ -x "$t" ] || continue
+		echo "== unit: $(basename "$t")"
+		out=$("$t" 2>&1); rc=$?
+		echo "$out"
+		p=$(sed -n 's/^.*\[  PASSED  \] \([0-9]*\) test.*/\1/p' <<< "$out" | tail -1)
+		f=$(sed -n 's/^.*\[  FAILED  \] \([0-9]*\) test.*/\1/p' <<< "$out" | tail -1)
+		pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0}))
+		# a crash before cmocka's summary is a failure too
+		[ $rc -ne 0 ] && [ -z "$f" ] && fail=$((fail + 1))
+	done
+fi
+
+if [ "$what" != --unit ]; then
+	echo "== host integration: tests/host/run.sh"
+	out=$(timeout 900 tests/host/run.sh 2>&1); rc=$?
+	echo "$out"
+	add_counts "$out"
+	if [ $rc -ne 0 ] && ! grep -qE '^[0-9]+ passed, [0-9]+ failed' <<< "$out"; then
+		echo "host suite exited $rc without a summary"
+		fail=$((fail + 1))
+	fi
+fi
+
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]

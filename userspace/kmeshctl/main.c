@@ -1,0 +1,564 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * kmeshctl: look at and steer the kmesh data plane through its pinned maps.
+ * Works whether or not kmeshd is running: the kernel state is the truth.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <bpf/bpf.h>
+
+#include "bpf_loader.h"
+#include "json.h"
+#include "maps.h"
+#include "sys.h"
+
+#define KM_STATE_FILE "/run/kmesh/kmeshd.state"
+
+struct ctl {
+	const char *pin_root;
+	const char *state_file;
+	bool json;
+	struct km_maps maps;
+	struct km_gen gen;
+};
+
+static int die_err(const struct km_err *err)
+{
+	fprintf(stderr, "kmeshctl: %s\n", err->msg);
+	return 1;
+}
+
+static int open_maps(struct ctl *c)
+{
+	struct km_err err = {};
+	int ret = km_maps_open(c->pin_root, &c->maps, &err);
+
+	if (ret)
+		return die_err(&err);
+	if (km_maps_read_gen(&c->maps, &c->gen)) {
+		fprintf(stderr, "kmeshctl: reading km_gen: %s\n", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+static const char *addr_str(const struct km_addr *a, char *buf, size_t len)
+{
+	struct km_ip ip = { .addr = *a };
+
+	ip.family = a->w[0] == 0 && a->w[1] == 0 && a->w[2] == htonl(0xffff) ?
+		    KM_FAMILY_INET : KM_FAMILY_INET6;
+	return km_ip_str(&ip, buf, len);
+}
+
+static const char *hostport(const struct km_addr *a, __be16 port, char *buf,
+			    size_t len)
+{
+	char ip[64];
+	bool v6 = !(a->w[0] == 0 && a->w[1] == 0 && a->w[2] == htonl(0xffff));
+
+	addr_str(a, ip, sizeof(ip));
+	snprintf(buf, len, v6 ? "[%s]:%u" : "%s:%u", ip, ntohs(port));
+	return buf;
+}
+
+static void name_of(struct ctl *c, __u8 kind, __u32 id, char *buf, size_t len)
+{
+	struct km_name_key k = { .id = id, .kind = kind, .slot = c->gen.slot };
+	struct km_name v;
+
+	if (bpf_map_lookup_elem(c->maps.names, &k, &v) == 0)
+		snprintf(buf, len, "%s", v.s);
+	else
+		snprintf(buf, len, "#%u", id);
+}
+
+/* ---- iterate one slot of a config map ------------------------------------ */
+
+/* Calls @fn for each key of @fd whose slot byte equals @slot. */
+static int for_each_in_slot(int fd, size_t ksz, size_t slot_off, __u8 slot,
+			    void (*fn)(struct ctl *, const void *), struct ctl *c)
+{
+	char cur[64], prev[64];
+	bool first = true;
+	int n = 0;
+
+	while (bpf_map_get_next_key(fd, first ? NULL : prev, cur) == 0) {
+		first = false;
+		memcpy(prev, cur, ksz);
+		if ((__u8)cur[slot_off] != slot)
+			continue;
+		n++;
+		if (fn)
+			fn(c, cur);
+	}
+	return n;
+}
+
+static int count_slot(int fd, size_t ksz, size_t off, __u8 slot)
+{
+	return for_each_in_slot(fd, ksz, off, slot, NULL, NULL);
+}
+
+/* ---- status -------------------------------------------------------------- */
+
+static bool path_exists(const char *p)
+{
+	return access(p, F_OK) == 0;
+}
+
+/* The agent's report (kmeshd.state): "key=value" lines. */
+#define KM_STATE_MAX_L7 64
+
+struct agent_state {
+	bool present;
+	long pid;
+	char config[512];
+	char last_error[600];
+	bool last_ok;
+	unsigned long long generation;
+	int n_l7;
+	char l7[KM_STATE_MAX_L7][KM_NAME_MAX];
+};
+
+static void read_state(const char *path, struct agent_state *st)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL, *v;
+	size_t cap = 0;
+	ssize_t n;
+
+	memset(st, 0, sizeof(*st));
+	if (!f)
+		return;
+	st->present = true;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] == '\n')
+			line[n - 1] = 0;
+		v = strchr(line, '=');
+		if (!v)
+			continue;
+		*v++ = 0;
+		if (strcmp(line, "pid") == 0)
+			st->pid = strtol(v, NULL, 10);
+		else if (strcmp(line, "config") == 0)
+			snprintf(st->config, sizeof(st->config), "%s", v);
+		else if (strcmp(line, "last_ok") == 0)
+			st->last_ok = strcmp(v, "1") == 0;
+		else if (strcmp(line, "last_error") == 0)
+			snprintf(st->last_error, sizeof(st->last_error), "%s", v);
+		else if (strcmp(line, "generation") == 0)
+			st->generation = strtoull(v, NULL, 10);
+		else if (strcmp(line, "l7_as_l4") == 0 && st->n_l7 < KM_STATE_MAX_L7)
+			snprintf(st->l7[st->n_l7++], KM_NAME_MAX, "%s", v);
+	}
+	free(line);
+	fclose(f);
+}
+
+struct enroll_row {
+	struct km_enroll_key k;
+	struct km_enroll v;
+};
+
+static int list_enroll(struct ctl *c, struct enroll_row *rows, int max)
+{
+	struct km_enroll_key cur, prev;
+	bool first = true;
+	int n = 0;
+
+	while (n < max && bpf_map_get_next_key(c->maps.enroll, first ? NULL : &prev, &cur) == 0) {
+		first = false;
+		prev = cur;
+		if (bpf_map_lookup_elem(c->maps.enroll, &cur, &rows[n].v) == 0)
+			rows[n++].k = cur;
+	}
+	return n;
+}
+
+static const char *enroll_kind(__u32 k)
+{
+	return k == KM_ENROLL_CGROUP ? "cgroup" : k == KM_ENROLL_NETNS ? "netns" : "?";
+}
+
+static int cmd_status(struct ctl *c)
+{
+	struct km_link_status links[16];
+	static struct enroll_row rows[KM_MAX_ENROLL];
+	static struct agent_state st;
+	uint64_t cnt[KM_CNT_MAX];
+	bool running, mod, modbtf;
+	int nl, nfe, ncl, nep, nen;
+
+	if (open_maps(c))
+		return 1;
+	read_state(c->state_file, &st);
+	running = st.pid > 0 && kill(st.pid, 0) == 0;
+	mod = path_exists("/sys/module/kmesh");
+	modbtf = path_exists("/sys/kernel/btf/kmesh");
+	nl = km_bpf_links(c->pin_root, links, 16);
+	nfe = count_slot(c->maps.frontend, sizeof(struct km_frontend_key),
+			 offsetof(struct km_frontend_key, slot), c->gen.slot);
+	ncl = count_slot(c->maps.cluster, sizeof(struct km_cluster_key),
+			 offsetof(struct km_cluster_key, slot), c->gen.slot);
+	nep = count_slot(c->maps.endpoint, sizeof(struct km_endpoint_key),
+			 offsetof(struct km_endpoint_key, slot), c->gen.slot);
+	nen = list_enroll(c, rows, KM_MAX_ENROLL);
+	km_maps_read_counters(&c->maps, cnt);
+
+	if (c->json) {
+		struct km_json j;
+
+		km_json_init(&j, stdout);
+		km_json_obj(&j, NULL);
+		km_json_obj(&j, "agent");
+		km_json_bool(&j, "running", running);
+		km_json_i64(&j, "pid", running ? st.pid : 0);
+		km_json_str(&j, "config", st.present ? st.config : NULL);
+		km_json_bool(&j, "last_reload_ok", st.last_ok);
+		km_json_str(&j, "last_error", st.last_ok ? NULL : st.last_error);
+		km_json_arr(&j, "l7_served_as_l4");
+		for (int i = 0; i < st.n_l7; i++)
+			km_json_str(&j, NULL, st.l7[i]);
+		km_json_end(&j, ']');
+		km_json_end(&j, '}');
+		km_json_u64(&j, "generation", c->gen.generation);
+		km_json_u64(&j, "slot", c->gen.slot);
+		km_json_arr(&j, "programs");
+		for (int i = 0; i < nl; i++) {
+			km_json_obj(&j, NULL);
+			km_json_str(&j, "name", links[i].name);
+			km_json_u64(&j, "prog_id", links[i].prog_id);
+			km_json_u64(&j, "cgroup_id", links[i].cgroup_id);
+			km_json_u64(&j, "run_cnt", links[i].run_cnt);
+			km_json_u64(&j, "run_time_ns", links[i].run_time_ns);
+			km_json_end(&j, '}');
+		}
+		km_json_end(&j, ']');
+		km_json_obj(&j, "maps");
+		km_json_str(&j, "pin_root", c->pin_root);
+		km_json_u64(&j, "frontends", nfe);
+		km_json_u64(&j, "clusters", ncl);
+		km_json_u64(&j, "endpoints", nep);
+		km_json_u64(&j, "enrolled", nen);
+		km_json_end(&j, '}');
+		km_json_obj(&j, "module");
+		km_json_bool(&j, "loaded", mod);
+		km_json_bool(&j, "btf", modbtf);
+		km_json_bool(&j, "l7_data_path", false);
+		km_json_end(&j, '}');
+		km_json_obj(&j, "counters");
+		for (int i = 0; i < KM_CNT_MAX; i++)
+			km_json_u64(&j, km_counter_names[i], cnt[i]);
+		km_json_end(&j, '}');
+		km_json_arr(&j, "enrolled");
+		for (int i = 0; i < nen; i++) {
+			km_json_obj(&j, NULL);
+			km_json_str(&j, "kind", enroll_kind(rows[i].k.kind));
+			km_json_u64(&j, "id", rows[i].k.id);
+			km_json_str(&j, "path", rows[i].v.path);
+			km_json_end(&j, '}');
+		}
+		km_json_end(&j, ']');
+		km_json_end(&j, '}');
+		return 0;
+	}
+
+	printf("agent:       %s", running ? "running" : "not running");
+	if (running)
+		printf(" (pid %ld, config %s)", st.pid, st.config);
+	printf("\ngeneration:  %llu (slot %u)\n", (unsigned long long)c->gen.generation,
+	       c->gen.slot);
+	if (running)
+		printf("last reload: %s%s\n", st.last_ok ? "ok" : "REJECTED: ",
+		       st.last_ok ? "" : st.last_error);
+	if (running && st.n_l7) {
+		printf("L7:          HTTP listeners served as L4 to their default route (no L7 data path yet):");
+		for (int i = 0; i < st.n_l7; i++)
+			printf(" %s", st.l7[i]);
+		putchar('\n');
+	}
+	printf("programs:\n");
+	for (int i = 0; i < nl; i++)
+		printf("  %-18s prog %u on cgroup %llu, runs %llu\n", links[i].name,
+		       links[i].prog_id, (unsigned long long)links[i].cgroup_id,
+		       (unsigned long long)links[i].run_cnt);
+	if (nl <= 0)
+		printf("  (none attached)\n");
+	printf("maps:        %s: %d frontends, %d clusters, %d endpoints live; %d enrolled\n",
+	       c->pin_root, nfe, ncl, nep, nen);
+	printf("module:      kmesh.ko %s, BTF %s; L7 data path: not available\n",
+	       mod ? "loaded" : "not loaded", modbtf ? "present" : "absent");
+	printf("counters:\n");
+	for (int i = 0; i < KM_CNT_MAX; i++)
+		printf("  %-18s %llu\n", km_counter_names[i], (unsigned long long)cnt[i]);
+	printf("enrolled:\n");
+	for (int i = 0; i < nen; i++)
+		printf("  %-6s %-20llu %s\n", enroll_kind(rows[i].k.kind),
+		       (unsigned long long)rows[i].k.id, rows[i].v.path);
+	if (nen == 0)
+		printf("  (none: no workload is routed; see 'kmeshctl enroll')\n");
+	return 0;
+}
+
+/* ---- dump -------------------------------------------------------------- */
+
+static struct km_json dj;
+
+static void dump_frontend(struct ctl *c, const void *key)
+{
+	const struct km_frontend_key *k = key;
+	struct km_frontend fe;
+	char buf[80], name[KM_NAME_MAX];
+	__u32 prev = 0;
+
+	if (bpf_map_lookup_elem(c->maps.frontend, k, &fe))
+		return;
+	hostport(&k->addr, k->port, buf, sizeof(buf));
+	name_of(c, KM_NAME_LISTENER, fe.listener_id, name, sizeof(name));
+	if (c->json) {
+		km_json_obj(&dj, NULL);
+		km_json_str(&dj, "address", buf);
+		km_json_str(&dj, "listener", name);
+		km_json_bool(&dj, "l7_served_as_l4", fe.flags & KM_FE_L7_AS_L4);
+		km_json_arr(&dj, "clusters");
+	} else {
+		printf("  %-28s listener %s%s ->", buf, name,
+		       fe.flags & KM_FE_L7_AS_L4 ? " (HTTP served as L4)" : "");
+	}
+	for (int i = 0; i < fe.n_targets && i < KM_MAX_WEIGHTED; i++) {
+		__u32 w = fe.targets[i].cum_weight - prev;
+
+		prev = fe.targets[i].cum_weight;
+		name_of(c, KM_NAME_CLUSTER, fe.targets[i].cluster_id, name, sizeof(name));
+		if (c->json) {
+			km_json_obj(&dj, NULL);
+			km_json_str(&dj, "name", name);
+			km_json_u64(&dj, "weight", w);
+			km_json_end(&dj, '}');
+		} else {
+			printf(" %s", name);
+			if (fe.n_targets > 1)
+				printf(" (weight %u)", w);
+		}
+	}
+	if (c->json) {
+		km_json_end(&dj, ']');
+		km_json_end(&dj, '}');
+	} else {
+		putchar('\n');
+	}
+}
+
+static void dump_cluster(struct ctl *c, const void *key)
+{
+	const struct km_cluster_key *k = key;
+	struct km_endpoint_key ek = { .cluster_id = k->id, .slot = k->slot };
+	struct km_endpoint ep;
+	struct km_cluster cl;
+	char name[KM_NAME_MAX], buf[80];
+
+	if (bpf_map_lookup_elem(c->maps.cluster, k, &cl))
+		return;
+	name_of(c, KM_NAME_CLUSTER, k->id, name, sizeof(name));
+	if (c->json) {
+		km_json_obj(&dj, NULL);
+		km_json_str(&dj, "name", name);
+		km_json_u64(&dj, "id", k->id);
+		km_json_str(&dj, "lb_policy", km_lb_policy_name(cl.lb_policy));
+		km_json_bool(&dj, "weighted", cl.weighted);
+		km_json_u64(&dj, "priority", cl.priority);
+		km_json_u64(&dj, "locality_rank", cl.locality_rank);
+		km_json_u64(&dj, "endpoints_configured", cl.n_configured);
+		km_json_u64(&dj, "max_connections", cl.max_connections);
+		km_json_arr(&dj, "endpoints");
+	} else {
+		printf("  %s: %s%s, %u of %u endpoints serving (priority %u, locality rank %u)\n",
+		       name, km_lb_policy_name(cl.lb_policy), cl.weighted ? " weighted" : "",
+		       cl.n_endpoints, cl.n_configured, cl.priority, cl.locality_rank);
+	}
+	for (__u32 i = 0; i < cl.n_endpoints && i < KM_MAX_CLUSTER_ENDPOINTS; i++) {
+		ek.index = i;
+		if (bpf_map_lookup_elem(c->maps.endpoint, &ek, &ep))
+			continue;
+		hostport(&ep.addr, ep.port, buf, sizeof(buf));
+		if (c->json) {
+			km_json_obj(&dj, NULL);
+			km_json_str(&dj, "address", buf);
+			km_json_u64(&dj, "weight", ep.weight);
+			km_json_str(&dj, "health", km_health_name(ep.health));
+			km_json_end(&dj, '}');
+		} else {
+			printf("    %-28s weight %u %s\n", buf, ep.weight,
+			       km_health_name(ep.health));
+		}
+	}
+	if (c->json) {
+		km_json_end(&dj, ']');
+		km_json_end(&dj, '}');
+	}
+}
+
+static int cmd_dump(struct ctl *c)
+{
+	if (open_maps(c))
+		return 1;
+	km_json_init(&dj, stdout);
+	if (c->json) {
+		km_json_obj(&dj, NULL);
+		km_json_u64(&dj, "generation", c->gen.generation);
+		km_json_arr(&dj, "frontends");
+	} else {
+		printf("generation %llu\nfrontends:\n", (unsigned long long)c->gen.generation);
+	}
+	for_each_in_slot(c->maps.frontend, sizeof(struct km_frontend_key),
+			 offsetof(struct km_frontend_key, slot), c->gen.slot,
+			 dump_frontend, c);
+	if (c->json) {
+		km_json_end(&dj, ']');
+		km_json_arr(&dj, "clusters");
+	} else {
+		printf("clusters:\n");
+	}
+	for_each_in_slot(c->maps.cluster, sizeof(struct km_cluster_key),
+			 offsetof(struct km_cluster_key, slot), c->gen.slot,
+			 dump_cluster, c);
+	if (c->json) {
+		km_json_end(&dj, ']');
+		km_json_end(&dj, '}');
+	}
+	return 0;
+}
+
+/* ---- enroll ------------------------------------------------------------ */
+
+static int cmd_enroll(struct ctl *c, const char *path, bool add)
+{
+	static struct enroll_row rows[KM_MAX_ENROLL];
+	struct km_enroll_key k;
+	struct km_enroll v = {};
+	struct km_err err = {};
+	int ret, n;
+
+	if (open_maps(c))
+		return 1;
+	if (strlen(path) >= sizeof(v.path)) {
+		fprintf(stderr, "kmeshctl: %s: path longer than %d characters\n",
+			path, KM_PATH_MAX - 1);
+		return 1;
+	}
+	ret = km_resolve_enroll(path, &k, &err);
+	if (ret && !add && ret == -ENOENT) {
+		/* The cgroup or netns is gone: unenroll by the recorded path. */
+		n = list_enroll(c, rows, KM_MAX_ENROLL);
+		for (int i = 0; i < n; i++) {
+			if (strcmp(rows[i].v.path, path) == 0) {
+				k = rows[i].k;
+				ret = 0;
+			}
+		}
+	}
+	if (ret)
+		return die_err(&err);
+	if (add) {
+		snprintf(v.path, sizeof(v.path), "%s", path);
+		if (bpf_map_update_elem(c->maps.enroll, &k, &v, BPF_ANY)) {
+			fprintf(stderr, "kmeshctl: enrolling %s: %s%s\n", path, strerror(errno),
+				errno == E2BIG ? " (enrollment table full)" : "");
+			return 1;
+		}
+	} else if (bpf_map_delete_elem(c->maps.enroll, &k)) {
+		fprintf(stderr, "kmeshctl: %s is not enrolled\n", path);
+		return 1;
+	}
+	if (c->json) {
+		struct km_json j;
+
+		km_json_init(&j, stdout);
+		km_json_obj(&j, NULL);
+		km_json_str(&j, "action", add ? "enrolled" : "unenrolled");
+		km_json_str(&j, "kind", enroll_kind(k.kind));
+		km_json_u64(&j, "id", k.id);
+		km_json_str(&j, "path", path);
+		km_json_end(&j, '}');
+	} else {
+		printf("%s %s %s (id %llu)\n", add ? "enrolled" : "unenrolled",
+		       enroll_kind(k.kind), path, (unsigned long long)k.id);
+	}
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kmeshctl [-o text|json] [--pin-root DIR] COMMAND\n"
+		"commands:\n"
+		"  status            programs, maps, module, config generation, counters, enrollments\n"
+		"  dump              frontends, clusters and endpoints as the kernel sees them\n"
+		"  enroll PATH       route a workload: a cgroup v2 directory or a netns file\n"
+		"                    (/run/netns/NAME, /proc/PID/ns/net)\n"
+		"  unenroll PATH     stop routing it\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "pin-root", required_argument, NULL, 'p' },
+		{ "state-file", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct ctl c = { .pin_root = KM_PIN_ROOT, .state_file = KM_STATE_FILE };
+	const char *cmd;
+	int o, ret = 2;
+
+	memset(&c.maps, -1, sizeof(c.maps));	/* every fd -1: nothing open */
+
+	while ((o = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'o':
+			if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
+				fprintf(stderr, "kmeshctl: -o %s: expected 'text' or 'json'\n", optarg);
+				return 2;
+			}
+			c.json = strcmp(optarg, "json") == 0;
+			break;
+		case 'p': c.pin_root = optarg; break;
+		case 's': c.state_file = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[optind++];
+	/* allow `kmeshctl status -o json` too */
+	while (optind < argc && strcmp(argv[optind], "-o") == 0 && optind + 1 < argc) {
+		c.json = strcmp(argv[optind + 1], "json") == 0;
+		optind += 2;
+	}
+	if (strcmp(cmd, "status") == 0 && optind == argc)
+		ret = cmd_status(&c);
+	else if (strcmp(cmd, "dump") == 0 && optind == argc)
+		ret = cmd_dump(&c);
+	else if ((strcmp(cmd, "enroll") == 0 || strcmp(cmd, "unenroll") == 0) &&
+		 optind + 1 == argc)
+		ret = cmd_enroll(&c, argv[optind], cmd[0] == 'e');
+	else {
+		fprintf(stderr, "kmeshctl: bad command line: '%s'%s\n", cmd,
+			optind < argc ? " with unexpected arguments" : "");
+		usage(stderr);
+	}
+	km_maps_close(&c.maps);
+	return ret;
+}

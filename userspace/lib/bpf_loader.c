@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf_loader.h"
+#include "kmesh.skel.h"
+#include "sys.h"
+
+static int link_path(char *buf, size_t len, const char *root, const char *prog)
+{
+	if (snprintf(buf, len, "%s/" KM_LINK_PREFIX "%s", root, prog) >= (int)len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Attach @prog to @cg_fd, or move the pinned link at @path to it. */
+static int attach_one(struct bpf_program *prog, int cg_fd, __u64 cg_id,
+		      const char *path, struct km_install_report *rep,
+		      struct km_err *err)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	struct bpf_link *link;
+	int fd, ret;
+
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		if (bpf_link_get_info_by_fd(fd, &info, &len) == 0 &&
+		    info.type == BPF_LINK_TYPE_CGROUP &&
+		    info.cgroup.cgroup_id == cg_id &&
+		    info.cgroup.attach_type == bpf_program__expected_attach_type(prog)) {
+			ret = bpf_link_update(fd, bpf_program__fd(prog), NULL);
+			close(fd);
+			if (ret) {
+				km_err_set(err, "%s: replacing the attached program: %s",
+					   path, strerror(errno));
+				return -errno;
+			}
+			rep->replaced++;
+			return 0;
+		}
+		/* Pinned for another cgroup (--cgroup changed): move it. */
+		bpf_link_detach(fd);
+		close(fd);
+		unlink(path);
+	}
+
+	link = bpf_program__attach_cgroup(prog, cg_fd);
+	if (!link) {
+		ret = -errno;
+		km_err_set(err, "attaching %s: %s", bpf_program__name(prog),
+			   strerror(-ret));
+		return ret;
+	}
+	ret = bpf_link__pin(link, path);
+	if (ret) {
+		km_err_set(err, "pinning %s: %s", path, strerror(-ret));
+		bpf_link__destroy(link);
+		return ret;
+	}
+	/* The pin holds the attachment now; closing our fd keeps it. */
+	bpf_link__disconnect(link);
+	bpf_link__destroy(link);
+	rep->attached++;
+	return 0;
+}
+
+int km_bpf_install(const char *pin_root, const char *cgroup,
+		   struct km_install_report *rep, struct km_err *err)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_root);
+	struct kmesh_bpf *skel = NULL;
+	struct bpf_program *prog;
+	char path[PATH_MAX];
+	struct stat st;
+	int cg_fd, ret;
+
+	memset(rep, 0, sizeof(*rep));
+	ret = km_ensure_bpffs(pin_root, err);
+	if (ret)
+		return ret;
+	cg_fd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg_fd < 0 || fstat(cg_fd, &st)) {
+		ret = -errno;
+		km_err_set(err, "cgroup %s: %s", cgroup, strerror(-ret));
+		goto out;
+	}
+
+	skel = kmesh_bpf__open_opts(&opts);
+	if (!skel) {
+		ret = -errno;
+		km_err_set(err, "opening the BPF object: %s", strerror(-ret));
+		goto out;
+	}
+	ret = kmesh_bpf__load(skel);
+	if (ret) {
+		km_err_set(err, "loading the BPF programs: %s (the log above has the verifier's or libbpf's reason; maps pinned by an incompatible kmesh version are removed with 'kmeshd --uninstall')",
+			   strerror(-ret));
+		goto out;
+	}
+	bpf_object__for_each_program(prog, skel->obj) {
+		ret = link_path(path, sizeof(path), pin_root, bpf_program__name(prog));
+		if (!ret)
+			ret = attach_one(prog, cg_fd, st.st_ino, path, rep, err);
+		if (ret)
+			goto out;
+	}
+out:
+	/* Programs stay alive through their pinned links, maps through
+	 * their pins. */
+	kmesh_bpf__destroy(skel);
+	if (cg_fd >= 0)
+		close(cg_fd);
+	return ret;
+}
+
+int km_bpf_uninstall(const char *pin_root, struct km_err *err)
+{
+	DIR *d = opendir(pin_root);
+	struct dirent *de;
+	char path[PATH_MAX];
+	int ret = 0;
+
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		km_err_set(err, "%s: %s", pin_root, strerror(errno));
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_root, de->d_name);
+		if (strncmp(de->d_name, KM_LINK_PREFIX, strlen(KM_LINK_PREFIX)) == 0) {
+			int fd = bpf_obj_get(path);
+
+			if (fd >= 0) {
+				bpf_link_detach(fd);
+				close(fd);
+			}
+		}
+		if (unlink(path) && !ret) {
+			ret = -errno;
+			km_err_set(err, "%s: %s", path, strerror(errno));
+		}
+	}
+	closedir(d);
+	if (!ret && rmdir(pin_root)) {
+		ret = -errno;
+		km_err_set(err, "%s: %s", pin_root, strerror(errno));
+	}
+	return ret;
+}
+
+int km_bpf_links(const char *pin_root, struct km_link_status *out, int max)
+{
+	DIR *d = opendir(pin_root);
+	struct dirent *de;
+	char path[PATH_MAX];
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)) && n < max) {
+		struct bpf_link_info li = {};
+		struct bpf_prog_info pi = {};
+		__u32 len = sizeof(li);
+		int fd, pfd;
+
+		if (strncmp(de->d_name, KM_LINK_PREFIX, strlen(KM_LINK_PREFIX)) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_root, de->d_name);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		if (bpf_link_get_info_by_fd(fd, &li, &len) == 0) {
+			struct km_link_status *s = &out[n++];
+
+			memset(s, 0, sizeof(*s));
+			snprintf(s->name, sizeof(s->name), "%s",
+				 de->d_name + strlen(KM_LINK_PREFIX));
+			s->prog_id = li.prog_id;
+			s->cgroup_id = li.cgroup.cgroup_id;
+			s->attach_type = li.cgroup.attach_type;
+			pfd = bpf_prog_get_fd_by_id(li.prog_id);
+			len = sizeof(pi);
+			if (pfd >= 0 && bpf_prog_get_info_by_fd(pfd, &pi, &len) == 0) {
+				s->run_cnt = pi.run_cnt;
+				s->run_time_ns = pi.run_time_ns;
+			}
+			if (pfd >= 0)
+				close(pfd);
+		}
+		close(fd);
+	}
+	closedir(d);
+	return n;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* BPF lifecycle: load, pin, attach, and reuse across agent restarts. */
+#ifndef KM_BPF_LOADER_H
+#define KM_BPF_LOADER_H
+
+#include <stdint.h>
+
+#include "model.h"
+
+/* Links are pinned as PIN_ROOT/link_<program name>. */
+#define KM_LINK_PREFIX "link_"
+
+struct km_install_report {
+	int attached;	/* programs attached for the first time */
+	int replaced;	/* pinned links switched to the new programs */
+};
+
+/*
+ * Loads the BPF object, reusing maps pinned under @pin_root (config and
+ * enrollment survive), and attaches every program to @cgroup. A program
+ * already attached through a pinned link is replaced in place
+ * (bpf_link_update), so connects never see a moment without the hooks.
+ */
+int km_bpf_install(const char *pin_root, const char *cgroup,
+		   struct km_install_report *rep, struct km_err *err);
+
+/* Detaches every pinned link and removes every pin under @pin_root. */
+int km_bpf_uninstall(const char *pin_root, struct km_err *err);
+
+struct km_link_status {
+	char name[64];		/* program name */
+	uint32_t prog_id;
+	uint64_t cgroup_id;
+	uint32_t attach_type;
+	uint64_t run_cnt;	/* with kernel.bpf_stats_enabled=1 */
+	uint64_t run_time_ns;
+};
+
+/* Fills up to @max pinned links; returns how many, or negative errno. */
+int km_bpf_links(const char *pin_root, struct km_link_status *out, int max);
+
+#endif

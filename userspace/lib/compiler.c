@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Model -> map records.
+ *
+ * Clusters: the compiler resolves priority and locality fail-over. An
+ * endpoint is usable when its health is UNKNOWN or HEALTHY. Levels are
+ * ordered by (Envoy priority, locality rank against the node's locality);
+ * the kernel receives only the first level with a usable endpoint, so the
+ * connect path never walks levels. A health or membership change is a new
+ * generation.
+ *
+ * Listeners: every (address, port) of every filter chain is one frontend.
+ * The port is filter_chain_match.destination_port when set, else the
+ * listener's. An http_connection_manager chain is served as L4 to its
+ * default action (see default_http_action) until the L7 data path exists.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler.h"
+
+/* ---- name -> cluster index ---------------------------------------------- */
+
+struct name_index {
+	size_t cap;		/* power of two */
+	const char **names;
+	size_t *idx;
+};
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
+	return h;
+}
+
+static int name_index_init(struct name_index *ni, size_t n)
+{
+	ni->cap = 16;
+	while (ni->cap < 2 * n)
+		ni->cap <<= 1;
+	ni->names = calloc(ni->cap, sizeof(*ni->names));
+	ni->idx = calloc(ni->cap, sizeof(*ni->idx));
+	return ni->names && ni->idx ? 0 : -ENOMEM;
+}
+
+static void name_index_free(struct name_index *ni)
+{
+	free(ni->names);
+	free(ni->idx);
+}
+
+/* Returns the slot for @name: empty (names[slot] == NULL) or holding it. */
+static size_t name_index_slot(const struct name_index *ni, const char *name)
+{
+	size_t i = fnv1a(name) & (ni->cap - 1);
+
+	while (ni->names[i] && strcmp(ni->names[i], name) != 0)
+		i = (i + 1) & (ni->cap - 1);
+	return i;
+}
+
+static long name_index_get(const struct name_index *ni, const char *name)
+{
+	size_t i = name_index_slot(ni, name);
+
+	return ni->names[i] ? (long)ni->idx[i] : -1;
+}
+
+/* ---- clusters --------------------------------------------------------- */
+
+static bool same(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+unsigned int km_locality_rank(const struct km_locality *node,
+			      const struct km_locality *ep)
+{
+	const char *n[3] = { node->region, node->zone, node->sub_zone };
+	const char *e[3] = { NULL, NULL, NULL };
+	unsigned int set = 0, matched = 0, i;
+
+	if (ep) {
+		e[0] = ep->region;
+		e[1] = ep->zone;
+		e[2] = ep->sub_zone;
+	}
+	for (i = 0; i < 3 && n[i]; i++)
+		set++;
+	for (i = 0; i < set && same(n[i], e[i]); i++)
+		matched++;
+	return set - matched;
+}
+
+static bool usable(const struct km_m_endpoint *ep)
+{
+	return ep->health == KM_HEALTH_UNKNOWN ||
+	       ep->health == KM_HEALTH_HEALTHY;
+}
+
+static uint64_t level_of(const struct km_model *m, const struct km_m_endpoint *ep)
+{
+	return ((uint64_t)ep->priority << 8) |
+	       km_locality_rank(&m->node_locality, &ep->locality);
+}
+
+#define SRC_FMT "%s:%d: "
+#define SRC_ARG(s) ((s).file ? (s).file : "?"), (s).line
+
+static int compile_cluster(const struct km_model *m,
+			   const struct km_m_cluster *mc, uint32_t id,
+			   struct km_records *r, struct km_err *err)
+{
+	struct km_cluster *c = &r->clusters[id];
+	uint64_t best = UINT64_MAX, total = 0;
+	uint32_t first_weight = 0;
+	size_t i;
+
+	c->lb_policy = mc->lb_policy;
+	c->max_connections = mc->cb.max_connections;
+	c->max_pending_requests = mc->cb.max_pending_requests;
+	c->max_requests = mc->cb.max_requests;
+	c->max_retries = mc->cb.max_retries;
+	if (mc->n_endpoints > KM_MAX_CLUSTER_ENDPOINTS) {
+		km_err_set(err, SRC_FMT "cluster '%s': %zu endpoints, limit is %d",
+			   SRC_ARG(mc->src), mc->name, mc->n_endpoints,
+			   KM_MAX_CLUSTER_ENDPOINTS);
+		return -E2BIG;
+	}
+	c->n_configured = mc->n_endpoints;
+
+	for (i = 0; i < mc->n_endpoints; i++) {
+		uint64_t lv = level_of(m, &mc->endpoints[i]);
+
+		if (usable(&mc->endpoints[i]) && lv < best)
+			best = lv;
+	}
+	if (best == UINT64_MAX)
+		return 0;	/* no usable endpoint: connects are refused */
+	c->priority = best >> 8;
+	c->locality_rank = best & 0xff;
+
+	for (i = 0; i < mc->n_endpoints; i++) {
+		const struct km_m_endpoint *me = &mc->endpoints[i];
+		struct km_endpoint_key *k;
+		struct km_endpoint *v;
+
+		if (!usable(me) || level_of(m, me) != best)
+			continue;
+		if (r->n_endpoints >= KM_MAX_ENDPOINTS) {
+			km_err_set(err, SRC_FMT "cluster '%s': more than %d endpoints in all clusters",
+				   SRC_ARG(mc->src), mc->name, KM_MAX_ENDPOINTS);
+			return -E2BIG;
+		}
+		total += me->weight;
+		if (total > KM_MAX_TOTAL_WEIGHT) {
+			km_err_set(err, SRC_FMT "cluster '%s': endpoint weights add up to more than %u",
+				   SRC_ARG(me->src), mc->name, KM_MAX_TOTAL_WEIGHT);
+			return -ERANGE;
+		}
+		if (c->n_endpoints == 0)
+			first_weight = me->weight;
+		else if (me->weight != first_weight)
+			c->weighted = 1;
+
+		k = &r->ep_keys[r->n_endpoints];
+		v = &r->ep_vals[r->n_endpoints];
+		r->n_endpoints++;
+		k->cluster_id = id;
+		k->index = c->n_endpoints++;
+		v->addr = me->ip.addr;
+		v->family = me->ip.family;
+		v->port = htons(me->port);
+		v->health = me->health;
+		v->weight = me->weight;
+		v->cum_weight = total;
+	}
+	c->total_weight = total;
+	return 0;
+}
+
+/* ---- listeners ----------------------------------------------------------- */
+
+/*
+ * The action an http_connection_manager listener is served with as L4: in
+ * the first virtual host that has domain "*", the first route that matches
+ * every request (prefix "/" and no header matchers), else that virtual
+ * host's first route; without a "*" host, the first route of the first
+ * virtual host.
+ */
+static const struct km_m_action *
+default_http_action(const struct km_m_route_config *rc)
+{
+	const struct km_m_vhost *vh = NULL;
+	size_t i, j;
+
+	for (i = 0; i < rc->n_vhosts && !vh; i++)
+		for (j = 0; j < rc->vhosts[i].n_domains; j++)
+			if (strcmp(rc->vhosts[i].domains[j], "*") == 0) {
+				vh = &rc->vhosts[i];
+				break;
+			}
+	if (!vh && rc->n_vhosts)
+		vh = &rc->vhosts[0];
+	if (!vh || vh->n_routes == 0)
+		return NULL;
+	for (i = 0; i < vh->n_routes; i++) {
+		const struct km_m_route *rt = &vh->routes[i];
+
+		if (rt->path_kind == KM_PATH_PREFIX && rt->path &&
+		    strcmp(rt->path, "/") == 0 && rt->n_headers == 0)
+			return &rt->action;
+	}
+	return &vh->routes[0].action;
+}
+
+static bool cluster_has_family(const struct km_m_cluster *mc, uint8_t family)
+{
+	for (size_t i = 0; i < mc->n_endpoints; i++)
+		if (mc->endpoints[i].ip.family == family)
+			return true;
+	return false;
+}
+
+static int fill_targets(const struct km_model *m, const struct name_index *ni,
+			const struct km_m_listener *l,
+			const struct km_m_action *a, struct km_frontend *fe,
+			struct km_err *err)
+{
+	uint64_t total = 0;
+	size_t i;
+
+	if (a->n_clusters == 0 || a->n_clusters > KM_MAX_WEIGHTED) {
+		km_err_set(err, SRC_FMT "listener '%s': %zu clusters in a route action, need 1 to %d",
+			   SRC_ARG(a->src), l->name, a->n_clusters, KM_MAX_WEIGHTED);
+		return -EINVAL;
+	}
+	for (i = 0; i < a->n_clusters; i++) {
+		const struct km_m_weighted *w = &a->clusters[i];
+		long id = name_index_get(ni, w->cluster);
+
+		if (id < 0) {
+			km_err_set(err, SRC_FMT "listener '%s': cluster '%s' is not defined",
+				   SRC_ARG(w->src), l->name, w->cluster);
+			return -ENOENT;
+		}
+		total += w->weight;
+		if (w->weight == 0 || total > KM_MAX_TOTAL_WEIGHT) {
+			km_err_set(err, SRC_FMT "listener '%s': cluster '%s': weight %u is out of range",
+				   SRC_ARG(w->src), l->name, w->cluster, w->weight);
+			return -ERANGE;
+		}
+		fe->targets[i].cluster_id = id;
+		fe->targets[i].cum_weight = total;
+	}
+	fe->n_targets = a->n_clusters;
+	fe->total_weight = total;
+	return 0;
+}
+
+/* Every cluster a frontend can reach must have endpoints of its family. */
+static int check_families(const struct km_model *m, const struct km_m_listener *l,
+			  const struct km_ip *ip, const struct km_frontend *fe,
+			  struct km_err *err)
+{
+	uint8_t other = ip->family == KM_FAMILY_INET ? KM_FAMILY_INET6 : KM_FAMILY_INET;
+
+	for (size_t i = 0; i < fe->n_targets; i++) {
+		const struct km_m_cluster *mc = &m->clusters[fe->targets[i].cluster_id];
+
+		if (cluster_has_family(mc, other)) {
+			km_err_set(err, SRC_FMT "listener '%s': IPv%u address, but cluster '%s' has IPv%u endpoints",
+				   SRC_ARG(l->src), l->name, ip->family, mc->name, other);
+			return -EAFNOSUPPORT;
+		}
+	}
+	return 0;
+}
+
+struct fe_seen {
+	struct km_frontend_key key;
+	const struct km_m_listener *l;
+};
+
+static int fe_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const struct fe_seen *)a)->key,
+		      &((const struct fe_seen *)b)->key, sizeof(struct km_frontend_key));
+}
+
+static int check_duplicates(struct km_records *r, const struct km_model *m,
+			    struct km_err *err)
+{
+	struct fe_seen *s = calloc(r->n_frontends ? r->n_frontends : 1, sizeof(*s));
+	int ret = 0;
+	size_t i;
+
+	if (!s)
+		return -ENOMEM;
+	for (i = 0; i < r->n_frontends; i++) {
+		s[i].key = r->fe_keys[i];
+		s[i].l = &m->listeners[r->fe_vals[i].listener_id];
+	}
+	qsort(s, r->n_frontends, sizeof(*s), fe_cmp);
+	for (i = 1; i < r->n_frontends && !ret; i++) {
+		struct km_ip ip = { .addr = s[i].key.addr };
+		char buf[64];
+
+		if (fe_cmp(&s[i - 1], &s[i]) != 0)
+			continue;
+		ip.family = ip.addr.w[0] == 0 && ip.addr.w[1] == 0 &&
+			    ip.addr.w[2] == htonl(0xffff) ? KM_FAMILY_INET : KM_FAMILY_INET6;
+		km_err_set(err, SRC_FMT "listener '%s': %s port %u is already served by listener '%s' (line %d)",
+			   SRC_ARG(s[i].l->src), s[i].l->name, km_ip_str(&ip, buf, sizeof(buf)),
+			   ntohs(s[i].key.port), s[i - 1].l->name, s[i - 1].l->src.line);
+		ret = -EEXIST;
+	}
+	free(s);
+	return ret;
+}
+
+static int compile_listener(const struct km_model *m, const struct name_index *ni,
+			    const struct km_m_listener *l, uint32_t id,
+			    struct km_records *r, struct km_err *err)
+{
+	bool l7 = false;
+	int ret;
+
+	for (size_t c = 0; c < l->n_chains; c++) {
+		const struct km_m_chain *ch = &l->chains[c];
+		const struct km_m_action *a = &ch->tcp;
+		uint16_t port = ch->dest_port ? ch->dest_port : l->port;
+		struct km_frontend fe = { .listener_id = id };
+
+		if (ch->kind == KM_CHAIN_HTTP) {
+			a = default_http_action(&ch->routes);
+			if (!a) {
+				km_err_set(err, SRC_FMT "listener '%s': http_connection_manager %s",
+					   SRC_ARG(ch->src), l->name,
+					   ch->rds_name ? "uses rds, which a static config cannot serve"
+							: "has no route to serve");
+				return -EINVAL;
+			}
+			fe.flags |= KM_FE_L7_AS_L4;
+			l7 = true;
+		}
+		if (port == 0) {
+			km_err_set(err, SRC_FMT "listener '%s': no port (port_value 0 and no destination_port)",
+				   SRC_ARG(ch->src), l->name);
+			return -EINVAL;
+		}
+		ret = fill_targets(m, ni, l, a, &fe, err);
+		if (ret)
+			return ret;
+
+		for (size_t i = 0; i < l->n_addrs; i++) {
+			struct km_frontend_key *k;
+
+			ret = check_families(m, l, &l->addrs[i], &fe, err);
+			if (ret)
+				return ret;
+			if (r->n_frontends >= KM_MAX_FRONTENDS) {
+				km_err_set(err, SRC_FMT "listener '%s': more than %d service addresses in all listeners",
+					   SRC_ARG(l->src), l->name, KM_MAX_FRONTENDS);
+				return -E2BIG;
+			}
+			k = &r->fe_keys[r->n_frontends];
+			memset(k, 0, sizeof(*k));
+			k->addr = l->addrs[i].addr;
+			k->port = htons(port);
+			r->fe_vals[r->n_frontends++] = fe;
+		}
+	}
+	if (l7)
+		r->l7_as_l4[r->n_l7_as_l4++] = l->name;
+	return 0;
+}
+
+/* ---- top ------------------------------------------------------------------ */
+
+static size_t count_frontends(const struct km_model *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n_listeners; i++)
+		n += m->listeners[i].n_chains * m->listeners[i].n_addrs;
+	return n;
+}
+
+static size_t count_endpoints(const struct km_model *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n_clusters; i++)
+		n += m->clusters[i].n_endpoints;
+	return n;
+}
+
+static int alloc_records(const struct km_model *m, struct km_records *r)
+{
+	size_t nfe = count_frontends(m), nep = count_endpoints(m);
+
+	/* Bounded by the limits: the counts are checked while filling. */
+	if (nfe > KM_MAX_FRONTENDS)
+		nfe = KM_MAX_FRONTENDS;
+	if (nep > KM_MAX_ENDPOINTS)
+		nep = KM_MAX_ENDPOINTS;
+	r->fe_keys = calloc(nfe + 1, sizeof(*r->fe_keys));
+	r->fe_vals = calloc(nfe + 1, sizeof(*r->fe_vals));
+	r->clusters = calloc(m->n_clusters + 1, sizeof(*r->clusters));
+	r->ep_keys = calloc(nep + 1, sizeof(*r->ep_keys));
+	r->ep_vals = calloc(nep + 1, sizeof(*r->ep_vals));
+	r->listener_names = calloc(m->n_listeners + 1, sizeof(char *));
+	r->cluster_names = calloc(m->n_clusters + 1, sizeof(char *));
+	r->l7_as_l4 = calloc(m->n_listeners + 1, sizeof(char *));
+	if (!r->fe_keys || !r->fe_vals || !r->clusters || !r->ep_keys ||
+	    !r->ep_vals || !r->listener_names || !r->cluster_names || !r->l7_as_l4)
+		return -ENOMEM;
+	return 0;
+}
+
+int km_compile(const struct km_model *m, struct km_records *r,
+	       struct km_err *err)
+{
+	struct name_index ni = {};
+	size_t i;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	if (m->n_clusters > KM_MAX_CLUSTERS) {
+		km_err_set(err, "%s: %zu clusters, limit is %d", m->source,
+			   m->n_clusters, KM_MAX_CLUSTERS);
+		return -E2BIG;
+	}
+	ret = alloc_records(m, r);
+	if (!ret)
+		ret = name_index_init(&ni, m->n_clusters);
+	if (ret) {
+		km_err_set(err, "%s: out of memory compiling the config", m->source);
+		goto out;
+	}
+
+	for (i = 0; i < m->n_clusters; i++) {
+		const struct km_m_cluster *mc = &m->clusters[i];
+		size_t s = name_index_slot(&ni, mc->name);
+
+		if (ni.names[s]) {
+			km_err_set(err, SRC_FMT "cluster '%s' is defined twice (first at line %d)",
+				   SRC_ARG(mc->src), mc->name,
+				   m->clusters[ni.idx[s]].src.line);
+			ret = -EEXIST;
+			goto out;
+		}
+		ni.names[s] = mc->name;
+		ni.idx[s] = i;
+		r->cluster_names[i] = mc->name;
+		ret = compile_cluster(m, mc, i, r, err);
+		if (ret)
+			goto out;
+	}
+	r->n_clusters = m->n_clusters;
+
+	for (i = 0; i < m->n_listeners; i++) {
+		r->listener_names[i] = m->listeners[i].name;
+		ret = compile_listener(m, &ni, &m->listeners[i], i, r, err);
+		if (ret)
+			goto out;
+	}
+	r->n_listener_names = m->n_listeners;
+	ret = check_duplicates(r, m, err);
+out:
+	name_index_free(&ni);
+	if (ret)
+		km_records_free(r);
+	return ret;
+}
+
+void km_records_free(struct km_records *r)
+{
+	free(r->fe_keys);
+	free(r->fe_vals);
+	free(r->clusters);
+	free(r->ep_keys);
+	free(r->ep_vals);
+	free(r->listener_names);
+	free(r->cluster_names);
+	free(r->l7_as_l4);
+	memset(r, 0, sizeof(*r));
+}

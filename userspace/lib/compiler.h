@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Compiler: a checked model -> flat, fixed-size map records. Cross-object
+ * rules (references, address families, global limits) are checked here;
+ * a model that does not compile changes nothing.
+ */
+#ifndef KM_COMPILER_H
+#define KM_COMPILER_H
+
+#include "model.h"
+
+struct km_records {
+	size_t n_frontends;
+	struct km_frontend_key *fe_keys;	/* slot left 0 for the writer */
+	struct km_frontend *fe_vals;
+
+	size_t n_clusters;			/* cluster id = index */
+	struct km_cluster *clusters;
+
+	size_t n_endpoints;
+	struct km_endpoint_key *ep_keys;
+	struct km_endpoint *ep_vals;
+
+	/* Names for kmeshctl, borrowed from the model: listener id and
+	 * cluster id are indexes into these. */
+	size_t n_listener_names;
+	const char **listener_names;
+	const char **cluster_names;
+
+	/* http_connection_manager listeners served as L4 (borrowed). */
+	size_t n_l7_as_l4;
+	const char **l7_as_l4;
+};
+
+int km_compile(const struct km_model *m, struct km_records *r,
+	       struct km_err *err);
+void km_records_free(struct km_records *r);
+
+/* Locality rank of @ep against the node's: 0 = same region, zone and
+ * sub_zone (as far as the node sets them), one more per level that
+ * differs. Exposed for tests. */
+unsigned int km_locality_rank(const struct km_locality *node,
+			      const struct km_locality *ep);
+
+#endif

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+void km_err_set(struct km_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+}
+
+static void locality_free(struct km_locality *l)
+{
+	free(l->region);
+	free(l->zone);
+	free(l->sub_zone);
+}
+
+static void action_free(struct km_m_action *a)
+{
+	for (size_t i = 0; i < a->n_clusters; i++)
+		free(a->clusters[i].cluster);
+	free(a->clusters);
+}
+
+static void route_free(struct km_m_route *r)
+{
+	free(r->name);
+	free(r->path);
+	for (size_t i = 0; i < r->n_headers; i++) {
+		free(r->headers[i].name);
+		free(r->headers[i].value);
+	}
+	free(r->headers);
+	action_free(&r->action);
+}
+
+static void route_config_free(struct km_m_route_config *rc)
+{
+	free(rc->name);
+	for (size_t i = 0; i < rc->n_vhosts; i++) {
+		struct km_m_vhost *vh = &rc->vhosts[i];
+
+		free(vh->name);
+		for (size_t j = 0; j < vh->n_domains; j++)
+			free(vh->domains[j]);
+		free(vh->domains);
+		for (size_t j = 0; j < vh->n_routes; j++)
+			route_free(&vh->routes[j]);
+		free(vh->routes);
+	}
+	free(rc->vhosts);
+}
+
+static void cluster_free(struct km_m_cluster *c)
+{
+	free(c->name);
+	free(c->endpoints);
+	for (size_t i = 0; i < c->n_localities; i++)
+		locality_free(&c->localities[i]);
+	free(c->localities);
+}
+
+static void listener_free(struct km_m_listener *l)
+{
+	free(l->name);
+	free(l->addrs);
+	for (size_t i = 0; i < l->n_chains; i++) {
+		action_free(&l->chains[i].tcp);
+		route_config_free(&l->chains[i].routes);
+		free(l->chains[i].rds_name);
+	}
+	free(l->chains);
+}
+
+void km_model_free(struct km_model *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n_listeners; i++)
+		listener_free(&m->listeners[i]);
+	free(m->listeners);
+	for (size_t i = 0; i < m->n_clusters; i++)
+		cluster_free(&m->clusters[i]);
+	free(m->clusters);
+	locality_free(&m->node_locality);
+	free(m->source);
+	memset(m, 0, sizeof(*m));
+}
+
+const struct km_m_cluster *km_model_cluster(const struct km_model *m,
+					    const char *name)
+{
+	for (size_t i = 0; i < m->n_clusters; i++)
+		if (strcmp(m->clusters[i].name, name) == 0)
+			return &m->clusters[i];
+	return NULL;
+}
+
+int km_ip_parse(const char *s, struct km_ip *ip)
+{
+	struct in_addr a4;
+
+	memset(ip, 0, sizeof(*ip));
+	if (inet_pton(AF_INET, s, &a4) == 1) {
+		ip->family = KM_FAMILY_INET;
+		ip->addr.w[2] = htonl(0xffff);
+		ip->addr.w[3] = a4.s_addr;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, ip->addr.w) == 1) {
+		ip->family = KM_FAMILY_INET6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+const char *km_ip_str(const struct km_ip *ip, char *buf, size_t len)
+{
+	if (ip->family == KM_FAMILY_INET)
+		inet_ntop(AF_INET, &ip->addr.w[3], buf, len);
+	else
+		inet_ntop(AF_INET6, ip->addr.w, buf, len);
+	return buf;
+}
+
+const char *km_lb_policy_name(unsigned int p)
+{
+	switch (p) {
+	case KM_LB_ROUND_ROBIN:
+		return "ROUND_ROBIN";
+	case KM_LB_RANDOM:
+		return "RANDOM";
+	}
+	return "?";
+}
+
+const char *km_health_name(unsigned int h)
+{
+	static const char *const names[] = {
+		[KM_HEALTH_UNKNOWN] = "UNKNOWN",
+		[KM_HEALTH_HEALTHY] = "HEALTHY",
+		[KM_HEALTH_UNHEALTHY] = "UNHEALTHY",
+		[KM_HEALTH_DRAINING] = "DRAINING",
+		[KM_HEALTH_TIMEOUT] = "TIMEOUT",
+		[KM_HEALTH_DEGRADED] = "DEGRADED",
+	};
+
+	return h < sizeof(names) / sizeof(names[0]) ? names[h] : "?";
+}

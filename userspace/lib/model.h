@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The configuration model: Envoy's resources cut to what kmesh enforces.
+ * Filled by a config source (config_yaml.c today, xDS later), checked, then
+ * turned into map records by compiler.c. Every object remembers where it
+ * came from (file and line) so errors can name it.
+ */
+#ifndef KM_MODEL_H
+#define KM_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kmesh/abi.h"
+
+/* One error message, built where the error is found, printed once at the
+ * top: "mesh.yaml:41: cluster 'x': endpoint port 0". */
+struct km_err {
+	char msg[512];
+};
+
+void km_err_set(struct km_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Where a model object came from. */
+struct km_src {
+	const char *file;	/* borrowed from struct km_model.source */
+	int line;		/* 1-based; 0 = unknown */
+};
+
+struct km_ip {
+	uint8_t family;		/* enum km_family */
+	struct km_addr addr;	/* IPv4 stored IPv4-mapped, network order */
+};
+
+struct km_locality {
+	char *region;		/* NULL = unset */
+	char *zone;
+	char *sub_zone;
+};
+
+struct km_circuit_breakers {
+	/* DEFAULT priority thresholds; 0 = unset. Kept for a later issue. */
+	uint32_t max_connections;
+	uint32_t max_pending_requests;
+	uint32_t max_requests;
+	uint32_t max_retries;
+};
+
+struct km_m_endpoint {
+	struct km_src src;
+	struct km_ip ip;
+	uint16_t port;		/* host order, 1..65535 */
+	uint32_t weight;	/* load_balancing_weight, default 1 */
+	uint32_t priority;	/* of its locality group */
+	uint8_t health;		/* enum km_health */
+	struct km_locality locality;	/* borrowed from its group */
+};
+
+enum km_cluster_type {
+	KM_CLUSTER_STATIC = 0,
+	KM_CLUSTER_EDS = 1,
+};
+
+struct km_m_cluster {
+	struct km_src src;
+	char *name;
+	uint8_t type;		/* enum km_cluster_type */
+	uint8_t lb_policy;	/* enum km_lb_policy */
+	bool has_load_assignment;
+	struct km_circuit_breakers cb;
+	size_t n_endpoints;
+	struct km_m_endpoint *endpoints;
+	/* localities own their strings; endpoints point into them */
+	size_t n_localities;
+	struct km_locality *localities;
+};
+
+/* A cluster reference with a weight: tcp_proxy cluster (weight 1) or
+ * weighted_clusters entries. */
+struct km_m_weighted {
+	struct km_src src;
+	char *cluster;
+	uint32_t weight;
+};
+
+struct km_m_action {
+	struct km_src src;
+	size_t n_clusters;
+	struct km_m_weighted *clusters;
+	uint32_t total_weight;	/* 0 = sum of the weights */
+};
+
+enum km_path_match {
+	KM_PATH_PREFIX = 1,
+	KM_PATH_EXACT = 2,
+	KM_PATH_SEPARATED_PREFIX = 3,
+	KM_PATH_REGEX = 4,
+};
+
+enum km_str_match {
+	KM_STR_EXACT = 1,
+	KM_STR_PREFIX = 2,
+	KM_STR_SUFFIX = 3,
+	KM_STR_CONTAINS = 4,
+	KM_STR_PRESENT = 5,
+	KM_STR_REGEX = 6,
+};
+
+struct km_m_header_match {
+	struct km_src src;
+	char *name;
+	uint8_t kind;		/* enum km_str_match */
+	char *value;		/* NULL for PRESENT */
+	bool present;		/* present_match value */
+	bool invert;
+	bool ignore_case;
+};
+
+struct km_m_route {
+	struct km_src src;
+	char *name;
+	uint8_t path_kind;	/* enum km_path_match */
+	char *path;
+	bool case_sensitive;	/* default true */
+	size_t n_headers;
+	struct km_m_header_match *headers;
+	struct km_m_action action;
+};
+
+struct km_m_vhost {
+	struct km_src src;
+	char *name;
+	size_t n_domains;
+	char **domains;
+	size_t n_routes;
+	struct km_m_route *routes;
+};
+
+struct km_m_route_config {
+	struct km_src src;
+	char *name;
+	size_t n_vhosts;
+	struct km_m_vhost *vhosts;
+};
+
+enum km_chain_kind {
+	KM_CHAIN_TCP_PROXY = 1,
+	KM_CHAIN_HTTP = 2,	/* http_connection_manager */
+};
+
+struct km_m_chain {
+	struct km_src src;
+	uint16_t dest_port;	/* filter_chain_match.destination_port; 0 = the
+				 * listener's port */
+	uint8_t kind;		/* enum km_chain_kind */
+	struct km_m_action tcp;	/* KM_CHAIN_TCP_PROXY */
+	struct km_m_route_config routes;	/* KM_CHAIN_HTTP, inline */
+	char *rds_name;		/* KM_CHAIN_HTTP via rds (xDS) */
+};
+
+struct km_m_listener {
+	struct km_src src;
+	char *name;
+	size_t n_addrs;		/* address + additional_addresses */
+	struct km_ip *addrs;
+	uint16_t port;		/* host order */
+	size_t n_chains;
+	struct km_m_chain *chains;
+};
+
+struct km_model {
+	char *source;		/* file name, or "xds" */
+	struct km_locality node_locality;
+	size_t n_listeners;
+	struct km_m_listener *listeners;
+	size_t n_clusters;
+	struct km_m_cluster *clusters;
+};
+
+void km_model_free(struct km_model *m);
+const struct km_m_cluster *km_model_cluster(const struct km_model *m,
+					    const char *name);
+/* "10.0.0.1" or "fd00::1" -> km_ip; -EINVAL if neither. */
+int km_ip_parse(const char *s, struct km_ip *ip);
+/* km_ip -> text, buf of at least 46 bytes; returns buf. */
+const char *km_ip_str(const struct km_ip *ip, char *buf, size_t len);
+const char *km_lb_policy_name(unsigned int p);
+const char *km_health_name(unsigned int h);
+
+#endif
