@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The compiler: model -> map records, and the errors only it can find. */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "compiler.h"
+#include "config_yaml.h"
+
+#define HDR "static_resources:\n"
+
+#define TCP_LISTENER(name, addr, port, cluster)                                \
+	"  - name: " name "\n"                                                 \
+	"    address: { socket_address: { address: \"" addr "\", port_value: " #port " } }\n" \
+	"    filter_chains:\n"                                                 \
+	"    - filters:\n"                                                     \
+	"      - name: envoy.filters.network.tcp_proxy\n"                      \
+	"        typed_config: { stat_prefix: s, cluster: " cluster " }\n"
+
+#define EP(addr, port, health, weight)                                         \
+	"        - endpoint: { address: { socket_address: { address: \"" addr "\", port_value: " #port " } } }\n" \
+	"          health_status: " #health "\n"                                \
+	"          load_balancing_weight: " #weight "\n"
+
+#define CLUSTER1(name, policy, eps)                                            \
+	"  - name: " name "\n"                                                 \
+	"    lb_policy: " policy "\n"                                          \
+	"    load_assignment:\n"                                               \
+	"      endpoints:\n"                                                   \
+	"      - lb_endpoints:\n" eps
+
+struct fx {
+	struct km_model m;
+	struct km_records r;
+	struct km_err err;
+};
+
+static int compile_yaml(struct fx *f, const char *yaml)
+{
+	int ret;
+
+	memset(f, 0, sizeof(*f));
+	ret = km_config_load_string("t.yaml", yaml, strlen(yaml), &f->m, &f->err);
+	if (ret) {
+		fail_msg("config did not load: %s", f->err.msg);
+		return ret;
+	}
+	return km_compile(&f->m, &f->r, &f->err);
+}
+
+static void fx_free(struct fx *f)
+{
+	km_records_free(&f->r);
+	km_model_free(&f->m);
+}
+
+static const struct km_frontend *find_fe(const struct km_records *r,
+					 const char *ip, unsigned int port)
+{
+	struct km_ip a;
+
+	assert_int_equal(km_ip_parse(ip, &a), 0);
+	for (size_t i = 0; i < r->n_frontends; i++)
+		if (memcmp(&r->fe_keys[i].addr, &a.addr, sizeof(a.addr)) == 0 &&
+		    r->fe_keys[i].port == htons(port))
+			return &r->fe_vals[i];
+	return NULL;
+}
+
+static long cluster_id(const struct km_records *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_clusters; i++)
+		if (strcmp(r->cluster_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+static const struct km_endpoint *endpoint(const struct km_records *r,
+					  long cid, unsigned int index)
+{
+	for (size_t i = 0; i < r->n_endpoints; i++)
+		if (r->ep_keys[i].cluster_id == cid && r->ep_keys[i].index == index)
+			return &r->ep_vals[i];
+	return NULL;
+}
+
+static void test_frontends_and_targets(void **state)
+{
+	struct fx f;
+	const struct km_frontend *fe;
+	const char *y = HDR "  listeners:\n"
+		TCP_LISTENER("a", "10.96.0.1", 80, "c1")
+		"  - name: split\n"
+		"    address: { socket_address: { address: 10.96.0.2, port_value: 80 } }\n"
+		"    additional_addresses:\n"
+		"    - address: { socket_address: { address: 10.96.0.3, port_value: 80 } }\n"
+		"    filter_chains:\n"
+		"    - filters:\n"
+		"      - name: envoy.filters.network.tcp_proxy\n"
+		"        typed_config:\n"
+		"          stat_prefix: s\n"
+		"          weighted_clusters: { clusters: [ {name: c1, weight: 30}, {name: c2, weight: 70} ] }\n"
+		"  clusters:\n"
+		CLUSTER1("c1", "ROUND_ROBIN", EP("10.99.0.1", 8080, HEALTHY, 1))
+		CLUSTER1("c2", "RANDOM", EP("10.99.0.2", 8080, HEALTHY, 1));
+
+	assert_int_equal(compile_yaml(&f, y), 0);
+	assert_int_equal(f.r.n_frontends, 3);
+	fe = find_fe(&f.r, "10.96.0.1", 80);
+	assert_non_null(fe);
+	assert_int_equal(fe->n_targets, 1);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "c1"));
+	assert_string_equal(f.r.listener_names[fe->listener_id], "a");
+	/* both addresses of one listener, same cumulative weights */
+	for (int i = 0; i < 2; i++) {
+		fe = find_fe(&f.r, i ? "10.96.0.3" : "10.96.0.2", 80);
+		assert_non_null(fe);
+		assert_int_equal(fe->n_targets, 2);
+		assert_int_equal(fe->targets[0].cum_weight, 30);
+		assert_int_equal(fe->targets[1].cum_weight, 100);
+		assert_int_equal(fe->total_weight, 100);
+		assert_int_equal(fe->targets[1].cluster_id, cluster_id(&f.r, "c2"));
+	}
+	assert_int_equal(f.r.clusters[cluster_id(&f.r, "c2")].lb_policy, KM_LB_RANDOM);
+	fx_free(&f);
+}
+
+static void test_cluster_levels(void **state)
+{
+	struct fx f;
+	const struct km_cluster *c;
+	const struct km_endpoint *e;
+	const char *y = "node: { locality: { region: r1, zone: z1 } }\n" HDR
+		"  listeners: []\n"
+		"  clusters:\n"
+		/* priority 0 unhealthy/draining: priority 1 serves */
+		"  - name: prio\n"
+		"    load_assignment:\n"
+		"      endpoints:\n"
+		"      - priority: 0\n"
+		"        lb_endpoints:\n"
+		EP("10.0.0.1", 1, UNHEALTHY, 1)
+		EP("10.0.0.2", 1, DRAINING, 1)
+		"      - priority: 1\n"
+		"        lb_endpoints:\n"
+		EP("10.0.0.3", 1, HEALTHY, 2)
+		EP("10.0.0.4", 1, UNKNOWN, 5)
+		EP("10.0.0.5", 1, DEGRADED, 1)
+		/* same priority: own zone first, then own region */
+		"  - name: loc\n"
+		"    load_assignment:\n"
+		"      endpoints:\n"
+		"      - locality: { region: r2, zone: z1 }\n"
+		"        lb_endpoints:\n"
+		EP("10.0.1.1", 1, HEALTHY, 1)
+		"      - locality: { region: r1, zone: z9 }\n"
+		"        lb_endpoints:\n"
+		EP("10.0.1.2", 1, HEALTHY, 1)
+		"      - locality: { region: r1, zone: z1, sub_zone: s5 }\n"
+		"        lb_endpoints:\n"
+		EP("10.0.1.3", 1, UNHEALTHY, 1)
+		CLUSTER1("dead", "ROUND_ROBIN", EP("10.0.2.1", 1, TIMEOUT, 1));
+
+	assert_int_equal(compile_yaml(&f, y), 0);
+	c = &f.r.clusters[cluster_id(&f.r, "prio")];
+	assert_int_equal(c->n_endpoints, 2);
+	assert_int_equal(c->n_configured, 5);
+	assert_int_equal(c->priority, 1);
+	assert_int_equal(c->total_weight, 7);
+	assert_true(c->weighted);
+	e = endpoint(&f.r, cluster_id(&f.r, "prio"), 1);
+	assert_non_null(e);
+	assert_int_equal(e->cum_weight, 7);
+	assert_int_equal(e->port, htons(1));
+	assert_int_equal(e->addr.w[3], inet_addr("10.0.0.4"));
+	assert_int_equal(e->addr.w[2], htonl(0xffff));
+
+	/* the z1 sub_zone endpoint is unhealthy; r1/z9 (rank 1) beats r2 */
+	c = &f.r.clusters[cluster_id(&f.r, "loc")];
+	assert_int_equal(c->n_endpoints, 1);
+	assert_int_equal(c->locality_rank, 1);
+	assert_int_equal(endpoint(&f.r, cluster_id(&f.r, "loc"), 0)->addr.w[3],
+			 inet_addr("10.0.1.2"));
+
+	c = &f.r.clusters[cluster_id(&f.r, "dead")];
+	assert_int_equal(c->n_endpoints, 0);
+	assert_int_equal(c->n_configured, 1);
+	fx_free(&f);
+}
+
+static void test_locality_rank(void **state)
+{
+	struct km_locality node = { "r1", "z1", "s1" };
+	struct km_locality same = { "r1", "z1", "s1" }, zone = { "r1", "z1", "s2" };
+	struct km_locality region = { "r1", "z2", "s1" }, other = { "r2", "z1", "s1" };
+	struct km_locality unset = {}, partial = { "r1", NULL, NULL };
+
+	assert_int_equal(km_locality_rank(&node, &same), 0);
+	assert_int_equal(km_locality_rank(&node, &zone), 1);
+	assert_int_equal(km_locality_rank(&node, &region), 2);
+	assert_int_equal(km_locality_rank(&node, &other), 3);
+	assert_int_equal(km_locality_rank(&node, &unset), 3);
+	/* a node without locality ranks everything 0: only priority counts */
+	assert_int_equal(km_locality_rank(&unset, &other), 0);
+	/* the node sets only a region: matching it is all that counts */
+	assert_int_equal(km_locality_rank(&partial, &region), 0);
+	assert_int_equal(km_locality_rank(&partial, &other), 1);
+}
+
+static void test_http_default_route(void **state)
+{
+	struct fx f;
+	const struct km_frontend *fe;
+	const char *y = HDR "  listeners:\n"
+		"  - name: web\n"
+		"    address: { socket_address: { address: 10.96.0.9, port_value: 80 } }\n"
+		"    filter_chains:\n"
+		"    - filters:\n"
+		"      - name: envoy.filters.network.http_connection_manager\n"
+		"        typed_config:\n"
+		"          stat_prefix: w\n"
+		"          route_config:\n"
+		"            virtual_hosts:\n"
+		"            - name: api\n"
+		"              domains: [api.example.com]\n"
+		"              routes:\n"
+		"              - { match: { prefix: / }, route: { cluster: a } }\n"
+		"            - name: any\n"
+		"              domains: [\"*\"]\n"
+		"              routes:\n"
+		"              - { match: { path: /x }, route: { cluster: a } }\n"
+		"              - match: { prefix: /, headers: [ { name: x, exact_match: y } ] }\n"
+		"                route: { cluster: a }\n"
+		"              - { match: { prefix: / }, route: { cluster: b } }\n"
+		"  clusters:\n"
+		CLUSTER1("a", "ROUND_ROBIN", EP("10.99.0.1", 80, HEALTHY, 1))
+		CLUSTER1("b", "ROUND_ROBIN", EP("10.99.0.2", 80, HEALTHY, 1));
+
+	assert_int_equal(compile_yaml(&f, y), 0);
+	fe = find_fe(&f.r, "10.96.0.9", 80);
+	assert_non_null(fe);
+	/* the "*" host's catch-all route without header matchers */
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "b"));
+	assert_true(fe->flags & KM_FE_L7_AS_L4);
+	assert_int_equal(f.r.n_l7_as_l4, 1);
+	assert_string_equal(f.r.l7_as_l4[0], "web");
+	fx_free(&f);
+}
+
+static void test_ipv6(void **state)
+{
+	struct fx f;
+	const char *y = HDR "  listeners:\n"
+		TCP_LISTENER("v6", "fd00:96::1", 443, "c6")
+		"  clusters:\n"
+		CLUSTER1("c6", "ROUND_ROBIN", EP("fd00:99::2", 8443, HEALTHY, 1));
+	const struct km_endpoint *e;
+
+	assert_int_equal(compile_yaml(&f, y), 0);
+	assert_non_null(find_fe(&f.r, "fd00:96::1", 443));
+	e = endpoint(&f.r, 0, 0);
+	assert_int_equal(e->family, KM_FAMILY_INET6);
+	assert_int_equal(e->port, htons(8443));
+	fx_free(&f);
+}
+
+/* Errors only the compiler can see: table of config -> message. */
+static void test_errors(void **state)
+{
+	static const struct {
+		const char *yaml;
+		const char *msg;
+	} cases[] = {
+		{ HDR "  listeners:\n" TCP_LISTENER("a", "10.96.0.1", 80, "nope")
+		  "  clusters: []\n",
+		  "t.yaml:8: listener 'a': cluster 'nope' is not defined" },
+		{ HDR "  listeners:\n" TCP_LISTENER("a", "10.96.0.1", 80, "c6")
+		  "  clusters:\n" CLUSTER1("c6", "ROUND_ROBIN", EP("fd00::1", 80, HEALTHY, 1)),
+		  "t.yaml:3: listener 'a': IPv4 address, but cluster 'c6' has IPv6 endpoints" },
+		{ HDR "  listeners:\n" TCP_LISTENER("a", "fd00::5", 80, "c4")
+		  "  clusters:\n" CLUSTER1("c4", "ROUND_ROBIN", EP("10.0.0.1", 80, HEALTHY, 1)),
+		  "t.yaml:3: listener 'a': IPv6 address, but cluster 'c4' has IPv4 endpoints" },
+		{ HDR "  listeners:\n" TCP_LISTENER("a", "10.96.0.1", 80, "c")
+		  TCP_LISTENER("b", "10.96.0.1", 80, "c")
+		  "  clusters:\n" CLUSTER1("c", "ROUND_ROBIN", EP("10.0.0.1", 80, HEALTHY, 1)),
+		  "listener 'b': 10.96.0.1 port 80 is already served by listener 'a' (line 3)" },
+		{ HDR "  listeners: []\n  clusters:\n"
+		  CLUSTER1("c", "ROUND_ROBIN", EP("10.0.0.1", 80, HEALTHY, 2147483647)
+						EP("10.0.0.2", 80, HEALTHY, 2)),
+		  "cluster 'c': endpoint weights add up to more than 2147483647" },
+		{ HDR "  listeners:\n"
+		  "  - name: web\n"
+		  "    address: { socket_address: { address: 10.96.0.9, port_value: 80 } }\n"
+		  "    filter_chains:\n"
+		  "    - filters:\n"
+		  "      - name: envoy.filters.network.http_connection_manager\n"
+		  "        typed_config: { stat_prefix: w, rds: { route_config_name: r } }\n"
+		  "  clusters: []\n",
+		  "listener 'web': http_connection_manager uses rds, which a static config cannot serve" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fx f;
+		int ret;
+
+		memset(&f, 0, sizeof(f));
+		ret = km_config_load_string("t.yaml", cases[i].yaml, strlen(cases[i].yaml),
+					    &f.m, &f.err);
+		if (ret == 0)
+			ret = km_compile(&f.m, &f.r, &f.err);
+		if (ret == 0 || !strstr(f.err.msg, cases[i].msg))
+			fail_msg("case %zu: got %d '%s', want '%s'", i, ret, f.err.msg,
+				 cases[i].msg);
+		/* a failed compile leaves nothing behind */
+		assert_null(f.r.fe_keys);
+		assert_int_equal(f.r.n_frontends, 0);
+		fx_free(&f);
+	}
+}
+
+/* Global limits, on models built in C (too big to be worth writing as YAML). */
+static void test_global_limits(void **state)
+{
+	struct km_model m = { .source = strdup("big.yaml") };
+	struct km_records r;
+	struct km_err err;
+	size_t n = KM_MAX_ENDPOINTS / KM_MAX_CLUSTER_ENDPOINTS + 1;
+
+	/* one endpoint too many across clusters of legal size */
+	m.n_clusters = n;
+	m.clusters = calloc(n, sizeof(*m.clusters));
+	for (size_t i = 0; i < n; i++) {
+		struct km_m_cluster *c = &m.clusters[i];
+
+		asprintf(&c->name, "c%zu", i);
+		c->src = (struct km_src){ "big.yaml", (int)i + 1 };
+		c->n_endpoints = i == n - 1 ? 1 : KM_MAX_CLUSTER_ENDPOINTS;
+		c->endpoints = calloc(c->n_endpoints, sizeof(*c->endpoints));
+		for (size_t j = 0; j < c->n_endpoints; j++) {
+			km_ip_parse("10.0.0.1", &c->endpoints[j].ip);
+			c->endpoints[j].port = 80;
+			c->endpoints[j].weight = 1;
+		}
+	}
+	assert_int_not_equal(km_compile(&m, &r, &err), 0);
+	assert_non_null(strstr(err.msg, "cluster 'c16': more than 131072 endpoints in all clusters"));
+
+	/* a cluster over the per-cluster limit */
+	m.clusters[0].n_endpoints = KM_MAX_CLUSTER_ENDPOINTS + 1;
+	assert_int_not_equal(km_compile(&m, &r, &err), 0);
+	assert_string_equal(err.msg, "big.yaml:1: cluster 'c0': 8193 endpoints, limit is 8192");
+	m.clusters[0].n_endpoints = KM_MAX_CLUSTER_ENDPOINTS;
+	km_model_free(&m);
+
+	/* too many clusters */
+	memset(&m, 0, sizeof(m));
+	m.source = strdup("big.yaml");
+	m.n_clusters = KM_MAX_CLUSTERS + 1;
+	m.clusters = calloc(m.n_clusters, sizeof(*m.clusters));
+	assert_int_not_equal(km_compile(&m, &r, &err), 0);
+	assert_string_equal(err.msg, "big.yaml: 32769 clusters, limit is 32768");
+	free(m.clusters);
+	m.clusters = NULL;
+	m.n_clusters = 0;
+	km_model_free(&m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_frontends_and_targets),
+		cmocka_unit_test(test_cluster_levels),
+		cmocka_unit_test(test_locality_rank),
+		cmocka_unit_test(test_http_default_route),
+		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_global_limits),
+	};
+
+	return cmocka_run_group_tests_name("compiler", tests, NULL, NULL);
+}
