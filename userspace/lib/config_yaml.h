@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The static config source: Envoy's bootstrap YAML (node + static_resources)
+ * read into a struct km_model. Each object is checked on its own here (types,
+ * ranges, names, per-object limits); what needs the whole model (references
+ * between objects, address families, global totals) is the compiler's job.
+ */
+#ifndef KM_CONFIG_YAML_H
+#define KM_CONFIG_YAML_H
+
+#include <stddef.h>
+
+#include "model.h"
+
+/*
+ * Both return 0 with *m filled (free it with km_model_free), or a negative
+ * errno with err->msg set to one line, "FILE:LINE: RESOURCE: what is wrong",
+ * and *m zeroed with nothing leaked. *m is overwritten, not freed, on entry.
+ * The file name (or name) becomes m->source; every km_src.file points at it.
+ */
+int km_config_load_file(const char *path, struct km_model *m,
+			struct km_err *err);
+int km_config_load_string(const char *name, const char *yaml, size_t len,
+			  struct km_model *m, struct km_err *err);
+
+#endif
