@@ -2,7 +2,7 @@
 /*
  * connect_bench: cost of one connect(), where the cgroup connect hooks run.
  *
- *   connect_bench -n COUNT [-r ROUNDS] ADDR:PORT
+ *   connect_bench -n COUNT [-r ROUNDS] ADDR:PORT [ADDR2:PORT]
  *
  * Each round does COUNT blocking connect()+close() and prints
  *
@@ -11,6 +11,13 @@
  * then the median over rounds:
  *
  *   median_ns_per_connect X
+ *
+ * With a second address, every round runs COUNT connects to each, back to
+ * back in one process, so both paths share the machine's noise; it prints
+ * "round I ns_per_connect X Y" and then median_ns_per_connect for each and
+ * median_delta_ns, the median over rounds of (Y - X): the cost the second
+ * path adds (e.g. a VIP routed by kmesh against the same backend dialed
+ * directly).
  *
  * Sockets close with SO_LINGER {1, 0}: an RST instead of a FIN, so the client
  * leaves no TIME_WAIT and 200000 connects do not run out of ephemeral ports.
@@ -172,16 +179,17 @@ static double median(double *v, int n)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: connect_bench -n COUNT [-r ROUNDS] ADDR:PORT\n"
+	fprintf(f, "usage: connect_bench -n COUNT [-r ROUNDS] ADDR:PORT [ADDR2:PORT]\n"
 		   "  COUNT capped at %d, ROUNDS <= %d (default 5)\n",
 		MAX_COUNT, MAX_ROUNDS);
 }
 
 int main(int argc, char **argv)
 {
-	double per[MAX_ROUNDS];
-	struct sockaddr_storage ss;
-	socklen_t len;
+	static double per[2][MAX_ROUNDS], delta[MAX_ROUNDS];
+	struct sockaddr_storage ss[2];
+	socklen_t len[2];
+	int naddr;
 	long count = 0, rounds = 5;
 	char *end;
 	int opt;
@@ -219,30 +227,45 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (count == 0 || optind != argc - 1) {
+	if (count == 0 || optind > argc - 1 || optind < argc - 2) {
 		usage(stderr);
 		return 1;
 	}
-	if (parse_addr(argv[optind], &ss, &len) < 0) {
-		fprintf(stderr, "connect_bench: bad address '%s'\n",
-			argv[optind]);
-		return 1;
+	naddr = argc - optind;
+	for (int a = 0; a < naddr; a++) {
+		if (parse_addr(argv[optind + a], &ss[a], &len[a]) < 0) {
+			fprintf(stderr, "connect_bench: bad address '%s'\n",
+				argv[optind + a]);
+			return 1;
+		}
 	}
 
 	for (int i = 0; i < rounds; i++) {
-		char buf[16];
-		int err = 0;
+		printf("round %d ns_per_connect", i + 1);
+		for (int a = 0; a < naddr; a++) {
+			char buf[16];
+			int err = 0;
 
-		per[i] = run_round(&ss, len, count, &err);
-		if (err < 0) {
-			fprintf(stderr,
-				"connect_bench: connect to %s failed in round %d: errno=%s\n",
-				argv[optind], i + 1, errno_name(-err, buf, sizeof(buf)));
-			return 1;
+			per[a][i] = run_round(&ss[a], len[a], count, &err);
+			if (err < 0) {
+				fprintf(stderr,
+					"connect_bench: connect to %s failed in round %d: errno=%s\n",
+					argv[optind + a], i + 1,
+					errno_name(-err, buf, sizeof(buf)));
+				return 1;
+			}
+			printf(" %.0f", per[a][i]);
 		}
-		printf("round %d ns_per_connect %.0f\n", i + 1, per[i]);
+		putchar('\n');
+		if (naddr == 2)
+			delta[i] = per[1][i] - per[0][i];
 		fflush(stdout);
 	}
-	printf("median_ns_per_connect %.0f\n", median(per, rounds));
+	printf("median_ns_per_connect");
+	for (int a = 0; a < naddr; a++)
+		printf(" %.0f", median(per[a], rounds));
+	putchar('\n');
+	if (naddr == 2)
+		printf("median_delta_ns %.0f\n", median(delta, rounds));
 	return 0;
 }

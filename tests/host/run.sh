@@ -170,7 +170,7 @@ write_config() {
 # ---- helpers ------------------------------------------------------------------
 start_kmeshd() {
 	"$KM_BUILD/kmeshd" --config "$CONF" --pin-root "$PIN" --state-dir "$STATE" \
-		>> "$LOG" 2>&1 &
+		${KMESHD_FLAGS:-} >> "$LOG" 2>&1 &
 	KMESHD_PID=$!
 	wait_state '^last_attempt=[1-9]'
 }
@@ -443,6 +443,20 @@ if grep -q 'replaced in place' "$LOG" && grep -q '(0 new, 4 replaced in place)' 
    [ "$(gen)" -gt "$g_before" ] && "${CTL[@]}" status | grep -q "^  cgroup .*$P/enrolled"; then
 	ok "restart reuses pinned links and maps (enrollment kept)"
 else not_ok "restart reuses pinned links and maps" "$(grep -E 'attached|generation' "$LOG" | tail -3)"; fi
+
+# ---- --no-peer-vip ------------------------------------------------------------------------
+stop_kmeshd
+KMESHD_FLAGS=--no-peer-vip start_kmeshd
+out=$(in_enrolled "$CLI" -n 4 10.97.0.1:80)
+if [ "$(total_ok "$out")" = 4 ] && ! grep -q 'peer=10.97.0.1:80' <<< "$out"; then
+	ok "--no-peer-vip: still routed, getpeername shows the endpoint"
+else not_ok "--no-peer-vip: still routed, getpeername shows the endpoint" "$out"; fi
+stop_kmeshd
+start_kmeshd
+out=$(in_enrolled "$CLI" -n 2 10.97.0.1:80)
+if grep -q 'peer=10.97.0.1:80' <<< "$out" && [ "$(total_ok "$out")" = 2 ]; then
+	ok "restarting without --no-peer-vip shows the VIP again"
+else not_ok "restarting without --no-peer-vip shows the VIP again" "$out"; fi
 
 # ---- uninstall ----------------------------------------------------------------------------
 stop_kmeshd

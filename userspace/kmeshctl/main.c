@@ -163,6 +163,20 @@ static void read_state(const char *path, struct agent_state *st)
 	fclose(f);
 }
 
+/* kernel.bpf_stats_enabled: run counts and times exist only while set. */
+static bool bpf_stats_enabled(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "re");
+	int v = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v != 0;
+}
+
 struct enroll_row {
 	struct km_enroll_key k;
 	struct km_enroll v;
@@ -194,13 +208,14 @@ static int cmd_status(struct ctl *c)
 	static struct enroll_row rows[KM_MAX_ENROLL];
 	static struct agent_state st;
 	uint64_t cnt[KM_CNT_MAX];
-	bool running, mod, modbtf;
+	bool running, mod, modbtf, stats;
 	int nl, nfe, ncl, nep, nen;
 
 	if (open_maps(c))
 		return 1;
 	read_state(c->state_file, &st);
 	running = st.pid > 0 && kill(st.pid, 0) == 0;
+	stats = bpf_stats_enabled();
 	mod = path_exists("/sys/module/kmesh");
 	modbtf = path_exists("/sys/kernel/btf/kmesh");
 	nl = km_bpf_links(c->pin_root, links, 16);
@@ -254,6 +269,9 @@ static int cmd_status(struct ctl *c)
 		km_json_bool(&j, "btf", modbtf);
 		km_json_bool(&j, "l7_data_path", false);
 		km_json_end(&j, '}');
+		km_json_obj(&j, "bpf_stats");
+		km_json_bool(&j, "enabled", stats);
+		km_json_end(&j, '}');
 		km_json_obj(&j, "counters");
 		for (int i = 0; i < KM_CNT_MAX; i++)
 			km_json_u64(&j, km_counter_names[i], cnt[i]);
@@ -286,10 +304,17 @@ static int cmd_status(struct ctl *c)
 		putchar('\n');
 	}
 	printf("programs:\n");
-	for (int i = 0; i < nl; i++)
-		printf("  %-18s prog %u on cgroup %llu, runs %llu\n", links[i].name,
-		       links[i].prog_id, (unsigned long long)links[i].cgroup_id,
-		       (unsigned long long)links[i].run_cnt);
+	for (int i = 0; i < nl; i++) {
+		printf("  %-18s prog %u on cgroup %llu", links[i].name,
+		       links[i].prog_id, (unsigned long long)links[i].cgroup_id);
+		if (stats)
+			printf(", %llu runs, %llu ns/run", (unsigned long long)links[i].run_cnt,
+			       (unsigned long long)(links[i].run_cnt ?
+				links[i].run_time_ns / links[i].run_cnt : 0));
+		putchar('\n');
+	}
+	if (nl > 0 && !stats)
+		printf("  (run counts: sysctl kernel.bpf_stats_enabled=1)\n");
 	if (nl <= 0)
 		printf("  (none attached)\n");
 	printf("maps:        %s: %d frontends, %d clusters, %d endpoints live; %d enrolled\n",

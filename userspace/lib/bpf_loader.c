@@ -74,10 +74,11 @@ static int attach_one(struct bpf_program *prog, int cg_fd, __u64 cg_id,
 	return 0;
 }
 
-int km_bpf_install(const char *pin_root, const char *cgroup,
+int km_bpf_install(const struct km_install_opts *o,
 		   struct km_install_report *rep, struct km_err *err)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_root);
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = o->pin_root);
+	const char *pin_root = o->pin_root, *cgroup = o->cgroup;
 	struct kmesh_bpf *skel = NULL;
 	struct bpf_program *prog;
 	char path[PATH_MAX];
@@ -101,6 +102,7 @@ int km_bpf_install(const char *pin_root, const char *cgroup,
 		km_err_set(err, "opening the BPF object: %s", strerror(-ret));
 		goto out;
 	}
+	skel->rodata->km_cfg_peer_vip = o->peer_vip;
 	ret = kmesh_bpf__load(skel);
 	if (ret) {
 		km_err_set(err, "loading the BPF programs: %s (the log above has the verifier's or libbpf's reason; maps pinned by an incompatible kmesh version are removed with 'kmeshd --uninstall')",

@@ -3,6 +3,7 @@
 #ifndef KM_BPF_LOADER_H
 #define KM_BPF_LOADER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "model.h"
@@ -21,7 +22,13 @@ struct km_install_report {
  * already attached through a pinned link is replaced in place
  * (bpf_link_update), so connects never see a moment without the hooks.
  */
-int km_bpf_install(const char *pin_root, const char *cgroup,
+struct km_install_opts {
+	const char *pin_root;
+	const char *cgroup;
+	bool peer_vip;		/* getpeername shows the VIP (default) */
+};
+
+int km_bpf_install(const struct km_install_opts *o,
 		   struct km_install_report *rep, struct km_err *err);
 
 /* Detaches every pinned link and removes every pin under @pin_root. */
