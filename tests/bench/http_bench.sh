@@ -14,7 +14,7 @@
 # carries "Connection: close", so every request pays a connect: the path the
 # cgroup connect hooks sit on). km_wrk_run prints exactly one line:
 #
-#   LABEL MODE conns=C rps=R p50_us=X p99_us=Y cpu_us_per_req=Z
+#   LABEL MODE conns=C rps=R p50_us=X p99_us=Y avg_us=A cpu_us_per_req=Z
 #
 # cpu_us_per_req is the whole machine's busy CPU (user+nice+system+irq+
 # softirq from /proc/stat) during the run, over the requests wrk completed:
@@ -22,7 +22,7 @@
 
 # wrk prints a time as NUMBER followed by us, ms, s, m or h.
 km__to_us() {
-	awk -v t="$1" 'BEGIN {
+	awk -v t="$1" -v d="${KM_DECIMALS:-0}" 'BEGIN {
 		if (match(t, /^[0-9.]+/) == 0) { exit 1 }
 		n = substr(t, 1, RLENGTH); u = substr(t, RLENGTH + 1)
 		if (u == "us") f = 1
@@ -31,7 +31,7 @@ km__to_us() {
 		else if (u == "m") f = 60000000
 		else if (u == "h") f = 3600000000
 		else exit 1
-		printf "%.0f\n", n * f
+		printf "%." d "f\n", n * f
 	}'
 }
 
@@ -89,8 +89,10 @@ km_wrk_run() {
 		if [[ -n $cg ]]; then
 			echo "$BASHPID" > "$cg/cgroup.procs" || exit 125
 		fi
+		# KM_WRK_CPU pins wrk (e.g. away from the server) to cut
+		# scheduler noise on small machines.
 		cmd=(timeout -k 5 $((dur + 30))
-		     wrk -t1 -c"$conns" -d"${dur}s" --latency "${hdr[@]}" "$url")
+		     ${KM_WRK_CPU:+taskset -c "$KM_WRK_CPU"} wrk -t1 -c"$conns" -d"${dur}s" --latency "${hdr[@]}" "$url")
 		if [[ -n $netns ]]; then
 			exec nsenter --net="/run/netns/$netns" "${cmd[@]}"
 		fi
@@ -103,6 +105,8 @@ km_wrk_run() {
 	rps=$(awk '/^Requests\/sec:/ { print $2; exit }' "$out")
 	p50=$(awk '$1 == "50%" { print $2; exit }' "$out")
 	p99=$(awk '$1 == "99%" { print $2; exit }' "$out")
+	# wrk's percentiles come from a 1 us histogram; the mean has decimals
+	avg=$(awk '$1 == "Latency" { print $2; exit }' "$out")
 	if [[ $rc -ne 0 || -z $reqs || -z $rps || -z $p50 || -z $p99 ]]; then
 		echo "km_wrk_run: $label: wrk failed (rc=$rc):" >&2
 		sed 's/^/  /' "$out" >&2
@@ -118,14 +122,15 @@ km_wrk_run() {
 
 	p50_us=$(km__to_us "$p50") || { echo "km_wrk_run: bad time '$p50'" >&2; return 1; }
 	p99_us=$(km__to_us "$p99") || { echo "km_wrk_run: bad time '$p99'" >&2; return 1; }
+	avg_us=$(KM_DECIMALS=2 km__to_us "$avg") || { echo "km_wrk_run: bad time '$avg'" >&2; return 1; }
 	cpu_us=$(( (j1 - j0) * 1000000 / tck ))
 	if [[ $reqs -gt 0 ]]; then
 		per_req=$(awk -v c="$cpu_us" -v r="$reqs" 'BEGIN { printf "%.2f", c / r }')
 	else
 		per_req=0
 	fi
-	printf '%s %s conns=%s rps=%.0f p50_us=%s p99_us=%s cpu_us_per_req=%s\n' \
-		"$label" "$mode" "$conns" "$rps" "$p50_us" "$p99_us" "$per_req"
+	printf '%s %s conns=%s rps=%.0f p50_us=%s p99_us=%s avg_us=%s cpu_us_per_req=%s\n' \
+		"$label" "$mode" "$conns" "$rps" "$p50_us" "$p99_us" "$avg_us" "$per_req"
 }
 
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then

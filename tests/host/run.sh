@@ -444,6 +444,20 @@ if grep -q 'replaced in place' "$LOG" && grep -q '(0 new, 4 replaced in place)' 
 	ok "restart reuses pinned links and maps (enrollment kept)"
 else not_ok "restart reuses pinned links and maps" "$(grep -E 'attached|generation' "$LOG" | tail -3)"; fi
 
+# ---- systemd notify -------------------------------------------------------------------------
+stop_kmeshd
+"$KM_BUILD/tools/km_notify_recv" "$WORK/notify.sock" 6 > "$WORK/notify.out" &
+nrecv=$!
+sleep 0.2
+NOTIFY_SOCKET=$WORK/notify.sock start_kmeshd
+reload_to hup
+sleep 0.3
+wait "$nrecv"
+if grep -q '^msg: READY=1$' "$WORK/notify.out" && grep -q '^msg: RELOADING=1$' "$WORK/notify.out" &&
+   grep -q '^msg: STATUS=generation [0-9]*: 12 listeners, 12 clusters$' "$WORK/notify.out"; then
+	ok "sd_notify: READY, RELOADING and STATUS reach NOTIFY_SOCKET (Type=notify)"
+else not_ok "sd_notify: READY, RELOADING and STATUS reach NOTIFY_SOCKET" "$(cat "$WORK/notify.out")"; fi
+
 # ---- --no-peer-vip ------------------------------------------------------------------------
 stop_kmeshd
 KMESHD_FLAGS=--no-peer-vip start_kmeshd
