@@ -83,11 +83,11 @@ $(B)/kmeshctl: $(KMESHCTL_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a
 # ---- tests ---------------------------------------------------------------
 tools: $(TOOL_BINS)
 
-$(B)/tools/%: tests/tools/%.c
+$(B)/tools/%: tests/tools/%.c tests/tools/km_tool.h
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< -lpthread
 
-$(B)/tools/%: tests/bench/%.c
+$(B)/tools/%: tests/bench/%.c tests/tools/km_tool.h
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< -lpthread
 

@@ -33,95 +33,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../tools/km_tool.h"
+
 #define MAX_COUNT	200000
 #define MAX_ROUNDS	100
 
-static const struct {
-	int err;
-	const char *name;
-} errno_names[] = {
-	{ ECONNREFUSED, "ECONNREFUSED" },
-	{ ECONNRESET, "ECONNRESET" },
-	{ ENETUNREACH, "ENETUNREACH" },
-	{ EHOSTUNREACH, "EHOSTUNREACH" },
-	{ ETIMEDOUT, "ETIMEDOUT" },
-	{ EACCES, "EACCES" },
-	{ EPERM, "EPERM" },
-	{ EADDRNOTAVAIL, "EADDRNOTAVAIL" },
-	{ EADDRINUSE, "EADDRINUSE" },
-	{ EAFNOSUPPORT, "EAFNOSUPPORT" },
-	{ EINVAL, "EINVAL" },
-	{ ENOBUFS, "ENOBUFS" },
-	{ ENOMEM, "ENOMEM" },
-	{ EMFILE, "EMFILE" },
-	{ EINTR, "EINTR" },
-};
 
-static const char *errno_name(int err, char *buf, size_t size)
-{
-	for (size_t i = 0; i < sizeof(errno_names) / sizeof(errno_names[0]); i++)
-		if (errno_names[i].err == err)
-			return errno_names[i].name;
-	snprintf(buf, size, "%d", err);
-	return buf;
-}
 
-static int parse_addr(const char *s, struct sockaddr_storage *ss,
-		      socklen_t *len)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *port_s;
-	char *end;
-	unsigned long port;
-	size_t hlen;
-
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-
-		if (!rb || rb[1] != ':')
-			return -EINVAL;
-		hlen = rb - s - 1;
-		port_s = rb + 2;
-		s++;
-	} else {
-		const char *colon = strrchr(s, ':');
-
-		if (!colon)
-			return -EINVAL;
-		hlen = colon - s;
-		port_s = colon + 1;
-	}
-	if (hlen == 0 || hlen >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, s, hlen);
-	host[hlen] = '\0';
-
-	errno = 0;
-	port = strtoul(port_s, &end, 10);
-	if (errno || *port_s == '\0' || *end != '\0' || port == 0 ||
-	    port > 65535)
-		return -EINVAL;
-
-	memset(ss, 0, sizeof(*ss));
-	if (strchr(host, ':')) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			return -EINVAL;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		*len = sizeof(*sin6);
-	} else {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-			return -EINVAL;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		*len = sizeof(*sin);
-	}
-	return 0;
-}
 
 static long long now_ns(void)
 {
@@ -251,7 +169,7 @@ int main(int argc, char **argv)
 				fprintf(stderr,
 					"connect_bench: connect to %s failed in round %d: errno=%s\n",
 					argv[optind + a], i + 1,
-					errno_name(-err, buf, sizeof(buf)));
+					km_errno_name(-err, buf, sizeof(buf)));
 				return 1;
 			}
 			printf(" %.0f", per[a][i]);

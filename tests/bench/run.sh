@@ -69,6 +69,16 @@ for _ in $(seq 100); do
 done
 "${CTL[@]}" enroll "$B/mesh" >/dev/null
 
+restart_kmeshd() {	# restart_kmeshd [FLAGS...]
+	kill "$KMESHD_PID"; wait "$KMESHD_PID" 2>/dev/null
+	"$KM_BUILD/kmeshd" --config "$WORK/mesh.yaml" --cgroup "$B/mesh" --pin-root "$PIN" \
+		--state-dir "$WORK/state" "$@" >> "$WORK/kmeshd.log" 2>&1 &
+	KMESHD_PID=$!
+	for _ in $(seq 50); do
+		grep -qs "^pid=$KMESHD_PID" "$WORK/state/kmeshd.state" && return 0
+		sleep 0.1
+	done
+}
 in_cg() { local cg=$1; shift; ( echo $BASHPID > "$B/$cg/cgroup.procs"; exec "$@" ); }
 cb() {	# cb CGROUP ADDR -> median ns per connect
 	in_cg "$1" "$KM_BUILD/tools/connect_bench" -n "$CONNECTS" -r 3 "$2" |
@@ -113,13 +123,7 @@ run_stats() {	# run_stats ADDR -> ns per connect4 run
 echo "| mode | direct ns/connect | VIP ns/connect | added by routing (median of 40 paired batches) | connect4 ns/run, VIP | connect4 ns/run, map miss |"
 echo "|---|---|---|---|---|---|"
 for mode in default no-peer-vip; do
-	if [ $mode = no-peer-vip ]; then
-		kill "$KMESHD_PID"; wait "$KMESHD_PID" 2>/dev/null
-		"$KM_BUILD/kmeshd" --config "$WORK/mesh.yaml" --cgroup "$B/mesh" --pin-root "$PIN" \
-			--state-dir "$WORK/state" --no-peer-vip >> "$WORK/kmeshd.log" 2>&1 &
-		KMESHD_PID=$!
-		sleep 1
-	fi
+	[ $mode = no-peer-vip ] && restart_kmeshd --no-peer-vip
 	out=$(in_cg mesh "$KM_BUILD/tools/connect_bench" -n 2000 -r 40 127.0.0.1:18080 127.100.0.1:80)
 	read -r _ d v <<< "$(grep '^median_ns_per_connect' <<< "$out")"
 	delta=$(sed -n 's/^median_delta_ns //p' <<< "$out")
@@ -132,7 +136,9 @@ echo "## HTTP: wrk -c$CONNS, ${DURATION}s per run, $ROUNDS alternating rounds"
 echo
 echo "| mode | path | mean us | p50 us | p99 us | req/s | CPU us/req | mean ratio | p50 ratio | p99 ratio | CPU ratio |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
-for mode in keepalive newconn; do
+for run in keepalive:default newconn:default newconn:no-peer-vip; do
+	mode=${run%%:*} flags=${run#*:}
+	if [ "$flags" = no-peer-vip ]; then restart_kmeshd --no-peer-vip; else restart_kmeshd; fi
 	: > "$WORK/direct" ; : > "$WORK/vip"
 	for r in $(seq "$ROUNDS"); do
 		km_wrk_run direct http://127.0.0.1:18080/ "$CONNS" "$DURATION" "$mode" "" "$B/plain" >> "$WORK/direct"
@@ -144,7 +150,7 @@ for mode in keepalive newconn; do
 		done
 	done
 	echo "| $mode | direct | $direct_avg_us | $direct_p50_us | $direct_p99_us | $direct_rps | $direct_cpu_us_per_req | 1.000 | 1.000 | 1.000 | 1.000 |"
-	echo "| $mode | VIP | $vip_avg_us | $vip_p50_us | $vip_p99_us | $vip_rps | $vip_cpu_us_per_req | $(ratio "$vip_avg_us" "$direct_avg_us") | $(ratio "$vip_p50_us" "$direct_p50_us") | $(ratio "$vip_p99_us" "$direct_p99_us") | $(ratio "$vip_cpu_us_per_req" "$direct_cpu_us_per_req") |"
+	echo "| $mode | VIP ($flags) | $vip_avg_us | $vip_p50_us | $vip_p99_us | $vip_rps | $vip_cpu_us_per_req | $(ratio "$vip_avg_us" "$direct_avg_us") | $(ratio "$vip_p50_us" "$direct_p50_us") | $(ratio "$vip_p99_us" "$direct_p99_us") | $(ratio "$vip_cpu_us_per_req" "$direct_cpu_us_per_req") |"
 done
 echo
 echo "Medians of $ROUNDS rounds. Ratios are VIP / direct, measured side by side in this run."

@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "km_tool.h"
+
 #define MAX_BACKENDS	64
 #define MAX_NAME	128
 #define RESP_BUF_SIZE	8192
@@ -76,30 +78,6 @@ struct response {
 	char backend[MAX_NAME];
 };
 
-static const struct {
-	int err;
-	const char *name;
-} errno_names[] = {
-	{ ECONNREFUSED, "ECONNREFUSED" },
-	{ ECONNRESET, "ECONNRESET" },
-	{ ECONNABORTED, "ECONNABORTED" },
-	{ ENETUNREACH, "ENETUNREACH" },
-	{ EHOSTUNREACH, "EHOSTUNREACH" },
-	{ ETIMEDOUT, "ETIMEDOUT" },
-	{ EPIPE, "EPIPE" },
-	{ EACCES, "EACCES" },
-	{ EPERM, "EPERM" },
-	{ EADDRNOTAVAIL, "EADDRNOTAVAIL" },
-	{ EADDRINUSE, "EADDRINUSE" },
-	{ EAFNOSUPPORT, "EAFNOSUPPORT" },
-	{ EINVAL, "EINVAL" },
-	{ ENOTCONN, "ENOTCONN" },
-	{ ENOBUFS, "ENOBUFS" },
-	{ ENOMEM, "ENOMEM" },
-	{ EMFILE, "EMFILE" },
-	{ EPROTO, "EPROTO" },
-	{ EINTR, "EINTR" },
-};
 
 /* err is a positive errno or one of the ERR_* pseudo values. */
 static const char *errno_name(int err, char *buf, size_t size)
@@ -108,69 +86,9 @@ static const char *errno_name(int err, char *buf, size_t size)
 		return "EOF";
 	if (err == ERR_HTTP)
 		return "EPROTO";
-	for (size_t i = 0; i < sizeof(errno_names) / sizeof(errno_names[0]); i++)
-		if (errno_names[i].err == err)
-			return errno_names[i].name;
-	snprintf(buf, size, "%d", err);
-	return buf;
+	return km_errno_name(err, buf, size);
 }
 
-static int parse_addr(const char *s, struct sockaddr_storage *ss,
-		      socklen_t *len)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *port_s;
-	char *end;
-	unsigned long port;
-	size_t hlen;
-
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-
-		if (!rb || rb[1] != ':')
-			return -EINVAL;
-		hlen = rb - s - 1;
-		port_s = rb + 2;
-		s++;
-	} else {
-		const char *colon = strrchr(s, ':');
-
-		if (!colon)
-			return -EINVAL;
-		hlen = colon - s;
-		port_s = colon + 1;
-	}
-	if (hlen == 0 || hlen >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, s, hlen);
-	host[hlen] = '\0';
-
-	errno = 0;
-	port = strtoul(port_s, &end, 10);
-	if (errno || *port_s == '\0' || *end != '\0' || port == 0 ||
-	    port > 65535)
-		return -EINVAL;
-
-	memset(ss, 0, sizeof(*ss));
-	if (strchr(host, ':')) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			return -EINVAL;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		*len = sizeof(*sin6);
-	} else {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-			return -EINVAL;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		*len = sizeof(*sin);
-	}
-	return 0;
-}
 
 static void format_addr(const struct sockaddr_storage *ss, char *buf,
 			size_t size)

@@ -31,6 +31,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "km_tool.h"
+
 #define MAX_LISTENERS	16
 #define MAX_NAME	128
 /* A request head larger than this is not something our tests send. */
@@ -80,61 +82,6 @@ struct server {
 	size_t resp_close_len;
 };
 
-static int parse_addr(const char *s, struct sockaddr_storage *ss,
-		      socklen_t *len)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *port_s;
-	char *end;
-	unsigned long port;
-	size_t hlen;
-
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-
-		if (!rb || rb[1] != ':')
-			return -EINVAL;
-		hlen = rb - s - 1;
-		port_s = rb + 2;
-		s++;
-	} else {
-		const char *colon = strrchr(s, ':');
-
-		if (!colon)
-			return -EINVAL;
-		hlen = colon - s;
-		port_s = colon + 1;
-	}
-	if (hlen == 0 || hlen >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, s, hlen);
-	host[hlen] = '\0';
-
-	errno = 0;
-	port = strtoul(port_s, &end, 10);
-	if (errno || *port_s == '\0' || *end != '\0' || port > 65535)
-		return -EINVAL;
-
-	memset(ss, 0, sizeof(*ss));
-	if (strchr(host, ':')) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			return -EINVAL;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		*len = sizeof(*sin6);
-	} else {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-			return -EINVAL;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		*len = sizeof(*sin);
-	}
-	return 0;
-}
 
 static int build_responses(struct server *srv, const char *name)
 {
