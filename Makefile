@@ -25,7 +25,7 @@ WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS   ?= -O2 -g
 CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuserspace/lib -I$(B)
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
-LIBS     := $(LIBBPF_LIBS) -lyaml -lsystemd
+LIBS     := $(LIBBPF_LIBS) -lyaml
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall \
 	      -I$(B) -Iinclude -Ibpf

@@ -26,12 +26,12 @@
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
-#include <systemd/sd-daemon.h>
 
 #include "bpf_loader.h"
 #include "compiler.h"
 #include "config_yaml.h"
 #include "maps.h"
+#include "notify.h"
 #include "sys.h"
 
 #define KM_DEFAULT_CONFIG "/etc/kmesh/mesh.yaml"
@@ -170,7 +170,7 @@ static int apply_config(struct kmeshd *d)
 		snprintf(d->last_error, sizeof(d->last_error), "%s", err.msg);
 		logmsg(LOG_ERR, "config rejected, generation %llu keeps serving: %s",
 		       (unsigned long long)d->generation, err.msg);
-		sd_notifyf(0, "STATUS=config rejected (generation %llu serving): %s",
+		km_notify("STATUS=config rejected (generation %llu serving): %s",
 			   (unsigned long long)d->generation, err.msg);
 	} else {
 		d->last_ok = true;
@@ -183,7 +183,7 @@ static int apply_config(struct kmeshd *d)
 		for (size_t i = 0; i < r.n_l7_as_l4; i++)
 			logmsg(LOG_WARN, "listener '%s' is HTTP: served as L4 to its default route (no L7 data path yet)",
 			       r.l7_as_l4[i]);
-		sd_notifyf(0, "STATUS=generation %llu: %zu listeners, %zu clusters",
+		km_notify("STATUS=generation %llu: %zu listeners, %zu clusters",
 			   (unsigned long long)gen, m.n_listeners, m.n_clusters);
 	}
 	write_state(d);
@@ -275,7 +275,7 @@ static int run(struct kmeshd *d)
 	ev.data.fd = tfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
 
-	sd_notify(0, "READY=1");
+	km_notify("READY=1");
 	for (;;) {
 		int n = epoll_wait(ep, evs, 4, -1);
 
@@ -290,13 +290,13 @@ static int run(struct kmeshd *d)
 				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
 						logmsg(LOG_INFO, "SIGHUP: reloading %s", d->config);
-						sd_notify(0, "RELOADING=1");
+						km_notify("RELOADING=1");
 						apply_config(d);
-						sd_notify(0, "READY=1");
+						km_notify("READY=1");
 					} else {
 						logmsg(LOG_INFO, "exiting; programs stay attached and generation %llu keeps serving",
 						       (unsigned long long)d->generation);
-						sd_notify(0, "STOPPING=1");
+						km_notify("STOPPING=1");
 						goto out;
 					}
 				}
