@@ -1,1 +1,0 @@
-savedcmd_/work/main/modules.order := {   cat /work/main/kmod/modules.order; :; } > /work/main/modules.order

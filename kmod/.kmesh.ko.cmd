@@ -1,1 +1,0 @@
-savedcmd_/work/main/kmod/kmesh.ko := x86_64-linux-gnu-ld -r -m elf_x86_64 -z noexecstack --no-warn-rwx-segments --build-id=sha1  -T arch/x86/module.lds -o /work/main/kmod/kmesh.ko /work/main/kmod/kmesh.o /work/main/kmod/kmesh.mod.o /work/main/.module-common.o

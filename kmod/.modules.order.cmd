@@ -1,1 +1,0 @@
-savedcmd_/work/main/kmod/modules.order := {   echo /work/main/kmod/kmesh.o; :; } > /work/main/kmod/modules.order
