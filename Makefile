@@ -23,9 +23,9 @@ B        := build
 Q        ?= @
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS   ?= -O2 -g
-CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuserspace/lib -I$(B)
+CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuserspace/lib -I$(B) -I/usr/include/libnl3
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
-LIBS     := $(LIBBPF_LIBS) -lyaml
+LIBS     := $(LIBBPF_LIBS) -lyaml -lnl-genl-3 -lnl-3
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall \
 	      -I$(B) -Iinclude -Ibpf
@@ -137,3 +137,27 @@ install: userspace bpf
 
 clean: module-clean
 	rm -rf $(B)
+
+-include tests/vm/vm.mk
+
+# ---- kmesh.ko test programs (tests/kmod; run in the VM, and on the host
+# without the module) --------------------------------------------------------
+KMOD_TEST_BPF := $(B)/tests/kmod/defer_test.bpf.o $(B)/tests/kmod/kfunc_refused.bpf.o
+KMOD_TEST_SKELS := $(KMOD_TEST_BPF:.bpf.o=.skel.h)
+
+$(B)/tests/kmod/%.bpf.o: tests/kmod/%.bpf.c $(B)/vmlinux.h $(wildcard bpf/lib/*.h include/kmesh/*.h)
+	@mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(B)/tests/kmod/%.skel.h: $(B)/tests/kmod/%.bpf.o
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+$(B)/tools/km_kmod_test: tests/kmod/km_kmod_test.c $(KMOD_TEST_SKELS) $(B)/libkmesh.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -I$(B)/tests/kmod -o $@ $< $(B)/libkmesh.a $(LIBS)
+
+$(B)/tools/km_defer_client: tests/kmod/km_defer_client.c tests/tools/km_tool.h
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< -lpthread
+
+tools: $(B)/tools/km_kmod_test $(B)/tools/km_defer_client

@@ -141,9 +141,8 @@ __bpf_kfunc int bpf_km_http_header(struct bpf_sock_addr_kern *ctx,
 	return ret ? ret : km_copy_out(rr, sp, dst, dst__sz);
 }
 
-__bpf_kfunc int bpf_km_http_match(struct bpf_sock_addr_kern *ctx, u32 field,
-				  const char *name, u32 name__sz,
-				  const char *pat, u32 pat__sz, u32 kind)
+__bpf_kfunc int bpf_km_http_match(struct bpf_sock_addr_kern *ctx,
+				  const struct km_http_matcher *m, u32 m__sz)
 {
 	struct km_rerun *rr = km_parsed(ctx);
 	struct km_http_span sp;
@@ -151,13 +150,13 @@ __bpf_kfunc int bpf_km_http_match(struct bpf_sock_addr_kern *ctx, u32 field,
 
 	if (!rr)
 		return -ENOENT;
-	if (!km_kind_ok(kind))
+	if (m__sz < sizeof(*m) || !km_kind_ok(m->kind) ||
+	    m->name_len > sizeof(m->name) || m->pat_len > sizeof(m->pat))
 		return -EINVAL;
-	ret = km_field(rr, field, name, name__sz, &sp);
+	ret = km_field(rr, m->field, m->name, m->name_len, &sp);
 	if (ret)
 		return ret;
-	return km_str_match(rr->buf + sp.off, sp.len, pat,
-			    strnlen(pat, pat__sz), kind);
+	return km_str_match(rr->buf + sp.off, sp.len, m->pat, m->pat_len, m->kind);
 }
 
 __bpf_kfunc int bpf_km_str_match(const char *s, u32 s__sz, const char *pat,

@@ -22,8 +22,9 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
 	build-essential make pkg-config git ca-certificates \
 	clang-19 llvm-19 lld-19 dwarves \
-	libelf-dev zlib1g-dev libyaml-dev libcmocka-dev \
-	iproute2 curl wrk jq procps psmisc kmod util-linux
+	libelf-dev zlib1g-dev libyaml-dev libcmocka-dev libnl-genl-3-dev \
+	iproute2 curl wrk jq procps psmisc kmod util-linux \
+	qemu-system-x86 busybox-static cpio dkms
 
 apt-get install -y -q --no-install-recommends -t bookworm-backports \
 	libbpf-dev bpftool "linux-headers-$KVER"

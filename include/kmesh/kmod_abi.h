@@ -35,12 +35,12 @@
  *			    char *dst, u32 dst__sz)
  *	Value of the first header named @name (NUL-terminated within
  *	name__sz), case-insensitive; like bpf_km_http_get otherwise.
- *   int bpf_km_http_match(struct bpf_sock_addr_kern *ctx, u32 field,
- *			   const char *name, u32 name__sz,
- *			   const char *pat, u32 pat__sz, u32 kind)
- *	Match a field (or, with KM_HTTP_HEADER, the header @name) against the
- *	NUL-terminated pattern @pat with enum km_str_match_kind, optionally
- *	| KM_MATCH_ICASE. 1 match, 0 no match, -ENOENT field absent.
+ *   int bpf_km_http_match(struct bpf_sock_addr_kern *ctx,
+ *			   const struct km_http_matcher *m, u32 m__sz)
+ *	Match a field (or, with KM_HTTP_HEADER, the header m->name) against
+ *	m->pat by m->kind. 1 match, 0 no match, -ENOENT field absent, -EINVAL
+ *	bad matcher. (One struct, because a BPF call takes at most five
+ *	arguments; route records keep matchers in this form in map values.)
  *   int bpf_km_str_match(const char *s, u32 s__sz, const char *pat,
  *			  u32 pat__sz, u32 kind)
  *	The same matching on two NUL-terminated BPF strings.
@@ -69,6 +69,19 @@ enum km_http_field {
 	KM_HTTP_TARGET = 5,	/* request-target as sent */
 	KM_HTTP_HEADER = 6,	/* bpf_km_http_match: the header @name */
 };
+
+/* A header or request-field matcher (bpf_km_http_match). */
+struct km_http_matcher {
+	__u32 field;		/* enum km_http_field */
+	__u32 kind;		/* enum km_str_match_kind, | KM_MATCH_ICASE */
+	__u16 name_len;		/* KM_HTTP_HEADER: bytes of name */
+	__u16 pat_len;		/* bytes of pat */
+	__u32 pad;
+	char name[KM_MAX_MATCH_STR];
+	char pat[KM_MAX_MATCH_STR];
+};
+_Static_assert(sizeof(struct km_http_matcher) == 16 + 2 * KM_MAX_MATCH_STR,
+	       "km_http_matcher ABI");
 
 /* Generic netlink family "kmesh". */
 #define KM_GENL_NAME "kmesh"

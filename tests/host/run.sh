@@ -444,6 +444,24 @@ if grep -q 'replaced in place' "$LOG" && grep -q '(0 new, 4 replaced in place)' 
 	ok "restart reuses pinned links and maps (enrollment kept)"
 else not_ok "restart reuses pinned links and maps" "$(grep -E 'attached|generation' "$LOG" | tail -3)"; fi
 
+# ---- kmesh.ko's kfuncs, without the module (this kernel cannot load modules) -------------------
+KT=$KM_BUILD/tools/km_kmod_test
+if [ -x "$KT" ] && out=$("$KT" attach "$KM_CG_ROOT/$P/enrolled" 10.97.1.1:80 10.98.0.2:8080 10.98.0.3:8080 2>&1); then
+	o=$(km_in "$P/enrolled" "$P-cli" "$KM_BUILD/tools/km_defer_client" -n 4 -p /b 10.97.1.1:80)
+	st=$("$KT" stats)
+	if [ "$out" = "attached kmod=no" ] && [ "$(count_of b2 "$o")" = 4 ] && grep -q 'l4_only 4' <<< "$st" &&
+	   grep -q 'deferred 0' <<< "$st"; then
+		ok "a BPF object using kmesh.ko's kfuncs (weak) loads without the module and routes L4"
+	else not_ok "a BPF object using kmesh.ko's kfuncs (weak) loads without the module and routes L4" "$out" "$o" "$st"; fi
+	"$KT" detach
+	if "$KM_BUILD/kmeshctl" --pin-root "$PIN" status | grep -q "^module:      kmesh.ko not loaded (L4 only"; then
+		ok "kmeshctl status says the module is absent and L4 keeps working"
+	else not_ok "kmeshctl status says the module is absent" "$("$KM_BUILD/kmeshctl" --pin-root "$PIN" status | grep -A1 module)"; fi
+	if grep -q "kmesh.ko is not loaded (modprobe kmesh: " "$LOG"; then
+		ok "kmeshd reports clearly that kmesh.ko is missing"
+	else not_ok "kmeshd reports clearly that kmesh.ko is missing" "$(grep -i module "$LOG" | head -3)"; fi
+else not_ok "a BPF object using kmesh.ko's kfuncs (weak) loads without the module" "$out"; fi
+
 # ---- systemd notify -------------------------------------------------------------------------
 stop_kmeshd
 "$KM_BUILD/tools/km_notify_recv" "$WORK/notify.sock" 6 > "$WORK/notify.out" &

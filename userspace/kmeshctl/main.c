@@ -16,6 +16,7 @@
 
 #include "bpf_loader.h"
 #include "json.h"
+#include "kmod.h"
 #include "maps.h"
 #include "sys.h"
 
@@ -108,11 +109,6 @@ static int count_slot(int fd, size_t ksz, size_t off, __u8 slot)
 }
 
 /* ---- status -------------------------------------------------------------- */
-
-static bool path_exists(const char *p)
-{
-	return access(p, F_OK) == 0;
-}
 
 /* The agent's report (kmeshd.state): "key=value" lines. */
 #define KM_STATE_MAX_L7 64
@@ -208,7 +204,8 @@ static int cmd_status(struct ctl *c)
 	static struct enroll_row rows[KM_MAX_ENROLL];
 	static struct agent_state st;
 	uint64_t cnt[KM_CNT_MAX];
-	bool running, mod, modbtf, stats;
+	struct km_kmod_info km;
+	bool running, stats;
 	int nl, nfe, ncl, nep, nen;
 
 	if (open_maps(c))
@@ -216,8 +213,7 @@ static int cmd_status(struct ctl *c)
 	read_state(c->state_file, &st);
 	running = st.pid > 0 && kill(st.pid, 0) == 0;
 	stats = bpf_stats_enabled();
-	mod = path_exists("/sys/module/kmesh");
-	modbtf = path_exists("/sys/kernel/btf/kmesh");
+	km_kmod_info(&km);
 	nl = km_bpf_links(c->pin_root, links, 16);
 	nfe = count_slot(c->maps.frontend, sizeof(struct km_frontend_key),
 			 offsetof(struct km_frontend_key, slot), c->gen.slot);
@@ -265,8 +261,16 @@ static int cmd_status(struct ctl *c)
 		km_json_u64(&j, "enrolled", nen);
 		km_json_end(&j, '}');
 		km_json_obj(&j, "module");
-		km_json_bool(&j, "loaded", mod);
-		km_json_bool(&j, "btf", modbtf);
+		km_json_bool(&j, "loaded", km.loaded);
+		km_json_bool(&j, "btf", km.btf);
+		km_json_str(&j, "version", km.genl ? km.version : NULL);
+		km_json_u64(&j, "abi", km.abi);
+		km_json_bool(&j, "defer_enabled", km.defer_enabled);
+		km_json_u64(&j, "deferred", km.deferred);
+		km_json_u64(&j, "rerouted", km.rerouted);
+		km_json_u64(&j, "parse_errors", km.parse_errors);
+		km_json_u64(&j, "fallbacks", km.fallbacks);
+		km_json_u64(&j, "in_flight", km.in_flight);
 		km_json_bool(&j, "l7_data_path", false);
 		km_json_end(&j, '}');
 		km_json_obj(&j, "bpf_stats");
@@ -319,8 +323,18 @@ static int cmd_status(struct ctl *c)
 		printf("  (none attached)\n");
 	printf("maps:        %s: %d frontends, %d clusters, %d endpoints live; %d enrolled\n",
 	       c->pin_root, nfe, ncl, nep, nen);
-	printf("module:      kmesh.ko %s, BTF %s; L7 data path: not available\n",
-	       mod ? "loaded" : "not loaded", modbtf ? "present" : "absent");
+	if (km.genl)
+		printf("module:      kmesh.ko %s (kfunc ABI %u), BTF %s, deferred connect %s\n"
+		       "             deferred %llu, rerouted %llu, parse errors %llu, fallbacks %llu, in flight %llu\n",
+		       km.version, km.abi, km.btf ? "present" : "ABSENT (kfuncs unusable)",
+		       km.defer_enabled ? "on" : "off",
+		       (unsigned long long)km.deferred, (unsigned long long)km.rerouted,
+		       (unsigned long long)km.parse_errors, (unsigned long long)km.fallbacks,
+		       (unsigned long long)km.in_flight);
+	else
+		printf("module:      kmesh.ko %s\n", km.loaded ? "loaded, netlink family not answering" :
+		       "not loaded (L4 only; 'modprobe kmesh' or 'make dkms-install')");
+	printf("L7 path:     not available yet: HTTP listeners are served as L4\n");
 	printf("counters:\n");
 	for (int i = 0; i < KM_CNT_MAX; i++)
 		printf("  %-18s %llu\n", km_counter_names[i], (unsigned long long)cnt[i]);
@@ -462,6 +476,27 @@ static int cmd_dump(struct ctl *c)
 	return 0;
 }
 
+/* ---- module ------------------------------------------------------------ */
+
+static int cmd_module_defer(struct ctl *c, const char *arg)
+{
+	struct km_err err = {};
+	bool on;
+
+	if (strcmp(arg, "on") && strcmp(arg, "off")) {
+		fprintf(stderr, "kmeshctl: module defer %s: expected 'on' or 'off'\n", arg);
+		return 2;
+	}
+	on = strcmp(arg, "on") == 0;
+	if (km_kmod_set_defer(on, &err))
+		return die_err(&err);
+	if (c->json)
+		printf("{\"defer_enabled\": %s}\n", on ? "true" : "false");
+	else
+		printf("kmesh.ko deferred connect %s\n", on ? "on" : "off");
+	return 0;
+}
+
 /* ---- enroll ------------------------------------------------------------ */
 
 static int cmd_enroll(struct ctl *c, const char *path, bool add)
@@ -529,7 +564,8 @@ static void usage(FILE *f)
 		"  dump              frontends, clusters and endpoints as the kernel sees them\n"
 		"  enroll PATH       route a workload: a cgroup v2 directory or a netns file\n"
 		"                    (/run/netns/NAME, /proc/PID/ns/net)\n"
-		"  unenroll PATH     stop routing it\n");
+		"  unenroll PATH     stop routing it\n"
+		"  module defer on|off  switch kmesh.ko's deferred connect (off: L7 served as L4)\n");
 }
 
 int main(int argc, char **argv)
@@ -576,6 +612,9 @@ int main(int argc, char **argv)
 		ret = cmd_status(&c);
 	else if (strcmp(cmd, "dump") == 0 && optind == argc)
 		ret = cmd_dump(&c);
+	else if (strcmp(cmd, "module") == 0 && optind + 2 == argc &&
+		 strcmp(argv[optind], "defer") == 0)
+		ret = cmd_module_defer(&c, argv[optind + 1]);
 	else if ((strcmp(cmd, "enroll") == 0 || strcmp(cmd, "unenroll") == 0) &&
 		 optind + 1 == argc)
 		ret = cmd_enroll(&c, argv[optind], cmd[0] == 'e');

@@ -30,6 +30,7 @@
 #include "bpf_loader.h"
 #include "compiler.h"
 #include "config_yaml.h"
+#include "kmod.h"
 #include "maps.h"
 #include "notify.h"
 #include "sys.h"
@@ -449,6 +450,12 @@ int main(int argc, char **argv)
 	       d.cgroup, rep.attached, rep.replaced, d.pin_root,
 	       (unsigned long long)d.generation,
 	       peer_vip ? "" : "; getpeername shows endpoints (--no-peer-vip)");
+
+	/* L7 needs kmesh.ko; L4 works without it. */
+	if (km_kmod_load(&err))
+		logmsg(LOG_WARN, "%s", err.msg);
+	else
+		logmsg(LOG_INFO, "kmesh.ko loaded with BTF: kfuncs and deferred connect available");
 
 	apply_config(&d);
 	ret = run(&d);

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * km_defer_client: HTTP clients in the ways applications meet a deferred
+ * connect (tests/vm).
+ *
+ *   km_defer_client [-m block|poll|epoll|readfirst] [-n COUNT] [-P PARALLEL]
+ *                   [-p PATH] ADDR:PORT
+ *
+ * block      blocking connect, write, read to EOF
+ * poll       non-blocking: connect (0 or EINPROGRESS), poll(POLLOUT), write
+ *            (retry after POLLOUT on EAGAIN), poll(POLLIN), read to EOF
+ * epoll      the same with epoll
+ * readfirst  connect, read first (200 ms timeout: nothing comes), then
+ *            write and read: the connect must have gone to the fallback
+ *
+ * COUNT connections (default 1), PARALLEL at once (threads, default 1).
+ * Prints, for the first connection, "first_poll 0x..." (poll bits before
+ * the first write, poll and epoll modes) and "connect_ret ..." then per
+ * connection "ok backend=NAME peer=ADDR" or "err STEP errno=NAME" (only
+ * when PARALLEL is 1), and "count NAME N" lines and "total ok=N err=M".
+ */
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/epoll.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../tools/km_tool.h"
+
+#define MAX_PAR 1024
+#define TIMEOUT_MS 5000
+
+static const char *mode = "block", *path = "/";
+static struct sockaddr_storage dst;
+static socklen_t dst_len;
+static long count = 1, par = 1, next_conn;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct { char name[64]; long n; } tally[64];
+static int ntally;
+static long ok_n, err_n;
+
+static void record(const char *backend)
+{
+	int i;
+
+	pthread_mutex_lock(&mu);
+	if (!backend) {
+		err_n++;
+	} else {
+		ok_n++;
+		for (i = 0; i < ntally && strcmp(tally[i].name, backend); i++)
+			;
+		if (i == ntally && ntally < 64)
+			snprintf(tally[ntally++].name, sizeof(tally[0].name), "%s", backend);
+		if (i < 64)
+			tally[i].n++;
+	}
+	pthread_mutex_unlock(&mu);
+}
+
+static int wait_for(int fd, short ev, bool use_epoll, short *revents)
+{
+	if (use_epoll) {
+		struct epoll_event e = { .events = ev == POLLIN ? EPOLLIN : EPOLLOUT }, out;
+		int ep = epoll_create1(0), n;
+
+		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
+		n = epoll_wait(ep, &out, 1, TIMEOUT_MS);
+		close(ep);
+		if (revents)
+			*revents = n > 0 ? out.events : 0;
+		return n > 0 ? 0 : -ETIMEDOUT;
+	} else {
+		struct pollfd p = { .fd = fd, .events = ev };
+		int n = poll(&p, 1, TIMEOUT_MS);
+
+		if (revents)
+			*revents = n > 0 ? p.revents : 0;
+		return n > 0 ? 0 : -ETIMEDOUT;
+	}
+}
+
+/* One connection; returns 0 and the backend name, or -errno and the step. */
+static int one(int id, char *backend, size_t blen, const char **step, bool verbose)
+{
+	bool nb = !strcmp(mode, "poll") || !strcmp(mode, "epoll");
+	bool use_epoll = !strcmp(mode, "epoll");
+	char req[512], resp[4096], peer[80] = "?";
+	struct sockaddr_storage pa;
+	socklen_t plen = sizeof(pa);
+	size_t got = 0;
+	int fd, ret, n;
+	short rev;
+
+	fd = socket(dst.ss_family, SOCK_STREAM | (nb ? SOCK_NONBLOCK : 0), 0);
+	*step = "socket";
+	if (fd < 0)
+		return -errno;
+	ret = connect(fd, (struct sockaddr *)&dst, dst_len);
+	if (verbose && id == 0)
+		printf("connect_ret %d errno=%s\n", ret, ret ? strerror(errno) : "0");
+	*step = "connect";
+	if (ret && !(nb && errno == EINPROGRESS)) {
+		ret = -errno;
+		goto out;
+	}
+	if (!strcmp(mode, "readfirst")) {
+		struct timeval tv = { .tv_usec = 200000 };
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		n = read(fd, resp, sizeof(resp));
+		*step = "readfirst";
+		if (n > 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+			ret = n > 0 ? -EPROTO : -errno;
+			goto out;
+		}
+		tv.tv_usec = 0;
+		tv.tv_sec = 5;
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
+	if (nb) {
+		*step = "poll-out";
+		ret = wait_for(fd, POLLOUT, use_epoll, &rev);
+		if (verbose && id == 0)
+			printf("first_poll 0x%x%s\n", rev, rev & POLLHUP ? " HUP" : "");
+		if (ret)
+			goto out;
+	}
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n", path);
+	*step = "write";
+	for (;;) {
+		ret = write(fd, req, n);
+		if (ret == n)
+			break;
+		if (ret < 0 && nb && errno == EAGAIN) {
+			ret = wait_for(fd, POLLOUT, use_epoll, NULL);
+			if (ret)
+				goto out;
+			continue;
+		}
+		ret = ret < 0 ? -errno : -EIO;
+		goto out;
+	}
+	*step = "read";
+	for (;;) {
+		if (nb && (ret = wait_for(fd, POLLIN, use_epoll, NULL)))
+			goto out;
+		n = read(fd, resp + got, sizeof(resp) - 1 - got);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (nb && errno == EAGAIN)
+				continue;
+			ret = -errno;
+			goto out;
+		}
+		got += n;
+		if (got == sizeof(resp) - 1)
+			break;
+	}
+	resp[got] = 0;
+	{
+		char *body = strstr(resp, "\r\n\r\n");
+
+		*step = "response";
+		if (!body || strncmp(resp, "HTTP/1.1 200", 12)) {
+			ret = -EPROTO;
+			goto out;
+		}
+		body += 4;
+		body[strcspn(body, "\r\n")] = 0;
+		snprintf(backend, blen, "%s", body);
+	}
+	if (getpeername(fd, (struct sockaddr *)&pa, &plen) == 0) {
+		char ip[64];
+
+		if (pa.ss_family == AF_INET)
+			snprintf(peer, sizeof(peer), "%s:%u",
+				 inet_ntop(AF_INET, &((struct sockaddr_in *)&pa)->sin_addr, ip, sizeof(ip)),
+				 ntohs(((struct sockaddr_in *)&pa)->sin_port));
+		else
+			snprintf(peer, sizeof(peer), "[%s]:%u",
+				 inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&pa)->sin6_addr, ip, sizeof(ip)),
+				 ntohs(((struct sockaddr_in6 *)&pa)->sin6_port));
+	}
+	if (verbose)
+		printf("ok backend=%s peer=%s\n", backend, peer);
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}
+
+static void *worker(void *arg)
+{
+	for (;;) {
+		char backend[64], buf[16];
+		const char *step;
+		long id;
+		int ret;
+
+		pthread_mutex_lock(&mu);
+		id = next_conn < count ? next_conn++ : -1;
+		pthread_mutex_unlock(&mu);
+		if (id < 0)
+			return NULL;
+		ret = one(id, backend, sizeof(backend), &step, par == 1);
+		if (ret && par == 1)
+			printf("err %s errno=%s\n", step, km_errno_name(-ret, buf, sizeof(buf)));
+		record(ret ? NULL : backend);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	pthread_t th[MAX_PAR];
+	int o;
+
+	while ((o = getopt(argc, argv, "m:n:P:p:")) != -1) {
+		switch (o) {
+		case 'm': mode = optarg; break;
+		case 'n': count = atol(optarg); break;
+		case 'P': par = atol(optarg); break;
+		case 'p': path = optarg; break;
+		default: return 2;
+		}
+	}
+	if (optind != argc - 1 || parse_addr(argv[optind], &dst, &dst_len) ||
+	    count < 1 || count > 100000 || par < 1 || par > MAX_PAR ||
+	    (strcmp(mode, "block") && strcmp(mode, "poll") && strcmp(mode, "epoll") &&
+	     strcmp(mode, "readfirst"))) {
+		fprintf(stderr, "usage: km_defer_client [-m block|poll|epoll|readfirst] [-n COUNT] [-P PARALLEL] [-p PATH] ADDR:PORT\n");
+		return 2;
+	}
+	for (long i = 0; i < par; i++)
+		pthread_create(&th[i], NULL, worker, NULL);
+	for (long i = 0; i < par; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < ntally; i++)
+		printf("count %s %ld\n", tally[i].name, tally[i].n);
+	printf("total ok=%ld err=%ld\n", ok_n, err_n);
+	return err_n ? 1 : 0;
+}
