@@ -161,3 +161,4 @@ $(B)/tools/km_defer_client: tests/kmod/km_defer_client.c tests/tools/km_tool.h
 	$(Q)$(CC) $(CFLAGS) -o $@ $< -lpthread
 
 tools: $(B)/tools/km_kmod_test $(B)/tools/km_defer_client
+$(B)/userspace/lib/http_parse_user.o: kmod/http_parse.c include/kmesh/http_parse.h

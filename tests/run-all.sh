@@ -30,6 +30,20 @@ if [ "$what" != --host ]; then
 	done
 fi
 
+if [ "$what" = all ] || [ "$what" = --unit ]; then
+	# A bounded libFuzzer run of the HTTP parser (longer: FUZZ_SECONDS=600).
+	echo "== fuzz: HTTP request-head parser, ${FUZZ_SECONDS:=20} s"
+	if out=$(FUZZ_SECONDS=$FUZZ_SECONDS tests/fuzz/run.sh 2>&1); then
+		echo "$out" | grep -E '^(#[0-9]+ +DONE|Done [0-9]+ runs)' | tail -1
+		echo "ok - fuzz_http_parse: no crash in ${FUZZ_SECONDS} s"
+		pass=$((pass + 1))
+	else
+		echo "$out" | tail -30
+		echo "not ok - fuzz_http_parse found a failure (inputs under build/fuzz/)"
+		fail=$((fail + 1))
+	fi
+fi
+
 if [ "$what" != --unit ]; then
 	echo "== host integration: tests/host/run.sh"
 	out=$(timeout 900 tests/host/run.sh 2>&1); rc=$?

@@ -74,8 +74,8 @@
  * The first write and INCOMPLETE (the rule the deferred connect follows)
  * -----------------------------------------------------------------------
  * A deferred connect is decided on the bytes of the application's FIRST
- * write (one sendmsg) only; later writes are never waited for. The connect
- * program parses exactly those bytes:
+ * write (one sendmsg: write, send, writev...) only; later writes are never
+ * waited for. The connect program parses exactly those bytes:
  *   - 0: route on the head. Whatever follows it in that write goes to the
  *     chosen upstream unchanged.
  *   - KM_HTTP_INCOMPLETE: the head was split across writes. It is not
@@ -84,7 +84,9 @@
  *     listener's policy for unparsable traffic applies.
  * Every proper prefix of a valid head (one that returns 0) returns
  * KM_HTTP_INCOMPLETE, never 0 and never an error, so a split head is always
- * told apart from a malformed one.
+ * told apart from a malformed one. A first write of KM_HTTP_MAX_HEAD bytes
+ * or more (or a copy of it cut to that size) whose head has not ended is
+ * -E2BIG, not INCOMPLETE: no later byte could make that head fit.
  */
 #ifndef KMESH_HTTP_PARSE_H
 #define KMESH_HTTP_PARSE_H

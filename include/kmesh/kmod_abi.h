@@ -57,8 +57,9 @@
 /* Bump with any change to a kfunc signature or the netlink family. */
 #define KM_KMOD_ABI_VERSION 1
 
-/* First bytes kept for the re-run: a request head longer than this is
- * "incomplete" and routed by the listener's default. */
+/* First bytes kept for the re-run. A request head that does not end within
+ * them parses as -E2BIG (http_parse.h) and takes the listener's policy for
+ * unparsable traffic. */
 #define KM_FIRST_MSG_MAX 4096
 
 enum km_http_field {
