@@ -97,7 +97,7 @@ $(B)/tests/%: tests/unit/%.c $(B)/libkmesh.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libkmesh.a $(LIBS) -lcmocka
 
-check: all
+check: all vm-bins
 	tests/run-all.sh
 
 unit: tests userspace
@@ -126,6 +126,10 @@ module-clean:
 dkms-install:
 	dkms/dkms.sh install $(KVER)
 
+.PHONY: vm
+vm: all vm-bins
+	tests/run-all.sh --vm
+
 # ---- install ----------------------------------------------------------------
 PREFIX ?= /usr/local
 install: userspace bpf
@@ -138,7 +142,6 @@ install: userspace bpf
 clean: module-clean
 	rm -rf $(B)
 
--include tests/vm/vm.mk
 
 # ---- kmesh.ko test programs (tests/kmod; run in the VM, and on the host
 # without the module) --------------------------------------------------------
@@ -162,3 +165,6 @@ $(B)/tools/km_defer_client: tests/kmod/km_defer_client.c tests/tools/km_tool.h
 
 tools: $(B)/tools/km_kmod_test $(B)/tools/km_defer_client
 $(B)/userspace/lib/http_parse_user.o: kmod/http_parse.c include/kmesh/http_parse.h
+
+# VM test bench (tests/vm): last, it uses the variables above
+-include tests/vm/vm.mk

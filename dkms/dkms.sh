@@ -16,7 +16,9 @@ case $cmd in
 install)
 	rm -rf "$src"
 	mkdir -p "$src/include"
-	cp -r Kbuild kmod "$src/"
+	cp Kbuild "$src/"
+	mkdir -p "$src/kmod"
+	cp kmod/Kbuild kmod/*.c kmod/*.h "$src/kmod/"	# sources only, no build leftovers
 	cp -r include/kmesh "$src/include/"
 	cp dkms/dkms.conf "$src/"
 	dkms remove "$name/$ver" --all >/dev/null 2>&1 || true
@@ -26,7 +28,9 @@ install)
 	echo "dkms.sh: installed $name $ver for $kver; load it with: modprobe kmesh"
 	;;
 remove)
-	dkms remove "$name/$ver" --all
+	if dkms status "$name/$ver" 2>/dev/null | grep -q .; then
+		dkms remove "$name/$ver" --all
+	fi
 	rm -rf "$src"
 	;;
 *)

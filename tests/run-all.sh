@@ -2,7 +2,7 @@
 # Runs every test: unit (cmocka binaries in build/tests) and host integration
 # (tests/host/run.sh, root). Prints each suite's own output and, last, one
 # line for the runner: "N passed, N failed, N skipped".
-#   tests/run-all.sh [--unit|--host]
+#   tests/run-all.sh [--unit|--host|--vm]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -16,7 +16,7 @@ add_counts() {	# reads a suite's output, adds its counts
 	pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0})); skip=$((skip + ${s:-0}))
 }
 
-if [ "$what" != --host ]; then
+if [ "$what" = all ] || [ "$what" = --unit ]; then
 	for t in build/tests/test_*; do
 		[ -x "$t" ] || continue
 		echo "== unit: $(basename "$t")"
@@ -44,13 +44,26 @@ if [ "$what" = all ] || [ "$what" = --unit ]; then
 	fi
 fi
 
-if [ "$what" != --unit ]; then
+if [ "$what" = all ] || [ "$what" = --host ]; then
 	echo "== host integration: tests/host/run.sh"
 	out=$(timeout 900 tests/host/run.sh 2>&1); rc=$?
 	echo "$out"
 	add_counts "$out"
 	if [ $rc -ne 0 ] && ! grep -qE '^[0-9]+ passed, [0-9]+ failed' <<< "$out"; then
 		echo "host suite exited $rc without a summary"
+		fail=$((fail + 1))
+	fi
+fi
+
+if [ "$what" = all ] || [ "$what" = --vm ]; then
+	# kmesh.ko in Debian's 6.12 and 6.1 kernels under qemu (this kernel
+	# cannot load modules)
+	echo "== VM: tests/vm/run.sh"
+	out=$(timeout 900 tests/vm/run.sh 2>&1); rc=$?
+	echo "$out"
+	add_counts "$out"
+	if [ $rc -ne 0 ] && ! grep -qE '^[0-9]+ passed, [0-9]+ failed' <<< "$out"; then
+		echo "VM suite exited $rc without a summary"
 		fail=$((fail + 1))
 	fi
 fi

@@ -4,7 +4,7 @@
  * connect (tests/vm).
  *
  *   km_defer_client [-m block|poll|epoll|readfirst] [-n COUNT] [-P PARALLEL]
- *                   [-p PATH] ADDR:PORT
+ *                   [-p PATH] [-s SPLIT] ADDR:PORT
  *
  * block      blocking connect, write, read to EOF
  * poll       non-blocking: connect (0 or EINPROGRESS), poll(POLLOUT), write
@@ -13,6 +13,8 @@
  * readfirst  connect, read first (200 ms timeout: nothing comes), then
  *            write and read: the connect must have gone to the fallback
  *
+ * -s SPLIT writes the request in two writes, the first SPLIT bytes long
+ * (50 ms apart): the head is not complete in the first write.
  * COUNT connections (default 1), PARALLEL at once (threads, default 1).
  * Prints, for the first connection, "first_poll 0x..." (poll bits before
  * the first write, poll and epoll modes) and "connect_ret ..." then per
@@ -35,7 +37,7 @@
 static const char *mode = "block", *path = "/";
 static struct sockaddr_storage dst;
 static socklen_t dst_len;
-static long count = 1, par = 1, next_conn;
+static long count = 1, par = 1, next_conn, split;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct { char name[64]; long n; } tally[64];
 static int ntally;
@@ -130,6 +132,15 @@ static int one(int id, char *backend, size_t blen, const char **step, bool verbo
 	}
 	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n", path);
 	*step = "write";
+	if (split > 0 && split < n) {
+		if (write(fd, req, split) != split) {
+			ret = -errno;
+			goto out;
+		}
+		usleep(50000);
+		memmove(req, req + split, n - split);
+		n -= split;
+	}
 	for (;;) {
 		ret = write(fd, req, n);
 		if (ret == n)
@@ -218,12 +229,13 @@ int main(int argc, char **argv)
 	pthread_t th[MAX_PAR];
 	int o;
 
-	while ((o = getopt(argc, argv, "m:n:P:p:")) != -1) {
+	while ((o = getopt(argc, argv, "m:n:P:p:s:")) != -1) {
 		switch (o) {
 		case 'm': mode = optarg; break;
 		case 'n': count = atol(optarg); break;
 		case 'P': par = atol(optarg); break;
 		case 'p': path = optarg; break;
+		case 's': split = atol(optarg); break;
 		default: return 2;
 		}
 	}
@@ -231,7 +243,7 @@ int main(int argc, char **argv)
 	    count < 1 || count > 100000 || par < 1 || par > MAX_PAR ||
 	    (strcmp(mode, "block") && strcmp(mode, "poll") && strcmp(mode, "epoll") &&
 	     strcmp(mode, "readfirst"))) {
-		fprintf(stderr, "usage: km_defer_client [-m block|poll|epoll|readfirst] [-n COUNT] [-P PARALLEL] [-p PATH] ADDR:PORT\n");
+		fprintf(stderr, "usage: km_defer_client [-m block|poll|epoll|readfirst] [-n COUNT] [-P PARALLEL] [-p PATH] [-s SPLIT] ADDR:PORT\n");
 		return 2;
 	}
 	for (long i = 0; i < par; i++)

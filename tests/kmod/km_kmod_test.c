@@ -25,9 +25,9 @@
 #include <bpf/libbpf.h>
 
 #include "../tools/km_tool.h"
+#include "kmod.h"	/* before the skeletons: their data uses its types */
 #include "defer_test.skel.h"
 #include "kfunc_refused.skel.h"
-#include "kmod.h"
 
 #define PIN "/sys/fs/bpf/kmtest"
 
@@ -101,7 +101,19 @@ static int attach(int argc, char **argv)
 	}
 	ret = defer_test_bpf__load(skel);
 	if (ret) {
-		fprintf(stderr, "km_kmod_test: load failed: %s\n%s", strerror(-ret), verifier_log);
+		/* the verifier's verdict is the last lines before END */
+		char *end = strstr(verifier_log, "-- END PROG LOAD LOG --"), *p;
+		int lines = 0;
+
+		if (end) {
+			for (p = end; p > verifier_log && lines < 4; p--)
+				if (*p == '\n')
+					lines++;
+			*end = 0;
+		} else {
+			p = verifier_log;
+		}
+		fprintf(stderr, "km_kmod_test: load failed: %s: %s\n", strerror(-ret), p);
 		return 1;
 	}
 	cg = open(argv[1], O_RDONLY | O_DIRECTORY);

@@ -1,0 +1,11 @@
+# boot: 6.12
+# timeout: 60
+# Unload is refused while a program using the kfuncs is attached, and
+# allowed after it is detached.
+. /cases/lib.sh
+defer_up
+out=$(rmmod kmesh 2>&1) && fail "rmmod succeeded while a kfunc user is attached"
+note "rmmod while attached: $out"
+defer_down
+out=$(rmmod kmesh 2>&1) || fail "rmmod after detach: $out"
+pass

@@ -1,0 +1,156 @@
+# shellcheck shell=sh
+# Helpers for the VM cases (busybox sh inside the guest; see ../init). A case
+# ends with exactly one of pass, fail REASON or skip REASON; /init prints it
+# as the case's KMVM line. note TEXT adds a '#' line to the host's report.
+#
+# Case files are /cases/NN-NAME.sh, run in order. Header lines read by the
+# host and /init:
+#   # boot: 6.12 6.1      kernels whose boot runs this case
+#   # timeout: 60         seconds before /init kills the case
+
+KM_VIP=127.100.0.1:80
+KM_CONF=/tmp/l4.yaml
+KM_STATE=/run/kmesh/kmeshd.state
+KM_APP=/sys/fs/cgroup/app
+
+oneline() { tr '\n' ' ' | sed 's/  */ /g; s/ $//'; }
+pass() { echo ok > "$KMVM_RESULT"; exit 0; }
+fail() { echo "not ok: $(echo "$*" | oneline)" > "$KMVM_RESULT"; exit 1; }
+skip() { echo "skip: $(echo "$*" | oneline)" > "$KMVM_RESULT"; exit 0; }
+note() { echo "$*" | oneline >> "$KMVM_NOTES"; echo >> "$KMVM_NOTES"; }
+
+# wait_until TENTHS CMD...: poll CMD every 0.1 s
+wait_until() {
+	n=$1
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+module_loaded() { [ -d /sys/module/kmesh ]; }
+module_load() {
+	module_loaded && return 0
+	[ -f /kmesh.ko ] || skip "no /kmesh.ko in the initramfs (make module found no kernel headers)"
+	insmod /kmesh.ko
+}
+module_unload() { ! module_loaded || rmmod kmesh; }
+
+# ---- the L4 data path: two backends behind one VIP ---------------------------
+
+write_l4_config() {
+	cat > "$KM_CONF" <<-EOF
+	static_resources:
+	  listeners:
+	  - name: vip
+	    address: { socket_address: { address: 127.100.0.1, port_value: 80 } }
+	    filter_chains:
+	    - filters:
+	      - name: envoy.filters.network.tcp_proxy
+	        typed_config: { stat_prefix: vip, cluster: backends }
+	  clusters:
+	  - name: backends
+	    lb_policy: ROUND_ROBIN
+	    load_assignment:
+	      endpoints:
+	      - lb_endpoints:
+	        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 8081 } } }
+	        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 8082 } } }
+	EOF
+}
+
+l4_state_gen1() { grep -q '^generation=1$' "$KM_STATE" 2>/dev/null; }
+l4_kmeshd_alive() { kill -0 "$KMESHD_PID" 2>/dev/null; }
+
+# l4_up: backends, kmeshd (fresh: no pins left from an earlier case), the
+# enrolled cgroup. Fails the case with kmeshd's own words if it cannot load.
+l4_up() {
+	trap l4_down EXIT
+	kmeshd --uninstall >/dev/null 2>&1
+	write_l4_config
+	for n in 1 2; do
+		km_testsrv --name "b$n" --listen "127.0.0.1:808$n" \
+			--ready-file "/tmp/ready.b$n" > "/tmp/b$n.log" 2>&1 &
+	done
+	wait_until 100 test -s /tmp/ready.b1 -a -s /tmp/ready.b2 ||
+		fail "backends did not start: $(cat /tmp/b1.log /tmp/b2.log)"
+	kmeshd -v --config "$KM_CONF" --cgroup /sys/fs/cgroup > /tmp/kmeshd.log 2>&1 &
+	KMESHD_PID=$!
+	# TCG is slow: loading and attaching takes a few seconds
+	n=300
+	while ! l4_state_gen1; do
+		if ! l4_kmeshd_alive; then
+			# libbpf's and the verifier's lines, then kmeshd's verdict
+			grep -E 'libbpf|verifier|invalid|unknown|failed|error|kmeshd' /tmp/kmeshd.log |
+				grep -v '^$' | tail -n 4 > /tmp/kmeshd.why
+			fail "kmeshd exited before generation=1: $(cat /tmp/kmeshd.why)"
+		fi
+		n=$((n - 1))
+		[ $n -gt 0 ] || fail "kmeshd: no generation=1 after 30 s: $(tail -n 3 /tmp/kmeshd.log)"
+		sleep 0.1
+	done
+	mkdir -p "$KM_APP"
+	out=$(kmeshctl enroll "$KM_APP" 2>&1) || fail "kmeshctl enroll $KM_APP: $out"
+	note "$(kmeshctl status 2>&1 | grep '^module:')"
+}
+
+l4_down() {
+	[ -n "${KMESHD_PID:-}" ] && kill "$KMESHD_PID" 2>/dev/null
+	kmeshd --uninstall >/dev/null 2>&1
+	kill $(pidof km_testsrv) 2>/dev/null
+	rmdir "$KM_APP" 2>/dev/null
+	return 0
+}
+
+# in_app CMD...: run CMD in the enrolled cgroup (a fresh sh so that $$ is
+# the process that then execs CMD)
+in_app() {
+	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$KM_APP" "$@"
+}
+
+# l4_check: 4 connects through the VIP reach both backends by round robin
+l4_check() {
+	out=$(in_app km_testcli -n 4 -t 5000 "$KM_VIP" 2>&1)
+	echo "$out"
+	echo "$out" | grep -q '^total ok=4 ' || fail "km_testcli through $KM_VIP: $(echo "$out" | grep -v '^ok' | head -n 3)"
+	echo "$out" | grep -q '^count b1 2$' && echo "$out" | grep -q '^count b2 2$' ||
+		fail "round robin: expected b1 2, b2 2: $(echo "$out" | grep '^count')"
+}
+
+# ---- deferred connect: backends a and b, the kmod test object -----------------
+# tests/kmod/defer_test.bpf.c on cgroup $KM_DEFER_CG: VIP 127.100.0.1:80 and
+# [fd00:96::1]:80; path /b -> b, anything else and the fallback -> a.
+KM_DEFER_CG=/sys/fs/cgroup/defer
+
+defer_up() {
+	trap defer_down EXIT
+	module_load || fail "insmod /kmesh.ko failed"
+	km_kmod_test detach >/dev/null 2>&1
+	for n in a b; do
+		p=8081
+		[ $n = b ] && p=8082
+		km_testsrv --name $n --listen "127.0.0.1:$p" --listen "[::1]:$p" \
+			--ready-file "/tmp/ready.$n" > "/tmp/$n.log" 2>&1 &
+	done
+	wait_until 100 test -s /tmp/ready.a -a -s /tmp/ready.b ||
+		fail "backends did not start: $(cat /tmp/a.log /tmp/b.log)"
+	mkdir -p "$KM_DEFER_CG"
+	out=$(km_kmod_test attach "$KM_DEFER_CG" 127.100.0.1:80 127.0.0.1:8081 127.0.0.1:8082 \
+		"[fd00:96::1]:80" "[::1]:8081" "[::1]:8082" 2>&1) || fail "km_kmod_test attach: $out"
+	[ "$out" = "attached kmod=yes" ] || fail "km_kmod_test attach: $out"
+}
+
+defer_down() {
+	km_kmod_test detach >/dev/null 2>&1
+	kill $(pidof km_testsrv) 2>/dev/null
+	rm -f /tmp/ready.a /tmp/ready.b
+	rmdir "$KM_DEFER_CG" 2>/dev/null
+	return 0
+}
+
+in_defer() {
+	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$KM_DEFER_CG" "$@"
+}

@@ -1,0 +1,47 @@
+# VM test bench (included by the top-level Makefile): statically linked
+# kmeshd, kmeshctl and test tools for an initramfs with no libc, and the
+# target that boots Debian's kernels under qemu with kmesh.ko
+# (tests/vm/run.sh).
+#
+#   make vm-bins    build/vm/bin/{kmeshd,kmeshctl,km_testsrv,km_testcli}
+#   make vm-check   tests/vm/run.sh (root)
+
+VM_BIN := $(B)/vm/bin
+# Debian ships every one of these as a static archive. The BPF object is
+# embedded in kmeshd through its skeleton, so the binaries are all the VM needs.
+# Libraries LIBS gains later (libnl for the module's netlink family) follow
+# as they are: -static makes -lfoo pick libfoo.a.
+VM_STATIC_LIBS := -l:libbpf.a -l:libelf.a -l:libz.a -l:libyaml.a \
+		  $(filter-out -lbpf -lelf -lz -lyaml,$(LIBS))
+VM_BINS := $(addprefix $(VM_BIN)/,kmeshd kmeshctl km_testsrv km_testcli \
+		km_kmod_test km_defer_client)
+
+.PHONY: vm-bins vm-check
+
+vm-bins: $(VM_BINS)
+
+$(VM_BIN)/kmeshd: $(KMESHD_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -static -o $@ $(KMESHD_SRCS:%.c=$(B)/%.o) \
+		$(B)/libkmesh.a $(VM_STATIC_LIBS)
+
+$(VM_BIN)/kmeshctl: $(KMESHCTL_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -static -o $@ $(KMESHCTL_SRCS:%.c=$(B)/%.o) \
+		$(B)/libkmesh.a $(VM_STATIC_LIBS)
+
+$(VM_BIN)/%: tests/tools/%.c tests/tools/km_tool.h
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -static -o $@ $< -lpthread
+
+$(VM_BIN)/km_kmod_test: tests/kmod/km_kmod_test.c $(KMOD_TEST_SKELS) $(B)/libkmesh.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -I$(B)/tests/kmod -static -o $@ $< $(B)/libkmesh.a \
+		$(VM_STATIC_LIBS)
+
+$(VM_BIN)/km_defer_client: tests/kmod/km_defer_client.c tests/tools/km_tool.h
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -static -o $@ $< -lpthread
+
+vm-check: vm-bins module
+	tests/vm/run.sh
