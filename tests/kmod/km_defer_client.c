@@ -13,7 +13,8 @@
  * readfirst  connect, read first (200 ms timeout: nothing comes), then
  *            write and read: the connect must have gone to the fallback
  *
- * -s SPLIT writes the request in two writes, the first SPLIT bytes long
+ * -w MS waits MS milliseconds between connect() and the first write (a
+ * socket held deferred). -s SPLIT writes the request in two writes, the first SPLIT bytes long
  * (50 ms apart): the head is not complete in the first write.
  * COUNT connections (default 1), PARALLEL at once (threads, default 1).
  * Prints, for the first connection, "first_poll 0x..." (poll bits before
@@ -37,7 +38,7 @@
 static const char *mode = "block", *path = "/";
 static struct sockaddr_storage dst;
 static socklen_t dst_len;
-static long count = 1, par = 1, next_conn, split;
+static long count = 1, par = 1, next_conn, split, wait_ms;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct { char name[64]; long n; } tally[64];
 static int ntally;
@@ -122,6 +123,8 @@ static int one(int id, char *backend, size_t blen, const char **step, bool verbo
 		tv.tv_sec = 5;
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	}
+	if (wait_ms)
+		usleep(wait_ms * 1000);
 	if (nb) {
 		*step = "poll-out";
 		ret = wait_for(fd, POLLOUT, use_epoll, &rev);
@@ -229,13 +232,14 @@ int main(int argc, char **argv)
 	pthread_t th[MAX_PAR];
 	int o;
 
-	while ((o = getopt(argc, argv, "m:n:P:p:s:")) != -1) {
+	while ((o = getopt(argc, argv, "m:n:P:p:s:w:")) != -1) {
 		switch (o) {
 		case 'm': mode = optarg; break;
 		case 'n': count = atol(optarg); break;
 		case 'P': par = atol(optarg); break;
 		case 'p': path = optarg; break;
 		case 's': split = atol(optarg); break;
+		case 'w': wait_ms = atol(optarg); break;
 		default: return 2;
 		}
 	}
@@ -243,7 +247,7 @@ int main(int argc, char **argv)
 	    count < 1 || count > 100000 || par < 1 || par > MAX_PAR ||
 	    (strcmp(mode, "block") && strcmp(mode, "poll") && strcmp(mode, "epoll") &&
 	     strcmp(mode, "readfirst"))) {
-		fprintf(stderr, "usage: km_defer_client [-m block|poll|epoll|readfirst] [-n COUNT] [-P PARALLEL] [-p PATH] [-s SPLIT] ADDR:PORT\n");
+		fprintf(stderr, "usage: km_defer_client [-m block|poll|epoll|readfirst] [-n COUNT] [-P PARALLEL] [-p PATH] [-s SPLIT] [-w MS] ADDR:PORT\n");
 		return 2;
 	}
 	for (long i = 0; i < par; i++)
