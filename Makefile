@@ -123,8 +123,10 @@ module:
 module-clean:
 	$(Q)[ ! -d "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
 
+# DKMS builds for the running kernel unless DKMS_KVER names another
+DKMS_KVER ?= $(shell uname -r)
 dkms-install:
-	dkms/dkms.sh install $(KVER)
+	dkms/dkms.sh install $(DKMS_KVER)
 
 .PHONY: vm
 vm: all vm-bins
