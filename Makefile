@@ -23,9 +23,9 @@ B        := build
 Q        ?= @
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS   ?= -O2 -g
-CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuserspace/lib -I$(B) -I/usr/include/libnl3
+CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuserspace/lib -Iuserspace/xds -I$(B) -I$(B)/proto -I/usr/include/libnl3
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
-LIBS     := $(LIBBPF_LIBS) -lyaml -lnl-genl-3 -lnl-3
+LIBS     := $(LIBBPF_LIBS) -lyaml -lnl-genl-3 -lnl-3 -lprotobuf-c -lnghttp2
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall \
 	      -I$(B) -Iinclude -Ibpf
@@ -33,8 +33,14 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall \
 BPF_OBJS  := $(B)/kmesh.bpf.o
 SKELS     := $(B)/kmesh.skel.h
 
-LIB_SRCS  := $(wildcard userspace/lib/*.c)
-LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/%.o)
+# xDS (userspace/xds, proto/): protobuf-c code generated from proto/ into
+# $(B)/proto, compiled into libkmesh.a with everything else.
+PROTOS      := $(shell find proto -name '*.proto' 2>/dev/null | sort)
+PROTO_SRCS  := $(PROTOS:proto/%.proto=$(B)/proto/%.pb-c.c)
+PROTO_HDRS  := $(PROTO_SRCS:.c=.h)
+PROTO_OBJS  := $(PROTO_SRCS:.c=.o)
+LIB_SRCS  := $(wildcard userspace/lib/*.c userspace/xds/*.c)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/%.o) $(PROTO_OBJS)
 KMESHD_SRCS   := $(wildcard userspace/kmeshd/*.c)
 KMESHCTL_SRCS := $(wildcard userspace/kmeshctl/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -67,9 +73,17 @@ $(B)/%.skel.h: $(B)/%.bpf.o
 # ---- userspace -----------------------------------------------------------
 userspace: $(B)/kmeshd $(B)/kmeshctl
 
-$(B)/userspace/%.o: userspace/%.c $(SKELS) $(wildcard userspace/lib/*.h include/kmesh/*.h)
+$(B)/userspace/%.o: userspace/%.c $(SKELS) $(PROTO_HDRS) $(wildcard userspace/lib/*.h userspace/xds/*.h include/kmesh/*.h)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(B)/proto/%.pb-c.c $(B)/proto/%.pb-c.h: proto/%.proto $(PROTOS)
+	@mkdir -p $(B)/proto
+	$(Q)protoc-c --proto_path=proto --c_out=$(B)/proto $<
+
+# generated code: protobuf-c's own style, not ours
+$(B)/proto/%.pb-c.o: $(B)/proto/%.pb-c.c $(PROTO_HDRS)
+	$(Q)$(CC) -O2 -g -I$(B)/proto -c $< -o $@
 
 $(B)/libkmesh.a: $(LIB_OBJS)
 	$(Q)ar rcs $@ $^

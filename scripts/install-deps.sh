@@ -22,9 +22,15 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
 	build-essential make pkg-config git ca-certificates \
 	clang-19 llvm-19 lld-19 dwarves \
-	libelf-dev zlib1g-dev libyaml-dev libcmocka-dev libnl-genl-3-dev libclang-rt-19-dev \
+	libelf-dev zlib1g-dev libyaml-dev libcmocka-dev libnl-genl-3-dev libclang-rt-19-dev protobuf-c-compiler libprotobuf-c-dev libnghttp2-dev \
 	iproute2 curl wrk jq procps psmisc kmod util-linux \
 	qemu-system-x86 busybox-static cpio dkms
+
+# The xDS test control plane runs on Node.js (npm packages installed at test
+# time). Machines of this kind come with Node 20; otherwise Debian's.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	apt-get install -y -q --no-install-recommends nodejs npm
+fi
 
 apt-get install -y -q --no-install-recommends -t bookworm-backports \
 	libbpf-dev bpftool "linux-headers-$KVER"

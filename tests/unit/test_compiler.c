@@ -269,6 +269,69 @@ static void test_ipv6(void **state)
 	fx_free(&f);
 }
 
+/* A route config delivered by RDS (xDS) into model.route_configs. */
+static void add_rds_route_config(struct km_model *m, const char *name,
+				 const char *cluster)
+{
+	struct km_m_route_config *rc;
+	struct km_m_vhost *vh;
+	struct km_m_route *rt;
+
+	m->route_configs = calloc(1, sizeof(*rc));
+	m->n_route_configs = 1;
+	rc = &m->route_configs[0];
+	rc->name = strdup(name);
+	rc->vhosts = vh = calloc(1, sizeof(*vh));
+	rc->n_vhosts = 1;
+	vh->name = strdup("all");
+	vh->domains = calloc(1, sizeof(char *));
+	vh->domains[0] = strdup("*");
+	vh->n_domains = 1;
+	vh->routes = rt = calloc(1, sizeof(*rt));
+	vh->n_routes = 1;
+	rt->path_kind = KM_PATH_PREFIX;
+	rt->path = strdup("/");
+	rt->action.clusters = calloc(1, sizeof(*rt->action.clusters));
+	rt->action.n_clusters = 1;
+	rt->action.clusters[0].cluster = strdup(cluster);
+	rt->action.clusters[0].weight = 1;
+}
+
+static void test_rds_resolution(void **state)
+{
+	const char *y = HDR "  listeners:\n"
+		"  - name: web\n"
+		"    address: { socket_address: { address: 10.96.0.9, port_value: 80 } }\n"
+		"    filter_chains:\n"
+		"    - filters:\n"
+		"      - name: envoy.filters.network.http_connection_manager\n"
+		"        typed_config: { stat_prefix: w, rds: { route_config_name: r } }\n"
+		TCP_LISTENER("tcp", "10.96.0.8", 80, "a")
+		"  clusters:\n"
+		CLUSTER1("a", "ROUND_ROBIN", EP("10.99.0.1", 80, HEALTHY, 1));
+	struct fx f;
+
+	/* RDS not arrived, xDS mode: the listener waits, the rest is served */
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(km_config_load_string("t.yaml", y, strlen(y), &f.m, &f.err), 0);
+	f.m.rds_may_wait = true;
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	assert_int_equal(f.r.n_frontends, 1);
+	assert_null(find_fe(&f.r, "10.96.0.9", 80));
+	assert_int_equal(f.r.n_waiting, 1);
+	assert_string_equal(f.r.waiting[0], "web");
+	km_records_free(&f.r);
+
+	/* RDS arrived: served (as L4 to its default route) */
+	add_rds_route_config(&f.m, "r", "a");
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	assert_int_equal(f.r.n_frontends, 2);
+	assert_non_null(find_fe(&f.r, "10.96.0.9", 80));
+	assert_int_equal(f.r.n_waiting, 0);
+	assert_int_equal(f.r.n_l7_as_l4, 1);
+	fx_free(&f);
+}
+
 /* Errors only the compiler can see: table of config -> message. */
 static void test_errors(void **state)
 {
@@ -301,7 +364,7 @@ static void test_errors(void **state)
 		  "      - name: envoy.filters.network.http_connection_manager\n"
 		  "        typed_config: { stat_prefix: w, rds: { route_config_name: r } }\n"
 		  "  clusters: []\n",
-		  "listener 'web': http_connection_manager uses rds, which a static config cannot serve" },
+		  "listener 'web': route config 'r' (rds) is not available: a static config cannot use rds" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -378,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_locality_rank),
 		cmocka_unit_test(test_http_default_route),
 		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_rds_resolution),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_global_limits),
 	};

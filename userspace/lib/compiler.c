@@ -328,7 +328,7 @@ static int compile_listener(const struct km_model *m, const struct name_index *n
 			    const struct km_m_listener *l, uint32_t id,
 			    struct km_records *r, struct km_err *err)
 {
-	bool l7 = false;
+	bool l7 = false, wait = false, *waiting = &wait;
 	int ret;
 
 	for (size_t c = 0; c < l->n_chains; c++) {
@@ -338,12 +338,25 @@ static int compile_listener(const struct km_model *m, const struct name_index *n
 		struct km_frontend fe = { .listener_id = id };
 
 		if (ch->kind == KM_CHAIN_HTTP) {
-			a = default_http_action(&ch->routes);
+			const struct km_m_route_config *rc = &ch->routes;
+
+			if (ch->rds_name) {
+				rc = km_model_route_config(m, ch->rds_name);
+				if (!rc && m->rds_may_wait) {
+					*waiting = true;
+					continue;
+				}
+				if (!rc) {
+					km_err_set(err, SRC_FMT "listener '%s': route config '%s' (rds) is not available%s",
+						   SRC_ARG(ch->src), l->name, ch->rds_name,
+						   m->n_route_configs ? "" : ": a static config cannot use rds");
+					return -ENOENT;
+				}
+			}
+			a = default_http_action(rc);
 			if (!a) {
-				km_err_set(err, SRC_FMT "listener '%s': http_connection_manager %s",
-					   SRC_ARG(ch->src), l->name,
-					   ch->rds_name ? "uses rds, which a static config cannot serve"
-							: "has no route to serve");
+				km_err_set(err, SRC_FMT "listener '%s': http_connection_manager has no route to serve",
+					   SRC_ARG(ch->src), l->name);
 				return -EINVAL;
 			}
 			fe.flags |= KM_FE_L7_AS_L4;
@@ -378,6 +391,8 @@ static int compile_listener(const struct km_model *m, const struct name_index *n
 	}
 	if (l7)
 		r->l7_as_l4[r->n_l7_as_l4++] = l->name;
+	if (wait)
+		r->waiting[r->n_waiting++] = l->name;
 	return 0;
 }
 
@@ -418,8 +433,10 @@ static int alloc_records(const struct km_model *m, struct km_records *r)
 	r->listener_names = calloc(m->n_listeners + 1, sizeof(char *));
 	r->cluster_names = calloc(m->n_clusters + 1, sizeof(char *));
 	r->l7_as_l4 = calloc(m->n_listeners + 1, sizeof(char *));
+	r->waiting = calloc(m->n_listeners + 1, sizeof(char *));
 	if (!r->fe_keys || !r->fe_vals || !r->clusters || !r->ep_keys ||
-	    !r->ep_vals || !r->listener_names || !r->cluster_names || !r->l7_as_l4)
+	    !r->ep_vals || !r->listener_names || !r->cluster_names || !r->l7_as_l4 ||
+	    !r->waiting)
 		return -ENOMEM;
 	return 0;
 }
@@ -490,5 +507,6 @@ void km_records_free(struct km_records *r)
 	free(r->listener_names);
 	free(r->cluster_names);
 	free(r->l7_as_l4);
+	free(r->waiting);
 	memset(r, 0, sizeof(*r));
 }

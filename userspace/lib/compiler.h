@@ -30,6 +30,11 @@ struct km_records {
 	/* http_connection_manager listeners served as L4 (borrowed). */
 	size_t n_l7_as_l4;
 	const char **l7_as_l4;
+
+	/* Listeners not served yet: waiting for their RDS route config
+	 * (model.rds_may_wait). Borrowed. */
+	size_t n_waiting;
+	const char **waiting;
 };
 
 int km_compile(const struct km_model *m, struct km_records *r,

@@ -45,7 +45,7 @@ static void route_free(struct km_m_route *r)
 	action_free(&r->action);
 }
 
-static void route_config_free(struct km_m_route_config *rc)
+void km_route_config_free(struct km_m_route_config *rc)
 {
 	free(rc->name);
 	for (size_t i = 0; i < rc->n_vhosts; i++) {
@@ -62,7 +62,7 @@ static void route_config_free(struct km_m_route_config *rc)
 	free(rc->vhosts);
 }
 
-static void cluster_free(struct km_m_cluster *c)
+void km_cluster_free(struct km_m_cluster *c)
 {
 	free(c->name);
 	free(c->endpoints);
@@ -71,13 +71,13 @@ static void cluster_free(struct km_m_cluster *c)
 	free(c->localities);
 }
 
-static void listener_free(struct km_m_listener *l)
+void km_listener_free(struct km_m_listener *l)
 {
 	free(l->name);
 	free(l->addrs);
 	for (size_t i = 0; i < l->n_chains; i++) {
 		action_free(&l->chains[i].tcp);
-		route_config_free(&l->chains[i].routes);
+		km_route_config_free(&l->chains[i].routes);
 		free(l->chains[i].rds_name);
 	}
 	free(l->chains);
@@ -88,11 +88,14 @@ void km_model_free(struct km_model *m)
 	if (!m)
 		return;
 	for (size_t i = 0; i < m->n_listeners; i++)
-		listener_free(&m->listeners[i]);
+		km_listener_free(&m->listeners[i]);
 	free(m->listeners);
 	for (size_t i = 0; i < m->n_clusters; i++)
-		cluster_free(&m->clusters[i]);
+		km_cluster_free(&m->clusters[i]);
 	free(m->clusters);
+	for (size_t i = 0; i < m->n_route_configs; i++)
+		km_route_config_free(&m->route_configs[i]);
+	free(m->route_configs);
 	locality_free(&m->node_locality);
 	free(m->source);
 	memset(m, 0, sizeof(*m));
@@ -104,6 +107,15 @@ const struct km_m_cluster *km_model_cluster(const struct km_model *m,
 	for (size_t i = 0; i < m->n_clusters; i++)
 		if (strcmp(m->clusters[i].name, name) == 0)
 			return &m->clusters[i];
+	return NULL;
+}
+
+const struct km_m_route_config *km_model_route_config(const struct km_model *m,
+						      const char *name)
+{
+	for (size_t i = 0; i < m->n_route_configs; i++)
+		if (m->route_configs[i].name && strcmp(m->route_configs[i].name, name) == 0)
+			return &m->route_configs[i];
 	return NULL;
 }
 

@@ -177,11 +177,23 @@ struct km_model {
 	struct km_m_listener *listeners;
 	size_t n_clusters;
 	struct km_m_cluster *clusters;
+	/* RDS: route configs by name, for chains with rds_name */
+	size_t n_route_configs;
+	struct km_m_route_config *route_configs;
+	/* xDS: a chain whose route config has not arrived yet waits (not
+	 * served, like Envoy's listener warming) instead of failing the
+	 * whole config. A static file leaves it false. */
+	bool rds_may_wait;
 };
 
 void km_model_free(struct km_model *m);
+void km_route_config_free(struct km_m_route_config *rc);
+void km_cluster_free(struct km_m_cluster *c);
+void km_listener_free(struct km_m_listener *l);
 const struct km_m_cluster *km_model_cluster(const struct km_model *m,
 					    const char *name);
+const struct km_m_route_config *km_model_route_config(const struct km_model *m,
+						      const char *name);
 /* "10.0.0.1" or "fd00::1" -> km_ip; -EINVAL if neither. */
 int km_ip_parse(const char *s, struct km_ip *ip);
 /* km_ip -> text, buf of at least 46 bytes; returns buf. */
