@@ -67,6 +67,9 @@ struct km_m_cluster {
 	struct km_src src;
 	char *name;
 	uint8_t type;		/* enum km_cluster_type */
+	/* ORIGINAL_DST (Istio's PassthroughCluster, InboundPassthroughCluster):
+	 * connects go to the address the application dialed, untouched. */
+	bool original_dst;
 	uint8_t lb_policy;	/* enum km_lb_policy */
 	bool has_load_assignment;
 	struct km_circuit_breakers cb;
