@@ -44,28 +44,28 @@ if [ "$what" = all ] || [ "$what" = --unit ]; then
 	fi
 fi
 
-if [ "$what" = all ] || [ "$what" = --host ]; then
-	echo "== host integration: tests/host/run.sh"
-	out=$(timeout 900 tests/host/run.sh 2>&1); rc=$?
+# run_suite NAME CMD...: a suite that prints "ok"/"not ok" lines and its own
+# "N passed, N failed, N skipped" line
+run_suite() {
+	local name=$1 out rc
+	shift
+	echo "== $name: $*"
+	out=$(timeout 900 "$@" 2>&1); rc=$?
 	echo "$out"
 	add_counts "$out"
 	if [ $rc -ne 0 ] && ! grep -qE '^[0-9]+ passed, [0-9]+ failed' <<< "$out"; then
-		echo "host suite exited $rc without a summary"
+		echo "$name suite exited $rc without a summary"
 		fail=$((fail + 1))
 	fi
-fi
+}
 
+if [ "$what" = all ] || [ "$what" = --host ]; then
+	run_suite "host integration" tests/host/run.sh
+fi
+# kmesh.ko in Debian's 6.12 and 6.1 kernels under qemu (this kernel cannot
+# load modules)
 if [ "$what" = all ] || [ "$what" = --vm ]; then
-	# kmesh.ko in Debian's 6.12 and 6.1 kernels under qemu (this kernel
-	# cannot load modules)
-	echo "== VM: tests/vm/run.sh"
-	out=$(timeout 900 tests/vm/run.sh 2>&1); rc=$?
-	echo "$out"
-	add_counts "$out"
-	if [ $rc -ne 0 ] && ! grep -qE '^[0-9]+ passed, [0-9]+ failed' <<< "$out"; then
-		echo "VM suite exited $rc without a summary"
-		fail=$((fail + 1))
-	fi
+	run_suite VM tests/vm/run.sh
 fi
 
 echo "$pass passed, $fail failed, $skip skipped"
