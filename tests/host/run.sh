@@ -21,14 +21,7 @@ LOG=$WORK/kmeshd.log
 CTL=("$KM_BUILD/kmeshctl" --pin-root "$PIN" --state-file "$STATE/kmeshd.state")
 CLI=$KM_BUILD/tools/km_testcli
 KMESHD_PID=
-PASS=0 FAIL=0 SKIP=0 N=0
-
-ok() { N=$((N + 1)); PASS=$((PASS + 1)); echo "ok $N - $1"; }
-not_ok() {
-	N=$((N + 1)); FAIL=$((FAIL + 1)); echo "not ok $N - $1"
-	shift; for l in "$@"; do echo "#   $l"; done
-}
-skip() { N=$((N + 1)); SKIP=$((SKIP + 1)); echo "ok $N - $1 # SKIP $2"; }
+. tests/lib/report.sh
 
 cleanup() {
 	stop_kmeshd
@@ -498,5 +491,5 @@ if [ ! -e "$PIN" ] && grep -q '^err connect errno=ENETUNREACH' <<< "$out"; then
 	ok "kmeshd --uninstall detaches everything"
 else not_ok "kmeshd --uninstall detaches everything" "$(ls "$PIN" 2>&1)" "$out"; fi
 
-echo "$PASS passed, $FAIL failed, $SKIP skipped"
+report_summary
 [ "$FAIL" -eq 0 ]

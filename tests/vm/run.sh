@@ -30,17 +30,10 @@ BOOTS=${KM_VM_ONLY:-6.12 6.1}
 VM_MODULES="veth"
 CASES=tests/vm/cases
 WORK=$(mktemp -d /tmp/kmesh-vm.XXXXXX)
-PASS=0 FAIL=0 SKIP=0 N=0
-
-ok() { N=$((N + 1)); PASS=$((PASS + 1)); echo "ok $N - $1"; }
-not_ok() {
-	N=$((N + 1)); FAIL=$((FAIL + 1)); echo "not ok $N - $1"
-	shift; for l in "$@"; do echo "#   $l"; done
-}
-skip() { N=$((N + 1)); SKIP=$((SKIP + 1)); echo "ok $N - $1 # SKIP $2"; }
+. tests/lib/report.sh
 summary() {
 	[ "$FAIL" -eq 0 ] && [ -z "${KM_VM_KEEP:-}" ] || echo "# logs kept in $WORK"
-	echo "$PASS passed, $FAIL failed, $SKIP skipped"
+	report_summary
 }
 cleanup() { [ "$FAIL" -ne 0 ] || [ -n "${KM_VM_KEEP:-}" ] || rm -rf "$WORK"; }
 trap cleanup EXIT
