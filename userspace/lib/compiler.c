@@ -16,59 +16,18 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "compiler.h"
+#include "strmap.h"
 
-/* ---- name -> cluster index ---------------------------------------------- */
+/* ---- name -> cluster index (values are index + 1: NULL is "absent") --- */
 
-struct name_index {
-	size_t cap;		/* power of two */
-	const char **names;
-	size_t *idx;
-};
-
-static uint64_t fnv1a(const char *s)
+static long name_index_get(const struct km_strmap *ni, const char *name)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
-	return h;
-}
-
-static int name_index_init(struct name_index *ni, size_t n)
-{
-	ni->cap = 16;
-	while (ni->cap < 2 * n)
-		ni->cap <<= 1;
-	ni->names = calloc(ni->cap, sizeof(*ni->names));
-	ni->idx = calloc(ni->cap, sizeof(*ni->idx));
-	return ni->names && ni->idx ? 0 : -ENOMEM;
-}
-
-static void name_index_free(struct name_index *ni)
-{
-	free(ni->names);
-	free(ni->idx);
-}
-
-/* Returns the slot for @name: empty (names[slot] == NULL) or holding it. */
-static size_t name_index_slot(const struct name_index *ni, const char *name)
-{
-	size_t i = fnv1a(name) & (ni->cap - 1);
-
-	while (ni->names[i] && strcmp(ni->names[i], name) != 0)
-		i = (i + 1) & (ni->cap - 1);
-	return i;
-}
-
-static long name_index_get(const struct name_index *ni, const char *name)
-{
-	size_t i = name_index_slot(ni, name);
-
-	return ni->names[i] ? (long)ni->idx[i] : -1;
+	return (long)(intptr_t)km_strmap_get(ni, name) - 1;
 }
 
 /* ---- clusters --------------------------------------------------------- */
@@ -227,7 +186,7 @@ static bool cluster_has_family(const struct km_m_cluster *mc, uint8_t family)
 	return false;
 }
 
-static int fill_targets(const struct km_model *m, const struct name_index *ni,
+static int fill_targets(const struct km_model *m, const struct km_strmap *ni,
 			const struct km_m_listener *l,
 			const struct km_m_action *a, struct km_frontend *fe,
 			struct km_err *err)
@@ -324,7 +283,7 @@ static int check_duplicates(struct km_records *r, const struct km_model *m,
 	return ret;
 }
 
-static int compile_listener(const struct km_model *m, const struct name_index *ni,
+static int compile_listener(const struct km_model *m, const struct km_strmap *ni,
 			    const struct km_m_listener *l, uint32_t id,
 			    struct km_records *r, struct km_err *err)
 {
@@ -444,7 +403,7 @@ static int alloc_records(const struct km_model *m, struct km_records *r)
 int km_compile(const struct km_model *m, struct km_records *r,
 	       struct km_err *err)
 {
-	struct name_index ni = {};
+	struct km_strmap ni = {};
 	size_t i;
 	int ret;
 
@@ -455,8 +414,6 @@ int km_compile(const struct km_model *m, struct km_records *r,
 		return -E2BIG;
 	}
 	ret = alloc_records(m, r);
-	if (!ret)
-		ret = name_index_init(&ni, m->n_clusters);
 	if (ret) {
 		km_err_set(err, "%s: out of memory compiling the config", m->source);
 		goto out;
@@ -464,17 +421,19 @@ int km_compile(const struct km_model *m, struct km_records *r,
 
 	for (i = 0; i < m->n_clusters; i++) {
 		const struct km_m_cluster *mc = &m->clusters[i];
-		size_t s = name_index_slot(&ni, mc->name);
+		long first = name_index_get(&ni, mc->name);
 
-		if (ni.names[s]) {
+		if (first >= 0) {
 			km_err_set(err, SRC_FMT "cluster '%s' is defined twice (first at line %d)",
-				   SRC_ARG(mc->src), mc->name,
-				   m->clusters[ni.idx[s]].src.line);
+				   SRC_ARG(mc->src), mc->name, m->clusters[first].src.line);
 			ret = -EEXIST;
 			goto out;
 		}
-		ni.names[s] = mc->name;
-		ni.idx[s] = i;
+		km_strmap_put(&ni, mc->name, (void *)(intptr_t)(i + 1), &ret);
+		if (ret) {
+			km_err_set(err, "%s: out of memory compiling the config", m->source);
+			goto out;
+		}
 		r->cluster_names[i] = mc->name;
 		ret = compile_cluster(m, mc, i, r, err);
 		if (ret)
@@ -491,7 +450,7 @@ int km_compile(const struct km_model *m, struct km_records *r,
 	r->n_listener_names = m->n_listeners;
 	ret = check_duplicates(r, m, err);
 out:
-	name_index_free(&ni);
+	km_strmap_free(&ni);
 	if (ret)
 		km_records_free(r);
 	return ret;
