@@ -332,6 +332,27 @@ static void test_rds_resolution(void **state)
 	fx_free(&f);
 }
 
+/* Istio's PassthroughCluster (ORIGINAL_DST): the VIP is not served. */
+static void test_passthrough(void **state)
+{
+	struct fx f;
+	const char *y = HDR "  listeners:\n"
+		TCP_LISTENER("pass", "10.96.0.1", 80, "PassthroughCluster")
+		TCP_LISTENER("svc", "10.96.0.2", 80, "c")
+		"  clusters:\n"
+		"  - name: PassthroughCluster\n"
+		CLUSTER1("c", "ROUND_ROBIN", EP("10.99.0.1", 80, HEALTHY, 1));
+
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(km_config_load_string("t.yaml", y, strlen(y), &f.m, &f.err), 0);
+	f.m.clusters[0].original_dst = true;	/* what the xDS decoder sets */
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	assert_int_equal(f.r.n_frontends, 1);
+	assert_null(find_fe(&f.r, "10.96.0.1", 80));
+	assert_non_null(find_fe(&f.r, "10.96.0.2", 80));
+	fx_free(&f);
+}
+
 /* Errors only the compiler can see: table of config -> message. */
 static void test_errors(void **state)
 {
@@ -442,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_http_default_route),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_rds_resolution),
+		cmocka_unit_test(test_passthrough),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_global_limits),
 	};

@@ -186,6 +186,8 @@ static bool cluster_has_family(const struct km_m_cluster *mc, uint8_t family)
 	return false;
 }
 
+#define KM_PASSTHROUGH 1	/* fill_targets: serve nothing, connects untouched */
+
 static int fill_targets(const struct km_model *m, const struct km_strmap *ni,
 			const struct km_m_listener *l,
 			const struct km_m_action *a, struct km_frontend *fe,
@@ -199,6 +201,8 @@ static int fill_targets(const struct km_model *m, const struct km_strmap *ni,
 			   SRC_ARG(a->src), l->name, a->n_clusters, KM_MAX_WEIGHTED);
 		return -EINVAL;
 	}
+	size_t passthrough = 0;
+
 	for (i = 0; i < a->n_clusters; i++) {
 		const struct km_m_weighted *w = &a->clusters[i];
 		long id = name_index_get(ni, w->cluster);
@@ -208,6 +212,7 @@ static int fill_targets(const struct km_model *m, const struct km_strmap *ni,
 				   SRC_ARG(w->src), l->name, w->cluster);
 			return -ENOENT;
 		}
+		passthrough += m->clusters[id].original_dst;
 		total += w->weight;
 		if (w->weight == 0 || total > KM_MAX_TOTAL_WEIGHT) {
 			km_err_set(err, SRC_FMT "listener '%s': cluster '%s': weight %u is out of range",
@@ -219,6 +224,15 @@ static int fill_targets(const struct km_model *m, const struct km_strmap *ni,
 	}
 	fe->n_targets = a->n_clusters;
 	fe->total_weight = total;
+	/* ORIGINAL_DST (Istio's PassthroughCluster): the connect goes where it
+	 * was dialed, so the address is simply not a frontend. */
+	if (passthrough == a->n_clusters)
+		return KM_PASSTHROUGH;
+	if (passthrough) {
+		km_err_set(err, SRC_FMT "listener '%s': an ORIGINAL_DST (passthrough) cluster cannot share a weighted split with other clusters",
+			   SRC_ARG(a->src), l->name);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -327,6 +341,8 @@ static int compile_listener(const struct km_model *m, const struct km_strmap *ni
 			return -EINVAL;
 		}
 		ret = fill_targets(m, ni, l, a, &fe, err);
+		if (ret == KM_PASSTHROUGH)
+			continue;
 		if (ret)
 			return ret;
 

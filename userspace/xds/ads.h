@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Aggregated Discovery Service client (state of the world and Delta), the
+ * way Envoy speaks it to istiod:
+ *
+ *  - one stream; CDS first, then EDS (for EDS clusters) and LDS once CDS is
+ *    accepted, then RDS (for rds route configs) once LDS is;
+ *  - every response is decoded and checked whole, then compiled together
+ *    with the other types' accepted resources and applied through the
+ *    caller's callback (the generation flip). Any bad resource, or a
+ *    compile/apply error, NACKs the response: error_detail names each bad
+ *    resource, the last accepted version is kept and keeps serving;
+ *  - ACK/NACK carry the response's nonce; SotW requests carry the last
+ *    accepted version; EDS/RDS requests always carry the full list of
+ *    wanted names (an empty list unsubscribes); a type's first request on a
+ *    stream goes out with an empty nonce;
+ *  - CDS and LDS are full state (a missing resource is deleted); EDS and RDS
+ *    updates may be partial (SotW: only the names sent change; Delta:
+ *    removed_resources);
+ *  - on GOAWAY, reset or server restart: reconnect with jittered exponential
+ *    backoff and resubscribe everything; the last config keeps serving
+ *    meanwhile.
+ */
+#ifndef KM_XDS_ADS_H
+#define KM_XDS_ADS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "model.h"
+
+struct km_ads_node {
+	const char *id;			/* sidecar~IP~POD.NS~NS.svc.cluster.local */
+	const char *cluster;		/* Node.cluster, optional */
+	/* metadata, as istiod reads it */
+	const char *istio_version;	/* ISTIO_VERSION */
+	const char *cluster_id;		/* CLUSTER_ID */
+	const char *namespace_;		/* NAMESPACE */
+	const char *instance_ips;	/* INSTANCE_IPS: "ip1,ip2" */
+	const char *node_name;		/* NODE_NAME */
+	const char *labels;		/* LABELS: "k=v,k=v" -> a Struct */
+};
+
+struct km_ads_opts {
+	const char *host;
+	uint16_t port;
+	bool delta;			/* DeltaAggregatedResources */
+	uint32_t keepalive_ms;		/* >= 15000 */
+	struct km_ads_node node;
+};
+
+/* Applies a complete model (compile + generation flip). 0, or negative
+ * errno with @err saying why: the response is then NACKed with it. */
+typedef int (*km_ads_apply_fn)(void *arg, const struct km_model *m,
+			       struct km_err *err);
+
+struct km_ads;
+
+int km_ads_new(struct km_ads **a, const struct km_ads_opts *o,
+	       km_ads_apply_fn apply, void *arg, struct km_err *err);
+void km_ads_free(struct km_ads *a);
+
+/* The event loop: the fd to watch (-1 while waiting to reconnect) and its
+ * events, readiness, and a timer. km_ads_timeout_ms says how long the loop
+ * may sleep; km_ads_tick does the due work (reconnect, keepalive). */
+int km_ads_fd(const struct km_ads *a);
+uint32_t km_ads_events(const struct km_ads *a);
+void km_ads_io(struct km_ads *a, uint32_t revents);
+int km_ads_timeout_ms(const struct km_ads *a, uint64_t now_ms);
+void km_ads_tick(struct km_ads *a, uint64_t now_ms);
+
+/* State for kmeshctl config: "key=value" lines (xds_*). */
+void km_ads_write_state(const struct km_ads *a, FILE *f);
+
+uint64_t km_now_ms(void);
+
+#endif
