@@ -285,6 +285,14 @@ static int missing(struct ctx *c, const yaml_node_t *map, const char *what,
 	return fail(c, map, what, "%s is missing", name);
 }
 
+/* The value of the required field name of map, in *v. */
+static int req_field(struct ctx *c, const yaml_node_t *map, const char *what,
+		     const char *name, yaml_node_t **v)
+{
+	*v = field(c, map, name);
+	return *v ? 0 : missing(c, map, what, name);
+}
+
 static bool in_list(const yaml_node_t *key, const char *const *list)
 {
 	for (; list && *list; list++)
@@ -399,6 +407,20 @@ static int check_type_url(struct ctx *c, const yaml_node_t *map,
 		return fail(c, t, what, "@type '%s' is wrong, expected '%s'",
 			    shorten(c, sval(t), QUOTE_URL_MAX), url);
 	return 0;
+}
+
+/*
+ * v, the value of name, must be a mapping of the fields in used and ignored
+ * (see check_fields); what names its owner in a type error, fwhat names v
+ * itself in a field error.
+ */
+static int mapping_at(struct ctx *c, const yaml_node_t *v, const char *what,
+		      const char *name, const char *fwhat,
+		      const char *const *used, const char *const *ignored)
+{
+	int ret = want(c, v, YAML_MAPPING_NODE, what, name);
+
+	return ret ? ret : check_fields(c, v, fwhat, used, ignored);
 }
 
 /*
@@ -568,6 +590,35 @@ static int opt_bool(struct ctx *c, const yaml_node_t *map, const char *what,
 	return v ? bool_at(c, v, what, name, out) : 0;
 }
 
+/* A required integer field of map, in min..max. */
+static int req_uint(struct ctx *c, const yaml_node_t *map, const char *what,
+		    const char *name, uint64_t min, uint64_t max,
+		    uint64_t *out)
+{
+	yaml_node_t *v;
+	int ret = req_field(c, map, what, name, &v);
+
+	return ret ? ret : uint_at(c, v, what, name, min, max, out);
+}
+
+/* An optional integer field of map, in min..max; absent leaves *out alone. */
+static int opt_uint(struct ctx *c, const yaml_node_t *map, const char *what,
+		    const char *name, uint64_t min, uint64_t max,
+		    uint64_t *out)
+{
+	yaml_node_t *v = field(c, map, name);
+
+	return v ? uint_at(c, v, what, name, min, max, out) : 0;
+}
+
+/* An optional scalar field of map, in *v; NULL when absent. */
+static int opt_scalar(struct ctx *c, const yaml_node_t *map, const char *what,
+		      const char *name, yaml_node_t **v)
+{
+	*v = field(c, map, name);
+	return *v ? want(c, *v, YAML_SCALAR_NODE, what, name) : 0;
+}
+
 /* ---- duplicates -------------------------------------------------------- */
 
 struct dup_ref {
@@ -632,6 +683,128 @@ static bool find_dup(struct dup_ref *refs, size_t n, bool nocase,
 	return found;
 }
 
+/* ---- lists ------------------------------------------------------------- */
+
+/*
+ * Reads item i of a list into elem, its element of the array the list
+ * fills (NULL when it fills none). what names the list's owner; arg is the
+ * caller's.
+ */
+typedef int item_reader(struct ctx *c, yaml_node_t *item, const char *what,
+			size_t i, void *elem, void *arg);
+
+/* A sequence field: the rules checked before any item is read, and the
+ * reader of each item. */
+struct list_rules {
+	const char *name;	/* the field */
+	bool required;		/* absent is an error */
+	const char *if_empty;	/* the error for no items; NULL: allowed */
+	size_t limit;		/* most items; 0: no limit */
+	const char *noun;	/* in "N noun, limit is L"; NULL: name */
+	bool maps;		/* every item must be a mapping */
+	item_reader *read_item;
+};
+
+/* The sequence field r->name of map, in *seq; NULL when absent and allowed. */
+static int list_field(struct ctx *c, const yaml_node_t *map, const char *what,
+		      const struct list_rules *r, yaml_node_t **seq)
+{
+	yaml_node_t *s = field(c, map, r->name);
+	size_t n;
+	int ret;
+
+	*seq = NULL;
+	if (!s)
+		return r->required ? missing(c, map, what, r->name) : 0;
+	ret = want(c, s, YAML_SEQUENCE_NODE, what, r->name);
+	if (ret)
+		return ret;
+	n = seq_len(s);
+	if (!n && r->if_empty)
+		return fail(c, s, what, "%s", r->if_empty);
+	if (r->limit && n > r->limit)
+		return fail(c, s, what, "%zu %s, limit is %zu", n,
+			    r->noun ? r->noun : r->name, r->limit);
+	*seq = s;
+	return 0;
+}
+
+/* n zeroed elements of size bytes at *items (the address of a typed array
+ * pointer, as libbpf's libbpf_add_mem() takes one), and *count = n. */
+static int alloc_array(struct ctx *c, size_t n, size_t size, void **items,
+		       size_t *count)
+{
+	*items = calloc(n, size);
+	if (!*items && n)
+		return oom(c);
+	*count = n;
+	return 0;
+}
+
+/* Reads every item of seq (none when NULL) in order, item i into element i
+ * of items (size bytes each; no element when items is NULL). */
+static int each_item(struct ctx *c, yaml_node_t *seq, const char *what,
+		     const struct list_rules *r, void *items, size_t size,
+		     void *arg)
+{
+	size_t n = seq ? seq_len(seq) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *item = seq_item(c, seq, i);
+		void *elem = items ? (char *)items + i * size : NULL;
+		int ret = 0;
+
+		if (r->maps)
+			ret = want_item_map(c, item, what, r->name, i);
+		if (!ret)
+			ret = r->read_item(c, item, what, i, elem, arg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * A whole list field: checked against r, then, unless items is NULL, an
+ * array of its items allocated at *items (see alloc_array) with *count set,
+ * then each item read.
+ */
+static int read_list(struct ctx *c, const yaml_node_t *map, const char *what,
+		     const struct list_rules *r, void **items, size_t *count,
+		     size_t size, void *arg)
+{
+	yaml_node_t *seq;
+	int ret;
+
+	ret = list_field(c, map, what, r, &seq);
+	if (ret || !seq)
+		return ret;
+	if (items) {
+		ret = alloc_array(c, seq_len(seq), size, items, count);
+		if (ret)
+			return ret;
+	}
+	return each_item(c, seq, what, r, items ? *items : NULL, size, arg);
+}
+
+/*
+ * The required name of item i of list, an object of kind: *name read (limit
+ * counts the NUL) and what set to "parent: kind 'name'", naming the item in
+ * messages from then on ("parent: list[i]" before).
+ */
+static int item_name(struct ctx *c, const yaml_node_t *n, const char *parent,
+		     const char *list, size_t i, const char *kind,
+		     size_t limit, char *what, char **name)
+{
+	int ret;
+
+	what_index(what, parent, list, i);
+	ret = req_str(c, n, what, "name", limit, name);
+	if (!ret)
+		what_named(c, what, parent, kind, *name);
+	return ret;
+}
+
 /* ---- addresses, localities --------------------------------------------- */
 
 /* An Envoy Address holding a socket_address. */
@@ -646,35 +819,24 @@ static int read_address(struct ctx *c, yaml_node_t *v, const char *what,
 	uint64_t x;
 	int ret;
 
-	ret = want(c, v, YAML_MAPPING_NODE, what, name);
-	if (ret)
-		return ret;
-	ret = check_fields(c, v, what, addr_fields, NULL);
+	ret = mapping_at(c, v, what, name, what, addr_fields, NULL);
 	if (ret)
 		return ret;
 	sa = field(c, v, "socket_address");
 	if (!sa)
 		return fail(c, v, what, "%s: socket_address is missing", name);
-	ret = want(c, sa, YAML_MAPPING_NODE, what, "socket_address");
+	ret = mapping_at(c, sa, what, "socket_address", what, sa_fields, NULL);
+	if (!ret)
+		ret = opt_scalar(c, sa, what, "protocol", &p);
 	if (ret)
 		return ret;
-	ret = check_fields(c, sa, what, sa_fields, NULL);
-	if (ret)
-		return ret;
-	p = field(c, sa, "protocol");
-	if (p) {
-		ret = want(c, p, YAML_SCALAR_NODE, what, "protocol");
-		if (ret)
-			return ret;
-		if (!scalar_is(p, "TCP"))
-			return fail(c, p, what,
-				    "protocol %s is not supported (TCP only)",
-				    quote(c, sval(p)));
-	}
-	a = field(c, sa, "address");
-	if (!a)
-		return missing(c, sa, what, "address");
-	ret = want(c, a, YAML_SCALAR_NODE, what, "address");
+	if (p && !scalar_is(p, "TCP"))
+		return fail(c, p, what,
+			    "protocol %s is not supported (TCP only)",
+			    quote(c, sval(p)));
+	ret = req_field(c, sa, what, "address", &a);
+	if (!ret)
+		ret = want(c, a, YAML_SCALAR_NODE, what, "address");
 	if (ret)
 		return ret;
 	if (memchr(sval(a), '\0', a->data.scalar.length) ||
@@ -682,27 +844,26 @@ static int read_address(struct ctx *c, yaml_node_t *v, const char *what,
 		return fail(c, a, what,
 			    "address '%s' is not an IPv4 or IPv6 address",
 			    quote(c, sval(a)));
-	p = field(c, sa, "port_value");
-	if (!p)
-		return missing(c, sa, what, "port_value");
-	ret = uint_at(c, p, what, "port_value", 1, 65535, &x);
+	ret = req_uint(c, sa, what, "port_value", 1, 65535, &x);
 	if (ret)
 		return ret;
 	*port = (uint16_t)x;
 	return 0;
 }
 
-static int read_locality(struct ctx *c, yaml_node_t *v, const char *what,
+/* The optional locality field of map. */
+static int read_locality(struct ctx *c, yaml_node_t *map, const char *what,
 			 struct km_locality *loc)
 {
 	static const char *const used[] = {
 		"region", "zone", "sub_zone", NULL
 	};
+	yaml_node_t *v = field(c, map, "locality");
 	int ret;
 
-	ret = want(c, v, YAML_MAPPING_NODE, what, "locality");
-	if (!ret)
-		ret = check_fields(c, v, what, used, NULL);
+	if (!v)
+		return 0;
+	ret = mapping_at(c, v, what, "locality", what, used, NULL);
 	if (!ret)
 		ret = opt_str(c, v, what, "region", KM_NAME_MAX, &loc->region);
 	if (!ret)
@@ -715,6 +876,36 @@ static int read_locality(struct ctx *c, yaml_node_t *v, const char *what,
 
 /* ---- cluster actions (tcp_proxy, route) -------------------------------- */
 
+/* One weighted_clusters entry; arg is the sum of the weights so far. */
+static int read_weighted_entry(struct ctx *c, yaml_node_t *e,
+			       const char *wwhat, size_t i, void *elem,
+			       void *arg)
+{
+	static const char *const used[] = { "name", "weight", NULL };
+	struct km_m_weighted *w = elem;
+	uint64_t *sum = arg, x;
+	char ewhat[WHAT_LEN];
+	int ret;
+
+	what_index(ewhat, wwhat, "clusters", i);
+	ret = check_fields(c, e, ewhat, used, NULL);
+	if (!ret)
+		ret = req_str(c, e, ewhat, "name", KM_NAME_MAX, &w->cluster);
+	if (ret)
+		return ret;
+	w->src = src_of(c, e);
+	ret = req_uint(c, e, ewhat, "weight", 1, KM_MAX_TOTAL_WEIGHT, &x);
+	if (ret)
+		return ret;
+	w->weight = (uint32_t)x;
+	*sum += x;
+	if (*sum > KM_MAX_TOTAL_WEIGHT)
+		return fail(c, field(c, e, "weight"), wwhat,
+			    "sum of weights %" PRIu64 " is over the limit %u",
+			    *sum, KM_MAX_TOTAL_WEIGHT);
+	return 0;
+}
+
 static int read_weighted(struct ctx *c, yaml_node_t *v, const char *what,
 			 bool route, struct km_m_action *a)
 {
@@ -722,76 +913,35 @@ static int read_weighted(struct ctx *c, yaml_node_t *v, const char *what,
 	static const char *const route_fields[] = {
 		"clusters", "total_weight", NULL
 	};
-	static const char *const entry_fields[] = { "name", "weight", NULL };
-	char wwhat[WHAT_LEN], ewhat[WHAT_LEN];
-	yaml_node_t *cs, *t;
+	static const struct list_rules clusters = {
+		.name = "clusters", .required = true,
+		.if_empty = "clusters is empty", .limit = KM_MAX_WEIGHTED,
+		.maps = true, .read_item = read_weighted_entry,
+	};
+	char wwhat[WHAT_LEN];
+	yaml_node_t *t;
 	uint64_t sum = 0, x;
-	size_t n;
 	int ret;
 
 	what_fmt(wwhat, "%s: weighted_clusters", what);
-	ret = want(c, v, YAML_MAPPING_NODE, what, "weighted_clusters");
+	ret = mapping_at(c, v, what, "weighted_clusters", wwhat,
+			 route ? route_fields : tcp_fields, NULL);
 	if (!ret)
-		ret = check_fields(c, v, wwhat,
-				   route ? route_fields : tcp_fields, NULL);
+		ret = read_list(c, v, wwhat, &clusters, (void **)&a->clusters,
+				&a->n_clusters, sizeof(*a->clusters), &sum);
 	if (ret)
 		return ret;
-	cs = field(c, v, "clusters");
-	if (!cs)
-		return missing(c, v, wwhat, "clusters");
-	ret = want(c, cs, YAML_SEQUENCE_NODE, wwhat, "clusters");
-	if (ret)
-		return ret;
-	n = seq_len(cs);
-	if (!n)
-		return fail(c, cs, wwhat, "clusters is empty");
-	if (n > KM_MAX_WEIGHTED)
-		return fail(c, cs, wwhat, "%zu clusters, limit is %d", n,
-			    KM_MAX_WEIGHTED);
-	a->clusters = calloc(n, sizeof(*a->clusters));
-	if (!a->clusters && n)
-		return oom(c);
-	a->n_clusters = n;
-	for (size_t i = 0; i < n; i++) {
-		struct km_m_weighted *w = &a->clusters[i];
-		yaml_node_t *e = seq_item(c, cs, i), *wv;
-
-		what_index(ewhat, wwhat, "clusters", i);
-		ret = want_item_map(c, e, wwhat, "clusters", i);
-		if (!ret)
-			ret = check_fields(c, e, ewhat, entry_fields, NULL);
-		if (!ret)
-			ret = req_str(c, e, ewhat, "name", KM_NAME_MAX,
-				      &w->cluster);
-		if (ret)
-			return ret;
-		w->src = src_of(c, e);
-		wv = field(c, e, "weight");
-		if (!wv)
-			return missing(c, e, ewhat, "weight");
-		ret = uint_at(c, wv, ewhat, "weight", 1, KM_MAX_TOTAL_WEIGHT,
-			      &x);
-		if (ret)
-			return ret;
-		w->weight = (uint32_t)x;
-		sum += x;
-		if (sum > KM_MAX_TOTAL_WEIGHT)
-			return fail(c, wv, wwhat,
-				    "sum of weights %" PRIu64 " is over the limit %u",
-				    sum, KM_MAX_TOTAL_WEIGHT);
-	}
 	t = route ? field(c, v, "total_weight") : NULL;
-	if (t) {
-		ret = uint_at(c, t, wwhat, "total_weight", 1,
-			      KM_MAX_TOTAL_WEIGHT, &x);
-		if (ret)
-			return ret;
-		if (x != sum)
-			return fail(c, t, wwhat,
-				    "total_weight %" PRIu64 " differs from the sum of weights %" PRIu64,
-				    x, sum);
-		a->total_weight = (uint32_t)x;
-	}
+	if (!t)
+		return 0;
+	ret = uint_at(c, t, wwhat, "total_weight", 1, KM_MAX_TOTAL_WEIGHT, &x);
+	if (ret)
+		return ret;
+	if (x != sum)
+		return fail(c, t, wwhat,
+			    "total_weight %" PRIu64 " differs from the sum of weights %" PRIu64,
+			    x, sum);
+	a->total_weight = (uint32_t)x;
 	return 0;
 }
 
@@ -799,10 +949,11 @@ static int read_weighted(struct ctx *c, yaml_node_t *v, const char *what,
 static int read_one_cluster(struct ctx *c, yaml_node_t *v, const char *what,
 			    struct km_m_action *a)
 {
-	a->clusters = calloc(1, sizeof(*a->clusters));
-	if (!a->clusters)
-		return oom(c);
-	a->n_clusters = 1;
+	int ret = alloc_array(c, 1, sizeof(*a->clusters),
+			      (void **)&a->clusters, &a->n_clusters);
+
+	if (ret)
+		return ret;
 	a->clusters[0].src = src_of(c, v);
 	a->clusters[0].weight = 1;
 	return str_at(c, v, what, "cluster", KM_NAME_MAX, false,
@@ -838,9 +989,7 @@ static int read_regex(struct ctx *c, yaml_node_t *v, const char *what,
 	static const char *const ignored[] = { "google_re2", NULL };
 	int ret;
 
-	ret = want(c, v, YAML_MAPPING_NODE, what, name);
-	if (!ret)
-		ret = check_fields(c, v, what, used, ignored);
+	ret = mapping_at(c, v, what, name, what, used, ignored);
 	if (!ret)
 		ret = req_str(c, v, what, "regex", KM_MAX_MATCH_STR, out);
 	return ret;
@@ -867,9 +1016,7 @@ static int read_string_match(struct ctx *c, yaml_node_t *v, const char *what,
 	int ret;
 
 	what_fmt(swhat, "%s: string_match", what);
-	ret = want(c, v, YAML_MAPPING_NODE, what, "string_match");
-	if (!ret)
-		ret = check_fields(c, v, swhat, used, NULL);
+	ret = mapping_at(c, v, what, "string_match", swhat, used, NULL);
 	if (!ret)
 		ret = opt_bool(c, v, swhat, "ignore_case", &h->ignore_case);
 	if (ret)
@@ -886,7 +1033,7 @@ static int read_string_match(struct ctx *c, yaml_node_t *v, const char *what,
 }
 
 static int read_header(struct ctx *c, yaml_node_t *n, const char *rwhat,
-		       size_t idx, struct km_m_header_match *h)
+		       size_t idx, void *elem, void *arg)
 {
 	static const char *const used[] = {
 		"name", "exact_match", "prefix_match", "suffix_match",
@@ -902,20 +1049,17 @@ static int read_header(struct ctx *c, yaml_node_t *n, const char *rwhat,
 		KM_STR_EXACT, KM_STR_PREFIX, KM_STR_SUFFIX, KM_STR_CONTAINS,
 		KM_STR_PRESENT, KM_STR_REGEX, 0,
 	};
+	struct km_m_header_match *h = elem;
 	char hwhat[WHAT_LEN];
 	yaml_node_t *v;
 	size_t which;
 	int ret;
 
-	what_index(hwhat, rwhat, "headers", idx);
-	ret = want_item_map(c, n, rwhat, "headers", idx);
-	if (!ret)
-		ret = req_str(c, n, hwhat, "name", KM_MAX_MATCH_STR, &h->name);
-	if (ret)
-		return ret;
 	h->src = src_of(c, n);
-	what_named(c, hwhat, rwhat, "header", h->name);
-	ret = check_fields(c, n, hwhat, used, NULL);
+	ret = item_name(c, n, rwhat, "headers", idx, "header",
+			KM_MAX_MATCH_STR, hwhat, &h->name);
+	if (!ret)
+		ret = check_fields(c, n, hwhat, used, NULL);
 	if (!ret)
 		ret = opt_bool(c, n, hwhat, "invert_match", &h->invert);
 	if (ret)
@@ -957,13 +1101,16 @@ static int read_match(struct ctx *c, yaml_node_t *v, const char *rwhat,
 		KM_PATH_PREFIX, KM_PATH_EXACT, KM_PATH_SEPARATED_PREFIX,
 		KM_PATH_REGEX,
 	};
-	yaml_node_t *p, *hs;
-	size_t which, n;
+	static const struct list_rules headers = {
+		.name = "headers", .limit = KM_MAX_HEADER_MATCHES,
+		.noun = "header matchers", .maps = true,
+		.read_item = read_header,
+	};
+	yaml_node_t *p;
+	size_t which;
 	int ret;
 
-	ret = want(c, v, YAML_MAPPING_NODE, rwhat, "match");
-	if (!ret)
-		ret = check_fields(c, v, rwhat, used, NULL);
+	ret = mapping_at(c, v, rwhat, "match", rwhat, used, NULL);
 	if (!ret)
 		ret = opt_bool(c, v, rwhat, "case_sensitive",
 			       &r->case_sensitive);
@@ -995,32 +1142,12 @@ static int read_match(struct ctx *c, yaml_node_t *v, const char *rwhat,
 	}
 	if (ret)
 		return ret;
-
-	hs = field(c, v, "headers");
-	if (!hs)
-		return 0;
-	ret = want(c, hs, YAML_SEQUENCE_NODE, rwhat, "headers");
-	if (ret)
-		return ret;
-	n = seq_len(hs);
-	if (n > KM_MAX_HEADER_MATCHES)
-		return fail(c, hs, rwhat, "%zu header matchers, limit is %d", n,
-			    KM_MAX_HEADER_MATCHES);
-	r->headers = calloc(n, sizeof(*r->headers));
-	if (!r->headers && n)
-		return oom(c);
-	r->n_headers = n;
-	for (size_t i = 0; i < n; i++) {
-		ret = read_header(c, seq_item(c, hs, i), rwhat, i,
-				  &r->headers[i]);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return read_list(c, v, rwhat, &headers, (void **)&r->headers,
+			 &r->n_headers, sizeof(*r->headers), NULL);
 }
 
 static int read_route(struct ctx *c, yaml_node_t *n, const char *vwhat,
-		      size_t idx, struct km_m_route *r)
+		      size_t idx, void *elem, void *arg)
 {
 	static const char *const used[] = { "name", "match", "route", NULL };
 	static const char *const action_used[] = {
@@ -1029,14 +1156,13 @@ static int read_route(struct ctx *c, yaml_node_t *n, const char *vwhat,
 	static const char *const action_ignored[] = {
 		"timeout", "idle_timeout", NULL
 	};
+	struct km_m_route *r = elem;
 	char rwhat[WHAT_LEN];
 	yaml_node_t *v;
 	int ret;
 
 	what_index(rwhat, vwhat, "routes", idx);
-	ret = want_item_map(c, n, vwhat, "routes", idx);
-	if (!ret)
-		ret = opt_str(c, n, rwhat, "name", KM_NAME_MAX, &r->name);
+	ret = opt_str(c, n, rwhat, "name", KM_NAME_MAX, &r->name);
 	if (ret)
 		return ret;
 	if (r->name)
@@ -1044,102 +1170,68 @@ static int read_route(struct ctx *c, yaml_node_t *n, const char *vwhat,
 	r->src = src_of(c, n);
 	r->case_sensitive = true;
 	ret = check_fields(c, n, rwhat, used, NULL);
-	if (ret)
-		return ret;
-
-	v = field(c, n, "match");
-	if (!v)
-		return missing(c, n, rwhat, "match");
-	ret = read_match(c, v, rwhat, r);
-	if (ret)
-		return ret;
-
-	v = field(c, n, "route");
-	if (!v)
-		return missing(c, n, rwhat, "route");
-	ret = want(c, v, YAML_MAPPING_NODE, rwhat, "route");
 	if (!ret)
-		ret = check_fields(c, v, rwhat, action_used, action_ignored);
+		ret = req_field(c, n, rwhat, "match", &v);
+	if (!ret)
+		ret = read_match(c, v, rwhat, r);
+	if (!ret)
+		ret = req_field(c, n, rwhat, "route", &v);
+	if (!ret)
+		ret = mapping_at(c, v, rwhat, "route", rwhat, action_used,
+				 action_ignored);
 	if (!ret)
 		ret = read_action_target(c, v, rwhat, true, &r->action);
 	return ret;
 }
 
+static int read_domain(struct ctx *c, yaml_node_t *d, const char *vwhat,
+		       size_t i, void *elem, void *arg)
+{
+	char dname[32];
+
+	snprintf(dname, sizeof(dname), "domains[%zu]", i);
+	return str_at(c, d, vwhat, dname, KM_MAX_MATCH_STR, false, elem);
+}
+
 static int read_vhost(struct ctx *c, yaml_node_t *n, const char *rcwhat,
-		      size_t idx, struct km_m_vhost *vh)
+		      size_t idx, void *elem, void *arg)
 {
 	static const char *const used[] = {
 		"name", "domains", "routes", NULL
 	};
-	char vwhat[WHAT_LEN], dname[32];
-	yaml_node_t *ds, *rs;
-	size_t nd, nr;
+	static const struct list_rules domains = {
+		.name = "domains", .required = true,
+		.if_empty = "domains is empty", .limit = KM_MAX_DOMAINS,
+		.read_item = read_domain,
+	};
+	static const struct list_rules routes = {
+		.name = "routes", .limit = KM_MAX_ROUTES, .maps = true,
+		.read_item = read_route,
+	};
+	struct km_m_vhost *vh = elem;
+	char vwhat[WHAT_LEN];
 	int ret;
 
-	what_index(vwhat, rcwhat, "virtual_hosts", idx);
-	ret = want_item_map(c, n, rcwhat, "virtual_hosts", idx);
-	if (!ret)
-		ret = req_str(c, n, vwhat, "name", KM_NAME_MAX, &vh->name);
-	if (ret)
-		return ret;
 	vh->src = src_of(c, n);
-	what_named(c, vwhat, rcwhat, "virtual_host", vh->name);
-	ret = check_fields(c, n, vwhat, used, NULL);
-	if (ret)
-		return ret;
-
-	ds = field(c, n, "domains");
-	if (!ds)
-		return missing(c, n, vwhat, "domains");
-	ret = want(c, ds, YAML_SEQUENCE_NODE, vwhat, "domains");
-	if (ret)
-		return ret;
-	nd = seq_len(ds);
-	if (!nd)
-		return fail(c, ds, vwhat, "domains is empty");
-	if (nd > KM_MAX_DOMAINS)
-		return fail(c, ds, vwhat, "%zu domains, limit is %d", nd,
-			    KM_MAX_DOMAINS);
-	vh->domains = calloc(nd, sizeof(*vh->domains));
-	if (!vh->domains && nd)
-		return oom(c);
-	vh->n_domains = nd;
-	for (size_t i = 0; i < nd; i++) {
-		snprintf(dname, sizeof(dname), "domains[%zu]", i);
-		ret = str_at(c, seq_item(c, ds, i), vwhat, dname,
-			     KM_MAX_MATCH_STR, false, &vh->domains[i]);
-		if (ret)
-			return ret;
-	}
-
-	rs = field(c, n, "routes");
-	if (!rs)
-		return 0;
-	ret = want(c, rs, YAML_SEQUENCE_NODE, vwhat, "routes");
-	if (ret)
-		return ret;
-	nr = seq_len(rs);
-	if (nr > KM_MAX_ROUTES)
-		return fail(c, rs, vwhat, "%zu routes, limit is %d", nr,
-			    KM_MAX_ROUTES);
-	vh->routes = calloc(nr, sizeof(*vh->routes));
-	if (!vh->routes && nr)
-		return oom(c);
-	vh->n_routes = nr;
-	for (size_t i = 0; i < nr; i++) {
-		ret = read_route(c, seq_item(c, rs, i), vwhat, i,
-				 &vh->routes[i]);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	ret = item_name(c, n, rcwhat, "virtual_hosts", idx, "virtual_host",
+			KM_NAME_MAX, vwhat, &vh->name);
+	if (!ret)
+		ret = check_fields(c, n, vwhat, used, NULL);
+	if (!ret)
+		ret = read_list(c, n, vwhat, &domains, (void **)&vh->domains,
+				&vh->n_domains, sizeof(*vh->domains), NULL);
+	if (!ret)
+		ret = read_list(c, n, vwhat, &routes, (void **)&vh->routes,
+				&vh->n_routes, sizeof(*vh->routes), NULL);
+	return ret;
 }
 
 /* Virtual host names, and domains across all virtual hosts, are unique in a
  * route config (Envoy's rule; Host matching ignores case). */
-static int check_vhost_dups(struct ctx *c, yaml_node_t *vs, const char *rcwhat,
+static int check_vhost_dups(struct ctx *c, yaml_node_t *v, const char *rcwhat,
 			    struct km_m_route_config *rc)
 {
+	yaml_node_t *vs = field(c, v, "virtual_hosts");
 	struct dup_ref *refs;
 	size_t nrefs = 0, first, dup, vi, di;
 	char vwhat[WHAT_LEN];
@@ -1198,9 +1290,11 @@ static int read_route_config(struct ctx *c, yaml_node_t *v, const char *what,
 		"@type", "name", "virtual_hosts", NULL
 	};
 	static const char *const ignored[] = { "validate_clusters", NULL };
+	static const struct list_rules vhosts = {
+		.name = "virtual_hosts", .limit = KM_MAX_VHOSTS, .maps = true,
+		.read_item = read_vhost,
+	};
 	char rcwhat[WHAT_LEN];
-	yaml_node_t *vs;
-	size_t n;
 	int ret;
 
 	ret = want(c, v, YAML_MAPPING_NODE, what, "route_config");
@@ -1216,30 +1310,12 @@ static int read_route_config(struct ctx *c, yaml_node_t *v, const char *what,
 	ret = check_fields(c, v, rcwhat, used, ignored);
 	if (!ret)
 		ret = check_type_url(c, v, rcwhat, URL_ROUTE_CONFIG);
-	if (ret)
-		return ret;
-
-	vs = field(c, v, "virtual_hosts");
-	if (!vs)
-		return 0;
-	ret = want(c, vs, YAML_SEQUENCE_NODE, rcwhat, "virtual_hosts");
-	if (ret)
-		return ret;
-	n = seq_len(vs);
-	if (n > KM_MAX_VHOSTS)
-		return fail(c, vs, rcwhat, "%zu virtual_hosts, limit is %d", n,
-			    KM_MAX_VHOSTS);
-	rc->vhosts = calloc(n, sizeof(*rc->vhosts));
-	if (!rc->vhosts && n)
-		return oom(c);
-	rc->n_vhosts = n;
-	for (size_t i = 0; i < n; i++) {
-		ret = read_vhost(c, seq_item(c, vs, i), rcwhat, i,
-				 &rc->vhosts[i]);
-		if (ret)
-			return ret;
-	}
-	return check_vhost_dups(c, vs, rcwhat, rc);
+	if (!ret)
+		ret = read_list(c, v, rcwhat, &vhosts, (void **)&rc->vhosts,
+				&rc->n_vhosts, sizeof(*rc->vhosts), NULL);
+	if (!ret)
+		ret = check_vhost_dups(c, v, rcwhat, rc);
+	return ret;
 }
 
 /* ---- listeners --------------------------------------------------------- */
@@ -1256,7 +1332,7 @@ static int read_tcp_proxy(struct ctx *c, yaml_node_t *tc, const char *what,
 	int ret;
 
 	ch->kind = KM_CHAIN_TCP_PROXY;
-	ret = check_fields(c, tc, what, used, ignored);
+	ret = mapping_at(c, tc, what, "typed_config", what, used, ignored);
 	if (!ret)
 		ret = check_type_url(c, tc, what, URL_TCP_PROXY);
 	if (!ret)
@@ -1285,7 +1361,7 @@ static int read_hcm(struct ctx *c, yaml_node_t *tc, const char *what,
 	int ret;
 
 	ch->kind = KM_CHAIN_HTTP;
-	ret = check_fields(c, tc, what, used, ignored);
+	ret = mapping_at(c, tc, what, "typed_config", what, used, ignored);
 	if (!ret)
 		ret = check_type_url(c, tc, what, URL_HCM);
 	if (ret)
@@ -1297,34 +1373,29 @@ static int read_hcm(struct ctx *c, yaml_node_t *tc, const char *what,
 		return read_route_config(c, v, what, &ch->routes);
 
 	what_fmt(rwhat, "%s: rds", what);
-	ret = want(c, v, YAML_MAPPING_NODE, what, "rds");
-	if (!ret)
-		ret = check_fields(c, v, rwhat, rds_used, rds_ignored);
+	ret = mapping_at(c, v, what, "rds", rwhat, rds_used, rds_ignored);
 	if (!ret)
 		ret = req_str(c, v, rwhat, "route_config_name", KM_NAME_MAX,
 			      &ch->rds_name);
 	return ret;
 }
 
-/* One filter of a chain; only the two terminal filters kmesh implements. */
+/* One filter of a chain (arg); only the two terminal filters kmesh
+ * implements. */
 static int read_filter(struct ctx *c, yaml_node_t *f, const char *cwhat,
-		       size_t idx, struct km_m_chain *ch)
+		       size_t idx, void *elem, void *arg)
 {
 	static const char *const used[] = { "name", "typed_config", NULL };
-	char fname[32], fwhat[WHAT_LEN];
+	struct km_m_chain *ch = arg;
+	char fwhat[WHAT_LEN];
 	yaml_node_t *name, *tc;
 	bool tcp;
 	int ret;
 
-	snprintf(fname, sizeof(fname), "filters[%zu]", idx);
-	ret = want(c, f, YAML_MAPPING_NODE, cwhat, fname);
-	if (ret)
-		return ret;
-	what_fmt(fwhat, "%s: %s", cwhat, fname);
-	name = field(c, f, "name");
-	if (!name)
-		return missing(c, f, fwhat, "name");
-	ret = want(c, name, YAML_SCALAR_NODE, fwhat, "name");
+	what_index(fwhat, cwhat, "filters", idx);
+	ret = req_field(c, f, fwhat, "name", &name);
+	if (!ret)
+		ret = want(c, name, YAML_SCALAR_NODE, fwhat, "name");
 	if (ret)
 		return ret;
 	if (scalar_is(name, FILTER_TCP_PROXY))
@@ -1340,78 +1411,108 @@ static int read_filter(struct ctx *c, yaml_node_t *f, const char *cwhat,
 	what_fmt(fwhat, "%s: %s", cwhat,
 		 tcp ? "tcp_proxy" : "http_connection_manager");
 	ret = check_fields(c, f, fwhat, used, NULL);
-	if (ret)
-		return ret;
-	tc = field(c, f, "typed_config");
-	if (!tc)
-		return missing(c, f, fwhat, "typed_config");
-	ret = want(c, tc, YAML_MAPPING_NODE, fwhat, "typed_config");
+	if (!ret)
+		ret = req_field(c, f, fwhat, "typed_config", &tc);
 	if (ret)
 		return ret;
 	return tcp ? read_tcp_proxy(c, tc, fwhat, ch) :
 		     read_hcm(c, tc, fwhat, ch);
 }
 
+/* The listener whose chains are read, and the destination ports of those
+ * read so far, to spot two chains matching the same traffic. */
+struct chain_ports {
+	const struct km_m_listener *l;
+	uint8_t seen[65536 / 8];
+};
+
+static int check_chain_port(struct ctx *c, yaml_node_t *n, const char *cwhat,
+			    const struct km_m_chain *ch,
+			    struct chain_ports *ports)
+{
+	uint16_t p = ch->dest_port;
+	size_t j = 0;
+
+	if (!(ports->seen[p / 8] & (1u << (p % 8)))) {
+		ports->seen[p / 8] |= 1u << (p % 8);
+		return 0;
+	}
+	while (ports->l->chains[j].dest_port != p)
+		j++;
+	return fail(c, n, cwhat,
+		    "same filter_chain_match as filter_chains[%zu] (line %d)",
+		    j, ports->l->chains[j].src.line);
+}
+
 static int read_chain(struct ctx *c, yaml_node_t *n, const char *lwhat,
-		      size_t idx, struct km_m_chain *ch)
+		      size_t idx, void *elem, void *arg)
 {
 	static const char *const used[] = {
 		"filter_chain_match", "filters", NULL
 	};
 	static const char *const ignored[] = { "name", NULL };
 	static const char *const match_used[] = { "destination_port", NULL };
+	static const struct list_rules filters = {
+		.name = "filters", .required = true,
+		.if_empty = "filters is empty, needs a tcp_proxy or http_connection_manager filter",
+		.maps = true, .read_item = read_filter,
+	};
+	struct km_m_chain *ch = elem;
 	char cwhat[WHAT_LEN];
-	yaml_node_t *fcm, *dp, *fs;
-	uint64_t x;
-	size_t nf;
+	yaml_node_t *fcm;
+	uint64_t port = 0;
 	int ret;
 
 	what_index(cwhat, lwhat, "filter_chains", idx);
-	ret = want_item_map(c, n, lwhat, "filter_chains", idx);
-	if (!ret)
-		ret = check_fields(c, n, cwhat, used, ignored);
+	ret = check_fields(c, n, cwhat, used, ignored);
 	if (ret)
 		return ret;
 	ch->src = src_of(c, n);
-
 	fcm = field(c, n, "filter_chain_match");
 	if (fcm) {
-		ret = want(c, fcm, YAML_MAPPING_NODE, cwhat,
-			   "filter_chain_match");
+		ret = mapping_at(c, fcm, cwhat, "filter_chain_match", cwhat,
+				 match_used, NULL);
 		if (!ret)
-			ret = check_fields(c, fcm, cwhat, match_used, NULL);
+			ret = opt_uint(c, fcm, cwhat, "destination_port", 1,
+				       65535, &port);
 		if (ret)
 			return ret;
-		dp = field(c, fcm, "destination_port");
-		if (dp) {
-			ret = uint_at(c, dp, cwhat, "destination_port", 1,
-				      65535, &x);
-			if (ret)
-				return ret;
-			ch->dest_port = (uint16_t)x;
-		}
+		ch->dest_port = (uint16_t)port;
 	}
+	ret = read_list(c, n, cwhat, &filters, NULL, NULL, 0, ch);
+	if (!ret)
+		ret = check_chain_port(c, n, cwhat, ch, arg);
+	return ret;
+}
 
-	fs = field(c, n, "filters");
-	if (!fs)
-		return missing(c, n, cwhat, "filters");
-	ret = want(c, fs, YAML_SEQUENCE_NODE, cwhat, "filters");
+/* additional_addresses[i]: the listener (arg)'s port at another address. */
+static int read_extra_address(struct ctx *c, yaml_node_t *e, const char *lwhat,
+			      size_t i, void *elem, void *arg)
+{
+	static const char *const used[] = { "address", NULL };
+	const struct km_m_listener *l = arg;
+	char awhat[WHAT_LEN];
+	yaml_node_t *a;
+	uint16_t port = 0;
+	int ret;
+
+	what_index(awhat, lwhat, "additional_addresses", i);
+	ret = check_fields(c, e, awhat, used, NULL);
+	if (!ret)
+		ret = req_field(c, e, awhat, "address", &a);
+	if (!ret)
+		ret = read_address(c, a, awhat, "address", elem, &port);
 	if (ret)
 		return ret;
-	nf = seq_len(fs);
-	if (!nf)
-		return fail(c, fs, cwhat,
-			    "filters is empty, needs a tcp_proxy or http_connection_manager filter");
-	for (size_t i = 0; i < nf; i++) {
-		ret = read_filter(c, seq_item(c, fs, i), cwhat, i, ch);
-		if (ret)
-			return ret;
-	}
+	if (port != l->port)
+		return fail(c, a, awhat,
+			    "port_value %u differs from the listener's port %u",
+			    port, l->port);
 	return 0;
 }
 
-static int read_listener(struct ctx *c, yaml_node_t *n, size_t idx,
-			 struct km_m_listener *l)
+static int read_listener(struct ctx *c, yaml_node_t *n, const char *what,
+			 size_t idx, void *elem, void *arg)
 {
 	static const char *const used[] = {
 		"@type", "name", "address", "additional_addresses",
@@ -1421,117 +1522,64 @@ static int read_listener(struct ctx *c, yaml_node_t *n, size_t idx,
 		"stat_prefix", "traffic_direction", "access_log",
 		"per_connection_buffer_limit_bytes", NULL
 	};
-	static const char *const extra_used[] = { "address", NULL };
-	char lwhat[WHAT_LEN], awhat[WHAT_LEN];
-	yaml_node_t *v, *extra = NULL, *fcs;
-	size_t n_extra = 0, nc;
-	/* destination ports seen, to spot chains matching the same traffic */
-	uint8_t seen[65536 / 8] = { 0 };
+	static const struct list_rules extra_addrs = {
+		.name = "additional_addresses", .maps = true,
+		.read_item = read_extra_address,
+	};
+	static const struct list_rules chains = {
+		.name = "filter_chains", .required = true,
+		.if_empty = "filter_chains is empty", .maps = true,
+		.read_item = read_chain,
+	};
+	struct km_m_listener *l = elem;
+	struct chain_ports ports = { .l = l };
+	char lwhat[WHAT_LEN];
+	yaml_node_t *v, *extra;
 	int ret;
 
-	what_index(lwhat, NULL, "listeners", idx);
-	ret = want(c, n, YAML_MAPPING_NODE, "static_resources", lwhat);
-	if (!ret)
-		ret = req_str(c, n, lwhat, "name", KM_NAME_MAX, &l->name);
-	if (ret)
-		return ret;
 	l->src = src_of(c, n);
-	what_named(c, lwhat, NULL, "listener", l->name);
-	ret = check_fields(c, n, lwhat, used, ignored);
+	ret = item_name(c, n, NULL, "listeners", idx, "listener", KM_NAME_MAX,
+			lwhat, &l->name);
+	if (!ret)
+		ret = check_fields(c, n, lwhat, used, ignored);
 	if (!ret)
 		ret = check_type_url(c, n, lwhat, URL_LISTENER);
-	if (ret)
-		return ret;
-
-	v = field(c, n, "address");
-	if (!v)
-		return missing(c, n, lwhat, "address");
-	extra = field(c, n, "additional_addresses");
-	if (extra) {
-		ret = want(c, extra, YAML_SEQUENCE_NODE, lwhat,
-			   "additional_addresses");
-		if (ret)
-			return ret;
-		n_extra = seq_len(extra);
-	}
-	l->addrs = calloc(1 + n_extra, sizeof(*l->addrs));
-	if (!l->addrs && 1 + n_extra)
-		return oom(c);
-	l->n_addrs = 1 + n_extra;
-	ret = read_address(c, v, lwhat, "address", &l->addrs[0], &l->port);
-	if (ret)
-		return ret;
-	for (size_t i = 0; i < n_extra; i++) {
-		yaml_node_t *e = seq_item(c, extra, i), *a;
-		uint16_t port;
-
-		what_index(awhat, lwhat, "additional_addresses", i);
-		ret = want_item_map(c, e, lwhat, "additional_addresses", i);
-		if (!ret)
-			ret = check_fields(c, e, awhat, extra_used, NULL);
-		if (ret)
-			return ret;
-		a = field(c, e, "address");
-		if (!a)
-			return missing(c, e, awhat, "address");
-		ret = read_address(c, a, awhat, "address", &l->addrs[1 + i],
-				   &port);
-		if (ret)
-			return ret;
-		if (port != l->port)
-			return fail(c, a, awhat,
-				    "port_value %u differs from the listener's port %u",
-				    port, l->port);
-	}
-
-	fcs = field(c, n, "filter_chains");
-	if (!fcs)
-		return missing(c, n, lwhat, "filter_chains");
-	ret = want(c, fcs, YAML_SEQUENCE_NODE, lwhat, "filter_chains");
-	if (ret)
-		return ret;
-	nc = seq_len(fcs);
-	if (!nc)
-		return fail(c, fcs, lwhat, "filter_chains is empty");
-	l->chains = calloc(nc, sizeof(*l->chains));
-	if (!l->chains && nc)
-		return oom(c);
-	l->n_chains = nc;
-	for (size_t i = 0; i < nc; i++) {
-		struct km_m_chain *ch = &l->chains[i];
-		uint16_t p;
-
-		ret = read_chain(c, seq_item(c, fcs, i), lwhat, i, ch);
-		if (ret)
-			return ret;
-		p = ch->dest_port;
-		if (seen[p / 8] & (1u << (p % 8))) {
-			size_t j = 0;
-
-			while (l->chains[j].dest_port != p)
-				j++;
-			what_index(awhat, lwhat, "filter_chains", i);
-			return fail(c, seq_item(c, fcs, i), awhat,
-				    "same filter_chain_match as filter_chains[%zu] (line %d)",
-				    j, l->chains[j].src.line);
-		}
-		seen[p / 8] |= 1u << (p % 8);
-	}
-	return 0;
+	if (!ret)
+		ret = req_field(c, n, lwhat, "address", &v);
+	if (!ret)
+		ret = list_field(c, n, lwhat, &extra_addrs, &extra);
+	if (!ret)
+		ret = alloc_array(c, 1 + (extra ? seq_len(extra) : 0),
+				  sizeof(*l->addrs), (void **)&l->addrs,
+				  &l->n_addrs);
+	if (!ret)
+		ret = read_address(c, v, lwhat, "address", &l->addrs[0],
+				   &l->port);
+	if (!ret)
+		ret = each_item(c, extra, lwhat, &extra_addrs, &l->addrs[1],
+				sizeof(*l->addrs), l);
+	if (!ret)
+		ret = read_list(c, n, lwhat, &chains, (void **)&l->chains,
+				&l->n_chains, sizeof(*l->chains), &ports);
+	return ret;
 }
 
 /* ---- clusters ---------------------------------------------------------- */
 
-static int read_circuit_breakers(struct ctx *c, yaml_node_t *v,
-				 const char *cwhat,
-				 struct km_circuit_breakers *cb)
+/* The DEFAULT thresholds found so far, and where each priority was seen. */
+struct thresholds {
+	struct km_circuit_breakers *cb;
+	int seen_line[2];	/* DEFAULT, HIGH */
+};
+
+static int read_threshold(struct ctx *c, yaml_node_t *t, const char *bwhat,
+			  size_t i, void *elem, void *arg)
 {
-	static const char *const used[] = { "thresholds", NULL };
-	static const char *const th_used[] = {
+	static const char *const used[] = {
 		"priority", "max_connections", "max_pending_requests",
 		"max_requests", "max_retries", NULL
 	};
-	static const char *const th_ignored[] = { "track_remaining", NULL };
+	static const char *const ignored[] = { "track_remaining", NULL };
 	static const struct {
 		const char *name;
 		size_t off;
@@ -1545,76 +1593,100 @@ static int read_circuit_breakers(struct ctx *c, yaml_node_t *v,
 		{ "max_retries",
 		  offsetof(struct km_circuit_breakers, max_retries) },
 	};
-	char bwhat[WHAT_LEN], twhat[WHAT_LEN];
-	yaml_node_t *ths;
-	int seen_line[2] = { 0, 0 };	/* DEFAULT, HIGH */
+	struct thresholds *th = arg;
+	struct km_circuit_breakers got = { 0 };
+	char twhat[WHAT_LEN];
+	yaml_node_t *p;
+	int prio = 0;
 	int ret;
 
-	what_fmt(bwhat, "%s: circuit_breakers", cwhat);
-	ret = want(c, v, YAML_MAPPING_NODE, cwhat, "circuit_breakers");
+	what_index(twhat, bwhat, "thresholds", i);
+	ret = check_fields(c, t, twhat, used, ignored);
 	if (!ret)
-		ret = check_fields(c, v, bwhat, used, NULL);
+		ret = opt_scalar(c, t, twhat, "priority", &p);
 	if (ret)
 		return ret;
-	ths = field(c, v, "thresholds");
-	if (!ths)
-		return 0;
-	ret = want(c, ths, YAML_SEQUENCE_NODE, bwhat, "thresholds");
-	if (ret)
-		return ret;
-	for (size_t i = 0; i < seq_len(ths); i++) {
-		yaml_node_t *t = seq_item(c, ths, i), *p;
-		struct km_circuit_breakers got = { 0 };
-		int prio = 0;
+	if (p && scalar_is(p, "HIGH"))
+		prio = 1;
+	else if (p && !scalar_is(p, "DEFAULT"))
+		return fail(c, p, twhat,
+			    "unknown priority '%s' (DEFAULT or HIGH)",
+			    quote(c, sval(p)));
+	if (th->seen_line[prio])
+		return fail(c, t, twhat, "a second %s entry (first at line %d)",
+			    prio ? "HIGH" : "DEFAULT", th->seen_line[prio]);
+	th->seen_line[prio] = line_of(t);
+	/* 0 would read as "unset" in the model, not Envoy's "none allowed",
+	 * so it is refused rather than misread. */
+	for (size_t k = 0; k < sizeof(limits) / sizeof(limits[0]); k++) {
+		uint64_t x = 0;
 
-		what_index(twhat, bwhat, "thresholds", i);
-		ret = want_item_map(c, t, bwhat, "thresholds", i);
-		if (!ret)
-			ret = check_fields(c, t, twhat, th_used, th_ignored);
+		ret = opt_uint(c, t, twhat, limits[k].name, 1, UINT32_MAX, &x);
 		if (ret)
 			return ret;
-		p = field(c, t, "priority");
-		if (p) {
-			ret = want(c, p, YAML_SCALAR_NODE, twhat, "priority");
-			if (ret)
-				return ret;
-			if (scalar_is(p, "HIGH"))
-				prio = 1;
-			else if (!scalar_is(p, "DEFAULT"))
-				return fail(c, p, twhat,
-					    "unknown priority '%s' (DEFAULT or HIGH)",
-					    quote(c, sval(p)));
-		}
-		if (seen_line[prio])
-			return fail(c, t, twhat,
-				    "a second %s entry (first at line %d)",
-				    prio ? "HIGH" : "DEFAULT", seen_line[prio]);
-		seen_line[prio] = line_of(t);
-		/* 0 would read as "unset" in the model, not Envoy's "none
-		 * allowed", so it is refused rather than misread. */
-		for (size_t k = 0; k < sizeof(limits) / sizeof(limits[0]); k++) {
-			yaml_node_t *lv = field(c, t, limits[k].name);
-			uint64_t x;
-
-			if (!lv)
-				continue;
-			ret = uint_at(c, lv, twhat, limits[k].name, 1,
-				      UINT32_MAX, &x);
-			if (ret)
-				return ret;
-			*(uint32_t *)((char *)&got + limits[k].off) =
-				(uint32_t)x;
-		}
-		/* HIGH is for requests Envoy routes at high priority, which
-		 * kmesh never sees. */
-		if (prio == 0)
-			*cb = got;
+		*(uint32_t *)((char *)&got + limits[k].off) = (uint32_t)x;
 	}
+	/* HIGH is for requests Envoy routes at high priority, which kmesh
+	 * never sees. */
+	if (prio == 0)
+		*th->cb = got;
 	return 0;
 }
 
+/* The optional circuit_breakers field of cluster map n. */
+static int read_circuit_breakers(struct ctx *c, yaml_node_t *n,
+				 const char *cwhat,
+				 struct km_circuit_breakers *cb)
+{
+	static const char *const used[] = { "thresholds", NULL };
+	static const struct list_rules thresholds = {
+		.name = "thresholds", .maps = true, .read_item = read_threshold,
+	};
+	struct thresholds th = { .cb = cb };
+	yaml_node_t *v = field(c, n, "circuit_breakers");
+	char bwhat[WHAT_LEN];
+	int ret;
+
+	if (!v)
+		return 0;
+	what_fmt(bwhat, "%s: circuit_breakers", cwhat);
+	ret = mapping_at(c, v, cwhat, "circuit_breakers", bwhat, used, NULL);
+	if (!ret)
+		ret = read_list(c, v, bwhat, &thresholds, NULL, NULL, 0, &th);
+	return ret;
+}
+
+/* Where a locality group's endpoints go in the cluster. */
+struct endpoint_group {
+	struct km_m_endpoint *endpoints;	/* the cluster's */
+	size_t pos;		/* of the group's first endpoint */
+	uint32_t priority;
+	struct km_locality locality;
+};
+
+static int read_health(struct ctx *c, yaml_node_t *n, const char *ewhat,
+		       uint8_t *health)
+{
+	yaml_node_t *v;
+	unsigned int h;
+	int ret;
+
+	ret = opt_scalar(c, n, ewhat, "health_status", &v);
+	if (ret || !v)
+		return ret;
+	for (h = KM_HEALTH_UNKNOWN; h <= KM_HEALTH_DEGRADED; h++)
+		if (scalar_is(v, km_health_name(h)))
+			break;
+	if (h > KM_HEALTH_DEGRADED)
+		return fail(c, v, ewhat, "unknown health_status '%s'",
+			    quote(c, sval(v)));
+	*health = (uint8_t)h;
+	return 0;
+}
+
+/* lb_endpoints[j] of a group (arg), named by its position in the cluster. */
 static int read_lb_endpoint(struct ctx *c, yaml_node_t *n, const char *cwhat,
-			    size_t pos, struct km_m_endpoint *ep)
+			    size_t j, void *elem, void *arg)
 {
 	static const char *const used[] = {
 		"endpoint", "health_status", "load_balancing_weight", NULL
@@ -1624,9 +1696,12 @@ static int read_lb_endpoint(struct ctx *c, yaml_node_t *n, const char *cwhat,
 	static const char *const ep_ignored[] = {
 		"hostname", "health_check_config", NULL
 	};
+	const struct endpoint_group *g = arg;
+	struct km_m_endpoint *ep = elem;
+	size_t pos = g->pos + j;
 	char ewhat[WHAT_LEN];
-	yaml_node_t *e, *a, *v;
-	uint64_t x;
+	yaml_node_t *e, *a;
+	uint64_t weight = 1;
 	int ret;
 
 	what_fmt(ewhat, "%s: endpoint %zu", cwhat, pos + 1);
@@ -1637,48 +1712,68 @@ static int read_lb_endpoint(struct ctx *c, yaml_node_t *n, const char *cwhat,
 	if (ret)
 		return ret;
 	ep->src = src_of(c, n);
-	ep->weight = 1;
-
-	e = field(c, n, "endpoint");
-	if (!e)
-		return missing(c, n, ewhat, "endpoint");
-	ret = want(c, e, YAML_MAPPING_NODE, ewhat, "endpoint");
+	ret = req_field(c, n, ewhat, "endpoint", &e);
 	if (!ret)
-		ret = check_fields(c, e, ewhat, ep_used, ep_ignored);
+		ret = mapping_at(c, e, ewhat, "endpoint", ewhat, ep_used,
+				 ep_ignored);
+	if (!ret)
+		ret = req_field(c, e, ewhat, "address", &a);
+	if (!ret)
+		ret = read_address(c, a, ewhat, "address", &ep->ip, &ep->port);
+	if (!ret)
+		ret = read_health(c, n, ewhat, &ep->health);
+	if (!ret)
+		ret = opt_uint(c, n, ewhat, "load_balancing_weight", 1,
+			       UINT32_MAX, &weight);
 	if (ret)
 		return ret;
-	a = field(c, e, "address");
-	if (!a)
-		return missing(c, e, ewhat, "address");
-	ret = read_address(c, a, ewhat, "address", &ep->ip, &ep->port);
-	if (ret)
-		return ret;
-
-	v = field(c, n, "health_status");
-	if (v) {
-		unsigned int h;
-
-		ret = want(c, v, YAML_SCALAR_NODE, ewhat, "health_status");
-		if (ret)
-			return ret;
-		for (h = KM_HEALTH_UNKNOWN; h <= KM_HEALTH_DEGRADED; h++)
-			if (scalar_is(v, km_health_name(h)))
-				break;
-		if (h > KM_HEALTH_DEGRADED)
-			return fail(c, v, ewhat, "unknown health_status '%s'",
-				    quote(c, sval(v)));
-		ep->health = (uint8_t)h;
-	}
-
-	v = field(c, n, "load_balancing_weight");
-	if (v) {
-		ret = uint_at(c, v, ewhat, "load_balancing_weight", 1,
-			      UINT32_MAX, &x);
-		if (ret)
-			return ret;
-		ep->weight = (uint32_t)x;
-	}
+	ep->weight = (uint32_t)weight;
+	ep->priority = g->priority;
+	ep->locality = g->locality;
 	return 0;
+}
+
+/* endpoints[i] of a load assignment: a locality group, its locality read
+ * into elem. */
+static int read_endpoint_group(struct ctx *c, yaml_node_t *n,
+			       const char *cwhat, size_t i, void *elem,
+			       void *arg)
+{
+	static const char *const used[] = {
+		"locality", "priority", "load_balancing_weight",
+		"lb_endpoints", NULL
+	};
+	static const struct list_rules lb_endpoints = {
+		.name = "lb_endpoints", .read_item = read_lb_endpoint,
+	};
+	struct endpoint_group *g = arg;
+	struct km_locality *loc = elem;
+	char gwhat[WHAT_LEN];
+	yaml_node_t *lbe;
+	uint64_t prio = 0, x;
+	int ret;
+
+	what_index(gwhat, cwhat, "endpoints", i);
+	ret = check_fields(c, n, gwhat, used, NULL);
+	if (!ret)
+		ret = read_locality(c, n, gwhat, loc);
+	if (!ret)
+		ret = opt_uint(c, n, gwhat, "priority", 0, MAX_PRIORITY, &prio);
+	/* checked, then unused: the compiler serves one locality level at a
+	 * time, so locality weights never apply */
+	if (!ret)
+		ret = opt_uint(c, n, gwhat, "load_balancing_weight", 1,
+			       UINT32_MAX, &x);
+	if (!ret)
+		ret = list_field(c, n, gwhat, &lb_endpoints, &lbe);
+	if (ret || !lbe)
+		return ret;
+	g->priority = (uint32_t)prio;
+	g->locality = *loc;
+	ret = each_item(c, lbe, cwhat, &lb_endpoints, &g->endpoints[g->pos],
+			sizeof(*g->endpoints), g);
+	g->pos += seq_len(lbe);
+	return ret;
 }
 
 /* Endpoint count before anything is read, to check the limit against the
@@ -1700,107 +1795,58 @@ static size_t count_endpoints(struct ctx *c, yaml_node_t *groups)
 	return total;
 }
 
-static int read_load_assignment(struct ctx *c, yaml_node_t *v,
+/* The optional load_assignment field of cluster map n. */
+static int read_load_assignment(struct ctx *c, yaml_node_t *n,
 				const char *cwhat, struct km_m_cluster *cl)
 {
 	static const char *const used[] = { "@type", "endpoints", NULL };
 	static const char *const ignored[] = { "cluster_name", NULL };
-	static const char *const group_used[] = {
-		"locality", "priority", "load_balancing_weight",
-		"lb_endpoints", NULL
+	static const struct list_rules groups = {
+		.name = "endpoints", .maps = true,
+		.read_item = read_endpoint_group,
 	};
-	char lwhat[WHAT_LEN], gwhat[WHAT_LEN];
-	yaml_node_t *gs;
-	size_t ng, total, pos = 0;
+	struct endpoint_group g = { 0 };
+	yaml_node_t *v = field(c, n, "load_assignment"), *gs;
+	char lwhat[WHAT_LEN];
+	size_t total;
 	int ret;
 
+	if (!v)
+		return 0;
 	what_fmt(lwhat, "%s: load_assignment", cwhat);
-	ret = want(c, v, YAML_MAPPING_NODE, cwhat, "load_assignment");
-	if (!ret)
-		ret = check_fields(c, v, lwhat, used, ignored);
+	ret = mapping_at(c, v, cwhat, "load_assignment", lwhat, used, ignored);
 	if (!ret)
 		ret = check_type_url(c, v, lwhat, URL_CLA);
 	if (ret)
 		return ret;
 	cl->has_load_assignment = true;
-	gs = field(c, v, "endpoints");
-	if (!gs)
-		return 0;
-	ret = want(c, gs, YAML_SEQUENCE_NODE, lwhat, "endpoints");
-	if (ret)
+	ret = list_field(c, v, lwhat, &groups, &gs);
+	if (ret || !gs)
 		return ret;
-	ng = seq_len(gs);
 	total = count_endpoints(c, gs);
 	if (total > KM_MAX_CLUSTER_ENDPOINTS)
 		return fail(c, gs, cwhat, "%zu endpoints, limit is %d", total,
 			    KM_MAX_CLUSTER_ENDPOINTS);
-	cl->localities = calloc(ng, sizeof(*cl->localities));
-	if (!cl->localities && ng)
-		return oom(c);
-	cl->n_localities = ng;
-	cl->endpoints = calloc(total, sizeof(*cl->endpoints));
-	if (!cl->endpoints && total)
-		return oom(c);
-	cl->n_endpoints = total;
-
-	for (size_t i = 0; i < ng; i++) {
-		yaml_node_t *g = seq_item(c, gs, i), *gv, *lbe;
-		uint64_t prio = 0, x;
-
-		what_index(gwhat, cwhat, "endpoints", i);
-		ret = want_item_map(c, g, cwhat, "endpoints", i);
-		if (!ret)
-			ret = check_fields(c, g, gwhat, group_used, NULL);
-		if (ret)
-			return ret;
-		gv = field(c, g, "locality");
-		if (gv) {
-			ret = read_locality(c, gv, gwhat, &cl->localities[i]);
-			if (ret)
-				return ret;
-		}
-		gv = field(c, g, "priority");
-		if (gv) {
-			ret = uint_at(c, gv, gwhat, "priority", 0,
-				      MAX_PRIORITY, &prio);
-			if (ret)
-				return ret;
-		}
-		/* checked, then unused: the compiler serves one locality
-		 * level at a time, so locality weights never apply */
-		gv = field(c, g, "load_balancing_weight");
-		if (gv) {
-			ret = uint_at(c, gv, gwhat, "load_balancing_weight", 1,
-				      UINT32_MAX, &x);
-			if (ret)
-				return ret;
-		}
-		lbe = field(c, g, "lb_endpoints");
-		if (!lbe)
-			continue;
-		ret = want(c, lbe, YAML_SEQUENCE_NODE, gwhat, "lb_endpoints");
-		if (ret)
-			return ret;
-		for (size_t j = 0; j < seq_len(lbe); j++, pos++) {
-			struct km_m_endpoint *ep = &cl->endpoints[pos];
-
-			ret = read_lb_endpoint(c, seq_item(c, lbe, j), cwhat,
-					       pos, ep);
-			if (ret)
-				return ret;
-			ep->priority = (uint32_t)prio;
-			ep->locality = cl->localities[i];
-		}
-	}
-	return 0;
+	ret = alloc_array(c, seq_len(gs), sizeof(*cl->localities),
+			  (void **)&cl->localities, &cl->n_localities);
+	if (!ret)
+		ret = alloc_array(c, total, sizeof(*cl->endpoints),
+				  (void **)&cl->endpoints, &cl->n_endpoints);
+	if (ret)
+		return ret;
+	g.endpoints = cl->endpoints;
+	return each_item(c, gs, cwhat, &groups, cl->localities,
+			 sizeof(*cl->localities), &g);
 }
 
-static int read_cluster_type(struct ctx *c, yaml_node_t *v, const char *cwhat,
+/* The optional type field of cluster map n. */
+static int read_cluster_type(struct ctx *c, yaml_node_t *n, const char *cwhat,
 			     struct km_m_cluster *cl)
 {
-	int ret = want(c, v, YAML_SCALAR_NODE, cwhat, "type");
+	yaml_node_t *v;
+	int ret = opt_scalar(c, n, cwhat, "type", &v);
 
-	if (ret)
+	if (ret || !v)
 		return ret;
 	if (scalar_is(v, "STATIC"))
 		cl->type = KM_CLUSTER_STATIC;
@@ -1816,16 +1862,18 @@ static int read_cluster_type(struct ctx *c, yaml_node_t *v, const char *cwhat,
 	return 0;
 }
 
-static int read_lb_policy(struct ctx *c, yaml_node_t *v, const char *cwhat,
+/* The optional lb_policy field of cluster map n. */
+static int read_lb_policy(struct ctx *c, yaml_node_t *n, const char *cwhat,
 			  struct km_m_cluster *cl)
 {
 	static const char *const unsupported[] = {
 		"RING_HASH", "MAGLEV", "CLUSTER_PROVIDED",
 		"LOAD_BALANCING_POLICY_CONFIG", NULL
 	};
-	int ret = want(c, v, YAML_SCALAR_NODE, cwhat, "lb_policy");
+	yaml_node_t *v;
+	int ret = opt_scalar(c, n, cwhat, "lb_policy", &v);
 
-	if (ret)
+	if (ret || !v)
 		return ret;
 	/* LEAST_REQUEST picks by active requests per endpoint, which the
 	 * kernel does not count yet; round robin is its closest stand-in
@@ -1844,8 +1892,8 @@ static int read_lb_policy(struct ctx *c, yaml_node_t *v, const char *cwhat,
 	return 0;
 }
 
-static int read_cluster(struct ctx *c, yaml_node_t *n, size_t idx,
-			struct km_m_cluster *cl)
+static int read_cluster(struct ctx *c, yaml_node_t *n, const char *what,
+			size_t idx, void *elem, void *arg)
 {
 	static const char *const used[] = {
 		"@type", "name", "type", "lb_policy", "circuit_breakers",
@@ -1857,63 +1905,52 @@ static int read_cluster(struct ctx *c, yaml_node_t *n, size_t idx,
 		"common_http_protocol_options",
 		"typed_extension_protocol_options", "eds_cluster_config", NULL
 	};
+	struct km_m_cluster *cl = elem;
 	char cwhat[WHAT_LEN];
-	yaml_node_t *v;
 	int ret;
 
-	what_index(cwhat, NULL, "clusters", idx);
-	ret = want(c, n, YAML_MAPPING_NODE, "static_resources", cwhat);
-	if (!ret)
-		ret = req_str(c, n, cwhat, "name", KM_NAME_MAX, &cl->name);
-	if (ret)
-		return ret;
 	cl->src = src_of(c, n);
-	what_named(c, cwhat, NULL, "cluster", cl->name);
-	ret = check_fields(c, n, cwhat, used, ignored);
+	ret = item_name(c, n, NULL, "clusters", idx, "cluster", KM_NAME_MAX,
+			cwhat, &cl->name);
+	if (!ret)
+		ret = check_fields(c, n, cwhat, used, ignored);
 	if (!ret)
 		ret = check_type_url(c, n, cwhat, URL_CLUSTER);
-	if (ret)
-		return ret;
-
-	v = field(c, n, "type");
-	if (v) {
-		ret = read_cluster_type(c, v, cwhat, cl);
-		if (ret)
-			return ret;
-	}
-	v = field(c, n, "lb_policy");
-	if (v) {
-		ret = read_lb_policy(c, v, cwhat, cl);
-		if (ret)
-			return ret;
-	}
-	v = field(c, n, "circuit_breakers");
-	if (v) {
-		ret = read_circuit_breakers(c, v, cwhat, &cl->cb);
-		if (ret)
-			return ret;
-	}
+	if (!ret)
+		ret = read_cluster_type(c, n, cwhat, cl);
+	if (!ret)
+		ret = read_lb_policy(c, n, cwhat, cl);
+	if (!ret)
+		ret = read_circuit_breakers(c, n, cwhat, &cl->cb);
 	/* EDS without one is filled by xDS later */
-	v = field(c, n, "load_assignment");
-	if (v) {
-		ret = read_load_assignment(c, v, cwhat, cl);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	if (!ret)
+		ret = read_load_assignment(c, n, cwhat, cl);
+	return ret;
 }
 
 /* ---- top level --------------------------------------------------------- */
 
-/* Listener and cluster names are unique, as in Envoy: refs[i] names the
- * i-th item of seq. */
-static int check_names(struct ctx *c, yaml_node_t *seq, const char *kind,
-		       struct dup_ref *refs, size_t n)
+/* Listener and cluster names are unique, as in Envoy. Each item of seq
+ * (none when NULL) has been read, so has a valid name. */
+static int check_names(struct ctx *c, yaml_node_t *seq, const char *kind)
 {
-	size_t first, dup;
+	size_t n = seq ? seq_len(seq) : 0, first, dup;
+	struct dup_ref *refs;
 	const char *name;
+	bool found;
 
-	if (!find_dup(refs, n, false, &first, &dup))
+	if (!n)
+		return 0;
+	refs = calloc(n, sizeof(*refs));
+	if (!refs)
+		return oom(c);
+	for (size_t i = 0; i < n; i++)
+		refs[i] = (struct dup_ref){
+			sval(field(c, seq_item(c, seq, i), "name")), i
+		};
+	found = find_dup(refs, n, false, &first, &dup);
+	free(refs);
+	if (!found)
 		return 0;
 	name = sval(field(c, seq_item(c, seq, dup), "name"));
 	return fail(c, seq_item(c, seq, dup), NULL,
@@ -1921,107 +1958,50 @@ static int check_names(struct ctx *c, yaml_node_t *seq, const char *kind,
 		    quote(c, name), line_of(seq_item(c, seq, first)));
 }
 
-static int read_listeners(struct ctx *c, yaml_node_t *seq, struct km_model *m)
-{
-	size_t n = seq_len(seq);
-	struct dup_ref *refs;
-	int ret;
-
-	m->listeners = calloc(n, sizeof(*m->listeners));
-	if (!m->listeners && n)
-		return oom(c);
-	m->n_listeners = n;
-	for (size_t i = 0; i < n; i++) {
-		ret = read_listener(c, seq_item(c, seq, i), i,
-				    &m->listeners[i]);
-		if (ret)
-			return ret;
-	}
-	if (!n)
-		return 0;
-	refs = calloc(n, sizeof(*refs));
-	if (!refs)
-		return oom(c);
-	for (size_t i = 0; i < n; i++)
-		refs[i] = (struct dup_ref){ m->listeners[i].name, i };
-	ret = check_names(c, seq, "listener", refs, n);
-	free(refs);
-	return ret;
-}
-
-static int read_clusters(struct ctx *c, yaml_node_t *seq, struct km_model *m)
-{
-	size_t n = seq_len(seq);
-	struct dup_ref *refs;
-	int ret;
-
-	m->clusters = calloc(n, sizeof(*m->clusters));
-	if (!m->clusters && n)
-		return oom(c);
-	m->n_clusters = n;
-	for (size_t i = 0; i < n; i++) {
-		ret = read_cluster(c, seq_item(c, seq, i), i, &m->clusters[i]);
-		if (ret)
-			return ret;
-	}
-	if (!n)
-		return 0;
-	refs = calloc(n, sizeof(*refs));
-	if (!refs)
-		return oom(c);
-	for (size_t i = 0; i < n; i++)
-		refs[i] = (struct dup_ref){ m->clusters[i].name, i };
-	ret = check_names(c, seq, "cluster", refs, n);
-	free(refs);
-	return ret;
-}
-
-static int read_node(struct ctx *c, yaml_node_t *v, struct km_model *m)
+/* The optional node field of the top level. */
+static int read_node(struct ctx *c, yaml_node_t *root, struct km_model *m)
 {
 	static const char *const used[] = { "locality", NULL };
 	static const char *const ignored[] = {
 		"id", "cluster", "metadata", NULL
 	};
-	yaml_node_t *loc;
+	yaml_node_t *v = field(c, root, "node");
 	int ret;
 
-	ret = want(c, v, YAML_MAPPING_NODE, NULL, "node");
+	if (!v)
+		return 0;
+	ret = mapping_at(c, v, NULL, "node", "node", used, ignored);
 	if (!ret)
-		ret = check_fields(c, v, "node", used, ignored);
-	if (ret)
-		return ret;
-	loc = field(c, v, "locality");
-	return loc ? read_locality(c, loc, "node", &m->node_locality) : 0;
+		ret = read_locality(c, v, "node", &m->node_locality);
+	return ret;
 }
 
 static int read_static_resources(struct ctx *c, yaml_node_t *v,
 				 struct km_model *m)
 {
 	static const char *const used[] = { "listeners", "clusters", NULL };
-	yaml_node_t *s;
+	static const struct list_rules listeners = {
+		.name = "listeners", .maps = true, .read_item = read_listener,
+	};
+	static const struct list_rules clusters = {
+		.name = "clusters", .maps = true, .read_item = read_cluster,
+	};
 	int ret;
 
-	ret = want(c, v, YAML_MAPPING_NODE, NULL, "static_resources");
+	ret = mapping_at(c, v, NULL, "static_resources", "static_resources",
+			 used, NULL);
 	if (!ret)
-		ret = check_fields(c, v, "static_resources", used, NULL);
-	if (ret)
-		return ret;
-	s = field(c, v, "listeners");
-	if (s) {
-		ret = want(c, s, YAML_SEQUENCE_NODE, "static_resources",
-			   "listeners");
-		if (!ret)
-			ret = read_listeners(c, s, m);
-		if (ret)
-			return ret;
-	}
-	s = field(c, v, "clusters");
-	if (s) {
-		ret = want(c, s, YAML_SEQUENCE_NODE, "static_resources",
-			   "clusters");
-		if (!ret)
-			ret = read_clusters(c, s, m);
-	}
+		ret = read_list(c, v, "static_resources", &listeners,
+				(void **)&m->listeners, &m->n_listeners,
+				sizeof(*m->listeners), NULL);
+	if (!ret)
+		ret = check_names(c, field(c, v, "listeners"), "listener");
+	if (!ret)
+		ret = read_list(c, v, "static_resources", &clusters,
+				(void **)&m->clusters, &m->n_clusters,
+				sizeof(*m->clusters), NULL);
+	if (!ret)
+		ret = check_names(c, field(c, v, "clusters"), "cluster");
 	return ret;
 }
 
@@ -2037,21 +2017,14 @@ static int read_root(struct ctx *c, yaml_node_t *root, struct km_model *m)
 			   c->file);
 		return -EINVAL;
 	}
-	ret = want(c, root, YAML_MAPPING_NODE, NULL, "the top level");
+	ret = mapping_at(c, root, NULL, "the top level", NULL, used, ignored);
 	if (!ret)
-		ret = check_fields(c, root, NULL, used, ignored);
-	if (ret)
-		return ret;
-	v = field(c, root, "node");
-	if (v) {
-		ret = read_node(c, v, m);
-		if (ret)
-			return ret;
-	}
-	v = field(c, root, "static_resources");
-	if (!v)
-		return missing(c, root, NULL, "static_resources");
-	return read_static_resources(c, v, m);
+		ret = read_node(c, root, m);
+	if (!ret)
+		ret = req_field(c, root, NULL, "static_resources", &v);
+	if (!ret)
+		ret = read_static_resources(c, v, m);
+	return ret;
 }
 
 /* libyaml's error as "FILE:LINE: YAML syntax error: problem (context)". */
