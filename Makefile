@@ -184,3 +184,6 @@ $(B)/userspace/lib/http_parse_user.o: kmod/http_parse.c include/kmesh/http_parse
 
 # VM test bench (tests/vm): last, it uses the variables above
 -include tests/vm/vm.mk
+
+# xDS tests (tests/xds): the gRPC echo client
+-include tests/xds/xds_test.mk

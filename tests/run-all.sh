@@ -2,7 +2,7 @@
 # Runs every test: unit (cmocka binaries in build/tests) and host integration
 # (tests/host/run.sh, root). Prints each suite's own output and, last, one
 # line for the runner: "N passed, N failed, N skipped".
-#   tests/run-all.sh [--unit|--host|--vm]
+#   tests/run-all.sh [--unit|--host|--xds|--vm]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -61,6 +61,13 @@ run_suite() {
 
 if [ "$what" = all ] || [ "$what" = --host ]; then
 	run_suite "host integration" tests/host/run.sh
+fi
+# xDS: the gRPC transport against grpc-js, the test control plane, kmeshd as
+# an ADS client with real traffic
+if [ "$what" = all ] || [ "$what" = --xds ]; then
+	run_suite "gRPC transport" tests/xds/grpc_echo_test.sh
+	run_suite "xDS test control plane" tests/xds/server_selftest.sh
+	run_suite "xDS" tests/xds/run.sh
 fi
 # kmesh.ko in Debian's 6.12 and 6.1 kernels under qemu (this kernel cannot
 # load modules)

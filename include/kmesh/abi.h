@@ -234,7 +234,8 @@ enum km_counter {
 				 * workload: left alone */
 	KM_CNT_MAP_MISS,	/* destination is not a service frontend */
 	KM_CNT_INCONSISTENT,	/* a record the frontend points to is
-				 * missing: left alone */
+				 * missing, or (xDS) its cluster is gone:
+				 * refused */
 	KM_CNT_L7_AS_L4,	/* routed, and the listener is L7 served as L4 */
 	KM_CNT_PEER_VIP,	/* getpeername answered with the VIP */
 	KM_CNT_FAMILY,		/* IPv6 endpoint for an IPv4 socket: refused */

@@ -17,6 +17,7 @@
 #include "bpf_loader.h"
 #include "json.h"
 #include "kmod.h"
+#include "strmap.h"
 #include "maps.h"
 #include "sys.h"
 
@@ -476,6 +477,71 @@ static int cmd_dump(struct ctl *c)
 	return 0;
 }
 
+/* ---- config (xDS) ------------------------------------------------------- */
+
+static int cmd_config(struct ctl *c)
+{
+	static const char *const types[] = { "cds", "eds", "lds", "rds" };
+	static const char *const general[] = { "server", "mode", "connected", "node_id",
+		"reconnects", "last_error", "skipped_filters", "skipped_typed_configs",
+		"last_response_bytes", "last_response_ms" };
+	static const char *const fields[] = { "version", "nonce", "resources", "acks",
+		"nacks", "last_nack" };
+	struct km_strmap st = {};
+	FILE *f = fopen(c->state_file, "re");
+	char *line = NULL, key[64], *v;
+	const char *val[6];
+	size_t cap = 0, i = 0;
+	struct km_json j;
+	const char *k;
+	void *pv;
+	ssize_t n;
+	int err;
+
+	if (!f) {
+		fprintf(stderr, "kmeshctl: %s: %s (is kmeshd running?)\n", c->state_file,
+			strerror(errno));
+		return 1;
+	}
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] == '\n')
+			line[n - 1] = 0;
+		if (strncmp(line, "xds_", 4) == 0 && (v = strchr(line, '='))) {
+			*v++ = 0;
+			free(km_strmap_put(&st, line + 4, strdup(v), &err));
+		}
+	}
+	free(line);
+	fclose(f);
+	if (c->json) {
+		km_json_init(&j, stdout);
+		km_json_obj(&j, NULL);
+		while (km_strmap_next(&st, &i, &k, &pv))
+			km_json_str(&j, k, pv);
+		km_json_end(&j, '}');
+	} else if (!st.len) {
+		printf("kmeshd is not using xDS (its config is a file: see 'kmeshctl status')\n");
+	} else {
+		for (i = 0; i < sizeof(general) / sizeof(general[0]); i++)
+			printf("%-22s %s\n", general[i],
+			       (char *)(km_strmap_get(&st, general[i]) ?: ""));
+		printf("\n%-5s %-20s %-20s %9s %6s %6s  last NACK\n", "type", "version",
+		       "nonce", "resources", "acks", "nacks");
+		for (size_t t = 0; t < 4; t++) {
+			for (size_t f2 = 0; f2 < 6; f2++) {
+				snprintf(key, sizeof(key), "%s_%s", types[t], fields[f2]);
+				val[f2] = km_strmap_get(&st, key) ?: "";
+			}
+			printf("%-5s %-20.20s %-20.20s %9s %6s %6s  %s\n", types[t], val[0],
+			       val[1], val[2], val[3], val[4], val[5]);
+		}
+	}
+	for (i = 0; km_strmap_next(&st, &i, &k, &pv);)
+		free(pv);
+	km_strmap_free(&st);
+	return 0;
+}
+
 /* ---- module ------------------------------------------------------------ */
 
 static int cmd_module_defer(struct ctl *c, const char *arg)
@@ -565,6 +631,8 @@ static void usage(FILE *f)
 		"  enroll PATH       route a workload: a cgroup v2 directory or a netns file\n"
 		"                    (/run/netns/NAME, /proc/PID/ns/net)\n"
 		"  unenroll PATH     stop routing it\n"
+		"  config            the xDS state: connection, versions and nonces per type,\n"
+		"                    resource counts, the last NACK and its reason\n"
 		"  module defer on|off  switch kmesh.ko's deferred connect (off: L7 served as L4)\n");
 }
 
@@ -612,6 +680,8 @@ int main(int argc, char **argv)
 		ret = cmd_status(&c);
 	else if (strcmp(cmd, "dump") == 0 && optind == argc)
 		ret = cmd_dump(&c);
+	else if (strcmp(cmd, "config") == 0 && optind == argc)
+		ret = cmd_config(&c);
 	else if (strcmp(cmd, "module") == 0 && optind + 2 == argc &&
 		 strcmp(argv[optind], "defer") == 0)
 		ret = cmd_module_defer(&c, argv[optind + 1]);

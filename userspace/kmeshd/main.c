@@ -30,6 +30,7 @@
 #include "bpf_loader.h"
 #include "compiler.h"
 #include "config_yaml.h"
+#include "ads.h"
 #include "kmod.h"
 #include "maps.h"
 #include "notify.h"
@@ -57,6 +58,12 @@ struct kmeshd {
 	size_t n_listeners, n_clusters, n_frontends, n_endpoints;
 	char **l7_as_l4;
 	size_t n_l7_as_l4;
+
+	/* xDS: the config comes from an ADS server instead of the file */
+	struct km_ads *ads;
+	struct km_ads_opts xds;
+	const char *source;	/* the config file, or "xds HOST:PORT" */
+	char source_buf[300];
 };
 
 static int verbose;
@@ -119,7 +126,7 @@ static void write_state(struct kmeshd *d)
 	if (!f)
 		return;
 	fprintf(f, "pid=%d\nconfig=%s\ncgroup=%s\ngeneration=%llu\nlast_ok=%d\n",
-		getpid(), d->config, d->cgroup, (unsigned long long)d->generation,
+		getpid(), d->source, d->cgroup, (unsigned long long)d->generation,
 		d->last_ok);
 	if (!d->last_ok)
 		fprintf(f, "last_error=%s\n", d->last_error);
@@ -128,6 +135,8 @@ static void write_state(struct kmeshd *d)
 		d->n_clusters, d->n_frontends, d->n_endpoints);
 	for (size_t i = 0; i < d->n_l7_as_l4; i++)
 		fprintf(f, "l7_as_l4=%s\n", d->l7_as_l4[i]);
+	if (d->ads)
+		km_ads_write_state(d->ads, f);
 	fclose(f);
 
 	snprintf(path, sizeof(path), "%s/kmeshd.state", d->state_dir);
@@ -150,47 +159,77 @@ static void remember_applied(struct kmeshd *d, const struct km_model *m,
 	d->n_endpoints = r->n_endpoints;
 }
 
-/* Config -> model -> records -> maps. Any failure leaves the live
+/* Model -> records -> maps, for either source. Any failure leaves the live
  * generation serving. */
-static int apply_config(struct kmeshd *d)
+static int apply_model(struct kmeshd *d, const struct km_model *m,
+		       struct km_err *err)
 {
-	struct km_model m = {};
 	struct km_records r = {};
-	struct km_err err = {};
-	uint64_t gen = 0;
+	uint64_t gen = 0, t0 = km_now_ms();
 	int ret;
 
 	d->last_attempt = time(NULL);
-	ret = km_config_load_file(d->config, &m, &err);
+	ret = km_compile(m, &r, err);
 	if (!ret)
-		ret = km_compile(&m, &r, &err);
-	if (!ret)
-		ret = km_maps_apply(&d->maps, &r, &gen, &err);
+		ret = km_maps_apply(&d->maps, &r, &gen, err);
 	if (ret) {
+		d->last_ok = false;
+		snprintf(d->last_error, sizeof(d->last_error), "%s", err->msg);
+		logmsg(LOG_ERR, "config rejected, generation %llu keeps serving: %s",
+		       (unsigned long long)d->generation, err->msg);
+		km_notify("STATUS=config rejected (generation %llu serving): %s",
+			  (unsigned long long)d->generation, err->msg);
+	} else {
+		d->last_ok = true;
+		d->generation = gen;
+		d->applied_at = time(NULL);
+		remember_applied(d, m, &r);
+		logmsg(LOG_INFO, "generation %llu applied from %s in %llu ms: %zu listeners, %zu clusters, %zu service addresses, %zu endpoints",
+		       (unsigned long long)gen, d->source,
+		       (unsigned long long)(km_now_ms() - t0), m->n_listeners,
+		       m->n_clusters, r.n_frontends, r.n_endpoints);
+		if (r.n_l7_as_l4)
+			logmsg(LOG_INFO, "%zu HTTP listener(s) served as L4 to their default route (no L7 data path yet), e.g. '%s'",
+			       r.n_l7_as_l4, r.l7_as_l4[0]);
+		for (size_t i = 0; i < r.n_waiting; i++)
+			logmsg(LOG_DEBUG, "listener '%s' waits for its route config (RDS)",
+			       r.waiting[i]);
+		km_notify("STATUS=generation %llu: %zu listeners, %zu clusters",
+			  (unsigned long long)gen, m->n_listeners, m->n_clusters);
+	}
+	write_state(d);
+	km_records_free(&r);
+	return ret;
+}
+
+/* The config file: read, then apply. */
+static int apply_config(struct kmeshd *d)
+{
+	struct km_model m = {};
+	struct km_err err = {};
+	int ret;
+
+	ret = km_config_load_file(d->config, &m, &err);
+	if (ret) {
+		d->last_attempt = time(NULL);
 		d->last_ok = false;
 		snprintf(d->last_error, sizeof(d->last_error), "%s", err.msg);
 		logmsg(LOG_ERR, "config rejected, generation %llu keeps serving: %s",
 		       (unsigned long long)d->generation, err.msg);
 		km_notify("STATUS=config rejected (generation %llu serving): %s",
-			   (unsigned long long)d->generation, err.msg);
+			  (unsigned long long)d->generation, err.msg);
+		write_state(d);
 	} else {
-		d->last_ok = true;
-		d->generation = gen;
-		d->applied_at = time(NULL);
-		remember_applied(d, &m, &r);
-		logmsg(LOG_INFO, "generation %llu applied from %s: %zu listeners, %zu clusters, %zu service addresses, %zu endpoints",
-		       (unsigned long long)gen, d->config, m.n_listeners,
-		       m.n_clusters, r.n_frontends, r.n_endpoints);
-		for (size_t i = 0; i < r.n_l7_as_l4; i++)
-			logmsg(LOG_WARN, "listener '%s' is HTTP: served as L4 to its default route (no L7 data path yet)",
-			       r.l7_as_l4[i]);
-		km_notify("STATUS=generation %llu: %zu listeners, %zu clusters",
-			   (unsigned long long)gen, m.n_listeners, m.n_clusters);
+		ret = apply_model(d, &m, &err);
 	}
-	write_state(d);
-	km_records_free(&r);
 	km_model_free(&m);
 	return ret;
+}
+
+/* ADS hands over each candidate model: a failure here NACKs it. */
+static int apply_xds(void *arg, const struct km_model *m, struct km_err *err)
+{
+	return apply_model(arg, m, err);
 }
 
 static int setup_signals(void)
@@ -254,34 +293,67 @@ static void arm(int tfd, int ms)
 	timerfd_settime(tfd, 0, &its, NULL);
 }
 
+/* The ADS stream's fd changes across reconnects: keep epoll in step. */
+static void ads_sync_epoll(struct kmeshd *d, int ep, int *fd, uint32_t *events)
+{
+	struct epoll_event ev = {};
+	int nfd = km_ads_fd(d->ads);
+	uint32_t nev = km_ads_events(d->ads);
+
+	if (nfd == *fd && nev == *events)
+		return;
+	if (*fd >= 0 && nfd != *fd)
+		epoll_ctl(ep, EPOLL_CTL_DEL, *fd, NULL);
+	ev.events = nev;
+	ev.data.fd = nfd;
+	if (nfd >= 0)
+		epoll_ctl(ep, nfd == *fd ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, nfd, &ev);
+	*fd = nfd;
+	*events = nev;
+}
+
 static int run(struct kmeshd *d)
 {
-	int ep, sfd, wfd, tfd, ret = 0;
-	struct epoll_event ev = { .events = EPOLLIN }, evs[4];
-	const char *base;
+	int ep, sfd, wfd = -1, tfd, ret = 0, ads_fd = -1;
+	struct epoll_event ev = { .events = EPOLLIN }, evs[8];
+	uint32_t ads_events = 0;
+	const char *base = NULL;
 
 	sfd = setup_signals();
-	wfd = setup_watch(d->config, &base);
+	if (!d->ads)
+		wfd = setup_watch(d->config, &base);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || wfd < 0 || tfd < 0 || ep < 0) {
-		logmsg(LOG_ERR, "setting up the event loop: %s",
-		       strerror(sfd < 0 ? -sfd : wfd < 0 ? -wfd : errno));
+	if (sfd < 0 || (!d->ads && wfd < 0) || tfd < 0 || ep < 0) {
+		logmsg(LOG_ERR, "setting up the event loop: %s%s",
+		       strerror(sfd < 0 ? -sfd : wfd < 0 && !d->ads ? -wfd : errno),
+		       wfd < 0 && !d->ads ? " (watching the config file's directory)" : "");
 		return -1;
 	}
 	ev.data.fd = sfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
-	ev.data.fd = wfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, wfd, &ev);
+	if (wfd >= 0) {
+		ev.data.fd = wfd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, wfd, &ev);
+	}
 	ev.data.fd = tfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
 
 	km_notify("READY=1");
 	for (;;) {
-		int n = epoll_wait(ep, evs, 4, -1);
+		int timeout = -1, n;
 
+		if (d->ads) {
+			ads_sync_epoll(d, ep, &ads_fd, &ads_events);
+			timeout = km_ads_timeout_ms(d->ads, km_now_ms());
+		}
+		n = epoll_wait(ep, evs, 8, timeout);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (d->ads && n == 0) {
+			km_ads_tick(d->ads, km_now_ms());
+			write_state(d);
+		}
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 
@@ -289,7 +361,9 @@ static int run(struct kmeshd *d)
 				struct signalfd_siginfo si;
 
 				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					if (si.ssi_signo == SIGHUP) {
+					if (si.ssi_signo == SIGHUP && d->ads) {
+						logmsg(LOG_INFO, "SIGHUP: the config comes from xDS, nothing to reload");
+					} else if (si.ssi_signo == SIGHUP) {
 						logmsg(LOG_INFO, "SIGHUP: reloading %s", d->config);
 						km_notify("RELOADING=1");
 						apply_config(d);
@@ -311,13 +385,17 @@ static int run(struct kmeshd *d)
 					logmsg(LOG_INFO, "%s changed: reloading", d->config);
 					apply_config(d);
 				}
+			} else if (d->ads && fd == ads_fd) {
+				km_ads_io(d->ads, evs[i].events);
+				write_state(d);
 			}
 		}
 	}
 out:
 	close(ep);
 	close(tfd);
-	close(wfd);
+	if (wfd >= 0)
+		close(wfd);
 	close(sfd);
 	return ret;
 }
@@ -346,6 +424,62 @@ static int check_only(const char *config)
 	return ret ? 1 : 0;
 }
 
+static const char *env_or(const char *v, const char *env)
+{
+	return v ? v : getenv(env);
+}
+
+/* --xds HOST:PORT and the node identity, from flags or the environment
+ * istio-agent sets. Returns 0, or 2 with a message. */
+static int setup_xds(struct kmeshd *d, const char *addr, const char *pod_ip,
+		     const char *pod_name)
+{
+	static char host[256], id[600];
+	struct km_ads_node *n = &d->xds.node;
+	const char *colon = strrchr(addr, ':');
+	char *end;
+	long port;
+
+	if (!colon || colon == addr || (size_t)(colon - addr) >= sizeof(host)) {
+		fprintf(stderr, "kmeshd: --xds %s: expected HOST:PORT (e.g. istiod.istio-system:15010)\n", addr);
+		return 2;
+	}
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 1 || port > 65535) {
+		fprintf(stderr, "kmeshd: --xds %s: port must be 1-65535\n", addr);
+		return 2;
+	}
+	memcpy(host, addr, colon - addr);
+	host[colon - addr] = 0;
+	/* [v6]:port */
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = 0;
+	}
+	d->xds.host = host;
+	d->xds.port = port;
+	pod_ip = env_or(pod_ip, "INSTANCE_IP");
+	pod_name = env_or(pod_name, "POD_NAME");
+	n->namespace_ = env_or(n->namespace_, "POD_NAMESPACE");
+	n->cluster_id = env_or(n->cluster_id, "CLUSTER_ID");
+	n->istio_version = env_or(n->istio_version, "ISTIO_VERSION");
+	n->node_name = env_or(n->node_name, "NODE_NAME");
+	n->labels = env_or(n->labels, "ISTIO_LABELS");
+	n->instance_ips = pod_ip;
+	if (!n->id) {
+		if (!pod_ip || !pod_name || !n->namespace_) {
+			fprintf(stderr, "kmeshd: --xds needs the node id: --node-id, or --pod-ip, --pod-name and --pod-namespace (or $INSTANCE_IP, $POD_NAME, $POD_NAMESPACE)\n");
+			return 2;
+		}
+		snprintf(id, sizeof(id), "sidecar~%s~%s.%s~%s.svc.cluster.local",
+			 pod_ip, pod_name, n->namespace_, n->namespace_);
+		n->id = id;
+	}
+	snprintf(d->source_buf, sizeof(d->source_buf), "xds %s", addr);
+	d->source = d->source_buf;
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -356,6 +490,13 @@ static void usage(FILE *f)
 		"      --state-dir DIR  where kmeshd.state is written (default " KM_DEFAULT_STATE_DIR ")\n"
 		"      --check          read and compile the config, report, exit (0 ok, 1 invalid)\n"
 		"      --uninstall      detach the programs and remove every pin (config and enrollments are lost)\n"
+		"      --xds HOST:PORT  take the config from an xDS (ADS, gRPC h2c) server, e.g. istiod:15010\n"
+		"      --xds-delta      use Delta ADS instead of state of the world\n"
+		"      --node-id ID     xDS node id (default sidecar~POD_IP~POD.NS~NS.svc.cluster.local)\n"
+		"      --pod-ip IP --pod-name NAME --pod-namespace NS --cluster-id ID\n"
+		"      --istio-version V --node-name NAME --labels k=v,k=v\n"
+		"                       node metadata; default from $INSTANCE_IP, $POD_NAME,\n"
+		"                       $POD_NAMESPACE, $CLUSTER_ID, $ISTIO_VERSION, $NODE_NAME, $ISTIO_LABELS\n"
 		"      --no-peer-vip    getpeername shows the endpoint, not the VIP; saves about 1 us\n"
 		"                       per routed connect (no per-socket state)\n"
 		"  -v, --verbose        debug logging, including libbpf's\n"
@@ -373,6 +514,16 @@ int main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'k' },
 		{ "uninstall", no_argument, NULL, 'u' },
 		{ "no-peer-vip", no_argument, NULL, 'n' },
+		{ "xds", required_argument, NULL, 'X' },
+		{ "xds-delta", no_argument, NULL, 'D' },
+		{ "node-id", required_argument, NULL, 1000 },
+		{ "pod-ip", required_argument, NULL, 1001 },
+		{ "pod-name", required_argument, NULL, 1002 },
+		{ "pod-namespace", required_argument, NULL, 1003 },
+		{ "cluster-id", required_argument, NULL, 1004 },
+		{ "istio-version", required_argument, NULL, 1005 },
+		{ "node-name", required_argument, NULL, 1006 },
+		{ "labels", required_argument, NULL, 1007 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -385,6 +536,7 @@ int main(int argc, char **argv)
 	struct km_install_report rep;
 	struct km_err err = {};
 	bool check = false, uninstall = false, peer_vip = true;
+	const char *xds_addr = NULL, *pod_ip = NULL, *pod_name = NULL;
 	struct km_gen g;
 	int c, ret;
 
@@ -397,6 +549,16 @@ int main(int argc, char **argv)
 		case 'k': check = true; break;
 		case 'u': uninstall = true; break;
 		case 'n': peer_vip = false; break;
+		case 'X': xds_addr = optarg; break;
+		case 'D': d.xds.delta = true; break;
+		case 1000: d.xds.node.id = optarg; break;
+		case 1001: pod_ip = optarg; break;
+		case 1002: pod_name = optarg; break;
+		case 1003: d.xds.node.namespace_ = optarg; break;
+		case 1004: d.xds.node.cluster_id = optarg; break;
+		case 1005: d.xds.node.istio_version = optarg; break;
+		case 1006: d.xds.node.node_name = optarg; break;
+		case 1007: d.xds.node.labels = optarg; break;
 		case 'v': verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -409,6 +571,9 @@ int main(int argc, char **argv)
 	}
 	if (check)
 		return check_only(d.config);
+	d.source = d.config;
+	if (xds_addr && setup_xds(&d, xds_addr, pod_ip, pod_name))
+		return 2;
 
 	libbpf_set_print(libbpf_log);
 	if (uninstall) {
@@ -457,8 +622,20 @@ int main(int argc, char **argv)
 	else
 		logmsg(LOG_INFO, "kmesh.ko loaded with BTF: kfuncs and deferred connect available");
 
-	apply_config(&d);
+	if (xds_addr) {
+		if (km_ads_new(&d.ads, &d.xds, apply_xds, &d, &err)) {
+			logmsg(LOG_ERR, "xDS: %s", err.msg);
+			return 1;
+		}
+		logmsg(LOG_INFO, "xDS: %s ADS to %s as node '%s'; generation %llu serves until the first response",
+		       d.xds.delta ? "Delta" : "state-of-the-world", d.source,
+		       d.xds.node.id, (unsigned long long)d.generation);
+		write_state(&d);
+	} else {
+		apply_config(&d);
+	}
 	ret = run(&d);
+	km_ads_free(d.ads);
 	km_maps_close(&d.maps);
 	free_l7(&d);
 	return ret ? 1 : 0;

@@ -207,6 +207,13 @@ static int fill_targets(const struct km_model *m, const struct km_strmap *ni,
 		const struct km_m_weighted *w = &a->clusters[i];
 		long id = name_index_get(ni, w->cluster);
 
+		if (id < 0 && m->rds_may_wait) {
+			/* xDS: CDS may drop a cluster before LDS drops its
+			 * users; like Envoy (503), connects are refused */
+			fe->n_targets = 0;
+			fe->total_weight = 0;
+			return 0;
+		}
 		if (id < 0) {
 			km_err_set(err, SRC_FMT "listener '%s': cluster '%s' is not defined",
 				   SRC_ARG(w->src), l->name, w->cluster);

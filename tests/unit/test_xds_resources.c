@@ -1,0 +1,1976 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * xDS resource decoding: resources built with the generated protobuf-c
+ * structs, packed to the bytes a control plane sends, decoded through
+ * resources.h and checked on the model. One valid fixture (a cluster, a
+ * listener with tcp_proxy and http_connection_manager chains, a route
+ * config) that each bad case breaks one way, with the exact message.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "envoy/config/cluster/v3/cluster.pb-c.h"
+#include "envoy/config/endpoint/v3/endpoint.pb-c.h"
+#include "envoy/config/listener/v3/listener.pb-c.h"
+#include "envoy/config/route/v3/route.pb-c.h"
+#include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb-c.h"
+#include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb-c.h"
+#include "resources.h"
+
+#define URL_TCP_PROXY \
+	"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy"
+#define URL_HCM \
+	"type.googleapis.com/envoy.extensions.filters.network." \
+	"http_connection_manager.v3.HttpConnectionManager"
+#define URL_ROUTER \
+	"type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+#define URL_FAULT \
+	"type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault"
+#define URL_STATS "type.googleapis.com/stats.PluginConfig"
+
+typedef Google__Protobuf__UInt32Value pb_u32;
+typedef Google__Protobuf__Any pb_any;
+typedef Envoy__Config__Cluster__V3__Cluster pb_cluster;
+typedef Envoy__Config__Cluster__V3__CircuitBreakers pb_breakers;
+typedef Envoy__Config__Cluster__V3__CircuitBreakers__Thresholds pb_thresholds;
+typedef Envoy__Config__Endpoint__V3__ClusterLoadAssignment pb_cla;
+typedef Envoy__Config__Endpoint__V3__LocalityLbEndpoints pb_group;
+typedef Envoy__Config__Endpoint__V3__LbEndpoint pb_lb_endpoint;
+typedef Envoy__Config__Endpoint__V3__Endpoint pb_endpoint;
+typedef Envoy__Config__Core__V3__Address pb_address;
+typedef Envoy__Config__Core__V3__SocketAddress pb_socket_address;
+typedef Envoy__Config__Core__V3__Locality pb_locality;
+typedef Envoy__Config__Listener__V3__Listener pb_listener;
+typedef Envoy__Config__Listener__V3__AdditionalAddress pb_extra_address;
+typedef Envoy__Config__Listener__V3__FilterChain pb_chain;
+typedef Envoy__Config__Listener__V3__FilterChainMatch pb_chain_match;
+typedef Envoy__Config__Listener__V3__Filter pb_filter;
+typedef Envoy__Extensions__Filters__Network__TcpProxy__V3__TcpProxy pb_tcp;
+typedef Envoy__Extensions__Filters__Network__TcpProxy__V3__TcpProxy__WeightedCluster pb_tcp_weighted;
+typedef Envoy__Extensions__Filters__Network__TcpProxy__V3__TcpProxy__WeightedCluster__ClusterWeight pb_tcp_weight;
+typedef Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConnectionManager pb_hcm;
+typedef Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpFilter pb_http_filter;
+typedef Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__Rds pb_rds;
+typedef Envoy__Config__Route__V3__RouteConfiguration pb_route_config;
+typedef Envoy__Config__Route__V3__VirtualHost pb_vhost;
+typedef Envoy__Config__Route__V3__Route pb_route;
+typedef Envoy__Config__Route__V3__RouteMatch pb_match;
+typedef Envoy__Config__Route__V3__RouteAction pb_action;
+typedef Envoy__Config__Route__V3__WeightedCluster pb_weighted;
+typedef Envoy__Config__Route__V3__WeightedCluster__ClusterWeight pb_weight;
+typedef Envoy__Config__Route__V3__HeaderMatcher pb_header;
+typedef Envoy__Type__Matcher__V3__StringMatcher pb_string_matcher;
+typedef Envoy__Type__Matcher__V3__RegexMatcher pb_regex;
+
+/* ---- fixture ------------------------------------------------------------ */
+
+enum kind { CLUSTER, CLA, LISTENER, ROUTE };
+
+/* Every message of the fixture lives in the arena; the named ones are what
+ * bad cases break. */
+struct fx {
+	void **arena;
+	size_t n_arena;
+
+	pb_cluster *cl;
+	pb_breakers *cb;
+	pb_cla *la;
+	pb_group *grp[2];
+	pb_lb_endpoint *lbe[3];
+
+	pb_listener *li;
+	pb_chain *ch[2];
+	pb_any *any_tcp, *any_hcm;
+	pb_tcp *tcp;
+	pb_hcm *hcm;
+
+	pb_route_config *rc;
+	pb_vhost *vh[2];
+	pb_route *rt[2];	/* vh's routes; rt[1] has no name */
+	pb_header *hdr[5];
+	pb_weighted *wc;
+};
+
+static void *fx_new(struct fx *f, size_t size)
+{
+	void **a = realloc(f->arena, (f->n_arena + 1) * sizeof(*a));
+	void *p = calloc(1, size);
+
+	assert_non_null(a);
+	assert_non_null(p);
+	f->arena = a;
+	f->arena[f->n_arena++] = p;
+	return p;
+}
+
+static void fx_free(struct fx *f)
+{
+	for (size_t i = 0; i < f->n_arena; i++)
+		free(f->arena[i]);
+	free(f->arena);
+	memset(f, 0, sizeof(*f));
+}
+
+/* Pointer arrays, as protobuf-c's repeated message fields are. */
+static void **ptrs(struct fx *f, size_t n, ...)
+{
+	void **v = fx_new(f, (n ? n : 1) * sizeof(*v));
+	va_list ap;
+
+	va_start(ap, n);
+	for (size_t i = 0; i < n; i++)
+		v[i] = va_arg(ap, void *);
+	va_end(ap);
+	return v;
+}
+
+static pb_u32 *u32(struct fx *f, uint32_t v)
+{
+	pb_u32 *p = fx_new(f, sizeof(*p));
+
+	*p = (pb_u32)GOOGLE__PROTOBUF__UINT32_VALUE__INIT;
+	p->value = v;
+	return p;
+}
+
+static pb_address *sock(struct fx *f, const char *ip, uint32_t port)
+{
+	pb_address *a = fx_new(f, sizeof(*a));
+	pb_socket_address *sa = fx_new(f, sizeof(*sa));
+
+	*sa = (pb_socket_address)ENVOY__CONFIG__CORE__V3__SOCKET_ADDRESS__INIT;
+	sa->address = (char *)ip;
+	sa->port_specifier_case =
+		ENVOY__CONFIG__CORE__V3__SOCKET_ADDRESS__PORT_SPECIFIER_PORT_VALUE;
+	sa->port_value = port;
+	*a = (pb_address)ENVOY__CONFIG__CORE__V3__ADDRESS__INIT;
+	a->address_case = ENVOY__CONFIG__CORE__V3__ADDRESS__ADDRESS_SOCKET_ADDRESS;
+	a->socket_address = sa;
+	return a;
+}
+
+/* weight 0: unset */
+static pb_lb_endpoint *lb_endpoint(struct fx *f, const char *ip, uint32_t port,
+				   int health, uint32_t weight)
+{
+	pb_lb_endpoint *e = fx_new(f, sizeof(*e));
+	pb_endpoint *ep = fx_new(f, sizeof(*ep));
+
+	*ep = (pb_endpoint)ENVOY__CONFIG__ENDPOINT__V3__ENDPOINT__INIT;
+	ep->address = sock(f, ip, port);
+	*e = (pb_lb_endpoint)ENVOY__CONFIG__ENDPOINT__V3__LB_ENDPOINT__INIT;
+	e->host_identifier_case =
+		ENVOY__CONFIG__ENDPOINT__V3__LB_ENDPOINT__HOST_IDENTIFIER_ENDPOINT;
+	e->endpoint = ep;
+	e->health_status = health;
+	if (weight)
+		e->load_balancing_weight = u32(f, weight);
+	return e;
+}
+
+static pb_locality *locality(struct fx *f, const char *region,
+			     const char *zone, const char *sub_zone)
+{
+	pb_locality *l = fx_new(f, sizeof(*l));
+
+	*l = (pb_locality)ENVOY__CONFIG__CORE__V3__LOCALITY__INIT;
+	l->region = (char *)region;
+	l->zone = (char *)zone;
+	l->sub_zone = (char *)sub_zone;
+	return l;
+}
+
+static pb_thresholds *thresholds(struct fx *f, int prio, uint32_t conns)
+{
+	pb_thresholds *t = fx_new(f, sizeof(*t));
+
+	*t = (pb_thresholds)ENVOY__CONFIG__CLUSTER__V3__CIRCUIT_BREAKERS__THRESHOLDS__INIT;
+	t->priority = prio;
+	t->max_connections = u32(f, conns);
+	return t;
+}
+
+static pb_any *any(struct fx *f, const char *url)
+{
+	pb_any *a = fx_new(f, sizeof(*a));
+
+	*a = (pb_any)GOOGLE__PROTOBUF__ANY__INIT;
+	a->type_url = (char *)url;
+	return a;
+}
+
+static pb_filter *filter(struct fx *f, const char *name, pb_any *tc)
+{
+	pb_filter *fl = fx_new(f, sizeof(*fl));
+
+	*fl = (pb_filter)ENVOY__CONFIG__LISTENER__V3__FILTER__INIT;
+	fl->name = (char *)name;
+	if (tc) {
+		fl->config_type_case =
+			ENVOY__CONFIG__LISTENER__V3__FILTER__CONFIG_TYPE_TYPED_CONFIG;
+		fl->typed_config = tc;
+	}
+	return fl;
+}
+
+static pb_http_filter *http_filter(struct fx *f, const char *name,
+				   const char *url)
+{
+	pb_http_filter *h = fx_new(f, sizeof(*h));
+
+	*h = (pb_http_filter)ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_FILTER__INIT;
+	h->name = (char *)name;
+	if (url) {
+		h->config_type_case =
+			ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_FILTER__CONFIG_TYPE_TYPED_CONFIG;
+		h->typed_config = any(f, url);
+	}
+	return h;
+}
+
+static pb_header *header(struct fx *f, const char *name)
+{
+	pb_header *h = fx_new(f, sizeof(*h));
+
+	*h = (pb_header)ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__INIT;
+	h->name = (char *)name;
+	return h;
+}
+
+static pb_regex *regex(struct fx *f, const char *re)
+{
+	pb_regex *r = fx_new(f, sizeof(*r));
+
+	*r = (pb_regex)ENVOY__TYPE__MATCHER__V3__REGEX_MATCHER__INIT;
+	r->regex = (char *)re;
+	return r;
+}
+
+static pb_weight *cluster_weight(struct fx *f, const char *name,
+				 uint32_t weight)
+{
+	pb_weight *w = fx_new(f, sizeof(*w));
+
+	*w = (pb_weight)ENVOY__CONFIG__ROUTE__V3__WEIGHTED_CLUSTER__CLUSTER_WEIGHT__INIT;
+	w->name = (char *)name;
+	w->weight = u32(f, weight);
+	return w;
+}
+
+static pb_tcp_weight *tcp_weight(struct fx *f, const char *name,
+				 uint32_t weight)
+{
+	pb_tcp_weight *w = fx_new(f, sizeof(*w));
+
+	*w = (pb_tcp_weight)ENVOY__EXTENSIONS__FILTERS__NETWORK__TCP_PROXY__V3__TCP_PROXY__WEIGHTED_CLUSTER__CLUSTER_WEIGHT__INIT;
+	w->name = (char *)name;
+	w->weight = weight;
+	return w;
+}
+
+static pb_action *action_cluster(struct fx *f, const char *cluster)
+{
+	pb_action *a = fx_new(f, sizeof(*a));
+
+	*a = (pb_action)ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__INIT;
+	a->cluster_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER_CLUSTER;
+	a->cluster = (char *)cluster;
+	return a;
+}
+
+static pb_route *route(struct fx *f, const char *name, pb_match *m,
+		       pb_action *a)
+{
+	pb_route *r = fx_new(f, sizeof(*r));
+
+	*r = (pb_route)ENVOY__CONFIG__ROUTE__V3__ROUTE__INIT;
+	r->name = (char *)(name ? name : "");
+	r->match = m;
+	r->action_case = ENVOY__CONFIG__ROUTE__V3__ROUTE__ACTION_ROUTE;
+	r->route = a;
+	return r;
+}
+
+static pb_match *match(struct fx *f)
+{
+	pb_match *m = fx_new(f, sizeof(*m));
+
+	*m = (pb_match)ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__INIT;
+	return m;
+}
+
+static pb_match *match_prefix(struct fx *f, const char *prefix)
+{
+	pb_match *m = match(f);
+
+	m->path_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER_PREFIX;
+	m->prefix = (char *)prefix;
+	return m;
+}
+
+static pb_vhost *vhost(struct fx *f, const char *name, size_t n_domains,
+		       char **domains, size_t n_routes, pb_route **routes)
+{
+	pb_vhost *v = fx_new(f, sizeof(*v));
+
+	*v = (pb_vhost)ENVOY__CONFIG__ROUTE__V3__VIRTUAL_HOST__INIT;
+	v->name = (char *)name;
+	v->n_domains = n_domains;
+	v->domains = domains;
+	v->n_routes = n_routes;
+	v->routes = routes;
+	return v;
+}
+
+/*
+ * cluster "reviews": STATIC, LEAST_REQUEST, circuit breakers (HIGH then
+ * DEFAULT), two locality groups:
+ *   r1/z1/s1, priority 0: 10.0.0.1:9080 HEALTHY, 10.0.0.2:9080 weight 5
+ *   r1/z2,    priority 1: [fd00::3]:9443 DRAINING weight 2
+ */
+static void fx_cluster(struct fx *f)
+{
+	pb_thresholds *def;
+
+	f->lbe[0] = lb_endpoint(f, "10.0.0.1", 9080,
+				ENVOY__CONFIG__CORE__V3__HEALTH_STATUS__HEALTHY, 0);
+	f->lbe[1] = lb_endpoint(f, "10.0.0.2", 9080,
+				ENVOY__CONFIG__CORE__V3__HEALTH_STATUS__UNKNOWN, 5);
+	f->lbe[2] = lb_endpoint(f, "fd00::3", 9443,
+				ENVOY__CONFIG__CORE__V3__HEALTH_STATUS__DRAINING, 2);
+	for (int i = 0; i < 2; i++) {
+		f->grp[i] = fx_new(f, sizeof(*f->grp[i]));
+		*f->grp[i] = (pb_group)ENVOY__CONFIG__ENDPOINT__V3__LOCALITY_LB_ENDPOINTS__INIT;
+	}
+	f->grp[0]->locality = locality(f, "r1", "z1", "s1");
+	f->grp[0]->load_balancing_weight = u32(f, 10);
+	f->grp[0]->n_lb_endpoints = 2;
+	f->grp[0]->lb_endpoints = (pb_lb_endpoint **)ptrs(f, 2, f->lbe[0],
+							  f->lbe[1]);
+	f->grp[1]->locality = locality(f, "r1", "z2", "");
+	f->grp[1]->priority = 1;
+	f->grp[1]->n_lb_endpoints = 1;
+	f->grp[1]->lb_endpoints = (pb_lb_endpoint **)ptrs(f, 1, f->lbe[2]);
+
+	f->la = fx_new(f, sizeof(*f->la));
+	*f->la = (pb_cla)ENVOY__CONFIG__ENDPOINT__V3__CLUSTER_LOAD_ASSIGNMENT__INIT;
+	f->la->cluster_name = "reviews";
+	f->la->n_endpoints = 2;
+	f->la->endpoints = (pb_group **)ptrs(f, 2, f->grp[0], f->grp[1]);
+
+	def = thresholds(f, ENVOY__CONFIG__CORE__V3__ROUTING_PRIORITY__DEFAULT,
+			 100);
+	def->max_pending_requests = u32(f, 101);
+	def->max_requests = u32(f, 102);
+	def->max_retries = u32(f, 3);
+	f->cb = fx_new(f, sizeof(*f->cb));
+	*f->cb = (pb_breakers)ENVOY__CONFIG__CLUSTER__V3__CIRCUIT_BREAKERS__INIT;
+	f->cb->n_thresholds = 2;
+	f->cb->thresholds = (pb_thresholds **)ptrs(f, 2,
+		thresholds(f, ENVOY__CONFIG__CORE__V3__ROUTING_PRIORITY__HIGH, 5),
+		def);
+
+	f->cl = fx_new(f, sizeof(*f->cl));
+	*f->cl = (pb_cluster)ENVOY__CONFIG__CLUSTER__V3__CLUSTER__INIT;
+	f->cl->name = "reviews";
+	f->cl->cluster_discovery_type_case =
+		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__CLUSTER_DISCOVERY_TYPE_TYPE;
+	f->cl->type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__STATIC;
+	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__LEAST_REQUEST;
+	f->cl->circuit_breakers = f->cb;
+	f->cl->load_assignment = f->la;
+}
+
+/*
+ * route config "rc":
+ *   vh  [web.example.com, *]:
+ *     r1: prefix /api, case-insensitive, five header matchers,
+ *         web-v1 90 / web-v2 10 of 100
+ *     (unnamed): path /exact -> web-v1
+ *   vh2 [api.example.com]:
+ *     path_separated_prefix /v2 -> web-v2, safe_regex /r/[0-9]+ -> web-v2,
+ *     prefix "" -> api
+ */
+static void fx_routes(struct fx *f)
+{
+	pb_string_matcher *sm = fx_new(f, sizeof(*sm));
+	pb_match *m1 = match_prefix(f, "/api"), *m2 = match(f), *m3 = match(f),
+		 *m4 = match(f);
+	pb_action *a1 = fx_new(f, sizeof(*a1));
+
+	f->hdr[0] = header(f, "x-canary");
+	f->hdr[0]->header_match_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__HEADER_MATCH_SPECIFIER_EXACT_MATCH;
+	f->hdr[0]->exact_match = "1";
+	*sm = (pb_string_matcher)ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__INIT;
+	sm->match_pattern_case =
+		ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__MATCH_PATTERN_PREFIX;
+	sm->prefix = "adm";
+	sm->ignore_case = 1;
+	f->hdr[1] = header(f, "x-user");
+	f->hdr[1]->header_match_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__HEADER_MATCH_SPECIFIER_STRING_MATCH;
+	f->hdr[1]->string_match = sm;
+	f->hdr[1]->invert_match = 1;
+	f->hdr[2] = header(f, "x-debug");
+	f->hdr[2]->header_match_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__HEADER_MATCH_SPECIFIER_PRESENT_MATCH;
+	f->hdr[2]->present_match = 1;
+	f->hdr[3] = header(f, "x-re");
+	f->hdr[3]->header_match_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__HEADER_MATCH_SPECIFIER_SAFE_REGEX_MATCH;
+	f->hdr[3]->safe_regex_match = regex(f, "^a+$");
+	f->hdr[4] = header(f, "x-any");
+
+	m1->case_sensitive = fx_new(f, sizeof(*m1->case_sensitive));
+	*m1->case_sensitive = (Google__Protobuf__BoolValue)GOOGLE__PROTOBUF__BOOL_VALUE__INIT;
+	m1->n_headers = 5;
+	m1->headers = (pb_header **)ptrs(f, 5, f->hdr[0], f->hdr[1], f->hdr[2],
+					 f->hdr[3], f->hdr[4]);
+	f->wc = fx_new(f, sizeof(*f->wc));
+	*f->wc = (pb_weighted)ENVOY__CONFIG__ROUTE__V3__WEIGHTED_CLUSTER__INIT;
+	f->wc->n_clusters = 2;
+	f->wc->clusters = (pb_weight **)ptrs(f, 2,
+					     cluster_weight(f, "web-v1", 90),
+					     cluster_weight(f, "web-v2", 10));
+	f->wc->total_weight = u32(f, 100);
+	*a1 = (pb_action)ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__INIT;
+	a1->cluster_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER_WEIGHTED_CLUSTERS;
+	a1->weighted_clusters = f->wc;
+
+	m2->path_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER_PATH;
+	m2->path = "/exact";
+	f->rt[0] = route(f, "r1", m1, a1);
+	f->rt[1] = route(f, NULL, m2, action_cluster(f, "web-v1"));
+	f->vh[0] = vhost(f, "vh", 2,
+			 (char **)ptrs(f, 2, "web.example.com", "*"), 2,
+			 (pb_route **)ptrs(f, 2, f->rt[0], f->rt[1]));
+
+	m3->path_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER_PATH_SEPARATED_PREFIX;
+	m3->path_separated_prefix = "/v2";
+	m4->path_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER_SAFE_REGEX;
+	m4->safe_regex = regex(f, "/r/[0-9]+");
+	f->vh[1] = vhost(f, "vh2", 1, (char **)ptrs(f, 1, "api.example.com"), 3,
+			 (pb_route **)ptrs(f, 3,
+				route(f, "sep", m3, action_cluster(f, "web-v2")),
+				route(f, "re", m4, action_cluster(f, "web-v2")),
+				route(f, "all", match_prefix(f, ""),
+				      action_cluster(f, "api"))));
+
+	f->rc = fx_new(f, sizeof(*f->rc));
+	*f->rc = (pb_route_config)ENVOY__CONFIG__ROUTE__V3__ROUTE_CONFIGURATION__INIT;
+	f->rc->name = "rc";
+	f->rc->n_virtual_hosts = 2;
+	f->rc->virtual_hosts = (pb_vhost **)ptrs(f, 2, f->vh[0], f->vh[1]);
+}
+
+/*
+ * listener "web" on 10.96.0.10:9080 and [fd00:96::10]:9080:
+ *   chain 0: an istio.stats filter (skipped), tcp_proxy -> reviews
+ *   chain 1: destination_port 9081, raw_buffer; http_connection_manager
+ *            with "rc" inline, a fault filter (skipped) and the router
+ */
+static void fx_listener(struct fx *f)
+{
+	pb_extra_address *extra = fx_new(f, sizeof(*extra));
+	pb_chain_match *m = fx_new(f, sizeof(*m));
+
+	f->tcp = fx_new(f, sizeof(*f->tcp));
+	*f->tcp = (pb_tcp)ENVOY__EXTENSIONS__FILTERS__NETWORK__TCP_PROXY__V3__TCP_PROXY__INIT;
+	f->tcp->stat_prefix = "reviews";
+	f->tcp->cluster_specifier_case =
+		ENVOY__EXTENSIONS__FILTERS__NETWORK__TCP_PROXY__V3__TCP_PROXY__CLUSTER_SPECIFIER_CLUSTER;
+	f->tcp->cluster = "reviews";
+	f->any_tcp = any(f, URL_TCP_PROXY);
+
+	f->hcm = fx_new(f, sizeof(*f->hcm));
+	*f->hcm = (pb_hcm)ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__INIT;
+	f->hcm->stat_prefix = "web";
+	f->hcm->route_specifier_case =
+		ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__ROUTE_SPECIFIER_ROUTE_CONFIG;
+	f->hcm->route_config = f->rc;
+	f->hcm->n_http_filters = 2;
+	f->hcm->http_filters = (pb_http_filter **)ptrs(f, 2,
+		http_filter(f, "envoy.filters.http.fault", URL_FAULT),
+		http_filter(f, "envoy.filters.http.router", URL_ROUTER));
+	f->any_hcm = any(f, URL_HCM);
+
+	for (int i = 0; i < 2; i++) {
+		f->ch[i] = fx_new(f, sizeof(*f->ch[i]));
+		*f->ch[i] = (pb_chain)ENVOY__CONFIG__LISTENER__V3__FILTER_CHAIN__INIT;
+	}
+	f->ch[0]->n_filters = 2;
+	f->ch[0]->filters = (pb_filter **)ptrs(f, 2,
+		filter(f, "istio.stats", any(f, URL_STATS)),
+		filter(f, "envoy.filters.network.tcp_proxy", f->any_tcp));
+	*m = (pb_chain_match)ENVOY__CONFIG__LISTENER__V3__FILTER_CHAIN_MATCH__INIT;
+	m->destination_port = u32(f, 9081);
+	m->transport_protocol = "raw_buffer";
+	f->ch[1]->filter_chain_match = m;
+	f->ch[1]->n_filters = 1;
+	/* the name is advisory: the type URL says what the filter is */
+	f->ch[1]->filters = (pb_filter **)ptrs(f, 1,
+		filter(f, "hcm", f->any_hcm));
+
+	*extra = (pb_extra_address)ENVOY__CONFIG__LISTENER__V3__ADDITIONAL_ADDRESS__INIT;
+	extra->address = sock(f, "fd00:96::10", 9080);
+	f->li = fx_new(f, sizeof(*f->li));
+	*f->li = (pb_listener)ENVOY__CONFIG__LISTENER__V3__LISTENER__INIT;
+	f->li->name = "web";
+	f->li->address = sock(f, "10.96.0.10", 9080);
+	f->li->n_additional_addresses = 1;
+	f->li->additional_addresses = (pb_extra_address **)ptrs(f, 1, extra);
+	f->li->n_filter_chains = 2;
+	f->li->filter_chains = (pb_chain **)ptrs(f, 2, f->ch[0], f->ch[1]);
+}
+
+static void fx_init(struct fx *f)
+{
+	memset(f, 0, sizeof(*f));
+	fx_cluster(f);
+	fx_routes(f);
+	fx_listener(f);
+}
+
+static uint8_t *pack(struct fx *f, const ProtobufCMessage *m, size_t *len)
+{
+	uint8_t *buf;
+
+	*len = protobuf_c_message_get_packed_size(m);
+	buf = fx_new(f, *len + 1);
+	assert_int_equal(protobuf_c_message_pack(m, buf), *len);
+	return buf;
+}
+
+/* The bytes of one resource; the filters' typed_configs are packed first,
+ * after whatever a case changed. */
+static uint8_t *fx_pack(struct fx *f, enum kind k, size_t *len)
+{
+	switch (k) {
+	case CLUSTER:
+		return pack(f, &f->cl->base, len);
+	case CLA:
+		return pack(f, &f->la->base, len);
+	case LISTENER:
+		f->any_tcp->value.data = pack(f, &f->tcp->base,
+					      &f->any_tcp->value.len);
+		f->any_hcm->value.data = pack(f, &f->hcm->base,
+					      &f->any_hcm->value.len);
+		return pack(f, &f->li->base, len);
+	default:
+		return pack(f, &f->rc->base, len);
+	}
+}
+
+/* ---- decoding helpers ------------------------------------------------------ */
+
+union model_obj {
+	struct km_m_cluster cl;
+	struct km_m_listener li;
+	struct km_m_route_config rc;
+};
+
+static int decode(enum kind k, const uint8_t *buf, size_t len,
+		  union model_obj *out, char **cla_name,
+		  struct km_xds_skipped *skipped, struct km_err *err)
+{
+	switch (k) {
+	case CLUSTER:
+		return km_xds_cluster(buf, len, &out->cl, skipped, err);
+	case CLA:
+		return km_xds_cla(buf, len, cla_name, &out->cl, err);
+	case LISTENER:
+		return km_xds_listener(buf, len, &out->li, skipped, err);
+	default:
+		return km_xds_route_config(buf, len, &out->rc, err);
+	}
+}
+
+static size_t obj_size(enum kind k)
+{
+	switch (k) {
+	case LISTENER:
+		return sizeof(struct km_m_listener);
+	case ROUTE:
+		return sizeof(struct km_m_route_config);
+	default:
+		return sizeof(struct km_m_cluster);
+	}
+}
+
+/* A refused resource: -EINVAL, the exact message, nothing left in out. */
+static void check_refused(enum kind k, const uint8_t *buf, size_t len,
+			  const char *want)
+{
+	static const union model_obj zero;
+	struct km_xds_skipped skipped = { 0 };
+	union model_obj out;
+	char *cla_name = (char *)"untouched";
+	struct km_err err = { .msg = "" };
+	int ret;
+
+	memset(&out, 0x5a, sizeof(out));
+	ret = decode(k, buf, len, &out, &cla_name, &skipped, &err);
+	if (ret != -EINVAL || strcmp(err.msg, want))
+		fail_msg("ret %d, message\n  got:  %s\n  want: %s", ret,
+			 err.msg, want);
+	assert_memory_equal(&out, &zero, obj_size(k));
+	if (k == CLA)
+		assert_null(cla_name);
+	/* nothing counted for a resource that is not used */
+	assert_int_equal(skipped.filters, 0);
+	assert_int_equal(skipped.typed_configs, 0);
+}
+
+static void ip_is(const struct km_ip *ip, const char *s)
+{
+	char buf[64];
+
+	assert_string_equal(km_ip_str(ip, buf, sizeof(buf)), s);
+}
+
+static void src_is_xds(const struct km_src *src)
+{
+	assert_string_equal(src->file, "xds");
+	assert_int_equal(src->line, 0);
+}
+
+/* ---- good resources ---------------------------------------------------------- */
+
+static void check_fixture_endpoints(const struct km_m_cluster *c)
+{
+	static const struct {
+		const char *ip;
+		uint16_t port;
+		uint32_t weight, priority;
+		uint8_t health;
+		size_t locality;
+	} want[] = {
+		{ "10.0.0.1", 9080, 1, 0, KM_HEALTH_HEALTHY, 0 },
+		{ "10.0.0.2", 9080, 5, 0, KM_HEALTH_UNKNOWN, 0 },
+		{ "fd00::3", 9443, 2, 1, KM_HEALTH_DRAINING, 1 },
+	};
+
+	assert_true(c->has_load_assignment);
+	assert_int_equal(c->n_localities, 2);
+	assert_string_equal(c->localities[0].region, "r1");
+	assert_string_equal(c->localities[0].zone, "z1");
+	assert_string_equal(c->localities[0].sub_zone, "s1");
+	assert_string_equal(c->localities[1].zone, "z2");
+	assert_null(c->localities[1].sub_zone);
+	assert_int_equal(c->n_endpoints, 3);
+	for (size_t i = 0; i < 3; i++) {
+		const struct km_m_endpoint *ep = &c->endpoints[i];
+		const struct km_locality *loc = &c->localities[want[i].locality];
+
+		ip_is(&ep->ip, want[i].ip);
+		assert_int_equal(ep->port, want[i].port);
+		assert_int_equal(ep->weight, want[i].weight);
+		assert_int_equal(ep->priority, want[i].priority);
+		assert_int_equal(ep->health, want[i].health);
+		/* borrowed from the cluster's locality, not copied */
+		assert_ptr_equal(ep->locality.region, loc->region);
+		assert_ptr_equal(ep->locality.zone, loc->zone);
+		assert_ptr_equal(ep->locality.sub_zone, loc->sub_zone);
+		src_is_xds(&ep->src);
+	}
+	assert_int_equal(c->endpoints[0].ip.family, KM_FAMILY_INET);
+	assert_int_equal(c->endpoints[2].ip.family, KM_FAMILY_INET6);
+}
+
+static void test_cluster_static(void **state)
+{
+	struct km_xds_skipped skipped = { 0 };
+	struct km_m_cluster c;
+	struct km_err err;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	buf = fx_pack(&f, CLUSTER, &len);
+	assert_int_equal(km_xds_cluster(buf, len, &c, &skipped, &err), 0);
+	assert_string_equal(c.name, "reviews");
+	src_is_xds(&c.src);
+	assert_int_equal(c.type, KM_CLUSTER_STATIC);
+	assert_false(c.original_dst);
+	/* LEAST_REQUEST runs as round robin */
+	assert_int_equal(c.lb_policy, KM_LB_ROUND_ROBIN);
+	/* DEFAULT thresholds only */
+	assert_int_equal(c.cb.max_connections, 100);
+	assert_int_equal(c.cb.max_pending_requests, 101);
+	assert_int_equal(c.cb.max_requests, 102);
+	assert_int_equal(c.cb.max_retries, 3);
+	check_fixture_endpoints(&c);
+	assert_int_equal(skipped.filters + skipped.typed_configs, 0);
+	km_cluster_free(&c);
+	fx_free(&f);
+}
+
+static void test_cluster_eds(void **state)
+{
+	Envoy__Config__Cluster__V3__Cluster__EdsClusterConfig eds =
+		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__EDS_CLUSTER_CONFIG__INIT;
+	struct km_m_cluster c;
+	struct km_err err;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	f.cl->type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__EDS;
+	f.cl->load_assignment = NULL;
+	f.cl->circuit_breakers = NULL;
+	f.cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__RANDOM;
+	eds.service_name = "reviews";	/* istiod repeats the name */
+	f.cl->eds_cluster_config = &eds;
+	buf = fx_pack(&f, CLUSTER, &len);
+	assert_int_equal(km_xds_cluster(buf, len, &c, NULL, &err), 0);
+	assert_int_equal(c.type, KM_CLUSTER_EDS);
+	assert_int_equal(c.lb_policy, KM_LB_RANDOM);
+	assert_false(c.has_load_assignment);
+	assert_false(c.original_dst);
+	assert_int_equal(c.n_endpoints, 0);
+	assert_int_equal(c.n_localities, 0);
+	assert_int_equal(c.cb.max_connections, 0);
+	km_cluster_free(&c);
+	fx_free(&f);
+}
+
+/* istiod's PassthroughCluster / InboundPassthroughCluster and
+ * BlackHoleCluster. */
+static void test_cluster_istio_specials(void **state)
+{
+	struct km_m_cluster c;
+	struct km_err err;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	f.cl->name = "PassthroughCluster";
+	f.cl->type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__ORIGINAL_DST;
+	f.cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__CLUSTER_PROVIDED;
+	f.cl->load_assignment = NULL;
+	buf = fx_pack(&f, CLUSTER, &len);
+	assert_int_equal(km_xds_cluster(buf, len, &c, NULL, &err), 0);
+	assert_string_equal(c.name, "PassthroughCluster");
+	assert_true(c.original_dst);
+	assert_int_equal(c.type, KM_CLUSTER_STATIC);
+	assert_int_equal(c.lb_policy, KM_LB_ROUND_ROBIN);
+	assert_false(c.has_load_assignment);
+	assert_int_equal(c.n_endpoints, 0);
+	km_cluster_free(&c);
+
+	/* an empty load_assignment is harmless on ORIGINAL_DST */
+	f.cl->load_assignment = f.la;
+	f.la->n_endpoints = 0;
+	buf = fx_pack(&f, CLUSTER, &len);
+	assert_int_equal(km_xds_cluster(buf, len, &c, NULL, &err), 0);
+	assert_true(c.original_dst);
+	assert_int_equal(c.n_endpoints, 0);
+	km_cluster_free(&c);
+
+	/* BlackHoleCluster: STATIC, nothing to connect to */
+	f.cl->name = "BlackHoleCluster";
+	f.cl->type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__STATIC;
+	f.cl->cluster_discovery_type_case =
+		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__CLUSTER_DISCOVERY_TYPE__NOT_SET;
+	f.cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__ROUND_ROBIN;
+	f.cl->load_assignment = NULL;
+	f.cl->circuit_breakers = NULL;
+	buf = fx_pack(&f, CLUSTER, &len);
+	assert_int_equal(km_xds_cluster(buf, len, &c, NULL, &err), 0);
+	assert_string_equal(c.name, "BlackHoleCluster");
+	assert_false(c.original_dst);
+	assert_int_equal(c.type, KM_CLUSTER_STATIC);
+	assert_false(c.has_load_assignment);
+	assert_int_equal(c.n_endpoints, 0);
+	km_cluster_free(&c);
+	fx_free(&f);
+}
+
+static void test_lb_policies(void **state)
+{
+	static const struct {
+		int policy;
+		uint8_t want;
+	} rows[] = {
+		{ ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__ROUND_ROBIN,
+		  KM_LB_ROUND_ROBIN },
+		{ ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__LEAST_REQUEST,
+		  KM_LB_ROUND_ROBIN },
+		{ ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__RANDOM,
+		  KM_LB_RANDOM },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct km_m_cluster c;
+		struct km_err err;
+		struct fx f;
+		uint8_t *buf;
+		size_t len;
+
+		fx_init(&f);
+		f.cl->lb_policy = rows[i].policy;
+		buf = fx_pack(&f, CLUSTER, &len);
+		assert_int_equal(km_xds_cluster(buf, len, &c, NULL, &err), 0);
+		assert_int_equal(c.lb_policy, rows[i].want);
+		km_cluster_free(&c);
+		fx_free(&f);
+	}
+}
+
+static void test_cla(void **state)
+{
+	struct km_m_cluster c;
+	struct km_err err;
+	char *name;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	buf = fx_pack(&f, CLA, &len);
+	assert_int_equal(km_xds_cla(buf, len, &name, &c, &err), 0);
+	assert_string_equal(name, "reviews");
+	/* only the endpoint fields: the caller moves them into the cluster */
+	assert_null(c.name);
+	src_is_xds(&c.src);
+	check_fixture_endpoints(&c);
+	free(name);
+	km_cluster_free(&c);
+
+	/* an EDS update with no endpoints left */
+	f.la->n_endpoints = 0;
+	buf = fx_pack(&f, CLA, &len);
+	assert_int_equal(km_xds_cla(buf, len, &name, &c, &err), 0);
+	assert_string_equal(name, "reviews");
+	assert_true(c.has_load_assignment);
+	assert_int_equal(c.n_endpoints, 0);
+	assert_int_equal(c.n_localities, 0);
+	free(name);
+	km_cluster_free(&c);
+	fx_free(&f);
+}
+
+static void check_fixture_routes(const struct km_m_route_config *rc)
+{
+	const struct km_m_vhost *vh, *vh2;
+	const struct km_m_route *r;
+
+	assert_string_equal(rc->name, "rc");
+	src_is_xds(&rc->src);
+	assert_int_equal(rc->n_vhosts, 2);
+	vh = &rc->vhosts[0];
+	assert_string_equal(vh->name, "vh");
+	assert_int_equal(vh->n_domains, 2);
+	assert_string_equal(vh->domains[0], "web.example.com");
+	assert_string_equal(vh->domains[1], "*");
+	assert_int_equal(vh->n_routes, 2);
+
+	r = &vh->routes[0];
+	assert_string_equal(r->name, "r1");
+	assert_int_equal(r->path_kind, KM_PATH_PREFIX);
+	assert_string_equal(r->path, "/api");
+	assert_false(r->case_sensitive);
+	assert_int_equal(r->n_headers, 5);
+	assert_string_equal(r->headers[0].name, "x-canary");
+	assert_int_equal(r->headers[0].kind, KM_STR_EXACT);
+	assert_string_equal(r->headers[0].value, "1");
+	assert_false(r->headers[0].invert);
+	assert_string_equal(r->headers[1].name, "x-user");
+	assert_int_equal(r->headers[1].kind, KM_STR_PREFIX);
+	assert_string_equal(r->headers[1].value, "adm");
+	assert_true(r->headers[1].ignore_case);
+	assert_true(r->headers[1].invert);
+	assert_int_equal(r->headers[2].kind, KM_STR_PRESENT);
+	assert_true(r->headers[2].present);
+	assert_null(r->headers[2].value);
+	assert_int_equal(r->headers[3].kind, KM_STR_REGEX);
+	assert_string_equal(r->headers[3].value, "^a+$");
+	/* no value: presence */
+	assert_int_equal(r->headers[4].kind, KM_STR_PRESENT);
+	assert_true(r->headers[4].present);
+	src_is_xds(&r->headers[4].src);
+	assert_int_equal(r->action.n_clusters, 2);
+	assert_string_equal(r->action.clusters[0].cluster, "web-v1");
+	assert_int_equal(r->action.clusters[0].weight, 90);
+	assert_string_equal(r->action.clusters[1].cluster, "web-v2");
+	assert_int_equal(r->action.clusters[1].weight, 10);
+	assert_int_equal(r->action.total_weight, 100);
+
+	r = &vh->routes[1];
+	assert_null(r->name);
+	assert_int_equal(r->path_kind, KM_PATH_EXACT);
+	assert_string_equal(r->path, "/exact");
+	assert_true(r->case_sensitive);
+	assert_int_equal(r->n_headers, 0);
+	assert_int_equal(r->action.n_clusters, 1);
+	assert_string_equal(r->action.clusters[0].cluster, "web-v1");
+	assert_int_equal(r->action.clusters[0].weight, 1);
+	assert_int_equal(r->action.total_weight, 0);
+
+	vh2 = &rc->vhosts[1];
+	assert_int_equal(vh2->n_routes, 3);
+	assert_int_equal(vh2->routes[0].path_kind, KM_PATH_SEPARATED_PREFIX);
+	assert_string_equal(vh2->routes[0].path, "/v2");
+	/* stored; the L7 data path decides whether it can run it */
+	assert_int_equal(vh2->routes[1].path_kind, KM_PATH_REGEX);
+	assert_string_equal(vh2->routes[1].path, "/r/[0-9]+");
+	assert_int_equal(vh2->routes[2].path_kind, KM_PATH_PREFIX);
+	assert_string_equal(vh2->routes[2].path, "");
+	assert_string_equal(vh2->routes[2].action.clusters[0].cluster, "api");
+}
+
+static void test_route_config(void **state)
+{
+	struct km_m_route_config rc;
+	struct km_err err;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	buf = fx_pack(&f, ROUTE, &len);
+	assert_int_equal(km_xds_route_config(buf, len, &rc, &err), 0);
+	check_fixture_routes(&rc);
+	km_route_config_free(&rc);
+	fx_free(&f);
+}
+
+static void test_listener(void **state)
+{
+	struct km_xds_skipped skipped = { 0 };
+	const struct km_m_chain *ch;
+	struct km_m_listener l;
+	struct km_err err;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	buf = fx_pack(&f, LISTENER, &len);
+	assert_int_equal(km_xds_listener(buf, len, &l, &skipped, &err), 0);
+	assert_string_equal(l.name, "web");
+	src_is_xds(&l.src);
+	assert_int_equal(l.port, 9080);
+	assert_int_equal(l.n_addrs, 2);
+	ip_is(&l.addrs[0], "10.96.0.10");
+	ip_is(&l.addrs[1], "fd00:96::10");
+	assert_int_equal(l.n_chains, 2);
+
+	ch = &l.chains[0];
+	assert_int_equal(ch->kind, KM_CHAIN_TCP_PROXY);
+	assert_int_equal(ch->dest_port, 0);
+	assert_int_equal(ch->tcp.n_clusters, 1);
+	assert_string_equal(ch->tcp.clusters[0].cluster, "reviews");
+	assert_int_equal(ch->tcp.clusters[0].weight, 1);
+	assert_null(ch->rds_name);
+
+	ch = &l.chains[1];
+	assert_int_equal(ch->kind, KM_CHAIN_HTTP);
+	assert_int_equal(ch->dest_port, 9081);
+	assert_null(ch->rds_name);
+	check_fixture_routes(&ch->routes);
+
+	/* istio.stats; the fault filter (the router is not counted) */
+	assert_int_equal(skipped.filters, 1);
+	assert_int_equal(skipped.typed_configs, 1);
+	km_listener_free(&l);
+
+	/* counts add up over the resources of a response */
+	assert_int_equal(km_xds_listener(buf, len, &l, &skipped, &err), 0);
+	assert_int_equal(skipped.filters, 2);
+	assert_int_equal(skipped.typed_configs, 2);
+	km_listener_free(&l);
+	fx_free(&f);
+}
+
+static void test_listener_tcp_weighted_and_rds(void **state)
+{
+	pb_tcp_weighted wc =
+		ENVOY__EXTENSIONS__FILTERS__NETWORK__TCP_PROXY__V3__TCP_PROXY__WEIGHTED_CLUSTER__INIT;
+	pb_rds rds =
+		ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__RDS__INIT;
+	struct km_m_listener l;
+	struct km_err err;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	wc.n_clusters = 2;
+	wc.clusters = (pb_tcp_weight **)ptrs(&f, 2, tcp_weight(&f, "a", 80),
+					     tcp_weight(&f, "b", 20));
+	f.tcp->cluster_specifier_case =
+		ENVOY__EXTENSIONS__FILTERS__NETWORK__TCP_PROXY__V3__TCP_PROXY__CLUSTER_SPECIFIER_WEIGHTED_CLUSTERS;
+	f.tcp->weighted_clusters = &wc;
+	rds.route_config_name = "9081";
+	f.hcm->route_specifier_case =
+		ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__ROUTE_SPECIFIER_RDS;
+	f.hcm->rds = &rds;
+	/* a router named but configured through ECDS: still the router */
+	f.hcm->n_http_filters = 1;
+	f.hcm->http_filters = (pb_http_filter **)ptrs(&f, 1,
+		http_filter(&f, "envoy.filters.http.router", NULL));
+	buf = fx_pack(&f, LISTENER, &len);
+	assert_int_equal(km_xds_listener(buf, len, &l, NULL, &err), 0);
+	assert_int_equal(l.chains[0].tcp.n_clusters, 2);
+	assert_string_equal(l.chains[0].tcp.clusters[0].cluster, "a");
+	assert_int_equal(l.chains[0].tcp.clusters[0].weight, 80);
+	assert_string_equal(l.chains[0].tcp.clusters[1].cluster, "b");
+	assert_int_equal(l.chains[0].tcp.clusters[1].weight, 20);
+	assert_int_equal(l.chains[0].tcp.total_weight, 0);
+	assert_int_equal(l.chains[1].kind, KM_CHAIN_HTTP);
+	assert_string_equal(l.chains[1].rds_name, "9081");
+	assert_int_equal(l.chains[1].routes.n_vhosts, 0);
+	assert_null(l.chains[1].routes.name);
+	km_listener_free(&l);
+	fx_free(&f);
+}
+
+/* A chain with no filter kmesh implements is dropped, the rest served. */
+static void test_listener_chain_dropped(void **state)
+{
+	Envoy__Config__Core__V3__TransportSocket ts =
+		ENVOY__CONFIG__CORE__V3__TRANSPORT_SOCKET__INIT;
+	pb_chain_match tls_match = ENVOY__CONFIG__LISTENER__V3__FILTER_CHAIN_MATCH__INIT;
+	struct km_xds_skipped skipped = { 0 };
+	struct km_m_listener l;
+	struct km_err err;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	/* chain 0: rbac and an ECDS filter (no typed_config) */
+	f.ch[0]->filters = (pb_filter **)ptrs(&f, 2,
+		filter(&f, "envoy.filters.network.rbac",
+		       any(&f, "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC")),
+		filter(&f, "envoy.filters.network.tcp_proxy", NULL));
+	/* a dropped chain's match is never looked at */
+	tls_match.transport_protocol = "tls";
+	f.ch[0]->filter_chain_match = &tls_match;
+	/* chain 1 says plaintext explicitly */
+	ts.name = "envoy.transport_sockets.raw_buffer";
+	f.ch[1]->transport_socket = &ts;
+	buf = fx_pack(&f, LISTENER, &len);
+	assert_int_equal(km_xds_listener(buf, len, &l, &skipped, &err), 0);
+	assert_int_equal(l.n_chains, 1);
+	assert_int_equal(l.chains[0].kind, KM_CHAIN_HTTP);
+	assert_int_equal(l.chains[0].dest_port, 9081);
+	assert_int_equal(skipped.filters, 2);
+	km_listener_free(&l);
+	fx_free(&f);
+}
+
+/* ---- refused resources --------------------------------------------------------- */
+
+struct bad_case {
+	const char *name;
+	enum kind kind;
+	void (*breaks)(struct fx *f);
+	const char *msg;
+};
+
+/* names are quoted in messages cut to 64 bytes */
+#define A64 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define C64 "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+#define LONG_NAME A64 A64
+
+static char *str_of(struct fx *f, size_t len, char ch)
+{
+	char *s = fx_new(f, len + 1);
+
+	memset(s, ch, len);
+	return s;
+}
+
+static pb_socket_address *ep_sa(struct fx *f, int i)
+{
+	return f->lbe[i]->endpoint->address->socket_address;
+}
+
+static pb_match *r1_match(struct fx *f)
+{
+	return f->rt[0]->match;
+}
+
+/* cluster */
+static void cl_no_name(struct fx *f) { f->cl->name = ""; }
+static void cl_long_name(struct fx *f) { f->cl->name = str_of(f, 256, 'c'); }
+static void cl_max_name(struct fx *f)
+{
+	f->cl->name = str_of(f, 255, 'c');
+	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__MAGLEV;
+}
+static void cl_quoted_name(struct fx *f)
+{
+	f->cl->name = LONG_NAME;
+	f->cl->type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__LOGICAL_DNS;
+}
+static void cl_strict_dns(struct fx *f)
+{
+	f->cl->type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__STRICT_DNS;
+}
+static void cl_type_9(struct fx *f) { f->cl->type = 9; }
+static void cl_custom(struct fx *f)
+{
+	Envoy__Config__Cluster__V3__Cluster__CustomClusterType *t =
+		fx_new(f, sizeof(*t));
+
+	*t = (Envoy__Config__Cluster__V3__Cluster__CustomClusterType)
+		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__CUSTOM_CLUSTER_TYPE__INIT;
+	t->name = "envoy.clusters.aggregate";
+	f->cl->cluster_discovery_type_case =
+		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__CLUSTER_DISCOVERY_TYPE_CLUSTER_TYPE;
+	f->cl->cluster_type = t;
+}
+static void cl_ring_hash(struct fx *f)
+{
+	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__RING_HASH;
+}
+static void cl_provided(struct fx *f)
+{
+	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__CLUSTER_PROVIDED;
+}
+static void cl_lbpc(struct fx *f)
+{
+	f->cl->lb_policy =
+		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__LOAD_BALANCING_POLICY_CONFIG;
+}
+static void cl_lb_42(struct fx *f) { f->cl->lb_policy = 42; }
+static void cl_orig_dst_maglev(struct fx *f)
+{
+	f->cl->type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__ORIGINAL_DST;
+	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__MAGLEV;
+}
+static void cl_orig_dst_endpoints(struct fx *f)
+{
+	f->cl->type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__ORIGINAL_DST;
+	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__CLUSTER_PROVIDED;
+}
+static void cl_eds_service_name(struct fx *f)
+{
+	Envoy__Config__Cluster__V3__Cluster__EdsClusterConfig *e =
+		fx_new(f, sizeof(*e));
+
+	*e = (Envoy__Config__Cluster__V3__Cluster__EdsClusterConfig)
+		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__EDS_CLUSTER_CONFIG__INIT;
+	e->service_name = "outbound|9080||reviews";
+	f->cl->type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__EDS;
+	f->cl->load_assignment = NULL;
+	f->cl->eds_cluster_config = e;
+}
+static void cl_cb_two_default(struct fx *f)
+{
+	f->cb->thresholds[0]->priority =
+		ENVOY__CONFIG__CORE__V3__ROUTING_PRIORITY__DEFAULT;
+}
+static void cl_cb_priority_7(struct fx *f) { f->cb->thresholds[0]->priority = 7; }
+static void cl_cb_zero(struct fx *f)
+{
+	f->cb->thresholds[1]->max_requests->value = 0;
+}
+static void ep_port_0(struct fx *f) { ep_sa(f, 1)->port_value = 0; }
+static void ep_port_big(struct fx *f) { ep_sa(f, 1)->port_value = 65536; }
+static void ep_no_port(struct fx *f)
+{
+	ep_sa(f, 1)->port_specifier_case =
+		ENVOY__CONFIG__CORE__V3__SOCKET_ADDRESS__PORT_SPECIFIER__NOT_SET;
+}
+static void ep_named_port(struct fx *f)
+{
+	ep_sa(f, 0)->port_specifier_case =
+		ENVOY__CONFIG__CORE__V3__SOCKET_ADDRESS__PORT_SPECIFIER_NAMED_PORT;
+	ep_sa(f, 0)->named_port = "http";
+}
+static void ep_hostname(struct fx *f) { ep_sa(f, 2)->address = "reviews.default"; }
+static void ep_no_ip(struct fx *f) { ep_sa(f, 2)->address = ""; }
+static void ep_udp(struct fx *f)
+{
+	ep_sa(f, 0)->protocol = ENVOY__CONFIG__CORE__V3__SOCKET_ADDRESS__PROTOCOL__UDP;
+}
+static void ep_pipe(struct fx *f)
+{
+	Envoy__Config__Core__V3__Pipe *p = fx_new(f, sizeof(*p));
+
+	*p = (Envoy__Config__Core__V3__Pipe)ENVOY__CONFIG__CORE__V3__PIPE__INIT;
+	p->path = "/run/x.sock";
+	f->lbe[0]->endpoint->address->address_case =
+		ENVOY__CONFIG__CORE__V3__ADDRESS__ADDRESS_PIPE;
+	f->lbe[0]->endpoint->address->pipe = p;
+}
+static void ep_internal(struct fx *f)
+{
+	Envoy__Config__Core__V3__EnvoyInternalAddress *a = fx_new(f, sizeof(*a));
+
+	*a = (Envoy__Config__Core__V3__EnvoyInternalAddress)
+		ENVOY__CONFIG__CORE__V3__ENVOY_INTERNAL_ADDRESS__INIT;
+	a->address_name_specifier_case =
+		ENVOY__CONFIG__CORE__V3__ENVOY_INTERNAL_ADDRESS__ADDRESS_NAME_SPECIFIER_SERVER_LISTENER_NAME;
+	a->server_listener_name = "connect_originate";
+	f->lbe[0]->endpoint->address->address_case =
+		ENVOY__CONFIG__CORE__V3__ADDRESS__ADDRESS_ENVOY_INTERNAL_ADDRESS;
+	f->lbe[0]->endpoint->address->envoy_internal_address = a;
+}
+static void ep_no_endpoint(struct fx *f)
+{
+	f->lbe[0]->host_identifier_case =
+		ENVOY__CONFIG__ENDPOINT__V3__LB_ENDPOINT__HOST_IDENTIFIER__NOT_SET;
+}
+static void ep_no_address(struct fx *f) { f->lbe[0]->endpoint->address = NULL; }
+static void ep_health_9(struct fx *f) { f->lbe[0]->health_status = 9; }
+static void ep_weight_0(struct fx *f) { f->lbe[1]->load_balancing_weight->value = 0; }
+static void grp_priority_128(struct fx *f) { f->grp[1]->priority = 128; }
+static void grp_weight_0(struct fx *f) { f->grp[0]->load_balancing_weight->value = 0; }
+static void grp_long_zone(struct fx *f)
+{
+	f->grp[1]->locality->zone = str_of(f, 256, 'z');
+}
+static void grp_too_many(struct fx *f)
+{
+	size_t n = KM_MAX_CLUSTER_ENDPOINTS + 1 - 2;
+	pb_lb_endpoint **v = fx_new(f, n * sizeof(*v));
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = f->lbe[2];
+	f->grp[1]->n_lb_endpoints = n;
+	f->grp[1]->lb_endpoints = v;
+}
+static void cla_no_name(struct fx *f) { f->la->cluster_name = ""; }
+
+/* listener */
+static void li_no_name(struct fx *f) { f->li->name = ""; }
+static void li_no_address(struct fx *f) { f->li->address = NULL; }
+static void li_extra_port(struct fx *f)
+{
+	f->li->additional_addresses[0]->address->socket_address->port_value = 9090;
+}
+static void li_extra_bad(struct fx *f)
+{
+	f->li->additional_addresses[0]->address->socket_address->address = "::g";
+}
+static void li_no_chains(struct fx *f) { f->li->n_filter_chains = 0; }
+static void ch_no_filters(struct fx *f) { f->ch[0]->n_filters = 0; }
+static void ch_all_unknown(struct fx *f)
+{
+	f->ch[0]->n_filters = 1;	/* istio.stats only */
+	f->ch[1]->filters[0]->typed_config = any(f, URL_STATS);
+}
+static void ch_two_terminal(struct fx *f)
+{
+	f->ch[0]->filters[0] = filter(f, "hcm", f->any_hcm);
+}
+static void ch_same_port(struct fx *f) { f->ch[1]->filter_chain_match->destination_port = NULL; }
+static void ch_port_0(struct fx *f) { f->ch[1]->filter_chain_match->destination_port->value = 0; }
+static void ch_sni(struct fx *f)
+{
+	f->ch[1]->filter_chain_match->n_server_names = 1;
+	f->ch[1]->filter_chain_match->server_names =
+		(char **)ptrs(f, 1, "web.example.com");
+}
+static void ch_tls(struct fx *f)
+{
+	f->ch[1]->filter_chain_match->transport_protocol = "tls";
+}
+static void ch_alpn(struct fx *f)
+{
+	f->ch[1]->filter_chain_match->n_application_protocols = 1;
+	f->ch[1]->filter_chain_match->application_protocols =
+		(char **)ptrs(f, 1, "http/1.1");
+}
+static void ch_prefix_ranges(struct fx *f)
+{
+	Envoy__Config__Core__V3__CidrRange *r = fx_new(f, sizeof(*r));
+
+	*r = (Envoy__Config__Core__V3__CidrRange)ENVOY__CONFIG__CORE__V3__CIDR_RANGE__INIT;
+	r->address_prefix = "10.96.0.11";
+	r->prefix_len = u32(f, 32);
+	f->ch[1]->filter_chain_match->n_prefix_ranges = 1;
+	f->ch[1]->filter_chain_match->prefix_ranges =
+		(Envoy__Config__Core__V3__CidrRange **)ptrs(f, 1, r);
+}
+static void ch_source_ports(struct fx *f)
+{
+	static uint32_t ports[] = { 1234 };
+
+	f->ch[1]->filter_chain_match->n_source_ports = 1;
+	f->ch[1]->filter_chain_match->source_ports = ports;
+}
+static void ch_tls_socket(struct fx *f)
+{
+	Envoy__Config__Core__V3__TransportSocket *ts = fx_new(f, sizeof(*ts));
+
+	*ts = (Envoy__Config__Core__V3__TransportSocket)
+		ENVOY__CONFIG__CORE__V3__TRANSPORT_SOCKET__INIT;
+	ts->name = "envoy.transport_sockets.tls";
+	ts->config_type_case =
+		ENVOY__CONFIG__CORE__V3__TRANSPORT_SOCKET__CONFIG_TYPE_TYPED_CONFIG;
+	ts->typed_config = any(f,
+		"type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext");
+	f->ch[0]->transport_socket = ts;
+}
+static void tcp_no_cluster(struct fx *f)
+{
+	f->tcp->cluster_specifier_case =
+		ENVOY__EXTENSIONS__FILTERS__NETWORK__TCP_PROXY__V3__TCP_PROXY__CLUSTER_SPECIFIER__NOT_SET;
+}
+static void tcp_empty_cluster(struct fx *f) { f->tcp->cluster = ""; }
+static void tcp_tunnel(struct fx *f)
+{
+	Envoy__Extensions__Filters__Network__TcpProxy__V3__TcpProxy__TunnelingConfig *t =
+		fx_new(f, sizeof(*t));
+
+	*t = (Envoy__Extensions__Filters__Network__TcpProxy__V3__TcpProxy__TunnelingConfig)
+		ENVOY__EXTENSIONS__FILTERS__NETWORK__TCP_PROXY__V3__TCP_PROXY__TUNNELING_CONFIG__INIT;
+	t->hostname = "reviews:9080";
+	f->tcp->tunneling_config = t;
+}
+static void tcp_weighted(struct fx *f, size_t n, uint32_t w0, uint32_t w1)
+{
+	pb_tcp_weighted *wc = fx_new(f, sizeof(*wc));
+	pb_tcp_weight **v = fx_new(f, (n ? n : 1) * sizeof(*v));
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = tcp_weight(f, "a", i ? w1 : w0);
+	*wc = (pb_tcp_weighted)
+		ENVOY__EXTENSIONS__FILTERS__NETWORK__TCP_PROXY__V3__TCP_PROXY__WEIGHTED_CLUSTER__INIT;
+	wc->n_clusters = n;
+	wc->clusters = v;
+	f->tcp->cluster_specifier_case =
+		ENVOY__EXTENSIONS__FILTERS__NETWORK__TCP_PROXY__V3__TCP_PROXY__CLUSTER_SPECIFIER_WEIGHTED_CLUSTERS;
+	f->tcp->weighted_clusters = wc;
+}
+static void tcp_weight_0(struct fx *f) { tcp_weighted(f, 2, 1, 0); }
+static void tcp_weighted_empty(struct fx *f) { tcp_weighted(f, 0, 0, 0); }
+static void tcp_weighted_33(struct fx *f) { tcp_weighted(f, KM_MAX_WEIGHTED + 1, 1, 1); }
+static void tcp_weights_sum(struct fx *f)
+{
+	tcp_weighted(f, 2, KM_MAX_TOTAL_WEIGHT, 1);
+}
+static void tcp_garbage(struct fx *f)
+{
+	static uint8_t junk[] = { 0xff, 0xff, 0xff };
+
+	/* stays a filter with the tcp_proxy URL, bytes that are not one */
+	f->ch[0]->filters[1] = filter(f, "tcp", any(f, URL_TCP_PROXY));
+	f->ch[0]->filters[1]->typed_config->value.data = junk;
+	f->ch[0]->filters[1]->typed_config->value.len = sizeof(junk);
+}
+static void hcm_scoped(struct fx *f)
+{
+	Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__ScopedRoutes *s =
+		fx_new(f, sizeof(*s));
+
+	*s = (Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__ScopedRoutes)
+		ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__SCOPED_ROUTES__INIT;
+	s->name = "scopes";
+	f->hcm->route_specifier_case =
+		ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__ROUTE_SPECIFIER_SCOPED_ROUTES;
+	f->hcm->scoped_routes = s;
+}
+static void hcm_no_routes(struct fx *f)
+{
+	f->hcm->route_specifier_case =
+		ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__ROUTE_SPECIFIER__NOT_SET;
+}
+static void hcm_rds_no_name(struct fx *f)
+{
+	pb_rds *r = fx_new(f, sizeof(*r));
+
+	*r = (pb_rds)ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__RDS__INIT;
+	f->hcm->route_specifier_case =
+		ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__ROUTE_SPECIFIER_RDS;
+	f->hcm->rds = r;
+}
+
+/* route config (inline in the listener too) */
+static void rt_direct_response(struct fx *f)
+{
+	Envoy__Config__Route__V3__DirectResponseAction *d = fx_new(f, sizeof(*d));
+
+	*d = (Envoy__Config__Route__V3__DirectResponseAction)
+		ENVOY__CONFIG__ROUTE__V3__DIRECT_RESPONSE_ACTION__INIT;
+	d->status = 502;
+	f->rt[0]->action_case = ENVOY__CONFIG__ROUTE__V3__ROUTE__ACTION_DIRECT_RESPONSE;
+	f->rt[0]->direct_response = d;
+}
+static void rt_redirect(struct fx *f)
+{
+	Envoy__Config__Route__V3__RedirectAction *r = fx_new(f, sizeof(*r));
+
+	*r = (Envoy__Config__Route__V3__RedirectAction)
+		ENVOY__CONFIG__ROUTE__V3__REDIRECT_ACTION__INIT;
+	f->rt[0]->action_case = ENVOY__CONFIG__ROUTE__V3__ROUTE__ACTION_REDIRECT;
+	f->rt[0]->redirect = r;
+}
+static void rt_no_action(struct fx *f)
+{
+	f->rt[1]->action_case = ENVOY__CONFIG__ROUTE__V3__ROUTE__ACTION__NOT_SET;
+}
+static void rc_no_name(struct fx *f) { f->rc->name = ""; }
+static void rc_vhds(struct fx *f)
+{
+	Envoy__Config__Route__V3__Vhds *v = fx_new(f, sizeof(*v));
+
+	*v = (Envoy__Config__Route__V3__Vhds)ENVOY__CONFIG__ROUTE__V3__VHDS__INIT;
+	f->rc->vhds = v;
+}
+static void vh_no_name(struct fx *f) { f->vh[0]->name = ""; }
+static void vh_no_domains(struct fx *f) { f->vh[0]->n_domains = 0; }
+static void vh_dup(struct fx *f) { f->vh[1]->name = "vh"; }
+static void vh_dup_domain(struct fx *f) { f->vh[1]->domains[0] = "WEB.example.com"; }
+static void vh_long_domain(struct fx *f) { f->vh[1]->domains[0] = str_of(f, 256, 'd'); }
+static void rt_no_match(struct fx *f) { f->rt[1]->match = NULL; }
+static void rt_no_path(struct fx *f)
+{
+	f->rt[1]->match->path_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER__NOT_SET;
+}
+static void rt_empty_path(struct fx *f) { f->rt[1]->match->path = ""; }
+static void rt_long_path(struct fx *f) { f->rt[1]->match->path = str_of(f, 256, '/'); }
+static void rt_sep_slash(struct fx *f)
+{
+	f->rt[1]->match->path_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER_PATH_SEPARATED_PREFIX;
+	f->rt[1]->match->path_separated_prefix = "/v2/";
+}
+static void rt_connect(struct fx *f)
+{
+	Envoy__Config__Route__V3__RouteMatch__ConnectMatcher *c = fx_new(f, sizeof(*c));
+
+	*c = (Envoy__Config__Route__V3__RouteMatch__ConnectMatcher)
+		ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__CONNECT_MATCHER__INIT;
+	r1_match(f)->path_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER_CONNECT_MATCHER;
+	r1_match(f)->connect_matcher = c;
+}
+static void rt_query(struct fx *f)
+{
+	Envoy__Config__Route__V3__QueryParameterMatcher *q = fx_new(f, sizeof(*q));
+
+	*q = (Envoy__Config__Route__V3__QueryParameterMatcher)
+		ENVOY__CONFIG__ROUTE__V3__QUERY_PARAMETER_MATCHER__INIT;
+	q->name = "debug";
+	q->query_parameter_match_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__QUERY_PARAMETER_MATCHER__QUERY_PARAMETER_MATCH_SPECIFIER_PRESENT_MATCH;
+	q->present_match = 1;
+	r1_match(f)->n_query_parameters = 1;
+	r1_match(f)->query_parameters =
+		(Envoy__Config__Route__V3__QueryParameterMatcher **)ptrs(f, 1, q);
+}
+static void rt_grpc(struct fx *f)
+{
+	Envoy__Config__Route__V3__RouteMatch__GrpcRouteMatchOptions *g =
+		fx_new(f, sizeof(*g));
+
+	*g = (Envoy__Config__Route__V3__RouteMatch__GrpcRouteMatchOptions)
+		ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__GRPC_ROUTE_MATCH_OPTIONS__INIT;
+	r1_match(f)->grpc = g;
+}
+static void rt_unknown_field(struct fx *f)
+{
+	static uint8_t one = 1;
+	ProtobufCMessageUnknownField *u = fx_new(f, sizeof(*u));
+
+	/* a criterion newer than this build: RouteMatch field 16 */
+	u->tag = 16;
+	u->wire_type = PROTOBUF_C_WIRE_TYPE_VARINT;
+	u->len = 1;
+	u->data = &one;
+	r1_match(f)->base.n_unknown_fields = 1;
+	r1_match(f)->base.unknown_fields = u;
+}
+static void hdr_range(struct fx *f)
+{
+	Envoy__Type__V3__Int64Range *r = fx_new(f, sizeof(*r));
+
+	*r = (Envoy__Type__V3__Int64Range)ENVOY__TYPE__V3__INT64_RANGE__INIT;
+	r->start = 1;
+	r->end = 10;
+	f->hdr[4]->header_match_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__HEADER_MATCH_SPECIFIER_RANGE_MATCH;
+	f->hdr[4]->range_match = r;
+}
+static void hdr_no_pattern(struct fx *f)
+{
+	f->hdr[1]->string_match->match_pattern_case =
+		ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__MATCH_PATTERN__NOT_SET;
+}
+static void hdr_empty_prefix(struct fx *f) { f->hdr[1]->string_match->prefix = ""; }
+static void hdr_legacy_empty_suffix(struct fx *f)
+{
+	f->hdr[0]->header_match_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__HEADER_MATCHER__HEADER_MATCH_SPECIFIER_SUFFIX_MATCH;
+	f->hdr[0]->suffix_match = "";
+}
+static void hdr_no_name(struct fx *f) { f->hdr[2]->name = ""; }
+static void hdr_missing_as_empty(struct fx *f) { f->hdr[3]->treat_missing_header_as_empty = 1; }
+static void hdr_empty_regex(struct fx *f) { f->hdr[3]->safe_regex_match->regex = ""; }
+static void hdr_nine(struct fx *f)
+{
+	pb_header **v = fx_new(f, (KM_MAX_HEADER_MATCHES + 1) * sizeof(*v));
+
+	for (size_t i = 0; i < KM_MAX_HEADER_MATCHES + 1; i++)
+		v[i] = f->hdr[2];
+	r1_match(f)->n_headers = KM_MAX_HEADER_MATCHES + 1;
+	r1_match(f)->headers = v;
+}
+static void wc_total(struct fx *f) { f->wc->total_weight->value = 99; }
+static void wc_total_0(struct fx *f) { f->wc->total_weight->value = 0; }
+static void wc_no_weight(struct fx *f) { f->wc->clusters[1]->weight = NULL; }
+static void wc_weight_0(struct fx *f) { f->wc->clusters[1]->weight->value = 0; }
+static void wc_header(struct fx *f)
+{
+	f->wc->clusters[0]->name = "";
+	f->wc->clusters[0]->cluster_header = "x-cluster";
+}
+static void wc_33(struct fx *f)
+{
+	pb_weight **v = fx_new(f, (KM_MAX_WEIGHTED + 1) * sizeof(*v));
+
+	for (size_t i = 0; i < KM_MAX_WEIGHTED + 1; i++)
+		v[i] = f->wc->clusters[0];
+	f->wc->n_clusters = KM_MAX_WEIGHTED + 1;
+	f->wc->clusters = v;
+	f->wc->total_weight = NULL;
+}
+static void act_cluster_header(struct fx *f)
+{
+	f->rt[1]->route->cluster_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER_CLUSTER_HEADER;
+	f->rt[1]->route->cluster_header = "x-cluster";
+}
+static void act_none(struct fx *f)
+{
+	f->rt[1]->route->cluster_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER__NOT_SET;
+}
+static void rc_65_vhosts(struct fx *f)
+{
+	pb_vhost **v = fx_new(f, (KM_MAX_VHOSTS + 1) * sizeof(*v));
+
+	for (size_t i = 0; i < KM_MAX_VHOSTS + 1; i++)
+		v[i] = f->vh[0];
+	f->rc->n_virtual_hosts = KM_MAX_VHOSTS + 1;
+	f->rc->virtual_hosts = v;
+}
+static void vh_65_domains(struct fx *f)
+{
+	char **v = fx_new(f, (KM_MAX_DOMAINS + 1) * sizeof(*v));
+
+	for (size_t i = 0; i < KM_MAX_DOMAINS + 1; i++)
+		v[i] = "x";
+	f->vh[0]->n_domains = KM_MAX_DOMAINS + 1;
+	f->vh[0]->domains = v;
+}
+static void vh_65_routes(struct fx *f)
+{
+	pb_route **v = fx_new(f, (KM_MAX_ROUTES + 1) * sizeof(*v));
+
+	for (size_t i = 0; i < KM_MAX_ROUTES + 1; i++)
+		v[i] = f->rt[1];
+	f->vh[0]->n_routes = KM_MAX_ROUTES + 1;
+	f->vh[0]->routes = v;
+}
+
+#define RT1 "route_config 'rc': route 'r1' in virtual host 'vh'"
+#define RT2 "route_config 'rc': routes[1] in virtual host 'vh'"
+#define CH0 "listener 'web': filter_chains[0]"
+#define CH1 "listener 'web': filter_chains[1]"
+#define EPS "cluster 'reviews': "
+
+static const struct bad_case bad_cases[] = {
+	/* clusters */
+	{ "cluster no name", CLUSTER, cl_no_name, "cluster: name is missing" },
+	{ "cluster name 256 bytes", CLUSTER, cl_long_name,
+	  "cluster: name is 256 bytes long, limit is 255" },
+	{ "cluster name 255 bytes is fine", CLUSTER, cl_max_name,
+	  "cluster '" C64 "...': lb_policy MAGLEV not supported (ROUND_ROBIN, LEAST_REQUEST or RANDOM)" },
+	{ "long name quoted short", CLUSTER, cl_quoted_name,
+	  "cluster '" A64 "...': type LOGICAL_DNS not supported (STATIC, EDS or ORIGINAL_DST)" },
+	{ "STRICT_DNS", CLUSTER, cl_strict_dns,
+	  EPS "type STRICT_DNS not supported (STATIC, EDS or ORIGINAL_DST)" },
+	{ "type 9", CLUSTER, cl_type_9, EPS "unknown type 9" },
+	{ "custom cluster_type", CLUSTER, cl_custom,
+	  EPS "cluster_type 'envoy.clusters.aggregate' not supported (type STATIC, EDS or ORIGINAL_DST)" },
+	{ "RING_HASH", CLUSTER, cl_ring_hash,
+	  EPS "lb_policy RING_HASH not supported (ROUND_ROBIN, LEAST_REQUEST or RANDOM)" },
+	{ "CLUSTER_PROVIDED on STATIC", CLUSTER, cl_provided,
+	  EPS "lb_policy CLUSTER_PROVIDED not supported (ROUND_ROBIN, LEAST_REQUEST or RANDOM)" },
+	{ "LOAD_BALANCING_POLICY_CONFIG", CLUSTER, cl_lbpc,
+	  EPS "lb_policy LOAD_BALANCING_POLICY_CONFIG not supported (ROUND_ROBIN, LEAST_REQUEST or RANDOM)" },
+	{ "lb_policy 42", CLUSTER, cl_lb_42, EPS "unknown lb_policy 42" },
+	{ "ORIGINAL_DST with MAGLEV", CLUSTER, cl_orig_dst_maglev,
+	  EPS "lb_policy MAGLEV not supported (ROUND_ROBIN, LEAST_REQUEST or RANDOM)" },
+	{ "ORIGINAL_DST with endpoints", CLUSTER, cl_orig_dst_endpoints,
+	  EPS "load_assignment: an ORIGINAL_DST cluster has no endpoints" },
+	{ "EDS service_name", CLUSTER, cl_eds_service_name,
+	  EPS "eds_cluster_config.service_name 'outbound|9080||reviews' differs from the cluster name (not supported)" },
+	{ "two DEFAULT thresholds", CLUSTER, cl_cb_two_default,
+	  EPS "circuit_breakers: thresholds[1]: a second DEFAULT entry (first is thresholds[0])" },
+	{ "threshold priority 7", CLUSTER, cl_cb_priority_7,
+	  EPS "circuit_breakers: thresholds[0]: unknown priority 7 (DEFAULT or HIGH)" },
+	{ "max_requests 0", CLUSTER, cl_cb_zero,
+	  EPS "circuit_breakers: thresholds[1]: max_requests 0 is out of range (1-4294967295)" },
+	{ "endpoint port 0", CLUSTER, ep_port_0,
+	  EPS "endpoint 2: port_value 0 is out of range (1-65535)" },
+	{ "endpoint port 65536", CLUSTER, ep_port_big,
+	  EPS "endpoint 2: port_value 65536 is out of range (1-65535)" },
+	{ "endpoint no port", CLUSTER, ep_no_port, EPS "endpoint 2: port_value is missing" },
+	{ "endpoint named_port", CLUSTER, ep_named_port,
+	  EPS "endpoint 1: named_port 'http' is not supported (port_value only)" },
+	{ "endpoint hostname", CLUSTER, ep_hostname,
+	  EPS "endpoint 3: address 'reviews.default' is not an IPv4 or IPv6 address" },
+	{ "endpoint no ip", CLUSTER, ep_no_ip, EPS "endpoint 3: address is missing" },
+	{ "endpoint UDP", CLUSTER, ep_udp,
+	  EPS "endpoint 1: protocol UDP is not supported (TCP only)" },
+	{ "endpoint pipe", CLUSTER, ep_pipe,
+	  EPS "endpoint 1: address: pipe is not supported (socket_address only)" },
+	{ "endpoint internal", CLUSTER, ep_internal,
+	  EPS "endpoint 1: address: envoy_internal_address is not supported (socket_address only)" },
+	{ "lb_endpoint without endpoint", CLUSTER, ep_no_endpoint,
+	  EPS "endpoint 1: endpoint is missing" },
+	{ "endpoint without address", CLUSTER, ep_no_address,
+	  EPS "endpoint 1: address is missing" },
+	{ "health_status 9", CLUSTER, ep_health_9, EPS "endpoint 1: unknown health_status 9" },
+	{ "endpoint weight 0", CLUSTER, ep_weight_0,
+	  EPS "endpoint 2: load_balancing_weight 0 is out of range (1-4294967295)" },
+	{ "priority 128", CLUSTER, grp_priority_128,
+	  EPS "endpoints[1]: priority 128 is out of range (0-127)" },
+	{ "locality weight 0", CLUSTER, grp_weight_0,
+	  EPS "endpoints[0]: load_balancing_weight 0 is out of range (1-4294967295)" },
+	{ "zone 256 bytes", CLUSTER, grp_long_zone,
+	  EPS "endpoints[1]: zone is 256 bytes long, limit is 255" },
+	{ "8193 endpoints", CLUSTER, grp_too_many, EPS "8193 endpoints, limit is 8192" },
+	/* cluster load assignments */
+	{ "CLA no cluster_name", CLA, cla_no_name,
+	  "cluster_load_assignment: cluster_name is missing" },
+	{ "CLA endpoint port 0", CLA, ep_port_0,
+	  "cluster_load_assignment 'reviews': endpoint 2: port_value 0 is out of range (1-65535)" },
+	{ "CLA 8193 endpoints", CLA, grp_too_many,
+	  "cluster_load_assignment 'reviews': 8193 endpoints, limit is 8192" },
+	/* listeners */
+	{ "listener no name", LISTENER, li_no_name, "listener: name is missing" },
+	{ "listener no address", LISTENER, li_no_address, "listener 'web': address is missing" },
+	{ "additional address port", LISTENER, li_extra_port,
+	  "listener 'web': additional_addresses[0]: port_value 9090 differs from the listener's port 9080" },
+	{ "additional address bad", LISTENER, li_extra_bad,
+	  "listener 'web': additional_addresses[0]: address '::g' is not an IPv4 or IPv6 address" },
+	{ "no filter chains", LISTENER, li_no_chains, "listener 'web': filter_chains is empty" },
+	{ "chain without filters", LISTENER, ch_no_filters,
+	  CH0 ": filters is empty, needs a tcp_proxy or http_connection_manager filter" },
+	{ "no chain left", LISTENER, ch_all_unknown,
+	  "listener 'web': no tcp_proxy or http_connection_manager filter chain" },
+	{ "two terminal filters", LISTENER, ch_two_terminal,
+	  CH0 ": more than one tcp_proxy or http_connection_manager filter" },
+	{ "same destination_port", LISTENER, ch_same_port,
+	  CH1 ": same filter_chain_match as filter_chains[0]" },
+	{ "destination_port 0", LISTENER, ch_port_0,
+	  CH1 ": destination_port 0 is out of range (1-65535)" },
+	{ "server_names", LISTENER, ch_sni,
+	  CH1 ": filter_chain_match.server_names is not supported (destination_port only)" },
+	{ "transport_protocol tls", LISTENER, ch_tls,
+	  CH1 ": filter_chain_match.transport_protocol 'tls' is not supported (destination_port only)" },
+	{ "application_protocols", LISTENER, ch_alpn,
+	  CH1 ": filter_chain_match.application_protocols is not supported (destination_port only)" },
+	{ "prefix_ranges", LISTENER, ch_prefix_ranges,
+	  CH1 ": filter_chain_match.prefix_ranges is not supported (destination_port only)" },
+	{ "source_ports", LISTENER, ch_source_ports,
+	  CH1 ": filter_chain_match.source_ports is not supported (destination_port only)" },
+	{ "TLS transport_socket", LISTENER, ch_tls_socket,
+	  CH0 ": transport_socket 'envoy.transport_sockets.tls' is not supported (plaintext only)" },
+	{ "tcp_proxy no cluster", LISTENER, tcp_no_cluster,
+	  CH0 ": tcp_proxy: needs cluster or weighted_clusters" },
+	{ "tcp_proxy empty cluster", LISTENER, tcp_empty_cluster,
+	  CH0 ": tcp_proxy: cluster is missing" },
+	{ "tcp_proxy tunneling", LISTENER, tcp_tunnel,
+	  CH0 ": tcp_proxy: tunneling_config is not supported" },
+	{ "tcp_proxy weight 0", LISTENER, tcp_weight_0,
+	  CH0 ": tcp_proxy: weighted_clusters: clusters[1]: weight 0 is out of range (1-2147483647)" },
+	{ "tcp_proxy no weighted clusters", LISTENER, tcp_weighted_empty,
+	  CH0 ": tcp_proxy: weighted_clusters: clusters is empty" },
+	{ "tcp_proxy 33 weighted clusters", LISTENER, tcp_weighted_33,
+	  CH0 ": tcp_proxy: weighted_clusters: 33 clusters, limit is 32" },
+	{ "tcp_proxy weights over the limit", LISTENER, tcp_weights_sum,
+	  CH0 ": tcp_proxy: weighted_clusters: sum of weights 2147483648 is over the limit 2147483647" },
+	{ "tcp_proxy not decoding", LISTENER, tcp_garbage,
+	  CH0 ": tcp_proxy: cannot decode typed_config (3 bytes)" },
+	{ "scoped_routes", LISTENER, hcm_scoped,
+	  CH1 ": http_connection_manager: scoped_routes is not supported (rds or route_config)" },
+	{ "hcm without routes", LISTENER, hcm_no_routes,
+	  CH1 ": http_connection_manager: needs rds or route_config" },
+	{ "rds without name", LISTENER, hcm_rds_no_name,
+	  CH1 ": http_connection_manager: rds: route_config_name is missing" },
+	{ "inline direct_response", LISTENER, rt_direct_response,
+	  CH1 ": http_connection_manager: " RT1 ": direct_response is not supported" },
+	{ "inline route_config without name is fine", LISTENER, rc_no_name,
+	  "" },
+	/* route configs */
+	{ "route_config no name", ROUTE, rc_no_name, "route_config: name is missing" },
+	{ "vhds", ROUTE, rc_vhds, "route_config 'rc': vhds is not supported" },
+	{ "direct_response", ROUTE, rt_direct_response, RT1 ": direct_response is not supported" },
+	{ "redirect", ROUTE, rt_redirect, RT1 ": redirect is not supported" },
+	{ "no action", ROUTE, rt_no_action, RT2 ": route is missing" },
+	{ "virtual host no name", ROUTE, vh_no_name,
+	  "route_config 'rc': virtual_hosts[0]: name is missing" },
+	{ "no domains", ROUTE, vh_no_domains, "route_config 'rc': virtual_host 'vh': domains is empty" },
+	{ "virtual host twice", ROUTE, vh_dup,
+	  "route_config 'rc': virtual_host 'vh' appears twice (virtual_hosts[0] and [1])" },
+	{ "domain twice", ROUTE, vh_dup_domain,
+	  "route_config 'rc': virtual_host 'vh2': domain 'WEB.example.com' is also in virtual_host 'vh'" },
+	{ "domain 256 bytes", ROUTE, vh_long_domain,
+	  "route_config 'rc': virtual_host 'vh2': domains[0] is 256 bytes long, limit is 255" },
+	{ "no match", ROUTE, rt_no_match, RT2 ": match is missing" },
+	{ "no path", ROUTE, rt_no_path,
+	  RT2 ": needs prefix, path, path_separated_prefix or safe_regex" },
+	{ "empty path", ROUTE, rt_empty_path, RT2 ": path is missing" },
+	{ "path 256 bytes", ROUTE, rt_long_path, RT2 ": path is 256 bytes long, limit is 255" },
+	{ "path_separated_prefix /v2/", ROUTE, rt_sep_slash,
+	  RT2 ": path_separated_prefix '/v2/' must not contain '?' or '#' or end with '/'" },
+	{ "connect_matcher", ROUTE, rt_connect, RT1 ": connect_matcher is not supported" },
+	{ "query_parameters", ROUTE, rt_query, RT1 ": query_parameters matching is not supported" },
+	{ "grpc match", ROUTE, rt_grpc, RT1 ": match: grpc is not supported" },
+	{ "newer match field", ROUTE, rt_unknown_field, RT1 ": match: field 16 is not supported" },
+	{ "range_match", ROUTE, hdr_range, RT1 ": header 'x-any': range_match is not supported" },
+	{ "string_match without pattern", ROUTE, hdr_no_pattern,
+	  RT1 ": header 'x-user': string_match: needs exact, prefix, suffix, contains or safe_regex" },
+	{ "string_match empty prefix", ROUTE, hdr_empty_prefix,
+	  RT1 ": header 'x-user': string_match: prefix is missing" },
+	{ "legacy empty suffix_match", ROUTE, hdr_legacy_empty_suffix,
+	  RT1 ": header 'x-canary': suffix_match is missing" },
+	{ "header no name", ROUTE, hdr_no_name, RT1 ": headers[2]: name is missing" },
+	{ "treat_missing_header_as_empty", ROUTE, hdr_missing_as_empty,
+	  RT1 ": header 'x-re': treat_missing_header_as_empty is not supported" },
+	{ "empty regex", ROUTE, hdr_empty_regex, RT1 ": header 'x-re': regex is missing" },
+	{ "9 header matchers", ROUTE, hdr_nine, RT1 ": 9 header matchers, limit is 8" },
+	{ "total_weight mismatch", ROUTE, wc_total,
+	  RT1 ": weighted_clusters: total_weight 99 differs from the sum of weights 100" },
+	{ "total_weight 0", ROUTE, wc_total_0,
+	  RT1 ": weighted_clusters: total_weight 0 is out of range (1-2147483647)" },
+	{ "weight missing", ROUTE, wc_no_weight,
+	  RT1 ": weighted_clusters: clusters[1]: weight is missing" },
+	{ "weight 0", ROUTE, wc_weight_0,
+	  RT1 ": weighted_clusters: clusters[1]: weight 0 is out of range (1-2147483647)" },
+	{ "weighted cluster_header", ROUTE, wc_header,
+	  RT1 ": weighted_clusters: clusters[0]: cluster_header is not supported (name only)" },
+	{ "33 weighted clusters", ROUTE, wc_33, RT1 ": weighted_clusters: 33 clusters, limit is 32" },
+	{ "cluster_header", ROUTE, act_cluster_header,
+	  RT2 ": cluster_header is not supported (cluster or weighted_clusters)" },
+	{ "no cluster", ROUTE, act_none, RT2 ": needs cluster or weighted_clusters" },
+	{ "65 virtual hosts", ROUTE, rc_65_vhosts, "route_config 'rc': 65 virtual_hosts, limit is 64" },
+	{ "65 domains", ROUTE, vh_65_domains,
+	  "route_config 'rc': virtual_host 'vh': 65 domains, limit is 64" },
+	{ "65 routes", ROUTE, vh_65_routes, "route_config 'rc': virtual_host 'vh': 65 routes, limit is 64" },
+};
+
+static void test_bad(void **state)
+{
+	const struct bad_case *bc = *state;
+	union model_obj out;
+	struct km_err err;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	fx_init(&f);
+	bc->breaks(&f);
+	buf = fx_pack(&f, bc->kind, &len);
+	if (*bc->msg) {
+		check_refused(bc->kind, buf, len, bc->msg);
+	} else {
+		assert_int_equal(decode(bc->kind, buf, len, &out, NULL, NULL,
+					&err), 0);
+		km_listener_free(&out.li);
+	}
+	fx_free(&f);
+}
+
+/* ---- bytes that do not decode, names ---------------------------------------- */
+
+static void test_garbage(void **state)
+{
+	static const uint8_t truncated[] = { 0x0a, 0x05, 'a' };
+	/* name, then field 33 / 2 holding a message that does not decode */
+	static const uint8_t cluster[] = {
+		0x0a, 0x07, 'r', 'e', 'v', 'i', 'e', 'w', 's',
+		0x8a, 0x02, 0x02, 0xff, 0xff,
+	};
+	static const uint8_t listener[] = {
+		0x0a, 0x03, 'w', 'e', 'b', 0x12, 0x02, 0xff, 0xff,
+	};
+	static const uint8_t cla[] = {
+		0x0a, 0x07, 'r', 'e', 'v', 'i', 'e', 'w', 's',
+		0x12, 0x02, 0xff, 0xff,
+	};
+	static const uint8_t rc[] = {
+		0x0a, 0x02, 'r', 'c', 0x12, 0x02, 0xff, 0xff,
+	};
+	struct km_m_cluster c;
+
+	(void)state;
+	check_refused(CLUSTER, truncated, sizeof(truncated),
+		      "cluster: cannot decode resource (3 bytes)");
+	check_refused(CLA, truncated, sizeof(truncated),
+		      "cluster_load_assignment: cannot decode resource (3 bytes)");
+	check_refused(LISTENER, truncated, sizeof(truncated),
+		      "listener: cannot decode resource (3 bytes)");
+	check_refused(ROUTE, truncated, sizeof(truncated),
+		      "route_config: cannot decode resource (3 bytes)");
+	check_refused(CLUSTER, cluster, sizeof(cluster),
+		      "cluster 'reviews': cannot decode resource (14 bytes)");
+	check_refused(LISTENER, listener, sizeof(listener),
+		      "listener 'web': cannot decode resource (9 bytes)");
+	check_refused(CLA, cla, sizeof(cla),
+		      "cluster_load_assignment 'reviews': cannot decode resource (13 bytes)");
+	check_refused(ROUTE, rc, sizeof(rc),
+		      "route_config 'rc': cannot decode resource (8 bytes)");
+	/* no err to fill: still refused */
+	assert_int_equal(km_xds_cluster(cluster, sizeof(cluster), &c, NULL,
+					NULL), -EINVAL);
+	/* an empty message is a cluster with no name */
+	check_refused(CLUSTER, (const uint8_t *)"", 0, "cluster: name is missing");
+}
+
+static void test_resource_name(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *type_url;
+		const char *bytes;
+		size_t len;
+		const char *want;
+	} rows[] = {
+		{ "cluster", KM_TYPE_CLUSTER, "\x0a\x01" "a", 3, "a" },
+		{ "cla", KM_TYPE_CLA, "\x0a\x01" "b", 3, "b" },
+		{ "listener", KM_TYPE_LISTENER, "\x0a\x01" "c", 3, "c" },
+		{ "route", KM_TYPE_ROUTE, "\x0a\x01" "d", 3, "d" },
+		{ "after other fields", KM_TYPE_LISTENER,
+		  "\x12\x00" "\x10\x96\x01" "\x09" "12345678" "\x15" "1234"
+		  "\x0a\x03" "web", 24, "web" },
+		{ "last one wins", KM_TYPE_CLUSTER, "\x0a\x01" "a\x0a\x01" "b", 6,
+		  "b" },
+		{ "found before garbage", KM_TYPE_CLUSTER,
+		  "\x0a\x01" "a\x12\x09", 5, "a" },
+		{ "garbage before", KM_TYPE_CLUSTER, "\x12\x09\x0a\x01" "a", 5,
+		  NULL },
+		{ "empty name", KM_TYPE_CLUSTER, "\x0a\x00", 2, NULL },
+		{ "NUL in name", KM_TYPE_CLUSTER, "\x0a\x02" "a\0", 4, NULL },
+		{ "no name", KM_TYPE_CLUSTER, "\x10\x01", 2, NULL },
+		{ "nothing", KM_TYPE_CLUSTER, "", 0, NULL },
+		{ "group wire type", KM_TYPE_CLUSTER, "\x0b\x0a\x01" "a", 4,
+		  NULL },
+		{ "other type", "type.googleapis.com/envoy.config.core.v3.Node",
+		  "\x0a\x01" "a", 3, NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char *got = km_xds_resource_name(rows[i].type_url,
+						 (const uint8_t *)rows[i].bytes,
+						 rows[i].len);
+
+		if (!rows[i].want && got)
+			fail_msg("%s: got '%s', want none", rows[i].name, got);
+		if (rows[i].want &&
+		    (!got || strcmp(got, rows[i].want)))
+			fail_msg("%s: got '%s', want '%s'", rows[i].name,
+				 got ? got : "(none)", rows[i].want);
+		free(got);
+	}
+	assert_null(km_xds_resource_name(NULL, (const uint8_t *)"\x0a\x01" "a",
+					 3));
+}
+
+/* What the fixture packs to is what its named resource decodes back to. */
+static void test_resource_name_of_fixture(void **state)
+{
+	static const struct {
+		enum kind kind;
+		const char *type_url, *want;
+	} rows[] = {
+		{ CLUSTER, KM_TYPE_CLUSTER, "reviews" },
+		{ CLA, KM_TYPE_CLA, "reviews" },
+		{ LISTENER, KM_TYPE_LISTENER, "web" },
+		{ ROUTE, KM_TYPE_ROUTE, "rc" },
+	};
+	struct fx f;
+
+	(void)state;
+	fx_init(&f);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		size_t len;
+		uint8_t *buf = fx_pack(&f, rows[i].kind, &len);
+		char *got = km_xds_resource_name(rows[i].type_url, buf, len);
+
+		assert_non_null(got);
+		assert_string_equal(got, rows[i].want);
+		free(got);
+	}
+	fx_free(&f);
+}
+
+int main(void)
+{
+	static const struct CMUnitTest fixed[] = {
+		cmocka_unit_test(test_cluster_static),
+		cmocka_unit_test(test_cluster_eds),
+		cmocka_unit_test(test_cluster_istio_specials),
+		cmocka_unit_test(test_lb_policies),
+		cmocka_unit_test(test_cla),
+		cmocka_unit_test(test_route_config),
+		cmocka_unit_test(test_listener),
+		cmocka_unit_test(test_listener_tcp_weighted_and_rds),
+		cmocka_unit_test(test_listener_chain_dropped),
+		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_resource_name),
+		cmocka_unit_test(test_resource_name_of_fixture),
+	};
+	const size_t n_fixed = sizeof(fixed) / sizeof(fixed[0]);
+	const size_t n_bad = sizeof(bad_cases) / sizeof(bad_cases[0]);
+	struct CMUnitTest *tests;
+	int ret;
+
+	/* one named test per table row, so a failure says which row */
+	tests = calloc(n_fixed + n_bad, sizeof(*tests));
+	if (!tests)
+		return 1;
+	memcpy(tests, fixed, sizeof(fixed));
+	for (size_t i = 0; i < n_bad; i++) {
+		tests[n_fixed + i] = (struct CMUnitTest){
+			.name = bad_cases[i].name,
+			.test_func = test_bad,
+			.initial_state = (void *)&bad_cases[i],
+		};
+	}
+	ret = _cmocka_run_group_tests("xds_resources", tests, n_fixed + n_bad,
+				      NULL, NULL);
+	free(tests);
+	return ret;
+}

@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# xDS integration tests: kmeshd as an ADS client of tests/xds/server.js (the
+# real Envoy protos, via grpc-js), with real traffic through the synced
+# services in network namespaces. Root. Ends with "N passed, N failed, N
+# skipped".
+#
+# VIPs 10.94.0.x are dialed from namespace kmx-cli, which has no route to
+# them; backends b2..b5 are 10.95.0.2-5:8080 in kmx-srv.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+KM_ROOT=$PWD
+. tests/host/lib.sh
+. tests/lib/report.sh
+. tests/xds/lib.sh
+
+P=kmx
+WORK=$(mktemp -d /tmp/kmesh-xds.XXXXXX)
+PIN=/sys/fs/bpf/kmesh-xds
+STATE=$WORK/state
+LOG=$WORK/kmeshd.log
+CTL=("$KM_BUILD/kmeshctl" --pin-root "$PIN" --state-file "$STATE/kmeshd.state")
+CLI=$KM_BUILD/tools/km_testcli
+KMESHD_PID=
+
+cleanup() {
+	stop_kmeshd
+	"$KM_BUILD/kmeshd" --uninstall --pin-root "$PIN" >/dev/null 2>&1
+	xds_server_stop >/dev/null 2>&1
+	km_topo_down "$P"
+	[ "$FAIL" -eq 0 ] && rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if [ "$(id -u)" -ne 0 ]; then
+	skip "xDS suite" "needs root"; report_summary; exit 0
+fi
+if ! command -v node >/dev/null; then
+	skip "xDS suite" "node is not installed (scripts/install-deps.sh)"; report_summary; exit 0
+fi
+
+start_kmeshd() {	# start_kmeshd [kmeshd flags...]
+	"$KM_BUILD/kmeshd" --xds "127.0.0.1:$XDS_PORT" \
+		--node-id "sidecar~10.95.0.100~client.test~test.svc.cluster.local" \
+		--cluster-id Kubernetes --istio-version 1.24.0 --labels app=client,version=v1 \
+		--pin-root "$PIN" --state-dir "$STATE" "$@" >> "$LOG" 2>&1 &
+	KMESHD_PID=$!
+}
+stop_kmeshd() {
+	[ -n "$KMESHD_PID" ] || return 0
+	kill "$KMESHD_PID" 2>/dev/null
+	wait "$KMESHD_PID" 2>/dev/null
+	KMESHD_PID=
+}
+cfg() { "${CTL[@]}" -o json config | jq -r ".$1"; }
+in_app() { km_in "$P/enrolled" "$P-cli" "$@"; }
+count_of() { sed -n "s/^count $1 //p" <<< "$2" | grep . || echo 0; }
+total_ok() { sed -n 's/^total ok=\([0-9]*\).*/\1/p' <<< "$1"; }
+
+ep() { echo "{\"endpoint\":{\"address\":{\"socket_address\":{\"address\":\"$1\",\"port_value\":${2:-8080}}}}}"; }
+cla() {	# cla CLUSTER IP...
+	local c=$1 eps=""
+	shift
+	for ip in "$@"; do eps="$eps${eps:+,}$(ep "$ip")"; done
+	echo "{\"cluster_name\":\"$c\",\"endpoints\":[{\"lb_endpoints\":[$eps]}]}"
+}
+eds_cluster() { echo "{\"name\":\"$1\",\"type\":\"EDS\",\"lb_policy\":\"ROUND_ROBIN\",\"eds_cluster_config\":{\"eds_config\":{\"ads\":{}}}}"; }
+static_cluster() { echo "{\"name\":\"$1\",\"type\":\"STATIC\",\"lb_policy\":\"${3:-ROUND_ROBIN}\",\"load_assignment\":$2}"; }
+tcp_listener() {	# NAME VIP CLUSTER
+	echo "{\"name\":\"$1\",\"address\":{\"socket_address\":{\"address\":\"$2\",\"port_value\":80}},\"filter_chains\":[{\"filters\":[{\"name\":\"envoy.filters.network.tcp_proxy\",\"typed_config\":{\"@type\":\"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy\",\"stat_prefix\":\"$1\",\"cluster\":\"$3\"}}]}]}"
+}
+expect_backends() {	# NAME VIP N backend=count...
+	local name=$1 vip=$2 n=$3 out bad=()
+	shift 3
+	out=$(in_app "$CLI" -n "$n" -t 3000 "$vip:80")
+	for pair in "$@"; do
+		local b=${pair%%=*} want=${pair#*=} got
+		got=$(count_of "$b" "$out")
+		[ "$got" = "$want" ] || bad+=("$b: want $want, got $got")
+	done
+	if [ ${#bad[@]} -eq 0 ]; then ok "$name"
+	else not_ok "$name" "${bad[@]}" "$(grep -E '^(count|total|err)' <<< "$out" | head -5 | tr '\n' ' ')" "$(tail -3 "$LOG")"; fi
+}
+
+# ---- set-up --------------------------------------------------------------------
+km_topo_up "$P" 95
+for i in 2 3 4 5; do
+	km_backend "$P-srv" "b$i" "10.95.0.$i:8080" || exit 1
+done
+"$KM_BUILD/kmeshd" --uninstall --pin-root "$PIN" >/dev/null 2>&1
+if ! xds_server_start > "$WORK/server.out" 2>&1; then
+	not_ok "the test control plane starts (npm install, node)" "$(tail -5 "$WORK/server.out")"
+	report_summary; exit 1
+fi
+
+# ---- state of the world ----------------------------------------------------------
+xds_push_json cds "[$(eds_cluster svc-a), $(static_cluster svc-b "$(cla svc-b 10.95.0.4 10.95.0.5)")]" 1 >/dev/null
+xds_push_json eds "[$(cla svc-a 10.95.0.2 10.95.0.3)]" 1 >/dev/null
+xds_push_json lds "[$(tcp_listener vip-a 10.94.0.1 svc-a), $(tcp_listener vip-b 10.94.0.2 svc-b)]" 1 >/dev/null
+start_kmeshd
+"${CTL[@]}" enroll "$KM_CG_ROOT/$P/enrolled" >/dev/null 2>&1 || { sleep 1; "${CTL[@]}" enroll "$KM_CG_ROOT/$P/enrolled" >/dev/null; }
+if xds_wait_ack cds 1 20 >/dev/null && xds_wait_ack eds 1 20 >/dev/null && xds_wait_ack lds 1 20 >/dev/null; then
+	ok "SotW: CDS, EDS and LDS synced and ACKed"
+else not_ok "SotW: CDS, EDS and LDS synced and ACKed" "$(tail -5 "$LOG")" "$(xds_requests | jq -c '.[-3:]' 2>/dev/null | head -c 800)"; fi
+
+seq=$(xds_requests | jq -r '[.[] | select(.response_nonce == "") | .type_url | split(".") | .[-1]] | join(",")')
+if [ "$seq" = "Cluster,ClusterLoadAssignment,Listener" ]; then
+	ok "subscription order CDS, EDS, LDS, each first request with an empty nonce"
+else not_ok "subscription order CDS, EDS, LDS" "first requests: $seq"; fi
+
+node=$(xds_requests | jq -c '.[0].node')
+if jq -e '.id == "sidecar~10.95.0.100~client.test~test.svc.cluster.local" and .metadata.CLUSTER_ID == "Kubernetes" and .metadata.ISTIO_VERSION == "1.24.0" and .metadata.LABELS.app == "client"' <<< "$node" >/dev/null; then
+	ok "node id and metadata as istiod reads them"
+else not_ok "node id and metadata as istiod reads them" "$node"; fi
+
+if jq -e '[.[] | select(.type_url | endswith("ClusterLoadAssignment")) | .resource_names] | all(. == ["svc-a"])' <<< "$(xds_requests)" >/dev/null; then
+	ok "EDS requests carry the full list of wanted names"
+else not_ok "EDS requests carry the full list of wanted names" "$(xds_requests | jq -c '[.[] | select(.type_url | endswith("ClusterLoadAssignment")) | .resource_names]')"; fi
+
+expect_backends "traffic to an EDS service after the sync (round robin)" 10.94.0.1 4 b2=2 b3=2
+expect_backends "traffic to a STATIC service after the sync" 10.94.0.2 4 b4=2 b5=2
+
+# ---- updates and deletions --------------------------------------------------------------
+xds_push_json eds "[$(cla svc-a 10.95.0.3)]" 2 >/dev/null
+xds_wait_ack eds 2 20 >/dev/null
+expect_backends "an EDS update takes effect" 10.94.0.1 4 b2=0 b3=4
+
+xds_push_json lds "[$(tcp_listener vip-a 10.94.0.1 svc-a)]" 2 >/dev/null
+xds_wait_ack lds 2 20 >/dev/null
+out=$(in_app "$CLI" -n 1 -t 1000 10.94.0.2:80)
+if grep -q '^err connect errno=ENETUNREACH' <<< "$out"; then ok "a listener missing from LDS (full state) is deleted"
+else not_ok "a listener missing from LDS is deleted" "$out"; fi
+xds_push_json cds "[$(eds_cluster svc-a)]" 2 >/dev/null
+if xds_wait_ack cds 2 20 >/dev/null && [ "$("${CTL[@]}" -o json status | jq '.maps.clusters')" = 1 ]; then
+	ok "a cluster missing from CDS (full state) is deleted"
+else not_ok "a cluster missing from CDS is deleted" "$("${CTL[@]}" -o json status | jq -c .maps)"; fi
+
+# ---- NACK ------------------------------------------------------------------------------
+xds_push_json cds "[$(eds_cluster svc-a), $(static_cluster bad-one "$(cla bad-one 10.95.0.4)" MAGLEV)]" 3 >/dev/null
+msg=$(xds_wait_nack cds 20 3)
+out=$(in_app "$CLI" -n 2 -t 3000 10.94.0.1:80)
+if grep -q "bad-one" <<< "$msg" && grep -qi "MAGLEV" <<< "$msg" && [ "$(total_ok "$out")" = 2 ] &&
+   [ "$(cfg cds_version)" = 2 ]; then
+	ok "a bad resource is NACKed naming it ($msg); version 2 keeps serving"
+else not_ok "a bad resource is NACKed and the previous config keeps routing" "nack: $msg" "$out" "cds_version $(cfg cds_version)"; fi
+if "${CTL[@]}" config | grep -q "^cds .*bad-one"; then ok "kmeshctl config shows the last NACK and its reason"
+else not_ok "kmeshctl config shows the last NACK" "$("${CTL[@]}" config)"; fi
+xds_push_json cds "[$(eds_cluster svc-a)]" 4 >/dev/null
+xds_wait_ack cds 4 20 >/dev/null
+
+# ---- reconnect ---------------------------------------------------------------------------
+r0=$(cfg reconnects)
+xds_restart 1500
+fails=0
+for _ in 1 2 3; do
+	o=$(in_app "$CLI" -n 2 -t 3000 10.94.0.1:80); fails=$((fails + 2 - $(total_ok "$o")))
+	sleep 0.3
+done
+xds_push_json eds "[$(cla svc-a 10.95.0.2)]" 5 >/dev/null
+if xds_wait_ack eds 5 30 >/dev/null && [ "$(cfg reconnects)" -gt "$r0" ] && [ $fails = 0 ]; then
+	expect_backends "after a control-plane restart: reconnect, resubscribe, updates apply; traffic never stopped" 10.94.0.1 2 b2=2
+else not_ok "reconnect after the control plane restarts" "reconnects $r0 -> $(cfg reconnects), failed connects $fails" "$(tail -3 "$LOG")"; fi
+xds_drop 14
+sleep 1
+xds_push_json eds "[$(cla svc-a 10.95.0.3)]" 6 >/dev/null
+if xds_wait_ack eds 6 30 >/dev/null; then
+	expect_backends "after the stream is reset (UNAVAILABLE): reconnect and resubscribe" 10.94.0.1 2 b3=2
+else not_ok "reconnect after a stream reset" "$(cfg last_error)"; fi
+
+# ---- Delta --------------------------------------------------------------------------------
+stop_kmeshd
+start_kmeshd --xds-delta
+if xds_wait_streams 1 20 >/dev/null && sleep 1 &&
+   [ "$(xds_requests | jq '[.[] | select(.kind == "delta")] | length')" -gt 0 ]; then
+	xds_push_json lds "[$(tcp_listener vip-a 10.94.0.1 svc-a), $(tcp_listener vip-b 10.94.0.2 svc-a)]" 7 >/dev/null
+	sleep 1
+	expect_backends "Delta: subscribe, sync, and a new listener is served" 10.94.0.2 2 b3=2
+	xds_patch_json eds '{"remove":["svc-a"]}' >/dev/null
+	sleep 1
+	out=$(in_app "$CLI" -n 1 -t 2000 10.94.0.1:80)
+	if grep -q '^err connect errno=ECONNREFUSED' <<< "$out"; then ok "Delta: removed_resources drops the endpoints (refused)"
+	else not_ok "Delta: removed_resources drops the endpoints" "$out" "$("${CTL[@]}" config)"; fi
+else not_ok "Delta: kmeshd speaks DeltaAggregatedResources" "$(tail -3 "$LOG")"; fi
+stop_kmeshd
+
+# ---- size ----------------------------------------------------------------------------------
+start_kmeshd
+xds_wait_streams 1 20 >/dev/null
+gen=$(xds_generate 10000 10)
+if xds_wait_ack cds "$(jq -r .cds.version <<< "$gen")" 120 >/dev/null &&
+   xds_wait_ack eds "$(jq -r .eds.version <<< "$gen")" 120 >/dev/null &&
+   xds_wait_ack lds "$(jq -r .lds.version <<< "$gen")" 120 >/dev/null &&
+   [ "$("${CTL[@]}" -o json status | jq '.maps.frontends')" = 10000 ] &&
+   [ "$("${CTL[@]}" -o json status | jq '.maps.endpoints')" = 100000 ]; then
+	rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$KMESHD_PID/status")
+	ok "one response with 10,000 clusters and 100,000 endpoints: applied and ACKed (last response $(cfg last_response_bytes) bytes in $(cfg last_response_ms) ms; kmeshd RSS $((rss / 1024)) MB)"
+else not_ok "10,000 clusters and 100,000 endpoints" "$gen" "$(tail -3 "$LOG")" "$("${CTL[@]}" -o json status | jq -c .maps)"; fi
+
+report_summary
+[ "$FAIL" -eq 0 ]

@@ -1,0 +1,935 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* ADS client: see ads.h for the protocol rules it follows. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#include "ads.h"
+#include "grpc.h"
+#include "resources.h"
+#include "strmap.h"
+
+#include "envoy/service/discovery/v3/discovery.pb-c.h"
+
+#define ADS_SOTW_PATH "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources"
+#define ADS_DELTA_PATH "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources"
+#define BACKOFF_MIN_MS 500
+#define BACKOFF_MAX_MS 30000
+#define GRPC_INVALID_ARGUMENT 3
+/* error_detail stays readable: the first errors, then a count */
+#define NACK_MSG_MAX 4096
+
+enum ads_type { CDS, EDS, LDS, RDS, NTYPES };
+
+static const struct {
+	const char *url;
+	const char *tag;
+} types[NTYPES] = {
+	[CDS] = { KM_TYPE_CLUSTER, "cds" },
+	[EDS] = { KM_TYPE_CLA, "eds" },
+	[LDS] = { KM_TYPE_LISTENER, "lds" },
+	[RDS] = { KM_TYPE_ROUTE, "rds" },
+};
+
+/* One accepted (or candidate) resource. */
+struct ads_res {
+	char *version;			/* Delta: per-resource version */
+	union {
+		struct km_m_cluster cluster;	/* CDS, and EDS's endpoints */
+		struct km_m_listener listener;
+		struct km_m_route_config rc;
+	};
+};
+
+struct ads_type_state {
+	struct km_strmap res;		/* name -> struct ads_res *: accepted */
+	char *version;			/* SotW: last accepted version_info */
+	char *nonce;			/* last response nonce on this stream */
+	bool requested;			/* a request went out on this stream */
+	char **names;			/* EDS/RDS: the names asked for */
+	size_t n_names;
+	uint64_t acks, nacks;
+	char *last_nack;
+};
+
+struct km_ads {
+	struct km_ads_opts o;
+	km_ads_apply_fn apply;
+	void *arg;
+	struct km_grpc *g;
+	bool closed;			/* on_close ran; free g outside callbacks */
+	bool node_sent;
+	uint64_t reconnect_at;		/* 0: connected or connecting */
+	uint32_t backoff_ms;
+	uint64_t reconnects;
+	char last_error[sizeof(((struct km_err *)0)->msg)];
+	struct km_xds_skipped skipped;
+	uint64_t last_apply_ms;		/* last response: arrival to applied */
+	uint64_t last_apply_size;	/* its size in bytes */
+	struct ads_type_state t[NTYPES];
+	/* the node message, built once */
+	Envoy__Config__Core__V3__Node node;
+	Google__Protobuf__Struct md;
+	Google__Protobuf__Struct labels;
+};
+
+uint64_t km_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+}
+
+static int type_of(const char *url)
+{
+	for (int t = 0; t < NTYPES; t++)
+		if (url && strcmp(url, types[t].url) == 0)
+			return t;
+	return -1;
+}
+
+/* ---- resources ------------------------------------------------------------- */
+
+static void res_free(int t, struct ads_res *r)
+{
+	if (!r)
+		return;
+	if (t == LDS)
+		km_listener_free(&r->listener);
+	else if (t == RDS)
+		km_route_config_free(&r->rc);
+	else
+		km_cluster_free(&r->cluster);
+	free(r->version);
+	free(r);
+}
+
+/* Decodes one resource; its name in *name (owned by the resource's model
+ * object, valid while it lives). */
+static int res_decode(struct km_ads *a, int t, const uint8_t *buf, size_t len,
+		      struct ads_res **out, const char **name, struct km_err *err)
+{
+	struct ads_res *r = calloc(1, sizeof(*r));
+	char *cla_name = NULL;
+	int ret;
+
+	if (!r)
+		return -ENOMEM;
+	switch (t) {
+	case CDS:
+		ret = km_xds_cluster(buf, len, &r->cluster, &a->skipped, err);
+		*name = r->cluster.name;
+		break;
+	case EDS:
+		ret = km_xds_cla(buf, len, &cla_name, &r->cluster, err);
+		r->cluster.name = cla_name;	/* freed with the cluster */
+		*name = cla_name;
+		break;
+	case LDS:
+		ret = km_xds_listener(buf, len, &r->listener, &a->skipped, err);
+		*name = r->listener.name;
+		break;
+	default:
+		ret = km_xds_route_config(buf, len, &r->rc, err);
+		*name = r->rc.name;
+		break;
+	}
+	if (!ret && (!*name || !**name)) {
+		km_err_set(err, "%s resource without a name", types[t].tag);
+		ret = -EINVAL;
+	}
+	if (ret) {
+		res_free(t, r);
+		return ret;
+	}
+	*out = r;
+	return 0;
+}
+
+/* ---- model from the accepted state ---------------------------------------- */
+
+/* Shallow: the arrays are new, their contents borrowed from the resources. */
+static int build_model(struct km_ads *a, struct km_model *m)
+{
+	size_t i = 0, n;
+	const char *k;
+	void *v;
+
+	memset(m, 0, sizeof(*m));
+	m->source = (char *)"xds";
+	m->rds_may_wait = true;
+	m->clusters = calloc(a->t[CDS].res.len + 1, sizeof(*m->clusters));
+	m->listeners = calloc(a->t[LDS].res.len + 1, sizeof(*m->listeners));
+	m->route_configs = calloc(a->t[RDS].res.len + 1, sizeof(*m->route_configs));
+	if (!m->clusters || !m->listeners || !m->route_configs)
+		return -ENOMEM;
+	for (i = 0, n = 0; km_strmap_next(&a->t[CDS].res, &i, &k, &v);) {
+		struct km_m_cluster *c = &m->clusters[n++];
+		struct ads_res *cla;
+
+		*c = ((struct ads_res *)v)->cluster;
+		if (c->has_load_assignment || c->original_dst)
+			continue;
+		cla = km_strmap_get(&a->t[EDS].res, k);
+		if (cla) {	/* until EDS arrives: no endpoints, refused */
+			c->endpoints = cla->cluster.endpoints;
+			c->n_endpoints = cla->cluster.n_endpoints;
+			c->localities = cla->cluster.localities;
+			c->n_localities = cla->cluster.n_localities;
+		}
+	}
+	m->n_clusters = n;
+	for (i = 0, n = 0; km_strmap_next(&a->t[LDS].res, &i, &k, &v);)
+		m->listeners[n++] = ((struct ads_res *)v)->listener;
+	m->n_listeners = n;
+	for (i = 0, n = 0; km_strmap_next(&a->t[RDS].res, &i, &k, &v);)
+		m->route_configs[n++] = ((struct ads_res *)v)->rc;
+	m->n_route_configs = n;
+	return 0;
+}
+
+static void free_model_view(struct km_model *m)
+{
+	free(m->clusters);
+	free(m->listeners);
+	free(m->route_configs);
+}
+
+static int apply_state(struct km_ads *a, struct km_err *err)
+{
+	struct km_model m;
+	int ret = build_model(a, &m);
+
+	if (ret)
+		km_err_set(err, "out of memory building the model");
+	else
+		ret = a->apply(a->arg, &m, err);
+	free_model_view(&m);
+	return ret;
+}
+
+/* ---- wanted names ------------------------------------------------------------ */
+
+static int cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* EDS: the EDS clusters; RDS: the rds route configs of the listeners.
+ * Sorted, unique. */
+static char **wanted(struct km_ads *a, int t, size_t *n)
+{
+	struct km_strmap seen = {};
+	size_t i = 0, cap = 16;
+	char **names = malloc(cap * sizeof(*names));
+	const char *k;
+	void *v;
+	int err;
+
+	*n = 0;
+	if (!names)
+		return NULL;
+	while (km_strmap_next(&a->t[t == EDS ? CDS : LDS].res, &i, &k, &v)) {
+		struct ads_res *r = v;
+		size_t nc = t == EDS ? 1 : r->listener.n_chains;
+
+		for (size_t c = 0; c < nc; c++) {
+			const char *want = NULL;
+
+			if (t == EDS && !r->cluster.has_load_assignment &&
+			    !r->cluster.original_dst)
+				want = k;
+			else if (t == RDS)
+				want = r->listener.chains[c].rds_name;
+			if (!want || km_strmap_get(&seen, want))
+				continue;
+			km_strmap_put(&seen, want, (void *)1, &err);
+			if (*n == cap) {
+				char **nn = realloc(names, 2 * cap * sizeof(*names));
+
+				if (!nn)
+					break;
+				names = nn;
+				cap *= 2;
+			}
+			names[(*n)++] = strdup(want);
+		}
+	}
+	km_strmap_free(&seen);
+	qsort(names, *n, sizeof(*names), cmp_str);
+	return names;
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static bool same_names(char **x, size_t nx, char **y, size_t ny)
+{
+	if (nx != ny)
+		return false;
+	for (size_t i = 0; i < nx; i++)
+		if (strcmp(x[i], y[i]))
+			return false;
+	return true;
+}
+
+/* ---- requests ------------------------------------------------------------------ */
+
+static void send_msg(struct km_ads *a, const ProtobufCMessage *msg)
+{
+	size_t len = protobuf_c_message_get_packed_size(msg);
+	uint8_t *buf = malloc(len ? len : 1);
+
+	if (!buf)
+		return;
+	protobuf_c_message_pack(msg, buf);
+	if (a->g && !a->closed)
+		km_grpc_send(a->g, buf, len);
+	free(buf);
+}
+
+static void send_sotw(struct km_ads *a, int t, const char *nack)
+{
+	Envoy__Service__Discovery__V3__DiscoveryRequest req =
+		ENVOY__SERVICE__DISCOVERY__V3__DISCOVERY_REQUEST__INIT;
+	Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
+	struct ads_type_state *ts = &a->t[t];
+
+	req.version_info = ts->version ? ts->version : "";
+	req.type_url = (char *)types[t].url;
+	req.response_nonce = ts->nonce ? ts->nonce : "";
+	if (t == EDS || t == RDS) {
+		req.resource_names = ts->names;
+		req.n_resource_names = ts->n_names;
+	}
+	if (!a->node_sent) {
+		req.node = &a->node;
+		a->node_sent = true;
+	}
+	if (nack) {
+		st.code = GRPC_INVALID_ARGUMENT;
+		st.message = (char *)nack;
+		req.error_detail = &st;
+	}
+	ts->requested = true;
+	send_msg(a, &req.base);
+}
+
+/* Delta: @sub/@unsub change the subscription; on a new stream,
+ * initial_resource_versions carries what we have. */
+static void send_delta(struct km_ads *a, int t, char **sub, size_t nsub,
+		       char **unsub, size_t nunsub, const char *nack, bool initial)
+{
+	Envoy__Service__Discovery__V3__DeltaDiscoveryRequest req =
+		ENVOY__SERVICE__DISCOVERY__V3__DELTA_DISCOVERY_REQUEST__INIT;
+	Envoy__Service__Discovery__V3__DeltaDiscoveryRequest__InitialResourceVersionsEntry *ents = NULL, **pents = NULL;
+	Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
+	struct ads_type_state *ts = &a->t[t];
+	size_t n = 0, i = 0;
+	const char *k;
+	void *v;
+
+	req.type_url = (char *)types[t].url;
+	req.response_nonce = initial || !ts->nonce ? "" : ts->nonce;
+	req.resource_names_subscribe = sub;
+	req.n_resource_names_subscribe = nsub;
+	req.resource_names_unsubscribe = unsub;
+	req.n_resource_names_unsubscribe = nunsub;
+	if (initial && ts->res.len) {
+		ents = calloc(ts->res.len, sizeof(*ents));
+		pents = calloc(ts->res.len, sizeof(*pents));
+		while (ents && pents && km_strmap_next(&ts->res, &i, &k, &v)) {
+			envoy__service__discovery__v3__delta_discovery_request__initial_resource_versions_entry__init(&ents[n]);
+			ents[n].key = (char *)k;
+			ents[n].value = ((struct ads_res *)v)->version ?
+					((struct ads_res *)v)->version : "";
+			pents[n] = &ents[n];
+			n++;
+		}
+		req.initial_resource_versions = pents;
+		req.n_initial_resource_versions = n;
+	}
+	if (!a->node_sent) {
+		req.node = &a->node;
+		a->node_sent = true;
+	}
+	if (nack) {
+		st.code = GRPC_INVALID_ARGUMENT;
+		st.message = (char *)nack;
+		req.error_detail = &st;
+	}
+	ts->requested = true;
+	send_msg(a, &req.base);
+	free(ents);
+	free(pents);
+}
+
+/* EDS/RDS follow what CDS/LDS accepted; LDS follows CDS. */
+static void update_subscriptions(struct km_ads *a, int after)
+{
+	int t = after == CDS ? EDS : RDS;
+	struct ads_type_state *ts = &a->t[t];
+	size_t n;
+	char **names = wanted(a, t, &n);
+
+	if (!names)
+		return;
+	/* Nothing wanted and nothing asked for yet: no request (an empty
+	 * EDS/RDS list means "unsubscribe", not "everything"). */
+	if ((ts->requested && same_names(names, n, ts->names, ts->n_names)) ||
+	    (!ts->requested && n == 0)) {
+		free_names(names, n);
+	} else if (a->o.delta) {
+		/* subscribe what is new, unsubscribe what went */
+		char **sub = calloc(n + 1, sizeof(char *)), **unsub = calloc(ts->n_names + 1, sizeof(char *));
+		size_t ns = 0, nu = 0;
+
+		for (size_t i = 0; sub && i < n; i++)
+			if (!bsearch(&names[i], ts->names, ts->n_names, sizeof(char *), cmp_str))
+				sub[ns++] = names[i];
+		for (size_t i = 0; unsub && i < ts->n_names; i++)
+			if (!bsearch(&ts->names[i], names, n, sizeof(char *), cmp_str))
+				unsub[nu++] = ts->names[i];
+		if (!ts->requested || ns || nu)
+			send_delta(a, t, sub, ns, unsub, nu, NULL, false);
+		free(sub);
+		free(unsub);
+		free_names(ts->names, ts->n_names);
+		ts->names = names;
+		ts->n_names = n;
+	} else {
+		free_names(ts->names, ts->n_names);
+		ts->names = names;
+		ts->n_names = n;
+		send_sotw(a, t, NULL);
+	}
+	if (after == CDS && !a->t[LDS].requested) {
+		if (a->o.delta)
+			send_delta(a, LDS, NULL, 0, NULL, 0, NULL, false);
+		else
+			send_sotw(a, LDS, NULL);
+	}
+}
+
+/* ---- responses ------------------------------------------------------------------ */
+
+struct candidate {
+	struct km_strmap map;		/* the state to try */
+	struct ads_res **fresh;		/* decoded from this response */
+	size_t n_fresh;
+	char nack[NACK_MSG_MAX];
+	size_t nack_len;
+	unsigned int n_bad;
+};
+
+static void cand_error(struct candidate *c, const char *msg)
+{
+	int n;
+
+	if (c->n_bad++ && c->nack_len < sizeof(c->nack) - 2) {
+		c->nack[c->nack_len++] = ';';
+		c->nack[c->nack_len++] = ' ';
+	}
+	n = snprintf(c->nack + c->nack_len, sizeof(c->nack) - c->nack_len, "%s", msg);
+	if (n > 0)
+		c->nack_len = c->nack_len + n < sizeof(c->nack) ? c->nack_len + n :
+			      sizeof(c->nack) - 1;
+}
+
+/* Start from the accepted state (partial types) or from nothing (full). */
+static int cand_init(struct candidate *c, struct ads_type_state *ts, bool full,
+		     size_t n)
+{
+	size_t i = 0;
+	const char *k;
+	void *v;
+	int err = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->fresh = calloc(n + 1, sizeof(*c->fresh));
+	if (!c->fresh)
+		return -ENOMEM;
+	while (!full && !err && km_strmap_next(&ts->res, &i, &k, &v))
+		km_strmap_put(&c->map, k, v, &err);
+	return err;
+}
+
+static void cand_add(struct km_ads *a, struct candidate *c, int t,
+		     const char *any_url, const uint8_t *buf, size_t len,
+		     const char *version)
+{
+	struct km_err err = {};
+	struct ads_res *r;
+	const char *name;
+	void *old;
+	int e;
+
+	if (any_url && strcmp(any_url, types[t].url) != 0) {
+		snprintf(err.msg, sizeof(err.msg), "a resource of type %s in a %s response",
+			 any_url, types[t].tag);
+		cand_error(c, err.msg);
+		return;
+	}
+	if (res_decode(a, t, buf, len, &r, &name, &err)) {
+		cand_error(c, err.msg);
+		return;
+	}
+	c->fresh[c->n_fresh++] = r;
+	if (version)
+		r->version = strdup(version);
+	old = km_strmap_put(&c->map, name, r, &e);
+	if (e) {
+		cand_error(c, "out of memory");
+		return;
+	}
+	for (size_t i = 0; old && i + 1 < c->n_fresh; i++)
+		if (c->fresh[i] == old) {
+			snprintf(err.msg, sizeof(err.msg), "%s '%s' appears twice in one response",
+				 types[t].tag, name);
+			cand_error(c, err.msg);
+		}
+}
+
+/* Try the candidate: NACK (return the reason) or commit it. */
+static const char *cand_commit(struct km_ads *a, struct candidate *c, int t)
+{
+	struct ads_type_state *ts = &a->t[t];
+	struct km_strmap old;
+	struct km_err err = {};
+	size_t i = 0;
+	const char *k;
+	void *v;
+
+	if (!c->n_bad) {
+		old = ts->res;
+		ts->res = c->map;
+		if (apply_state(a, &err)) {
+			ts->res = old;
+			cand_error(c, err.msg);
+		} else {
+			/* free what the new state no longer holds */
+			while (km_strmap_next(&old, &i, &k, &v))
+				if (km_strmap_get(&ts->res, k) != v)
+					res_free(t, v);
+			km_strmap_free(&old);
+			free(c->fresh);
+			return NULL;
+		}
+	}
+	for (i = 0; i < c->n_fresh; i++)
+		res_free(t, c->fresh[i]);
+	free(c->fresh);
+	km_strmap_free(&c->map);
+	ts->nacks++;
+	free(ts->last_nack);
+	ts->last_nack = strdup(c->nack);
+	return c->nack;
+}
+
+static void set_str(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = strdup(src ? src : "");
+}
+
+static void on_sotw(struct km_ads *a, const uint8_t *msg, size_t len)
+{
+	Envoy__Service__Discovery__V3__DiscoveryResponse *r =
+		envoy__service__discovery__v3__discovery_response__unpack(NULL, len, msg);
+	struct candidate c;
+	const char *nack;
+	int t;
+
+	if (!r) {
+		snprintf(a->last_error, sizeof(a->last_error), "undecodable DiscoveryResponse (%zu bytes)", len);
+		return;
+	}
+	t = type_of(r->type_url);
+	if (t < 0) {
+		snprintf(a->last_error, sizeof(a->last_error), "response for unknown type %s", r->type_url);
+		goto out;
+	}
+	set_str(&a->t[t].nonce, r->nonce);
+	if (cand_init(&c, &a->t[t], t == CDS || t == LDS, r->n_resources)) {
+		snprintf(a->last_error, sizeof(a->last_error), "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < r->n_resources; i++)
+		cand_add(a, &c, t, r->resources[i]->type_url, r->resources[i]->value.data,
+			 r->resources[i]->value.len, NULL);
+	nack = cand_commit(a, &c, t);
+	if (nack) {
+		send_sotw(a, t, nack);
+	} else {
+		set_str(&a->t[t].version, r->version_info);
+		a->t[t].acks++;
+		a->backoff_ms = 0;
+		send_sotw(a, t, NULL);
+		if (t == CDS || t == LDS)
+			update_subscriptions(a, t);
+	}
+out:
+	envoy__service__discovery__v3__discovery_response__free_unpacked(r, NULL);
+}
+
+static void on_delta(struct km_ads *a, const uint8_t *msg, size_t len)
+{
+	Envoy__Service__Discovery__V3__DeltaDiscoveryResponse *r =
+		envoy__service__discovery__v3__delta_discovery_response__unpack(NULL, len, msg);
+	struct candidate c;
+	const char *nack;
+	int t;
+
+	if (!r) {
+		snprintf(a->last_error, sizeof(a->last_error), "undecodable DeltaDiscoveryResponse (%zu bytes)", len);
+		return;
+	}
+	t = type_of(r->type_url);
+	if (t < 0) {
+		snprintf(a->last_error, sizeof(a->last_error), "response for unknown type %s", r->type_url);
+		goto out;
+	}
+	set_str(&a->t[t].nonce, r->nonce);
+	if (cand_init(&c, &a->t[t], false, r->n_resources)) {
+		snprintf(a->last_error, sizeof(a->last_error), "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < r->n_removed_resources; i++)
+		km_strmap_del(&c.map, r->removed_resources[i]);
+	for (size_t i = 0; i < r->n_resources; i++) {
+		Envoy__Service__Discovery__V3__Resource *res = r->resources[i];
+
+		if (!res->resource) {	/* a name-only entry: nothing to apply */
+			continue;
+		}
+		cand_add(a, &c, t, res->resource->type_url, res->resource->value.data,
+			 res->resource->value.len, res->version);
+	}
+	nack = cand_commit(a, &c, t);
+	if (nack) {
+		send_delta(a, t, NULL, 0, NULL, 0, nack, false);
+	} else {
+		set_str(&a->t[t].version, r->system_version_info);
+		a->t[t].acks++;
+		a->backoff_ms = 0;
+		send_delta(a, t, NULL, 0, NULL, 0, NULL, false);
+		if (t == CDS || t == LDS)
+			update_subscriptions(a, t);
+	}
+out:
+	envoy__service__discovery__v3__delta_discovery_response__free_unpacked(r, NULL);
+}
+
+static void on_message(void *arg, const uint8_t *msg, size_t len)
+{
+	struct km_ads *a = arg;
+	uint64_t t0 = km_now_ms();
+
+	if (a->o.delta)
+		on_delta(a, msg, len);
+	else
+		on_sotw(a, msg, len);
+	a->last_apply_ms = km_now_ms() - t0;
+	a->last_apply_size = len;
+}
+
+static void on_close(void *arg, int status, const char *why, int err)
+{
+	struct km_ads *a = arg;
+
+	if (status >= 0)
+		snprintf(a->last_error, sizeof(a->last_error), "stream ended: grpc-status %d%s%s",
+			 status, why && *why ? ": " : "", why ? why : "");
+	else
+		snprintf(a->last_error, sizeof(a->last_error), "%s", why ? why : strerror(-err));
+	a->closed = true;
+}
+
+/* ---- connection ---------------------------------------------------------------- */
+
+static void schedule_reconnect(struct km_ads *a)
+{
+	uint32_t b = a->backoff_ms ? a->backoff_ms * 2 : BACKOFF_MIN_MS;
+
+	if (b > BACKOFF_MAX_MS)
+		b = BACKOFF_MAX_MS;
+	a->backoff_ms = b;
+	/* jitter: 75% to 125% */
+	a->reconnect_at = km_now_ms() + b * 3 / 4 + (uint32_t)rand() % (b / 2 + 1);
+}
+
+static void connect_stream(struct km_ads *a)
+{
+	static const struct km_grpc_cbs cbs = { on_message, on_close };
+	struct km_grpc_opts go = {
+		.host = a->o.host,
+		.port = a->o.port,
+		.path = a->o.delta ? ADS_DELTA_PATH : ADS_SOTW_PATH,
+		.keepalive_ms = a->o.keepalive_ms,
+	};
+	struct km_err err = {};
+
+	a->closed = false;
+	a->node_sent = false;
+	a->reconnect_at = 0;
+	if (km_grpc_open(&a->g, &go, &cbs, a, &err)) {
+		snprintf(a->last_error, sizeof(a->last_error), "%s", err.msg);
+		a->g = NULL;
+		schedule_reconnect(a);
+		return;
+	}
+	/* Full resubscribe: CDS always; the others as far as they went. A
+	 * new stream has no nonce yet. */
+	for (int t = 0; t < NTYPES; t++) {
+		bool again = a->t[t].requested;
+
+		free(a->t[t].nonce);
+		a->t[t].nonce = NULL;
+		a->t[t].requested = false;
+		if (t != CDS && !again)
+			continue;
+		if (a->o.delta) {
+			bool named = t == EDS || t == RDS;
+
+			send_delta(a, t, named ? a->t[t].names : NULL,
+				   named ? a->t[t].n_names : 0, NULL, 0, NULL, true);
+		} else {
+			send_sotw(a, t, NULL);
+		}
+	}
+}
+
+static void drop_stream(struct km_ads *a)
+{
+	km_grpc_free(a->g);
+	a->g = NULL;
+	a->reconnects++;
+	schedule_reconnect(a);
+}
+
+/* ---- node ----------------------------------------------------------------------- */
+
+static Google__Protobuf__Value *str_value(const char *s)
+{
+	Google__Protobuf__Value *v = calloc(1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	google__protobuf__value__init(v);
+	v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE;
+	v->string_value = strdup(s);
+	return v;
+}
+
+static void struct_add(Google__Protobuf__Struct *st, const char *key,
+		       Google__Protobuf__Value *v)
+{
+	Google__Protobuf__Struct__FieldsEntry **f, *e;
+
+	if (!v)
+		return;
+	f = realloc(st->fields, (st->n_fields + 1) * sizeof(*f));
+	e = calloc(1, sizeof(*e));
+	if (!f || !e) {
+		free(e);
+		return;
+	}
+	google__protobuf__struct__fields_entry__init(e);
+	e->key = strdup(key);
+	e->value = v;
+	f[st->n_fields++] = e;
+	st->fields = f;
+}
+
+static void build_node(struct km_ads *a)
+{
+	const struct km_ads_node *n = &a->o.node;
+	const struct { const char *key, *val; } md[] = {
+		{ "ISTIO_VERSION", n->istio_version },
+		{ "CLUSTER_ID", n->cluster_id },
+		{ "NAMESPACE", n->namespace_ },
+		{ "INSTANCE_IPS", n->instance_ips },
+		{ "NODE_NAME", n->node_name },
+	};
+
+	envoy__config__core__v3__node__init(&a->node);
+	google__protobuf__struct__init(&a->md);
+	google__protobuf__struct__init(&a->labels);
+	a->node.id = (char *)(n->id ? n->id : "");
+	a->node.cluster = (char *)(n->cluster ? n->cluster : "");
+	for (size_t i = 0; i < sizeof(md) / sizeof(md[0]); i++)
+		if (md[i].val && *md[i].val)
+			struct_add(&a->md, md[i].key, str_value(md[i].val));
+	if (n->labels && *n->labels) {
+		char *copy = strdup(n->labels), *save = NULL;
+
+		for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+			char *eq = strchr(kv, '=');
+
+			if (!eq)
+				continue;
+			*eq = 0;
+			struct_add(&a->labels, kv, str_value(eq + 1));
+		}
+		free(copy);
+		if (a->labels.n_fields) {
+			Google__Protobuf__Value *v = calloc(1, sizeof(*v));
+
+			if (v) {
+				google__protobuf__value__init(v);
+				v->kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE;
+				v->struct_value = &a->labels;
+				struct_add(&a->md, "LABELS", v);
+			}
+		}
+	}
+	a->node.metadata = &a->md;
+}
+
+static void free_struct_fields(Google__Protobuf__Struct *st)
+{
+	for (size_t i = 0; i < st->n_fields; i++) {
+		Google__Protobuf__Value *v = st->fields[i]->value;
+
+		if (v->kind_case == GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE)
+			free(v->string_value);
+		free(v);
+		free(st->fields[i]->key);
+		free(st->fields[i]);
+	}
+	free(st->fields);
+}
+
+/* ---- API --------------------------------------------------------------------------- */
+
+int km_ads_new(struct km_ads **out, const struct km_ads_opts *o,
+	       km_ads_apply_fn apply, void *arg, struct km_err *err)
+{
+	struct km_ads *a = calloc(1, sizeof(*a));
+
+	if (!a) {
+		km_err_set(err, "out of memory");
+		return -ENOMEM;
+	}
+	a->o = *o;
+	if (a->o.keepalive_ms < 15000)
+		a->o.keepalive_ms = 30000;
+	a->apply = apply;
+	a->arg = arg;
+	build_node(a);
+	srand(km_now_ms());
+	connect_stream(a);
+	*out = a;
+	return 0;
+}
+
+void km_ads_free(struct km_ads *a)
+{
+	if (!a)
+		return;
+	km_grpc_free(a->g);
+	for (int t = 0; t < NTYPES; t++) {
+		size_t i = 0;
+		const char *k;
+		void *v;
+
+		while (km_strmap_next(&a->t[t].res, &i, &k, &v))
+			res_free(t, v);
+		km_strmap_free(&a->t[t].res);
+		free(a->t[t].version);
+		free(a->t[t].nonce);
+		free(a->t[t].last_nack);
+		free_names(a->t[t].names, a->t[t].n_names);
+	}
+	/* LABELS' value points at a->labels, freed below */
+	for (size_t i = 0; i < a->md.n_fields; i++)
+		if (a->md.fields[i]->value->kind_case == GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE)
+			a->md.fields[i]->value->kind_case = GOOGLE__PROTOBUF__VALUE__KIND__NOT_SET;
+	free_struct_fields(&a->md);
+	free_struct_fields(&a->labels);
+	free(a);
+}
+
+int km_ads_fd(const struct km_ads *a)
+{
+	return a->g ? km_grpc_fd(a->g) : -1;
+}
+
+uint32_t km_ads_events(const struct km_ads *a)
+{
+	return a->g ? km_grpc_events(a->g) : 0;
+}
+
+void km_ads_io(struct km_ads *a, uint32_t revents)
+{
+	if (!a->g)
+		return;
+	km_grpc_io(a->g, revents);
+	if (a->closed)
+		drop_stream(a);
+}
+
+int km_ads_timeout_ms(const struct km_ads *a, uint64_t now_ms)
+{
+	if (!a->g)
+		return a->reconnect_at > now_ms ? (int)(a->reconnect_at - now_ms) : 0;
+	return 1000;	/* keepalive bookkeeping */
+}
+
+void km_ads_tick(struct km_ads *a, uint64_t now_ms)
+{
+	if (!a->g) {
+		if (now_ms >= a->reconnect_at)
+			connect_stream(a);
+		return;
+	}
+	km_grpc_tick(a->g, now_ms);
+	if (a->closed)
+		drop_stream(a);
+}
+
+static void put_line(FILE *f, const char *key, const char *val)
+{
+	fprintf(f, "%s=", key);
+	for (; val && *val; val++)
+		fputc(*val == '\n' ? ' ' : *val, f);
+	fputc('\n', f);
+}
+
+void km_ads_write_state(const struct km_ads *a, FILE *f)
+{
+	char key[64], val[32];
+
+	snprintf(val, sizeof(val), "%u", a->o.port);
+	fprintf(f, "xds_server=%s:%s\nxds_mode=%s\nxds_connected=%d\nxds_reconnects=%llu\n",
+		a->o.host, val, a->o.delta ? "delta" : "sotw", a->g && !a->closed,
+		(unsigned long long)a->reconnects);
+	fprintf(f, "xds_skipped_filters=%u\nxds_skipped_typed_configs=%u\n",
+		a->skipped.filters, a->skipped.typed_configs);
+	fprintf(f, "xds_last_response_bytes=%llu\nxds_last_response_ms=%llu\n",
+		(unsigned long long)a->last_apply_size,
+		(unsigned long long)a->last_apply_ms);
+	put_line(f, "xds_last_error", a->last_error);
+	put_line(f, "xds_node_id", a->o.node.id);
+	for (int t = 0; t < NTYPES; t++) {
+		const struct ads_type_state *ts = &a->t[t];
+
+		snprintf(key, sizeof(key), "xds_%s_version", types[t].tag);
+		put_line(f, key, ts->version);
+		snprintf(key, sizeof(key), "xds_%s_nonce", types[t].tag);
+		put_line(f, key, ts->nonce);
+		fprintf(f, "xds_%s_resources=%zu\nxds_%s_acks=%llu\nxds_%s_nacks=%llu\n",
+			types[t].tag, ts->res.len, types[t].tag, (unsigned long long)ts->acks,
+			types[t].tag, (unsigned long long)ts->nacks);
+		snprintf(key, sizeof(key), "xds_%s_last_nack", types[t].tag);
+		put_line(f, key, ts->last_nack);
+	}
+}
