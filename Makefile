@@ -122,6 +122,7 @@ host: all
 
 bench: all
 	tests/bench/run.sh
+	tests/bench/xds_bench.sh
 
 demo: all
 	scripts/demo.sh

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* ADS client: see ads.h for the protocol rules it follows. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -639,6 +640,9 @@ static void on_message(void *arg, const uint8_t *msg, size_t len)
 		on_sotw(a, msg, len);
 	a->last_apply_ms = km_now_ms() - t0;
 	a->last_apply_size = len;
+	/* A big response unpacks into many small blocks, all freed by now;
+	 * give the pages back rather than keep the peak as RSS. */
+	malloc_trim(0);
 }
 
 static void on_close(void *arg, int status, const char *why, int err)
