@@ -1686,26 +1686,12 @@ static const struct bad_case bad_cases[] = {
 	{ "no filter chains", LISTENER, li_no_chains, "listener 'web': filter_chains is empty" },
 	{ "chain without filters", LISTENER, ch_no_filters,
 	  CH0 ": filters is empty, needs a tcp_proxy or http_connection_manager filter" },
-	{ "no chain left", LISTENER, ch_all_unknown,
-	  "listener 'web': no tcp_proxy or http_connection_manager filter chain" },
 	{ "two terminal filters", LISTENER, ch_two_terminal,
 	  CH0 ": more than one tcp_proxy or http_connection_manager filter" },
 	{ "same destination_port", LISTENER, ch_same_port,
 	  CH1 ": same filter_chain_match as filter_chains[0]" },
 	{ "destination_port 0", LISTENER, ch_port_0,
 	  CH1 ": destination_port 0 is out of range (1-65535)" },
-	{ "server_names", LISTENER, ch_sni,
-	  CH1 ": filter_chain_match.server_names is not supported (destination_port only)" },
-	{ "transport_protocol tls", LISTENER, ch_tls,
-	  CH1 ": filter_chain_match.transport_protocol 'tls' is not supported (destination_port only)" },
-	{ "application_protocols", LISTENER, ch_alpn,
-	  CH1 ": filter_chain_match.application_protocols is not supported (destination_port only)" },
-	{ "prefix_ranges", LISTENER, ch_prefix_ranges,
-	  CH1 ": filter_chain_match.prefix_ranges is not supported (destination_port only)" },
-	{ "source_ports", LISTENER, ch_source_ports,
-	  CH1 ": filter_chain_match.source_ports is not supported (destination_port only)" },
-	{ "TLS transport_socket", LISTENER, ch_tls_socket,
-	  CH0 ": transport_socket 'envoy.transport_sockets.tls' is not supported (plaintext only)" },
 	{ "tcp_proxy no cluster", LISTENER, tcp_no_cluster,
 	  CH0 ": tcp_proxy: needs cluster or weighted_clusters" },
 	{ "tcp_proxy empty cluster", LISTENER, tcp_empty_cluster,
@@ -1809,6 +1795,47 @@ static void test_bad(void **state)
 					&err), 0);
 		km_listener_free(&out.li);
 	}
+	fx_free(&f);
+}
+
+/* ---- skipped, not refused: chains kmesh cannot evaluate ----------------------
+ * istiod puts TLS transport sockets and matches on more than destination_port
+ * on its inbound and 0.0.0.0 catch-all listeners; NACKing them would refuse
+ * every real LDS. Such a chain is skipped and counted; a listener left with
+ * no chain is skipped (KM_XDS_SKIP) and counted. */
+static void test_skipped_chains(void **state)
+{
+	static void (*const one_chain[])(struct fx *) = {
+		ch_sni, ch_tls, ch_alpn, ch_prefix_ranges, ch_source_ports,
+		ch_tls_socket,
+	};
+	struct km_xds_skipped skipped;
+	struct km_m_listener l;
+	struct km_err err;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(one_chain) / sizeof(one_chain[0]); i++) {
+		memset(&skipped, 0, sizeof(skipped));
+		fx_init(&f);
+		one_chain[i](&f);
+		buf = fx_pack(&f, LISTENER, &len);
+		assert_int_equal(km_xds_listener(buf, len, &l, &skipped, &err), 0);
+		assert_int_equal(l.n_chains, 1);	/* the fixture has two */
+		assert_int_equal(skipped.chains, 1);
+		assert_int_equal(skipped.listeners, 0);
+		km_listener_free(&l);
+		fx_free(&f);
+	}
+	memset(&skipped, 0, sizeof(skipped));
+	fx_init(&f);
+	ch_all_unknown(&f);
+	buf = fx_pack(&f, LISTENER, &len);
+	assert_int_equal(km_xds_listener(buf, len, &l, &skipped, &err), KM_XDS_SKIP);
+	assert_int_equal(skipped.listeners, 1);
+	assert_null(l.chains);
 	fx_free(&f);
 }
 
@@ -1948,6 +1975,7 @@ int main(void)
 		cmocka_unit_test(test_listener),
 		cmocka_unit_test(test_listener_tcp_weighted_and_rds),
 		cmocka_unit_test(test_listener_chain_dropped),
+		cmocka_unit_test(test_skipped_chains),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_resource_name),
 		cmocka_unit_test(test_resource_name_of_fixture),

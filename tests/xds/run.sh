@@ -166,14 +166,33 @@ if xds_wait_ack eds 6 30 >/dev/null; then
 	expect_backends "after the stream is reset (UNAVAILABLE): reconnect and resubscribe" 10.94.0.1 2 b3=2
 else not_ok "reconnect after a stream reset" "$(cfg last_error)"; fi
 
+# ---- what istiod also sends ---------------------------------------------------------------
+# An inbound listener whose chains terminate TLS, and a catch-all listener
+# matching on prefix_ranges: kmesh cannot evaluate these, so they are
+# skipped and counted, and the rest of the LDS response is served.
+inbound='{"name":"virtualInbound","address":{"socket_address":{"address":"0.0.0.0","port_value":15006}},"filter_chains":[{"filter_chain_match":{"transport_protocol":"tls"},"transport_socket":{"name":"envoy.transport_sockets.tls","typed_config":{"@type":"type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"}},"filters":[{"name":"envoy.filters.network.tcp_proxy","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy","stat_prefix":"in","cluster":"svc-a"}}]}]}'
+catchall='{"name":"0.0.0.0_8080","address":{"socket_address":{"address":"0.0.0.0","port_value":8080}},"filter_chains":[{"filter_chain_match":{"prefix_ranges":[{"address_prefix":"10.94.0.9","prefix_len":32}]},"filters":[{"name":"envoy.filters.network.tcp_proxy","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy","stat_prefix":"c","cluster":"svc-a"}}]}]}'
+xds_push_json lds "[$(tcp_listener vip-a 10.94.0.1 svc-a), $inbound, $catchall]" 7 >/dev/null
+if xds_wait_ack lds 7 20 >/dev/null && [ "$(cfg skipped_listeners)" -ge 2 ] && [ "$(cfg skipped_chains)" -ge 2 ]; then
+	expect_backends "istiod's TLS inbound and prefix_ranges catch-all listeners are skipped and counted, the rest is served" 10.94.0.1 2 b3=2
+else not_ok "istiod's inbound and catch-all listeners are skipped, not NACKed" "$("${CTL[@]}" config | head -12)"; fi
+
+# GOAWAY (a control plane shutting down gracefully): reconnect at once
+r0=$(cfg reconnects)
+xds_goaway 100 >/dev/null
+xds_push_json eds "[$(cla svc-a 10.95.0.2)]" 8 >/dev/null
+if xds_wait_ack eds 8 30 >/dev/null && [ "$(cfg reconnects)" -gt "$r0" ]; then
+	expect_backends "after GOAWAY: reconnect and resubscribe" 10.94.0.1 2 b2=2
+else not_ok "reconnect after GOAWAY" "$(cfg last_error)" "reconnects $r0 -> $(cfg reconnects)"; fi
+
 # ---- Delta --------------------------------------------------------------------------------
 stop_kmeshd
 start_kmeshd --xds-delta
 if xds_wait_streams 1 20 >/dev/null && sleep 1 &&
    [ "$(xds_requests | jq '[.[] | select(.kind == "delta")] | length')" -gt 0 ]; then
-	xds_push_json lds "[$(tcp_listener vip-a 10.94.0.1 svc-a), $(tcp_listener vip-b 10.94.0.2 svc-a)]" 7 >/dev/null
+	xds_push_json lds "[$(tcp_listener vip-a 10.94.0.1 svc-a), $(tcp_listener vip-b 10.94.0.2 svc-a)]" 9 >/dev/null
 	sleep 1
-	expect_backends "Delta: subscribe, sync, and a new listener is served" 10.94.0.2 2 b3=2
+	expect_backends "Delta: subscribe, sync, and a new listener is served" 10.94.0.2 2 b2=2
 	xds_patch_json eds '{"remove":["svc-a"]}' >/dev/null
 	sleep 1
 	out=$(in_app "$CLI" -n 1 -t 2000 10.94.0.1:80)

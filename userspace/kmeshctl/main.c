@@ -484,6 +484,7 @@ static int cmd_config(struct ctl *c)
 	static const char *const types[] = { "cds", "eds", "lds", "rds" };
 	static const char *const general[] = { "server", "mode", "connected", "node_id",
 		"reconnects", "last_error", "skipped_filters", "skipped_typed_configs",
+		"skipped_chains", "skipped_listeners",
 		"last_response_bytes", "last_response_ms" };
 	static const char *const fields[] = { "version", "nonce", "resources", "acks",
 		"nacks", "last_nack" };

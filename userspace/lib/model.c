@@ -71,15 +71,20 @@ void km_cluster_free(struct km_m_cluster *c)
 	free(c->localities);
 }
 
+void km_chain_free(struct km_m_chain *ch)
+{
+	action_free(&ch->tcp);
+	km_route_config_free(&ch->routes);
+	free(ch->rds_name);
+	memset(ch, 0, sizeof(*ch));
+}
+
 void km_listener_free(struct km_m_listener *l)
 {
 	free(l->name);
 	free(l->addrs);
-	for (size_t i = 0; i < l->n_chains; i++) {
-		action_free(&l->chains[i].tcp);
-		km_route_config_free(&l->chains[i].routes);
-		free(l->chains[i].rds_name);
-	}
+	for (size_t i = 0; i < l->n_chains; i++)
+		km_chain_free(&l->chains[i]);
 	free(l->chains);
 }
 

@@ -193,6 +193,7 @@ void km_model_free(struct km_model *m);
 void km_route_config_free(struct km_m_route_config *rc);
 void km_cluster_free(struct km_m_cluster *c);
 void km_listener_free(struct km_m_listener *l);
+void km_chain_free(struct km_m_chain *ch);
 const struct km_m_cluster *km_model_cluster(const struct km_model *m,
 					    const char *name);
 const struct km_m_route_config *km_model_route_config(const struct km_model *m,

@@ -139,6 +139,10 @@ static int res_decode(struct km_ads *a, int t, const uint8_t *buf, size_t len,
 		*name = r->rc.name;
 		break;
 	}
+	if (ret == KM_XDS_SKIP) {
+		free(r);
+		return ret;
+	}
 	if (!ret && (!*name || !**name)) {
 		km_err_set(err, "%s resource without a name", types[t].tag);
 		ret = -EINVAL;
@@ -479,7 +483,10 @@ static void cand_add(struct km_ads *a, struct candidate *c, int t,
 		cand_error(c, err.msg);
 		return;
 	}
-	if (res_decode(a, t, buf, len, &r, &name, &err)) {
+	e = res_decode(a, t, buf, len, &r, &name, &err);
+	if (e == KM_XDS_SKIP)
+		return;		/* nothing kmesh serves: accepted, counted */
+	if (e) {
 		cand_error(c, err.msg);
 		return;
 	}
@@ -916,8 +923,9 @@ void km_ads_write_state(const struct km_ads *a, FILE *f)
 	fprintf(f, "xds_server=%s:%s\nxds_mode=%s\nxds_connected=%d\nxds_reconnects=%llu\n",
 		a->o.host, val, a->o.delta ? "delta" : "sotw", a->g && !a->closed,
 		(unsigned long long)a->reconnects);
-	fprintf(f, "xds_skipped_filters=%u\nxds_skipped_typed_configs=%u\n",
-		a->skipped.filters, a->skipped.typed_configs);
+	fprintf(f, "xds_skipped_filters=%u\nxds_skipped_typed_configs=%u\nxds_skipped_chains=%u\nxds_skipped_listeners=%u\n",
+		a->skipped.filters, a->skipped.typed_configs, a->skipped.chains,
+		a->skipped.listeners);
 	fprintf(f, "xds_last_response_bytes=%llu\nxds_last_response_ms=%llu\n",
 		(unsigned long long)a->last_apply_size,
 		(unsigned long long)a->last_apply_ms);

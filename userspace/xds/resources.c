@@ -1035,34 +1035,22 @@ static int read_filter(struct ctx *c, const pb_filter *f, const char *cwhat,
 }
 
 /* filter_chain_match: destination_port is what the model has. Any other
- * criterion narrows the chain in a way kmesh cannot evaluate; ignoring it
- * would hand the chain traffic it was never meant for. */
+ * criterion narrows the chain in a way kmesh cannot evaluate: serving it
+ * would hand the chain traffic it was never meant for, so the chain is
+ * skipped (KM_XDS_SKIP, counted). istiod puts such criteria on its inbound
+ * and 0.0.0.0 catch-all listeners. */
 static int read_chain_match(struct ctx *c, const pb_chain_match *m,
 			    const char *cwhat, struct km_m_chain *ch)
 {
-	static const char *const only = "is not supported (destination_port only)";
 	const char *tp = m->transport_protocol;
 
-	if (m->n_prefix_ranges)
-		return fail(c, cwhat, "filter_chain_match.prefix_ranges %s", only);
-	if (m->n_server_names)
-		return fail(c, cwhat, "filter_chain_match.server_names %s", only);
-	if (tp && *tp && strcmp(tp, "raw_buffer"))
-		return fail(c, cwhat, "filter_chain_match.transport_protocol '%s' %s",
-			    quote(c, tp), only);
-	if (m->n_application_protocols)
-		return fail(c, cwhat,
-			    "filter_chain_match.application_protocols %s", only);
-	if (m->source_type !=
-	    ENVOY__CONFIG__LISTENER__V3__FILTER_CHAIN_MATCH__CONNECTION_SOURCE_TYPE__ANY)
-		return fail(c, cwhat, "filter_chain_match.source_type %s", only);
-	if (m->n_source_prefix_ranges)
-		return fail(c, cwhat,
-			    "filter_chain_match.source_prefix_ranges %s", only);
-	if (m->n_source_ports)
-		return fail(c, cwhat, "filter_chain_match.source_ports %s", only);
-	if ((m->address_suffix && *m->address_suffix) || m->suffix_len)
-		return fail(c, cwhat, "filter_chain_match.address_suffix %s", only);
+	if (m->n_prefix_ranges || m->n_server_names ||
+	    (tp && *tp && strcmp(tp, "raw_buffer")) ||
+	    m->n_application_protocols ||
+	    m->source_type != ENVOY__CONFIG__LISTENER__V3__FILTER_CHAIN_MATCH__CONNECTION_SOURCE_TYPE__ANY ||
+	    m->n_source_prefix_ranges || m->n_source_ports ||
+	    (m->address_suffix && *m->address_suffix) || m->suffix_len)
+		return KM_XDS_SKIP;
 	if (!m->destination_port)
 		return 0;
 	if (u32_in(c, m->destination_port->value, cwhat, "destination_port", 1,
@@ -1072,7 +1060,7 @@ static int read_chain_match(struct ctx *c, const pb_chain_match *m,
 	return 0;
 }
 
-/* Plaintext only: kmesh never terminates TLS. */
+/* Plaintext only: kmesh never terminates TLS; a TLS chain is skipped. */
 static int check_transport_socket(struct ctx *c, const pb_transport_socket *ts,
 				  const char *cwhat)
 {
@@ -1086,8 +1074,7 @@ static int check_transport_socket(struct ctx *c, const pb_transport_socket *ts,
 	} else if (!strcmp(ts->name, SOCKET_RAW_BUFFER)) {
 		return 0;
 	}
-	return fail(c, cwhat, "transport_socket '%s' is not supported (plaintext only)",
-		    quote(c, ts->name));
+	return KM_XDS_SKIP;
 }
 
 /* One chain; *served is false when it has neither tcp_proxy nor
@@ -1112,12 +1099,17 @@ static int read_chain(struct ctx *c, const pb_chain *pc, const char *lwhat,
 	*served = ch->kind != 0;
 	if (!*served)
 		return 0;
-	if (pc->filter_chain_match) {
-		ret = read_chain_match(c, pc->filter_chain_match, cwhat, ch);
-		if (ret)
-			return ret;
+	ret = pc->filter_chain_match ?
+	      read_chain_match(c, pc->filter_chain_match, cwhat, ch) : 0;
+	if (!ret)
+		ret = check_transport_socket(c, pc->transport_socket, cwhat);
+	if (ret == KM_XDS_SKIP) {
+		km_chain_free(ch);
+		*served = false;
+		c->skipped.chains++;
+		return 0;
 	}
-	return check_transport_socket(c, pc->transport_socket, cwhat);
+	return ret;
 }
 
 static int read_listener_addrs(struct ctx *c, const pb_listener *pl,
@@ -1208,9 +1200,11 @@ static int read_listener(struct ctx *c, const pb_listener *pl,
 		orig[kept++] = i;
 	}
 	l->n_chains = kept;
-	if (!kept)
-		ret = fail(c, lwhat,
-			   "no tcp_proxy or http_connection_manager filter chain");
+	if (!kept) {
+		/* nothing kmesh can serve (e.g. istiod's virtualInbound) */
+		c->skipped.listeners++;
+		ret = KM_XDS_SKIP;
+	}
 out:
 	free(orig);
 	return ret;
@@ -1508,6 +1502,8 @@ static void add_skipped(const struct ctx *c, struct km_xds_skipped *skipped)
 		return;
 	skipped->filters += c->skipped.filters;
 	skipped->typed_configs += c->skipped.typed_configs;
+	skipped->chains += c->skipped.chains;
+	skipped->listeners += c->skipped.listeners;
 }
 
 int km_xds_cluster(const uint8_t *buf, size_t len, struct km_m_cluster *out,
@@ -1586,6 +1582,8 @@ int km_xds_listener(const uint8_t *buf, size_t len, struct km_m_listener *out,
 	if (ret) {
 		km_listener_free(out);
 		memset(out, 0, sizeof(*out));
+		if (ret == KM_XDS_SKIP)
+			add_skipped(&c, skipped);
 		return ret;
 	}
 	add_skipped(&c, skipped);

@@ -25,7 +25,16 @@
 struct km_xds_skipped {
 	uint32_t filters;
 	uint32_t typed_configs;
+	/* filter chains kmesh cannot evaluate (TLS transport sockets, matches
+	 * on more than destination_port: istiod's inbound and catch-all
+	 * listeners), and listeners left with no chain kmesh can serve */
+	uint32_t chains;
+	uint32_t listeners;
 };
+
+/* km_xds_listener: the listener has nothing kmesh can serve; not an error,
+ * the resource is accepted and skipped (counted). */
+#define KM_XDS_SKIP 1
 
 /* Cluster (CDS). For an EDS cluster the endpoints come later from its
  * ClusterLoadAssignment: has_load_assignment is false until then. */
@@ -39,7 +48,8 @@ int km_xds_cla(const uint8_t *buf, size_t len, char **cluster_name,
 	       struct km_m_cluster *out, struct km_err *err);
 
 /* Listener (LDS); tcp_proxy and http_connection_manager (inline
- * route_config or rds). */
+ * route_config or rds). Returns KM_XDS_SKIP (and counts it) for a listener
+ * with no chain kmesh can serve. */
 int km_xds_listener(const uint8_t *buf, size_t len, struct km_m_listener *out,
 		    struct km_xds_skipped *skipped, struct km_err *err);
 
