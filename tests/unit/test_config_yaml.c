@@ -1062,9 +1062,47 @@ static void test_one_line(void **state)
 		    "t.yaml:4: cluster 'a?b': unknown type 'X?Y'");
 }
 
+/* The bootstrap node: what an xDS server is told (kmeshd --xds). */
+static void test_node_for_xds(void **state)
+{
+	static const char yaml[] =
+		"node:\n"
+		"  id: sidecar~10.1.2.3~app-1.ns~ns.svc.cluster.local\n"
+		"  cluster: app.ns\n"
+		"  metadata:\n"
+		"    ISTIO_VERSION: \"1.24.0\"\n"
+		"    CLUSTER_ID: Kubernetes\n"
+		"    NAMESPACE: ns\n"
+		"    INSTANCE_IPS: 10.1.2.3,fd00::3\n"
+		"    LABELS: { app: web, version: v2 }\n"
+		"    SOMETHING_ELSE: [ ignored ]\n"
+		"static_resources: {}\n";
+	static const char bad[] =
+		"node:\n"
+		"  metadata: [ 1 ]\n"
+		"static_resources: {}\n";
+	struct km_model m;
+	struct km_err err;
+
+	(void)state;
+	assert_int_equal(km_config_load_string("t.yaml", yaml, strlen(yaml), &m, &err), 0);
+	assert_string_equal(m.node.id, "sidecar~10.1.2.3~app-1.ns~ns.svc.cluster.local");
+	assert_string_equal(m.node.cluster, "app.ns");
+	assert_string_equal(m.node.istio_version, "1.24.0");
+	assert_string_equal(m.node.cluster_id, "Kubernetes");
+	assert_string_equal(m.node.namespace_, "ns");
+	assert_string_equal(m.node.instance_ips, "10.1.2.3,fd00::3");
+	assert_string_equal(m.node.labels, "app=web,version=v2");
+	assert_null(m.node.node_name);
+	km_model_free(&m);
+	check_error("node metadata not a mapping", bad, strlen(bad),
+		    "t.yaml:2: node: metadata must be a mapping");
+}
+
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
+		cmocka_unit_test(test_node_for_xds),
 		cmocka_unit_test(test_full_example),
 		cmocka_unit_test(test_minimal),
 		cmocka_unit_test(test_file),

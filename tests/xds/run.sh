@@ -201,6 +201,23 @@ if xds_wait_streams 1 20 >/dev/null && sleep 1 &&
 else not_ok "Delta: kmeshd speaks DeltaAggregatedResources" "$(tail -3 "$LOG")"; fi
 stop_kmeshd
 
+# ---- node identity from the config file (Envoy bootstrap node) ----------------------
+cat > "$WORK/boot.yaml" <<'EOT'
+node:
+  id: sidecar~10.95.0.101~fromfile.test~test.svc.cluster.local
+  metadata: { CLUSTER_ID: FromFile, ISTIO_VERSION: "1.25.0", LABELS: { app: file } }
+static_resources: {}
+EOT
+"$KM_BUILD/kmeshd" --xds "127.0.0.1:$XDS_PORT" --config "$WORK/boot.yaml" \
+	--pin-root "$PIN" --state-dir "$STATE" >> "$LOG" 2>&1 &
+KMESHD_PID=$!
+sleep 2
+node=$(xds_requests | jq -c '[.[] | select(.node != null)][-1].node')
+if jq -e '.id == "sidecar~10.95.0.101~fromfile.test~test.svc.cluster.local" and .metadata.CLUSTER_ID == "FromFile" and .metadata.LABELS.app == "file"' <<< "$node" >/dev/null; then
+	ok "node id and metadata from the config file's bootstrap node"
+else not_ok "node id and metadata from the config file" "$node" "$(tail -2 "$LOG")"; fi
+stop_kmeshd
+
 # ---- size ----------------------------------------------------------------------------------
 start_kmeshd
 xds_wait_streams 1 20 >/dev/null

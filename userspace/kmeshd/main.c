@@ -63,6 +63,7 @@ struct kmeshd {
 	struct km_ads *ads;
 	struct km_ads_opts xds;
 	const char *source;	/* the config file, or "xds HOST:PORT" */
+	struct km_model boot;	/* xDS: the config file's node, as defaults */
 	char source_buf[300];
 };
 
@@ -424,15 +425,16 @@ static int check_only(const char *config)
 	return ret ? 1 : 0;
 }
 
-static const char *env_or(const char *v, const char *env)
+/* flag, else environment, else the config file's node */
+static const char *pick(const char *flag, const char *env, const char *file)
 {
-	return v ? v : getenv(env);
+	return flag ? flag : getenv(env) ? getenv(env) : file;
 }
 
 /* --xds HOST:PORT and the node identity, from flags or the environment
  * istio-agent sets. Returns 0, or 2 with a message. */
 static int setup_xds(struct kmeshd *d, const char *addr, const char *pod_ip,
-		     const char *pod_name)
+		     const char *pod_name, bool config_given)
 {
 	static char host[256], id[600];
 	struct km_ads_node *n = &d->xds.node;
@@ -458,17 +460,31 @@ static int setup_xds(struct kmeshd *d, const char *addr, const char *pod_ip,
 	}
 	d->xds.host = host;
 	d->xds.port = port;
-	pod_ip = env_or(pod_ip, "INSTANCE_IP");
-	pod_name = env_or(pod_name, "POD_NAME");
-	n->namespace_ = env_or(n->namespace_, "POD_NAMESPACE");
-	n->cluster_id = env_or(n->cluster_id, "CLUSTER_ID");
-	n->istio_version = env_or(n->istio_version, "ISTIO_VERSION");
-	n->node_name = env_or(n->node_name, "NODE_NAME");
-	n->labels = env_or(n->labels, "ISTIO_LABELS");
-	n->instance_ips = pod_ip;
+	/* The config file may carry Envoy's bootstrap node (id, cluster,
+	 * metadata); its static_resources are not used with xDS. */
+	if (config_given || access(d->config, F_OK) == 0) {
+		struct km_err err = {};
+
+		if (km_config_load_file(d->config, &d->boot, &err)) {
+			fprintf(stderr, "kmeshd: %s\n", err.msg);
+			return 2;
+		}
+	}
+	const struct km_node *fn = &d->boot.node;
+
+	pod_ip = pick(pod_ip, "INSTANCE_IP", NULL);
+	pod_name = pick(pod_name, "POD_NAME", NULL);
+	n->id = n->id ? n->id : fn->id;
+	n->cluster = fn->cluster;
+	n->namespace_ = pick(n->namespace_, "POD_NAMESPACE", fn->namespace_);
+	n->cluster_id = pick(n->cluster_id, "CLUSTER_ID", fn->cluster_id);
+	n->istio_version = pick(n->istio_version, "ISTIO_VERSION", fn->istio_version);
+	n->node_name = pick(n->node_name, "NODE_NAME", fn->node_name);
+	n->labels = pick(n->labels, "ISTIO_LABELS", fn->labels);
+	n->instance_ips = pod_ip ? pod_ip : fn->instance_ips;
 	if (!n->id) {
 		if (!pod_ip || !pod_name || !n->namespace_) {
-			fprintf(stderr, "kmeshd: --xds needs the node id: --node-id, or --pod-ip, --pod-name and --pod-namespace (or $INSTANCE_IP, $POD_NAME, $POD_NAMESPACE)\n");
+			fprintf(stderr, "kmeshd: --xds needs the node id: --node-id, node.id in the config file, or --pod-ip, --pod-name and --pod-namespace (or $INSTANCE_IP, $POD_NAME, $POD_NAMESPACE)\n");
 			return 2;
 		}
 		snprintf(id, sizeof(id), "sidecar~%s~%s.%s~%s.svc.cluster.local",
@@ -496,7 +512,8 @@ static void usage(FILE *f)
 		"      --pod-ip IP --pod-name NAME --pod-namespace NS --cluster-id ID\n"
 		"      --istio-version V --node-name NAME --labels k=v,k=v\n"
 		"                       node metadata; default from $INSTANCE_IP, $POD_NAME,\n"
-		"                       $POD_NAMESPACE, $CLUSTER_ID, $ISTIO_VERSION, $NODE_NAME, $ISTIO_LABELS\n"
+		"                       $POD_NAMESPACE, $CLUSTER_ID, $ISTIO_VERSION, $NODE_NAME, $ISTIO_LABELS,\n"
+		"                       else the config file's node (id, cluster, metadata)\n"
 		"      --no-peer-vip    getpeername shows the endpoint, not the VIP; saves about 1 us\n"
 		"                       per routed connect (no per-socket state)\n"
 		"  -v, --verbose        debug logging, including libbpf's\n"
@@ -537,12 +554,13 @@ int main(int argc, char **argv)
 	struct km_err err = {};
 	bool check = false, uninstall = false, peer_vip = true;
 	const char *xds_addr = NULL, *pod_ip = NULL, *pod_name = NULL;
+	bool config_given = false;
 	struct km_gen g;
 	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': d.config = optarg; break;
+		case 'c': d.config = optarg; config_given = true; break;
 		case 'g': snprintf(d.cgroup, sizeof(d.cgroup), "%s", optarg); break;
 		case 'p': d.pin_root = optarg; break;
 		case 's': d.state_dir = optarg; break;
@@ -572,7 +590,7 @@ int main(int argc, char **argv)
 	if (check)
 		return check_only(d.config);
 	d.source = d.config;
-	if (xds_addr && setup_xds(&d, xds_addr, pod_ip, pod_name))
+	if (xds_addr && setup_xds(&d, xds_addr, pod_ip, pod_name, config_given))
 		return 2;
 
 	libbpf_set_print(libbpf_log);
@@ -636,6 +654,7 @@ int main(int argc, char **argv)
 	}
 	ret = run(&d);
 	km_ads_free(d.ads);
+	km_model_free(&d.boot);
 	km_maps_close(&d.maps);
 	free_l7(&d);
 	return ret ? 1 : 0;

@@ -11,7 +11,9 @@
  *
  * Accepted and ignored:
  *   top level                admin
- *   node                     id, cluster, metadata
+ *   node                     user_agent_name (id, cluster and metadata are
+ *                            read for xDS: ISTIO_VERSION, CLUSTER_ID,
+ *                            NAMESPACE, INSTANCE_IPS, NODE_NAME, LABELS)
  *   listener                 stat_prefix, traffic_direction, access_log,
  *                            per_connection_buffer_limit_bytes
  *   filter_chains[]          name
@@ -45,6 +47,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1958,13 +1961,59 @@ static int check_names(struct ctx *c, yaml_node_t *seq, const char *kind)
 		    quote(c, name), line_of(seq_item(c, seq, first)));
 }
 
-/* The optional node field of the top level. */
+/* node.metadata: the keys istiod reads, as strings; LABELS, a map, becomes
+ * "k=v,k=v". Any other key is Istio's or the user's and is ignored. */
+static int read_node_metadata(struct ctx *c, yaml_node_t *node, struct km_node *n)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} keys[] = {
+		{ "ISTIO_VERSION", offsetof(struct km_node, istio_version) },
+		{ "CLUSTER_ID", offsetof(struct km_node, cluster_id) },
+		{ "NAMESPACE", offsetof(struct km_node, namespace_) },
+		{ "INSTANCE_IPS", offsetof(struct km_node, instance_ips) },
+		{ "NODE_NAME", offsetof(struct km_node, node_name) },
+	};
+	yaml_node_t *md = field(c, node, "metadata"), *labels;
+	int ret;
+
+	if (!md)
+		return 0;
+	ret = want(c, md, YAML_MAPPING_NODE, "node", "metadata");
+	for (size_t i = 0; !ret && i < sizeof(keys) / sizeof(keys[0]); i++)
+		ret = opt_str(c, md, "node: metadata", keys[i].key, KM_NAME_MAX,
+			      (char **)((char *)n + keys[i].off));
+	labels = ret ? NULL : field(c, md, "LABELS");
+	if (labels) {
+		yaml_node_pair_t *p;
+		size_t len = 0;
+		char *buf;
+
+		ret = want(c, labels, YAML_MAPPING_NODE, "node: metadata", "LABELS");
+		if (ret)
+			return ret;
+		for (p = labels->data.mapping.pairs.start; p < labels->data.mapping.pairs.top; p++)
+			len += strlen(sval(node_at(c, p->key))) +
+			       strlen(sval(node_at(c, p->value))) + 2;
+		buf = calloc(1, len + 1);
+		if (!buf)
+			return oom(c);
+		for (p = labels->data.mapping.pairs.start; p < labels->data.mapping.pairs.top; p++)
+			sprintf(buf + strlen(buf), "%s%s=%s", *buf ? "," : "",
+				sval(node_at(c, p->key)), sval(node_at(c, p->value)));
+		n->labels = buf;
+	}
+	return ret;
+}
+
+/* The optional node field of the top level (Envoy's bootstrap node). */
 static int read_node(struct ctx *c, yaml_node_t *root, struct km_model *m)
 {
-	static const char *const used[] = { "locality", NULL };
-	static const char *const ignored[] = {
-		"id", "cluster", "metadata", NULL
+	static const char *const used[] = {
+		"locality", "id", "cluster", "metadata", NULL
 	};
+	static const char *const ignored[] = { "user_agent_name", NULL };
 	yaml_node_t *v = field(c, root, "node");
 	int ret;
 
@@ -1973,6 +2022,12 @@ static int read_node(struct ctx *c, yaml_node_t *root, struct km_model *m)
 	ret = mapping_at(c, v, NULL, "node", "node", used, ignored);
 	if (!ret)
 		ret = read_locality(c, v, "node", &m->node_locality);
+	if (!ret)
+		ret = opt_str(c, v, "node", "id", KM_NAME_MAX * 2, &m->node.id);
+	if (!ret)
+		ret = opt_str(c, v, "node", "cluster", KM_NAME_MAX, &m->node.cluster);
+	if (!ret)
+		ret = read_node_metadata(c, v, &m->node);
 	return ret;
 }
 

@@ -102,6 +102,14 @@ void km_model_free(struct km_model *m)
 		km_route_config_free(&m->route_configs[i]);
 	free(m->route_configs);
 	locality_free(&m->node_locality);
+	free(m->node.id);
+	free(m->node.cluster);
+	free(m->node.istio_version);
+	free(m->node.cluster_id);
+	free(m->node.namespace_);
+	free(m->node.instance_ips);
+	free(m->node.node_name);
+	free(m->node.labels);
 	free(m->source);
 	memset(m, 0, sizeof(*m));
 }

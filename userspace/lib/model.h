@@ -173,8 +173,22 @@ struct km_m_listener {
 	struct km_m_chain *chains;
 };
 
+/* Envoy's bootstrap node: who this agent is to an xDS server. Metadata
+ * keys istiod reads; LABELS kept as "k=v,k=v". All optional. */
+struct km_node {
+	char *id;
+	char *cluster;
+	char *istio_version;	/* metadata.ISTIO_VERSION */
+	char *cluster_id;	/* metadata.CLUSTER_ID */
+	char *namespace_;	/* metadata.NAMESPACE */
+	char *instance_ips;	/* metadata.INSTANCE_IPS */
+	char *node_name;	/* metadata.NODE_NAME */
+	char *labels;		/* metadata.LABELS */
+};
+
 struct km_model {
 	char *source;		/* file name, or "xds" */
+	struct km_node node;
 	struct km_locality node_locality;
 	size_t n_listeners;
 	struct km_m_listener *listeners;
