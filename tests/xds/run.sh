@@ -198,6 +198,21 @@ if xds_wait_streams 1 20 >/dev/null && sleep 1 &&
 	out=$(in_app "$CLI" -n 1 -t 2000 10.94.0.1:80)
 	if grep -q '^err connect errno=ECONNREFUSED' <<< "$out"; then ok "Delta: removed_resources drops the endpoints (refused)"
 	else not_ok "Delta: removed_resources drops the endpoints" "$out" "$("${CTL[@]}" config)"; fi
+	# a bad resource: NACKed with its name, the last accepted set serves
+	xds_push_json cds "[$(eds_cluster svc-a), $(static_cluster bad-two "$(cla bad-two 10.95.0.4)" MAGLEV)]" 10 >/dev/null
+	msg=$(xds_wait_nack cds 20 10)
+	if grep -q "bad-two" <<< "$msg" && [ "$("${CTL[@]}" -o json status | jq '.maps.clusters')" = 1 ]; then
+		ok "Delta: a bad resource is NACKed naming it ($msg)"
+	else not_ok "Delta: a bad resource is NACKed" "nack: $msg"; fi
+	# reconnect: resubscribe with initial_resource_versions
+	xds_drop 14
+	sleep 1.5
+	xds_patch_json eds "{\"upsert\":[$(cla svc-a 10.95.0.5)]}" >/dev/null
+	sleep 1.5
+	ivr=$(xds_requests | jq '[.[] | select(.kind == "delta" and .first_for_type and ((.initial_resource_versions // {}) | length) > 0)] | length')
+	if [ "$ivr" -gt 0 ]; then
+		expect_backends "Delta: after a reset, resubscribe with initial_resource_versions; updates apply" 10.94.0.1 2 b5=2
+	else not_ok "Delta: resubscribe with initial_resource_versions after a reset" "$(xds_requests | jq -c '[.[] | select(.kind == "delta")][-4:]' | head -c 600)"; fi
 else not_ok "Delta: kmeshd speaks DeltaAggregatedResources" "$(tail -3 "$LOG")"; fi
 stop_kmeshd
 
