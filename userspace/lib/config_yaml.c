@@ -57,6 +57,7 @@
 #include <yaml.h>
 
 #include "config_yaml.h"
+#include "dup.h"
 
 #define TYPE_URL "type.googleapis.com/"
 #define URL_LISTENER TYPE_URL "envoy.config.listener.v3.Listener"
@@ -622,69 +623,8 @@ static int opt_scalar(struct ctx *c, const yaml_node_t *map, const char *what,
 	return *v ? want(c, *v, YAML_SCALAR_NODE, what, name) : 0;
 }
 
-/* ---- duplicates -------------------------------------------------------- */
+/* ---- duplicates: km_find_dup (dup.h) --------------------------------- */
 
-struct dup_ref {
-	const char *s;
-	size_t pos;
-};
-
-static int dup_cmp(const struct dup_ref *a, const struct dup_ref *b, int d)
-{
-	if (d)
-		return d;
-	return a->pos < b->pos ? -1 : a->pos > b->pos;
-}
-
-static int dup_cmp_case(const void *a, const void *b)
-{
-	const struct dup_ref *x = a, *y = b;
-
-	return dup_cmp(x, y, strcmp(x->s, y->s));
-}
-
-static int dup_cmp_nocase(const void *a, const void *b)
-{
-	const struct dup_ref *x = a, *y = b;
-
-	return dup_cmp(x, y, strcasecmp(x->s, y->s));
-}
-
-/*
- * The earliest position (*dup) whose string occurred before, at *first.
- * Sorting, so thousands of listeners or clusters stay cheap. refs is
- * reordered.
- */
-static bool find_dup(struct dup_ref *refs, size_t n, bool nocase,
-		     size_t *first, size_t *dup)
-{
-	int (*cmp)(const void *, const void *) =
-		nocase ? dup_cmp_nocase : dup_cmp_case;
-	bool found = false;
-	size_t head = 0;
-
-	qsort(refs, n, sizeof(*refs), cmp);
-	for (size_t i = 1; i < n; i++) {
-		bool same = nocase ? !strcasecmp(refs[i].s, refs[head].s) :
-				     !strcmp(refs[i].s, refs[head].s);
-
-		if (!same) {
-			head = i;
-			continue;
-		}
-		if (!found || refs[i].pos < *dup) {
-			*first = refs[head].pos;
-			*dup = refs[i].pos;
-			found = true;
-		}
-		/* later members of this group are later duplicates */
-		while (i + 1 < n && (nocase ?
-				     !strcasecmp(refs[i + 1].s, refs[head].s) :
-				     !strcmp(refs[i + 1].s, refs[head].s)))
-			i++;
-	}
-	return found;
-}
 
 /* ---- lists ------------------------------------------------------------- */
 
@@ -1235,7 +1175,7 @@ static int check_vhost_dups(struct ctx *c, yaml_node_t *v, const char *rcwhat,
 			    struct km_m_route_config *rc)
 {
 	yaml_node_t *vs = field(c, v, "virtual_hosts");
-	struct dup_ref *refs;
+	struct km_dup_ref *refs;
 	size_t nrefs = 0, first, dup, vi, di;
 	char vwhat[WHAT_LEN];
 	int ret = 0;
@@ -1251,8 +1191,8 @@ static int check_vhost_dups(struct ctx *c, yaml_node_t *v, const char *rcwhat,
 		return oom(c);
 
 	for (vi = 0; vi < rc->n_vhosts; vi++)
-		refs[vi] = (struct dup_ref){ rc->vhosts[vi].name, vi };
-	if (find_dup(refs, rc->n_vhosts, false, &first, &dup)) {
+		refs[vi] = (struct km_dup_ref){ rc->vhosts[vi].name, vi };
+	if (km_find_dup(refs, rc->n_vhosts, false, &first, &dup)) {
 		ret = fail(c, seq_item(c, vs, dup), rcwhat,
 			   "virtual_host '%s' appears twice (first at line %d)",
 			   quote(c, rc->vhosts[dup].name),
@@ -1264,11 +1204,11 @@ static int check_vhost_dups(struct ctx *c, yaml_node_t *v, const char *rcwhat,
 	nrefs = 0;
 	for (vi = 0; vi < rc->n_vhosts; vi++)
 		for (di = 0; di < rc->vhosts[vi].n_domains; di++)
-			refs[nrefs++] = (struct dup_ref){
+			refs[nrefs++] = (struct km_dup_ref){
 				rc->vhosts[vi].domains[di],
 				vi * KM_MAX_DOMAINS + di
 			};
-	if (find_dup(refs, nrefs, true, &first, &dup)) {
+	if (km_find_dup(refs, nrefs, true, &first, &dup)) {
 		struct km_m_vhost *v1 = &rc->vhosts[first / KM_MAX_DOMAINS];
 		yaml_node_t *vn = seq_item(c, vs, dup / KM_MAX_DOMAINS);
 		yaml_node_t *dn = seq_item(c, field(c, vn, "domains"),
@@ -1938,7 +1878,7 @@ static int read_cluster(struct ctx *c, yaml_node_t *n, const char *what,
 static int check_names(struct ctx *c, yaml_node_t *seq, const char *kind)
 {
 	size_t n = seq ? seq_len(seq) : 0, first, dup;
-	struct dup_ref *refs;
+	struct km_dup_ref *refs;
 	const char *name;
 	bool found;
 
@@ -1948,10 +1888,10 @@ static int check_names(struct ctx *c, yaml_node_t *seq, const char *kind)
 	if (!refs)
 		return oom(c);
 	for (size_t i = 0; i < n; i++)
-		refs[i] = (struct dup_ref){
+		refs[i] = (struct km_dup_ref){
 			sval(field(c, seq_item(c, seq, i), "name")), i
 		};
-	found = find_dup(refs, n, false, &first, &dup);
+	found = km_find_dup(refs, n, false, &first, &dup);
 	free(refs);
 	if (!found)
 		return 0;

@@ -548,12 +548,31 @@ static void set_str(char **dst, const char *src)
 	*dst = strdup(src ? src : "");
 }
 
+/* Commit or refuse the candidate, then ACK or NACK it; an accepted CDS or
+ * LDS may change what EDS, LDS and RDS subscribe to. */
+static void respond(struct km_ads *a, int t, struct candidate *c,
+		    const char *version)
+{
+	const char *nack = cand_commit(a, c, t);
+
+	if (!nack) {
+		set_str(&a->t[t].version, version);
+		a->t[t].acks++;
+		a->backoff_ms = 0;
+	}
+	if (a->o.delta)
+		send_delta(a, t, NULL, 0, NULL, 0, nack, false);
+	else
+		send_sotw(a, t, nack);
+	if (!nack && (t == CDS || t == LDS))
+		update_subscriptions(a, t);
+}
+
 static void on_sotw(struct km_ads *a, const uint8_t *msg, size_t len)
 {
 	Envoy__Service__Discovery__V3__DiscoveryResponse *r =
 		envoy__service__discovery__v3__discovery_response__unpack(NULL, len, msg);
 	struct candidate c;
-	const char *nack;
 	int t;
 
 	if (!r) {
@@ -573,17 +592,7 @@ static void on_sotw(struct km_ads *a, const uint8_t *msg, size_t len)
 	for (size_t i = 0; i < r->n_resources; i++)
 		cand_add(a, &c, t, r->resources[i]->type_url, r->resources[i]->value.data,
 			 r->resources[i]->value.len, NULL);
-	nack = cand_commit(a, &c, t);
-	if (nack) {
-		send_sotw(a, t, nack);
-	} else {
-		set_str(&a->t[t].version, r->version_info);
-		a->t[t].acks++;
-		a->backoff_ms = 0;
-		send_sotw(a, t, NULL);
-		if (t == CDS || t == LDS)
-			update_subscriptions(a, t);
-	}
+	respond(a, t, &c, r->version_info);
 out:
 	envoy__service__discovery__v3__discovery_response__free_unpacked(r, NULL);
 }
@@ -593,7 +602,6 @@ static void on_delta(struct km_ads *a, const uint8_t *msg, size_t len)
 	Envoy__Service__Discovery__V3__DeltaDiscoveryResponse *r =
 		envoy__service__discovery__v3__delta_discovery_response__unpack(NULL, len, msg);
 	struct candidate c;
-	const char *nack;
 	int t;
 
 	if (!r) {
@@ -621,17 +629,7 @@ static void on_delta(struct km_ads *a, const uint8_t *msg, size_t len)
 		cand_add(a, &c, t, res->resource->type_url, res->resource->value.data,
 			 res->resource->value.len, res->version);
 	}
-	nack = cand_commit(a, &c, t);
-	if (nack) {
-		send_delta(a, t, NULL, 0, NULL, 0, nack, false);
-	} else {
-		set_str(&a->t[t].version, r->system_version_info);
-		a->t[t].acks++;
-		a->backoff_ms = 0;
-		send_delta(a, t, NULL, 0, NULL, 0, NULL, false);
-		if (t == CDS || t == LDS)
-			update_subscriptions(a, t);
-	}
+	respond(a, t, &c, r->system_version_info);
 out:
 	envoy__service__discovery__v3__delta_discovery_response__free_unpacked(r, NULL);
 }

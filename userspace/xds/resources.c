@@ -58,6 +58,7 @@
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb-c.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb-c.h"
 #include "resources.h"
+#include "dup.h"
 
 #define TYPE_URL "type.googleapis.com/"
 #define URL_TCP_PROXY \
@@ -286,61 +287,8 @@ static int u32_in(struct ctx *c, uint32_t v, const char *what,
 	return 0;
 }
 
-/* ---- duplicates (as config_yaml.c) ------------------------------------- */
+/* ---- duplicates: km_find_dup (dup.h) --------------------------------- */
 
-struct dup_ref {
-	const char *s;
-	size_t pos;
-};
-
-static int dup_cmp(const struct dup_ref *a, const struct dup_ref *b, int d)
-{
-	if (d)
-		return d;
-	return a->pos < b->pos ? -1 : a->pos > b->pos;
-}
-
-static int dup_cmp_case(const void *a, const void *b)
-{
-	const struct dup_ref *x = a, *y = b;
-
-	return dup_cmp(x, y, strcmp(x->s, y->s));
-}
-
-static int dup_cmp_nocase(const void *a, const void *b)
-{
-	const struct dup_ref *x = a, *y = b;
-
-	return dup_cmp(x, y, strcasecmp(x->s, y->s));
-}
-
-/* The earliest position (*dup) whose string occurred before, at *first.
- * refs is reordered. */
-static bool find_dup(struct dup_ref *refs, size_t n, bool nocase,
-		     size_t *first, size_t *dup)
-{
-	int (*cmp)(const void *, const void *) =
-		nocase ? dup_cmp_nocase : dup_cmp_case;
-	bool found = false;
-	size_t head = 0;
-
-	qsort(refs, n, sizeof(*refs), cmp);
-	for (size_t i = 1; i < n; i++) {
-		bool same = nocase ? !strcasecmp(refs[i].s, refs[head].s) :
-				     !strcmp(refs[i].s, refs[head].s);
-
-		if (!same) {
-			head = i;
-			continue;
-		}
-		if (!found || refs[i].pos < *dup) {
-			*first = refs[head].pos;
-			*dup = refs[i].pos;
-			found = true;
-		}
-	}
-	return found;
-}
 
 /* ---- addresses, localities --------------------------------------------- */
 
@@ -835,7 +783,7 @@ static int read_vhost(struct ctx *c, const pb_vhost *pv, const char *rcwhat,
 static int check_vhost_dups(struct ctx *c, const char *rcwhat,
 			    const struct km_m_route_config *rc)
 {
-	struct dup_ref *refs;
+	struct km_dup_ref *refs;
 	size_t nrefs = 0, first, dup, vi, di;
 	char vwhat[WHAT_LEN];
 	int ret = 0;
@@ -851,8 +799,8 @@ static int check_vhost_dups(struct ctx *c, const char *rcwhat,
 		return oom(c);
 
 	for (vi = 0; vi < rc->n_vhosts; vi++)
-		refs[vi] = (struct dup_ref){ rc->vhosts[vi].name, vi };
-	if (find_dup(refs, rc->n_vhosts, false, &first, &dup)) {
+		refs[vi] = (struct km_dup_ref){ rc->vhosts[vi].name, vi };
+	if (km_find_dup(refs, rc->n_vhosts, false, &first, &dup)) {
 		ret = fail(c, rcwhat,
 			   "virtual_host '%s' appears twice (virtual_hosts[%zu] and [%zu])",
 			   quote(c, rc->vhosts[dup].name), first, dup);
@@ -863,11 +811,11 @@ static int check_vhost_dups(struct ctx *c, const char *rcwhat,
 	nrefs = 0;
 	for (vi = 0; vi < rc->n_vhosts; vi++)
 		for (di = 0; di < rc->vhosts[vi].n_domains; di++)
-			refs[nrefs++] = (struct dup_ref){
+			refs[nrefs++] = (struct km_dup_ref){
 				rc->vhosts[vi].domains[di],
 				vi * KM_MAX_DOMAINS + di
 			};
-	if (find_dup(refs, nrefs, true, &first, &dup)) {
+	if (km_find_dup(refs, nrefs, true, &first, &dup)) {
 		const struct km_m_vhost *v1 = &rc->vhosts[first / KM_MAX_DOMAINS];
 		const struct km_m_vhost *v2 = &rc->vhosts[dup / KM_MAX_DOMAINS];
 
