@@ -182,6 +182,7 @@ $(B)/tools/km_defer_client: tests/kmod/km_defer_client.c tests/tools/km_tool.h
 
 tools: $(B)/tools/km_kmod_test $(B)/tools/km_defer_client
 $(B)/userspace/lib/http_parse_user.o: kmod/http_parse.c include/kmesh/http_parse.h
+$(B)/userspace/lib/route_match_user.o: kmod/route_match.c include/kmesh/route_match.h include/kmesh/route_table.h include/kmesh/lb_pick.h include/kmesh/http_parse.h
 
 # VM test bench (tests/vm): last, it uses the variables above
 -include tests/vm/vm.mk

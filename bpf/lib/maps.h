@@ -5,6 +5,7 @@
 #define KM_BPF_MAPS_H
 
 #include "kmesh/abi.h"
+#include "kmesh/route_table.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -78,6 +79,22 @@ struct {
 	__type(value, struct km_sk_orig);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } km_sk_orig SEC(".maps");
+
+/* Compiled route tables (include/kmesh/route_table.h), indexed by
+ * km_route_index(slot, route_id). An ARRAY: values this large cannot come
+ * from the no-prealloc hash allocator, and the agent rewrites the idle
+ * slot's entries in place before the generation flip. */
+struct km_route_blob {
+	__u8 b[KM_ROUTE_TABLE_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KM_GEN_SLOTS * KM_MAX_ROUTE_CONFIGS);
+	__type(key, __u32);
+	__type(value, struct km_route_blob);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_route SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

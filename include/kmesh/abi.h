@@ -56,13 +56,16 @@
 /* Enrolled path as shown by kmeshctl, NUL included. */
 #define KM_PATH_MAX 256
 
-/* HTTP route tables (enforced when config is read; the L7 data path that
- * uses them arrives with kmesh.ko's kfuncs). */
+/* HTTP route tables (route_table.h): checked when config is read. */
 #define KM_MAX_VHOSTS 64	/* virtual hosts per route config */
 #define KM_MAX_DOMAINS 64	/* domains per virtual host */
 #define KM_MAX_ROUTES 64	/* routes per virtual host */
 #define KM_MAX_HEADER_MATCHES 8	/* header matchers per route */
 #define KM_MAX_MATCH_STR 256	/* domain, path, header name/value, NUL incl. */
+/* Route configs (compiled route tables) in one generation. Each takes one
+ * km_route value of KM_ROUTE_TABLE_MAX bytes, preallocated per slot:
+ * 2 x 32 x 128 KiB = 8 MiB of kernel memory. */
+#define KM_MAX_ROUTE_CONFIGS 32
 
 /* IPv4 addresses are stored IPv4-mapped (::ffff:a.b.c.d), so one key type
  * serves both families and a dual-stack IPv6 socket dialing ::ffff:VIP finds
@@ -117,8 +120,13 @@ struct km_target {
 
 enum km_frontend_flags {
 	/* An http_connection_manager listener served as L4 to its default
-	 * cluster (no L7 data path yet, or the module is absent). */
+	 * route's clusters (targets[]): no route table (KM_FE_L7 unset). */
 	KM_FE_L7_AS_L4 = 1 << 0,
+	/* An http_connection_manager listener with a compiled route table,
+	 * km_route[km_route_index(slot, route_id)]. targets[] still hold the
+	 * default route: the L4 fallback when the module is absent or the
+	 * first bytes are not a complete HTTP request head. */
+	KM_FE_L7 = 1 << 1,
 };
 
 struct km_frontend {
@@ -126,7 +134,7 @@ struct km_frontend {
 	__u16 n_targets;	/* 1..KM_MAX_WEIGHTED */
 	__u16 flags;		/* enum km_frontend_flags */
 	__u32 total_weight;	/* == targets[n_targets - 1].cum_weight */
-	__u32 pad;
+	__u32 route_id;		/* KM_FE_L7: < KM_MAX_ROUTE_CONFIGS, else 0 */
 	struct km_target targets[KM_MAX_WEIGHTED];
 };
 _Static_assert(sizeof(struct km_frontend) == 16 + 8 * KM_MAX_WEIGHTED,
@@ -179,6 +187,14 @@ struct km_endpoint {
 	__u32 cum_weight;	/* inclusive running sum over [0..index] */
 };
 _Static_assert(sizeof(struct km_endpoint) == 28, "km_endpoint ABI");
+
+/* km_route: ARRAY of KM_GEN_SLOTS * KM_MAX_ROUTE_CONFIGS compiled route
+ * tables (route_table.h), each value KM_ROUTE_TABLE_MAX bytes; route config
+ * @id of generation slot @slot is at index km_route_index(slot, id). */
+static inline __u32 km_route_index(__u32 slot, __u32 id)
+{
+	return (slot & 1) * KM_MAX_ROUTE_CONFIGS + id;
+}
 
 /* km_names: HASH, names for kmeshctl; the data path never reads it. */
 enum km_name_kind {
@@ -239,6 +255,13 @@ enum km_counter {
 	KM_CNT_L7_AS_L4,	/* routed, and the listener is L7 served as L4 */
 	KM_CNT_PEER_VIP,	/* getpeername answered with the VIP */
 	KM_CNT_FAMILY,		/* IPv6 endpoint for an IPv4 socket: refused */
+	/* L7 (KM_FE_L7 listeners, kmesh.ko loaded) */
+	KM_CNT_L7_DEFERRED,	/* connect held until the first write */
+	KM_CNT_L7_ROUTED,	/* first bytes matched a route: routed by it */
+	KM_CNT_L7_NO_ROUTE,	/* no virtual host or route matched: the
+				 * first write fails with ECONNREFUSED */
+	KM_CNT_L7_DEFAULT,	/* first bytes not a complete HTTP head (or
+				 * a bad route table): default route */
 	KM_CNT_MAX,
 };
 

@@ -44,6 +44,25 @@
  *   int bpf_km_str_match(const char *s, u32 s__sz, const char *pat,
  *			  u32 pat__sz, u32 kind)
  *	The same matching on two NUL-terminated BPF strings.
+ *   int bpf_km_route(struct bpf_sock_addr_kern *ctx, void *table,
+ *		      u32 table__sz, struct km_route_result *res, u32 res__sz)
+ *	Re-run only: match the parsed first message against the compiled
+ *	route table (route_table.h, a km_route map value) with
+ *	kmod/route_match.c, the code kmeshctl explain runs. 0: the matcher
+ *	ran and res->status says what it found (KM_ROUTE_MATCHED with the
+ *	route's clusters in res->action, KM_ROUTE_NO_VHOST, KM_ROUTE_NO_ROUTE,
+ *	KM_ROUTE_BAD_TABLE). -ENODATA: the head did not end within the first
+ *	write; -EBADMSG: not an HTTP/1.x request head; -E2BIG: over a parser
+ *	limit (all three: the caller takes the listener's default route);
+ *	-ESRCH: not the re-run; -EINVAL: res__sz too small.
+ *
+ * Per-request routing (not done: a connection keeps its first choice, as in
+ * upstream Kmesh) would keep this contract: the matcher takes any parsed
+ * head and any table, so an sk_msg program could call the same matcher on
+ * each request head through a kfunc registered for BPF_PROG_TYPE_SK_MSG
+ * (6.12 refuses module kfuncs there, kernel-notes.md) or the module could
+ * run it from its own sendmsg; what is missing is moving an established
+ * connection, not the matching.
  *
  * Strings from BPF are NUL-terminated within their __sz buffer (a fixed
  * buffer in a map value or on the stack); without a NUL the whole buffer
@@ -55,7 +74,7 @@
 #include "abi.h"
 
 /* Bump with any change to a kfunc signature or the netlink family. */
-#define KM_KMOD_ABI_VERSION 1
+#define KM_KMOD_ABI_VERSION 2
 
 /* First bytes kept for the re-run. A request head that does not end within
  * them parses as -E2BIG (http_parse.h) and takes the listener's policy for

@@ -35,6 +35,10 @@ const char *const km_counter_names[KM_CNT_MAX] = {
 	[KM_CNT_L7_AS_L4] = "l7_served_as_l4",
 	[KM_CNT_PEER_VIP] = "getpeername_vip",
 	[KM_CNT_FAMILY] = "family_mismatch",
+	[KM_CNT_L7_DEFERRED] = "l7_deferred",
+	[KM_CNT_L7_ROUTED] = "l7_routed",
+	[KM_CNT_L7_NO_ROUTE] = "l7_no_route",
+	[KM_CNT_L7_DEFAULT] = "l7_default_route",
 };
 
 int km_maps_open(const char *pin_root, struct km_maps *mp, struct km_err *err)

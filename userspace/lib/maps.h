@@ -16,11 +16,12 @@ struct km_maps {
 	int enroll;
 	int rr;
 	int counters;
+	int route;
 };
 
 /* Map names as pinned under the pin root (the BPF object's names). */
 #define KM_MAP_NAMES { "km_gen", "km_frontend", "km_cluster", "km_endpoint", \
-		       "km_names", "km_enroll", "km_rr", "km_counters" }
+		       "km_names", "km_enroll", "km_rr", "km_counters", "km_route" }
 
 /* -ENOENT when kmeshd has never run (nothing pinned). */
 int km_maps_open(const char *pin_root, struct km_maps *mp, struct km_err *err);

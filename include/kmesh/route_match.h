@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * HTTP route matching over a compiled route table (route_table.h).
+ *
+ * One implementation, kmod/route_match.c, runs in kmesh.ko (through a kfunc,
+ * on the head km_http_parse() parsed) and in userspace (libkmesh.a: unit
+ * tests, the fuzzer, kmeshctl explaining a decision from the map), like
+ * http_parse.c: no libc, no kernel API, no allocation, no recursion, every
+ * loop bounded by an abi.h limit, no read past the blob length.
+ *
+ * Virtual host selection (Envoy's RouteMatcher::findVirtualHost, checked
+ * against envoyproxy/envoy source/common/router/config_impl.cc and
+ * HeaderUtility::getPortStart in source/common/http/header_utility.cc)
+ * -----------------------------------------------------------------------
+ * - The Host is req->host: the Host header, or the authority of an
+ *   absolute-form target (http_parse.h). Compared ASCII case-insensitively.
+ * - Port: Envoy does NOT retry without the port. By default the Host is
+ *   matched as sent, so "a.com:8080" matches the domain "a.com:8080" and
+ *   not "a.com" (Envoy's FAQ "Why is my route not found?"; Istio lists both
+ *   forms in its domains). With KM_RT_F_IGNORE_PORT (the route config's
+ *   ignore_port_in_host_matching) the port is cut first, as getPortStart
+ *   does: from the last ':' unless a ']' comes after it, so "[::1]" keeps
+ *   its colons and "a.com:" becomes "a.com".
+ * - Precedence: an exact domain; else the longest matching suffix wildcard
+ *   ("*.a.com", "*-b.a.com"); else the longest prefix wildcard ("a.*");
+ *   else the "*" vhost. A wildcard matches at least one character:
+ *   "*.a.com" does not match ".a.com" (Envoy: wildcard_length >= host size
+ *   skips). Equal-length wildcards cannot both match one Host.
+ * - No Host (HTTP/1.0) or an empty one: only "*" can match. (Envoy answers
+ *   an HTTP/1.1 request without Host with 400; a route config with only a
+ *   "*" vhost takes it, the same here.)
+ *
+ * Route selection (Envoy's route_components.proto RouteMatch)
+ * -----------------------------------------------------------
+ * The routes of the vhost in order; the first whose path match and all
+ * header matchers match is taken.
+ * - Path: req->path (no query, no fragment); an absolute-form target with
+ *   no path is "/". prefix: starts with; path: equals; path_separated_prefix:
+ *   starts with, then the path ends or continues with '/' ("/api" matches
+ *   "/api", "/api/x", "/api?q", not "/apix"). case_sensitive false compares
+ *   the path ASCII case-insensitively (it does not touch header matching).
+ *   A regex route never matches. CONNECT (no path) matches no route: Envoy
+ *   takes CONNECT only through connect_matcher, which is not compiled.
+ * - Headers (HeaderUtility::matchHeaders): a header that is present is
+ *   matched (exact/prefix/suffix/contains with ignore_case, or present_match
+ *   = its value), then inverted by invert_match. A missing header matches
+ *   only present_match: false, or an inverted present_match: true
+ *   (treat_missing_header_as_empty is not supported: an inverted exact
+ *   matcher does not match a missing header, as in Envoy). A repeated header
+ *   is seen by its FIRST line (km_http_header); Envoy would join the values
+ *   with ',': routes on repeated headers are not reliable either way.
+ *
+ * Return values of km_route_match()
+ * ---------------------------------
+ *   0        matched: res->status KM_ROUTE_MATCHED, vhost, route, action.
+ *   -ENOENT  res->status KM_ROUTE_NO_VHOST (res->vhost meaningless) or
+ *            KM_ROUTE_NO_ROUTE (res->vhost is the vhost chosen).
+ *   -EINVAL  the blob (or req) is malformed: bad magic/version/length, a
+ *            count over its limit, an offset or string outside the blob, an
+ *            unknown kind, a misaligned blob, or an inconsistent action.
+ *            res->status KM_ROUTE_BAD_TABLE.
+ * A corrupted blob that still passes these checks gives some valid answer,
+ * never a read outside [table, table + len).
+ */
+#ifndef KMESH_ROUTE_MATCH_H
+#define KMESH_ROUTE_MATCH_H
+
+#include "http_parse.h"
+#include "route_table.h"
+
+enum km_route_status {
+	KM_ROUTE_MATCHED = 0,
+	KM_ROUTE_NO_VHOST = 1,
+	KM_ROUTE_NO_ROUTE = 2,
+	KM_ROUTE_BAD_TABLE = 3,
+};
+
+struct km_route_result {
+	__u32 status;		/* enum km_route_status */
+	__u16 vhost;		/* index into the table's vhosts */
+	__u16 route;		/* index into that vhost's routes */
+	/* The route's weighted clusters in the record an L4 frontend uses,
+	 * so one km_pick_target() picks for both (listener_id, flags: 0). */
+	struct km_frontend action;
+};
+_Static_assert(sizeof(struct km_route_result) == 8 + sizeof(struct km_frontend),
+	       "km_route_result crosses the kfunc boundary");
+
+/*
+ * Match the request req, parsed by km_http_parse() from buf (which holds at
+ * least req->head_len bytes), against the route table table[0..len). The
+ * table must be 4-byte aligned (malloc and map values are).
+ */
+int km_route_match(const void *table, __u32 len, const char *buf,
+		   const struct km_http_req *req, struct km_route_result *res);
+
+/* The cluster id of a matched result for draw (a round-robin counter or a
+ * random number): km_pick_target() (lb_pick.h), so every total_weight
+ * consecutive draws give each cluster exactly its weight. -1 if res holds
+ * no match or no valid action. */
+long km_route_pick_cluster(const struct km_route_result *res, __u32 draw);
+
+#endif /* KMESH_ROUTE_MATCH_H */

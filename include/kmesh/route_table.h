@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Compiled HTTP route table: one route configuration (Envoy's
+ * RouteConfiguration cut to what kmesh enforces) as ONE flat, pointer-free
+ * blob. userspace/lib/route_build.c writes it, it lives in a BPF map value,
+ * and kmod/route_match.c matches requests against it in kmesh.ko and in
+ * kmeshctl alike. The matcher trusts nothing in it: every count is checked
+ * against its abi.h limit and every offset against the blob length before it
+ * is read (bad blob -> -EINVAL).
+ *
+ * Layout (all offsets are from the start of the blob, records 4-aligned,
+ * little-endian like every other map value: the host writes, the host reads)
+ *
+ *   struct km_rt_head
+ *   struct km_rt_vhost        [n_vhosts]             at head.vhost_off
+ *   struct km_rt_domain       [vhost.n_domains]      at vhost.domain_off
+ *   struct km_rt_route        [vhost.n_routes]       at vhost.route_off
+ *   struct km_rt_header_match [route.n_headers]      at route.header_off
+ *   struct km_target          [route.n_targets]      at route.target_off
+ *   string pool: bytes referenced by (off, len) pairs; the builder puts a
+ *   NUL after each string for readers that print them, the matcher never
+ *   relies on it.
+ *
+ * The builder emits the arrays in this order; the matcher does not depend on
+ * any order, nor on strings being distinct.
+ */
+#ifndef KMESH_ROUTE_TABLE_H
+#define KMESH_ROUTE_TABLE_H
+
+#if defined(__VMLINUX_H__)
+/* BPF: vmlinux.h has the types */
+#else
+#include <linux/types.h>
+#endif
+
+#include "abi.h"
+
+#define KM_RT_MAGIC 0x54524d4bu	/* "KMRT" in a little-endian dump */
+#define KM_RT_VERSION 1
+
+/*
+ * Largest blob: the km_route map's value size. The worst config the abi.h
+ * limits allow does NOT fit: 64 vhosts x 64 routes x 8 header matchers x
+ * two 255-byte strings alone is ~16 MiB, past the 4 MiB KMALLOC_MAX_SIZE
+ * that bounds any map value. Real route configs under those limits (64
+ * vhosts, a few domains and routes each) take tens of KiB, so the cap is
+ * 128 KiB: the map, preallocated for KM_MAX_ROUTE_CONFIGS per slot, costs
+ * 8 MiB. The builder returns -E2BIG with the config's name when a config
+ * would exceed it; it never truncates.
+ */
+#define KM_ROUTE_TABLE_MAX (128u * 1024u)
+/* A string's bytes, NUL not included (abi.h's limit counts the NUL). */
+#define KM_RT_STR_MAX (KM_MAX_MATCH_STR - 1)
+
+enum km_rt_flags {
+	/*
+	 * Match the Host without its port: RouteConfiguration's
+	 * ignore_port_in_host_matching (also what the HCM's
+	 * strip_any_host_port does to the routing decision). Unset, the Host
+	 * is matched as sent, port included, as Envoy does by default.
+	 */
+	KM_RT_F_IGNORE_PORT = 1 << 0,
+};
+
+struct km_rt_head {
+	__u32 magic;		/* KM_RT_MAGIC */
+	__u16 version;		/* KM_RT_VERSION */
+	__u16 flags;		/* enum km_rt_flags */
+	__u32 len;		/* bytes of the blob, this header included */
+	__u32 name_off;		/* route config name (for kmeshctl) */
+	__u16 name_len;
+	__u16 n_vhosts;		/* <= KM_MAX_VHOSTS */
+	__u32 vhost_off;
+	__u32 pad[2];
+};
+_Static_assert(sizeof(struct km_rt_head) == 32, "km_rt_head ABI");
+
+struct km_rt_vhost {
+	__u32 name_off;
+	__u16 name_len;
+	__u16 n_domains;	/* 1..KM_MAX_DOMAINS */
+	__u32 domain_off;
+	__u16 n_routes;		/* <= KM_MAX_ROUTES, in config order */
+	__u16 pad;
+	__u32 route_off;
+	__u32 pad2;
+};
+_Static_assert(sizeof(struct km_rt_vhost) == 24, "km_rt_vhost ABI");
+
+/* Envoy's domain forms; the stored string is lowercase. */
+enum km_rt_domain_kind {
+	KM_RT_DOM_EXACT = 1,	/* "foo.com", "foo.com:8080": the whole Host */
+	KM_RT_DOM_SUFFIX = 2,	/* "*.foo.com": stores ".foo.com" */
+	KM_RT_DOM_PREFIX = 3,	/* "foo.*": stores "foo." */
+	KM_RT_DOM_ANY = 4,	/* "*": stores "" */
+};
+
+struct km_rt_domain {
+	__u32 off;
+	__u16 len;
+	__u8 kind;		/* enum km_rt_domain_kind */
+	__u8 pad;
+};
+_Static_assert(sizeof(struct km_rt_domain) == 8, "km_rt_domain ABI");
+
+enum km_rt_path_kind {
+	KM_RT_PATH_PREFIX = 1,
+	KM_RT_PATH_EXACT = 2,
+	KM_RT_PATH_SEPARATED_PREFIX = 3,	/* prefix, then end or '/' */
+	/* safe_regex: the builder rejects it for now (no regex engine in the
+	 * module); should one get here, the route never matches. */
+	KM_RT_PATH_REGEX = 4,
+};
+
+enum km_rt_route_flags {
+	KM_RT_R_ICASE = 1 << 0,	/* case_sensitive: false (path only) */
+};
+
+struct km_rt_route {
+	__u32 name_off;
+	__u16 name_len;
+	__u16 path_len;
+	__u32 path_off;
+	__u8 path_kind;		/* enum km_rt_path_kind */
+	__u8 flags;		/* enum km_rt_route_flags */
+	__u8 n_headers;		/* <= KM_MAX_HEADER_MATCHES, all must match */
+	__u8 pad;
+	__u32 header_off;
+	__u16 n_targets;	/* 1..KM_MAX_WEIGHTED */
+	__u16 pad2;
+	__u32 total_weight;	/* == targets[n_targets - 1].cum_weight */
+	__u32 target_off;	/* struct km_target[] (abi.h): cluster ids */
+};
+_Static_assert(sizeof(struct km_rt_route) == 32, "km_rt_route ABI");
+
+/* 1..4 are http_parse.h's enum km_str_match_kind, passed to km_str_match. */
+enum km_rt_header_kind {
+	KM_RT_HDR_EXACT = 1,
+	KM_RT_HDR_PREFIX = 2,
+	KM_RT_HDR_SUFFIX = 3,
+	KM_RT_HDR_CONTAINS = 4,
+	KM_RT_HDR_PRESENT = 5,
+};
+
+enum km_rt_header_flags {
+	KM_RT_H_INVERT = 1 << 0,	/* invert_match */
+	KM_RT_H_ICASE = 1 << 1,		/* string_match.ignore_case */
+	KM_RT_H_PRESENT = 1 << 2,	/* present_match's value (true) */
+};
+
+/*
+ * name is lowercase. Besides ordinary header names, three pseudo-headers
+ * are understood: ":method", ":path" (path and query, as Envoy's :path) and
+ * ":authority" (the Host the vhost was chosen by).
+ */
+struct km_rt_header_match {
+	__u32 name_off;
+	__u32 value_off;
+	__u16 name_len;		/* >= 1 */
+	__u16 value_len;
+	__u8 kind;		/* enum km_rt_header_kind */
+	__u8 flags;		/* enum km_rt_header_flags */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct km_rt_header_match) == 16,
+	       "km_rt_header_match ABI");
+
+_Static_assert(sizeof(struct km_target) == 8, "km_target ABI");
+_Static_assert(KM_ROUTE_TABLE_MAX < 0x7fffffffu, "offsets fit in __u32");
+_Static_assert(KM_RT_STR_MAX <= 0xffff, "string lengths are __u16");
+_Static_assert(KM_MAX_HEADER_MATCHES <= 0xff, "n_headers is __u8");
+_Static_assert(KM_MAX_VHOSTS <= 0xffff && KM_MAX_ROUTES <= 0xffff &&
+	       KM_MAX_DOMAINS <= 0xffff && KM_MAX_WEIGHTED <= 0xffff,
+	       "counts are __u16");
+
+#endif /* KMESH_ROUTE_TABLE_H */
