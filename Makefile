@@ -123,6 +123,7 @@ host: all
 bench: all
 	tests/bench/run.sh
 	tests/bench/xds_bench.sh
+	tests/bench/mesh_bench.sh
 
 demo: all
 	scripts/demo.sh

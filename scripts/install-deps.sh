@@ -26,6 +26,10 @@ apt-get install -y -q --no-install-recommends \
 	iproute2 curl wrk jq procps psmisc kmod util-linux \
 	qemu-system-x86 busybox-static cpio dkms
 
+# The mesh benchmark (make bench; its smoke test runs in make check): the
+# sidecar pair (HAProxy, iptables REDIRECT) and its chart. About 4 MB.
+apt-get install -y -q --no-install-recommends haproxy iptables gnuplot-nox
+
 # The xDS test control plane runs on Node.js (npm packages installed at test
 # time). Machines of this kind come with Node 20; otherwise Debian's.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

@@ -2,7 +2,7 @@
 # Runs every test: unit (cmocka binaries in build/tests) and host integration
 # (tests/host/run.sh, root). Prints each suite's own output and, last, one
 # line for the runner: "N passed, N failed, N skipped".
-#   tests/run-all.sh [--unit|--host|--xds|--vm]
+#   tests/run-all.sh [--unit|--host|--xds|--vm|--bench]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -68,6 +68,11 @@ if [ "$what" = all ] || [ "$what" = --xds ]; then
 	run_suite "gRPC transport" tests/xds/grpc_echo_test.sh
 	run_suite "xDS test control plane" tests/xds/server_selftest.sh
 	run_suite "xDS" tests/xds/run.sh
+fi
+# The mesh benchmark's harness in smoke mode (1 s runs): every configuration
+# gives well-formed figures or says why not; timings are not judged
+if [ "$what" = all ] || [ "$what" = --bench ]; then
+	run_suite "mesh bench smoke" tests/bench/mesh_bench_test.sh
 fi
 # kmesh.ko in Debian's 6.12 and 6.1 kernels under qemu (this kernel cannot
 # load modules)
