@@ -1,0 +1,1472 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * L7 routing end to end in userspace: Envoy YAML -> config_yaml.c -> model
+ * -> km_route_build() -> blob -> explain (a real HTTP/1.1 head through
+ * km_http_parse()) -> km_route_match(), the matcher kmesh.ko runs.
+ *
+ * Tables of rows, every row its own cmocka test named after it:
+ *   - match rows: a request -> the virtual host, route and cluster expected
+ *     (or NO_VHOST / NO_ROUTE), and for host rows the domain that won;
+ *   - builder error rows: a config (YAML, or a model changed after loading
+ *     where the YAML reader would refuse first) -> the exact error;
+ *   - explain error rows: a bad request -> the exact error;
+ *   - weighted splits counted over total_weight consecutive draws;
+ *   - damaged blobs (every byte flipped, every truncation): km_route_match
+ *     answers -EINVAL or a valid result, never reads outside the blob (each
+ *     blob is copied to a heap buffer of exactly its length, so valgrind
+ *     sees any over-read: valgrind --error-exitcode=1
+ *     build/tests/test_route_match).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "config_yaml.h"
+#include "explain.h"
+#include "route_build.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- configs ------------------------------------------------------------------ */
+
+/* A full static_resources file: listener "web" with an inline route config
+ * "rc" made of vhosts, and clusters c1..c4. The vhosts start at line 14. */
+#define CONFIG(vhosts)							\
+	"static_resources:\n"						\
+	"  listeners:\n"						\
+	"  - name: web\n"						\
+	"    address: { socket_address: { address: 10.0.0.1, port_value: 80 } }\n" \
+	"    filter_chains:\n"						\
+	"    - filters:\n"						\
+	"      - name: envoy.filters.network.http_connection_manager\n"	\
+	"        typed_config:\n"					\
+	"          \"@type\": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager\n" \
+	"          stat_prefix: web\n"					\
+	"          http_filters: [ { name: envoy.filters.http.router } ]\n" \
+	"          route_config:\n"					\
+	"            name: rc\n"					\
+	"            virtual_hosts:\n"					\
+	vhosts								\
+	"  clusters:\n"							\
+	CLUSTER("c1") CLUSTER("c2") CLUSTER("c3") CLUSTER("c4")
+
+#define CLUSTER(n)							\
+	"  - name: " n "\n"						\
+	"    type: STATIC\n"						\
+	"    load_assignment:\n"					\
+	"      endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 10.1.0.1, port_value: 80 } } } } ] } ]\n"
+
+/* A route: name, match (flow mapping body), cluster */
+#define R(name, match, cluster)						\
+	"              - name: " name "\n"				\
+	"                match: { " match " }\n"			\
+	"                route: { cluster: " cluster " }\n"
+
+#define VH(name, domains)						\
+	"            - name: " name "\n"				\
+	"              domains: " domains "\n"				\
+	"              routes:\n"
+
+/* Host selection: every form of domain, one route per vhost. */
+static const char hosts_yaml[] = CONFIG(
+	VH("exact", "[\"a.com\", \"a.com:8080\", \"[::1]\"]")
+	R("r-exact", "prefix: /", "c1")
+	VH("suffix-long", "[\"*.b.a.com\"]")
+	R("r-suffix-long", "prefix: /", "c2")
+	VH("suffix", "[\"*.A.com\", \"*-x.org\"]")
+	R("r-suffix", "prefix: /", "c3")
+	VH("prefix-long", "[\"www.a.*\"]")
+	R("r-prefix-long", "prefix: /", "c4")
+	VH("prefix", "[\"www.*\"]")
+	R("r-prefix", "prefix: /", "c1")
+	VH("any", "[\"*\"]")
+	R("r-any", "prefix: /", "c2"));
+
+/* No "*": a Host nobody lists has no virtual host. */
+static const char noany_yaml[] = CONFIG(
+	VH("only-a", "[\"a.com\"]")
+	R("r-a", "prefix: /", "c1")
+	VH("empty", "[\"e.com\"]"));
+
+/* Path matching: no catch-all, so a path nobody matches has no route. */
+static const char paths_yaml[] = CONFIG(
+	VH("vh", "[\"*\"]")
+	R("r-exact", "path: /exact", "c1")
+	R("r-sep", "path_separated_prefix: /api", "c2")
+	R("r-icase", "prefix: /Static, case_sensitive: false", "c3")
+	R("r-prefix", "prefix: /p", "c4")
+	R("r-root", "path: /", "c1"));
+
+/* Header matching: the path picks the route under test; a failing header
+ * falls through to "fallback". */
+#define H(name, path, headers, cluster)					\
+	R(name, "prefix: " path ", headers: [ " headers " ]", cluster)
+static const char headers_yaml[] = CONFIG(
+	VH("vh", "[\"*\"]")
+	H("h-exact", "/exact/", "{ name: x-h, exact_match: \"Yes\" }", "c1")
+	H("h-exact-ic", "/exact-ic", "{ name: x-h, string_match: { exact: \"yes\", ignore_case: true } }", "c1")
+	H("h-prefix", "/prefix", "{ name: x-h, prefix_match: ab }", "c1")
+	H("h-suffix", "/suffix", "{ name: x-h, suffix_match: yz }", "c1")
+	H("h-contains", "/contains/", "{ name: x-h, contains_match: mid }", "c1")
+	H("h-contains-ic", "/contains-ic", "{ name: x-h, string_match: { contains: MID, ignore_case: true } }", "c1")
+	H("h-present", "/present", "{ name: x-h, present_match: true }", "c1")
+	H("h-absent", "/absent", "{ name: x-h, present_match: false }", "c1")
+	H("h-not-present", "/not-present", "{ name: x-h, present_match: true, invert_match: true }", "c1")
+	H("h-inv-exact", "/inv-exact", "{ name: x-h, exact_match: bad, invert_match: true }", "c1")
+	H("h-inv-prefix-ic", "/inv-prefix-ic", "{ name: x-h, string_match: { prefix: AD, ignore_case: true }, invert_match: true }", "c1")
+	H("h-method", "/method", "{ name: \":method\", exact_match: POST }", "c2")
+	H("h-path", "/pathhdr", "{ name: \":path\", exact_match: \"/pathhdr?q=1\" }", "c2")
+	H("h-authority", "/authority", "{ name: \":authority\", suffix_match: .a.com }", "c2")
+	H("h-two", "/two", "{ name: x-a, exact_match: \"1\" }, { name: x-b, exact_match: \"2\" }", "c3")
+	H("h-name-case", "/name-case", "{ name: X-Mixed-Case, exact_match: v }", "c3")
+	H("h-empty", "/empty", "{ name: x-h, exact_match: \"\" }", "c3")
+	H("h-any", "/any", "{ name: x-h }", "c3")
+	"              - name: weighted\n"
+	"                match: { prefix: /weighted }\n"
+	"                route: { weighted_clusters: { clusters: [ { name: c2, weight: 1 }, { name: c3, weight: 2 }, { name: c1, weight: 3 } ] } }\n"
+	R("fallback", "prefix: /", "c4"));
+
+/* First match wins, in config order. */
+static const char order_yaml[] = CONFIG(
+	VH("vh", "[\"*\"]")
+	R("first", "prefix: /a", "c1")
+	R("shadowed", "prefix: /a/b", "c2")
+	R("third", "path: /b", "c3")
+	R("fourth", "prefix: /b", "c4"));
+
+static const char weighted_yaml[] = CONFIG(
+	VH("vh", "[\"*\"]")
+	"              - name: split\n"
+	"                match: { prefix: /split }\n"
+	"                route:\n"
+	"                  weighted_clusters:\n"
+	"                    clusters: [ { name: c1, weight: 3 }, { name: c2, weight: 1 }, { name: c3, weight: 6 } ]\n"
+	"                    total_weight: 10\n"
+	"              - name: sum\n"
+	"                match: { prefix: /sum }\n"
+	"                route:\n"
+	"                  weighted_clusters:\n"
+	"                    clusters: [ { name: c4, weight: 7 }, { name: c2, weight: 2 } ]\n"
+	R("single", "prefix: /", "c4"));
+
+enum table_id { T_HOSTS, T_HOSTS_NOPORT, T_NOANY, T_PATHS, T_HEADERS, T_ORDER,
+		T_WEIGHTED, T_MAX };
+
+static const struct {
+	const char *name;
+	const char *yaml;
+	unsigned int flags;
+} tables[T_MAX] = {
+	[T_HOSTS] = { "hosts", hosts_yaml, 0 },
+	[T_HOSTS_NOPORT] = { "hosts, ignore port", hosts_yaml, KM_RT_F_IGNORE_PORT },
+	[T_NOANY] = { "no '*'", noany_yaml, 0 },
+	[T_PATHS] = { "paths", paths_yaml, 0 },
+	[T_HEADERS] = { "headers", headers_yaml, 0 },
+	[T_ORDER] = { "order", order_yaml, 0 },
+	[T_WEIGHTED] = { "weighted", weighted_yaml, 0 },
+};
+
+/* ---- loading and building ------------------------------------------------------ */
+
+struct built {
+	struct km_model m;
+	void *blob;
+	size_t len;
+};
+
+static struct built built[T_MAX];
+
+static int model_cluster_id(void *ctx, const char *name, __u32 *id)
+{
+	const struct km_model *m = ctx;
+
+	for (size_t i = 0; i < m->n_clusters; i++)
+		if (strcmp(m->clusters[i].name, name) == 0) {
+			*id = (__u32)i;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static int load(const char *yaml, struct km_model *m, struct km_err *err)
+{
+	return km_config_load_string("t.yaml", yaml, strlen(yaml), m, err);
+}
+
+static struct km_m_route_config *route_config(struct km_model *m)
+{
+	assert_true(m->n_listeners >= 1 && m->listeners[0].n_chains >= 1);
+	return &m->listeners[0].chains[0].routes;
+}
+
+/* The blob in a heap buffer of exactly its length (reads past it are
+ * valgrind errors). */
+static void *exact_copy(const void *p, size_t len)
+{
+	void *c = malloc(len ? len : 1);
+
+	assert_non_null(c);
+	memcpy(c, p, len);
+	return c;
+}
+
+static const struct built *table(enum table_id t)
+{
+	struct built *b = &built[t];
+	struct km_err err = {};
+	void *out = NULL;
+
+	if (b->blob)
+		return b;
+	if (load(tables[t].yaml, &b->m, &err))
+		fail_msg("table '%s' does not load: %s", tables[t].name, err.msg);
+	if (km_route_build(route_config(&b->m), tables[t].flags,
+			   model_cluster_id, &b->m, &out, &b->len, &err))
+		fail_msg("table '%s' does not build: %s", tables[t].name,
+			 err.msg);
+	b->blob = exact_copy(out, b->len);
+	free(out);
+	return b;
+}
+
+static void tables_free(void)
+{
+	for (size_t t = 0; t < T_MAX; t++) {
+		free(built[t].blob);
+		km_model_free(&built[t].m);
+	}
+}
+
+/* ---- match rows ------------------------------------------------------------------ */
+
+#define NO_VHOST "(no virtual host)"
+#define NO_ROUTE "(no route)"
+#define NO_HOST NULL
+#define MAX_ROW_HEADERS 4
+
+struct match_row {
+	enum table_id t;
+	const char *method;	/* NULL: GET */
+	const char *target;
+	const char *host;	/* NO_HOST: no Host line */
+	const char *headers[MAX_ROW_HEADERS];
+	const char *vhost;	/* or NO_VHOST */
+	const char *route;	/* or NO_ROUTE; ignored with NO_VHOST */
+	const char *cluster;	/* first target's cluster; NULL unless matched */
+	const char *domain;	/* the domain that chose the vhost; NULL: not checked */
+};
+
+static const struct match_row match_rows[] = {
+	/* exact > longest suffix > longest prefix > "*" */
+	{ T_HOSTS, NULL, "/", "a.com", {}, "exact", "r-exact", "c1", "a.com" },
+	{ T_HOSTS, NULL, "/", "A.CoM", {}, "exact", "r-exact", "c1", "a.com" },
+	{ T_HOSTS, NULL, "/", "x.b.a.com", {}, "suffix-long", "r-suffix-long", "c2", "*.b.a.com" },
+	{ T_HOSTS, NULL, "/", "X.B.A.COM", {}, "suffix-long", "r-suffix-long", "c2", "*.b.a.com" },
+	/* "*.b.a.com" needs a character before ".b.a.com" */
+	{ T_HOSTS, NULL, "/", "b.a.com", {}, "suffix", "r-suffix", "c3", "*.a.com" },
+	{ T_HOSTS, NULL, "/", ".a.com", {}, "any", "r-any", "c2", "*" },
+	{ T_HOSTS, NULL, "/", "foo-x.org", {}, "suffix", "r-suffix", "c3", "*-x.org" },
+	{ T_HOSTS, NULL, "/", "-x.org", {}, "any", "r-any", "c2", "*" },
+	/* suffix beats a longer prefix */
+	{ T_HOSTS, NULL, "/", "www.a.com", {}, "suffix", "r-suffix", "c3", "*.a.com" },
+	{ T_HOSTS, NULL, "/", "www.a.net", {}, "prefix-long", "r-prefix-long", "c4", "www.a.*" },
+	{ T_HOSTS, NULL, "/", "www.z.net", {}, "prefix", "r-prefix", "c1", "www.*" },
+	{ T_HOSTS, NULL, "/", "www.", {}, "any", "r-any", "c2", "*" },
+	{ T_HOSTS, NULL, "/", "other.net", {}, "any", "r-any", "c2", "*" },
+	/* the port is part of the Host unless the table ignores it */
+	{ T_HOSTS, NULL, "/", "a.com:8080", {}, "exact", "r-exact", "c1", "a.com:8080" },
+	{ T_HOSTS, NULL, "/", "a.com:9090", {}, "any", "r-any", "c2", "*" },
+	{ T_HOSTS, NULL, "/", "x.b.a.com:80", {}, "any", "r-any", "c2", "*" },
+	{ T_HOSTS, NULL, "/", "www.a.net:80", {}, "prefix-long", "r-prefix-long", "c4", "www.a.*" },
+	{ T_HOSTS, NULL, "/", "[::1]", {}, "exact", "r-exact", "c1", "[::1]" },
+	{ T_HOSTS, NULL, "/", "[::1]:80", {}, "any", "r-any", "c2", "*" },
+	{ T_HOSTS_NOPORT, NULL, "/", "a.com:9090", {}, "exact", "r-exact", "c1", "a.com" },
+	{ T_HOSTS_NOPORT, NULL, "/", "a.com:", {}, "exact", "r-exact", "c1", "a.com" },
+	{ T_HOSTS_NOPORT, NULL, "/", "x.b.a.com:80", {}, "suffix-long", "r-suffix-long", "c2", "*.b.a.com" },
+	{ T_HOSTS_NOPORT, NULL, "/", "[::1]:80", {}, "exact", "r-exact", "c1", "[::1]" },
+	{ T_HOSTS_NOPORT, NULL, "/", "[::1]", {}, "exact", "r-exact", "c1", "[::1]" },
+	/* "a.com:8080" is listed, but with the port cut the Host is "a.com" */
+	{ T_HOSTS_NOPORT, NULL, "/", "a.com:8080", {}, "exact", "r-exact", "c1", "a.com" },
+	/* no Host: only "*" */
+	{ T_HOSTS, NULL, "/", NO_HOST, {}, "any", "r-any", "c2", "*" },
+	{ T_HOSTS, NULL, "/", "", {}, "any", "r-any", "c2", "*" },
+	{ T_NOANY, NULL, "/", NO_HOST, {}, NO_VHOST, NULL, NULL, NULL },
+	{ T_NOANY, NULL, "/", "b.com", {}, NO_VHOST, NULL, NULL, NULL },
+	{ T_NOANY, NULL, "/", "a.com", {}, "only-a", "r-a", "c1", "a.com" },
+	{ T_NOANY, NULL, "/", "e.com", {}, "empty", NO_ROUTE, NULL, "e.com" },
+	/* absolute-form: its authority wins over Host */
+	{ T_HOSTS, NULL, "http://a.com/x", "other.net", {}, "exact", "r-exact", "c1", "a.com" },
+	{ T_HOSTS, NULL, "http://www.z.net", NO_HOST, {}, "prefix", "r-prefix", "c1", "www.*" },
+	{ T_NOANY, NULL, "http://a.com:80/", "a.com", {}, NO_VHOST, NULL, NULL, NULL },
+
+	/* paths */
+	{ T_PATHS, NULL, "/exact", "h", {}, "vh", "r-exact", "c1", NULL },
+	{ T_PATHS, NULL, "/exact?x=1", "h", {}, "vh", "r-exact", "c1", NULL },
+	{ T_PATHS, NULL, "/exact#frag", "h", {}, "vh", "r-exact", "c1", NULL },
+	{ T_PATHS, NULL, "/exact/", "h", {}, "vh", NO_ROUTE, NULL, NULL },
+	{ T_PATHS, NULL, "/EXACT", "h", {}, "vh", NO_ROUTE, NULL, NULL },
+	{ T_PATHS, NULL, "/exac", "h", {}, "vh", NO_ROUTE, NULL, NULL },
+	{ T_PATHS, NULL, "/api", "h", {}, "vh", "r-sep", "c2", NULL },
+	{ T_PATHS, NULL, "/api/", "h", {}, "vh", "r-sep", "c2", NULL },
+	{ T_PATHS, NULL, "/api/x", "h", {}, "vh", "r-sep", "c2", NULL },
+	{ T_PATHS, NULL, "/api?x", "h", {}, "vh", "r-sep", "c2", NULL },
+	{ T_PATHS, NULL, "/apix", "h", {}, "vh", NO_ROUTE, NULL, NULL },
+	{ T_PATHS, NULL, "/API", "h", {}, "vh", NO_ROUTE, NULL, NULL },
+	{ T_PATHS, NULL, "/ap", "h", {}, "vh", NO_ROUTE, NULL, NULL },
+	{ T_PATHS, NULL, "/Static/a.css", "h", {}, "vh", "r-icase", "c3", NULL },
+	{ T_PATHS, NULL, "/STATIC", "h", {}, "vh", "r-icase", "c3", NULL },
+	{ T_PATHS, NULL, "/staticx", "h", {}, "vh", "r-icase", "c3", NULL },
+	{ T_PATHS, NULL, "/stati", "h", {}, "vh", NO_ROUTE, NULL, NULL },
+	{ T_PATHS, NULL, "/p", "h", {}, "vh", "r-prefix", "c4", NULL },
+	{ T_PATHS, NULL, "/px/y", "h", {}, "vh", "r-prefix", "c4", NULL },
+	{ T_PATHS, NULL, "/P", "h", {}, "vh", NO_ROUTE, NULL, NULL },
+	{ T_PATHS, NULL, "/", "h", {}, "vh", "r-root", "c1", NULL },
+	{ T_PATHS, NULL, "/?p", "h", {}, "vh", "r-root", "c1", NULL },
+	/* an absolute-form target without a path is "/" */
+	{ T_PATHS, NULL, "http://h", NO_HOST, {}, "vh", "r-root", "c1", NULL },
+	{ T_PATHS, NULL, "http://h?q", NO_HOST, {}, "vh", "r-root", "c1", NULL },
+	{ T_PATHS, NULL, "http://h/api/v1", NO_HOST, {}, "vh", "r-sep", "c2", NULL },
+	{ T_PATHS, NULL, "/q", "h", {}, "vh", NO_ROUTE, NULL, NULL },
+	/* CONNECT has no path: no route (Envoy needs connect_matcher) */
+	{ T_PATHS, "CONNECT", "h:443", "h:443", {}, "vh", NO_ROUTE, NULL, NULL },
+	{ T_ORDER, "CONNECT", "h:443", NO_HOST, {}, "vh", NO_ROUTE, NULL, NULL },
+	/* OPTIONS *: the path is "*" */
+	{ T_PATHS, "OPTIONS", "*", "h", {}, "vh", NO_ROUTE, NULL, NULL },
+	{ T_HEADERS, "OPTIONS", "*", "h", {}, "vh", NO_ROUTE, NULL, NULL },
+
+	/* headers: exact, case-sensitive value, trimmed */
+	{ T_HEADERS, NULL, "/exact/", "h", { "X-H: Yes" }, "vh", "h-exact", "c1", NULL },
+	{ T_HEADERS, NULL, "/exact/", "h", { "x-h:Yes  " }, "vh", "h-exact", "c1", NULL },
+	{ T_HEADERS, NULL, "/exact/", "h", { "x-h: yes" }, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/exact/", "h", { "x-h: Yes2" }, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/exact/", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/exact/", "h", { "x-other: Yes" }, "vh", "fallback", "c4", NULL },
+	/* a repeated header is seen by its first line */
+	{ T_HEADERS, NULL, "/exact/", "h", { "x-h: Yes", "x-h: no" }, "vh", "h-exact", "c1", NULL },
+	{ T_HEADERS, NULL, "/exact/", "h", { "x-h: no", "x-h: Yes" }, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/exact-ic", "h", { "x-h: YES" }, "vh", "h-exact-ic", "c1", NULL },
+	{ T_HEADERS, NULL, "/exact-ic", "h", { "x-h: yess" }, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/prefix", "h", { "x-h: abc" }, "vh", "h-prefix", "c1", NULL },
+	{ T_HEADERS, NULL, "/prefix", "h", { "x-h: ab" }, "vh", "h-prefix", "c1", NULL },
+	{ T_HEADERS, NULL, "/prefix", "h", { "x-h: xab" }, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/prefix", "h", { "x-h: AB" }, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/suffix", "h", { "x-h: xyz" }, "vh", "h-suffix", "c1", NULL },
+	{ T_HEADERS, NULL, "/suffix", "h", { "x-h: yzx" }, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/contains/", "h", { "x-h: amidb" }, "vh", "h-contains", "c1", NULL },
+	{ T_HEADERS, NULL, "/contains/", "h", { "x-h: mid" }, "vh", "h-contains", "c1", NULL },
+	{ T_HEADERS, NULL, "/contains/", "h", { "x-h: mi" }, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/contains/", "h", { "x-h: aMIDb" }, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/contains-ic", "h", { "x-h: aMiDb" }, "vh", "h-contains-ic", "c1", NULL },
+	/* present_match true/false, and inverted */
+	{ T_HEADERS, NULL, "/present", "h", { "x-h: anything" }, "vh", "h-present", "c1", NULL },
+	{ T_HEADERS, NULL, "/present", "h", { "x-h:" }, "vh", "h-present", "c1", NULL },
+	{ T_HEADERS, NULL, "/present", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/absent", "h", {}, "vh", "h-absent", "c1", NULL },
+	{ T_HEADERS, NULL, "/absent", "h", { "X-H: 1" }, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/not-present", "h", {}, "vh", "h-not-present", "c1", NULL },
+	{ T_HEADERS, NULL, "/not-present", "h", { "x-h: 1" }, "vh", "fallback", "c4", NULL },
+	/* a matcher with no value is present_match: true */
+	{ T_HEADERS, NULL, "/any", "h", { "x-h: 1" }, "vh", "h-any", "c3", NULL },
+	{ T_HEADERS, NULL, "/any", "h", {}, "vh", "fallback", "c4", NULL },
+	/* invert: a missing header matches no inverted value matcher */
+	{ T_HEADERS, NULL, "/inv-exact", "h", { "x-h: good" }, "vh", "h-inv-exact", "c1", NULL },
+	{ T_HEADERS, NULL, "/inv-exact", "h", { "x-h: bad" }, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/inv-exact", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/inv-prefix-ic", "h", { "x-h: admin" }, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/inv-prefix-ic", "h", { "x-h: Admin" }, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/inv-prefix-ic", "h", { "x-h: user" }, "vh", "h-inv-prefix-ic", "c1", NULL },
+	{ T_HEADERS, NULL, "/inv-prefix-ic", "h", {}, "vh", "fallback", "c4", NULL },
+	/* pseudo-headers */
+	{ T_HEADERS, "POST", "/method", "h", {}, "vh", "h-method", "c2", NULL },
+	{ T_HEADERS, NULL, "/method", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, "post", "/method", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/pathhdr?q=1", "h", {}, "vh", "h-path", "c2", NULL },
+	{ T_HEADERS, NULL, "/pathhdr?q=1#f", "h", {}, "vh", "h-path", "c2", NULL },
+	{ T_HEADERS, NULL, "/pathhdr?q=2", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/pathhdr", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "http://h/pathhdr?q=1", NO_HOST, {}, "vh", "h-path", "c2", NULL },
+	{ T_HEADERS, NULL, "/authority", "x.a.com", {}, "vh", "h-authority", "c2", NULL },
+	{ T_HEADERS, NULL, "/authority", "x.a.com:80", {}, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/authority", "a.org", {}, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/authority", NO_HOST, {}, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "http://x.a.com/authority", "a.org", {}, "vh", "h-authority", "c2", NULL },
+	/* every matcher must match; header names ignore case */
+	{ T_HEADERS, NULL, "/two", "h", { "x-a: 1", "x-b: 2" }, "vh", "h-two", "c3", NULL },
+	{ T_HEADERS, NULL, "/two", "h", { "X-B: 2", "X-A: 1" }, "vh", "h-two", "c3", NULL },
+	{ T_HEADERS, NULL, "/two", "h", { "x-a: 1" }, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/two", "h", { "x-a: 1", "x-b: 3" }, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/name-case", "h", { "x-mixed-case: v" }, "vh", "h-name-case", "c3", NULL },
+	{ T_HEADERS, NULL, "/name-case", "h", { "X-MIXED-CASE: v" }, "vh", "h-name-case", "c3", NULL },
+	{ T_HEADERS, NULL, "/empty", "h", { "x-h:" }, "vh", "h-empty", "c3", NULL },
+	{ T_HEADERS, NULL, "/empty", "h", { "x-h: v" }, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/empty", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_HEADERS, NULL, "/weighted", "h", {}, "vh", "weighted", "c2", NULL },
+
+	/* first match wins */
+	{ T_ORDER, NULL, "/a/b", "h", {}, "vh", "first", "c1", NULL },
+	{ T_ORDER, NULL, "/a", "h", {}, "vh", "first", "c1", NULL },
+	{ T_ORDER, NULL, "/b", "h", {}, "vh", "third", "c3", NULL },
+	{ T_ORDER, NULL, "/bc", "h", {}, "vh", "fourth", "c4", NULL },
+	{ T_ORDER, NULL, "/c", "h", {}, "vh", NO_ROUTE, NULL, NULL },
+	{ T_WEIGHTED, NULL, "/x", "h", {}, "vh", "single", "c4", NULL },
+};
+
+static size_t row_headers(const struct match_row *r)
+{
+	size_t n = 0;
+
+	while (n < MAX_ROW_HEADERS && r->headers[n])
+		n++;
+	return n;
+}
+
+static void row_name(const struct match_row *r, char *buf, size_t size)
+{
+	size_t n = (size_t)snprintf(buf, size, "%s: %s %s, host %s",
+				    tables[r->t].name,
+				    r->method ? r->method : "GET", r->target,
+				    r->host ? r->host : "(none)");
+
+	for (size_t i = 0; i < row_headers(r) && n < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, ", '%s'",
+				      r->headers[i]);
+}
+
+static struct km_explain_req row_req(const struct match_row *r)
+{
+	return (struct km_explain_req){
+		.method = r->method, .target = r->target, .host = r->host,
+		.n_headers = row_headers(r), .headers = r->headers,
+	};
+}
+
+static const char *name_at(const struct built *b, __u32 off, __u16 len,
+			   char *buf, size_t size)
+{
+	return km_rt_view_str(b->blob, b->len, off, len, buf, size);
+}
+
+static void test_match(void **state)
+{
+	const struct match_row *r = *state;
+	const struct built *b = table(r->t);
+	struct km_explain_req rq = row_req(r);
+	static struct km_explain x;
+	struct km_err err = {};
+	char got[KM_RT_STR_MAX + 1], dom[KM_RT_STR_MAX + 2];
+	const struct km_rt_vhost *v;
+	const struct km_rt_route *rt;
+	const struct km_rt_domain *d;
+	long cid;
+
+	if (km_explain(b->blob, b->len, &rq, &x, &err))
+		fail_msg("explain failed: %s", err.msg);
+	if (strcmp(r->vhost, NO_VHOST) == 0) {
+		if (x.res.status != KM_ROUTE_NO_VHOST)
+			fail_msg("status %u, want no virtual host", x.res.status);
+		return;
+	}
+	if (x.res.status == KM_ROUTE_NO_VHOST)
+		fail_msg("no virtual host, want '%s'", r->vhost);
+	v = km_rt_view_vhost(b->blob, b->len, x.res.vhost);
+	assert_non_null(v);
+	name_at(b, v->name_off, v->name_len, got, sizeof(got));
+	if (strcmp(got, r->vhost))
+		fail_msg("virtual host '%s', want '%s'", got, r->vhost);
+	if (r->domain) {
+		d = x.domain < 0 ? NULL :
+		    km_rt_view_domain(b->blob, b->len, x.res.vhost, x.domain);
+		if (!d)
+			fail_msg("no winning domain found, want '%s'", r->domain);
+		km_rt_view_domain_text(b->blob, b->len, d, dom, sizeof(dom));
+		if (strcmp(dom, r->domain))
+			fail_msg("domain '%s', want '%s'", dom, r->domain);
+	}
+	if (strcmp(r->route, NO_ROUTE) == 0) {
+		if (x.res.status != KM_ROUTE_NO_ROUTE)
+			fail_msg("status %u, want no route", x.res.status);
+		assert_int_equal(km_route_pick_cluster(&x.res, 0), -1);
+		return;
+	}
+	if (x.res.status != KM_ROUTE_MATCHED)
+		fail_msg("status %u, want route '%s'", x.res.status, r->route);
+	rt = km_rt_view_route(b->blob, b->len, x.res.vhost, x.res.route);
+	assert_non_null(rt);
+	name_at(b, rt->name_off, rt->name_len, got, sizeof(got));
+	if (strcmp(got, r->route))
+		fail_msg("route '%s', want '%s'", got, r->route);
+	cid = km_route_pick_cluster(&x.res, 0);
+	if (cid < 0 || (size_t)cid >= b->m.n_clusters)
+		fail_msg("picked cluster id %ld", cid);
+	if (strcmp(b->m.clusters[cid].name, r->cluster))
+		fail_msg("cluster '%s', want '%s'", b->m.clusters[cid].name,
+			 r->cluster);
+	assert_int_equal(x.targets[0].cluster_id, cid);
+}
+
+/* ---- weighted clusters --------------------------------------------------------------- */
+
+struct split_row {
+	const char *name;
+	const char *target;
+	const char *clusters[4];
+	unsigned int weights[4];
+	unsigned int total;
+};
+
+static const struct split_row split_rows[] = {
+	{ "total_weight 10: 3/1/6", "/split", { "c1", "c2", "c3" }, { 3, 1, 6 }, 10 },
+	{ "no total_weight: the sum, 7/2", "/sum", { "c4", "c2" }, { 7, 2 }, 9 },
+	{ "one cluster", "/", { "c4" }, { 1 }, 1 },
+};
+
+/* Every total_weight consecutive draws, from any start, give each cluster
+ * exactly its weight. */
+static void test_split(void **state)
+{
+	const struct split_row *s = *state;
+	const struct built *b = table(T_WEIGHTED);
+	struct km_explain_req rq = { .target = s->target, .host = "h" };
+	static struct km_explain x;
+	struct km_err err = {};
+	static const __u32 starts[] = { 0, 1, 12345, 0xfffffff0u };
+
+	if (km_explain(b->blob, b->len, &rq, &x, &err))
+		fail_msg("explain failed: %s", err.msg);
+	assert_int_equal(x.res.status, KM_ROUTE_MATCHED);
+	assert_int_equal(x.total_weight, s->total);
+	for (unsigned int i = 0; i < 4 && s->clusters[i]; i++) {
+		assert_string_equal(b->m.clusters[x.targets[i].cluster_id].name,
+				    s->clusters[i]);
+		assert_int_equal(x.targets[i].weight, s->weights[i]);
+	}
+	for (size_t st = 0; st < NELEM(starts); st++) {
+		unsigned int count[4] = {};
+
+		/* unsigned wrap-around is where a draw counter goes */
+		for (__u32 k = 0; k < 3 * s->total; k++) {
+			long id = km_route_pick_cluster(&x.res, starts[st] + k);
+			unsigned int i;
+
+			assert_true(id >= 0);
+			for (i = 0; i < 4 && s->clusters[i]; i++)
+				if (!strcmp(b->m.clusters[id].name,
+					    s->clusters[i]))
+					break;
+			assert_true(i < 4 && s->clusters[i]);
+			count[i]++;
+		}
+		/* the wrap at 2^32 breaks the cycle unless total divides
+		 * 2^32: only the starts that do not cross it are exact */
+		if ((uint64_t)starts[st] + 3 * s->total > UINT32_MAX + 1ull)
+			continue;
+		for (unsigned int i = 0; i < 4 && s->clusters[i]; i++)
+			if (count[i] != 3 * s->weights[i])
+				fail_msg("start %u: cluster %s got %u of %u draws, want %u",
+					 starts[st], s->clusters[i], count[i],
+					 3 * s->total, 3 * s->weights[i]);
+	}
+}
+
+/* ---- explain details --------------------------------------------------------------------- */
+
+static void explain_or_fail(enum table_id t, const struct km_explain_req *rq,
+			    struct km_explain *x)
+{
+	const struct built *b = table(t);
+	struct km_err err = {};
+
+	if (km_explain(b->blob, b->len, rq, x, &err))
+		fail_msg("explain failed: %s", err.msg);
+}
+
+/* Route 'h-two' (index 14) with one of its two headers: the path matches,
+ * only header 0 does. */
+static void test_why_headers(void **state)
+{
+	const char *hd[] = { "x-a: 1", "x-b: 3" };
+	struct km_explain_req rq = { .target = "/two", .host = "h",
+				     .n_headers = 2, .headers = hd };
+	const struct built *b = table(T_HEADERS);
+	static struct km_explain x;
+	char name[64];
+	bool path_ok;
+	__u32 ok;
+
+	explain_or_fail(T_HEADERS, &rq, &x);
+	name_at(b, km_rt_view_route(b->blob, b->len, 0, 14)->name_off,
+		km_rt_view_route(b->blob, b->len, 0, 14)->name_len, name,
+		sizeof(name));
+	assert_string_equal(name, "h-two");
+	assert_int_equal(km_explain_route_why(b->blob, b->len, &x, 14,
+					      &path_ok, &ok), 0);
+	assert_true(path_ok);
+	assert_int_equal(ok, 1);
+	/* route 0 (prefix /exact/): path fails, its header too */
+	assert_int_equal(km_explain_route_why(b->blob, b->len, &x, 0,
+					      &path_ok, &ok), 0);
+	assert_false(path_ok);
+	assert_int_equal(ok, 0);
+	/* past the last route */
+	assert_int_equal(km_explain_route_why(b->blob, b->len, &x, 99,
+					      &path_ok, &ok), -EINVAL);
+}
+
+static void test_why_path(void **state)
+{
+	struct km_explain_req rq = { .target = "/apix", .host = "h" };
+	const struct built *b = table(T_PATHS);
+	static struct km_explain x;
+	bool path_ok;
+	__u32 ok;
+
+	explain_or_fail(T_PATHS, &rq, &x);
+	assert_int_equal(x.res.status, KM_ROUTE_NO_ROUTE);
+	for (unsigned int ri = 0; ri < 5; ri++) {
+		assert_int_equal(km_explain_route_why(b->blob, b->len, &x, ri,
+						      &path_ok, &ok), 0);
+		assert_false(path_ok);
+	}
+	rq.target = "/api/v1";
+	explain_or_fail(T_PATHS, &rq, &x);
+	assert_int_equal(km_explain_route_why(b->blob, b->len, &x, 1,
+					      &path_ok, &ok), 0);
+	assert_true(path_ok);
+}
+
+/* What kmeshctl prints comes from these. */
+static void test_texts(void **state)
+{
+	const struct built *b = table(T_HEADERS);
+	const struct built *p = table(T_PATHS);
+	char buf[300];
+	const struct km_rt_head *h = km_rt_view_head(b->blob, b->len);
+
+	assert_non_null(h);
+	assert_string_equal(km_rt_view_str(b->blob, b->len, h->name_off,
+					   h->name_len, buf, sizeof(buf)), "rc");
+	assert_string_equal(km_rt_view_path_text(p->blob, p->len,
+		km_rt_view_route(p->blob, p->len, 0, 2), buf, sizeof(buf)),
+		"prefix '/Static' (case-insensitive)");
+	assert_string_equal(km_rt_view_path_text(p->blob, p->len,
+		km_rt_view_route(p->blob, p->len, 0, 1), buf, sizeof(buf)),
+		"path_separated_prefix '/api'");
+	assert_string_equal(km_rt_view_header_text(b->blob, b->len,
+		km_rt_view_header(b->blob, b->len, 0, 1, 0), buf, sizeof(buf)),
+		"header 'x-h' exact 'yes' (ignore_case)");
+	assert_string_equal(km_rt_view_header_text(b->blob, b->len,
+		km_rt_view_header(b->blob, b->len, 0, 8, 0), buf, sizeof(buf)),
+		"header 'x-h' not present (invert_match)");
+	assert_string_equal(km_rt_view_header_text(b->blob, b->len,
+		km_rt_view_header(b->blob, b->len, 0, 9, 0), buf, sizeof(buf)),
+		"header 'x-h' not exact 'bad'");
+	assert_string_equal(km_rt_view_header_text(b->blob, b->len,
+		km_rt_view_header(b->blob, b->len, 0, 15, 0), buf, sizeof(buf)),
+		"header 'x-mixed-case' exact 'v'");
+	/* out of range */
+	assert_null(km_rt_view_header(b->blob, b->len, 0, 15, 1));
+	assert_null(km_rt_view_route(b->blob, b->len, 1, 0));
+	assert_null(km_rt_view_head(b->blob, b->len - 1));
+	assert_string_equal(km_rt_view_str(b->blob, b->len, (__u32)b->len, 1,
+					   buf, sizeof(buf)), "?");
+}
+
+/* The blob as route_table.h lays it out. */
+static void test_layout(void **state)
+{
+	const struct built *b = table(T_HOSTS);
+	const struct km_rt_head *h = b->blob;
+	const struct km_rt_vhost *v;
+	const struct km_rt_domain *d;
+	const char *pool = b->blob;
+
+	assert_int_equal(h->magic, KM_RT_MAGIC);
+	assert_int_equal(h->version, KM_RT_VERSION);
+	assert_int_equal(h->len, b->len);
+	assert_int_equal(b->len % 4, 0);
+	assert_int_equal(h->n_vhosts, 6);
+	assert_int_equal(h->vhost_off, sizeof(*h));
+	v = km_rt_view_vhost(b->blob, b->len, 2);	/* "*.A.com", "*-x.org" */
+	assert_int_equal(v->n_domains, 2);
+	d = km_rt_view_domain(b->blob, b->len, 2, 0);
+	assert_int_equal(d->kind, KM_RT_DOM_SUFFIX);
+	assert_int_equal(d->len, 6);
+	/* stored lowercase, without the '*', NUL after it */
+	assert_memory_equal(pool + d->off, ".a.com", 7);
+	d = km_rt_view_domain(b->blob, b->len, 5, 0);
+	assert_int_equal(d->kind, KM_RT_DOM_ANY);
+	assert_int_equal(d->len, 0);
+	d = km_rt_view_domain(b->blob, b->len, 3, 0);
+	assert_int_equal(d->kind, KM_RT_DOM_PREFIX);
+	assert_memory_equal(pool + d->off, "www.a.", 7);
+	/* the same model builds the same bytes */
+	{
+		void *again;
+		size_t len;
+		struct km_err err = {};
+
+		assert_int_equal(km_route_build(route_config(&built[T_HOSTS].m),
+						0, model_cluster_id,
+						&built[T_HOSTS].m, &again, &len,
+						&err), 0);
+		assert_int_equal(len, b->len);
+		assert_memory_equal(again, b->blob, len);
+		free(again);
+	}
+}
+
+/* ---- explain errors ------------------------------------------------------------------------- */
+
+struct req_error_row {
+	const char *name;
+	struct km_explain_req rq;
+	int ret;
+	const char *msg;
+};
+
+static const char *const too_many[33] = {
+	"a: 1", "a: 1", "a: 1", "a: 1", "a: 1", "a: 1", "a: 1", "a: 1",
+	"a: 1", "a: 1", "a: 1", "a: 1", "a: 1", "a: 1", "a: 1", "a: 1",
+	"a: 1", "a: 1", "a: 1", "a: 1", "a: 1", "a: 1", "a: 1", "a: 1",
+	"a: 1", "a: 1", "a: 1", "a: 1", "a: 1", "a: 1", "a: 1", "a: 1",
+	"a: 1",
+};
+static char long_header[KM_HTTP_MAX_HEAD];
+
+#define HDRS(...) .n_headers = NELEM(((const char *[]){ __VA_ARGS__ })), \
+		  .headers = (const char *const []){ __VA_ARGS__ }
+
+static const struct req_error_row req_error_rows[] = {
+	{ "header without ':'", { .target = "/", HDRS("NoColon") }, -EINVAL,
+	  "header 'NoColon' is not 'Name: value'" },
+	{ "header without a name", { .target = "/", HDRS(": v") }, -EINVAL,
+	  "header ': v' is not 'Name: value'" },
+	{ "space before ':'", { .target = "/", HDRS("X-A : v") }, -EINVAL,
+	  "header 'X-A : v': whitespace before ':' (HTTP/1.1 forbids it; kmesh.ko would not route such a request)" },
+	{ "CR LF in a header", { .target = "/", HDRS("X-A: a", "X-B: b\r\nX-C: c") }, -EINVAL,
+	  "header 2 contains CR or LF: each value must be one line" },
+	{ "LF in the host", { .target = "/", .host = "a.com\nX: y" }, -EINVAL,
+	  "host contains CR or LF: each value must be one line" },
+	{ "CR in the path", { .target = "/a\rb" }, -EINVAL,
+	  "path contains CR or LF: each value must be one line" },
+	{ "space in the path", { .target = "/a b" }, -EINVAL,
+	  "path '/a b' contains a space or tab: percent-encode it (%20)" },
+	{ "empty path", { .target = "" }, -EINVAL,
+	  "the path (request-target) is empty: give --path /something" },
+	{ "empty method", { .method = "", .target = "/" }, -EINVAL,
+	  "method '' is not one token" },
+	{ "method with a space", { .method = "GE T", .target = "/" }, -EINVAL,
+	  "method 'GE T' is not one token" },
+	{ "method not a token", { .method = "G(T", .target = "/" }, -EINVAL,
+	  "request line 'G(T / HTTP/1.1' is not one kmesh.ko routes on (method a token; path '/...', 'http://authority/...', or '*' with OPTIONS; visible ASCII, no userinfo)" },
+	{ "relative path", { .target = "api" }, -EINVAL,
+	  "request line 'GET api HTTP/1.1' is not one kmesh.ko routes on (method a token; path '/...', 'http://authority/...', or '*' with OPTIONS; visible ASCII, no userinfo)" },
+	{ "userinfo in the target", { .target = "http://u@a.com/" }, -EINVAL,
+	  "request line 'GET http://u@a.com/ HTTP/1.1' is not one kmesh.ko routes on (method a token; path '/...', 'http://authority/...', or '*' with OPTIONS; visible ASCII, no userinfo)" },
+	{ "userinfo in the host", { .target = "/", .host = "user@a.com" }, -EINVAL,
+	  "host 'user@a.com' is not a valid authority (host[:port])" },
+	{ "bad header name", { .target = "/", .host = "a", HDRS("X-A: 1", "Bad Name: v") }, -EINVAL,
+	  "header 'Bad Name: v' is rejected by the HTTP parser (name a token, value visible ASCII; a second Host must equal the first)" },
+	{ "second Host differs", { .target = "/", .host = "a.com", HDRS("Host: b.com") }, -EINVAL,
+	  "header 'Host: b.com' is rejected by the HTTP parser (name a token, value visible ASCII; a second Host must equal the first)" },
+	{ "33 header lines", { .target = "/", .host = "a", .n_headers = 32, .headers = too_many }, -E2BIG,
+	  "33 header lines, kmesh.ko routes on requests with at most 32" },
+	{ "head too long", { .target = "/", .n_headers = 1, .headers = (const char *const []){ long_header } }, -E2BIG,
+	  "the request head is too long: kmesh.ko routes on heads of at most 4096 bytes" },
+};
+
+static void test_req_error(void **state)
+{
+	const struct req_error_row *r = *state;
+	const struct built *b = table(T_HOSTS);
+	static struct km_explain x;
+	struct km_err err = {};
+	int ret = km_explain(b->blob, b->len, &r->rq, &x, &err);
+
+	if (ret != r->ret)
+		fail_msg("returned %d (%s), want %d", ret, err.msg, r->ret);
+	assert_string_equal(err.msg, r->msg);
+}
+
+/* Exactly KM_HTTP_MAX_HEADERS lines (Host included) are fine. */
+static void test_req_max_headers(void **state)
+{
+	struct km_explain_req rq = { .target = "/", .host = "a.com",
+				     .n_headers = 31, .headers = too_many };
+	static struct km_explain x;
+
+	explain_or_fail(T_HOSTS, &rq, &x);
+	assert_int_equal(x.res.status, KM_ROUTE_MATCHED);
+	assert_int_equal(x.req.n_headers, 32);
+}
+
+static void test_bad_table(void **state)
+{
+	static __u32 zero[64];
+	struct km_explain_req rq = { .target = "/", .host = "a.com" };
+	static struct km_explain x;
+	struct km_err err = {};
+
+	assert_int_equal(km_explain(zero, sizeof(zero), &rq, &x, &err), -EINVAL);
+	assert_string_equal(err.msg, "the route table is malformed (the kernel would route this connection by the listener's default route)");
+}
+
+/* ---- builder errors --------------------------------------------------------------------------- */
+
+/* Changes the loaded model before the build: what the YAML reader would
+ * refuse itself, or what only another source (xDS) could produce. */
+typedef void (*model_edit)(struct km_m_route_config *rc);
+
+struct build_error_row {
+	const char *name;
+	const char *yaml;
+	model_edit edit;
+	unsigned int flags;
+	int ret;
+	const char *msg;
+};
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	assert_non_null(p);
+	return p;
+}
+
+static char *long_string(char c, size_t n, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+	char *s = malloc(pl + n + 1);
+
+	assert_non_null(s);
+	memcpy(s, prefix, pl);
+	memset(s + pl, c, n);
+	s[pl + n] = 0;
+	return s;
+}
+
+/* Grows an array of the model to n elements, each a copy of element 0
+ * (shallow, then the strings the free function owns are duplicated by the
+ * caller through fix). */
+static void *grow(void *arr, size_t size, size_t *count, size_t n)
+{
+	unsigned char *a = realloc(arr, size * n);
+
+	assert_non_null(a);
+	for (size_t i = *count; i < n; i++)
+		memset(a + i * size, 0, size);
+	*count = n;
+	return a;
+}
+
+static void add_vhosts(struct km_m_route_config *rc, size_t n)
+{
+	size_t old = rc->n_vhosts;
+	char name[32];
+
+	rc->vhosts = grow(rc->vhosts, sizeof(*rc->vhosts), &rc->n_vhosts, n);
+	for (size_t i = old; i < n; i++) {
+		struct km_m_vhost *v = &rc->vhosts[i];
+
+		snprintf(name, sizeof(name), "v%zu", i);
+		v->name = xstrdup(name);
+		v->domains = calloc(1, sizeof(char *));
+		assert_non_null(v->domains);
+		snprintf(name, sizeof(name), "d%zu.com", i);
+		v->domains[0] = xstrdup(name);
+		v->n_domains = 1;
+	}
+}
+
+static void add_domains(struct km_m_vhost *v, size_t n)
+{
+	char name[32];
+
+	v->domains = realloc(v->domains, n * sizeof(char *));
+	assert_non_null(v->domains);
+	for (size_t i = v->n_domains; i < n; i++) {
+		snprintf(name, sizeof(name), "x%zu.com", i);
+		v->domains[i] = xstrdup(name);
+	}
+	v->n_domains = n;
+}
+
+/* n routes, each "prefix <path><i>" to c1 */
+static void add_routes(struct km_m_vhost *v, size_t n, const char *path)
+{
+	char p[512];
+
+	v->routes = grow(v->routes, sizeof(*v->routes), &v->n_routes, n);
+	for (size_t i = 0; i < n; i++) {
+		struct km_m_route *r = &v->routes[i];
+
+		if (r->path)
+			continue;
+		snprintf(p, sizeof(p), "%s%zu", path, i);
+		r->path_kind = KM_PATH_PREFIX;
+		r->path = xstrdup(p);
+		r->case_sensitive = true;
+		r->action.clusters = calloc(1, sizeof(*r->action.clusters));
+		assert_non_null(r->action.clusters);
+		r->action.clusters[0].cluster = xstrdup("c1");
+		r->action.clusters[0].weight = 1;
+		r->action.n_clusters = 1;
+	}
+}
+
+static struct km_m_route *route0(struct km_m_route_config *rc)
+{
+	return &rc->vhosts[0].routes[0];
+}
+
+static void edit_65_vhosts(struct km_m_route_config *rc) { add_vhosts(rc, 65); }
+static void edit_64_vhosts(struct km_m_route_config *rc) { add_vhosts(rc, 64); }
+static void edit_65_domains(struct km_m_route_config *rc) { add_domains(&rc->vhosts[0], 65); }
+static void edit_65_routes(struct km_m_route_config *rc) { add_routes(&rc->vhosts[0], 65, "/r"); }
+
+static void edit_9_headers(struct km_m_route_config *rc)
+{
+	struct km_m_route *r = route0(rc);
+
+	r->headers = calloc(9, sizeof(*r->headers));
+	assert_non_null(r->headers);
+	for (size_t i = 0; i < 9; i++) {
+		r->headers[i].name = xstrdup("x-h");
+		r->headers[i].kind = KM_STR_PRESENT;
+		r->headers[i].present = true;
+	}
+	r->n_headers = 9;
+}
+
+static void edit_33_clusters(struct km_m_route_config *rc)
+{
+	struct km_m_action *a = &route0(rc)->action;
+
+	a->clusters = grow(a->clusters, sizeof(*a->clusters), &a->n_clusters, 33);
+	for (size_t i = 1; i < 33; i++) {
+		a->clusters[i].cluster = xstrdup("c2");
+		a->clusters[i].weight = 1;
+	}
+}
+
+static void edit_long_domain(struct km_m_route_config *rc)
+{
+	free(rc->vhosts[0].domains[0]);
+	rc->vhosts[0].domains[0] = long_string('d', 256, "");
+}
+
+static void edit_long_wildcard(struct km_m_route_config *rc)
+{
+	free(rc->vhosts[0].domains[0]);
+	rc->vhosts[0].domains[0] = long_string('d', 255, "*");
+}
+
+static void edit_longest_domain(struct km_m_route_config *rc)
+{
+	free(rc->vhosts[0].domains[0]);
+	rc->vhosts[0].domains[0] = long_string('d', 254, "*");
+}
+
+static void edit_long_path(struct km_m_route_config *rc)
+{
+	free(route0(rc)->path);
+	route0(rc)->path = long_string('p', 255, "/");
+}
+
+static void edit_long_header_name(struct km_m_route_config *rc)
+{
+	edit_9_headers(rc);
+	route0(rc)->n_headers = 1;
+	free(route0(rc)->headers[0].name);
+	route0(rc)->headers[0].name = long_string('h', 256, "");
+	for (size_t i = 1; i < 9; i++)
+		free(route0(rc)->headers[i].name);
+}
+
+static void edit_long_header_value(struct km_m_route_config *rc)
+{
+	edit_9_headers(rc);
+	route0(rc)->n_headers = 1;
+	route0(rc)->headers[0].kind = KM_STR_SUFFIX;
+	route0(rc)->headers[0].value = long_string('v', 256, "");
+	for (size_t i = 1; i < 9; i++)
+		free(route0(rc)->headers[i].name);
+}
+
+static void edit_long_route_name(struct km_m_route_config *rc)
+{
+	free(route0(rc)->name);
+	route0(rc)->name = long_string('n', 256, "");
+}
+
+static void edit_dup_domain(struct km_m_route_config *rc)
+{
+	add_vhosts(rc, 2);
+	free(rc->vhosts[1].domains[0]);
+	rc->vhosts[1].domains[0] = xstrdup("A.com");
+}
+
+static void edit_dup_in_vhost(struct km_m_route_config *rc)
+{
+	add_domains(&rc->vhosts[0], 3);
+	free(rc->vhosts[0].domains[2]);
+	rc->vhosts[0].domains[2] = xstrdup("*.A.COM");
+}
+
+static void edit_two_any(struct km_m_route_config *rc)
+{
+	size_t n = rc->n_vhosts;
+
+	add_vhosts(rc, n + 1);
+	free(rc->vhosts[n].domains[0]);
+	rc->vhosts[n].domains[0] = xstrdup("*");
+	free(rc->vhosts[n].name);
+	rc->vhosts[n].name = NULL;
+}
+
+static void edit_empty_domain(struct km_m_route_config *rc)
+{
+	free(rc->vhosts[0].domains[0]);
+	rc->vhosts[0].domains[0] = xstrdup("");
+}
+
+static void edit_no_domains(struct km_m_route_config *rc)
+{
+	for (size_t i = 0; i < rc->vhosts[0].n_domains; i++)
+		free(rc->vhosts[0].domains[i]);
+	rc->vhosts[0].n_domains = 0;
+}
+
+static void edit_no_cluster(struct km_m_route_config *rc)
+{
+	struct km_m_action *a = &route0(rc)->action;
+
+	free(a->clusters[0].cluster);
+	a->n_clusters = 0;
+}
+
+static void edit_zero_weight(struct km_m_route_config *rc)
+{
+	route0(rc)->action.clusters[0].weight = 0;
+}
+
+static void edit_total_weight(struct km_m_route_config *rc)
+{
+	route0(rc)->action.total_weight = 99;
+}
+
+static void edit_weight_overflow(struct km_m_route_config *rc)
+{
+	struct km_m_action *a = &route0(rc)->action;
+
+	edit_33_clusters(rc);
+	a->n_clusters = 2;
+	free(a->clusters[2].cluster);	/* 2..32 dropped */
+	for (size_t i = 3; i < 33; i++)
+		free(a->clusters[i].cluster);
+	a->clusters[0].weight = KM_MAX_TOTAL_WEIGHT;
+	a->clusters[1].weight = 1;
+}
+
+/* 64 vhosts x 64 routes with 200-byte paths: every limit kept, too big */
+static void edit_too_big(struct km_m_route_config *rc)
+{
+	char path[201];
+
+	memset(path, 'p', 200);
+	path[0] = '/';
+	path[196] = 0;
+	add_vhosts(rc, 64);
+	for (size_t i = 0; i < 64; i++)
+		add_routes(&rc->vhosts[i], 64, path);
+}
+
+/* 64 vhosts x 16 routes with 60-byte paths: ~100 KiB, fits */
+static void edit_big_fits(struct km_m_route_config *rc)
+{
+	add_vhosts(rc, 64);
+	for (size_t i = 0; i < 64; i++)
+		add_routes(&rc->vhosts[i], 16,
+			   "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+}
+
+/* as the xDS reader fills it: file "xds", no line, unnamed route */
+static void edit_xds_src(struct km_m_route_config *rc)
+{
+	static const struct km_src xds = { .file = "xds", .line = 0 };
+
+	rc->src = xds;
+	rc->vhosts[0].src = xds;
+	route0(rc)->src = xds;
+	route0(rc)->action.src = xds;
+	route0(rc)->action.clusters[0].src = xds;
+	free(route0(rc)->name);
+	route0(rc)->name = NULL;
+	free(route0(rc)->action.clusters[0].cluster);
+	route0(rc)->action.clusters[0].cluster = xstrdup("nope");
+}
+
+static void edit_regex_kind(struct km_m_route_config *rc)
+{
+	route0(rc)->path_kind = 9;
+}
+
+static void edit_unnamed_config(struct km_m_route_config *rc)
+{
+	free(rc->name);
+	rc->name = NULL;
+	edit_regex_kind(rc);
+}
+
+/* one vhost "vh" (line 15) with domains a.com and *.a.com, route "r" at
+ * line 18: its header matchers at line 19, its action at line 20 */
+#define ONE_ROUTE(match, action)					\
+	CONFIG(VH("vh", "[\"a.com\", \"*.a.com\"]")			\
+	       "              - name: r\n"				\
+	       "                match: " match "\n"			\
+	       "                route: " action "\n")
+static const char base_yaml[] = ONE_ROUTE("{ prefix: / }", "{ cluster: c1 }");
+
+#define AT_VH "t.yaml:15: route_config 'rc': virtual_host 'vh'"
+#define AT_R "t.yaml:18: route_config 'rc': virtual_host 'vh': route 'r'"
+
+static const struct build_error_row build_error_rows[] = {
+	{ "regex path", ONE_ROUTE("{ safe_regex: { regex: \"/a.*\" } }", "{ cluster: c1 }"), NULL, 0, -EINVAL,
+	  AT_R ": match: safe_regex is not supported by kmesh's in-kernel matcher (use prefix, path or path_separated_prefix)" },
+	{ "regex header", ONE_ROUTE("{ prefix: /, headers: [ { name: X-V, safe_regex_match: { regex: \"v[0-9]\" } } ] }", "{ cluster: c1 }"), NULL, 0, -EINVAL,
+	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': header 'X-V': safe_regex is not supported by kmesh's in-kernel matcher (use exact, prefix, suffix, contains or present)" },
+	{ "regex string_match", ONE_ROUTE("{ prefix: /, headers: [ { name: x, string_match: { safe_regex: { regex: a } } } ] }", "{ cluster: c1 }"), NULL, 0, -EINVAL,
+	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': header 'x': safe_regex is not supported by kmesh's in-kernel matcher (use exact, prefix, suffix, contains or present)" },
+	{ "unknown pseudo-header", ONE_ROUTE("{ prefix: /, headers: [ { name: \":scheme\", exact_match: http } ] }", "{ cluster: c1 }"), NULL, 0, -EINVAL,
+	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': header ':scheme': pseudo-header is not supported (:method, :path and :authority are)" },
+	{ "unknown cluster", ONE_ROUTE("{ prefix: / }", "{ cluster: nope }"), NULL, 0, -ENOENT,
+	  "t.yaml:20: route_config 'rc': virtual_host 'vh': route 'r': cluster 'nope' is not defined" },
+	{ "unknown weighted cluster", ONE_ROUTE("{ prefix: / }", "{ weighted_clusters: { clusters: [ { name: c1, weight: 1 }, { name: c9, weight: 1 } ] } }"), NULL, 0, -ENOENT,
+	  "t.yaml:20: route_config 'rc': virtual_host 'vh': route 'r': cluster 'c9' is not defined" },
+	{ "65 virtual hosts", base_yaml, edit_65_vhosts, 0, -EINVAL,
+	  "t.yaml:13: route_config 'rc': 65 virtual_hosts, limit is 64" },
+	{ "64 virtual hosts", base_yaml, edit_64_vhosts, 0, 0, NULL },
+	{ "65 domains", base_yaml, edit_65_domains, 0, -EINVAL,
+	  AT_VH ": 65 domains, limit is 64" },
+	{ "no domains", base_yaml, edit_no_domains, 0, -EINVAL,
+	  AT_VH ": domains is empty" },
+	{ "65 routes", base_yaml, edit_65_routes, 0, -EINVAL,
+	  AT_VH ": 65 routes, limit is 64" },
+	{ "9 header matchers", base_yaml, edit_9_headers, 0, -EINVAL,
+	  AT_R ": 9 header matchers, limit is 8" },
+	{ "33 weighted clusters", base_yaml, edit_33_clusters, 0, -EINVAL,
+	  "t.yaml:20: route_config 'rc': virtual_host 'vh': route 'r': 33 weighted clusters, limit is 32" },
+	{ "domain of 256 bytes", base_yaml, edit_long_domain, 0, -EINVAL,
+	  AT_VH ": domains[0] is 256 bytes long, limit is 255" },
+	{ "wildcard of 256 bytes", base_yaml, edit_long_wildcard, 0, -EINVAL,
+	  AT_VH ": domains[0] is 256 bytes long, limit is 255" },
+	{ "wildcard of 255 bytes", base_yaml, edit_longest_domain, 0, 0, NULL },
+	{ "path of 256 bytes", base_yaml, edit_long_path, 0, -EINVAL,
+	  AT_R ": match: path is 256 bytes long, limit is 255" },
+	{ "header name of 256 bytes", base_yaml, edit_long_header_name, 0, -EINVAL,
+	  AT_R ": header 'hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh...' is 256 bytes long, limit is 255" },
+	{ "header value of 256 bytes", base_yaml, edit_long_header_value, 0, -EINVAL,
+	  AT_R ": header 'x-h': value is 256 bytes long, limit is 255" },
+	{ "route name of 256 bytes", base_yaml, edit_long_route_name, 0, -EINVAL,
+	  "t.yaml:18: route_config 'rc': virtual_host 'vh': route 'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn...': name is 256 bytes long, limit is 255" },
+	{ "duplicate domain across virtual hosts", base_yaml, edit_dup_domain, 0, -EINVAL,
+	  "t.yaml:13: route_config 'rc': virtual_host 'v1': domain 'A.com' is also in virtual_host 'vh'" },
+	{ "duplicate domain in a virtual host", base_yaml, edit_dup_in_vhost, 0, -EINVAL,
+	  AT_VH ": domain '*.A.COM' appears twice" },
+	{ "two '*'", hosts_yaml, edit_two_any, 0, -EINVAL,
+	  "t.yaml:13: route_config 'rc': virtual_hosts[6]: domain '*' is also in virtual_host 'any'" },
+	{ "empty domain", base_yaml, edit_empty_domain, 0, -EINVAL,
+	  AT_VH ": domains[0] is empty" },
+	{ "route without cluster", base_yaml, edit_no_cluster, 0, -EINVAL,
+	  "t.yaml:20: route_config 'rc': virtual_host 'vh': route 'r': route has no cluster" },
+	{ "weights add up to 0", base_yaml, edit_zero_weight, 0, -EINVAL,
+	  "t.yaml:20: route_config 'rc': virtual_host 'vh': route 'r': weighted_clusters: the sum of weights is 0" },
+	{ "total_weight differs", base_yaml, edit_total_weight, 0, -EINVAL,
+	  "t.yaml:20: route_config 'rc': virtual_host 'vh': route 'r': weighted_clusters: total_weight 99 differs from the sum of weights 1" },
+	{ "weights overflow", base_yaml, edit_weight_overflow, 0, -EINVAL,
+	  "t.yaml:20: route_config 'rc': virtual_host 'vh': route 'r': weighted_clusters: sum of weights 2147483648 is over the limit 2147483647" },
+	{ "over KM_ROUTE_TABLE_MAX", base_yaml, edit_too_big, 0, -E2BIG,
+	  "t.yaml:13: route_config 'rc': compiled route table would be 985052 bytes, limit is 131072 (KM_ROUTE_TABLE_MAX): fewer virtual hosts, routes or shorter strings" },
+	{ "100 KiB fits", base_yaml, edit_big_fits, 0, 0, NULL },
+	{ "xDS source, unnamed route", base_yaml, edit_xds_src, 0, -ENOENT,
+	  "xds: route_config 'rc': virtual_host 'vh': routes[0]: cluster 'nope' is not defined" },
+	{ "unknown path kind", base_yaml, edit_regex_kind, 0, -EINVAL,
+	  AT_R ": match: unknown path match kind 9" },
+	{ "unnamed route config", base_yaml, edit_unnamed_config, 0, -EINVAL,
+	  "t.yaml:18: route_config: virtual_host 'vh': route 'r': match: unknown path match kind 9" },
+	{ "unknown flag", base_yaml, NULL, 0x10, -EINVAL,
+	  "t.yaml:13: route_config 'rc': unknown route table flags 0x10" },
+};
+
+static int refuse_cluster(void *ctx, const char *name, __u32 *id)
+{
+	return -EOPNOTSUPP;
+}
+
+static void test_build_error(void **state)
+{
+	const struct build_error_row *r = *state;
+	struct km_model m = {};
+	struct km_err err = {};
+	void *out = (void *)&m;
+	size_t len = 12345;
+	int ret;
+
+	if (load(r->yaml, &m, &err))
+		fail_msg("does not load: %s", err.msg);
+	if (r->edit)
+		r->edit(route_config(&m));
+	ret = km_route_build(route_config(&m), r->flags, model_cluster_id, &m,
+			     &out, &len, &err);
+	if (ret != r->ret)
+		fail_msg("returned %d (%s), want %d", ret, err.msg, r->ret);
+	if (ret == 0) {
+		const struct km_rt_head *h = km_rt_view_head(out, len);
+
+		assert_non_null(h);
+		assert_int_equal(h->n_vhosts, route_config(&m)->n_vhosts);
+		free(out);
+	} else {
+		assert_string_equal(err.msg, r->msg);
+		/* *out untouched on error */
+		assert_ptr_equal(out, &m);
+		assert_int_equal(len, 12345);
+	}
+	km_model_free(&m);
+}
+
+/* The callback's own error comes back with the cluster named. */
+static void test_build_callback_error(void **state)
+{
+	struct km_model m = {};
+	struct km_err err = {};
+	void *out = NULL;
+	size_t len;
+
+	assert_int_equal(load(base_yaml, &m, &err), 0);
+	assert_int_equal(km_route_build(route_config(&m), 0, refuse_cluster,
+					NULL, &out, &len, &err), -EOPNOTSUPP);
+	assert_string_equal(err.msg, "t.yaml:20: route_config 'rc': virtual_host 'vh': route 'r': cluster 'c1' cannot be a route's target (Operation not supported)");
+	assert_null(out);
+	km_model_free(&m);
+}
+
+/* ---- damaged blobs ---------------------------------------------------------------------------- */
+
+static const struct km_explain_req damage_reqs[] = {
+	{ .target = "/exact/", .host = "h", HDRS("x-h: Yes") },
+	{ .target = "/two", .host = "x.a.com", HDRS("x-a: 1", "x-b: 2") },
+	{ .method = "POST", .target = "/pathhdr?q=1", .host = "h" },
+	{ .target = "/inv-prefix-ic", .host = "h", HDRS("x-h: user", "X-Mixed-Case: v") },
+	{ .target = "/nothing" },
+	{ .target = "/weighted", .host = "h" },
+};
+
+/* One damaged blob: every answer is a valid one or -EINVAL. */
+static void check_damaged(const void *blob, size_t len, const char *what)
+{
+	static struct km_explain x[NELEM(damage_reqs)];
+	static bool parsed;
+	struct km_route_result res;
+	struct km_err err = {};
+	int ret;
+
+	if (!parsed) {
+		const struct built *b = table(T_HEADERS);
+
+		for (size_t i = 0; i < NELEM(damage_reqs); i++)
+			assert_int_equal(km_explain(b->blob, b->len,
+						    &damage_reqs[i], &x[i],
+						    &err), 0);
+		parsed = true;
+	}
+	for (size_t i = 0; i < NELEM(damage_reqs); i++) {
+		memset(&res, 0xa5, sizeof(res));
+		ret = km_route_match(blob, (__u32)len, x[i].head, &x[i].req,
+				     &res);
+		if (ret == -EINVAL) {
+			if (res.status != KM_ROUTE_BAD_TABLE)
+				fail_msg("%s: -EINVAL with status %u", what,
+					 res.status);
+			continue;
+		}
+		if (ret == -ENOENT) {
+			if (res.status != KM_ROUTE_NO_VHOST &&
+			    res.status != KM_ROUTE_NO_ROUTE)
+				fail_msg("%s: -ENOENT with status %u", what,
+					 res.status);
+			continue;
+		}
+		if (ret != 0 || res.status != KM_ROUTE_MATCHED)
+			fail_msg("%s: returned %d, status %u", what, ret,
+				 res.status);
+		if (res.action.n_targets < 1 ||
+		    res.action.n_targets > KM_MAX_WEIGHTED ||
+		    res.action.total_weight == 0)
+			fail_msg("%s: matched with %u targets, total %u", what,
+				 res.action.n_targets, res.action.total_weight);
+		for (__u32 d = 0; d < 64; d++)
+			if (km_route_pick_cluster(&res, d * 0x9e3779b9u) < 0)
+				fail_msg("%s: a match that picks no cluster",
+					 what);
+	}
+}
+
+static void test_damage_flip(void **state)
+{
+	const struct built *b = table(T_HEADERS);
+	static const unsigned char masks[] = { 0x01, 0x80, 0xff, 0x10 };
+	unsigned char *c = malloc(b->len);
+	char what[64];
+
+	assert_non_null(c);
+	for (size_t i = 0; i < b->len; i++)
+		for (size_t k = 0; k < NELEM(masks); k++) {
+			memcpy(c, b->blob, b->len);
+			c[i] ^= masks[k];
+			snprintf(what, sizeof(what), "byte %zu ^ 0x%02x", i,
+				 masks[k]);
+			check_damaged(c, b->len, what);
+		}
+	free(c);
+}
+
+/* A __u32 field set to values that stress bounds arithmetic. */
+static void test_damage_words(void **state)
+{
+	const struct built *b = table(T_HEADERS);
+	static const __u32 vals[] = { 0, 1, 3, 0x7fff, 0xffff, 0x10000,
+				      0x7fffffff, 0x80000000u, 0xfffffffcu,
+				      0xffffffffu };
+	__u32 *c = malloc(b->len);
+	char what[64];
+
+	assert_non_null(c);
+	for (size_t i = 0; i < b->len / 4; i++)
+		for (size_t k = 0; k < NELEM(vals); k++) {
+			memcpy(c, b->blob, b->len);
+			c[i] = vals[k];
+			snprintf(what, sizeof(what), "word %zu = 0x%x", i,
+				 vals[k]);
+			check_damaged(c, b->len, what);
+		}
+	free(c);
+}
+
+/* Every truncation is refused: the head says how long the blob is. */
+static void test_damage_truncate(void **state)
+{
+	const struct built *b = table(T_HEADERS);
+	const struct km_explain_req rq = { .target = "/", .host = "h" };
+	static struct km_explain x;
+	struct km_route_result res;
+	struct km_err err = {};
+
+	assert_int_equal(km_explain(b->blob, b->len, &rq, &x, &err), 0);
+	for (size_t n = 0; n < b->len; n++) {
+		void *c = exact_copy(b->blob, n);
+
+		if (km_route_match(c, (__u32)n, x.head, &x.req, &res) != -EINVAL)
+			fail_msg("truncated to %zu of %zu bytes: not -EINVAL",
+				 n, b->len);
+		check_damaged(c, n, "truncated");
+		free(c);
+	}
+}
+
+/* A map value is longer than its blob: the bytes after it are never read
+ * as part of it. */
+static void test_map_value_tail(void **state)
+{
+	const struct built *b = table(T_HEADERS);
+	unsigned char *v = malloc(KM_ROUTE_TABLE_MAX);
+	static struct km_explain a, x;
+	struct km_err err = {};
+
+	assert_non_null(v);
+	memset(v, 0xee, KM_ROUTE_TABLE_MAX);
+	memcpy(v, b->blob, b->len);
+	for (size_t i = 0; i < NELEM(damage_reqs); i++) {
+		assert_int_equal(km_explain(b->blob, b->len, &damage_reqs[i],
+					    &a, &err), 0);
+		assert_int_equal(km_explain(v, KM_ROUTE_TABLE_MAX,
+					    &damage_reqs[i], &x, &err), 0);
+		assert_memory_equal(&a.res, &x.res, sizeof(a.res));
+		assert_int_equal(a.domain, x.domain);
+	}
+	/* misaligned: refused */
+	assert_int_equal(km_explain(v + 1, KM_ROUTE_TABLE_MAX - 4,
+				    &damage_reqs[0], &x, &err), -EINVAL);
+	free(v);
+}
+
+/* ---- runner ------------------------------------------------------------------------------------ */
+
+static struct CMUnitTest *tests;
+static size_t n_tests;
+static char **names;
+
+static void add(const char *kind, const char *row, CMUnitTestFunction f,
+		const void *arg)
+{
+	char *name;
+
+	assert_true(asprintf(&name, "%s: %s", kind, row) > 0);
+	names[n_tests] = name;
+	tests[n_tests++] = (struct CMUnitTest){
+		.name = name, .test_func = f, .initial_state = (void *)arg,
+	};
+}
+
+int main(void)
+{
+	const size_t max = NELEM(match_rows) + NELEM(split_rows) +
+			   NELEM(req_error_rows) + NELEM(build_error_rows) + 16;
+	char row[512];
+	int ret;
+
+	memset(long_header, 'v', sizeof(long_header) - 1);
+	memcpy(long_header, "X-Long: ", 8);
+	tests = calloc(max, sizeof(*tests));
+	names = calloc(max, sizeof(*names));
+	if (!tests || !names)
+		return 1;
+	for (size_t i = 0; i < NELEM(match_rows); i++) {
+		row_name(&match_rows[i], row, sizeof(row));
+		add("match", row, test_match, &match_rows[i]);
+	}
+	for (size_t i = 0; i < NELEM(split_rows); i++)
+		add("weighted", split_rows[i].name, test_split, &split_rows[i]);
+	add("explain", "why: headers of a route", test_why_headers, NULL);
+	add("explain", "why: paths", test_why_path, NULL);
+	add("explain", "texts for kmeshctl", test_texts, NULL);
+	add("explain", "32 header lines", test_req_max_headers, NULL);
+	add("explain", "malformed table", test_bad_table, NULL);
+	for (size_t i = 0; i < NELEM(req_error_rows); i++)
+		add("explain error", req_error_rows[i].name, test_req_error,
+		    &req_error_rows[i]);
+	add("build", "blob layout", test_layout, NULL);
+	for (size_t i = 0; i < NELEM(build_error_rows); i++)
+		add("build", build_error_rows[i].name, test_build_error,
+		    &build_error_rows[i]);
+	add("build", "callback error", test_build_callback_error, NULL);
+	add("damaged", "every byte flipped", test_damage_flip, NULL);
+	add("damaged", "every word set to edge values", test_damage_words, NULL);
+	add("damaged", "every truncation", test_damage_truncate, NULL);
+	add("damaged", "map value longer than the blob", test_map_value_tail, NULL);
+
+	ret = _cmocka_run_group_tests("route_match", tests, n_tests, NULL, NULL);
+	for (size_t i = 0; i < n_tests; i++)
+		free(names[i]);
+	free(names);
+	free(tests);
+	tables_free();
+	return ret;
+}
