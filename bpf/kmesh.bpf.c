@@ -7,6 +7,21 @@
  * pick a cluster and an endpoint and rewrite the destination before the SYN
  * exists. getpeername4/6 then show the application the address it dialed.
  * The hooks are thin; the work is in lib/ by role.
+ *
+ * L7 (a frontend flagged KM_FE_L7, kmesh.ko loaded): the first run defers
+ * the connect (bpf_km_defer_connect) and leaves the default route's pick as
+ * the fallback; the module re-runs this program on the socket's first write
+ * with the first bytes, and km_l7_pick() matches them against the listener's
+ * compiled route table (bpf_km_route, kmod/route_match.c, the code kmeshctl
+ * explain runs). What follows is the L4 pick on the route's cluster.
+ *   no module, or a module without bpf_km_route, or deferral refused
+ *	-> L4 on the default route, counted l7_served_as_l4;
+ *   head incomplete in the first write, not HTTP, over a parser limit, or
+ *	a bad table -> default route, counted l7_default_route;
+ *   no virtual host or no route -> the first write fails with
+ *	ECONNREFUSED (the socket is closed), counted l7_no_route.
+ * Routing is per connection: later requests on a keep-alive connection go
+ * where the first went (kmod_abi.h says how per-request routing would fit).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -16,6 +31,7 @@
 #include "lib/counters.h"
 #include "lib/enroll.h"
 #include "lib/lb.h"
+#include "lib/kfuncs.h"
 
 #define KM_ECONNREFUSED 111
 #define KM_IPPROTO_TCP 6
@@ -31,6 +47,14 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * branch.
  */
 const volatile bool km_cfg_peer_vip = true;
+
+/* The route result of the re-run; too big for the stack next to the rest. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct km_route_result);
+} km_route_scratch SEC(".maps");
 
 enum km_verdict {
 	KM_REJECT = 0,
@@ -64,6 +88,58 @@ static __always_inline void km_remember(struct bpf_sock_addr *ctx,
 	o->cluster_id = cluster_id;
 }
 
+#define KM_EALREADY 114
+#define KM_L7_DEFAULT (-1)	/* serve the frontend's default targets */
+#define KM_L7_NO_ROUTE (-2)
+#define KM_L7_DEFERRED (-3)	/* first run: default targets as the fallback */
+
+/* The cluster the first bytes route to on an L7 frontend, or KM_L7_DEFAULT
+ * (no router, or the head cannot be routed on), KM_L7_DEFERRED (first run)
+ * or KM_L7_NO_ROUTE. */
+static __always_inline long km_l7_pick(struct bpf_sock_addr *ctx,
+				       const struct km_frontend *fe, __u8 slot)
+{
+	struct bpf_sock_addr_kern *kctx;
+	struct km_route_result *res;
+	__u32 idx, zero = 0;
+	void *table;
+	int ret;
+
+	if (!km_kmod_router_present()) {
+		km_count(KM_CNT_L7_AS_L4);
+		return KM_L7_DEFAULT;
+	}
+	kctx = bpf_cast_to_kern_ctx(ctx);
+	ret = bpf_km_defer_connect(kctx);
+	if (ret == 0) {
+		/* first run: the default route's pick is the fallback for a
+		 * socket that reads before it writes */
+		km_count(KM_CNT_L7_DEFERRED);
+		return KM_L7_DEFERRED;
+	}
+	if (ret != -KM_EALREADY) {
+		km_count(KM_CNT_L7_AS_L4);	/* switched off, not plain TCP */
+		return KM_L7_DEFAULT;
+	}
+
+	idx = km_route_index(slot, fe->route_id);
+	table = bpf_map_lookup_elem(&km_route, &idx);
+	res = bpf_map_lookup_elem(&km_route_scratch, &zero);
+	if (!table || !res) {
+		km_count(KM_CNT_L7_DEFAULT);
+		return KM_L7_DEFAULT;
+	}
+	ret = bpf_km_route(kctx, table, KM_ROUTE_TABLE_MAX, res, sizeof(*res));
+	if (ret < 0 || res->status == KM_ROUTE_BAD_TABLE) {
+		km_count(KM_CNT_L7_DEFAULT);
+		return KM_L7_DEFAULT;
+	}
+	if (res->status != KM_ROUTE_MATCHED)
+		return KM_L7_NO_ROUTE;
+	km_count(KM_CNT_L7_ROUTED);
+	return km_pick_target(&res->action, bpf_get_prandom_u32());
+}
+
 /* Routes one connect whose destination is in @fk (slot not yet set). */
 static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 				      struct km_frontend_key *fk, bool v6)
@@ -74,6 +150,7 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 	struct km_cluster_key ck = {};
 	struct km_gen *gen;
 	__u32 zero = 0;
+	bool deferred = false;
 	long cid;
 
 	if (ctx->protocol != KM_IPPROTO_TCP)
@@ -96,7 +173,15 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 
 	/* From here on the destination is a VIP: never let it through
 	 * unrewritten. */
-	cid = km_pick_target(fe, bpf_get_prandom_u32());
+	cid = KM_L7_DEFAULT;
+	if (fe->flags & KM_FE_L7)
+		cid = km_l7_pick(ctx, fe, fk->slot);
+	if (cid == KM_L7_NO_ROUTE)
+		return km_refuse(KM_CNT_L7_NO_ROUTE);
+	if (cid == KM_L7_DEFERRED)
+		deferred = true;
+	if (cid == KM_L7_DEFAULT || cid == KM_L7_DEFERRED)
+		cid = km_pick_target(fe, bpf_get_prandom_u32());
 	if (cid < 0)
 		return km_refuse(KM_CNT_INCONSISTENT);
 	ck.id = cid;
@@ -106,8 +191,12 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 		return km_refuse(KM_CNT_INCONSISTENT);
 	if (c->n_endpoints == 0)
 		return km_refuse(KM_CNT_NO_ENDPOINT);
+	/* The fallback of a deferred connect must not advance the round
+	 * robin: the re-run draws again, and two draws per connection would
+	 * send every connection of a two-endpoint cluster to one of them. */
 	ep = km_pick_endpoint(NULL, fk->slot, ck.id, c,
-			      km_lb_draw(ck.id, c->lb_policy));
+			      deferred ? bpf_get_prandom_u32() :
+					 km_lb_draw(ck.id, c->lb_policy));
 	if (!ep)
 		return km_refuse(KM_CNT_INCONSISTENT);
 
@@ -125,6 +214,9 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 
 	if (km_cfg_peer_vip)
 		km_remember(ctx, fk, ep, ck.id);
+	/* a deferred connect is counted once, by the re-run that routes it */
+	if (deferred)
+		return KM_ALLOW;
 	km_count(KM_CNT_ROUTED);
 	if (fe->flags & KM_FE_L7_AS_L4)
 		km_count(KM_CNT_L7_AS_L4);

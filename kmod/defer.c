@@ -23,6 +23,9 @@
  * Before the first write:
  *  - poll reports EPOLLOUT | EPOLLWRNORM (tcp_poll would say POLLHUP for a
  *    socket in TCP_CLOSE);
+ *  - getpeername returns the address the application dialed (the socket has
+ *    no peer yet; inet_getname would say ENOTCONN, which clients that log
+ *    their peer right after connect() treat as a failed connect);
  *  - a read (server-speaks-first protocols, or a client that reads first)
  *    connects to the fallback without routing, then reads;
  *  - close and connect(AF_UNSPEC) put the socket back untouched.
@@ -242,6 +245,32 @@ static __poll_t km_poll(struct file *file, struct socket *sock,
 	return tcp_poll(file, sock, wait);
 }
 
+static int km_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
+{
+	const struct proto_ops *orig = NULL;
+	struct sock *sk = sock->sk;
+	int len = 0;
+
+	lock_sock(sk);
+	if (km_is_deferred(sk)) {
+		struct km_deferred *d = km_d(sk);
+
+		if (peer) {
+			len = d->vip_len;
+			memcpy(uaddr, &d->vip, len);
+		} else {
+			orig = d->orig_ops;
+		}
+	}
+	release_sock(sk);
+	if (len)
+		return len;
+	/* not deferred (any more), or our own address: the socket's own ops */
+	if (!orig)
+		orig = sk->sk_family == AF_INET6 ? km_orig_inet6_ops : &inet_stream_ops;
+	return orig->getname(sock, uaddr, peer);
+}
+
 /* ---- entry from the kfunc ------------------------------------------------- */
 
 int km_defer_sock(struct bpf_sock_addr_kern *ctx)
@@ -316,6 +345,7 @@ int km_defer_init(void)
 	km_override(&km_tcp_prot);
 	km_inet_ops = inet_stream_ops;
 	km_inet_ops.poll = km_poll;
+	km_inet_ops.getname = km_getname;
 
 	/* IPv6 may be disabled at boot: then only IPv4 is deferred. */
 	if (sock_create_kern(&init_net, AF_INET6, SOCK_STREAM, IPPROTO_TCP,
@@ -323,6 +353,7 @@ int km_defer_init(void)
 		km_orig_inet6_ops = sock->ops;
 		km_inet6_ops = *sock->ops;
 		km_inet6_ops.poll = km_poll;
+		km_inet6_ops.getname = km_getname;
 		sock_release(sock);
 		km_tcpv6_prot = tcpv6_prot;
 		km_override(&km_tcpv6_prot);

@@ -14,6 +14,7 @@
 #include <linux/string.h>
 
 #include "kmesh.h"
+#include "kmesh/route_match.h"
 
 /* The parsed first message of the re-run, parsing it on first use. */
 static struct km_rerun *km_parsed(struct bpf_sock_addr_kern *ctx)
@@ -168,6 +169,34 @@ __bpf_kfunc int bpf_km_str_match(const char *s, u32 s__sz, const char *pat,
 			    kind);
 }
 
+/* res is void *: the verifier takes a (ptr, __sz) pair only for memory of
+ * scalars or flat structs, and km_route_result nests km_frontend. */
+__bpf_kfunc int bpf_km_route(struct bpf_sock_addr_kern *ctx, void *table,
+			     u32 table__sz, void *res, u32 res__sz)
+{
+	struct km_rerun *rr = km_parsed(ctx);
+
+	if (!rr)
+		return -ESRCH;
+	if (res__sz < sizeof(*res))
+		return -EINVAL;
+	switch (rr->parse_ret) {
+	case 0:
+		break;
+	case KM_HTTP_INCOMPLETE:
+		return -ENODATA;
+	case -E2BIG:
+		return -E2BIG;
+	default:
+		return -EBADMSG;
+	}
+	/* The status in res says what the matcher found; a bad table is
+	 * KM_ROUTE_BAD_TABLE there, never a read outside table__sz. */
+	km_route_match(table, table__sz, rr->buf, &rr->req,
+		       (struct km_route_result *)res);
+	return 0;
+}
+
 __bpf_kfunc_end_defs();
 
 BTF_KFUNCS_START(km_kfunc_ids)
@@ -178,6 +207,7 @@ BTF_ID_FLAGS(func, bpf_km_http_get, KF_TRUSTED_ARGS)
 BTF_ID_FLAGS(func, bpf_km_http_header, KF_TRUSTED_ARGS)
 BTF_ID_FLAGS(func, bpf_km_http_match, KF_TRUSTED_ARGS)
 BTF_ID_FLAGS(func, bpf_km_str_match)
+BTF_ID_FLAGS(func, bpf_km_route, KF_TRUSTED_ARGS)
 BTF_KFUNCS_END(km_kfunc_ids)
 
 /* 0 admits the call; only connect4/6 programs may call ours. */

@@ -9,6 +9,7 @@
 
 #include "kmesh/kmod_abi.h"
 #include "kmesh/http_parse.h"
+#include "kmesh/route_match.h"
 
 extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
 
@@ -24,9 +25,15 @@ extern int bpf_km_http_match(struct bpf_sock_addr_kern *ctx,
 			     const struct km_http_matcher *m, __u32 m__sz) __ksym __weak;
 extern int bpf_km_str_match(const char *s, __u32 s__sz, const char *pat,
 			    __u32 pat__sz, __u32 kind) __ksym __weak;
+extern int bpf_km_route(struct bpf_sock_addr_kern *ctx, void *table,
+			__u32 table__sz, void *res, __u32 res__sz) __ksym __weak;
 
 /* The module is loaded (with BTF) and the kernel can cast the ctx. */
 #define km_kmod_present() \
 	(bpf_ksym_exists(bpf_km_defer_connect) && bpf_ksym_exists(bpf_cast_to_kern_ctx))
+
+/* ... and has the L7 router (kmod ABI 2). */
+#define km_kmod_router_present() \
+	(km_kmod_present() && bpf_ksym_exists(bpf_km_route))
 
 #endif

@@ -45,7 +45,7 @@
  *			  u32 pat__sz, u32 kind)
  *	The same matching on two NUL-terminated BPF strings.
  *   int bpf_km_route(struct bpf_sock_addr_kern *ctx, void *table,
- *		      u32 table__sz, struct km_route_result *res, u32 res__sz)
+ *		      u32 table__sz, void *res, u32 res__sz)
  *	Re-run only: match the parsed first message against the compiled
  *	route table (route_table.h, a km_route map value) with
  *	kmod/route_match.c, the code kmeshctl explain runs. 0: the matcher
@@ -54,7 +54,9 @@
  *	KM_ROUTE_BAD_TABLE). -ENODATA: the head did not end within the first
  *	write; -EBADMSG: not an HTTP/1.x request head; -E2BIG: over a parser
  *	limit (all three: the caller takes the listener's default route);
- *	-ESRCH: not the re-run; -EINVAL: res__sz too small.
+ *	-ESRCH: not the re-run; -EINVAL: res__sz too small. res is a
+ *	struct km_route_result (route_match.h), passed as void * because the
+ *	verifier accepts a (ptr, __sz) pair only for flat memory.
  *
  * Per-request routing (not done: a connection keeps its first choice, as in
  * upstream Kmesh) would keep this contract: the matcher takes any parsed

@@ -2,7 +2,11 @@
 /*
  * km_testcli: HTTP test client that reports which backend answered.
  *
- *   km_testcli [-n COUNT] [-t TIMEOUT_MS] [-H HOST] [--hold SECONDS] ADDR:PORT
+ *   km_testcli [-n COUNT] [-t TIMEOUT_MS] [-H HOST] [-P PATH]
+ *              [-X 'Name: value']... [--hold SECONDS] ADDR:PORT
+ *
+ * -P sets the request path (default /), -X adds a header line (up to 8),
+ * for L7 routing tests.
  *
  * Default mode opens COUNT sequential connections, one request each, and
  * prints one line per connection, a count per backend and a total:
@@ -55,6 +59,8 @@ struct target {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	const char *host;
+	const char *path;
+	char extra[1024];	/* -X lines, each ending in CRLF */
 	int timeout_ms;
 };
 
@@ -371,12 +377,12 @@ static int run_count(const struct target *t, unsigned long count)
 {
 	static struct response resp;
 	struct tally tl = { 0 };
-	char req[512];
+	char req[2048];
 	int len;
 
 	len = snprintf(req, sizeof(req),
-		       "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
-		       t->host);
+		       "GET %s HTTP/1.1\r\nHost: %s\r\n%sConnection: close\r\n\r\n",
+		       t->path, t->host, t->extra);
 	if (len < 0 || (size_t)len >= sizeof(req))
 		return -ENAMETOOLONG;
 
@@ -426,11 +432,11 @@ static int run_hold(const struct target *t, double seconds)
 	unsigned long done = 0, max_reqs;
 	long long end;
 	struct timespec next;
-	char req[512];
+	char req[2048];
 	int fd, len, ret;
 
-	len = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: %s\r\n\r\n",
-		       t->host);
+	len = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n",
+		       t->path, t->host, t->extra);
 	if (len < 0 || (size_t)len >= sizeof(req))
 		return -ENAMETOOLONG;
 
@@ -466,8 +472,8 @@ static int run_hold(const struct target *t, double seconds)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: km_testcli [-n COUNT] [-t TIMEOUT_MS] [-H HOST] "
-		"[--hold SECONDS] ADDR:PORT\n"
+		"usage: km_testcli [-n COUNT] [-t TIMEOUT_MS] [-H HOST] [-P PATH]\n"
+		"                  [-X 'Name: value']... [--hold SECONDS] ADDR:PORT\n"
 		"  ADDR is IPv4 (10.96.0.1:80) or IPv6 ([fd00:96::1]:80)\n");
 }
 
@@ -477,17 +483,21 @@ int main(int argc, char **argv)
 		{ "count", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "host", required_argument, NULL, 'H' },
+		{ "path", required_argument, NULL, 'P' },
+		{ "header", required_argument, NULL, 'X' },
 		{ "hold", required_argument, NULL, OPT_HOLD },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ 0 }
 	};
-	struct target t = { .timeout_ms = 2000 };
+	struct target t = { .timeout_ms = 2000, .path = "/" };
+	size_t xlen = 0;
+	int nx = 0;
 	unsigned long count = 1;
 	double hold = -1;
 	char *end;
 	int opt, ret;
 
-	while ((opt = getopt_long(argc, argv, "n:t:H:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:t:H:P:X:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			count = strtoul(optarg, &end, 10);
@@ -506,6 +516,24 @@ int main(int argc, char **argv)
 			break;
 		case 'H':
 			t.host = optarg;
+			break;
+		case 'P':
+			if (optarg[0] != '/' || strpbrk(optarg, " \r\n")) {
+				fprintf(stderr, "km_testcli: bad -P '%s' (an origin-form path: '/', no spaces)\n",
+					optarg);
+				return 2;
+			}
+			t.path = optarg;
+			break;
+		case 'X':
+			if (!strchr(optarg, ':') || strpbrk(optarg, "\r\n") ||
+			    ++nx > 8 || xlen + strlen(optarg) + 3 > sizeof(t.extra)) {
+				fprintf(stderr, "km_testcli: bad -X '%s' ('Name: value', up to 8)\n",
+					optarg);
+				return 2;
+			}
+			xlen += snprintf(t.extra + xlen, sizeof(t.extra) - xlen,
+					 "%s\r\n", optarg);
 			break;
 		case OPT_HOLD:
 			hold = strtod(optarg, &end);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "compiler.h"
+#include "kmesh/route_table.h"
 #include "config_yaml.h"
 
 #define HDR "static_resources:\n"
@@ -246,9 +247,14 @@ static void test_http_default_route(void **state)
 	assert_non_null(fe);
 	/* the "*" host's catch-all route without header matchers */
 	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "b"));
-	assert_true(fe->flags & KM_FE_L7_AS_L4);
-	assert_int_equal(f.r.n_l7_as_l4, 1);
-	assert_string_equal(f.r.l7_as_l4[0], "web");
+	assert_true(fe->flags & KM_FE_L7);
+	assert_false(fe->flags & KM_FE_L7_AS_L4);
+	assert_int_equal(f.r.n_l7_listeners, 1);
+	assert_string_equal(f.r.l7_listeners[0], "web");
+	/* and its route table, compiled once */
+	assert_int_equal(f.r.n_routes, 1);
+	assert_int_equal(fe->route_id, 0);
+	assert_true(f.r.route_lens[0] > sizeof(struct km_rt_head));
 	fx_free(&f);
 }
 
@@ -328,7 +334,8 @@ static void test_rds_resolution(void **state)
 	assert_int_equal(f.r.n_frontends, 2);
 	assert_non_null(find_fe(&f.r, "10.96.0.9", 80));
 	assert_int_equal(f.r.n_waiting, 0);
-	assert_int_equal(f.r.n_l7_as_l4, 1);
+	assert_int_equal(f.r.n_l7_listeners, 1);
+	assert_int_equal(f.r.n_routes, 1);
 	fx_free(&f);
 }
 

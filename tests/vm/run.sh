@@ -18,6 +18,11 @@
 #   KM_VM_ONLY="6.12"          boot only these
 #   KM_VM_NO_DKMS=1            leave out the dkms-build case
 #   KM_VM_KEEP=1               keep the work directory (initramfs, console logs)
+#   KM_VM_CASES=DIR            run DIR's cases instead (tests/vm/bench: the VM
+#                              benchmarks, `make vm-bench`); lib.sh always
+#                              comes from tests/vm/cases
+#   KM_VM_BINS="haproxy"       host programs to copy in with their shared
+#                              libraries (the benchmarks' proxy)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -28,7 +33,7 @@ BOOTS=${KM_VM_ONLY:-6.12 6.1}
 # Driver modules the guest loads at boot (with their dependencies): veth for
 # network-namespace test hosts.
 VM_MODULES="veth"
-CASES=tests/vm/cases
+CASES=${KM_VM_CASES:-tests/vm/cases}
 WORK=$(mktemp -d /tmp/kmesh-vm.XXXXXX)
 . tests/lib/report.sh
 summary() {
@@ -182,6 +187,21 @@ fetch_kernel() {
 }
 
 # ---- initramfs -------------------------------------------------------------------
+# copy_dyn_bins ROOT PROG...: host programs with the shared libraries ldd
+# names (and the loader), for a guest that otherwise has no libc
+copy_dyn_bins() {
+	local r=$1 p path lib
+	shift
+	for p in "$@"; do
+		path=$(command -v "$p") || { echo "KM_VM_BINS: $p is not installed" >&2; return 1; }
+		cp "$path" "$r/bin/$p"
+		for lib in $(ldd "$path" | grep -oE '/[^ ]+\.so[^ ]*'); do
+			mkdir -p "$r$(dirname "$lib")"
+			cp -L "$lib" "$r$lib"
+		done
+	done
+}
+
 # make_initrd BOOT KDIR OUT: busybox, /init, kmesh.ko, driver modules, static
 # binaries and this boot's cases, as a gzip'd newc cpio.
 make_initrd() {
@@ -202,7 +222,8 @@ make_initrd() {
 	for a in build/vm/bin/*; do
 		strip -o "$r/bin/$(basename "$a")" "$a"
 	done
-	cp "$CASES/lib.sh" "$r/cases/"
+	cp tests/vm/cases/lib.sh "$r/cases/"
+	copy_dyn_bins "$r" ${KM_VM_BINS:-} || return 1
 	for c in $(cases_for "$boot"); do cp "$c" "$r/cases/"; done
 	(cd "$r" && find . | cpio -o -H newc --quiet -R 0:0 | gzip -1) > "$out"
 }

@@ -14,9 +14,9 @@ VM_BIN := $(B)/vm/bin
 VM_STATIC_LIBS := -l:libbpf.a -l:libelf.a -l:libz.a -l:libyaml.a \
 		  $(filter-out -lbpf -lelf -lz -lyaml,$(LIBS))
 VM_BINS := $(addprefix $(VM_BIN)/,kmeshd kmeshctl km_testsrv km_testcli \
-		km_kmod_test km_defer_client)
+		km_kmod_test km_defer_client http_conn_bench)
 
-.PHONY: vm-bins vm-check
+.PHONY: vm-bins vm-check vm-bench
 
 vm-bins: $(VM_BINS)
 
@@ -34,6 +34,10 @@ $(VM_BIN)/%: tests/tools/%.c tests/tools/km_tool.h
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -static -o $@ $< -lpthread
 
+$(VM_BIN)/%: tests/bench/%.c tests/tools/km_tool.h
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -static -o $@ $< -lpthread
+
 $(VM_BIN)/km_kmod_test: tests/kmod/km_kmod_test.c $(KMOD_TEST_SKELS) $(B)/libkmesh.a
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -I$(B)/tests/kmod -static -o $@ $< $(B)/libkmesh.a \
@@ -45,3 +49,9 @@ $(VM_BIN)/km_defer_client: tests/kmod/km_defer_client.c tests/tools/km_tool.h
 
 vm-check: vm-bins module
 	tests/vm/run.sh
+
+# L7 benchmark in the 6.12 VM: kmesh L7 vs L4 vs one HAProxy, and route
+# matching at 64 routes (tests/vm/bench). Figures in the report's # lines.
+vm-bench: vm-bins module
+	KM_VM_CASES=tests/vm/bench KM_VM_ONLY=6.12 KM_VM_NO_DKMS=1 \
+		KM_VM_BINS="$(if $(shell command -v haproxy),haproxy)" tests/vm/run.sh

@@ -19,6 +19,7 @@
 #include "kmod.h"
 #include "strmap.h"
 #include "maps.h"
+#include "sockmap_cmd.h"
 #include "sys.h"
 
 #define KM_STATE_FILE "/run/kmesh/kmeshd.state"
@@ -123,6 +124,8 @@ struct agent_state {
 	unsigned long long generation;
 	int n_l7;
 	char l7[KM_STATE_MAX_L7][KM_NAME_MAX];
+	bool l7_router;		/* kmeshd loaded its programs with kmesh.ko */
+	char l7_why[600];
 };
 
 static void read_state(const char *path, struct agent_state *st)
@@ -153,8 +156,12 @@ static void read_state(const char *path, struct agent_state *st)
 			snprintf(st->last_error, sizeof(st->last_error), "%s", v);
 		else if (strcmp(line, "generation") == 0)
 			st->generation = strtoull(v, NULL, 10);
-		else if (strcmp(line, "l7_as_l4") == 0 && st->n_l7 < KM_STATE_MAX_L7)
+		else if (strcmp(line, "l7") == 0 && st->n_l7 < KM_STATE_MAX_L7)
 			snprintf(st->l7[st->n_l7++], KM_NAME_MAX, "%s", v);
+		else if (strcmp(line, "l7_router") == 0)
+			st->l7_router = strcmp(v, "1") == 0;
+		else if (strcmp(line, "l7_why") == 0)
+			snprintf(st->l7_why, sizeof(st->l7_why), "%s", v);
 	}
 	free(line);
 	fclose(f);
@@ -199,6 +206,27 @@ static const char *enroll_kind(__u32 k)
 	return k == KM_ENROLL_CGROUP ? "cgroup" : k == KM_ENROLL_NETNS ? "netns" : "?";
 }
 
+/* Why HTTP listeners are served as L4 right now, or NULL when kmesh.ko
+ * routes them: kmeshd must have loaded its programs with the module (kfunc
+ * calls resolve at load time) and deferred connect must be on. */
+static const char *l7_as_l4_reason(const struct agent_state *st,
+				   const struct km_kmod_info *km)
+{
+	static char buf[700];
+
+	if (!st->l7_router) {
+		snprintf(buf, sizeof(buf), "%s%s", st->l7_why[0] ? st->l7_why :
+			 "kmesh.ko was not available when kmeshd loaded its programs",
+			 "; load kmesh.ko and restart kmeshd");
+		return buf;
+	}
+	if (!km->genl)
+		return "kmesh.ko is not answering";
+	if (!km->defer_enabled)
+		return "deferred connect is switched off ('kmeshctl module defer on')";
+	return NULL;
+}
+
 static int cmd_status(struct ctl *c)
 {
 	struct km_link_status links[16];
@@ -208,6 +236,7 @@ static int cmd_status(struct ctl *c)
 	struct km_kmod_info km;
 	bool running, stats;
 	int nl, nfe, ncl, nep, nen;
+	const char *l7_why;
 
 	if (open_maps(c))
 		return 1;
@@ -224,6 +253,7 @@ static int cmd_status(struct ctl *c)
 			 offsetof(struct km_endpoint_key, slot), c->gen.slot);
 	nen = list_enroll(c, rows, KM_MAX_ENROLL);
 	km_maps_read_counters(&c->maps, cnt);
+	l7_why = l7_as_l4_reason(&st, &km);
 
 	if (c->json) {
 		struct km_json j;
@@ -236,8 +266,14 @@ static int cmd_status(struct ctl *c)
 		km_json_str(&j, "config", st.present ? st.config : NULL);
 		km_json_bool(&j, "last_reload_ok", st.last_ok);
 		km_json_str(&j, "last_error", st.last_ok ? NULL : st.last_error);
-		km_json_arr(&j, "l7_served_as_l4");
+		km_json_arr(&j, "l7_listeners");
 		for (int i = 0; i < st.n_l7; i++)
+			km_json_str(&j, NULL, st.l7[i]);
+		km_json_end(&j, ']');
+		km_json_str(&j, "l7_mode", l7_why ? "l4" : "kernel");
+		km_json_str(&j, "l7_reason", l7_why);
+		km_json_arr(&j, "l7_served_as_l4");
+		for (int i = 0; l7_why && i < st.n_l7; i++)
 			km_json_str(&j, NULL, st.l7[i]);
 		km_json_end(&j, ']');
 		km_json_end(&j, '}');
@@ -281,6 +317,7 @@ static int cmd_status(struct ctl *c)
 		for (int i = 0; i < KM_CNT_MAX; i++)
 			km_json_u64(&j, km_counter_names[i], cnt[i]);
 		km_json_end(&j, '}');
+		km_ctl_sockmap_json(&j, c->pin_root);
 		km_json_arr(&j, "enrolled");
 		for (int i = 0; i < nen; i++) {
 			km_json_obj(&j, NULL);
@@ -303,7 +340,10 @@ static int cmd_status(struct ctl *c)
 		printf("last reload: %s%s\n", st.last_ok ? "ok" : "REJECTED: ",
 		       st.last_ok ? "" : st.last_error);
 	if (running && st.n_l7) {
-		printf("L7:          HTTP listeners served as L4 to their default route (no L7 data path yet):");
+		if (l7_why)
+			printf("L7:          HTTP listeners served as L4 to their default route (%s):", l7_why);
+		else
+			printf("L7:          HTTP listeners routed by kmesh.ko on each connection's first request:");
 		for (int i = 0; i < st.n_l7; i++)
 			printf(" %s", st.l7[i]);
 		putchar('\n');
@@ -335,10 +375,10 @@ static int cmd_status(struct ctl *c)
 	else
 		printf("module:      kmesh.ko %s\n", km.loaded ? "loaded, netlink family not answering" :
 		       "not loaded (L4 only; 'modprobe kmesh' or 'make dkms-install')");
-	printf("L7 path:     not available yet: HTTP listeners are served as L4\n");
 	printf("counters:\n");
 	for (int i = 0; i < KM_CNT_MAX; i++)
 		printf("  %-18s %llu\n", km_counter_names[i], (unsigned long long)cnt[i]);
+	km_ctl_sockmap_text(c->pin_root);
 	printf("enrolled:\n");
 	for (int i = 0; i < nen; i++)
 		printf("  %-6s %-20llu %s\n", enroll_kind(rows[i].k.kind),
@@ -368,7 +408,13 @@ static void dump_frontend(struct ctl *c, const void *key)
 		km_json_str(&dj, "address", buf);
 		km_json_str(&dj, "listener", name);
 		km_json_bool(&dj, "l7_served_as_l4", fe.flags & KM_FE_L7_AS_L4);
+		km_json_bool(&dj, "http", fe.flags & KM_FE_L7);
+		if (fe.flags & KM_FE_L7)
+			km_json_u64(&dj, "route_table", fe.route_id);
 		km_json_arr(&dj, "clusters");
+	} else if (fe.flags & KM_FE_L7) {
+		printf("  %-28s listener %s (HTTP, route table %u; default route) ->",
+		       buf, name, fe.route_id);
 	} else {
 		printf("  %-28s listener %s%s ->", buf, name,
 		       fe.flags & KM_FE_L7_AS_L4 ? " (HTTP served as L4)" : "");
@@ -634,7 +680,11 @@ static void usage(FILE *f)
 		"  unenroll PATH     stop routing it\n"
 		"  config            the xDS state: connection, versions and nonces per type,\n"
 		"                    resource counts, the last NACK and its reason\n"
-		"  module defer on|off  switch kmesh.ko's deferred connect (off: L7 served as L4)\n");
+		"  module defer on|off  switch kmesh.ko's deferred connect (off: L7 served as L4)\n"
+		"  sockmap enable [--accelerate] PATH|netns:NAME  join node-local connections of a\n"
+		"                    workload (--accelerate: also app<->proxy via REDIRECT 15001/15006)\n"
+		"  sockmap disable PATH|netns:NAME   stop joining its new connections\n"
+		"  sockmap status    sockmap counters, joined sockets, enabled workloads\n");
 }
 
 int main(int argc, char **argv)
@@ -686,6 +736,8 @@ int main(int argc, char **argv)
 	else if (strcmp(cmd, "module") == 0 && optind + 2 == argc &&
 		 strcmp(argv[optind], "defer") == 0)
 		ret = cmd_module_defer(&c, argv[optind + 1]);
+	else if (strcmp(cmd, "sockmap") == 0)
+		ret = km_ctl_sockmap(c.pin_root, c.json, argc - optind, argv + optind);
 	else if ((strcmp(cmd, "enroll") == 0 || strcmp(cmd, "unenroll") == 0) &&
 		 optind + 1 == argc)
 		ret = cmd_enroll(&c, argv[optind], cmd[0] == 'e');

@@ -34,6 +34,7 @@
 #include "kmod.h"
 #include "maps.h"
 #include "notify.h"
+#include "sockmap.h"
 #include "sys.h"
 
 #define KM_DEFAULT_CONFIG "/etc/kmesh/mesh.yaml"
@@ -56,8 +57,12 @@ struct kmeshd {
 	time_t last_attempt;
 	time_t applied_at;
 	size_t n_listeners, n_clusters, n_frontends, n_endpoints;
-	char **l7_as_l4;
-	size_t n_l7_as_l4;
+	char **l7;		/* HTTP listeners of the applied config */
+	size_t n_l7;
+	/* kmesh.ko with the L7 router was there when the programs were
+	 * loaded (kfuncs resolve at load time); else why not */
+	bool l7_router;
+	char l7_why[sizeof(((struct km_err *)0)->msg)];
 
 	/* xDS: the config comes from an ADS server instead of the file */
 	struct km_ads *ads;
@@ -104,16 +109,16 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 
 static void free_l7(struct kmeshd *d)
 {
-	for (size_t i = 0; i < d->n_l7_as_l4; i++)
-		free(d->l7_as_l4[i]);
-	free(d->l7_as_l4);
-	d->l7_as_l4 = NULL;
-	d->n_l7_as_l4 = 0;
+	for (size_t i = 0; i < d->n_l7; i++)
+		free(d->l7[i]);
+	free(d->l7);
+	d->l7 = NULL;
+	d->n_l7 = 0;
 }
 
 /*
  * The agent's report for kmeshctl: one "key=value" per line (values are
- * single lines; l7_as_l4 repeats), written atomically after every config
+ * single lines; l7 repeats), written atomically after every config
  * attempt.
  */
 static void write_state(struct kmeshd *d)
@@ -134,8 +139,11 @@ static void write_state(struct kmeshd *d)
 	fprintf(f, "last_attempt=%lld\napplied_at=%lld\nlisteners=%zu\nclusters=%zu\nfrontends=%zu\nendpoints=%zu\n",
 		(long long)d->last_attempt, (long long)d->applied_at, d->n_listeners,
 		d->n_clusters, d->n_frontends, d->n_endpoints);
-	for (size_t i = 0; i < d->n_l7_as_l4; i++)
-		fprintf(f, "l7_as_l4=%s\n", d->l7_as_l4[i]);
+	fprintf(f, "l7_router=%d\n", d->l7_router);
+	if (!d->l7_router)
+		fprintf(f, "l7_why=%s\n", d->l7_why);
+	for (size_t i = 0; i < d->n_l7; i++)
+		fprintf(f, "l7=%s\n", d->l7[i]);
 	if (d->ads)
 		km_ads_write_state(d->ads, f);
 	fclose(f);
@@ -151,9 +159,9 @@ static void remember_applied(struct kmeshd *d, const struct km_model *m,
 			     const struct km_records *r)
 {
 	free_l7(d);
-	d->l7_as_l4 = calloc(r->n_l7_as_l4 + 1, sizeof(char *));
-	for (size_t i = 0; d->l7_as_l4 && i < r->n_l7_as_l4; i++)
-		d->l7_as_l4[d->n_l7_as_l4++] = strdup(r->l7_as_l4[i]);
+	d->l7 = calloc(r->n_l7_listeners + 1, sizeof(char *));
+	for (size_t i = 0; d->l7 && i < r->n_l7_listeners; i++)
+		d->l7[d->n_l7++] = strdup(r->l7_listeners[i]);
 	d->n_listeners = m->n_listeners;
 	d->n_clusters = m->n_clusters;
 	d->n_frontends = r->n_frontends;
@@ -189,9 +197,12 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 		       (unsigned long long)gen, d->source,
 		       (unsigned long long)(km_now_ms() - t0), m->n_listeners,
 		       m->n_clusters, r.n_frontends, r.n_endpoints);
-		if (r.n_l7_as_l4)
-			logmsg(LOG_INFO, "%zu HTTP listener(s) served as L4 to their default route (no L7 data path yet), e.g. '%s'",
-			       r.n_l7_as_l4, r.l7_as_l4[0]);
+		if (r.n_l7_listeners && d->l7_router)
+			logmsg(LOG_INFO, "%zu HTTP listener(s) routed in the kernel on the first request (%zu route tables), e.g. '%s'",
+			       r.n_l7_listeners, r.n_routes, r.l7_listeners[0]);
+		else if (r.n_l7_listeners)
+			logmsg(LOG_INFO, "%zu HTTP listener(s) served as L4 to their default route (%s), e.g. '%s'",
+			       r.n_l7_listeners, d->l7_why, r.l7_listeners[0]);
 		for (size_t i = 0; i < r.n_waiting; i++)
 			logmsg(LOG_DEBUG, "listener '%s' waits for its route config (RDS)",
 			       r.waiting[i]);
@@ -416,9 +427,9 @@ static int check_only(const char *config)
 	} else {
 		printf("%s: ok: %zu listeners, %zu clusters, %zu service addresses, %zu endpoints\n",
 		       config, m.n_listeners, m.n_clusters, r.n_frontends, r.n_endpoints);
-		for (size_t i = 0; i < r.n_l7_as_l4; i++)
-			printf("%s: listener '%s' is HTTP: served as L4 to its default route\n",
-			       config, r.l7_as_l4[i]);
+		for (size_t i = 0; i < r.n_l7_listeners; i++)
+			printf("%s: listener '%s' is HTTP: routed by kmesh.ko on the first request, or served as L4 to its default route without it\n",
+			       config, r.l7_listeners[i]);
 	}
 	km_records_free(&r);
 	km_model_free(&m);
@@ -514,6 +525,9 @@ static void usage(FILE *f)
 		"                       node metadata; default from $INSTANCE_IP, $POD_NAME,\n"
 		"                       $POD_NAMESPACE, $CLUSTER_ID, $ISTIO_VERSION, $NODE_NAME, $ISTIO_LABELS,\n"
 		"                       else the config file's node (id, cluster, metadata)\n"
+		"      --sockmap        load the sockmap programs: join node-local TCP connections of\n"
+		"                       workloads enabled with 'kmeshctl sockmap enable' (off by default;\n"
+		"                       without it a previously loaded sockmap is removed)\n"
 		"      --no-peer-vip    getpeername shows the endpoint, not the VIP; saves about 1 us\n"
 		"                       per routed connect (no per-socket state)\n"
 		"  -v, --verbose        debug logging, including libbpf's\n"
@@ -531,6 +545,7 @@ int main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'k' },
 		{ "uninstall", no_argument, NULL, 'u' },
 		{ "no-peer-vip", no_argument, NULL, 'n' },
+		{ "sockmap", no_argument, NULL, 1008 },
 		{ "xds", required_argument, NULL, 'X' },
 		{ "xds-delta", no_argument, NULL, 'D' },
 		{ "node-id", required_argument, NULL, 1000 },
@@ -552,7 +567,7 @@ int main(int argc, char **argv)
 	};
 	struct km_install_report rep;
 	struct km_err err = {};
-	bool check = false, uninstall = false, peer_vip = true;
+	bool check = false, uninstall = false, peer_vip = true, sockmap = false;
 	const char *xds_addr = NULL, *pod_ip = NULL, *pod_name = NULL;
 	bool config_given = false;
 	struct km_gen g;
@@ -577,6 +592,7 @@ int main(int argc, char **argv)
 		case 1005: d.xds.node.istio_version = optarg; break;
 		case 1006: d.xds.node.node_name = optarg; break;
 		case 1007: d.xds.node.labels = optarg; break;
+		case 1008: sockmap = true; break;
 		case 'v': verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -595,7 +611,9 @@ int main(int argc, char **argv)
 
 	libbpf_set_print(libbpf_log);
 	if (uninstall) {
-		ret = km_bpf_uninstall(d.pin_root, &err);
+		ret = km_sockmap_uninstall(d.pin_root, &err);
+		if (!ret)
+			ret = km_bpf_uninstall(d.pin_root, &err);
 		if (ret) {
 			logmsg(LOG_ERR, "uninstall: %s", err.msg);
 			return 1;
@@ -613,6 +631,15 @@ int main(int argc, char **argv)
 		logmsg(LOG_ERR, "state dir %s: %s", d.state_dir, strerror(-ret));
 		return 1;
 	}
+	/* L7 needs kmesh.ko; L4 works without it. Before the programs are
+	 * loaded: their kfunc calls resolve at load time. */
+	if (km_kmod_load(&err)) {
+		logmsg(LOG_WARN, "%s", err.msg);
+		snprintf(d.l7_why, sizeof(d.l7_why), "%s", err.msg);
+	} else {
+		d.l7_router = true;
+		logmsg(LOG_INFO, "kmesh.ko loaded with BTF: kfuncs and deferred connect available");
+	}
 	ret = km_bpf_install(&(struct km_install_opts){
 				     .pin_root = d.pin_root,
 				     .cgroup = d.cgroup,
@@ -622,6 +649,15 @@ int main(int argc, char **argv)
 		logmsg(LOG_ERR, "%s", err.msg);
 		return 1;
 	}
+	ret = sockmap ? km_sockmap_install(d.pin_root, d.cgroup, &err)
+		      : km_sockmap_uninstall(d.pin_root, &err);
+	if (ret) {
+		logmsg(LOG_ERR, "sockmap: %s", err.msg);
+		return 1;
+	}
+	if (sockmap)
+		logmsg(LOG_INFO, "sockmap loaded: sockops on %s; enable workloads with 'kmeshctl sockmap enable'",
+		       d.cgroup);
 	ret = km_maps_open(d.pin_root, &d.maps, &err);
 	if (ret) {
 		logmsg(LOG_ERR, "%s", err.msg);
@@ -633,12 +669,6 @@ int main(int argc, char **argv)
 	       d.cgroup, rep.attached, rep.replaced, d.pin_root,
 	       (unsigned long long)d.generation,
 	       peer_vip ? "" : "; getpeername shows endpoints (--no-peer-vip)");
-
-	/* L7 needs kmesh.ko; L4 works without it. */
-	if (km_kmod_load(&err))
-		logmsg(LOG_WARN, "%s", err.msg);
-	else
-		logmsg(LOG_INFO, "kmesh.ko loaded with BTF: kfuncs and deferred connect available");
 
 	if (xds_addr) {
 		if (km_ads_new(&d.ads, &d.xds, apply_xds, &d, &err)) {

@@ -11,8 +11,11 @@
  *
  * Listeners: every (address, port) of every filter chain is one frontend.
  * The port is filter_chain_match.destination_port when set, else the
- * listener's. An http_connection_manager chain is served as L4 to its
- * default action (see default_http_action) until the L7 data path exists.
+ * listener's. An http_connection_manager chain's frontend carries its
+ * compiled route table (KM_FE_L7, route_build.c) and, as targets, its
+ * default action (see default_http_action): what the connect path serves
+ * when it cannot route on the request (no kmesh.ko, a read before the first
+ * write, an incomplete head).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,6 +24,7 @@
 #include <string.h>
 
 #include "compiler.h"
+#include "route_build.h"
 #include "strmap.h"
 
 /* ---- name -> cluster index (values are index + 1: NULL is "absent") --- */
@@ -304,11 +308,65 @@ static int check_duplicates(struct km_records *r, const struct km_model *m,
 	return ret;
 }
 
+/* ---- route tables ---------------------------------------------------------- */
+
+struct route_ids {
+	const struct km_model *m;
+	const struct km_strmap *ni;
+};
+
+static int route_cluster_id(void *ctx, const char *name, __u32 *id)
+{
+	const struct route_ids *c = ctx;
+	long i = name_index_get(c->ni, name);
+
+	if (i < 0)
+		return -ENOENT;
+	/* the kernel router rewrites to an endpoint; "connect untouched" is
+	 * a listener property, not a route target */
+	if (c->m->clusters[i].original_dst)
+		return -EOPNOTSUPP;
+	*id = i;
+	return 0;
+}
+
+/* The route id of @rc in @r, compiling it on first use. */
+static int route_table_id(const struct km_model *m, const struct km_strmap *ni,
+			  const struct km_m_listener *l,
+			  const struct km_m_route_config *rc,
+			  struct km_records *r, __u32 *id, struct km_err *err)
+{
+	struct route_ids ctx = { .m = m, .ni = ni };
+	size_t i;
+	int ret;
+
+	for (i = 0; i < r->n_routes; i++)
+		if (r->route_src[i] == rc) {
+			*id = i;
+			return 0;
+		}
+	if (r->n_routes >= KM_MAX_ROUTE_CONFIGS) {
+		km_err_set(err, SRC_FMT "listener '%s': route config '%s' is one more than the %d route configs kmesh serves",
+			   SRC_ARG(rc->src), l->name, rc->name ? rc->name : "(inline)",
+			   KM_MAX_ROUTE_CONFIGS);
+		return -E2BIG;
+	}
+	ret = km_route_build(rc, 0, route_cluster_id, &ctx, &r->route_blobs[i],
+			     &r->route_lens[i], err);
+	if (ret)
+		return ret;
+	r->route_src[i] = rc;
+	r->n_routes++;
+	*id = i;
+	return 0;
+}
+
 static int compile_listener(const struct km_model *m, const struct km_strmap *ni,
 			    const struct km_m_listener *l, uint32_t id,
 			    struct km_records *r, struct km_err *err)
 {
 	bool l7 = false, wait = false, *waiting = &wait;
+	const struct km_m_route_config *rc = NULL;
 	int ret;
 
 	for (size_t c = 0; c < l->n_chains; c++) {
@@ -318,7 +376,7 @@ static int compile_listener(const struct km_model *m, const struct km_strmap *ni
 		struct km_frontend fe = { .listener_id = id };
 
 		if (ch->kind == KM_CHAIN_HTTP) {
-			const struct km_m_route_config *rc = &ch->routes;
+			rc = &ch->routes;
 
 			if (ch->rds_name) {
 				rc = km_model_route_config(m, ch->rds_name);
@@ -339,7 +397,7 @@ static int compile_listener(const struct km_model *m, const struct km_strmap *ni
 					   SRC_ARG(ch->src), l->name);
 				return -EINVAL;
 			}
-			fe.flags |= KM_FE_L7_AS_L4;
+			fe.flags |= KM_FE_L7;
 			l7 = true;
 		}
 		if (port == 0) {
@@ -352,6 +410,11 @@ static int compile_listener(const struct km_model *m, const struct km_strmap *ni
 			continue;
 		if (ret)
 			return ret;
+		if (fe.flags & KM_FE_L7) {
+			ret = route_table_id(m, ni, l, rc, r, &fe.route_id, err);
+			if (ret)
+				return ret;
+		}
 
 		for (size_t i = 0; i < l->n_addrs; i++) {
 			struct km_frontend_key *k;
@@ -372,7 +435,7 @@ static int compile_listener(const struct km_model *m, const struct km_strmap *ni
 		}
 	}
 	if (l7)
-		r->l7_as_l4[r->n_l7_as_l4++] = l->name;
+		r->l7_listeners[r->n_l7_listeners++] = l->name;
 	if (wait)
 		r->waiting[r->n_waiting++] = l->name;
 	return 0;
@@ -414,11 +477,15 @@ static int alloc_records(const struct km_model *m, struct km_records *r)
 	r->ep_vals = calloc(nep + 1, sizeof(*r->ep_vals));
 	r->listener_names = calloc(m->n_listeners + 1, sizeof(char *));
 	r->cluster_names = calloc(m->n_clusters + 1, sizeof(char *));
-	r->l7_as_l4 = calloc(m->n_listeners + 1, sizeof(char *));
+	r->l7_listeners = calloc(m->n_listeners + 1, sizeof(char *));
 	r->waiting = calloc(m->n_listeners + 1, sizeof(char *));
+	r->route_src = calloc(KM_MAX_ROUTE_CONFIGS, sizeof(*r->route_src));
+	r->route_blobs = calloc(KM_MAX_ROUTE_CONFIGS, sizeof(*r->route_blobs));
+	r->route_lens = calloc(KM_MAX_ROUTE_CONFIGS, sizeof(*r->route_lens));
 	if (!r->fe_keys || !r->fe_vals || !r->clusters || !r->ep_keys ||
-	    !r->ep_vals || !r->listener_names || !r->cluster_names || !r->l7_as_l4 ||
-	    !r->waiting)
+	    !r->ep_vals || !r->listener_names || !r->cluster_names ||
+	    !r->l7_listeners || !r->waiting || !r->route_src ||
+	    !r->route_blobs || !r->route_lens)
 		return -ENOMEM;
 	return 0;
 }
@@ -488,7 +555,12 @@ void km_records_free(struct km_records *r)
 	free(r->ep_vals);
 	free(r->listener_names);
 	free(r->cluster_names);
-	free(r->l7_as_l4);
+	free(r->l7_listeners);
 	free(r->waiting);
+	for (size_t i = 0; r->route_blobs && i < r->n_routes; i++)
+		free(r->route_blobs[i]);
+	free(r->route_src);
+	free(r->route_blobs);
+	free(r->route_lens);
 	memset(r, 0, sizeof(*r));
 }

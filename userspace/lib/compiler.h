@@ -27,9 +27,18 @@ struct km_records {
 	const char **listener_names;
 	const char **cluster_names;
 
-	/* http_connection_manager listeners served as L4 (borrowed). */
-	size_t n_l7_as_l4;
-	const char **l7_as_l4;
+	/* http_connection_manager listeners (borrowed): routed by their
+	 * route tables when kmesh.ko is there, else served as L4 to their
+	 * default route. */
+	size_t n_l7_listeners;
+	const char **l7_listeners;
+
+	/* Compiled route tables (route_table.h), route id = index; one per
+	 * distinct route config any served listener uses. */
+	size_t n_routes;
+	const struct km_m_route_config **route_src;	/* borrowed */
+	void **route_blobs;				/* owned */
+	size_t *route_lens;
 
 	/* Listeners not served yet: waiting for their RDS route config
 	 * (model.rds_may_wait). Borrowed. */

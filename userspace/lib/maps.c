@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "maps.h"
+#include "kmesh/route_table.h"
 
 #define KM_MIN_FLIP_GAP_NS (50 * 1000 * 1000ull)
 
@@ -187,6 +188,34 @@ static int write_names(int fd, const char **names, size_t n, __u8 kind, __u8 slo
 	return 0;
 }
 
+/* Route tables go to the idle slot's entries; an entry no frontend of that
+ * slot points to is never read, so stale ones past n_routes stay. */
+static int write_routes(int fd, const struct km_records *r, __u8 slot)
+{
+	unsigned char *v;
+	int ret = 0;
+
+	if (r->n_routes == 0)
+		return 0;
+	v = malloc(KM_ROUTE_TABLE_MAX);
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->n_routes && !ret; i++) {
+		__u32 k = km_route_index(slot, i);
+
+		if (r->route_lens[i] > KM_ROUTE_TABLE_MAX) {
+			ret = -E2BIG;
+			break;
+		}
+		memcpy(v, r->route_blobs[i], r->route_lens[i]);
+		memset(v + r->route_lens[i], 0, KM_ROUTE_TABLE_MAX - r->route_lens[i]);
+		if (bpf_map_update_elem(fd, &k, v, BPF_ANY))
+			ret = -errno;
+	}
+	free(v);
+	return ret;
+}
+
 static int write_slot(const struct km_maps *mp, const struct km_records *r,
 		      __u8 slot, const char **what)
 {
@@ -220,6 +249,10 @@ static int write_slot(const struct km_maps *mp, const struct km_records *r,
 	if (!ret)
 		ret = write_names(mp->names, r->cluster_names, r->n_clusters,
 				  KM_NAME_CLUSTER, slot);
+	if (!ret) {
+		*what = "km_route";
+		ret = write_routes(mp->route, r, slot);
+	}
 	if (!ret) {
 		*what = "km_frontend";
 		ret = write_batch(mp->frontend, r->fe_keys, r->fe_vals, r->n_frontends,

@@ -15,5 +15,5 @@ km_kmod_test detach
 rmdir /sys/fs/cgroup/kt
 [ "$out" = "attached kmod=yes" ] || fail "attach: $out"
 out=$(km_kmod_test module 2>&1) || fail "netlink family kmesh: $out"
-echo "$out" | grep -q 'genl=1 version=0.2.0 abi=1 defer=1' || fail "netlink: $out"
+echo "$out" | grep -q 'genl=1 version=0.2.0 abi=2 defer=1' || fail "netlink: $out"
 pass

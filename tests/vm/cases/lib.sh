@@ -37,7 +37,13 @@ module_load() {
 	[ -f /kmesh.ko ] || skip "no /kmesh.ko in the initramfs (make module found no kernel headers)"
 	insmod /kmesh.ko
 }
-module_unload() { ! module_loaded || rmmod kmesh; }
+# rmmod until the module is gone: after kmeshd --uninstall its programs
+# (which call the kfuncs, so they pin the module) are freed only after an RCU
+# grace period, and rmmod says EAGAIN until then
+module_unload() {
+	module_loaded || return 0
+	wait_until 100 sh -c 'rmmod kmesh 2>/dev/null; [ ! -d /sys/module/kmesh ]'
+}
 
 # ---- the L4 data path: two backends behind one VIP ---------------------------
 
@@ -65,18 +71,9 @@ write_l4_config() {
 l4_state_gen1() { grep -q '^generation=1$' "$KM_STATE" 2>/dev/null; }
 l4_kmeshd_alive() { kill -0 "$KMESHD_PID" 2>/dev/null; }
 
-# l4_up: backends, kmeshd (fresh: no pins left from an earlier case), the
-# enrolled cgroup. Fails the case with kmeshd's own words if it cannot load.
-l4_up() {
-	trap l4_down EXIT
-	kmeshd --uninstall >/dev/null 2>&1
-	write_l4_config
-	for n in 1 2; do
-		km_testsrv --name "b$n" --listen "127.0.0.1:808$n" \
-			--ready-file "/tmp/ready.b$n" > "/tmp/b$n.log" 2>&1 &
-	done
-	wait_until 100 test -s /tmp/ready.b1 -a -s /tmp/ready.b2 ||
-		fail "backends did not start: $(cat /tmp/b1.log /tmp/b2.log)"
+# kmeshd_start: kmeshd on $KM_CONF attached at the cgroup root, waits for
+# generation 1, enrolls $KM_APP. Fails the case with kmeshd's own words.
+kmeshd_start() {
 	kmeshd -v --config "$KM_CONF" --cgroup /sys/fs/cgroup > /tmp/kmeshd.log 2>&1 &
 	KMESHD_PID=$!
 	# TCG is slow: loading and attaching takes a few seconds
@@ -96,6 +93,22 @@ l4_up() {
 	out=$(kmeshctl enroll "$KM_APP" 2>&1) || fail "kmeshctl enroll $KM_APP: $out"
 	note "$(kmeshctl status 2>&1 | grep '^module:')"
 }
+
+# l4_up: backends, kmeshd (fresh: no pins left from an earlier case), the
+# enrolled cgroup. Fails the case with kmeshd's own words if it cannot load.
+l4_up() {
+	trap l4_down EXIT
+	kmeshd --uninstall >/dev/null 2>&1
+	write_l4_config
+	for n in 1 2; do
+		km_testsrv --name "b$n" --listen "127.0.0.1:808$n" \
+			--ready-file "/tmp/ready.b$n" > "/tmp/b$n.log" 2>&1 &
+	done
+	wait_until 100 test -s /tmp/ready.b1 -a -s /tmp/ready.b2 ||
+		fail "backends did not start: $(cat /tmp/b1.log /tmp/b2.log)"
+	kmeshd_start
+}
+
 
 l4_down() {
 	[ -n "${KMESHD_PID:-}" ] && kill "$KMESHD_PID" 2>/dev/null
@@ -153,4 +166,103 @@ defer_down() {
 
 in_defer() {
 	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$KM_DEFER_CG" "$@"
+}
+
+# ---- L7: four backends behind one HTTP listener --------------------------------
+# VIP 127.100.0.2:80, route config "web":
+#   vhost api     api.example.com           /          -> c
+#   vhost closed  closed.example.com        /only      -> a   (else: no route)
+#   vhost any     *   x-canary: 1 (prefix /)           -> d
+#                     /b (path_separated_prefix)       -> b
+#                     /w (exact)                       -> a 80, b 20
+#                     / (the default route)            -> a
+KM_L7_VIP=127.100.0.2:80
+
+write_l7_config() {
+	cat > "$KM_CONF" <<-EOF
+	static_resources:
+	  listeners:
+	  - name: web
+	    address: { socket_address: { address: 127.100.0.2, port_value: 80 } }
+	    filter_chains:
+	    - filters:
+	      - name: envoy.filters.network.http_connection_manager
+	        typed_config:
+	          stat_prefix: web
+	          route_config:
+	            name: web
+	            virtual_hosts:
+	            - name: api
+	              domains: [ api.example.com ]
+	              routes:
+	              - match: { prefix: / }
+	                route: { cluster: c }
+	            - name: closed
+	              domains: [ closed.example.com ]
+	              routes:
+	              - match: { prefix: /only }
+	                route: { cluster: a }
+	            - name: any
+	              domains: [ "*" ]
+	              routes:
+	              - name: canary
+	                match:
+	                  prefix: /
+	                  headers: [ { name: x-canary, string_match: { exact: "1" } } ]
+	                route: { cluster: d }
+	              - name: b-path
+	                match: { path_separated_prefix: /b }
+	                route: { cluster: b }
+	              - name: split
+	                match: { path: /w }
+	                route:
+	                  weighted_clusters:
+	                    clusters: [ { name: a, weight: 80 }, { name: b, weight: 20 } ]
+	              - name: root
+	                match: { prefix: / }
+	                route: { cluster: a }
+	  clusters:
+	EOF
+	for n in a b c d; do
+		p=$(l7_port $n)
+		cat >> "$KM_CONF" <<-EOF
+		  - name: $n
+		    load_assignment:
+		      endpoints:
+		      - lb_endpoints:
+		        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: $p } } }
+		EOF
+	done
+}
+
+l7_port() { case $1 in a) echo 8081 ;; b) echo 8082 ;; c) echo 8083 ;; d) echo 8084 ;; esac; }
+
+# l7_up: backends a-d, kmeshd with the L7 config (kmesh.ko loaded or not:
+# the caller decides before).
+l7_up() {
+	trap l4_down EXIT
+	kmeshd --uninstall >/dev/null 2>&1
+	write_l7_config
+	for n in a b c d; do
+		km_testsrv --name "$n" --listen "127.0.0.1:$(l7_port $n)" \
+			--ready-file "/tmp/ready.$n" > "/tmp/$n.log" 2>&1 &
+	done
+	wait_until 100 test -s /tmp/ready.a -a -s /tmp/ready.b -a -s /tmp/ready.c -a -s /tmp/ready.d ||
+		fail "backends did not start: $(cat /tmp/[abcd].log)"
+	kmeshd_start
+}
+
+# counter NAME: kmeshctl status counter value
+counter() { kmeshctl status | awk -v n="$1" '$1 == n { print $2 }'; }
+
+# l7_expect NAME WANT ARGS...: km_testcli ARGS through the L7 VIP; every
+# connection must reach backend WANT
+l7_expect() {
+	name=$1 want=$2
+	shift 2
+	out=$(in_app km_testcli -t 10000 "$@" "$KM_L7_VIP" 2>&1)
+	n=$(echo "$out" | sed -n 's/^total ok=\([0-9]*\) err=0$/\1/p')
+	[ -n "$n" ] && [ "$n" -gt 0 ] || fail "$name: $(echo "$out" | grep -v '^ok' | head -n 3)"
+	echo "$out" | grep -q "^count $want $n\$" ||
+		fail "$name: expected all $n on $want: $(echo "$out" | grep '^count' | oneline)"
 }
