@@ -37,6 +37,9 @@
 #   MESH_BENCH_ROUNDS (5)  MESH_BENCH_DURATION (3 s per wrk run)
 #   MESH_BENCH_CONNS ("1 16")  MESH_BENCH_MODES ("keepalive newconn")
 #   MESH_BENCH_CONFIGS ("direct sidecar sidecar-accel l4 l4-sockmap")
+#   MESH_BENCH_QUIET_WAIT (20 s): before each round, wait up to this long
+#                          for the machine to be idle (other work busy < 0.1
+#                          CPU); the load seen is reported either way
 #   MESH_BENCH_SMOKE=1     1 round of 1 s: checks the harness, not the figures
 #   MESH_BENCH_OUT (build/bench)  MESH_BENCH_PREFIX (kmb)  MESH_BENCH_NET (78)
 #   MESH_BENCH_PIN (/sys/fs/bpf/kmesh-meshbench)
@@ -48,8 +51,10 @@ KM_ROOT=$PWD
 
 if [ "${MESH_BENCH_SMOKE:-0}" = 1 ]; then
 	ROUNDS=${MESH_BENCH_ROUNDS:-1} DURATION=${MESH_BENCH_DURATION:-1}
+	QUIET_WAIT=${MESH_BENCH_QUIET_WAIT:-0}
 else
 	ROUNDS=${MESH_BENCH_ROUNDS:-5} DURATION=${MESH_BENCH_DURATION:-3}
+	QUIET_WAIT=${MESH_BENCH_QUIET_WAIT:-20}
 fi
 CONNS=${MESH_BENCH_CONNS:-1 16}
 MODES=${MESH_BENCH_MODES:-keepalive newconn}
@@ -240,14 +245,19 @@ setup_kmesh() {
 	fi
 	"${CTL[@]}" enroll "$CG/mesh/l4" >/dev/null
 	"${CTL[@]}" enroll "$CG/mesh/sm" >/dev/null
-	if [ -z "${REASON[l4-sockmap]:-}" ] &&
-	   ! err=$("${CTL[@]}" sockmap enable "$CG/mesh/sm" 2>&1 >/dev/null); then
-		REASON[l4-sockmap]="kmeshctl sockmap enable failed: $err"
-	fi
-	if [ -z "${REASON[sidecar-accel]:-}" ] &&
-	   ! err=$("${CTL[@]}" sockmap enable --accelerate "$CG/mesh/sca" 2>&1 >/dev/null); then
-		REASON[sidecar-accel]="kmeshctl sockmap enable --accelerate failed: $err"
-	fi
+	# both ends of each joined connection: client and server pods
+	for c in mesh/sm mesh/sm-srv; do
+		if [ -z "${REASON[l4-sockmap]:-}" ] &&
+		   ! err=$("${CTL[@]}" sockmap enable "$CG/$c" 2>&1 >/dev/null); then
+			REASON[l4-sockmap]="kmeshctl sockmap enable failed: $err"
+		fi
+	done
+	for c in mesh/sca/cli mesh/sca/srv; do
+		if [ -z "${REASON[sidecar-accel]:-}" ] &&
+		   ! err=$("${CTL[@]}" sockmap enable --accelerate "$CG/$c" 2>&1 >/dev/null); then
+			REASON[sidecar-accel]="kmeshctl sockmap enable --accelerate failed: $err"
+		fi
+	done
 	return 0
 }
 
@@ -386,12 +396,30 @@ ratio_of() {	# ratio_of CFG MODE CONNS METRIC [BASE] -> ratio of medians, or fai
 available() { [ -z "${REASON[$1]:-}" ]; }
 in_list() { [[ " $2 " == *" $1 "* ]]; }
 
+# Busy CPUs (0..nproc) over one idle second: what else runs on the machine.
+background_load() {
+	local a b
+	a=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat)
+	sleep 1
+	b=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat)
+	awk -v a="$a" -v b="$b" -v n="$(nproc)" 'BEGIN {
+		split(a, x, " "); split(b, y, " ")
+		printf "%.2f\n", (y[2] > x[2] ? (y[1] - x[1]) / (y[2] - x[2]) * n : 0) }'
+}
+
 run_rounds() {
 	local -a cfgs=($CONFIGS)
-	local r i c mode conns line n=${#cfgs[@]}
+	local r i c mode conns line n=${#cfgs[@]} bg waited
 	: > "$RAW"
+	BACKGROUND=()
 	export KM_WRK_CPU=0
 	for r in $(seq "$ROUNDS"); do
+		# wait (bounded) for other work on the machine to finish
+		bg=$(background_load) waited=1
+		while [ "$waited" -lt "$QUIET_WAIT" ] && awk -v b="$bg" 'BEGIN { exit !(b > 0.10) }'; do
+			bg=$(background_load) waited=$((waited + 1))
+		done
+		BACKGROUND+=("$bg")
 		# round-robin, starting one further each round: drift and order
 		# effects hit every configuration alike
 		for i in $(seq 0 $((n - 1))); do
@@ -571,7 +599,7 @@ plot_ratios() {	# plot_ratios TERMINAL NCONFIGS
 }
 
 main() {
-	local c cpu
+	local c cpu bg
 	[ "$(id -u)" -eq 0 ] || { log "run as root"; exit 1; }
 	for c in wrk curl; do
 		command -v $c >/dev/null || { log "$c is not installed (scripts/install-deps.sh)"; exit 1; }
@@ -592,6 +620,11 @@ main() {
 		echo "Machine: $(nproc) CPUs ($cpu), $(free -g | awk '/^Mem:/ { print $2 }') GiB," \
 		     "Linux $(uname -r), $(. /etc/os-release; echo "$PRETTY_NAME"), $(date -u +%Y-%m-%d)."
 		echo "Configurations interleaved round-robin, one wrk -t1 run per workload each round."
+		bg=$(printf '%s\n' "${BACKGROUND[@]}" | sort -g | tail -1)
+		echo "Background load, busy CPUs in one idle second before each round (waiting up to ${QUIET_WAIT}s for < 0.10): ${BACKGROUND[*]}."
+		if awk -v b="$bg" 'BEGIN { exit !(b > 0.10) }'; then
+			echo "**Something else used the CPU during this run: latency and CPU per request include it.**"
+		fi
 		echo
 		echo "Ratios against direct: ratio of medians, (min-max) of the per-round ratios."
 		echo "Direct rows: absolute medians, (min-max) over the rounds."
