@@ -30,18 +30,27 @@ if [ "$what" = all ] || [ "$what" = --unit ]; then
 	done
 fi
 
-if [ "$what" = all ] || [ "$what" = --unit ]; then
-	# A bounded libFuzzer run of the HTTP parser (longer: FUZZ_SECONDS=600).
-	echo "== fuzz: HTTP request-head parser, ${FUZZ_SECONDS:=20} s"
-	if out=$(FUZZ_SECONDS=$FUZZ_SECONDS tests/fuzz/run.sh 2>&1); then
+# fuzz TARGET NAME WHAT: a bounded libFuzzer run (tests/fuzz/run.sh TARGET),
+# one pass/fail line
+fuzz() {
+	local target=$1 name=$2 what=$3 out
+	echo "== fuzz: $what, ${FUZZ_SECONDS} s"
+	if out=$(FUZZ_SECONDS=$FUZZ_SECONDS tests/fuzz/run.sh "$target" 2>&1); then
 		echo "$out" | grep -E '^(#[0-9]+ +DONE|Done [0-9]+ runs)' | tail -1
-		echo "ok - fuzz_http_parse: no crash in ${FUZZ_SECONDS} s"
+		echo "ok - $name: no failure in ${FUZZ_SECONDS} s"
 		pass=$((pass + 1))
 	else
 		echo "$out" | tail -30
-		echo "not ok - fuzz_http_parse found a failure (inputs under build/fuzz/)"
+		echo "not ok - $name found a failure (inputs under build/fuzz/)"
 		fail=$((fail + 1))
 	fi
+}
+
+if [ "$what" = all ] || [ "$what" = --unit ]; then
+	# 15 s each, 30 s in all (longer: FUZZ_SECONDS=600, per target)
+	: "${FUZZ_SECONDS:=15}"
+	fuzz http fuzz_http_parse "HTTP request-head parser"
+	fuzz route fuzz_route_match "route matcher and table builder"
 fi
 
 # run_suite NAME CMD...: a suite that prints "ok"/"not ok" lines and its own
