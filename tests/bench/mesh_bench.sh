@@ -230,7 +230,7 @@ setup_kmesh() {
 		elif ! "$KM_BUILD/kmeshctl" --help 2>&1 | grep -q 'sockmap'; then
 			err="kmeshctl has no sockmap command (sockmap is not in this build)"
 		elif ! start_kmeshd --sockmap; then
-			err="kmeshd --sockmap did not start: $(tail -1 "$WORK/kmeshd.log")"
+			err="kmeshd --sockmap did not start: $(tail -1 "$WORK/kmeshd.log" | sed "s/^<[0-9]>//")"
 		else
 			err=
 		fi
@@ -239,7 +239,7 @@ setup_kmesh() {
 		fi
 	fi
 	if [ -z "$KMESHD_PID" ] && ! start_kmeshd; then
-		err="kmeshd did not start: $(tail -1 "$WORK/kmeshd.log")"
+		err="kmeshd did not start: $(tail -1 "$WORK/kmeshd.log" | sed "s/^<[0-9]>//")"
 		REASON[l4]=$err REASON[l4-sockmap]=$err REASON[sidecar-accel]=$err
 		return 0
 	fi
@@ -456,16 +456,20 @@ report_ratios() {
 			fi
 			for c in $CONFIGS; do
 				[ "$c" = direct ] && continue
-				if ! available "$c"; then
-					echo "| $wl | ${LABEL[$c]} | not available: ${REASON[$c]} | | | |"
-					continue
-				fi
+				available "$c" || continue
 				echo -n "| $wl | ${LABEL[$c]}"
 				for m in p50 p99 rps cpu; do echo -n " | x$(ratio_cell "$c" "$mode" "$conns" $m)"; done
 				echo " |"
 			done
 		done
 	done
+	local sep=
+	for c in $CONFIGS; do
+		available "$c" && continue
+		[ -n "$sep" ] || { echo; sep=1; }
+		echo "- ${LABEL[$c]}: not available: ${REASON[$c]}"
+	done
+	return 0
 }
 
 report_absolute() {

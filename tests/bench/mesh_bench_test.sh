@@ -40,7 +40,7 @@ RATIO_ROW="$RATIO$RATIO$RATIO$RATIO \|\$"
 check_config() {
 	local label=$1 wl bad=() why re
 	re=$(sed 's/[][().+*?^$|\\]/\\&/g' <<< "$label")
-	why=$(grep -F "| $label | not available: " "$MD" | head -1 | sed 's/.*not available: \(.*\) | | | |$/\1/')
+	why=$(grep -F -- "- $label: not available: " "$MD" | head -1 | sed 's/.*: not available: //')
 	if [ -n "$why" ]; then
 		skip "$label: figures for every workload" "not available: $why"
 		return
@@ -61,8 +61,8 @@ for label in "direct (no mesh)" "sidecar pair (HAProxy)" "sidecar pair + kmesh a
 	     "kmesh L4" "kmesh L4 + sockmap"; do
 	check_config "$label"
 done
-if grep -qF "| direct (no mesh) | not available" "$MD"; then
-	not_ok "direct is always available" "$(grep -F '| direct (no mesh) |' "$MD" | head -1)"
+if grep -qF -- "- direct (no mesh): not available" "$MD"; then
+	not_ok "direct is always available" "$(grep -F -- '- direct (no mesh): not' "$MD")"
 fi
 
 # the sidecar pair's traffic went through both proxies
@@ -83,7 +83,7 @@ else
 		"$(grep -E 'routed|kmeshctl' "$MD" | tr '\n' '|')"
 fi
 
-if [ "$(grep -cE '^- (kmesh L4|accelerated sidecar)' "$MD")" -eq 3 ]; then
+if [ "$(grep -cE '^- (kmesh L4 latency|kmesh L4 with sockmap p50|accelerated sidecar pair at least)' "$MD")" -eq 3 ]; then
 	ok "the three targets are reported"
 else
 	not_ok "the three targets are reported" "$(grep -E '^- ' "$MD" | tr '\n' '|')"
