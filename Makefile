@@ -30,8 +30,8 @@ LIBS     := $(LIBBPF_LIBS) -lyaml -lnl-genl-3 -lnl-3 -lprotobuf-c -lnghttp2
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall \
 	      -I$(B) -Iinclude -Ibpf
 
-BPF_OBJS  := $(B)/kmesh.bpf.o
-SKELS     := $(B)/kmesh.skel.h
+BPF_OBJS  := $(B)/kmesh.bpf.o $(B)/kmesh_sockmap.bpf.o
+SKELS     := $(B)/kmesh.skel.h $(B)/kmesh_sockmap.skel.h
 
 # xDS (userspace/xds, proto/): protobuf-c code generated from proto/ into
 # $(B)/proto, compiled into libkmesh.a with everything else.
@@ -105,6 +105,11 @@ $(B)/tools/%: tests/bench/%.c tests/tools/km_tool.h
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< -lpthread
 
+# the router's own code, natively: needs libkmesh
+$(B)/tools/route_match_bench: tests/bench/route_match_bench.c $(B)/libkmesh.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(B)/libkmesh.a $(LIBS)
+
 tests: $(UNIT_BINS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libkmesh.a $(wildcard tests/unit/*.h)
@@ -121,6 +126,7 @@ host: all
 	tests/run-all.sh --host
 
 bench: all
+	$(B)/tools/route_match_bench
 	tests/bench/run.sh
 	tests/bench/xds_bench.sh
 	tests/bench/mesh_bench.sh
