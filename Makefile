@@ -130,6 +130,7 @@ bench: all
 	tests/bench/run.sh
 	tests/bench/xds_bench.sh
 	tests/bench/mesh_bench.sh
+	$(MAKE) vm-bench
 
 demo: all
 	scripts/demo.sh
