@@ -329,7 +329,8 @@ setup() {
 # stat CFG MODE CONNS COLUMN [BASE]: "median min max" of CFG's rounds, then
 # with BASE also "ratio rmin rmax": median(CFG) / median(BASE), and the
 # extremes of the per-round ratios (each round runs both close together).
-# Raw columns: round cfg mode conns rps p50 p99 avg cpu. Fails on no data.
+# Raw columns: round cfg mode conns rps p50 p99 avg cpu sm_msgs_per_req.
+# Fails on no data.
 stat() {
 	awk -v cfg="$1" -v mode="$2" -v conns="$3" -v col="$4" -v base="${5:-}" '
 	function med(a, n,   i, j, t) {
@@ -363,7 +364,7 @@ stat() {
 }
 
 col_of() {	# metric name -> raw column
-	case $1 in rps) echo 5 ;; p50) echo 6 ;; p99) echo 7 ;; cpu) echo 9 ;; esac
+	case $1 in rps) echo 5 ;; p50) echo 6 ;; p99) echo 7 ;; cpu) echo 9 ;; sm) echo 10 ;; esac
 }
 
 wl_label() {	# MODE CONNS
@@ -396,6 +397,16 @@ ratio_of() {	# ratio_of CFG MODE CONNS METRIC [BASE] -> ratio of medians, or fai
 available() { [ -z "${REASON[$1]:-}" ]; }
 in_list() { [[ " $2 " == *" $1 "* ]]; }
 
+# Messages sk_msg has sent straight to a peer socket so far (0 without
+# sockmap): what shows a sockmap configuration took the sockmap path.
+sm_redirected() {
+	local v=
+	[ -n "$KMESHD_PID" ] &&
+		v=$("${CTL[@]}" -o json sockmap status 2>/dev/null |
+			jq '[.. | objects | .redirected_msgs? // empty] | first // empty' 2>/dev/null)
+	echo "${v:-0}"
+}
+
 # Busy CPUs (0..nproc) over one idle second: what else runs on the machine.
 background_load() {
 	local a b
@@ -409,7 +420,7 @@ background_load() {
 
 run_rounds() {
 	local -a cfgs=($CONFIGS)
-	local r i c mode conns line n=${#cfgs[@]} bg waited
+	local r i c mode conns line n=${#cfgs[@]} bg waited sm0 sm1
 	: > "$RAW"
 	BACKGROUND=()
 	export KM_WRK_CPU=0
@@ -427,14 +438,18 @@ run_rounds() {
 			available "$c" || continue
 			for mode in $MODES; do
 				for conns in $CONNS; do
+					sm0=$(sm_redirected)
 					if ! line=$(km_wrk_run "$c" "${URL[$c]}" "$conns" "$DURATION" "$mode" \
 						"${NS[$c]}" "$CG/${CGRP[$c]}"); then
 						log "round $r: $c $mode c$conns: wrk failed, no figures"
 						continue
 					fi
+					sm1=$(sm_redirected)
 					log "round $r/$ROUNDS: $line"
 					sed 's/[a-z0-9_]*=//g' <<< "$line" |
-						awk -v r="$r" '{ print r, $1, $2, $3, $4, $5, $6, $7, $8 }' >> "$RAW"
+						awk -v r="$r" -v d="$DURATION" -v s0="$sm0" -v s1="$sm1" '{
+							print r, $1, $2, $3, $4, $5, $6, $7, $8,
+							      (s1 > s0 && $4 > 0 ? (s1 - s0) / ($4 * d) : 0) }' >> "$RAW"
 				done
 			done
 		done
@@ -524,19 +539,42 @@ report_targets() {
 
 # What shows the traffic took the path it is labelled with.
 report_evidence() {
-	local k c hits
+	local k c hits mode conns s sep
 	for k in 1 2; do
 		case $k in 1) c=sidecar ;; 2) c=sidecar-accel ;; esac
 		in_list "$c" "$CONFIGS" && available "$c" || continue
 		hits=$(redirect_hits $k)
 		echo "- ${LABEL[$c]}: iptables REDIRECT packets outbound ${hits% *}, inbound ${hits#* }"
 	done
+	for c in l4-sockmap sidecar-accel; do
+		in_list "$c" "$CONFIGS" && available "$c" || continue
+		echo -n "- ${LABEL[$c]}: messages sk_msg redirected to the peer socket, per request (median):"
+		sep=
+		for mode in $MODES; do
+			for conns in $CONNS; do
+				if s=$(stat "$c" "$mode" "$conns" "$(col_of sm)"); then
+					s=$(printf '%.2f' "${s%% *}")
+				else
+					s=?
+				fi
+				echo -n "$sep $(wl_label "$mode" "$conns") $s"
+				sep=,
+			done
+		done
+		echo
+	done
 	if [ -n "$KMESHD_PID" ]; then
 		echo "- kmeshctl status counters:"
 		echo
 		echo '```'
-		"${CTL[@]}" status 2>&1 | sed -n '/[Cc]ounters/,$p' | head -40
+		"${CTL[@]}" status 2>&1 | awk '/^counters/ { f = 1; print; next } f && /^[a-z]/ { exit } f'
 		echo '```'
+		if available l4-sockmap || available sidecar-accel; then
+			echo
+			echo '```'
+			"${CTL[@]}" sockmap status 2>&1 | head -40
+			echo '```'
+		fi
 	fi
 }
 

@@ -83,6 +83,19 @@ else
 		"$(grep -E 'routed|kmeshctl' "$MD" | tr '\n' '|')"
 fi
 
+# sockmap configurations: keep-alive messages went socket to socket
+for label in "kmesh L4 + sockmap" "sidecar pair + kmesh accelerate"; do
+	line=$(grep -F -- "- $label: messages sk_msg redirected" "$MD")
+	if [ -z "$line" ]; then
+		skip "$label: keep-alive requests redirected by sk_msg" "not available"
+	elif [[ $line =~ keep-alive,\ 1\ conn\ ([0-9.]+) ]] &&
+	     awk -v v="${BASH_REMATCH[1]}" 'BEGIN { exit !(v > 0) }'; then
+		ok "$label: keep-alive requests redirected by sk_msg"
+	else
+		not_ok "$label: keep-alive requests redirected by sk_msg" "$line"
+	fi
+done
+
 if [ "$(grep -cE '^- (kmesh L4 latency|kmesh L4 with sockmap p50|accelerated sidecar pair at least)' "$MD")" -eq 3 ]; then
 	ok "the three targets are reported"
 else
