@@ -314,6 +314,20 @@ else not_ok "kmeshctl status says the HTTP listener is served as L4, and why" "$
 if "${CTL[@]}" -o json dump | jq -e '[.. | objects | select(.listener? == "svc-http")][0] | .http == true and .route_table == 0' >/dev/null; then
 	ok "kmeshctl dump shows the HTTP listener's route table"
 else not_ok "kmeshctl dump shows the HTTP listener's route table" "$("${CTL[@]}" dump | grep svc-http)"; fi
+# kmeshctl explain: the live route table, decided by the module's matcher
+ex=$("${CTL[@]}" -o json explain --host svc --path /api/x svc-http); rc=$?
+if [ $rc = 0 ] && [ "$(jq -r '.result' <<< "$ex")" = matched ] &&
+   [ "$(jq -r '.route.match[0]' <<< "$ex")" = "prefix '/api'" ] &&
+   [ "$(jq -r '.clusters[0].name' <<< "$ex")" = rand ] &&
+   { [ "$(jq -r '.kernel_router' <<< "$ex")" = kmesh.ko ] ||
+     [ "$(jq -r '.default_route[0].name' <<< "$ex")" = http-default ]; }; then
+	ok "kmeshctl explain: /api/x takes the route to rand by the live route table (without kmesh.ko: the default route)"
+else not_ok "kmeshctl explain: /api/x takes the route to rand by the live route table" "exit $rc" "$ex"; fi
+"${CTL[@]}" explain --method CONNECT --host svc:443 --path svc:443 svc-http >/dev/null; rc=$?
+"${CTL[@]}" explain --path / svc-rr >/dev/null 2>&1; rc2=$?
+if [ $rc = 1 ] && [ $rc2 = 2 ]; then
+	ok "kmeshctl explain exits 1 when no route matches (CONNECT), 2 for a tcp_proxy listener"
+else not_ok "kmeshctl explain exit codes" "CONNECT: exit $rc, want 1" "svc-rr: exit $rc2, want 2"; fi
 
 out80=$(in_enrolled "$CLI" -n 2 10.97.0.11:80); out81=$(in_enrolled "$CLI" -n 2 10.97.0.11:81)
 if [ "$(count_of b6 "$out80")" = 2 ] && [ "$(count_of b7 "$out81")" = 2 ]; then
