@@ -106,7 +106,7 @@ $(B)/tools/%: tests/bench/%.c tests/tools/km_tool.h
 	$(Q)$(CC) $(CFLAGS) -o $@ $< -lpthread
 
 # the router's own code, natively: needs libkmesh
-$(B)/tools/route_match_bench: tests/bench/route_match_bench.c $(B)/libkmesh.a
+$(B)/tools/route_match_bench: tests/bench/route_match_bench.c tests/tools/km_tool.h $(B)/libkmesh.a
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(B)/libkmesh.a $(LIBS)
 

@@ -80,21 +80,6 @@ static double run_round(const struct sockaddr_storage *ss, socklen_t len,
 	return (double)(now_ns() - t0) / count;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(v[0]), cmp_double);
-	if (n % 2)
-		return v[n / 2];
-	return (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: connect_bench -n COUNT [-r ROUNDS] ADDR:PORT [ADDR2:PORT]\n"
@@ -181,9 +166,9 @@ int main(int argc, char **argv)
 	}
 	printf("median_ns_per_connect");
 	for (int a = 0; a < naddr; a++)
-		printf(" %.0f", median(per[a], rounds));
+		printf(" %.0f", km_median(per[a], rounds));
 	putchar('\n');
 	if (naddr == 2)
-		printf("median_delta_ns %.0f\n", median(delta, rounds));
+		printf("median_delta_ns %.0f\n", km_median(delta, rounds));
 	return 0;
 }

@@ -88,19 +88,6 @@ static double one_request(const struct target *t)
 	return now_us() - t0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static void usage(void)
 {
 	fprintf(stderr, "usage: http_conn_bench -n COUNT [-r ROUNDS] [-P PATH] [-H HOST] NAME=ADDR:PORT[/PATH]...\n");
@@ -171,7 +158,7 @@ int main(int argc, char **argv)
 				sum += us;
 			}
 			t[i].mean[r] = ok ? sum / ok : 0;
-			t[i].p50[r] = ok ? median(lat, ok) : 0;
+			t[i].p50[r] = ok ? km_median(lat, ok) : 0;
 			printf("round %ld %s mean_us %.1f p50_us %.1f\n", r, t[i].name,
 			       t[i].mean[r], t[i].p50[r]);
 			fflush(stdout);
@@ -179,6 +166,6 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < nt; i++)
 		printf("result %s mean_us %.1f p50_us %.1f errors %lu\n", t[i].name,
-		       median(t[i].mean, rounds), median(t[i].p50, rounds), t[i].errors);
+		       km_median(t[i].mean, rounds), km_median(t[i].p50, rounds), t[i].errors);
 	return 0;
 }

@@ -31,6 +31,7 @@
 #include "config_yaml.h"
 #include "route_build.h"
 #include "kmesh/route_match.h"
+#include "../tools/km_tool.h"
 
 #define MAX_ROUNDS 50
 
@@ -40,19 +41,6 @@ static double now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static int cluster_id(void *ctx, const char *name, __u32 *id)
@@ -174,7 +162,7 @@ int main(int argc, char **argv)
 		last[r] = time_match(blob, len, head63, n, 63);
 	}
 	printf("parse_ns %.0f\nmatch_first_ns %.0f\nmatch_last_ns %.0f\n",
-	       median(parse, rounds), median(first, rounds), median(last, rounds));
+	       km_median(parse, rounds), km_median(first, rounds), km_median(last, rounds));
 	free(blob);
 	free(yaml);
 	km_model_free(&m);

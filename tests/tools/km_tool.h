@@ -105,4 +105,20 @@ static inline int parse_addr(const char *s, struct sockaddr_storage *ss,
 	return 0;
 }
 
+static inline int km_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Median of v[0..n), n >= 1; sorts v. */
+static inline double km_median(double *v, int n)
+{
+	qsort(v, n, sizeof(v[0]), km_cmp_double);
+	if (n % 2)
+		return v[n / 2];
+	return (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 #endif
