@@ -121,6 +121,12 @@ pair_up() {
 	ip link set "$P-c${k}v" netns "$P-c$k"
 	ip link set "$P-s${k}v" netns "$P-s$k"
 	ip -n "$P-c$k" link set lo up
+	# As load generators do: with new-connection requests the sidecar's
+	# client side ends each connection in TIME_WAIT (wrk and the proxy
+	# close together), and without reuse the ephemeral ports run out
+	# within seconds: throughput falls to the rate TIME_WAITs expire
+	# (~500/s), in whichever round follows a busy one.
+	ip netns exec "$P-c$k" sysctl -qw net.ipv4.tcp_tw_reuse=1
 	ip -n "$P-s$k" link set lo up
 	ip -n "$P-c$k" addr add "10.$N.$k.100/24" dev "$P-c${k}v"
 	ip -n "$P-s$k" addr add "10.$N.$k.1/24" dev "$P-s${k}v"
