@@ -70,6 +70,7 @@ run_suite() {
 
 if [ "$what" = all ] || [ "$what" = --host ]; then
 	run_suite "host integration" tests/host/run.sh
+	run_suite sockmap tests/host/sockmap.sh
 fi
 # xDS: the gRPC transport against grpc-js, the test control plane, kmeshd as
 # an ADS client with real traffic

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* kmeshctl sockmap: enable|disable|status, and the sockmap part of status. */
+#ifndef KM_CTL_SOCKMAP_H
+#define KM_CTL_SOCKMAP_H
+
+#include <stdbool.h>
+
+#include "json.h"
+
+/* argv: what follows "sockmap". Returns the exit code. */
+int km_ctl_sockmap(const char *pin_root, bool json, int argc, char **argv);
+
+/* The "sockmap" member of kmeshctl status -o json, and its text lines. */
+void km_ctl_sockmap_json(struct km_json *j, const char *pin_root);
+void km_ctl_sockmap_text(const char *pin_root);
+
+#endif
