@@ -8,8 +8,8 @@
  * (userspace/lib/route_match_user.c includes it): no libc, no kernel API.
  * String comparison and header lookup are http_parse.c's. Every record and
  * string is fetched through km_rt_at()/km_rt_str(), which check it lies
- * inside the blob, and every loop has an abi.h constant bound besides its
- * count.
+ * inside the blob, and every loop has an abi.h (or, over the request,
+ * http_parse.h) constant bound besides its count.
  */
 #include "kmesh/route_match.h"
 
@@ -245,7 +245,48 @@ static bool km_header_value(const struct km_rt_ctx *c, const char *name,
 	return true;
 }
 
-/* Envoy's HeaderUtility::matchHeaders for one matcher: 1, 0 or -EINVAL. */
+/*
+ * The value of the first query parameter named name[0..nlen) (exactly, as
+ * sent): *val, *vlen. false if the query has none. route_match.h has the
+ * rules (Envoy's QueryParamsMulti::parseParameters): elements split on '&',
+ * the name up to the element's first '=', the rest the value; no '=' gives
+ * the value "". One pass over the query, which km_req_ok() bounded by
+ * KM_HTTP_MAX_HEAD.
+ */
+static bool km_query_value(const struct km_rt_ctx *c, const char *name,
+			   __u32 nlen, const char **val, __u32 *vlen)
+{
+	const struct km_http_req *req = c->req;
+	const char *q = c->buf + req->query.off;
+	__u32 qlen = req->query.len, start = 0, eq = 0, i;
+	bool has_eq = false;
+
+	/* i == qlen ends the last element */
+	for (i = 0; i <= KM_HTTP_MAX_HEAD && i <= qlen; i++) {
+		if (i < qlen && q[i] != '&') {
+			if (q[i] == '=' && !has_eq) {
+				has_eq = true;
+				eq = i;
+			}
+			continue;
+		}
+		if (km_str_match(q + start, (has_eq ? eq : i) - start, name,
+				 nlen, KM_MATCH_EXACT)) {
+			*val = has_eq ? q + eq + 1 : q + i;
+			*vlen = has_eq ? i - eq - 1 : 0;
+			return true;
+		}
+		start = i + 1;
+		has_eq = false;
+	}
+	return false;
+}
+
+/*
+ * Envoy's HeaderUtility::matchHeaders for one header matcher, or
+ * ConfigUtility::QueryParameterMatcher::matches for a query parameter
+ * matcher (KM_RT_H_QUERY; the builder never inverts one): 1, 0 or -EINVAL.
+ */
 static int km_header_match(const struct km_rt_ctx *c,
 			   const struct km_rt_header_match *m)
 {
@@ -253,7 +294,7 @@ static int km_header_match(const struct km_rt_ctx *c,
 	bool present_val = m->flags & KM_RT_H_PRESENT;
 	const char *name, *pat, *val;
 	__u32 vlen = 0;
-	bool match;
+	bool match, found;
 
 	name = km_rt_str(c, m->name_off, m->name_len);
 	pat = km_rt_str(c, m->value_off, m->value_len);
@@ -262,7 +303,11 @@ static int km_header_match(const struct km_rt_ctx *c,
 	if (m->kind < KM_RT_HDR_EXACT || m->kind > KM_RT_HDR_PRESENT)
 		return -EINVAL;
 
-	if (!km_header_value(c, name, m->name_len, &val, &vlen)) {
+	if (m->flags & KM_RT_H_QUERY)
+		found = km_query_value(c, name, m->name_len, &val, &vlen);
+	else
+		found = km_header_value(c, name, m->name_len, &val, &vlen);
+	if (!found) {
 		if (m->kind != KM_RT_HDR_PRESENT)
 			return 0;
 		return invert ? present_val : !present_val;

@@ -60,7 +60,8 @@
 #define KM_MAX_VHOSTS 64	/* virtual hosts per route config */
 #define KM_MAX_DOMAINS 64	/* domains per virtual host */
 #define KM_MAX_ROUTES 64	/* routes per virtual host */
-#define KM_MAX_HEADER_MATCHES 8	/* header matchers per route */
+/* header and query parameter matchers per route, in all */
+#define KM_MAX_HEADER_MATCHES 8
 #define KM_MAX_MATCH_STR 256	/* domain, path, header name/value, NUL incl. */
 /* Route configs (compiled route tables) in one generation. Each takes one
  * km_route value of KM_ROUTE_TABLE_MAX bytes, preallocated per slot:

@@ -32,8 +32,8 @@
  *
  * Route selection (Envoy's route_components.proto RouteMatch)
  * -----------------------------------------------------------
- * The routes of the vhost in order; the first whose path match and all
- * header matchers match is taken.
+ * The routes of the vhost in order; the first whose path match, all header
+ * matchers and all query parameter matchers match is taken.
  * - Path: req->path (no query, no fragment); an absolute-form target with
  *   no path is "/". prefix: starts with; path: equals; path_separated_prefix:
  *   starts with, then the path ends or continues with '/' ("/api" matches
@@ -49,6 +49,36 @@
  *   matcher does not match a missing header, as in Envoy). A repeated header
  *   is seen by its FIRST line (km_http_header); Envoy would join the values
  *   with ',': routes on repeated headers are not reliable either way.
+ * - Query parameters (ConfigUtility::QueryParameterMatcher::matches in
+ *   source/common/router/config_utility.cc over
+ *   Utility::QueryParamsMulti::parseQueryString in
+ *   source/common/http/utility.cc, both checked in envoyproxy/envoy):
+ *   - The query is req->query: after the target's first '?', up to a '#'.
+ *     Envoy takes it from the first '?' of :path to the end; it answers a
+ *     request with a fragment 400 (http_reject_path_with_fragment, on by
+ *     default) or, with that off, strips the fragment first. kmesh routes
+ *     such a request on the query without the fragment, Envoy's stripping
+ *     behaviour (the deliberate difference: no request is refused here).
+ *   - It is split on '&'. In each element the name runs to the first '='
+ *     and the value is the rest (further '=' included); an element without
+ *     '=' is a parameter whose value is "" ("?debug" has debug = "").
+ *     Empty elements ("a=1&&b") name no parameter a matcher can ask for
+ *     (names are at least one byte).
+ *   - Nothing is decoded: names and values are compared as sent, so "%76=2"
+ *     is not the parameter "v" and "v=%32" is not "2"; '+' is not a space
+ *     (Envoy's router calls parseQueryString, not parseAndDecodeQueryString).
+ *   - Names are compared exactly, case-sensitively: "a" is not "A" and not
+ *     "ab".
+ *   - A repeated parameter is seen by its FIRST occurrence, as Envoy's
+ *     getFirstValue: "v=1&v=2" has v = "1".
+ *   - string_match (exact/prefix/suffix/contains, ignore_case on the value
+ *     only) needs the parameter; a missing one does not match. present_match
+ *     true: the parameter is there (any value, "" included); false: it is
+ *     not (Envoy's enable_new_query_param_present_match_behavior, on by
+ *     default; older Envoys read false as "present" too). A matcher with
+ *     neither checks presence. There is no invert_match.
+ *   - Header and query parameter matchers of a route are at most
+ *     KM_MAX_HEADER_MATCHES in all (they share the table's records).
  *
  * Return values of km_route_match()
  * ---------------------------------

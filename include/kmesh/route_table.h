@@ -36,17 +36,21 @@
 #include "abi.h"
 
 #define KM_RT_MAGIC 0x54524d4bu	/* "KMRT" in a little-endian dump */
-#define KM_RT_VERSION 1
+/* 2: KM_RT_H_QUERY. A version-1 matcher would take a query parameter
+ * matcher for a header matcher; it refuses a version-2 blob instead
+ * (-EINVAL: the listener's default route), never misroutes on it. */
+#define KM_RT_VERSION 2
 
 /*
  * Largest blob: the km_route map's value size. The worst config the abi.h
- * limits allow does NOT fit: 64 vhosts x 64 routes x 8 header matchers x
- * two 255-byte strings alone is ~16 MiB, past the 4 MiB KMALLOC_MAX_SIZE
- * that bounds any map value. Real route configs under those limits (64
- * vhosts, a few domains and routes each) take tens of KiB, so the cap is
- * 128 KiB: the map, preallocated for KM_MAX_ROUTE_CONFIGS per slot, costs
- * 8 MiB. The builder returns -E2BIG with the config's name when a config
- * would exceed it; it never truncates.
+ * limits allow does NOT fit: 64 vhosts x 64 routes x 8 header or query
+ * parameter matchers x two 255-byte strings alone is ~16 MiB, past the
+ * 4 MiB KMALLOC_MAX_SIZE that bounds any map value. Real route configs
+ * under those limits (64 vhosts, a few domains and routes each) take tens
+ * of KiB, so the cap is 128 KiB: the map, preallocated for
+ * KM_MAX_ROUTE_CONFIGS per slot, costs 8 MiB. The builder returns -E2BIG
+ * with the config's name when a config would exceed it; it never
+ * truncates.
  */
 #define KM_ROUTE_TABLE_MAX (128u * 1024u)
 /* A string's bytes, NUL not included (abi.h's limit counts the NUL). */
@@ -123,7 +127,9 @@ struct km_rt_route {
 	__u32 path_off;
 	__u8 path_kind;		/* enum km_rt_path_kind */
 	__u8 flags;		/* enum km_rt_route_flags */
-	__u8 n_headers;		/* <= KM_MAX_HEADER_MATCHES, all must match */
+	/* header and query parameter matchers, <= KM_MAX_HEADER_MATCHES in
+	 * all (8 per route), every one must match */
+	__u8 n_headers;
 	__u8 pad;
 	__u32 header_off;
 	__u16 n_targets;	/* 1..KM_MAX_WEIGHTED */
@@ -146,12 +152,21 @@ enum km_rt_header_flags {
 	KM_RT_H_INVERT = 1 << 0,	/* invert_match */
 	KM_RT_H_ICASE = 1 << 1,		/* string_match.ignore_case */
 	KM_RT_H_PRESENT = 1 << 2,	/* present_match's value (true) */
+	/* A query parameter matcher (RouteMatch.query_parameters): name is
+	 * a query parameter, looked up in the request's query as
+	 * route_match.h says; never with KM_RT_H_INVERT (Envoy's
+	 * QueryParameterMatcher has no invert_match). */
+	KM_RT_H_QUERY = 1 << 3,
 };
 
 /*
- * name is lowercase. Besides ordinary header names, three pseudo-headers
- * are understood: ":method", ":path" (path and query, as Envoy's :path) and
- * ":authority" (the Host the vhost was chosen by).
+ * A header matcher: name is lowercase. Besides ordinary header names, three
+ * pseudo-headers are understood: ":method", ":path" (path and query, as
+ * Envoy's :path) and ":authority" (the Host the vhost was chosen by).
+ * A query parameter matcher (KM_RT_H_QUERY): name is the parameter's name as
+ * configured (case-sensitive, not decoded). The builder emits a route's
+ * header matchers first, then its query parameter matchers; both count
+ * toward the route's n_headers.
  */
 struct km_rt_header_match {
 	__u32 name_off;

@@ -14,7 +14,8 @@
  *   3  raw table: a request of mode 0, then the rest as the blob itself.
  *
  * Modes 0 and 1 run every request the parser accepts against the fixed
- * tables (built by km_route_build() from models made here) and compare
+ * tables (built by km_route_build() from models made here: hosts, header
+ * matchers, query parameter matchers) and compare
  * km_route_match() with a reference written from route_match.h's rules on
  * the model: same status, virtual host and route, and the route's weights
  * picked exactly. Modes 2 and 3 check what the matcher promises on any blob:
@@ -57,6 +58,7 @@ struct fz_route {
 	struct km_m_header_match h[3];
 	const char *clusters[3];
 	uint32_t weights[3];
+	struct km_m_header_match q[3];	/* query_parameters */
 };
 
 struct fz_vhost {
@@ -110,6 +112,27 @@ static const struct fz_vhost headers_vhosts[] = {
 	      { "c1", "c2", "c3" }, { 3, 1, 6 } } } },
 };
 
+#define QM(n, k, v, pres, ic) HM(n, k, v, pres, 0, ic)
+
+static const struct fz_vhost query_vhosts[] = {
+	{ "vh", { "*" },
+	  { { "q-exact", KM_PATH_PREFIX, "/", false, {}, { "c1" }, { 1 },
+	      { QM("v", KM_STR_EXACT, "2", 0, 0) } },
+	    { "q-absent", KM_PATH_EXACT, "/absent", false, {}, { "c2" }, { 1 },
+	      { QM("v", KM_STR_PRESENT, NULL, 0, 0) } },
+	    { "q-two", KM_PATH_PREFIX, "/", false, {}, { "c3" }, { 1 },
+	      { QM("a", KM_STR_PRESENT, NULL, 1, 0),
+		QM("ab", KM_STR_PREFIX, "Ya", 0, 1) } },
+	    { "q-mixed", KM_PATH_PREFIX, "/s", true,
+	      { HM("x-a", KM_STR_PRESENT, NULL, 1, 0, 0) }, { "c4" }, { 1 },
+	      { QM("%76", KM_STR_SUFFIX, "%32", 0, 0),
+		QM("V", KM_STR_CONTAINS, "", 0, 0),
+		QM("x-a", KM_STR_EXACT, "", 0, 0) } },
+	    { "q-contains", KM_PATH_PREFIX, "", false, {}, { "c1", "c2" }, { 1, 2 },
+	      { QM("v", KM_STR_CONTAINS, "=", 0, 0) } },
+	    { "last", KM_PATH_PREFIX, "/", false, {}, { "c4" }, { 1 } } } },
+};
+
 static struct {
 	const char *name;
 	const struct fz_vhost *vhosts;
@@ -122,6 +145,7 @@ static struct {
 	{ "hosts", hosts_vhosts, NELEM(hosts_vhosts), 0 },
 	{ "hosts, ignore port", hosts_vhosts, NELEM(hosts_vhosts), KM_RT_F_IGNORE_PORT },
 	{ "headers", headers_vhosts, NELEM(headers_vhosts), 0 },
+	{ "query", query_vhosts, NELEM(query_vhosts), 0 },
 };
 
 static int cluster_id(void *ctx, const char *name, __u32 *id)
@@ -173,6 +197,10 @@ static void make_model(const struct fz_vhost *fv, size_t nv,
 			r->headers = (struct km_m_header_match *)f->h;
 			while (r->n_headers < 3 && f->h[r->n_headers].name)
 				r->n_headers++;
+			r->query_params = (struct km_m_header_match *)f->q;
+			while (r->n_query_params < 3 &&
+			       f->q[r->n_query_params].name)
+				r->n_query_params++;
 			r->action.clusters = calloc(nc, sizeof(*r->action.clusters));
 			CHECK(r->action.clusters);
 			r->action.n_clusters = nc;
@@ -362,6 +390,52 @@ static bool ref_header(const struct ref_req *q, const struct km_m_header_match *
 	return m != h->invert;
 }
 
+/*
+ * The first query parameter named name (exactly): split the query on '&',
+ * the name up to the first '=', the value after it, "" without one;
+ * nothing decoded. Written from route_match.h, not from route_match.c.
+ */
+static bool ref_query_value(const struct ref_req *q, const char *name,
+			    struct span *v)
+{
+	struct span qs = sp(q->buf, q->req->query);
+	size_t nl = strlen(name), at = 0;
+
+	while (at <= qs.n) {
+		const char *e = qs.s + at;
+		const char *amp = memchr(e, '&', qs.n - at);
+		size_t elen = amp ? (size_t)(amp - e) : qs.n - at;
+		const char *eqp = memchr(e, '=', elen);
+		size_t klen = eqp ? (size_t)(eqp - e) : elen;
+
+		if (klen == nl && !memcmp(e, name, nl)) {
+			*v = eqp ? (struct span){ eqp + 1, elen - klen - 1 } :
+				   (struct span){ e + elen, 0 };
+			return true;
+		}
+		at += elen + 1;
+	}
+	return false;
+}
+
+/* Envoy's QueryParameterMatcher: string_match needs the parameter,
+ * present_match is presence == its value. */
+static bool ref_query(const struct ref_req *q, const struct km_m_header_match *h)
+{
+	struct span v;
+	size_t n = h->value ? strlen(h->value) : 0;
+
+	if (!ref_query_value(q, h->name, &v))
+		return h->kind == KM_STR_PRESENT && !h->present;
+	switch (h->kind) {
+	case KM_STR_EXACT: return eq(v, h->value, n, h->ignore_case);
+	case KM_STR_PREFIX: return starts(v, h->value, n, h->ignore_case);
+	case KM_STR_SUFFIX: return ends(v, h->value, n, h->ignore_case);
+	case KM_STR_CONTAINS: return contains(v, h->value, n, h->ignore_case);
+	default: return h->present;
+	}
+}
+
 /* -1 no vhost, else vhost * 1000 + route, or vhost * 1000 + 999 for none */
 static int ref_match(const struct km_m_route_config *rc, unsigned int flags,
 		     const struct ref_req *q)
@@ -387,6 +461,8 @@ static int ref_match(const struct km_m_route_config *rc, unsigned int flags,
 
 		for (size_t hi = 0; ok && hi < r->n_headers; hi++)
 			ok = ref_header(q, &r->headers[hi]);
+		for (size_t qi = 0; ok && qi < r->n_query_params; qi++)
+			ok = ref_query(q, &r->query_params[qi]);
 		if (ok)
 			return vi * 1000 + (int)ri;
 	}
@@ -448,6 +524,9 @@ static const char *const paths[] = {
 	"/", "/api", "/api/", "/apix", "/API/v1", "/exact", "/exact/",
 	"/static/x", "/STATIC", "/p", "/px", "/s", "/S/x", "/absent", "/np",
 	"/ie", "?q=1", "?", "#f", "/x?q=1", "", "*",
+	/* query parameters: the matchers' names, '=' and '&' in every place */
+	"?v=2", "&v=2", "?v", "&v=", "=2", "&", "?a", "&ab=ya", "&ab=YAx",
+	"?%76=x%32", "&V=", "&x-a", "=", "?v==2", "/s?a&v=1&v=2",
 };
 static const char *const names[] = {
 	"x-h", "X-H", "x-a", "x-b", "X-Mixed-Case", "host", "Host", "x-other",

@@ -70,12 +70,14 @@ route)
 		> "$seeds/raw-head"
 	printf '\x02\x00\x00\x00\x00\x00\x00\x00\x02\x00\x10\xff\x00\x2c\x07' \
 		> "$seeds/patched-table"
-	printf '\x03\x00\x00\x00\x00\x00\x00\x00KMRT\x01\x00\x00\x00\x40\x00\x00\x00' \
+	printf '\x03\x00\x00\x00\x00\x00\x00\x00KMRT\x02\x00\x00\x00\x40\x00\x00\x00' \
 		> "$seeds/raw-table"
+	printf '\x01GET /s?x-a=&%%76=1%%32&a HTTP/1.1\r\nHost: h\r\nx-a: 1\r\n\r\n' \
+		> "$seeds/raw-query"
 
 	cat > "$out/route.dict" <<'DICT'
 "KMRT"
-"\x01\x00"
+"\x02\x00"
 "\xff\xff\xff\xff"
 "\x00\x00\x00\x00"
 " HTTP/1.1\x0d\x0a"
@@ -84,6 +86,9 @@ route)
 "a.com"
 "/api"
 "x-h: "
+"?v=2"
+"&ab="
+"%76"
 DICT
 
 	exec "$out/fuzz_route_match" -max_total_time="${FUZZ_SECONDS:-30}" \

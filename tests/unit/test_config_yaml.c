@@ -83,6 +83,12 @@ static const char full_yaml[] =
 	"                  - name: x-re\n"
 	"                    safe_regex_match: { google_re2: {}, regex: \"^a+$\" }\n"
 	"                  - name: x-any\n"
+	"                  query_parameters:\n"
+	"                  - name: Version\n"
+	"                    string_match: { exact: \"2\", ignore_case: true }\n"
+	"                  - name: debug\n"
+	"                    present_match: false\n"
+	"                  - name: trace\n"
 	"                route:\n"
 	"                  weighted_clusters:\n"
 	"                    clusters: [ { name: web-v1, weight: 90 }, { name: web-v2, weight: 10 } ]\n"
@@ -285,6 +291,22 @@ static void test_full_example(void **state)
 	/* no value: Envoy's presence match */
 	assert_int_equal(r->headers[4].kind, KM_STR_PRESENT);
 	assert_true(r->headers[4].present);
+	/* query parameters: names kept as written */
+	assert_int_equal(r->n_query_params, 3);
+	assert_string_equal(r->query_params[0].name, "Version");
+	assert_int_equal(r->query_params[0].kind, KM_STR_EXACT);
+	assert_string_equal(r->query_params[0].value, "2");
+	assert_true(r->query_params[0].ignore_case);
+	assert_false(r->query_params[0].invert);
+	assert_int_equal(r->query_params[0].src.line, line_of(y, "- name: Version"));
+	assert_string_equal(r->query_params[1].name, "debug");
+	assert_int_equal(r->query_params[1].kind, KM_STR_PRESENT);
+	assert_false(r->query_params[1].present);
+	assert_null(r->query_params[1].value);
+	/* no match specifier: Envoy's presence match */
+	assert_string_equal(r->query_params[2].name, "trace");
+	assert_int_equal(r->query_params[2].kind, KM_STR_PRESENT);
+	assert_true(r->query_params[2].present);
 	assert_int_equal(r->action.n_clusters, 2);
 	assert_string_equal(r->action.clusters[0].cluster, "web-v1");
 	assert_int_equal(r->action.clusters[0].weight, 90);
@@ -298,6 +320,8 @@ static void test_full_example(void **state)
 	assert_int_equal(r->path_kind, KM_PATH_EXACT);
 	assert_string_equal(r->path, "/exact");
 	assert_int_equal(r->n_headers, 0);
+	assert_int_equal(r->n_query_params, 0);
+	assert_null(r->query_params);
 	assert_int_equal(r->action.n_clusters, 1);
 	assert_string_equal(r->action.clusters[0].cluster, "web-v1");
 	assert_int_equal(r->action.clusters[0].weight, 1);
@@ -788,6 +812,46 @@ static const struct bad_case bad_cases[] = {
 	{ "headers is a mapping",
 	  ROUTE("{ prefix: /, headers: { name: x } }", "{ cluster: c }"),
 	  "t.yaml:15: " VH_WHAT ": routes[0]: headers must be a sequence, not a mapping" },
+	{ "query_parameters is a mapping",
+	  ROUTE("{ prefix: /, query_parameters: { name: v } }", "{ cluster: c }"),
+	  "t.yaml:15: " VH_WHAT ": routes[0]: query_parameters must be a sequence, not a mapping" },
+	{ "query parameter is a scalar",
+	  ROUTE("{ prefix: /, query_parameters: [ v ] }", "{ cluster: c }"),
+	  "t.yaml:15: " VH_WHAT ": routes[0]: query_parameters[0] must be a mapping, not a scalar" },
+	{ "query parameter without name",
+	  ROUTE("{ prefix: /, query_parameters: [ { present_match: true } ] }", "{ cluster: c }"),
+	  "t.yaml:15: " VH_WHAT ": routes[0]: query_parameters[0]: name is missing" },
+	{ "query parameter empty name",
+	  ROUTE("{ prefix: /, query_parameters: [ { name: v }, { name: \"\" } ] }", "{ cluster: c }"),
+	  "t.yaml:15: " VH_WHAT ": routes[0]: query_parameters[1]: name is empty" },
+	{ "query parameter two kinds",
+	  HTTP_HEAD "              - name: r\n                match:\n                  prefix: /\n"
+	  "                  query_parameters:\n                  - name: v\n"
+	  "                    string_match: { exact: \"2\" }\n"
+	  "                    present_match: true\n"
+	  "                route: { cluster: c }\n",
+	  "t.yaml:21: " VH_WHAT ": route 'r': query parameter 'v': string_match and present_match are mutually exclusive" },
+	{ "query parameter invert_match refused",
+	  ROUTE("{ prefix: /, query_parameters: [ { name: v, present_match: true, invert_match: true } ] }", "{ cluster: c }"),
+	  "t.yaml:15: " VH_WHAT ": routes[0]: query parameter 'v': unknown field 'invert_match'" },
+	{ "query parameter header form refused",
+	  ROUTE("{ prefix: /, query_parameters: [ { name: v, exact_match: \"2\" } ] }", "{ cluster: c }"),
+	  "t.yaml:15: " VH_WHAT ": routes[0]: query parameter 'v': unknown field 'exact_match'" },
+	{ "query parameter legacy value refused",
+	  ROUTE("{ prefix: /, query_parameters: [ { name: v, value: \"2\" } ] }", "{ cluster: c }"),
+	  "t.yaml:15: " VH_WHAT ": routes[0]: query parameter 'v': unknown field 'value'" },
+	{ "query parameter present_match not bool",
+	  ROUTE("{ prefix: /, query_parameters: [ { name: v, present_match: yes } ] }", "{ cluster: c }"),
+	  "t.yaml:15: " VH_WHAT ": routes[0]: query parameter 'v': present_match 'yes' is not true or false" },
+	{ "query parameter string_match empty suffix",
+	  ROUTE("{ prefix: /, query_parameters: [ { name: v, string_match: { suffix: \"\" } } ] }", "{ cluster: c }"),
+	  "t.yaml:15: " VH_WHAT ": routes[0]: query parameter 'v': string_match: suffix is empty" },
+	{ "query parameter string_match typo",
+	  ROUTE("{ prefix: /, query_parameters: [ { name: v, string_match: { exct: \"2\" } } ] }", "{ cluster: c }"),
+	  "t.yaml:15: " VH_WHAT ": routes[0]: query parameter 'v': string_match: unknown field 'exct' (did you mean 'exact'?)" },
+	{ "query parameter string_match is a scalar",
+	  ROUTE("{ prefix: /, query_parameters: [ { name: v, string_match: \"2\" } ] }", "{ cluster: c }"),
+	  "t.yaml:15: " VH_WHAT ": routes[0]: query parameter 'v': string_match must be a mapping, not a scalar" },
 	{ "duplicate domains",
 	  HTTP_HEAD "              - { match: { prefix: / }, route: { cluster: c } }\n"
 	  "            - name: vh2\n              domains: [a.example, \"*\"]\n",
@@ -961,8 +1025,10 @@ static void test_limit_weighted(void **state)
 	}
 }
 
-/* A route config with v vhosts of d domains and r routes of h headers. */
-static void http_yaml(struct gen *g, size_t v, size_t d, size_t r, size_t h)
+/* A route config with v vhosts of d domains and r routes of h headers and
+ * q query parameter matchers. */
+static void http_yaml_q(struct gen *g, size_t v, size_t d, size_t r, size_t h,
+			size_t q)
 {
 	gen_open(g);
 	fprintf(g->f, LISTENERS
@@ -985,10 +1051,19 @@ static void http_yaml(struct gen *g, size_t v, size_t d, size_t r, size_t h)
 				"                  headers:\n", j);
 			for (size_t k = 0; k < h; k++)
 				fprintf(g->f, "                  - { name: h%zu, exact_match: v }\n", k);
+			if (q)
+				fprintf(g->f, "                  query_parameters:\n");
+			for (size_t k = 0; k < q; k++)
+				fprintf(g->f, "                  - { name: q%zu, present_match: true }\n", k);
 			fprintf(g->f, "                route: { cluster: c }\n");
 		}
 	}
 	gen_close(g);
+}
+
+static void http_yaml(struct gen *g, size_t v, size_t d, size_t r, size_t h)
+{
+	http_yaml_q(g, v, d, r, h, 0);
 }
 
 static void test_limit_routes(void **state)
@@ -1029,6 +1104,25 @@ static void test_limit_routes(void **state)
 	http_yaml(&g, 1, 1, 1, KM_MAX_HEADER_MATCHES + 1);
 	check_error("headers over limit", g.buf, g.len,
 		    "t.yaml:19: " HCM_WHAT ": route_config 'rc': virtual_host 'vh0': routes[0]: 9 header matchers, limit is 8");
+	free(g.buf);
+
+	/* header and query parameter matchers count together */
+	http_yaml_q(&g, 1, 1, 1, 3, KM_MAX_HEADER_MATCHES - 3);
+	expect_ok(g.buf, &m);
+	rc = &m.listeners[0].chains[0].routes;
+	assert_int_equal(rc->vhosts[0].routes[0].n_headers, 3);
+	assert_int_equal(rc->vhosts[0].routes[0].n_query_params, 5);
+	km_model_free(&m);
+	free(g.buf);
+
+	http_yaml_q(&g, 1, 1, 1, 0, KM_MAX_HEADER_MATCHES + 1);
+	check_error("query parameters over limit", g.buf, g.len,
+		    "t.yaml:20: " HCM_WHAT ": route_config 'rc': virtual_host 'vh0': routes[0]: 9 query parameter matchers, limit is 8");
+	free(g.buf);
+
+	http_yaml_q(&g, 1, 1, 1, 4, 5);
+	check_error("headers and query parameters over limit", g.buf, g.len,
+		    "t.yaml:24: " HCM_WHAT ": route_config 'rc': virtual_host 'vh0': routes[0]: 4 header and 5 query parameter matchers, limit is 8 in all");
 	free(g.buf);
 }
 

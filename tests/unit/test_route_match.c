@@ -155,8 +155,30 @@ static const char weighted_yaml[] = CONFIG(
 	"                    clusters: [ { name: c4, weight: 7 }, { name: c2, weight: 2 } ]\n"
 	R("single", "prefix: /", "c4"));
 
+/* Query parameter matching: as for headers, the path picks the route under
+ * test and a failing matcher falls through to "fallback". */
+#define Q(name, path, params, cluster)					\
+	R(name, "prefix: " path ", query_parameters: [ " params " ]", cluster)
+static const char query_yaml[] = CONFIG(
+	VH("vh", "[\"*\"]")
+	Q("q-present", "/present", "{ name: v, present_match: true }", "c1")
+	Q("q-absent", "/absent", "{ name: v, present_match: false }", "c1")
+	Q("q-any", "/any", "{ name: v }", "c1")
+	Q("q-exact", "/exact", "{ name: v, string_match: { exact: \"2\" } }", "c1")
+	Q("q-empty", "/empty", "{ name: v, string_match: { exact: \"\" } }", "c1")
+	Q("q-prefix", "/prefix", "{ name: v, string_match: { prefix: ab } }", "c1")
+	Q("q-suffix", "/suffix", "{ name: v, string_match: { suffix: yz } }", "c1")
+	Q("q-contains", "/contains", "{ name: v, string_match: { contains: mid } }", "c1")
+	Q("q-icase", "/icase", "{ name: v, string_match: { exact: Yes, ignore_case: true } }", "c1")
+	Q("q-names", "/names", "{ name: a, string_match: { exact: \"1\" } }", "c2")
+	Q("q-name-case", "/case", "{ name: V, present_match: true }", "c2")
+	Q("q-pct", "/pct", "{ name: \"%76\", string_match: { exact: \"%32\" } }", "c2")
+	Q("q-two", "/two", "{ name: a, present_match: true }, { name: b, string_match: { exact: \"2\" } }", "c3")
+	R("q-mixed", "prefix: /mixed, headers: [ { name: x-h, exact_match: \"1\" } ], query_parameters: [ { name: v, string_match: { exact: \"2\" } } ]", "c3")
+	R("fallback", "prefix: /", "c4"));
+
 enum table_id { T_HOSTS, T_HOSTS_NOPORT, T_NOANY, T_PATHS, T_HEADERS, T_ORDER,
-		T_WEIGHTED, T_MAX };
+		T_WEIGHTED, T_QUERY, T_MAX };
 
 static const struct {
 	const char *name;
@@ -170,6 +192,7 @@ static const struct {
 	[T_HEADERS] = { "headers", headers_yaml, 0 },
 	[T_ORDER] = { "order", order_yaml, 0 },
 	[T_WEIGHTED] = { "weighted", weighted_yaml, 0 },
+	[T_QUERY] = { "query", query_yaml, 0 },
 };
 
 /* ---- loading and building ------------------------------------------------------ */
@@ -415,6 +438,87 @@ static const struct match_row match_rows[] = {
 	{ T_ORDER, NULL, "/bc", "h", {}, "vh", "fourth", "c4", NULL },
 	{ T_ORDER, NULL, "/c", "h", {}, "vh", NO_ROUTE, NULL, NULL },
 	{ T_WEIGHTED, NULL, "/x", "h", {}, "vh", "single", "c4", NULL },
+
+	/* query parameters: present_match true, any value or none */
+	{ T_QUERY, NULL, "/present?v=1", "h", {}, "vh", "q-present", "c1", NULL },
+	{ T_QUERY, NULL, "/present?v=", "h", {}, "vh", "q-present", "c1", NULL },
+	{ T_QUERY, NULL, "/present?v", "h", {}, "vh", "q-present", "c1", NULL },
+	{ T_QUERY, NULL, "/present?x=1&v", "h", {}, "vh", "q-present", "c1", NULL },
+	{ T_QUERY, NULL, "/present?x=1", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/present?x=v", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/present?vv=1", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/present?", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/present", "h", {}, "vh", "fallback", "c4", NULL },
+	/* present_match false: the parameter is not there */
+	{ T_QUERY, NULL, "/absent", "h", {}, "vh", "q-absent", "c1", NULL },
+	{ T_QUERY, NULL, "/absent?x=1&vx=2", "h", {}, "vh", "q-absent", "c1", NULL },
+	{ T_QUERY, NULL, "/absent?v=1", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/absent?x=1&v", "h", {}, "vh", "fallback", "c4", NULL },
+	/* no match specifier: presence */
+	{ T_QUERY, NULL, "/any?v=0", "h", {}, "vh", "q-any", "c1", NULL },
+	{ T_QUERY, NULL, "/any", "h", {}, "vh", "fallback", "c4", NULL },
+	/* exact, wherever the parameter stands */
+	{ T_QUERY, NULL, "/exact?v=2", "h", {}, "vh", "q-exact", "c1", NULL },
+	{ T_QUERY, NULL, "/exact?a=1&v=2&b=3", "h", {}, "vh", "q-exact", "c1", NULL },
+	{ T_QUERY, NULL, "/exact?&v=2&", "h", {}, "vh", "q-exact", "c1", NULL },
+	{ T_QUERY, NULL, "/exact?v=22", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/exact?v=", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/exact", "h", {}, "vh", "fallback", "c4", NULL },
+	/* the value is everything after the first '=' */
+	{ T_QUERY, NULL, "/exact?v=2=3", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/exact?x=v=2", "h", {}, "vh", "fallback", "c4", NULL },
+	/* a repeated parameter is seen by its first occurrence */
+	{ T_QUERY, NULL, "/exact?v=2&v=1", "h", {}, "vh", "q-exact", "c1", NULL },
+	{ T_QUERY, NULL, "/exact?v=1&v=2", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/exact?v&v=2", "h", {}, "vh", "fallback", "c4", NULL },
+	/* names are case-sensitive, nothing is percent-decoded */
+	{ T_QUERY, NULL, "/exact?V=2", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/exact?v=%32", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/exact?%76=2", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/pct?%76=%32", "h", {}, "vh", "q-pct", "c2", NULL },
+	{ T_QUERY, NULL, "/pct?v=2", "h", {}, "vh", "fallback", "c4", NULL },
+	/* a fragment is not part of the query */
+	{ T_QUERY, NULL, "/exact?v=2#f", "h", {}, "vh", "q-exact", "c1", NULL },
+	{ T_QUERY, NULL, "/exact?x=1#&v=2", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/exact#?v=2", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "http://h/exact?v=2", NO_HOST, {}, "vh", "q-exact", "c1", NULL },
+	/* exact "": an empty value, or no '=' at all */
+	{ T_QUERY, NULL, "/empty?v=", "h", {}, "vh", "q-empty", "c1", NULL },
+	{ T_QUERY, NULL, "/empty?x=1&v", "h", {}, "vh", "q-empty", "c1", NULL },
+	{ T_QUERY, NULL, "/empty?v=1", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/empty", "h", {}, "vh", "fallback", "c4", NULL },
+	/* prefix, suffix, contains; case-sensitive unless ignore_case */
+	{ T_QUERY, NULL, "/prefix?v=abc", "h", {}, "vh", "q-prefix", "c1", NULL },
+	{ T_QUERY, NULL, "/prefix?v=xab", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/prefix?v=ABc", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/suffix?v=xyz", "h", {}, "vh", "q-suffix", "c1", NULL },
+	{ T_QUERY, NULL, "/suffix?v=yzx", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/contains?v=amidb", "h", {}, "vh", "q-contains", "c1", NULL },
+	{ T_QUERY, NULL, "/contains?v=aMIDb", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/contains?mid=1", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/icase?v=yES", "h", {}, "vh", "q-icase", "c1", NULL },
+	{ T_QUERY, NULL, "/icase?v=yess", "h", {}, "vh", "fallback", "c4", NULL },
+	/* ignore_case is for the value: the name still compares exactly */
+	{ T_QUERY, NULL, "/icase?V=yes", "h", {}, "vh", "fallback", "c4", NULL },
+	/* "a" is not "ab" */
+	{ T_QUERY, NULL, "/names?a=1", "h", {}, "vh", "q-names", "c2", NULL },
+	{ T_QUERY, NULL, "/names?ab=1", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/names?ab=1&a=1", "h", {}, "vh", "q-names", "c2", NULL },
+	{ T_QUERY, NULL, "/names?ab=2&a=1&a=2", "h", {}, "vh", "q-names", "c2", NULL },
+	{ T_QUERY, NULL, "/names?b=1&a=11", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/case?V", "h", {}, "vh", "q-name-case", "c2", NULL },
+	{ T_QUERY, NULL, "/case?v", "h", {}, "vh", "fallback", "c4", NULL },
+	/* every matcher must match, headers and query parameters alike */
+	{ T_QUERY, NULL, "/two?a&b=2", "h", {}, "vh", "q-two", "c3", NULL },
+	{ T_QUERY, NULL, "/two?b=2&a=", "h", {}, "vh", "q-two", "c3", NULL },
+	{ T_QUERY, NULL, "/two?b=2", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/two?a=1&b=3", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/mixed?v=2", "h", { "x-h: 1" }, "vh", "q-mixed", "c3", NULL },
+	{ T_QUERY, NULL, "/mixed?v=2", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/mixed?v=1", "h", { "x-h: 1" }, "vh", "fallback", "c4", NULL },
+	/* a header named like the parameter is not the parameter */
+	{ T_QUERY, NULL, "/present", "h", { "v: 1" }, "vh", "fallback", "c4", NULL },
+	{ T_QUERY, NULL, "/mixed?x-h=1&v=2", "h", {}, "vh", "fallback", "c4", NULL },
 };
 
 static size_t row_headers(const struct match_row *r)
@@ -618,6 +722,44 @@ static void test_why_headers(void **state)
 					      &path_ok, &ok), -EINVAL);
 }
 
+/* Route 'q-mixed' (index 13): its header matcher is bit 0, its query
+ * parameter matcher bit 1. */
+static void test_why_query(void **state)
+{
+	const char *hd[] = { "x-h: 1" };
+	struct km_explain_req rq = { .target = "/mixed?v=1", .host = "h",
+				     .n_headers = 1, .headers = hd };
+	const struct built *b = table(T_QUERY);
+	const struct km_rt_route *r = km_rt_view_route(b->blob, b->len, 0, 13);
+	static struct km_explain x;
+	char name[64];
+	bool path_ok;
+	__u32 ok;
+
+	assert_non_null(r);
+	name_at(b, r->name_off, r->name_len, name, sizeof(name));
+	assert_string_equal(name, "q-mixed");
+	explain_or_fail(T_QUERY, &rq, &x);
+	assert_int_equal(km_explain_route_why(b->blob, b->len, &x, 13,
+					      &path_ok, &ok), 0);
+	assert_true(path_ok);
+	assert_int_equal(ok, 1);
+	rq.target = "/mixed?v=2";
+	rq.n_headers = 0;
+	explain_or_fail(T_QUERY, &rq, &x);
+	assert_int_equal(km_explain_route_why(b->blob, b->len, &x, 13,
+					      &path_ok, &ok), 0);
+	assert_true(path_ok);
+	assert_int_equal(ok, 2);
+	/* route 'q-two' (12) on "?b=2": only its second matcher */
+	rq.target = "/two?b=2";
+	explain_or_fail(T_QUERY, &rq, &x);
+	assert_int_equal(km_explain_route_why(b->blob, b->len, &x, 12,
+					      &path_ok, &ok), 0);
+	assert_true(path_ok);
+	assert_int_equal(ok, 2);
+}
+
 static void test_why_path(void **state)
 {
 	struct km_explain_req rq = { .target = "/apix", .host = "h" };
@@ -645,6 +787,7 @@ static void test_texts(void **state)
 {
 	const struct built *b = table(T_HEADERS);
 	const struct built *p = table(T_PATHS);
+	const struct built *q = table(T_QUERY);
 	char buf[300];
 	const struct km_rt_head *h = km_rt_view_head(b->blob, b->len);
 
@@ -669,6 +812,30 @@ static void test_texts(void **state)
 	assert_string_equal(km_rt_view_header_text(b->blob, b->len,
 		km_rt_view_header(b->blob, b->len, 0, 15, 0), buf, sizeof(buf)),
 		"header 'x-mixed-case' exact 'v'");
+	/* query parameter matchers: the name as configured, not lowercased */
+	assert_string_equal(km_rt_view_header_text(q->blob, q->len,
+		km_rt_view_header(q->blob, q->len, 0, 0, 0), buf, sizeof(buf)),
+		"query parameter 'v' present");
+	assert_string_equal(km_rt_view_header_text(q->blob, q->len,
+		km_rt_view_header(q->blob, q->len, 0, 1, 0), buf, sizeof(buf)),
+		"query parameter 'v' not present");
+	assert_string_equal(km_rt_view_header_text(q->blob, q->len,
+		km_rt_view_header(q->blob, q->len, 0, 3, 0), buf, sizeof(buf)),
+		"query parameter 'v' exact '2'");
+	assert_string_equal(km_rt_view_header_text(q->blob, q->len,
+		km_rt_view_header(q->blob, q->len, 0, 8, 0), buf, sizeof(buf)),
+		"query parameter 'v' exact 'Yes' (ignore_case)");
+	assert_string_equal(km_rt_view_header_text(q->blob, q->len,
+		km_rt_view_header(q->blob, q->len, 0, 10, 0), buf, sizeof(buf)),
+		"query parameter 'V' present");
+	/* a route's header matchers come first, then its query parameters */
+	assert_string_equal(km_rt_view_header_text(q->blob, q->len,
+		km_rt_view_header(q->blob, q->len, 0, 13, 0), buf, sizeof(buf)),
+		"header 'x-h' exact '1'");
+	assert_string_equal(km_rt_view_header_text(q->blob, q->len,
+		km_rt_view_header(q->blob, q->len, 0, 13, 1), buf, sizeof(buf)),
+		"query parameter 'v' exact '2'");
+	assert_int_equal(km_rt_view_route(q->blob, q->len, 0, 13)->n_headers, 2);
 	/* out of range */
 	assert_null(km_rt_view_header(b->blob, b->len, 0, 15, 1));
 	assert_null(km_rt_view_route(b->blob, b->len, 1, 0));
@@ -817,6 +984,25 @@ static void test_bad_table(void **state)
 	assert_string_equal(err.msg, "the route table is malformed (the kernel would route this connection by the listener's default route)");
 }
 
+/* A version-1 table (before KM_RT_H_QUERY) is refused, not read with
+ * query parameter matchers taken for header matchers: the version is what
+ * keeps an old module and a new agent (or the reverse) from misrouting. */
+static void test_old_version(void **state)
+{
+	const struct built *b = table(T_QUERY);
+	struct km_explain_req rq = { .target = "/exact?v=2", .host = "h" };
+	struct km_rt_head *h = exact_copy(b->blob, b->len);
+	static struct km_explain x;
+	struct km_err err = {};
+
+	assert_int_equal(KM_RT_VERSION, 2);
+	explain_or_fail(T_QUERY, &rq, &x);
+	assert_int_equal(x.res.status, KM_ROUTE_MATCHED);
+	h->version = 1;
+	assert_int_equal(km_explain(h, b->len, &rq, &x, &err), -EINVAL);
+	free(h);
+}
+
 /* ---- builder errors --------------------------------------------------------------------------- */
 
 /* Changes the loaded model before the build: what the YAML reader would
@@ -943,6 +1129,70 @@ static void edit_9_headers(struct km_m_route_config *rc)
 		r->headers[i].present = true;
 	}
 	r->n_headers = 9;
+}
+
+/* n query parameter matchers "v" present, from line 19 */
+static void set_query_params(struct km_m_route *r, size_t n)
+{
+	static const struct km_src at19 = { .file = "t.yaml", .line = 19 };
+
+	r->query_params = calloc(n, sizeof(*r->query_params));
+	assert_non_null(r->query_params);
+	for (size_t i = 0; i < n; i++) {
+		r->query_params[i].src = at19;
+		r->query_params[i].name = xstrdup("v");
+		r->query_params[i].kind = KM_STR_PRESENT;
+		r->query_params[i].present = true;
+	}
+	r->n_query_params = n;
+}
+
+/* 5 + 4: each list within the limit, not both */
+static void edit_5_headers_4_query(struct km_m_route_config *rc)
+{
+	edit_9_headers(rc);
+	for (size_t i = 5; i < 9; i++)
+		free(route0(rc)->headers[i].name);
+	route0(rc)->n_headers = 5;
+	set_query_params(route0(rc), 4);
+}
+
+static void edit_4_headers_4_query(struct km_m_route_config *rc)
+{
+	edit_5_headers_4_query(rc);
+	free(route0(rc)->headers[4].name);
+	route0(rc)->n_headers = 4;
+}
+
+static void edit_9_query(struct km_m_route_config *rc)
+{
+	set_query_params(route0(rc), 9);
+}
+
+static void edit_query_invert(struct km_m_route_config *rc)
+{
+	set_query_params(route0(rc), 1);
+	route0(rc)->query_params[0].invert = true;
+}
+
+static void edit_query_empty_name(struct km_m_route_config *rc)
+{
+	set_query_params(route0(rc), 2);
+	route0(rc)->query_params[1].name[0] = 0;
+}
+
+static void edit_long_query_name(struct km_m_route_config *rc)
+{
+	set_query_params(route0(rc), 1);
+	free(route0(rc)->query_params[0].name);
+	route0(rc)->query_params[0].name = long_string('q', 256, "");
+}
+
+static void edit_long_query_value(struct km_m_route_config *rc)
+{
+	set_query_params(route0(rc), 1);
+	route0(rc)->query_params[0].kind = KM_STR_CONTAINS;
+	route0(rc)->query_params[0].value = long_string('v', 256, "");
 }
 
 static void edit_33_clusters(struct km_m_route_config *rc)
@@ -1144,6 +1394,8 @@ static const struct build_error_row build_error_rows[] = {
 	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': header 'X-V': safe_regex is not supported by kmesh's in-kernel matcher (use exact, prefix, suffix, contains or present)" },
 	{ "regex string_match", ONE_ROUTE("{ prefix: /, headers: [ { name: x, string_match: { safe_regex: { regex: a } } } ] }", "{ cluster: c1 }"), NULL, 0, -EINVAL,
 	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': header 'x': safe_regex is not supported by kmesh's in-kernel matcher (use exact, prefix, suffix, contains or present)" },
+	{ "regex query parameter", ONE_ROUTE("{ prefix: /, query_parameters: [ { name: v, string_match: { safe_regex: { regex: \"[0-9]\" } } } ] }", "{ cluster: c1 }"), NULL, 0, -EINVAL,
+	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': query parameter 'v': safe_regex is not supported by kmesh's in-kernel matcher (use exact, prefix, suffix, contains or present)" },
 	{ "unknown pseudo-header", ONE_ROUTE("{ prefix: /, headers: [ { name: \":scheme\", exact_match: http } ] }", "{ cluster: c1 }"), NULL, 0, -EINVAL,
 	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': header ':scheme': pseudo-header is not supported (:method, :path and :authority are)" },
 	{ "unknown cluster", ONE_ROUTE("{ prefix: / }", "{ cluster: nope }"), NULL, 0, -ENOENT,
@@ -1161,6 +1413,19 @@ static const struct build_error_row build_error_rows[] = {
 	  AT_VH ": 65 routes, limit is 64" },
 	{ "9 header matchers", base_yaml, edit_9_headers, 0, -EINVAL,
 	  AT_R ": 9 header matchers, limit is 8" },
+	{ "5 header and 4 query parameter matchers", base_yaml, edit_5_headers_4_query, 0, -EINVAL,
+	  AT_R ": 5 header and 4 query parameter matchers, limit is 8 in all" },
+	{ "4 header and 4 query parameter matchers", base_yaml, edit_4_headers_4_query, 0, 0, NULL },
+	{ "9 query parameter matchers", base_yaml, edit_9_query, 0, -EINVAL,
+	  AT_R ": 9 query parameter matchers, limit is 8" },
+	{ "inverted query parameter", base_yaml, edit_query_invert, 0, -EINVAL,
+	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': query parameter 'v': invert_match is not supported for query parameters" },
+	{ "empty query parameter name", base_yaml, edit_query_empty_name, 0, -EINVAL,
+	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': query_parameters[1]: name is empty" },
+	{ "query parameter name of 256 bytes", base_yaml, edit_long_query_name, 0, -EINVAL,
+	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': query parameter 'qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq...' is 256 bytes long, limit is 255" },
+	{ "query parameter value of 256 bytes", base_yaml, edit_long_query_value, 0, -EINVAL,
+	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': query parameter 'v': value is 256 bytes long, limit is 255" },
 	{ "33 weighted clusters", base_yaml, edit_33_clusters, 0, -EINVAL,
 	  "t.yaml:20: route_config 'rc': virtual_host 'vh': route 'r': 33 weighted clusters, limit is 32" },
 	{ "domain of 256 bytes", base_yaml, edit_long_domain, 0, -EINVAL,
@@ -1267,7 +1532,14 @@ static const struct km_explain_req damage_reqs[] = {
 	{ .target = "/inv-prefix-ic", .host = "h", HDRS("x-h: user", "X-Mixed-Case: v") },
 	{ .target = "/nothing" },
 	{ .target = "/weighted", .host = "h" },
+	{ .target = "/exact?a&v=2&v=1#f", .host = "h" },
+	{ .target = "/mixed?v=2", .host = "h", HDRS("x-h: 1") },
+	{ .target = "/absent?x=1&&vx", .host = "h" },
 };
+
+/* The tables the damage tests break: the header matchers, and the query
+ * parameter matchers. */
+static const enum table_id damage_tables[] = { T_HEADERS, T_QUERY };
 
 /* One damaged blob: every answer is a valid one or -EINVAL. */
 static void check_damaged(const void *blob, size_t len, const char *what)
@@ -1321,7 +1593,7 @@ static void check_damaged(const void *blob, size_t len, const char *what)
 
 static void test_damage_flip(void **state)
 {
-	const struct built *b = table(T_HEADERS);
+	const struct built *b = table(*(const enum table_id *)*state);
 	static const unsigned char masks[] = { 0x01, 0x80, 0xff, 0x10 };
 	unsigned char *c = malloc(b->len);
 	char what[64];
@@ -1341,7 +1613,7 @@ static void test_damage_flip(void **state)
 /* A __u32 field set to values that stress bounds arithmetic. */
 static void test_damage_words(void **state)
 {
-	const struct built *b = table(T_HEADERS);
+	const struct built *b = table(*(const enum table_id *)*state);
 	static const __u32 vals[] = { 0, 1, 3, 0x7fff, 0xffff, 0x10000,
 				      0x7fffffff, 0x80000000u, 0xfffffffcu,
 				      0xffffffffu };
@@ -1363,7 +1635,7 @@ static void test_damage_words(void **state)
 /* Every truncation is refused: the head says how long the blob is. */
 static void test_damage_truncate(void **state)
 {
-	const struct built *b = table(T_HEADERS);
+	const struct built *b = table(*(const enum table_id *)*state);
 	const struct km_explain_req rq = { .target = "/", .host = "h" };
 	static struct km_explain x;
 	struct km_route_result res;
@@ -1446,9 +1718,11 @@ int main(void)
 		add("weighted", split_rows[i].name, test_split, &split_rows[i]);
 	add("explain", "why: headers of a route", test_why_headers, NULL);
 	add("explain", "why: paths", test_why_path, NULL);
+	add("explain", "why: query parameters of a route", test_why_query, NULL);
 	add("explain", "texts for kmeshctl", test_texts, NULL);
 	add("explain", "32 header lines", test_req_max_headers, NULL);
 	add("explain", "malformed table", test_bad_table, NULL);
+	add("explain", "version-1 table", test_old_version, NULL);
 	for (size_t i = 0; i < NELEM(req_error_rows); i++)
 		add("explain error", req_error_rows[i].name, test_req_error,
 		    &req_error_rows[i]);
@@ -1457,9 +1731,17 @@ int main(void)
 		add("build", build_error_rows[i].name, test_build_error,
 		    &build_error_rows[i]);
 	add("build", "callback error", test_build_callback_error, NULL);
-	add("damaged", "every byte flipped", test_damage_flip, NULL);
-	add("damaged", "every word set to edge values", test_damage_words, NULL);
-	add("damaged", "every truncation", test_damage_truncate, NULL);
+	for (size_t i = 0; i < NELEM(damage_tables); i++) {
+		const enum table_id *t = &damage_tables[i];
+		const char *tn = tables[*t].name;
+
+		snprintf(row, sizeof(row), "%s: every byte flipped", tn);
+		add("damaged", row, test_damage_flip, t);
+		snprintf(row, sizeof(row), "%s: every word set to edge values", tn);
+		add("damaged", row, test_damage_words, t);
+		snprintf(row, sizeof(row), "%s: every truncation", tn);
+		add("damaged", row, test_damage_truncate, t);
+	}
 	add("damaged", "map value longer than the blob", test_map_value_tail, NULL);
 
 	ret = _cmocka_run_group_tests("route_match", tests, n_tests, NULL, NULL);

@@ -1030,12 +1030,48 @@ static int read_header(struct ctx *c, yaml_node_t *n, const char *rwhat,
 	}
 }
 
+/* A QueryParameterMatcher: string_match or present_match; neither checks
+ * presence, as in Envoy. */
+static int read_query_param(struct ctx *c, yaml_node_t *n, const char *rwhat,
+			    size_t idx, void *elem, void *arg)
+{
+	static const char *const used[] = {
+		"name", "string_match", "present_match", NULL
+	};
+	static const char *const kinds[] = {
+		"string_match", "present_match", NULL
+	};
+	struct km_m_header_match *h = elem;
+	char qwhat[WHAT_LEN];
+	yaml_node_t *v;
+	size_t which;
+	int ret;
+
+	h->src = src_of(c, n);
+	ret = item_name(c, n, rwhat, "query_parameters", idx,
+			"query parameter", KM_MAX_MATCH_STR, qwhat, &h->name);
+	if (!ret)
+		ret = check_fields(c, n, qwhat, used, NULL);
+	if (ret)
+		return ret;
+	ret = one_of(c, n, qwhat, kinds, false, &v, &which);
+	if (ret < 0)
+		return ret;
+	if (ret == 0 || which == 1) {
+		h->kind = KM_STR_PRESENT;
+		h->present = true;
+		return ret ? bool_at(c, v, qwhat, "present_match",
+				     &h->present) : 0;
+	}
+	return read_string_match(c, v, qwhat, h);
+}
+
 static int read_match(struct ctx *c, yaml_node_t *v, const char *rwhat,
 		      struct km_m_route *r)
 {
 	static const char *const used[] = {
 		"prefix", "path", "path_separated_prefix", "safe_regex",
-		"case_sensitive", "headers", NULL
+		"case_sensitive", "headers", "query_parameters", NULL
 	};
 	static const char *const kinds[] = {
 		"prefix", "path", "path_separated_prefix", "safe_regex", NULL
@@ -1048,6 +1084,11 @@ static int read_match(struct ctx *c, yaml_node_t *v, const char *rwhat,
 		.name = "headers", .limit = KM_MAX_HEADER_MATCHES,
 		.noun = "header matchers", .maps = true,
 		.read_item = read_header,
+	};
+	static const struct list_rules query_params = {
+		.name = "query_parameters", .limit = KM_MAX_HEADER_MATCHES,
+		.noun = "query parameter matchers", .maps = true,
+		.read_item = read_query_param,
 	};
 	yaml_node_t *p;
 	size_t which;
@@ -1083,10 +1124,22 @@ static int read_match(struct ctx *c, yaml_node_t *v, const char *rwhat,
 			     r->path_kind == KM_PATH_PREFIX, &r->path);
 		break;
 	}
+	if (!ret)
+		ret = read_list(c, v, rwhat, &headers, (void **)&r->headers,
+				&r->n_headers, sizeof(*r->headers), NULL);
+	if (!ret)
+		ret = read_list(c, v, rwhat, &query_params,
+				(void **)&r->query_params, &r->n_query_params,
+				sizeof(*r->query_params), NULL);
 	if (ret)
 		return ret;
-	return read_list(c, v, rwhat, &headers, (void **)&r->headers,
-			 &r->n_headers, sizeof(*r->headers), NULL);
+	/* they share the route's matcher records in the compiled table */
+	if (r->n_headers + r->n_query_params > KM_MAX_HEADER_MATCHES)
+		return fail(c, field(c, v, "query_parameters"), rwhat,
+			    "%zu header and %zu query parameter matchers, limit is %d in all",
+			    r->n_headers, r->n_query_params,
+			    KM_MAX_HEADER_MATCHES);
+	return 0;
 }
 
 static int read_route(struct ctx *c, yaml_node_t *n, const char *vwhat,

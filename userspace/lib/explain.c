@@ -197,22 +197,24 @@ const char *km_rt_view_header_text(const void *blob, size_t len,
 	};
 	char name[KM_RT_STR_MAX + 1], val[KM_RT_STR_MAX + 1];
 	bool inv = m->flags & KM_RT_H_INVERT;
+	const char *what = m->flags & KM_RT_H_QUERY ? "query parameter" :
+			   "header";
 
 	km_rt_view_str(blob, len, m->name_off, m->name_len, name, sizeof(name));
 	km_rt_view_str(blob, len, m->value_off, m->value_len, val, sizeof(val));
 	if (m->kind == KM_RT_HDR_PRESENT) {
 		bool want = !!(m->flags & KM_RT_H_PRESENT) != inv;
 
-		snprintf(buf, size, "header '%s' %s%s", name,
+		snprintf(buf, size, "%s '%s' %s%s", what, name,
 			 want ? "present" : "not present",
 			 inv ? " (invert_match)" : "");
 	} else if (m->kind >= KM_RT_HDR_EXACT && m->kind <= KM_RT_HDR_CONTAINS) {
-		snprintf(buf, size, "header '%s' %s%s '%s'%s", name,
+		snprintf(buf, size, "%s '%s' %s%s '%s'%s", what, name,
 			 inv ? "not " : "", kinds[m->kind], val,
 			 m->flags & KM_RT_H_ICASE ? " (ignore_case)" : "");
 	} else {
-		snprintf(buf, size, "header '%s' (unknown match kind %u)", name,
-			 m->kind);
+		snprintf(buf, size, "%s '%s' (unknown match kind %u)", what,
+			 name, m->kind);
 	}
 	return buf;
 }
@@ -494,8 +496,9 @@ static int winning_domain(const void *blob, size_t len,
 	       res.vhost : -1;
 }
 
-/* Does route r of the real table match with only its path (hi < 0), or
- * with an empty prefix and only header matcher hi? */
+/* Does route r of the real table match with only its path (m NULL), or
+ * with an empty prefix and only the header or query parameter matcher m
+ * (copied whole, flags included)? */
 static bool probe_route(const void *blob, size_t len,
 			const struct km_explain *x,
 			const struct km_rt_route *r,

@@ -76,8 +76,9 @@ int km_explain(const void *blob, size_t len, const struct km_explain_req *rq,
 
 /*
  * Why route ri of the vhost x chose did not match (or did): *path_ok, and
- * bit i of *headers_ok for each header matcher i that matches. 0, or
- * -EINVAL for an index outside the table.
+ * bit i of *headers_ok for each matcher i that matches (the route's header
+ * matchers, then its query parameter matchers, as km_rt_view_header()
+ * numbers them). 0, or -EINVAL for an index outside the table.
  */
 int km_explain_route_why(const void *blob, size_t len,
 			 const struct km_explain *x, unsigned int ri,
@@ -112,7 +113,8 @@ const char *km_rt_view_domain_text(const void *blob, size_t len,
 				   size_t size);
 
 /* One matcher as text: "prefix '/api' (case-insensitive)", "header
- * 'x-canary' exact 'yes'", "header 'x' not present". */
+ * 'x-canary' exact 'yes'", "header 'x' not present", "query parameter 'v'
+ * exact '2'". */
 const char *km_rt_view_path_text(const void *blob, size_t len,
 				 const struct km_rt_route *r, char *buf,
 				 size_t size);

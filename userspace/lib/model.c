@@ -33,15 +33,21 @@ static void action_free(struct km_m_action *a)
 	free(a->clusters);
 }
 
+static void matchers_free(struct km_m_header_match *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(m[i].name);
+		free(m[i].value);
+	}
+	free(m);
+}
+
 static void route_free(struct km_m_route *r)
 {
 	free(r->name);
 	free(r->path);
-	for (size_t i = 0; i < r->n_headers; i++) {
-		free(r->headers[i].name);
-		free(r->headers[i].value);
-	}
-	free(r->headers);
+	matchers_free(r->headers, r->n_headers);
+	matchers_free(r->query_params, r->n_query_params);
 	action_free(&r->action);
 }
 

@@ -111,6 +111,9 @@ enum km_str_match {
 	KM_STR_REGEX = 6,
 };
 
+/* A header matcher, or a query parameter matcher (Envoy's
+ * QueryParameterMatcher: the same string kinds and present_match, its name
+ * compared exactly, no invert_match). */
 struct km_m_header_match {
 	struct km_src src;
 	char *name;
@@ -129,6 +132,11 @@ struct km_m_route {
 	bool case_sensitive;	/* default true */
 	size_t n_headers;
 	struct km_m_header_match *headers;
+	/* match.query_parameters; with the headers at most
+	 * KM_MAX_HEADER_MATCHES matchers in all (they share the blob's
+	 * header matcher records) */
+	size_t n_query_params;
+	struct km_m_header_match *query_params;
 	struct km_m_action action;
 };
 

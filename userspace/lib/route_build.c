@@ -267,25 +267,12 @@ static bool known_pseudo_header(const char *name)
 	       !strcasecmp(name, ":authority");
 }
 
-static int check_header(struct rb *b, size_t vi, size_t ri, size_t hi)
+/* The match kind and value of header or query parameter matcher h, named
+ * by what ("header 'x'", a buffer of KM_MAX_MATCH_STR + 64 bytes). */
+static int check_match_value(struct rb *b, size_t vi, size_t ri,
+			     const struct km_m_header_match *h,
+			     const struct km_src *src, char *what)
 {
-	const struct km_m_route *r = &b->rc->vhosts[vi].routes[ri];
-	const struct km_m_header_match *h = &r->headers[hi];
-	const struct km_src *src = h->src.file ? &h->src : &r->src;
-	char what[KM_MAX_MATCH_STR + 64];
-	int ret;
-
-	if (!h->name || !h->name[0])
-		return fail(b, -EINVAL, src, vi, ri,
-			    "headers[%zu]: name is empty", hi);
-	snprintf(what, sizeof(what), "header '%s'", quote(b, h->name));
-	ret = check_str(b, h->name, src, vi, ri, what);
-	if (ret)
-		return ret;
-	if (h->name[0] == ':' && !known_pseudo_header(h->name))
-		return fail(b, -EINVAL, src, vi, ri,
-			    "%s: pseudo-header is not supported (:method, :path and :authority are)",
-			    what);
 	switch (h->kind) {
 	case KM_STR_PRESENT:
 		return check_str(b, NULL, src, vi, ri, what);
@@ -307,6 +294,73 @@ static int check_header(struct rb *b, size_t vi, size_t ri, size_t hi)
 			    what);
 	strcat(what, ": value");
 	return check_str(b, h->value, src, vi, ri, what);
+}
+
+static int check_header(struct rb *b, size_t vi, size_t ri, size_t hi)
+{
+	const struct km_m_route *r = &b->rc->vhosts[vi].routes[ri];
+	const struct km_m_header_match *h = &r->headers[hi];
+	const struct km_src *src = h->src.file ? &h->src : &r->src;
+	char what[KM_MAX_MATCH_STR + 64];
+	int ret;
+
+	if (!h->name || !h->name[0])
+		return fail(b, -EINVAL, src, vi, ri,
+			    "headers[%zu]: name is empty", hi);
+	snprintf(what, sizeof(what), "header '%s'", quote(b, h->name));
+	ret = check_str(b, h->name, src, vi, ri, what);
+	if (ret)
+		return ret;
+	if (h->name[0] == ':' && !known_pseudo_header(h->name))
+		return fail(b, -EINVAL, src, vi, ri,
+			    "%s: pseudo-header is not supported (:method, :path and :authority are)",
+			    what);
+	return check_match_value(b, vi, ri, h, src, what);
+}
+
+/* Envoy's QueryParameterMatcher has no invert_match; the matcher would
+ * apply one, so a model carrying it is refused rather than half-obeyed. */
+static int check_query(struct rb *b, size_t vi, size_t ri, size_t qi)
+{
+	const struct km_m_route *r = &b->rc->vhosts[vi].routes[ri];
+	const struct km_m_header_match *h = &r->query_params[qi];
+	const struct km_src *src = h->src.file ? &h->src : &r->src;
+	char what[KM_MAX_MATCH_STR + 64];
+	int ret;
+
+	if (!h->name || !h->name[0])
+		return fail(b, -EINVAL, src, vi, ri,
+			    "query_parameters[%zu]: name is empty", qi);
+	snprintf(what, sizeof(what), "query parameter '%s'",
+		 quote(b, h->name));
+	ret = check_str(b, h->name, src, vi, ri, what);
+	if (ret)
+		return ret;
+	if (h->invert)
+		return fail(b, -EINVAL, src, vi, ri,
+			    "%s: invert_match is not supported for query parameters",
+			    what);
+	return check_match_value(b, vi, ri, h, src, what);
+}
+
+/* Header and query parameter matchers share the route's matcher records. */
+static int check_matcher_count(struct rb *b, size_t vi, size_t ri)
+{
+	const struct km_m_route *r = &b->rc->vhosts[vi].routes[ri];
+
+	if (r->n_headers + r->n_query_params <= KM_MAX_HEADER_MATCHES)
+		return 0;
+	if (!r->n_query_params)
+		return fail(b, -EINVAL, &r->src, vi, ri,
+			    "%zu header matchers, limit is %d", r->n_headers,
+			    KM_MAX_HEADER_MATCHES);
+	if (!r->n_headers)
+		return fail(b, -EINVAL, &r->src, vi, ri,
+			    "%zu query parameter matchers, limit is %d",
+			    r->n_query_params, KM_MAX_HEADER_MATCHES);
+	return fail(b, -EINVAL, &r->src, vi, ri,
+		    "%zu header and %zu query parameter matchers, limit is %d in all",
+		    r->n_headers, r->n_query_params, KM_MAX_HEADER_MATCHES);
 }
 
 static int check_action(struct rb *b, size_t vi, size_t ri)
@@ -356,16 +410,20 @@ static int check_route(struct rb *b, size_t vi, size_t ri)
 		ret = check_path(b, vi, ri);
 	if (ret)
 		return ret;
-	if (r->n_headers > KM_MAX_HEADER_MATCHES)
-		return fail(b, -EINVAL, &r->src, vi, ri,
-			    "%zu header matchers, limit is %d", r->n_headers,
-			    KM_MAX_HEADER_MATCHES);
+	ret = check_matcher_count(b, vi, ri);
+	if (ret)
+		return ret;
 	for (size_t hi = 0; hi < r->n_headers; hi++) {
 		ret = check_header(b, vi, ri, hi);
 		if (ret)
 			return ret;
 	}
-	b->n_headers += r->n_headers;
+	for (size_t qi = 0; qi < r->n_query_params; qi++) {
+		ret = check_query(b, vi, ri, qi);
+		if (ret)
+			return ret;
+	}
+	b->n_headers += r->n_headers + r->n_query_params;
 	return check_action(b, vi, ri);
 }
 
@@ -465,25 +523,35 @@ static const __u8 path_kind[] = {
 	[KM_PATH_SEPARATED_PREFIX] = KM_RT_PATH_SEPARATED_PREFIX,
 };
 
+/* One matcher record. Header names are stored lowercase (HTTP header
+ * names ignore case); query parameter names as configured. */
+static void emit_matcher(struct rb *b, const struct km_m_header_match *h,
+			 bool query)
+{
+	struct km_rt_header_match *m = (void *)(b->t + b->header_at);
+
+	m->kind = header_kind[h->kind];
+	m->flags = (h->invert ? KM_RT_H_INVERT : 0) |
+		   (h->ignore_case ? KM_RT_H_ICASE : 0) |
+		   (h->kind == KM_STR_PRESENT && h->present ?
+		    KM_RT_H_PRESENT : 0) |
+		   (query ? KM_RT_H_QUERY : 0);
+	put_cstr(b, h->name, !query, &m->name_off, &m->name_len);
+	put_cstr(b, h->kind == KM_STR_PRESENT ? NULL : h->value, false,
+		 &m->value_off, &m->value_len);
+	b->header_at += sizeof(*m);
+}
+
+/* The route's header matchers, then its query parameter matchers. */
 static void emit_headers(struct rb *b, const struct km_m_route *r,
 			 struct km_rt_route *out)
 {
-	out->n_headers = (__u8)r->n_headers;
+	out->n_headers = (__u8)(r->n_headers + r->n_query_params);
 	out->header_off = (__u32)b->header_at;
-	for (size_t i = 0; i < r->n_headers; i++) {
-		const struct km_m_header_match *h = &r->headers[i];
-		struct km_rt_header_match *m = (void *)(b->t + b->header_at);
-
-		m->kind = header_kind[h->kind];
-		m->flags = (h->invert ? KM_RT_H_INVERT : 0) |
-			   (h->ignore_case ? KM_RT_H_ICASE : 0) |
-			   (h->kind == KM_STR_PRESENT && h->present ?
-			    KM_RT_H_PRESENT : 0);
-		put_cstr(b, h->name, true, &m->name_off, &m->name_len);
-		put_cstr(b, h->kind == KM_STR_PRESENT ? NULL : h->value, false,
-			 &m->value_off, &m->value_len);
-		b->header_at += sizeof(*m);
-	}
+	for (size_t i = 0; i < r->n_headers; i++)
+		emit_matcher(b, &r->headers[i], false);
+	for (size_t i = 0; i < r->n_query_params; i++)
+		emit_matcher(b, &r->query_params[i], true);
 }
 
 /* Cumulative weights into km_target[] (abi.h), cluster ids from the

@@ -38,8 +38,8 @@
  * criteria other than destination_port; TLS transport sockets; tcp_proxy
  * tunneling; scoped routes and VHDS; redirect, direct_response and other
  * non-forwarding route actions; cluster_header and cluster specifier
- * plugins; query parameter, range, gRPC, runtime fraction, TLS context and
- * metadata matchers.
+ * plugins; range, gRPC, runtime fraction, TLS context and metadata
+ * matchers.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -108,6 +108,7 @@ typedef Envoy__Config__Route__V3__RouteMatch pb_match;
 typedef Envoy__Config__Route__V3__RouteAction pb_action;
 typedef Envoy__Config__Route__V3__WeightedCluster pb_weighted;
 typedef Envoy__Config__Route__V3__HeaderMatcher pb_header;
+typedef Envoy__Config__Route__V3__QueryParameterMatcher pb_query_param;
 typedef Envoy__Type__Matcher__V3__StringMatcher pb_string_matcher;
 typedef Envoy__Type__Matcher__V3__RegexMatcher pb_regex;
 typedef Google__Protobuf__UInt32Value pb_u32;
@@ -580,13 +581,45 @@ static int read_header(struct ctx *c, const pb_header *ph, const char *rwhat,
 	}
 }
 
+/* A QueryParameterMatcher: string_match or present_match; neither checks
+ * presence, as in Envoy. */
+static int read_query_param(struct ctx *c, const pb_query_param *pq,
+			    const char *rwhat, size_t idx,
+			    struct km_m_header_match *h)
+{
+	char qwhat[WHAT_LEN];
+	int ret;
+
+	what_index(qwhat, rwhat, "query_parameters", idx);
+	ret = str_at(c, pq->name, qwhat, "name", KM_MAX_MATCH_STR, false,
+		     &h->name);
+	if (ret)
+		return ret;
+	h->src = xds_src;
+	what_named(c, qwhat, rwhat, "query parameter", h->name);
+	ret = no_unknown_fields(c, &pq->base, qwhat,
+				"query parameter matcher");
+	if (ret)
+		return ret;
+	switch (pq->query_parameter_match_specifier_case) {
+	case ENVOY__CONFIG__ROUTE__V3__QUERY_PARAMETER_MATCHER__QUERY_PARAMETER_MATCH_SPECIFIER_STRING_MATCH:
+		return read_string_match(c, pq->string_match, qwhat, h);
+	case ENVOY__CONFIG__ROUTE__V3__QUERY_PARAMETER_MATCHER__QUERY_PARAMETER_MATCH_SPECIFIER_PRESENT_MATCH:
+		h->kind = KM_STR_PRESENT;
+		h->present = pq->present_match;
+		return 0;
+	default:
+		h->kind = KM_STR_PRESENT;
+		h->present = true;
+		return 0;
+	}
+}
+
 /* Match criteria the data path cannot evaluate: refused by name rather
  * than dropped, which would widen the route. */
 static int check_match_extras(struct ctx *c, const pb_match *m,
 			      const char *rwhat)
 {
-	if (m->n_query_parameters)
-		return fail(c, rwhat, "query_parameters matching is not supported");
 	if (m->grpc)
 		return fail(c, rwhat, "match: grpc is not supported");
 	if (m->runtime_fraction)
@@ -653,17 +686,39 @@ static int read_match(struct ctx *c, const pb_match *m, const char *rwhat,
 		return ret;
 	if (m->case_sensitive)
 		r->case_sensitive = m->case_sensitive->value;
+	/* they share the route's matcher records in the compiled table */
 	if (m->n_headers > KM_MAX_HEADER_MATCHES)
 		return fail(c, rwhat, "%zu header matchers, limit is %d",
 			    m->n_headers, KM_MAX_HEADER_MATCHES);
-	if (!m->n_headers)
-		return 0;
-	r->headers = calloc(m->n_headers, sizeof(*r->headers));
-	if (!r->headers)
-		return oom(c);
-	r->n_headers = m->n_headers;
+	if (m->n_query_parameters > KM_MAX_HEADER_MATCHES)
+		return fail(c, rwhat, "%zu query parameter matchers, limit is %d",
+			    m->n_query_parameters, KM_MAX_HEADER_MATCHES);
+	if (m->n_headers + m->n_query_parameters > KM_MAX_HEADER_MATCHES)
+		return fail(c, rwhat,
+			    "%zu header and %zu query parameter matchers, limit is %d in all",
+			    m->n_headers, m->n_query_parameters,
+			    KM_MAX_HEADER_MATCHES);
+	if (m->n_headers) {
+		r->headers = calloc(m->n_headers, sizeof(*r->headers));
+		if (!r->headers)
+			return oom(c);
+		r->n_headers = m->n_headers;
+	}
 	for (size_t i = 0; i < m->n_headers; i++) {
 		ret = read_header(c, m->headers[i], rwhat, i, &r->headers[i]);
+		if (ret)
+			return ret;
+	}
+	if (m->n_query_parameters) {
+		r->query_params = calloc(m->n_query_parameters,
+					 sizeof(*r->query_params));
+		if (!r->query_params)
+			return oom(c);
+		r->n_query_params = m->n_query_parameters;
+	}
+	for (size_t i = 0; i < m->n_query_parameters; i++) {
+		ret = read_query_param(c, m->query_parameters[i], rwhat, i,
+				       &r->query_params[i]);
 		if (ret)
 			return ret;
 	}

@@ -218,6 +218,11 @@ write_l7_config() {
 	                route:
 	                  weighted_clusters:
 	                    clusters: [ { name: a, weight: 80 }, { name: b, weight: 20 } ]
+	              - name: query
+	                match:
+	                  prefix: /q
+	                  query_parameters: [ { name: v, string_match: { exact: "2" } } ]
+	                route: { cluster: c }
 	              - name: root
 	                match: { prefix: / }
 	                route: { cluster: a }
