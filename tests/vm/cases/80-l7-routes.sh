@@ -24,8 +24,10 @@ l7_expect "Host api.example.com -> c" c -n 4 -H api.example.com -P /b
 l7_expect "Host API.Example.COM (case-insensitive) -> c" c -n 2 -H API.Example.COM
 l7_expect "Host other.example.com -> * vhost default a" a -n 2 -H other.example.com
 l7_expect "Host closed.example.com, /only -> a" a -n 2 -H closed.example.com -P /only
+VIP=$KM_L7_VIP6 l7_expect "IPv6 listener, path /b -> b ([::1])" b -n 3 -P /b
+VIP=$KM_L7_VIP6 l7_expect "IPv6 listener, path /x -> a ([::1])" a -n 3 -P /x
 r1=$(counter l7_routed)
-[ $((r1 - r0)) -ge 30 ] || fail "l7_routed counter moved by $((r1 - r0)), expected >= 30"
+[ $((r1 - r0)) -ge 36 ] || fail "l7_routed counter moved by $((r1 - r0)), expected >= 36"
 # busybox wget: another client, its own request head
 body=$(in_app wget -q -O - --header 'Host: api.example.com' "http://$KM_L7_VIP/x" 2>&1)
 [ "$body" = c ] || fail "wget Host api.example.com: got '$body', expected c"
@@ -35,5 +37,5 @@ body=$(in_app wget -q -O - "http://$KM_L7_VIP/" 2>&1)
 [ "$body" = a ] || fail "wget /: got '$body', expected a"
 # the module saw and rerouted them
 kmeshctl status | grep -q 'rerouted [1-9]' || fail "kmesh.ko rerouted nothing: $(kmeshctl status | grep -A1 '^module:')"
-note "l7_routed moved by $((r1 - r0)) for 30 km_testcli connections"
+note "l7_routed moved by $((r1 - r0)) for 36 km_testcli connections (6 over IPv6)"
 pass

@@ -177,6 +177,9 @@ in_defer() {
 #                     /w (exact)                       -> a 80, b 20
 #                     / (the default route)            -> a
 KM_L7_VIP=127.100.0.2:80
+# web6: [fd00:96::2]:80 (no route out of the guest: an unrewritten connect
+# fails), /b -> b6 ([::1]:8082), else a6 ([::1]:8081)
+KM_L7_VIP6=[fd00:96::2]:80
 
 write_l7_config() {
 	cat > "$KM_CONF" <<-EOF
@@ -226,16 +229,32 @@ write_l7_config() {
 	              - name: root
 	                match: { prefix: / }
 	                route: { cluster: a }
+	  - name: web6
+	    address: { socket_address: { address: "fd00:96::2", port_value: 80 } }
+	    filter_chains:
+	    - filters:
+	      - name: envoy.filters.network.http_connection_manager
+	        typed_config:
+	          stat_prefix: web6
+	          route_config:
+	            name: web6
+	            virtual_hosts:
+	            - name: any
+	              domains: [ "*" ]
+	              routes:
+	              - { match: { prefix: /b }, route: { cluster: b6 } }
+	              - { match: { prefix: / }, route: { cluster: a6 } }
 	  clusters:
 	EOF
-	for n in a b c d; do
-		p=$(l7_port $n)
+	for n in a b c d a6 b6; do
+		p=$(l7_port ${n%6}) ip=127.0.0.1
+		[ "$n" = "${n%6}" ] || ip=::1
 		cat >> "$KM_CONF" <<-EOF
 		  - name: $n
 		    load_assignment:
 		      endpoints:
 		      - lb_endpoints:
-		        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: $p } } }
+		        - endpoint: { address: { socket_address: { address: "$ip", port_value: $p } } }
 		EOF
 	done
 }
@@ -250,6 +269,7 @@ l7_up() {
 	write_l7_config
 	for n in a b c d; do
 		km_testsrv --name "$n" --listen "127.0.0.1:$(l7_port $n)" \
+			--listen "[::1]:$(l7_port $n)" \
 			--ready-file "/tmp/ready.$n" > "/tmp/$n.log" 2>&1 &
 	done
 	wait_until 100 test -s /tmp/ready.a -a -s /tmp/ready.b -a -s /tmp/ready.c -a -s /tmp/ready.d ||
@@ -260,12 +280,12 @@ l7_up() {
 # counter NAME: kmeshctl status counter value
 counter() { kmeshctl status | awk -v n="$1" '$1 == n { print $2 }'; }
 
-# l7_expect NAME WANT ARGS...: km_testcli ARGS through the L7 VIP; every
-# connection must reach backend WANT
+# l7_expect NAME WANT ARGS...: km_testcli ARGS through the L7 VIP ($VIP,
+# default $KM_L7_VIP); every connection must reach backend WANT
 l7_expect() {
 	name=$1 want=$2
 	shift 2
-	out=$(in_app km_testcli -t 10000 "$@" "$KM_L7_VIP" 2>&1)
+	out=$(in_app km_testcli -t 10000 "$@" "${VIP:-$KM_L7_VIP}" 2>&1)
 	n=$(echo "$out" | sed -n 's/^total ok=\([0-9]*\) err=0$/\1/p')
 	[ -n "$n" ] && [ "$n" -gt 0 ] || fail "$name: $(echo "$out" | grep -v '^ok' | head -n 3)"
 	echo "$out" | grep -q "^count $want $n\$" ||
