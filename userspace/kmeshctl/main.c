@@ -777,7 +777,7 @@ static void explain_no_route(struct ctl *c, struct km_json *j, const void *t,
 			km_json_u64(j, "index", ri);
 			km_json_str(j, "name", name[0] ? name : NULL);
 			km_json_bool(j, "path_matches", pok);
-			km_json_arr(j, "headers_not_matching");
+			km_json_arr(j, "matchers_not_matching");	/* header and query matchers */
 		} else {
 			printf("  routes[%u]%s%s%s:", ri, name[0] ? " '" : "", name,
 			       name[0] ? "'" : "");
