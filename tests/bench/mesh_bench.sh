@@ -642,7 +642,7 @@ chart() {	# chart: OUT/mesh-bench.svg, p50 and CPU/request ratios
 		echo "$line" > "$dat"
 		for mode in $MODES; do
 			for conns in $CONNS; do
-				line="\"$(wl_label "$mode" "$conns" | sed "s/ conns*//; s/, / c/")\""
+				line="\"$(wl_label "$mode" "$conns")\""
 				for c in "${shown[@]}"; do
 					s=$(stat "$c" "$mode" "$conns" "$(col_of $m)" direct) || s="? ? ? ? ? ?"
 					line+=" $(awk -v s="$s" 'BEGIN { split(s, a, " "); print a[4], a[5], a[6] }')"
@@ -652,8 +652,8 @@ chart() {	# chart: OUT/mesh-bench.svg, p50 and CPU/request ratios
 		done
 	done
 	# the same chart as SVG (for the README) and PNG
-	for term in "svg size 960,420 font 'sans,11' background '#ffffff'" \
-		    "pngcairo size 960,420 font 'sans,10' background '#ffffff'"; do
+	for term in "svg size 900,640 font 'sans,11' background '#ffffff'" \
+		    "pngcairo size 900,640 font 'sans,10' background '#ffffff'"; do
 		plot_ratios "$term" "${#shown[@]}" || { echo "chart failed: $(tail -1 "$WORK/gnuplot.log")"; return; }
 	done
 	echo "![ratios against direct]($svg)"
@@ -672,8 +672,8 @@ plot_ratios() {	# plot_ratios TERMINAL NCONFIGS
 	set boxwidth 0.9
 	set yrange [0:*]
 	set grid ytics
-	set key top left font "sans,9"
-	set multiplot layout 1,2 title "kmesh mesh benchmark: ratio against direct, median and per-round min-max (lower is better)" font "sans,12"
+	set key top right font "sans,9"
+	set multiplot layout 2,1 title "kmesh mesh benchmark: ratio against direct, median and per-round min-max (lower is better)" font "sans,12"
 	set title "p50 latency"
 	plot for [k=0:$2-1] "$WORK/chart-p50.dat" using (column(2+3*k)):(column(3+3*k)):(column(4+3*k)):xtic(1) title columnheader(2+3*k), \
 	     1 with lines dt 2 lc rgb "black" notitle
