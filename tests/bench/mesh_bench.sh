@@ -23,7 +23,9 @@
 #
 # Topology: one client/server pair of network namespaces per data path, on
 # this node, joined by veth (10.N.K.100 -> 10.N.K.1), no default route:
-#   P-c0/P-s0  direct, l4 (server 10.N.0.1), l4-sockmap (server 10.N.0.2)
+#   P-c0/P-s0  direct, l4 (server 10.N.0.1), l4-sockmap (server 10.N.0.2;
+#              its new-connection workload dials another VIP and port,
+#              since sockmap learns per destination whether joining pays)
 #   P-c1/P-s1  sidecar        (iptables nat and conntrack live only here)
 #   P-c2/P-s2  sidecar-accel
 # VIPs are 10.N.200.x, which no namespace routes: an unrewritten connect
@@ -76,7 +78,7 @@ chmod 755 "$WORK"	# the proxies read their configs as uid 1337
 CTL=("$KM_BUILD/kmeshctl" --pin-root "$PIN" --state-file "$WORK/state/kmeshd.state")
 KMESHD_PID=
 PIDS=()
-declare -A URL NS CGRP LABEL REASON
+declare -A URL URL_NEWCONN NS CGRP LABEL REASON
 
 LABEL[direct]="direct (no mesh)"
 LABEL[sidecar]="sidecar pair (HAProxy)"
@@ -146,16 +148,19 @@ spawn() {
 	PIDS+=($!)
 }
 
-# server CGROUP NETNS ADDR:PORT: a km_testsrv on CPU 1; every server has the
-# same name, so every response has the same size
+# server CGROUP NETNS ADDR:PORT...: a km_testsrv on CPU 1; every server has
+# the same name, so every response has the same size
 server() {
-	local ready=$WORK/ready.$RANDOM$RANDOM
-	spawn "$1" "$2" 1 "$KM_BUILD/tools/km_testsrv" --name bench --listen "$3" --ready-file "$ready"
+	local ready=$WORK/ready.$RANDOM$RANDOM cg=$1 ns=$2 a
+	local -a listen=()
+	shift 2
+	for a in "$@"; do listen+=(--listen "$a"); done
+	spawn "$cg" "$ns" 1 "$KM_BUILD/tools/km_testsrv" --name bench "${listen[@]}" --ready-file "$ready"
 	for _ in $(seq 100); do
 		[ -s "$ready" ] && return 0
 		sleep 0.05
 	done
-	log "server $3 in $2 did not start"
+	log "server $* in $ns did not start"
 	return 1
 }
 
@@ -296,6 +301,12 @@ setup() {
 	    - filters:
 	      - name: envoy.filters.network.tcp_proxy
 	        typed_config: { stat_prefix: sm, cluster: sm }
+	  - name: smnew
+	    address: { socket_address: { address: 10.$N.200.3, port_value: 80 } }
+	    filter_chains:
+	    - filters:
+	      - name: envoy.filters.network.tcp_proxy
+	        typed_config: { stat_prefix: smnew, cluster: smnew }
 	  clusters:
 	  - name: l4
 	    load_assignment:
@@ -307,11 +318,19 @@ setup() {
 	      endpoints:
 	      - lb_endpoints:
 	        - endpoint: { address: { socket_address: { address: 10.$N.0.2, port_value: $SRV_PORT } } }
+	  - name: smnew
+	    load_assignment:
+	      endpoints:
+	      - lb_endpoints:
+	        - endpoint: { address: { socket_address: { address: 10.$N.0.2, port_value: $((SRV_PORT + 1)) } } }
 	EOT
 	# direct and l4 share one server outside kmesh's cgroup; l4-sockmap
 	# has its own under it (sockmap needs both ends)
 	server plain/srv "$P-s0" "10.$N.0.1:$SRV_PORT"
-	server mesh/sm-srv "$P-s0" "10.$N.0.2:$SRV_PORT"
+	# sockmap learns per destination whether joining pays; the
+	# new-connection workload gets its own, so it does not decide for the
+	# keep-alive one
+	server mesh/sm-srv "$P-s0" "10.$N.0.2:$SRV_PORT" "10.$N.0.2:$((SRV_PORT + 1))"
 	server plain/sc-srv "$P-s1" "0.0.0.0:$SRV_PORT"
 	server mesh/sca/srv "$P-s2" "0.0.0.0:$SRV_PORT"
 	sidecars 1 plain/sc-cli plain/sc-srv
@@ -321,12 +340,14 @@ setup() {
 	URL[direct]=http://10.$N.0.1:$SRV_PORT/   NS[direct]=$P-c0 CGRP[direct]=plain/cli
 	URL[l4]=http://10.$N.200.1/               NS[l4]=$P-c0     CGRP[l4]=mesh/l4
 	URL[l4-sockmap]=http://10.$N.200.2/       NS[l4-sockmap]=$P-c0 CGRP[l4-sockmap]=mesh/sm
+	URL_NEWCONN[l4-sockmap]=http://10.$N.200.3/
 	URL[sidecar]=http://10.$N.1.1:$SRV_PORT/  NS[sidecar]=$P-c1 CGRP[sidecar]=plain/sc-cli
 	URL[sidecar-accel]=http://10.$N.2.1:$SRV_PORT/ NS[sidecar-accel]=$P-c2 CGRP[sidecar-accel]=mesh/sca/cli
 	for c in $CONFIGS; do
 		[ -n "${URL[$c]:-}" ] || { log "unknown configuration '$c'"; exit 2; }
 		[ -z "${REASON[$c]:-}" ] || continue
-		if ! ( echo "$BASHPID" > "$CG/${CGRP[$c]}/cgroup.procs"; wait_up "${URL[$c]}" "${NS[$c]}" ); then
+		if ! ( echo "$BASHPID" > "$CG/${CGRP[$c]}/cgroup.procs"; wait_up "${URL[$c]}" "${NS[$c]}" &&
+		       wait_up "${URL_NEWCONN[$c]:-${URL[$c]}}" "${NS[$c]}" ); then
 			REASON[$c]="no answer from ${URL[$c]} in ${NS[$c]}"
 			log "$c: ${REASON[$c]}; server and proxy output:"
 			sed 's/^/  /' "$WORK/procs.log" >&2
@@ -454,10 +475,11 @@ wait_quiet() {	# wait_quiet MAX_S: until other work is < 0.1 CPU; prints the las
 # which other work took more than MAX_FOREIGN of the machine's busy CPU is
 # run again after a (bounded) wait for quiet, while RETRY_BUDGET lasts.
 measure() {
-	local r=$1 c=$2 mode=$3 conns=$4 line sm0 sm1 cpu0 cpu1 foreign tries=0
+	local r=$1 c=$2 mode=$3 conns=$4 line sm0 sm1 cpu0 cpu1 foreign tries=0 url=${URL[$2]}
+	[ "$mode" = newconn ] && url=${URL_NEWCONN[$c]:-$url}
 	while :; do
 		sm0=$(sm_redirected) cpu0=$(cpu_split)
-		if ! line=$(km_wrk_run "$c" "${URL[$c]}" "$conns" "$DURATION" "$mode" \
+		if ! line=$(km_wrk_run "$c" "$url" "$conns" "$DURATION" "$mode" \
 			"${NS[$c]}" "$CG/${CGRP[$c]}"); then
 			log "round $r: $c $mode c$conns: wrk failed, no figures"
 			return 0
