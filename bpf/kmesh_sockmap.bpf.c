@@ -15,27 +15,18 @@
  *   sock_map_close/unhash); STATE_CB cleans our side maps then.
  * sk_msg (on the sockhash): redirect to the peer's ingress queue, or
  *   SK_PASS (the normal TCP path) when the redirect could break order or
- *   flow control. See km_sm_msg for the rules.
- * fexit/tcp_bpf_recvmsg: a joined socket's reads, so the sender knows how
- *   much of what it queued has been read (flow control) and how far the
- *   TCP stream has been read (order). It runs only for sockets in some
- *   sockmap: tcp_bpf_recvmsg is their proto's recvmsg.
+ *   flow control. It looks the peer socket up in the sockhash and reads
+ *   its receive state directly, so it needs no tracing program (BPF
+ *   trampolines are missing on kernels without CONFIG_FUNCTION_TRACER).
+ *   See km_sm_msg for the rules.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-#include <bpf/bpf_tracing.h>
 
 #include "lib/sockmap.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-/* Set by the agent when fexit/tcp_bpf_recvmsg is attached. Kernels without
- * BPF trampolines (no CONFIG_FUNCTION_TRACER) cannot attach it: then the
- * copied_seq of a flow never moves, so a socket that ever sent over TCP
- * stays on TCP (order is still kept), and the psock queue bound is left to
- * the kernel (see README, Sockmap limits). */
-const volatile bool km_sm_read_hook = true;
 
 static __always_inline struct sock *km_sm_sock_of(struct bpf_sock_ops *skops)
 {
@@ -54,14 +45,31 @@ static __always_inline void km_sm_watch_close(struct bpf_sock_ops *skops)
 				  BPF_SOCK_OPS_STATE_CB_FLAG);
 }
 
-/* The flow towards this socket, starting at its current read position. */
+/* The flow towards this socket: what its peer redirects into it, and
+ * where the peer's sk_msg finds this socket's receive state. */
 static __always_inline void km_sm_flow_open(const struct km_sm_key *own,
 					    struct sock *sk)
 {
 	struct km_sm_flow f = {};
 
-	f.copied_seq = BPF_CORE_READ((struct tcp_sock *)sk, copied_seq);
+	f.sk = (__u64)sk;
 	bpf_map_update_elem(&km_sm_flow, own, &f, BPF_ANY);
+}
+
+/*
+ * Backpressure by falling back to TCP leaves TCP bytes queued behind unread
+ * redirected ones, and tcp_bpf_recvmsg returns the redirected ones in a
+ * short read while TCP data waits. A reader that takes a short read plus
+ * EPOLLRDHUP for the end of the stream (HAProxy's raw_sock.c does) then
+ * drops the TCP tail when the sender closes. In accelerate mode the
+ * readers are such proxies, so sockets of --accelerate workloads are not
+ * bounded: integrity first. The cost: a proxy that stops reading (its
+ * downstream is slow) lets its psock queue grow as far as the sender
+ * sends (README, Sockmap limits). A plain workload's sockets are bounded.
+ */
+static __always_inline __u8 km_sm_bounded(__u32 flags)
+{
+	return !(flags & KM_SM_ACCELERATE);
 }
 
 static __always_inline void km_sm_active(struct bpf_sock_ops *skops)
@@ -75,10 +83,13 @@ static __always_inline void km_sm_active(struct bpf_sock_ops *skops)
 	__u64 netns;
 	__u16 lport, rport;
 
+	__u32 flags;
+
 	sk = km_sm_sock_of(skops);
 	if (!sk || !km_sm_tuple(skops, &local, &remote))
 		return;
-	if (!(km_sm_workload_flags(skops, sk) & KM_SM_ENABLED))
+	flags = km_sm_workload_flags(skops, sk);
+	if (!(flags & KM_SM_ENABLED))
 		return;
 	netns = bpf_get_netns_cookie(skops);
 	lport = skops->local_port;
@@ -114,6 +125,7 @@ static __always_inline void km_sm_active(struct bpf_sock_ops *skops)
 	st->dest = dest;
 	st->active = 1;
 	st->joined = 1;
+	st->bounded = km_sm_bounded(flags);
 	km_sm_flow_open(&own, sk);
 	km_sm_src_set(&src, &local, lport, netns);
 	pend.addr = remote;
@@ -174,6 +186,7 @@ static __always_inline void km_sm_passive(struct bpf_sock_ops *skops)
 	st->own = own;
 	km_sm_key_swap(&st->peer, &own);
 	st->joined = 1;
+	st->bounded = km_sm_bounded(flags);
 	km_sm_flow_open(&own, sk);
 	km_sm_watch_close(skops);
 	km_sm_count(KM_SM_CNT_INSERT_PASSIVE);
@@ -244,30 +257,41 @@ int km_sm_sockops(struct bpf_sock_ops *skops)
 
 /*
  * A message goes to the peer's ingress queue only when that keeps the
- * byte stream intact; otherwise SK_PASS sends it over TCP, which is always
- * correct. tcp_bpf_recvmsg reads the psock queue before the TCP receive
- * queue whenever the psock queue holds data, so:
- *  - order: redirect only when the peer has read every byte this socket
- *    ever sent over TCP (its copied_seq, published by its reads, equals our
- *    write_seq). A published value can only lag, which keeps us on TCP,
- *    never the reverse. Bytes sent over TCP *after* redirected ones are
+ * byte stream intact and bounded; otherwise SK_PASS sends it over TCP,
+ * which is always correct. sk_msg may not look a socket up in the
+ * sockhash (it has no bpf_sk_release), so the peer's flow entry carries
+ * its struct sock, read through bpf_core_cast (a fault-safe, read-only
+ * load). The entry is deleted at the peer's TCP_CLOSE, before the socket
+ * can be freed; TCP sockets are SLAB_TYPESAFE_BY_RCU, so a read racing
+ * with the close sees some TCP socket: at worst one stale decision, and
+ * the redirect itself goes only to a socket still in the sockhash.
+ *  - order: tcp_bpf_recvmsg reads the psock queue before the TCP receive
+ *    queue, so a redirect is allowed only when the peer has read every
+ *    byte this socket ever sent over TCP: its copied_seq equals our
+ *    write_seq (both count the same sequence space; psock reads do not
+ *    move copied_seq). Bytes sent over TCP *after* redirected ones are
  *    always read after them (the psock queue is drained first).
- *  - flow control: redirect only while the peer has less than
- *    KM_SM_INFLIGHT_MAX redirected bytes unread. Past that, TCP; the
- *    queued psock bytes count against the peer's receive window, so the
- *    sender blocks as with any slow reader.
- *  - peer gone (closed, so no longer in the sockhash or no flow): TCP,
- *    which ends in the usual RST or EOF.
+ *  - flow control: bpf_tcp_ingress charges the peer's sk_rmem_alloc but
+ *    never compares it with sk_rcvbuf (6.12 net/ipv4/tcp_bpf.c), so a
+ *    slow reader would queue without bound. Redirect only while the
+ *    peer's sk_rmem_alloc (psock queue + TCP receive queue) plus this
+ *    message fits its sk_rcvbuf (at least KM_SM_RCVBUF_FLOOR unless the
+ *    application set SO_RCVBUF). Past that, TCP: tcp_space() subtracts
+ *    sk_rmem_alloc from the advertised window, so the sender's send
+ *    buffer fills and it blocks as with any slow reader. An empty peer
+ *    always takes the message, so a message larger than sk_rcvbuf still
+ *    progresses.
+ *  - peer gone (closed, so no longer in the sockhash): TCP, which ends in
+ *    the usual RST or EOF.
  */
 SEC("sk_msg")
 int km_sm_msg(struct sk_msg_md *msg)
 {
+	struct bpf_sock *bsk = msg->sk;
+	struct tcp_sock *tp, *ptp;
 	struct km_sm_sock *st;
 	struct km_sm_flow *f;
-	struct tcp_sock *tp;
-	struct bpf_sock *bsk = msg->sk;
-	__u64 inflight;
-	__u32 size = msg->size;
+	__u32 size = msg->size, peer_copied, rmem, rcvbuf;
 
 	if (!bsk)
 		return SK_PASS;
@@ -275,19 +299,25 @@ int km_sm_msg(struct sk_msg_md *msg)
 	if (!st || !st->joined)
 		return SK_PASS;
 	f = bpf_map_lookup_elem(&km_sm_flow, &st->peer);
-	if (!f) {
+	if (!f || !f->sk) {
 		km_sm_count(KM_SM_CNT_PASS_NO_PEER);
 		return SK_PASS;
 	}
 	tp = bpf_skc_to_tcp_sock(bsk);
 	if (!tp)
 		return SK_PASS;
-	if (f->copied_seq != tp->write_seq) {
+	ptp = bpf_core_cast((void *)f->sk, struct tcp_sock);
+	peer_copied = ptp->copied_seq;
+	rmem = ptp->inet_conn.icsk_inet.sk.sk_backlog.rmem_alloc.counter;
+	rcvbuf = ptp->inet_conn.icsk_inet.sk.sk_rcvbuf;
+	if (rcvbuf < KM_SM_RCVBUF_FLOOR &&
+	    !(ptp->inet_conn.icsk_inet.sk.sk_userlocks & KM_SOCK_RCVBUF_LOCK))
+		rcvbuf = KM_SM_RCVBUF_FLOOR;
+	if (peer_copied != tp->write_seq) {
 		km_sm_count(KM_SM_CNT_PASS_DRAINING);
 		return SK_PASS;
 	}
-	inflight = f->redirected - f->consumed;
-	if (km_sm_read_hook && inflight && inflight + size > KM_SM_INFLIGHT_MAX) {
+	if (st->bounded && rmem && (__u64)rmem + size > rcvbuf) {
 		km_sm_count(KM_SM_CNT_PASS_BACKPRESSURE);
 		return SK_PASS;
 	}
@@ -302,36 +332,4 @@ int km_sm_msg(struct sk_msg_md *msg)
 	km_sm_count(KM_SM_CNT_REDIRECT);
 	km_sm_count_n(KM_SM_CNT_REDIRECT_BYTES, size);
 	return SK_PASS;
-}
-
-/* Arguments 0 (sk) and 3 (flags) are the same on 6.12 (which has a fifth,
- * addr_len) and 6.18; the return value is read with bpf_get_func_ret. */
-SEC("fexit/tcp_bpf_recvmsg")
-int BPF_PROG(km_sm_recv_exit, struct sock *sk, struct msghdr *m, size_t len,
-	     int flags)
-{
-	struct km_sm_sock *st;
-	struct km_sm_flow *f;
-	struct tcp_sock *tp;
-	__u64 ret = 0;
-	__u32 seq, tcp_bytes;
-
-	bpf_get_func_ret(ctx, &ret);
-	if ((long)ret <= 0 || (flags & KM_MSG_PEEK))
-		return 0;
-	st = bpf_sk_storage_get(&km_sm_sk, sk, 0, 0);
-	if (!st || !st->joined)
-		return 0;
-	f = bpf_map_lookup_elem(&km_sm_flow, &st->own);
-	if (!f)
-		return 0;
-	tp = bpf_skc_to_tcp_sock(sk);
-	if (!tp)
-		return 0;
-	seq = tp->copied_seq;
-	tcp_bytes = seq - f->copied_seq;
-	f->copied_seq = seq;
-	if (ret > tcp_bytes)
-		__sync_fetch_and_add(&f->consumed, ret - tcp_bytes);
-	return 0;
 }

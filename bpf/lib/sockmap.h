@@ -28,13 +28,13 @@
 /* km_sm_dest counts are halved at this many connections: recent history
  * outweighs old. */
 #define KM_SM_DEST_WINDOW 64
-/* Bytes a receiver may have queued and unread on its psock. The kernel's
- * ingress redirect does not check the receiver's rcvbuf, so without this a
- * slow reader would queue without bound. Above it, messages take the TCP
- * path, whose window (the psock bytes count against it) blocks the sender. */
-#define KM_SM_INFLIGHT_MAX (4u << 20)
-
-#define KM_MSG_PEEK 2
+/* Receive memory a peer may hold before sends fall back to TCP, when its
+ * application did not set SO_RCVBUF: the psock queue is read without
+ * tcp_rcv_space_adjust ever growing sk_rcvbuf past its initial
+ * tcp_rmem[1] (128 KiB), so the bound would throttle every stream that TCP
+ * autotuning would have let grow to tcp_rmem[2] (6 MiB by default). */
+#define KM_SM_RCVBUF_FLOOR (2u << 20)
+#define KM_SOCK_RCVBUF_LOCK 2
 
 /* Per-socket state (not shared with userspace). */
 struct km_sm_sock {
@@ -45,7 +45,8 @@ struct km_sm_sock {
 	__u8 joined;		/* in km_sm_socks */
 	__u8 active;		/* connecting side: reports to km_sm_dest */
 	__u8 sampled;		/* not joined, watched to its close */
-	__u8 pad[5];
+	__u8 bounded;		/* sends fall back to TCP at the peer's rcvbuf */
+	__u8 pad[4];
 };
 
 struct {

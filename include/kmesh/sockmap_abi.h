@@ -22,7 +22,7 @@
 
 #include "kmesh/abi.h"
 
-#define KM_SM_ABI_VERSION 1
+#define KM_SM_ABI_VERSION 2
 
 /* Sockets that can be joined at once: two per accelerated connection. */
 #define KM_SM_MAX_SOCKS 65536
@@ -81,16 +81,17 @@ struct km_sm_dst {
 _Static_assert(sizeof(struct km_sm_dst) == 24, "km_sm_dst ABI");
 
 /* km_sm_flow: HASH, one direction of a joined connection, keyed by the
- * receiver's km_sm_key. Written by the sender (redirected) and by the
- * receiver's reads (consumed, copied_seq). */
+ * receiver's km_sm_key. Created by the receiver when it joins (sk), then
+ * written by the sender (redirected, msgs); read at close (how many
+ * messages the connection carried, for the "does it pay" policy). */
 struct km_sm_flow {
+	__u64 sk;		/* the receiver's struct sock, for the sender's
+				 * sk_msg to read its receive state (kernel
+				 * address: the map is root-only) */
 	__u64 redirected;	/* bytes queued on the receiver's psock */
-	__u64 consumed;		/* of those, bytes the receiver has read */
 	__u64 msgs;		/* messages redirected */
-	__u32 copied_seq;	/* receiver's tcp copied_seq, last read */
-	__u32 pad;
 };
-_Static_assert(sizeof(struct km_sm_flow) == 32, "km_sm_flow ABI");
+_Static_assert(sizeof(struct km_sm_flow) == 24, "km_sm_flow ABI");
 
 /* km_sm_dest: LRU_HASH, how long connections to a destination have been,
  * keyed by the dialed destination (km_sm_src layout: addr, netns, port).
@@ -117,8 +118,9 @@ enum km_sm_counter {
 	KM_SM_CNT_REDIRECT_BYTES,	/* their bytes */
 	KM_SM_CNT_PASS_NO_PEER,		/* peer gone or never joined: normal
 					 * TCP path */
-	KM_SM_CNT_PASS_BACKPRESSURE,	/* peer's unread queue full: normal
-					 * TCP path (its window blocks us) */
+	KM_SM_CNT_PASS_BACKPRESSURE,	/* peer's receive memory at its
+					 * sk_rcvbuf: normal TCP path (its
+					 * window blocks us) */
 	KM_SM_CNT_PASS_DRAINING,	/* peer has not read all bytes sent over
 					 * TCP yet: TCP, to keep the order */
 	KM_SM_CNT_CLOSED,		/* joined socket closed */

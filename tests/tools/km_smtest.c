@@ -14,10 +14,18 @@
  *   --pause-ms MS    wait before reading (slow reader)
  *   --rst-after B    after sending B bytes, close with an RST
  *   --close-after B  after reading B bytes, close (peer gone)
+ *   --send-delay-ms MS  wait before sending
  * Both directions run at once (a sender thread). Output, one line:
- *   sent=N recv=N ok=1|0 first_bad=OFF|-1 err=NAME|none blocked_at=N|-1
+ *   sent=N recv=N ok=1|0 first_bad=OFF|-1 err=NAME|none blocked_at=N|-1 eagain=N
  * blocked_at: bytes sent when a send first waited more than 300 ms (the
  * receiver's flow control held us), -1 if never.
+ * eagain: times a *blocking* recv() returned EAGAIN. Linux must not do
+ * that, but tcp_bpf_recvmsg (a socket in a sockmap) does after a wakeup
+ * that brought no data (README, Sockmap limits). They are counted, not
+ * fatal, and recv() is retried, so the byte checks stay meaningful; the
+ * suite reports the count. With --strict-eagain an EAGAIN ends the read
+ * side with err=EAGAIN, as an application that trusts blocking reads
+ * would.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,10 +46,12 @@
 struct peer {
 	int fd;
 	uint64_t send, rst_after, close_after, seed;
-	int pause_ms;
+	int pause_ms, send_delay_ms;
+	bool strict_eagain;
 	/* results */
 	uint64_t sent, recvd;
 	int64_t first_bad, blocked_at;
+	uint64_t eagain;
 	int send_err, recv_err;
 };
 
@@ -72,6 +82,8 @@ static void *sender(void *arg)
 
 	if (p->rst_after && p->rst_after < limit)
 		limit = p->rst_after;
+	if (p->send_delay_ms)
+		usleep(p->send_delay_ms * 1000);
 	while (p->sent < limit) {
 		size_t n = 1 + (splitmix(rnd++) % sizeof(buf)), done = 0;
 
@@ -134,6 +146,10 @@ static int run_peer(struct peer *p)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
+			if (errno == EAGAIN && !p->strict_eagain) {
+				p->eagain++;
+				continue;
+			}
 			p->recv_err = errno;
 			break;
 		}
@@ -148,13 +164,13 @@ static int run_peer(struct peer *p)
 		p->recvd += r;
 	}
 	pthread_join(th, NULL);
-	printf("sent=%llu recv=%llu ok=%d first_bad=%lld err=%s blocked_at=%lld\n",
+	printf("sent=%llu recv=%llu ok=%d first_bad=%lld err=%s blocked_at=%lld eagain=%llu\n",
 	       (unsigned long long)p->sent, (unsigned long long)p->recvd,
 	       p->first_bad < 0 && !p->send_err && !p->recv_err,
 	       (long long)p->first_bad,
 	       p->recv_err ? km_errno_name(p->recv_err, eb, sizeof(eb)) :
 	       p->send_err ? km_errno_name(p->send_err, eb, sizeof(eb)) : "none",
-	       (long long)p->blocked_at);
+	       (long long)p->blocked_at, (unsigned long long)p->eagain);
 	fflush(stdout);
 	if (p->fd >= 0 && !p->close_after)
 		close(p->fd);
@@ -235,6 +251,10 @@ int main(int argc, char **argv)
 	for (i = 3; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+		if (!strcmp(o, "--strict-eagain")) {
+			p.strict_eagain = true;
+			continue;
+		}
 		if (!v) {
 			fprintf(stderr, "km_smtest: %s needs a value\n", o);
 			return 2;
@@ -242,6 +262,7 @@ int main(int argc, char **argv)
 		if (!strcmp(o, "--send")) p.send = strtoull(v, NULL, 0);
 		else if (!strcmp(o, "--seed")) p.seed = strtoull(v, NULL, 0);
 		else if (!strcmp(o, "--pause-ms")) p.pause_ms = atoi(v);
+		else if (!strcmp(o, "--send-delay-ms")) p.send_delay_ms = atoi(v);
 		else if (!strcmp(o, "--rst-after")) p.rst_after = strtoull(v, NULL, 0);
 		else if (!strcmp(o, "--close-after")) p.close_after = strtoull(v, NULL, 0);
 		else if (!strcmp(o, "--conns")) conns = atol(v);

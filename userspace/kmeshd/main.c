@@ -568,7 +568,6 @@ int main(int argc, char **argv)
 	struct km_install_report rep;
 	struct km_err err = {};
 	bool check = false, uninstall = false, peer_vip = true, sockmap = false;
-	bool sm_read_hook = false;
 	const char *xds_addr = NULL, *pod_ip = NULL, *pod_name = NULL;
 	bool config_given = false;
 	struct km_gen g;
@@ -650,17 +649,16 @@ int main(int argc, char **argv)
 		logmsg(LOG_ERR, "%s", err.msg);
 		return 1;
 	}
-	ret = sockmap ? km_sockmap_install(d.pin_root, d.cgroup, &sm_read_hook, &err)
+	ret = sockmap ? km_sockmap_install(d.pin_root, d.cgroup, &err)
 		      : km_sockmap_uninstall(d.pin_root, &err);
 	if (ret) {
 		logmsg(LOG_ERR, "sockmap: %s", err.msg);
 		return 1;
 	}
 	if (sockmap)
-		logmsg(sm_read_hook ? LOG_INFO : LOG_WARN,
-		       "sockmap loaded: sockops on %s; enable workloads with 'kmeshctl sockmap enable'%s",
-		       d.cgroup, sm_read_hook ? "" :
-		       "; no read hook (kernel without BPF trampolines): a socket that once fell back to TCP stays there, and the unread-queue bound is the kernel's");
+		logmsg(LOG_INFO,
+		       "sockmap loaded: sockops on %s; enable workloads with 'kmeshctl sockmap enable'",
+		       d.cgroup);
 	ret = km_maps_open(d.pin_root, &d.maps, &err);
 	if (ret) {
 		logmsg(LOG_ERR, "%s", err.msg);

@@ -108,64 +108,27 @@ static int attach_sockops(struct bpf_program *prog, const char *cgroup,
 	return ret;
 }
 
-/* fexit links cannot be updated: attach the new one, then swap the pin
- * (the old link goes with its last reference). */
-static int attach_trace(struct bpf_program *prog, const char *path,
-			struct km_err *err)
+/* Version 1 of the object attached fexit/tcp_bpf_recvmsg; version 2 reads
+ * the peer socket from sk_msg instead. Drop a link a previous version left. */
+static void drop_stale_link(const char *pin_root, const char *prog)
 {
-	char tmp[PATH_MAX];
-	struct bpf_link *link;
-	int ret;
+	char path[PATH_MAX];
+	int fd;
 
-	link = bpf_program__attach_trace(prog);
-	if (!link) {
-		ret = -errno;
-		km_err_set(err, "attaching %s: %s (kernel without BTF or without tcp_bpf_recvmsg?)",
-			   bpf_program__name(prog), strerror(-ret));
-		return ret;
-	}
-	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp)) {
-		bpf_link__destroy(link);
-		return -ENAMETOOLONG;
-	}
-	unlink(tmp);
-	ret = bpf_link__pin(link, tmp);
-	if (!ret && rename(tmp, path))
-		ret = -errno;
-	if (ret) {
-		km_err_set(err, "pinning %s: %s", path, strerror(-ret));
-		unlink(tmp);
-	} else {
-		bpf_link__disconnect(link);
-	}
-	bpf_link__destroy(link);
-	return ret;
-}
-
-static struct kmesh_sockmap_bpf *open_load(const char *pin_root, bool read_hook,
-					    int *ret)
-{
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_root);
-	struct kmesh_sockmap_bpf *skel;
-
-	skel = kmesh_sockmap_bpf__open_opts(&opts);
-	if (!skel) {
-		*ret = -errno;
-		return NULL;
-	}
-	skel->rodata->km_sm_read_hook = read_hook;
-	bpf_program__set_autoload(skel->progs.km_sm_recv_exit, read_hook);
-	*ret = kmesh_sockmap_bpf__load(skel);
-	if (*ret) {
-		kmesh_sockmap_bpf__destroy(skel);
-		return NULL;
-	}
-	return skel;
+	if (pin_path(path, sizeof(path), pin_root, KM_SM_LINK_PREFIX, prog))
+		return;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	bpf_link_detach(fd);
+	close(fd);
+	unlink(path);
 }
 
 int km_sockmap_install(const char *pin_root, const char *cgroup,
-		       bool *read_hook, struct km_err *err)
+		       struct km_err *err)
 {
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_root);
 	struct kmesh_sockmap_bpf *skel;
 	char path[PATH_MAX];
 	int ret;
@@ -173,21 +136,19 @@ int km_sockmap_install(const char *pin_root, const char *cgroup,
 	ret = km_ensure_bpffs(pin_root, err);
 	if (ret)
 		return ret;
-	/* The read hook is an fexit program: it needs BPF trampolines
-	 * (CONFIG_FUNCTION_TRACER), which some kernels lack (EPERM or
-	 * ENOTSUPP at load). Without it the object still loads. */
-	*read_hook = true;
-	skel = open_load(pin_root, true, &ret);
-	if (!skel && (ret == -EPERM || ret == -524 /* ENOTSUPP */ || ret == -EOPNOTSUPP ||
-		      ret == -ESRCH || ret == -EINVAL)) {
-		*read_hook = false;
-		skel = open_load(pin_root, false, &ret);
-	}
+	skel = kmesh_sockmap_bpf__open_opts(&opts);
 	if (!skel) {
-		km_err_set(err, "loading the sockmap programs: %s (the log above has the verifier's or libbpf's reason; 'kmeshd --uninstall' removes maps pinned by an incompatible version)",
-			   strerror(-ret));
+		ret = -errno;
+		km_err_set(err, "opening the sockmap object: %s", strerror(-ret));
 		return ret;
 	}
+	ret = kmesh_sockmap_bpf__load(skel);
+	if (ret) {
+		km_err_set(err, "loading the sockmap programs: %s (the log above has the verifier's or libbpf's reason; 'kmeshd --uninstall' removes maps pinned by an incompatible version)",
+			   strerror(-ret));
+		goto out;
+	}
+	drop_stale_link(pin_root, "km_sm_recv_exit");
 	/* sk_msg is attached to the map, not a cgroup: attaching again
 	 * replaces the map's program for sockets joined from now on. */
 	if (bpf_prog_attach(bpf_program__fd(skel->progs.km_sm_msg),
@@ -198,16 +159,6 @@ int km_sockmap_install(const char *pin_root, const char *cgroup,
 			   strerror(-ret));
 		goto out;
 	}
-	/* The read hook before sockops: a joined socket's reads must be
-	 * seen from its first one. */
-	ret = pin_path(path, sizeof(path), pin_root, KM_SM_LINK_PREFIX,
-		       bpf_program__name(skel->progs.km_sm_recv_exit));
-	if (!ret && *read_hook)
-		ret = attach_trace(skel->progs.km_sm_recv_exit, path, err);
-	else if (!ret)
-		unlink(path);
-	if (ret)
-		goto out;
 	ret = pin_path(path, sizeof(path), pin_root, KM_SM_LINK_PREFIX,
 		       bpf_program__name(skel->progs.km_sm_sockops));
 	if (!ret)

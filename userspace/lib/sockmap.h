@@ -16,11 +16,10 @@
 extern const char *const km_sm_counter_names[KM_SM_CNT_MAX];
 
 /* Loads the sockmap object, reusing its pinned maps (workload bits and
- * joined sockets survive a restart), attaches sockops to @cgroup, sk_msg to
- * the sockhash and the read hook (fexit/tcp_bpf_recvmsg). *read_hook says
- * whether the kernel could attach the read hook (BPF trampolines). */
+ * joined sockets survive a restart), attaches sockops to @cgroup and sk_msg
+ * to the sockhash. Needs no BPF trampolines. */
 int km_sockmap_install(const char *pin_root, const char *cgroup,
-		       bool *read_hook, struct km_err *err);
+		       struct km_err *err);
 
 /* Detaches and unpins everything of the sockmap object. Joined sockets
  * keep working until they close (each holds the programs and the map). */
