@@ -84,7 +84,7 @@ run_mode() {	# MODE ROUND -> appends "usec_per_conn softirq_ticks" to $WORK/MODE
 	u0=$(usage); s0=$(softirq)
 	out=$(in_cg kmc-a "$SMT" rr "10.79.0.2:$port" --conns "$CONNS" --msgs 1)
 	u1=$(usage); s1=$(softirq)
-	kill "$spid"; wait "$spid" 2>/dev/null
+	kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
 	[ "$mode" = on ] && "${CTL[@]}" -o json sockmap status |
 		jq -r '.sockmap.counters | "    joined \(.joined_connecting)+\(.joined_accepted) skipped_short \(.skipped_short) sampled \(.sampled_short)"'
 	kmeshd_stop
