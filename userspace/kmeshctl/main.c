@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
@@ -210,6 +211,15 @@ static const char *enroll_kind(__u32 k)
 /* Why HTTP listeners are served as L4 right now, or NULL when kmesh.ko
  * routes them: kmeshd must have loaded its programs with the module (kfunc
  * calls resolve at load time) and deferred connect must be on. */
+/* False on a kernel kmesh.ko cannot serve: then no advice to load it. */
+static bool kernel_takes_kmod(void)
+{
+	struct utsname u;
+
+	return uname(&u) != 0 ||
+	       km_kernel_at_least(u.release, KM_KMOD_MIN_MAJOR, KM_KMOD_MIN_MINOR);
+}
+
 static const char *l7_as_l4_reason(const struct agent_state *st,
 				   const struct km_kmod_info *km)
 {
@@ -218,7 +228,7 @@ static const char *l7_as_l4_reason(const struct agent_state *st,
 	if (!st->l7_router) {
 		snprintf(buf, sizeof(buf), "%s%s", st->l7_why[0] ? st->l7_why :
 			 "kmesh.ko was not available when kmeshd loaded its programs",
-			 "; load kmesh.ko and restart kmeshd");
+			 kernel_takes_kmod() ? "; load kmesh.ko and restart kmeshd" : "");
 		return buf;
 	}
 	if (!km->genl)
@@ -373,9 +383,13 @@ static int cmd_status(struct ctl *c)
 		       (unsigned long long)km.deferred, (unsigned long long)km.rerouted,
 		       (unsigned long long)km.parse_errors, (unsigned long long)km.fallbacks,
 		       (unsigned long long)km.in_flight);
+	else if (km.loaded)
+		printf("module:      kmesh.ko loaded, netlink family not answering\n");
+	else if (kernel_takes_kmod())
+		printf("module:      kmesh.ko not loaded (L4 only; 'modprobe kmesh' or 'make dkms-install')\n");
 	else
-		printf("module:      kmesh.ko %s\n", km.loaded ? "loaded, netlink family not answering" :
-		       "not loaded (L4 only; 'modprobe kmesh' or 'make dkms-install')");
+		printf("module:      kmesh.ko not loaded (L4 only: it needs a kernel >= %u.%u)\n",
+		       KM_KMOD_MIN_MAJOR, KM_KMOD_MIN_MINOR);
 	printf("counters:\n");
 	for (int i = 0; i < KM_CNT_MAX; i++)
 		printf("  %-18s %llu\n", km_counter_names[i], (unsigned long long)cnt[i]);

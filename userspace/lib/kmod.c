@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <netlink/genl/ctrl.h>
@@ -103,12 +104,28 @@ static int modprobe(void)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+bool km_kernel_at_least(const char *release, unsigned major, unsigned minor)
+{
+	unsigned maj, min;
+
+	if (sscanf(release, "%u.%u", &maj, &min) != 2)
+		return true;
+	return maj > major || (maj == major && min >= minor);
+}
+
 int km_kmod_load(struct km_err *err)
 {
 	struct km_kmod_info info;
+	struct utsname u;
 	int rc;
 
 	if (access(SYS_MODULE, F_OK) != 0) {
+		if (uname(&u) == 0 &&
+		    !km_kernel_at_least(u.release, KM_KMOD_MIN_MAJOR, KM_KMOD_MIN_MINOR)) {
+			km_err_set(err, "kernel %s is older than %u.%u, which kmesh.ko needs (module kfuncs in cgroup connect programs); L7 listeners are served as L4",
+				   u.release, KM_KMOD_MIN_MAJOR, KM_KMOD_MIN_MINOR);
+			return -EOPNOTSUPP;
+		}
 		rc = modprobe();
 		if (access(SYS_MODULE, F_OK) != 0) {
 			km_err_set(err, "kmesh.ko is not loaded (modprobe kmesh: %s); L7 listeners are served as L4",

@@ -30,6 +30,18 @@ void km_kmod_info(struct km_kmod_info *info);
  */
 int km_kmod_load(struct km_err *err);
 
+/* The oldest kernel kmesh.ko is built and tested for: module kfuncs
+ * callable from cgroup connect4/6 programs (kernel-notes.md). */
+#define KM_KMOD_MIN_MAJOR 6
+#define KM_KMOD_MIN_MINOR 12
+
+/*
+ * True when a uname release string ("6.12.95+deb12-amd64", "6.1.0-50-amd64")
+ * is at least major.minor. A string that does not start with "N.N" is given
+ * the benefit of the doubt (true): modprobe then decides.
+ */
+bool km_kernel_at_least(const char *release, unsigned major, unsigned minor);
+
 /* Switch deferred connect on or off (CAP_NET_ADMIN). */
 int km_kmod_set_defer(bool on, struct km_err *err);
 

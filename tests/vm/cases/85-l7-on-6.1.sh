@@ -8,6 +8,8 @@
 l7_up
 kmeshctl status | grep -q '^L7: .*served as L4.*web' ||
 	fail "kmeshctl status does not say the listener is served as L4: $(kmeshctl status | grep '^L7')"
+kmeshctl status | grep -q '^L7: .*kernel 6\.1\..* is older than 6\.12' ||
+	fail "kmeshctl status does not name the kernel as the reason: $(kmeshctl status | grep '^L7')"
 s0=$(counter l7_served_as_l4)
 l7_expect "/b on 6.1 -> default a" a -n 3 -P /b
 l7_expect "Host api.example.com on 6.1 -> default a" a -n 3 -H api.example.com
