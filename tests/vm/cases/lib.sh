@@ -277,6 +277,22 @@ l7_up() {
 	kmeshd_start
 }
 
+# l7_served_as_l4 WHERE: with kmeshd up (l7_up) and no L7 router, the HTTP
+# listener sends every request to its default route a whatever its path or
+# Host, kmeshctl status says so, l7_served_as_l4 counts each connect and
+# nothing is deferred
+l7_served_as_l4() {
+	kmeshctl status | grep -q '^L7: .*served as L4.*web' ||
+		fail "kmeshctl status does not say the listener is served as L4: $(kmeshctl status | grep '^L7')"
+	s0=$(counter l7_served_as_l4)
+	l7_expect "/b $1 -> default a" a -n 3 -P /b
+	l7_expect "Host api.example.com $1 -> default a" a -n 3 -H api.example.com
+	s1=$(counter l7_served_as_l4)
+	[ $((s1 - s0)) = 6 ] || fail "l7_served_as_l4 moved by $((s1 - s0)), expected 6"
+	[ "$(counter l7_deferred)" = 0 ] || fail "l7_deferred is $(counter l7_deferred) $1"
+	note "$(kmeshctl status | grep '^L7')"
+}
+
 # counter NAME: kmeshctl status counter value
 counter() { kmeshctl status | awk -v n="$1" '$1 == n { print $2 }'; }
 
