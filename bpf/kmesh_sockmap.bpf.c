@@ -72,35 +72,48 @@ static __always_inline __u8 km_sm_bounded(__u32 flags)
 	return !(flags & KM_SM_ACCELERATE);
 }
 
+/* An established socket of an enrolled workload with sockmap enabled: what
+ * both ends' ESTABLISHED callbacks read before they decide. */
+struct km_sm_conn {
+	struct km_addr local, remote;
+	struct sock *sk;
+	__u64 netns;
+	__u32 flags;
+	__u16 lport, rport;
+};
+
+static __always_inline bool km_sm_conn_of(struct bpf_sock_ops *skops,
+					  struct km_sm_conn *c)
+{
+	c->sk = km_sm_sock_of(skops);
+	if (!c->sk || !km_sm_tuple(skops, &c->local, &c->remote))
+		return false;
+	c->flags = km_sm_workload_flags(skops, c->sk);
+	if (!(c->flags & KM_SM_ENABLED))
+		return false;
+	c->netns = bpf_get_netns_cookie(skops);
+	c->lport = skops->local_port;
+	c->rport = km_sm_rport(skops);
+	return true;
+}
+
 static __always_inline void km_sm_active(struct bpf_sock_ops *skops)
 {
-	struct km_addr local, remote;
+	struct km_sm_conn c;
 	struct km_sm_sock *st;
 	struct km_sm_src dest, src;
 	struct km_sm_dst pend = {};
 	struct km_sm_key own;
-	struct sock *sk;
-	__u64 netns;
-	__u16 lport, rport;
 
-	__u32 flags;
-
-	sk = km_sm_sock_of(skops);
-	if (!sk || !km_sm_tuple(skops, &local, &remote))
+	if (!km_sm_conn_of(skops, &c))
 		return;
-	flags = km_sm_workload_flags(skops, sk);
-	if (!(flags & KM_SM_ENABLED))
-		return;
-	netns = bpf_get_netns_cookie(skops);
-	lport = skops->local_port;
-	rport = km_sm_rport(skops);
-	km_sm_src_set(&dest, &remote, rport, netns);
+	km_sm_src_set(&dest, &c.remote, c.rport, c.netns);
 
 	if (km_sm_dest_short(&dest)) {
 		km_sm_count(KM_SM_CNT_SKIP_SHORT);
 		if (bpf_get_prandom_u32() % KM_SM_SAMPLE)
 			return;
-		st = bpf_sk_storage_get(&km_sm_sk, sk, 0,
+		st = bpf_sk_storage_get(&km_sm_sk, c.sk, 0,
 					BPF_SK_STORAGE_GET_F_CREATE);
 		if (!st)
 			return;
@@ -112,8 +125,8 @@ static __always_inline void km_sm_active(struct bpf_sock_ops *skops)
 		return;
 	}
 
-	km_sm_key_set(&own, &local, lport, &remote, rport, netns);
-	st = bpf_sk_storage_get(&km_sm_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	km_sm_key_set(&own, &c.local, c.lport, &c.remote, c.rport, c.netns);
+	st = bpf_sk_storage_get(&km_sm_sk, c.sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st)
 		return;
 	if (bpf_sock_hash_update(skops, &km_sm_socks, &own, BPF_NOEXIST)) {
@@ -125,11 +138,11 @@ static __always_inline void km_sm_active(struct bpf_sock_ops *skops)
 	st->dest = dest;
 	st->active = 1;
 	st->joined = 1;
-	st->bounded = km_sm_bounded(flags);
-	km_sm_flow_open(&own, sk);
-	km_sm_src_set(&src, &local, lport, netns);
-	pend.addr = remote;
-	pend.port = rport;
+	st->bounded = km_sm_bounded(c.flags);
+	km_sm_flow_open(&own, c.sk);
+	km_sm_src_set(&src, &c.local, c.lport, c.netns);
+	pend.addr = c.remote;
+	pend.port = c.rport;
 	bpf_map_update_elem(&km_sm_pending, &src, &pend, BPF_ANY);
 	km_sm_watch_close(skops);
 	km_sm_count(KM_SM_CNT_INSERT_ACTIVE);
@@ -137,27 +150,16 @@ static __always_inline void km_sm_active(struct bpf_sock_ops *skops)
 
 static __always_inline void km_sm_passive(struct bpf_sock_ops *skops)
 {
-	struct km_addr local, remote;
+	struct km_sm_conn c;
 	struct km_sm_dst *pend;
 	struct km_sm_sock *st;
 	struct km_sm_src src;
 	struct km_sm_key own;
-	struct sock *sk;
-	__u32 flags;
-	__u64 netns;
-	__u16 lport, rport;
 	bool orig_dst;
 
-	sk = km_sm_sock_of(skops);
-	if (!sk || !km_sm_tuple(skops, &local, &remote))
+	if (!km_sm_conn_of(skops, &c))
 		return;
-	flags = km_sm_workload_flags(skops, sk);
-	if (!(flags & KM_SM_ENABLED))
-		return;
-	netns = bpf_get_netns_cookie(skops);
-	lport = skops->local_port;
-	rport = km_sm_rport(skops);
-	km_sm_src_set(&src, &remote, rport, netns);
+	km_sm_src_set(&src, &c.remote, c.rport, c.netns);
 	pend = bpf_map_lookup_elem(&km_sm_pending, &src);
 	if (!pend) {
 		km_sm_count(KM_SM_CNT_NO_LOCAL_PEER);
@@ -166,17 +168,17 @@ static __always_inline void km_sm_passive(struct bpf_sock_ops *skops)
 	/* The peer dialed something else than where we are: NAT. Only the
 	 * REDIRECT of a sidecar mesh is understood, and only in accelerate
 	 * mode; anything else stays on the normal path. */
-	orig_dst = !km_sm_addr_eq(&pend->addr, &local) || pend->port != lport;
-	if (orig_dst && (!(flags & KM_SM_ACCELERATE) ||
-			 (lport != KM_SM_PORT_OUTBOUND &&
-			  lport != KM_SM_PORT_INBOUND))) {
+	orig_dst = !km_sm_addr_eq(&pend->addr, &c.local) || pend->port != c.lport;
+	if (orig_dst && (!(c.flags & KM_SM_ACCELERATE) ||
+			 (c.lport != KM_SM_PORT_OUTBOUND &&
+			  c.lport != KM_SM_PORT_INBOUND))) {
 		km_sm_count(KM_SM_CNT_NO_LOCAL_PEER);
 		return;
 	}
-	km_sm_key_set(&own, &pend->addr, pend->port, &remote, rport, netns);
+	km_sm_key_set(&own, &pend->addr, pend->port, &c.remote, c.rport, c.netns);
 	bpf_map_delete_elem(&km_sm_pending, &src);
 
-	st = bpf_sk_storage_get(&km_sm_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	st = bpf_sk_storage_get(&km_sm_sk, c.sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st)
 		return;
 	if (bpf_sock_hash_update(skops, &km_sm_socks, &own, BPF_NOEXIST)) {
@@ -186,8 +188,8 @@ static __always_inline void km_sm_passive(struct bpf_sock_ops *skops)
 	st->own = own;
 	km_sm_key_swap(&st->peer, &own);
 	st->joined = 1;
-	st->bounded = km_sm_bounded(flags);
-	km_sm_flow_open(&own, sk);
+	st->bounded = km_sm_bounded(c.flags);
+	km_sm_flow_open(&own, c.sk);
 	km_sm_watch_close(skops);
 	km_sm_count(KM_SM_CNT_INSERT_PASSIVE);
 	if (orig_dst)

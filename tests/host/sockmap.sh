@@ -24,6 +24,15 @@ CTL=("$KM_BUILD/kmeshctl" --pin-root "$PIN" --state-file "$STATE/kmeshd.state")
 SMT=$KM_BUILD/tools/km_smtest
 CG=kms
 BIG=$((256 << 20))
+# What a joined connection's transfer must redirect, whatever the timing:
+# each direction starts redirecting into an empty peer and goes on until the
+# peer's receive memory reaches its rcvbuf (at least 2 MiB,
+# KM_SM_RCVBUF_FLOOR), so a transfer each way redirects more than 1 MiB even
+# with the skb overhead counted. Past that, km_sm_msg sends over TCP while
+# the reader lags and redirects again once it has caught up: how much more
+# depends on the scheduler (one CI run redirected 6 of 32 MiB on ::1), so
+# it is printed, not asserted.
+SM_FLOOR=$((1 << 20))
 KMESHD_PID=
 
 ns_down() {
@@ -192,7 +201,7 @@ fi
 r0=$(counter redirected_bytes)
 transfer big app kms-b 10.77.0.2:7001 app kms-a "$BIG"
 r1=$(counter redirected_bytes)
-if intact "$SRV" "$BIG" && intact "$CLI" "$BIG" && [ $((r1 - r0)) -ge $((BIG / 4)) ]; then
+if intact "$SRV" "$BIG" && intact "$CLI" "$BIG" && [ $((r1 - r0)) -ge "$SM_FLOOR" ]; then
 	ok "256 MiB each way at once across netns: intact, in order, through the sockmap ($(((r1 - r0) >> 20)) MiB redirected)"
 else
 	not_ok "256 MiB each way at once across netns: intact, in order, through the sockmap" "server: $SRV" "client: $CLI" "redirected: $((r1 - r0))"
@@ -226,7 +235,7 @@ r0=$(counter redirected_bytes); a0=$(counter joined_accepted)
 transfer v6 app kms-b "[fd77::2]:7020" app kms-a $((32 << 20))
 r1=$(counter redirected_bytes); a1=$(counter joined_accepted)
 if intact "$SRV" $((32 << 20)) && intact "$CLI" $((32 << 20)) && [ $((a1 - a0)) = 1 ] &&
-   [ $((r1 - r0)) -ge $((32 << 20)) ]; then
+   [ $((r1 - r0)) -ge "$SM_FLOOR" ]; then
 	ok "IPv6 across netns: 32 MiB each way intact, joined and redirected ($(((r1 - r0) >> 20)) MiB)"
 else
 	not_ok "IPv6 across netns: joined and redirected" "server: $SRV" "client: $CLI" \
@@ -236,7 +245,7 @@ r0=$(counter redirected_bytes); a0=$(counter joined_accepted)
 transfer v6lo app kms-b "[::1]:7021" app kms-b $((16 << 20))
 r1=$(counter redirected_bytes); a1=$(counter joined_accepted)
 if intact "$SRV" $((16 << 20)) && intact "$CLI" $((16 << 20)) && [ $((a1 - a0)) = 1 ] &&
-   [ $((r1 - r0)) -ge $((16 << 20)) ]; then
+   [ $((r1 - r0)) -ge "$SM_FLOOR" ]; then
 	ok "IPv6 loopback [::1] inside one netns: joined and redirected ($(((r1 - r0) >> 20)) MiB)"
 else
 	not_ok "IPv6 loopback [::1] inside one netns: joined and redirected" "server: $SRV" "client: $CLI" \
@@ -345,7 +354,7 @@ DIAL=10.77.9.1:80 transfer routed app kms-b 0.0.0.0:7100 app kms-a $((32 << 20))
 ro1=$("${CTL[@]}" -o json status | jq -r '.counters.routed')
 r1=$(counter redirected_bytes)
 if intact "$SRV" $((32 << 20)) && intact "$CLI" $((32 << 20)) && [ $((ro1 - ro0)) = 1 ] &&
-   [ $((r1 - r0)) -ge $((32 << 20)) ]; then
+   [ $((r1 - r0)) -ge "$SM_FLOOR" ]; then
 	ok "a kmesh-routed connection (VIP 10.77.9.1:80 -> 10.77.0.2:7100) is joined and accelerated"
 else
 	not_ok "a kmesh-routed connection is joined and accelerated" "routed $ro0 -> $ro1, redirected $((r1 - r0))" "$SRV" "$CLI"

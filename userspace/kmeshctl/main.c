@@ -864,6 +864,17 @@ static const char *status_name(__u32 s)
 	       s == KM_ROUTE_NO_VHOST ? "no_virtual_host" : "no_route";
 }
 
+/* The JSON answer's opening: which generation and listener it explains. */
+static void explain_json_open(struct ctl *c, struct km_json *j,
+			      const struct http_fe *f)
+{
+	km_json_init(j, stdout);
+	km_json_obj(j, NULL);
+	km_json_u64(j, "generation", c->gen.generation);
+	km_json_str(j, "listener", f->name);
+	km_json_str(j, "address", f->addr);
+}
+
 static void explain_print(struct ctl *c, const struct http_fe *f,
 			  const void *t, size_t len, const struct km_explain *x,
 			  const char *l4_why)
@@ -902,11 +913,7 @@ static void explain_print(struct ctl *c, const struct http_fe *f,
 		*eol = 0;
 
 	if (c->json) {
-		km_json_init(&j, stdout);
-		km_json_obj(&j, NULL);
-		km_json_u64(&j, "generation", c->gen.generation);
-		km_json_str(&j, "listener", f->name);
-		km_json_str(&j, "address", f->addr);
+		explain_json_open(c, &j, f);
 		km_json_u64(&j, "route_table", f->fe.route_id);
 		km_json_str(&j, "route_config", rc[0] ? rc : NULL);
 		km_json_obj(&j, "request");
@@ -1002,11 +1009,7 @@ static void explain_as_l4(struct ctl *c, const struct http_fe *f)
 	struct km_json j;
 
 	if (c->json) {
-		km_json_init(&j, stdout);
-		km_json_obj(&j, NULL);
-		km_json_u64(&j, "generation", c->gen.generation);
-		km_json_str(&j, "listener", f->name);
-		km_json_str(&j, "address", f->addr);
+		explain_json_open(c, &j, f);
 		km_json_str(&j, "result", "served_as_l4");
 		explain_targets(c, &j, "default_route", def, n, f->fe.total_weight);
 		km_json_end(&j, '}');
