@@ -55,9 +55,8 @@ err_defer:
 static void __exit km_exit(void)
 {
 	km_genl_exit();
+	/* waits until no thread can be inside, or return into, our code */
 	km_defer_exit();
-	/* the last deferred socket dropped its reference from our code */
-	synchronize_rcu();
 	pr_info("kmesh: unloaded\n");
 }
 
