@@ -36,6 +36,7 @@
  */
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -329,6 +330,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: km_defer_client [-m block|poll|epoll|readfirst|pollin|epollin|stall] [-n COUNT] [-P PARALLEL] [-p PATH] [-s SPLIT] [-w MS] [-c] ADDR:PORT\n");
 		return 2;
 	}
+	signal(SIGPIPE, SIG_IGN);	/* a write to a dead socket: report EPIPE */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (long i = 0; i < par; i++)
 		pthread_create(&th[i], NULL, worker, NULL);
 	for (long i = 0; i < par; i++)
