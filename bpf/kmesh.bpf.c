@@ -17,7 +17,8 @@
  *   no module, or a module without bpf_km_route, or deferral refused
  *	-> L4 on the default route, counted l7_served_as_l4;
  *   head incomplete in the first write, not HTTP, over a parser limit, or
- *	a bad table -> default route, counted l7_default_route;
+ *	a bad table -> default route, counted l7_default_route and by reason
+ *	(l7_default_incomplete, _not_http, _over_limit, _bad_table);
  *   no virtual host or no route -> the first write fails with
  *	ECONNREFUSED (the socket is closed), counted l7_no_route.
  * Routing is per connection: later requests on a keep-alive connection go
@@ -89,9 +90,21 @@ static __always_inline void km_remember(struct bpf_sock_addr *ctx,
 }
 
 #define KM_EALREADY 114
+#define KM_E2BIG 7
+#define KM_ENODATA 61
+
 #define KM_L7_DEFAULT (-1)	/* serve the frontend's default targets */
 #define KM_L7_NO_ROUTE (-2)
 #define KM_L7_DEFERRED (-3)	/* first run: default targets as the fallback */
+
+/* The first bytes cannot be routed on: the default route, counted in all
+ * and by reason (the head's rule: README "L7 routing"). */
+static __always_inline long km_l7_default(enum km_counter reason)
+{
+	km_count(KM_CNT_L7_DEFAULT);
+	km_count(reason);
+	return KM_L7_DEFAULT;
+}
 
 /* The cluster the first bytes route to on an L7 frontend, or KM_L7_DEFAULT
  * (no router, or the head cannot be routed on), KM_L7_DEFERRED (first run)
@@ -125,15 +138,17 @@ static __always_inline long km_l7_pick(struct bpf_sock_addr *ctx,
 	idx = km_route_index(slot, fe->route_id);
 	table = bpf_map_lookup_elem(&km_route, &idx);
 	res = bpf_map_lookup_elem(&km_route_scratch, &zero);
-	if (!table || !res) {
-		km_count(KM_CNT_L7_DEFAULT);
-		return KM_L7_DEFAULT;
-	}
+	if (!table || !res)
+		return km_l7_default(KM_CNT_L7_DEFAULT_BAD_TABLE);
 	ret = bpf_km_route(kctx, table, KM_ROUTE_TABLE_MAX, res, sizeof(*res));
-	if (ret < 0 || res->status == KM_ROUTE_BAD_TABLE) {
-		km_count(KM_CNT_L7_DEFAULT);
-		return KM_L7_DEFAULT;
-	}
+	if (ret == -KM_ENODATA)
+		return km_l7_default(KM_CNT_L7_DEFAULT_INCOMPLETE);
+	if (ret == -KM_E2BIG)
+		return km_l7_default(KM_CNT_L7_DEFAULT_OVER_LIMIT);
+	if (ret < 0)	/* -EBADMSG */
+		return km_l7_default(KM_CNT_L7_DEFAULT_NOT_HTTP);
+	if (res->status == KM_ROUTE_BAD_TABLE)
+		return km_l7_default(KM_CNT_L7_DEFAULT_BAD_TABLE);
 	if (res->status != KM_ROUTE_MATCHED)
 		return KM_L7_NO_ROUTE;
 	km_count(KM_CNT_L7_ROUTED);

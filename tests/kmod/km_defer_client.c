@@ -22,6 +22,8 @@
  *            stays blocked); prints "stall ret=N errno=E" if it returns
  *            (the unload tests kill it)
  *
+ * -H N adds N header lines (more than 32: over the parser's limit); -X adds
+ * a header line whose name has a space (not an HTTP head the parser takes).
  * -c calls connect() a second time right after the first and prints
  * "second_connect ret=N errno=NAME"; the request goes on on the same socket.
  *
@@ -77,7 +79,8 @@ static void record(const char *backend)
 	pthread_mutex_unlock(&mu);
 }
 
-static bool second_connect;
+static bool second_connect, bad_header;
+static long extra_headers;
 
 static int wait_ms_for(int fd, short ev, bool use_epoll, short *revents, int ms)
 {
@@ -147,7 +150,7 @@ static int one(int id, char *backend, size_t blen, const char **step, bool verbo
 {
 	bool nb = strstr(mode, "poll") != NULL;
 	bool use_epoll = strstr(mode, "epoll") != NULL;
-	char req[512], resp[4096], peer[80] = "?";
+	char req[4096], resp[4096], peer[80] = "?";
 	struct sockaddr_storage pa;
 	socklen_t plen = sizeof(pa);
 	size_t got = 0;
@@ -211,7 +214,11 @@ static int one(int id, char *backend, size_t blen, const char **step, bool verbo
 		if (ret)
 			goto out;
 	}
-	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n", path);
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: test\r\n%s", path,
+		     bad_header ? "Bad Name: a space in a field name\r\n" : "");
+	for (long h = 0; h < extra_headers; h++)
+		n += snprintf(req + n, sizeof(req) - n, "x-pad-%ld: v\r\n", h);
+	n += snprintf(req + n, sizeof(req) - n, "Connection: close\r\n\r\n");
 	*step = "write";
 	if (split > 0 && split < n) {
 		if (write(fd, req, split) != split) {
@@ -310,8 +317,10 @@ int main(int argc, char **argv)
 	pthread_t th[MAX_PAR];
 	int o;
 
-	while ((o = getopt(argc, argv, "cm:n:P:p:s:w:")) != -1) {
+	while ((o = getopt(argc, argv, "cH:Xm:n:P:p:s:w:")) != -1) {
 		switch (o) {
+		case 'H': extra_headers = atol(optarg); break;
+		case 'X': bad_header = true; break;
 		case 'c': second_connect = true; break;
 		case 'm': mode = optarg; break;
 		case 'n': count = atol(optarg); break;
@@ -324,10 +333,11 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc - 1 || parse_addr(argv[optind], &dst, &dst_len) ||
 	    count < 1 || count > 100000 || par < 1 || par > MAX_PAR ||
+	    extra_headers < 0 || extra_headers > 200 ||
 	    (strcmp(mode, "block") && strcmp(mode, "poll") && strcmp(mode, "epoll") &&
 	     strcmp(mode, "readfirst") && strcmp(mode, "pollin") &&
 	     strcmp(mode, "epollin") && strcmp(mode, "stall"))) {
-		fprintf(stderr, "usage: km_defer_client [-m block|poll|epoll|readfirst|pollin|epollin|stall] [-n COUNT] [-P PARALLEL] [-p PATH] [-s SPLIT] [-w MS] [-c] ADDR:PORT\n");
+		fprintf(stderr, "usage: km_defer_client [-m block|poll|epoll|readfirst|pollin|epollin|stall] [-n COUNT] [-P PARALLEL] [-p PATH] [-s SPLIT] [-w MS] [-c] [-H N] [-X] ADDR:PORT\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);	/* a write to a dead socket: report EPIPE */
