@@ -146,6 +146,30 @@ module:
 module-clean:
 	$(Q)[ ! -d "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
 
+# ---- style: the kernel's own checkpatch.pl on kmod/ and bpf/ ------------------
+# checkpatch.pl comes from Debian's linux-source-6.12 (scripts/install-deps.sh
+# installs it), extracted once into $(B)/checkpatch. Ignored, on purpose:
+#   BLOCK_COMMENT_STYLE  the closing */ ends the comment's last line (net style)
+#   VOLATILE             route_match.c is userspace code too: no READ_ONCE there
+#   CONST_STRUCT         the proto_ops copies are filled in at module init
+KSRC_TAR   ?= /usr/src/linux-source-6.12.tar.xz
+CHECKPATCH := $(B)/checkpatch/scripts/checkpatch.pl
+STYLE_SRCS := $(wildcard kmod/*.c kmod/*.h bpf/*.c bpf/lib/*.h)
+STYLE_SRCS := $(filter-out %.mod.c,$(STYLE_SRCS))
+
+.PHONY: style
+style: $(CHECKPATCH)
+	$(Q)perl $(CHECKPATCH) --no-tree --terse --show-types --quiet \
+		--ignore BLOCK_COMMENT_STYLE,VOLATILE,CONST_STRUCT -f $(STYLE_SRCS)
+	@echo "style: checkpatch.pl reports nothing on $(words $(STYLE_SRCS)) files"
+
+$(CHECKPATCH):
+	@mkdir -p $(B)/checkpatch
+	$(Q)tar -xJf $(KSRC_TAR) -C $(B)/checkpatch --strip-components=1 \
+		linux-source-6.12/scripts/checkpatch.pl \
+		linux-source-6.12/scripts/spelling.txt \
+		linux-source-6.12/scripts/const_structs.checkpatch
+
 # DKMS builds for the running kernel unless DKMS_KVER names another
 DKMS_KVER ?= $(shell uname -r)
 dkms-install:

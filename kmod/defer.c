@@ -92,6 +92,8 @@ static atomic_t km_callers = ATOMIC_INIT(0);
 static bool km_enter(void)
 {
 	atomic_inc(&km_callers);
+	/* counted before anything of ours is touched; pairs with the
+	 * smp_mb() after the drain in km_defer_exit() */
 	smp_mb__after_atomic();
 	return try_module_get(THIS_MODULE);
 }
@@ -100,6 +102,7 @@ static void km_leave(bool ref)
 {
 	if (ref)
 		module_put(THIS_MODULE);
+	/* everything this call did is visible before it stops counting */
 	smp_mb__before_atomic();
 	atomic_dec(&km_callers);
 	/* from here to the return: no sleep (synchronize_rcu_tasks() in
@@ -507,7 +510,7 @@ int km_defer_init(void)
 		km_tcpv6_prot = tcpv6_prot;
 		km_override(&km_tcpv6_prot);
 	} else {
-		pr_info("kmesh: IPv6 unavailable, deferring IPv4 connects only\n");
+		pr_info("IPv6 unavailable, deferring IPv4 connects only\n");
 	}
 	return 0;
 }
@@ -524,10 +527,11 @@ void km_defer_exit(void)
 	 * already going): they finish their call, however long it blocks. */
 	while (atomic_read(&km_callers)) {
 		if (waited++ % 500 == 0)
-			pr_info("kmesh: unload waits for %d caller(s) still inside\n",
+			pr_info("unload waits for %d caller(s) still inside\n",
 				atomic_read(&km_callers));
 		msleep(20);
 	}
+	/* pairs with km_leave(): their work is done before we go on */
 	smp_mb();
 	/* their last instructions after the decrement */
 	synchronize_rcu_tasks();

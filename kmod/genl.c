@@ -52,7 +52,7 @@ static int km_genl_set(struct sk_buff *skb, struct genl_info *info)
 	if (GENL_REQ_ATTR_CHECK(info, KM_A_DEFER_ENABLED))
 		return -EINVAL;
 	WRITE_ONCE(km_defer_enabled, !!nla_get_u8(info->attrs[KM_A_DEFER_ENABLED]));
-	pr_info("kmesh: deferred connect %s\n",
+	pr_info("deferred connect %s\n",
 		km_defer_enabled ? "enabled" : "disabled");
 	return 0;
 }

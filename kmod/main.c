@@ -35,15 +35,15 @@ static int __init km_init(void)
 		return ret;
 	ret = km_kfuncs_init();
 	if (ret) {
-		pr_err("kmesh: registering kfuncs failed: %d\n", ret);
+		pr_err("registering kfuncs failed: %d\n", ret);
 		goto err_defer;
 	}
 	ret = km_genl_init();
 	if (ret) {
-		pr_err("kmesh: registering generic netlink family failed: %d\n", ret);
+		pr_err("registering generic netlink family failed: %d\n", ret);
 		goto err_defer;	/* kfunc sets go with the module's BTF */
 	}
-	pr_info("kmesh: loaded, version %s, kfunc ABI %d\n", KM_MOD_VERSION,
+	pr_info("loaded, version %s, kfunc ABI %d\n", KM_MOD_VERSION,
 		KM_KMOD_ABI_VERSION);
 	return 0;
 
@@ -57,7 +57,7 @@ static void __exit km_exit(void)
 	km_genl_exit();
 	/* waits until no thread can be inside, or return into, our code */
 	km_defer_exit();
-	pr_info("kmesh: unloaded\n");
+	pr_info("unloaded\n");
 }
 
 module_init(km_init);

@@ -37,6 +37,6 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 
 apt-get install -y -q --no-install-recommends -t bookworm-backports \
-	libbpf-dev bpftool "linux-headers-$KVER"
+	libbpf-dev bpftool "linux-headers-$KVER" linux-source-6.12
 
 echo "install-deps: done (clang $(clang-19 --version | head -1 | awk '{print $4}'), bpftool $(bpftool version | head -1 | awk '{print $2}'), headers $KVER)"
