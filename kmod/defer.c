@@ -166,7 +166,7 @@ static int km_connect_fallback(struct sock *sk)
 	struct km_deferred *d = km_d(sk);
 	struct sockaddr_storage addr = d->fallback;
 
-	km_count(KM_MC_FALLBACKS);
+	km_mod_count(KM_MC_FALLBACKS);
 	return km_connect_to(sk, (struct sockaddr *)&addr, d->fallback_len);
 }
 
@@ -205,7 +205,7 @@ static int km_connect_routed(struct sock *sk, struct msghdr *msg,
 	if (km_same_addr(&addr, len, &d->vip, d->vip_len))
 		return km_connect_fallback(sk);
 	if (!km_same_addr(&addr, len, &d->fallback, d->fallback_len))
-		km_count(KM_MC_REROUTED);
+		km_mod_count(KM_MC_REROUTED);
 	return km_connect_to(sk, (struct sockaddr *)&addr, len);
 }
 
@@ -472,7 +472,7 @@ int km_defer_sock(struct bpf_sock_addr_kern *ctx)
 	WRITE_ONCE(sk->sk_socket->ops, ops);
 	WRITE_ONCE(sk->sk_prot, ours);
 	atomic_long_inc(&km_in_flight);
-	km_count(KM_MC_DEFERRED);
+	km_mod_count(KM_MC_DEFERRED);
 	return 0;
 }
 

@@ -21,7 +21,7 @@ static int km_put_counters(struct sk_buff *msg)
 	int i;
 
 	for (i = 0; i < KM_MC_MAX; i++)
-		if (nla_put_u64_64bit(msg, attr[i], km_counter_sum(i), KM_A_PAD))
+		if (nla_put_u64_64bit(msg, attr[i], km_mod_counter_sum(i), KM_A_PAD))
 			return -EMSGSIZE;
 	return nla_put_u64_64bit(msg, KM_A_IN_FLIGHT,
 				 atomic_long_read(&km_in_flight), KM_A_PAD);

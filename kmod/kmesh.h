@@ -20,16 +20,16 @@ enum km_mod_counter {
 	KM_MC_MAX,
 };
 
-DECLARE_PER_CPU(u64, km_counters[KM_MC_MAX]);
+DECLARE_PER_CPU(u64, km_mod_counters[KM_MC_MAX]);
 extern atomic_long_t km_in_flight;
 extern bool km_defer_enabled;
 
-static inline void km_count(enum km_mod_counter c)
+static inline void km_mod_count(enum km_mod_counter c)
 {
-	this_cpu_inc(km_counters[c]);
+	this_cpu_inc(km_mod_counters[c]);
 }
 
-u64 km_counter_sum(enum km_mod_counter c);
+u64 km_mod_counter_sum(enum km_mod_counter c);
 
 /*
  * What the re-run of connect4/6 sees in bpf_sock_addr_kern.t_ctx. The

@@ -9,20 +9,20 @@
 
 #include "kmesh.h"
 
-DEFINE_PER_CPU(u64, km_counters[KM_MC_MAX]);
+DEFINE_PER_CPU(u64, km_mod_counters[KM_MC_MAX]);
 atomic_long_t km_in_flight = ATOMIC_LONG_INIT(0);
 
 bool km_defer_enabled = true;
 module_param_named(defer, km_defer_enabled, bool, 0644);
 MODULE_PARM_DESC(defer, "Defer connects for L7 routing (default on); off serves L7 listeners as L4");
 
-u64 km_counter_sum(enum km_mod_counter c)
+u64 km_mod_counter_sum(enum km_mod_counter c)
 {
 	u64 sum = 0;
 	int cpu;
 
 	for_each_possible_cpu(cpu)
-		sum += per_cpu(km_counters[c], cpu);
+		sum += per_cpu(km_mod_counters[c], cpu);
 	return sum;
 }
 
