@@ -7,6 +7,14 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
 pass=0 fail=0 skip=0 todo=0
+. tests/lib/ci_skips.sh
+
+# gate SUITE OUTPUT: under CI=true a skip not in tests/allowed-skips.txt
+# fails (tests/lib/ci_skips.sh)
+gate() {
+	ci_skip_check "$1" "$2"
+	fail=$((fail + CI_SKIP_FAILS))
+}
 
 add_counts() {	# reads a suite's output, adds its counts
 	local out=$1 p f s t
@@ -23,6 +31,7 @@ if [ "$what" = all ] || [ "$what" = --unit ]; then
 		echo "== unit: $(basename "$t")"
 		out=$("$t" 2>&1); rc=$?
 		echo "$out"
+		gate "unit: $(basename "$t")" "$out"
 		p=$(sed -n 's/^.*\[  PASSED  \] \([0-9]*\) test.*/\1/p' <<< "$out" | tail -1)
 		f=$(sed -n 's/^.*\[  FAILED  \] \([0-9]*\) test.*/\1/p' <<< "$out" | tail -1)
 		pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0}))
@@ -63,11 +72,16 @@ run_suite() {
 	out=$(timeout 900 "$@" 2>&1); rc=$?
 	echo "$out"
 	add_counts "$out"
+	gate "$name" "$out"
 	if [ $rc -ne 0 ] && ! grep -qE '^[0-9]+ passed, [0-9]+ failed' <<< "$out"; then
 		echo "$name suite exited $rc without a summary"
 		fail=$((fail + 1))
 	fi
 }
+
+if [ "$what" = all ] || [ "$what" = --unit ]; then
+	run_suite "CI skip gate" tests/lib/ci_skips_test.sh
+fi
 
 if [ "$what" = all ] || [ "$what" = --host ]; then
 	run_suite "host integration" tests/host/run.sh

@@ -32,8 +32,8 @@ cleanup() {
 trap cleanup EXIT
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "host tests need root (BPF, cgroups, network namespaces)"
-	echo "0 passed, 0 failed, 1 skipped"
+	skip "host tests" "needs root (BPF, cgroups, network namespaces)"
+	report_summary
 	exit 0
 fi
 

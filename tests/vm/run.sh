@@ -57,8 +57,8 @@ skip_boot() {	# skip_boot BOOT LABEL REASON: every case of that boot is skipped
 }
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "VM tests need root (qemu images, apt cache, dkms)"
-	echo "0 passed, 0 failed, 1 skipped"
+	skip "VM tests" "needs root (qemu images, apt cache, dkms)"
+	report_summary
 	exit 0
 fi
 
