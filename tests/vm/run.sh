@@ -99,6 +99,33 @@ dkms_build() {
 }
 [ -n "${KM_VM_NO_DKMS:-}" ] || dkms_build
 
+# ---- host: the module refuses an older kernel itself -------------------------------
+# Loading a 6.12 kmesh.ko into 6.1 is refused by the kernel (vermagic: case
+# 50), whatever the module says. This is the module's own refusal: built
+# against bookworm's 6.1 headers, the build stops at kmod/kmesh.h's #error
+# with the reason, before any other error.
+old_kernel_refusal() {
+	local name="module: building for bookworm's 6.1 stops at its own #error" kdir d out first
+	kdir=$(ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | tail -n 1)
+	if [ -z "$kdir" ]; then
+		skip "$name" "no linux-headers-6.1.*-amd64 under /usr/src (scripts/install-deps.sh)"
+		return
+	fi
+	d=$(mktemp -d /tmp/kmesh-61.XXXXXX)
+	cp -r Kbuild kmod include "$d/"
+	rm -f "$d"/kmod/*.o "$d"/kmod/*.ko "$d"/kmod/.*.cmd
+	if out=$(make -C "$kdir" M="$d" modules 2>&1); then
+		not_ok "$name" "the build succeeded against $kdir"
+	elif ! first=$(grep -m 1 ' error: ' <<< "$out") ||
+	     [[ $first != *"#error \"kmesh.ko needs Linux 6.12 or newer"* ]]; then
+		not_ok "$name" "first error is not the module's own: ${first:-none}" "$(tail -n 5 <<< "$out")"
+	else
+		ok "$name ($(basename "$kdir"))"
+	fi
+	rm -rf "$d"
+}
+old_kernel_refusal
+
 # ---- build: static binaries and kmesh.ko ----------------------------------------
 if ! out=$(make -s vm-bins module 2>&1); then
 	not_ok "vm: build static binaries and kmesh.ko (make vm-bins module)" "$(tail -n 10 <<< "$out")"
