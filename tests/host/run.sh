@@ -219,6 +219,33 @@ expect_range() {
 	else not_ok "$1" "$3: got $got, want [$4,$5]" "$(grep -E '^(count|total)' <<< "$2" | tr '\n' ' ')"; fi
 }
 
+# periodic_pairs OUTPUT L: "SAME PAIRS": of the PAIRS picks (the "ok
+# backend=" lines, in order) that have one L later, how many SAME equal it.
+periodic_pairs() {
+	local L=$2 i same=0
+	local -a seq
+	mapfile -t seq < <(sed -n 's/^ok backend=\([^ ]*\) .*/\1/p' <<< "$1")
+	for ((i = 0; i + L < ${#seq[@]}; i++)); do
+		[ "${seq[i]}" = "${seq[i + L]}" ] && same=$((same + 1))
+	done
+	echo "$same $((${#seq[@]} > L ? ${#seq[@]} - L : 0))"
+}
+
+# expect_not_cyclic NAME OUTPUT L: the picks are not periodic with period
+# L. A round robin over weights summing to L repeats every L picks, wherever
+# it starts; a random pick equals the one L later only by chance, so over a
+# few hundred picks "all equal" has a chance below 1e-40 (said per call).
+# Counts alone cannot tell RANDOM from ROUND_ROBIN.
+expect_not_cyclic() {
+	local same pairs
+	read -r same pairs < <(periodic_pairs "$2" "$3")
+	if [ "$pairs" -ge $(($3 * 20)) ] && [ "$same" -lt "$pairs" ]; then
+		ok "$1 ($same of $pairs picks equal the one $3 later)"
+	else
+		not_ok "$1" "$same of $pairs picks equal the one $3 later: a round robin of period $3"
+	fi
+}
+
 # ---- set-up ----------------------------------------------------------------------
 echo "# work dir $WORK"
 km_topo_up "$P" 98
@@ -253,6 +280,10 @@ else not_ok "getpeername shows the VIP (IPv4)" "$(head -3 <<< "$out")"; fi
 
 out=$(in_enrolled "$CLI" -n 40 10.97.0.1:80)
 expect_counts "round robin is exact over 40 connects to 4 endpoints" "$out" b2=10 b3=10 b4=10 b5=10
+# the control for expect_not_cyclic below: a round robin is periodic
+read -r same pairs < <(periodic_pairs "$out" 4)
+if [ "$pairs" = 36 ] && [ "$same" = 36 ]; then ok "round robin repeats with period 4 (36 of 36 picks)"
+else not_ok "round robin repeats with period 4" "$same of $pairs picks equal the one 4 later"; fi
 
 out=$(in_enrolled "$CLI" -n 40 10.97.0.2:80)
 expect_counts "weighted round robin 1:3 is exact over 40 connects" "$out" b2=10 b3=30
@@ -260,6 +291,8 @@ expect_counts "weighted round robin 1:3 is exact over 40 connects" "$out" b2=10 
 # Weighted random 1:3 over 400: expected 100 for b2; +-40 is more than 4 sigma.
 out=$(in_enrolled "$CLI" -n 400 10.97.0.3:80)
 expect_range "weighted random 1:3 within tolerance over 400 connects" "$out" b2 60 140
+# p(equal 4 later) = 1/16 + 9/16: all 396 equal has p = 0.625^396 < 1e-80
+expect_not_cyclic "weighted random 1:3 is not a weighted round robin (period 4)" "$out" 4
 
 out=$(in_enrolled "$CLI" -n 300 10.97.0.4:80)
 r_ok=1
@@ -268,6 +301,8 @@ for b in b2 b3 b4; do
 done
 if [ $r_ok = 1 ]; then ok "random is roughly even over 300 connects ($(grep '^count' <<< "$out" | tr '\n' ' '))"
 else not_ok "random is roughly even over 300 connects" "$(grep '^count' <<< "$out" | tr '\n' ' ')"; fi
+# p(equal 3 later) = 1/3: all 297 equal has p = 3^-297
+expect_not_cyclic "random is not a round robin (period 3)" "$out" 3
 
 # weighted_clusters 80/20 over 400: expected 80 for split-b; +-32 is 4 sigma.
 out=$(in_enrolled "$CLI" -n 400 10.97.0.5:80)

@@ -175,6 +175,11 @@ static const char weighted_yaml[] = CONFIG(
 	"                route:\n"
 	"                  weighted_clusters:\n"
 	"                    clusters: [ { name: c4, weight: 7 }, { name: c2, weight: 2 } ]\n"
+	"              - name: zero\n"
+	"                match: { prefix: /zero }\n"
+	"                route:\n"
+	"                  weighted_clusters:\n"
+	"                    clusters: [ { name: c1, weight: 0 }, { name: c2, weight: 4 }, { name: c3, weight: 1 }, { name: c4, weight: 0 } ]\n"
 	R("single", "prefix: /", "c4"));
 
 /* Query parameter matching: as for headers, the path picks the route under
@@ -650,6 +655,8 @@ static const struct split_row split_rows[] = {
 	{ "total_weight 10: 3/1/6", "/split", { "c1", "c2", "c3" }, { 3, 1, 6 }, 10 },
 	{ "no total_weight: the sum, 7/2", "/sum", { "c4", "c2" }, { 7, 2 }, 9 },
 	{ "one cluster", "/", { "c4" }, { 1 }, 1 },
+	/* weight 0 is legal in a route (Envoy): that cluster gets no draw */
+	{ "zero weights first and last: 0/4/1/0", "/zero", { "c1", "c2", "c3", "c4" }, { 0, 4, 1, 0 }, 5 },
 };
 
 /* Every total_weight consecutive draws, from any start, give each cluster

@@ -819,14 +819,23 @@ static int read_locality(struct ctx *c, yaml_node_t *map, const char *what,
 
 /* ---- cluster actions (tcp_proxy, route) -------------------------------- */
 
-/* One weighted_clusters entry; arg is the sum of the weights so far. */
+/* The weights of one weighted_clusters so far. A route's weight may be 0
+ * (Envoy: UInt32Value, no minimum; that cluster gets no traffic), a
+ * tcp_proxy's may not (Envoy: uint32 weight, gte 1). */
+struct weights {
+	uint64_t sum;
+	bool route;
+};
+
+/* One weighted_clusters entry; arg is the struct weights so far. */
 static int read_weighted_entry(struct ctx *c, yaml_node_t *e,
 			       const char *wwhat, size_t i, void *elem,
 			       void *arg)
 {
 	static const char *const used[] = { "name", "weight", NULL };
 	struct km_m_weighted *w = elem;
-	uint64_t *sum = arg, x;
+	struct weights *ws = arg;
+	uint64_t *sum = &ws->sum, x;
 	char ewhat[WHAT_LEN];
 	int ret;
 
@@ -837,7 +846,8 @@ static int read_weighted_entry(struct ctx *c, yaml_node_t *e,
 	if (ret)
 		return ret;
 	w->src = src_of(c, e);
-	ret = req_uint(c, e, ewhat, "weight", 1, KM_MAX_TOTAL_WEIGHT, &x);
+	ret = req_uint(c, e, ewhat, "weight", ws->route ? 0 : 1,
+		       KM_MAX_TOTAL_WEIGHT, &x);
 	if (ret)
 		return ret;
 	w->weight = (uint32_t)x;
@@ -862,8 +872,9 @@ static int read_weighted(struct ctx *c, yaml_node_t *v, const char *what,
 		.maps = true, .read_item = read_weighted_entry,
 	};
 	char wwhat[WHAT_LEN];
+	struct weights ws = { .route = route };
 	yaml_node_t *t;
-	uint64_t sum = 0, x;
+	uint64_t x;
 	int ret;
 
 	what_fmt(wwhat, "%s: weighted_clusters", what);
@@ -871,19 +882,22 @@ static int read_weighted(struct ctx *c, yaml_node_t *v, const char *what,
 			 route ? route_fields : tcp_fields, NULL);
 	if (!ret)
 		ret = read_list(c, v, wwhat, &clusters, (void **)&a->clusters,
-				&a->n_clusters, sizeof(*a->clusters), &sum);
+				&a->n_clusters, sizeof(*a->clusters), &ws);
 	if (ret)
 		return ret;
+	if (ws.sum == 0)	/* only a route's can be: every weight 0 */
+		return fail(c, v, wwhat,
+			    "the sum of weights is 0: no cluster would get traffic");
 	t = route ? field(c, v, "total_weight") : NULL;
 	if (!t)
 		return 0;
 	ret = uint_at(c, t, wwhat, "total_weight", 1, KM_MAX_TOTAL_WEIGHT, &x);
 	if (ret)
 		return ret;
-	if (x != sum)
+	if (x != ws.sum)
 		return fail(c, t, wwhat,
 			    "total_weight %" PRIu64 " differs from the sum of weights %" PRIu64,
-			    x, sum);
+			    x, ws.sum);
 	a->total_weight = (uint32_t)x;
 	return 0;
 }
