@@ -23,7 +23,10 @@ B        := build
 Q        ?= @
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS   ?= -O2 -g
-CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuserspace/lib -Iuserspace/xds -I$(B) -I$(B)/proto -I/usr/include/libnl3
+# the sanitizer build (make asan) sets this; CFLAGS given on the command line
+# would replace the include paths below
+SAN_FLAGS ?=
+CFLAGS   += $(SAN_FLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuserspace/lib -Iuserspace/xds -I$(B) -I$(B)/proto -I/usr/include/libnl3
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 LIBS     := $(LIBBPF_LIBS) -lyaml -lnl-genl-3 -lnl-3 -lprotobuf-c -lnghttp2
 
@@ -116,10 +119,19 @@ $(B)/tests/%: tests/unit/%.c $(B)/libkmesh.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libkmesh.a $(LIBS) -lcmocka
 
-check: all vm-bins
+# libkmesh and the unit tests (the parser and matcher tables among them)
+# again, under AddressSanitizer and UndefinedBehaviorSanitizer, in
+# $(B)/asan; tests/run-all.sh --unit runs both builds
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	      -fno-omit-frame-pointer
+.PHONY: asan
+asan:
+	$(Q)$(MAKE) --no-print-directory B=$(B)/asan SAN_FLAGS="$(ASAN_FLAGS)" tests
+
+check: all vm-bins asan
 	tests/run-all.sh
 
-unit: tests userspace
+unit: tests userspace asan
 	tests/run-all.sh --unit
 
 host: all

@@ -25,19 +25,32 @@ add_counts() {	# reads a suite's output, adds its counts
 	pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0})); skip=$((skip + ${s:-0})); todo=$((todo + ${t:-0}))
 }
 
-if [ "$what" = all ] || [ "$what" = --unit ]; then
-	for t in build/tests/test_*; do
+# unit_dir DIR LABEL: every cmocka binary in DIR
+unit_dir() {
+	local t out rc p f
+	for t in "$1"/test_*; do
 		[ -x "$t" ] || continue
-		echo "== unit: $(basename "$t")"
+		echo "== $2: $(basename "$t")"
 		out=$("$t" 2>&1); rc=$?
 		echo "$out"
-		gate "unit: $(basename "$t")" "$out"
+		gate "$2: $(basename "$t")" "$out"
 		p=$(sed -n 's/^.*\[  PASSED  \] \([0-9]*\) test.*/\1/p' <<< "$out" | tail -1)
 		f=$(sed -n 's/^.*\[  FAILED  \] \([0-9]*\) test.*/\1/p' <<< "$out" | tail -1)
 		pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0}))
-		# a crash before cmocka's summary is a failure too
+		# a crash (or a sanitizer's report) before cmocka's summary fails
 		[ $rc -ne 0 ] && [ -z "$f" ] && fail=$((fail + 1))
 	done
+}
+
+if [ "$what" = all ] || [ "$what" = --unit ]; then
+	unit_dir build/tests unit
+	# the same tests built with ASan+UBSan (make asan); a report aborts
+	if [ -d build/asan/tests ]; then
+		unit_dir build/asan/tests "unit (ASan+UBSan)"
+	elif [ "${CI:-}" = true ]; then
+		echo "not ok - the ASan+UBSan unit build (make asan) is missing"
+		fail=$((fail + 1))
+	fi
 fi
 
 # fuzz TARGET NAME WHAT: a bounded libFuzzer run (tests/fuzz/run.sh TARGET),
