@@ -70,10 +70,12 @@ fuzz() {
 }
 
 if [ "$what" = all ] || [ "$what" = --unit ]; then
-	# 15 s each, 30 s in all (longer: FUZZ_SECONDS=600, per target)
+	# 15 s each, a minute in all (longer: FUZZ_SECONDS=600, per target)
 	: "${FUZZ_SECONDS:=15}"
 	fuzz http fuzz_http_parse "HTTP request-head parser"
 	fuzz route fuzz_route_match "route matcher and table builder"
+	fuzz yaml fuzz_config_yaml "Envoy YAML reader"
+	fuzz xds fuzz_xds_resources "xDS resource decoder (Cluster, CLA, Listener, RouteConfiguration)"
 fi
 
 # run_suite NAME CMD...: a suite that prints "ok"/"not ok" lines and its own

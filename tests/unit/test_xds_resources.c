@@ -2134,6 +2134,47 @@ static void test_resource_name_of_fixture(void **state)
 	fx_free(&f);
 }
 
+/* KM_XDS_SEEDS=DIR: instead of testing, write the fixture of each kind and
+ * every bad case's resource to DIR as seeds for tests/fuzz (fuzz_xds): the
+ * first byte says which decoder, the rest is the resource as istiod sends
+ * it. */
+/* seed of the fixture of kind k (bad < 0) or of bad_cases[bad] */
+static int write_seed(const char *dir, long bad, enum kind k)
+{
+	char path[512];
+	struct fx f;
+	uint8_t *buf, sel = (uint8_t)k;
+	size_t len;
+	FILE *o;
+	int ok;
+
+	fx_init(&f);
+	if (bad >= 0)
+		bad_cases[bad].breaks(&f);
+	buf = fx_pack(&f, k, &len);
+	if (bad >= 0)
+		snprintf(path, sizeof(path), "%s/bad-%03ld", dir, bad);
+	else
+		snprintf(path, sizeof(path), "%s/fixture-%d", dir, k);
+	o = fopen(path, "wb");
+	ok = o && fwrite(&sel, 1, 1, o) == 1 && fwrite(buf, 1, len, o) == len;
+	if (o && fclose(o))
+		ok = 0;
+	fx_free(&f);
+	return ok ? 0 : -1;
+}
+
+static int write_seeds(const char *dir)
+{
+	int ret = 0;
+
+	for (int k = CLUSTER; k <= ROUTE; k++)
+		ret |= write_seed(dir, -1, k);
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
+		ret |= write_seed(dir, (long)i, bad_cases[i].kind);
+	return ret ? 1 : 0;
+}
+
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
@@ -2158,6 +2199,8 @@ int main(void)
 	struct CMUnitTest *tests;
 	int ret;
 
+	if (getenv("KM_XDS_SEEDS"))
+		return write_seeds(getenv("KM_XDS_SEEDS"));
 	/* one named test per table row, so a failure says which row */
 	tests = calloc(n_fixed + n_bad, sizeof(*tests));
 	if (!tests)
