@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -235,6 +236,9 @@ static int apply_config(struct kmeshd *d)
 		ret = apply_model(d, &m, &err);
 	}
 	km_model_free(&m);
+	/* a big config's model is freed in many small blocks: give the heap
+	 * back, or the peak stays resident until the next big load */
+	malloc_trim(0);
 	return ret;
 }
 
