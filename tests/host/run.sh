@@ -183,6 +183,13 @@ wait_state() {	# wait until the state file matches a regex (5 s)
 	return 1
 }
 gen() { state | sed -n 's/^generation=//p'; }
+wait_for_log() {	# wait until kmeshd's log has a line matching a regex (5 s)
+	for _ in $(seq 100); do
+		grep -qE "$1" "$LOG" && return 0
+		sleep 0.05
+	done
+	return 1
+}
 reload_to() {	# reload_to WAY: SIGHUP or a file rewrite; waits for the attempt
 	local before after
 	before=$(state | sed -n 's/^last_attempt=//p')
@@ -471,6 +478,98 @@ if wait_state '^last_ok=0' && state | grep -q "cluster 'nope' is not defined" &&
 	ok "a reload referencing an undefined cluster is rejected, generation unchanged"
 else not_ok "a reload referencing an undefined cluster is rejected" "$(state)"; fi
 write_config; reload_to hup
+
+# ---- the config file watch --------------------------------------------------------------
+# reloads LOGGED: how many times kmeshd has started loading the file
+reloads() { grep -c 'changed: reloading' "$LOG"; }
+# wait_gen N: the state file says generation N (5 s)
+wait_gen() { wait_state "^generation=$1\$"; }
+# changed_copy FILE: the current config with a comment that makes it differ
+changed_copy() { write_config "$1"; echo "# revision $((REV += 1))" >> "$1"; }
+REV=0
+
+# A file written slowly, after the old one was deleted: nothing is loaded
+# while the writer holds it open (deleting and creating it are not a
+# completed write); closing it loads it once.
+g0=$(gen) n0=$(reloads)
+changed_copy "$WORK/full.yaml"
+rm -f "$CONF"
+exec 3> "$CONF"
+while IFS= read -r line; do
+	printf '%s\n' "$line" >&3
+	sleep 0.01
+done < "$WORK/full.yaml"
+sleep 0.3	# longer than the settle time: a reload would have started
+mid_g=$(gen) mid_n=$(reloads)
+exec 3>&-
+if [ "$mid_g" = "$g0" ] && [ "$mid_n" = "$n0" ] && wait_gen $((g0 + 1)) &&
+   [ "$(reloads)" = $((n0 + 1)) ] && state | grep -q '^last_ok=1$'; then
+	ok "a file written slowly loads once, when its writer closes it ($(wc -l < "$WORK/full.yaml") lines, 10 ms apart)"
+else not_ok "a file written slowly loads once, when closed" \
+	"while open: generation $g0 -> $mid_g, reloads $n0 -> $mid_n; after: generation $(gen), reloads $(reloads)" \
+	"$(tail -n 3 "$LOG")"; fi
+
+# Config management renames the file into place, then signals: one reload.
+g0=$(gen) n0=$(reloads)
+changed_copy "$WORK/next.yaml"
+mv "$WORK/next.yaml" "$CONF"
+kill -HUP "$KMESHD_PID"
+wait_gen $((g0 + 1))
+sleep 0.5	# a second reload would have run by now
+if [ "$(gen)" = $((g0 + 1)) ] && [ "$(reloads)" = $((n0 + 1)) ]; then
+	ok "a rename followed by SIGHUP reloads once"
+else not_ok "a rename followed by SIGHUP reloads once" "generation $g0 -> $(gen), reloads $n0 -> $(reloads)"; fi
+# SIGHUP alone on an unchanged file: nothing new to apply
+g0=$(gen)
+kill -HUP "$KMESHD_PID"
+if wait_for_log 'is unchanged: generation' && [ "$(gen)" = "$g0" ]; then
+	ok "SIGHUP with the file unchanged keeps the generation (logged)"
+else not_ok "SIGHUP with the file unchanged" "generation $g0 -> $(gen)" "$(tail -n 2 "$LOG")"; fi
+
+# A Kubernetes ConfigMap volume: mesh.yaml -> ..data/mesh.yaml, ..data ->
+# ..v1; an update writes ..v2 and renames a new ..data symlink over the old.
+CM=$WORK/cm
+mkdir -p "$CM/..v1"
+changed_copy "$CM/..v1/mesh.yaml"
+ln -s ..v1 "$CM/..data"
+ln -s ..data/mesh.yaml "$CM/mesh.yaml"
+ORIG_CONF=$CONF
+stop_kmeshd
+CONF=$CM/mesh.yaml start_kmeshd
+g0=$(gen)
+mkdir "$CM/..v2"
+changed_copy "$CM/..v2/mesh.yaml"
+ln -s ..v2 "$CM/..data_tmp"
+mv -T "$CM/..data_tmp" "$CM/..data"
+rm -rf "$CM/..v1"
+if wait_gen $((g0 + 1)) && grep -q "revision $REV" "$CM/mesh.yaml"; then
+	ok "a ConfigMap-style ..data swap is seen and loaded"
+else not_ok "a ConfigMap-style ..data swap is seen" "generation $g0 -> $(gen)" "$(tail -n 3 "$LOG")"; fi
+
+# The directory renamed away and replaced, then deleted and re-created:
+# the watch is lost (logged), found again, and the new file loaded; later
+# edits are seen.
+for how in moved deleted; do
+	g0=$(gen)
+	if [ $how = moved ]; then mv "$CM" "$CM.old"; else rm -rf "$CM"; fi
+	mkdir -p "$CM"
+	changed_copy "$CM/mesh.yaml"
+	if wait_gen $((g0 + 1)) && grep -q "the watch on $CM is lost" "$LOG" &&
+	   grep -q "watching $CM again" "$LOG"; then
+		changed_copy "$CM/next.yaml"
+		mv "$CM/next.yaml" "$CM/mesh.yaml"
+		if wait_gen $((g0 + 2)); then
+			ok "config directory $how and replaced: watch lost, logged, re-armed; later edits seen"
+		else not_ok "config directory $how: a later edit" "generation $(gen), want $((g0 + 2))"; fi
+	else not_ok "config directory $how and replaced: the new file is loaded" \
+		"generation $g0 -> $(gen)" "$(grep -E 'watch|watching' "$LOG" | tail -n 3)"; fi
+	sed -i "/the watch on $CM is lost/d; /watching $CM again/d" "$LOG"
+done
+rm -rf "$CM.old"
+stop_kmeshd
+CONF=$ORIG_CONF
+write_config
+start_kmeshd
 
 # ---- restart ------------------------------------------------------------------------------
 in_enrolled "$CLI" --hold 5 10.97.0.1:80 > "$WORK/hold.out" 2>&1 &
