@@ -192,8 +192,10 @@ wait_for_log() {	# wait until kmeshd's log has a line matching a regex (5 s)
 }
 reload_to() {	# reload_to WAY: SIGHUP or a file rewrite; waits for the attempt
 	local before after
-	before=$(state | sed -n 's/^last_attempt=//p')
 	sleep 1.05	# last_attempt has 1 s resolution
+	# read after the sleep: a reload the file's own events started before
+	# is not the one this waits for
+	before=$(state | sed -n 's/^last_attempt=//p')
 	if [ "$1" = hup ]; then kill -HUP "$KMESHD_PID"; else write_config; fi
 	for _ in $(seq 100); do
 		after=$(state | sed -n 's/^last_attempt=//p')
@@ -572,6 +574,23 @@ write_config
 start_kmeshd
 
 # ---- restart ------------------------------------------------------------------------------
+# The state file says when kmeshd stopped, and which run wrote it: a tool
+# that starts kmeshd tells the new run's generation from the old one's.
+run1=$(state | sed -n 's/^run=//p')
+kill "$KMESHD_PID"; wait "$KMESHD_PID" 2>/dev/null; KMESHD_PID=
+st=$(state)
+if grep -q '^state=stopped$' <<< "$st" && [ -n "$run1" ] && grep -q "^run=$run1\$" <<< "$st" &&
+   "${CTL[@]}" status | grep -q '^agent: *not running (it stopped' &&
+   [ "$(stat -c %a "$STATE/kmeshd.state")" = 600 ]; then
+	ok "kmeshd marks its state stopped on exit (run $run1; the file is 0600)"
+else not_ok "kmeshd marks its state stopped on exit" "$st" "$("${CTL[@]}" status | head -n 1)" \
+	"mode $(stat -c %a "$STATE/kmeshd.state")"; fi
+start_kmeshd
+wait_state '^state=running$'
+run2=$(state | sed -n 's/^run=//p')
+if state | grep -q '^state=running$' && [ -n "$run2" ] && [ "$run2" != "$run1" ]; then
+	ok "a new kmeshd run writes a new run id ($run1 -> $run2)"
+else not_ok "a new kmeshd run writes a new run id" "$run1 -> $run2" "$(state | head -n 3)"; fi
 in_enrolled "$CLI" --hold 5 10.97.0.1:80 > "$WORK/hold.out" 2>&1 &
 hold=$!
 sleep 0.5

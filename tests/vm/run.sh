@@ -7,6 +7,10 @@
 # Boots (each case file says which with a "# boot:" line):
 #   6.12  linux-image-6.12.95+deb12-amd64 (bookworm-backports), the L7 target
 #   6.1   the kernel bookworm's linux-image-amd64 depends on
+#   6.12-debug  Debian's 6.12 source built with KASAN, lockdep, atomic-sleep
+#         checks and kmemleak (tests/vm/debug-kernel.sh; the first build
+#         takes about 15 minutes); runs the 6.12 cases, slower, and fails on
+#         any report of those detectors
 # Kernel packages are fetched with apt-get download (never installed) into
 # ${KM_VM_CACHE:-/var/cache/kmesh-vm}; the vmlinuz and the few driver modules
 # the VM needs are extracted once and reused.
@@ -29,7 +33,7 @@ cd "$(dirname "$0")/../.."
 CACHE=${KM_VM_CACHE:-/var/cache/kmesh-vm}
 BOOT_TIMEOUT=${KM_VM_BOOT_TIMEOUT:-240}
 L7_KVER=${KVER:-6.12.95+deb12-amd64}	# the Makefile's KVER
-BOOTS=${KM_VM_ONLY:-6.12 6.1}
+BOOTS=${KM_VM_ONLY:-6.12 6.1 6.12-debug}
 # Driver modules the guest loads at boot (with their dependencies): veth for
 # network-namespace test hosts.
 VM_MODULES="veth"
@@ -45,9 +49,9 @@ trap cleanup EXIT
 
 # cases_for BOOT: the case files whose "# boot:" line names BOOT
 cases_for() {
-	local c
+	local c b=${1%-debug}	# the debug kernel runs 6.12's cases
 	for c in "$CASES"/[0-9]*.sh; do
-		grep -qE "^# boot:(.* )?${1//./\\.}( |$)" "$c" && echo "$c"
+		grep -qE "^# boot:(.* )?${b//./\\.}( |$)" "$c" && echo "$c"
 	done
 }
 case_name() { local n; n=$(basename "$1" .sh); echo "${n#*-}"; }
@@ -139,6 +143,7 @@ resolve_boot() {
 	local pkg
 	case $1 in
 	6.12) echo "linux-image-$L7_KVER" ;;
+	6.12-debug) echo "debug" ;;
 	6.1)
 		# The suite is pinned: linux-image-amd64 from bookworm-backports
 		# depends on 6.12.
@@ -244,7 +249,7 @@ make_initrd() {
 	mknod "$r/dev/console" c 5 1
 	mknod "$r/dev/null" c 1 3
 	install -m 0755 tests/vm/init "$r/init"
-	[ -f kmod/kmesh.ko ] && cp kmod/kmesh.ko "$r/kmesh.ko"
+	[ -f "${KO:-kmod/kmesh.ko}" ] && cp "${KO:-kmod/kmesh.ko}" "$r/kmesh.ko"
 	cp "$kdir"/modules/* "$r/lib/modules/"
 	for a in build/vm/bin/*; do
 		strip -o "$r/bin/$(basename "$a")" "$a"
@@ -255,11 +260,55 @@ make_initrd() {
 	(cd "$r" && find . | cpio -o -H newc --quiet -R 0:0 | gzip -1) > "$out"
 }
 
+# What in the guest's dmesg fails a boot: oopses and warnings, and the debug
+# kernel's detectors (KASAN, lockdep, atomic-sleep checks: their reports
+# start with BUG: or WARNING: too, matched by name for clarity).
+DETECTORS='BUG|Oops|WARNING|Call Trace|KASAN|UBSAN|circular locking|inconsistent lock|possible recursive locking|sleeping function called from invalid context|lockdep'
+
+# debug_module KDIR: kmesh.ko built against the debug kernel's tree, in
+# $WORK/kmesh-debug.ko (a copy of the source: the tree's own build stays)
+debug_module() {
+	local d=$WORK/kmod-debug out
+	rm -rf "$d"
+	mkdir -p "$d"
+	cp -r Kbuild kmod include "$d/"
+	rm -f "$d"/kmod/*.o "$d"/kmod/*.ko "$d"/kmod/.*.cmd
+	out=$(make -C "$1/build" M="$d" modules 2>&1) || { tail -n 5 <<< "$out"; return 1; }
+	cp "$d/kmod/kmesh.ko" "$WORK/kmesh-debug.ko"
+}
+
+# kmemleak_verdict LABEL LINE...: the guest's kmemleak report after a scan
+# at the end of the boot. An unreferenced object allocated by kmesh.ko
+# ("[kmesh]" or a km_ function in its backtrace) fails; others are the
+# kernel's own boot-time reports, counted.
+kmemleak_verdict() {
+	local label=$1 l block= n_ours=0 n_other=0
+	local -a ours=()
+	shift
+	for l in "$@" "unreferenced object (end)"; do
+		if [[ $l == "unreferenced object"* ]]; then
+			if [ -n "$block" ]; then
+				if grep -qE '\[kmesh\]| km_' <<< "$block"; then
+					n_ours=$((n_ours + 1)); ours+=("$(head -n 1 <<< "$block")")
+				else n_other=$((n_other + 1)); fi
+			fi
+			block=$l
+		else
+			block+=$'\n'$l
+		fi
+	done
+	if [ $n_ours -gt 0 ]; then
+		not_ok "$label: kmemleak finds nothing kmesh.ko allocated" "$n_ours leaked object(s):" "${ours[@]}"
+	else
+		ok "$label: kmemleak finds nothing kmesh.ko allocated ($n_other unrelated object(s) reported)"
+	fi
+}
+
 # ---- one boot --------------------------------------------------------------------
 # run_boot BOOT: boots the kernel, turns the guest's KMVM lines into results
 run_boot() {
 	local boot=$1 pkg kver why kdir label log t0 t1 rc lines l name reason c done_seen
-	local -a oops=() reported=() logt=()
+	local -a oops=() reported=() logt=() leaks=()
 	pkg=$(resolve_boot "$boot")
 	if [ -z "$pkg" ]; then
 		skip_boot "$boot" "$boot" "cannot resolve the $boot kernel package (apt-cache, and nothing cached in $CACHE)"
@@ -267,12 +316,29 @@ run_boot() {
 	fi
 	kver=${pkg#linux-image-}
 	label="vm($kver)"
-	if ! why=$(fetch_kernel "$pkg"); then
-		skip_boot "$boot" "$kver" "no kernel image: $why"
-		return
+	local ko=kmod/kmesh.ko scale=1
+	if [ "$pkg" = debug ]; then
+		kver=6.12-debug label="vm(6.12-debug)" scale=4
+		if ! tests/vm/debug-kernel.sh --check > /dev/null; then
+			echo "# $label: building the debug kernel (about 15 minutes the first time; cached in $CACHE/dbg)"
+		fi
+		if ! kdir=$(tests/vm/debug-kernel.sh); then
+			not_ok "$label: build the debug kernel" "$kdir"
+			return
+		fi
+		if ! why=$(debug_module "$kdir"); then
+			not_ok "$label: build kmesh.ko for the debug kernel" "$why"
+			return
+		fi
+		ko=$WORK/kmesh-debug.ko
+	else
+		if ! why=$(fetch_kernel "$pkg"); then
+			skip_boot "$boot" "$kver" "no kernel image: $why"
+			return
+		fi
+		kdir=$CACHE/$kver
 	fi
-	kdir=$CACHE/$kver
-	make_initrd "$boot" "$kdir" "$WORK/initrd-$boot.gz" ||
+	KO=$ko make_initrd "$boot" "$kdir" "$WORK/initrd-$boot.gz" ||
 		{ not_ok "$label: build the initramfs"; return; }
 
 	log=$WORK/console-$kver.log
@@ -282,10 +348,10 @@ run_boot() {
 	for attempt in 1 2; do
 		t0=$(date +%s.%N)
 		# -nic none: the guest has no network beyond lo and its own veths
-		timeout -k 5 "$BOOT_TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1024 \
+		timeout -k 5 $((BOOT_TIMEOUT * scale)) qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1024 \
 			-nographic -no-reboot -nic none \
 			-kernel "$kdir/vmlinuz" -initrd "$WORK/initrd-$boot.gz" \
-			-append "console=ttyS0 quiet panic=-1" < /dev/null > "$log" 2>&1
+			-append "console=ttyS0 quiet panic=-1 kmvm_timeout_scale=$scale" < /dev/null > "$log" 2>&1
 		rc=$?
 		t1=$(date +%s.%N)
 		echo "# $label: boot wall time $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s (qemu TCG, -smp 2; exit $rc)"
@@ -313,7 +379,9 @@ run_boot() {
 		"KMVM note "*)
 			echo "# $label ${l#KMVM note }" ;;
 		"KMVM dmesg: "*)
-			grep -qE 'BUG|Oops|WARNING|Call Trace' <<< "$l" && oops+=("${l#KMVM dmesg: }") ;;
+			grep -qE "$DETECTORS" <<< "$l" && oops+=("${l#KMVM dmesg: }") ;;
+		"KMVM kmemleak: "*)
+			leaks+=("${l#KMVM kmemleak: }") ;;
 		"KMVM done")
 			done_seen=1 ;;
 		esac
@@ -335,6 +403,7 @@ run_boot() {
 	else
 		ok "$label: boot completes, no BUG/Oops/WARNING/Call Trace in dmesg"
 	fi
+	[ "$pkg" != debug ] || kmemleak_verdict "$label" "${leaks[@]}"
 }
 
 if ! command -v qemu-system-x86_64 >/dev/null; then

@@ -119,6 +119,8 @@ static int count_slot(int fd, size_t ksz, size_t off, __u8 slot)
 
 struct agent_state {
 	bool present;
+	bool stopped;		/* kmeshd wrote state=stopped as it exited */
+	char run[32];
 	long pid;
 	char config[512];
 	char last_error[600];
@@ -150,6 +152,10 @@ static void read_state(const char *path, struct agent_state *st)
 		*v++ = 0;
 		if (strcmp(line, "pid") == 0)
 			st->pid = strtol(v, NULL, 10);
+		else if (strcmp(line, "state") == 0)
+			st->stopped = strcmp(v, "stopped") == 0;
+		else if (strcmp(line, "run") == 0)
+			snprintf(st->run, sizeof(st->run), "%s", v);
 		else if (strcmp(line, "config") == 0)
 			snprintf(st->config, sizeof(st->config), "%s", v);
 		else if (strcmp(line, "last_ok") == 0)
@@ -252,7 +258,7 @@ static int cmd_status(struct ctl *c)
 	if (open_maps(c))
 		return 1;
 	read_state(c->state_file, &st);
-	running = st.pid > 0 && kill(st.pid, 0) == 0;
+	running = !st.stopped && st.pid > 0 && kill(st.pid, 0) == 0;
 	stats = bpf_stats_enabled();
 	km_kmod_info(&km);
 	nl = km_bpf_links(c->pin_root, links, 16);
@@ -274,6 +280,7 @@ static int cmd_status(struct ctl *c)
 		km_json_obj(&j, "agent");
 		km_json_bool(&j, "running", running);
 		km_json_i64(&j, "pid", running ? st.pid : 0);
+		km_json_str(&j, "run", st.run);
 		km_json_str(&j, "config", st.present ? st.config : NULL);
 		km_json_bool(&j, "last_reload_ok", st.last_ok);
 		km_json_str(&j, "last_error", st.last_ok ? NULL : st.last_error);
@@ -342,7 +349,9 @@ static int cmd_status(struct ctl *c)
 		return 0;
 	}
 
-	printf("agent:       %s", running ? "running" : "not running");
+	printf("agent:       %s", running ? "running" : st.stopped ?
+	       "not running (it stopped; the programs and the generation below keep serving)" :
+	       "not running");
 	if (running)
 		printf(" (pid %ld, config %s)", st.pid, st.config);
 	printf("\ngeneration:  %llu (slot %u)\n", (unsigned long long)c->gen.generation,

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -58,6 +59,8 @@ struct kmeshd {
 	time_t applied_at;
 	uint64_t applied_hash;	/* the file's bytes that make the generation */
 	bool applied_hash_set;
+	char run_id[17];	/* random, per run, in the state file */
+	bool stopped;
 	size_t n_listeners, n_clusters, n_frontends, n_endpoints;
 	char **l7;		/* HTTP listeners of the applied config */
 	size_t n_l7;
@@ -133,8 +136,11 @@ static void write_state(struct kmeshd *d)
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return;
-	fprintf(f, "pid=%d\nconfig=%s\ncgroup=%s\ngeneration=%llu\nlast_ok=%d\n",
-		getpid(), d->source, d->cgroup, (unsigned long long)d->generation,
+	/* run: this kmeshd's own id, so a tool that started it can tell its
+	 * generations from an earlier run's; state: stopped once it exits */
+	fprintf(f, "run=%s\nstate=%s\npid=%d\nconfig=%s\ncgroup=%s\ngeneration=%llu\nlast_ok=%d\n",
+		d->run_id, d->stopped ? "stopped" : "running", getpid(),
+		d->source, d->cgroup, (unsigned long long)d->generation,
 		d->last_ok);
 	if (!d->last_ok)
 		fprintf(f, "last_error=%s\n", d->last_error);
@@ -634,6 +640,13 @@ int main(int argc, char **argv)
 	struct km_gen g;
 	int c, ret;
 
+	{
+		uint64_t id = 0;
+
+		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+			id = (uint64_t)time(NULL) << 20 ^ (uint64_t)getpid();
+		snprintf(d.run_id, sizeof(d.run_id), "%016llx", (unsigned long long)id);
+	}
 	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': d.config = optarg; config_given = true; break;
@@ -745,6 +758,8 @@ int main(int argc, char **argv)
 		apply_config(&d);
 	}
 	ret = run(&d);
+	d.stopped = true;
+	write_state(&d);
 	km_ads_free(d.ads);
 	km_model_free(&d.boot);
 	km_maps_close(&d.maps);

@@ -165,7 +165,9 @@ int km_write_file_atomic(const char *path, const char *data, size_t len)
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* root only: it can quote config (addresses, names, errors), and
+	 * nothing it says is of use without root (the maps need root too) */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	if (write(fd, data, len) != (ssize_t)len)

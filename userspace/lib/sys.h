@@ -29,7 +29,8 @@ int km_resolve_enroll(const char *path, struct km_enroll_key *key,
 int km_read_regular_file(const char *path, size_t max, char **buf,
 			 size_t *len, struct km_err *err);
 
-/* Writes @len bytes to @path through a temporary file and rename. */
+/* Writes @len bytes to @path through a temporary file and rename; the file
+ * is 0600 (root's, like everything kmeshd reports). */
 int km_write_file_atomic(const char *path, const char *data, size_t len);
 
 #endif
