@@ -22,6 +22,12 @@ BTF_SRC := $(firstword $(wildcard $(KDIR)/vmlinux) /sys/kernel/btf/vmlinux)
 B        := build
 Q        ?= @
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2
+# CI builds treat every warning as an error (C, BPF and the module)
+ifeq ($(CI),true)
+WARN     += -Werror
+BPF_WERROR := -Werror
+MOD_WERROR := KCFLAGS=-Werror
+endif
 CFLAGS   ?= -O2 -g
 # the sanitizer build (make asan) sets this; CFLAGS given on the command line
 # would replace the include paths below
@@ -30,7 +36,7 @@ CFLAGS   += $(SAN_FLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuserspace/
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 LIBS     := $(LIBBPF_LIBS) -lyaml -lnl-genl-3 -lnl-3 -lprotobuf-c -lnghttp2
 
-BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall \
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall $(BPF_WERROR) \
 	      -I$(B) -Iinclude -Ibpf
 
 BPF_OBJS  := $(B)/kmesh.bpf.o $(B)/kmesh_sockmap.bpf.o
@@ -76,9 +82,11 @@ $(B)/%.skel.h: $(B)/%.bpf.o
 # ---- userspace -----------------------------------------------------------
 userspace: $(B)/kmeshd $(B)/kmeshctl
 
-$(B)/userspace/%.o: userspace/%.c $(SKELS) $(PROTO_HDRS) $(wildcard userspace/lib/*.h userspace/xds/*.h include/kmesh/*.h)
+# -MMD: each object depends on the headers it really includes ($(B)/**/*.d);
+# the generated headers come first, whatever includes them
+$(B)/userspace/%.o: userspace/%.c | $(SKELS) $(PROTO_HDRS)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/proto/%.pb-c.c $(B)/proto/%.pb-c.h: proto/%.proto $(PROTOS)
 	@mkdir -p $(B)/proto
@@ -152,7 +160,7 @@ demo: all
 # missing kmesh.ko would leave the VM suite testing nothing, so it is an error.
 module:
 	$(Q)if [ -d "$(KDIR)" ]; then \
-		$(MAKE) -C $(KDIR) M=$(CURDIR) modules; \
+		$(MAKE) -C $(KDIR) M=$(CURDIR) $(MOD_WERROR) modules; \
 	elif [ "$(CI)" = true ]; then \
 		echo "module: no kernel headers at KDIR=$(KDIR) (scripts/install-deps.sh installs them); CI=true needs kmesh.ko" >&2; \
 		exit 1; \
@@ -234,6 +242,7 @@ $(B)/userspace/lib/http_parse_user.o: kmod/http_parse.c include/kmesh/http_parse
 $(B)/userspace/lib/route_match_user.o: kmod/route_match.c include/kmesh/route_match.h include/kmesh/route_table.h include/kmesh/lb_pick.h include/kmesh/http_parse.h
 
 # VM test bench (tests/vm): last, it uses the variables above
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
 -include tests/vm/vm.mk
 
 # xDS tests (tests/xds): the gRPC echo client
