@@ -6,13 +6,14 @@
 # @link), and there is no `ip netns`: a sleeping process holds the namespace,
 # `ip link set DEV netns PID` moves into it, nsenter -t PID -n enters it.
 . /cases/lib.sh
-[ -d /sys/module/veth ] || fail "veth.ko is not loaded (see the boot notes)"
 unshare -n sleep 600 &
 holder=$!
 trap 'kill $holder $(pidof km_testsrv) 2>/dev/null; ip link del kmv0 2>/dev/null' EXIT
 ns_ready() { [ "$(readlink /proc/$holder/ns/net)" != "$(readlink /proc/self/ns/net)" ]; }
 wait_until 50 ns_ready || fail "unshare -n did not create a namespace"
-out=$(ip link add kmv0 type veth 2>&1) || fail "ip link add kmv0 type veth: $out"
+# veth.ko from the image, or built in (the debug kernel)
+out=$(ip link add kmv0 type veth 2>&1) ||
+	fail "ip link add kmv0 type veth: $out$([ -d /sys/module/veth ] || echo " (veth.ko is not loaded: see the boot notes)")"
 peer=$(ip -o link | sed -n 's/^[0-9]*: \([^@:]*\)@kmv0:.*/\1/p')
 [ -n "$peer" ] || fail "no peer of kmv0: $(ip -o link | cut -c1-60)"
 out=$(ip link set "$peer" netns "$holder" 2>&1) || fail "ip link set $peer netns: $out"
