@@ -360,6 +360,179 @@ static void test_passthrough(void **state)
 	fx_free(&f);
 }
 
+/*
+ * Filter chain selection (Envoy's FilterChainMatch order). The YAML reader
+ * knows destination_port only; the rest of the match is set in the model
+ * as the xDS decoder would. Listener "web" on 10.96.0.9 and 10.96.0.10:80:
+ *   chain 0: tcp_proxy -> t
+ *   chain 1: http_connection_manager, every request -> h
+ */
+#define SNIFFED_YAML HDR "  listeners:\n"                                 \
+	"  - name: web\n"                                                 \
+	"    address: { socket_address: { address: 10.96.0.9, port_value: 80 } }\n" \
+	"    additional_addresses:\n"                                      \
+	"    - address: { socket_address: { address: 10.96.0.10, port_value: 80 } }\n" \
+	"    filter_chains:\n"                                             \
+	"    - filters:\n"                                                 \
+	"      - name: envoy.filters.network.tcp_proxy\n"                  \
+	"        typed_config: { stat_prefix: s, cluster: t }\n"           \
+	"    - filter_chain_match: { destination_port: 81 }\n"             \
+	"      filters:\n"                                                 \
+	"      - name: envoy.filters.network.http_connection_manager\n"    \
+	"        typed_config:\n"                                          \
+	"          stat_prefix: w\n"                                       \
+	"          route_config:\n"                                        \
+	"            virtual_hosts:\n"                                     \
+	"            - name: any\n"                                        \
+	"              domains: [\"*\"]\n"                                 \
+	"              routes:\n"                                          \
+	"              - { match: { prefix: / }, route: { cluster: h } }\n" \
+	"  clusters:\n"                                                    \
+	CLUSTER1("t", "ROUND_ROBIN", EP("10.99.0.1", 80, HEALTHY, 1))      \
+	CLUSTER1("h", "ROUND_ROBIN", EP("10.99.0.2", 80, HEALTHY, 1))
+
+static void load_sniffed(struct fx *f)
+{
+	const char *y = SNIFFED_YAML;
+
+	memset(f, 0, sizeof(*f));
+	assert_int_equal(km_config_load_string("t.yaml", y, strlen(y), &f->m,
+					       &f->err), 0);
+	/* istiod's current HTTP chain: raw_buffer + [http/1.1, h2c], on the
+	 * listener's port like the TCP chain */
+	f->m.listeners[0].chains[1].dest_port = 0;
+	f->m.listeners[0].chains[1].match.raw_buffer = true;
+	f->m.listeners[0].chains[1].match.http = true;
+	f->m.listeners[0].chains[0].match.raw_buffer = true;
+}
+
+static void set_prefix(struct km_m_chain *ch, const char *ip, uint8_t len)
+{
+	ch->match.prefixes = calloc(1, sizeof(*ch->match.prefixes));
+	assert_non_null(ch->match.prefixes);
+	ch->match.n_prefixes = 1;
+	assert_int_equal(km_ip_parse(ip, &ch->match.prefixes[0].ip), 0);
+	ch->match.prefixes[0].len = len;
+}
+
+/* A sniffed listener: HTTP takes the HTTP chain (route table, kmesh.ko),
+ * the rest the TCP chain, which is also what L4 serves without kmesh.ko. */
+static void test_sniffed_listener(void **state)
+{
+	const struct km_frontend *fe;
+	struct fx f;
+
+	(void)state;
+	load_sniffed(&f);
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	assert_int_equal(f.r.n_frontends, 2);
+	fe = find_fe(&f.r, "10.96.0.9", 80);
+	assert_non_null(fe);
+	assert_true(fe->flags & KM_FE_L7);
+	assert_int_equal(fe->n_targets, 1);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "t"));
+	assert_int_equal(f.r.n_routes, 1);
+	assert_int_equal(f.r.n_sniffed, 1);
+	assert_string_equal(f.r.sniffed[0], "web");
+	assert_int_equal(f.r.n_l7_listeners, 1);
+	fx_free(&f);
+
+	/* Envoy does not fall back from a transport_protocol level that
+	 * matched: with the TCP chain's transport unset, non-HTTP traffic
+	 * has no chain, and L4 serves the HTTP chain's default route */
+	load_sniffed(&f);
+	f.m.listeners[0].chains[0].match.raw_buffer = false;
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	fe = find_fe(&f.r, "10.96.0.9", 80);
+	assert_true(fe->flags & KM_FE_L7);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "h"));
+	assert_int_equal(f.r.n_sniffed, 0);
+	fx_free(&f);
+
+	/* an HTTP-only chain (no TCP chain): L4 is its default route */
+	load_sniffed(&f);
+	f.m.listeners[0].chains[0].dest_port = 82;
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	fe = find_fe(&f.r, "10.96.0.9", 80);
+	assert_non_null(fe);
+	assert_true(fe->flags & KM_FE_L7);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "h"));
+	assert_int_equal(f.r.n_sniffed, 0);
+	fe = find_fe(&f.r, "10.96.0.9", 82);
+	assert_non_null(fe);
+	assert_false(fe->flags & KM_FE_L7);
+	fx_free(&f);
+}
+
+/* prefix_ranges pick per address, longest prefix first; raw_buffer and
+ * EXTERNAL beat unset; a chain for HTTP never takes other traffic. */
+static void test_chain_pick(void **state)
+{
+	const struct km_frontend *fe;
+	struct km_m_chain *ch;
+	struct fx f;
+
+	(void)state;
+	load_sniffed(&f);
+	ch = f.m.listeners[0].chains;
+	/* both chains for every protocol; .10 only in chain 1's /32 */
+	ch[1].match.http = false;
+	set_prefix(&ch[0], "10.96.0.0", 16);
+	set_prefix(&ch[1], "10.96.0.10", 32);
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	fe = find_fe(&f.r, "10.96.0.9", 80);
+	assert_false(fe->flags & KM_FE_L7);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "t"));
+	fe = find_fe(&f.r, "10.96.0.10", 80);
+	assert_true(fe->flags & KM_FE_L7);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "h"));
+	km_records_free(&f.r);
+
+	/* no range holds 10.96.0.9: no chain, no frontend */
+	ch[0].match.prefixes[0].len = 32;
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	assert_int_equal(f.r.n_frontends, 1);
+	assert_null(find_fe(&f.r, "10.96.0.9", 80));
+	km_records_free(&f.r);
+
+	/* same destination: raw_buffer (chain 1) beats unset (chain 0) */
+	ch[0].match.n_prefixes = ch[1].match.n_prefixes = 0;
+	ch[0].match.raw_buffer = false;
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	fe = find_fe(&f.r, "10.96.0.9", 80);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "h"));
+	km_records_free(&f.r);
+
+	/* ... unless the other is EXTERNAL at the same transport level */
+	ch[0].match.raw_buffer = true;
+	ch[0].match.external = true;
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	fe = find_fe(&f.r, "10.96.0.9", 80);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "t"));
+	fx_free(&f);
+}
+
+/* traffic_direction INBOUND: kept and listed, never a frontend. */
+static void test_inbound_listener(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	load_sniffed(&f);
+	f.m.listeners[0].direction = KM_DIR_INBOUND;
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	assert_int_equal(f.r.n_frontends, 0);
+	assert_int_equal(f.r.n_inbound, 1);
+	assert_string_equal(f.r.inbound[0], "web");
+	assert_int_equal(f.r.n_l7_listeners, 0);
+	km_records_free(&f.r);
+	f.m.listeners[0].direction = KM_DIR_OUTBOUND;
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	assert_int_equal(f.r.n_frontends, 2);
+	assert_int_equal(f.r.n_inbound, 0);
+	fx_free(&f);
+}
+
 /* Errors only the compiler can see: table of config -> message. */
 static void test_errors(void **state)
 {
@@ -471,6 +644,9 @@ int main(void)
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_rds_resolution),
 		cmocka_unit_test(test_passthrough),
+		cmocka_unit_test(test_sniffed_listener),
+		cmocka_unit_test(test_chain_pick),
+		cmocka_unit_test(test_inbound_listener),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_global_limits),
 	};

@@ -206,6 +206,13 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 		for (size_t i = 0; i < r.n_waiting; i++)
 			logmsg(LOG_DEBUG, "listener '%s' waits for its route config (RDS)",
 			       r.waiting[i]);
+		if (r.n_sniffed)
+			logmsg(LOG_INFO, "%zu sniffed listener(s) (HTTP and TCP chains on one address) served %s, e.g. '%s'",
+			       r.n_sniffed, d->l7_router ? "as HTTP" : "as their TCP chain",
+			       r.sniffed[0]);
+		if (r.n_inbound)
+			logmsg(LOG_INFO, "%zu inbound listener(s) kept, not served (no frontend; for authorization), e.g. '%s'",
+			       r.n_inbound, r.inbound[0]);
 		km_notify("STATUS=generation %llu: %zu listeners, %zu clusters",
 			  (unsigned long long)gen, m->n_listeners, m->n_clusters);
 	}
@@ -430,6 +437,12 @@ static int check_only(const char *config)
 		for (size_t i = 0; i < r.n_l7_listeners; i++)
 			printf("%s: listener '%s' is HTTP: routed by kmesh.ko on the first request, or served as L4 to its default route without it\n",
 			       config, r.l7_listeners[i]);
+		for (size_t i = 0; i < r.n_sniffed; i++)
+			printf("%s: listener '%s' is sniffed: HTTP routed by kmesh.ko, served as its TCP chain without it\n",
+			       config, r.sniffed[i]);
+		for (size_t i = 0; i < r.n_inbound; i++)
+			printf("%s: listener '%s' is inbound: kept, no frontend\n",
+			       config, r.inbound[i]);
 	}
 	km_records_free(&r);
 	km_model_free(&m);

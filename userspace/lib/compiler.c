@@ -361,84 +361,288 @@ static int route_table_id(const struct km_model *m, const struct km_strmap *ni,
 	return 0;
 }
 
+/* ---- filter chain selection ------------------------------------------------ */
+
+/* -1 if no prefix of @cm holds @ip, else the longest that does. */
+static int prefix_hit(const struct km_m_chain_match *cm, const struct km_ip *ip)
+{
+	int best = -1;
+
+	for (size_t i = 0; i < cm->n_prefixes; i++) {
+		const struct km_cidr *c = &cm->prefixes[i];
+		/* IPv4 is stored IPv4-mapped: its bits start at bit 96 */
+		unsigned int off = c->ip.family == KM_FAMILY_INET ? 96 : 0;
+		unsigned int bits = off + c->len, b;
+		const uint8_t *x = (const uint8_t *)&c->ip.addr;
+		const uint8_t *y = (const uint8_t *)&ip->addr;
+
+		if (c->ip.family != ip->family || (int)c->len <= best)
+			continue;
+		for (b = off; b < bits; b++)
+			if ((x[b / 8] ^ y[b / 8]) & (0x80 >> (b % 8)))
+				break;
+		if (b == bits)
+			best = c->len;
+	}
+	return best;
+}
+
+/* One level of Envoy's FilterChainMatch: of the chains still @alive, keep
+ * those with the highest @score if any scores above 0 (a criterion they
+ * set and the traffic meets), else those scoring 0 (criterion unset);
+ * a negative score is a criterion the traffic fails. */
+static void narrow(bool *alive, const int *score, size_t n)
+{
+	int best = -1;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (alive[i] && score[i] > best)
+			best = score[i];
+	for (i = 0; i < n; i++)
+		alive[i] = alive[i] && score[i] == best && best >= 0;
+}
+
+/*
+ * The chain Envoy gives a plaintext connect from a local client to
+ * @ip:@port, HTTP (sniffed http/1.1 or h2c) or not, in Envoy's order:
+ * destination_port, prefix_ranges, transport_protocol,
+ * application_protocols, source_type (resources.c dropped the chains such
+ * traffic can never take). NULL: no chain, the connect is left alone.
+ */
+static const struct km_m_chain *chain_pick(const struct km_m_listener *l,
+					   const struct km_ip *ip,
+					   uint16_t port, bool http,
+					   bool *alive, int *score)
+{
+	size_t i, n = l->n_chains;
+	int level;
+
+	for (i = 0; i < n; i++)
+		alive[i] = true;
+	for (level = 0; level < 5; level++) {
+		for (i = 0; i < n; i++) {
+			const struct km_m_chain *ch = &l->chains[i];
+			const struct km_m_chain_match *cm = &ch->match;
+
+			switch (level) {
+			case 0:	/* 0 stands for the listener's port */
+				score[i] = !ch->dest_port ? 0 :
+					   ch->dest_port == port ? 1 : -1;
+				if (!ch->dest_port && port != l->port)
+					score[i] = -1;
+				break;
+			case 1:	/* longest prefix; +1 so /0 beats unset */
+				score[i] = !cm->n_prefixes ? 0 :
+					   prefix_hit(cm, ip) < 0 ? -1 :
+					   prefix_hit(cm, ip) + 1;
+				break;
+			case 2:
+				score[i] = cm->raw_buffer;
+				break;
+			case 3:
+				score[i] = !cm->http ? 0 : http ? 1 : -1;
+				break;
+			default:
+				score[i] = cm->external;
+				break;
+			}
+		}
+		narrow(alive, score, n);
+	}
+	for (i = 0; i < n; i++)
+		if (alive[i])
+			return &l->chains[i];
+	return NULL;
+}
+
+/* ---- listeners, continued ---------------------------------------------------- */
+
+#define KM_WAITING 2	/* chain_action: its RDS route config is not here yet */
+
+/* The route config of an HTTP chain (inline or RDS), or KM_WAITING. */
+static int chain_routes(const struct km_model *m, const struct km_m_listener *l,
+			const struct km_m_chain *ch,
+			const struct km_m_route_config **rc, struct km_err *err)
+{
+	*rc = &ch->routes;
+	if (!ch->rds_name)
+		return 0;
+	*rc = km_model_route_config(m, ch->rds_name);
+	if (*rc)
+		return 0;
+	if (m->rds_may_wait)
+		return KM_WAITING;
+	km_err_set(err, SRC_FMT "listener '%s': route config '%s' (rds) is not available%s",
+		   SRC_ARG(ch->src), l->name, ch->rds_name,
+		   m->n_route_configs ? "" : ": a static config cannot use rds");
+	return -ENOENT;
+}
+
+/*
+ * The frontend for the chains picked for one address: targets from the
+ * chain non-HTTP traffic takes (@tcp, else @http), the route table from
+ * the chain HTTP takes. A sniffed listener (an HTTP chain and a TCP chain
+ * on one address) is thus routed by kmesh.ko and served as its TCP chain
+ * without it, as Envoy serves traffic its sniffer does not call HTTP.
+ */
+static int chain_frontend(const struct km_model *m, const struct km_strmap *ni,
+			  const struct km_m_listener *l,
+			  const struct km_m_chain *tcp,
+			  const struct km_m_chain *http,
+			  struct km_records *r, struct km_frontend *fe,
+			  struct km_err *err)
+{
+	const struct km_m_chain *l4 = tcp ? tcp : http;
+	const struct km_m_route_config *rc = NULL;
+	const struct km_m_action *a = &l4->tcp;
+	int ret;
+
+	if (http && http->kind != KM_CHAIN_HTTP)
+		http = NULL;
+	if (l4->kind == KM_CHAIN_HTTP) {
+		ret = chain_routes(m, l, l4, &rc, err);
+		if (ret)
+			return ret;
+		a = default_http_action(rc);
+		if (!a) {
+			km_err_set(err, SRC_FMT "listener '%s': http_connection_manager has no route to serve",
+				   SRC_ARG(l4->src), l->name);
+			return -EINVAL;
+		}
+	}
+	if (http) {
+		ret = chain_routes(m, l, http, &rc, err);
+		if (ret)
+			return ret;
+		fe->flags |= KM_FE_L7;
+	}
+	ret = fill_targets(m, ni, l, a, fe, err);
+	if (ret)
+		return ret;
+	if (fe->flags & KM_FE_L7)
+		return route_table_id(m, ni, l, rc, r, &fe->route_id, err);
+	return 0;
+}
+
+static int add_frontend(const struct km_model *m, const struct km_m_listener *l,
+			const struct km_ip *ip, uint16_t port,
+			const struct km_frontend *fe, struct km_records *r,
+			struct km_err *err)
+{
+	struct km_frontend_key *k;
+	int ret;
+
+	ret = check_families(m, l, ip, fe, err);
+	if (ret)
+		return ret;
+	if (r->n_frontends >= KM_MAX_FRONTENDS) {
+		km_err_set(err, SRC_FMT "listener '%s': more than %d service addresses in all listeners",
+			   SRC_ARG(l->src), l->name, KM_MAX_FRONTENDS);
+		return -E2BIG;
+	}
+	k = &r->fe_keys[r->n_frontends];
+	memset(k, 0, sizeof(*k));
+	k->addr = ip->addr;
+	k->port = htons(port);
+	r->fe_vals[r->n_frontends++] = *fe;
+	return 0;
+}
+
+/* What a listener turned out to be, for kmeshctl. */
+struct lkind {
+	bool l7, sniffed, waiting;
+};
+
+/* What one listener address on one port gets. */
+static int compile_dest(const struct km_model *m, const struct km_strmap *ni,
+			const struct km_m_listener *l, uint32_t id,
+			const struct km_ip *ip, uint16_t port, bool *scratch,
+			int *score, struct km_records *r, struct lkind *k,
+			struct km_err *err)
+{
+	const struct km_m_chain *tcp, *http;
+	struct km_frontend fe = { .listener_id = id };
+	int ret;
+
+	tcp = chain_pick(l, ip, port, false, scratch, score);
+	http = chain_pick(l, ip, port, true, scratch, score);
+	if (!tcp && !http)
+		return 0;
+	ret = chain_frontend(m, ni, l, tcp, http, r, &fe, err);
+	if (ret == KM_WAITING) {
+		k->waiting = true;
+		return 0;
+	}
+	if (ret == KM_PASSTHROUGH)
+		return 0;
+	if (ret)
+		return ret;
+	k->l7 |= !!(fe.flags & KM_FE_L7);
+	k->sniffed |= tcp && http && tcp != http &&
+		    http->kind == KM_CHAIN_HTTP && tcp->kind != KM_CHAIN_HTTP;
+	return add_frontend(m, l, ip, port, &fe, r, err);
+}
+
+static bool port_seen(const struct km_m_listener *l, size_t c, uint16_t port)
+{
+	if (port == l->port)
+		return c != SIZE_MAX;
+	for (size_t i = 0; i < c; i++)
+		if (l->chains[i].dest_port == port)
+			return true;
+	return false;
+}
+
 static int compile_listener(const struct km_model *m, const struct km_strmap *ni,
 			    const struct km_m_listener *l, uint32_t id,
 			    struct km_records *r, struct km_err *err)
 {
-	bool l7 = false, wait = false, *waiting = &wait;
-	const struct km_m_route_config *rc = NULL;
-	int ret;
+	struct lkind k = { false };
+	bool *scratch = NULL;
+	int *score = NULL, ret = 0;
 
-	for (size_t c = 0; c < l->n_chains; c++) {
-		const struct km_m_chain *ch = &l->chains[c];
-		const struct km_m_action *a = &ch->tcp;
-		uint16_t port = ch->dest_port ? ch->dest_port : l->port;
-		struct km_frontend fe = { .listener_id = id };
-
-		if (ch->kind == KM_CHAIN_HTTP) {
-			rc = &ch->routes;
-
-			if (ch->rds_name) {
-				rc = km_model_route_config(m, ch->rds_name);
-				if (!rc && m->rds_may_wait) {
-					*waiting = true;
-					continue;
-				}
-				if (!rc) {
-					km_err_set(err, SRC_FMT "listener '%s': route config '%s' (rds) is not available%s",
-						   SRC_ARG(ch->src), l->name, ch->rds_name,
-						   m->n_route_configs ? "" : ": a static config cannot use rds");
-					return -ENOENT;
-				}
-			}
-			a = default_http_action(rc);
-			if (!a) {
-				km_err_set(err, SRC_FMT "listener '%s': http_connection_manager has no route to serve",
-					   SRC_ARG(ch->src), l->name);
-				return -EINVAL;
-			}
-			fe.flags |= KM_FE_L7;
-			l7 = true;
-		}
-		if (port == 0) {
-			km_err_set(err, SRC_FMT "listener '%s': no port (port_value 0 and no destination_port)",
-				   SRC_ARG(ch->src), l->name);
-			return -EINVAL;
-		}
-		ret = fill_targets(m, ni, l, a, &fe, err);
-		if (ret == KM_PASSTHROUGH)
-			continue;
-		if (ret)
-			return ret;
-		if (fe.flags & KM_FE_L7) {
-			ret = route_table_id(m, ni, l, rc, r, &fe.route_id, err);
-			if (ret)
-				return ret;
-		}
-
-		for (size_t i = 0; i < l->n_addrs; i++) {
-			struct km_frontend_key *k;
-
-			ret = check_families(m, l, &l->addrs[i], &fe, err);
-			if (ret)
-				return ret;
-			if (r->n_frontends >= KM_MAX_FRONTENDS) {
-				km_err_set(err, SRC_FMT "listener '%s': more than %d service addresses in all listeners",
-					   SRC_ARG(l->src), l->name, KM_MAX_FRONTENDS);
-				return -E2BIG;
-			}
-			k = &r->fe_keys[r->n_frontends];
-			memset(k, 0, sizeof(*k));
-			k->addr = l->addrs[i].addr;
-			k->port = htons(port);
-			r->fe_vals[r->n_frontends++] = fe;
-		}
+	if (l->direction == KM_DIR_INBOUND) {
+		/* its traffic arrives at this node's workloads: Envoy's
+		 * inbound side, never a service address to redirect */
+		r->inbound[r->n_inbound++] = l->name;
+		return 0;
 	}
-	if (l7)
+	if (l->port == 0) {
+		km_err_set(err, SRC_FMT "listener '%s': no port (port_value 0)",
+			   SRC_ARG(l->src), l->name);
+		return -EINVAL;
+	}
+	scratch = calloc(l->n_chains + 1, sizeof(*scratch));
+	score = calloc(l->n_chains + 1, sizeof(*score));
+	if (!scratch || !score) {
+		km_err_set(err, "%s: out of memory compiling the config", m->source);
+		ret = -ENOMEM;
+		goto out;
+	}
+	/* the listener's own port, then each other destination_port once */
+	for (size_t c = SIZE_MAX; !ret && (c == SIZE_MAX || c < l->n_chains);
+	     c++) {
+		uint16_t port = c == SIZE_MAX ? l->port : l->chains[c].dest_port;
+
+		if (c != SIZE_MAX && (!port || port_seen(l, c, port)))
+			continue;
+		for (size_t i = 0; !ret && i < l->n_addrs; i++)
+			ret = compile_dest(m, ni, l, id, &l->addrs[i], port,
+					   scratch, score, r, &k, err);
+	}
+	if (ret)
+		goto out;
+	if (k.l7)
 		r->l7_listeners[r->n_l7_listeners++] = l->name;
-	if (wait)
+	if (k.sniffed)
+		r->sniffed[r->n_sniffed++] = l->name;
+	if (k.waiting)
 		r->waiting[r->n_waiting++] = l->name;
-	return 0;
+out:
+	free(scratch);
+	free(score);
+	return ret;
 }
 
 /* ---- top ------------------------------------------------------------------ */
@@ -479,12 +683,15 @@ static int alloc_records(const struct km_model *m, struct km_records *r)
 	r->cluster_names = calloc(m->n_clusters + 1, sizeof(char *));
 	r->l7_listeners = calloc(m->n_listeners + 1, sizeof(char *));
 	r->waiting = calloc(m->n_listeners + 1, sizeof(char *));
+	r->inbound = calloc(m->n_listeners + 1, sizeof(char *));
+	r->sniffed = calloc(m->n_listeners + 1, sizeof(char *));
 	r->route_src = calloc(KM_MAX_ROUTE_CONFIGS, sizeof(*r->route_src));
 	r->route_blobs = calloc(KM_MAX_ROUTE_CONFIGS, sizeof(*r->route_blobs));
 	r->route_lens = calloc(KM_MAX_ROUTE_CONFIGS, sizeof(*r->route_lens));
 	if (!r->fe_keys || !r->fe_vals || !r->clusters || !r->ep_keys ||
 	    !r->ep_vals || !r->listener_names || !r->cluster_names ||
-	    !r->l7_listeners || !r->waiting || !r->route_src ||
+	    !r->l7_listeners || !r->waiting || !r->inbound || !r->sniffed ||
+	    !r->route_src ||
 	    !r->route_blobs || !r->route_lens)
 		return -ENOMEM;
 	return 0;
@@ -557,6 +764,8 @@ void km_records_free(struct km_records *r)
 	free(r->cluster_names);
 	free(r->l7_listeners);
 	free(r->waiting);
+	free(r->inbound);
+	free(r->sniffed);
 	for (size_t i = 0; r->route_blobs && i < r->n_routes; i++)
 		free(r->route_blobs[i]);
 	free(r->route_src);

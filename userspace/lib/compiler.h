@@ -44,6 +44,17 @@ struct km_records {
 	 * (model.rds_may_wait). Borrowed. */
 	size_t n_waiting;
 	const char **waiting;
+
+	/* traffic_direction INBOUND listeners: kept, never a frontend (for
+	 * authorization later). Borrowed. */
+	size_t n_inbound;
+	const char **inbound;
+
+	/* Sniffed listeners: an HTTP chain (application_protocols http/1.1,
+	 * h2c) and a TCP chain on one address: routed as HTTP by kmesh.ko,
+	 * served as the TCP chain without it. Borrowed. */
+	size_t n_sniffed;
+	const char **sniffed;
 };
 
 int km_compile(const struct km_model *m, struct km_records *r,

@@ -82,6 +82,7 @@ void km_chain_free(struct km_m_chain *ch)
 	action_free(&ch->tcp);
 	km_route_config_free(&ch->routes);
 	free(ch->rds_name);
+	free(ch->match.prefixes);
 	memset(ch, 0, sizeof(*ch));
 }
 
