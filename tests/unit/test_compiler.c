@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The compiler: model -> map records, and the errors only it can find. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -533,6 +534,125 @@ static void test_inbound_listener(void **state)
 	fx_free(&f);
 }
 
+/*
+ * istiod's port-wide HTTP listener: 0.0.0.0_9080, one virtual host per
+ * service holding its names and ClusterIP (with and without the port).
+ * Each IP domain on this port is a frontend routed by the whole table,
+ * its L4 fallback its own virtual host's default route, not "*"'s; an
+ * exact listener on a VIP keeps it; the wildcard itself is no frontend.
+ */
+static void test_port_wide_listener(void **state)
+{
+	const struct km_frontend *fe;
+	struct fx f;
+	const char *y = HDR "  listeners:\n"
+		TCP_LISTENER("10.96.0.13_9080", "10.96.0.13", 9080, "t")
+		"  - name: 0.0.0.0_9080\n"
+		"    address: { socket_address: { address: 0.0.0.0, port_value: 9080 } }\n"
+		"    filter_chains:\n"
+		"    - filters:\n"
+		"      - name: envoy.filters.network.http_connection_manager\n"
+		"        typed_config:\n"
+		"          stat_prefix: w\n"
+		"          route_config:\n"
+		"            name: \"9080\"\n"
+		"            virtual_hosts:\n"
+		"            - name: reviews\n"
+		"              domains: [reviews.default.svc.cluster.local, \"10.96.0.12\", \"10.96.0.12:9080\"]\n"
+		"              routes:\n"
+		"              - { match: { prefix: /v2 }, route: { cluster: r2 } }\n"
+		"              - { match: { prefix: / }, route: { cluster: r } }\n"
+		"            - name: ratings\n"
+		"              domains: [ratings, \"10.96.0.13:9080\", \"10.96.0.14:9999\", \"[fd00::14]\"]\n"
+		"              routes:\n"
+		"              - { match: { prefix: / }, route: { cluster: r2 } }\n"
+		"            - name: allow_any\n"
+		"              domains: [\"*\"]\n"
+		"              routes:\n"
+		"              - { match: { prefix: / }, route: { cluster: t } }\n"
+		"  clusters:\n"
+		CLUSTER1("t", "ROUND_ROBIN", EP("10.99.0.1", 80, HEALTHY, 1))
+		CLUSTER1("r", "ROUND_ROBIN", EP("10.99.0.2", 80, HEALTHY, 1))
+		CLUSTER1("r2", "ROUND_ROBIN", EP("10.99.0.3", 80, HEALTHY, 1));
+
+	(void)state;
+	assert_int_equal(compile_yaml(&f, y), 0);
+	/* 10.96.0.12 once (two domains), 10.96.0.13 the TCP listener's */
+	assert_int_equal(f.r.n_frontends, 2);
+	fe = find_fe(&f.r, "10.96.0.12", 9080);
+	assert_non_null(fe);
+	assert_true(fe->flags & KM_FE_L7);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "r"));
+	assert_string_equal(f.r.listener_names[fe->listener_id], "0.0.0.0_9080");
+	fe = find_fe(&f.r, "10.96.0.13", 9080);
+	assert_false(fe->flags & KM_FE_L7);
+	assert_string_equal(f.r.listener_names[fe->listener_id], "10.96.0.13_9080");
+	assert_null(find_fe(&f.r, "0.0.0.0", 9080));
+	assert_null(find_fe(&f.r, "10.96.0.14", 9080));
+	assert_null(find_fe(&f.r, "10.96.0.14", 9999));
+	assert_int_equal(f.r.n_port_wide, 1);
+	assert_string_equal(f.r.port_wide[0], "0.0.0.0_9080");
+	fx_free(&f);
+}
+
+/* A wildcard TCP listener's single-host prefix_ranges are its service
+ * addresses (istiod's 0.0.0.0_PORT chains per ClusterIP). */
+static void test_wildcard_prefix_hosts(void **state)
+{
+	const struct km_frontend *fe;
+	struct fx f;
+	const char *y = HDR "  listeners:\n"
+		TCP_LISTENER("0.0.0.0_8080", "0.0.0.0", 8080, "t")
+		"  clusters:\n"
+		CLUSTER1("t", "ROUND_ROBIN", EP("10.99.0.1", 80, HEALTHY, 1));
+	struct km_m_chain *ch;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(km_config_load_string("t.yaml", y, strlen(y), &f.m, &f.err), 0);
+	ch = &f.m.listeners[0].chains[0];
+	ch->match.prefixes = calloc(2, sizeof(*ch->match.prefixes));
+	assert_non_null(ch->match.prefixes);
+	ch->match.n_prefixes = 2;
+	assert_int_equal(km_ip_parse("10.96.0.9", &ch->match.prefixes[0].ip), 0);
+	ch->match.prefixes[0].len = 32;
+	assert_int_equal(km_ip_parse("10.97.0.0", &ch->match.prefixes[1].ip), 0);
+	ch->match.prefixes[1].len = 16;
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	assert_int_equal(f.r.n_frontends, 1);
+	fe = find_fe(&f.r, "10.96.0.9", 8080);
+	assert_non_null(fe);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "t"));
+	fx_free(&f);
+}
+
+static void test_host_ip(void **state)
+{
+	struct km_ip ip, want;
+	uint16_t port;
+
+	(void)state;
+	assert_int_equal(km_host_ip("10.0.0.1:80", &ip, &port), 0);
+	assert_int_equal(port, 80);
+	assert_int_equal(km_ip_parse("10.0.0.1", &want), 0);
+	assert_memory_equal(&ip, &want, sizeof(ip));
+	assert_int_equal(km_host_ip("[fd00::1]:8080", &ip, &port), 0);
+	assert_int_equal(port, 8080);
+	assert_int_equal(km_host_ip("fd00::1", &ip, &port), 0);
+	assert_int_equal(port, 0);
+	assert_int_equal(km_host_ip("[fd00::1]", &ip, &port), 0);
+	assert_int_equal(km_host_ip("*", &ip, &port), -EINVAL);
+	assert_int_equal(km_host_ip("reviews:9080", &ip, &port), -EINVAL);
+	assert_int_equal(km_host_ip("10.0.0.1:", &ip, &port), -EINVAL);
+	assert_int_equal(km_host_ip("10.0.0.1:0", &ip, &port), -EINVAL);
+	assert_int_equal(km_host_ip("10.0.0.1:70000", &ip, &port), -EINVAL);
+	assert_int_equal(km_host_ip("[fd00::1]x", &ip, &port), -EINVAL);
+	assert_true(km_ip_parse("0.0.0.0", &ip) == 0 && km_ip_unspecified(&ip));
+	assert_true(km_ip_parse("::", &ip) == 0 && km_ip_unspecified(&ip));
+	assert_true(km_ip_parse("::ffff:0.0.0.0", &ip) == 0);
+	assert_true(km_ip_parse("10.0.0.1", &ip) == 0 && !km_ip_unspecified(&ip));
+}
+
 /* Errors only the compiler can see: table of config -> message. */
 static void test_errors(void **state)
 {
@@ -647,6 +767,9 @@ int main(void)
 		cmocka_unit_test(test_sniffed_listener),
 		cmocka_unit_test(test_chain_pick),
 		cmocka_unit_test(test_inbound_listener),
+		cmocka_unit_test(test_port_wide_listener),
+		cmocka_unit_test(test_wildcard_prefix_hosts),
+		cmocka_unit_test(test_host_ip),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_global_limits),
 	};

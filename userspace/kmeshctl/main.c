@@ -352,7 +352,7 @@ static int cmd_status(struct ctl *c)
 		       st.last_ok ? "" : st.last_error);
 	if (running && st.n_l7) {
 		if (l7_why)
-			printf("L7:          HTTP listeners served as L4 to their default route (%s):", l7_why);
+			printf("L7:          HTTP listeners served as L4 (%s), each address by its L4 target (default route; a port-wide VIP's own virtual host; a sniffed listener's TCP chain):", l7_why);
 		else
 			printf("L7:          HTTP listeners routed by kmesh.ko on each connection's first request:");
 		for (int i = 0; i < st.n_l7; i++)

@@ -201,7 +201,7 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 			logmsg(LOG_INFO, "%zu HTTP listener(s) routed in the kernel on the first request (%zu route tables), e.g. '%s'",
 			       r.n_l7_listeners, r.n_routes, r.l7_listeners[0]);
 		else if (r.n_l7_listeners)
-			logmsg(LOG_INFO, "%zu HTTP listener(s) served as L4 to their default route (%s), e.g. '%s'",
+			logmsg(LOG_INFO, "%zu HTTP listener(s) served as L4 (%s), each address by its L4 target, e.g. '%s'",
 			       r.n_l7_listeners, d->l7_why, r.l7_listeners[0]);
 		for (size_t i = 0; i < r.n_waiting; i++)
 			logmsg(LOG_DEBUG, "listener '%s' waits for its route config (RDS)",
@@ -210,6 +210,9 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 			logmsg(LOG_INFO, "%zu sniffed listener(s) (HTTP and TCP chains on one address) served %s, e.g. '%s'",
 			       r.n_sniffed, d->l7_router ? "as HTTP" : "as their TCP chain",
 			       r.sniffed[0]);
+		if (r.n_port_wide)
+			logmsg(LOG_INFO, "%zu port-wide HTTP listener(s): a frontend per virtual host IP domain, e.g. '%s'",
+			       r.n_port_wide, r.port_wide[0]);
 		if (r.n_inbound)
 			logmsg(LOG_INFO, "%zu inbound listener(s) kept, not served (no frontend; for authorization), e.g. '%s'",
 			       r.n_inbound, r.inbound[0]);
@@ -440,6 +443,9 @@ static int check_only(const char *config)
 		for (size_t i = 0; i < r.n_sniffed; i++)
 			printf("%s: listener '%s' is sniffed: HTTP routed by kmesh.ko, served as its TCP chain without it\n",
 			       config, r.sniffed[i]);
+		for (size_t i = 0; i < r.n_port_wide; i++)
+			printf("%s: listener '%s' is port-wide HTTP: a frontend per virtual host domain that is an IP\n",
+			       config, r.port_wide[i]);
 		for (size_t i = 0; i < r.n_inbound; i++)
 			printf("%s: listener '%s' is inbound: kept, no frontend\n",
 			       config, r.inbound[i]);

@@ -156,6 +156,20 @@ static int compile_cluster(const struct km_model *m,
  * host's first route; without a "*" host, the first route of the first
  * virtual host.
  */
+static const struct km_m_action *vhost_default(const struct km_m_vhost *vh)
+{
+	if (!vh || vh->n_routes == 0)
+		return NULL;
+	for (size_t i = 0; i < vh->n_routes; i++) {
+		const struct km_m_route *rt = &vh->routes[i];
+
+		if (rt->path_kind == KM_PATH_PREFIX && rt->path &&
+		    strcmp(rt->path, "/") == 0 && rt->n_headers == 0)
+			return &rt->action;
+	}
+	return &vh->routes[0].action;
+}
+
 static const struct km_m_action *
 default_http_action(const struct km_m_route_config *rc)
 {
@@ -170,16 +184,7 @@ default_http_action(const struct km_m_route_config *rc)
 			}
 	if (!vh && rc->n_vhosts)
 		vh = &rc->vhosts[0];
-	if (!vh || vh->n_routes == 0)
-		return NULL;
-	for (i = 0; i < vh->n_routes; i++) {
-		const struct km_m_route *rt = &vh->routes[i];
-
-		if (rt->path_kind == KM_PATH_PREFIX && rt->path &&
-		    strcmp(rt->path, "/") == 0 && rt->n_headers == 0)
-			return &rt->action;
-	}
-	return &vh->routes[0].action;
+	return vhost_default(vh);
 }
 
 static bool cluster_has_family(const struct km_m_cluster *mc, uint8_t family)
@@ -490,6 +495,7 @@ static int chain_frontend(const struct km_model *m, const struct km_strmap *ni,
 			  const struct km_m_listener *l,
 			  const struct km_m_chain *tcp,
 			  const struct km_m_chain *http,
+			  const struct km_m_vhost *vip_vh,
 			  struct km_records *r, struct km_frontend *fe,
 			  struct km_err *err)
 {
@@ -500,7 +506,13 @@ static int chain_frontend(const struct km_model *m, const struct km_strmap *ni,
 
 	if (http && http->kind != KM_CHAIN_HTTP)
 		http = NULL;
-	if (l4->kind == KM_CHAIN_HTTP) {
+	if (vip_vh && l4 == http) {
+		/* a VIP of a port-wide listener: its own service's route,
+		 * not the "*" host's */
+		a = vhost_default(vip_vh);
+		if (!a)
+			return KM_PASSTHROUGH;
+	} else if (l4->kind == KM_CHAIN_HTTP) {
 		ret = chain_routes(m, l, l4, &rc, err);
 		if (ret)
 			return ret;
@@ -551,13 +563,15 @@ static int add_frontend(const struct km_model *m, const struct km_m_listener *l,
 
 /* What a listener turned out to be, for kmeshctl. */
 struct lkind {
-	bool l7, sniffed, waiting;
+	bool l7, sniffed, waiting, port_wide;
 };
 
-/* What one listener address on one port gets. */
+/* What one listener address on one port gets (@vip_vh: the address is a
+ * VIP of a port-wide listener, named by that virtual host). */
 static int compile_dest(const struct km_model *m, const struct km_strmap *ni,
 			const struct km_m_listener *l, uint32_t id,
-			const struct km_ip *ip, uint16_t port, bool *scratch,
+			const struct km_ip *ip, uint16_t port,
+			const struct km_m_vhost *vip_vh, bool *scratch,
 			int *score, struct km_records *r, struct lkind *k,
 			struct km_err *err)
 {
@@ -569,7 +583,7 @@ static int compile_dest(const struct km_model *m, const struct km_strmap *ni,
 	http = chain_pick(l, ip, port, true, scratch, score);
 	if (!tcp && !http)
 		return 0;
-	ret = chain_frontend(m, ni, l, tcp, http, r, &fe, err);
+	ret = chain_frontend(m, ni, l, tcp, http, vip_vh, r, &fe, err);
 	if (ret == KM_WAITING) {
 		k->waiting = true;
 		return 0;
@@ -584,6 +598,111 @@ static int compile_dest(const struct km_model *m, const struct km_strmap *ni,
 	return add_frontend(m, l, ip, port, &fe, r, err);
 }
 
+static bool fe_exists(const struct km_records *r, const struct km_ip *ip,
+		      uint16_t port)
+{
+	for (size_t i = 0; i < r->n_frontends; i++)
+		if (r->fe_keys[i].port == htons(port) &&
+		    !memcmp(&r->fe_keys[i].addr, &ip->addr, sizeof(ip->addr)))
+			return true;
+	return false;
+}
+
+/*
+ * A port-wide HTTP listener (istiod's 0.0.0.0_PORT with RDS route config
+ * "PORT"): every virtual host domain that is an IP of @any's family, with
+ * no port or this one, is a service VIP and gets a frontend, routed by the
+ * whole route table (Host picks the virtual host, as in Envoy). Other
+ * addresses on the port are left alone. A VIP a listener of its own
+ * serves is that listener's (Envoy: the exact address wins).
+ */
+static int compile_port_wide(const struct km_model *m,
+			     const struct km_strmap *ni,
+			     const struct km_m_listener *l, uint32_t id,
+			     const struct km_m_route_config *rc,
+			     const struct km_ip *any, uint16_t port,
+			     bool *scratch, int *score, struct km_records *r,
+			     struct lkind *k, struct km_err *err)
+{
+	for (size_t v = 0; v < rc->n_vhosts; v++) {
+		const struct km_m_vhost *vh = &rc->vhosts[v];
+
+		for (size_t d = 0; d < vh->n_domains; d++) {
+			struct km_ip ip;
+			uint16_t dport;
+			int ret;
+
+			if (km_host_ip(vh->domains[d], &ip, &dport) ||
+			    ip.family != any->family ||
+			    (dport && dport != port) || fe_exists(r, &ip, port))
+				continue;
+			ret = compile_dest(m, ni, l, id, &ip, port, vh, scratch,
+					   score, r, k, err);
+			if (ret)
+				return ret;
+			k->port_wide = true;
+		}
+	}
+	return 0;
+}
+
+/* The route config HTTP to @any:@port takes, or NULL (none, or *wait:
+ * its RDS route config is not here yet). */
+static int wildcard_routes(const struct km_model *m,
+			   const struct km_m_listener *l,
+			   const struct km_ip *any, uint16_t port,
+			   bool *scratch, int *score, bool *wait,
+			   const struct km_m_route_config **rc,
+			   struct km_err *err)
+{
+	const struct km_m_chain *http;
+	int ret;
+
+	*rc = NULL;
+	http = chain_pick(l, any, port, true, scratch, score);
+	if (!http || http->kind != KM_CHAIN_HTTP)
+		return 0;
+	ret = chain_routes(m, l, http, rc, err);
+	if (ret == KM_WAITING) {
+		*wait = true;
+		*rc = NULL;
+		return 0;
+	}
+	return ret;
+}
+
+/* A wildcard listener's chains that name single hosts in prefix_ranges
+ * (a /32 or /128 of @any's family): those hosts are its service
+ * addresses; a wider range cannot be enumerated and is not served. */
+static int compile_prefix_hosts(const struct km_model *m,
+				const struct km_strmap *ni,
+				const struct km_m_listener *l, uint32_t id,
+				const struct km_ip *any, uint16_t port,
+				bool *scratch, int *score, struct km_records *r,
+				struct lkind *k, struct km_err *err)
+{
+	unsigned int host = any->family == KM_FAMILY_INET ? 32 : 128;
+
+	for (size_t c = 0; c < l->n_chains; c++) {
+		const struct km_m_chain_match *cm = &l->chains[c].match;
+
+		for (size_t i = 0; i < cm->n_prefixes; i++) {
+			const struct km_ip *ip = &cm->prefixes[i].ip;
+			int ret;
+
+			if (ip->family != any->family ||
+			    cm->prefixes[i].len != host ||
+			    fe_exists(r, ip, port))
+				continue;
+			ret = compile_dest(m, ni, l, id, ip, port, NULL,
+					   scratch, score, r, k, err);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
 static bool port_seen(const struct km_m_listener *l, size_t c, uint16_t port)
 {
 	if (port == l->port)
@@ -594,20 +713,48 @@ static bool port_seen(const struct km_m_listener *l, size_t c, uint16_t port)
 	return false;
 }
 
+/* One address of a listener on one port. Pass 0 does the listeners'
+ * own addresses, pass 1 the service addresses of wildcard ones (virtual
+ * host domains, single-host prefix_ranges), so an exact address wins over
+ * a wildcard listener's, as in Envoy. */
+static int compile_addr(const struct km_model *m, const struct km_strmap *ni,
+			const struct km_m_listener *l, uint32_t id,
+			const struct km_ip *ip, uint16_t port, int pass,
+			bool *scratch, int *score, struct km_records *r,
+			struct lkind *k, struct km_err *err)
+{
+	const struct km_m_route_config *rc = NULL;
+	bool wait = false, any = km_ip_unspecified(ip);
+	int ret = 0;
+
+	if (any)
+		ret = wildcard_routes(m, l, ip, port, scratch, score, &wait,
+				      &rc, err);
+	k->waiting |= wait;
+	if (ret || (any && !wait) != pass)
+		return ret;
+	if (rc)
+		ret = compile_port_wide(m, ni, l, id, rc, ip, port, scratch,
+					score, r, k, err);
+	if (!ret && any && !wait)
+		ret = compile_prefix_hosts(m, ni, l, id, ip, port, scratch,
+					   score, r, k, err);
+	if (ret || rc || wait)
+		return ret;
+	return compile_dest(m, ni, l, id, ip, port, NULL, scratch, score, r, k,
+			    err);
+}
+
 static int compile_listener(const struct km_model *m, const struct km_strmap *ni,
 			    const struct km_m_listener *l, uint32_t id,
-			    struct km_records *r, struct km_err *err)
+			    int pass, struct km_records *r, struct lkind *k,
+			    struct km_err *err)
 {
-	struct lkind k = { false };
 	bool *scratch = NULL;
 	int *score = NULL, ret = 0;
 
-	if (l->direction == KM_DIR_INBOUND) {
-		/* its traffic arrives at this node's workloads: Envoy's
-		 * inbound side, never a service address to redirect */
-		r->inbound[r->n_inbound++] = l->name;
+	if (l->direction == KM_DIR_INBOUND)
 		return 0;
-	}
 	if (l->port == 0) {
 		km_err_set(err, SRC_FMT "listener '%s': no port (port_value 0)",
 			   SRC_ARG(l->src), l->name);
@@ -628,31 +775,65 @@ static int compile_listener(const struct km_model *m, const struct km_strmap *ni
 		if (c != SIZE_MAX && (!port || port_seen(l, c, port)))
 			continue;
 		for (size_t i = 0; !ret && i < l->n_addrs; i++)
-			ret = compile_dest(m, ni, l, id, &l->addrs[i], port,
-					   scratch, score, r, &k, err);
+			ret = compile_addr(m, ni, l, id, &l->addrs[i], port,
+					   pass, scratch, score, r, k, err);
 	}
-	if (ret)
-		goto out;
-	if (k.l7)
-		r->l7_listeners[r->n_l7_listeners++] = l->name;
-	if (k.sniffed)
-		r->sniffed[r->n_sniffed++] = l->name;
-	if (k.waiting)
-		r->waiting[r->n_waiting++] = l->name;
 out:
 	free(scratch);
 	free(score);
 	return ret;
 }
 
+/* The lists kmeshctl shows, once both passes are done. */
+static void list_listener(const struct km_m_listener *l,
+			  const struct lkind *k, struct km_records *r)
+{
+	if (l->direction == KM_DIR_INBOUND) {
+		/* its traffic arrives at this node's workloads: Envoy's
+		 * inbound side, never a service address to redirect */
+		r->inbound[r->n_inbound++] = l->name;
+		return;
+	}
+	if (k->l7)
+		r->l7_listeners[r->n_l7_listeners++] = l->name;
+	if (k->sniffed)
+		r->sniffed[r->n_sniffed++] = l->name;
+	if (k->port_wide)
+		r->port_wide[r->n_port_wide++] = l->name;
+	if (k->waiting)
+		r->waiting[r->n_waiting++] = l->name;
+}
+
 /* ---- top ------------------------------------------------------------------ */
 
+static size_t count_domains(const struct km_m_route_config *rc)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; rc && i < rc->n_vhosts; i++)
+		n += rc->vhosts[i].n_domains;
+	return n;
+}
+
+/* At most: each address on each port, and each domain of an HTTP chain
+ * (port-wide VIPs) on each port. */
 static size_t count_frontends(const struct km_model *m)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < m->n_listeners; i++)
-		n += m->listeners[i].n_chains * m->listeners[i].n_addrs;
+	for (size_t i = 0; i < m->n_listeners; i++) {
+		const struct km_m_listener *l = &m->listeners[i];
+		size_t ports = l->n_chains + 1, d = 0;
+
+		for (size_t c = 0; c < l->n_chains; c++) {
+			const struct km_m_chain *ch = &l->chains[c];
+
+			d += count_domains(ch->rds_name ?
+				km_model_route_config(m, ch->rds_name) :
+				&ch->routes);
+		}
+		n += ports * (l->n_addrs + d);
+	}
 	return n;
 }
 
@@ -685,12 +866,14 @@ static int alloc_records(const struct km_model *m, struct km_records *r)
 	r->waiting = calloc(m->n_listeners + 1, sizeof(char *));
 	r->inbound = calloc(m->n_listeners + 1, sizeof(char *));
 	r->sniffed = calloc(m->n_listeners + 1, sizeof(char *));
+	r->port_wide = calloc(m->n_listeners + 1, sizeof(char *));
 	r->route_src = calloc(KM_MAX_ROUTE_CONFIGS, sizeof(*r->route_src));
 	r->route_blobs = calloc(KM_MAX_ROUTE_CONFIGS, sizeof(*r->route_blobs));
 	r->route_lens = calloc(KM_MAX_ROUTE_CONFIGS, sizeof(*r->route_lens));
 	if (!r->fe_keys || !r->fe_vals || !r->clusters || !r->ep_keys ||
 	    !r->ep_vals || !r->listener_names || !r->cluster_names ||
 	    !r->l7_listeners || !r->waiting || !r->inbound || !r->sniffed ||
+	    !r->port_wide ||
 	    !r->route_src ||
 	    !r->route_blobs || !r->route_lens)
 		return -ENOMEM;
@@ -701,6 +884,7 @@ int km_compile(const struct km_model *m, struct km_records *r,
 	       struct km_err *err)
 {
 	struct km_strmap ni = {};
+	struct lkind *kinds = NULL;
 	size_t i;
 	int ret;
 
@@ -738,15 +922,26 @@ int km_compile(const struct km_model *m, struct km_records *r,
 	}
 	r->n_clusters = m->n_clusters;
 
-	for (i = 0; i < m->n_listeners; i++) {
-		r->listener_names[i] = m->listeners[i].name;
-		ret = compile_listener(m, &ni, &m->listeners[i], i, r, err);
-		if (ret)
-			goto out;
+	kinds = calloc(m->n_listeners + 1, sizeof(*kinds));
+	if (!kinds) {
+		km_err_set(err, "%s: out of memory compiling the config", m->source);
+		ret = -ENOMEM;
+		goto out;
 	}
+	for (int pass = 0; pass < 2; pass++)
+		for (i = 0; i < m->n_listeners; i++) {
+			r->listener_names[i] = m->listeners[i].name;
+			ret = compile_listener(m, &ni, &m->listeners[i], i,
+					       pass, r, &kinds[i], err);
+			if (ret)
+				goto out;
+		}
+	for (i = 0; i < m->n_listeners; i++)
+		list_listener(&m->listeners[i], &kinds[i], r);
 	r->n_listener_names = m->n_listeners;
 	ret = check_duplicates(r, m, err);
 out:
+	free(kinds);
 	km_strmap_free(&ni);
 	if (ret)
 		km_records_free(r);
@@ -766,6 +961,7 @@ void km_records_free(struct km_records *r)
 	free(r->waiting);
 	free(r->inbound);
 	free(r->sniffed);
+	free(r->port_wide);
 	for (size_t i = 0; r->route_blobs && i < r->n_routes; i++)
 		free(r->route_blobs[i]);
 	free(r->route_src);

@@ -55,6 +55,11 @@ struct km_records {
 	 * served as the TCP chain without it. Borrowed. */
 	size_t n_sniffed;
 	const char **sniffed;
+
+	/* Port-wide HTTP listeners (0.0.0.0_PORT + RDS): a frontend per
+	 * virtual host domain that is an IP, none for the wildcard. */
+	size_t n_port_wide;
+	const char **port_wide;
 };
 
 int km_compile(const struct km_model *m, struct km_records *r,

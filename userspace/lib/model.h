@@ -250,6 +250,12 @@ const struct km_m_route_config *km_model_route_config(const struct km_model *m,
 						      const char *name);
 /* "10.0.0.1" or "fd00::1" -> km_ip; -EINVAL if neither. */
 int km_ip_parse(const char *s, struct km_ip *ip);
+/* A Host header or virtual host domain that is an IP: "10.0.0.1",
+ * "10.0.0.1:80", "[fd00::1]", "[fd00::1]:80", "fd00::1"; *port 0 when it
+ * has none. -EINVAL if it is not an IP (a name, "*", a bad port). */
+int km_host_ip(const char *host, struct km_ip *ip, uint16_t *port);
+/* 0.0.0.0 or :: (a listener bound to every address). */
+bool km_ip_unspecified(const struct km_ip *ip);
 /* km_ip -> text, buf of at least 46 bytes; returns buf. */
 const char *km_ip_str(const struct km_ip *ip, char *buf, size_t len);
 const char *km_lb_policy_name(unsigned int p);
