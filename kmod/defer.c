@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Deferred connect on a stock kernel (verified on Debian 6.12; see
- * ../shared/kernel-notes.md).
+ * docs/kernel-notes.md).
  *
  * 1. connect4/6 run in tcp_v{4,6}_pre_connect. The program calls
  *    bpf_km_defer_connect(), which swaps sk->sk_prot to a module copy of the
@@ -22,7 +22,9 @@
  *
  * Before the first write:
  *  - poll reports EPOLLOUT | EPOLLWRNORM (tcp_poll would say POLLHUP for a
- *    socket in TCP_CLOSE);
+ *    socket in TCP_CLOSE); a poll or epoll for input only connects to the
+ *    fallback, as a read does;
+ *  - a second connect() returns EISCONN and the socket stays deferred;
  *  - getpeername returns the address the application dialed (the socket has
  *    no peer yet; inet_getname would say ENOTCONN, which clients that log
  *    their peer right after connect() treat as a failed connect);
@@ -35,8 +37,28 @@
  * socket does not use (a socket that has it set is not deferred). Every
  * access is under the socket lock. Each deferred socket holds a module
  * reference until it is restored, so the proto copies outlive it.
+ *
+ * Unload. Module text must never run, or be returned into, after it is
+ * freed. A deferred socket's own reference is dropped when it is restored,
+ * often in the middle of one of our functions that then goes on to block
+ * (the first write waits for the handshake and for send-buffer space, for
+ * minutes against a silent endpoint). So every override runs between
+ * km_enter() and km_leave():
+ *  - km_enter() counts the caller in km_callers, then takes a module
+ *    reference for the whole call: while any thread is inside, rmmod is
+ *    refused (EBUSY/EAGAIN: "in use").
+ *  - A thread can read our proto or ops pointer just before another thread
+ *    restores the socket and drops the last reference, and enter with the
+ *    module already going: try_module_get() fails, but it is still counted,
+ *    and km_defer_exit() waits for km_callers to drain.
+ *  - The window between reading the pointer and the increment, and the few
+ *    instructions after the decrement, contain no voluntary sleep:
+ *    synchronize_rcu_tasks() before and after the drain covers them (and
+ *    synchronize_rcu() any caller with preemption off).
+ * No override ever runs with the socket's reference as its only guard.
  */
 #include <linux/bpf-cgroup.h>
+#include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/net.h>
 #include <linux/slab.h>
@@ -61,6 +83,39 @@ static struct proto km_tcp_prot, km_tcpv6_prot;
 static struct proto_ops km_inet_ops, km_inet6_ops;
 /* inet6_stream_ops is not exported: read it off a kernel socket at init. */
 static const struct proto_ops *km_orig_inet6_ops;
+
+/* Threads inside an override (see "Unload" above). */
+static atomic_t km_callers = ATOMIC_INIT(0);
+
+/* true if the call holds a module reference (false: the module is going,
+ * and km_defer_exit() waits for this caller through km_callers) */
+static bool km_enter(void)
+{
+	atomic_inc(&km_callers);
+	/* counted before anything of ours is touched; pairs with the
+	 * smp_mb() after the drain in km_defer_exit() */
+	smp_mb__after_atomic();
+	return try_module_get(THIS_MODULE);
+}
+
+static void km_leave(bool ref)
+{
+	if (ref)
+		module_put(THIS_MODULE);
+	/* everything this call did is visible before it stops counting */
+	smp_mb__before_atomic();
+	atomic_dec(&km_callers);
+	/* from here to the return: no sleep (synchronize_rcu_tasks() in
+	 * km_defer_exit() covers it) */
+}
+
+/* expr, evaluated between km_enter() and km_leave() */
+#define KM_GUARDED(expr) ({				\
+	bool km_ref_ = km_enter();			\
+	typeof(expr) km_ret_ = (expr);			\
+	km_leave(km_ref_);				\
+	km_ret_;					\
+})
 
 static bool km_is_deferred(const struct sock *sk)
 {
@@ -111,7 +166,7 @@ static int km_connect_fallback(struct sock *sk)
 	struct km_deferred *d = km_d(sk);
 	struct sockaddr_storage addr = d->fallback;
 
-	km_count(KM_MC_FALLBACKS);
+	km_mod_count(KM_MC_FALLBACKS);
 	return km_connect_to(sk, (struct sockaddr *)&addr, d->fallback_len);
 }
 
@@ -150,13 +205,15 @@ static int km_connect_routed(struct sock *sk, struct msghdr *msg,
 	if (km_same_addr(&addr, len, &d->vip, d->vip_len))
 		return km_connect_fallback(sk);
 	if (!km_same_addr(&addr, len, &d->fallback, d->fallback_len))
-		km_count(KM_MC_REROUTED);
+		km_mod_count(KM_MC_REROUTED);
 	return km_connect_to(sk, (struct sockaddr *)&addr, len);
 }
 
-/* ---- the proto and proto_ops overrides ------------------------------------ */
+/* ---- the proto and proto_ops overrides ------------------------------------
+ * Each __km_X is the work; km_X, what the proto or ops copy points to, runs
+ * it guarded (KM_GUARDED, see "Unload" above). */
 
-static int km_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
+static int __km_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 {
 	struct km_deferred *d = km_d(sk);
 	int min = sk->sk_family == AF_INET6 ? SIN6_LEN_RFC2133 :
@@ -170,7 +227,7 @@ static int km_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 	return 0;
 }
 
-static int km_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
+static int __km_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 {
 	struct km_rerun *rr = kmalloc(sizeof(*rr), GFP_KERNEL);
 	int ret;
@@ -195,8 +252,9 @@ static int km_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 	return ret;
 }
 
-static int km_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
-		      int flags, int *addr_len)
+/* A read (or a wait for input) before the first write: nothing to route
+ * on, so connect to the fallback now. 0 or -errno. */
+static int km_read_first(struct sock *sk)
 {
 	int ret = 0;
 
@@ -208,12 +266,20 @@ static int km_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 			ret = -ENOTCONN;
 	}
 	release_sock(sk);
+	return ret;
+}
+
+static int __km_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
+			int flags, int *addr_len)
+{
+	int ret = km_read_first(sk);
+
 	if (ret)
 		return ret;
 	return READ_ONCE(sk->sk_prot)->recvmsg(sk, msg, len, flags, addr_len);
 }
 
-static int km_disconnect(struct sock *sk, int flags)
+static int __km_disconnect(struct sock *sk, int flags)
 {
 	struct km_deferred *d = km_restore(sk);	/* called locked */
 	struct proto *orig = d->orig_prot;
@@ -222,7 +288,7 @@ static int km_disconnect(struct sock *sk, int flags)
 	return orig->disconnect(sk, flags);
 }
 
-static void km_close(struct sock *sk, long timeout)
+static int __km_close(struct sock *sk, long timeout)
 {
 	struct km_deferred *d = NULL;
 
@@ -233,19 +299,36 @@ static void km_close(struct sock *sk, long timeout)
 	sk->sk_prot->close(sk, timeout);
 	if (d)
 		km_release(d);
+	return 0;
 }
 
-static __poll_t km_poll(struct file *file, struct socket *sock,
-			struct poll_table_struct *wait)
+/*
+ * Before the first write a deferred socket is writable: EPOLLOUT. A caller
+ * that waits for input only (a server-speaks-first protocol: poll(POLLIN),
+ * or epoll registered for EPOLLIN without EPOLLOUT) would wait for ever:
+ * nothing is sent until it writes. Connect it to the fallback, as a read
+ * does, and answer as TCP does. A caller that asks for both (or cannot say:
+ * poll_requested_events() is all bits without a table) sees EPOLLOUT.
+ */
+static __poll_t __km_poll(struct file *file, struct socket *sock,
+			  struct poll_table_struct *wait)
 {
-	if (km_is_deferred(sock->sk)) {
-		sock_poll_wait(file, sock, wait);
-		return EPOLLOUT | EPOLLWRNORM;
+	__poll_t want = poll_requested_events(wait);
+	struct sock *sk = sock->sk;
+
+	if (km_is_deferred(sk)) {
+		if (!(want & (EPOLLIN | EPOLLRDNORM)) ||
+		    (want & (EPOLLOUT | EPOLLWRNORM))) {
+			sock_poll_wait(file, sock, wait);
+			return EPOLLOUT | EPOLLWRNORM;
+		}
+		if (km_read_first(sk))
+			return EPOLLERR;	/* the connect failed at once */
 	}
 	return tcp_poll(file, sock, wait);
 }
 
-static int km_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
+static int __km_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
 {
 	const struct proto_ops *orig = NULL;
 	struct sock *sk = sock->sk;
@@ -269,6 +352,73 @@ static int km_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
 	if (!orig)
 		orig = sk->sk_family == AF_INET6 ? km_orig_inet6_ops : &inet_stream_ops;
 	return orig->getname(sock, uaddr, peer);
+}
+
+/*
+ * connect() again on a deferred socket. The first connect() returned 0, so
+ * to the application the socket is connected: answer -EISCONN, as TCP does
+ * for a connected socket, and keep it deferred. (__inet_stream_connect
+ * would see SS_CONNECTING in TCP_CLOSE and answer -ECONNABORTED, undoing
+ * the connect.) AF_UNSPEC still disconnects: the socket goes back untouched.
+ */
+static int __km_stream_connect(struct socket *sock, struct sockaddr *uaddr,
+			       int addr_len, int flags)
+{
+	struct sock *sk = sock->sk;
+	bool deferred;
+
+	if (addr_len >= sizeof(uaddr->sa_family) &&
+	    uaddr->sa_family != AF_UNSPEC) {
+		lock_sock(sk);
+		deferred = km_is_deferred(sk);
+		release_sock(sk);
+		if (deferred)
+			return -EISCONN;
+	}
+	return inet_stream_connect(sock, uaddr, addr_len, flags);
+}
+
+static int km_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
+{
+	return KM_GUARDED(__km_connect(sk, uaddr, addr_len));
+}
+
+static int km_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
+{
+	return KM_GUARDED(__km_sendmsg(sk, msg, size));
+}
+
+static int km_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
+		      int flags, int *addr_len)
+{
+	return KM_GUARDED(__km_recvmsg(sk, msg, len, flags, addr_len));
+}
+
+static int km_disconnect(struct sock *sk, int flags)
+{
+	return KM_GUARDED(__km_disconnect(sk, flags));
+}
+
+static void km_close(struct sock *sk, long timeout)
+{
+	KM_GUARDED(__km_close(sk, timeout));
+}
+
+static __poll_t km_poll(struct file *file, struct socket *sock,
+			struct poll_table_struct *wait)
+{
+	return KM_GUARDED(__km_poll(file, sock, wait));
+}
+
+static int km_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
+{
+	return KM_GUARDED(__km_getname(sock, uaddr, peer));
+}
+
+static int km_stream_connect(struct socket *sock, struct sockaddr *uaddr,
+			     int addr_len, int flags)
+{
+	return KM_GUARDED(__km_stream_connect(sock, uaddr, addr_len, flags));
 }
 
 /* ---- entry from the kfunc ------------------------------------------------- */
@@ -322,7 +472,7 @@ int km_defer_sock(struct bpf_sock_addr_kern *ctx)
 	WRITE_ONCE(sk->sk_socket->ops, ops);
 	WRITE_ONCE(sk->sk_prot, ours);
 	atomic_long_inc(&km_in_flight);
-	km_count(KM_MC_DEFERRED);
+	km_mod_count(KM_MC_DEFERRED);
 	return 0;
 }
 
@@ -346,6 +496,7 @@ int km_defer_init(void)
 	km_inet_ops = inet_stream_ops;
 	km_inet_ops.poll = km_poll;
 	km_inet_ops.getname = km_getname;
+	km_inet_ops.connect = km_stream_connect;
 
 	/* IPv6 may be disabled at boot: then only IPv4 is deferred. */
 	if (sock_create_kern(&init_net, AF_INET6, SOCK_STREAM, IPPROTO_TCP,
@@ -354,17 +505,36 @@ int km_defer_init(void)
 		km_inet6_ops = *sock->ops;
 		km_inet6_ops.poll = km_poll;
 		km_inet6_ops.getname = km_getname;
+		km_inet6_ops.connect = km_stream_connect;
 		sock_release(sock);
 		km_tcpv6_prot = tcpv6_prot;
 		km_override(&km_tcpv6_prot);
 	} else {
-		pr_info("kmesh: IPv6 unavailable, deferring IPv4 connects only\n");
+		pr_info("IPv6 unavailable, deferring IPv4 connects only\n");
 	}
 	return 0;
 }
 
 void km_defer_exit(void)
 {
+	unsigned long waited = 0;
+
+	/* Callers that read our proto or ops before their socket was
+	 * restored and are not counted yet (see "Unload" above). */
+	synchronize_rcu();
+	synchronize_rcu_tasks();
+	/* Callers inside that entered without a reference (the module was
+	 * already going): they finish their call, however long it blocks. */
+	while (atomic_read(&km_callers)) {
+		if (waited++ % 500 == 0)
+			pr_info("unload waits for %d caller(s) still inside\n",
+				atomic_read(&km_callers));
+		msleep(20);
+	}
+	/* pairs with km_leave(): their work is done before we go on */
+	smp_mb();
+	/* their last instructions after the decrement */
+	synchronize_rcu_tasks();
 	/* Every deferred socket holds a module reference: none is left. */
 	WARN_ON(atomic_long_read(&km_in_flight));
 }

@@ -21,7 +21,7 @@ static int km_put_counters(struct sk_buff *msg)
 	int i;
 
 	for (i = 0; i < KM_MC_MAX; i++)
-		if (nla_put_u64_64bit(msg, attr[i], km_counter_sum(i), KM_A_PAD))
+		if (nla_put_u64_64bit(msg, attr[i], km_mod_counter_sum(i), KM_A_PAD))
 			return -EMSGSIZE;
 	return nla_put_u64_64bit(msg, KM_A_IN_FLIGHT,
 				 atomic_long_read(&km_in_flight), KM_A_PAD);
@@ -52,7 +52,7 @@ static int km_genl_set(struct sk_buff *skb, struct genl_info *info)
 	if (GENL_REQ_ATTR_CHECK(info, KM_A_DEFER_ENABLED))
 		return -EINVAL;
 	WRITE_ONCE(km_defer_enabled, !!nla_get_u8(info->attrs[KM_A_DEFER_ENABLED]));
-	pr_info("kmesh: deferred connect %s\n",
+	pr_info("deferred connect %s\n",
 		km_defer_enabled ? "enabled" : "disabled");
 	return 0;
 }

@@ -27,9 +27,9 @@ static struct km_rerun *km_parsed(struct bpf_sock_addr_kern *ctx)
 		rr->parsed = true;
 		rr->parse_ret = km_http_parse(rr->buf, rr->len, &rr->req);
 		if (rr->parse_ret < 0)
-			km_count(KM_MC_PARSE_ERRORS);
+			km_mod_count(KM_MC_PARSE_ERRORS);
 		else if (rr->parse_ret == KM_HTTP_INCOMPLETE)
-			km_count(KM_MC_FALLBACKS);
+			km_mod_count(KM_MC_FALLBACKS);
 	}
 	return rr;
 }

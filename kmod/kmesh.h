@@ -5,7 +5,18 @@
 
 #include <linux/filter.h>
 #include <linux/percpu.h>
+#include <linux/version.h>
 #include <net/sock.h>
+
+/*
+ * The module refuses to be built for a kernel it cannot work on, with the
+ * reason, rather than failing somewhere in the middle of the build (or, had
+ * it built, at load time). DKMS's BUILD_EXCLUSIVE_KERNEL keeps it from
+ * trying; this is the module's own word for anyone who builds by hand.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
+#error "kmesh.ko needs Linux 6.12 or newer: BPF programs of cgroup sock_addr type call module kfuncs only from 6.12 (docs/kernel-notes.md); on older kernels kmesh runs L4 only"
+#endif
 
 #include "kmesh/kmod_abi.h"
 #include "kmesh/http_parse.h"
@@ -20,16 +31,16 @@ enum km_mod_counter {
 	KM_MC_MAX,
 };
 
-DECLARE_PER_CPU(u64, km_counters[KM_MC_MAX]);
+DECLARE_PER_CPU(u64, km_mod_counters[KM_MC_MAX]);
 extern atomic_long_t km_in_flight;
 extern bool km_defer_enabled;
 
-static inline void km_count(enum km_mod_counter c)
+static inline void km_mod_count(enum km_mod_counter c)
 {
-	this_cpu_inc(km_counters[c]);
+	this_cpu_inc(km_mod_counters[c]);
 }
 
-u64 km_counter_sum(enum km_mod_counter c);
+u64 km_mod_counter_sum(enum km_mod_counter c);
 
 /*
  * What the re-run of connect4/6 sees in bpf_sock_addr_kern.t_ctx. The

@@ -9,20 +9,20 @@
 
 #include "kmesh.h"
 
-DEFINE_PER_CPU(u64, km_counters[KM_MC_MAX]);
+DEFINE_PER_CPU(u64, km_mod_counters[KM_MC_MAX]);
 atomic_long_t km_in_flight = ATOMIC_LONG_INIT(0);
 
 bool km_defer_enabled = true;
 module_param_named(defer, km_defer_enabled, bool, 0644);
 MODULE_PARM_DESC(defer, "Defer connects for L7 routing (default on); off serves L7 listeners as L4");
 
-u64 km_counter_sum(enum km_mod_counter c)
+u64 km_mod_counter_sum(enum km_mod_counter c)
 {
 	u64 sum = 0;
 	int cpu;
 
 	for_each_possible_cpu(cpu)
-		sum += per_cpu(km_counters[c], cpu);
+		sum += per_cpu(km_mod_counters[c], cpu);
 	return sum;
 }
 
@@ -35,15 +35,15 @@ static int __init km_init(void)
 		return ret;
 	ret = km_kfuncs_init();
 	if (ret) {
-		pr_err("kmesh: registering kfuncs failed: %d\n", ret);
+		pr_err("registering kfuncs failed: %d\n", ret);
 		goto err_defer;
 	}
 	ret = km_genl_init();
 	if (ret) {
-		pr_err("kmesh: registering generic netlink family failed: %d\n", ret);
+		pr_err("registering generic netlink family failed: %d\n", ret);
 		goto err_defer;	/* kfunc sets go with the module's BTF */
 	}
-	pr_info("kmesh: loaded, version %s, kfunc ABI %d\n", KM_MOD_VERSION,
+	pr_info("loaded, version %s, kfunc ABI %d\n", KM_MOD_VERSION,
 		KM_KMOD_ABI_VERSION);
 	return 0;
 
@@ -55,10 +55,9 @@ err_defer:
 static void __exit km_exit(void)
 {
 	km_genl_exit();
+	/* waits until no thread can be inside, or return into, our code */
 	km_defer_exit();
-	/* the last deferred socket dropped its reference from our code */
-	synchronize_rcu();
-	pr_info("kmesh: unloaded\n");
+	pr_info("unloaded\n");
 }
 
 module_init(km_init);

@@ -7,9 +7,16 @@
  * Built verbatim into kmesh.ko and into libkmesh.a
  * (userspace/lib/route_match_user.c includes it): no libc, no kernel API.
  * String comparison and header lookup are http_parse.c's. Every record and
- * string is fetched through km_rt_at()/km_rt_str(), which check it lies
+ * string is fetched through km_rt_get()/km_rt_str(), which check it lies
  * inside the blob, and every loop has an abi.h (or, over the request,
  * http_parse.h) constant bound besides its count.
+ *
+ * The blob is a map value that the agent (or anyone with the map) may
+ * rewrite while a lookup runs. So every record is copied out once, one
+ * volatile 32-bit load per word (km_rt_get), and only the copy is checked
+ * and used: a concurrent writer can make a record wrong, never make a
+ * length change between its check and its use. Strings are read in place;
+ * their bytes may change under us, their bounds come from the copies.
  */
 #include "kmesh/route_match.h"
 
@@ -38,6 +45,25 @@ static const void *km_rt_at(const struct km_rt_ctx *c, __u32 off, __u32 size)
 	if (off > c->len || size > c->len - off || (off & 3))
 		return (void *)0;
 	return c->t + off;
+}
+
+/* Copy the record at off (size bytes, a multiple of 4) into dst, each
+ * 32-bit word loaded once (READ_ONCE: the compiler may not load it again).
+ * false if it is not inside the blob. */
+static bool km_rt_get(const struct km_rt_ctx *c, __u32 off, void *dst,
+		      __u32 size)
+{
+	const volatile __u32 *src = km_rt_at(c, off, size);
+	__u32 i, w;
+
+	if (!src)
+		return false;
+	/* the record's own fields are __u16 and __u8 too: store bytes */
+	for (i = 0; i < size / 4; i++) {
+		w = src[i];
+		__builtin_memcpy((char *)dst + i * 4, &w, 4);
+	}
+	return true;
 }
 
 /* String (off, len): inside the blob and no longer than a config string may
@@ -111,42 +137,45 @@ static int km_domain_rank(const struct km_rt_domain *d, const char *s,
 	return -EINVAL;
 }
 
-/* Index of the vhost for host, -ENOENT if none, -EINVAL on a bad record. */
+/* Index of the vhost for host (its record copied to *best_v), -ENOENT if
+ * none, -EINVAL on a bad record. h is the caller's copy of the header. */
 static int km_select_vhost(const struct km_rt_ctx *c,
 			   const struct km_rt_head *h, const char *host,
-			   __u32 hlen)
+			   __u32 hlen, struct km_rt_vhost *best_v)
 {
-	const struct km_rt_vhost *v;
-	const struct km_rt_domain *d;
+	struct km_rt_vhost v = {};
+	struct km_rt_domain d = {};
 	const char *s;
 	int best = -ENOENT, best_rank = 4, rank;
 	__u32 best_len = 0, i, j;
 
 	for (i = 0; i < KM_MAX_VHOSTS && i < h->n_vhosts; i++) {
-		v = km_rt_at(c, h->vhost_off + i * sizeof(*v), sizeof(*v));
-		if (!v || v->n_domains > KM_MAX_DOMAINS)
+		if (!km_rt_get(c, h->vhost_off + i * sizeof(v), &v, sizeof(v)) ||
+		    v.n_domains > KM_MAX_DOMAINS)
 			return -EINVAL;
-		for (j = 0; j < KM_MAX_DOMAINS && j < v->n_domains; j++) {
-			d = km_rt_at(c, v->domain_off + j * sizeof(*d),
-				     sizeof(*d));
-			if (!d)
+		for (j = 0; j < KM_MAX_DOMAINS && j < v.n_domains; j++) {
+			if (!km_rt_get(c, v.domain_off + j * sizeof(d), &d,
+				       sizeof(d)))
 				return -EINVAL;
-			s = km_rt_str(c, d->off, d->len);
+			s = km_rt_str(c, d.off, d.len);
 			if (!s)
 				return -EINVAL;
-			rank = km_domain_rank(d, s, host, hlen);
+			rank = km_domain_rank(&d, s, host, hlen);
 			if (rank == -EINVAL)
 				return rank;
-			if (rank == 0)
+			if (rank == 0) {
+				*best_v = v;
 				return (int)i;
+			}
 			if (rank < 0)
 				continue;
 			/* lower rank wins; within a rank the longer wildcard */
 			if (rank < best_rank ||
-			    (rank == best_rank && d->len > best_len)) {
+			    (rank == best_rank && d.len > best_len)) {
 				best = (int)i;
 				best_rank = rank;
-				best_len = d->len;
+				best_len = d.len;
+				*best_v = v;
 			}
 		}
 	}
@@ -321,11 +350,12 @@ static int km_header_match(const struct km_rt_ctx *c,
 	return match != invert;
 }
 
-/* 1 the route matches the request, 0 not, -EINVAL bad record. */
+/* 1 the route matches the request, 0 not, -EINVAL bad record. r is the
+ * caller's copy of the record. */
 static int km_route_matches(const struct km_rt_ctx *c,
 			    const struct km_rt_route *r)
 {
-	const struct km_rt_header_match *m;
+	struct km_rt_header_match m = {};
 	int ret;
 	__u32 i;
 
@@ -335,10 +365,9 @@ static int km_route_matches(const struct km_rt_ctx *c,
 	if (ret <= 0)
 		return ret;
 	for (i = 0; i < KM_MAX_HEADER_MATCHES && i < r->n_headers; i++) {
-		m = km_rt_at(c, r->header_off + i * sizeof(*m), sizeof(*m));
-		if (!m)
+		if (!km_rt_get(c, r->header_off + i * sizeof(m), &m, sizeof(m)))
 			return -EINVAL;
-		ret = km_header_match(c, m);
+		ret = km_header_match(c, &m);
 		if (ret <= 0)
 			return ret;
 	}
@@ -352,21 +381,18 @@ static int km_copy_action(const struct km_rt_ctx *c,
 			  const struct km_rt_route *r,
 			  struct km_route_result *res)
 {
-	const struct km_target *t;
+	struct km_target t = {};
 	__u32 prev = 0, i;
 
 	if (r->n_targets == 0 || r->n_targets > KM_MAX_WEIGHTED ||
 	    r->total_weight == 0 || r->total_weight > KM_MAX_TOTAL_WEIGHT)
 		return -EINVAL;
-	t = km_rt_at(c, r->target_off,
-		     (__u32)r->n_targets * sizeof(struct km_target));
-	if (!t)
-		return -EINVAL;
 	for (i = 0; i < KM_MAX_WEIGHTED && i < r->n_targets; i++) {
-		if (t[i].cum_weight < prev)
+		if (!km_rt_get(c, r->target_off + i * sizeof(t), &t, sizeof(t)) ||
+		    t.cum_weight < prev)
 			return -EINVAL;
-		prev = t[i].cum_weight;
-		res->action.targets[i] = t[i];
+		prev = t.cum_weight;
+		res->action.targets[i] = t;
 	}
 	if (prev != r->total_weight)
 		return -EINVAL;
@@ -405,9 +431,9 @@ int km_route_match(const void *table, __u32 len, const char *buf,
 	struct km_rt_ctx c = {
 		.t = table, .len = len, .buf = buf, .req = req,
 	};
-	const struct km_rt_head *h;
-	const struct km_rt_vhost *v;
-	const struct km_rt_route *r;
+	struct km_rt_head h = {};
+	struct km_rt_vhost v = {};
+	struct km_rt_route r = {};
 	const char *host = buf + req->host.off;
 	__u32 hlen = req->host.len, i;
 	int vi, ret;
@@ -416,16 +442,15 @@ int km_route_match(const void *table, __u32 len, const char *buf,
 	if (((unsigned long)table & 3) || !km_req_ok(req))
 		return km_bad_table(res);
 	/* a blob says how long it is; a map value may be longer */
-	h = km_rt_at(&c, 0, sizeof(*h));
-	if (!h || h->magic != KM_RT_MAGIC || h->version != KM_RT_VERSION ||
-	    h->len < sizeof(*h) || h->len > len || h->len > KM_ROUTE_TABLE_MAX ||
-	    h->n_vhosts > KM_MAX_VHOSTS)
+	if (!km_rt_get(&c, 0, &h, sizeof(h)) || h.magic != KM_RT_MAGIC ||
+	    h.version != KM_RT_VERSION || h.len < sizeof(h) || h.len > len ||
+	    h.len > KM_ROUTE_TABLE_MAX || h.n_vhosts > KM_MAX_VHOSTS)
 		return km_bad_table(res);
-	c.len = h->len;
+	c.len = h.len;
 
-	if (h->flags & KM_RT_F_IGNORE_PORT)
+	if (h.flags & KM_RT_F_IGNORE_PORT)
 		hlen = km_host_without_port(host, hlen);
-	vi = km_select_vhost(&c, h, host, hlen);
+	vi = km_select_vhost(&c, &h, host, hlen, &v);
 	if (vi == -EINVAL)
 		return km_bad_table(res);
 	if (vi < 0)
@@ -433,19 +458,17 @@ int km_route_match(const void *table, __u32 len, const char *buf,
 
 	res->status = KM_ROUTE_NO_ROUTE;
 	res->vhost = (__u16)vi;
-	v = km_rt_at(&c, h->vhost_off + (__u32)vi * sizeof(*v), sizeof(*v));
-	if (!v || v->n_routes > KM_MAX_ROUTES)
+	if (v.n_routes > KM_MAX_ROUTES)
 		return km_bad_table(res);
-	for (i = 0; i < KM_MAX_ROUTES && i < v->n_routes; i++) {
-		r = km_rt_at(&c, v->route_off + i * sizeof(*r), sizeof(*r));
-		if (!r)
+	for (i = 0; i < KM_MAX_ROUTES && i < v.n_routes; i++) {
+		if (!km_rt_get(&c, v.route_off + i * sizeof(r), &r, sizeof(r)))
 			return km_bad_table(res);
-		ret = km_route_matches(&c, r);
+		ret = km_route_matches(&c, &r);
 		if (ret < 0)
 			return km_bad_table(res);
 		if (!ret)
 			continue;
-		if (km_copy_action(&c, r, res))
+		if (km_copy_action(&c, &r, res))
 			return km_bad_table(res);
 		res->status = KM_ROUTE_MATCHED;
 		res->route = (__u16)i;

@@ -37,6 +37,13 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 
 apt-get install -y -q --no-install-recommends -t bookworm-backports \
-	libbpf-dev bpftool "linux-headers-$KVER"
+	libbpf-dev bpftool "linux-headers-$KVER" linux-source-6.12
+
+# bookworm's own kernel headers (6.1): the module must refuse to build there
+# with its own message (tests/vm/run.sh, old_kernel_refusal)
+H61=$(apt-cache depends linux-headers-amd64/bookworm 2>/dev/null |
+	awk '$1 == "Depends:" && $2 ~ /^linux-headers-6\.1\./ { print $2; exit }')
+[ -n "$H61" ] || { echo "install-deps: cannot resolve bookworm's linux-headers-6.1" >&2; exit 1; }
+apt-get install -y -q --no-install-recommends "$H61"
 
 echo "install-deps: done (clang $(clang-19 --version | head -1 | awk '{print $4}'), bpftool $(bpftool version | head -1 | awk '{print $2}'), headers $KVER)"

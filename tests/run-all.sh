@@ -7,6 +7,14 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
 pass=0 fail=0 skip=0 todo=0
+. tests/lib/ci_skips.sh
+
+# gate SUITE OUTPUT: under CI=true a skip not in tests/allowed-skips.txt
+# fails (tests/lib/ci_skips.sh)
+gate() {
+	ci_skip_check "$1" "$2"
+	fail=$((fail + CI_SKIP_FAILS))
+}
 
 add_counts() {	# reads a suite's output, adds its counts
 	local out=$1 p f s t
@@ -17,18 +25,32 @@ add_counts() {	# reads a suite's output, adds its counts
 	pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0})); skip=$((skip + ${s:-0})); todo=$((todo + ${t:-0}))
 }
 
-if [ "$what" = all ] || [ "$what" = --unit ]; then
-	for t in build/tests/test_*; do
+# unit_dir DIR LABEL: every cmocka binary in DIR
+unit_dir() {
+	local t out rc p f
+	for t in "$1"/test_*; do
 		[ -x "$t" ] || continue
-		echo "== unit: $(basename "$t")"
+		echo "== $2: $(basename "$t")"
 		out=$("$t" 2>&1); rc=$?
 		echo "$out"
+		gate "$2: $(basename "$t")" "$out"
 		p=$(sed -n 's/^.*\[  PASSED  \] \([0-9]*\) test.*/\1/p' <<< "$out" | tail -1)
 		f=$(sed -n 's/^.*\[  FAILED  \] \([0-9]*\) test.*/\1/p' <<< "$out" | tail -1)
 		pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0}))
-		# a crash before cmocka's summary is a failure too
+		# a crash (or a sanitizer's report) before cmocka's summary fails
 		[ $rc -ne 0 ] && [ -z "$f" ] && fail=$((fail + 1))
 	done
+}
+
+if [ "$what" = all ] || [ "$what" = --unit ]; then
+	unit_dir build/tests unit
+	# the same tests built with ASan+UBSan (make asan); a report aborts
+	if [ -d build/asan/tests ]; then
+		unit_dir build/asan/tests "unit (ASan+UBSan)"
+	elif [ "${CI:-}" = true ]; then
+		echo "not ok - the ASan+UBSan unit build (make asan) is missing"
+		fail=$((fail + 1))
+	fi
 fi
 
 # fuzz TARGET NAME WHAT: a bounded libFuzzer run (tests/fuzz/run.sh TARGET),
@@ -48,10 +70,12 @@ fuzz() {
 }
 
 if [ "$what" = all ] || [ "$what" = --unit ]; then
-	# 15 s each, 30 s in all (longer: FUZZ_SECONDS=600, per target)
+	# 15 s each, a minute in all (longer: FUZZ_SECONDS=600, per target)
 	: "${FUZZ_SECONDS:=15}"
 	fuzz http fuzz_http_parse "HTTP request-head parser"
 	fuzz route fuzz_route_match "route matcher and table builder"
+	fuzz yaml fuzz_config_yaml "Envoy YAML reader"
+	fuzz xds fuzz_xds_resources "xDS resource decoder (Cluster, CLA, Listener, RouteConfiguration)"
 fi
 
 # run_suite NAME CMD...: a suite that prints "ok"/"not ok" lines and its own
@@ -63,11 +87,16 @@ run_suite() {
 	out=$(timeout 900 "$@" 2>&1); rc=$?
 	echo "$out"
 	add_counts "$out"
+	gate "$name" "$out"
 	if [ $rc -ne 0 ] && ! grep -qE '^[0-9]+ passed, [0-9]+ failed' <<< "$out"; then
 		echo "$name suite exited $rc without a summary"
 		fail=$((fail + 1))
 	fi
 }
+
+if [ "$what" = all ] || [ "$what" = --unit ]; then
+	run_suite "CI skip gate" tests/lib/ci_skips_test.sh
+fi
 
 if [ "$what" = all ] || [ "$what" = --host ]; then
 	run_suite "host integration" tests/host/run.sh

@@ -104,4 +104,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } km_counters SEC(".maps");
 
+/* The route result of the re-run; too big for the stack next to the rest. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct km_route_result);
+} km_route_scratch SEC(".maps");
+
 #endif

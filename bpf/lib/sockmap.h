@@ -6,9 +6,7 @@
 
 #include <bpf/bpf_core_read.h>
 #include "kmesh/sockmap_abi.h"
-
-#define KM_AF_INET 2
-#define KM_AF_INET6 10
+#include "consts.h"
 
 /* Insert only where it pays. A sockhash insert costs about 15% of a
  * connect (psock allocation, proto swap, teardown on close); a redirected
@@ -34,7 +32,6 @@
  * tcp_rmem[1] (128 KiB), so the bound would throttle every stream that TCP
  * autotuning would have let grow to tcp_rmem[2] (6 MiB by default). */
 #define KM_SM_RCVBUF_FLOOR (2u << 20)
-#define KM_SOCK_RCVBUF_LOCK 2
 
 /* Per-socket state (not shared with userspace). */
 struct km_sm_sock {

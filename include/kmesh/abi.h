@@ -262,7 +262,16 @@ enum km_counter {
 	KM_CNT_L7_NO_ROUTE,	/* no virtual host or route matched: the
 				 * first write fails with ECONNREFUSED */
 	KM_CNT_L7_DEFAULT,	/* first bytes not a complete HTTP head (or
-				 * a bad route table): default route */
+				 * a bad route table): default route; the
+				 * sum of the four reasons below */
+	KM_CNT_L7_DEFAULT_INCOMPLETE,	/* head not complete in the first
+					 * write (split across writes) */
+	KM_CNT_L7_DEFAULT_OVER_LIMIT,	/* head over a parser limit (more
+					 * than 32 header lines, longer than
+					 * 4096 bytes) */
+	KM_CNT_L7_DEFAULT_NOT_HTTP,	/* not an HTTP/1.x request head */
+	KM_CNT_L7_DEFAULT_BAD_TABLE,	/* the route table is missing or
+					 * malformed */
 	KM_CNT_MAX,
 };
 

@@ -5,10 +5,17 @@
 #          heads in tests/fuzz/corpus/http;
 #   route  the route matcher and table builder (kmod/route_match.c,
 #          userspace/lib/route_build.c), requests and damaged tables, from
-#          seeds written here.
+#          seeds written here;
+#   yaml   the Envoy-style YAML reader (userspace/lib/config_yaml.c), from
+#          examples/ and the YAML of the unit tests' tables;
+#   xds    the xDS resource decoder (userspace/xds/resources.c): Cluster,
+#          ClusterLoadAssignment, Listener and RouteConfiguration bytes, from
+#          the unit tests' fixture and every bad-case resource.
+# yaml and xds link all of libkmesh, built here with the fuzzer's flags
+# (build/fuzz/obj; needs `make` first for the generated headers).
 # New inputs go to build/fuzz/corpus/TARGET, crashes to build/fuzz/: the
 # seeds in the tree are never rewritten.
-#   FUZZ_SECONDS=120 tests/fuzz/run.sh [http|route]     (default: http)
+#   FUZZ_SECONDS=120 tests/fuzz/run.sh [http|route|yaml|xds]  (default: http)
 # Needs clang-19 and its libFuzzer runtime (Debian: libclang-rt-19-dev).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,6 +26,27 @@ out=build/fuzz
 mkdir -p "$out/corpus/$target"
 cflags=(-g -O1 -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=undefined -Iinclude)
+
+# lib_objs: every libkmesh source (userspace/lib, userspace/xds, the
+# generated protobuf-c code) compiled with the fuzzer's flags into
+# $out/obj, again only when the source is newer; the list in objs
+lib_inc=(-D_GNU_SOURCE -Iuserspace/lib -Iuserspace/xds -Ibuild -Ibuild/proto
+	 -I/usr/include/libnl3)
+lib_libs=(-lyaml -lprotobuf-c -lbpf -lelf -lz -lnl-genl-3 -lnl-3 -lnghttp2)
+lib_objs() {
+	local src o newest
+	objs=()
+	[ -d build/proto ] || { echo "fuzz: build/proto is missing (make)" >&2; exit 1; }
+	newest=$(ls -t include/kmesh/*.h userspace/lib/*.h userspace/xds/*.h | head -n 1)
+	for src in userspace/lib/*.c userspace/xds/*.c $(find build/proto -name '*.pb-c.c'); do
+		o=$out/obj/${src//\//_}.o
+		objs+=("$o")
+		[ "$o" -nt "$src" ] && [ "$o" -nt "$newest" ] && continue
+		mkdir -p "$out/obj"
+		$CLANG "${cflags[@]/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}" "${lib_inc[@]}" \
+			-c "$src" -o "$o"
+	done
+}
 
 case $target in
 http)
@@ -95,8 +123,37 @@ DICT
 		-max_len=4300 -dict="$out/route.dict" -artifact_prefix="$out/" \
 		-print_final_stats=1 "$out/corpus/route" "$seeds"
 	;;
+yaml | xds)
+	lib_objs
+	src=tests/fuzz/fuzz_config_yaml.c
+	[ "$target" = xds ] && src=tests/fuzz/fuzz_xds_resources.c
+	$CLANG "${cflags[@]}" "${lib_inc[@]}" "$src" "${objs[@]}" \
+		"${lib_libs[@]}" -o "$out/fuzz_$target"
+	seeds=$out/corpus/$target-seeds
+	rm -rf "$seeds"
+	mkdir -p "$seeds"
+	if [ "$target" = yaml ]; then
+		cp examples/*.yaml "$seeds/"
+		# the YAML literals of the unit tests, one file each
+		n=0
+		for f in tests/vm/cases/lib.sh tests/host/run.sh tests/xds/run.sh; do
+			n=$((n + 1))	# not in the redirection: that runs in the child
+			awk '/static_resources:/ { on = 1 } on { sub(/^\t+/, ""); print } /^\tEOF$|^EOF$/ { on = 0 }' \
+				"$f" > "$seeds/from-$n.yaml"
+		done
+		extra=(-max_len=65536 -timeout=10)
+	else
+		[ -x build/tests/test_xds_resources ] ||
+			{ echo "fuzz xds: build/tests/test_xds_resources is missing (make)" >&2; exit 1; }
+		KM_XDS_SEEDS=$seeds build/tests/test_xds_resources
+		extra=(-max_len=16384 -timeout=10)
+	fi
+	exec "$out/fuzz_$target" -max_total_time="${FUZZ_SECONDS:-30}" \
+		"${extra[@]}" -artifact_prefix="$out/$target-" \
+		-print_final_stats=1 "$out/corpus/$target" "$seeds"
+	;;
 *)
-	echo "usage: $0 [http|route]" >&2
+	echo "usage: $0 [http|route|yaml|xds]" >&2
 	exit 2
 	;;
 esac

@@ -32,8 +32,8 @@ cleanup() {
 trap cleanup EXIT
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "host tests need root (BPF, cgroups, network namespaces)"
-	echo "0 passed, 0 failed, 1 skipped"
+	skip "host tests" "needs root (BPF, cgroups, network namespaces)"
+	report_summary
 	exit 0
 fi
 
@@ -183,6 +183,13 @@ wait_state() {	# wait until the state file matches a regex (5 s)
 	return 1
 }
 gen() { state | sed -n 's/^generation=//p'; }
+wait_for_log() {	# wait until kmeshd's log has a line matching a regex (5 s)
+	for _ in $(seq 100); do
+		grep -qE "$1" "$LOG" && return 0
+		sleep 0.05
+	done
+	return 1
+}
 reload_to() {	# reload_to WAY: SIGHUP or a file rewrite; waits for the attempt
 	local before after
 	before=$(state | sed -n 's/^last_attempt=//p')
@@ -219,6 +226,33 @@ expect_range() {
 	else not_ok "$1" "$3: got $got, want [$4,$5]" "$(grep -E '^(count|total)' <<< "$2" | tr '\n' ' ')"; fi
 }
 
+# periodic_pairs OUTPUT L: "SAME PAIRS": of the PAIRS picks (the "ok
+# backend=" lines, in order) that have one L later, how many SAME equal it.
+periodic_pairs() {
+	local L=$2 i same=0
+	local -a seq
+	mapfile -t seq < <(sed -n 's/^ok backend=\([^ ]*\) .*/\1/p' <<< "$1")
+	for ((i = 0; i + L < ${#seq[@]}; i++)); do
+		[ "${seq[i]}" = "${seq[i + L]}" ] && same=$((same + 1))
+	done
+	echo "$same $((${#seq[@]} > L ? ${#seq[@]} - L : 0))"
+}
+
+# expect_not_cyclic NAME OUTPUT L: the picks are not periodic with period
+# L. A round robin over weights summing to L repeats every L picks, wherever
+# it starts; a random pick equals the one L later only by chance, so over a
+# few hundred picks "all equal" has a chance below 1e-40 (said per call).
+# Counts alone cannot tell RANDOM from ROUND_ROBIN.
+expect_not_cyclic() {
+	local same pairs
+	read -r same pairs < <(periodic_pairs "$2" "$3")
+	if [ "$pairs" -ge $(($3 * 20)) ] && [ "$same" -lt "$pairs" ]; then
+		ok "$1 ($same of $pairs picks equal the one $3 later)"
+	else
+		not_ok "$1" "$same of $pairs picks equal the one $3 later: a round robin of period $3"
+	fi
+}
+
 # ---- set-up ----------------------------------------------------------------------
 echo "# work dir $WORK"
 km_topo_up "$P" 98
@@ -253,6 +287,10 @@ else not_ok "getpeername shows the VIP (IPv4)" "$(head -3 <<< "$out")"; fi
 
 out=$(in_enrolled "$CLI" -n 40 10.97.0.1:80)
 expect_counts "round robin is exact over 40 connects to 4 endpoints" "$out" b2=10 b3=10 b4=10 b5=10
+# the control for expect_not_cyclic below: a round robin is periodic
+read -r same pairs < <(periodic_pairs "$out" 4)
+if [ "$pairs" = 36 ] && [ "$same" = 36 ]; then ok "round robin repeats with period 4 (36 of 36 picks)"
+else not_ok "round robin repeats with period 4" "$same of $pairs picks equal the one 4 later"; fi
 
 out=$(in_enrolled "$CLI" -n 40 10.97.0.2:80)
 expect_counts "weighted round robin 1:3 is exact over 40 connects" "$out" b2=10 b3=30
@@ -260,6 +298,8 @@ expect_counts "weighted round robin 1:3 is exact over 40 connects" "$out" b2=10 
 # Weighted random 1:3 over 400: expected 100 for b2; +-40 is more than 4 sigma.
 out=$(in_enrolled "$CLI" -n 400 10.97.0.3:80)
 expect_range "weighted random 1:3 within tolerance over 400 connects" "$out" b2 60 140
+# p(equal 4 later) = 1/16 + 9/16: all 396 equal has p = 0.625^396 < 1e-80
+expect_not_cyclic "weighted random 1:3 is not a weighted round robin (period 4)" "$out" 4
 
 out=$(in_enrolled "$CLI" -n 300 10.97.0.4:80)
 r_ok=1
@@ -268,6 +308,8 @@ for b in b2 b3 b4; do
 done
 if [ $r_ok = 1 ]; then ok "random is roughly even over 300 connects ($(grep '^count' <<< "$out" | tr '\n' ' '))"
 else not_ok "random is roughly even over 300 connects" "$(grep '^count' <<< "$out" | tr '\n' ' ')"; fi
+# p(equal 3 later) = 1/3: all 297 equal has p = 3^-297
+expect_not_cyclic "random is not a round robin (period 3)" "$out" 3
 
 # weighted_clusters 80/20 over 400: expected 80 for split-b; +-32 is 4 sigma.
 out=$(in_enrolled "$CLI" -n 400 10.97.0.5:80)
@@ -436,6 +478,98 @@ if wait_state '^last_ok=0' && state | grep -q "cluster 'nope' is not defined" &&
 	ok "a reload referencing an undefined cluster is rejected, generation unchanged"
 else not_ok "a reload referencing an undefined cluster is rejected" "$(state)"; fi
 write_config; reload_to hup
+
+# ---- the config file watch --------------------------------------------------------------
+# reloads LOGGED: how many times kmeshd has started loading the file
+reloads() { grep -c 'changed: reloading' "$LOG"; }
+# wait_gen N: the state file says generation N (5 s)
+wait_gen() { wait_state "^generation=$1\$"; }
+# changed_copy FILE: the current config with a comment that makes it differ
+changed_copy() { write_config "$1"; echo "# revision $((REV += 1))" >> "$1"; }
+REV=0
+
+# A file written slowly, after the old one was deleted: nothing is loaded
+# while the writer holds it open (deleting and creating it are not a
+# completed write); closing it loads it once.
+g0=$(gen) n0=$(reloads)
+changed_copy "$WORK/full.yaml"
+rm -f "$CONF"
+exec 3> "$CONF"
+while IFS= read -r line; do
+	printf '%s\n' "$line" >&3
+	sleep 0.01
+done < "$WORK/full.yaml"
+sleep 0.3	# longer than the settle time: a reload would have started
+mid_g=$(gen) mid_n=$(reloads)
+exec 3>&-
+if [ "$mid_g" = "$g0" ] && [ "$mid_n" = "$n0" ] && wait_gen $((g0 + 1)) &&
+   [ "$(reloads)" = $((n0 + 1)) ] && state | grep -q '^last_ok=1$'; then
+	ok "a file written slowly loads once, when its writer closes it ($(wc -l < "$WORK/full.yaml") lines, 10 ms apart)"
+else not_ok "a file written slowly loads once, when closed" \
+	"while open: generation $g0 -> $mid_g, reloads $n0 -> $mid_n; after: generation $(gen), reloads $(reloads)" \
+	"$(tail -n 3 "$LOG")"; fi
+
+# Config management renames the file into place, then signals: one reload.
+g0=$(gen) n0=$(reloads)
+changed_copy "$WORK/next.yaml"
+mv "$WORK/next.yaml" "$CONF"
+kill -HUP "$KMESHD_PID"
+wait_gen $((g0 + 1))
+sleep 0.5	# a second reload would have run by now
+if [ "$(gen)" = $((g0 + 1)) ] && [ "$(reloads)" = $((n0 + 1)) ]; then
+	ok "a rename followed by SIGHUP reloads once"
+else not_ok "a rename followed by SIGHUP reloads once" "generation $g0 -> $(gen), reloads $n0 -> $(reloads)"; fi
+# SIGHUP alone on an unchanged file: nothing new to apply
+g0=$(gen)
+kill -HUP "$KMESHD_PID"
+if wait_for_log 'is unchanged: generation' && [ "$(gen)" = "$g0" ]; then
+	ok "SIGHUP with the file unchanged keeps the generation (logged)"
+else not_ok "SIGHUP with the file unchanged" "generation $g0 -> $(gen)" "$(tail -n 2 "$LOG")"; fi
+
+# A Kubernetes ConfigMap volume: mesh.yaml -> ..data/mesh.yaml, ..data ->
+# ..v1; an update writes ..v2 and renames a new ..data symlink over the old.
+CM=$WORK/cm
+mkdir -p "$CM/..v1"
+changed_copy "$CM/..v1/mesh.yaml"
+ln -s ..v1 "$CM/..data"
+ln -s ..data/mesh.yaml "$CM/mesh.yaml"
+ORIG_CONF=$CONF
+stop_kmeshd
+CONF=$CM/mesh.yaml start_kmeshd
+g0=$(gen)
+mkdir "$CM/..v2"
+changed_copy "$CM/..v2/mesh.yaml"
+ln -s ..v2 "$CM/..data_tmp"
+mv -T "$CM/..data_tmp" "$CM/..data"
+rm -rf "$CM/..v1"
+if wait_gen $((g0 + 1)) && grep -q "revision $REV" "$CM/mesh.yaml"; then
+	ok "a ConfigMap-style ..data swap is seen and loaded"
+else not_ok "a ConfigMap-style ..data swap is seen" "generation $g0 -> $(gen)" "$(tail -n 3 "$LOG")"; fi
+
+# The directory renamed away and replaced, then deleted and re-created:
+# the watch is lost (logged), found again, and the new file loaded; later
+# edits are seen.
+for how in moved deleted; do
+	g0=$(gen)
+	if [ $how = moved ]; then mv "$CM" "$CM.old"; else rm -rf "$CM"; fi
+	mkdir -p "$CM"
+	changed_copy "$CM/mesh.yaml"
+	if wait_gen $((g0 + 1)) && grep -q "the watch on $CM is lost" "$LOG" &&
+	   grep -q "watching $CM again" "$LOG"; then
+		changed_copy "$CM/next.yaml"
+		mv "$CM/next.yaml" "$CM/mesh.yaml"
+		if wait_gen $((g0 + 2)); then
+			ok "config directory $how and replaced: watch lost, logged, re-armed; later edits seen"
+		else not_ok "config directory $how: a later edit" "generation $(gen), want $((g0 + 2))"; fi
+	else not_ok "config directory $how and replaced: the new file is loaded" \
+		"generation $g0 -> $(gen)" "$(grep -E 'watch|watching' "$LOG" | tail -n 3)"; fi
+	sed -i "/the watch on $CM is lost/d; /watching $CM again/d" "$LOG"
+done
+rm -rf "$CM.old"
+stop_kmeshd
+CONF=$ORIG_CONF
+write_config
+start_kmeshd
 
 # ---- restart ------------------------------------------------------------------------------
 in_enrolled "$CLI" --hold 5 10.97.0.1:80 > "$WORK/hold.out" 2>&1 &

@@ -72,8 +72,8 @@ cleanup() {
 trap cleanup EXIT
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "sockmap tests need root (BPF, cgroups, network namespaces)"
-	echo "0 passed, 0 failed, 1 skipped"
+	skip "sockmap tests" "needs root (BPF, cgroups, network namespaces)"
+	report_summary
 	exit 0
 fi
 

@@ -35,6 +35,9 @@ static const struct {
 	{ EMFILE, "EMFILE" },
 	{ EPROTO, "EPROTO" },
 	{ EINTR, "EINTR" },
+	{ EISCONN, "EISCONN" },
+	{ EALREADY, "EALREADY" },
+	{ EINPROGRESS, "EINPROGRESS" },
 };
 
 /* Symbolic name of a positive errno, or its number in @buf. */

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -451,6 +453,106 @@ static void test_file(void **state)
 	assert_zeroed(&m);
 }
 
+/* load_refused PATH WANT ERRNO: km_config_load_file refuses PATH with an
+ * error that starts with WANT (after "PATH: "), and leaves nothing. */
+static void load_refused(const char *path, const char *want, int e)
+{
+	char full[512];
+	struct km_model m;
+	struct km_err err = {};
+	int ret;
+
+	memset(&m, 0x5a, sizeof(m));
+	ret = km_config_load_file(path, &m, &err);
+	snprintf(full, sizeof(full), "%s: %s", path, want);
+	if (strncmp(err.msg, full, strlen(full)))
+		fail_msg("%s:\n  got:  %s\n  want: %s...", path, err.msg, full);
+	assert_int_equal(ret, -e);
+	assert_zeroed(&m);
+}
+
+/* A FIFO at the config path would block kmeshd for good, a link to
+ * /dev/zero would be read until memory runs out: refused unread. */
+static void test_file_not_regular(void **state)
+{
+	char dir[] = "/tmp/test_config_yaml.XXXXXX", fifo[64], zero[64];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo.yaml", dir);
+	snprintf(zero, sizeof(zero), "%s/zero.yaml", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(symlink("/dev/zero", zero), 0);
+	load_refused(fifo, "is a FIFO, not a regular file", EINVAL);
+	load_refused(zero, "is a character device, not a regular file", EINVAL);
+	load_refused(dir, "is a directory, not a regular file", EINVAL);
+	unlink(fifo);
+	unlink(zero);
+	rmdir(dir);
+}
+
+/* Over KM_CONFIG_MAX_BYTES: refused from its size, before a byte is read
+ * (the file is sparse: reading it would take a while). */
+static void test_file_too_big(void **state)
+{
+	char path[] = "/tmp/test_config_yaml.XXXXXX", want[128];
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)KM_CONFIG_MAX_BYTES + 1), 0);
+	close(fd);
+	snprintf(want, sizeof(want), "%u bytes, more than the %u a config may have",
+		 KM_CONFIG_MAX_BYTES + 1, KM_CONFIG_MAX_BYTES);
+	load_refused(path, want, EFBIG);
+	unlink(path);
+}
+
+/* Deep nesting is refused by the event pass, with where, before libyaml's
+ * loader (quadratic in depth) runs: 100,000 levels, as in the report. */
+static void test_depth_limit(void **state)
+{
+	const size_t levels = 100000;
+	char *y = malloc(2 * levels + 16), want[128];
+	struct km_model m;
+	struct km_err err = {};
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(y);
+	n += (size_t)sprintf(y, "a: ");
+	for (size_t i = 0; i < levels; i++)
+		y[n++] = '[';
+	for (size_t i = 0; i < levels; i++)
+		y[n++] = ']';
+	y[n++] = '\n';
+	memset(&m, 0x5a, sizeof(m));
+	assert_int_equal(km_config_load_string("t.yaml", y, n, &m, &err), -E2BIG);
+	/* the mapping is level 1, the 64th '[' (column 67) level 65 */
+	snprintf(want, sizeof(want), "t.yaml:1:%d: nested more than %d levels deep",
+		 3 + KM_CONFIG_MAX_DEPTH, KM_CONFIG_MAX_DEPTH);
+	if (strncmp(err.msg, want, strlen(want)))
+		fail_msg("got: %s\nwant: %s...", err.msg, want);
+	assert_zeroed(&m);
+	free(y);
+
+	/* 63 levels of flow sequences under the mapping: 64, allowed (the
+	 * reader then says what it thinks of the content) */
+	y = malloc(256);
+	n = (size_t)sprintf(y, "a: ");
+	for (int i = 0; i < KM_CONFIG_MAX_DEPTH - 1; i++)
+		y[n++] = '[';
+	for (int i = 0; i < KM_CONFIG_MAX_DEPTH - 1; i++)
+		y[n++] = ']';
+	y[n++] = '\n';
+	km_config_load_string("t.yaml", y, n, &m, &err);
+	assert_null(strstr(err.msg, "levels deep"));
+	if (!err.msg[0])
+		km_model_free(&m);
+	free(y);
+}
+
 /* ---- bad inputs ------------------------------------------------------- */
 
 struct bad_case {
@@ -789,6 +891,9 @@ static const struct bad_case bad_cases[] = {
 	  "t.yaml:16: " VH_WHAT ": routes[0]: cluster and weighted_clusters are mutually exclusive" },
 	{ "route cluster_header refused", ROUTE("{ prefix: / }", "{ cluster_header: x }"),
 	  "t.yaml:16: " VH_WHAT ": routes[0]: unknown field 'cluster_header'" },
+	{ "route: every weight 0",
+	  ROUTE("{ prefix: / }", "{ weighted_clusters: { clusters: [ { name: a, weight: 0 }, { name: b, weight: 0 } ] } }"),
+	  "t.yaml:16: " VH_WHAT ": routes[0]: weighted_clusters: the sum of weights is 0: no cluster would get traffic" },
 	{ "total_weight mismatch",
 	  ROUTE("{ prefix: / }", "{ weighted_clusters: { clusters: [ { name: a, weight: 60 }, { name: b, weight: 30 } ], total_weight: 100 } }"),
 	  "t.yaml:16: " VH_WHAT ": routes[0]: weighted_clusters: total_weight 100 differs from the sum of weights 90" },
@@ -1203,6 +1308,9 @@ int main(void)
 		cmocka_unit_test(test_limit_endpoints),
 		cmocka_unit_test(test_limit_name),
 		cmocka_unit_test(test_limit_weighted),
+		cmocka_unit_test(test_file_not_regular),
+		cmocka_unit_test(test_file_too_big),
+		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_limit_routes),
 		cmocka_unit_test(test_string_limits),
 		cmocka_unit_test(test_one_line),

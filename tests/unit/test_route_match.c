@@ -18,18 +18,40 @@
  *     build/tests/test_route_match).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
+#include <ucontext.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "config_yaml.h"
 #include "explain.h"
 #include "route_build.h"
+#include "kmesh/http_parse.h"
+#include "kmesh/route_match.h"
+
+/*
+ * The matcher once more, built without optimisation, for the read tracer
+ * below: at -O0 every field the source reads is a load, so the tracer sees
+ * the source's fetches, not what an optimiser happened to keep in a
+ * register (which is no guarantee the kernel build keeps it there).
+ */
+#define km_route_match km_route_match_O0
+#define km_route_pick_cluster km_route_pick_cluster_O0
+#pragma GCC push_options
+#pragma GCC optimize("O0")
+#include "../../kmod/route_match.c"
+#pragma GCC pop_options
+#undef km_route_match
+#undef km_route_pick_cluster
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -153,6 +175,11 @@ static const char weighted_yaml[] = CONFIG(
 	"                route:\n"
 	"                  weighted_clusters:\n"
 	"                    clusters: [ { name: c4, weight: 7 }, { name: c2, weight: 2 } ]\n"
+	"              - name: zero\n"
+	"                match: { prefix: /zero }\n"
+	"                route:\n"
+	"                  weighted_clusters:\n"
+	"                    clusters: [ { name: c1, weight: 0 }, { name: c2, weight: 4 }, { name: c3, weight: 1 }, { name: c4, weight: 0 } ]\n"
 	R("single", "prefix: /", "c4"));
 
 /* Query parameter matching: as for headers, the path picks the route under
@@ -628,6 +655,8 @@ static const struct split_row split_rows[] = {
 	{ "total_weight 10: 3/1/6", "/split", { "c1", "c2", "c3" }, { 3, 1, 6 }, 10 },
 	{ "no total_weight: the sum, 7/2", "/sum", { "c4", "c2" }, { 7, 2 }, 9 },
 	{ "one cluster", "/", { "c4" }, { 1 }, 1 },
+	/* weight 0 is legal in a route (Envoy): that cluster gets no draw */
+	{ "zero weights first and last: 0/4/1/0", "/zero", { "c1", "c2", "c3", "c4" }, { 0, 4, 1, 0 }, 5 },
 };
 
 /* Every total_weight consecutive draws, from any start, give each cluster
@@ -1682,7 +1711,7 @@ static void test_map_value_tail(void **state)
 /* ---- runner ------------------------------------------------------------------------------------ */
 
 static struct CMUnitTest *tests;
-static size_t n_tests;
+static size_t n_tests, max_tests;
 static char **names;
 
 static void add(const char *kind, const char *row, CMUnitTestFunction f,
@@ -1690,6 +1719,10 @@ static void add(const char *kind, const char *row, CMUnitTestFunction f,
 {
 	char *name;
 
+	if (n_tests == max_tests) {	/* main()'s count is short: say so */
+		fprintf(stderr, "test_route_match: more than %zu tests\n", max_tests);
+		exit(1);
+	}
 	assert_true(asprintf(&name, "%s: %s", kind, row) > 0);
 	names[n_tests] = name;
 	tests[n_tests++] = (struct CMUnitTest){
@@ -1697,15 +1730,240 @@ static void add(const char *kind, const char *row, CMUnitTestFunction f,
 	};
 }
 
+/*
+ * A hostile concurrent writer. The table is a map value: anyone holding the
+ * map can rewrite it while kmesh.ko matches. Here a second thread keeps
+ * rewriting words of the live blob (each length, count and offset field in
+ * turn: to a huge value, to a random one, back to the original) while this
+ * thread matches requests that reach every record kind. The blob and the
+ * request each end at a PROT_NONE page: a length read again after its check
+ * and found bigger would read into it and crash the test. Bounded by count.
+ */
+struct race {
+	__u32 *words;
+	size_t n;
+	volatile int stop;
+};
+
+static void *race_writer(void *arg)
+{
+	struct race *r = arg;
+	__u32 *orig = malloc(r->n * 4), seed = 12345;
+	size_t i = 0;
+
+	if (!orig)
+		return NULL;
+	memcpy(orig, r->words, r->n * 4);
+	while (!r->stop) {
+		volatile __u32 *w = &r->words[i % r->n];
+
+		seed = seed * 1103515245u + 12345u;
+		*w = orig[i % r->n] | 0xffff0000u;	/* high half: counts */
+		*w = orig[i % r->n] | 0x0000ffffu;	/* low half: lengths */
+		*w = seed;
+		*w = orig[i % r->n];
+		i++;
+	}
+	memcpy(r->words, orig, r->n * 4);
+	free(orig);
+	return NULL;
+}
+
+/* len bytes of p at the end of a mapping whose next page is PROT_NONE */
+static void *before_guard(const void *p, size_t len, void **map, size_t *maplen)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t body = (len + pg - 1) / pg * pg;
+	char *m = mmap(NULL, body + pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	assert_true(m != MAP_FAILED);
+	assert_int_equal(mprotect(m + body, pg, PROT_NONE), 0);
+	*map = m;
+	*maplen = body + pg;
+	memcpy(m + body - len, p, len);
+	return m + body - len;
+}
+
+static void test_concurrent_writer(void **state)
+{
+	static const char *const heads[] = {
+		"GET /api/x HTTP/1.1\r\nHost: a.com\r\n\r\n",
+		"GET /api HTTP/1.1\r\nHost: www.a.b\r\n\r\n",
+		"GET /Static/y?q=1 HTTP/1.1\r\nHost: x.b.a.com\r\nX-A: 1\r\n\r\n",
+		"GET /exact HTTP/1.1\r\nHost: [::1]:80\r\n\r\n",
+	};
+	enum table_id ids[] = { T_PATHS, T_HOSTS, T_HEADERS };
+	struct km_route_result res;
+	struct km_http_req req;
+	void *bmap, *hmap[NELEM(heads)], *blob;
+	const char *buf[NELEM(heads)];
+	size_t bmaplen, hmaplen[NELEM(heads)];
+	long matched = 0;
+
+	for (size_t h = 0; h < NELEM(heads); h++)
+		buf[h] = before_guard(heads[h], strlen(heads[h]), &hmap[h],
+				      &hmaplen[h]);
+	for (size_t t = 0; t < NELEM(ids); t++) {
+		const struct built *b = table(ids[t]);
+		struct race r;
+		pthread_t th;
+
+		assert_int_equal(b->len % 4, 0);
+		blob = before_guard(b->blob, b->len, &bmap, &bmaplen);
+		r = (struct race){ .words = blob, .n = b->len / 4 };
+		assert_int_equal(pthread_create(&th, NULL, race_writer, &r), 0);
+		for (long i = 0; i < 200000; i++) {
+			size_t h = i % NELEM(heads);
+
+			assert_int_equal(km_http_parse(buf[h], strlen(heads[h]), &req), 0);
+			if (km_route_match(blob, b->len, buf[h], &req, &res) == 0)
+				matched++;
+		}
+		r.stop = 1;
+		pthread_join(th, NULL);
+		/* the writer put every word back: the table routes again */
+		assert_int_equal(km_http_parse(buf[0], strlen(heads[0]), &req), 0);
+		assert_int_equal(km_route_match(blob, b->len, buf[0], &req, &res), 0);
+		munmap(bmap, bmaplen);
+	}
+	for (size_t h = 0; h < NELEM(heads); h++)
+		munmap(hmap[h], hmaplen[h]);
+	print_message("concurrent writer: 600000 matches, %ld routed\n", matched);
+}
+
+/*
+ * Double fetches, found deterministically. The blob sits alone in pages
+ * that are PROT_NONE during a match: each load from it faults, the handler
+ * counts the word it touched, opens the pages and single-steps (TF) that
+ * one instruction, and the trap closes them again. Every 32-bit word of
+ * every record (head, virtual hosts, domains, routes, header matchers,
+ * targets) must be loaded at most once per match: a record is copied out
+ * once and checked and used from the copy. Strings are read in place and
+ * not counted. x86-64 only (the trap flag).
+ */
+static char *trace_base;
+static size_t trace_len;
+static unsigned char trace_reads[KM_ROUTE_TABLE_MAX / 4];
+
+static void trace_segv(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	char *a = si->si_addr;
+
+	if (a < trace_base || a >= trace_base + trace_len) {
+		signal(SIGSEGV, SIG_DFL);	/* a real fault: crash */
+		return;
+	}
+	if (trace_reads[(a - trace_base) / 4] < 255)
+		trace_reads[(a - trace_base) / 4]++;
+	mprotect(trace_base, trace_len, PROT_READ);
+	uc->uc_mcontext.gregs[REG_EFL] |= 0x100;
+}
+
+static void trace_trap(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+
+	mprotect(trace_base, trace_len, PROT_NONE);
+	uc->uc_mcontext.gregs[REG_EFL] &= ~0x100;
+}
+
+/* marks the words [off, off + size) as record words in rec[] */
+static void trace_mark(unsigned char *rec, __u32 off, __u32 size, __u32 len)
+{
+	assert_true(off + size <= len);
+	for (__u32 w = off / 4; w < (off + size) / 4; w++)
+		rec[w] = 1;
+}
+
+static void trace_records(const void *blob, __u32 len, unsigned char *rec)
+{
+	const struct km_rt_head *h = blob;
+
+	trace_mark(rec, 0, sizeof(*h), len);
+	trace_mark(rec, h->vhost_off, h->n_vhosts * sizeof(struct km_rt_vhost), len);
+	for (__u32 i = 0; i < h->n_vhosts; i++) {
+		const struct km_rt_vhost *v = km_rt_view_vhost(blob, len, i);
+
+		assert_non_null(v);
+		trace_mark(rec, v->domain_off, v->n_domains * sizeof(struct km_rt_domain), len);
+		trace_mark(rec, v->route_off, v->n_routes * sizeof(struct km_rt_route), len);
+		for (__u32 j = 0; j < v->n_routes; j++) {
+			const struct km_rt_route *r = (const void *)
+				((const char *)blob + v->route_off + j * sizeof(*r));
+
+			trace_mark(rec, r->header_off,
+				   r->n_headers * sizeof(struct km_rt_header_match), len);
+			trace_mark(rec, r->target_off,
+				   r->n_targets * sizeof(struct km_target), len);
+		}
+	}
+}
+
+static void test_single_fetch(void **state)
+{
+	static const struct { enum table_id t; const char *head; } reqs[] = {
+		{ T_HOSTS, "GET / HTTP/1.1\r\nHost: x.b.a.com\r\n\r\n" },
+		{ T_HOSTS, "GET / HTTP/1.1\r\nHost: other.net\r\n\r\n" },
+		{ T_PATHS, "GET /api/x HTTP/1.1\r\nHost: h\r\n\r\n" },
+		{ T_PATHS, "GET /STATIC/x HTTP/1.1\r\nHost: h\r\n\r\n" },
+		{ T_HEADERS, "GET /two HTTP/1.1\r\nHost: h\r\nx-a: 1\r\nx-b: 2\r\n\r\n" },
+		{ T_HEADERS, "GET /inv-prefix-ic HTTP/1.1\r\nHost: h\r\nx-h: user\r\n\r\n" },
+		{ T_HEADERS, "GET /weighted HTTP/1.1\r\nHost: h\r\n\r\n" },
+		{ T_QUERY, "GET /two?a&b=2 HTTP/1.1\r\nHost: h\r\n\r\n" },
+	};
+	struct sigaction sa = { .sa_flags = SA_SIGINFO }, old_segv, old_trap;
+	static unsigned char rec[KM_ROUTE_TABLE_MAX / 4];
+	struct km_route_result res;
+	struct km_http_req req;
+	long pg = sysconf(_SC_PAGESIZE);
+	int ret;
+
+	sa.sa_sigaction = trace_segv;
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sa.sa_sigaction = trace_trap;
+	sigaction(SIGTRAP, &sa, &old_trap);
+	for (size_t i = 0; i < NELEM(reqs); i++) {
+		const struct built *b = table(reqs[i].t);
+		const char *head = reqs[i].head;
+
+		trace_len = (b->len + pg - 1) / pg * pg;
+		trace_base = mmap(NULL, trace_len, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		assert_true(trace_base != MAP_FAILED);
+		memcpy(trace_base, b->blob, b->len);
+		memset(rec, 0, sizeof(rec));
+		trace_records(b->blob, b->len, rec);
+		assert_int_equal(km_http_parse(head, strlen(head), &req), 0);
+		memset(trace_reads, 0, sizeof(trace_reads));
+		mprotect(trace_base, trace_len, PROT_NONE);
+		ret = km_route_match_O0(trace_base, b->len, head, &req, &res);
+		mprotect(trace_base, trace_len, PROT_READ);
+		assert_true(ret == 0 || ret == -ENOENT);
+		assert_int_not_equal(res.status, KM_ROUTE_BAD_TABLE);
+		if (trace_reads[0] != 1)	/* the tracer saw the head's magic */
+			fail_msg("the head's first word was loaded %u times", trace_reads[0]);
+		for (__u32 w = 0; w < b->len / 4; w++)
+			if (rec[w] && trace_reads[w] > 1)
+				fail_msg("%s: record word at offset %u loaded %u times in one match",
+					 tables[reqs[i].t].name, w * 4, trace_reads[w]);
+		munmap(trace_base, trace_len);
+	}
+	sigaction(SIGSEGV, &old_segv, NULL);
+	sigaction(SIGTRAP, &old_trap, NULL);
+}
+
 int main(void)
 {
 	const size_t max = NELEM(match_rows) + NELEM(split_rows) +
-			   NELEM(req_error_rows) + NELEM(build_error_rows) + 16;
+			   NELEM(req_error_rows) + NELEM(build_error_rows) + 32;
 	char row[512];
 	int ret;
 
 	memset(long_header, 'v', sizeof(long_header) - 1);
 	memcpy(long_header, "X-Long: ", 8);
+	max_tests = max;
 	tests = calloc(max, sizeof(*tests));
 	names = calloc(max, sizeof(*names));
 	if (!tests || !names)
@@ -1723,6 +1981,10 @@ int main(void)
 	add("explain", "32 header lines", test_req_max_headers, NULL);
 	add("explain", "malformed table", test_bad_table, NULL);
 	add("explain", "version-1 table", test_old_version, NULL);
+	add("match", "a concurrent writer never makes it read outside",
+	    test_concurrent_writer, NULL);
+	add("match", "every record word is loaded once per match",
+	    test_single_fetch, NULL);
 	for (size_t i = 0; i < NELEM(req_error_rows); i++)
 		add("explain error", req_error_rows[i].name, test_req_error,
 		    &req_error_rows[i]);

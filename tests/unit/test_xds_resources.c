@@ -992,6 +992,34 @@ static void check_fixture_routes(const struct km_m_route_config *rc)
 	assert_string_equal(vh2->routes[2].action.clusters[0].cluster, "api");
 }
 
+/* A route's weight may be 0, as in Envoy (UInt32Value, no minimum): that
+ * cluster gets no traffic. (tcp_proxy's may not: "tcp_proxy weight 0".) */
+static void test_route_weight_0(void **state)
+{
+	struct km_m_route_config rc;
+	struct km_m_route *r;
+	struct km_err err;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	f.wc->clusters[1]->weight->value = 0;
+	f.wc->total_weight->value = 90;
+	buf = fx_pack(&f, ROUTE, &len);
+	if (km_xds_route_config(buf, len, &rc, &err))
+		fail_msg("refused: %s", err.msg);
+	r = &rc.vhosts[0].routes[0];
+	assert_int_equal(r->action.n_clusters, 2);
+	assert_int_equal(r->action.clusters[0].weight, 90);
+	assert_string_equal(r->action.clusters[1].cluster, "web-v2");
+	assert_int_equal(r->action.clusters[1].weight, 0);
+	assert_int_equal(r->action.total_weight, 90);
+	km_route_config_free(&rc);
+	fx_free(&f);
+}
+
 static void test_route_config(void **state)
 {
 	struct km_m_route_config rc;
@@ -1682,6 +1710,12 @@ static void wc_total(struct fx *f) { f->wc->total_weight->value = 99; }
 static void wc_total_0(struct fx *f) { f->wc->total_weight->value = 0; }
 static void wc_no_weight(struct fx *f) { f->wc->clusters[1]->weight = NULL; }
 static void wc_weight_0(struct fx *f) { f->wc->clusters[1]->weight->value = 0; }
+static void wc_weights_all_0(struct fx *f)
+{
+	f->wc->clusters[0]->weight->value = 0;
+	f->wc->clusters[1]->weight->value = 0;
+	f->wc->total_weight = NULL;
+}
 static void wc_header(struct fx *f)
 {
 	f->wc->clusters[0]->name = "";
@@ -1915,8 +1949,10 @@ static const struct bad_case bad_cases[] = {
 	  RT1 ": weighted_clusters: total_weight 0 is out of range (1-2147483647)" },
 	{ "weight missing", ROUTE, wc_no_weight,
 	  RT1 ": weighted_clusters: clusters[1]: weight is missing" },
-	{ "weight 0", ROUTE, wc_weight_0,
-	  RT1 ": weighted_clusters: clusters[1]: weight 0 is out of range (1-2147483647)" },
+	{ "weight 0 (allowed) leaves the sum short of total_weight", ROUTE, wc_weight_0,
+	  RT1 ": weighted_clusters: total_weight 100 differs from the sum of weights 90" },
+	{ "every weight 0", ROUTE, wc_weights_all_0,
+	  RT1 ": weighted_clusters: the sum of weights is 0: no cluster would get traffic" },
 	{ "weighted cluster_header", ROUTE, wc_header,
 	  RT1 ": weighted_clusters: clusters[0]: cluster_header is not supported (name only)" },
 	{ "33 weighted clusters", ROUTE, wc_33, RT1 ": weighted_clusters: 33 clusters, limit is 32" },
@@ -2236,6 +2272,47 @@ static void test_resource_name_of_fixture(void **state)
 	fx_free(&f);
 }
 
+/* KM_XDS_SEEDS=DIR: instead of testing, write the fixture of each kind and
+ * every bad case's resource to DIR as seeds for tests/fuzz (fuzz_xds): the
+ * first byte says which decoder, the rest is the resource as istiod sends
+ * it. */
+/* seed of the fixture of kind k (bad < 0) or of bad_cases[bad] */
+static int write_seed(const char *dir, long bad, enum kind k)
+{
+	char path[512];
+	struct fx f;
+	uint8_t *buf, sel = (uint8_t)k;
+	size_t len;
+	FILE *o;
+	int ok;
+
+	fx_init(&f);
+	if (bad >= 0)
+		bad_cases[bad].breaks(&f);
+	buf = fx_pack(&f, k, &len);
+	if (bad >= 0)
+		snprintf(path, sizeof(path), "%s/bad-%03ld", dir, bad);
+	else
+		snprintf(path, sizeof(path), "%s/fixture-%d", dir, k);
+	o = fopen(path, "wb");
+	ok = o && fwrite(&sel, 1, 1, o) == 1 && fwrite(buf, 1, len, o) == len;
+	if (o && fclose(o))
+		ok = 0;
+	fx_free(&f);
+	return ok ? 0 : -1;
+}
+
+static int write_seeds(const char *dir)
+{
+	int ret = 0;
+
+	for (int k = CLUSTER; k <= ROUTE; k++)
+		ret |= write_seed(dir, -1, k);
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
+		ret |= write_seed(dir, (long)i, bad_cases[i].kind);
+	return ret ? 1 : 0;
+}
+
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
@@ -2245,6 +2322,7 @@ int main(void)
 		cmocka_unit_test(test_lb_policies),
 		cmocka_unit_test(test_cla),
 		cmocka_unit_test(test_route_config),
+		cmocka_unit_test(test_route_weight_0),
 		cmocka_unit_test(test_listener),
 		cmocka_unit_test(test_listener_tcp_weighted_and_rds),
 		cmocka_unit_test(test_listener_chain_dropped),
@@ -2261,6 +2339,8 @@ int main(void)
 	struct CMUnitTest *tests;
 	int ret;
 
+	if (getenv("KM_XDS_SEEDS"))
+		return write_seeds(getenv("KM_XDS_SEEDS"));
 	/* one named test per table row, so a failure says which row */
 	tests = calloc(n_fixed + n_bad, sizeof(*tests));
 	if (!tests)

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -36,11 +37,10 @@
 #include "notify.h"
 #include "sockmap.h"
 #include "sys.h"
+#include "watch.h"
 
 #define KM_DEFAULT_CONFIG "/etc/kmesh/mesh.yaml"
 #define KM_DEFAULT_STATE_DIR "/run/kmesh"
-/* Editors write a file in several steps; reload once it settles. */
-#define KM_RELOAD_DEBOUNCE_MS 100
 
 struct kmeshd {
 	const char *config;
@@ -56,6 +56,8 @@ struct kmeshd {
 	char last_error[sizeof(((struct km_err *)0)->msg)];
 	time_t last_attempt;
 	time_t applied_at;
+	uint64_t applied_hash;	/* the file's bytes that make the generation */
+	bool applied_hash_set;
 	size_t n_listeners, n_clusters, n_frontends, n_endpoints;
 	char **l7;		/* HTTP listeners of the applied config */
 	size_t n_l7;
@@ -225,13 +227,47 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 }
 
 /* The config file: read, then apply. */
+/* FNV-1a: is the file the one applied last time? */
+static uint64_t content_hash(const char *b, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/*
+ * Reload the file. The same bytes as the generation serving are not
+ * applied again: the file's events and a SIGHUP that follow one change
+ * (config management renames, then signals) make one reload, not two.
+ * A rejected file is tried again: what failed may have been transient.
+ */
 static int apply_config(struct kmeshd *d)
 {
 	struct km_model m = {};
 	struct km_err err = {};
+	char *buf = NULL;
+	size_t len = 0;
+	uint64_t h = 0;
 	int ret;
 
-	ret = km_config_load_file(d->config, &m, &err);
+	ret = km_read_regular_file(d->config, KM_CONFIG_MAX_BYTES, &buf, &len,
+				   &err);
+	if (!ret) {
+		h = content_hash(buf, len);
+		if (d->last_ok && d->applied_hash_set && h == d->applied_hash) {
+			d->last_attempt = time(NULL);
+			logmsg(LOG_INFO, "%s is unchanged: generation %llu keeps serving",
+			       d->config, (unsigned long long)d->generation);
+			write_state(d);
+			free(buf);
+			return 0;
+		}
+		logmsg(LOG_INFO, "%s changed: reloading", d->config);
+		ret = km_config_load_string(d->config, buf, len, &m, &err);
+	}
+	free(buf);
 	if (ret) {
 		d->last_attempt = time(NULL);
 		d->last_ok = false;
@@ -243,8 +279,13 @@ static int apply_config(struct kmeshd *d)
 		write_state(d);
 	} else {
 		ret = apply_model(d, &m, &err);
+		d->applied_hash = h;
+		d->applied_hash_set = ret == 0;
 	}
 	km_model_free(&m);
+	/* a big config's model is freed in many small blocks: give the heap
+	 * back, or the peak stays resident until the next big load */
+	malloc_trim(0);
 	return ret;
 }
 
@@ -267,52 +308,30 @@ static int setup_signals(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-/* Watch the directory: editors and config management replace the file by
- * rename, which a watch on the file itself would lose. */
-static int setup_watch(const char *config, const char **base)
+/* (Re)start @tfd to fire once in @ms, or every @ms if @periodic. */
+static void arm(int tfd, int ms, bool periodic)
 {
-	static char dir[PATH_MAX], file[PATH_MAX];
-	int fd;
+	struct timespec t = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+	struct itimerspec its = { .it_value = t };
 
-	snprintf(dir, sizeof(dir), "%s", config);
-	snprintf(file, sizeof(file), "%s", config);
-	*base = basename(file);
-	fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	if (inotify_add_watch(fd, dirname(dir), IN_CLOSE_WRITE | IN_MOVED_TO |
-			      IN_CREATE | IN_DELETE | IN_MOVED_FROM) < 0) {
-		close(fd);
-		return -errno;
-	}
-	return fd;
+	if (periodic)
+		its.it_interval = t;
+	timerfd_settime(tfd, 0, &its, NULL);
 }
 
-static bool watch_hit(int fd, const char *base)
+static void disarm(int tfd)
 {
-	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-	bool hit = false;
-	ssize_t n;
-
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		for (char *p = buf; p < buf + n;) {
-			struct inotify_event *ev = (struct inotify_event *)p;
-
-			if (ev->len && strcmp(ev->name, base) == 0)
-				hit = true;
-			p += sizeof(*ev) + ev->len;
-		}
-	}
-	return hit;
-}
-
-static void arm(int tfd, int ms)
-{
-	struct itimerspec its = {
-		.it_value = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L },
-	};
+	struct itimerspec its = {};
 
 	timerfd_settime(tfd, 0, &its, NULL);
+}
+
+static bool armed(int tfd)
+{
+	struct itimerspec its;
+
+	return timerfd_gettime(tfd, &its) == 0 &&
+	       (its.it_value.tv_sec || its.it_value.tv_nsec);
 }
 
 /* The ADS stream's fd changes across reconnects: keep epoll in step. */
@@ -334,32 +353,65 @@ static void ads_sync_epoll(struct kmeshd *d, int ep, int *fd, uint32_t *events)
 	*events = nev;
 }
 
+/* The config watch's event, in the loop: settle, or look for a lost
+ * directory (every KM_WATCH_RETRY_MS) until it is back. */
+#define KM_WATCH_RETRY_MS 500
+
+static void on_watch(struct kmeshd *d, struct km_watch *w, int tfd, int rfd)
+{
+	switch (km_watch_read(w)) {
+	case KM_WATCH_CHANGED:
+		arm(tfd, KM_WATCH_SETTLE_MS, false);
+		break;
+	case KM_WATCH_ACTIVITY:
+		/* being written: the reload waits for the last write */
+		if (armed(tfd))
+			arm(tfd, KM_WATCH_SETTLE_MS, false);
+		break;
+	case KM_WATCH_LOST:
+		logmsg(LOG_WARN, "the watch on %s is lost (the directory was deleted or moved away): changes to %s are not seen until it is back",
+		       w->dir, d->config);
+		arm(rfd, KM_WATCH_RETRY_MS, true);
+		break;
+	case KM_WATCH_NONE:
+		break;
+	}
+}
+
 static int run(struct kmeshd *d)
 {
-	int ep, sfd, wfd = -1, tfd, ret = 0, ads_fd = -1;
+	int ep, sfd, tfd, rfd, ret = 0, ads_fd = -1, wret = 0;
 	struct epoll_event ev = { .events = EPOLLIN }, evs[8];
+	struct km_watch w = { .fd = -1 };
 	uint32_t ads_events = 0;
-	const char *base = NULL;
 
 	sfd = setup_signals();
 	if (!d->ads)
-		wfd = setup_watch(d->config, &base);
+		wret = km_watch_open(&w, d->config);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	rfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || (!d->ads && wfd < 0) || tfd < 0 || ep < 0) {
+	if (sfd < 0 || wret < 0 || tfd < 0 || rfd < 0 || ep < 0) {
 		logmsg(LOG_ERR, "setting up the event loop: %s%s",
-		       strerror(sfd < 0 ? -sfd : wfd < 0 && !d->ads ? -wfd : errno),
-		       wfd < 0 && !d->ads ? " (watching the config file's directory)" : "");
+		       strerror(sfd < 0 ? -sfd : wret < 0 ? -wret : errno),
+		       wret < 0 ? " (watching the config file's directory)" : "");
 		return -1;
 	}
 	ev.data.fd = sfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
-	if (wfd >= 0) {
-		ev.data.fd = wfd;
-		epoll_ctl(ep, EPOLL_CTL_ADD, wfd, &ev);
+	if (w.fd >= 0) {
+		ev.data.fd = w.fd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, w.fd, &ev);
+		if (w.wd < 0) {
+			logmsg(LOG_WARN, "cannot watch %s (%s): changes to %s are not seen until it exists",
+			       w.dir, strerror(errno), d->config);
+			arm(rfd, KM_WATCH_RETRY_MS, true);
+		}
 	}
 	ev.data.fd = tfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+	ev.data.fd = rfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, rfd, &ev);
 
 	km_notify("READY=1");
 	for (;;) {
@@ -386,10 +438,10 @@ static int run(struct kmeshd *d)
 					if (si.ssi_signo == SIGHUP && d->ads) {
 						logmsg(LOG_INFO, "SIGHUP: the config comes from xDS, nothing to reload");
 					} else if (si.ssi_signo == SIGHUP) {
+						/* with the file's own events: a
+						 * rename and a SIGHUP reload once */
 						logmsg(LOG_INFO, "SIGHUP: reloading %s", d->config);
-						km_notify("RELOADING=1");
-						apply_config(d);
-						km_notify("READY=1");
+						arm(tfd, KM_WATCH_SETTLE_MS, false);
 					} else {
 						logmsg(LOG_INFO, "exiting; programs stay attached and generation %llu keeps serving",
 						       (unsigned long long)d->generation);
@@ -397,15 +449,24 @@ static int run(struct kmeshd *d)
 						goto out;
 					}
 				}
-			} else if (fd == wfd) {
-				if (watch_hit(wfd, base))
-					arm(tfd, KM_RELOAD_DEBOUNCE_MS);
+			} else if (fd == w.fd) {
+				on_watch(d, &w, tfd, rfd);
+			} else if (fd == rfd) {
+				uint64_t x;
+
+				if (read(rfd, &x, sizeof(x)) == sizeof(x) &&
+				    km_watch_rearm(&w)) {
+					logmsg(LOG_INFO, "watching %s again", w.dir);
+					disarm(rfd);
+					arm(tfd, KM_WATCH_SETTLE_MS, false);
+				}
 			} else if (fd == tfd) {
 				uint64_t x;
 
 				if (read(tfd, &x, sizeof(x)) == sizeof(x)) {
-					logmsg(LOG_INFO, "%s changed: reloading", d->config);
+					km_notify("RELOADING=1");
 					apply_config(d);
+					km_notify("READY=1");
 				}
 			} else if (d->ads && fd == ads_fd) {
 				km_ads_io(d->ads, evs[i].events);
@@ -416,8 +477,8 @@ static int run(struct kmeshd *d)
 out:
 	close(ep);
 	close(tfd);
-	if (wfd >= 0)
-		close(wfd);
+	close(rfd);
+	km_watch_close(&w);
 	close(sfd);
 	return ret;
 }

@@ -230,13 +230,19 @@ static int fill_targets(const struct km_model *m, const struct km_strmap *ni,
 		}
 		passthrough += m->clusters[id].original_dst;
 		total += w->weight;
-		if (w->weight == 0 || total > KM_MAX_TOTAL_WEIGHT) {
+		/* a route's weight may be 0: that target is never picked */
+		if (total > KM_MAX_TOTAL_WEIGHT) {
 			km_err_set(err, SRC_FMT "listener '%s': cluster '%s': weight %u is out of range",
 				   SRC_ARG(w->src), l->name, w->cluster, w->weight);
 			return -ERANGE;
 		}
 		fe->targets[i].cluster_id = id;
 		fe->targets[i].cum_weight = total;
+	}
+	if (total == 0) {	/* the readers refuse it; never a 0 divisor */
+		km_err_set(err, SRC_FMT "listener '%s': the sum of weights is 0",
+			   SRC_ARG(a->src), l->name);
+		return -ERANGE;
 	}
 	fe->n_targets = a->n_clusters;
 	fe->total_weight = total;

@@ -57,6 +57,7 @@
 #include <yaml.h>
 
 #include "config_yaml.h"
+#include "sys.h"
 #include "dup.h"
 
 #define TYPE_URL "type.googleapis.com/"
@@ -819,14 +820,23 @@ static int read_locality(struct ctx *c, yaml_node_t *map, const char *what,
 
 /* ---- cluster actions (tcp_proxy, route) -------------------------------- */
 
-/* One weighted_clusters entry; arg is the sum of the weights so far. */
+/* The weights of one weighted_clusters so far. A route's weight may be 0
+ * (Envoy: UInt32Value, no minimum; that cluster gets no traffic), a
+ * tcp_proxy's may not (Envoy: uint32 weight, gte 1). */
+struct weights {
+	uint64_t sum;
+	bool route;
+};
+
+/* One weighted_clusters entry; arg is the struct weights so far. */
 static int read_weighted_entry(struct ctx *c, yaml_node_t *e,
 			       const char *wwhat, size_t i, void *elem,
 			       void *arg)
 {
 	static const char *const used[] = { "name", "weight", NULL };
 	struct km_m_weighted *w = elem;
-	uint64_t *sum = arg, x;
+	struct weights *ws = arg;
+	uint64_t *sum = &ws->sum, x;
 	char ewhat[WHAT_LEN];
 	int ret;
 
@@ -837,7 +847,8 @@ static int read_weighted_entry(struct ctx *c, yaml_node_t *e,
 	if (ret)
 		return ret;
 	w->src = src_of(c, e);
-	ret = req_uint(c, e, ewhat, "weight", 1, KM_MAX_TOTAL_WEIGHT, &x);
+	ret = req_uint(c, e, ewhat, "weight", ws->route ? 0 : 1,
+		       KM_MAX_TOTAL_WEIGHT, &x);
 	if (ret)
 		return ret;
 	w->weight = (uint32_t)x;
@@ -862,8 +873,9 @@ static int read_weighted(struct ctx *c, yaml_node_t *v, const char *what,
 		.maps = true, .read_item = read_weighted_entry,
 	};
 	char wwhat[WHAT_LEN];
+	struct weights ws = { .route = route };
 	yaml_node_t *t;
-	uint64_t sum = 0, x;
+	uint64_t x;
 	int ret;
 
 	what_fmt(wwhat, "%s: weighted_clusters", what);
@@ -871,19 +883,22 @@ static int read_weighted(struct ctx *c, yaml_node_t *v, const char *what,
 			 route ? route_fields : tcp_fields, NULL);
 	if (!ret)
 		ret = read_list(c, v, wwhat, &clusters, (void **)&a->clusters,
-				&a->n_clusters, sizeof(*a->clusters), &sum);
+				&a->n_clusters, sizeof(*a->clusters), &ws);
 	if (ret)
 		return ret;
+	if (ws.sum == 0)	/* only a route's can be: every weight 0 */
+		return fail(c, v, wwhat,
+			    "the sum of weights is 0: no cluster would get traffic");
 	t = route ? field(c, v, "total_weight") : NULL;
 	if (!t)
 		return 0;
 	ret = uint_at(c, t, wwhat, "total_weight", 1, KM_MAX_TOTAL_WEIGHT, &x);
 	if (ret)
 		return ret;
-	if (x != sum)
+	if (x != ws.sum)
 		return fail(c, t, wwhat,
 			    "total_weight %" PRIu64 " differs from the sum of weights %" PRIu64,
-			    x, sum);
+			    x, ws.sum);
 	a->total_weight = (uint32_t)x;
 	return 0;
 }
@@ -2116,14 +2131,61 @@ static int yaml_error(struct ctx *c, const yaml_parser_t *p,
 }
 
 /* Loads the one document of the stream into *doc. */
+/*
+ * Nesting depth, counted on libyaml's events before its loader builds a
+ * tree: the loader is quadratic in depth (100k levels, a 200 KB file, took
+ * 19 s), and no config needs more than a dozen levels. One linear pass; a
+ * syntax error is left for the loader to report.
+ */
+static int check_depth(struct ctx *c, const char *yaml, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int depth = 0, ret = 0;
+	bool done = false;
+
+	if (!yaml_parser_initialize(&parser))
+		return oom(c);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+	while (!done && !ret && yaml_parser_parse(&parser, &ev)) {
+		switch (ev.type) {
+		case YAML_MAPPING_START_EVENT:
+		case YAML_SEQUENCE_START_EVENT:
+			if (++depth > KM_CONFIG_MAX_DEPTH) {
+				km_err_set(c->err, "%s:%zu:%zu: nested more than %d levels deep (a config needs a dozen)",
+					   c->file, ev.start_mark.line + 1,
+					   ev.start_mark.column + 1,
+					   KM_CONFIG_MAX_DEPTH);
+				ret = -E2BIG;
+			}
+			break;
+		case YAML_MAPPING_END_EVENT:
+		case YAML_SEQUENCE_END_EVENT:
+			depth--;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return ret;
+}
+
 static int load_document(struct ctx *c, const char *yaml, size_t len,
 			 yaml_document_t *doc)
 {
 	yaml_parser_t parser;
 	yaml_document_t extra;
 	yaml_node_t *root;
-	int ret = 0;
+	int ret;
 
+	ret = check_depth(c, yaml, len);
+	if (ret)
+		return ret;
 	if (!yaml_parser_initialize(&parser))
 		return oom(c);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml,
@@ -2174,6 +2236,12 @@ int km_config_load_string(const char *name, const char *yaml, size_t len,
 	}
 	c.file = m->source;
 	c.err = err;
+	if (len > KM_CONFIG_MAX_BYTES) {
+		km_err_set(err, "%s: %zu bytes, more than the %u a config may have",
+			   name, len, KM_CONFIG_MAX_BYTES);
+		ret = -EFBIG;
+		goto out;
+	}
 
 	ret = load_document(&c, yaml, len, &doc);
 	if (ret)
@@ -2192,50 +2260,15 @@ int km_config_load_file(const char *path, struct km_model *m,
 {
 	struct km_err scratch;
 	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	FILE *f;
+	size_t len = 0;
 	int ret;
 
 	memset(m, 0, sizeof(*m));
 	if (!err)
 		err = &scratch;
-	f = fopen(path, "re");
-	if (!f) {
-		ret = -errno;
-		km_err_set(err, "%s: cannot open: %s", path, strerror(-ret));
-		return ret;
-	}
-	for (;;) {
-		size_t got;
-
-		if (len == cap) {
-			char *nb;
-
-			cap = cap ? cap * 2 : 64 * 1024;
-			nb = realloc(buf, cap);
-			if (!nb) {
-				km_err_set(err, "%s: out of memory", path);
-				ret = -ENOMEM;
-				goto out;
-			}
-			buf = nb;
-		}
-		errno = 0;
-		got = fread(buf + len, 1, cap - len, f);
-		len += got;
-		if (got)
-			continue;
-		if (ferror(f)) {
-			ret = errno ? -errno : -EIO;
-			km_err_set(err, "%s: cannot read: %s", path,
-				   strerror(-ret));
-			goto out;
-		}
-		break;
-	}
-	ret = km_config_load_string(path, buf, len, m, err);
-out:
+	ret = km_read_regular_file(path, KM_CONFIG_MAX_BYTES, &buf, &len, err);
+	if (!ret)
+		ret = km_config_load_string(path, buf, len, m, err);
 	free(buf);
-	fclose(f);
 	return ret;
 }

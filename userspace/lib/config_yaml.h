@@ -18,6 +18,13 @@
  * and *m zeroed with nothing leaked. *m is overwritten, not freed, on entry.
  * The file name (or name) becomes m->source; every km_src.file points at it.
  */
+/* Bounds on a config file, checked before (size) or while (depth) it is
+ * parsed: a file past them is refused with the reason, never read whole. */
+#define KM_CONFIG_MAX_BYTES (64u << 20)
+#define KM_CONFIG_MAX_DEPTH 64
+
+/* km_config_load_file refuses a path that is not a regular file (a FIFO or
+ * a device would block or never end) without reading it. */
 int km_config_load_file(const char *path, struct km_model *m,
 			struct km_err *err);
 int km_config_load_string(const char *name, const char *yaml, size_t len,

@@ -239,7 +239,8 @@ static void head_add(struct head_buf *h, const char *a, const char *b,
 			h->full = true;
 			return;
 		}
-		memcpy(h->s + h->len, parts[i], n);
+		if (n)	/* memcpy(dst, NULL, 0) is undefined (UBSan) */
+			memcpy(h->s + h->len, parts[i], n);
 		h->len += n;
 	}
 	h->s[h->len] = 0;

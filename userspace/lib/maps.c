@@ -40,6 +40,10 @@ const char *const km_counter_names[KM_CNT_MAX] = {
 	[KM_CNT_L7_ROUTED] = "l7_routed",
 	[KM_CNT_L7_NO_ROUTE] = "l7_no_route",
 	[KM_CNT_L7_DEFAULT] = "l7_default_route",
+	[KM_CNT_L7_DEFAULT_INCOMPLETE] = "l7_default_incomplete",
+	[KM_CNT_L7_DEFAULT_OVER_LIMIT] = "l7_default_over_limit",
+	[KM_CNT_L7_DEFAULT_NOT_HTTP] = "l7_default_not_http",
+	[KM_CNT_L7_DEFAULT_BAD_TABLE] = "l7_default_bad_table",
 };
 
 int km_maps_open(const char *pin_root, struct km_maps *mp, struct km_err *err)

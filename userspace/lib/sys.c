@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -175,5 +176,85 @@ int km_write_file_atomic(const char *path, const char *data, size_t len)
 		ret = -errno;
 	if (ret)
 		unlink(tmp);
+	return ret;
+}
+
+static const char *file_kind(mode_t m)
+{
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "not a regular file";
+}
+
+int km_read_regular_file(const char *path, size_t max, char **buf,
+			 size_t *len, struct km_err *err)
+{
+	struct stat st;
+	size_t got = 0;
+	char *b = NULL;
+	ssize_t n;
+	int fd, ret;
+
+	*buf = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		ret = -errno;
+		km_err_set(err, "%s: cannot open: %s", path, strerror(-ret));
+		return ret;
+	}
+	if (fstat(fd, &st)) {
+		ret = -errno;
+		km_err_set(err, "%s: %s", path, strerror(-ret));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		km_err_set(err, "%s: is %s, not a regular file: refused without reading it",
+			   path, file_kind(st.st_mode));
+		ret = -EINVAL;
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		km_err_set(err, "%s: %lld bytes, more than the %zu a config may have",
+			   path, (long long)st.st_size, max);
+		ret = -EFBIG;
+		goto out;
+	}
+	/* one byte more than the size, to see a file that grew */
+	b = malloc((size_t)st.st_size + 2);
+	if (!b) {
+		km_err_set(err, "%s: out of memory", path);
+		ret = -ENOMEM;
+		goto out;
+	}
+	while ((n = read(fd, b + got, (size_t)st.st_size + 1 - got)) > 0)
+		got += (size_t)n;
+	if (n < 0) {
+		ret = -errno;
+		km_err_set(err, "%s: reading: %s", path, strerror(-ret));
+		goto out;
+	}
+	if (got > (size_t)st.st_size) {
+		km_err_set(err, "%s: grew while it was read; try again once it is written",
+			   path);
+		ret = -EAGAIN;
+		goto out;
+	}
+	b[got] = 0;
+	*buf = b;
+	*len = got;
+	b = NULL;
+	ret = 0;
+out:
+	free(b);
+	close(fd);
 	return ret;
 }

@@ -364,11 +364,13 @@ static int read_locality(struct ctx *c, const pb_locality *l, const char *what,
 /* ---- cluster actions (tcp_proxy, route) -------------------------------- */
 
 /* One weighted_clusters entry; has_weight is false for a route entry
- * without a weight (tcp_proxy's plain uint32 is always there). */
+ * without a weight (tcp_proxy's plain uint32 is always there). A route's
+ * weight may be 0 (UInt32Value, no minimum: that cluster gets no traffic),
+ * a tcp_proxy's may not (uint32, gte 1), as Envoy validates them. */
 static int read_weight_entry(struct ctx *c, const char *wwhat, size_t i,
 			     const char *name, bool has_weight,
-			     uint32_t weight, struct km_m_action *a,
-			     uint64_t *sum)
+			     uint32_t weight, uint32_t min_weight,
+			     struct km_m_action *a, uint64_t *sum)
 {
 	struct km_m_weighted *w = &a->clusters[i];
 	char ewhat[WHAT_LEN];
@@ -381,7 +383,7 @@ static int read_weight_entry(struct ctx *c, const char *wwhat, size_t i,
 		return ret;
 	if (!has_weight)
 		return fail(c, ewhat, "weight is missing");
-	if (u32_in(c, weight, ewhat, "weight", 1, KM_MAX_TOTAL_WEIGHT))
+	if (u32_in(c, weight, ewhat, "weight", min_weight, KM_MAX_TOTAL_WEIGHT))
 		return -EINVAL;
 	w->weight = weight;
 	*sum += weight;
@@ -419,7 +421,8 @@ static int read_tcp_weighted(struct ctx *c, const pb_tcp_weighted *wc,
 	ret = alloc_weighted(c, wwhat, wc->n_clusters, a);
 	for (size_t i = 0; !ret && i < wc->n_clusters; i++)
 		ret = read_weight_entry(c, wwhat, i, wc->clusters[i]->name,
-					true, wc->clusters[i]->weight, a, &sum);
+					true, wc->clusters[i]->weight, 1, a,
+					&sum);
 	return ret;
 }
 
@@ -443,11 +446,16 @@ static int read_route_weighted(struct ctx *c, const pb_weighted *wc,
 				    "cluster_header is not supported (name only)");
 		}
 		ret = read_weight_entry(c, wwhat, i, e->name, e->weight != NULL,
-					e->weight ? e->weight->value : 0, a,
-					&sum);
+					e->weight ? e->weight->value : 0, 0,
+					a, &sum);
 	}
-	if (ret || !wc->total_weight)
+	if (ret)
 		return ret;
+	if (sum == 0)
+		return fail(c, wwhat,
+			    "the sum of weights is 0: no cluster would get traffic");
+	if (!wc->total_weight)
+		return 0;
 	if (u32_in(c, wc->total_weight->value, wwhat, "total_weight", 1,
 		   KM_MAX_TOTAL_WEIGHT))
 		return -EINVAL;

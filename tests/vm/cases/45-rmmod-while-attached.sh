@@ -8,8 +8,8 @@
 module_load || fail "insmod /kmesh.ko failed"
 l4_up
 refs=$(cat /sys/module/kmesh/refcnt)
-# Until kmesh.bpf.c calls the module's kfuncs nothing pins it: nothing to test.
-[ "$refs" -gt 0 ] || skip "kmeshd's programs hold no reference on kmesh.ko (refcnt 0: they call none of its kfuncs yet)"
+# kmesh.bpf.c calls the module's kfuncs (L7): its programs must pin it
+[ "$refs" -gt 0 ] || fail "kmeshd's programs hold no reference on kmesh.ko (refcnt 0): rmmod could pull the kfuncs from under them"
 note "kmesh.ko refcnt with kmeshd's programs attached: $refs"
 if out=$(rmmod kmesh 2>&1); then
 	fail "rmmod kmesh succeeded with kmeshd's programs attached"

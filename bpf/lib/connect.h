@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The connect path: frontend lookup, enrollment, L7 selection (through
+ * kmesh.ko's kfuncs), the LB pick and the rewrite. bpf/kmesh.bpf.c holds
+ * only the entry points; the flow is described there.
+ */
+#ifndef KM_BPF_CONNECT_H
+#define KM_BPF_CONNECT_H
+
+#include "consts.h"
+#include "maps.h"
+#include "counters.h"
+#include "enroll.h"
+#include "lb.h"
+#include "kfuncs.h"
+
+/*
+ * Set by the agent before load (kmeshd --no-peer-vip clears it). Remembering
+ * what a socket dialed is what lets getpeername show the VIP; it costs one
+ * socket-storage allocation per routed connect and its free at close
+ * (measured on the 6.18 CI machines: about 1 us of the ~1.5 us a routed
+ * connect adds; tests/bench). A constant, so the verifier drops the dead
+ * branch.
+ */
+const volatile bool km_cfg_peer_vip = true;
+
+enum km_verdict {
+	KM_REJECT = 0,
+	KM_ALLOW = 1,
+};
+
+/* The connect fails with ECONNREFUSED instead of the hook's default EPERM:
+ * a dead service must fail fast, like a closed port. */
+static __always_inline int km_refuse(enum km_counter reason)
+{
+	km_count(reason);
+	bpf_set_retval(-KM_ECONNREFUSED);
+	return KM_REJECT;
+}
+
+static __always_inline void km_remember(struct bpf_sock_addr *ctx,
+					const struct km_frontend_key *fk,
+					const struct km_endpoint *ep,
+					__u32 cluster_id)
+{
+	struct km_sk_orig *o;
+
+	o = bpf_sk_storage_get(&km_sk_orig, ctx->sk, 0,
+			       BPF_SK_STORAGE_GET_F_CREATE);
+	if (!o)
+		return;
+	o->vip = fk->addr;
+	o->vip_port = fk->port;
+	o->endpoint = ep->addr;
+	o->endpoint_port = ep->port;
+	o->cluster_id = cluster_id;
+}
+
+#define KM_L7_DEFAULT (-1)	/* serve the frontend's default targets */
+#define KM_L7_NO_ROUTE (-2)
+#define KM_L7_DEFERRED (-3)	/* first run: default targets as the fallback */
+
+/* The first bytes cannot be routed on: the default route, counted in all
+ * and by reason (the head's rule: README "L7 routing"). */
+static __always_inline long km_l7_default(enum km_counter reason)
+{
+	km_count(KM_CNT_L7_DEFAULT);
+	km_count(reason);
+	return KM_L7_DEFAULT;
+}
+
+/* The cluster the first bytes route to on an L7 frontend, or KM_L7_DEFAULT
+ * (no router, or the head cannot be routed on), KM_L7_DEFERRED (first run)
+ * or KM_L7_NO_ROUTE. */
+static __always_inline long km_l7_pick(struct bpf_sock_addr *ctx,
+				       const struct km_frontend *fe, __u8 slot)
+{
+	struct bpf_sock_addr_kern *kctx;
+	struct km_route_result *res;
+	__u32 idx, zero = 0;
+	void *table;
+	int ret;
+
+	if (!km_kmod_router_present()) {
+		km_count(KM_CNT_L7_AS_L4);
+		return KM_L7_DEFAULT;
+	}
+	kctx = bpf_cast_to_kern_ctx(ctx);
+	ret = bpf_km_defer_connect(kctx);
+	if (ret == 0) {
+		/* first run: the default route's pick is the fallback for a
+		 * socket that reads before it writes */
+		km_count(KM_CNT_L7_DEFERRED);
+		return KM_L7_DEFERRED;
+	}
+	if (ret != -KM_EALREADY) {
+		km_count(KM_CNT_L7_AS_L4);	/* switched off, not plain TCP */
+		return KM_L7_DEFAULT;
+	}
+
+	idx = km_route_index(slot, fe->route_id);
+	table = bpf_map_lookup_elem(&km_route, &idx);
+	res = bpf_map_lookup_elem(&km_route_scratch, &zero);
+	if (!table || !res)
+		return km_l7_default(KM_CNT_L7_DEFAULT_BAD_TABLE);
+	ret = bpf_km_route(kctx, table, KM_ROUTE_TABLE_MAX, res, sizeof(*res));
+	if (ret == -KM_ENODATA)
+		return km_l7_default(KM_CNT_L7_DEFAULT_INCOMPLETE);
+	if (ret == -KM_E2BIG)
+		return km_l7_default(KM_CNT_L7_DEFAULT_OVER_LIMIT);
+	if (ret < 0)	/* -EBADMSG */
+		return km_l7_default(KM_CNT_L7_DEFAULT_NOT_HTTP);
+	if (res->status == KM_ROUTE_BAD_TABLE)
+		return km_l7_default(KM_CNT_L7_DEFAULT_BAD_TABLE);
+	if (res->status != KM_ROUTE_MATCHED)
+		return KM_L7_NO_ROUTE;
+	km_count(KM_CNT_L7_ROUTED);
+	return km_pick_target(&res->action, bpf_get_prandom_u32());
+}
+
+/* Routes one connect whose destination is in @fk (slot not yet set). */
+static __always_inline int km_connect(struct bpf_sock_addr *ctx,
+				      struct km_frontend_key *fk, bool v6)
+{
+	const struct km_frontend *fe;
+	const struct km_cluster *c;
+	const struct km_endpoint *ep;
+	struct km_cluster_key ck = {};
+	struct km_gen *gen;
+	__u32 zero = 0;
+	bool deferred = false;
+	long cid;
+
+	if (ctx->protocol != KM_IPPROTO_TCP)
+		return KM_ALLOW;
+
+	gen = bpf_map_lookup_elem(&km_gen, &zero);
+	if (!gen)
+		return KM_ALLOW;
+	fk->slot = gen->slot & 1;
+
+	fe = bpf_map_lookup_elem(&km_frontend, fk);
+	if (!fe) {
+		km_count(KM_CNT_MAP_MISS);
+		return KM_ALLOW;
+	}
+	if (!km_enrolled(ctx)) {
+		km_count(KM_CNT_NOT_ENROLLED);
+		return KM_ALLOW;
+	}
+
+	/* From here on the destination is a VIP: never let it through
+	 * unrewritten. */
+	cid = KM_L7_DEFAULT;
+	if (fe->flags & KM_FE_L7)
+		cid = km_l7_pick(ctx, fe, fk->slot);
+	if (cid == KM_L7_NO_ROUTE)
+		return km_refuse(KM_CNT_L7_NO_ROUTE);
+	if (cid == KM_L7_DEFERRED)
+		deferred = true;
+	if (cid == KM_L7_DEFAULT || cid == KM_L7_DEFERRED)
+		cid = km_pick_target(fe, bpf_get_prandom_u32());
+	if (cid < 0)
+		return km_refuse(KM_CNT_INCONSISTENT);
+	ck.id = cid;
+	ck.slot = fk->slot;
+	c = bpf_map_lookup_elem(&km_cluster, &ck);
+	if (!c)
+		return km_refuse(KM_CNT_INCONSISTENT);
+	if (c->n_endpoints == 0)
+		return km_refuse(KM_CNT_NO_ENDPOINT);
+	/* The fallback of a deferred connect must not advance the round
+	 * robin: the re-run draws again, and two draws per connection would
+	 * send every connection of a two-endpoint cluster to one of them. */
+	ep = km_pick_endpoint(NULL, fk->slot, ck.id, c,
+			      deferred ? bpf_get_prandom_u32() :
+					 km_lb_draw(ck.id, c->lb_policy));
+	if (!ep)
+		return km_refuse(KM_CNT_INCONSISTENT);
+
+	if (v6) {
+		ctx->user_ip6[0] = ep->addr.w[0];
+		ctx->user_ip6[1] = ep->addr.w[1];
+		ctx->user_ip6[2] = ep->addr.w[2];
+		ctx->user_ip6[3] = ep->addr.w[3];
+	} else {
+		if (ep->family != KM_FAMILY_INET)
+			return km_refuse(KM_CNT_FAMILY);
+		ctx->user_ip4 = ep->addr.w[3];
+	}
+	ctx->user_port = ep->port;
+
+	if (km_cfg_peer_vip)
+		km_remember(ctx, fk, ep, ck.id);
+	/* a deferred connect is counted once, by the re-run that routes it */
+	if (deferred)
+		return KM_ALLOW;
+	km_count(KM_CNT_ROUTED);
+	if (fe->flags & KM_FE_L7_AS_L4)
+		km_count(KM_CNT_L7_AS_L4);
+	return KM_ALLOW;
+}
+
+#endif
