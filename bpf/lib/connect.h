@@ -167,6 +167,20 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 	c = bpf_map_lookup_elem(&km_cluster, &ck);
 	if (!c)
 		return km_refuse(KM_CNT_INCONSISTENT);
+	/* The first run of a deferred connect only picks a fallback: what
+	 * the default route leads to must not refuse (or release) a
+	 * connection whose request may match another route; the re-run
+	 * decides, with the request in hand. */
+	if (deferred && (c->kind != KM_CK_ENDPOINTS || c->n_endpoints == 0))
+		return KM_ALLOW;
+	if (c->kind == KM_CK_PASSTHROUGH) {
+		km_count(KM_CNT_PASSTHROUGH);
+		return KM_ALLOW;
+	}
+	if (c->kind == KM_CK_BLACKHOLE)
+		return km_refuse(KM_CNT_BLACKHOLE);
+	if (c->kind == KM_CK_NO_CLUSTER)
+		return km_refuse(KM_CNT_NO_CLUSTER);
 	if (c->n_endpoints == 0)
 		return km_refuse(KM_CNT_NO_ENDPOINT);
 	/* The fallback of a deferred connect must not advance the round
