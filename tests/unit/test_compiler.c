@@ -653,6 +653,73 @@ static void test_host_ip(void **state)
 	assert_true(km_ip_parse("10.0.0.1", &ip) == 0 && !km_ip_unspecified(&ip));
 }
 
+/*
+ * Cluster kinds the connect hook acts on. xDS (validate_clusters false):
+ * a cluster CDS does not have is accepted, from a tcp_proxy or a route, and
+ * resolves to one "no cluster" record; BlackHoleCluster and ORIGINAL_DST
+ * are kinds; an HTTP listener whose default route is the passthrough keeps
+ * its frontend for its other routes.
+ */
+static void test_cluster_kinds(void **state)
+{
+	const struct km_frontend *fe;
+	struct fx f;
+	long none;
+	const char *y = HDR "  listeners:\n"
+		TCP_LISTENER("gone", "10.96.0.1", 80, "missing")
+		TCP_LISTENER("bh", "10.96.0.2", 80, "BlackHoleCluster")
+		"  - name: web\n"
+		"    address: { socket_address: { address: 10.96.0.3, port_value: 80 } }\n"
+		"    filter_chains:\n"
+		"    - filters:\n"
+		"      - name: envoy.filters.network.http_connection_manager\n"
+		"        typed_config:\n"
+		"          stat_prefix: w\n"
+		"          route_config:\n"
+		"            virtual_hosts:\n"
+		"            - name: any\n"
+		"              domains: [\"*\"]\n"
+		"              routes:\n"
+		"              - { match: { prefix: /old }, route: { cluster: missing-too } }\n"
+		"              - { match: { prefix: /a }, route: { cluster: a } }\n"
+		"              - { match: { prefix: / }, route: { cluster: PassthroughCluster } }\n"
+		"  clusters:\n"
+		"  - name: PassthroughCluster\n"
+		"  - name: BlackHoleCluster\n"
+		CLUSTER1("a", "ROUND_ROBIN", EP("10.99.0.1", 80, HEALTHY, 1));
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(km_config_load_string("t.yaml", y, strlen(y), &f.m, &f.err), 0);
+	/* a static file must define what it names */
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), -ENOENT);
+	assert_non_null(strstr(f.err.msg, "cluster 'missing' is not defined"));
+	f.m.rds_may_wait = true;	/* what the xDS client sets */
+	f.m.clusters[0].original_dst = true;	/* and the decoder */
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	assert_int_equal(f.r.n_clusters, 4);
+	assert_int_equal(f.r.no_cluster_id, 4);
+	none = 3;
+	assert_int_equal(f.r.clusters[none].kind, KM_CK_NO_CLUSTER);
+	assert_int_equal(f.r.clusters[cluster_id(&f.r, "PassthroughCluster")].kind,
+			 KM_CK_PASSTHROUGH);
+	assert_int_equal(f.r.clusters[cluster_id(&f.r, "BlackHoleCluster")].kind,
+			 KM_CK_BLACKHOLE);
+	assert_int_equal(f.r.clusters[cluster_id(&f.r, "a")].kind, KM_CK_ENDPOINTS);
+	fe = find_fe(&f.r, "10.96.0.1", 80);
+	assert_non_null(fe);
+	assert_int_equal(fe->n_targets, 1);
+	assert_int_equal(fe->targets[0].cluster_id, none);
+	fe = find_fe(&f.r, "10.96.0.2", 80);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "BlackHoleCluster"));
+	fe = find_fe(&f.r, "10.96.0.3", 80);
+	assert_non_null(fe);
+	assert_true(fe->flags & KM_FE_L7);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "PassthroughCluster"));
+	assert_int_equal(f.r.n_routes, 1);
+	fx_free(&f);
+}
+
 /* Errors only the compiler can see: table of config -> message. */
 static void test_errors(void **state)
 {
@@ -770,6 +837,7 @@ int main(void)
 		cmocka_unit_test(test_port_wide_listener),
 		cmocka_unit_test(test_wildcard_prefix_hosts),
 		cmocka_unit_test(test_host_ip),
+		cmocka_unit_test(test_cluster_kinds),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_global_limits),
 	};

@@ -223,8 +223,36 @@ if xds_wait_ack cds 5 20 >/dev/null && xds_wait_ack lds 8p 20 >/dev/null && xds_
 		ok "an INBOUND listener (traffic_direction) is kept and listed, never a frontend"
 	else not_ok "an INBOUND listener is never a frontend" "$out" "$(grep inbound "$LOG" | tail -2)"; fi
 else not_ok "istiod's port-wide HTTP listener and inbound listener are accepted" "$(tail -3 "$LOG")" "$("${CTL[@]}" config | head -12)"; fi
-xds_push_json cds "[$(eds_cluster svc-a)]" 6 >/dev/null
-xds_wait_ack cds 6 20 >/dev/null
+
+# ---- partial acceptance, routes to clusters CDS lacks (validate_clusters false) ---------
+# A DestinationRule subset renamed (sub-v2 -> sub-v3) while its VirtualService
+# moves to it: istiod pushes CDS without sub-v2 before RDS names sub-v3. Both
+# must be accepted (no CDS/RDS deadlock); in between, the route to the gone
+# cluster is refused and counted no_cluster. The CDS response also holds a bad
+# cluster: it alone is NACKed, the rest applied.
+sub_routes() { echo "{\"name\":\"sub-routes\",\"virtual_hosts\":[{\"name\":\"all\",\"domains\":[\"*\"],\"routes\":[{\"match\":{\"prefix\":\"/\"},\"route\":{\"cluster\":\"$1\"}}]}]}"; }
+xds_push_json cds "[$(eds_cluster svc-a), $(static_cluster sub-v2 "$(cla sub-v2 10.95.0.4)")]" 6 >/dev/null
+xds_push_json rds "[$(sub_routes sub-v2)]" 4 >/dev/null
+xds_push_json lds "[$(tcp_listener vip-a 10.94.0.1 svc-a), $(hcm_listener web 10.94.0.3 sub-routes)]" 8s >/dev/null
+if xds_wait_ack cds 6 20 >/dev/null && xds_wait_ack rds 4 20 >/dev/null && xds_wait_ack lds 8s 20 >/dev/null; then
+	expect_backends "subset rename: before, the route's subset cluster serves" 10.94.0.3 2 b4=2
+	nc0=$("${CTL[@]}" -o json status | jq -r .counters.no_cluster)
+	xds_push_json cds "[$(eds_cluster svc-a), $(static_cluster sub-v3 "$(cla sub-v3 10.95.0.5)"), $(static_cluster bad-three "$(cla bad-three 10.95.0.4)" MAGLEV)]" 7 >/dev/null
+	msg=$(xds_wait_nack cds 20 7)
+	out=$(in_app "$CLI" -n 1 -t 1000 10.94.0.3:80)
+	nc1=$("${CTL[@]}" -o json status | jq -r .counters.no_cluster)
+	if grep -q "bad-three" <<< "$msg" && ! grep -q "sub-v" <<< "$msg" &&
+	   grep -q '^err connect errno=ECONNREFUSED' <<< "$out" && [ "$((nc1 - nc0))" = 1 ]; then
+		ok "partial CDS: only the bad cluster is NACKed ($msg); the route to the dropped subset is refused, counted no_cluster"
+	else not_ok "partial CDS acceptance and no_cluster" "nack: $msg" "$out" "no_cluster $nc0 -> $nc1" "$(tail -3 "$LOG")"; fi
+	xds_push_json rds "[$(sub_routes sub-v3)]" 5 >/dev/null
+	if xds_wait_ack rds 5 20 >/dev/null; then
+		expect_backends "subset rename: RDS naming the new subset is accepted after CDS (no deadlock) and serves it" 10.94.0.3 2 b5=2
+	else not_ok "subset rename: RDS naming the new subset is accepted" "$(cfg rds_last_nack 2>/dev/null)" "$(tail -3 "$LOG")"; fi
+else not_ok "subset rename: the first state is accepted" "$(tail -3 "$LOG")"; fi
+
+xds_push_json cds "[$(eds_cluster svc-a)]" 8c >/dev/null
+xds_wait_ack cds 8c 20 >/dev/null
 xds_push_json lds "[$(tcp_listener vip-a 10.94.0.1 svc-a)]" 9 >/dev/null
 xds_wait_ack lds 9 20 >/dev/null
 

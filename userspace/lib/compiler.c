@@ -75,6 +75,45 @@ static uint64_t level_of(const struct km_model *m, const struct km_m_endpoint *e
 #define SRC_FMT "%s:%d: "
 #define SRC_ARG(s) ((s).file ? (s).file : "?"), (s).line
 
+/* Istio's BlackHoleCluster is a STATIC cluster with no endpoints: what it
+ * does in Envoy (no upstream: the connection is closed) is a refused
+ * connect here, counted apart from a service that lost its endpoints. */
+#define ISTIO_BLACKHOLE "BlackHoleCluster"
+
+static uint8_t cluster_kind(const struct km_m_cluster *mc)
+{
+	if (mc->original_dst)
+		return KM_CK_PASSTHROUGH;
+	if (!mc->n_endpoints && !strcmp(mc->name, ISTIO_BLACKHOLE))
+		return KM_CK_BLACKHOLE;
+	return KM_CK_ENDPOINTS;
+}
+
+/*
+ * The cluster id a route or tcp_proxy names. xDS (validate_clusters false,
+ * as istiod sets it): a name CDS does not have is accepted and resolves to
+ * one "no cluster" record, made on first use, that refuses the connect
+ * (counted no_cluster, Envoy's NC): CDS and RDS never wait on each other.
+ * A static file must define it (-ENOENT).
+ */
+static long cluster_ref(const struct km_model *m, const struct km_strmap *ni,
+			struct km_records *r, const char *name)
+{
+	long id = name_index_get(ni, name);
+
+	if (id >= 0 || !m->rds_may_wait)
+		return id;
+	if (r->no_cluster_id)
+		return r->no_cluster_id - 1;
+	if (r->n_clusters >= KM_MAX_CLUSTERS)
+		return -E2BIG;
+	id = r->n_clusters++;
+	r->clusters[id].kind = KM_CK_NO_CLUSTER;
+	r->cluster_names[id] = "(no cluster)";
+	r->no_cluster_id = id + 1;
+	return id;
+}
+
 static int compile_cluster(const struct km_model *m,
 			   const struct km_m_cluster *mc, uint32_t id,
 			   struct km_records *r, struct km_err *err)
@@ -85,6 +124,7 @@ static int compile_cluster(const struct km_model *m,
 	size_t i;
 
 	c->lb_policy = mc->lb_policy;
+	c->kind = cluster_kind(mc);
 	c->max_connections = mc->cb.max_connections;
 	c->max_pending_requests = mc->cb.max_pending_requests;
 	c->max_requests = mc->cb.max_requests;
@@ -198,7 +238,7 @@ static bool cluster_has_family(const struct km_m_cluster *mc, uint8_t family)
 #define KM_PASSTHROUGH 1	/* fill_targets: serve nothing, connects untouched */
 
 static int fill_targets(const struct km_model *m, const struct km_strmap *ni,
-			const struct km_m_listener *l,
+			struct km_records *r, const struct km_m_listener *l,
 			const struct km_m_action *a, struct km_frontend *fe,
 			struct km_err *err)
 {
@@ -214,21 +254,19 @@ static int fill_targets(const struct km_model *m, const struct km_strmap *ni,
 
 	for (i = 0; i < a->n_clusters; i++) {
 		const struct km_m_weighted *w = &a->clusters[i];
-		long id = name_index_get(ni, w->cluster);
+		long id = cluster_ref(m, ni, r, w->cluster);
 
-		if (id < 0 && m->rds_may_wait) {
-			/* xDS: CDS may drop a cluster before LDS drops its
-			 * users; like Envoy (503), connects are refused */
-			fe->n_targets = 0;
-			fe->total_weight = 0;
-			return 0;
+		if (id == -E2BIG) {
+			km_err_set(err, SRC_FMT "listener '%s': cluster '%s' is not defined, and %d clusters leave no room to refuse it",
+				   SRC_ARG(w->src), l->name, w->cluster, KM_MAX_CLUSTERS);
+			return -E2BIG;
 		}
 		if (id < 0) {
 			km_err_set(err, SRC_FMT "listener '%s': cluster '%s' is not defined",
 				   SRC_ARG(w->src), l->name, w->cluster);
 			return -ENOENT;
 		}
-		passthrough += m->clusters[id].original_dst;
+		passthrough += r->clusters[id].kind == KM_CK_PASSTHROUGH;
 		total += w->weight;
 		/* a route's weight may be 0: that target is never picked */
 		if (total > KM_MAX_TOTAL_WEIGHT) {
@@ -246,15 +284,12 @@ static int fill_targets(const struct km_model *m, const struct km_strmap *ni,
 	}
 	fe->n_targets = a->n_clusters;
 	fe->total_weight = total;
-	/* ORIGINAL_DST (Istio's PassthroughCluster): the connect goes where it
-	 * was dialed, so the address is simply not a frontend. */
-	if (passthrough == a->n_clusters)
+	/* ORIGINAL_DST (Istio's PassthroughCluster) only: without a route
+	 * table the connect always goes where it was dialed, so the address
+	 * is simply not a frontend. With one, matched routes still route;
+	 * the connect hook leaves the rest alone (counted passthrough). */
+	if (passthrough == a->n_clusters && !(fe->flags & KM_FE_L7))
 		return KM_PASSTHROUGH;
-	if (passthrough) {
-		km_err_set(err, SRC_FMT "listener '%s': an ORIGINAL_DST (passthrough) cluster cannot share a weighted split with other clusters",
-			   SRC_ARG(a->src), l->name);
-		return -EINVAL;
-	}
 	return 0;
 }
 
@@ -266,7 +301,11 @@ static int check_families(const struct km_model *m, const struct km_m_listener *
 	uint8_t other = ip->family == KM_FAMILY_INET ? KM_FAMILY_INET6 : KM_FAMILY_INET;
 
 	for (size_t i = 0; i < fe->n_targets; i++) {
-		const struct km_m_cluster *mc = &m->clusters[fe->targets[i].cluster_id];
+		const struct km_m_cluster *mc;
+
+		if (fe->targets[i].cluster_id >= m->n_clusters)
+			continue;	/* the "no cluster" record */
+		mc = &m->clusters[fe->targets[i].cluster_id];
 
 		if (cluster_has_family(mc, other)) {
 			km_err_set(err, SRC_FMT "listener '%s': IPv%u address, but cluster '%s' has IPv%u endpoints",
@@ -324,19 +363,18 @@ static int check_duplicates(struct km_records *r, const struct km_model *m,
 struct route_ids {
 	const struct km_model *m;
 	const struct km_strmap *ni;
+	struct km_records *r;
 };
 
+/* Passthrough and blackhole are cluster kinds the connect hook acts on,
+ * so a route may name them like any cluster. */
 static int route_cluster_id(void *ctx, const char *name, __u32 *id)
 {
 	const struct route_ids *c = ctx;
-	long i = name_index_get(c->ni, name);
+	long i = cluster_ref(c->m, c->ni, c->r, name);
 
 	if (i < 0)
-		return -ENOENT;
-	/* the kernel router rewrites to an endpoint; "connect untouched" is
-	 * a listener property, not a route target */
-	if (c->m->clusters[i].original_dst)
-		return -EOPNOTSUPP;
+		return i == -E2BIG ? -E2BIG : -ENOENT;
 	*id = i;
 	return 0;
 }
@@ -347,7 +385,7 @@ static int route_table_id(const struct km_model *m, const struct km_strmap *ni,
 			  const struct km_m_route_config *rc,
 			  struct km_records *r, __u32 *id, struct km_err *err)
 {
-	struct route_ids ctx = { .m = m, .ni = ni };
+	struct route_ids ctx = { .m = m, .ni = ni, .r = r };
 	size_t i;
 	int ret;
 
@@ -535,7 +573,7 @@ static int chain_frontend(const struct km_model *m, const struct km_strmap *ni,
 			return ret;
 		fe->flags |= KM_FE_L7;
 	}
-	ret = fill_targets(m, ni, l, a, fe, err);
+	ret = fill_targets(m, ni, r, l, a, fe, err);
 	if (ret)
 		return ret;
 	if (fe->flags & KM_FE_L7)

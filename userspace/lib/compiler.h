@@ -16,6 +16,9 @@ struct km_records {
 
 	size_t n_clusters;			/* cluster id = index */
 	struct km_cluster *clusters;
+	/* 1 + the id of the "no cluster" record (routes to clusters CDS
+	 * does not have, xDS only), 0 if none was needed */
+	size_t no_cluster_id;
 
 	size_t n_endpoints;
 	struct km_endpoint_key *ep_keys;

@@ -433,6 +433,7 @@ struct candidate {
 	char nack[NACK_MSG_MAX];
 	size_t nack_len;
 	unsigned int n_bad;
+	bool applied;			/* its state serves (even if NACKed) */
 };
 
 static void cand_error(struct candidate *c, const char *msg)
@@ -467,6 +468,23 @@ static int cand_init(struct candidate *c, struct ads_type_state *ts, bool full,
 	return err;
 }
 
+/* A resource that does not decode: as Envoy does, the rest of the
+ * response is applied and this one keeps its last accepted version (a
+ * full-state response would otherwise drop it). */
+static void cand_keep_last(struct km_ads *a, struct candidate *c, int t,
+			   const uint8_t *buf, size_t len)
+{
+	char *name = km_xds_resource_name(types[t].url, buf, len);
+	void *last = name ? km_strmap_get(&a->t[t].res, name) : NULL;
+	int e = 0;
+
+	if (last && !km_strmap_get(&c->map, name))
+		km_strmap_put(&c->map, name, last, &e);
+	if (e)
+		cand_error(c, "out of memory");
+	free(name);
+}
+
 static void cand_add(struct km_ads *a, struct candidate *c, int t,
 		     const char *any_url, const uint8_t *buf, size_t len,
 		     const char *version)
@@ -488,6 +506,7 @@ static void cand_add(struct km_ads *a, struct candidate *c, int t,
 		return;		/* nothing kmesh serves: accepted, counted */
 	if (e) {
 		cand_error(c, err.msg);
+		cand_keep_last(a, c, t, buf, len);
 		return;
 	}
 	c->fresh[c->n_fresh++] = r;
@@ -506,7 +525,12 @@ static void cand_add(struct km_ads *a, struct candidate *c, int t,
 		}
 }
 
-/* Try the candidate: NACK (return the reason) or commit it. */
+/*
+ * Try the candidate and commit it if the whole state compiles; NACK (return
+ * the reason) if it does not, or if some of its resources were refused:
+ * those keep their last accepted version, the rest is applied (Envoy's
+ * partial acceptance). A state that does not compile changes nothing.
+ */
 static const char *cand_commit(struct km_ads *a, struct candidate *c, int t)
 {
 	struct ads_type_state *ts = &a->t[t];
@@ -516,26 +540,25 @@ static const char *cand_commit(struct km_ads *a, struct candidate *c, int t)
 	const char *k;
 	void *v;
 
-	if (!c->n_bad) {
-		old = ts->res;
-		ts->res = c->map;
-		if (apply_state(a, &err)) {
-			ts->res = old;
-			cand_error(c, err.msg);
-		} else {
-			/* free what the new state no longer holds */
-			while (km_strmap_next(&old, &i, &k, &v))
-				if (km_strmap_get(&ts->res, k) != v)
-					res_free(t, v);
-			km_strmap_free(&old);
-			free(c->fresh);
-			return NULL;
-		}
+	old = ts->res;
+	ts->res = c->map;
+	if (apply_state(a, &err)) {
+		ts->res = old;
+		cand_error(c, err.msg);
+		for (i = 0; i < c->n_fresh; i++)
+			res_free(t, c->fresh[i]);
+		km_strmap_free(&c->map);
+	} else {
+		/* free what the new state no longer holds */
+		while (km_strmap_next(&old, &i, &k, &v))
+			if (km_strmap_get(&ts->res, k) != v)
+				res_free(t, v);
+		km_strmap_free(&old);
+		c->applied = true;
 	}
-	for (i = 0; i < c->n_fresh; i++)
-		res_free(t, c->fresh[i]);
 	free(c->fresh);
-	km_strmap_free(&c->map);
+	if (!c->n_bad)
+		return NULL;
 	ts->nacks++;
 	free(ts->last_nack);
 	ts->last_nack = strdup(c->nack);
@@ -564,7 +587,7 @@ static void respond(struct km_ads *a, int t, struct candidate *c,
 		send_delta(a, t, NULL, 0, NULL, 0, nack, false);
 	else
 		send_sotw(a, t, nack);
-	if (!nack && (t == CDS || t == LDS))
+	if (c->applied && (t == CDS || t == LDS))
 		update_subscriptions(a, t);
 }
 
