@@ -144,8 +144,13 @@ if grep -q "bad-one" <<< "$msg" && grep -qi "MAGLEV" <<< "$msg" && [ "$(total_ok
 else not_ok "a bad resource is NACKed and the previous config keeps routing" "nack: $msg" "$out" "cds_version $(cfg cds_version)"; fi
 if "${CTL[@]}" config | grep -q "^cds .*bad-one"; then ok "kmeshctl config shows the last NACK and its reason"
 else not_ok "kmeshctl config shows the last NACK" "$("${CTL[@]}" config)"; fi
+st1=$("${CTL[@]}" status | grep '^last reload:')
 xds_push_json cds "[$(eds_cluster svc-a)]" 4 >/dev/null
 xds_wait_ack cds 4 20 >/dev/null
+st2=$("${CTL[@]}" status | grep '^last reload:')
+if grep -q 'NACKed for cds' <<< "$st1" && [ "$st2" = "last reload: ok" ]; then
+	ok "kmeshctl status does not say 'last reload: ok' alone after a NACK, and does after the next ACK"
+else not_ok "kmeshctl status after a NACK" "after the NACK: $st1" "after the ACK: $st2"; fi
 
 # ---- reconnect ---------------------------------------------------------------------------
 r0=$(cfg reconnects)
@@ -165,6 +170,9 @@ xds_push_json eds "[$(cla svc-a 10.95.0.3)]" 6 >/dev/null
 if xds_wait_ack eds 6 30 >/dev/null; then
 	expect_backends "after the stream is reset (UNAVAILABLE): reconnect and resubscribe" 10.94.0.1 2 b3=2
 else not_ok "reconnect after a stream reset" "$(cfg last_error)"; fi
+# the reset left a last_error; the good stream since then clears it
+if [ -z "$(cfg last_error)" ] && [ "$(cfg connected)" = 1 ]; then ok "after a good reconnect last_error is cleared"
+else not_ok "after a good reconnect last_error is cleared" "last_error: $(cfg last_error)" "connected: $(cfg connected)"; fi
 
 # ---- what istiod also sends ---------------------------------------------------------------
 # An inbound listener whose chains terminate TLS, and a catch-all listener
@@ -266,6 +274,22 @@ else not_ok "reconnect after GOAWAY" "$(cfg last_error)" "reconnects $r0 -> $(cf
 
 # ---- Delta --------------------------------------------------------------------------------
 stop_kmeshd
+
+# ---- connected means HTTP/2 is up, not a TCP connect ---------------------------------------
+# a server that accepts TCP and never speaks HTTP/2
+node -e 'const s = require("net").createServer(() => {}); s.listen(0, "127.0.0.1", () => console.log(s.address().port));' > "$WORK/silent.port" &
+silent_pid=$!
+for _ in $(seq 50); do [ -s "$WORK/silent.port" ] && break; sleep 0.1; done
+"$KM_BUILD/kmeshd" --xds "127.0.0.1:$(head -1 "$WORK/silent.port")" --node-id silent \
+	--pin-root "$PIN" --state-dir "$STATE" >> "$LOG" 2>&1 &
+KMESHD_PID=$!
+sleep 2
+c_silent=$(cfg connected)
+stop_kmeshd
+kill "$silent_pid" 2>/dev/null; wait "$silent_pid" 2>/dev/null
+if [ "$c_silent" = 0 ]; then ok "connected stays 0 while the server accepts TCP but HTTP/2 is not up"
+else not_ok "connected only after HTTP/2 is up" "connected: $c_silent"; fi
+
 start_kmeshd --xds-delta
 if xds_wait_streams 1 20 >/dev/null && sleep 1 &&
    [ "$(xds_requests | jq '[.[] | select(.kind == "delta")] | length')" -gt 0 ]; then
@@ -300,7 +324,6 @@ cat > "$WORK/boot.yaml" <<'EOT'
 node:
   id: sidecar~10.95.0.101~fromfile.test~test.svc.cluster.local
   metadata: { CLUSTER_ID: FromFile, ISTIO_VERSION: "1.25.0", LABELS: { app: file } }
-static_resources: {}
 EOT
 "$KM_BUILD/kmeshd" --xds "127.0.0.1:$XDS_PORT" --config "$WORK/boot.yaml" \
 	--pin-root "$PIN" --state-dir "$STATE" >> "$LOG" 2>&1 &
@@ -308,7 +331,7 @@ KMESHD_PID=$!
 sleep 2
 node=$(xds_requests | jq -c '[.[] | select(.node != null)][-1].node')
 if jq -e '.id == "sidecar~10.95.0.101~fromfile.test~test.svc.cluster.local" and .metadata.CLUSTER_ID == "FromFile" and .metadata.LABELS.app == "file"' <<< "$node" >/dev/null; then
-	ok "node id and metadata from the config file's bootstrap node"
+	ok "node id and metadata from a config file holding only the bootstrap node"
 else not_ok "node id and metadata from the config file" "$node" "$(tail -2 "$LOG")"; fi
 stop_kmeshd
 

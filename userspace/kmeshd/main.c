@@ -556,7 +556,7 @@ static int setup_xds(struct kmeshd *d, const char *addr, const char *pod_ip,
 	if (config_given || access(d->config, F_OK) == 0) {
 		struct km_err err = {};
 
-		if (km_config_load_file(d->config, &d->boot, &err)) {
+		if (km_config_load_node_file(d->config, &d->boot, &err)) {
 			fprintf(stderr, "kmeshd: %s\n", err.msg);
 			return 2;
 		}

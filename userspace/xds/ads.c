@@ -54,6 +54,7 @@ struct ads_type_state {
 	size_t n_names;
 	uint64_t acks, nacks;
 	char *last_nack;
+	bool nacked;			/* its last response was NACKed */
 };
 
 struct km_ads {
@@ -578,6 +579,7 @@ static void respond(struct km_ads *a, int t, struct candidate *c,
 {
 	const char *nack = cand_commit(a, c, t);
 
+	a->t[t].nacked = nack != NULL;
 	if (!nack) {
 		set_str(&a->t[t].version, version);
 		a->t[t].acks++;
@@ -662,6 +664,9 @@ static void on_message(void *arg, const uint8_t *msg, size_t len)
 	struct km_ads *a = arg;
 	uint64_t t0 = km_now_ms();
 
+	/* a response arrived: whatever broke the stream before is over;
+	 * a response that does not decode sets it again */
+	a->last_error[0] = 0;
 	if (a->o.delta)
 		on_delta(a, msg, len);
 	else
@@ -939,10 +944,14 @@ static void put_line(FILE *f, const char *key, const char *val)
 void km_ads_write_state(const struct km_ads *a, FILE *f)
 {
 	char key[64], val[32];
+	struct km_grpc_stats gs = { 0 };
 
+	if (a->g)
+		km_grpc_get_stats(a->g, &gs);
 	snprintf(val, sizeof(val), "%u", a->o.port);
 	fprintf(f, "xds_server=%s:%s\nxds_mode=%s\nxds_connected=%d\nxds_reconnects=%llu\n",
-		a->o.host, val, a->o.delta ? "delta" : "sotw", a->g && !a->closed,
+		a->o.host, val, a->o.delta ? "delta" : "sotw",
+		a->g && !a->closed && gs.h2_up,
 		(unsigned long long)a->reconnects);
 	fprintf(f, "xds_skipped_filters=%u\nxds_skipped_typed_configs=%u\nxds_skipped_chains=%u\nxds_skipped_listeners=%u\n",
 		a->skipped.filters, a->skipped.typed_configs, a->skipped.chains,
@@ -964,5 +973,6 @@ void km_ads_write_state(const struct km_ads *a, FILE *f)
 			types[t].tag, (unsigned long long)ts->nacks);
 		snprintf(key, sizeof(key), "xds_%s_last_nack", types[t].tag);
 		put_line(f, key, ts->last_nack);
+		fprintf(f, "xds_%s_nacked=%d\n", types[t].tag, ts->nacked);
 	}
 }
