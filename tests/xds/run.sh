@@ -263,6 +263,9 @@ xds_push_json cds "[$(eds_cluster svc-a)]" 8c >/dev/null
 xds_wait_ack cds 8c 20 >/dev/null
 xds_push_json lds "[$(tcp_listener vip-a 10.94.0.1 svc-a)]" 9 >/dev/null
 xds_wait_ack lds 9 20 >/dev/null
+# no listener names a route config any more: none is left in the state
+if [ "$(cfg rds_resources)" = 0 ]; then ok "route configs no listener names are dropped from 'kmeshctl config'"
+else not_ok "stale RDS state dropped" "rds_resources: $(cfg rds_resources)"; fi
 
 # GOAWAY (a control plane shutting down gracefully): reconnect at once
 r0=$(cfg reconnects)

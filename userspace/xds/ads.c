@@ -379,6 +379,26 @@ static void send_delta(struct km_ads *a, int t, char **sub, size_t nsub,
 }
 
 /* EDS/RDS follow what CDS/LDS accepted; LDS follows CDS. */
+/* RDS: route configs no listener names any more are dropped, as Envoy
+ * drops what it unsubscribed from, so 'kmeshctl config' shows no stale
+ * state. Nothing compiled uses them: the last apply had no listener for
+ * them. */
+static void drop_unwanted(struct km_ads *a, int t)
+{
+	struct ads_type_state *ts = &a->t[t];
+	size_t i = 0;
+	const char *k;
+	void *v;
+
+	while (km_strmap_next(&ts->res, &i, &k, &v)) {
+		if (bsearch(&k, ts->names, ts->n_names, sizeof(char *), cmp_str))
+			continue;
+		km_strmap_del(&ts->res, k);
+		res_free(t, v);
+		i = 0;	/* the map changed under the cursor: start over */
+	}
+}
+
 static void update_subscriptions(struct km_ads *a, int after)
 {
 	int t = after == CDS ? EDS : RDS;
@@ -417,6 +437,8 @@ static void update_subscriptions(struct km_ads *a, int after)
 		ts->n_names = n;
 		send_sotw(a, t, NULL);
 	}
+	if (t == RDS)
+		drop_unwanted(a, t);
 	if (after == CDS && !a->t[LDS].requested) {
 		if (a->o.delta)
 			send_delta(a, LDS, NULL, 0, NULL, 0, NULL, false);
