@@ -167,14 +167,12 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 	c = bpf_map_lookup_elem(&km_cluster, &ck);
 	if (!c)
 		return km_refuse(KM_CNT_INCONSISTENT);
-	/* The first run of a deferred connect only picks a fallback: what
-	 * the default route leads to must not refuse (or release) a
-	 * connection whose request may match another route; the re-run
-	 * decides, with the request in hand. */
-	if (deferred && (c->kind != KM_CK_ENDPOINTS || c->n_endpoints == 0))
-		return KM_ALLOW;
+	/* The address dialed is where a passthrough goes, so leaving it is
+	 * right on a deferred connect's first run too (also as the fallback
+	 * of a socket that reads first); counted once, by the re-run. */
 	if (c->kind == KM_CK_PASSTHROUGH) {
-		km_count(KM_CNT_PASSTHROUGH);
+		if (!deferred)
+			km_count(KM_CNT_PASSTHROUGH);
 		return KM_ALLOW;
 	}
 	if (c->kind == KM_CK_BLACKHOLE)
