@@ -167,6 +167,18 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 	c = bpf_map_lookup_elem(&km_cluster, &ck);
 	if (!c)
 		return km_refuse(KM_CNT_INCONSISTENT);
+	/* The address dialed is where a passthrough goes, so leaving it is
+	 * right on a deferred connect's first run too (also as the fallback
+	 * of a socket that reads first); counted once, by the re-run. */
+	if (c->kind == KM_CK_PASSTHROUGH) {
+		if (!deferred)
+			km_count(KM_CNT_PASSTHROUGH);
+		return KM_ALLOW;
+	}
+	if (c->kind == KM_CK_BLACKHOLE)
+		return km_refuse(KM_CNT_BLACKHOLE);
+	if (c->kind == KM_CK_NO_CLUSTER)
+		return km_refuse(KM_CNT_NO_CLUSTER);
 	if (c->n_endpoints == 0)
 		return km_refuse(KM_CNT_NO_ENDPOINT);
 	/* The fallback of a deferred connect must not advance the round

@@ -152,13 +152,24 @@ struct km_cluster_key {
 };
 _Static_assert(sizeof(struct km_cluster_key) == 8, "km_cluster_key ABI");
 
+/* What a connect routed to a cluster gets besides an endpoint. */
+enum km_cluster_kind {
+	KM_CK_ENDPOINTS = 0,	/* its endpoints (none: refused) */
+	KM_CK_PASSTHROUGH = 1,	/* ORIGINAL_DST (Istio's PassthroughCluster):
+				 * the connect goes where it was dialed */
+	KM_CK_BLACKHOLE = 2,	/* Istio's BlackHoleCluster: refused */
+	KM_CK_NO_CLUSTER = 3,	/* a route names a cluster CDS does not have
+				 * (validate_clusters false): refused, as
+				 * Envoy's NC */
+};
+
 struct km_cluster {
 	__u32 n_endpoints;	/* usable endpoints in the serving level */
 	__u32 total_weight;	/* sum of their weights */
 	__u8 lb_policy;		/* enum km_lb_policy */
 	__u8 weighted;		/* 1 if the weights differ */
 	__u8 locality_rank;	/* serving level: 0 = node's own locality */
-	__u8 pad;
+	__u8 kind;		/* enum km_cluster_kind */
 	__u32 priority;		/* serving level: Envoy priority */
 	__u32 n_configured;	/* endpoints in the config, all levels */
 	/* circuit_breakers thresholds (DEFAULT priority); kept for a later
@@ -272,6 +283,11 @@ enum km_counter {
 	KM_CNT_L7_DEFAULT_NOT_HTTP,	/* not an HTTP/1.x request head */
 	KM_CNT_L7_DEFAULT_BAD_TABLE,	/* the route table is missing or
 					 * malformed */
+	KM_CNT_PASSTHROUGH,	/* route to an ORIGINAL_DST cluster: left on
+				 * the address dialed */
+	KM_CNT_BLACKHOLE,	/* route to BlackHoleCluster: refused */
+	KM_CNT_NO_CLUSTER,	/* route to a cluster CDS does not have:
+				 * refused */
 	KM_CNT_MAX,
 };
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The compiler: model -> map records, and the errors only it can find. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -360,6 +361,365 @@ static void test_passthrough(void **state)
 	fx_free(&f);
 }
 
+/*
+ * Filter chain selection (Envoy's FilterChainMatch order). The YAML reader
+ * knows destination_port only; the rest of the match is set in the model
+ * as the xDS decoder would. Listener "web" on 10.96.0.9 and 10.96.0.10:80:
+ *   chain 0: tcp_proxy -> t
+ *   chain 1: http_connection_manager, every request -> h
+ */
+#define SNIFFED_YAML HDR "  listeners:\n"                                 \
+	"  - name: web\n"                                                 \
+	"    address: { socket_address: { address: 10.96.0.9, port_value: 80 } }\n" \
+	"    additional_addresses:\n"                                      \
+	"    - address: { socket_address: { address: 10.96.0.10, port_value: 80 } }\n" \
+	"    filter_chains:\n"                                             \
+	"    - filters:\n"                                                 \
+	"      - name: envoy.filters.network.tcp_proxy\n"                  \
+	"        typed_config: { stat_prefix: s, cluster: t }\n"           \
+	"    - filter_chain_match: { destination_port: 81 }\n"             \
+	"      filters:\n"                                                 \
+	"      - name: envoy.filters.network.http_connection_manager\n"    \
+	"        typed_config:\n"                                          \
+	"          stat_prefix: w\n"                                       \
+	"          route_config:\n"                                        \
+	"            virtual_hosts:\n"                                     \
+	"            - name: any\n"                                        \
+	"              domains: [\"*\"]\n"                                 \
+	"              routes:\n"                                          \
+	"              - { match: { prefix: / }, route: { cluster: h } }\n" \
+	"  clusters:\n"                                                    \
+	CLUSTER1("t", "ROUND_ROBIN", EP("10.99.0.1", 80, HEALTHY, 1))      \
+	CLUSTER1("h", "ROUND_ROBIN", EP("10.99.0.2", 80, HEALTHY, 1))
+
+static void load_sniffed(struct fx *f)
+{
+	const char *y = SNIFFED_YAML;
+
+	memset(f, 0, sizeof(*f));
+	assert_int_equal(km_config_load_string("t.yaml", y, strlen(y), &f->m,
+					       &f->err), 0);
+	/* istiod's current HTTP chain: raw_buffer + [http/1.1, h2c], on the
+	 * listener's port like the TCP chain */
+	f->m.listeners[0].chains[1].dest_port = 0;
+	f->m.listeners[0].chains[1].match.raw_buffer = true;
+	f->m.listeners[0].chains[1].match.http = true;
+	f->m.listeners[0].chains[0].match.raw_buffer = true;
+}
+
+static void set_prefix(struct km_m_chain *ch, const char *ip, uint8_t len)
+{
+	ch->match.prefixes = calloc(1, sizeof(*ch->match.prefixes));
+	assert_non_null(ch->match.prefixes);
+	ch->match.n_prefixes = 1;
+	assert_int_equal(km_ip_parse(ip, &ch->match.prefixes[0].ip), 0);
+	ch->match.prefixes[0].len = len;
+}
+
+/* A sniffed listener: HTTP takes the HTTP chain (route table, kmesh.ko),
+ * the rest the TCP chain, which is also what L4 serves without kmesh.ko. */
+static void test_sniffed_listener(void **state)
+{
+	const struct km_frontend *fe;
+	struct fx f;
+
+	(void)state;
+	load_sniffed(&f);
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	assert_int_equal(f.r.n_frontends, 2);
+	fe = find_fe(&f.r, "10.96.0.9", 80);
+	assert_non_null(fe);
+	assert_true(fe->flags & KM_FE_L7);
+	assert_int_equal(fe->n_targets, 1);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "t"));
+	assert_int_equal(f.r.n_routes, 1);
+	assert_int_equal(f.r.n_sniffed, 1);
+	assert_string_equal(f.r.sniffed[0], "web");
+	assert_int_equal(f.r.n_l7_listeners, 1);
+	fx_free(&f);
+
+	/* Envoy does not fall back from a transport_protocol level that
+	 * matched: with the TCP chain's transport unset, non-HTTP traffic
+	 * has no chain, and L4 serves the HTTP chain's default route */
+	load_sniffed(&f);
+	f.m.listeners[0].chains[0].match.raw_buffer = false;
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	fe = find_fe(&f.r, "10.96.0.9", 80);
+	assert_true(fe->flags & KM_FE_L7);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "h"));
+	assert_int_equal(f.r.n_sniffed, 0);
+	fx_free(&f);
+
+	/* an HTTP-only chain (no TCP chain): L4 is its default route */
+	load_sniffed(&f);
+	f.m.listeners[0].chains[0].dest_port = 82;
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	fe = find_fe(&f.r, "10.96.0.9", 80);
+	assert_non_null(fe);
+	assert_true(fe->flags & KM_FE_L7);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "h"));
+	assert_int_equal(f.r.n_sniffed, 0);
+	fe = find_fe(&f.r, "10.96.0.9", 82);
+	assert_non_null(fe);
+	assert_false(fe->flags & KM_FE_L7);
+	fx_free(&f);
+}
+
+/* prefix_ranges pick per address, longest prefix first; raw_buffer and
+ * EXTERNAL beat unset; a chain for HTTP never takes other traffic. */
+static void test_chain_pick(void **state)
+{
+	const struct km_frontend *fe;
+	struct km_m_chain *ch;
+	struct fx f;
+
+	(void)state;
+	load_sniffed(&f);
+	ch = f.m.listeners[0].chains;
+	/* both chains for every protocol; .10 only in chain 1's /32 */
+	ch[1].match.http = false;
+	set_prefix(&ch[0], "10.96.0.0", 16);
+	set_prefix(&ch[1], "10.96.0.10", 32);
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	fe = find_fe(&f.r, "10.96.0.9", 80);
+	assert_false(fe->flags & KM_FE_L7);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "t"));
+	fe = find_fe(&f.r, "10.96.0.10", 80);
+	assert_true(fe->flags & KM_FE_L7);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "h"));
+	km_records_free(&f.r);
+
+	/* no range holds 10.96.0.9: no chain, no frontend */
+	ch[0].match.prefixes[0].len = 32;
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	assert_int_equal(f.r.n_frontends, 1);
+	assert_null(find_fe(&f.r, "10.96.0.9", 80));
+	km_records_free(&f.r);
+
+	/* same destination: raw_buffer (chain 1) beats unset (chain 0) */
+	ch[0].match.n_prefixes = ch[1].match.n_prefixes = 0;
+	ch[0].match.raw_buffer = false;
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	fe = find_fe(&f.r, "10.96.0.9", 80);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "h"));
+	km_records_free(&f.r);
+
+	/* ... unless the other is EXTERNAL at the same transport level */
+	ch[0].match.raw_buffer = true;
+	ch[0].match.external = true;
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	fe = find_fe(&f.r, "10.96.0.9", 80);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "t"));
+	fx_free(&f);
+}
+
+/* traffic_direction INBOUND: kept and listed, never a frontend. */
+static void test_inbound_listener(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	load_sniffed(&f);
+	f.m.listeners[0].direction = KM_DIR_INBOUND;
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	assert_int_equal(f.r.n_frontends, 0);
+	assert_int_equal(f.r.n_inbound, 1);
+	assert_string_equal(f.r.inbound[0], "web");
+	assert_int_equal(f.r.n_l7_listeners, 0);
+	km_records_free(&f.r);
+	f.m.listeners[0].direction = KM_DIR_OUTBOUND;
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	assert_int_equal(f.r.n_frontends, 2);
+	assert_int_equal(f.r.n_inbound, 0);
+	fx_free(&f);
+}
+
+/*
+ * istiod's port-wide HTTP listener: 0.0.0.0_9080, one virtual host per
+ * service holding its names and ClusterIP (with and without the port).
+ * Each IP domain on this port is a frontend routed by the whole table,
+ * its L4 fallback its own virtual host's default route, not "*"'s; an
+ * exact listener on a VIP keeps it; the wildcard itself is no frontend.
+ */
+static void test_port_wide_listener(void **state)
+{
+	const struct km_frontend *fe;
+	struct fx f;
+	const char *y = HDR "  listeners:\n"
+		TCP_LISTENER("10.96.0.13_9080", "10.96.0.13", 9080, "t")
+		"  - name: 0.0.0.0_9080\n"
+		"    address: { socket_address: { address: 0.0.0.0, port_value: 9080 } }\n"
+		"    filter_chains:\n"
+		"    - filters:\n"
+		"      - name: envoy.filters.network.http_connection_manager\n"
+		"        typed_config:\n"
+		"          stat_prefix: w\n"
+		"          route_config:\n"
+		"            name: \"9080\"\n"
+		"            virtual_hosts:\n"
+		"            - name: reviews\n"
+		"              domains: [reviews.default.svc.cluster.local, \"10.96.0.12\", \"10.96.0.12:9080\"]\n"
+		"              routes:\n"
+		"              - { match: { prefix: /v2 }, route: { cluster: r2 } }\n"
+		"              - { match: { prefix: / }, route: { cluster: r } }\n"
+		"            - name: ratings\n"
+		"              domains: [ratings, \"10.96.0.13:9080\", \"10.96.0.14:9999\", \"[fd00::14]\"]\n"
+		"              routes:\n"
+		"              - { match: { prefix: / }, route: { cluster: r2 } }\n"
+		"            - name: allow_any\n"
+		"              domains: [\"*\"]\n"
+		"              routes:\n"
+		"              - { match: { prefix: / }, route: { cluster: t } }\n"
+		"  clusters:\n"
+		CLUSTER1("t", "ROUND_ROBIN", EP("10.99.0.1", 80, HEALTHY, 1))
+		CLUSTER1("r", "ROUND_ROBIN", EP("10.99.0.2", 80, HEALTHY, 1))
+		CLUSTER1("r2", "ROUND_ROBIN", EP("10.99.0.3", 80, HEALTHY, 1));
+
+	(void)state;
+	assert_int_equal(compile_yaml(&f, y), 0);
+	/* 10.96.0.12 once (two domains), 10.96.0.13 the TCP listener's */
+	assert_int_equal(f.r.n_frontends, 2);
+	fe = find_fe(&f.r, "10.96.0.12", 9080);
+	assert_non_null(fe);
+	assert_true(fe->flags & KM_FE_L7);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "r"));
+	assert_string_equal(f.r.listener_names[fe->listener_id], "0.0.0.0_9080");
+	fe = find_fe(&f.r, "10.96.0.13", 9080);
+	assert_false(fe->flags & KM_FE_L7);
+	assert_string_equal(f.r.listener_names[fe->listener_id], "10.96.0.13_9080");
+	assert_null(find_fe(&f.r, "0.0.0.0", 9080));
+	assert_null(find_fe(&f.r, "10.96.0.14", 9080));
+	assert_null(find_fe(&f.r, "10.96.0.14", 9999));
+	assert_int_equal(f.r.n_port_wide, 1);
+	assert_string_equal(f.r.port_wide[0], "0.0.0.0_9080");
+	fx_free(&f);
+}
+
+/* A wildcard TCP listener's single-host prefix_ranges are its service
+ * addresses (istiod's 0.0.0.0_PORT chains per ClusterIP). */
+static void test_wildcard_prefix_hosts(void **state)
+{
+	const struct km_frontend *fe;
+	struct fx f;
+	const char *y = HDR "  listeners:\n"
+		TCP_LISTENER("0.0.0.0_8080", "0.0.0.0", 8080, "t")
+		"  clusters:\n"
+		CLUSTER1("t", "ROUND_ROBIN", EP("10.99.0.1", 80, HEALTHY, 1));
+	struct km_m_chain *ch;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(km_config_load_string("t.yaml", y, strlen(y), &f.m, &f.err), 0);
+	ch = &f.m.listeners[0].chains[0];
+	ch->match.prefixes = calloc(2, sizeof(*ch->match.prefixes));
+	assert_non_null(ch->match.prefixes);
+	ch->match.n_prefixes = 2;
+	assert_int_equal(km_ip_parse("10.96.0.9", &ch->match.prefixes[0].ip), 0);
+	ch->match.prefixes[0].len = 32;
+	assert_int_equal(km_ip_parse("10.97.0.0", &ch->match.prefixes[1].ip), 0);
+	ch->match.prefixes[1].len = 16;
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	assert_int_equal(f.r.n_frontends, 1);
+	fe = find_fe(&f.r, "10.96.0.9", 8080);
+	assert_non_null(fe);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "t"));
+	fx_free(&f);
+}
+
+static void test_host_ip(void **state)
+{
+	struct km_ip ip, want;
+	uint16_t port;
+
+	(void)state;
+	assert_int_equal(km_host_ip("10.0.0.1:80", &ip, &port), 0);
+	assert_int_equal(port, 80);
+	assert_int_equal(km_ip_parse("10.0.0.1", &want), 0);
+	assert_memory_equal(&ip, &want, sizeof(ip));
+	assert_int_equal(km_host_ip("[fd00::1]:8080", &ip, &port), 0);
+	assert_int_equal(port, 8080);
+	assert_int_equal(km_host_ip("fd00::1", &ip, &port), 0);
+	assert_int_equal(port, 0);
+	assert_int_equal(km_host_ip("[fd00::1]", &ip, &port), 0);
+	assert_int_equal(km_host_ip("*", &ip, &port), -EINVAL);
+	assert_int_equal(km_host_ip("reviews:9080", &ip, &port), -EINVAL);
+	assert_int_equal(km_host_ip("10.0.0.1:", &ip, &port), -EINVAL);
+	assert_int_equal(km_host_ip("10.0.0.1:0", &ip, &port), -EINVAL);
+	assert_int_equal(km_host_ip("10.0.0.1:70000", &ip, &port), -EINVAL);
+	assert_int_equal(km_host_ip("[fd00::1]x", &ip, &port), -EINVAL);
+	assert_true(km_ip_parse("0.0.0.0", &ip) == 0 && km_ip_unspecified(&ip));
+	assert_true(km_ip_parse("::", &ip) == 0 && km_ip_unspecified(&ip));
+	assert_true(km_ip_parse("::ffff:0.0.0.0", &ip) == 0);
+	assert_true(km_ip_parse("10.0.0.1", &ip) == 0 && !km_ip_unspecified(&ip));
+}
+
+/*
+ * Cluster kinds the connect hook acts on. xDS (validate_clusters false):
+ * a cluster CDS does not have is accepted, from a tcp_proxy or a route, and
+ * resolves to one "no cluster" record; BlackHoleCluster and ORIGINAL_DST
+ * are kinds; an HTTP listener whose default route is the passthrough keeps
+ * its frontend for its other routes.
+ */
+static void test_cluster_kinds(void **state)
+{
+	const struct km_frontend *fe;
+	struct fx f;
+	long none;
+	const char *y = HDR "  listeners:\n"
+		TCP_LISTENER("gone", "10.96.0.1", 80, "missing")
+		TCP_LISTENER("bh", "10.96.0.2", 80, "BlackHoleCluster")
+		"  - name: web\n"
+		"    address: { socket_address: { address: 10.96.0.3, port_value: 80 } }\n"
+		"    filter_chains:\n"
+		"    - filters:\n"
+		"      - name: envoy.filters.network.http_connection_manager\n"
+		"        typed_config:\n"
+		"          stat_prefix: w\n"
+		"          route_config:\n"
+		"            virtual_hosts:\n"
+		"            - name: any\n"
+		"              domains: [\"*\"]\n"
+		"              routes:\n"
+		"              - { match: { prefix: /old }, route: { cluster: missing-too } }\n"
+		"              - { match: { prefix: /a }, route: { cluster: a } }\n"
+		"              - { match: { prefix: / }, route: { cluster: PassthroughCluster } }\n"
+		"  clusters:\n"
+		"  - name: PassthroughCluster\n"
+		"  - name: BlackHoleCluster\n"
+		CLUSTER1("a", "ROUND_ROBIN", EP("10.99.0.1", 80, HEALTHY, 1));
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(km_config_load_string("t.yaml", y, strlen(y), &f.m, &f.err), 0);
+	/* a static file must define what it names */
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), -ENOENT);
+	assert_non_null(strstr(f.err.msg, "cluster 'missing' is not defined"));
+	f.m.rds_may_wait = true;	/* what the xDS client sets */
+	f.m.clusters[0].original_dst = true;	/* and the decoder */
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	assert_int_equal(f.r.n_clusters, 4);
+	assert_int_equal(f.r.no_cluster_id, 4);
+	none = 3;
+	assert_int_equal(f.r.clusters[none].kind, KM_CK_NO_CLUSTER);
+	assert_int_equal(f.r.clusters[cluster_id(&f.r, "PassthroughCluster")].kind,
+			 KM_CK_PASSTHROUGH);
+	assert_int_equal(f.r.clusters[cluster_id(&f.r, "BlackHoleCluster")].kind,
+			 KM_CK_BLACKHOLE);
+	assert_int_equal(f.r.clusters[cluster_id(&f.r, "a")].kind, KM_CK_ENDPOINTS);
+	fe = find_fe(&f.r, "10.96.0.1", 80);
+	assert_non_null(fe);
+	assert_int_equal(fe->n_targets, 1);
+	assert_int_equal(fe->targets[0].cluster_id, none);
+	fe = find_fe(&f.r, "10.96.0.2", 80);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "BlackHoleCluster"));
+	fe = find_fe(&f.r, "10.96.0.3", 80);
+	assert_non_null(fe);
+	assert_true(fe->flags & KM_FE_L7);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "PassthroughCluster"));
+	assert_int_equal(f.r.n_routes, 1);
+	fx_free(&f);
+}
+
 /* Errors only the compiler can see: table of config -> message. */
 static void test_errors(void **state)
 {
@@ -471,6 +831,13 @@ int main(void)
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_rds_resolution),
 		cmocka_unit_test(test_passthrough),
+		cmocka_unit_test(test_sniffed_listener),
+		cmocka_unit_test(test_chain_pick),
+		cmocka_unit_test(test_inbound_listener),
+		cmocka_unit_test(test_port_wide_listener),
+		cmocka_unit_test(test_wildcard_prefix_hosts),
+		cmocka_unit_test(test_host_ip),
+		cmocka_unit_test(test_cluster_kinds),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_global_limits),
 	};

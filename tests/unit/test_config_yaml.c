@@ -1298,6 +1298,27 @@ static void test_node_for_xds(void **state)
 		    "t.yaml:2: node: metadata must be a mapping");
 }
 
+/* With --xds the file may hold only the bootstrap node; without, that is
+ * still "static_resources is missing". What it holds is still checked. */
+static void test_node_only(void **state)
+{
+	const char *y = "node:\n  id: a\n  metadata: { CLUSTER_ID: c }\n";
+	struct km_model m;
+	struct km_err err;
+
+	(void)state;
+	assert_int_equal(km_config_load_node_string("n.yaml", y, strlen(y), &m, &err), 0);
+	assert_string_equal(m.node.id, "a");
+	assert_string_equal(m.node.cluster_id, "c");
+	assert_int_equal(m.n_listeners, 0);
+	km_model_free(&m);
+	assert_int_equal(km_config_load_string("n.yaml", y, strlen(y), &m, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "static_resources"));
+	y = "node:\n  id: a\n  bogus: 1\n";
+	assert_int_not_equal(km_config_load_node_string("n.yaml", y, strlen(y), &m, &err), 0);
+	assert_non_null(strstr(err.msg, "bogus"));
+}
+
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
@@ -1314,6 +1335,7 @@ int main(void)
 		cmocka_unit_test(test_limit_routes),
 		cmocka_unit_test(test_string_limits),
 		cmocka_unit_test(test_one_line),
+		cmocka_unit_test(test_node_only),
 	};
 	const size_t n_fixed = sizeof(fixed) / sizeof(fixed[0]);
 	const size_t n_bad = sizeof(bad_cases) / sizeof(bad_cases[0]);

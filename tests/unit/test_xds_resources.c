@@ -1364,7 +1364,15 @@ static void ch_two_terminal(struct fx *f)
 {
 	f->ch[0]->filters[0] = filter(f, "hcm", f->any_hcm);
 }
-static void ch_same_port(struct fx *f) { f->ch[1]->filter_chain_match->destination_port = NULL; }
+static void ch_same_port(struct fx *f)
+{
+	f->ch[1]->filter_chain_match->destination_port = NULL;
+	f->ch[1]->filter_chain_match->transport_protocol = "";
+}
+/* same match: prefix ranges are a set, their order does not count */
+static void ch_same_ranges(struct fx *f);
+static void ch_bad_prefix(struct fx *f);
+static void ch_prefix_len(struct fx *f);
 static void ch_port_0(struct fx *f) { f->ch[1]->filter_chain_match->destination_port->value = 0; }
 static void ch_sni(struct fx *f)
 {
@@ -1376,22 +1384,70 @@ static void ch_tls(struct fx *f)
 {
 	f->ch[1]->filter_chain_match->transport_protocol = "tls";
 }
-static void ch_alpn(struct fx *f)
+static void alpn(struct fx *f, size_t n, char **protos)
 {
-	f->ch[1]->filter_chain_match->n_application_protocols = 1;
-	f->ch[1]->filter_chain_match->application_protocols =
-		(char **)ptrs(f, 1, "http/1.1");
+	f->ch[1]->filter_chain_match->n_application_protocols = n;
+	f->ch[1]->filter_chain_match->application_protocols = protos;
 }
-static void ch_prefix_ranges(struct fx *f)
+/* istiod's inbound mTLS chains */
+static void ch_alpn_other(struct fx *f)
+{
+	alpn(f, 2, (char **)ptrs(f, 2, "istio-peer-exchange", "istio"));
+}
+/* istiod's current outbound HTTP chain: kept */
+static void ch_alpn_http(struct fx *f)
+{
+	alpn(f, 2, (char **)ptrs(f, 2, "http/1.1", "h2c"));
+}
+static void ch_loopback(struct fx *f)
+{
+	f->ch[1]->filter_chain_match->source_type =
+		ENVOY__CONFIG__LISTENER__V3__FILTER_CHAIN_MATCH__CONNECTION_SOURCE_TYPE__SAME_IP_OR_LOOPBACK;
+}
+static Envoy__Config__Core__V3__CidrRange *cidr(struct fx *f, const char *a,
+						 uint32_t len)
 {
 	Envoy__Config__Core__V3__CidrRange *r = fx_new(f, sizeof(*r));
 
 	*r = (Envoy__Config__Core__V3__CidrRange)ENVOY__CONFIG__CORE__V3__CIDR_RANGE__INIT;
-	r->address_prefix = "10.96.0.11";
-	r->prefix_len = u32(f, 32);
-	f->ch[1]->filter_chain_match->n_prefix_ranges = 1;
+	r->address_prefix = (char *)a;
+	r->prefix_len = u32(f, len);
+	return r;
+}
+static void ch_source_prefix(struct fx *f)
+{
+	f->ch[1]->filter_chain_match->n_source_prefix_ranges = 1;
+	f->ch[1]->filter_chain_match->source_prefix_ranges =
+		(Envoy__Config__Core__V3__CidrRange **)ptrs(f, 1,
+			cidr(f, "10.0.0.0", 8));
+}
+static void ch_prefix_ranges(struct fx *f)
+{
+	f->ch[1]->filter_chain_match->n_prefix_ranges = 2;
 	f->ch[1]->filter_chain_match->prefix_ranges =
-		(Envoy__Config__Core__V3__CidrRange **)ptrs(f, 1, r);
+		(Envoy__Config__Core__V3__CidrRange **)ptrs(f, 2,
+			cidr(f, "10.96.0.11", 32), cidr(f, "fd00::", 8));
+}
+static void ch_same_ranges(struct fx *f)
+{
+	pb_chain_match *m = fx_new(f, sizeof(*m));
+
+	ch_same_port(f);
+	ch_prefix_ranges(f);
+	*m = *f->ch[1]->filter_chain_match;
+	m->prefix_ranges = (Envoy__Config__Core__V3__CidrRange **)ptrs(f, 2,
+		cidr(f, "fd00::", 8), cidr(f, "10.96.0.11", 32));
+	f->ch[0]->filter_chain_match = m;
+}
+static void ch_bad_prefix(struct fx *f)
+{
+	ch_prefix_ranges(f);
+	f->ch[1]->filter_chain_match->prefix_ranges[0]->address_prefix = "10.96.0";
+}
+static void ch_prefix_len(struct fx *f)
+{
+	ch_prefix_ranges(f);
+	f->ch[1]->filter_chain_match->prefix_ranges[0]->prefix_len->value = 33;
 }
 static void ch_source_ports(struct fx *f)
 {
@@ -1804,6 +1860,12 @@ static const struct bad_case bad_cases[] = {
 	  CH0 ": more than one tcp_proxy or http_connection_manager filter" },
 	{ "same destination_port", LISTENER, ch_same_port,
 	  CH1 ": same filter_chain_match as filter_chains[0]" },
+	{ "same prefix_ranges", LISTENER, ch_same_ranges,
+	  CH1 ": same filter_chain_match as filter_chains[0]" },
+	{ "prefix_ranges bad address", LISTENER, ch_bad_prefix,
+	  CH1 ": prefix_ranges: address_prefix '10.96.0' is not an IPv4 or IPv6 address" },
+	{ "prefix_ranges prefix_len 33", LISTENER, ch_prefix_len,
+	  CH1 ": prefix_ranges.prefix_len 33 is out of range (0-32)" },
 	{ "destination_port 0", LISTENER, ch_port_0,
 	  CH1 ": destination_port 0 is out of range (1-65535)" },
 	{ "tcp_proxy no cluster", LISTENER, tcp_no_cluster,
@@ -1933,8 +1995,8 @@ static void test_bad(void **state)
 static void test_skipped_chains(void **state)
 {
 	static void (*const one_chain[])(struct fx *) = {
-		ch_sni, ch_tls, ch_alpn, ch_prefix_ranges, ch_source_ports,
-		ch_tls_socket,
+		ch_sni, ch_tls, ch_alpn_other, ch_loopback, ch_source_prefix,
+		ch_source_ports, ch_tls_socket,
 	};
 	struct km_xds_skipped skipped;
 	struct km_m_listener l;
@@ -1963,6 +2025,82 @@ static void test_skipped_chains(void **state)
 	assert_int_equal(km_xds_listener(buf, len, &l, &skipped, &err), KM_XDS_SKIP);
 	assert_int_equal(skipped.listeners, 1);
 	assert_null(l.chains);
+	fx_free(&f);
+}
+
+/* What plaintext from a local client can meet is kept for the compiler:
+ * istiod's HTTP chain (raw_buffer + [http/1.1, h2c]), prefix_ranges,
+ * source_type EXTERNAL. */
+static void test_chain_match_kept(void **state)
+{
+	struct km_xds_skipped skipped = { 0 };
+	const struct km_m_chain_match *cm;
+	struct km_m_listener l;
+	struct km_err err;
+	struct km_ip ip;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	ch_alpn_http(&f);
+	ch_prefix_ranges(&f);
+	f.ch[1]->filter_chain_match->source_type =
+		ENVOY__CONFIG__LISTENER__V3__FILTER_CHAIN_MATCH__CONNECTION_SOURCE_TYPE__EXTERNAL;
+	buf = fx_pack(&f, LISTENER, &len);
+	assert_int_equal(km_xds_listener(buf, len, &l, &skipped, &err), 0);
+	assert_int_equal(skipped.chains, 0);
+	assert_int_equal(l.n_chains, 2);
+	cm = &l.chains[1].match;
+	assert_true(cm->raw_buffer && cm->http && cm->external);
+	assert_int_equal(cm->n_prefixes, 2);
+	assert_int_equal(km_ip_parse("10.96.0.11", &ip), 0);
+	assert_memory_equal(&cm->prefixes[0].ip, &ip, sizeof(ip));
+	assert_int_equal(cm->prefixes[0].len, 32);
+	assert_int_equal(cm->prefixes[1].len, 8);
+	cm = &l.chains[0].match;
+	assert_false(cm->raw_buffer || cm->http || cm->external);
+	assert_int_equal(l.direction, KM_DIR_UNSPECIFIED);
+	km_listener_free(&l);
+	fx_free(&f);
+}
+
+/* traffic_direction (field 16) decoded; an INBOUND listener is kept even
+ * when none of its chains is one kmesh could serve. */
+static void test_listener_direction(void **state)
+{
+	struct km_xds_skipped skipped = { 0 };
+	struct km_m_listener l;
+	struct km_err err;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	f.li->traffic_direction = ENVOY__CONFIG__CORE__V3__TRAFFIC_DIRECTION__OUTBOUND;
+	buf = fx_pack(&f, LISTENER, &len);
+	assert_int_equal(km_xds_listener(buf, len, &l, &skipped, &err), 0);
+	assert_int_equal(l.direction, KM_DIR_OUTBOUND);
+	km_listener_free(&l);
+	fx_free(&f);
+
+	fx_init(&f);
+	ch_all_unknown(&f);
+	f.li->traffic_direction = ENVOY__CONFIG__CORE__V3__TRAFFIC_DIRECTION__INBOUND;
+	buf = fx_pack(&f, LISTENER, &len);
+	assert_int_equal(km_xds_listener(buf, len, &l, &skipped, &err), 0);
+	assert_int_equal(l.direction, KM_DIR_INBOUND);
+	assert_int_equal(l.n_chains, 0);
+	assert_int_equal(skipped.listeners, 0);
+	km_listener_free(&l);
+
+	/* a value this kmesh does not know is refused, named */
+	f.li->traffic_direction = 7;
+	buf = fx_pack(&f, LISTENER, &len);
+	assert_int_equal(km_xds_listener(buf, len, &l, &skipped, &err), -EINVAL);
+	assert_string_equal(err.msg, "listener 'web': unknown traffic_direction 7");
 	fx_free(&f);
 }
 
@@ -2189,6 +2327,8 @@ int main(void)
 		cmocka_unit_test(test_listener_tcp_weighted_and_rds),
 		cmocka_unit_test(test_listener_chain_dropped),
 		cmocka_unit_test(test_skipped_chains),
+		cmocka_unit_test(test_chain_match_kept),
+		cmocka_unit_test(test_listener_direction),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_resource_name),
 		cmocka_unit_test(test_resource_name_of_fixture),

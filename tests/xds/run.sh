@@ -144,8 +144,13 @@ if grep -q "bad-one" <<< "$msg" && grep -qi "MAGLEV" <<< "$msg" && [ "$(total_ok
 else not_ok "a bad resource is NACKed and the previous config keeps routing" "nack: $msg" "$out" "cds_version $(cfg cds_version)"; fi
 if "${CTL[@]}" config | grep -q "^cds .*bad-one"; then ok "kmeshctl config shows the last NACK and its reason"
 else not_ok "kmeshctl config shows the last NACK" "$("${CTL[@]}" config)"; fi
+st1=$("${CTL[@]}" status | grep '^last reload:')
 xds_push_json cds "[$(eds_cluster svc-a)]" 4 >/dev/null
 xds_wait_ack cds 4 20 >/dev/null
+st2=$("${CTL[@]}" status | grep '^last reload:')
+if grep -q 'NACKed for cds' <<< "$st1" && [ "$st2" = "last reload: ok" ]; then
+	ok "kmeshctl status does not say 'last reload: ok' alone after a NACK, and does after the next ACK"
+else not_ok "kmeshctl status after a NACK" "after the NACK: $st1" "after the ACK: $st2"; fi
 
 # ---- reconnect ---------------------------------------------------------------------------
 r0=$(cfg reconnects)
@@ -165,17 +170,22 @@ xds_push_json eds "[$(cla svc-a 10.95.0.3)]" 6 >/dev/null
 if xds_wait_ack eds 6 30 >/dev/null; then
 	expect_backends "after the stream is reset (UNAVAILABLE): reconnect and resubscribe" 10.94.0.1 2 b3=2
 else not_ok "reconnect after a stream reset" "$(cfg last_error)"; fi
+# the reset left a last_error; the good stream since then clears it
+if [ -z "$(cfg last_error)" ] && [ "$(cfg connected)" = 1 ]; then ok "after a good reconnect last_error is cleared"
+else not_ok "after a good reconnect last_error is cleared" "last_error: $(cfg last_error)" "connected: $(cfg connected)"; fi
 
 # ---- what istiod also sends ---------------------------------------------------------------
 # An inbound listener whose chains terminate TLS, and a catch-all listener
 # matching on prefix_ranges: kmesh cannot evaluate these, so they are
 # skipped and counted, and the rest of the LDS response is served.
 inbound='{"name":"virtualInbound","address":{"socket_address":{"address":"0.0.0.0","port_value":15006}},"filter_chains":[{"filter_chain_match":{"transport_protocol":"tls"},"transport_socket":{"name":"envoy.transport_sockets.tls","typed_config":{"@type":"type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"}},"filters":[{"name":"envoy.filters.network.tcp_proxy","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy","stat_prefix":"in","cluster":"svc-a"}}]}]}'
-catchall='{"name":"0.0.0.0_8080","address":{"socket_address":{"address":"0.0.0.0","port_value":8080}},"filter_chains":[{"filter_chain_match":{"prefix_ranges":[{"address_prefix":"10.94.0.9","prefix_len":32}]},"filters":[{"name":"envoy.filters.network.tcp_proxy","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy","stat_prefix":"c","cluster":"svc-a"}}]}]}'
+catchall='{"name":"0.0.0.0_80","address":{"socket_address":{"address":"0.0.0.0","port_value":80}},"filter_chains":[{"filter_chain_match":{"prefix_ranges":[{"address_prefix":"10.94.0.9","prefix_len":32}]},"filters":[{"name":"envoy.filters.network.tcp_proxy","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy","stat_prefix":"c","cluster":"svc-a"}}]}]}'
 xds_push_json lds "[$(tcp_listener vip-a 10.94.0.1 svc-a), $inbound, $catchall]" 7 >/dev/null
-if xds_wait_ack lds 7 20 >/dev/null && [ "$(cfg skipped_listeners)" -ge 2 ] && [ "$(cfg skipped_chains)" -ge 2 ]; then
-	expect_backends "istiod's TLS inbound and prefix_ranges catch-all listeners are skipped and counted, the rest is served" 10.94.0.1 2 b3=2
-else not_ok "istiod's inbound and catch-all listeners are skipped, not NACKed" "$("${CTL[@]}" config | head -12)"; fi
+if xds_wait_ack lds 7 20 >/dev/null && [ "$(cfg skipped_listeners)" -ge 1 ] && [ "$(cfg skipped_chains)" -ge 1 ]; then
+	expect_backends "istiod's TLS inbound listener is skipped and counted, the rest is served" 10.94.0.1 2 b3=2
+	# Envoy serves 10.94.0.9:80 by the 0.0.0.0_80 chain whose prefix_ranges hold it
+	expect_backends "a wildcard listener's single-host prefix_ranges chain serves that host" 10.94.0.9 2 b3=2
+else not_ok "istiod's inbound and catch-all listeners are accepted, not NACKed" "$("${CTL[@]}" config | head -12)"; fi
 
 # ---- RDS: an HTTP listener's route config, compiled into a route table ---------------
 hcm_listener() {	# NAME VIP ROUTE_CONFIG
@@ -196,8 +206,66 @@ msg=$(xds_wait_nack rds 20 2)
 if grep -q "web-routes" <<< "$msg" && grep -q "safe_regex" <<< "$msg" && [ "$(cfg rds_version)" = 1 ]; then
 	expect_backends "RDS: a safe_regex route is NACKed ($msg); version 1 keeps serving" 10.94.0.3 2 b3=2
 else not_ok "RDS: a safe_regex route is NACKed naming it" "nack: $msg" "rds_version $(cfg rds_version)"; fi
+
+# ---- istiod's shapes: port-wide HTTP listener, current HTTP chain match, inbound -------
+# 0.0.0.0_80 + RDS "80": the service's virtual host names its ClusterIP
+# 10.94.0.5 (-> svc-c, b4); "*" goes to svc-a (b3) and must not serve it.
+# 10.94.0.7_80 is INBOUND (a pod-IP listener): never a frontend.
+hcm_rds() {	# STAT_PREFIX ROUTE_CONFIG
+	echo "{\"name\":\"envoy.filters.network.http_connection_manager\",\"typed_config\":{\"@type\":\"type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager\",\"stat_prefix\":\"$1\",\"rds\":{\"route_config_name\":\"$2\",\"config_source\":{\"ads\":{}}}}}"
+}
+portwide="{\"name\":\"0.0.0.0_80\",\"traffic_direction\":\"OUTBOUND\",\"address\":{\"socket_address\":{\"address\":\"0.0.0.0\",\"port_value\":80}},\"filter_chains\":[{\"filter_chain_match\":{\"transport_protocol\":\"raw_buffer\",\"application_protocols\":[\"http/1.1\",\"h2c\"]},\"filters\":[$(hcm_rds pw 80)]}]}"
+inbound_pod=$(tcp_listener 10.94.0.7_80 10.94.0.7 svc-a | jq -c '.traffic_direction = "INBOUND"')
+rc80='{"name":"80","virtual_hosts":[{"name":"svc-c.test.svc.cluster.local:80","domains":["svc-c.test.svc.cluster.local","10.94.0.5","10.94.0.5:80"],"routes":[{"match":{"prefix":"/"},"route":{"cluster":"svc-c"}}]},{"name":"allow_any","domains":["*"],"routes":[{"match":{"prefix":"/"},"route":{"cluster":"svc-a"}}]}]}'
+xds_push_json cds "[$(eds_cluster svc-a), $(static_cluster svc-c "$(cla svc-c 10.95.0.4)")]" 5 >/dev/null
+xds_push_json rds "[$rc80]" 3 >/dev/null
+xds_push_json lds "[$(tcp_listener vip-a 10.94.0.1 svc-a), $portwide, $inbound_pod]" 8p >/dev/null
+if xds_wait_ack cds 5 20 >/dev/null && xds_wait_ack lds 8p 20 >/dev/null && xds_wait_ack rds 3 20 >/dev/null; then
+	# no kmesh.ko on this kernel: each VIP at L4 by its own virtual host
+	expect_backends "port-wide HTTP listener (0.0.0.0_80 + RDS, raw_buffer + [http/1.1, h2c]): the ClusterIP in a virtual host's domains is served by that host's route" 10.94.0.5 2 b4=2
+	out=$(in_app "$CLI" -n 1 -t 1000 10.94.0.6:80)
+	if grep -q '^err connect errno=ENETUNREACH' <<< "$out"; then ok "port-wide HTTP listener: an address no virtual host names is left alone"
+	else not_ok "port-wide HTTP listener: other addresses left alone" "$out"; fi
+	out=$(in_app "$CLI" -n 1 -t 1000 10.94.0.7:80)
+	if grep -q '^err connect errno=ENETUNREACH' <<< "$out" && grep -q "inbound listener(s) kept, not served.*10.94.0.7_80" "$LOG"; then
+		ok "an INBOUND listener (traffic_direction) is kept and listed, never a frontend"
+	else not_ok "an INBOUND listener is never a frontend" "$out" "$(grep inbound "$LOG" | tail -2)"; fi
+else not_ok "istiod's port-wide HTTP listener and inbound listener are accepted" "$(tail -3 "$LOG")" "$("${CTL[@]}" config | head -12)"; fi
+
+# ---- partial acceptance, routes to clusters CDS lacks (validate_clusters false) ---------
+# A DestinationRule subset renamed (sub-v2 -> sub-v3) while its VirtualService
+# moves to it: istiod pushes CDS without sub-v2 before RDS names sub-v3. Both
+# must be accepted (no CDS/RDS deadlock); in between, the route to the gone
+# cluster is refused and counted no_cluster. The CDS response also holds a bad
+# cluster: it alone is NACKed, the rest applied.
+sub_routes() { echo "{\"name\":\"sub-routes\",\"virtual_hosts\":[{\"name\":\"all\",\"domains\":[\"*\"],\"routes\":[{\"match\":{\"prefix\":\"/\"},\"route\":{\"cluster\":\"$1\"}}]}]}"; }
+xds_push_json cds "[$(eds_cluster svc-a), $(static_cluster sub-v2 "$(cla sub-v2 10.95.0.4)")]" 6 >/dev/null
+xds_push_json rds "[$(sub_routes sub-v2)]" 4 >/dev/null
+xds_push_json lds "[$(tcp_listener vip-a 10.94.0.1 svc-a), $(hcm_listener web 10.94.0.3 sub-routes)]" 8s >/dev/null
+if xds_wait_ack cds 6 20 >/dev/null && xds_wait_ack rds 4 20 >/dev/null && xds_wait_ack lds 8s 20 >/dev/null; then
+	expect_backends "subset rename: before, the route's subset cluster serves" 10.94.0.3 2 b4=2
+	nc0=$("${CTL[@]}" -o json status | jq -r .counters.no_cluster)
+	xds_push_json cds "[$(eds_cluster svc-a), $(static_cluster sub-v3 "$(cla sub-v3 10.95.0.5)"), $(static_cluster bad-three "$(cla bad-three 10.95.0.4)" MAGLEV)]" 7 >/dev/null
+	msg=$(xds_wait_nack cds 20 7)
+	out=$(in_app "$CLI" -n 1 -t 1000 10.94.0.3:80)
+	nc1=$("${CTL[@]}" -o json status | jq -r .counters.no_cluster)
+	if grep -q "bad-three" <<< "$msg" && ! grep -q "sub-v" <<< "$msg" &&
+	   grep -q '^err connect errno=ECONNREFUSED' <<< "$out" && [ "$((nc1 - nc0))" = 1 ]; then
+		ok "partial CDS: only the bad cluster is NACKed ($msg); the route to the dropped subset is refused, counted no_cluster"
+	else not_ok "partial CDS acceptance and no_cluster" "nack: $msg" "$out" "no_cluster $nc0 -> $nc1" "$(tail -3 "$LOG")"; fi
+	xds_push_json rds "[$(sub_routes sub-v3)]" 5 >/dev/null
+	if xds_wait_ack rds 5 20 >/dev/null; then
+		expect_backends "subset rename: RDS naming the new subset is accepted after CDS (no deadlock) and serves it" 10.94.0.3 2 b5=2
+	else not_ok "subset rename: RDS naming the new subset is accepted" "$(cfg rds_last_nack 2>/dev/null)" "$(tail -3 "$LOG")"; fi
+else not_ok "subset rename: the first state is accepted" "$(tail -3 "$LOG")"; fi
+
+xds_push_json cds "[$(eds_cluster svc-a)]" 8c >/dev/null
+xds_wait_ack cds 8c 20 >/dev/null
 xds_push_json lds "[$(tcp_listener vip-a 10.94.0.1 svc-a)]" 9 >/dev/null
 xds_wait_ack lds 9 20 >/dev/null
+# no listener names a route config any more: none is left in the state
+if [ "$(cfg rds_resources)" = 0 ]; then ok "route configs no listener names are dropped from 'kmeshctl config'"
+else not_ok "stale RDS state dropped" "rds_resources: $(cfg rds_resources)"; fi
 
 # GOAWAY (a control plane shutting down gracefully): reconnect at once
 r0=$(cfg reconnects)
@@ -209,6 +277,22 @@ else not_ok "reconnect after GOAWAY" "$(cfg last_error)" "reconnects $r0 -> $(cf
 
 # ---- Delta --------------------------------------------------------------------------------
 stop_kmeshd
+
+# ---- connected means HTTP/2 is up, not a TCP connect ---------------------------------------
+# a server that accepts TCP and never speaks HTTP/2
+node -e 'const s = require("net").createServer(() => {}); s.listen(0, "127.0.0.1", () => console.log(s.address().port));' > "$WORK/silent.port" &
+silent_pid=$!
+for _ in $(seq 50); do [ -s "$WORK/silent.port" ] && break; sleep 0.1; done
+"$KM_BUILD/kmeshd" --xds "127.0.0.1:$(head -1 "$WORK/silent.port")" --node-id silent \
+	--pin-root "$PIN" --state-dir "$STATE" >> "$LOG" 2>&1 &
+KMESHD_PID=$!
+sleep 2
+c_silent=$(cfg connected)
+stop_kmeshd
+kill "$silent_pid" 2>/dev/null; wait "$silent_pid" 2>/dev/null
+if [ "$c_silent" = 0 ]; then ok "connected stays 0 while the server accepts TCP but HTTP/2 is not up"
+else not_ok "connected only after HTTP/2 is up" "connected: $c_silent"; fi
+
 start_kmeshd --xds-delta
 if xds_wait_streams 1 20 >/dev/null && sleep 1 &&
    [ "$(xds_requests | jq '[.[] | select(.kind == "delta")] | length')" -gt 0 ]; then
@@ -243,7 +327,6 @@ cat > "$WORK/boot.yaml" <<'EOT'
 node:
   id: sidecar~10.95.0.101~fromfile.test~test.svc.cluster.local
   metadata: { CLUSTER_ID: FromFile, ISTIO_VERSION: "1.25.0", LABELS: { app: file } }
-static_resources: {}
 EOT
 "$KM_BUILD/kmeshd" --xds "127.0.0.1:$XDS_PORT" --config "$WORK/boot.yaml" \
 	--pin-root "$PIN" --state-dir "$STATE" >> "$LOG" 2>&1 &
@@ -251,7 +334,7 @@ KMESHD_PID=$!
 sleep 2
 node=$(xds_requests | jq -c '[.[] | select(.node != null)][-1].node')
 if jq -e '.id == "sidecar~10.95.0.101~fromfile.test~test.svc.cluster.local" and .metadata.CLUSTER_ID == "FromFile" and .metadata.LABELS.app == "file"' <<< "$node" >/dev/null; then
-	ok "node id and metadata from the config file's bootstrap node"
+	ok "node id and metadata from a config file holding only the bootstrap node"
 else not_ok "node id and metadata from the config file" "$node" "$(tail -2 "$LOG")"; fi
 stop_kmeshd
 
@@ -261,11 +344,20 @@ xds_wait_streams 1 20 >/dev/null
 # a version no earlier response used: an old ACK of the same string would
 # end the waits below before the big responses are applied
 gen=$(xds_generate 10000 10 scale-1)
+# EDS names follow CDS: the endpoints come in the answer to the request
+# that subscribes to the new clusters, which may land after the LDS ACK
+maps_full() {
+	local end=$((SECONDS + 120)) m
+	while [ $SECONDS -lt $end ]; do
+		m=$("${CTL[@]}" -o json status | jq -c '[.maps.frontends, .maps.endpoints]')
+		[ "$m" = "[10000,100000]" ] && return 0
+		sleep 0.5
+	done
+	return 1
+}
 if xds_wait_ack cds "$(jq -r .cds.version <<< "$gen")" 120 >/dev/null &&
    xds_wait_ack eds "$(jq -r .eds.version <<< "$gen")" 120 >/dev/null &&
-   xds_wait_ack lds "$(jq -r .lds.version <<< "$gen")" 120 >/dev/null &&
-   [ "$("${CTL[@]}" -o json status | jq '.maps.frontends')" = 10000 ] &&
-   [ "$("${CTL[@]}" -o json status | jq '.maps.endpoints')" = 100000 ]; then
+   xds_wait_ack lds "$(jq -r .lds.version <<< "$gen")" 120 >/dev/null && maps_full; then
 	rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$KMESHD_PID/status")
 	ok "one response with 10,000 clusters and 100,000 endpoints: applied and ACKed (last response $(cfg last_response_bytes) bytes in $(cfg last_response_ms) ms; kmeshd RSS $((rss / 1024)) MB)"
 else not_ok "10,000 clusters and 100,000 endpoints" "$gen" "$(tail -3 "$LOG")" "$("${CTL[@]}" -o json status | jq -c .maps)" "$(xds_requests | jq -c "[.[-6:][] | {t: (.type_url | split(\".\") | .[-1]), v: .version_info, e: .error_detail.message}]" | head -c 1500)"; fi

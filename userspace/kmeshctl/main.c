@@ -130,6 +130,7 @@ struct agent_state {
 	char l7[KM_STATE_MAX_L7][KM_NAME_MAX];
 	bool l7_router;		/* kmeshd loaded its programs with kmesh.ko */
 	char l7_why[600];
+	char xds_nacked[64];	/* xDS types whose last response was NACKed */
 };
 
 static void read_state(const char *path, struct agent_state *st)
@@ -170,6 +171,11 @@ static void read_state(const char *path, struct agent_state *st)
 			st->l7_router = strcmp(v, "1") == 0;
 		else if (strcmp(line, "l7_why") == 0)
 			snprintf(st->l7_why, sizeof(st->l7_why), "%s", v);
+		else if (!strncmp(line, "xds_", 4) && strlen(line) == 14 &&
+			 !strcmp(line + 7, "_nacked") && !strcmp(v, "1"))
+			snprintf(st->xds_nacked + strlen(st->xds_nacked),
+				 sizeof(st->xds_nacked) - strlen(st->xds_nacked),
+				 " %.3s", line + 4);
 	}
 	free(line);
 	fclose(f);
@@ -356,12 +362,15 @@ static int cmd_status(struct ctl *c)
 		printf(" (pid %ld, config %s)", st.pid, st.config);
 	printf("\ngeneration:  %llu (slot %u)\n", (unsigned long long)c->gen.generation,
 	       c->gen.slot);
-	if (running)
+	if (running && st.last_ok && st.xds_nacked[0])
+		printf("last reload: ok, but the last xDS response was NACKed for%s (kmeshctl config)\n",
+		       st.xds_nacked);
+	else if (running)
 		printf("last reload: %s%s\n", st.last_ok ? "ok" : "REJECTED: ",
 		       st.last_ok ? "" : st.last_error);
 	if (running && st.n_l7) {
 		if (l7_why)
-			printf("L7:          HTTP listeners served as L4 to their default route (%s):", l7_why);
+			printf("L7:          HTTP listeners served as L4 (%s), each address by its L4 target (default route; a port-wide VIP's own virtual host; a sniffed listener's TCP chain):", l7_why);
 		else
 			printf("L7:          HTTP listeners routed by kmesh.ko on each connection's first request:");
 		for (int i = 0; i < st.n_l7; i++)

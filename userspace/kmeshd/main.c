@@ -209,11 +209,21 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 			logmsg(LOG_INFO, "%zu HTTP listener(s) routed in the kernel on the first request (%zu route tables), e.g. '%s'",
 			       r.n_l7_listeners, r.n_routes, r.l7_listeners[0]);
 		else if (r.n_l7_listeners)
-			logmsg(LOG_INFO, "%zu HTTP listener(s) served as L4 to their default route (%s), e.g. '%s'",
+			logmsg(LOG_INFO, "%zu HTTP listener(s) served as L4 (%s), each address by its L4 target, e.g. '%s'",
 			       r.n_l7_listeners, d->l7_why, r.l7_listeners[0]);
 		for (size_t i = 0; i < r.n_waiting; i++)
 			logmsg(LOG_DEBUG, "listener '%s' waits for its route config (RDS)",
 			       r.waiting[i]);
+		if (r.n_sniffed)
+			logmsg(LOG_INFO, "%zu sniffed listener(s) (HTTP and TCP chains on one address) served %s, e.g. '%s'",
+			       r.n_sniffed, d->l7_router ? "as HTTP" : "as their TCP chain",
+			       r.sniffed[0]);
+		if (r.n_port_wide)
+			logmsg(LOG_INFO, "%zu port-wide HTTP listener(s): a frontend per virtual host IP domain, e.g. '%s'",
+			       r.n_port_wide, r.port_wide[0]);
+		if (r.n_inbound)
+			logmsg(LOG_INFO, "%zu inbound listener(s) kept, not served (no frontend; for authorization), e.g. '%s'",
+			       r.n_inbound, r.inbound[0]);
 		km_notify("STATUS=generation %llu: %zu listeners, %zu clusters",
 			  (unsigned long long)gen, m->n_listeners, m->n_clusters);
 	}
@@ -497,6 +507,15 @@ static int check_only(const char *config)
 		for (size_t i = 0; i < r.n_l7_listeners; i++)
 			printf("%s: listener '%s' is HTTP: routed by kmesh.ko on the first request, or served as L4 to its default route without it\n",
 			       config, r.l7_listeners[i]);
+		for (size_t i = 0; i < r.n_sniffed; i++)
+			printf("%s: listener '%s' is sniffed: HTTP routed by kmesh.ko, served as its TCP chain without it\n",
+			       config, r.sniffed[i]);
+		for (size_t i = 0; i < r.n_port_wide; i++)
+			printf("%s: listener '%s' is port-wide HTTP: a frontend per virtual host domain that is an IP\n",
+			       config, r.port_wide[i]);
+		for (size_t i = 0; i < r.n_inbound; i++)
+			printf("%s: listener '%s' is inbound: kept, no frontend\n",
+			       config, r.inbound[i]);
 	}
 	km_records_free(&r);
 	km_model_free(&m);
@@ -543,7 +562,7 @@ static int setup_xds(struct kmeshd *d, const char *addr, const char *pod_ip,
 	if (config_given || access(d->config, F_OK) == 0) {
 		struct km_err err = {};
 
-		if (km_config_load_file(d->config, &d->boot, &err)) {
+		if (km_config_load_node_file(d->config, &d->boot, &err)) {
 			fprintf(stderr, "kmeshd: %s\n", err.msg);
 			return 2;
 		}

@@ -75,6 +75,45 @@ static uint64_t level_of(const struct km_model *m, const struct km_m_endpoint *e
 #define SRC_FMT "%s:%d: "
 #define SRC_ARG(s) ((s).file ? (s).file : "?"), (s).line
 
+/* Istio's BlackHoleCluster is a STATIC cluster with no endpoints: what it
+ * does in Envoy (no upstream: the connection is closed) is a refused
+ * connect here, counted apart from a service that lost its endpoints. */
+#define ISTIO_BLACKHOLE "BlackHoleCluster"
+
+static uint8_t cluster_kind(const struct km_m_cluster *mc)
+{
+	if (mc->original_dst)
+		return KM_CK_PASSTHROUGH;
+	if (!mc->n_endpoints && !strcmp(mc->name, ISTIO_BLACKHOLE))
+		return KM_CK_BLACKHOLE;
+	return KM_CK_ENDPOINTS;
+}
+
+/*
+ * The cluster id a route or tcp_proxy names. xDS (validate_clusters false,
+ * as istiod sets it): a name CDS does not have is accepted and resolves to
+ * one "no cluster" record, made on first use, that refuses the connect
+ * (counted no_cluster, Envoy's NC): CDS and RDS never wait on each other.
+ * A static file must define it (-ENOENT).
+ */
+static long cluster_ref(const struct km_model *m, const struct km_strmap *ni,
+			struct km_records *r, const char *name)
+{
+	long id = name_index_get(ni, name);
+
+	if (id >= 0 || !m->rds_may_wait)
+		return id;
+	if (r->no_cluster_id)
+		return r->no_cluster_id - 1;
+	if (r->n_clusters >= KM_MAX_CLUSTERS)
+		return -E2BIG;
+	id = r->n_clusters++;
+	r->clusters[id].kind = KM_CK_NO_CLUSTER;
+	r->cluster_names[id] = "(no cluster)";
+	r->no_cluster_id = id + 1;
+	return id;
+}
+
 static int compile_cluster(const struct km_model *m,
 			   const struct km_m_cluster *mc, uint32_t id,
 			   struct km_records *r, struct km_err *err)
@@ -85,6 +124,7 @@ static int compile_cluster(const struct km_model *m,
 	size_t i;
 
 	c->lb_policy = mc->lb_policy;
+	c->kind = cluster_kind(mc);
 	c->max_connections = mc->cb.max_connections;
 	c->max_pending_requests = mc->cb.max_pending_requests;
 	c->max_requests = mc->cb.max_requests;
@@ -156,6 +196,20 @@ static int compile_cluster(const struct km_model *m,
  * host's first route; without a "*" host, the first route of the first
  * virtual host.
  */
+static const struct km_m_action *vhost_default(const struct km_m_vhost *vh)
+{
+	if (!vh || vh->n_routes == 0)
+		return NULL;
+	for (size_t i = 0; i < vh->n_routes; i++) {
+		const struct km_m_route *rt = &vh->routes[i];
+
+		if (rt->path_kind == KM_PATH_PREFIX && rt->path &&
+		    strcmp(rt->path, "/") == 0 && rt->n_headers == 0)
+			return &rt->action;
+	}
+	return &vh->routes[0].action;
+}
+
 static const struct km_m_action *
 default_http_action(const struct km_m_route_config *rc)
 {
@@ -170,16 +224,7 @@ default_http_action(const struct km_m_route_config *rc)
 			}
 	if (!vh && rc->n_vhosts)
 		vh = &rc->vhosts[0];
-	if (!vh || vh->n_routes == 0)
-		return NULL;
-	for (i = 0; i < vh->n_routes; i++) {
-		const struct km_m_route *rt = &vh->routes[i];
-
-		if (rt->path_kind == KM_PATH_PREFIX && rt->path &&
-		    strcmp(rt->path, "/") == 0 && rt->n_headers == 0)
-			return &rt->action;
-	}
-	return &vh->routes[0].action;
+	return vhost_default(vh);
 }
 
 static bool cluster_has_family(const struct km_m_cluster *mc, uint8_t family)
@@ -193,7 +238,7 @@ static bool cluster_has_family(const struct km_m_cluster *mc, uint8_t family)
 #define KM_PASSTHROUGH 1	/* fill_targets: serve nothing, connects untouched */
 
 static int fill_targets(const struct km_model *m, const struct km_strmap *ni,
-			const struct km_m_listener *l,
+			struct km_records *r, const struct km_m_listener *l,
 			const struct km_m_action *a, struct km_frontend *fe,
 			struct km_err *err)
 {
@@ -209,21 +254,19 @@ static int fill_targets(const struct km_model *m, const struct km_strmap *ni,
 
 	for (i = 0; i < a->n_clusters; i++) {
 		const struct km_m_weighted *w = &a->clusters[i];
-		long id = name_index_get(ni, w->cluster);
+		long id = cluster_ref(m, ni, r, w->cluster);
 
-		if (id < 0 && m->rds_may_wait) {
-			/* xDS: CDS may drop a cluster before LDS drops its
-			 * users; like Envoy (503), connects are refused */
-			fe->n_targets = 0;
-			fe->total_weight = 0;
-			return 0;
+		if (id == -E2BIG) {
+			km_err_set(err, SRC_FMT "listener '%s': cluster '%s' is not defined, and %d clusters leave no room to refuse it",
+				   SRC_ARG(w->src), l->name, w->cluster, KM_MAX_CLUSTERS);
+			return -E2BIG;
 		}
 		if (id < 0) {
 			km_err_set(err, SRC_FMT "listener '%s': cluster '%s' is not defined",
 				   SRC_ARG(w->src), l->name, w->cluster);
 			return -ENOENT;
 		}
-		passthrough += m->clusters[id].original_dst;
+		passthrough += r->clusters[id].kind == KM_CK_PASSTHROUGH;
 		total += w->weight;
 		/* a route's weight may be 0: that target is never picked */
 		if (total > KM_MAX_TOTAL_WEIGHT) {
@@ -241,15 +284,12 @@ static int fill_targets(const struct km_model *m, const struct km_strmap *ni,
 	}
 	fe->n_targets = a->n_clusters;
 	fe->total_weight = total;
-	/* ORIGINAL_DST (Istio's PassthroughCluster): the connect goes where it
-	 * was dialed, so the address is simply not a frontend. */
-	if (passthrough == a->n_clusters)
+	/* ORIGINAL_DST (Istio's PassthroughCluster) only: without a route
+	 * table the connect always goes where it was dialed, so the address
+	 * is simply not a frontend. With one, matched routes still route;
+	 * the connect hook leaves the rest alone (counted passthrough). */
+	if (passthrough == a->n_clusters && !(fe->flags & KM_FE_L7))
 		return KM_PASSTHROUGH;
-	if (passthrough) {
-		km_err_set(err, SRC_FMT "listener '%s': an ORIGINAL_DST (passthrough) cluster cannot share a weighted split with other clusters",
-			   SRC_ARG(a->src), l->name);
-		return -EINVAL;
-	}
 	return 0;
 }
 
@@ -261,7 +301,11 @@ static int check_families(const struct km_model *m, const struct km_m_listener *
 	uint8_t other = ip->family == KM_FAMILY_INET ? KM_FAMILY_INET6 : KM_FAMILY_INET;
 
 	for (size_t i = 0; i < fe->n_targets; i++) {
-		const struct km_m_cluster *mc = &m->clusters[fe->targets[i].cluster_id];
+		const struct km_m_cluster *mc;
+
+		if (fe->targets[i].cluster_id >= m->n_clusters)
+			continue;	/* the "no cluster" record */
+		mc = &m->clusters[fe->targets[i].cluster_id];
 
 		if (cluster_has_family(mc, other)) {
 			km_err_set(err, SRC_FMT "listener '%s': IPv%u address, but cluster '%s' has IPv%u endpoints",
@@ -319,19 +363,18 @@ static int check_duplicates(struct km_records *r, const struct km_model *m,
 struct route_ids {
 	const struct km_model *m;
 	const struct km_strmap *ni;
+	struct km_records *r;
 };
 
+/* Passthrough and blackhole are cluster kinds the connect hook acts on,
+ * so a route may name them like any cluster. */
 static int route_cluster_id(void *ctx, const char *name, __u32 *id)
 {
 	const struct route_ids *c = ctx;
-	long i = name_index_get(c->ni, name);
+	long i = cluster_ref(c->m, c->ni, c->r, name);
 
 	if (i < 0)
-		return -ENOENT;
-	/* the kernel router rewrites to an endpoint; "connect untouched" is
-	 * a listener property, not a route target */
-	if (c->m->clusters[i].original_dst)
-		return -EOPNOTSUPP;
+		return i == -E2BIG ? -E2BIG : -ENOENT;
 	*id = i;
 	return 0;
 }
@@ -342,7 +385,7 @@ static int route_table_id(const struct km_model *m, const struct km_strmap *ni,
 			  const struct km_m_route_config *rc,
 			  struct km_records *r, __u32 *id, struct km_err *err)
 {
-	struct route_ids ctx = { .m = m, .ni = ni };
+	struct route_ids ctx = { .m = m, .ni = ni, .r = r };
 	size_t i;
 	int ret;
 
@@ -367,94 +410,474 @@ static int route_table_id(const struct km_model *m, const struct km_strmap *ni,
 	return 0;
 }
 
-static int compile_listener(const struct km_model *m, const struct km_strmap *ni,
-			    const struct km_m_listener *l, uint32_t id,
-			    struct km_records *r, struct km_err *err)
+/* ---- filter chain selection ------------------------------------------------ */
+
+/* -1 if no prefix of @cm holds @ip, else the longest that does. */
+static int prefix_hit(const struct km_m_chain_match *cm, const struct km_ip *ip)
 {
-	bool l7 = false, wait = false, *waiting = &wait;
+	int best = -1;
+
+	for (size_t i = 0; i < cm->n_prefixes; i++) {
+		const struct km_cidr *c = &cm->prefixes[i];
+		/* IPv4 is stored IPv4-mapped: its bits start at bit 96 */
+		unsigned int off = c->ip.family == KM_FAMILY_INET ? 96 : 0;
+		unsigned int bits = off + c->len, b;
+		const uint8_t *x = (const uint8_t *)&c->ip.addr;
+		const uint8_t *y = (const uint8_t *)&ip->addr;
+
+		if (c->ip.family != ip->family || (int)c->len <= best)
+			continue;
+		for (b = off; b < bits; b++)
+			if ((x[b / 8] ^ y[b / 8]) & (0x80 >> (b % 8)))
+				break;
+		if (b == bits)
+			best = c->len;
+	}
+	return best;
+}
+
+/* One level of Envoy's FilterChainMatch: of the chains still @alive, keep
+ * those with the highest @score if any scores above 0 (a criterion they
+ * set and the traffic meets), else those scoring 0 (criterion unset);
+ * a negative score is a criterion the traffic fails. */
+static void narrow(bool *alive, const int *score, size_t n)
+{
+	int best = -1;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (alive[i] && score[i] > best)
+			best = score[i];
+	for (i = 0; i < n; i++)
+		alive[i] = alive[i] && score[i] == best && best >= 0;
+}
+
+/*
+ * The chain Envoy gives a plaintext connect from a local client to
+ * @ip:@port, HTTP (sniffed http/1.1 or h2c) or not, in Envoy's order:
+ * destination_port, prefix_ranges, transport_protocol,
+ * application_protocols, source_type (resources.c dropped the chains such
+ * traffic can never take). NULL: no chain, the connect is left alone.
+ */
+static const struct km_m_chain *chain_pick(const struct km_m_listener *l,
+					   const struct km_ip *ip,
+					   uint16_t port, bool http,
+					   bool *alive, int *score)
+{
+	size_t i, n = l->n_chains;
+	int level;
+
+	for (i = 0; i < n; i++)
+		alive[i] = true;
+	for (level = 0; level < 5; level++) {
+		for (i = 0; i < n; i++) {
+			const struct km_m_chain *ch = &l->chains[i];
+			const struct km_m_chain_match *cm = &ch->match;
+
+			switch (level) {
+			case 0:	/* 0 stands for the listener's port */
+				score[i] = !ch->dest_port ? 0 :
+					   ch->dest_port == port ? 1 : -1;
+				if (!ch->dest_port && port != l->port)
+					score[i] = -1;
+				break;
+			case 1:	/* longest prefix; +1 so /0 beats unset */
+				score[i] = !cm->n_prefixes ? 0 :
+					   prefix_hit(cm, ip) < 0 ? -1 :
+					   prefix_hit(cm, ip) + 1;
+				break;
+			case 2:
+				score[i] = cm->raw_buffer;
+				break;
+			case 3:
+				score[i] = !cm->http ? 0 : http ? 1 : -1;
+				break;
+			default:
+				score[i] = cm->external;
+				break;
+			}
+		}
+		narrow(alive, score, n);
+	}
+	for (i = 0; i < n; i++)
+		if (alive[i])
+			return &l->chains[i];
+	return NULL;
+}
+
+/* ---- listeners, continued ---------------------------------------------------- */
+
+#define KM_WAITING 2	/* chain_action: its RDS route config is not here yet */
+
+/* The route config of an HTTP chain (inline or RDS), or KM_WAITING. */
+static int chain_routes(const struct km_model *m, const struct km_m_listener *l,
+			const struct km_m_chain *ch,
+			const struct km_m_route_config **rc, struct km_err *err)
+{
+	*rc = &ch->routes;
+	if (!ch->rds_name)
+		return 0;
+	*rc = km_model_route_config(m, ch->rds_name);
+	if (*rc)
+		return 0;
+	if (m->rds_may_wait)
+		return KM_WAITING;
+	km_err_set(err, SRC_FMT "listener '%s': route config '%s' (rds) is not available%s",
+		   SRC_ARG(ch->src), l->name, ch->rds_name,
+		   m->n_route_configs ? "" : ": a static config cannot use rds");
+	return -ENOENT;
+}
+
+/*
+ * The frontend for the chains picked for one address: targets from the
+ * chain non-HTTP traffic takes (@tcp, else @http), the route table from
+ * the chain HTTP takes. A sniffed listener (an HTTP chain and a TCP chain
+ * on one address) is thus routed by kmesh.ko and served as its TCP chain
+ * without it, as Envoy serves traffic its sniffer does not call HTTP.
+ */
+static int chain_frontend(const struct km_model *m, const struct km_strmap *ni,
+			  const struct km_m_listener *l,
+			  const struct km_m_chain *tcp,
+			  const struct km_m_chain *http,
+			  const struct km_m_vhost *vip_vh,
+			  struct km_records *r, struct km_frontend *fe,
+			  struct km_err *err)
+{
+	const struct km_m_chain *l4 = tcp ? tcp : http;
 	const struct km_m_route_config *rc = NULL;
+	const struct km_m_action *a = &l4->tcp;
 	int ret;
 
-	for (size_t c = 0; c < l->n_chains; c++) {
-		const struct km_m_chain *ch = &l->chains[c];
-		const struct km_m_action *a = &ch->tcp;
-		uint16_t port = ch->dest_port ? ch->dest_port : l->port;
-		struct km_frontend fe = { .listener_id = id };
-
-		if (ch->kind == KM_CHAIN_HTTP) {
-			rc = &ch->routes;
-
-			if (ch->rds_name) {
-				rc = km_model_route_config(m, ch->rds_name);
-				if (!rc && m->rds_may_wait) {
-					*waiting = true;
-					continue;
-				}
-				if (!rc) {
-					km_err_set(err, SRC_FMT "listener '%s': route config '%s' (rds) is not available%s",
-						   SRC_ARG(ch->src), l->name, ch->rds_name,
-						   m->n_route_configs ? "" : ": a static config cannot use rds");
-					return -ENOENT;
-				}
-			}
-			a = default_http_action(rc);
-			if (!a) {
-				km_err_set(err, SRC_FMT "listener '%s': http_connection_manager has no route to serve",
-					   SRC_ARG(ch->src), l->name);
-				return -EINVAL;
-			}
-			fe.flags |= KM_FE_L7;
-			l7 = true;
-		}
-		if (port == 0) {
-			km_err_set(err, SRC_FMT "listener '%s': no port (port_value 0 and no destination_port)",
-				   SRC_ARG(ch->src), l->name);
-			return -EINVAL;
-		}
-		ret = fill_targets(m, ni, l, a, &fe, err);
-		if (ret == KM_PASSTHROUGH)
-			continue;
+	if (http && http->kind != KM_CHAIN_HTTP)
+		http = NULL;
+	if (vip_vh && l4 == http) {
+		/* a VIP of a port-wide listener: its own service's route,
+		 * not the "*" host's */
+		a = vhost_default(vip_vh);
+		if (!a)
+			return KM_PASSTHROUGH;
+	} else if (l4->kind == KM_CHAIN_HTTP) {
+		ret = chain_routes(m, l, l4, &rc, err);
 		if (ret)
 			return ret;
-		if (fe.flags & KM_FE_L7) {
-			ret = route_table_id(m, ni, l, rc, r, &fe.route_id, err);
-			if (ret)
-				return ret;
-		}
-
-		for (size_t i = 0; i < l->n_addrs; i++) {
-			struct km_frontend_key *k;
-
-			ret = check_families(m, l, &l->addrs[i], &fe, err);
-			if (ret)
-				return ret;
-			if (r->n_frontends >= KM_MAX_FRONTENDS) {
-				km_err_set(err, SRC_FMT "listener '%s': more than %d service addresses in all listeners",
-					   SRC_ARG(l->src), l->name, KM_MAX_FRONTENDS);
-				return -E2BIG;
-			}
-			k = &r->fe_keys[r->n_frontends];
-			memset(k, 0, sizeof(*k));
-			k->addr = l->addrs[i].addr;
-			k->port = htons(port);
-			r->fe_vals[r->n_frontends++] = fe;
+		a = default_http_action(rc);
+		if (!a) {
+			km_err_set(err, SRC_FMT "listener '%s': http_connection_manager has no route to serve",
+				   SRC_ARG(l4->src), l->name);
+			return -EINVAL;
 		}
 	}
-	if (l7)
-		r->l7_listeners[r->n_l7_listeners++] = l->name;
-	if (wait)
-		r->waiting[r->n_waiting++] = l->name;
+	if (http) {
+		ret = chain_routes(m, l, http, &rc, err);
+		if (ret)
+			return ret;
+		fe->flags |= KM_FE_L7;
+	}
+	ret = fill_targets(m, ni, r, l, a, fe, err);
+	if (ret)
+		return ret;
+	if (fe->flags & KM_FE_L7)
+		return route_table_id(m, ni, l, rc, r, &fe->route_id, err);
 	return 0;
+}
+
+static int add_frontend(const struct km_model *m, const struct km_m_listener *l,
+			const struct km_ip *ip, uint16_t port,
+			const struct km_frontend *fe, struct km_records *r,
+			struct km_err *err)
+{
+	struct km_frontend_key *k;
+	int ret;
+
+	ret = check_families(m, l, ip, fe, err);
+	if (ret)
+		return ret;
+	if (r->n_frontends >= KM_MAX_FRONTENDS) {
+		km_err_set(err, SRC_FMT "listener '%s': more than %d service addresses in all listeners",
+			   SRC_ARG(l->src), l->name, KM_MAX_FRONTENDS);
+		return -E2BIG;
+	}
+	k = &r->fe_keys[r->n_frontends];
+	memset(k, 0, sizeof(*k));
+	k->addr = ip->addr;
+	k->port = htons(port);
+	r->fe_vals[r->n_frontends++] = *fe;
+	return 0;
+}
+
+/* What a listener turned out to be, for kmeshctl. */
+struct lkind {
+	bool l7, sniffed, waiting, port_wide;
+};
+
+/* What one listener address on one port gets (@vip_vh: the address is a
+ * VIP of a port-wide listener, named by that virtual host). */
+static int compile_dest(const struct km_model *m, const struct km_strmap *ni,
+			const struct km_m_listener *l, uint32_t id,
+			const struct km_ip *ip, uint16_t port,
+			const struct km_m_vhost *vip_vh, bool *scratch,
+			int *score, struct km_records *r, struct lkind *k,
+			struct km_err *err)
+{
+	const struct km_m_chain *tcp, *http;
+	struct km_frontend fe = { .listener_id = id };
+	int ret;
+
+	tcp = chain_pick(l, ip, port, false, scratch, score);
+	http = chain_pick(l, ip, port, true, scratch, score);
+	if (!tcp && !http)
+		return 0;
+	ret = chain_frontend(m, ni, l, tcp, http, vip_vh, r, &fe, err);
+	if (ret == KM_WAITING) {
+		k->waiting = true;
+		return 0;
+	}
+	if (ret == KM_PASSTHROUGH)
+		return 0;
+	if (ret)
+		return ret;
+	k->l7 |= !!(fe.flags & KM_FE_L7);
+	k->sniffed |= tcp && http && tcp != http &&
+		    http->kind == KM_CHAIN_HTTP && tcp->kind != KM_CHAIN_HTTP;
+	return add_frontend(m, l, ip, port, &fe, r, err);
+}
+
+static bool fe_exists(const struct km_records *r, const struct km_ip *ip,
+		      uint16_t port)
+{
+	for (size_t i = 0; i < r->n_frontends; i++)
+		if (r->fe_keys[i].port == htons(port) &&
+		    !memcmp(&r->fe_keys[i].addr, &ip->addr, sizeof(ip->addr)))
+			return true;
+	return false;
+}
+
+/*
+ * A port-wide HTTP listener (istiod's 0.0.0.0_PORT with RDS route config
+ * "PORT"): every virtual host domain that is an IP of @any's family, with
+ * no port or this one, is a service VIP and gets a frontend, routed by the
+ * whole route table (Host picks the virtual host, as in Envoy). Other
+ * addresses on the port are left alone. A VIP a listener of its own
+ * serves is that listener's (Envoy: the exact address wins).
+ */
+static int compile_port_wide(const struct km_model *m,
+			     const struct km_strmap *ni,
+			     const struct km_m_listener *l, uint32_t id,
+			     const struct km_m_route_config *rc,
+			     const struct km_ip *any, uint16_t port,
+			     bool *scratch, int *score, struct km_records *r,
+			     struct lkind *k, struct km_err *err)
+{
+	for (size_t v = 0; v < rc->n_vhosts; v++) {
+		const struct km_m_vhost *vh = &rc->vhosts[v];
+
+		for (size_t d = 0; d < vh->n_domains; d++) {
+			struct km_ip ip;
+			uint16_t dport;
+			int ret;
+
+			if (km_host_ip(vh->domains[d], &ip, &dport) ||
+			    ip.family != any->family ||
+			    (dport && dport != port) || fe_exists(r, &ip, port))
+				continue;
+			ret = compile_dest(m, ni, l, id, &ip, port, vh, scratch,
+					   score, r, k, err);
+			if (ret)
+				return ret;
+			k->port_wide = true;
+		}
+	}
+	return 0;
+}
+
+/* The route config HTTP to @any:@port takes, or NULL (none, or *wait:
+ * its RDS route config is not here yet). */
+static int wildcard_routes(const struct km_model *m,
+			   const struct km_m_listener *l,
+			   const struct km_ip *any, uint16_t port,
+			   bool *scratch, int *score, bool *wait,
+			   const struct km_m_route_config **rc,
+			   struct km_err *err)
+{
+	const struct km_m_chain *http;
+	int ret;
+
+	*rc = NULL;
+	http = chain_pick(l, any, port, true, scratch, score);
+	if (!http || http->kind != KM_CHAIN_HTTP)
+		return 0;
+	ret = chain_routes(m, l, http, rc, err);
+	if (ret == KM_WAITING) {
+		*wait = true;
+		*rc = NULL;
+		return 0;
+	}
+	return ret;
+}
+
+/* A wildcard listener's chains that name single hosts in prefix_ranges
+ * (a /32 or /128 of @any's family): those hosts are its service
+ * addresses; a wider range cannot be enumerated and is not served. */
+static int compile_prefix_hosts(const struct km_model *m,
+				const struct km_strmap *ni,
+				const struct km_m_listener *l, uint32_t id,
+				const struct km_ip *any, uint16_t port,
+				bool *scratch, int *score, struct km_records *r,
+				struct lkind *k, struct km_err *err)
+{
+	unsigned int host = any->family == KM_FAMILY_INET ? 32 : 128;
+
+	for (size_t c = 0; c < l->n_chains; c++) {
+		const struct km_m_chain_match *cm = &l->chains[c].match;
+
+		for (size_t i = 0; i < cm->n_prefixes; i++) {
+			const struct km_ip *ip = &cm->prefixes[i].ip;
+			int ret;
+
+			if (ip->family != any->family ||
+			    cm->prefixes[i].len != host ||
+			    fe_exists(r, ip, port))
+				continue;
+			ret = compile_dest(m, ni, l, id, ip, port, NULL,
+					   scratch, score, r, k, err);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static bool port_seen(const struct km_m_listener *l, size_t c, uint16_t port)
+{
+	if (port == l->port)
+		return c != SIZE_MAX;
+	for (size_t i = 0; i < c; i++)
+		if (l->chains[i].dest_port == port)
+			return true;
+	return false;
+}
+
+/* One address of a listener on one port. Pass 0 does the listeners'
+ * own addresses, pass 1 the service addresses of wildcard ones (virtual
+ * host domains, single-host prefix_ranges), so an exact address wins over
+ * a wildcard listener's, as in Envoy. */
+static int compile_addr(const struct km_model *m, const struct km_strmap *ni,
+			const struct km_m_listener *l, uint32_t id,
+			const struct km_ip *ip, uint16_t port, int pass,
+			bool *scratch, int *score, struct km_records *r,
+			struct lkind *k, struct km_err *err)
+{
+	const struct km_m_route_config *rc = NULL;
+	bool wait = false, any = km_ip_unspecified(ip);
+	int ret = 0;
+
+	if (any)
+		ret = wildcard_routes(m, l, ip, port, scratch, score, &wait,
+				      &rc, err);
+	k->waiting |= wait;
+	if (ret || (any && !wait) != pass)
+		return ret;
+	if (rc)
+		ret = compile_port_wide(m, ni, l, id, rc, ip, port, scratch,
+					score, r, k, err);
+	if (!ret && any && !wait)
+		ret = compile_prefix_hosts(m, ni, l, id, ip, port, scratch,
+					   score, r, k, err);
+	if (ret || rc || wait)
+		return ret;
+	return compile_dest(m, ni, l, id, ip, port, NULL, scratch, score, r, k,
+			    err);
+}
+
+static int compile_listener(const struct km_model *m, const struct km_strmap *ni,
+			    const struct km_m_listener *l, uint32_t id,
+			    int pass, struct km_records *r, struct lkind *k,
+			    struct km_err *err)
+{
+	bool *scratch = NULL;
+	int *score = NULL, ret = 0;
+
+	if (l->direction == KM_DIR_INBOUND)
+		return 0;
+	if (l->port == 0) {
+		km_err_set(err, SRC_FMT "listener '%s': no port (port_value 0)",
+			   SRC_ARG(l->src), l->name);
+		return -EINVAL;
+	}
+	scratch = calloc(l->n_chains + 1, sizeof(*scratch));
+	score = calloc(l->n_chains + 1, sizeof(*score));
+	if (!scratch || !score) {
+		km_err_set(err, "%s: out of memory compiling the config", m->source);
+		ret = -ENOMEM;
+		goto out;
+	}
+	/* the listener's own port, then each other destination_port once */
+	for (size_t c = SIZE_MAX; !ret && (c == SIZE_MAX || c < l->n_chains);
+	     c++) {
+		uint16_t port = c == SIZE_MAX ? l->port : l->chains[c].dest_port;
+
+		if (c != SIZE_MAX && (!port || port_seen(l, c, port)))
+			continue;
+		for (size_t i = 0; !ret && i < l->n_addrs; i++)
+			ret = compile_addr(m, ni, l, id, &l->addrs[i], port,
+					   pass, scratch, score, r, k, err);
+	}
+out:
+	free(scratch);
+	free(score);
+	return ret;
+}
+
+/* The lists kmeshctl shows, once both passes are done. */
+static void list_listener(const struct km_m_listener *l,
+			  const struct lkind *k, struct km_records *r)
+{
+	if (l->direction == KM_DIR_INBOUND) {
+		/* its traffic arrives at this node's workloads: Envoy's
+		 * inbound side, never a service address to redirect */
+		r->inbound[r->n_inbound++] = l->name;
+		return;
+	}
+	if (k->l7)
+		r->l7_listeners[r->n_l7_listeners++] = l->name;
+	if (k->sniffed)
+		r->sniffed[r->n_sniffed++] = l->name;
+	if (k->port_wide)
+		r->port_wide[r->n_port_wide++] = l->name;
+	if (k->waiting)
+		r->waiting[r->n_waiting++] = l->name;
 }
 
 /* ---- top ------------------------------------------------------------------ */
 
+static size_t count_domains(const struct km_m_route_config *rc)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; rc && i < rc->n_vhosts; i++)
+		n += rc->vhosts[i].n_domains;
+	return n;
+}
+
+/* At most: each address on each port, and each domain of an HTTP chain
+ * (port-wide VIPs) on each port. */
 static size_t count_frontends(const struct km_model *m)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < m->n_listeners; i++)
-		n += m->listeners[i].n_chains * m->listeners[i].n_addrs;
+	for (size_t i = 0; i < m->n_listeners; i++) {
+		const struct km_m_listener *l = &m->listeners[i];
+		size_t ports = l->n_chains + 1, d = 0;
+
+		for (size_t c = 0; c < l->n_chains; c++) {
+			const struct km_m_chain *ch = &l->chains[c];
+
+			d += count_domains(ch->rds_name ?
+				km_model_route_config(m, ch->rds_name) :
+				&ch->routes);
+		}
+		n += ports * (l->n_addrs + d);
+	}
 	return n;
 }
 
@@ -485,12 +908,17 @@ static int alloc_records(const struct km_model *m, struct km_records *r)
 	r->cluster_names = calloc(m->n_clusters + 1, sizeof(char *));
 	r->l7_listeners = calloc(m->n_listeners + 1, sizeof(char *));
 	r->waiting = calloc(m->n_listeners + 1, sizeof(char *));
+	r->inbound = calloc(m->n_listeners + 1, sizeof(char *));
+	r->sniffed = calloc(m->n_listeners + 1, sizeof(char *));
+	r->port_wide = calloc(m->n_listeners + 1, sizeof(char *));
 	r->route_src = calloc(KM_MAX_ROUTE_CONFIGS, sizeof(*r->route_src));
 	r->route_blobs = calloc(KM_MAX_ROUTE_CONFIGS, sizeof(*r->route_blobs));
 	r->route_lens = calloc(KM_MAX_ROUTE_CONFIGS, sizeof(*r->route_lens));
 	if (!r->fe_keys || !r->fe_vals || !r->clusters || !r->ep_keys ||
 	    !r->ep_vals || !r->listener_names || !r->cluster_names ||
-	    !r->l7_listeners || !r->waiting || !r->route_src ||
+	    !r->l7_listeners || !r->waiting || !r->inbound || !r->sniffed ||
+	    !r->port_wide ||
+	    !r->route_src ||
 	    !r->route_blobs || !r->route_lens)
 		return -ENOMEM;
 	return 0;
@@ -500,6 +928,7 @@ int km_compile(const struct km_model *m, struct km_records *r,
 	       struct km_err *err)
 {
 	struct km_strmap ni = {};
+	struct lkind *kinds = NULL;
 	size_t i;
 	int ret;
 
@@ -537,15 +966,26 @@ int km_compile(const struct km_model *m, struct km_records *r,
 	}
 	r->n_clusters = m->n_clusters;
 
-	for (i = 0; i < m->n_listeners; i++) {
-		r->listener_names[i] = m->listeners[i].name;
-		ret = compile_listener(m, &ni, &m->listeners[i], i, r, err);
-		if (ret)
-			goto out;
+	kinds = calloc(m->n_listeners + 1, sizeof(*kinds));
+	if (!kinds) {
+		km_err_set(err, "%s: out of memory compiling the config", m->source);
+		ret = -ENOMEM;
+		goto out;
 	}
+	for (int pass = 0; pass < 2; pass++)
+		for (i = 0; i < m->n_listeners; i++) {
+			r->listener_names[i] = m->listeners[i].name;
+			ret = compile_listener(m, &ni, &m->listeners[i], i,
+					       pass, r, &kinds[i], err);
+			if (ret)
+				goto out;
+		}
+	for (i = 0; i < m->n_listeners; i++)
+		list_listener(&m->listeners[i], &kinds[i], r);
 	r->n_listener_names = m->n_listeners;
 	ret = check_duplicates(r, m, err);
 out:
+	free(kinds);
 	km_strmap_free(&ni);
 	if (ret)
 		km_records_free(r);
@@ -563,6 +1003,9 @@ void km_records_free(struct km_records *r)
 	free(r->cluster_names);
 	free(r->l7_listeners);
 	free(r->waiting);
+	free(r->inbound);
+	free(r->sniffed);
+	free(r->port_wide);
 	for (size_t i = 0; r->route_blobs && i < r->n_routes; i++)
 		free(r->route_blobs[i]);
 	free(r->route_src);

@@ -16,6 +16,9 @@ struct km_records {
 
 	size_t n_clusters;			/* cluster id = index */
 	struct km_cluster *clusters;
+	/* 1 + the id of the "no cluster" record (routes to clusters CDS
+	 * does not have, xDS only), 0 if none was needed */
+	size_t no_cluster_id;
 
 	size_t n_endpoints;
 	struct km_endpoint_key *ep_keys;
@@ -44,6 +47,22 @@ struct km_records {
 	 * (model.rds_may_wait). Borrowed. */
 	size_t n_waiting;
 	const char **waiting;
+
+	/* traffic_direction INBOUND listeners: kept, never a frontend (for
+	 * authorization later). Borrowed. */
+	size_t n_inbound;
+	const char **inbound;
+
+	/* Sniffed listeners: an HTTP chain (application_protocols http/1.1,
+	 * h2c) and a TCP chain on one address: routed as HTTP by kmesh.ko,
+	 * served as the TCP chain without it. Borrowed. */
+	size_t n_sniffed;
+	const char **sniffed;
+
+	/* Port-wide HTTP listeners (0.0.0.0_PORT + RDS): a frontend per
+	 * virtual host domain that is an IP, none for the wildcard. */
+	size_t n_port_wide;
+	const char **port_wide;
 };
 
 int km_compile(const struct km_model *m, struct km_records *r,

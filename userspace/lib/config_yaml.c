@@ -93,6 +93,7 @@ struct ctx {
 	/* a message quotes at most N_QUOTES shortened strings */
 	char quote[N_QUOTES][QUOTE_URL_MAX + 4];
 	unsigned int next_quote;
+	bool node_only;		/* --xds: static_resources may be absent */
 };
 
 /* ---- messages ---------------------------------------------------------- */
@@ -2083,6 +2084,10 @@ static int read_root(struct ctx *c, yaml_node_t *root, struct km_model *m)
 	ret = mapping_at(c, root, NULL, "the top level", NULL, used, ignored);
 	if (!ret)
 		ret = read_node(c, root, m);
+	/* with xDS the file only names the node; its resources come over
+	 * the wire */
+	if (!ret && c->node_only && !field(c, root, "static_resources"))
+		return 0;
 	if (!ret)
 		ret = req_field(c, root, NULL, "static_resources", &v);
 	if (!ret)
@@ -2211,11 +2216,11 @@ out:
 	return ret;
 }
 
-int km_config_load_string(const char *name, const char *yaml, size_t len,
-			  struct km_model *m, struct km_err *err)
+static int load_string(const char *name, const char *yaml, size_t len,
+		       bool node_only, struct km_model *m, struct km_err *err)
 {
 	struct km_err scratch;
-	struct ctx c = { 0 };
+	struct ctx c = { .node_only = node_only };
 	yaml_document_t doc;
 	int ret;
 
@@ -2255,8 +2260,14 @@ out:
 	return ret;
 }
 
-int km_config_load_file(const char *path, struct km_model *m,
-			struct km_err *err)
+int km_config_load_string(const char *name, const char *yaml, size_t len,
+			  struct km_model *m, struct km_err *err)
+{
+	return load_string(name, yaml, len, false, m, err);
+}
+
+static int load_file(const char *path, bool node_only, struct km_model *m,
+		     struct km_err *err)
 {
 	struct km_err scratch;
 	char *buf = NULL;
@@ -2268,7 +2279,25 @@ int km_config_load_file(const char *path, struct km_model *m,
 		err = &scratch;
 	ret = km_read_regular_file(path, KM_CONFIG_MAX_BYTES, &buf, &len, err);
 	if (!ret)
-		ret = km_config_load_string(path, buf, len, m, err);
+		ret = load_string(path, buf, len, node_only, m, err);
 	free(buf);
 	return ret;
+}
+
+int km_config_load_file(const char *path, struct km_model *m,
+			struct km_err *err)
+{
+	return load_file(path, false, m, err);
+}
+
+int km_config_load_node_file(const char *path, struct km_model *m,
+			     struct km_err *err)
+{
+	return load_file(path, true, m, err);
+}
+
+int km_config_load_node_string(const char *name, const char *yaml, size_t len,
+			       struct km_model *m, struct km_err *err)
+{
+	return load_string(name, yaml, len, true, m, err);
 }

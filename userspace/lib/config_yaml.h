@@ -29,5 +29,11 @@ int km_config_load_file(const char *path, struct km_model *m,
 			struct km_err *err);
 int km_config_load_string(const char *name, const char *yaml, size_t len,
 			  struct km_model *m, struct km_err *err);
+/* With --xds: the file may hold only the bootstrap node (static_resources
+ * absent); what it holds is checked as above. */
+int km_config_load_node_file(const char *path, struct km_model *m,
+			     struct km_err *err);
+int km_config_load_node_string(const char *name, const char *yaml, size_t len,
+			       struct km_model *m, struct km_err *err);
 
 #endif

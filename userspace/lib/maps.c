@@ -44,6 +44,9 @@ const char *const km_counter_names[KM_CNT_MAX] = {
 	[KM_CNT_L7_DEFAULT_OVER_LIMIT] = "l7_default_over_limit",
 	[KM_CNT_L7_DEFAULT_NOT_HTTP] = "l7_default_not_http",
 	[KM_CNT_L7_DEFAULT_BAD_TABLE] = "l7_default_bad_table",
+	[KM_CNT_PASSTHROUGH] = "passthrough",
+	[KM_CNT_BLACKHOLE] = "blackhole",
+	[KM_CNT_NO_CLUSTER] = "no_cluster",
 };
 
 int km_maps_open(const char *pin_root, struct km_maps *mp, struct km_err *err)

@@ -82,6 +82,7 @@ void km_chain_free(struct km_m_chain *ch)
 	action_free(&ch->tcp);
 	km_route_config_free(&ch->routes);
 	free(ch->rds_name);
+	free(ch->match.prefixes);
 	memset(ch, 0, sizeof(*ch));
 }
 
@@ -154,6 +155,56 @@ int km_ip_parse(const char *s, struct km_ip *ip)
 		return 0;
 	}
 	return -EINVAL;
+}
+
+int km_host_ip(const char *host, struct km_ip *ip, uint16_t *port)
+{
+	char buf[64];
+	const char *end = NULL, *p;
+	size_t n;
+
+	*port = 0;
+	if (host[0] == '[') {
+		host++;
+		end = strchr(host, ']');
+		if (!end)
+			return -EINVAL;
+		if (end[1] && end[1] != ':')
+			return -EINVAL;
+		p = end[1] ? end + 2 : NULL;
+	} else {
+		/* one ':' is a port; more are an unbracketed IPv6 address */
+		end = strchr(host, ':');
+		if (end && strchr(end + 1, ':'))
+			end = NULL;
+		p = end ? end + 1 : NULL;
+	}
+	n = end ? (size_t)(end - host) : strlen(host);
+	if (n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, host, n);
+	buf[n] = 0;
+	if (km_ip_parse(buf, ip))
+		return -EINVAL;
+	if (p && *p) {
+		char *e;
+		unsigned long v = strtoul(p, &e, 10);
+
+		if (*e || !v || v > 65535 || *p < '0' || *p > '9')
+			return -EINVAL;
+		*port = (uint16_t)v;
+	} else if (p) {
+		return -EINVAL;		/* "10.0.0.1:" */
+	}
+	return 0;
+}
+
+bool km_ip_unspecified(const struct km_ip *ip)
+{
+	const uint32_t *w = ip->addr.w;
+	uint32_t mapped = ip->family == KM_FAMILY_INET ? htonl(0xffff) : 0;
+
+	return !w[0] && !w[1] && w[2] == mapped && !w[3];
 }
 
 const char *km_ip_str(const struct km_ip *ip, char *buf, size_t len)

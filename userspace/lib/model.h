@@ -161,19 +161,47 @@ enum km_chain_kind {
 	KM_CHAIN_HTTP = 2,	/* http_connection_manager */
 };
 
+/* filter_chain_match.prefix_ranges entry: @len bits of @ip's own family. */
+struct km_cidr {
+	struct km_ip ip;
+	uint8_t len;
+};
+
+/* What of a chain's filter_chain_match plaintext from a local client can
+ * meet (resources.c skips chains it never can: SNI, TLS, other ALPN,
+ * loopback or listed sources). The compiler picks the chain per address
+ * as Envoy does (km_chain_pick). */
+struct km_m_chain_match {
+	size_t n_prefixes;	/* prefix_ranges; 0 = any destination */
+	struct km_cidr *prefixes;
+	bool raw_buffer;	/* transport_protocol "raw_buffer" */
+	bool http;		/* application_protocols holds http/1.1 or
+				 * h2c: only sniffed HTTP takes the chain */
+	bool external;		/* source_type EXTERNAL */
+};
+
 struct km_m_chain {
 	struct km_src src;
 	uint16_t dest_port;	/* filter_chain_match.destination_port; 0 = the
 				 * listener's port */
+	struct km_m_chain_match match;
 	uint8_t kind;		/* enum km_chain_kind */
 	struct km_m_action tcp;	/* KM_CHAIN_TCP_PROXY */
 	struct km_m_route_config routes;	/* KM_CHAIN_HTTP, inline */
 	char *rds_name;		/* KM_CHAIN_HTTP via rds (xDS) */
 };
 
+/* Listener.traffic_direction (core.v3.TrafficDirection). */
+enum km_direction {
+	KM_DIR_UNSPECIFIED = 0,
+	KM_DIR_INBOUND = 1,	/* kept for authorization, never a frontend */
+	KM_DIR_OUTBOUND = 2,
+};
+
 struct km_m_listener {
 	struct km_src src;
 	char *name;
+	uint8_t direction;	/* enum km_direction */
 	size_t n_addrs;		/* address + additional_addresses */
 	struct km_ip *addrs;
 	uint16_t port;		/* host order */
@@ -222,6 +250,12 @@ const struct km_m_route_config *km_model_route_config(const struct km_model *m,
 						      const char *name);
 /* "10.0.0.1" or "fd00::1" -> km_ip; -EINVAL if neither. */
 int km_ip_parse(const char *s, struct km_ip *ip);
+/* A Host header or virtual host domain that is an IP: "10.0.0.1",
+ * "10.0.0.1:80", "[fd00::1]", "[fd00::1]:80", "fd00::1"; *port 0 when it
+ * has none. -EINVAL if it is not an IP (a name, "*", a bad port). */
+int km_host_ip(const char *host, struct km_ip *ip, uint16_t *port);
+/* 0.0.0.0 or :: (a listener bound to every address). */
+bool km_ip_unspecified(const struct km_ip *ip);
 /* km_ip -> text, buf of at least 46 bytes; returns buf. */
 const char *km_ip_str(const struct km_ip *ip, char *buf, size_t len);
 const char *km_lb_policy_name(unsigned int p);

@@ -54,6 +54,7 @@ struct ads_type_state {
 	size_t n_names;
 	uint64_t acks, nacks;
 	char *last_nack;
+	bool nacked;			/* its last response was NACKed */
 };
 
 struct km_ads {
@@ -378,6 +379,26 @@ static void send_delta(struct km_ads *a, int t, char **sub, size_t nsub,
 }
 
 /* EDS/RDS follow what CDS/LDS accepted; LDS follows CDS. */
+/* RDS: route configs no listener names any more are dropped, as Envoy
+ * drops what it unsubscribed from, so 'kmeshctl config' shows no stale
+ * state. Nothing compiled uses them: the last apply had no listener for
+ * them. */
+static void drop_unwanted(struct km_ads *a, int t)
+{
+	struct ads_type_state *ts = &a->t[t];
+	size_t i = 0;
+	const char *k;
+	void *v;
+
+	while (km_strmap_next(&ts->res, &i, &k, &v)) {
+		if (bsearch(&k, ts->names, ts->n_names, sizeof(char *), cmp_str))
+			continue;
+		km_strmap_del(&ts->res, k);
+		res_free(t, v);
+		i = 0;	/* the map changed under the cursor: start over */
+	}
+}
+
 static void update_subscriptions(struct km_ads *a, int after)
 {
 	int t = after == CDS ? EDS : RDS;
@@ -416,6 +437,8 @@ static void update_subscriptions(struct km_ads *a, int after)
 		ts->n_names = n;
 		send_sotw(a, t, NULL);
 	}
+	if (t == RDS)
+		drop_unwanted(a, t);
 	if (after == CDS && !a->t[LDS].requested) {
 		if (a->o.delta)
 			send_delta(a, LDS, NULL, 0, NULL, 0, NULL, false);
@@ -433,6 +456,7 @@ struct candidate {
 	char nack[NACK_MSG_MAX];
 	size_t nack_len;
 	unsigned int n_bad;
+	bool applied;			/* its state serves (even if NACKed) */
 };
 
 static void cand_error(struct candidate *c, const char *msg)
@@ -467,6 +491,23 @@ static int cand_init(struct candidate *c, struct ads_type_state *ts, bool full,
 	return err;
 }
 
+/* A resource that does not decode: as Envoy does, the rest of the
+ * response is applied and this one keeps its last accepted version (a
+ * full-state response would otherwise drop it). */
+static void cand_keep_last(struct km_ads *a, struct candidate *c, int t,
+			   const uint8_t *buf, size_t len)
+{
+	char *name = km_xds_resource_name(types[t].url, buf, len);
+	void *last = name ? km_strmap_get(&a->t[t].res, name) : NULL;
+	int e = 0;
+
+	if (last && !km_strmap_get(&c->map, name))
+		km_strmap_put(&c->map, name, last, &e);
+	if (e)
+		cand_error(c, "out of memory");
+	free(name);
+}
+
 static void cand_add(struct km_ads *a, struct candidate *c, int t,
 		     const char *any_url, const uint8_t *buf, size_t len,
 		     const char *version)
@@ -488,6 +529,7 @@ static void cand_add(struct km_ads *a, struct candidate *c, int t,
 		return;		/* nothing kmesh serves: accepted, counted */
 	if (e) {
 		cand_error(c, err.msg);
+		cand_keep_last(a, c, t, buf, len);
 		return;
 	}
 	c->fresh[c->n_fresh++] = r;
@@ -506,7 +548,12 @@ static void cand_add(struct km_ads *a, struct candidate *c, int t,
 		}
 }
 
-/* Try the candidate: NACK (return the reason) or commit it. */
+/*
+ * Try the candidate and commit it if the whole state compiles; NACK (return
+ * the reason) if it does not, or if some of its resources were refused:
+ * those keep their last accepted version, the rest is applied (Envoy's
+ * partial acceptance). A state that does not compile changes nothing.
+ */
 static const char *cand_commit(struct km_ads *a, struct candidate *c, int t)
 {
 	struct ads_type_state *ts = &a->t[t];
@@ -516,26 +563,25 @@ static const char *cand_commit(struct km_ads *a, struct candidate *c, int t)
 	const char *k;
 	void *v;
 
-	if (!c->n_bad) {
-		old = ts->res;
-		ts->res = c->map;
-		if (apply_state(a, &err)) {
-			ts->res = old;
-			cand_error(c, err.msg);
-		} else {
-			/* free what the new state no longer holds */
-			while (km_strmap_next(&old, &i, &k, &v))
-				if (km_strmap_get(&ts->res, k) != v)
-					res_free(t, v);
-			km_strmap_free(&old);
-			free(c->fresh);
-			return NULL;
-		}
+	old = ts->res;
+	ts->res = c->map;
+	if (apply_state(a, &err)) {
+		ts->res = old;
+		cand_error(c, err.msg);
+		for (i = 0; i < c->n_fresh; i++)
+			res_free(t, c->fresh[i]);
+		km_strmap_free(&c->map);
+	} else {
+		/* free what the new state no longer holds */
+		while (km_strmap_next(&old, &i, &k, &v))
+			if (km_strmap_get(&ts->res, k) != v)
+				res_free(t, v);
+		km_strmap_free(&old);
+		c->applied = true;
 	}
-	for (i = 0; i < c->n_fresh; i++)
-		res_free(t, c->fresh[i]);
 	free(c->fresh);
-	km_strmap_free(&c->map);
+	if (!c->n_bad)
+		return NULL;
 	ts->nacks++;
 	free(ts->last_nack);
 	ts->last_nack = strdup(c->nack);
@@ -555,6 +601,7 @@ static void respond(struct km_ads *a, int t, struct candidate *c,
 {
 	const char *nack = cand_commit(a, c, t);
 
+	a->t[t].nacked = nack != NULL;
 	if (!nack) {
 		set_str(&a->t[t].version, version);
 		a->t[t].acks++;
@@ -564,7 +611,7 @@ static void respond(struct km_ads *a, int t, struct candidate *c,
 		send_delta(a, t, NULL, 0, NULL, 0, nack, false);
 	else
 		send_sotw(a, t, nack);
-	if (!nack && (t == CDS || t == LDS))
+	if (c->applied && (t == CDS || t == LDS))
 		update_subscriptions(a, t);
 }
 
@@ -639,6 +686,9 @@ static void on_message(void *arg, const uint8_t *msg, size_t len)
 	struct km_ads *a = arg;
 	uint64_t t0 = km_now_ms();
 
+	/* a response arrived: whatever broke the stream before is over;
+	 * a response that does not decode sets it again */
+	a->last_error[0] = 0;
 	if (a->o.delta)
 		on_delta(a, msg, len);
 	else
@@ -916,10 +966,14 @@ static void put_line(FILE *f, const char *key, const char *val)
 void km_ads_write_state(const struct km_ads *a, FILE *f)
 {
 	char key[64], val[32];
+	struct km_grpc_stats gs = { 0 };
 
+	if (a->g)
+		km_grpc_get_stats(a->g, &gs);
 	snprintf(val, sizeof(val), "%u", a->o.port);
 	fprintf(f, "xds_server=%s:%s\nxds_mode=%s\nxds_connected=%d\nxds_reconnects=%llu\n",
-		a->o.host, val, a->o.delta ? "delta" : "sotw", a->g && !a->closed,
+		a->o.host, val, a->o.delta ? "delta" : "sotw",
+		a->g && !a->closed && gs.h2_up,
 		(unsigned long long)a->reconnects);
 	fprintf(f, "xds_skipped_filters=%u\nxds_skipped_typed_configs=%u\nxds_skipped_chains=%u\nxds_skipped_listeners=%u\n",
 		a->skipped.filters, a->skipped.typed_configs, a->skipped.chains,
@@ -941,5 +995,6 @@ void km_ads_write_state(const struct km_ads *a, FILE *f)
 			types[t].tag, (unsigned long long)ts->nacks);
 		snprintf(key, sizeof(key), "xds_%s_last_nack", types[t].tag);
 		put_line(f, key, ts->last_nack);
+		fprintf(f, "xds_%s_nacked=%d\n", types[t].tag, ts->nacked);
 	}
 }

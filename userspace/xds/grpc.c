@@ -324,6 +324,11 @@ static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame,
 	case NGHTTP2_GOAWAY:
 		on_goaway(g, frame);
 		break;
+	case NGHTTP2_SETTINGS:
+		/* a TCP connect alone is not a connection to an xDS server */
+		if (!(frame->hd.flags & NGHTTP2_FLAG_ACK))
+			g->st.h2_up = true;
+		break;
 	case NGHTTP2_DATA:
 		/* the stream stays half-open (our body never ends), so
 		 * h2_on_stream_close would not see this */

@@ -21,6 +21,7 @@
 #define KM_XDS_GRPC_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "model.h"
@@ -85,6 +86,7 @@ struct km_grpc_stats {
 	uint64_t msgs_in, msgs_queued;		/* gRPC messages */
 	uint32_t pings_sent, pings_acked;	/* our keepalive PINGs */
 	uint32_t window_updates_sent;		/* WINDOW_UPDATE frames */
+	bool h2_up;		/* the server's SETTINGS arrived: HTTP/2 is up */
 };
 
 /* Resolves @o->host (getaddrinfo: a name blocks here, a literal does not)

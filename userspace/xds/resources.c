@@ -1045,23 +1045,71 @@ static int read_filter(struct ctx *c, const pb_filter *f, const char *cwhat,
 	return ret;
 }
 
-/* filter_chain_match: destination_port is what the model has. Any other
- * criterion narrows the chain in a way kmesh cannot evaluate: serving it
- * would hand the chain traffic it was never meant for, so the chain is
- * skipped (KM_XDS_SKIP, counted). istiod puts such criteria on its inbound
- * and 0.0.0.0 catch-all listeners. */
+/* One prefix_ranges entry: an address and its prefix_len (absent = the
+ * whole address, as Envoy reads it). */
+static int read_cidr(struct ctx *c, const Envoy__Config__Core__V3__CidrRange *r,
+		     const char *cwhat, struct km_cidr *out)
+{
+	unsigned int max;
+
+	if (!r->address_prefix || km_ip_parse(r->address_prefix, &out->ip))
+		return fail(c, cwhat,
+			    "prefix_ranges: address_prefix '%s' is not an IPv4 or IPv6 address",
+			    quote(c, r->address_prefix ? r->address_prefix : ""));
+	max = out->ip.family == KM_FAMILY_INET ? 32 : 128;
+	if (r->prefix_len && u32_in(c, r->prefix_len->value, cwhat,
+				    "prefix_ranges.prefix_len", 0, max))
+		return -EINVAL;
+	out->len = r->prefix_len ? (uint8_t)r->prefix_len->value : max;
+	return 0;
+}
+
+/* application_protocols: the chain takes plaintext only if it lists what
+ * Envoy's http_inspector sniffs from it (istiod: [http/1.1, h2c]). */
+static bool alpn_plain_http(const pb_chain_match *m)
+{
+	for (size_t i = 0; i < m->n_application_protocols; i++)
+		if (!strcmp(m->application_protocols[i], "http/1.1") ||
+		    !strcmp(m->application_protocols[i], "h2c"))
+			return true;
+	return false;
+}
+
+/*
+ * filter_chain_match, for the traffic kmesh sees: plaintext (transport
+ * raw_buffer, no SNI) from a local client (not loopback, source address
+ * unknown until the connect), its application protocol http/1.1 or h2c when
+ * it is HTTP. A chain that traffic can never take (server_names, "tls", any
+ * other ALPN, SAME_IP_OR_LOOPBACK) or that depends on the source address
+ * or port is skipped (KM_XDS_SKIP, counted): serving it would hand it
+ * traffic it was never meant for. The rest is kept for km_chain_pick.
+ */
 static int read_chain_match(struct ctx *c, const pb_chain_match *m,
 			    const char *cwhat, struct km_m_chain *ch)
 {
 	const char *tp = m->transport_protocol;
+	struct km_m_chain_match *cm = &ch->match;
 
-	if (m->n_prefix_ranges || m->n_server_names ||
-	    (tp && *tp && strcmp(tp, "raw_buffer")) ||
-	    m->n_application_protocols ||
-	    m->source_type != ENVOY__CONFIG__LISTENER__V3__FILTER_CHAIN_MATCH__CONNECTION_SOURCE_TYPE__ANY ||
+	if (m->n_server_names || (tp && *tp && strcmp(tp, "raw_buffer")) ||
+	    (m->n_application_protocols && !alpn_plain_http(m)) ||
+	    m->source_type == ENVOY__CONFIG__LISTENER__V3__FILTER_CHAIN_MATCH__CONNECTION_SOURCE_TYPE__SAME_IP_OR_LOOPBACK ||
 	    m->n_source_prefix_ranges || m->n_source_ports ||
 	    (m->address_suffix && *m->address_suffix) || m->suffix_len)
 		return KM_XDS_SKIP;
+	cm->raw_buffer = tp && *tp;
+	cm->http = m->n_application_protocols != 0;
+	cm->external = m->source_type ==
+		ENVOY__CONFIG__LISTENER__V3__FILTER_CHAIN_MATCH__CONNECTION_SOURCE_TYPE__EXTERNAL;
+	if (m->n_prefix_ranges) {
+		cm->prefixes = calloc(m->n_prefix_ranges, sizeof(*cm->prefixes));
+		if (!cm->prefixes)
+			return oom(c);
+		cm->n_prefixes = m->n_prefix_ranges;
+		for (size_t i = 0; i < m->n_prefix_ranges; i++)
+			if (read_cidr(c, m->prefix_ranges[i], cwhat,
+				      &cm->prefixes[i]))
+				return -EINVAL;
+	}
 	if (!m->destination_port)
 		return 0;
 	if (u32_in(c, m->destination_port->value, cwhat, "destination_port", 1,
@@ -1152,13 +1200,49 @@ static int read_listener_addrs(struct ctx *c, const pb_listener *pl,
 	return ret;
 }
 
+static bool cidr_in(const struct km_cidr *c, const struct km_cidr *set,
+		    size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (set[i].len == c->len && set[i].ip.family == c->ip.family &&
+		    !memcmp(&set[i].ip.addr, &c->ip.addr, sizeof(c->ip.addr)))
+			return true;
+	return false;
+}
+
+/* Envoy refuses a listener with two chains of the same match (prefix
+ * ranges compared as sets). */
+static bool same_match(const struct km_m_chain *a, const struct km_m_chain *b)
+{
+	const struct km_m_chain_match *x = &a->match, *y = &b->match;
+
+	if (a->dest_port != b->dest_port || x->raw_buffer != y->raw_buffer ||
+	    x->http != y->http || x->external != y->external ||
+	    x->n_prefixes != y->n_prefixes)
+		return false;
+	for (size_t i = 0; i < x->n_prefixes; i++)
+		if (!cidr_in(&x->prefixes[i], y->prefixes, y->n_prefixes))
+			return false;
+	return true;
+}
+
+static int read_direction(struct ctx *c, const pb_listener *pl,
+			  const char *lwhat, struct km_m_listener *l)
+{
+	if (pl->traffic_direction >= ENVOY__CONFIG__CORE__V3__TRAFFIC_DIRECTION__UNSPECIFIED &&
+	    pl->traffic_direction <= ENVOY__CONFIG__CORE__V3__TRAFFIC_DIRECTION__OUTBOUND) {
+		l->direction = (uint8_t)pl->traffic_direction;
+		return 0;
+	}
+	return fail(c, lwhat, "unknown traffic_direction %d",
+		    pl->traffic_direction);
+}
+
 static int read_listener(struct ctx *c, const pb_listener *pl,
 			 struct km_m_listener *l)
 {
 	char lwhat[WHAT_LEN], cwhat[WHAT_LEN];
-	/* destination ports seen, to spot chains matching the same traffic;
-	 * orig: the filter_chains index of each kept chain */
-	uint8_t seen[65536 / 8] = { 0 };
+	/* orig: the filter_chains index of each kept chain */
 	size_t nc = pl->n_filter_chains, kept = 0, *orig = NULL;
 	int ret;
 
@@ -1168,7 +1252,9 @@ static int read_listener(struct ctx *c, const pb_listener *pl,
 		return ret;
 	l->src = xds_src;
 	what_named(c, lwhat, NULL, "listener", l->name);
-	ret = read_listener_addrs(c, pl, lwhat, l);
+	ret = read_direction(c, pl, lwhat, l);
+	if (!ret)
+		ret = read_listener_addrs(c, pl, lwhat, l);
 	if (ret)
 		return ret;
 
@@ -1185,7 +1271,6 @@ static int read_listener(struct ctx *c, const pb_listener *pl,
 	for (size_t i = 0; i < nc; i++) {
 		struct km_m_chain *ch = &l->chains[kept];
 		bool served = false;
-		uint16_t p;
 
 		ret = read_chain(c, pl->filter_chains[i], lwhat, i, ch,
 				 &served);
@@ -1195,24 +1280,22 @@ static int read_listener(struct ctx *c, const pb_listener *pl,
 			memset(ch, 0, sizeof(*ch));
 			continue;
 		}
-		p = ch->dest_port;
-		if (seen[p / 8] & (1u << (p % 8))) {
-			size_t j = 0;
-
-			while (l->chains[j].dest_port != p)
-				j++;
+		for (size_t j = 0; j < kept; j++) {
+			if (!same_match(&l->chains[j], ch))
+				continue;
 			what_index(cwhat, lwhat, "filter_chains", i);
 			ret = fail(c, cwhat,
 				   "same filter_chain_match as filter_chains[%zu]",
 				   orig[j]);
 			goto out;
 		}
-		seen[p / 8] |= 1u << (p % 8);
 		orig[kept++] = i;
 	}
 	l->n_chains = kept;
-	if (!kept) {
-		/* nothing kmesh can serve (e.g. istiod's virtualInbound) */
+	/* an inbound listener is kept whatever its chains: it serves nothing
+	 * (no frontend) but is listed, and authorization will read it */
+	if (!kept && l->direction != KM_DIR_INBOUND) {
+		/* nothing kmesh can serve (e.g. istiod's 0.0.0.0 TLS chains) */
 		c->skipped.listeners++;
 		ret = KM_XDS_SKIP;
 	}
