@@ -42,4 +42,27 @@ expect 0 "outside CI a skip is only a skip"
 ci=true
 KM_ALLOWED_SKIPS=/nonexistent
 expect 1 "CI: no allow-list file allows nothing"
+# report.sh's own skip: a suite run alone (make vm-check) obeys the list too
+KM_ALLOWED_SKIPS=$list
+# suite_skips CI NAME: a report.sh suite in a subshell that skips NAME
+suite_skips() {
+	(
+		CI=$1
+		. tests/lib/report.sh
+		skip "$2" "some reason"
+		report_summary
+	)
+}
+out=$(suite_skips true "vm(6.12): l7-routes")
+if grep -qx 'not ok 1 - vm(6.12): l7-routes' <<< "$out" && grep -qx '0 passed, 1 failed, 0 skipped' <<< "$out"
+then ok "CI: report.sh's skip of an unlisted case is a named failure"
+else not_ok "CI: report.sh's skip of an unlisted case is a named failure" "$out"; fi
+out=$(suite_skips true "vm(6.1): haproxy-bench")
+if grep -qx 'ok 1 - vm(6.1): haproxy-bench # SKIP some reason' <<< "$out" && grep -qx '0 passed, 0 failed, 1 skipped' <<< "$out"
+then ok "CI: report.sh's skip of an allowed case stays a skip"
+else not_ok "CI: report.sh's skip of an allowed case stays a skip" "$out"; fi
+out=$(suite_skips "" "vm(6.12): l7-routes")
+if grep -qx '0 passed, 0 failed, 1 skipped' <<< "$out"
+then ok "outside CI report.sh's skip is only a skip"
+else not_ok "outside CI report.sh's skip is only a skip" "$out"; fi
 report_summary

@@ -32,7 +32,7 @@ summary() {
 
 for tool in node npm curl jq timeout; do
 	if ! command -v "$tool" >/dev/null; then
-		echo "ok 1 - # SKIP xDS server self-test: $tool not installed"
+		echo "ok 1 - xDS server self-test # SKIP $tool not installed"
 		skip=1
 		summary
 		exit 0
