@@ -263,7 +263,7 @@ make_initrd() {
 # What in the guest's dmesg fails a boot: oopses and warnings, and the debug
 # kernel's detectors (KASAN, lockdep, atomic-sleep checks: their reports
 # start with BUG: or WARNING: too, matched by name for clarity).
-DETECTORS='BUG|Oops|WARNING|Call Trace|KASAN|UBSAN|circular locking|inconsistent lock|possible recursive locking|sleeping function called from invalid context|lockdep'
+DETECTORS='BUG|Oops|WARNING|Call Trace|KASAN|UBSAN|circular locking|inconsistent lock|possible recursive locking|sleeping function called from invalid context'
 
 # debug_module KDIR: kmesh.ko built against the debug kernel's tree, in
 # $WORK/kmesh-debug.ko (a copy of the source: the tree's own build stays)
