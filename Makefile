@@ -6,6 +6,7 @@
 #   make bench      benchmarks (root): figures and ratios, never pass/fail
 #   make demo       the main job: kmeshd, an example config, real traffic
 #   make module     kmesh.ko against KDIR (default: installed 6.12 headers)
+#   make module-matrix  kmesh.ko for every supported Debian kernel (root)
 
 KVER    ?= 6.12.95+deb12-amd64
 KDIR    ?= /usr/src/linux-headers-$(KVER)
@@ -48,7 +49,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c) $(wildcard tests/bench/*.c)
 TOOL_BINS := $(patsubst %.c,$(B)/tools/%,$(notdir $(TOOL_SRCS)))
 
-.PHONY: all bpf userspace tools tests module module-clean check unit host \
+.PHONY: all bpf userspace tools tests module module-matrix module-clean check unit host \
 	bench demo install uninstall dkms-install clean deps
 .SECONDARY:
 
@@ -142,6 +143,11 @@ module:
 	else \
 		echo "module: skipped, no kernel headers at KDIR=$(KDIR)"; \
 	fi
+
+# kmesh.ko for every supported Debian kernel, each with its own headers and
+# compiler, warnings as errors (chroots cached in /var/cache/kmesh-matrix)
+module-matrix:
+	scripts/module-matrix.sh
 
 module-clean:
 	$(Q)[ ! -d "$(KDIR)" ] || $(MAKE) -C $(KDIR) M=$(CURDIR) clean

@@ -7,6 +7,7 @@
 #include <linux/percpu.h>
 #include <net/sock.h>
 
+#include "compat.h"
 #include "kmesh/kmod_abi.h"
 #include "kmesh/http_parse.h"
 
