@@ -43,6 +43,22 @@ static int capture(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
+/* The verifier's verdict: the last lines of the log before libbpf's END
+ * marker (the whole capture without one). Cuts the log there. */
+static const char *log_verdict(void)
+{
+	char *end = strstr(verifier_log, "-- END PROG LOAD LOG --"), *p;
+	int lines = 0;
+
+	if (!end)
+		return verifier_log;
+	for (p = end; p > verifier_log && lines < 4; p--)
+		if (*p == '\n')
+			lines++;
+	*end = 0;
+	return p;
+}
+
 static int addr4(const char *s, __u32 *ip, __u16 *port)
 {
 	struct sockaddr_storage ss;
@@ -101,19 +117,8 @@ static int attach(int argc, char **argv)
 	}
 	ret = defer_test_bpf__load(skel);
 	if (ret) {
-		/* the verifier's verdict is the last lines before END */
-		char *end = strstr(verifier_log, "-- END PROG LOAD LOG --"), *p;
-		int lines = 0;
-
-		if (end) {
-			for (p = end; p > verifier_log && lines < 4; p--)
-				if (*p == '\n')
-					lines++;
-			*end = 0;
-		} else {
-			p = verifier_log;
-		}
-		fprintf(stderr, "km_kmod_test: load failed: %s: %s\n", strerror(-ret), p);
+		fprintf(stderr, "km_kmod_test: load failed: %s: %s\n", strerror(-ret),
+			log_verdict());
 		return 1;
 	}
 	cg = open(argv[1], O_RDONLY | O_DIRECTORY);
@@ -182,10 +187,13 @@ static int refused(void)
 	line = strstr(verifier_log, "calling kernel function");
 	if (!line)
 		line = strstr(verifier_log, "not allowed");
-	if (line)
-		*strchrnul(line, '\n') = 0;
-	printf("refused: %s\n", line ? line : "(no verifier message)");
-	return line ? 0 : 1;
+	if (!line) {
+		printf("refused, but not by the verifier's kfunc check: %s\n", log_verdict());
+		return 1;
+	}
+	*strchrnul(line, '\n') = 0;
+	printf("refused: %s\n", line);
+	return 0;
 }
 
 static int module(void)
