@@ -72,6 +72,15 @@ build() {
 	mkdir -p "$OUT/$krel" && cp "$src/kmod/kmesh.ko" "$OUT/$krel/kmesh.ko"
 }
 
+# DKMS builds kmesh for the kernels this regex admits: each one built here,
+# and not 6.1 (no kfuncs from cgroup sock_addr programs there)
+DKMS_RANGE=$(sed -n 's/^BUILD_EXCLUSIVE_KERNEL="\(.*\)"$/\1/p' dkms/dkms.conf)
+if [ -z "$DKMS_RANGE" ]; then
+	not_ok "module-matrix: dkms/dkms.conf has a BUILD_EXCLUSIVE_KERNEL"
+elif [[ 6.1.0-41-amd64 =~ $DKMS_RANGE ]]; then
+	not_ok "module-matrix: dkms/dkms.conf's BUILD_EXCLUSIVE_KERNEL ($DKMS_RANGE) admits 6.1"
+fi
+
 for s in $SUITES; do
 	if [ "$s" = bookworm-backports ]; then
 		root=/ krel=$KVER
@@ -99,6 +108,8 @@ for s in $SUITES; do
 		not_ok "$name" "warnings:" "${tail_lines[@]}"
 	elif [[ "$(modinfo -F vermagic "$OUT/$krel/kmesh.ko")" != "$krel "* ]]; then
 		not_ok "$name" "vermagic '$(modinfo -F vermagic "$OUT/$krel/kmesh.ko")'"
+	elif ! [[ $krel =~ $DKMS_RANGE ]]; then
+		not_ok "$name" "dkms/dkms.conf's BUILD_EXCLUSIVE_KERNEL ($DKMS_RANGE) leaves it out"
 	elif ! grep -q '\.BTF ' <<< "$(readelf -S "$OUT/$krel/kmesh.ko")"; then
 		not_ok "$name" "no .BTF section: the kfuncs would be absent (is dwarves installed?)"
 	else
