@@ -210,13 +210,19 @@ BTF_ID_FLAGS(func, bpf_km_str_match)
 BTF_ID_FLAGS(func, bpf_km_route, KF_TRUSTED_ARGS)
 BTF_KFUNCS_END(km_kfunc_ids)
 
-/* 0 admits the call; only connect4/6 programs may call ours. */
+/*
+ * 0 admits the call; only connect4/6 programs may call ours. The program
+ * type is checked too: the hook also serves cgroup sysctl and device
+ * programs (and sock_ops from 7.x), whose expected attach type the kernel
+ * does not check, so any of them could claim connect4.
+ */
 static int km_kfunc_filter(const struct bpf_prog *prog, u32 kfunc_id)
 {
 	if (!btf_id_set8_contains(&km_kfunc_ids, kfunc_id))
 		return 0;
-	if (prog->expected_attach_type == BPF_CGROUP_INET4_CONNECT ||
-	    prog->expected_attach_type == BPF_CGROUP_INET6_CONNECT)
+	if (prog->type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR &&
+	    (prog->expected_attach_type == BPF_CGROUP_INET4_CONNECT ||
+	     prog->expected_attach_type == BPF_CGROUP_INET6_CONNECT))
 		return 0;
 	return -EACCES;
 }

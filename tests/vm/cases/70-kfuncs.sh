@@ -5,7 +5,7 @@
 # calling one must fail the verifier), and reported over netlink.
 . /cases/lib.sh
 module_load || fail "insmod /kmesh.ko failed"
-out=$(km_kmod_test refused 2>&1) || fail "bind4 program calling a kmesh kfunc: $out"
+out=$(km_kmod_test refused 2>&1) || fail "a program other than connect4/6 calling a kmesh kfunc: $out"
 note "$out"
 echo "$out" | grep -q 'not allowed\|calling kernel function' || fail "unexpected refusal text: $out"
 mkdir -p /sys/fs/cgroup/kt
