@@ -11,6 +11,8 @@
 #         chroot has (scripts/module-matrix.sh builds kmesh.ko for it), fetched
 #         with that chroot's apt; split images (linux-binary-*, linux-modules-*)
 #         are fetched too
+#   trixie trixie's 6.12, the same way from the trixie chroot (a module built
+#         there carries distilled base BTF, .BTF.base, relocated at load)
 # Kernel packages are fetched with apt-get download (never installed) into
 # ${KM_VM_CACHE:-/var/cache/kmesh-vm}; the vmlinuz and the few driver modules
 # the VM needs are extracted once and reused.
@@ -33,9 +35,9 @@ cd "$(dirname "$0")/../.."
 CACHE=${KM_VM_CACHE:-/var/cache/kmesh-vm}
 BOOT_TIMEOUT=${KM_VM_BOOT_TIMEOUT:-240}
 L7_KVER=${KVER:-6.12.95+deb12-amd64}	# the Makefile's KVER
-BOOTS=${KM_VM_ONLY:-6.12 6.1 7.x}
+BOOTS=${KM_VM_ONLY:-6.12 6.1 7.x trixie}
 # Boots whose kernel comes from a module-matrix chroot: label -> suite
-declare -A BOOT_CHROOT=([7.x]=sid)
+declare -A BOOT_CHROOT=([7.x]=sid [trixie]=trixie)
 MATRIX=${KM_MATRIX_CACHE:-/var/cache/kmesh-matrix}
 # Driver modules the guest loads at boot (with their dependencies): veth for
 # network-namespace test hosts.
