@@ -152,7 +152,7 @@ static void km_release(struct km_deferred *d)
 }
 
 /* Restore and connect to @addr. Socket locked. */
-static int km_connect_to(struct sock *sk, struct sockaddr *addr, int len)
+static int km_connect_to(struct sock *sk, km_sockaddr_t *addr, int len)
 {
 	struct km_deferred *d = km_restore(sk);
 	int ret = d->orig_prot->connect(sk, addr, len);
@@ -167,7 +167,7 @@ static int km_connect_fallback(struct sock *sk)
 	struct sockaddr_storage addr = d->fallback;
 
 	km_mod_count(KM_MC_FALLBACKS);
-	return km_connect_to(sk, (struct sockaddr *)&addr, d->fallback_len);
+	return km_connect_to(sk, (km_sockaddr_t *)&addr, d->fallback_len);
 }
 
 static bool km_same_addr(const struct sockaddr_storage *a, int alen,
@@ -196,7 +196,7 @@ static int km_connect_routed(struct sock *sk, struct msghdr *msg,
 
 	atype = sk->sk_family == AF_INET6 ? CGROUP_INET6_CONNECT :
 					    CGROUP_INET4_CONNECT;
-	ret = __cgroup_bpf_run_filter_sock_addr(sk, (struct sockaddr *)&addr,
+	ret = __cgroup_bpf_run_filter_sock_addr(sk, (km_sockaddr_t *)&addr,
 						&len, atype, rr, NULL);
 	if (ret) {
 		km_release(km_restore(sk));
@@ -206,14 +206,14 @@ static int km_connect_routed(struct sock *sk, struct msghdr *msg,
 		return km_connect_fallback(sk);
 	if (!km_same_addr(&addr, len, &d->fallback, d->fallback_len))
 		km_mod_count(KM_MC_REROUTED);
-	return km_connect_to(sk, (struct sockaddr *)&addr, len);
+	return km_connect_to(sk, (km_sockaddr_t *)&addr, len);
 }
 
 /* ---- the proto and proto_ops overrides ------------------------------------
  * Each __km_X is the work; km_X, what the proto or ops copy points to, runs
  * it guarded (KM_GUARDED, see "Unload" above). */
 
-static int __km_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
+static int __km_connect(struct sock *sk, km_sockaddr_t *uaddr, int addr_len)
 {
 	struct km_deferred *d = km_d(sk);
 	int min = sk->sk_family == AF_INET6 ? SIN6_LEN_RFC2133 :
@@ -270,13 +270,13 @@ static int km_read_first(struct sock *sk)
 }
 
 static int __km_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
-			int flags, int *addr_len)
+			KM_RECVMSG_ARGS)
 {
 	int ret = km_read_first(sk);
 
 	if (ret)
 		return ret;
-	return READ_ONCE(sk->sk_prot)->recvmsg(sk, msg, len, flags, addr_len);
+	return READ_ONCE(sk->sk_prot)->recvmsg(sk, msg, len, KM_RECVMSG_PASS);
 }
 
 static int __km_disconnect(struct sock *sk, int flags)
@@ -361,7 +361,7 @@ static int __km_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
  * would see SS_CONNECTING in TCP_CLOSE and answer -ECONNABORTED, undoing
  * the connect.) AF_UNSPEC still disconnects: the socket goes back untouched.
  */
-static int __km_stream_connect(struct socket *sock, struct sockaddr *uaddr,
+static int __km_stream_connect(struct socket *sock, km_sockaddr_t *uaddr,
 			       int addr_len, int flags)
 {
 	struct sock *sk = sock->sk;
@@ -378,7 +378,7 @@ static int __km_stream_connect(struct socket *sock, struct sockaddr *uaddr,
 	return inet_stream_connect(sock, uaddr, addr_len, flags);
 }
 
-static int km_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
+static int km_connect(struct sock *sk, km_sockaddr_t *uaddr, int addr_len)
 {
 	return KM_GUARDED(__km_connect(sk, uaddr, addr_len));
 }
@@ -389,9 +389,9 @@ static int km_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 }
 
 static int km_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
-		      int flags, int *addr_len)
+		      KM_RECVMSG_ARGS)
 {
-	return KM_GUARDED(__km_recvmsg(sk, msg, len, flags, addr_len));
+	return KM_GUARDED(__km_recvmsg(sk, msg, len, KM_RECVMSG_PASS));
 }
 
 static int km_disconnect(struct sock *sk, int flags)
@@ -415,7 +415,7 @@ static int km_getname(struct socket *sock, struct sockaddr *uaddr, int peer)
 	return KM_GUARDED(__km_getname(sock, uaddr, peer));
 }
 
-static int km_stream_connect(struct socket *sock, struct sockaddr *uaddr,
+static int km_stream_connect(struct socket *sock, km_sockaddr_t *uaddr,
 			     int addr_len, int flags)
 {
 	return KM_GUARDED(__km_stream_connect(sock, uaddr, addr_len, flags));

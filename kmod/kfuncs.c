@@ -210,13 +210,24 @@ BTF_ID_FLAGS(func, bpf_km_str_match)
 BTF_ID_FLAGS(func, bpf_km_route, KF_TRUSTED_ARGS)
 BTF_KFUNCS_END(km_kfunc_ids)
 
-/* 0 admits the call; only connect4/6 programs may call ours. */
+/*
+ * 0 admits the call; only connect4/6 programs may call ours.
+ *  - The kernel keeps filters per BTF (this module's kfunc table), so only
+ *    our kfuncs get here, and @kfunc_id is not looked up in km_kfunc_ids:
+ *    where the module's BTF is relocated against the running kernel's
+ *    (distilled base BTF, .BTF.base: built with pahole >= 1.28, as on
+ *    trixie and unstable), the kernel's copy of the set and @kfunc_id carry
+ *    relocated ids and our set does not, so a lookup there fails and would
+ *    admit every program.
+ *  - The program type is checked as well as the attach type: the hook also
+ *    serves cgroup sysctl and device programs (and sock_ops from 7.x),
+ *    whose expected attach type the kernel does not check at load.
+ */
 static int km_kfunc_filter(const struct bpf_prog *prog, u32 kfunc_id)
 {
-	if (!btf_id_set8_contains(&km_kfunc_ids, kfunc_id))
-		return 0;
-	if (prog->expected_attach_type == BPF_CGROUP_INET4_CONNECT ||
-	    prog->expected_attach_type == BPF_CGROUP_INET6_CONNECT)
+	if (prog->type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR &&
+	    (prog->expected_attach_type == BPF_CGROUP_INET4_CONNECT ||
+	     prog->expected_attach_type == BPF_CGROUP_INET6_CONNECT))
 		return 0;
 	return -EACCES;
 }

@@ -18,6 +18,7 @@
 #error "kmesh.ko needs Linux 6.12 or newer: BPF programs of cgroup sock_addr type call module kfuncs only from 6.12 (docs/kernel-notes.md); on older kernels kmesh runs L4 only"
 #endif
 
+#include "compat.h"
 #include "kmesh/kmod_abi.h"
 #include "kmesh/http_parse.h"
 

@@ -25,6 +25,8 @@ apt-get install -y -q --no-install-recommends \
 	libelf-dev zlib1g-dev libyaml-dev libcmocka-dev libnl-genl-3-dev libclang-rt-19-dev protobuf-c-compiler libprotobuf-c-dev libnghttp2-dev \
 	iproute2 curl wrk jq procps psmisc kmod util-linux \
 	qemu-system-x86 busybox-static cpio dkms
+# make module-matrix: chroots of trixie and sid (docs/kernels.md)
+apt-get install -y -q --no-install-recommends debootstrap
 
 # The mesh benchmark (make bench; its smoke test runs in make check): the
 # sidecar pair (HAProxy, iptables REDIRECT) and its chart. About 4 MB.

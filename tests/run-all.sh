@@ -114,9 +114,11 @@ fi
 if [ "$what" = all ] || [ "$what" = --bench ]; then
 	run_suite "mesh bench smoke" tests/bench/mesh_bench_test.sh
 fi
-# kmesh.ko in Debian's 6.12 and 6.1 kernels under qemu (this kernel cannot
-# load modules)
+# kmesh.ko in Debian's 6.12, 6.1 and unstable 7.x kernels under qemu (this
+# kernel cannot load modules)
 if [ "$what" = all ] || [ "$what" = --vm ]; then
+	# kmesh.ko for each supported Debian kernel (docs/kernels.md)
+	run_suite "module matrix" scripts/module-matrix.sh
 	run_suite VM tests/vm/run.sh
 fi
 

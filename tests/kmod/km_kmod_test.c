@@ -8,8 +8,10 @@
  *	/sys/fs/bpf/kmtest; prints "attached kmod=yes|no"
  *   km_kmod_test detach
  *   km_kmod_test stats	   deferred, re-runs, routed to B, L4 only, refused
- *   km_kmod_test refused  a bind4 program calling a kfunc must fail to load;
- *			   prints the verifier's reason, exit 0 if refused
+ *   km_kmod_test refused  a bind4 program, and a sysctl program claiming the
+ *			   connect4 attach type, calling a kfunc must each fail
+ *			   to load; prints the verifier's reasons, exit 0 if
+ *			   both are refused
  *   km_kmod_test module   what kmeshctl knows of the module (netlink)
  */
 #include <errno.h>
@@ -41,6 +43,22 @@ static int capture(enum libbpf_print_level level, const char *fmt, va_list ap)
 	if (n > 0 && log_len + n < sizeof(verifier_log))
 		log_len += n;
 	return 0;
+}
+
+/* The verifier's verdict: the last lines of the log before libbpf's END
+ * marker (the whole capture without one). Cuts the log there. */
+static const char *log_verdict(void)
+{
+	char *end = strstr(verifier_log, "-- END PROG LOAD LOG --"), *p;
+	int lines = 0;
+
+	if (!end)
+		return verifier_log;
+	for (p = end; p > verifier_log && lines < 4; p--)
+		if (*p == '\n')
+			lines++;
+	*end = 0;
+	return p;
 }
 
 static int addr4(const char *s, __u32 *ip, __u16 *port)
@@ -101,19 +119,8 @@ static int attach(int argc, char **argv)
 	}
 	ret = defer_test_bpf__load(skel);
 	if (ret) {
-		/* the verifier's verdict is the last lines before END */
-		char *end = strstr(verifier_log, "-- END PROG LOAD LOG --"), *p;
-		int lines = 0;
-
-		if (end) {
-			for (p = end; p > verifier_log && lines < 4; p--)
-				if (*p == '\n')
-					lines++;
-			*end = 0;
-		} else {
-			p = verifier_log;
-		}
-		fprintf(stderr, "km_kmod_test: load failed: %s: %s\n", strerror(-ret), p);
+		fprintf(stderr, "km_kmod_test: load failed: %s: %s\n", strerror(-ret),
+			log_verdict());
 		return 1;
 	}
 	cg = open(argv[1], O_RDONLY | O_DIRECTORY);
@@ -170,22 +177,47 @@ static int stats(void)
 	return 0;
 }
 
-static int refused(void)
+/* 0 if program @name, loaded alone (with expected attach type @eat when
+ * not 0), is refused by the verifier's kfunc check */
+static int refused_prog(const char *name, enum bpf_attach_type eat)
 {
-	struct kfunc_refused_bpf *skel = kfunc_refused_bpf__open_and_load();
+	struct kfunc_refused_bpf *skel = kfunc_refused_bpf__open();
+	struct bpf_program *p;
 	char *line;
+	int ret;
 
-	if (skel) {
-		printf("loaded: a bind4 program could call a kmesh kfunc\n");
+	if (!skel)
+		return 1;
+	bpf_object__for_each_program(p, skel->obj)
+		bpf_program__set_autoload(p, strcmp(bpf_program__name(p), name) == 0);
+	p = bpf_object__find_program_by_name(skel->obj, name);
+	if (eat)
+		bpf_program__set_expected_attach_type(p, eat);
+	log_len = 0;
+	verifier_log[0] = 0;
+	ret = kfunc_refused_bpf__load(skel);
+	kfunc_refused_bpf__destroy(skel);
+	if (!ret) {
+		printf("loaded: %s could call a kmesh kfunc\n", name);
 		return 1;
 	}
 	line = strstr(verifier_log, "calling kernel function");
 	if (!line)
 		line = strstr(verifier_log, "not allowed");
-	if (line)
-		*strchrnul(line, '\n') = 0;
-	printf("refused: %s\n", line ? line : "(no verifier message)");
-	return line ? 0 : 1;
+	if (!line) {
+		printf("%s refused, but not by the verifier's kfunc check: %s\n",
+		       name, log_verdict());
+		return 1;
+	}
+	*strchrnul(line, '\n') = 0;
+	printf("%s refused: %s\n", name, line);
+	return 0;
+}
+
+static int refused(void)
+{
+	return refused_prog("refused_bind4", 0) |
+	       refused_prog("refused_sysctl", BPF_CGROUP_INET4_CONNECT);
 }
 
 static int module(void)

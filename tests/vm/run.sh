@@ -11,6 +11,12 @@
 #         checks and kmemleak (tests/vm/debug-kernel.sh; the first build
 #         takes about 15 minutes); runs the 6.12 cases, slower, and fails on
 #         any report of those detectors
+#   7.x   unstable's kernel: the one whose headers the module matrix's sid
+#         chroot has (scripts/module-matrix.sh builds kmesh.ko for it), fetched
+#         with that chroot's apt; split images (linux-binary-*, linux-modules-*)
+#         are fetched too
+#   trixie trixie's 6.12, the same way from the trixie chroot (a module built
+#         there carries distilled base BTF, .BTF.base, relocated at load)
 # Kernel packages are fetched with apt-get download (never installed) into
 # ${KM_VM_CACHE:-/var/cache/kmesh-vm}; the vmlinuz and the few driver modules
 # the VM needs are extracted once and reused.
@@ -33,7 +39,10 @@ cd "$(dirname "$0")/../.."
 CACHE=${KM_VM_CACHE:-/var/cache/kmesh-vm}
 BOOT_TIMEOUT=${KM_VM_BOOT_TIMEOUT:-240}
 L7_KVER=${KVER:-6.12.95+deb12-amd64}	# the Makefile's KVER
-BOOTS=${KM_VM_ONLY:-6.12 6.1 6.12-debug}
+BOOTS=${KM_VM_ONLY:-6.12 6.1 7.x trixie 6.12-debug}
+# Boots whose kernel comes from a module-matrix chroot: label -> suite
+declare -A BOOT_CHROOT=([7.x]=sid [trixie]=trixie)
+MATRIX=${KM_MATRIX_CACHE:-/var/cache/kmesh-matrix}
 # Driver modules the guest loads at boot (with their dependencies): veth for
 # network-namespace test hosts.
 VM_MODULES="veth"
@@ -136,11 +145,23 @@ if ! out=$(make -s vm-bins module 2>&1); then
 	summary
 	exit 1
 fi
+for b in $BOOTS; do	# kmesh.ko for the chroot-served kernels
+	s=${BOOT_CHROOT[$b]:-}
+	[ -n "$s" ] || continue
+	out=$(KM_MATRIX_ONLY=$s scripts/module-matrix.sh 2>&1) ||
+		not_ok "vm: build kmesh.ko for the $b boot (module-matrix $s)" "$(grep -v '^ok' <<< "$out" | head -n 10)"
+done
 
 # ---- kernels ---------------------------------------------------------------------
 # resolve_boot BOOT: prints the kernel package for a boot name
 resolve_boot() {
 	local pkg
+	if [ -n "${BOOT_CHROOT[$1]:-}" ]; then
+		pkg=$(ls -d "$MATRIX/${BOOT_CHROOT[$1]}"/usr/src/linux-headers-*-amd64 2>/dev/null |
+			sort -V | tail -n 1)
+		[ -z "$pkg" ] || echo "linux-image-${pkg##*/linux-headers-}"
+		return
+	fi
 	case $1 in
 	6.12) echo "linux-image-$L7_KVER" ;;
 	6.12-debug) echo "debug" ;;
@@ -171,34 +192,65 @@ mod_deps_first() {
 	echo "$f"
 }
 
-# fetch_kernel PKG: fills $CACHE/KVER with vmlinuz, config and modules/ (the
+# apt_download BOOT PKG...: the packages' .debs into $CACHE, with the host's
+# apt or the boot's chroot's
+apt_download() {
+	local boot=$1 root
+	shift
+	root=$MATRIX/${BOOT_CHROOT[$boot]:-}
+	if [ -z "${BOOT_CHROOT[$boot]:-}" ]; then
+		# as root into a root-only directory: no _apt sandbox
+		(cd "$CACHE" && apt-get -q -o APT::Sandbox::User=root download "$@")
+	else
+		rm -rf "$root/tmp/kmesh-dl" && mkdir -p "$root/tmp/kmesh-dl" &&
+		chroot "$root" sh -c 'cd /tmp/kmesh-dl && apt-get -q -o APT::Sandbox::User=root download "$@"' sh "$@" &&
+		mv "$root"/tmp/kmesh-dl/*.deb "$CACHE/"
+	fi
+}
+
+# fetch_deb BOOT PKG: prints PKG's .deb in $CACHE, downloading it first
+fetch_deb() {
+	local deb
+	deb=$(ls "$CACHE/${2}_"*.deb 2>/dev/null | tail -n 1)
+	if [ -z "$deb" ]; then
+		apt_download "$1" "$2" > "$WORK/apt.log" 2>&1 ||
+			{ echo "apt-get download $2 failed: $(tail -n 1 "$WORK/apt.log")"; return 1; }
+		deb=$(ls "$CACHE/${2}_"*.deb 2>/dev/null | tail -n 1)
+		[ -n "$deb" ] || { echo "apt-get download $2 left no .deb in $CACHE"; return 1; }
+	fi
+	echo "$deb"
+}
+
+# fetch_kernel BOOT PKG: fills $CACHE/KVER with vmlinuz, config and modules/ (the
 # VM_MODULES closure, decompressed, with modules/load listing the load order).
 # Reuses what is there. On failure prints the reason and returns 1.
 fetch_kernel() {
-	local pkg=$1 kver=${1#linux-image-} dir deb x m f tmp
+	local boot=$1 pkg=$2 kver=${2#linux-image-} dir deb x m f tmp mods part
 	dir=$CACHE/$kver
 	if [ -f "$dir/vmlinuz" ] && [ "$(cat "$dir/modules.want" 2>/dev/null)" = "$VM_MODULES" ]; then
 		return 0
 	fi
 	mkdir -p "$CACHE" 2>/dev/null || { echo "cannot create the cache directory $CACHE"; return 1; }
-	deb=$(ls "$CACHE/${pkg}_"*.deb 2>/dev/null | tail -n 1)
-	if [ -z "$deb" ]; then
-		# as root into a root-only directory: no _apt sandbox
-		(cd "$CACHE" && apt-get -q -o APT::Sandbox::User=root download "$pkg") > "$WORK/apt.log" 2>&1 ||
-			{ echo "apt-get download $pkg failed: $(tail -n 1 "$WORK/apt.log")"; return 1; }
-		deb=$(ls "$CACHE/${pkg}_"*.deb 2>/dev/null | tail -n 1)
-		[ -n "$deb" ] || { echo "apt-get download $pkg left no .deb in $CACHE"; return 1; }
-	fi
+	deb=$(fetch_deb "$boot" "$pkg") || { echo "$deb"; return 1; }
 	x=$WORK/x-$kver tmp=$dir.tmp
 	rm -rf "$x" "$tmp"
 	dpkg-deb -x "$deb" "$x" || { echo "dpkg-deb -x $deb failed"; return 1; }
+	# Debian 7.x splits the image: the kernel in linux-binary-KVER, the
+	# modules in linux-modules-KVER (both under /usr/lib/modules/KVER)
+	for part in $(dpkg-deb -f "$deb" Depends | tr ',|' '\n\n' | awk '{ print $1 }'); do
+		[ "$part" = "linux-binary-$kver" ] || [ "$part" = "linux-modules-$kver" ] || continue
+		deb=$(fetch_deb "$boot" "$part") || { echo "$deb"; return 1; }
+		dpkg-deb -x "$deb" "$x" || { echo "dpkg-deb -x $deb failed"; return 1; }
+	done
 	mkdir -p "$tmp/modules"
-	cp "$x/boot/vmlinuz-$kver" "$tmp/vmlinuz" || { echo "$deb has no boot/vmlinuz-$kver"; return 1; }
-	cp "$x/boot/config-$kver" "$tmp/config"
+	f=$(ls "$x/boot/vmlinuz-$kver" "$x/usr/lib/modules/$kver/vmlinuz" 2>/dev/null | head -n 1)
+	cp "$f" "$tmp/vmlinuz" 2>/dev/null || { echo "$pkg has no boot/vmlinuz-$kver"; return 1; }
+	cp "$x/boot/config-$kver" "$tmp/config" 2>/dev/null
+	mods=$(ls -d "$x/lib/modules/$kver" "$x/usr/lib/modules/$kver" 2>/dev/null | head -n 1)
 	SEEN=
 	: > "$WORK/mods"
 	for m in $VM_MODULES; do
-		mod_deps_first "$x/lib/modules/$kver" "$m" >> "$WORK/mods" 2> "$WORK/mods.err" ||
+		mod_deps_first "$mods" "$m" >> "$WORK/mods" 2> "$WORK/mods.err" ||
 			{ cat "$WORK/mods.err"; return 1; }
 	done
 	# Debian 6.12 ships .ko.xz. The kernel can decompress them
@@ -249,7 +301,12 @@ make_initrd() {
 	mknod "$r/dev/console" c 5 1
 	mknod "$r/dev/null" c 1 3
 	install -m 0755 tests/vm/init "$r/init"
-	[ -f "${KO:-kmod/kmesh.ko}" ] && cp "${KO:-kmod/kmesh.ko}" "$r/kmesh.ko"
+	# a chroot-served kernel gets the module matrix's build for it, the
+	# debug kernel its own (KO); the others the 6.12 build (which the 6.1
+	# cases expect to be refused)
+	a=${KO:-kmod/kmesh.ko}
+	[ -z "${BOOT_CHROOT[$boot]:-}" ] || a=build/module-matrix/${kdir##*/}/kmesh.ko
+	[ -f "$a" ] && cp "$a" "$r/kmesh.ko"
 	cp "$kdir"/modules/* "$r/lib/modules/"
 	for a in build/vm/bin/*; do
 		strip -o "$r/bin/$(basename "$a")" "$a"
@@ -332,7 +389,7 @@ run_boot() {
 		fi
 		ko=$WORK/kmesh-debug.ko
 	else
-		if ! why=$(fetch_kernel "$pkg"); then
+		if ! why=$(fetch_kernel "$boot" "$pkg"); then
 			skip_boot "$boot" "$kver" "no kernel image: $why"
 			return
 		fi

@@ -14,7 +14,7 @@ VM_BIN := $(B)/vm/bin
 VM_STATIC_LIBS := -l:libbpf.a -l:libelf.a -l:libz.a -l:libyaml.a \
 		  $(filter-out -lbpf -lelf -lz -lyaml,$(LIBS))
 VM_BINS := $(addprefix $(VM_BIN)/,kmeshd kmeshctl km_testsrv km_testcli km_sink \
-		km_kmod_test km_defer_client http_conn_bench)
+		km_kmod_test km_defer_client http_conn_bench km_smtest)
 
 .PHONY: vm-bins vm-check vm-bench
 

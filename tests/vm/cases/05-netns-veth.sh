@@ -1,4 +1,4 @@
-# boot: 6.12 6.1
+# boot: 6.12 6.1 7.x
 # The guest can build test hosts: a veth pair (veth.ko from the image) with
 # one end in a network namespace of its own and a server inside, reached over
 # TCP. The recipe for later cases, with busybox's limits: `ip link add ...

@@ -1,4 +1,4 @@
-# boot: 6.12
+# boot: 6.12 7.x
 # timeout: 90
 # The same L4 path with kmesh.ko NOT loaded. Today the BPF objects do not use
 # the module; once they call its kfuncs (declared __weak) this proves the

@@ -1,4 +1,4 @@
-# boot: 6.12
+# boot: 6.12 7.x
 # timeout: 120
 # Without kmesh.ko the HTTP listener is served as L4 to its default route:
 # every request reaches a whatever its path, host or headers; kmeshctl

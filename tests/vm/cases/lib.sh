@@ -74,7 +74,8 @@ l4_kmeshd_alive() { kill -0 "$KMESHD_PID" 2>/dev/null; }
 # kmeshd_start: kmeshd on $KM_CONF attached at the cgroup root, waits for
 # generation 1, enrolls $KM_APP. Fails the case with kmeshd's own words.
 kmeshd_start() {
-	kmeshd -v --config "$KM_CONF" --cgroup /sys/fs/cgroup > /tmp/kmeshd.log 2>&1 &
+	# shellcheck disable=SC2086	# KMESHD_ARGS: extra options, split
+	kmeshd -v ${KMESHD_ARGS:-} --config "$KM_CONF" --cgroup /sys/fs/cgroup > /tmp/kmeshd.log 2>&1 &
 	KMESHD_PID=$!
 	# TCG is slow: loading and attaching takes a few seconds
 	n=300
