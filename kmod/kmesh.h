@@ -5,18 +5,7 @@
 
 #include <linux/filter.h>
 #include <linux/percpu.h>
-#include <linux/version.h>
 #include <net/sock.h>
-
-/*
- * The module refuses to be built for a kernel it cannot work on, with the
- * reason, rather than failing somewhere in the middle of the build (or, had
- * it built, at load time). DKMS's BUILD_EXCLUSIVE_KERNEL keeps it from
- * trying; this is the module's own word for anyone who builds by hand.
- */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
-#error "kmesh.ko needs Linux 6.12 or newer: BPF programs of cgroup sock_addr type call module kfuncs only from 6.12 (docs/kernel-notes.md); on older kernels kmesh runs L4 only"
-#endif
 
 #include "compat.h"
 #include "kmesh/kmod_abi.h"

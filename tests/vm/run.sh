@@ -115,7 +115,7 @@ dkms_build() {
 # ---- host: the module refuses an older kernel itself -------------------------------
 # Loading a 6.12 kmesh.ko into 6.1 is refused by the kernel (vermagic: case
 # 50), whatever the module says. This is the module's own refusal: built
-# against bookworm's 6.1 headers, the build stops at kmod/kmesh.h's #error
+# against bookworm's 6.1 headers, the build stops at kmod/compat.h's #error
 # with the reason, before any other error.
 old_kernel_refusal() {
 	local name="module: building for bookworm's 6.1 stops at its own #error" kdir d out first
