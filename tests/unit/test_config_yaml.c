@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1193,6 +1195,113 @@ static void test_node_for_xds(void **state)
 		    "t.yaml:2: node: metadata must be a mapping");
 }
 
+/* ---- input bounds ------------------------------------------------------ */
+
+static void expect_refused(const char *path, int want_ret, const char *want)
+{
+	struct km_model m;
+	struct km_err err = {};
+	int ret;
+
+	memset(&m, 0x5a, sizeof(m));
+	ret = km_config_load_file(path, &m, &err);
+	assert_int_equal(ret, want_ret);
+	if (!strstr(err.msg, want) || strncmp(err.msg, path, strlen(path)))
+		fail_msg("want '%s: ...%s...', got '%s'", path, want, err.msg);
+	assert_zeroed(&m);
+}
+
+/* A FIFO with no writer would block open() and read() for good. */
+static void test_fifo_refused(void **state)
+{
+	char dir[] = "/tmp/test_config_fifo.XXXXXX", path[64];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/mesh.yaml", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	expect_refused(path, -EINVAL, "not a regular file (a FIFO)");
+	unlink(path);
+	/* a symlink to a device: /dev/zero would be read until OOM */
+	assert_int_equal(symlink("/dev/zero", path), 0);
+	expect_refused(path, -EINVAL, "not a regular file (a character device)");
+	unlink(path);
+	expect_refused(dir, -EINVAL, "not a regular file (a directory)");
+	rmdir(dir);
+}
+
+/* Sparse: a 65 MiB file costs no disk. */
+static void test_size_limit(void **state)
+{
+	char path[] = "/tmp/test_config_big.XXXXXX";
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, KM_CONFIG_MAX_BYTES + 1), 0);
+	close(fd);
+	expect_refused(path, -EFBIG, "larger than the 64 MiB limit");
+	unlink(path);
+}
+
+static char *nested(size_t levels, const char *open, const char *close)
+{
+	size_t lo = strlen(open), lc = strlen(close);
+	char *s = malloc(levels * (lo + lc) + 1), *p = s;
+
+	assert_non_null(s);
+	for (size_t i = 0; i < levels; i++, p += lo)
+		memcpy(p, open, lo);
+	for (size_t i = 0; i < levels; i++, p += lc)
+		memcpy(p, close, lc);
+	*p = 0;
+	return s;
+}
+
+/* 100k levels took the loader 19 s; refused at level 65 in microseconds.
+ * The time is printed, not asserted. */
+static void test_depth_limit(void **state)
+{
+	struct km_model m;
+	struct km_err err = {};
+	struct timespec t0, t1;
+	char *yaml;
+	int ret;
+
+	(void)state;
+	yaml = nested(100000, "[", "]");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = km_config_load_string("deep.yaml", yaml, strlen(yaml), &m, &err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(ret, -EINVAL);
+	assert_string_equal(err.msg,
+			    "deep.yaml:1:65: YAML nested deeper than 64 levels: refused");
+	printf("# 100k levels refused in %.3f ms\n",
+	       (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+	free(yaml);
+
+	/* mappings in block style: line and column of the 65th level */
+	yaml = malloc(65 * 200);
+	assert_non_null(yaml);
+	yaml[0] = 0;
+	for (int i = 0; i < 65; i++)
+		sprintf(yaml + strlen(yaml), "%*sk%d:\n", i, "", i);
+	sprintf(yaml + strlen(yaml), "%*sv\n", 65, "");
+	ret = km_config_load_string("deep.yaml", yaml, strlen(yaml), &m, &err);
+	assert_int_equal(ret, -EINVAL);
+	assert_string_equal(err.msg,
+			    "deep.yaml:65:65: YAML nested deeper than 64 levels: refused");
+	free(yaml);
+
+	/* 64 levels pass the depth check (and fail later, as not Envoy) */
+	yaml = nested(64, "[", "]");
+	ret = km_config_load_string("deep.yaml", yaml, strlen(yaml), &m, &err);
+	assert_int_not_equal(ret, 0);
+	assert_null(strstr(err.msg, "nested deeper"));
+	free(yaml);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
@@ -1200,6 +1309,9 @@ int main(void)
 		cmocka_unit_test(test_full_example),
 		cmocka_unit_test(test_minimal),
 		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_fifo_refused),
+		cmocka_unit_test(test_size_limit),
+		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_limit_endpoints),
 		cmocka_unit_test(test_limit_name),
 		cmocka_unit_test(test_limit_weighted),

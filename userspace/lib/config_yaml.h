@@ -13,6 +13,15 @@
 #include "model.h"
 
 /*
+ * Input bounds, checked before anything is built: a config file larger than
+ * KM_CONFIG_MAX_BYTES, or YAML nested deeper than KM_YAML_MAX_DEPTH
+ * collections (Envoy configs need about 20), is refused with a message
+ * naming the file (and line and column for the depth).
+ */
+#define KM_CONFIG_MAX_BYTES (64u << 20)
+#define KM_YAML_MAX_DEPTH 64u
+
+/*
  * Both return 0 with *m filled (free it with km_model_free), or a negative
  * errno with err->msg set to one line, "FILE:LINE: RESOURCE: what is wrong",
  * and *m zeroed with nothing leaked. *m is overwritten, not freed, on entry.
