@@ -23,7 +23,9 @@ B        := build
 Q        ?= @
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS   ?= -O2 -g
-CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuserspace/lib -Iuserspace/xds -I$(B) -I$(B)/proto -I/usr/include/libnl3
+# VERSION: the one version of kmesh (agent, xDS user agent, kmesh.ko, DKMS)
+KMESH_VERSION := $(shell cat VERSION)
+CFLAGS   += $(WARN) -DKMESH_VERSION='"$(KMESH_VERSION)"' -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuserspace/lib -Iuserspace/xds -I$(B) -I$(B)/proto -I/usr/include/libnl3
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 LIBS     := $(LIBBPF_LIBS) -lyaml -lnl-genl-3 -lnl-3 -lprotobuf-c -lnghttp2
 
@@ -73,7 +75,7 @@ $(B)/%.skel.h: $(B)/%.bpf.o
 # ---- userspace -----------------------------------------------------------
 userspace: $(B)/kmeshd $(B)/kmeshctl
 
-$(B)/userspace/%.o: userspace/%.c $(SKELS) $(PROTO_HDRS) $(wildcard userspace/lib/*.h userspace/xds/*.h include/kmesh/*.h)
+$(B)/userspace/%.o: userspace/%.c VERSION $(SKELS) $(PROTO_HDRS) $(wildcard userspace/lib/*.h userspace/xds/*.h include/kmesh/*.h)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 

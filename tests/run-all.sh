@@ -69,6 +69,10 @@ run_suite() {
 	fi
 }
 
+if [ "$what" = all ] || [ "$what" = --unit ]; then
+	run_suite version tests/unit/version.sh
+fi
+
 if [ "$what" = all ] || [ "$what" = --host ]; then
 	run_suite "host integration" tests/host/run.sh
 	run_suite sockmap tests/host/sockmap.sh

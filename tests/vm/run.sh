@@ -66,7 +66,7 @@ fi
 dkms_build() {
 	local kver=$L7_KVER name ver out ko vm
 	name="dkms-build: dkms/dkms.sh builds and removes kmesh.ko for $L7_KVER"
-	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms/dkms.conf)
+	ver=$(cat VERSION)
 	if ! command -v dkms >/dev/null; then skip "$name" "dkms is not installed"; return; fi
 	if [ ! -d "/lib/modules/$kver/build" ]; then
 		skip "$name" "no headers for $kver (/lib/modules/$kver/build)"; return
