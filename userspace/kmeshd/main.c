@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -47,6 +50,9 @@ struct kmeshd {
 	const char *pin_root;
 	const char *state_dir;
 	char cgroup[PATH_MAX];
+	struct stat loaded;	/* the config file as last read */
+	char run_id[17];
+	bool stopped;		/* exited: the state file says running=0 */
 	struct km_maps maps;
 	int verbose;
 
@@ -117,6 +123,30 @@ static void free_l7(struct kmeshd *d)
 }
 
 /*
+ * Config errors in the state file quote the config: users who may read the
+ * config file may read the state file too, and nobody else. xDS configs
+ * come from the control plane, not a local file: readable by all, as
+ * before.
+ */
+static mode_t state_mode(const struct kmeshd *d)
+{
+	if (d->ads)
+		return 0644;
+	return 0600 | (d->loaded.st_mode & 0044);
+}
+
+/* A new id for every kmeshd run: a tool can tell this run's generations
+ * from a previous run's still in the state file. */
+static void new_run_id(struct kmeshd *d)
+{
+	uint64_t r = 0;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
+	snprintf(d->run_id, sizeof(d->run_id), "%016llx", (unsigned long long)r);
+}
+
+/*
  * The agent's report for kmeshctl: one "key=value" per line (values are
  * single lines; l7 repeats), written atomically after every config
  * attempt.
@@ -131,9 +161,9 @@ static void write_state(struct kmeshd *d)
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return;
-	fprintf(f, "pid=%d\nconfig=%s\ncgroup=%s\ngeneration=%llu\nlast_ok=%d\n",
-		getpid(), d->source, d->cgroup, (unsigned long long)d->generation,
-		d->last_ok);
+	fprintf(f, "pid=%d\nrun_id=%s\nrunning=%d\nconfig=%s\ncgroup=%s\ngeneration=%llu\nlast_ok=%d\n",
+		getpid(), d->run_id, !d->stopped, d->source, d->cgroup,
+		(unsigned long long)d->generation, d->last_ok);
 	if (!d->last_ok)
 		fprintf(f, "last_error=%s\n", d->last_error);
 	fprintf(f, "last_attempt=%lld\napplied_at=%lld\nlisteners=%zu\nclusters=%zu\nfrontends=%zu\nendpoints=%zu\n",
@@ -149,7 +179,7 @@ static void write_state(struct kmeshd *d)
 	fclose(f);
 
 	snprintf(path, sizeof(path), "%s/kmeshd.state", d->state_dir);
-	ret = km_write_file_atomic(path, buf, len);
+	ret = km_write_file_atomic(path, buf, len, state_mode(d));
 	if (ret)
 		logmsg(LOG_WARN, "writing %s: %s", path, strerror(-ret));
 	free(buf);
@@ -221,6 +251,9 @@ static int apply_config(struct kmeshd *d)
 	struct km_err err = {};
 	int ret;
 
+	/* stat before reading: a write after it is seen as a change */
+	if (stat(d->config, &d->loaded))
+		memset(&d->loaded, 0, sizeof(d->loaded));
 	ret = km_config_load_file(d->config, &m, &err);
 	if (ret) {
 		d->last_attempt = time(NULL);
@@ -235,6 +268,9 @@ static int apply_config(struct kmeshd *d)
 		ret = apply_model(d, &m, &err);
 	}
 	km_model_free(&m);
+	/* glibc keeps freed heap: a 250k-cluster config would hold on to
+	 * hundreds of MB after its model and records are gone */
+	malloc_trim(0);
 	return ret;
 }
 
@@ -257,43 +293,165 @@ static int setup_signals(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-/* Watch the directory: editors and config management replace the file by
- * rename, which a watch on the file itself would lose. */
-static int setup_watch(const char *config, const char **base)
-{
-	static char dir[PATH_MAX], file[PATH_MAX];
-	int fd;
+/*
+ * The config file watch. The directory is watched, not the file: editors and
+ * config management replace the file by rename, and a Kubernetes ConfigMap
+ * volume swaps a `..data` symlink the file's path goes through. A reload is
+ * scheduled only by a completed write (IN_CLOSE_WRITE, IN_MOVED_TO, a symlink
+ * created), never by the first byte of one; every further change restarts the
+ * settle timer. If the directory itself goes (deleted, renamed away), the
+ * watch is re-armed on the path, through its parent while it is missing.
+ */
+struct watch {
+	int fd;			/* inotify */
+	int dir_wd;		/* the config's directory, or -1 while lost */
+	int parent_wd;		/* its parent while the directory is missing */
+	char dir[PATH_MAX];
+	char parent[PATH_MAX];
+	char dir_name[NAME_MAX + 1];	/* the directory's name in parent */
+	char base[NAME_MAX + 1];	/* the config's name in dir */
+	bool pending;		/* a reload is scheduled */
+	bool force;		/* ... by SIGHUP: even if the file looks unchanged */
+	struct stat loaded;	/* the file as of the last attempt */
+};
 
-	snprintf(dir, sizeof(dir), "%s", config);
-	snprintf(file, sizeof(file), "%s", config);
-	*base = basename(file);
-	fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	if (inotify_add_watch(fd, dirname(dir), IN_CLOSE_WRITE | IN_MOVED_TO |
-			      IN_CREATE | IN_DELETE | IN_MOVED_FROM) < 0) {
-		close(fd);
-		return -errno;
-	}
-	return fd;
+#define KM_WATCH_DIR (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MODIFY | \
+		      IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF)
+#define KM_WATCH_PARENT (IN_CREATE | IN_MOVED_TO | IN_ONLYDIR)
+
+static void split_path(const char *path, char *dir, char *base)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+
+	snprintf(a, sizeof(a), "%s", path);
+	snprintf(b, sizeof(b), "%s", path);
+	snprintf(dir, PATH_MAX, "%s", dirname(a));
+	snprintf(base, NAME_MAX + 1, "%s", basename(b));
 }
 
-static bool watch_hit(int fd, const char *base)
+static int watch_init(struct watch *w, const char *config)
 {
-	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-	bool hit = false;
+	memset(w, 0, sizeof(*w));
+	w->dir_wd = w->parent_wd = -1;
+	split_path(config, w->dir, w->base);
+	split_path(w->dir, w->parent, w->dir_name);
+	w->fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	return w->fd < 0 ? -errno : 0;
+}
+
+/* (Re-)arms the directory watch; while the directory is missing, watches the
+ * parent for it to come back. Returns 0 once the directory is watched. */
+static int watch_arm(struct watch *w)
+{
+	w->dir_wd = inotify_add_watch(w->fd, w->dir, KM_WATCH_DIR | IN_ONLYDIR);
+	if (w->dir_wd >= 0) {
+		if (w->parent_wd >= 0)
+			inotify_rm_watch(w->fd, w->parent_wd);
+		w->parent_wd = -1;
+		return 0;
+	}
+	if (w->parent_wd < 0)
+		w->parent_wd = inotify_add_watch(w->fd, w->parent,
+						 KM_WATCH_PARENT);
+	return -ENOENT;
+}
+
+/* The name in the directory that a ConfigMap swaps: the first component of
+ * a relative symlink at the config's name (mesh.yaml -> ..data/mesh.yaml). */
+static bool watch_via(struct watch *w, const char *name)
+{
+	char path[PATH_MAX + NAME_MAX + 2], target[PATH_MAX];
 	ssize_t n;
 
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+	snprintf(path, sizeof(path), "%s/%s", w->dir, w->base);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0 || target[0] == '/')
+		return false;
+	target[n] = 0;
+	target[strcspn(target, "/")] = 0;
+	return strcmp(target, name) == 0;
+}
+
+static bool is_symlink(struct watch *w, const char *name)
+{
+	char path[PATH_MAX + NAME_MAX + 2];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", w->dir, name);
+	return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+/* What a batch of events means for the config. */
+enum watch_what { W_NONE, W_WRITING, W_DONE };
+
+static enum watch_what watch_event(struct watch *w,
+				   const struct inotify_event *ev)
+{
+	if (ev->wd == w->parent_wd && ev->wd >= 0) {
+		if (ev->len && strcmp(ev->name, w->dir_name) == 0 &&
+		    watch_arm(w) == 0) {
+			logmsg(LOG_INFO, "%s is back: watching it again", w->dir);
+			/* the file may be there already */
+			return W_DONE;
+		}
+		return W_NONE;
+	}
+	if (ev->wd != w->dir_wd)
+		return W_NONE;	/* a watch removed meanwhile */
+	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+		/* a moved directory keeps its watch: drop it, the path counts */
+		inotify_rm_watch(w->fd, w->dir_wd);
+		w->dir_wd = -1;
+		logmsg(LOG_WARN, "watch on %s lost (directory %s): re-arming; generation keeps serving",
+		       w->dir, ev->mask & IN_MOVE_SELF ? "moved away" :
+		       ev->mask & IN_DELETE_SELF ? "deleted" : "gone");
+		if (watch_arm(w) == 0)
+			return W_DONE;
+		logmsg(LOG_WARN, "%s is missing: waiting for it (watching %s)",
+		       w->dir, w->parent);
+		return W_NONE;
+	}
+	if (!ev->len || (strcmp(ev->name, w->base) && !watch_via(w, ev->name)))
+		return W_NONE;
+	if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO))
+		return W_DONE;
+	/* a symlink is complete when created; a file when closed */
+	if ((ev->mask & IN_CREATE) && is_symlink(w, ev->name))
+		return W_DONE;
+	if (ev->mask & (IN_CREATE | IN_MODIFY))
+		return W_WRITING;
+	return W_NONE;
+}
+
+static enum watch_what watch_read(struct watch *w)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	enum watch_what what = W_NONE, e;
+	ssize_t n;
+
+	while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
 		for (char *p = buf; p < buf + n;) {
 			struct inotify_event *ev = (struct inotify_event *)p;
 
-			if (ev->len && strcmp(ev->name, base) == 0)
-				hit = true;
+			if (ev->mask & IN_Q_OVERFLOW)
+				what = W_DONE;	/* events lost: check */
+			else if ((e = watch_event(w, ev)) > what)
+				what = e;
 			p += sizeof(*ev) + ev->len;
 		}
 	}
-	return hit;
+	return what;
+}
+
+/* Same file, same content as far as stat can tell. */
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
 static void arm(int tfd, int ms)
@@ -324,29 +482,72 @@ static void ads_sync_epoll(struct kmeshd *d, int ep, int *fd, uint32_t *events)
 	*events = nev;
 }
 
+/* The settle timer fired: reload, unless only a watch event asked and the
+ * file is the one already read (a swap that changed nothing, a re-armed
+ * watch). */
+static void settled(struct kmeshd *d, struct watch *w)
+{
+	struct stat st;
+	bool force = w->force;
+
+	w->pending = w->force = false;
+	if (w->dir_wd < 0 && watch_arm(w) == 0)
+		logmsg(LOG_INFO, "%s is back: watching it again", w->dir);
+	if (!force && stat(d->config, &st) == 0 && same_file(&st, &d->loaded))
+		return;
+	if (force) {
+		logmsg(LOG_INFO, "SIGHUP: reloading %s", d->config);
+		km_notify("RELOADING=1");
+	} else {
+		logmsg(LOG_INFO, "%s changed: reloading", d->config);
+	}
+	apply_config(d);
+	if (force)
+		km_notify("READY=1");
+}
+
+/* Both a rename and a SIGHUP schedule the one reload: a tool that does both
+ * gets one. The watch's completed writes restart the settle time; a write
+ * in progress delays a scheduled reload but never schedules one. */
+static void schedule(struct watch *w, int tfd, enum watch_what what, bool hup)
+{
+	if (hup) {
+		w->force = true;
+		if (!w->pending)
+			arm(tfd, 1);
+		w->pending = true;
+	} else if (what == W_DONE || (what == W_WRITING && w->pending)) {
+		arm(tfd, KM_RELOAD_DEBOUNCE_MS);
+		w->pending = true;
+	}
+}
+
 static int run(struct kmeshd *d)
 {
-	int ep, sfd, wfd = -1, tfd, ret = 0, ads_fd = -1;
+	int ep, sfd, tfd, ret = 0, ads_fd = -1;
 	struct epoll_event ev = { .events = EPOLLIN }, evs[8];
 	uint32_t ads_events = 0;
-	const char *base = NULL;
+	struct watch w = { .fd = -1 };
 
 	sfd = setup_signals();
-	if (!d->ads)
-		wfd = setup_watch(d->config, &base);
+	if (!d->ads && (ret = watch_init(&w, d->config)) == 0 && watch_arm(&w))
+		logmsg(LOG_WARN, "%s is missing: waiting for it (watching %s)",
+		       w.dir, w.parent);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || (!d->ads && wfd < 0) || tfd < 0 || ep < 0) {
+	if (sfd < 0 || ret || tfd < 0 || ep < 0) {
 		logmsg(LOG_ERR, "setting up the event loop: %s%s",
-		       strerror(sfd < 0 ? -sfd : wfd < 0 && !d->ads ? -wfd : errno),
-		       wfd < 0 && !d->ads ? " (watching the config file's directory)" : "");
+		       strerror(sfd < 0 ? -sfd : ret ? -ret : errno),
+		       ret ? " (watching the config file's directory)" : "");
 		return -1;
 	}
 	ev.data.fd = sfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
-	if (wfd >= 0) {
-		ev.data.fd = wfd;
-		epoll_ctl(ep, EPOLL_CTL_ADD, wfd, &ev);
+	if (w.fd >= 0) {
+		ev.data.fd = w.fd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, w.fd, &ev);
+		/* a change between the first load and the watch */
+		schedule(&w, tfd, W_DONE, false);
 	}
 	ev.data.fd = tfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
@@ -376,10 +577,7 @@ static int run(struct kmeshd *d)
 					if (si.ssi_signo == SIGHUP && d->ads) {
 						logmsg(LOG_INFO, "SIGHUP: the config comes from xDS, nothing to reload");
 					} else if (si.ssi_signo == SIGHUP) {
-						logmsg(LOG_INFO, "SIGHUP: reloading %s", d->config);
-						km_notify("RELOADING=1");
-						apply_config(d);
-						km_notify("READY=1");
+						schedule(&w, tfd, W_NONE, true);
 					} else {
 						logmsg(LOG_INFO, "exiting; programs stay attached and generation %llu keeps serving",
 						       (unsigned long long)d->generation);
@@ -387,16 +585,13 @@ static int run(struct kmeshd *d)
 						goto out;
 					}
 				}
-			} else if (fd == wfd) {
-				if (watch_hit(wfd, base))
-					arm(tfd, KM_RELOAD_DEBOUNCE_MS);
+			} else if (fd == w.fd) {
+				schedule(&w, tfd, watch_read(&w), false);
 			} else if (fd == tfd) {
 				uint64_t x;
 
-				if (read(tfd, &x, sizeof(x)) == sizeof(x)) {
-					logmsg(LOG_INFO, "%s changed: reloading", d->config);
-					apply_config(d);
-				}
+				if (read(tfd, &x, sizeof(x)) == sizeof(x))
+					settled(d, &w);
 			} else if (d->ads && fd == ads_fd) {
 				km_ads_io(d->ads, evs[i].events);
 				write_state(d);
@@ -406,8 +601,8 @@ static int run(struct kmeshd *d)
 out:
 	close(ep);
 	close(tfd);
-	if (wfd >= 0)
-		close(wfd);
+	if (w.fd >= 0)
+		close(w.fd);
 	close(sfd);
 	return ret;
 }
@@ -615,13 +810,19 @@ int main(int argc, char **argv)
 		if (!ret)
 			ret = km_bpf_uninstall(d.pin_root, &err);
 		if (ret) {
-			logmsg(LOG_ERR, "uninstall: %s", err.msg);
+			logmsg(LOG_ERR, "uninstall: %s", err.msg[0] ? err.msg :
+			       strerror(-ret));
 			return 1;
 		}
-		logmsg(LOG_INFO, "programs detached, %s removed", d.pin_root);
+		if (err.msg[0])
+			logmsg(LOG_WARN, "programs detached, kmesh's pins removed; %s",
+			       err.msg);
+		else
+			logmsg(LOG_INFO, "programs detached, %s removed", d.pin_root);
 		return 0;
 	}
 
+	new_run_id(&d);
 	if (!d.cgroup[0] && km_cgroup2_root(d.cgroup, sizeof(d.cgroup), &err)) {
 		logmsg(LOG_ERR, "%s", err.msg);
 		return 1;
@@ -684,6 +885,8 @@ int main(int argc, char **argv)
 		apply_config(&d);
 	}
 	ret = run(&d);
+	d.stopped = true;
+	write_state(&d);
 	km_ads_free(d.ads);
 	km_model_free(&d.boot);
 	km_maps_close(&d.maps);
