@@ -397,7 +397,7 @@ else not_ok "unenroll stops routing" "$out"; fi
 "${CTL[@]}" enroll "/run/netns/$P-cli2" >/dev/null
 
 # one row per cgroup, whatever the spelling; the canonical path shown
-enrolled_rows() { "${CTL[@]}" status | grep -cE "^  $1 +[0-9]+ $2\$"; }
+enrolled_rows() { "${CTL[@]}" status | grep -cE "^  $1 +[0-9]+ +$2\$"; }
 CG=$KM_CG_ROOT/$P
 mkdir -p "$CG/sp"; ln -sfn "$CG/sp" "$WORK/cglink"
 "${CTL[@]}" enroll "$CG/sp/" >/dev/null && "${CTL[@]}" enroll "$KM_CG_ROOT//$P//sp" >/dev/null &&
@@ -600,6 +600,26 @@ if wait_gen_above "$g0" && sleep 0.5 && [ "$(reloads)" = $((r0 + 1)) ] && [ "$(g
 	ok "a rename followed by SIGHUP reloads once"
 else not_ok "a rename followed by SIGHUP reloads once" "reloads $r0 -> $(reloads), generation $g0 -> $(gen)"; fi
 
+# Memory comes back after a big config: 250k clusters (43 MB; rejected
+# after loading: more than 32768 clusters) peak at about 1.1 GB
+awk 'BEGIN { print "static_resources:\n  clusters:"
+	for (i = 0; i < 250000; i++)
+		printf "  - name: c%d\n    load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 10.200.%d.%d, port_value: 8080 } } } } ] } ] }\n", i, int(i / 256) % 256, i % 256 }' > "$WORK/big.yaml"
+rss0=$(awk '/^VmRSS/ { print $2 }' "/proc/$KMESHD_PID/status")
+mv "$WORK/big.yaml" "$CONF"
+for _ in $(seq 1200); do state | grep -q '^last_error=.*clusters' && break; sleep 0.05; done
+# the state is written before the model is freed: wait for the memory (10 s)
+for _ in $(seq 200); do
+	rss1=$(awk '/^VmRSS/ { print $2 }' "/proc/$KMESHD_PID/status")
+	[ "$rss1" -lt $((rss0 + 65536)) ] && break
+	sleep 0.05
+done
+hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$KMESHD_PID/status")
+if state | grep -q '^last_error=.*clusters' && [ "$rss1" -lt $((rss0 + 65536)) ] && [ "$hwm" -gt $((rss0 + 262144)) ]; then
+	ok "memory comes back after a 250k-cluster config (RSS $((rss0 / 1024)) MB before, peak $((hwm / 1024)) MB, $((rss1 / 1024)) MB after)"
+else not_ok "memory comes back after a 250k-cluster config" "RSS before $rss0 kB, peak $hwm kB, after $rss1 kB" "$(state | grep last_)"; fi
+write_config; reload_to hup
+
 # A FIFO or a device put at the config path: refused, signals still work
 mkfifo "$WORK/fifo"; mv "$WORK/fifo" "$CONF"
 if wait_state '^last_error=.*not a regular file \(a FIFO\)' && kill -0 "$KMESHD_PID"; then
@@ -623,6 +643,7 @@ else not_ok "the state file says running=0 after kmeshd exits" "$(state | head -
 id0=$(state | sed -n 's/^run_id=//p')
 chmod 600 "$CONF"
 start_kmeshd
+wait_state '^running=1$'
 id1=$(state | sed -n 's/^run_id=//p')
 mode=$(stat -c %a "$STATE/kmeshd.state")
 if [ -n "$id1" ] && [ "$id0" != "$id1" ] && state | grep -q '^running=1$' && [ "$mode" = 600 ]; then
@@ -644,7 +665,7 @@ g0=$(gen) e0=$(state | sed -n 's/^endpoints=//p')
 RR_EPS="2 3"
 mkdir "$CM/..2026_02"; write_config "$CM/..2026_02/mesh.yaml"
 ln -s ..2026_02 "$CM/..data_tmp"; mv -T "$CM/..data_tmp" "$CM/..data"; rm -rf "$CM/..2026_01"
-if wait_gen_above "$g0" && [ "$(state | sed -n 's/^endpoints=//p')" = $((e0 - 2)) ] && [ "$(state | sed -n 's/^last_ok=//p')" = 1 ] &&
+if wait_gen_above "$g0" && [ "$(state | sed -n 's/^endpoints=//p')" -lt "$e0" ] && [ "$(state | sed -n 's/^last_ok=//p')" = 1 ] &&
    [ "$(gen)" = $((g0 + 1)) ]; then
 	ok "a ConfigMap-style swap of ..data is seen and applied once"
 else not_ok "a ConfigMap-style swap of ..data is seen" "generation $g0 -> $(gen)" "$(tail -3 "$LOG")"; fi

@@ -493,7 +493,8 @@ static void settled(struct kmeshd *d, struct watch *w)
 	w->pending = w->force = false;
 	if (w->dir_wd < 0 && watch_arm(w) == 0)
 		logmsg(LOG_INFO, "%s is back: watching it again", w->dir);
-	if (!force && stat(d->config, &st) == 0 && same_file(&st, &d->loaded))
+	/* a watch event for a file not there (yet): wait for it */
+	if (!force && (stat(d->config, &st) || same_file(&st, &d->loaded)))
 		return;
 	if (force) {
 		logmsg(LOG_INFO, "SIGHUP: reloading %s", d->config);
