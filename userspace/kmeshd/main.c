@@ -311,6 +311,7 @@ struct watch {
 	char dir_name[NAME_MAX + 1];	/* the directory's name in parent */
 	char base[NAME_MAX + 1];	/* the config's name in dir */
 	bool pending;		/* a reload is scheduled */
+	bool writing;		/* modified since its last close-write */
 	bool force;		/* ... by SIGHUP: even if the file looks unchanged */
 	struct stat loaded;	/* the file as of the last attempt */
 };
@@ -413,13 +414,17 @@ static enum watch_what watch_event(struct watch *w,
 	}
 	if (!ev->len || (strcmp(ev->name, w->base) && !watch_via(w, ev->name)))
 		return W_NONE;
-	if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO))
+	if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
+		w->writing = false;
 		return W_DONE;
+	}
 	/* a symlink is complete when created; a file when closed */
 	if ((ev->mask & IN_CREATE) && is_symlink(w, ev->name))
 		return W_DONE;
-	if (ev->mask & (IN_CREATE | IN_MODIFY))
+	if (ev->mask & (IN_CREATE | IN_MODIFY)) {
+		w->writing = true;
 		return W_WRITING;
+	}
 	return W_NONE;
 }
 
@@ -493,6 +498,10 @@ static void settled(struct kmeshd *d, struct watch *w)
 	w->pending = w->force = false;
 	if (w->dir_wd < 0 && watch_arm(w) == 0)
 		logmsg(LOG_INFO, "%s is back: watching it again", w->dir);
+	/* a writer opened it again (an in-place rewrite right after the
+	 * last): its close schedules the reload */
+	if (!force && w->writing)
+		return;
 	/* a watch event for a file not there (yet): wait for it */
 	if (!force && (stat(d->config, &st) || same_file(&st, &d->loaded)))
 		return;
