@@ -33,7 +33,9 @@ CFLAGS   ?= -O2 -g
 # the sanitizer build (make asan) sets this; CFLAGS given on the command line
 # would replace the include paths below
 SAN_FLAGS ?=
-CFLAGS   += $(SAN_FLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuserspace/lib -Iuserspace/xds -I$(B) -I$(B)/proto -I/usr/include/libnl3
+# VERSION: the one version of kmesh (agent, xDS user agent, kmesh.ko, DKMS)
+KMESH_VERSION := $(shell cat VERSION)
+CFLAGS   += $(SAN_FLAGS) $(WARN) -DKMESH_VERSION='"$(KMESH_VERSION)"' -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuserspace/lib -Iuserspace/xds -I$(B) -I$(B)/proto -I/usr/include/libnl3
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 LIBS     := $(LIBBPF_LIBS) -lyaml -lnl-genl-3 -lnl-3 -lprotobuf-c -lnghttp2
 
@@ -85,7 +87,7 @@ userspace: $(B)/kmeshd $(B)/kmeshctl
 
 # -MMD: each object depends on the headers it really includes ($(B)/**/*.d);
 # the generated headers come first, whatever includes them
-$(B)/userspace/%.o: userspace/%.c | $(SKELS) $(PROTO_HDRS)
+$(B)/userspace/%.o: userspace/%.c VERSION | $(SKELS) $(PROTO_HDRS)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 

@@ -11,7 +11,8 @@
 #include "kmesh/kmod_abi.h"
 #include "kmesh/http_parse.h"
 
-#define KM_MOD_VERSION "0.2.0"
+/* from VERSION at the repo root, through Kbuild */
+#define KM_MOD_VERSION KMESH_VERSION
 
 enum km_mod_counter {
 	KM_MC_DEFERRED,

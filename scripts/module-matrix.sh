@@ -58,7 +58,7 @@ chroot_setup() {
 build() {
 	local root=$1 krel=$2 src=$1/build/kmesh
 	[ "$root" != / ] || src=$OUT/src-$krel
-	rm -rf "$src" && mkdir -p "$src" && cp -r Kbuild kmod include "$src/" || return 1
+	rm -rf "$src" && mkdir -p "$src" && cp -r Kbuild VERSION kmod include "$src/" || return 1
 	rm -f "$src"/kmod/*.o "$src"/kmod/*.ko "$src"/kmod/.*.cmd
 	if [ "$root" = / ]; then
 		nice -n 10 make -C "/usr/src/linux-headers-$krel" M="$(realpath "$src")" \

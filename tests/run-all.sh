@@ -96,6 +96,7 @@ run_suite() {
 
 if [ "$what" = all ] || [ "$what" = --unit ]; then
 	run_suite "CI skip gate" tests/lib/ci_skips_test.sh
+	run_suite version tests/unit/version.sh
 fi
 
 if [ "$what" = all ] || [ "$what" = --host ]; then

@@ -50,7 +50,7 @@
 /* Enrolled cgroups plus network namespaces. */
 #define KM_MAX_ENROLL 4096
 /* cgroup ancestors checked for enrollment (levels below the root). */
-#define KM_MAX_CGROUP_DEPTH 16
+#define KM_MAX_CGROUP_DEPTH 64
 /* Names shown by kmeshctl, NUL included (Kubernetes names are <= 253). */
 #define KM_NAME_MAX 256
 /* Enrolled path as shown by kmeshctl, NUL included. */

@@ -183,13 +183,6 @@ wait_state() {	# wait until the state file matches a regex (5 s)
 	return 1
 }
 gen() { state | sed -n 's/^generation=//p'; }
-wait_for_log() {	# wait until kmeshd's log has a line matching a regex (5 s)
-	for _ in $(seq 100); do
-		grep -qE "$1" "$LOG" && return 0
-		sleep 0.05
-	done
-	return 1
-}
 reload_to() {	# reload_to WAY: SIGHUP or a file rewrite; waits for the attempt
 	local before after
 	sleep 1.05	# last_attempt has 1 s resolution
@@ -203,6 +196,36 @@ reload_to() {	# reload_to WAY: SIGHUP or a file rewrite; waits for the attempt
 		sleep 0.05
 	done
 	return 1
+}
+reloads() { grep -cE 'changed: reloading|SIGHUP: reloading' "$LOG"; }
+wait_gen_above() {	# wait until the state's generation is > $1 (5 s)
+	for _ in $(seq 100); do
+		[ "$(gen)" -gt "$1" ] 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+wait_log() {	# wait until the log matches a regex (5 s)
+	for _ in $(seq 100); do
+		grep -qE "$1" "$LOG" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+# slow_write FILE SRC: write SRC into FILE one line at a time through one
+# open; half-way, wait longer than the settle time and report the reloads
+# seen so far on fd 4. Whether a reload fires during the pause decides the
+# result, not how long the pause is.
+slow_write() {
+	local n half i=0 line
+	n=$(wc -l < "$2"); half=$((n / 2))
+	exec 3> "$1"
+	while IFS= read -r line; do
+		printf '%s\n' "$line" >&3
+		i=$((i + 1))
+		[ "$i" = "$half" ] && { sleep 0.5; reloads >&4; }
+	done < "$2"
+	exec 3>&-
 }
 counter() { "${CTL[@]}" -o json status | jq -r ".counters.$1"; }
 in_enrolled() { km_in "$P/enrolled" "$P-cli" "$@"; }
@@ -410,6 +433,46 @@ if ! grep -q '^ok' <<< "$out"; then ok "unenroll stops routing ($(head -1 <<< "$
 else not_ok "unenroll stops routing" "$out"; fi
 "${CTL[@]}" enroll "/run/netns/$P-cli2" >/dev/null
 
+# one row per cgroup, whatever the spelling; the canonical path shown
+enrolled_rows() { "${CTL[@]}" status | grep -cE "^  $1 +[0-9]+ +$2\$"; }
+CG=$KM_CG_ROOT/$P
+mkdir -p "$CG/sp"; ln -sfn "$CG/sp" "$WORK/cglink"
+"${CTL[@]}" enroll "$CG/sp/" >/dev/null && "${CTL[@]}" enroll "$KM_CG_ROOT//$P//sp" >/dev/null &&
+	(cd "$CG" && "${CTL[@]}" enroll sp >/dev/null) && "${CTL[@]}" enroll "$WORK/cglink" >/dev/null
+if [ "$(enrolled_rows cgroup "$CG/sp")" = 1 ] && [ "$("${CTL[@]}" status | grep -c "/sp\$")" = 1 ]; then
+	ok "enrolling 'dir/', '//', a relative path and a symlink gives one row with the canonical path"
+else not_ok "one enrollment row per cgroup, canonical path" "$("${CTL[@]}" status | grep -A8 '^enrolled')"; fi
+rmdir "$CG/sp"; mkdir "$CG/sp"
+out=$("${CTL[@]}" enroll "$CG/sp" 2>&1)
+if [ "$(enrolled_rows cgroup "$CG/sp")" = 1 ] && grep -q "pruned a stale enrollment: cgroup $CG/sp" <<< "$out"; then
+	ok "a cgroup re-created at the same path: the old row is pruned, one row left"
+else not_ok "a re-created cgroup: the old row is pruned" "$out" "$("${CTL[@]}" status | grep "/sp\$")"; fi
+rmdir "$CG/sp"; mkdir "$CG/sp"
+if out=$("${CTL[@]}" unenroll "$CG/sp/" 2>&1) && [ "$(enrolled_rows cgroup "$CG/sp")" = 0 ]; then
+	ok "unenroll PATH after the cgroup was re-created (path spelled 'dir/')"
+else not_ok "unenroll PATH after the cgroup was re-created" "$out"; fi
+mkdir -p "$CG/gone"; "${CTL[@]}" enroll "$CG/gone" >/dev/null; rmdir "$CG/gone"
+if out=$(cd "$CG" && "${CTL[@]}" unenroll ./gone/ 2>&1) && [ "$(enrolled_rows cgroup "$CG/gone")" = 0 ]; then
+	ok "unenroll of a removed cgroup by another spelling (./gone/)"
+else not_ok "unenroll of a removed cgroup by another spelling" "$out"; fi
+rmdir "$CG/sp"
+
+# deep cgroups: enrolled at level 20, a child at 21 is routed; level 64 refused
+d=$P/deep; for _ in $(seq 18); do d=$d/d; done	# level 20
+mkdir -p "$KM_CG_ROOT/$d/c"
+"${CTL[@]}" enroll "$KM_CG_ROOT/$d" >/dev/null
+out=$(km_in "$d/c" "$P-cli" "$CLI" -n 2 10.97.0.1:80)
+if [ "$(total_ok "$out")" = 2 ]; then ok "a child (level 21) of a cgroup enrolled at level 20 is routed"
+else not_ok "a child (level 21) of a cgroup enrolled at level 20 is routed" "$out"; fi
+"${CTL[@]}" unenroll "$KM_CG_ROOT/$d" >/dev/null
+for _ in $(seq 44); do d=$d/d; done	# level 64
+mkdir -p "$KM_CG_ROOT/$d"
+out=$("${CTL[@]}" enroll "$KM_CG_ROOT/$d" 2>&1); rc=$?
+if [ $rc != 0 ] && grep -q "is at cgroup level 64: kmesh matches enrolled cgroups at levels 1-63 only" <<< "$out" &&
+   [ "$("${CTL[@]}" status | grep -c "/d/d\$")" = 0 ]; then
+	ok "enrolling a cgroup at level 64 is refused with the reason"
+else not_ok "enrolling a cgroup at level 64 is refused with the reason" "rc $rc: $out"; fi
+
 # ---- kmeshctl --------------------------------------------------------------------------
 js=$("${CTL[@]}" -o json status)
 if jq -e '(.programs | length) == 4 and .counters.routed > 0 and .maps.frontends == 13 and .agent.running' <<< "$js" >/dev/null; then
@@ -481,116 +544,7 @@ if wait_state '^last_ok=0' && state | grep -q "cluster 'nope' is not defined" &&
 else not_ok "a reload referencing an undefined cluster is rejected" "$(state)"; fi
 write_config; reload_to hup
 
-# ---- the config file watch --------------------------------------------------------------
-# reloads LOGGED: how many times kmeshd has started loading the file
-reloads() { grep -c 'changed: reloading' "$LOG"; }
-# wait_gen N: the state file says generation N (5 s)
-wait_gen() { wait_state "^generation=$1\$"; }
-# changed_copy FILE: the current config with a comment that makes it differ
-changed_copy() { write_config "$1"; echo "# revision $((REV += 1))" >> "$1"; }
-REV=0
-
-# A file written slowly, after the old one was deleted: nothing is loaded
-# while the writer holds it open (deleting and creating it are not a
-# completed write); closing it loads it once.
-g0=$(gen) n0=$(reloads)
-changed_copy "$WORK/full.yaml"
-rm -f "$CONF"
-exec 3> "$CONF"
-while IFS= read -r line; do
-	printf '%s\n' "$line" >&3
-	sleep 0.01
-done < "$WORK/full.yaml"
-sleep 0.3	# longer than the settle time: a reload would have started
-mid_g=$(gen) mid_n=$(reloads)
-exec 3>&-
-if [ "$mid_g" = "$g0" ] && [ "$mid_n" = "$n0" ] && wait_gen $((g0 + 1)) &&
-   [ "$(reloads)" = $((n0 + 1)) ] && state | grep -q '^last_ok=1$'; then
-	ok "a file written slowly loads once, when its writer closes it ($(wc -l < "$WORK/full.yaml") lines, 10 ms apart)"
-else not_ok "a file written slowly loads once, when closed" \
-	"while open: generation $g0 -> $mid_g, reloads $n0 -> $mid_n; after: generation $(gen), reloads $(reloads)" \
-	"$(tail -n 3 "$LOG")"; fi
-
-# Config management renames the file into place, then signals: one reload.
-g0=$(gen) n0=$(reloads)
-changed_copy "$WORK/next.yaml"
-mv "$WORK/next.yaml" "$CONF"
-kill -HUP "$KMESHD_PID"
-wait_gen $((g0 + 1))
-sleep 0.5	# a second reload would have run by now
-if [ "$(gen)" = $((g0 + 1)) ] && [ "$(reloads)" = $((n0 + 1)) ]; then
-	ok "a rename followed by SIGHUP reloads once"
-else not_ok "a rename followed by SIGHUP reloads once" "generation $g0 -> $(gen), reloads $n0 -> $(reloads)"; fi
-# SIGHUP alone on an unchanged file: nothing new to apply
-g0=$(gen)
-kill -HUP "$KMESHD_PID"
-if wait_for_log 'is unchanged: generation' && [ "$(gen)" = "$g0" ]; then
-	ok "SIGHUP with the file unchanged keeps the generation (logged)"
-else not_ok "SIGHUP with the file unchanged" "generation $g0 -> $(gen)" "$(tail -n 2 "$LOG")"; fi
-
-# A Kubernetes ConfigMap volume: mesh.yaml -> ..data/mesh.yaml, ..data ->
-# ..v1; an update writes ..v2 and renames a new ..data symlink over the old.
-CM=$WORK/cm
-mkdir -p "$CM/..v1"
-changed_copy "$CM/..v1/mesh.yaml"
-ln -s ..v1 "$CM/..data"
-ln -s ..data/mesh.yaml "$CM/mesh.yaml"
-ORIG_CONF=$CONF
-stop_kmeshd
-CONF=$CM/mesh.yaml start_kmeshd
-g0=$(gen)
-mkdir "$CM/..v2"
-changed_copy "$CM/..v2/mesh.yaml"
-ln -s ..v2 "$CM/..data_tmp"
-mv -T "$CM/..data_tmp" "$CM/..data"
-rm -rf "$CM/..v1"
-if wait_gen $((g0 + 1)) && grep -q "revision $REV" "$CM/mesh.yaml"; then
-	ok "a ConfigMap-style ..data swap is seen and loaded"
-else not_ok "a ConfigMap-style ..data swap is seen" "generation $g0 -> $(gen)" "$(tail -n 3 "$LOG")"; fi
-
-# The directory renamed away and replaced, then deleted and re-created:
-# the watch is lost (logged), found again, and the new file loaded; later
-# edits are seen.
-for how in moved deleted; do
-	g0=$(gen)
-	if [ $how = moved ]; then mv "$CM" "$CM.old"; else rm -rf "$CM"; fi
-	mkdir -p "$CM"
-	changed_copy "$CM/mesh.yaml"
-	if wait_gen $((g0 + 1)) && grep -q "the watch on $CM is lost" "$LOG" &&
-	   grep -q "watching $CM again" "$LOG"; then
-		changed_copy "$CM/next.yaml"
-		mv "$CM/next.yaml" "$CM/mesh.yaml"
-		if wait_gen $((g0 + 2)); then
-			ok "config directory $how and replaced: watch lost, logged, re-armed; later edits seen"
-		else not_ok "config directory $how: a later edit" "generation $(gen), want $((g0 + 2))"; fi
-	else not_ok "config directory $how and replaced: the new file is loaded" \
-		"generation $g0 -> $(gen)" "$(grep -E 'watch|watching' "$LOG" | tail -n 3)"; fi
-	sed -i "/the watch on $CM is lost/d; /watching $CM again/d" "$LOG"
-done
-rm -rf "$CM.old"
-stop_kmeshd
-CONF=$ORIG_CONF
-write_config
-start_kmeshd
-
 # ---- restart ------------------------------------------------------------------------------
-# The state file says when kmeshd stopped, and which run wrote it: a tool
-# that starts kmeshd tells the new run's generation from the old one's.
-run1=$(state | sed -n 's/^run=//p')
-kill "$KMESHD_PID"; wait "$KMESHD_PID" 2>/dev/null; KMESHD_PID=
-st=$(state)
-if grep -q '^state=stopped$' <<< "$st" && [ -n "$run1" ] && grep -q "^run=$run1\$" <<< "$st" &&
-   "${CTL[@]}" status | grep -q '^agent: *not running (it stopped' &&
-   [ "$(stat -c %a "$STATE/kmeshd.state")" = 600 ]; then
-	ok "kmeshd marks its state stopped on exit (run $run1; the file is 0600)"
-else not_ok "kmeshd marks its state stopped on exit" "$st" "$("${CTL[@]}" status | head -n 1)" \
-	"mode $(stat -c %a "$STATE/kmeshd.state")"; fi
-start_kmeshd
-wait_state '^state=running$'
-run2=$(state | sed -n 's/^run=//p')
-if state | grep -q '^state=running$' && [ -n "$run2" ] && [ "$run2" != "$run1" ]; then
-	ok "a new kmeshd run writes a new run id ($run1 -> $run2)"
-else not_ok "a new kmeshd run writes a new run id" "$run1 -> $run2" "$(state | head -n 3)"; fi
 in_enrolled "$CLI" --hold 5 10.97.0.1:80 > "$WORK/hold.out" 2>&1 &
 hold=$!
 sleep 0.5
@@ -662,13 +616,153 @@ if grep -q 'peer=10.97.0.1:80' <<< "$out" && [ "$(total_ok "$out")" = 2 ]; then
 	ok "restarting without --no-peer-vip shows the VIP again"
 else not_ok "restarting without --no-peer-vip shows the VIP again" "$out"; fi
 
-# ---- uninstall ----------------------------------------------------------------------------
+# ---- config file watch ----------------------------------------------------------------------
+# A reload only after the write completes: in place (truncate, write, close)
+# and as a new file.
+write_config "$WORK/full.yaml"
+for how in in-place new-file; do
+	r0=$(reloads) g0=$(gen) mark=$(wc -l < "$LOG")
+	if [ "$how" = new-file ]; then
+		rm -f "$CONF"
+		slow_write "$CONF" "$WORK/full.yaml" 4> "$WORK/mid"
+	else	# back-to-back in-place rewrites: the second starts while the
+		# first's reload waits to settle
+		cat "$WORK/full.yaml" > "$CONF"
+		slow_write "$CONF" "$WORK/full.yaml" 4> "$WORK/mid"
+		r0=$(cat "$WORK/mid")	# the first write may have been applied
+	fi
+	wait_gen_above "$g0"; sleep 0.3
+	bad=$(tail -n +$((mark + 1)) "$LOG" | grep -E 'rejected|applied' | grep -v ' 12 listeners, 12 clusters')
+	if [ "$(cat "$WORK/mid")" = "$r0" ] && [ "$(reloads)" = $((r0 + 1)) ] && [ -z "$bad" ] &&
+	   state | grep -q '^listeners=12$' && state | grep -q '^last_ok=1$'; then
+		ok "a config written slowly ($how) is reloaded once after close, never half-written"
+	else not_ok "a config written slowly ($how) is reloaded once after close" "reloads before: $r0, mid-write: $(cat "$WORK/mid"), after: $(reloads)" "$bad"; fi
+done
+
+# rename into place + SIGHUP, as config tools do: one reload
+r0=$(reloads) g0=$(gen)
+write_config; kill -HUP "$KMESHD_PID"
+if wait_gen_above "$g0" && sleep 0.5 && [ "$(reloads)" = $((r0 + 1)) ] && [ "$(gen)" = $((g0 + 1)) ]; then
+	ok "a rename followed by SIGHUP reloads once"
+else not_ok "a rename followed by SIGHUP reloads once" "reloads $r0 -> $(reloads), generation $g0 -> $(gen)"; fi
+
+# Memory comes back after a big config: 250k clusters (43 MB; rejected
+# after loading: more than 32768 clusters) peak at about 1.1 GB
+awk 'BEGIN { print "static_resources:\n  clusters:"
+	for (i = 0; i < 250000; i++)
+		printf "  - name: c%d\n    load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 10.200.%d.%d, port_value: 8080 } } } } ] } ] }\n", i, int(i / 256) % 256, i % 256 }' > "$WORK/big.yaml"
+rss0=$(awk '/^VmRSS/ { print $2 }' "/proc/$KMESHD_PID/status")
+mv "$WORK/big.yaml" "$CONF"
+for _ in $(seq 1200); do state | grep -q '^last_error=.*clusters' && break; sleep 0.05; done
+# the state is written before the model is freed: wait for the memory (10 s)
+for _ in $(seq 200); do
+	rss1=$(awk '/^VmRSS/ { print $2 }' "/proc/$KMESHD_PID/status")
+	[ "$rss1" -lt $((rss0 + 65536)) ] && break
+	sleep 0.05
+done
+hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$KMESHD_PID/status")
+if state | grep -q '^last_error=.*clusters' && [ "$rss1" -lt $((rss0 + 65536)) ] && [ "$hwm" -gt $((rss0 + 262144)) ]; then
+	ok "memory comes back after a 250k-cluster config (RSS $((rss0 / 1024)) MB before, peak $((hwm / 1024)) MB, $((rss1 / 1024)) MB after)"
+else not_ok "memory comes back after a 250k-cluster config" "RSS before $rss0 kB, peak $hwm kB, after $rss1 kB" "$(state | grep last_)"; fi
+write_config; reload_to hup
+
+# A FIFO or a device put at the config path: refused, signals still work
+mkfifo "$WORK/fifo"; mv "$WORK/fifo" "$CONF"
+if wait_state '^last_error=.*not a regular file \(a FIFO\)' && kill -0 "$KMESHD_PID"; then
+	ok "a FIFO at the config path is refused (not a regular file), generation $(gen) keeps serving"
+else not_ok "a FIFO at the config path is refused" "$(state | grep last_)" "$(tail -2 "$LOG")"; fi
+ln -sfn /dev/zero "$CONF"
+if wait_state '^last_error=.*not a regular file \(a character device\)'; then
+	ok "a symlink to /dev/zero at the config path is refused (a character device)"
+else not_ok "a symlink to /dev/zero at the config path is refused" "$(state | grep last_)"; fi
+rm -f "$CONF"; mkfifo "$CONF"; kill -HUP "$KMESHD_PID"; sleep 0.2
+kill -TERM "$KMESHD_PID"
+for _ in $(seq 100); do kill -0 "$KMESHD_PID" 2>/dev/null || break; sleep 0.05; done
+if ! kill -0 "$KMESHD_PID" 2>/dev/null; then ok "SIGTERM is honoured after a reload from a FIFO"
+else not_ok "SIGTERM is honoured after a reload from a FIFO" "kmeshd $KMESHD_PID still running"; kill -9 "$KMESHD_PID"; fi
+wait "$KMESHD_PID" 2>/dev/null; KMESHD_PID=
+rm -f "$CONF"; write_config
+
+# The state file after exit, and per run
+if state | grep -q '^running=0$'; then ok "the state file says running=0 after kmeshd exits"
+else not_ok "the state file says running=0 after kmeshd exits" "$(state | head -4)"; fi
+id0=$(state | sed -n 's/^run_id=//p')
+chmod 600 "$CONF"
+start_kmeshd
+wait_state '^running=1$'
+id1=$(state | sed -n 's/^run_id=//p')
+mode=$(stat -c %a "$STATE/kmeshd.state")
+if [ -n "$id1" ] && [ "$id0" != "$id1" ] && state | grep -q '^running=1$' && [ "$mode" = 600 ]; then
+	ok "each kmeshd run has its own run_id; the state file is as readable as the config (600)"
+else not_ok "each kmeshd run has its own run_id; state file mode follows the config" "run_id $id0 -> $id1, mode $mode"; fi
+chmod 644 "$CONF"; reload_to hup
+mode=$(stat -c %a "$STATE/kmeshd.state")
+if [ "$mode" = 644 ]; then ok "a world-readable config gives a world-readable state file (644)"
+else not_ok "a world-readable config gives a world-readable state file" "mode $mode"; fi
+
+# A ConfigMap volume: mesh.yaml -> ..data/mesh.yaml, ..data -> ..TIMESTAMP
 stop_kmeshd
-"$KM_BUILD/kmeshd" --uninstall --pin-root "$PIN" >/dev/null 2>&1
-out=$(in_enrolled "$CLI" -n 1 -t 1000 10.97.0.1:80)
-if [ ! -e "$PIN" ] && grep -q '^err connect errno=ENETUNREACH' <<< "$out"; then
-	ok "kmeshd --uninstall detaches everything"
-else not_ok "kmeshd --uninstall detaches everything" "$(ls "$PIN" 2>&1)" "$out"; fi
+CONF0=$CONF CM=$WORK/cm
+mkdir -p "$CM/..2026_01"; write_config "$CM/..2026_01/mesh.yaml"
+ln -s ..2026_01 "$CM/..data"; ln -s ..data/mesh.yaml "$CM/mesh.yaml"
+CONF=$CM/mesh.yaml
+start_kmeshd
+g0=$(gen) e0=$(state | sed -n 's/^endpoints=//p')
+RR_EPS="2 3"
+mkdir "$CM/..2026_02"; write_config "$CM/..2026_02/mesh.yaml"
+ln -s ..2026_02 "$CM/..data_tmp"; mv -T "$CM/..data_tmp" "$CM/..data"; rm -rf "$CM/..2026_01"
+if wait_gen_above "$g0" && [ "$(state | sed -n 's/^endpoints=//p')" -lt "$e0" ] && [ "$(state | sed -n 's/^last_ok=//p')" = 1 ] &&
+   [ "$(gen)" = $((g0 + 1)) ]; then
+	ok "a ConfigMap-style swap of ..data is seen and applied once"
+else not_ok "a ConfigMap-style swap of ..data is seen" "generation $g0 -> $(gen)" "$(tail -3 "$LOG")"; fi
+RR_EPS="2 3 4 5"
+stop_kmeshd
+
+# The config's directory deleted and re-created, or renamed away and replaced
+mkdir -p "$WORK/cfg"; CONF=$WORK/cfg/mesh.yaml; write_config
+start_kmeshd
+g0=$(gen)
+rm -rf "$WORK/cfg"
+wait_log "watch on $WORK/cfg lost \(directory deleted\)"; lost=$?
+mkdir "$WORK/cfg"; write_config
+if [ $lost = 0 ] && wait_gen_above "$g0"; then
+	ok "the config directory deleted and re-created: watch lost (logged), re-armed, the new file applied"
+else not_ok "the config directory deleted and re-created: watch re-armed" "generation $g0 -> $(gen)" "$(tail -3 "$LOG")"; fi
+g0=$(gen)
+mv "$WORK/cfg" "$WORK/cfg.old"; mkdir "$WORK/cfg"; write_config
+g1=$(gen)
+if wait_gen_above "$g0" && grep -q "watch on $WORK/cfg lost (directory moved away)" "$LOG" &&
+   g1=$(gen) && write_config && wait_gen_above "$g1"; then
+	ok "the config directory renamed away and replaced: the new directory is watched, edits there applied"
+else not_ok "the config directory renamed away and replaced" "generation $g0 -> $g1 -> $(gen)" "$(tail -3 "$LOG")"; fi
+stop_kmeshd
+CONF=$CONF0
+start_kmeshd
+
+# ---- uninstall ----------------------------------------------------------------------------
+# only kmesh's pins, only on bpffs, clear messages
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$KM_BUILD/kmeshd" --uninstall --pin-root "$PIN" 2>&1); rc=$?
+if [ $rc != 0 ] && grep -q "uninstall: $PIN: Permission denied (BPF pins and links are root's: run as root)" <<< "$out"; then
+	ok "kmeshd --uninstall as non-root fails and says why"
+else not_ok "kmeshd --uninstall as non-root fails and says why" "rc $rc: $out"; fi
+mkdir -p "$WORK/notbpf"; touch "$WORK/notbpf/keep"
+out=$("$KM_BUILD/kmeshd" --uninstall --pin-root "$WORK/notbpf" 2>&1); rc=$?
+if [ $rc != 0 ] && [ -e "$WORK/notbpf/keep" ] && grep -q "is not on a bpffs mount: refused" <<< "$out"; then
+	ok "kmeshd --uninstall refuses a pin root that is not on bpffs and removes nothing"
+else not_ok "kmeshd --uninstall refuses a pin root not on bpffs" "rc $rc: $out" "$(ls "$WORK/notbpf")"; fi
+bpftool map create "$PIN/other_tool" type array key 4 value 4 entries 1 name other_tool
+stop_kmeshd
+out=$("$KM_BUILD/kmeshd" --uninstall --pin-root "$PIN" 2>&1); rc=$?
+cli=$(in_enrolled "$CLI" -n 1 -t 1000 10.97.0.1:80)
+if [ $rc = 0 ] && [ "$(ls "$PIN")" = other_tool ] && grep -q "$PIN kept: it holds 1 file(s) kmesh did not pin, e.g. 'other_tool'" <<< "$out" &&
+   grep -q '^err connect errno=ENETUNREACH' <<< "$cli"; then
+	ok "kmeshd --uninstall detaches everything and removes only kmesh's pins (another tool's pin kept)"
+else not_ok "kmeshd --uninstall detaches everything, only kmesh's pins" "$(ls "$PIN" 2>&1)" "$out" "$cli"; fi
+rm -f "$PIN/other_tool"; rmdir "$PIN"
+out=$("$KM_BUILD/kmeshd" --uninstall --pin-root "$PIN" 2>&1); rc=$?
+if [ $rc != 0 ] && grep -q "pin root $PIN does not exist" <<< "$out"; then
+	ok "kmeshd --uninstall on a missing pin root says so and fails"
+else not_ok "kmeshd --uninstall on a missing pin root says so" "rc $rc: $out"; fi
 
 report_summary
 [ "$FAIL" -eq 0 ]

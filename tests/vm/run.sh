@@ -79,7 +79,7 @@ fi
 dkms_build() {
 	local kver=$L7_KVER name ver out ko vm
 	name="dkms-build: dkms/dkms.sh builds and removes kmesh.ko for $L7_KVER"
-	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms/dkms.conf)
+	ver=$(cat VERSION)
 	if ! command -v dkms >/dev/null; then skip "$name" "dkms is not installed"; return; fi
 	if [ ! -d "/lib/modules/$kver/build" ]; then
 		skip "$name" "no headers for $kver (/lib/modules/$kver/build)"; return
@@ -125,7 +125,7 @@ old_kernel_refusal() {
 		return
 	fi
 	d=$(mktemp -d /tmp/kmesh-61.XXXXXX)
-	cp -r Kbuild kmod include "$d/"
+	cp -r Kbuild VERSION kmod include "$d/"
 	rm -f "$d"/kmod/*.o "$d"/kmod/*.ko "$d"/kmod/.*.cmd
 	if out=$(make -C "$kdir" M="$d" modules 2>&1); then
 		not_ok "$name" "the build succeeded against $kdir"
@@ -328,7 +328,7 @@ debug_module() {
 	local d=$WORK/kmod-debug out
 	rm -rf "$d"
 	mkdir -p "$d"
-	cp -r Kbuild kmod include "$d/"
+	cp -r Kbuild VERSION kmod include "$d/"
 	rm -f "$d"/kmod/*.o "$d"/kmod/*.ko "$d"/kmod/.*.cmd
 	out=$(make -C "$1/build" M="$d" modules 2>&1) || { tail -n 5 <<< "$out"; return 1; }
 	cp "$d/kmod/kmesh.ko" "$WORK/kmesh-debug.ko"

@@ -894,7 +894,7 @@ static int case_request_info(const struct ports *pt)
 	json_has(json, "\"content-type\":\"application/grpc\"");
 	json_has(json, "\"te\":\"trailers\"");
 	json_has(json, "\"grpc-accept-encoding\":\"identity\"");
-	json_has(json, "\"user-agent\":\"kmesh/0.1\"");
+	json_has(json, "\"user-agent\":\"kmesh/" KMESH_VERSION "\"");
 	snprintf(want, sizeof(want), "\"initialWindowSize\":%u", KM_GRPC_DEFAULT_WINDOW);
 	json_has(json, want);
 	snprintf(want, sizeof(want), "\"remoteWindowSize\":%u", KM_GRPC_DEFAULT_WINDOW);

@@ -4,6 +4,7 @@
  * Works whether or not kmeshd is running: the kernel state is the truth.
  */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -119,8 +120,8 @@ static int count_slot(int fd, size_t ksz, size_t off, __u8 slot)
 
 struct agent_state {
 	bool present;
-	bool stopped;		/* kmeshd wrote state=stopped as it exited */
-	char run[32];
+	int open_err;		/* errno of opening the state file */
+	bool stopped;		/* kmeshd marked it running=0 on exit */
 	long pid;
 	char config[512];
 	char last_error[600];
@@ -141,8 +142,10 @@ static void read_state(const char *path, struct agent_state *st)
 	ssize_t n;
 
 	memset(st, 0, sizeof(*st));
-	if (!f)
+	if (!f) {
+		st->open_err = errno;
 		return;
+	}
 	st->present = true;
 	while ((n = getline(&line, &cap, f)) > 0) {
 		if (line[n - 1] == '\n')
@@ -153,10 +156,8 @@ static void read_state(const char *path, struct agent_state *st)
 		*v++ = 0;
 		if (strcmp(line, "pid") == 0)
 			st->pid = strtol(v, NULL, 10);
-		else if (strcmp(line, "state") == 0)
-			st->stopped = strcmp(v, "stopped") == 0;
-		else if (strcmp(line, "run") == 0)
-			snprintf(st->run, sizeof(st->run), "%s", v);
+		else if (strcmp(line, "running") == 0)
+			st->stopped = strcmp(v, "0") == 0;
 		else if (strcmp(line, "config") == 0)
 			snprintf(st->config, sizeof(st->config), "%s", v);
 		else if (strcmp(line, "last_ok") == 0)
@@ -194,6 +195,9 @@ static bool bpf_stats_enabled(void)
 	}
 	return v != 0;
 }
+
+#define KM_STR_(x) #x
+#define KM_STR(x) KM_STR_(x)
 
 struct enroll_row {
 	struct km_enroll_key k;
@@ -264,7 +268,9 @@ static int cmd_status(struct ctl *c)
 	if (open_maps(c))
 		return 1;
 	read_state(c->state_file, &st);
-	running = !st.stopped && st.pid > 0 && kill(st.pid, 0) == 0;
+	/* kill(0) answers EPERM for a live process of another user */
+	running = !st.stopped && st.pid > 0 &&
+		  (kill(st.pid, 0) == 0 || errno == EPERM);
 	stats = bpf_stats_enabled();
 	km_kmod_info(&km);
 	nl = km_bpf_links(c->pin_root, links, 16);
@@ -286,7 +292,6 @@ static int cmd_status(struct ctl *c)
 		km_json_obj(&j, "agent");
 		km_json_bool(&j, "running", running);
 		km_json_i64(&j, "pid", running ? st.pid : 0);
-		km_json_str(&j, "run", st.run);
 		km_json_str(&j, "config", st.present ? st.config : NULL);
 		km_json_bool(&j, "last_reload_ok", st.last_ok);
 		km_json_str(&j, "last_error", st.last_ok ? NULL : st.last_error);
@@ -360,6 +365,9 @@ static int cmd_status(struct ctl *c)
 	       "not running");
 	if (running)
 		printf(" (pid %ld, config %s)", st.pid, st.config);
+	else if (st.open_err == EACCES)
+		printf(" (%s: %s: readable by those who may read the config file, as it quotes config errors)",
+		       c->state_file, strerror(st.open_err));
 	printf("\ngeneration:  %llu (slot %u)\n", (unsigned long long)c->gen.generation,
 	       c->gen.slot);
 	if (running && st.last_ok && st.xds_nacked[0])
@@ -1234,45 +1242,105 @@ static int cmd_module_defer(struct ctl *c, const char *arg)
 
 /* ---- enroll ------------------------------------------------------------ */
 
+/* Rows whose cgroup is gone (or whose netns path now names another netns)
+ * route nobody and would fill the table: removed, and said so. */
+static bool prune_enroll(struct ctl *c, struct enroll_row *rows, int n,
+			 const char *canon, struct km_enroll_key *pruned)
+{
+	bool same = false;
+
+	for (int i = 0; i < n; i++) {
+		char rec[PATH_MAX];
+
+		if (km_enroll_alive(&rows[i].k, rows[i].v.path) ||
+		    bpf_map_delete_elem(c->maps.enroll, &rows[i].k))
+			continue;
+		fprintf(stderr, "kmeshctl: pruned a stale enrollment: %s %s (id %llu) is gone\n",
+			enroll_kind(rows[i].k.kind), rows[i].v.path,
+			(unsigned long long)rows[i].k.id);
+		km_enroll_canon(rows[i].v.path, rec, sizeof(rec));
+		if (strcmp(rec, canon) == 0) {
+			*pruned = rows[i].k;
+			same = true;
+		}
+	}
+	return same;
+}
+
+/* Enrollment checks cgroup levels 1 to KM_MAX_CGROUP_DEPTH - 1 (BPF loops
+ * are bounded): a deeper cgroup's children would not be routed. */
+static int check_cgroup_level(const char *canon)
+{
+	int level = km_cgroup_level(canon);
+
+	if (level < KM_MAX_CGROUP_DEPTH)
+		return 0;
+	fprintf(stderr, "kmeshctl: %s is at cgroup level %d: kmesh matches enrolled cgroups at levels 1-%d only (BPF loops are bounded); enroll an ancestor at level %d or above\n",
+		canon, level, KM_MAX_CGROUP_DEPTH - 1, KM_MAX_CGROUP_DEPTH - 1);
+	return 1;
+}
+
 static int cmd_enroll(struct ctl *c, const char *path, bool add)
 {
 	static struct enroll_row rows[KM_MAX_ENROLL];
 	struct km_enroll_key k;
 	struct km_enroll v = {};
 	struct km_err err = {};
+	char canon[PATH_MAX];
+	struct km_enroll_key gone;
+	bool pruned;
 	int ret, n;
 
 	if (open_maps(c))
 		return 1;
-	if (strlen(path) >= sizeof(v.path)) {
+	km_enroll_canon(path, canon, sizeof(canon));
+	if (strlen(canon) >= sizeof(v.path)) {
 		fprintf(stderr, "kmeshctl: %s: path longer than %d characters\n",
-			path, KM_PATH_MAX - 1);
+			canon, KM_PATH_MAX - 1);
 		return 1;
 	}
+	n = list_enroll(c, rows, KM_MAX_ENROLL);
+	pruned = prune_enroll(c, rows, n, canon, &gone);
 	ret = km_resolve_enroll(path, &k, &err);
+	if (!add && pruned && (ret || bpf_map_lookup_elem(c->maps.enroll, &k, &v))) {
+		/* what was enrolled at this path is gone, and so its row */
+		k = gone;
+		goto done;
+	}
 	if (ret && !add && ret == -ENOENT) {
-		/* The cgroup or netns is gone: unenroll by the recorded path. */
-		n = list_enroll(c, rows, KM_MAX_ENROLL);
+		/* The cgroup or netns is gone: unenroll by the recorded path,
+		 * in any spelling. */
 		for (int i = 0; i < n; i++) {
-			if (strcmp(rows[i].v.path, path) == 0) {
+			char rec[PATH_MAX];
+
+			km_enroll_canon(rows[i].v.path, rec, sizeof(rec));
+			if (strcmp(rec, canon) == 0) {
 				k = rows[i].k;
 				ret = 0;
 			}
 		}
+		if (ret) {
+			fprintf(stderr, "kmeshctl: %s is not enrolled (and does not exist)\n",
+				canon);
+			return 1;
+		}
 	}
 	if (ret)
 		return die_err(&err);
+	if (add && k.kind == KM_ENROLL_CGROUP && check_cgroup_level(canon))
+		return 1;
 	if (add) {
-		snprintf(v.path, sizeof(v.path), "%s", path);
+		snprintf(v.path, sizeof(v.path), "%s", canon);
 		if (bpf_map_update_elem(c->maps.enroll, &k, &v, BPF_ANY)) {
-			fprintf(stderr, "kmeshctl: enrolling %s: %s%s\n", path, strerror(errno),
-				errno == E2BIG ? " (enrollment table full)" : "");
+			fprintf(stderr, "kmeshctl: enrolling %s: %s%s\n", canon, strerror(errno),
+				errno == E2BIG ? " (enrollment table full: " KM_STR(KM_MAX_ENROLL) " cgroups and netns at most)" : "");
 			return 1;
 		}
 	} else if (bpf_map_delete_elem(c->maps.enroll, &k)) {
-		fprintf(stderr, "kmeshctl: %s is not enrolled\n", path);
+		fprintf(stderr, "kmeshctl: %s is not enrolled\n", canon);
 		return 1;
 	}
+done:
 	if (c->json) {
 		struct km_json j;
 
@@ -1281,11 +1349,11 @@ static int cmd_enroll(struct ctl *c, const char *path, bool add)
 		km_json_str(&j, "action", add ? "enrolled" : "unenrolled");
 		km_json_str(&j, "kind", enroll_kind(k.kind));
 		km_json_u64(&j, "id", k.id);
-		km_json_str(&j, "path", path);
+		km_json_str(&j, "path", canon);
 		km_json_end(&j, '}');
 	} else {
 		printf("%s %s %s (id %llu)\n", add ? "enrolled" : "unenrolled",
-		       enroll_kind(k.kind), path, (unsigned long long)k.id);
+		       enroll_kind(k.kind), canon, (unsigned long long)k.id);
 	}
 	return 0;
 }

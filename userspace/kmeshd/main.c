@@ -12,8 +12,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
-#include <malloc.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +22,7 @@
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -38,16 +39,20 @@
 #include "notify.h"
 #include "sockmap.h"
 #include "sys.h"
-#include "watch.h"
 
 #define KM_DEFAULT_CONFIG "/etc/kmesh/mesh.yaml"
 #define KM_DEFAULT_STATE_DIR "/run/kmesh"
+/* Editors write a file in several steps; reload once it settles. */
+#define KM_RELOAD_DEBOUNCE_MS 100
 
 struct kmeshd {
 	const char *config;
 	const char *pin_root;
 	const char *state_dir;
 	char cgroup[PATH_MAX];
+	struct stat loaded;	/* the config file as last read */
+	char run_id[17];
+	bool stopped;		/* exited: the state file says running=0 */
 	struct km_maps maps;
 	int verbose;
 
@@ -57,10 +62,6 @@ struct kmeshd {
 	char last_error[sizeof(((struct km_err *)0)->msg)];
 	time_t last_attempt;
 	time_t applied_at;
-	uint64_t applied_hash;	/* the file's bytes that make the generation */
-	bool applied_hash_set;
-	char run_id[17];	/* random, per run, in the state file */
-	bool stopped;
 	size_t n_listeners, n_clusters, n_frontends, n_endpoints;
 	char **l7;		/* HTTP listeners of the applied config */
 	size_t n_l7;
@@ -122,6 +123,30 @@ static void free_l7(struct kmeshd *d)
 }
 
 /*
+ * Config errors in the state file quote the config: users who may read the
+ * config file may read the state file too, and nobody else. xDS configs
+ * come from the control plane, not a local file: readable by all, as
+ * before.
+ */
+static mode_t state_mode(const struct kmeshd *d)
+{
+	if (d->ads)
+		return 0644;
+	return 0600 | (d->loaded.st_mode & 0044);
+}
+
+/* A new id for every kmeshd run: a tool can tell this run's generations
+ * from a previous run's still in the state file. */
+static void new_run_id(struct kmeshd *d)
+{
+	uint64_t r = 0;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
+	snprintf(d->run_id, sizeof(d->run_id), "%016llx", (unsigned long long)r);
+}
+
+/*
  * The agent's report for kmeshctl: one "key=value" per line (values are
  * single lines; l7 repeats), written atomically after every config
  * attempt.
@@ -136,12 +161,9 @@ static void write_state(struct kmeshd *d)
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return;
-	/* run: this kmeshd's own id, so a tool that started it can tell its
-	 * generations from an earlier run's; state: stopped once it exits */
-	fprintf(f, "run=%s\nstate=%s\npid=%d\nconfig=%s\ncgroup=%s\ngeneration=%llu\nlast_ok=%d\n",
-		d->run_id, d->stopped ? "stopped" : "running", getpid(),
-		d->source, d->cgroup, (unsigned long long)d->generation,
-		d->last_ok);
+	fprintf(f, "pid=%d\nrun_id=%s\nrunning=%d\nconfig=%s\ncgroup=%s\ngeneration=%llu\nlast_ok=%d\n",
+		getpid(), d->run_id, !d->stopped, d->source, d->cgroup,
+		(unsigned long long)d->generation, d->last_ok);
 	if (!d->last_ok)
 		fprintf(f, "last_error=%s\n", d->last_error);
 	fprintf(f, "last_attempt=%lld\napplied_at=%lld\nlisteners=%zu\nclusters=%zu\nfrontends=%zu\nendpoints=%zu\n",
@@ -157,7 +179,7 @@ static void write_state(struct kmeshd *d)
 	fclose(f);
 
 	snprintf(path, sizeof(path), "%s/kmeshd.state", d->state_dir);
-	ret = km_write_file_atomic(path, buf, len);
+	ret = km_write_file_atomic(path, buf, len, state_mode(d));
 	if (ret)
 		logmsg(LOG_WARN, "writing %s: %s", path, strerror(-ret));
 	free(buf);
@@ -233,47 +255,16 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 }
 
 /* The config file: read, then apply. */
-/* FNV-1a: is the file the one applied last time? */
-static uint64_t content_hash(const char *b, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)b[i]) * 0x100000001b3ull;
-	return h;
-}
-
-/*
- * Reload the file. The same bytes as the generation serving are not
- * applied again: the file's events and a SIGHUP that follow one change
- * (config management renames, then signals) make one reload, not two.
- * A rejected file is tried again: what failed may have been transient.
- */
 static int apply_config(struct kmeshd *d)
 {
 	struct km_model m = {};
 	struct km_err err = {};
-	char *buf = NULL;
-	size_t len = 0;
-	uint64_t h = 0;
 	int ret;
 
-	ret = km_read_regular_file(d->config, KM_CONFIG_MAX_BYTES, &buf, &len,
-				   &err);
-	if (!ret) {
-		h = content_hash(buf, len);
-		if (d->last_ok && d->applied_hash_set && h == d->applied_hash) {
-			d->last_attempt = time(NULL);
-			logmsg(LOG_INFO, "%s is unchanged: generation %llu keeps serving",
-			       d->config, (unsigned long long)d->generation);
-			write_state(d);
-			free(buf);
-			return 0;
-		}
-		logmsg(LOG_INFO, "%s changed: reloading", d->config);
-		ret = km_config_load_string(d->config, buf, len, &m, &err);
-	}
-	free(buf);
+	/* stat before reading: a write after it is seen as a change */
+	if (stat(d->config, &d->loaded))
+		memset(&d->loaded, 0, sizeof(d->loaded));
+	ret = km_config_load_file(d->config, &m, &err);
 	if (ret) {
 		d->last_attempt = time(NULL);
 		d->last_ok = false;
@@ -285,12 +276,10 @@ static int apply_config(struct kmeshd *d)
 		write_state(d);
 	} else {
 		ret = apply_model(d, &m, &err);
-		d->applied_hash = h;
-		d->applied_hash_set = ret == 0;
 	}
 	km_model_free(&m);
-	/* a big config's model is freed in many small blocks: give the heap
-	 * back, or the peak stays resident until the next big load */
+	/* glibc keeps freed heap: a 250k-cluster config would hold on to
+	 * hundreds of MB after its model and records are gone */
 	malloc_trim(0);
 	return ret;
 }
@@ -314,30 +303,179 @@ static int setup_signals(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-/* (Re)start @tfd to fire once in @ms, or every @ms if @periodic. */
-static void arm(int tfd, int ms, bool periodic)
-{
-	struct timespec t = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-	struct itimerspec its = { .it_value = t };
+/*
+ * The config file watch. The directory is watched, not the file: editors and
+ * config management replace the file by rename, and a Kubernetes ConfigMap
+ * volume swaps a `..data` symlink the file's path goes through. A reload is
+ * scheduled only by a completed write (IN_CLOSE_WRITE, IN_MOVED_TO, a symlink
+ * created), never by the first byte of one; every further change restarts the
+ * settle timer. If the directory itself goes (deleted, renamed away), the
+ * watch is re-armed on the path, through its parent while it is missing.
+ */
+struct watch {
+	int fd;			/* inotify */
+	int dir_wd;		/* the config's directory, or -1 while lost */
+	int parent_wd;		/* its parent while the directory is missing */
+	char dir[PATH_MAX];
+	char parent[PATH_MAX];
+	char dir_name[NAME_MAX + 1];	/* the directory's name in parent */
+	char base[NAME_MAX + 1];	/* the config's name in dir */
+	bool pending;		/* a reload is scheduled */
+	bool writing;		/* modified since its last close-write */
+	bool force;		/* ... by SIGHUP: even if the file looks unchanged */
+	struct stat loaded;	/* the file as of the last attempt */
+};
 
-	if (periodic)
-		its.it_interval = t;
-	timerfd_settime(tfd, 0, &its, NULL);
+#define KM_WATCH_DIR (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MODIFY | \
+		      IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF)
+#define KM_WATCH_PARENT (IN_CREATE | IN_MOVED_TO | IN_ONLYDIR)
+
+static void split_path(const char *path, char *dir, char *base)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+
+	snprintf(a, sizeof(a), "%s", path);
+	snprintf(b, sizeof(b), "%s", path);
+	snprintf(dir, PATH_MAX, "%s", dirname(a));
+	snprintf(base, NAME_MAX + 1, "%s", basename(b));
 }
 
-static void disarm(int tfd)
+static int watch_init(struct watch *w, const char *config)
 {
-	struct itimerspec its = {};
-
-	timerfd_settime(tfd, 0, &its, NULL);
+	memset(w, 0, sizeof(*w));
+	w->dir_wd = w->parent_wd = -1;
+	split_path(config, w->dir, w->base);
+	split_path(w->dir, w->parent, w->dir_name);
+	w->fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	return w->fd < 0 ? -errno : 0;
 }
 
-static bool armed(int tfd)
+/* (Re-)arms the directory watch; while the directory is missing, watches the
+ * parent for it to come back. Returns 0 once the directory is watched. */
+static int watch_arm(struct watch *w)
 {
-	struct itimerspec its;
+	w->dir_wd = inotify_add_watch(w->fd, w->dir, KM_WATCH_DIR | IN_ONLYDIR);
+	if (w->dir_wd >= 0) {
+		if (w->parent_wd >= 0)
+			inotify_rm_watch(w->fd, w->parent_wd);
+		w->parent_wd = -1;
+		return 0;
+	}
+	if (w->parent_wd < 0)
+		w->parent_wd = inotify_add_watch(w->fd, w->parent,
+						 KM_WATCH_PARENT);
+	return -ENOENT;
+}
 
-	return timerfd_gettime(tfd, &its) == 0 &&
-	       (its.it_value.tv_sec || its.it_value.tv_nsec);
+/* The name in the directory that a ConfigMap swaps: the first component of
+ * a relative symlink at the config's name (mesh.yaml -> ..data/mesh.yaml). */
+static bool watch_via(struct watch *w, const char *name)
+{
+	char path[PATH_MAX + NAME_MAX + 2], target[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", w->dir, w->base);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0 || target[0] == '/')
+		return false;
+	target[n] = 0;
+	target[strcspn(target, "/")] = 0;
+	return strcmp(target, name) == 0;
+}
+
+static bool is_symlink(struct watch *w, const char *name)
+{
+	char path[PATH_MAX + NAME_MAX + 2];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", w->dir, name);
+	return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+/* What a batch of events means for the config. */
+enum watch_what { W_NONE, W_WRITING, W_DONE };
+
+static enum watch_what watch_event(struct watch *w,
+				   const struct inotify_event *ev)
+{
+	if (ev->wd == w->parent_wd && ev->wd >= 0) {
+		if (ev->len && strcmp(ev->name, w->dir_name) == 0 &&
+		    watch_arm(w) == 0) {
+			logmsg(LOG_INFO, "%s is back: watching it again", w->dir);
+			/* the file may be there already */
+			return W_DONE;
+		}
+		return W_NONE;
+	}
+	if (ev->wd != w->dir_wd)
+		return W_NONE;	/* a watch removed meanwhile */
+	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+		/* a moved directory keeps its watch: drop it, the path counts */
+		inotify_rm_watch(w->fd, w->dir_wd);
+		w->dir_wd = -1;
+		logmsg(LOG_WARN, "watch on %s lost (directory %s): re-arming; generation keeps serving",
+		       w->dir, ev->mask & IN_MOVE_SELF ? "moved away" :
+		       ev->mask & IN_DELETE_SELF ? "deleted" : "gone");
+		if (watch_arm(w) == 0)
+			return W_DONE;
+		logmsg(LOG_WARN, "%s is missing: waiting for it (watching %s)",
+		       w->dir, w->parent);
+		return W_NONE;
+	}
+	if (!ev->len || (strcmp(ev->name, w->base) && !watch_via(w, ev->name)))
+		return W_NONE;
+	if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
+		w->writing = false;
+		return W_DONE;
+	}
+	/* a symlink is complete when created; a file when closed */
+	if ((ev->mask & IN_CREATE) && is_symlink(w, ev->name))
+		return W_DONE;
+	if (ev->mask & (IN_CREATE | IN_MODIFY)) {
+		w->writing = true;
+		return W_WRITING;
+	}
+	return W_NONE;
+}
+
+static enum watch_what watch_read(struct watch *w)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	enum watch_what what = W_NONE, e;
+	ssize_t n;
+
+	while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+
+			if (ev->mask & IN_Q_OVERFLOW)
+				what = W_DONE;	/* events lost: check */
+			else if ((e = watch_event(w, ev)) > what)
+				what = e;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	return what;
+}
+
+/* Same file, same content as far as stat can tell. */
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static void arm(int tfd, int ms)
+{
+	struct itimerspec its = {
+		.it_value = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L },
+	};
+
+	timerfd_settime(tfd, 0, &its, NULL);
 }
 
 /* The ADS stream's fd changes across reconnects: keep epoll in step. */
@@ -359,48 +497,68 @@ static void ads_sync_epoll(struct kmeshd *d, int ep, int *fd, uint32_t *events)
 	*events = nev;
 }
 
-/* The config watch's event, in the loop: settle, or look for a lost
- * directory (every KM_WATCH_RETRY_MS) until it is back. */
-#define KM_WATCH_RETRY_MS 500
-
-static void on_watch(struct kmeshd *d, struct km_watch *w, int tfd, int rfd)
+/* The settle timer fired: reload, unless only a watch event asked and the
+ * file is the one already read (a swap that changed nothing, a re-armed
+ * watch). */
+static void settled(struct kmeshd *d, struct watch *w)
 {
-	switch (km_watch_read(w)) {
-	case KM_WATCH_CHANGED:
-		arm(tfd, KM_WATCH_SETTLE_MS, false);
-		break;
-	case KM_WATCH_ACTIVITY:
-		/* being written: the reload waits for the last write */
-		if (armed(tfd))
-			arm(tfd, KM_WATCH_SETTLE_MS, false);
-		break;
-	case KM_WATCH_LOST:
-		logmsg(LOG_WARN, "the watch on %s is lost (the directory was deleted or moved away): changes to %s are not seen until it is back",
-		       w->dir, d->config);
-		arm(rfd, KM_WATCH_RETRY_MS, true);
-		break;
-	case KM_WATCH_NONE:
-		break;
+	struct stat st;
+	bool force = w->force;
+
+	w->pending = w->force = false;
+	if (w->dir_wd < 0 && watch_arm(w) == 0)
+		logmsg(LOG_INFO, "%s is back: watching it again", w->dir);
+	/* a writer opened it again (an in-place rewrite right after the
+	 * last): its close schedules the reload */
+	if (!force && w->writing)
+		return;
+	/* a watch event for a file not there (yet): wait for it */
+	if (!force && (stat(d->config, &st) || same_file(&st, &d->loaded)))
+		return;
+	if (force) {
+		logmsg(LOG_INFO, "SIGHUP: reloading %s", d->config);
+		km_notify("RELOADING=1");
+	} else {
+		logmsg(LOG_INFO, "%s changed: reloading", d->config);
+	}
+	apply_config(d);
+	if (force)
+		km_notify("READY=1");
+}
+
+/* Both a rename and a SIGHUP schedule the one reload: a tool that does both
+ * gets one. The watch's completed writes restart the settle time; a write
+ * in progress delays a scheduled reload but never schedules one. */
+static void schedule(struct watch *w, int tfd, enum watch_what what, bool hup)
+{
+	if (hup) {
+		w->force = true;
+		if (!w->pending)
+			arm(tfd, 1);
+		w->pending = true;
+	} else if (what == W_DONE || (what == W_WRITING && w->pending)) {
+		arm(tfd, KM_RELOAD_DEBOUNCE_MS);
+		w->pending = true;
 	}
 }
 
 static int run(struct kmeshd *d)
 {
-	int ep, sfd, tfd, rfd, ret = 0, ads_fd = -1, wret = 0;
+	int ep, sfd, tfd, ret = 0, ads_fd = -1;
 	struct epoll_event ev = { .events = EPOLLIN }, evs[8];
-	struct km_watch w = { .fd = -1 };
 	uint32_t ads_events = 0;
+	struct watch w = { .fd = -1 };
 
 	sfd = setup_signals();
-	if (!d->ads)
-		wret = km_watch_open(&w, d->config);
+	if (!d->ads && (ret = watch_init(&w, d->config)) == 0 && watch_arm(&w))
+		logmsg(LOG_WARN, "%s is missing: waiting for it (watching %s)",
+		       w.dir, w.parent);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	rfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || wret < 0 || tfd < 0 || rfd < 0 || ep < 0) {
+	if (sfd < 0 || ret || tfd < 0 || ep < 0) {
 		logmsg(LOG_ERR, "setting up the event loop: %s%s",
-		       strerror(sfd < 0 ? -sfd : wret < 0 ? -wret : errno),
-		       wret < 0 ? " (watching the config file's directory)" : "");
+		       strerror(sfd < 0 ? -sfd : ret ? -ret : errno),
+		       ret ? " (watching the config file's directory)" : "");
 		return -1;
 	}
 	ev.data.fd = sfd;
@@ -408,16 +566,11 @@ static int run(struct kmeshd *d)
 	if (w.fd >= 0) {
 		ev.data.fd = w.fd;
 		epoll_ctl(ep, EPOLL_CTL_ADD, w.fd, &ev);
-		if (w.wd < 0) {
-			logmsg(LOG_WARN, "cannot watch %s (%s): changes to %s are not seen until it exists",
-			       w.dir, strerror(errno), d->config);
-			arm(rfd, KM_WATCH_RETRY_MS, true);
-		}
+		/* a change between the first load and the watch */
+		schedule(&w, tfd, W_DONE, false);
 	}
 	ev.data.fd = tfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
-	ev.data.fd = rfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, rfd, &ev);
 
 	km_notify("READY=1");
 	for (;;) {
@@ -444,10 +597,7 @@ static int run(struct kmeshd *d)
 					if (si.ssi_signo == SIGHUP && d->ads) {
 						logmsg(LOG_INFO, "SIGHUP: the config comes from xDS, nothing to reload");
 					} else if (si.ssi_signo == SIGHUP) {
-						/* with the file's own events: a
-						 * rename and a SIGHUP reload once */
-						logmsg(LOG_INFO, "SIGHUP: reloading %s", d->config);
-						arm(tfd, KM_WATCH_SETTLE_MS, false);
+						schedule(&w, tfd, W_NONE, true);
 					} else {
 						logmsg(LOG_INFO, "exiting; programs stay attached and generation %llu keeps serving",
 						       (unsigned long long)d->generation);
@@ -456,24 +606,12 @@ static int run(struct kmeshd *d)
 					}
 				}
 			} else if (fd == w.fd) {
-				on_watch(d, &w, tfd, rfd);
-			} else if (fd == rfd) {
-				uint64_t x;
-
-				if (read(rfd, &x, sizeof(x)) == sizeof(x) &&
-				    km_watch_rearm(&w)) {
-					logmsg(LOG_INFO, "watching %s again", w.dir);
-					disarm(rfd);
-					arm(tfd, KM_WATCH_SETTLE_MS, false);
-				}
+				schedule(&w, tfd, watch_read(&w), false);
 			} else if (fd == tfd) {
 				uint64_t x;
 
-				if (read(tfd, &x, sizeof(x)) == sizeof(x)) {
-					km_notify("RELOADING=1");
-					apply_config(d);
-					km_notify("READY=1");
-				}
+				if (read(tfd, &x, sizeof(x)) == sizeof(x))
+					settled(d, &w);
 			} else if (d->ads && fd == ads_fd) {
 				km_ads_io(d->ads, evs[i].events);
 				write_state(d);
@@ -483,8 +621,8 @@ static int run(struct kmeshd *d)
 out:
 	close(ep);
 	close(tfd);
-	close(rfd);
-	km_watch_close(&w);
+	if (w.fd >= 0)
+		close(w.fd);
 	close(sfd);
 	return ret;
 }
@@ -659,13 +797,6 @@ int main(int argc, char **argv)
 	struct km_gen g;
 	int c, ret;
 
-	{
-		uint64_t id = 0;
-
-		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
-			id = (uint64_t)time(NULL) << 20 ^ (uint64_t)getpid();
-		snprintf(d.run_id, sizeof(d.run_id), "%016llx", (unsigned long long)id);
-	}
 	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': d.config = optarg; config_given = true; break;
@@ -708,13 +839,19 @@ int main(int argc, char **argv)
 		if (!ret)
 			ret = km_bpf_uninstall(d.pin_root, &err);
 		if (ret) {
-			logmsg(LOG_ERR, "uninstall: %s", err.msg);
+			logmsg(LOG_ERR, "uninstall: %s", err.msg[0] ? err.msg :
+			       strerror(-ret));
 			return 1;
 		}
-		logmsg(LOG_INFO, "programs detached, %s removed", d.pin_root);
+		if (err.msg[0])
+			logmsg(LOG_WARN, "programs detached, kmesh's pins removed; %s",
+			       err.msg);
+		else
+			logmsg(LOG_INFO, "programs detached, %s removed", d.pin_root);
 		return 0;
 	}
 
+	new_run_id(&d);
 	if (!d.cgroup[0] && km_cgroup2_root(d.cgroup, sizeof(d.cgroup), &err)) {
 		logmsg(LOG_ERR, "%s", err.msg);
 		return 1;

@@ -125,22 +125,57 @@ out:
 	return ret;
 }
 
+/* A pin kmesh makes: a link, or a map of its objects pinned by name. The
+ * maps' names come from the object itself, so they cannot drift. */
+static bool own_pin(struct bpf_object *obj, const char *name)
+{
+	struct bpf_map *map;
+
+	if (strncmp(name, KM_LINK_PREFIX, strlen(KM_LINK_PREFIX)) == 0)
+		return true;
+	bpf_object__for_each_map(map, obj) {
+		if (strcmp(bpf_map__name(map), name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Removes kmesh's pins under @pin_root, and nothing else: a wrong
+ * --pin-root such as /sys/fs/bpf itself must not cost other tools their
+ * pins. The directory goes when nothing else is left in it.
+ */
 int km_bpf_uninstall(const char *pin_root, struct km_err *err)
 {
-	DIR *d = opendir(pin_root);
+	struct kmesh_bpf *skel;
 	struct dirent *de;
-	char path[PATH_MAX];
-	int ret = 0;
+	char path[PATH_MAX], other[NAME_MAX + 1] = "";
+	int ret, n_other = 0;
+	DIR *d;
 
+	ret = km_check_pin_root(pin_root, err);
+	if (ret)
+		return ret;
+	skel = kmesh_bpf__open();
+	if (!skel) {
+		ret = -errno;
+		km_err_set(err, "opening the BPF object: %s", strerror(-ret));
+		return ret;
+	}
+	d = opendir(pin_root);
 	if (!d) {
-		if (errno == ENOENT)
-			return 0;
-		km_err_set(err, "%s: %s", pin_root, strerror(errno));
-		return -errno;
+		ret = -errno;
+		km_err_path(err, pin_root, -ret);
+		goto out;
 	}
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
+		if (!own_pin(skel->obj, de->d_name)) {
+			if (!n_other++)
+				snprintf(other, sizeof(other), "%s", de->d_name);
+			continue;
+		}
 		snprintf(path, sizeof(path), "%s/%s", pin_root, de->d_name);
 		if (strncmp(de->d_name, KM_LINK_PREFIX, strlen(KM_LINK_PREFIX)) == 0) {
 			int fd = bpf_obj_get(path);
@@ -152,14 +187,21 @@ int km_bpf_uninstall(const char *pin_root, struct km_err *err)
 		}
 		if (unlink(path) && !ret) {
 			ret = -errno;
-			km_err_set(err, "%s: %s", path, strerror(errno));
+			km_err_path(err, path, errno);
 		}
 	}
 	closedir(d);
-	if (!ret && rmdir(pin_root)) {
+	if (ret)
+		goto out;
+	if (n_other)
+		km_err_set(err, "%s kept: it holds %d file(s) kmesh did not pin, e.g. '%s'",
+			   pin_root, n_other, other);
+	else if (rmdir(pin_root)) {
 		ret = -errno;
 		km_err_set(err, "%s: %s", pin_root, strerror(errno));
 	}
+out:
+	kmesh_bpf__destroy(skel);
 	return ret;
 }
 

@@ -31,7 +31,9 @@ struct km_install_opts {
 int km_bpf_install(const struct km_install_opts *o,
 		   struct km_install_report *rep, struct km_err *err);
 
-/* Detaches every pinned link and removes every pin under @pin_root. */
+/* Detaches kmesh's pinned links and removes kmesh's pins under @pin_root
+ * (bpffs only), then the directory. Returns 0 with err->msg set when the
+ * directory was kept because it holds pins of other tools. */
 int km_bpf_uninstall(const char *pin_root, struct km_err *err);
 
 struct km_link_status {

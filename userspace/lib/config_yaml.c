@@ -45,6 +45,7 @@
  * groups ("endpoint 2"), since that is how a cluster's endpoints are listed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -54,10 +55,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "config_yaml.h"
-#include "sys.h"
 #include "dup.h"
 
 #define TYPE_URL "type.googleapis.com/"
@@ -2135,37 +2137,38 @@ static int yaml_error(struct ctx *c, const yaml_parser_t *p,
 	return -EINVAL;
 }
 
-/* Loads the one document of the stream into *doc. */
 /*
- * Nesting depth, counted on libyaml's events before its loader builds a
- * tree: the loader is quadratic in depth (100k levels, a 200 KB file, took
- * 19 s), and no config needs more than a dozen levels. One linear pass; a
- * syntax error is left for the loader to report.
+ * libyaml's loader is quadratic in the nesting depth (100k levels: 19 s), so
+ * the depth is counted on the event stream first, which stops at the first
+ * level too deep. Syntax errors are left for the loader to report.
  */
 static int check_depth(struct ctx *c, const char *yaml, size_t len)
 {
 	yaml_parser_t parser;
 	yaml_event_t ev;
-	int depth = 0, ret = 0;
+	unsigned int depth = 0;
+	int ret = 0;
 	bool done = false;
 
 	if (!yaml_parser_initialize(&parser))
 		return oom(c);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml,
+				     len);
 	while (!done && !ret && yaml_parser_parse(&parser, &ev)) {
 		switch (ev.type) {
-		case YAML_MAPPING_START_EVENT:
 		case YAML_SEQUENCE_START_EVENT:
-			if (++depth > KM_CONFIG_MAX_DEPTH) {
-				km_err_set(c->err, "%s:%zu:%zu: nested more than %d levels deep (a config needs a dozen)",
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > KM_YAML_MAX_DEPTH) {
+				km_err_set(c->err,
+					   "%s:%zu:%zu: YAML nested deeper than %u levels: refused",
 					   c->file, ev.start_mark.line + 1,
 					   ev.start_mark.column + 1,
-					   KM_CONFIG_MAX_DEPTH);
-				ret = -E2BIG;
+					   KM_YAML_MAX_DEPTH);
+				ret = -EINVAL;
 			}
 			break;
-		case YAML_MAPPING_END_EVENT:
 		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
 			depth--;
 			break;
 		case YAML_STREAM_END_EVENT:
@@ -2180,6 +2183,7 @@ static int check_depth(struct ctx *c, const char *yaml, size_t len)
 	return ret;
 }
 
+/* Loads the one document of the stream into *doc. */
 static int load_document(struct ctx *c, const char *yaml, size_t len,
 			 yaml_document_t *doc)
 {
@@ -2241,12 +2245,6 @@ static int load_string(const char *name, const char *yaml, size_t len,
 	}
 	c.file = m->source;
 	c.err = err;
-	if (len > KM_CONFIG_MAX_BYTES) {
-		km_err_set(err, "%s: %zu bytes, more than the %u a config may have",
-			   name, len, KM_CONFIG_MAX_BYTES);
-		ret = -EFBIG;
-		goto out;
-	}
 
 	ret = load_document(&c, yaml, len, &doc);
 	if (ret)
@@ -2266,6 +2264,100 @@ int km_config_load_string(const char *name, const char *yaml, size_t len,
 	return load_string(name, yaml, len, false, m, err);
 }
 
+/*
+ * Reads a regular file of at most KM_CONFIG_MAX_BYTES into *buf. Opened
+ * non-blocking so a FIFO at the path cannot stall the caller, and checked
+ * with fstat so a device (a symlink to /dev/zero) is refused before a read.
+ * The limit is enforced while reading too: the file may grow meanwhile.
+ */
+static int read_config_file(const char *path, char **buf, size_t *len,
+			    struct km_err *err)
+{
+	size_t cap;
+	struct stat st;
+	int fd, ret = 0;
+
+	*buf = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		ret = -errno;
+		km_err_set(err, "%s: cannot open: %s", path, strerror(-ret));
+		return ret;
+	}
+	if (fstat(fd, &st)) {
+		ret = -errno;
+		km_err_set(err, "%s: cannot stat: %s", path, strerror(-ret));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		km_err_set(err, "%s: not a regular file (%s): refused", path,
+			   S_ISFIFO(st.st_mode) ? "a FIFO" :
+			   S_ISCHR(st.st_mode) ? "a character device" :
+			   S_ISBLK(st.st_mode) ? "a block device" :
+			   S_ISDIR(st.st_mode) ? "a directory" :
+			   S_ISSOCK(st.st_mode) ? "a socket" : "special");
+		ret = -EINVAL;
+		goto out;
+	}
+	if ((uint64_t)st.st_size > KM_CONFIG_MAX_BYTES)
+		goto too_big;
+	cap = (size_t)st.st_size + 1;
+	*buf = malloc(cap);
+	if (!*buf) {
+		km_err_set(err, "%s: out of memory (%lld bytes)", path,
+			   (long long)st.st_size);
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		ssize_t got;
+
+		if (*len == cap) {
+			char *nb;
+
+			if (cap > KM_CONFIG_MAX_BYTES)
+				goto too_big;
+			cap = cap * 2 > KM_CONFIG_MAX_BYTES + 1 ?
+			      KM_CONFIG_MAX_BYTES + 1 : cap * 2;
+			nb = realloc(*buf, cap);
+			if (!nb) {
+				km_err_set(err, "%s: out of memory", path);
+				ret = -ENOMEM;
+				goto out;
+			}
+			*buf = nb;
+		}
+		got = read(fd, *buf + *len, cap - *len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			ret = -errno;
+			km_err_set(err, "%s: cannot read: %s", path,
+				   strerror(-ret));
+			goto out;
+		}
+		if (!got)
+			break;
+		*len += got;
+	}
+	if (*len > KM_CONFIG_MAX_BYTES)
+		goto too_big;
+	goto out;
+too_big:
+	km_err_set(err, "%s: larger than the %u MiB limit for a config file",
+		   path, KM_CONFIG_MAX_BYTES >> 20);
+	ret = -EFBIG;
+out:
+	if (ret) {
+		free(*buf);
+		*buf = NULL;
+		*len = 0;
+	}
+	close(fd);
+	return ret;
+}
+
 static int load_file(const char *path, bool node_only, struct km_model *m,
 		     struct km_err *err)
 {
@@ -2277,7 +2369,7 @@ static int load_file(const char *path, bool node_only, struct km_model *m,
 	memset(m, 0, sizeof(*m));
 	if (!err)
 		err = &scratch;
-	ret = km_read_regular_file(path, KM_CONFIG_MAX_BYTES, &buf, &len, err);
+	ret = read_config_file(path, &buf, &len, err);
 	if (!ret)
 		ret = load_string(path, buf, len, node_only, m, err);
 	free(buf);

@@ -13,18 +13,20 @@
 #include "model.h"
 
 /*
+ * Input bounds, checked before anything is built: a config file larger than
+ * KM_CONFIG_MAX_BYTES, or YAML nested deeper than KM_YAML_MAX_DEPTH
+ * collections (Envoy configs need about 20), is refused with a message
+ * naming the file (and line and column for the depth).
+ */
+#define KM_CONFIG_MAX_BYTES (64u << 20)
+#define KM_YAML_MAX_DEPTH 64u
+
+/*
  * Both return 0 with *m filled (free it with km_model_free), or a negative
  * errno with err->msg set to one line, "FILE:LINE: RESOURCE: what is wrong",
  * and *m zeroed with nothing leaked. *m is overwritten, not freed, on entry.
  * The file name (or name) becomes m->source; every km_src.file points at it.
  */
-/* Bounds on a config file, checked before (size) or while (depth) it is
- * parsed: a file past them is refused with the reason, never read whole. */
-#define KM_CONFIG_MAX_BYTES (64u << 20)
-#define KM_CONFIG_MAX_DEPTH 64
-
-/* km_config_load_file refuses a path that is not a regular file (a FIFO or
- * a device would block or never end) without reading it. */
 int km_config_load_file(const char *path, struct km_model *m,
 			struct km_err *err);
 int km_config_load_string(const char *name, const char *yaml, size_t len,

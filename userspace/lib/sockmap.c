@@ -180,9 +180,15 @@ int km_sockmap_uninstall(const char *pin_root, struct km_err *err)
 	int ret = 0;
 	size_t i;
 
+	ret = km_check_pin_root(pin_root, err);
+	if (ret)
+		return ret == -ENOENT ? 0 : ret;
 	d = opendir(pin_root);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
+	if (!d) {
+		ret = -errno;
+		km_err_path(err, pin_root, -ret);
+		return ret;
+	}
 	/* Links first: no new socket is joined once sockops is gone. */
 	while ((de = readdir(d))) {
 		int fd;
@@ -199,7 +205,7 @@ int km_sockmap_uninstall(const char *pin_root, struct km_err *err)
 		}
 		if (unlink(path) && !ret) {
 			ret = -errno;
-			km_err_set(err, "%s: %s", path, strerror(errno));
+			km_err_path(err, path, errno);
 		}
 	}
 	closedir(d);

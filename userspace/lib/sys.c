@@ -3,12 +3,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 #include <linux/magic.h>
@@ -93,6 +94,35 @@ int km_ensure_bpffs(const char *dir, struct km_err *err)
 	return 0;
 }
 
+void km_err_path(struct km_err *err, const char *path, int e)
+{
+	km_err_set(err, "%s: %s%s", path, strerror(e),
+		   e == EACCES || e == EPERM ?
+		   " (BPF pins and links are root's: run as root)" : "");
+}
+
+int km_check_pin_root(const char *dir, struct km_err *err)
+{
+	struct statfs st;
+	int e;
+
+	if (statfs(dir, &st)) {
+		e = errno;
+		if (e == ENOENT)
+			km_err_set(err, "pin root %s does not exist: nothing of kmesh is pinned there (wrong --pin-root?)",
+				   dir);
+		else
+			km_err_path(err, dir, e);
+		return -e;
+	}
+	if (st.f_type != BPF_FS_MAGIC) {
+		km_err_set(err, "%s is not on a bpffs mount: refused (kmesh pins only under bpffs, e.g. " KM_PIN_ROOT ")",
+			   dir);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
 static int netns_cookie(const char *path, __u64 *cookie, struct km_err *err)
 {
 	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -158,19 +188,126 @@ int km_resolve_enroll(const char *path, struct km_enroll_key *key,
 	return -EINVAL;
 }
 
-int km_write_file_atomic(const char *path, const char *data, size_t len)
+/* Lexically: absolute, no "//", ".", ".." or trailing "/". For a path that
+ * no longer exists, where realpath cannot help. */
+static void normalize(const char *path, char *out, size_t len)
+{
+	char in[PATH_MAX * 2], *save, *c;
+	size_t n = 0;
+
+	if (path[0] == '/' || !getcwd(in, PATH_MAX))
+		in[0] = 0;
+	snprintf(in + strlen(in), sizeof(in) - strlen(in), "/%s", path);
+	out[0] = 0;
+	for (c = strtok_r(in, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		if (strcmp(c, ".") == 0)
+			continue;
+		if (strcmp(c, "..") == 0) {
+			char *slash = strrchr(out, '/');
+
+			n = slash ? (size_t)(slash - out) : 0;
+			out[n] = 0;
+			continue;
+		}
+		n += snprintf(out + n, n < len ? len - n : 0, "/%s", c);
+		if (n >= len) {
+			n = len - 1;
+			break;
+		}
+	}
+	if (!out[0])
+		snprintf(out, len, "/");
+}
+
+void km_enroll_canon(const char *path, char *out, size_t len)
+{
+	char real[PATH_MAX];
+
+	/* /proc/PID/ns/net resolves to "net:[N]", not a path: keep it */
+	if (realpath(path, real) && real[0] == '/' &&
+	    strncmp(path, "/proc/", 6) != 0)
+		snprintf(out, len, "%s", real);
+	else
+		normalize(path, out, len);
+}
+
+int km_cgroup_level(const char *canon)
+{
+	char root[PATH_MAX];
+	size_t n;
+	int level = 0;
+
+	if (km_cgroup2_root(root, sizeof(root), NULL))
+		return -1;
+	n = strlen(root);
+	if (strcmp(root, "/") == 0)
+		n = 0;
+	else if (strncmp(canon, root, n) != 0 || (canon[n] && canon[n] != '/'))
+		return -1;
+	for (const char *p = canon + n; *p; p++)
+		level += *p == '/' && p[1];
+	return level;
+}
+
+/* Whether the cgroup with this id still exists: open it by its file handle
+ * (on cgroup v2 the handle is the 64-bit id). Unsure counts as alive. */
+static bool cgroup_alive(__u64 id)
+{
+	struct {
+		struct file_handle fh;
+		__u64 id;
+	} h = { .fh.handle_bytes = sizeof(__u64) };
+	char root[PATH_MAX];
+	int mnt_id, dfd, fd;
+	bool alive = true;
+
+	if (km_cgroup2_root(root, sizeof(root), NULL))
+		return true;
+	if (name_to_handle_at(AT_FDCWD, root, &h.fh, &mnt_id, 0))
+		return true;
+	dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return true;
+	h.fh.handle_bytes = sizeof(__u64);
+	h.id = id;
+	fd = open_by_handle_at(dfd, &h.fh, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	else if (errno == ESTALE || errno == ENOENT)
+		alive = false;
+	close(dfd);
+	return alive;
+}
+
+bool km_enroll_alive(const struct km_enroll_key *k, const char *path)
+{
+	struct km_enroll_key now;
+
+	if (k->kind == KM_ENROLL_CGROUP)
+		return cgroup_alive(k->id);
+	/* A netns lives as long as a process or a bind mount holds it, which
+	 * the recorded path cannot tell; only a different netns at the same
+	 * path shows this one's file is gone. */
+	if (k->kind == KM_ENROLL_NETNS && access(path, F_OK) == 0 &&
+	    km_resolve_enroll(path, &now, &(struct km_err){}) == 0)
+		return now.kind != KM_ENROLL_NETNS || now.id == k->id;
+	return true;
+}
+
+int km_write_file_atomic(const char *path, const char *data, size_t len,
+			 mode_t mode)
 {
 	char tmp[PATH_MAX];
 	int fd, ret = 0;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	/* root only: it can quote config (addresses, names, errors), and
-	 * nothing it says is of use without root (the maps need root too) */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	if (write(fd, data, len) != (ssize_t)len)
+	if (fchmod(fd, mode))
+		ret = -errno;
+	else if (write(fd, data, len) != (ssize_t)len)
 		ret = errno ? -errno : -EIO;
 	if (close(fd) && !ret)
 		ret = -errno;
@@ -181,82 +318,3 @@ int km_write_file_atomic(const char *path, const char *data, size_t len)
 	return ret;
 }
 
-static const char *file_kind(mode_t m)
-{
-	if (S_ISFIFO(m))
-		return "a FIFO";
-	if (S_ISCHR(m))
-		return "a character device";
-	if (S_ISBLK(m))
-		return "a block device";
-	if (S_ISDIR(m))
-		return "a directory";
-	if (S_ISSOCK(m))
-		return "a socket";
-	return "not a regular file";
-}
-
-int km_read_regular_file(const char *path, size_t max, char **buf,
-			 size_t *len, struct km_err *err)
-{
-	struct stat st;
-	size_t got = 0;
-	char *b = NULL;
-	ssize_t n;
-	int fd, ret;
-
-	*buf = NULL;
-	*len = 0;
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		ret = -errno;
-		km_err_set(err, "%s: cannot open: %s", path, strerror(-ret));
-		return ret;
-	}
-	if (fstat(fd, &st)) {
-		ret = -errno;
-		km_err_set(err, "%s: %s", path, strerror(-ret));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		km_err_set(err, "%s: is %s, not a regular file: refused without reading it",
-			   path, file_kind(st.st_mode));
-		ret = -EINVAL;
-		goto out;
-	}
-	if ((uint64_t)st.st_size > max) {
-		km_err_set(err, "%s: %lld bytes, more than the %zu a config may have",
-			   path, (long long)st.st_size, max);
-		ret = -EFBIG;
-		goto out;
-	}
-	/* one byte more than the size, to see a file that grew */
-	b = malloc((size_t)st.st_size + 2);
-	if (!b) {
-		km_err_set(err, "%s: out of memory", path);
-		ret = -ENOMEM;
-		goto out;
-	}
-	while ((n = read(fd, b + got, (size_t)st.st_size + 1 - got)) > 0)
-		got += (size_t)n;
-	if (n < 0) {
-		ret = -errno;
-		km_err_set(err, "%s: reading: %s", path, strerror(-ret));
-		goto out;
-	}
-	if (got > (size_t)st.st_size) {
-		km_err_set(err, "%s: grew while it was read; try again once it is written",
-			   path);
-		ret = -EAGAIN;
-		goto out;
-	}
-	b[got] = 0;
-	*buf = b;
-	*len = got;
-	b = NULL;
-	ret = 0;
-out:
-	free(b);
-	close(fd);
-	return ret;
-}

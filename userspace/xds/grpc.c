@@ -28,7 +28,7 @@
 #include "grpc.h"
 #include "grpc_frame.h"
 
-#define KM_GRPC_USER_AGENT "kmesh/0.1"
+#define KM_GRPC_USER_AGENT "kmesh/" KMESH_VERSION
 /* Bytes per recv(): a few DATA frames of the default 16 KiB. */
 #define KM_GRPC_READ_CHUNK (64u << 10)
 /* km_grpc_tick's longest answer: receive times are stamped by the tick. */
