@@ -56,22 +56,6 @@ static __always_inline void km_sm_flow_open(const struct km_sm_key *own,
 	bpf_map_update_elem(&km_sm_flow, own, &f, BPF_ANY);
 }
 
-/*
- * Backpressure by falling back to TCP leaves TCP bytes queued behind unread
- * redirected ones, and tcp_bpf_recvmsg returns the redirected ones in a
- * short read while TCP data waits. A reader that takes a short read plus
- * EPOLLRDHUP for the end of the stream (HAProxy's raw_sock.c does) then
- * drops the TCP tail when the sender closes. In accelerate mode the
- * readers are such proxies, so sockets of --accelerate workloads are not
- * bounded: integrity first. The cost: a proxy that stops reading (its
- * downstream is slow) lets its psock queue grow as far as the sender
- * sends (README, Sockmap limits). A plain workload's sockets are bounded.
- */
-static __always_inline __u8 km_sm_bounded(__u32 flags)
-{
-	return !(flags & KM_SM_ACCELERATE);
-}
-
 /* An established socket of an enrolled workload with sockmap enabled: what
  * both ends' ESTABLISHED callbacks read before they decide. */
 struct km_sm_conn {
@@ -138,7 +122,6 @@ static __always_inline void km_sm_active(struct bpf_sock_ops *skops)
 	st->dest = dest;
 	st->active = 1;
 	st->joined = 1;
-	st->bounded = km_sm_bounded(c.flags);
 	km_sm_flow_open(&own, c.sk);
 	km_sm_src_set(&src, &c.local, c.lport, c.netns);
 	pend.addr = c.remote;
@@ -188,7 +171,6 @@ static __always_inline void km_sm_passive(struct bpf_sock_ops *skops)
 	st->own = own;
 	km_sm_key_swap(&st->peer, &own);
 	st->joined = 1;
-	st->bounded = km_sm_bounded(c.flags);
 	km_sm_flow_open(&own, c.sk);
 	km_sm_watch_close(skops);
 	km_sm_count(KM_SM_CNT_INSERT_PASSIVE);
@@ -319,7 +301,7 @@ int km_sm_msg(struct sk_msg_md *msg)
 		km_sm_count(KM_SM_CNT_PASS_DRAINING);
 		return SK_PASS;
 	}
-	if (st->bounded && rmem && (__u64)rmem + size > rcvbuf) {
+	if (rmem && (__u64)rmem + size > rcvbuf) {
 		km_sm_count(KM_SM_CNT_PASS_BACKPRESSURE);
 		return SK_PASS;
 	}

@@ -42,8 +42,7 @@ struct km_sm_sock {
 	__u8 joined;		/* in km_sm_socks */
 	__u8 active;		/* connecting side: reports to km_sm_dest */
 	__u8 sampled;		/* not joined, watched to its close */
-	__u8 bounded;		/* sends fall back to TCP at the peer's rcvbuf */
-	__u8 pad[4];
+	__u8 pad[5];
 };
 
 struct {

@@ -17,6 +17,10 @@
 # figures are the medians over the rounds.
 #   off: kmeshd without --sockmap (no sockops/sk_msg program attached)
 #   on:  kmeshd --sockmap, both namespaces enabled (kmeshctl sockmap enable)
+# With KM_BENCH_BPF_STATS=1 it also turns on kernel.bpf_stats_enabled (and
+# restores it) and prints, per round and mode, each kmesh program's runs and
+# run time during the traffic, per connection. The programs are attached to
+# the root cgroup, so other TCP traffic on the machine adds runs.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 KM_ROOT=$PWD
@@ -41,7 +45,13 @@ down() {
 	"$KM_BUILD/kmeshd" --uninstall --pin-root "$PIN" > /dev/null 2>&1
 	rmdir "$CG/run" "$CG" 2>/dev/null
 }
-trap 'down; rm -rf "$WORK"' EXIT
+STATS=
+OLD_STATS=$(cat /proc/sys/kernel/bpf_stats_enabled)
+if [ "${KM_BENCH_BPF_STATS:-0}" = 1 ]; then
+	STATS=1
+	sysctl -qw kernel.bpf_stats_enabled=1
+fi
+trap 'down; rm -rf "$WORK"; sysctl -qw kernel.bpf_stats_enabled="$OLD_STATS"' EXIT
 down
 for ns in kmc-a kmc-b; do ip netns add "$ns"; km_ns "$ns" ip link set lo up; done
 ip link add kmc-a0 type veth peer name kmc-b0
@@ -69,7 +79,7 @@ kmeshd_start() {	# [--sockmap]
 kmeshd_stop() { kill "$KPID"; wait "$KPID" 2>/dev/null; KPID=; }
 
 run_mode() {	# MODE ROUND -> appends "usec_per_conn softirq_ticks" to $WORK/MODE
-	local mode=$1 port=$((7300 + $2)) u0 u1 s0 s1 out
+	local mode=$1 port=$((7300 + $2)) u0 u1 s0 s1 out b0 st=
 	if [ "$mode" = on ]; then
 		kmeshd_start --sockmap
 		"${CTL[@]}" sockmap enable netns:kmc-a > /dev/null
@@ -81,16 +91,37 @@ run_mode() {	# MODE ROUND -> appends "usec_per_conn softirq_ticks" to $WORK/MODE
 	in_cg kmc-b "$SMT" rr-serve "10.79.0.2:$port" --ready-file "$WORK/rr.ready" > /dev/null 2>&1 &
 	local spid=$!
 	for _ in $(seq 100); do [ -s "$WORK/rr.ready" ] && break; sleep 0.05; done
+	[ -n "$STATS" ] && b0=$(prog_stats)
 	u0=$(usage); s0=$(softirq)
 	out=$(in_cg kmc-a "$SMT" rr "10.79.0.2:$port" --conns "$CONNS" --msgs 1)
 	u1=$(usage); s1=$(softirq)
+	[ -n "$STATS" ] && st=$(stats_delta "$b0" "$(prog_stats)")
 	kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
 	[ "$mode" = on ] && "${CTL[@]}" -o json sockmap status |
 		jq -r '.sockmap.counters | "    joined \(.joined_connecting)+\(.joined_accepted) skipped_short \(.skipped_short) sampled \(.sampled_short)"'
 	kmeshd_stop
 	"$KM_BUILD/kmeshd" --uninstall --pin-root "$PIN" > /dev/null 2>&1
 	echo "  round $2 $mode: $out; $(( (u1 - u0) * 1000 / CONNS )) ns CPU per connection; softirq $((s1 - s0)) ticks"
+	[ -n "$st" ] && echo "$st"
 	echo "$(( (u1 - u0) * 1000 / CONNS )) $((s1 - s0))" >> "$WORK/$mode"
+}
+
+# kmesh's programs: those of the pinned links and the sk_msg program on the
+# sockhash. Prints "NAME RUN_CNT RUN_TIME_NS" per program.
+prog_stats() {
+	local f ids=() smap
+	for f in "$PIN"/link_* "$PIN"/sm_link_*; do
+		[ -e "$f" ] && ids+=("$(bpftool -j link show pinned "$f" | jq .prog_id)")
+	done
+	smap=$(bpftool -j map show pinned "$PIN/km_sm_socks" 2>/dev/null | jq .id)
+	bpftool -j prog show | jq -r --argjson ids "[$(IFS=,; echo "${ids[*]}")]" --argjson sm "${smap:-0}" \
+		'.[] | select((.id as $i | $ids | index($i)) or (.name == "km_sm_msg" and ((.map_ids // []) | index($sm))))
+		| "\(.name) \(.run_cnt // 0) \(.run_time_ns // 0)"' | sort
+}
+stats_delta() {	# BEFORE AFTER: per program, runs and ns per connection
+	join <(echo "$1") <(echo "$2") | awk -v n="$CONNS" '{
+		r = $4 - $2; t = $5 - $3
+		printf "    %s: %.2f runs, %.0f ns per connection (%.0f ns per run)\n", $1, r / n, t / n, r ? t / r : 0 }'
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
@@ -105,3 +136,9 @@ soff=$(cut -d' ' -f2 "$WORK/off" | median)
 son=$(cut -d' ' -f2 "$WORK/on" | median)
 echo "median CPU per connection: off $off ns, on $on ns, ratio on/off $(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.3f", a / b }') (target <= 1.03)"
 echo "median softirq ticks per round (system-wide): off $soff, on $son"
+# Load from other work drifts between rounds more than the two modes
+# differ; a round's own on/off ratio cancels that drift.
+paste -d' ' "$WORK/on" "$WORK/off" | awk '{ printf "%.4f\n", $1 / $3 }' | sort -n |
+	awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "per-round ratio on/off: median %.3f, range %.3f-%.3f\n", m, v[1], v[NR] }'
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -150,6 +150,17 @@ transfer() {
 }
 EAGAINS=0
 
+# NS...: the largest excess of a TCP socket's receive memory (ss skmem r)
+# over max(its rb, 2 MiB, KM_SM_RCVBUF_FLOOR) in those namespaces, in bytes
+# (negative when all are within).
+max_rmem_over_rcvbuf() {
+	local ns
+	for ns in "$@"; do km_ns "$ns" ss -tmnH; done | tr '\n' ' ' |
+		grep -o 'skmem:(r[0-9]*,rb[0-9]*' | sed 's/skmem:(r\([0-9]*\),rb\([0-9]*\)/\1 \2/' |
+		awk 'BEGIN { w = -2147483648 } { lim = $2 > 2097152 ? $2 : 2097152; if ($1 - lim > w) w = $1 - lim }
+			END { if (NR) print w }'
+}
+
 intact() {	# RESULT BYTES: ok=1 and all bytes received
 	[ "$(field ok "$1")" = 1 ] && [ "$(field recv "$1")" = "$2" ] && [ "$(field sent "$1")" = "$2" ]
 }
@@ -435,14 +446,39 @@ else
 	p0=$(counter paired_orig_dst); a0=$(counter joined_accepted); r0=$(counter redirected_bytes)
 	DIAL=10.77.2.2:9091 transfer hap app kms-b 127.0.0.1:9091 app kms-p $((64 << 20)) -- 
 	p1=$(counter paired_orig_dst); a1=$(counter joined_accepted); r1=$(counter redirected_bytes)
-	# everything the two ends sent crossed three joined pairs
+	# Three joined pairs, each direction redirecting at least SM_FLOOR
+	# (how much more depends on the scheduler, as above): the proxies'
+	# sockets are bounded like any other, so past their rcvbuf the
+	# senders fall back to TCP.
 	if intact "$SRV" $((64 << 20)) && intact "$CLI" $((64 << 20)) && [ $((p1 - p0)) = 2 ] &&
-	   [ $((a1 - a0)) = 3 ] && [ $((r1 - r0)) -ge $(((64 << 20) * 2 * 3 * 3 / 4)) ]; then
+	   [ $((a1 - a0)) = 3 ] && [ $((r1 - r0)) -ge $((3 * 2 * SM_FLOOR)) ]; then
 		ok "accelerate: app <-> HAProxy (15001) <-> HAProxy (15006) <-> server: 64 MiB each way intact, 2 pairs through the original destination, 3 joined"
 	else
 		not_ok "accelerate: app <-> HAProxy <-> HAProxy <-> server through REDIRECT" "server: $SRV" "client: $CLI" \
 			"paired_orig_dst +$((p1 - p0)), joined_accepted +$((a1 - a0)), redirected $((r1 - r0))" \
 			"$(cat "$WORK"/hap-*.log 2>/dev/null | tail -5)"
+	fi
+	# A slow server behind both proxies: it does not read for 3 s while
+	# the app sends 256 MiB. Every hop is bounded like a plain socket's
+	# (rcvbuf, then TCP), so the memory backs up hop by hop to the app,
+	# which blocks; unbounded, the server's psock queue would take it all.
+	# HAProxy must still get every byte (README, Sockmap limits).
+	bp0=$(counter tcp_backpressure)
+	serve hapslow app kms-b 127.0.0.1:9091 --send "$BIG" --seed 10 --pause-ms 3000
+	in_ app kms-p timeout 120 "$SMT" dial 10.77.2.2:9091 --send "$BIG" --seed 11 > "$WORK/hapslow.cli" 2>&1 &
+	CPID=$!
+	sleep 2
+	worst=$(max_rmem_over_rcvbuf kms-p kms-b)
+	wait "$SRV_PID" "$CPID"
+	SRV=$(cat "$WORK/hapslow.out"); CLI=$(cat "$WORK/hapslow.cli")
+	bp1=$(counter tcp_backpressure)
+	b=$(field blocked_at "$CLI")
+	if intact "$SRV" "$BIG" && intact "$CLI" "$BIG" && [ "$b" -ge 0 ] && [ "$b" -lt $((64 << 20)) ] &&
+	   [ "$bp1" -gt "$bp0" ] && [ -n "$worst" ] && [ "$worst" -le $((256 << 10)) ]; then
+		ok "accelerate, slow server: the app blocks after $((b >> 10)) KiB, no socket holds more than its rcvbuf (+$((worst >> 10)) KiB at most), all 256 MiB intact through both proxies"
+	else
+		not_ok "accelerate, slow server: bounded at every hop, all bytes intact" "server: $SRV" "client: $CLI" \
+			"blocked_at $b, tcp_backpressure +$((bp1 - bp0)), worst skmem r over max(rb, 2 MiB): ${worst:-none}"
 	fi
 	# half-close and RST through both proxies
 	DIAL=10.77.2.2:9091 transfer haphalf app kms-b 127.0.0.1:9091 app kms-p $((1 << 20)) --pause-ms 300
