@@ -5,6 +5,7 @@
 #
 #   make vm-bins    build/vm/bin/{kmeshd,kmeshctl,km_testsrv,km_testcli}
 #   make vm-check   tests/vm/run.sh (root)
+#   make vm-debug   the 6.12 cases on the debug kernel only
 
 VM_BIN := $(B)/vm/bin
 # Debian ships every one of these as a static archive. The BPF object is
@@ -16,7 +17,7 @@ VM_STATIC_LIBS := -l:libbpf.a -l:libelf.a -l:libz.a -l:libyaml.a \
 VM_BINS := $(addprefix $(VM_BIN)/,kmeshd kmeshctl km_testsrv km_testcli km_sink \
 		km_kmod_test km_defer_client http_conn_bench km_smtest)
 
-.PHONY: vm-bins vm-check vm-bench
+.PHONY: vm-bins vm-check vm-bench vm-debug
 
 vm-bins: $(VM_BINS)
 
@@ -49,6 +50,11 @@ $(VM_BIN)/km_defer_client: tests/kmod/km_defer_client.c tests/tools/km_tool.h
 
 vm-check: vm-bins module
 	tests/vm/run.sh
+
+# The 6.12 cases on the debug kernel (KASAN, lockdep, atomic-sleep checks,
+# kmemleak: docs/debug-kernel.md), built on first use
+vm-debug: vm-bins module
+	KM_VM_ONLY=6.12-debug KM_VM_NO_DKMS=1 tests/vm/run.sh
 
 # L7 benchmark in the 6.12 VM: kmesh L7 vs L4 vs one HAProxy, and route
 # matching at 64 routes (tests/vm/bench). Figures in the report's # lines.
