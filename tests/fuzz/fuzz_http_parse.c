@@ -15,14 +15,7 @@
 
 #include "kmesh/http_parse.h"
 
-#define CHECK(cond)							\
-	do {								\
-		if (!(cond)) {						\
-			fprintf(stderr, "check failed: %s (line %d)\n",	\
-				#cond, __LINE__);			\
-			abort();					\
-		}							\
-	} while (0)
+#include "fuzz.h"
 
 static int parse_copy(const uint8_t *data, size_t len, struct km_http_req *r)
 {

@@ -33,14 +33,7 @@
 #include "kmesh/route_match.h"
 #include "route_build.h"
 
-#define CHECK(cond)							\
-	do {								\
-		if (!(cond)) {						\
-			fprintf(stderr, "check failed: %s (line %d)\n",	\
-				#cond, __LINE__);			\
-			abort();					\
-		}							\
-	} while (0)
+#include "fuzz.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 

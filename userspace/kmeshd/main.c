@@ -627,6 +627,14 @@ out:
 	return ret;
 }
 
+/* --check: one line per listener of a kind */
+static void list_kind(const char *config, const char **names, size_t n,
+		      const char *what)
+{
+	for (size_t i = 0; i < n; i++)
+		printf("%s: listener '%s' %s\n", config, names[i], what);
+}
+
 static int check_only(const char *config)
 {
 	struct km_model m = {};
@@ -642,18 +650,14 @@ static int check_only(const char *config)
 	} else {
 		printf("%s: ok: %zu listeners, %zu clusters, %zu service addresses, %zu endpoints\n",
 		       config, m.n_listeners, m.n_clusters, r.n_frontends, r.n_endpoints);
-		for (size_t i = 0; i < r.n_l7_listeners; i++)
-			printf("%s: listener '%s' is HTTP: routed by kmesh.ko on the first request, or served as L4 to its default route without it\n",
-			       config, r.l7_listeners[i]);
-		for (size_t i = 0; i < r.n_sniffed; i++)
-			printf("%s: listener '%s' is sniffed: HTTP routed by kmesh.ko, served as its TCP chain without it\n",
-			       config, r.sniffed[i]);
-		for (size_t i = 0; i < r.n_port_wide; i++)
-			printf("%s: listener '%s' is port-wide HTTP: a frontend per virtual host domain that is an IP\n",
-			       config, r.port_wide[i]);
-		for (size_t i = 0; i < r.n_inbound; i++)
-			printf("%s: listener '%s' is inbound: kept, no frontend\n",
-			       config, r.inbound[i]);
+		list_kind(config, r.l7_listeners, r.n_l7_listeners,
+			  "is HTTP: routed by kmesh.ko on the first request, or served as L4 to its default route without it");
+		list_kind(config, r.sniffed, r.n_sniffed,
+			  "is sniffed: HTTP routed by kmesh.ko, served as its TCP chain without it");
+		list_kind(config, r.port_wide, r.n_port_wide,
+			  "is port-wide HTTP: a frontend per virtual host domain that is an IP");
+		list_kind(config, r.inbound, r.n_inbound,
+			  "is inbound: kept, no frontend");
 	}
 	km_records_free(&r);
 	km_model_free(&m);
