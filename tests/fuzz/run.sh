@@ -31,7 +31,7 @@ cflags=(-g -O1 -fsanitize=fuzzer,address,undefined
 # generated protobuf-c code) compiled with the fuzzer's flags into
 # $out/obj, again only when the source is newer; the list in objs
 lib_inc=(-D_GNU_SOURCE -Iuserspace/lib -Iuserspace/xds -Ibuild -Ibuild/proto
-	 -I/usr/include/libnl3)
+	 -I/usr/include/libnl3 "-DKMESH_VERSION=\"$(cat VERSION)\"")
 lib_libs=(-lyaml -lprotobuf-c -lbpf -lelf -lz -lnl-genl-3 -lnl-3 -lnghttp2)
 lib_objs() {
 	local src o newest
