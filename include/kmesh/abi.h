@@ -23,7 +23,10 @@
 #include <linux/types.h>
 #endif
 
-#define KM_ABI_VERSION 2	/* 2: km_route, L7 counters, km_frontend.route_id */
+#define KM_ABI_VERSION 3	/* 2: km_route, L7 counters, km_frontend.route_id;
+				 * 3: km_cluster.kind, counters for the L7
+				 * default route by reason and passthrough,
+				 * blackhole, no_cluster */
 
 /* Pin root for maps and links; the agent mounts bpffs if needed. */
 #define KM_PIN_ROOT "/sys/fs/bpf/kmesh"
