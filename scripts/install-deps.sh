@@ -27,6 +27,8 @@ apt-get install -y -q --no-install-recommends \
 	qemu-system-x86 busybox-static cpio dkms
 # make module-matrix: chroots of trixie and sid (docs/kernels.md)
 apt-get install -y -q --no-install-recommends debootstrap
+# the debug kernel (tests/vm/debug-kernel.sh builds it from linux-source-6.12)
+apt-get install -y -q --no-install-recommends flex bison bc libssl-dev xz-utils
 
 # The mesh benchmark (make bench; its smoke test runs in make check): the
 # sidecar pair (HAProxy, iptables REDIRECT) and its chart. About 4 MB.
