@@ -24,7 +24,7 @@ apt-get install -y -q --no-install-recommends \
 	clang-19 llvm-19 lld-19 dwarves \
 	libelf-dev zlib1g-dev libyaml-dev libcmocka-dev libnl-genl-3-dev libclang-rt-19-dev protobuf-c-compiler libprotobuf-c-dev libnghttp2-dev \
 	iproute2 curl wrk jq procps psmisc kmod util-linux \
-	qemu-system-x86 busybox-static cpio dkms
+	qemu-system-x86 busybox-static cpio dkms zstd xz-utils
 # make module-matrix: chroots of trixie and sid (docs/kernels.md)
 apt-get install -y -q --no-install-recommends debootstrap
 # the debug kernel (tests/vm/debug-kernel.sh builds it from linux-source-6.12)
