@@ -112,6 +112,14 @@ dkms_build() {
 }
 [ -n "${KM_VM_NO_DKMS:-}" ] || dkms_build
 
+# kmod_copy DIR: the module's sources (no build leftovers) in DIR, to build
+# against another kernel tree without touching kmod/'s own build
+kmod_copy() {
+	mkdir -p "$1"
+	cp -r Kbuild VERSION kmod include "$1/"
+	rm -f "$1"/kmod/*.o "$1"/kmod/*.ko "$1"/kmod/.*.cmd
+}
+
 # ---- host: the module refuses an older kernel itself -------------------------------
 # Loading a 6.12 kmesh.ko into 6.1 is refused by the kernel (vermagic: case
 # 50), whatever the module says. This is the module's own refusal: built
@@ -125,8 +133,7 @@ old_kernel_refusal() {
 		return
 	fi
 	d=$(mktemp -d /tmp/kmesh-61.XXXXXX)
-	cp -r Kbuild VERSION kmod include "$d/"
-	rm -f "$d"/kmod/*.o "$d"/kmod/*.ko "$d"/kmod/.*.cmd
+	kmod_copy "$d"
 	if out=$(make -C "$kdir" M="$d" modules 2>&1); then
 		not_ok "$name" "the build succeeded against $kdir"
 	elif ! first=$(grep -m 1 ' error: ' <<< "$out") ||
@@ -340,9 +347,7 @@ reports_before_init() {
 debug_module() {
 	local d=$WORK/kmod-debug out
 	rm -rf "$d"
-	mkdir -p "$d"
-	cp -r Kbuild VERSION kmod include "$d/"
-	rm -f "$d"/kmod/*.o "$d"/kmod/*.ko "$d"/kmod/.*.cmd
+	kmod_copy "$d"
 	out=$(make -C "$1/build" M="$d" modules 2>&1) || { tail -n 5 <<< "$out"; return 1; }
 	cp "$d/kmod/kmesh.ko" "$WORK/kmesh-debug.ko"
 }
