@@ -35,7 +35,12 @@ CFLAGS   ?= -O2 -g
 SAN_FLAGS ?=
 # VERSION: the one version of kmesh (agent, xDS user agent, kmesh.ko, DKMS)
 KMESH_VERSION := $(shell cat VERSION)
-CFLAGS   += $(SAN_FLAGS) $(WARN) -DKMESH_VERSION='"$(KMESH_VERSION)"' -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuserspace/lib -Iuserspace/xds -I$(B) -I$(B)/proto -I/usr/include/libnl3
+# userspace, in pipeline order: config sources, the model (check, compile),
+# the dataplane writers, utilities; kmeshd and kmeshctl sit on top
+USR_DIRS := userspace/source/yaml userspace/source/xds userspace/model \
+	    userspace/dataplane userspace/util
+USR_INC  := $(USR_DIRS:%=-I%)
+CFLAGS   += $(SAN_FLAGS) $(WARN) -DKMESH_VERSION='"$(KMESH_VERSION)"' -std=gnu11 -D_GNU_SOURCE -Iinclude $(USR_INC) -I$(B) -I$(B)/proto -I/usr/include/libnl3
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 LIBS     := $(LIBBPF_LIBS) -lyaml -lnl-genl-3 -lnl-3 -lprotobuf-c -lnghttp2
 
@@ -45,13 +50,13 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall $(BPF_WERROR
 BPF_OBJS  := $(B)/kmesh.bpf.o $(B)/kmesh_sockmap.bpf.o
 SKELS     := $(B)/kmesh.skel.h $(B)/kmesh_sockmap.skel.h
 
-# xDS (userspace/xds, proto/): protobuf-c code generated from proto/ into
+# xDS (userspace/source/xds, proto/): protobuf-c code generated from proto/ into
 # $(B)/proto, compiled into libkmesh.a with everything else.
 PROTOS      := $(shell find proto -name '*.proto' 2>/dev/null | sort)
 PROTO_SRCS  := $(PROTOS:proto/%.proto=$(B)/proto/%.pb-c.c)
 PROTO_HDRS  := $(PROTO_SRCS:.c=.h)
 PROTO_OBJS  := $(PROTO_SRCS:.c=.o)
-LIB_SRCS  := $(wildcard userspace/lib/*.c userspace/xds/*.c)
+LIB_SRCS  := $(wildcard $(USR_DIRS:%=%/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/%.o) $(PROTO_OBJS)
 KMESHD_SRCS   := $(wildcard userspace/kmeshd/*.c)
 KMESHCTL_SRCS := $(wildcard userspace/kmeshctl/*.c)
@@ -252,8 +257,8 @@ $(B)/tools/km_defer_client: tests/kmod/km_defer_client.c tests/tools/km_tool.h
 	$(Q)$(CC) $(CFLAGS) -o $@ $< -lpthread
 
 tools: $(B)/tools/km_kmod_test $(B)/tools/km_defer_client
-$(B)/userspace/lib/http_parse_user.o: kmod/http_parse.c include/kmesh/http_parse.h
-$(B)/userspace/lib/route_match_user.o: kmod/route_match.c include/kmesh/route_match.h include/kmesh/route_table.h include/kmesh/lb_pick.h include/kmesh/http_parse.h
+$(B)/userspace/model/http_parse_user.o: kmod/http_parse.c include/kmesh/http_parse.h
+$(B)/userspace/model/route_match_user.o: kmod/route_match.c include/kmesh/route_match.h include/kmesh/route_table.h include/kmesh/lb_pick.h include/kmesh/http_parse.h
 
 # VM test bench (tests/vm): last, it uses the variables above
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -4,7 +4,7 @@
  * values are in include/kmesh/http_parse.h.
  *
  * This file is built verbatim into kmesh.ko and into libkmesh.a
- * (userspace/lib/http_parse_user.c includes it), so it calls nothing: no
+ * (userspace/model/http_parse_user.c includes it), so it calls nothing: no
  * libc, no kernel API, only the small helpers below. Every loop advances a
  * cursor that is checked against a bound before each read.
  */

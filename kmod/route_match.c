@@ -5,7 +5,7 @@
  * include/kmesh/route_table.h.
  *
  * Built verbatim into kmesh.ko and into libkmesh.a
- * (userspace/lib/route_match_user.c includes it): no libc, no kernel API.
+ * (userspace/model/route_match_user.c includes it): no libc, no kernel API.
  * String comparison and header lookup are http_parse.c's. Every record and
  * string is fetched through km_rt_get()/km_rt_str(), which check it lies
  * inside the blob, and every loop has an abi.h (or, over the request,

@@ -2,7 +2,7 @@
 /*
  * Compiled HTTP route table: one route configuration (Envoy's
  * RouteConfiguration cut to what kmesh enforces) as ONE flat, pointer-free
- * blob. userspace/lib/route_build.c writes it, it lives in a BPF map value,
+ * blob. userspace/model/route_build.c writes it, it lives in a BPF map value,
  * and kmod/route_match.c matches requests against it in kmesh.ko and in
  * kmeshctl alike. The matcher trusts nothing in it: every count is checked
  * against its abi.h limit and every offset against the blob length before it

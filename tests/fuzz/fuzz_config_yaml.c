@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * libFuzzer target for the Envoy-style YAML reader
- * (userspace/lib/config_yaml.c): any bytes as a config file. What it
+ * (userspace/source/yaml/config_yaml.c): any bytes as a config file. What it
  * promises on any input: 0 with a model (freed without a leak), or a
  * negative errno with one line of error that names where, and the model
  * zeroed. ASan and UBSan watch the rest. Seeds: examples/ and the YAML the

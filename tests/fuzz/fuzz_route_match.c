@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * libFuzzer target for kmod/route_match.c (the router kmesh.ko runs on the
- * first request of a connection) and userspace/lib/route_build.c (what
+ * first request of a connection) and userspace/model/route_build.c (what
  * writes its tables). Three modes, chosen by the first input byte:
  *
  *   0  structured request: the rest of the input picks a method, target,

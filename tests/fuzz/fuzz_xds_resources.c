@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * libFuzzer target for the xDS resource decoder (userspace/xds/resources.c):
+ * libFuzzer target for the xDS resource decoder (userspace/source/xds/resources.c):
  * the first byte picks the type (0 Cluster, 1 ClusterLoadAssignment,
  * 2 Listener, 3 RouteConfiguration), the rest is the resource's bytes as
  * istiod sends them. What it promises on any input: 0 (or KM_XDS_SKIP for a

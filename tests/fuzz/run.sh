@@ -4,11 +4,11 @@
 #   http   the HTTP request-head parser (kmod/http_parse.c), from the seed
 #          heads in tests/fuzz/corpus/http;
 #   route  the route matcher and table builder (kmod/route_match.c,
-#          userspace/lib/route_build.c), requests and damaged tables, from
+#          userspace/model/route_build.c), requests and damaged tables, from
 #          seeds written here;
-#   yaml   the Envoy-style YAML reader (userspace/lib/config_yaml.c), from
+#   yaml   the Envoy-style YAML reader (userspace/source/yaml/config_yaml.c), from
 #          examples/ and the YAML of the unit tests' tables;
-#   xds    the xDS resource decoder (userspace/xds/resources.c): Cluster,
+#   xds    the xDS resource decoder (userspace/source/xds/resources.c): Cluster,
 #          ClusterLoadAssignment, Listener and RouteConfiguration bytes, from
 #          the unit tests' fixture and every bad-case resource.
 # yaml and xds link all of libkmesh, built here with the fuzzer's flags
@@ -27,18 +27,20 @@ mkdir -p "$out/corpus/$target"
 cflags=(-g -O1 -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=undefined -Iinclude)
 
-# lib_objs: every libkmesh source (userspace/lib, userspace/xds, the
+# lib_objs: every libkmesh source (userspace/{source,model,dataplane,util}, the
 # generated protobuf-c code) compiled with the fuzzer's flags into
 # $out/obj, again only when the source is newer; the list in objs
-lib_inc=(-D_GNU_SOURCE -Iuserspace/lib -Iuserspace/xds -Ibuild -Ibuild/proto
+usr_dirs=(userspace/source/yaml userspace/source/xds userspace/model
+	  userspace/dataplane userspace/util)
+lib_inc=(-D_GNU_SOURCE "${usr_dirs[@]/#/-I}" -Ibuild -Ibuild/proto
 	 -I/usr/include/libnl3 "-DKMESH_VERSION=\"$(cat VERSION)\"")
 lib_libs=(-lyaml -lprotobuf-c -lbpf -lelf -lz -lnl-genl-3 -lnl-3 -lnghttp2)
 lib_objs() {
 	local src o newest
 	objs=()
 	[ -d build/proto ] || { echo "fuzz: build/proto is missing (make)" >&2; exit 1; }
-	newest=$(ls -t include/kmesh/*.h userspace/lib/*.h userspace/xds/*.h | head -n 1)
-	for src in userspace/lib/*.c userspace/xds/*.c $(find build/proto -name '*.pb-c.c'); do
+	newest=$(ls -t include/kmesh/*.h $(printf '%s/*.h ' "${usr_dirs[@]}") | head -n 1)
+	for src in $(printf '%s/*.c ' "${usr_dirs[@]}") $(find build/proto -name '*.pb-c.c'); do
 		o=$out/obj/${src//\//_}.o
 		objs+=("$o")
 		[ "$o" -nt "$src" ] && [ "$o" -nt "$newest" ] && continue
@@ -83,10 +85,10 @@ DICT
 		-print_final_stats=1 "$out/corpus/http" tests/fuzz/corpus/http
 	;;
 route)
-	$CLANG "${cflags[@]}" -D_GNU_SOURCE -Iuserspace/lib \
+	$CLANG "${cflags[@]}" -D_GNU_SOURCE "${usr_dirs[@]/#/-I}" \
 		tests/fuzz/fuzz_route_match.c kmod/route_match.c \
-		kmod/http_parse.c userspace/lib/route_build.c \
-		userspace/lib/dup.c userspace/lib/model.c \
+		kmod/http_parse.c userspace/model/route_build.c \
+		userspace/util/dup.c userspace/model/model.c \
 		-o "$out/fuzz_route_match"
 
 	# One seed per mode (the first byte): a structured request, a raw

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * gRPC message reassembly (userspace/xds/grpc_frame.c): every case is fed
+ * gRPC message reassembly (userspace/source/xds/grpc_frame.c): every case is fed
  * whole, at every two-way split point, at every three-way split (small
  * cases) and byte by byte, and must give the same messages and the same
  * error each time. Plus grpc-status parsing and grpc-message decoding.

@@ -27,7 +27,7 @@ if [ -e "$ko" ]; then
 	else not_ok "kmesh.ko MODULE_VERSION is VERSION" "module '$mv', VERSION '$ver' (make module after changing VERSION)"; fi
 else skip "kmesh.ko MODULE_VERSION is VERSION" "no $ko (no kernel headers for make module)"; fi
 
-# the agent's user agent, as compiled in (userspace/xds/grpc.c)
+# the agent's user agent, as compiled in (userspace/source/xds/grpc.c)
 if grep -qa "kmesh/$ver" "$KM_BUILD/kmeshd" && ! grep -aoE 'kmesh/[0-9]+\.[0-9.]+' "$KM_BUILD/kmeshd" | grep -qvx "kmesh/$ver"; then
 	ok "kmeshd's gRPC user agent is kmesh/$ver"
 else not_ok "kmeshd's gRPC user agent is kmesh/VERSION" "$(grep -aoE 'kmesh/[0-9][0-9.]*' "$KM_BUILD/kmeshd" | sort -u | tr '\n' ' ')"; fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# The gRPC h2c transport (userspace/xds/grpc.c) against real servers on
+# The gRPC h2c transport (userspace/source/xds/grpc.c) against real servers on
 # loopback: grpc-js for the echo service, node's http2 for protocol
 # misbehaviour, a silent TCP peer for keepalive (grpc_echo_server.js). Each
 # case is one run of build/tools/km_grpc_echo (tests/xds/km_grpc_echo.c).

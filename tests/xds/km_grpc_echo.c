@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Client half of tests/xds/grpc_echo_test.sh: drives userspace/xds/grpc.c
+ * Client half of tests/xds/grpc_echo_test.sh: drives userspace/source/xds/grpc.c
  * from its own epoll loop, the way kmeshd does, against the servers of
  * grpc_echo_server.js.
  *
