@@ -76,11 +76,7 @@
  * config_yaml.c. */
 #define MAX_PRIORITY 127
 
-/* Object path at the start of a message, and quoted names, as in
- * config_yaml.c. */
-#define WHAT_LEN 384
-#define QUOTE_MAX 64
-#define N_QUOTES 4
+#define WHAT_LEN KM_WHAT_LEN
 
 /* The generated names are long; these read like the Envoy messages. */
 typedef Envoy__Config__Cluster__V3__Cluster pb_cluster;
@@ -116,99 +112,36 @@ typedef Google__Protobuf__UInt32Value pb_u32;
 static const struct km_src xds_src = { .file = "xds", .line = 0 };
 
 struct ctx {
-	struct km_err *err;
-	struct km_err scratch;	/* when the caller passed no err */
+	struct km_diag d;	/* messages: util/diag.h */
 	/* counted here, added to the caller's only on success */
 	struct km_xds_skipped skipped;
-	char quote[N_QUOTES][QUOTE_MAX + 4];
-	unsigned int next_quote;
 };
 
 static void ctx_init(struct ctx *c, struct km_err *err)
 {
 	memset(c, 0, sizeof(*c));
-	c->err = err ? err : &c->scratch;
-	c->err->msg[0] = '\0';
+	km_diag_init(&c->d, err, "xds");
 }
 
-/* ---- messages ---------------------------------------------------------- */
-
-/* A message is one line whatever the resource held. */
-static void one_line(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
-}
+/* ---- messages: util/diag.h; the object path names the resource ---------- */
 
 static int __attribute__((format(printf, 3, 4)))
 fail(struct ctx *c, const char *what, const char *fmt, ...)
 {
-	char msg[sizeof(c->err->msg)];
 	va_list ap;
+	int ret;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	ret = km_diag_vfail(&c->d, NULL, what, fmt, ap);
 	va_end(ap);
-	if (what && *what)
-		km_err_set(c->err, "%s: %s", what, msg);
-	else
-		km_err_set(c->err, "%s", msg);
-	one_line(c->err->msg);
-	return -EINVAL;
+	return ret;
 }
 
-static int oom(struct ctx *c)
-{
-	km_err_set(c->err, "xds: out of memory");
-	return -ENOMEM;
-}
-
-/* s, or its first QUOTE_MAX bytes and "..." (not splitting a UTF-8
- * character); the result lives until N_QUOTES more calls. */
-static const char *quote(struct ctx *c, const char *s)
-{
-	size_t n = strlen(s);
-	char *q;
-
-	if (n <= QUOTE_MAX)
-		return s;
-	n = QUOTE_MAX;
-	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-		n--;
-	q = c->quote[c->next_quote++ % N_QUOTES];
-	memcpy(q, s, n);
-	memcpy(q + n, "...", 4);
-	return q;
-}
-
-static void __attribute__((format(printf, 2, 3)))
-what_fmt(char *buf, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, WHAT_LEN, fmt, ap);
-	va_end(ap);
-}
-
-static void what_named(struct ctx *c, char *buf, const char *parent,
-		       const char *kind, const char *name)
-{
-	if (parent && *parent)
-		what_fmt(buf, "%s: %s '%s'", parent, kind, quote(c, name));
-	else
-		what_fmt(buf, "%s '%s'", kind, quote(c, name));
-}
-
-static void what_index(char *buf, const char *parent, const char *field,
-		       size_t i)
-{
-	if (parent && *parent)
-		what_fmt(buf, "%s: %s[%zu]", parent, field, i);
-	else
-		what_fmt(buf, "%s[%zu]", field, i);
-}
+#define oom(c) km_diag_oom(&(c)->d)
+#define quote(c, s) km_diag_quote(&(c)->d, s)
+#define what_fmt km_what_fmt
+#define what_named(c, ...) km_what_named(&(c)->d, __VA_ARGS__)
+#define what_index km_what_index
 
 /* "kind 'name': cannot decode resource (N bytes)", the name found by the
  * shallow scan when there is one. */

@@ -59,6 +59,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "check.h"
 #include "config_yaml.h"
 #include "dup.h"
 
@@ -79,26 +80,18 @@
 /* Envoy's priorities are 0..127 (the max_priority of its LB). */
 #define MAX_PRIORITY 127
 
-/* Object path at the start of a message ("listener 'x': filter_chains[0]"). */
-#define WHAT_LEN 384
-/* Names and values quoted in a message are cut to this many bytes, so the
- * part saying what is wrong still fits in struct km_err. */
-#define QUOTE_MAX 64
-/* type URLs are longer, and only useful whole */
-#define QUOTE_URL_MAX 160
-#define N_QUOTES 4
-
 struct ctx {
 	const char *file;	/* m->source */
 	yaml_document_t *doc;
-	struct km_err *err;
-	/* a message quotes at most N_QUOTES shortened strings */
-	char quote[N_QUOTES][QUOTE_URL_MAX + 4];
-	unsigned int next_quote;
+	struct km_diag d;	/* messages: util/diag.h */
 	bool node_only;		/* --xds: static_resources may be absent */
 };
 
-/* ---- messages ---------------------------------------------------------- */
+#define WHAT_LEN KM_WHAT_LEN
+#define QUOTE_MAX KM_QUOTE_MAX
+#define QUOTE_URL_MAX KM_QUOTE_URL_MAX
+
+/* ---- messages: util/diag.h, at a node's line ------------------------------ */
 
 static int line_of(const yaml_node_t *n)
 {
@@ -110,92 +103,27 @@ static struct km_src src_of(const struct ctx *c, const yaml_node_t *n)
 	return (struct km_src){ .file = c->file, .line = line_of(n) };
 }
 
-/* A message is one line whatever the YAML held (quoted strings may carry
- * "\n"), so control characters become '?'. */
-static void one_line(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
-}
-
 static int __attribute__((format(printf, 4, 5)))
 fail(struct ctx *c, const yaml_node_t *n, const char *what,
      const char *fmt, ...)
 {
-	char msg[sizeof(c->err->msg)];
+	struct km_src at = src_of(c, n);
 	va_list ap;
+	int ret;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	ret = km_diag_vfail(&c->d, &at, what, fmt, ap);
 	va_end(ap);
-	if (what && *what)
-		km_err_set(c->err, "%s:%d: %s: %s", c->file, line_of(n), what,
-			   msg);
-	else
-		km_err_set(c->err, "%s:%d: %s", c->file, line_of(n), msg);
-	one_line(c->err->msg);
-	return -EINVAL;
+	return ret;
 }
 
-static int oom(struct ctx *c)
-{
-	km_err_set(c->err, "%s: out of memory", c->file);
-	one_line(c->err->msg);
-	return -ENOMEM;
-}
-
-/* s, or its first max bytes and "..." (not splitting a UTF-8 character);
- * the result lives until N_QUOTES more calls. */
-static const char *shorten(struct ctx *c, const char *s, size_t max)
-{
-	size_t n = strlen(s);
-	char *q;
-
-	if (n <= max)
-		return s;
-	n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-		n--;
-	q = c->quote[c->next_quote++ % N_QUOTES];
-	memcpy(q, s, n);
-	memcpy(q + n, "...", 4);
-	return q;
-}
-
-static const char *quote(struct ctx *c, const char *s)
-{
-	return shorten(c, s, QUOTE_MAX);
-}
-
-static void __attribute__((format(printf, 2, 3)))
-what_fmt(char *buf, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, WHAT_LEN, fmt, ap);
-	va_end(ap);
-}
-
-static void what_named(struct ctx *c, char *buf, const char *parent,
-		       const char *kind, const char *name)
-{
-	if (parent && *parent)
-		what_fmt(buf, "%s: %s '%s'", parent, kind,
-			 quote(c, name));
-	else
-		what_fmt(buf, "%s '%s'", kind, quote(c, name));
-}
-
-static void what_index(char *buf, const char *parent, const char *field,
-		       size_t i)
-{
-	if (parent && *parent)
-		what_fmt(buf, "%s: %s[%zu]", parent, field, i);
-	else
-		what_fmt(buf, "%s[%zu]", field, i);
-}
+#define oom(c) km_diag_oom(&(c)->d)
+#define shorten(c, s, max) km_diag_shorten(&(c)->d, s, max)
+#define quote(c, s) km_diag_quote(&(c)->d, s)
+#define what_fmt km_what_fmt
+#define what_named(c, ...) km_what_named(&(c)->d, __VA_ARGS__)
+#define what_index km_what_index
+#define one_line km_one_line
 
 /* ---- nodes ------------------------------------------------------------- */
 
@@ -823,24 +751,15 @@ static int read_locality(struct ctx *c, yaml_node_t *map, const char *what,
 
 /* ---- cluster actions (tcp_proxy, route) -------------------------------- */
 
-/* The weights of one weighted_clusters so far. A route's weight may be 0
- * (Envoy: UInt32Value, no minimum; that cluster gets no traffic), a
- * tcp_proxy's may not (Envoy: uint32 weight, gte 1). */
-struct weights {
-	uint64_t sum;
-	bool route;
-};
-
-/* One weighted_clusters entry; arg is the struct weights so far. */
+/* One weighted_clusters entry; weights and their sum: model/check.c. */
 static int read_weighted_entry(struct ctx *c, yaml_node_t *e,
 			       const char *wwhat, size_t i, void *elem,
 			       void *arg)
 {
 	static const char *const used[] = { "name", "weight", NULL };
 	struct km_m_weighted *w = elem;
-	struct weights *ws = arg;
-	uint64_t *sum = &ws->sum, x;
 	char ewhat[WHAT_LEN];
+	uint64_t x;
 	int ret;
 
 	what_index(ewhat, wwhat, "clusters", i);
@@ -850,17 +769,9 @@ static int read_weighted_entry(struct ctx *c, yaml_node_t *e,
 	if (ret)
 		return ret;
 	w->src = src_of(c, e);
-	ret = req_uint(c, e, ewhat, "weight", ws->route ? 0 : 1,
-		       KM_MAX_TOTAL_WEIGHT, &x);
-	if (ret)
-		return ret;
+	ret = req_uint(c, e, ewhat, "weight", 0, KM_MAX_TOTAL_WEIGHT, &x);
 	w->weight = (uint32_t)x;
-	*sum += x;
-	if (*sum > KM_MAX_TOTAL_WEIGHT)
-		return fail(c, field(c, e, "weight"), wwhat,
-			    "sum of weights %" PRIu64 " is over the limit %u",
-			    *sum, KM_MAX_TOTAL_WEIGHT);
-	return 0;
+	return ret;
 }
 
 static int read_weighted(struct ctx *c, yaml_node_t *v, const char *what,
@@ -872,11 +783,9 @@ static int read_weighted(struct ctx *c, yaml_node_t *v, const char *what,
 	};
 	static const struct list_rules clusters = {
 		.name = "clusters", .required = true,
-		.if_empty = "clusters is empty", .limit = KM_MAX_WEIGHTED,
 		.maps = true, .read_item = read_weighted_entry,
 	};
 	char wwhat[WHAT_LEN];
-	struct weights ws = { .route = route };
 	yaml_node_t *t;
 	uint64_t x;
 	int ret;
@@ -886,24 +795,15 @@ static int read_weighted(struct ctx *c, yaml_node_t *v, const char *what,
 			 route ? route_fields : tcp_fields, NULL);
 	if (!ret)
 		ret = read_list(c, v, wwhat, &clusters, (void **)&a->clusters,
-				&a->n_clusters, sizeof(*a->clusters), &ws);
+				&a->n_clusters, sizeof(*a->clusters), NULL);
 	if (ret)
 		return ret;
-	if (ws.sum == 0)	/* only a route's can be: every weight 0 */
-		return fail(c, v, wwhat,
-			    "the sum of weights is 0: no cluster would get traffic");
 	t = route ? field(c, v, "total_weight") : NULL;
 	if (!t)
 		return 0;
 	ret = uint_at(c, t, wwhat, "total_weight", 1, KM_MAX_TOTAL_WEIGHT, &x);
-	if (ret)
-		return ret;
-	if (x != ws.sum)
-		return fail(c, t, wwhat,
-			    "total_weight %" PRIu64 " differs from the sum of weights %" PRIu64,
-			    x, ws.sum);
 	a->total_weight = (uint32_t)x;
-	return 0;
+	return ret;
 }
 
 /* `cluster: x`, the same as one weighted cluster of weight 1. */
@@ -1207,6 +1107,22 @@ static int read_domain(struct ctx *c, yaml_node_t *d, const char *vwhat,
 	return str_at(c, d, vwhat, dname, KM_MAX_MATCH_STR, false, elem);
 }
 
+/* Each domain's line, for model/check.c's duplicate-domain message. */
+static int domain_srcs(struct ctx *c, yaml_node_t *n, struct km_m_vhost *vh)
+{
+	yaml_node_t *seq = field(c, n, "domains");
+
+	if (!vh->n_domains)
+		return 0;
+	vh->domain_srcs = calloc(vh->n_domains, sizeof(*vh->domain_srcs));
+	if (!vh->domain_srcs)
+		return oom(c);
+	for (size_t i = 0; i < vh->n_domains; i++)
+		vh->domain_srcs[i] = src_of(c, seq_item(c, seq, i));
+	vh->n_domain_srcs = vh->n_domains;
+	return 0;
+}
+
 static int read_vhost(struct ctx *c, yaml_node_t *n, const char *rcwhat,
 		      size_t idx, void *elem, void *arg)
 {
@@ -1215,11 +1131,10 @@ static int read_vhost(struct ctx *c, yaml_node_t *n, const char *rcwhat,
 	};
 	static const struct list_rules domains = {
 		.name = "domains", .required = true,
-		.if_empty = "domains is empty", .limit = KM_MAX_DOMAINS,
 		.read_item = read_domain,
 	};
 	static const struct list_rules routes = {
-		.name = "routes", .limit = KM_MAX_ROUTES, .maps = true,
+		.name = "routes", .maps = true,
 		.read_item = read_route,
 	};
 	struct km_m_vhost *vh = elem;
@@ -1235,65 +1150,10 @@ static int read_vhost(struct ctx *c, yaml_node_t *n, const char *rcwhat,
 		ret = read_list(c, n, vwhat, &domains, (void **)&vh->domains,
 				&vh->n_domains, sizeof(*vh->domains), NULL);
 	if (!ret)
+		ret = domain_srcs(c, n, vh);
+	if (!ret)
 		ret = read_list(c, n, vwhat, &routes, (void **)&vh->routes,
 				&vh->n_routes, sizeof(*vh->routes), NULL);
-	return ret;
-}
-
-/* Virtual host names, and domains across all virtual hosts, are unique in a
- * route config (Envoy's rule; Host matching ignores case). */
-static int check_vhost_dups(struct ctx *c, yaml_node_t *v, const char *rcwhat,
-			    struct km_m_route_config *rc)
-{
-	yaml_node_t *vs = field(c, v, "virtual_hosts");
-	struct km_dup_ref *refs;
-	size_t nrefs = 0, first, dup, vi, di;
-	char vwhat[WHAT_LEN];
-	int ret = 0;
-
-	for (vi = 0; vi < rc->n_vhosts; vi++)
-		nrefs += rc->vhosts[vi].n_domains;
-	if (nrefs < rc->n_vhosts)
-		nrefs = rc->n_vhosts;
-	if (!nrefs)
-		return 0;
-	refs = calloc(nrefs, sizeof(*refs));
-	if (!refs)
-		return oom(c);
-
-	for (vi = 0; vi < rc->n_vhosts; vi++)
-		refs[vi] = (struct km_dup_ref){ rc->vhosts[vi].name, vi };
-	if (km_find_dup(refs, rc->n_vhosts, false, &first, &dup)) {
-		ret = fail(c, seq_item(c, vs, dup), rcwhat,
-			   "virtual_host '%s' appears twice (first at line %d)",
-			   quote(c, rc->vhosts[dup].name),
-			   rc->vhosts[first].src.line);
-		goto out;
-	}
-
-	/* pos = vhost index * KM_MAX_DOMAINS + domain index */
-	nrefs = 0;
-	for (vi = 0; vi < rc->n_vhosts; vi++)
-		for (di = 0; di < rc->vhosts[vi].n_domains; di++)
-			refs[nrefs++] = (struct km_dup_ref){
-				rc->vhosts[vi].domains[di],
-				vi * KM_MAX_DOMAINS + di
-			};
-	if (km_find_dup(refs, nrefs, true, &first, &dup)) {
-		struct km_m_vhost *v1 = &rc->vhosts[first / KM_MAX_DOMAINS];
-		yaml_node_t *vn = seq_item(c, vs, dup / KM_MAX_DOMAINS);
-		yaml_node_t *dn = seq_item(c, field(c, vn, "domains"),
-					   dup % KM_MAX_DOMAINS);
-
-		what_named(c, vwhat, rcwhat, "virtual_host",
-			   rc->vhosts[dup / KM_MAX_DOMAINS].name);
-		ret = fail(c, dn, vwhat,
-			   "domain '%s' is also in virtual_host '%s' (line %d)",
-			   quote(c, sval(dn)), quote(c, v1->name),
-			   v1->src.line);
-	}
-out:
-	free(refs);
 	return ret;
 }
 
@@ -1305,7 +1165,7 @@ static int read_route_config(struct ctx *c, yaml_node_t *v, const char *what,
 	};
 	static const char *const ignored[] = { "validate_clusters", NULL };
 	static const struct list_rules vhosts = {
-		.name = "virtual_hosts", .limit = KM_MAX_VHOSTS, .maps = true,
+		.name = "virtual_hosts", .maps = true,
 		.read_item = read_vhost,
 	};
 	char rcwhat[WHAT_LEN];
@@ -1328,7 +1188,7 @@ static int read_route_config(struct ctx *c, yaml_node_t *v, const char *what,
 		ret = read_list(c, v, rcwhat, &vhosts, (void **)&rc->vhosts,
 				&rc->n_vhosts, sizeof(*rc->vhosts), NULL);
 	if (!ret)
-		ret = check_vhost_dups(c, v, rcwhat, rc);
+		ret = km_check_route_config(rc, what, false, c->d.err);
 	return ret;
 }
 
@@ -1351,6 +1211,8 @@ static int read_tcp_proxy(struct ctx *c, yaml_node_t *tc, const char *what,
 		ret = check_type_url(c, tc, what, URL_TCP_PROXY);
 	if (!ret)
 		ret = read_action_target(c, tc, what, false, &ch->tcp);
+	if (!ret)
+		ret = km_check_action(&ch->tcp, false, what, c->d.err);
 	return ret;
 }
 
@@ -2079,7 +1941,7 @@ static int read_root(struct ctx *c, yaml_node_t *root, struct km_model *m)
 	int ret;
 
 	if (!root || is_null(root)) {
-		km_err_set(c->err, "%s:1: static_resources is missing",
+		km_err_set(c->d.err, "%s:1: static_resources is missing",
 			   c->file);
 		return -EINVAL;
 	}
@@ -2116,24 +1978,24 @@ static int yaml_error(struct ctx *c, const yaml_parser_t *p,
 		for (size_t i = 0; i < p->problem_offset && i < len; i++)
 			line += yaml[i] == '\n';
 		if (p->problem_value != -1)
-			km_err_set(c->err, "%s:%d: YAML error: %s (byte 0x%02X)",
+			km_err_set(c->d.err, "%s:%d: YAML error: %s (byte 0x%02X)",
 				   c->file, line, problem, p->problem_value);
 		else
-			km_err_set(c->err, "%s:%d: YAML error: %s", c->file,
+			km_err_set(c->d.err, "%s:%d: YAML error: %s", c->file,
 				   line, problem);
 		break;
 	default:
 		if (p->context)
-			km_err_set(c->err,
+			km_err_set(c->d.err,
 				   "%s:%d: YAML syntax error: %s (%s at line %d)",
 				   c->file, line, problem, p->context,
 				   (int)p->context_mark.line + 1);
 		else
-			km_err_set(c->err, "%s:%d: YAML syntax error: %s",
+			km_err_set(c->d.err, "%s:%d: YAML syntax error: %s",
 				   c->file, line, problem);
 		break;
 	}
-	one_line(c->err->msg);
+	one_line(c->d.err->msg);
 	return -EINVAL;
 }
 
@@ -2159,7 +2021,7 @@ static int check_depth(struct ctx *c, const char *yaml, size_t len)
 		case YAML_SEQUENCE_START_EVENT:
 		case YAML_MAPPING_START_EVENT:
 			if (++depth > KM_YAML_MAX_DEPTH) {
-				km_err_set(c->err,
+				km_err_set(c->d.err,
 					   "%s:%zu:%zu: YAML nested deeper than %u levels: refused",
 					   c->file, ev.start_mark.line + 1,
 					   ev.start_mark.column + 1,
@@ -2244,7 +2106,7 @@ static int load_string(const char *name, const char *yaml, size_t len,
 		return -ENOMEM;
 	}
 	c.file = m->source;
-	c.err = err;
+	km_diag_init(&c.d, err, c.file);
 
 	ret = load_document(&c, yaml, len, &doc);
 	if (ret)
