@@ -1770,8 +1770,8 @@ static void vh_65_routes(struct fx *f)
 	f->vh[0]->routes = v;
 }
 
-#define RT1 "route_config 'rc': route 'r1' in virtual host 'vh'"
-#define RT2 "route_config 'rc': routes[1] in virtual host 'vh'"
+#define RT1 "route_config 'rc': virtual_host 'vh': route 'r1'"
+#define RT2 "route_config 'rc': virtual_host 'vh': routes[1]"
 #define CH0 "listener 'web': filter_chains[0]"
 #define CH1 "listener 'web': filter_chains[1]"
 #define EPS "cluster 'reviews': "

@@ -57,6 +57,7 @@
 #include "envoy/config/route/v3/route.pb-c.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb-c.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb-c.h"
+#include "check.h"
 #include "resources.h"
 #include "dup.h"
 
@@ -297,13 +298,11 @@ static int read_locality(struct ctx *c, const pb_locality *l, const char *what,
 /* ---- cluster actions (tcp_proxy, route) -------------------------------- */
 
 /* One weighted_clusters entry; has_weight is false for a route entry
- * without a weight (tcp_proxy's plain uint32 is always there). A route's
- * weight may be 0 (UInt32Value, no minimum: that cluster gets no traffic),
- * a tcp_proxy's may not (uint32, gte 1), as Envoy validates them. */
+ * without a weight (tcp_proxy's plain uint32 is always there). Weights and
+ * their sum: model/check.c. */
 static int read_weight_entry(struct ctx *c, const char *wwhat, size_t i,
 			     const char *name, bool has_weight,
-			     uint32_t weight, uint32_t min_weight,
-			     struct km_m_action *a, uint64_t *sum)
+			     uint32_t weight, struct km_m_action *a)
 {
 	struct km_m_weighted *w = &a->clusters[i];
 	char ewhat[WHAT_LEN];
@@ -316,26 +315,13 @@ static int read_weight_entry(struct ctx *c, const char *wwhat, size_t i,
 		return ret;
 	if (!has_weight)
 		return fail(c, ewhat, "weight is missing");
-	if (u32_in(c, weight, ewhat, "weight", min_weight, KM_MAX_TOTAL_WEIGHT))
-		return -EINVAL;
 	w->weight = weight;
-	*sum += weight;
-	if (*sum > KM_MAX_TOTAL_WEIGHT)
-		return fail(c, wwhat,
-			    "sum of weights %" PRIu64 " is over the limit %u",
-			    *sum, KM_MAX_TOTAL_WEIGHT);
 	return 0;
 }
 
-static int alloc_weighted(struct ctx *c, const char *wwhat, size_t n,
-			  struct km_m_action *a)
+static int alloc_weighted(struct ctx *c, size_t n, struct km_m_action *a)
 {
-	if (!n)
-		return fail(c, wwhat, "clusters is empty");
-	if (n > KM_MAX_WEIGHTED)
-		return fail(c, wwhat, "%zu clusters, limit is %d", n,
-			    KM_MAX_WEIGHTED);
-	a->clusters = calloc(n, sizeof(*a->clusters));
+	a->clusters = calloc(n ? n : 1, sizeof(*a->clusters));
 	if (!a->clusters)
 		return oom(c);
 	a->n_clusters = n;
@@ -347,15 +333,13 @@ static int read_tcp_weighted(struct ctx *c, const pb_tcp_weighted *wc,
 			     const char *what, struct km_m_action *a)
 {
 	char wwhat[WHAT_LEN];
-	uint64_t sum = 0;
 	int ret;
 
 	what_fmt(wwhat, "%s: weighted_clusters", what);
-	ret = alloc_weighted(c, wwhat, wc->n_clusters, a);
+	ret = alloc_weighted(c, wc->n_clusters, a);
 	for (size_t i = 0; !ret && i < wc->n_clusters; i++)
 		ret = read_weight_entry(c, wwhat, i, wc->clusters[i]->name,
-					true, wc->clusters[i]->weight, 1, a,
-					&sum);
+					true, wc->clusters[i]->weight, a);
 	return ret;
 }
 
@@ -364,11 +348,10 @@ static int read_route_weighted(struct ctx *c, const pb_weighted *wc,
 			       const char *what, struct km_m_action *a)
 {
 	char wwhat[WHAT_LEN], ewhat[WHAT_LEN];
-	uint64_t sum = 0;
 	int ret;
 
 	what_fmt(wwhat, "%s: weighted_clusters", what);
-	ret = alloc_weighted(c, wwhat, wc->n_clusters, a);
+	ret = alloc_weighted(c, wc->n_clusters, a);
 	for (size_t i = 0; !ret && i < wc->n_clusters; i++) {
 		const Envoy__Config__Route__V3__WeightedCluster__ClusterWeight *e =
 			wc->clusters[i];
@@ -379,23 +362,13 @@ static int read_route_weighted(struct ctx *c, const pb_weighted *wc,
 				    "cluster_header is not supported (name only)");
 		}
 		ret = read_weight_entry(c, wwhat, i, e->name, e->weight != NULL,
-					e->weight ? e->weight->value : 0, 0,
-					a, &sum);
+					e->weight ? e->weight->value : 0, a);
 	}
-	if (ret)
+	if (ret || !wc->total_weight)
 		return ret;
-	if (sum == 0)
-		return fail(c, wwhat,
-			    "the sum of weights is 0: no cluster would get traffic");
-	if (!wc->total_weight)
-		return 0;
 	if (u32_in(c, wc->total_weight->value, wwhat, "total_weight", 1,
 		   KM_MAX_TOTAL_WEIGHT))
 		return -EINVAL;
-	if (wc->total_weight->value != sum)
-		return fail(c, wwhat,
-			    "total_weight %" PRIu32 " differs from the sum of weights %" PRIu64,
-			    wc->total_weight->value, sum);
 	a->total_weight = wc->total_weight->value;
 	return 0;
 }
@@ -689,20 +662,18 @@ static int read_route_action(struct ctx *c, const pb_action *pa,
 
 /* Messages name a route "route 'x' in virtual host 'y'", or by index when
  * it has no name. */
-static int read_route(struct ctx *c, const pb_route *pr, const char *rcwhat,
-		      const char *vhost, size_t idx, struct km_m_route *r)
+static int read_route(struct ctx *c, const pb_route *pr, const char *vwhat,
+		      size_t idx, struct km_m_route *r)
 {
 	char rwhat[WHAT_LEN];
 	int ret;
 
-	what_fmt(rwhat, "%s: routes[%zu] in virtual host '%s'", rcwhat, idx,
-		 quote(c, vhost));
+	what_index(rwhat, vwhat, "routes", idx);
 	ret = opt_str(c, pr->name, rwhat, "name", KM_NAME_MAX, &r->name);
 	if (ret)
 		return ret;
 	if (r->name)
-		what_fmt(rwhat, "%s: route '%s' in virtual host '%s'", rcwhat,
-			 quote(c, r->name), quote(c, vhost));
+		what_named(c, rwhat, vwhat, "route", r->name);
 	r->src = xds_src;
 	r->case_sensitive = true;
 
@@ -739,12 +710,7 @@ static int read_vhost(struct ctx *c, const pb_vhost *pv, const char *rcwhat,
 	vh->src = xds_src;
 	what_named(c, vwhat, rcwhat, "virtual_host", vh->name);
 
-	if (!pv->n_domains)
-		return fail(c, vwhat, "domains is empty");
-	if (pv->n_domains > KM_MAX_DOMAINS)
-		return fail(c, vwhat, "%zu domains, limit is %d", pv->n_domains,
-			    KM_MAX_DOMAINS);
-	vh->domains = calloc(pv->n_domains, sizeof(*vh->domains));
+	vh->domains = calloc(pv->n_domains + 1, sizeof(*vh->domains));
 	if (!vh->domains)
 		return oom(c);
 	vh->n_domains = pv->n_domains;
@@ -756,9 +722,6 @@ static int read_vhost(struct ctx *c, const pb_vhost *pv, const char *rcwhat,
 			return ret;
 	}
 
-	if (pv->n_routes > KM_MAX_ROUTES)
-		return fail(c, vwhat, "%zu routes, limit is %d", pv->n_routes,
-			    KM_MAX_ROUTES);
 	if (!pv->n_routes)
 		return 0;
 	vh->routes = calloc(pv->n_routes, sizeof(*vh->routes));
@@ -766,63 +729,11 @@ static int read_vhost(struct ctx *c, const pb_vhost *pv, const char *rcwhat,
 		return oom(c);
 	vh->n_routes = pv->n_routes;
 	for (size_t i = 0; i < pv->n_routes; i++) {
-		ret = read_route(c, pv->routes[i], rcwhat, vh->name, i,
-				 &vh->routes[i]);
+		ret = read_route(c, pv->routes[i], vwhat, i, &vh->routes[i]);
 		if (ret)
 			return ret;
 	}
 	return 0;
-}
-
-/* Virtual host names, and domains across all virtual hosts, are unique in a
- * route config (Envoy's rule; Host matching ignores case). */
-static int check_vhost_dups(struct ctx *c, const char *rcwhat,
-			    const struct km_m_route_config *rc)
-{
-	struct km_dup_ref *refs;
-	size_t nrefs = 0, first, dup, vi, di;
-	char vwhat[WHAT_LEN];
-	int ret = 0;
-
-	for (vi = 0; vi < rc->n_vhosts; vi++)
-		nrefs += rc->vhosts[vi].n_domains;
-	if (nrefs < rc->n_vhosts)
-		nrefs = rc->n_vhosts;
-	if (!nrefs)
-		return 0;
-	refs = calloc(nrefs, sizeof(*refs));
-	if (!refs)
-		return oom(c);
-
-	for (vi = 0; vi < rc->n_vhosts; vi++)
-		refs[vi] = (struct km_dup_ref){ rc->vhosts[vi].name, vi };
-	if (km_find_dup(refs, rc->n_vhosts, false, &first, &dup)) {
-		ret = fail(c, rcwhat,
-			   "virtual_host '%s' appears twice (virtual_hosts[%zu] and [%zu])",
-			   quote(c, rc->vhosts[dup].name), first, dup);
-		goto out;
-	}
-
-	/* pos = vhost index * KM_MAX_DOMAINS + domain index */
-	nrefs = 0;
-	for (vi = 0; vi < rc->n_vhosts; vi++)
-		for (di = 0; di < rc->vhosts[vi].n_domains; di++)
-			refs[nrefs++] = (struct km_dup_ref){
-				rc->vhosts[vi].domains[di],
-				vi * KM_MAX_DOMAINS + di
-			};
-	if (km_find_dup(refs, nrefs, true, &first, &dup)) {
-		const struct km_m_vhost *v1 = &rc->vhosts[first / KM_MAX_DOMAINS];
-		const struct km_m_vhost *v2 = &rc->vhosts[dup / KM_MAX_DOMAINS];
-
-		what_named(c, vwhat, rcwhat, "virtual_host", v2->name);
-		ret = fail(c, vwhat, "domain '%s' is also in virtual_host '%s'",
-			   quote(c, v2->domains[dup % KM_MAX_DOMAINS]),
-			   quote(c, v1->name));
-	}
-out:
-	free(refs);
-	return ret;
 }
 
 /* A RouteConfiguration: an RDS resource (named) or inline in an
@@ -852,9 +763,6 @@ static int read_route_config(struct ctx *c, const pb_route_config *prc,
 	if (prc->vhds)
 		return fail(c, rcwhat, "vhds is not supported");
 
-	if (prc->n_virtual_hosts > KM_MAX_VHOSTS)
-		return fail(c, rcwhat, "%zu virtual_hosts, limit is %d",
-			    prc->n_virtual_hosts, KM_MAX_VHOSTS);
 	if (!prc->n_virtual_hosts)
 		return 0;
 	rc->vhosts = calloc(prc->n_virtual_hosts, sizeof(*rc->vhosts));
@@ -867,7 +775,7 @@ static int read_route_config(struct ctx *c, const pb_route_config *prc,
 		if (ret)
 			return ret;
 	}
-	return check_vhost_dups(c, rcwhat, rc);
+	return km_check_route_config(rc, parent, false, c->d.err);
 }
 
 /* ---- listeners --------------------------------------------------------- */
@@ -883,8 +791,9 @@ static int read_tcp_proxy(struct ctx *c, const pb_tcp *t, const char *what,
 	case ENVOY__EXTENSIONS__FILTERS__NETWORK__TCP_PROXY__V3__TCP_PROXY__CLUSTER_SPECIFIER_CLUSTER:
 		return read_one_cluster(c, t->cluster, what, &ch->tcp);
 	case ENVOY__EXTENSIONS__FILTERS__NETWORK__TCP_PROXY__V3__TCP_PROXY__CLUSTER_SPECIFIER_WEIGHTED_CLUSTERS:
-		return read_tcp_weighted(c, t->weighted_clusters, what,
-					 &ch->tcp);
+		if (read_tcp_weighted(c, t->weighted_clusters, what, &ch->tcp))
+			return -EINVAL;
+		return km_check_action(&ch->tcp, false, what, c->d.err);
 	default:
 		return fail(c, what, "needs cluster or weighted_clusters");
 	}
