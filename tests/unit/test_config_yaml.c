@@ -876,6 +876,14 @@ static const struct bad_case bad_cases[] = {
 	  HTTP_HEAD "              - { match: { prefix: / }, route: { cluster: c } }\n"
 	  "            - name: vh2\n",
 	  "t.yaml:16: " HCM_WHAT ": route_config 'rc': virtual_host 'vh2': domains is missing" },
+	/* model/check.c's rule, the same row for xDS in test_xds_resources.c */
+	{ "domain with a line break",
+	  HTTP_HEAD "              - { match: { prefix: / }, route: { cluster: c } }\n"
+	  "            - name: vh2\n              domains: [ok, \"a\\nb\"]\n",
+	  "t.yaml:17: " HCM_WHAT ": route_config 'rc': virtual_host 'vh2': domains[1] holds a CR or LF, which no request can carry (Envoy refuses it too)" },
+	{ "header name with a line break",
+	  ROUTE("{ prefix: /, headers: [ { name: \"x-a\\rb\", present_match: true } ] }", "{ cluster: c }"),
+	  "t.yaml:15: " VH_WHAT ": routes[0]: header 'x-a?b' holds a CR or LF, which no request can carry (Envoy refuses it too)" },
 	{ "domain empty",
 	  HTTP_HEAD "              - { match: { prefix: / }, route: { cluster: c } }\n"
 	  "            - name: vh2\n              domains: [ok, \"\"]\n",

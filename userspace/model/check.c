@@ -157,6 +157,22 @@ int km_check_action(const struct km_m_action *a, bool route, const char *what,
 
 /* ---- route configs -------------------------------------------------------- */
 
+/*
+ * Envoy validates domains and header matcher names with its "loose"
+ * HTTP_HEADER_VALUE / HTTP_HEADER_NAME patterns (strict: false),
+ * ^[^\0\n\r]*$: no request head can carry CR or LF in a Host or a field
+ * name, so such a rule could never match and is refused, as Envoy does.
+ */
+static int check_no_crlf(struct chk *k, const char *s, const struct km_src *src,
+			 long vi, long ri, const char *what)
+{
+	if (s && strpbrk(s, "\r\n"))
+		return fail(k, src, vi, ri,
+			    "%s holds a CR or LF, which no request can carry (Envoy refuses it too)",
+			    what);
+	return 0;
+}
+
 /* A string the blob stores: at most KM_RT_STR_MAX bytes. */
 static int check_str(struct chk *k, const char *s, const struct km_src *src,
 		     long vi, long ri, const char *what)
@@ -195,6 +211,9 @@ static int check_domains(struct chk *k, size_t vi)
 		if (!v->domains[i] || !v->domains[i][0])
 			return fail(k, &v->src, vi, -1, "%s is empty", what);
 		ret = check_str(k, v->domains[i], &v->src, vi, -1, what);
+		if (!ret)
+			ret = check_no_crlf(k, v->domains[i], domain_src(v, i),
+					    vi, -1, what);
 		if (ret)
 			return ret;
 	}
@@ -356,6 +375,8 @@ static int check_matcher(struct chk *k, size_t vi, size_t ri,
 	snprintf(what, sizeof(what), "%s '%s'",
 		 query ? "query parameter" : "header", quote(k, h->name));
 	ret = check_str(k, h->name, src, vi, ri, what);
+	if (!ret && !query)
+		ret = check_no_crlf(k, h->name, src, vi, ri, what);
 	if (ret)
 		return ret;
 	if (k->kernel && !query && h->name[0] == ':' &&
