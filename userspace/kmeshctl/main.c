@@ -23,9 +23,9 @@
 #include "strmap.h"
 #include "maps.h"
 #include "sockmap_cmd.h"
+#include "state.h"
 #include "sys.h"
 
-#define KM_STATE_FILE "/run/kmesh/kmeshd.state"
 
 struct ctl {
 	const char *pin_root;
@@ -134,52 +134,44 @@ struct agent_state {
 	char xds_nacked[64];	/* xDS types whose last response was NACKed */
 };
 
+static void state_line(const char *key, const char *v, void *arg)
+{
+	struct agent_state *st = arg;
+	size_t n = strlen(st->xds_nacked);
+
+	if (!strcmp(key, KM_ST_PID))
+		st->pid = strtol(v, NULL, 10);
+	else if (!strcmp(key, KM_ST_RUNNING))
+		st->stopped = !strcmp(v, "0");
+	else if (!strcmp(key, KM_ST_CONFIG))
+		snprintf(st->config, sizeof(st->config), "%s", v);
+	else if (!strcmp(key, KM_ST_LAST_OK))
+		st->last_ok = !strcmp(v, "1");
+	else if (!strcmp(key, KM_ST_LAST_ERROR))
+		snprintf(st->last_error, sizeof(st->last_error), "%s", v);
+	else if (!strcmp(key, KM_ST_GENERATION))
+		st->generation = strtoull(v, NULL, 10);
+	else if (!strcmp(key, KM_ST_L7) && st->n_l7 < KM_STATE_MAX_L7)
+		snprintf(st->l7[st->n_l7++], KM_NAME_MAX, "%s", v);
+	else if (!strcmp(key, KM_ST_L7_ROUTER))
+		st->l7_router = !strcmp(v, "1");
+	else if (!strcmp(key, KM_ST_L7_WHY))
+		snprintf(st->l7_why, sizeof(st->l7_why), "%s", v);
+	/* xds_<type>_nacked=1 */
+	else if (!strncmp(key, KM_ST_XDS, 4) && strlen(key) == 14 &&
+		 !strcmp(key + 7, "_nacked") && !strcmp(v, "1"))
+		snprintf(st->xds_nacked + n, sizeof(st->xds_nacked) - n,
+			 " %.3s", key + 4);
+}
+
 static void read_state(const char *path, struct agent_state *st)
 {
-	FILE *f = fopen(path, "re");
-	char *line = NULL, *v;
-	size_t cap = 0;
-	ssize_t n;
+	int ret;
 
 	memset(st, 0, sizeof(*st));
-	if (!f) {
-		st->open_err = errno;
-		return;
-	}
-	st->present = true;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		if (line[n - 1] == '\n')
-			line[n - 1] = 0;
-		v = strchr(line, '=');
-		if (!v)
-			continue;
-		*v++ = 0;
-		if (strcmp(line, "pid") == 0)
-			st->pid = strtol(v, NULL, 10);
-		else if (strcmp(line, "running") == 0)
-			st->stopped = strcmp(v, "0") == 0;
-		else if (strcmp(line, "config") == 0)
-			snprintf(st->config, sizeof(st->config), "%s", v);
-		else if (strcmp(line, "last_ok") == 0)
-			st->last_ok = strcmp(v, "1") == 0;
-		else if (strcmp(line, "last_error") == 0)
-			snprintf(st->last_error, sizeof(st->last_error), "%s", v);
-		else if (strcmp(line, "generation") == 0)
-			st->generation = strtoull(v, NULL, 10);
-		else if (strcmp(line, "l7") == 0 && st->n_l7 < KM_STATE_MAX_L7)
-			snprintf(st->l7[st->n_l7++], KM_NAME_MAX, "%s", v);
-		else if (strcmp(line, "l7_router") == 0)
-			st->l7_router = strcmp(v, "1") == 0;
-		else if (strcmp(line, "l7_why") == 0)
-			snprintf(st->l7_why, sizeof(st->l7_why), "%s", v);
-		else if (!strncmp(line, "xds_", 4) && strlen(line) == 14 &&
-			 !strcmp(line + 7, "_nacked") && !strcmp(v, "1"))
-			snprintf(st->xds_nacked + strlen(st->xds_nacked),
-				 sizeof(st->xds_nacked) - strlen(st->xds_nacked),
-				 " %.3s", line + 4);
-	}
-	free(line);
-	fclose(f);
+	ret = km_state_read(path, state_line, st);
+	st->open_err = -ret;
+	st->present = !ret;
 }
 
 /* kernel.bpf_stats_enabled: run counts and times exist only while set. */
@@ -1155,41 +1147,41 @@ out:
 
 /* ---- config (xDS) ------------------------------------------------------- */
 
+/* The xDS client's keys (state.h), without their "xds_" */
+static void xds_line(const char *key, const char *v, void *arg)
+{
+	int err;
+
+	if (!strncmp(key, KM_ST_XDS, strlen(KM_ST_XDS)))
+		free(km_strmap_put(arg, key + strlen(KM_ST_XDS), strdup(v),
+				   &err));
+}
+
+#define KM_NAME_STR(x) #x,
 static int cmd_config(struct ctl *c)
 {
-	static const char *const types[] = { "cds", "eds", "lds", "rds" };
-	static const char *const general[] = { "server", "mode", "connected", "node_id",
-		"reconnects", "last_error", "skipped_filters", "skipped_typed_configs",
-		"skipped_chains", "skipped_listeners",
-		"last_response_bytes", "last_response_ms" };
-	static const char *const fields[] = { "version", "nonce", "resources", "acks",
-		"nacks", "last_nack" };
+	static const char *const types[] = { KM_STATE_XDS_TYPES(KM_NAME_STR) };
+	static const char *const general[] = {
+		KM_STATE_XDS_GENERAL(KM_NAME_STR)
+	};
+	/* the table's columns: every field but "nacked" */
+	static const char *const fields[] = { KM_STATE_XDS_FIELDS(KM_NAME_STR) };
+	const size_t n_fields = sizeof(fields) / sizeof(fields[0]) - 1;
 	struct km_strmap st = {};
-	FILE *f = fopen(c->state_file, "re");
-	char *line = NULL, key[64], *v;
-	const char *val[6];
-	size_t cap = 0, i = 0;
+	const char *val[sizeof(fields) / sizeof(fields[0])];
+	char key[64];
+	size_t i = 0;
 	struct km_json j;
 	const char *k;
 	void *pv;
-	ssize_t n;
-	int err;
+	int ret;
 
-	if (!f) {
-		fprintf(stderr, "kmeshctl: %s: %s (is kmeshd running?)\n", c->state_file,
-			strerror(errno));
+	ret = km_state_read(c->state_file, xds_line, &st);
+	if (ret) {
+		fprintf(stderr, "kmeshctl: %s: %s (is kmeshd running?)\n",
+			c->state_file, strerror(-ret));
 		return 1;
 	}
-	while ((n = getline(&line, &cap, f)) > 0) {
-		if (line[n - 1] == '\n')
-			line[n - 1] = 0;
-		if (strncmp(line, "xds_", 4) == 0 && (v = strchr(line, '='))) {
-			*v++ = 0;
-			free(km_strmap_put(&st, line + 4, strdup(v), &err));
-		}
-	}
-	free(line);
-	fclose(f);
 	if (c->json) {
 		km_json_init(&j, stdout);
 		km_json_obj(&j, NULL);
@@ -1204,10 +1196,10 @@ static int cmd_config(struct ctl *c)
 			       (char *)(km_strmap_get(&st, general[i]) ?: ""));
 		printf("\n%-5s %-20s %-20s %9s %6s %6s  last NACK\n", "type", "version",
 		       "nonce", "resources", "acks", "nacks");
-		for (size_t t = 0; t < 4; t++) {
-			for (size_t f2 = 0; f2 < 6; f2++) {
-				snprintf(key, sizeof(key), "%s_%s", types[t], fields[f2]);
-				val[f2] = km_strmap_get(&st, key) ?: "";
+		for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+			for (size_t f = 0; f < n_fields; f++) {
+				snprintf(key, sizeof(key), "%s_%s", types[t], fields[f]);
+				val[f] = km_strmap_get(&st, key) ?: "";
 			}
 			printf("%-5s %-20.20s %-20.20s %9s %6s %6s  %s\n", types[t], val[0],
 			       val[1], val[2], val[3], val[4], val[5]);
@@ -1218,6 +1210,7 @@ static int cmd_config(struct ctl *c)
 	km_strmap_free(&st);
 	return 0;
 }
+#undef KM_NAME_STR
 
 /* ---- module ------------------------------------------------------------ */
 
