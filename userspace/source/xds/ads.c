@@ -617,6 +617,29 @@ static void respond(struct km_ads *a, int t, struct candidate *c,
 		update_subscriptions(a, t);
 }
 
+/* A response's type (its index), its nonce kept, and the candidate set it
+ * fills; -1 with last_error set. A SotW CDS or LDS response is the whole
+ * set: it starts empty (@whole), anything else from the accepted one. */
+static int response_begin(struct km_ads *a, struct candidate *c,
+			  const char *type_url, const char *nonce,
+			  size_t n_resources, bool whole)
+{
+	int t = type_of(type_url);
+
+	if (t < 0) {
+		snprintf(a->last_error, sizeof(a->last_error),
+			 "response for unknown type %s", type_url);
+		return -1;
+	}
+	set_str(&a->t[t].nonce, nonce);
+	if (cand_init(c, &a->t[t], whole && (t == CDS || t == LDS),
+		      n_resources)) {
+		snprintf(a->last_error, sizeof(a->last_error), "out of memory");
+		return -1;
+	}
+	return t;
+}
+
 static void on_sotw(struct km_ads *a, const uint8_t *msg, size_t len)
 {
 	Envoy__Service__Discovery__V3__DiscoveryResponse *r =
@@ -628,16 +651,10 @@ static void on_sotw(struct km_ads *a, const uint8_t *msg, size_t len)
 		snprintf(a->last_error, sizeof(a->last_error), "undecodable DiscoveryResponse (%zu bytes)", len);
 		return;
 	}
-	t = type_of(r->type_url);
-	if (t < 0) {
-		snprintf(a->last_error, sizeof(a->last_error), "response for unknown type %s", r->type_url);
+	t = response_begin(a, &c, r->type_url, r->nonce,
+			   r->n_resources, true);
+	if (t < 0)
 		goto out;
-	}
-	set_str(&a->t[t].nonce, r->nonce);
-	if (cand_init(&c, &a->t[t], t == CDS || t == LDS, r->n_resources)) {
-		snprintf(a->last_error, sizeof(a->last_error), "out of memory");
-		goto out;
-	}
 	for (size_t i = 0; i < r->n_resources; i++)
 		cand_add(a, &c, t, r->resources[i]->type_url, r->resources[i]->value.data,
 			 r->resources[i]->value.len, NULL);
@@ -657,16 +674,10 @@ static void on_delta(struct km_ads *a, const uint8_t *msg, size_t len)
 		snprintf(a->last_error, sizeof(a->last_error), "undecodable DeltaDiscoveryResponse (%zu bytes)", len);
 		return;
 	}
-	t = type_of(r->type_url);
-	if (t < 0) {
-		snprintf(a->last_error, sizeof(a->last_error), "response for unknown type %s", r->type_url);
+	t = response_begin(a, &c, r->type_url, r->nonce,
+			   r->n_resources, false);
+	if (t < 0)
 		goto out;
-	}
-	set_str(&a->t[t].nonce, r->nonce);
-	if (cand_init(&c, &a->t[t], false, r->n_resources)) {
-		snprintf(a->last_error, sizeof(a->last_error), "out of memory");
-		goto out;
-	}
 	for (size_t i = 0; i < r->n_removed_resources; i++)
 		km_strmap_del(&c.map, r->removed_resources[i]);
 	for (size_t i = 0; i < r->n_resources; i++) {
