@@ -6,11 +6,11 @@
  * exports to the others. Messages: util/diag.h at the node's line. Every
  * semantic and limit rule is model/check.c's.
  *
- *   yaml_nodes.c   nodes, scalars, lists, addresses, localities
- *   route.c        cluster actions, routes, virtual hosts, route configs
- *   listener.c     listeners, filter chains, tcp_proxy, HTTP manager
- *   cluster.c      clusters, endpoints, LB policy, circuit breakers
- *   config_yaml.c  node, static_resources, the document, the file
+ *   yaml_nodes.c      nodes, scalars, lists, addresses, localities
+ *   yaml_route.c      cluster actions, routes, virtual hosts, route configs
+ *   yaml_listener.c   listeners, filter chains, tcp_proxy, HTTP manager
+ *   yaml_cluster.c    clusters, endpoints, LB policy, circuit breakers
+ *   config_yaml.c     node, static_resources, the document, the file
  */
 #ifndef KM_YAML_READ_H
 #define KM_YAML_READ_H
@@ -161,18 +161,18 @@ int y_fail(struct ctx *c, const yaml_node_t *n, const char *what,
      const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* route.c */
+/* yaml_route.c */
 int y_read_action_target(struct ctx *c, yaml_node_t *map,
 			      const char *what, bool route,
 			      struct km_m_action *a);
 int y_read_route_config(struct ctx *c, yaml_node_t *v, const char *what,
 			     struct km_m_route_config *rc);
 
-/* listener.c */
+/* yaml_listener.c */
 int y_read_listener(struct ctx *c, yaml_node_t *n, const char *what,
 			 size_t idx, void *elem, void *arg);
 
-/* cluster.c */
+/* yaml_cluster.c */
 int y_read_cluster(struct ctx *c, yaml_node_t *n, const char *what,
 			size_t idx, void *elem, void *arg);
 
