@@ -111,6 +111,8 @@ if [ "$what" = all ] || [ "$what" = --xds ]; then
 	run_suite "gRPC transport" tests/xds/grpc_echo_test.sh
 	run_suite "xDS test control plane" tests/xds/server_selftest.sh
 	run_suite "xDS" tests/xds/run.sh
+	run_suite "xDS Istio fidelity" tests/xds/fidelity.sh
+	run_suite "xDS Istio corpus" tests/xds/corpus.sh
 fi
 # The mesh benchmark's harness in smoke mode (1 s runs): every configuration
 # gives well-formed figures or says why not; timings are not judged

@@ -2108,6 +2108,43 @@ static void test_listener_direction(void **state)
 	fx_free(&f);
 }
 
+/* default_filter_chain (field 25), istiod's TCP side of a sniffed port:
+ * read as the chain taken when no other matches, never compared with the
+ * others' matches. */
+static void test_default_filter_chain(void **state)
+{
+	struct km_xds_skipped skipped = { 0 };
+	struct km_m_listener l;
+	struct km_err err;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	f.li->n_filter_chains = 1;
+	f.li->filter_chains[0] = f.ch[1];	/* the HTTP chain */
+	f.li->default_filter_chain = f.ch[0];	/* istio.stats + tcp_proxy */
+	buf = fx_pack(&f, LISTENER, &len);
+	assert_int_equal(km_xds_listener(buf, len, &l, &skipped, &err), 0);
+	assert_int_equal(l.n_chains, 2);
+	assert_int_equal(l.chains[0].kind, KM_CHAIN_HTTP);
+	assert_false(l.chains[0].fallback);
+	assert_int_equal(l.chains[1].kind, KM_CHAIN_TCP_PROXY);
+	assert_true(l.chains[1].fallback);
+	assert_string_equal(l.chains[1].tcp.clusters[0].cluster, "reviews");
+	km_listener_free(&l);
+
+	/* a listener may hold only the default chain */
+	f.li->n_filter_chains = 0;
+	buf = fx_pack(&f, LISTENER, &len);
+	assert_int_equal(km_xds_listener(buf, len, &l, &skipped, &err), 0);
+	assert_int_equal(l.n_chains, 1);
+	assert_true(l.chains[0].fallback);
+	km_listener_free(&l);
+	fx_free(&f);
+}
+
 /* ---- bytes that do not decode, names ---------------------------------------- */
 
 static void test_garbage(void **state)
@@ -2333,6 +2370,7 @@ int main(void)
 		cmocka_unit_test(test_skipped_chains),
 		cmocka_unit_test(test_chain_match_kept),
 		cmocka_unit_test(test_listener_direction),
+		cmocka_unit_test(test_default_filter_chain),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_resource_name),
 		cmocka_unit_test(test_resource_name_of_fixture),

@@ -178,6 +178,8 @@ struct km_m_chain {
 	struct km_m_action tcp;	/* KM_CHAIN_TCP_PROXY */
 	struct km_m_route_config routes;	/* KM_CHAIN_HTTP, inline */
 	char *rds_name;		/* KM_CHAIN_HTTP via rds (xDS) */
+	/* Listener.default_filter_chain: taken when no chain's match does */
+	bool fallback;
 };
 
 /* Listener.traffic_direction (core.v3.TrafficDirection). */

@@ -160,6 +160,13 @@ static int res_decode(struct km_ads *a, int t, const uint8_t *buf, size_t len,
 
 /* ---- model from the accepted state ---------------------------------------- */
 
+/* An EDS cluster whose endpoints come from its ClusterLoadAssignment. */
+static bool eds_wants(const struct km_m_cluster *c)
+{
+	return c->type == KM_CLUSTER_EDS && !c->has_load_assignment &&
+	       !c->original_dst;
+}
+
 /* Shallow: the arrays are new, their contents borrowed from the resources. */
 static int build_model(struct km_ads *a, struct km_model *m)
 {
@@ -180,7 +187,10 @@ static int build_model(struct km_ads *a, struct km_model *m)
 		struct ads_res *cla;
 
 		*c = ((struct ads_res *)v)->cluster;
-		if (c->has_load_assignment || c->original_dst)
+		/* only an EDS cluster takes a ClusterLoadAssignment: a STATIC
+		 * one without load_assignment (Istio's BlackHoleCluster) has no
+		 * endpoints, whatever EDS holds under its name */
+		if (!eds_wants(c))
 			continue;
 		cla = km_strmap_get(&a->t[EDS].res, k);
 		if (cla) {	/* until EDS arrives: no endpoints, refused */
@@ -248,8 +258,7 @@ static char **wanted(struct km_ads *a, int t, size_t *n)
 		for (size_t c = 0; c < nc; c++) {
 			const char *want = NULL;
 
-			if (t == EDS && !r->cluster.has_load_assignment &&
-			    !r->cluster.original_dst)
+			if (t == EDS && eds_wants(&r->cluster))
 				want = k;
 			else if (t == RDS)
 				want = r->listener.chains[c].rds_name;

@@ -211,8 +211,12 @@ static int read_chain(struct ctx *c, const pb_chain *pc, const char *lwhat,
 	char cwhat[WHAT_LEN];
 	int ret;
 
-	what_index(cwhat, lwhat, "filter_chains", idx);
+	if (idx == SIZE_MAX)	/* the default_filter_chain */
+		what_fmt(cwhat, "%s: default_filter_chain", lwhat);
+	else
+		what_index(cwhat, lwhat, "filter_chains", idx);
 	ch->src = xds_src;
+	ch->fallback = idx == SIZE_MAX;
 	if (!pc->n_filters)
 		return x_fail(c, cwhat,
 			    "filters is empty, needs a tcp_proxy or http_connection_manager filter");
@@ -308,8 +312,10 @@ int x_read_listener(struct ctx *c, const pb_listener *pl,
 			 struct km_m_listener *l)
 {
 	char lwhat[WHAT_LEN], cwhat[WHAT_LEN];
-	/* orig: the filter_chains index of each kept chain */
-	size_t nc = pl->n_filter_chains, kept = 0, *orig = NULL;
+	/* orig: the filter_chains index of each kept chain; the
+	 * default_filter_chain, if any, is read last as index SIZE_MAX */
+	size_t nc = pl->n_filter_chains + !!pl->default_filter_chain, kept = 0,
+	       *orig = NULL;
 	int ret;
 
 	ret = x_str_at(c, pl->name, "listener", "name", KM_NAME_MAX, false,
@@ -336,17 +342,18 @@ int x_read_listener(struct ctx *c, const pb_listener *pl,
 	l->n_chains = nc;
 	for (size_t i = 0; i < nc; i++) {
 		struct km_m_chain *ch = &l->chains[kept];
-		bool served = false;
+		bool dflt = i == pl->n_filter_chains, served = false;
 
-		ret = read_chain(c, pl->filter_chains[i], lwhat, i, ch,
-				 &served);
+		ret = read_chain(c, dflt ? pl->default_filter_chain :
+				 pl->filter_chains[i], lwhat, dflt ? SIZE_MAX : i,
+				 ch, &served);
 		if (ret)
 			goto out;
 		if (!served) {
 			memset(ch, 0, sizeof(*ch));
 			continue;
 		}
-		for (size_t j = 0; j < kept; j++) {
+		for (size_t j = 0; j < kept && !dflt; j++) {
 			if (!same_match(&l->chains[j], ch))
 				continue;
 			what_index(cwhat, lwhat, "filter_chains", i);
