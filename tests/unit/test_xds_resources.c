@@ -25,6 +25,7 @@
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb-c.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb-c.h"
 #include "resources.h"
+#include "notenf.h"
 
 #define URL_TCP_PROXY \
 	"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy"
@@ -1041,6 +1042,7 @@ static void test_listener(void **state)
 {
 	struct km_xds_skipped skipped = { 0 };
 	const struct km_m_chain *ch;
+	struct km_notenf ne = { 0 };
 	struct km_m_listener l;
 	struct km_err err;
 	struct fx f;
@@ -1049,6 +1051,7 @@ static void test_listener(void **state)
 
 	(void)state;
 	fx_init(&f);
+	km_xds_audit_set(&ne, false);
 	buf = fx_pack(&f, LISTENER, &len);
 	assert_int_equal(km_xds_listener(buf, len, &l, &skipped, &err), 0);
 	assert_string_equal(l.name, "web");
@@ -1073,16 +1076,22 @@ static void test_listener(void **state)
 	assert_null(ch->rds_name);
 	check_fixture_routes(&ch->routes);
 
-	/* istio.stats; the fault filter (the router is not counted) */
-	assert_int_equal(skipped.filters, 1);
-	assert_int_equal(skipped.typed_configs, 1);
+	/* istio.stats and the fault filter are accepted, not enforced,
+	 * counted by kind (the router is enforced); nothing is skipped */
+	assert_int_equal(skipped.filters, 0);
+	assert_int_equal(skipped.typed_configs, 0);
+	assert_int_equal(ne.count[KM_NE_TELEMETRY], 3);	/* + 2 stat_prefix */
+	assert_int_equal(ne.count[KM_NE_FAULT_INJECTION], 1);
+	assert_string_equal(ne.example[KM_NE_FAULT_INJECTION],
+			    "listener 'web': filter_chains[1]: http_connection_manager: envoy.filters.http.fault");
 	km_listener_free(&l);
 
 	/* counts add up over the resources of a response */
 	assert_int_equal(km_xds_listener(buf, len, &l, &skipped, &err), 0);
-	assert_int_equal(skipped.filters, 2);
-	assert_int_equal(skipped.typed_configs, 2);
+	assert_int_equal(ne.count[KM_NE_FAULT_INJECTION], 2);
 	km_listener_free(&l);
+	km_xds_audit_set(NULL, false);
+	km_notenf_free(&ne);
 	fx_free(&f);
 }
 
@@ -1145,11 +1154,12 @@ static void test_listener_chain_dropped(void **state)
 
 	(void)state;
 	fx_init(&f);
-	/* chain 0: rbac and an ECDS filter (no typed_config) */
+	/* chain 0: rbac (the authorization work's to refuse or skip) and
+	 * istio.stats (accepted, not enforced) */
 	f.ch[0]->filters = (pb_filter **)ptrs(&f, 2,
 		filter(&f, "envoy.filters.network.rbac",
 		       any(&f, "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC")),
-		filter(&f, "envoy.filters.network.tcp_proxy", NULL));
+		filter(&f, "istio.stats", any(&f, URL_STATS)));
 	/* a dropped chain's match is never looked at */
 	tls_match.transport_protocol = "tls";
 	f.ch[0]->filter_chain_match = &tls_match;
@@ -1161,7 +1171,7 @@ static void test_listener_chain_dropped(void **state)
 	assert_int_equal(l.n_chains, 1);
 	assert_int_equal(l.chains[0].kind, KM_CHAIN_HTTP);
 	assert_int_equal(l.chains[0].dest_port, 9081);
-	assert_int_equal(skipped.filters, 2);
+	assert_int_equal(skipped.filters, 1);
 	km_listener_free(&l);
 	fx_free(&f);
 }
@@ -2108,6 +2118,85 @@ static void test_listener_direction(void **state)
 	fx_free(&f);
 }
 
+/* ---- no silent drops (xds_audit.c) ------------------------------------------ */
+
+/* @buf plus one length-delimited field @tag holding @n bytes of @data: a
+ * field kmesh's protos leave out, as istiod sends it. */
+static uint8_t *with_field(struct fx *f, const uint8_t *buf, size_t *len,
+			   uint32_t tag, const char *data, size_t n)
+{
+	uint8_t *out = fx_new(f, *len + n + 16);
+	size_t o = *len;
+	uint64_t key = (uint64_t)tag << 3 | 2;
+
+	memcpy(out, buf, *len);
+	for (uint64_t v = key; ; v >>= 7) {
+		out[o++] = (uint8_t)(v & 0x7f) | (v >= 0x80 ? 0x80 : 0);
+		if (v < 0x80)
+			break;
+	}
+	out[o++] = (uint8_t)n;	/* n < 128 here */
+	memcpy(out + o, data, n);
+	*len = o + n;
+	return out;
+}
+
+static int decode_cluster_with(struct fx *f, uint32_t tag, const char *data,
+			       struct km_notenf *ne, bool strict,
+			       struct km_err *err)
+{
+	struct km_xds_skipped skipped = { 0 };
+	struct km_m_cluster cl;
+	size_t len;
+	uint8_t *buf = fx_pack(f, CLUSTER, &len);
+	int ret;
+
+	buf = with_field(f, buf, &len, tag, data, strlen(data));
+	km_xds_audit_set(ne, strict);
+	ret = km_xds_cluster(buf, len, &cl, &skipped, err);
+	km_xds_audit_set(NULL, false);
+	if (!ret)
+		km_cluster_free(&cl);
+	return ret;
+}
+
+/* Each field is enforced, refused by name, or counted by kind; Istio's
+ * mTLS is counted (a warning), other TLS origination refused; --strict
+ * refuses what is counted; a field number no table knows is refused. */
+static void test_audit_fields(void **state)
+{
+	struct km_notenf ne = { 0 };
+	struct km_err err;
+	struct fx f;
+
+	(void)state;
+	fx_init(&f);
+	/* outlier_detection (19): not enforced, health */
+	assert_int_equal(decode_cluster_with(&f, 19, "", &ne, false, &err), 0);
+	assert_int_equal(ne.count[KM_NE_HEALTH], 1);
+	assert_string_equal(ne.example[KM_NE_HEALTH], "cluster 'reviews': outlier_detection");
+	/* transport_socket_matches (43) with Istio's SDS certificates */
+	assert_int_equal(decode_cluster_with(&f, 43, "tlsMode-istio UpstreamTlsContext ROOTCA",
+					     &ne, false, &err), 0);
+	assert_int_equal(ne.count[KM_NE_MTLS], 1);
+	assert_true(km_notenf_security(KM_NE_MTLS));
+	/* transport_socket (24) TLS to anything else: refused */
+	assert_int_equal(decode_cluster_with(&f, 24, "envoy.transport_sockets.tls sni api.example.com",
+					     &ne, false, &err), -EINVAL);
+	assert_string_equal(err.msg, "cluster 'reviews': transport_socket: TLS origination is not supported (kmesh would send it plaintext)");
+	/* lb_subset_config (22): refused by name and why */
+	assert_int_equal(decode_cluster_with(&f, 22, "", &ne, false, &err), -EINVAL);
+	assert_string_equal(err.msg, "cluster 'reviews': lb_subset_config: subset load balancing selects endpoints by metadata, kmesh cannot");
+	/* a field number Envoy's protos (here) do not have */
+	assert_int_equal(decode_cluster_with(&f, 999, "", &ne, false, &err), -EINVAL);
+	assert_string_equal(err.msg, "cluster 'reviews': field 999 of envoy.config.cluster.v3.Cluster is not supported");
+	/* --strict */
+	assert_int_equal(decode_cluster_with(&f, 19, "", &ne, true, &err), -EINVAL);
+	assert_string_equal(err.msg, "cluster 'reviews': outlier_detection is not enforced by kmesh (health checks, outlier detection), refused under --strict");
+	km_notenf_free(&ne);
+	fx_free(&f);
+}
+
 /* default_filter_chain (field 25), istiod's TCP side of a sniffed port:
  * read as the chain taken when no other matches, never compared with the
  * others' matches. */
@@ -2371,6 +2460,7 @@ int main(void)
 		cmocka_unit_test(test_chain_match_kept),
 		cmocka_unit_test(test_listener_direction),
 		cmocka_unit_test(test_default_filter_chain),
+		cmocka_unit_test(test_audit_fields),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_resource_name),
 		cmocka_unit_test(test_resource_name_of_fixture),

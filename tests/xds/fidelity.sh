@@ -127,6 +127,76 @@ if push_all sn1 "[$(eds_cluster svc-t), $(eds_cluster svc-h)]" "[$(cla svc-t 10.
 	expect_backend "default_filter_chain: a sniffed port's TCP side (istiod's current shape) serves it at L4" 10.91.0.2 b3
 else not_ok "default_filter_chain config accepted" "$(tail -3 "$LOG")" "$(xds_wait_nack lds 1 sn1 2>&1)"; fi
 
+# ---- no silent drops: enforced, refused, or listed as not enforced -----------------
+# svc-n carries what istiod puts on every cluster: a connect timeout,
+# outlier detection, and auto mTLS (transport_socket_matches, Istio's
+# certificates). Its listener has istio.stats and a tcp_proxy idle timeout.
+tls_ctx='{"@type":"type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext","common_tls_context":{"tls_certificate_sds_secret_configs":[{"name":"default"}],"combined_validation_context":{"default_validation_context":{},"validation_context_sds_secret_config":{"name":"ROOTCA"}}},"sni":"outbound_.80_._.svc-n.test.svc.cluster.local"}'
+mtls_matches="[{\"name\":\"tlsMode-istio\",\"match\":{\"tlsMode\":\"istio\"},\"transport_socket\":{\"name\":\"envoy.transport_sockets.tls\",\"typed_config\":$tls_ctx}},{\"name\":\"tlsMode-disabled\",\"match\":{},\"transport_socket\":{\"name\":\"envoy.transport_sockets.raw_buffer\",\"typed_config\":{\"@type\":\"type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer\"}}}]"
+svc_n="{\"name\":\"svc-n\",\"type\":\"EDS\",\"eds_cluster_config\":{\"eds_config\":{\"ads\":{}}},\"connect_timeout\":\"5s\",\"outlier_detection\":{\"consecutive_5xx\":3},\"transport_socket_matches\":$mtls_matches}"
+stats='{"name":"istio.stats","typed_config":{"@type":"type.googleapis.com/udpa.type.v1.TypedStruct","type_url":"type.googleapis.com/stats.PluginConfig","value":{}}}'
+tcp_idle='{"name":"envoy.filters.network.tcp_proxy","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy","stat_prefix":"svc-n","cluster":"svc-n","idle_timeout":"3600s"}}'
+lds_n="$(listener ne 10.91.0.3 "[{\"filters\":[$stats, $tcp_idle]}]")"
+if push_all ne1 "[$svc_n]" "[$(cla svc-n 10.92.0.5)]" "[$lds_n]" '[]'; then
+	expect_backend "not-enforced fields and filters (timeouts, outlier detection, istio.stats, Istio mTLS) are accepted and the service is served" 10.91.0.3 b5
+	ne=$("${CTL[@]}" -o json config | jq -c '.not_enforced | map({(.kind): .count}) | add')
+	ex=$("${CTL[@]}" -o json config | jq -r '.not_enforced[] | select(.kind == "mtls") | .example')
+	if jq -e '.timeouts == 2 and .health == 1 and .mtls == 1 and .telemetry >= 2' <<< "$ne" >/dev/null &&
+	   [ "$ex" = "cluster 'svc-n': transport_socket_matches" ]; then
+		ok "kmeshctl config lists the not-enforced items by kind with counts and an example ($ne)"
+	else not_ok "kmeshctl config lists the not-enforced items" "$ne" "mtls example: $ex" "$("${CTL[@]}" config | tail -8)"; fi
+	st=$("${CTL[@]}" status)
+	if grep -q "^WARNING: .*Istio mutual TLS: traffic goes out plaintext: 1 (e.g. cluster 'svc-n': transport_socket_matches)" <<< "$st" &&
+	   grep -q "^not enforced: .*timeouts 2" <<< "$st"; then
+		ok "kmeshctl status: a WARNING line for Istio mTLS with its count, and the other kinds summed up"
+	else not_ok "kmeshctl status shows the mTLS warning and the summary" "$(grep -iE 'warning|not enforced' <<< "$st")"; fi
+else not_ok "not-enforced config accepted" "$(xds_wait_nack cds 1 ne1 2>&1)" "$(xds_wait_nack lds 1 ne1 2>&1)"; fi
+
+# refused, one resource at a time, named: a filter kmesh does not know, TLS
+# origination (not Istio's certificates)
+redis='{"name":"envoy.filters.network.redis_proxy","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3.RedisProxy","stat_prefix":"r"}}'
+tls_orig='{"name":"svc-x","type":"EDS","eds_cluster_config":{"eds_config":{"ads":{}}},"transport_socket":{"name":"envoy.transport_sockets.tls","typed_config":{"@type":"type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext","sni":"api.example.com"}}}'
+xds_push_json cds "[$svc_n, $tls_orig]" rf1 >/dev/null
+xds_push_json lds "[$lds_n, $(listener redis 10.91.0.4 "[{\"filters\":[$redis]}]")]" rf1 >/dev/null
+mc=$(xds_wait_nack cds 20 rf1)
+ml=$(xds_wait_nack lds 20 rf1)
+if grep -q "cluster 'svc-x': transport_socket: TLS origination is not supported" <<< "$mc" &&
+   grep -q "listener 'redis': filter_chains\[0\]: envoy.filters.network.redis_proxy: network filter envoy.extensions.filters.network.redis_proxy.v3.RedisProxy is not supported" <<< "$ml"; then
+	expect_backend "an unknown network filter and TLS origination are refused, each alone and named ($mc; $ml); the rest serves" 10.91.0.3 b5
+else not_ok "unknown filter and TLS origination refused, named" "cds: $mc" "lds: $ml"; fi
+
+# --strict: what would be accepted without being enforced is refused
+stop_kmeshd
+start_kmeshd --strict
+xds_push_json cds "[$svc_n]" st1 >/dev/null
+xds_push_json lds "[$lds_n]" st1 >/dev/null
+mc=$(xds_wait_nack cds 20 st1)
+if grep -qE "cluster 'svc-n': [a-z_]+ is not enforced by kmesh \(.*\), refused under --strict" <<< "$mc" &&
+   [ "$("${CTL[@]}" -o json config | jq -r .strict)" = true ]; then
+	ok "kmeshd --strict NACKs not-enforced items, naming the resource and the kind ($mc)"
+else not_ok "kmeshd --strict NACKs not-enforced items" "cds: $mc" "$("${CTL[@]}" -o json config | jq -c '{strict, cds_last_nack}')"; fi
+
+# ---- node metadata as istio-agent sends it, from a DaemonSet's environment -------
+stop_kmeshd
+env INSTANCE_IP=10.92.0.100 POD_NAME=kmesh-abcde POD_NAMESPACE=kmesh-system SERVICE_ACCOUNT=kmesh \
+	NODE_NAME=node-1 CLUSTER_ID=Kubernetes ISTIO_VERSION=1.24.0 ISTIO_LABELS=app=kmesh,version=v1 \
+	ISTIO_META_MESH_ID=cluster.local ISTIO_META_WORKLOAD_NAME=kmesh ISTIO_META_CLUSTER_ID=ignored \
+	"$KM_BUILD/kmeshd" --xds "127.0.0.1:$XDS_PORT" --pin-root "$PIN" --state-dir "$STATE" >> "$LOG" 2>&1 &
+KMESHD_PID=$!
+for _ in $(seq 50); do
+	node=$(xds_requests | jq -c '[.[] | select(.node != null)][-1].node | select(.id | contains("kmesh-abcde"))')
+	[ -n "$node" ] && break
+	sleep 0.2
+done
+if jq -e '.id == "sidecar~10.92.0.100~kmesh-abcde.kmesh-system~kmesh-system.svc.cluster.local" and
+	.metadata.NAME == "kmesh-abcde" and .metadata.NAMESPACE == "kmesh-system" and
+	.metadata.INSTANCE_IPS == "10.92.0.100" and .metadata.SERVICE_ACCOUNT == "kmesh" and
+	.metadata.CLUSTER_ID == "Kubernetes" and .metadata.ISTIO_VERSION == "1.24.0" and
+	.metadata.NODE_NAME == "node-1" and .metadata.LABELS.app == "kmesh" and
+	.metadata.MESH_ID == "cluster.local" and .metadata.WORKLOAD_NAME == "kmesh"' <<< "$node" >/dev/null; then
+	ok "node id and metadata from a DaemonSet's environment, as istio-agent sends them (NAME, NAMESPACE, INSTANCE_IPS, SERVICE_ACCOUNT, CLUSTER_ID, ISTIO_VERSION, NODE_NAME, LABELS, ISTIO_META_*)"
+else not_ok "node metadata from the environment" "$node" "$(tail -2 "$LOG")"; fi
+
 stop_kmeshd
 report_summary
 [ "$FAIL" -eq 0 ]

@@ -43,6 +43,17 @@ static void state_line(const char *key, const char *v, void *arg)
 		st->l7_router = !strcmp(v, "1");
 	else if (!strcmp(key, KM_ST_L7_WHY))
 		snprintf(st->l7_why, sizeof(st->l7_why), "%s", v);
+	else if (!strcmp(key, KM_ST_STRICT))
+		st->strict = !strcmp(v, "1");
+	else if (!strcmp(key, KM_ST_NOT_ENFORCED) && st->n_ne < KM_STATE_MAX_NE) {
+		struct agent_notenf *e = &st->ne[st->n_ne];
+		int off = 0;
+
+		if (sscanf(v, "%23s %lu %n", e->kind, &e->count, &off) >= 2) {
+			snprintf(e->example, sizeof(e->example), "%s", v + off);
+			st->n_ne++;
+		}
+	}
 	/* xds_<type>_nacked=1 */
 	else if (!strncmp(key, KM_ST_XDS, 4) && strlen(key) == 14 &&
 		 !strcmp(key + 7, "_nacked") && !strcmp(v, "1"))
@@ -163,6 +174,8 @@ static void show_agent(struct ctl_out *o, struct ctl *c, const struct status *s)
 	out_end(o, '}');
 	out_u64(o, "generation", NULL, c->gen.generation);
 	out_u64(o, "slot", NULL, c->gen.slot);
+	if (s->running)
+		show_not_enforced(o, st, false);
 }
 
 static void show_programs(struct ctl_out *o, const struct status *s)

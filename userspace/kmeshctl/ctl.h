@@ -61,6 +61,7 @@ const char *enroll_kind(__u32 k);
 
 /* The agent's report (kmeshd.state): "key=value" lines. */
 #define KM_STATE_MAX_L7 64
+#define KM_STATE_MAX_NE 32
 
 struct agent_state {
 	bool present;
@@ -76,9 +77,22 @@ struct agent_state {
 	bool l7_router;		/* kmeshd loaded its programs with kmesh.ko */
 	char l7_why[600];
 	char xds_nacked[64];	/* xDS types whose last response was NACKed */
+	bool strict;		/* kmeshd --strict */
+	int n_ne;		/* accepted but not enforced, by kind */
+	struct agent_notenf {
+		char kind[24];
+		unsigned long count;
+		char example[300];
+	} ne[KM_STATE_MAX_NE];
 };
 
 void read_state(const char *path, struct agent_state *st);
+/* What kmeshd accepts without enforcing it (not_enforced.c): status shows
+ * the security kinds as warnings and a one-line summary, config the whole
+ * list. */
+struct ctl_out;
+void show_not_enforced(struct ctl_out *o, const struct agent_state *st,
+		       bool full);
 /* Why HTTP listeners are served as L4 right now, or NULL when kmesh.ko
  * routes them (cmd_status.c). */
 struct km_kmod_info;

@@ -729,6 +729,8 @@ static int setup_xds(struct kmeshd *d, const char *addr, const char *pod_ip,
 	n->node_name = pick(n->node_name, "NODE_NAME", fn->node_name);
 	n->labels = pick(n->labels, "ISTIO_LABELS", fn->labels);
 	n->instance_ips = pod_ip ? pod_ip : fn->instance_ips;
+	n->name = pod_name;
+	n->service_account = pick(n->service_account, "SERVICE_ACCOUNT", NULL);
 	if (!n->id) {
 		if (!pod_ip || !pod_name || !n->namespace_) {
 			fprintf(stderr, "kmeshd: --xds needs the node id: --node-id, node.id in the config file, or --pod-ip, --pod-name and --pod-namespace (or $INSTANCE_IP, $POD_NAME, $POD_NAMESPACE)\n");
@@ -755,9 +757,14 @@ static void usage(FILE *f)
 		"      --uninstall      detach the programs and remove every pin (config and enrollments are lost)\n"
 		"      --xds HOST:PORT  take the config from an xDS (ADS, gRPC h2c) server, e.g. istiod:15010\n"
 		"      --xds-delta      use Delta ADS instead of state of the world\n"
+		"      --strict         refuse (NACK) what kmesh would accept without enforcing it\n"
+		"                       (timeouts, retries, telemetry, Istio mTLS, ...: kmeshctl config)\n"
 		"      --node-id ID     xDS node id (default sidecar~POD_IP~POD.NS~NS.svc.cluster.local)\n"
 		"      --pod-ip IP --pod-name NAME --pod-namespace NS --cluster-id ID\n"
-		"      --istio-version V --node-name NAME --labels k=v,k=v\n"
+		"      --istio-version V --node-name NAME --labels k=v,k=v --service-account SA\n"
+		"                       (else $INSTANCE_IP, $POD_NAME, $POD_NAMESPACE, $SERVICE_ACCOUNT,\n"
+		"                       $CLUSTER_ID, $ISTIO_VERSION, $NODE_NAME, $ISTIO_LABELS; every\n"
+		"                       $ISTIO_META_<KEY> is sent as metadata KEY, as istio-agent does)\n"
 		"                       node metadata; default from $INSTANCE_IP, $POD_NAME,\n"
 		"                       $POD_NAMESPACE, $CLUSTER_ID, $ISTIO_VERSION, $NODE_NAME, $ISTIO_LABELS,\n"
 		"                       else the config file's node (id, cluster, metadata)\n"
@@ -784,6 +791,7 @@ int main(int argc, char **argv)
 		{ "sockmap", no_argument, NULL, 1008 },
 		{ "xds", required_argument, NULL, 'X' },
 		{ "xds-delta", no_argument, NULL, 'D' },
+		{ "strict", no_argument, NULL, 1009 },
 		{ "node-id", required_argument, NULL, 1000 },
 		{ "pod-ip", required_argument, NULL, 1001 },
 		{ "pod-name", required_argument, NULL, 1002 },
@@ -792,6 +800,7 @@ int main(int argc, char **argv)
 		{ "istio-version", required_argument, NULL, 1005 },
 		{ "node-name", required_argument, NULL, 1006 },
 		{ "labels", required_argument, NULL, 1007 },
+		{ "service-account", required_argument, NULL, 1010 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -829,6 +838,8 @@ int main(int argc, char **argv)
 		case 1006: d.xds.node.node_name = optarg; break;
 		case 1007: d.xds.node.labels = optarg; break;
 		case 1008: sockmap = true; break;
+		case 1009: d.xds.strict = true; break;
+		case 1010: d.xds.node.service_account = optarg; break;
 		case 'v': verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

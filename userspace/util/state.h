@@ -33,6 +33,9 @@
 #define KM_ST_L7_ROUTER "l7_router"	/* programs loaded with kmesh.ko */
 #define KM_ST_L7_WHY "l7_why"		/* only when l7_router=0 */
 #define KM_ST_L7 "l7"			/* repeated: an HTTP listener */
+/* accepted but not enforced (model/notenf.h), repeated: KIND COUNT EXAMPLE */
+#define KM_ST_NOT_ENFORCED "not_enforced"
+#define KM_ST_STRICT "strict"		/* 1: kmeshd --strict refuses those */
 
 /* The xDS client's keys: KM_ST_XDS then a general key, or then
  * "<type>_<field>" for each of KM_STATE_XDS_TYPES. kmeshctl config prints

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Listeners and their filter chains from xDS. */
-#include "xds_read.h"
+#include "xds_audit.h"
 
 /* ---- listeners --------------------------------------------------------- */
 
@@ -40,9 +40,17 @@ static int read_hcm(struct ctx *c, const pb_hcm *h, const char *what,
 	ch->kind = KM_CHAIN_HTTP;
 	/* fault injection, RBAC, stats, ...: the data path routes, nothing
 	 * more */
-	for (size_t i = 0; i < h->n_http_filters; i++)
-		if (!is_router(h->http_filters[i]))
+	for (size_t i = 0; i < h->n_http_filters; i++) {
+		int ret;
+
+		if (is_router(h->http_filters[i]))
+			continue;
+		ret = x_audit_http_filter(c, h->http_filters[i], what);
+		if (ret == 1)
 			c->skipped.typed_configs++;
+		else if (ret)
+			return ret;
+	}
 
 	switch (h->route_specifier_case) {
 	case ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__ROUTE_SPECIFIER_RDS:
@@ -79,8 +87,11 @@ static int read_filter(struct ctx *c, const pb_filter *f, const char *cwhat,
 	} else if (tc && !strcmp(tc->type_url, URL_HCM)) {
 		tcp = false;
 	} else {
-		c->skipped.filters++;
-		return 0;
+		/* counted, refused, or (1) RBAC's own rule */
+		ret = x_audit_net_filter(c, f, cwhat);
+		if (ret == 1)
+			c->skipped.filters++;
+		return ret == 1 ? 0 : ret;
 	}
 	if (ch->kind)
 		return x_fail(c, cwhat,
@@ -95,6 +106,8 @@ static int read_filter(struct ctx *c, const pb_filter *f, const char *cwhat,
 			return x_fail(c, fwhat, "cannot decode typed_config (%zu bytes)",
 				    tc->value.len);
 		ret = read_tcp_proxy(c, t, fwhat, ch);
+		if (!ret)
+			ret = x_audit(c, &t->base, fwhat);
 		envoy__extensions__filters__network__tcp_proxy__v3__tcp_proxy__free_unpacked(
 			t, NULL);
 	} else {
@@ -105,6 +118,8 @@ static int read_filter(struct ctx *c, const pb_filter *f, const char *cwhat,
 			return x_fail(c, fwhat, "cannot decode typed_config (%zu bytes)",
 				    tc->value.len);
 		ret = read_hcm(c, h, fwhat, ch);
+		if (!ret)
+			ret = x_audit(c, &h->base, fwhat);
 		envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__free_unpacked(
 			h, NULL);
 	}
@@ -325,6 +340,9 @@ int x_read_listener(struct ctx *c, const pb_listener *pl,
 	l->src = xds_src;
 	what_named(c, lwhat, NULL, "listener", l->name);
 	ret = read_direction(c, pl, lwhat, l);
+	/* istiod before traffic_direction named it: never served either */
+	c->inbound = l->direction == KM_DIR_INBOUND ||
+		     !strcmp(l->name, "virtualInbound");
 	if (!ret)
 		ret = read_listener_addrs(c, pl, lwhat, l);
 	if (ret)
@@ -365,6 +383,9 @@ int x_read_listener(struct ctx *c, const pb_listener *pl,
 		orig[kept++] = i;
 	}
 	l->n_chains = kept;
+	ret = x_audit_listener(c, l, lwhat);
+	if (ret)
+		goto out;
 	/* an inbound listener is kept whatever its chains: it serves nothing
 	 * (no frontend) but is listed, and authorization will read it */
 	if (!kept && l->direction != KM_DIR_INBOUND) {
