@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "model.h"
+#include "tls.h"
 
 /* Floor for keepalive_ms: grpc-go servers (istiod) answer faster pings
  * with GOAWAY ENHANCE_YOUR_CALM "too_many_pings". */
@@ -74,6 +75,10 @@ struct km_grpc_opts {
 	const char *path;		/* "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources" */
 	uint32_t keepalive_ms;		/* 0: none; values under 15000 are raised to 15000 */
 	uint32_t window;		/* stream and connection window; 0: 16 MiB */
+	/* TLS (tls.h) instead of h2c when set: the handshake follows the
+	 * TCP connect, within the same connect timeout */
+	const struct km_tls_opts *tls;
+	const char *authorization;	/* "Bearer ..." header; NULL: none */
 	/* Tests only (0 in production): replace KM_GRPC_MIN_KEEPALIVE_MS and
 	 * KM_GRPC_PING_TIMEOUT_MS so keepalive can be tested in seconds. */
 	uint32_t test_keepalive_floor_ms;
@@ -114,6 +119,9 @@ int km_grpc_send(struct km_grpc *g, const uint8_t *msg, size_t len);
  * (at most 1000). May call on_close. */
 uint32_t km_grpc_tick(struct km_grpc *g, uint64_t now_ms);
 void km_grpc_get_stats(const struct km_grpc *g, struct km_grpc_stats *st);
+/* How the connection is secured, for logs: "plaintext h2c", or the TLS
+ * version and the identity verified. */
+void km_grpc_describe(const struct km_grpc *g, char *out, size_t size);
 /* Closes the connection (a best-effort GOAWAY first) and frees everything;
  * valid at any point outside the callbacks, NULL too. Does not call
  * on_close. */
