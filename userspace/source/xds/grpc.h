@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * gRPC over HTTP/2 cleartext (h2c, prior knowledge: no TLS, no Upgrade)
- * with libnghttp2: one connection carrying one bidirectional streaming call
+ * gRPC over HTTP/2 cleartext (h2c, prior knowledge: no Upgrade), or over
+ * TLS with ALPN h2 (tls.h, opts.tls), with libnghttp2: one connection
+ * carrying one bidirectional streaming call
  * (ADS). Non-blocking; driven by the agent's epoll loop through
  * km_grpc_fd/_events/_io/_tick. No global state: everything lives in
  * struct km_grpc, so several connections can coexist.
@@ -63,6 +64,9 @@ struct km_grpc_cbs {
 	 *   "HTTP status 503", "compressed message", ...     -EPROTO
 	 *   "message of N bytes exceeds the 64 MiB limit"    -EMSGSIZE
 	 *   "keepalive timeout"                              -ETIMEDOUT
+ *   "TLS handshake with 10.0.0.1:15012: TLS: the server's certificate
+ *    ... is not trusted by the CA file F: ..."        -EPERM (also: wrong
+ *    identity -EPERM; no ALPN h2, alerts -EPROTO; timed out -ETIMEDOUT)
 	 * Called exactly once; after it, only km_grpc_free (and the getters)
 	 * are valid. */
 	void (*on_close)(void *arg, int status, const char *why, int err);
