@@ -110,7 +110,7 @@ streams() { xds_ctl GET '/state?names=0' | jq -c '[.streams[] | {id, open, auth}
 last_auth() { xds_ctl GET '/state?names=0' | jq -c '[.streams[] | .auth] | last'; }
 n_streams() { xds_ctl GET '/state?names=0' | jq '.streams | length'; }
 # the retry delays kmeshd logged after MARK for lines matching REGEX
-delays() { since "$1" | grep -E -- "$2" | sed -n 's/.*retrying in \([0-9]*\) ms$/\1/p' | tr '\n' ' '; }
+delays() { since "$1" | grep -E -- "$2" | sed -n 's/.*retrying in \([0-9]*\) ms$/\1/p' | paste -sd ' '; }
 increasing() {	# at least two numbers, each larger than the one before
 	local prev=-1 n=0 d
 	for d in $1; do [ "$d" -gt "$prev" ] || return 1; prev=$d; n=$((n + 1)); done
