@@ -60,8 +60,15 @@ int km_connect6(struct bpf_sock_addr *ctx)
  * it was sent to, is answered with the VIP. */
 static __always_inline struct km_sk_orig *km_orig(struct bpf_sock_addr *ctx)
 {
-	if (ctx->protocol != KM_IPPROTO_TCP)
+	__u64 cookie;
+
+	if (ctx->protocol != KM_IPPROTO_TCP ||
+	    km_cfg_peer_vip == KM_PEER_OFF)
 		return NULL;
+	if (km_cfg_peer_vip == KM_PEER_COOKIE) {
+		cookie = bpf_get_socket_cookie(ctx);
+		return bpf_map_lookup_elem(&km_peer, &cookie);
+	}
 	return bpf_sk_storage_get(&km_sk_orig, ctx->sk, 0, 0);
 }
 

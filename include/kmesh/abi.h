@@ -264,8 +264,27 @@ struct km_enroll {
 	char path[KM_PATH_MAX];	/* as given to kmeshctl enroll */
 };
 
-/* km_sk_orig: SK_STORAGE, the service address a socket dialed, for
- * getpeername, plus the endpoint it was sent to. */
+/*
+ * What getpeername needs of a routed socket: the service address it
+ * dialed, and the endpoint it was sent to. Where it is kept is the agent's
+ * choice at load (km_cfg_peer_vip):
+ *   KM_PEER_COOKIE   km_peer, an LRU hash keyed by the socket's cookie:
+ *                    one preallocated element per routed connect, no
+ *                    allocation; a socket older than KM_MAX_PEER_SOCKETS
+ *                    newer routed ones may be evicted (its getpeername then
+ *                    shows the endpoint);
+ *   KM_PEER_STORAGE  km_sk_orig, socket storage: exact for every socket,
+ *                    an allocation per routed connect and a free at close;
+ *   KM_PEER_OFF      nothing: getpeername shows the endpoint.
+ */
+enum km_peer_mode {
+	KM_PEER_OFF = 0,
+	KM_PEER_STORAGE = 1,
+	KM_PEER_COOKIE = 2,
+};
+
+#define KM_MAX_PEER_SOCKETS 131072
+
 struct km_sk_orig {
 	struct km_addr vip;
 	struct km_addr endpoint;
