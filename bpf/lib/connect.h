@@ -43,17 +43,24 @@ static __always_inline void km_remember(struct bpf_sock_addr *ctx,
 					const struct km_endpoint *ep,
 					__u32 cluster_id)
 {
-	struct km_sk_orig *o, v;
+	struct km_peer_slot *p;
+	struct km_sk_orig *o;
 	__u64 cookie;
+	__u32 slot;
 
 	if (km_cfg_peer_vip == KM_PEER_COOKIE) {
-		v.vip = fk->addr;
-		v.vip_port = fk->port;
-		v.endpoint = ep->addr;
-		v.endpoint_port = ep->port;
-		v.cluster_id = cluster_id;
 		cookie = bpf_get_socket_cookie(ctx);
-		bpf_map_update_elem(&km_peer, &cookie, &v, BPF_ANY);
+		slot = (__u32)cookie & (KM_MAX_PEER_SOCKETS - 1);
+		p = bpf_map_lookup_elem(&km_peer, &slot);
+		if (!p)
+			return;
+		p->cookie = cookie;
+		o = &p->o;
+		o->vip = fk->addr;
+		o->vip_port = fk->port;
+		o->endpoint = ep->addr;
+		o->endpoint_port = ep->port;
+		o->cluster_id = cluster_id;
 		return;
 	}
 	o = bpf_sk_storage_get(&km_sk_orig, ctx->sk, 0,

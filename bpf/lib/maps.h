@@ -80,12 +80,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } km_sk_orig SEC(".maps");
 
-/* KM_PEER_COOKIE (abi.h): socket cookie -> what it dialed */
+/* KM_PEER_COOKIE (abi.h): slot (cookie % KM_MAX_PEER_SOCKETS) -> what the
+ * socket with that cookie dialed */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, KM_MAX_PEER_SOCKETS);
-	__type(key, __u64);
-	__type(value, struct km_sk_orig);
+	__type(key, __u32);
+	__type(value, struct km_peer_slot);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } km_peer SEC(".maps");
 
