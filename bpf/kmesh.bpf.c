@@ -60,8 +60,21 @@ int km_connect6(struct bpf_sock_addr *ctx)
  * it was sent to, is answered with the VIP. */
 static __always_inline struct km_sk_orig *km_orig(struct bpf_sock_addr *ctx)
 {
-	if (ctx->protocol != KM_IPPROTO_TCP)
+	struct km_peer_slot *p;
+	__u64 cookie;
+	__u32 slot;
+
+	if (ctx->protocol != KM_IPPROTO_TCP ||
+	    km_cfg_peer_vip == KM_PEER_OFF)
 		return NULL;
+	if (km_cfg_peer_vip == KM_PEER_COOKIE) {
+		cookie = bpf_get_socket_cookie(ctx);
+		slot = (__u32)cookie & (KM_MAX_PEER_SOCKETS - 1);
+		p = bpf_map_lookup_elem(&km_peer, &slot);
+		/* another socket's since: the caller's endpoint check would
+		 * not tell, the cookie does */
+		return p && p->cookie == cookie ? &p->o : NULL;
+	}
 	return bpf_sk_storage_get(&km_sk_orig, ctx->sk, 0, 0);
 }
 

@@ -15,14 +15,14 @@
 #include "kfuncs.h"
 
 /*
- * Set by the agent before load (kmeshd --no-peer-vip clears it). Remembering
- * what a socket dialed is what lets getpeername show the VIP; it costs one
- * socket-storage allocation per routed connect and its free at close
- * (measured on the 6.18 CI machines: about 1 us of the ~1.5 us a routed
- * connect adds; tests/bench). A constant, so the verifier drops the dead
- * branch.
+ * Set by the agent before load (kmeshd --peer-vip, enum km_peer_mode).
+ * Remembering what a socket dialed is what lets getpeername show the VIP;
+ * socket storage costs an allocation per routed connect and its free at
+ * close, a cookie-keyed LRU hash one preallocated element (tests/bench
+ * measures the modes side by side). A constant, so the verifier drops the
+ * dead branches.
  */
-const volatile bool km_cfg_peer_vip = true;
+const volatile __u8 km_cfg_peer_vip = KM_PEER_COOKIE;
 
 enum km_verdict {
 	KM_REJECT = 0,
@@ -43,8 +43,26 @@ static __always_inline void km_remember(struct bpf_sock_addr *ctx,
 					const struct km_endpoint *ep,
 					__u32 cluster_id)
 {
+	struct km_peer_slot *p;
 	struct km_sk_orig *o;
+	__u64 cookie;
+	__u32 slot;
 
+	if (km_cfg_peer_vip == KM_PEER_COOKIE) {
+		cookie = bpf_get_socket_cookie(ctx);
+		slot = (__u32)cookie & (KM_MAX_PEER_SOCKETS - 1);
+		p = bpf_map_lookup_elem(&km_peer, &slot);
+		if (!p)
+			return;
+		p->cookie = cookie;
+		o = &p->o;
+		o->vip = fk->addr;
+		o->vip_port = fk->port;
+		o->endpoint = ep->addr;
+		o->endpoint_port = ep->port;
+		o->cluster_id = cluster_id;
+		return;
+	}
 	o = bpf_sk_storage_get(&km_sk_orig, ctx->sk, 0,
 			       BPF_SK_STORAGE_GET_F_CREATE);
 	if (!o)
@@ -237,7 +255,7 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 	}
 	ctx->user_port = ep->port;
 
-	if (km_cfg_peer_vip)
+	if (km_cfg_peer_vip != KM_PEER_OFF)
 		km_remember(ctx, fk, ep, ck.id);
 	/* a deferred connect is counted once, by the re-run that routes it */
 	if (deferred)

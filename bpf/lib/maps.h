@@ -80,6 +80,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } km_sk_orig SEC(".maps");
 
+/* KM_PEER_COOKIE (abi.h): slot (cookie % KM_MAX_PEER_SOCKETS) -> what the
+ * socket with that cookie dialed */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KM_MAX_PEER_SOCKETS);
+	__type(key, __u32);
+	__type(value, struct km_peer_slot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_peer SEC(".maps");
+
 /* Compiled route tables (include/kmesh/route_table.h), indexed by
  * km_route_index(slot, route_id). An ARRAY: values this large cannot come
  * from the no-prealloc hash allocator, and the agent rewrites the idle

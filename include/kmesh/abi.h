@@ -264,8 +264,31 @@ struct km_enroll {
 	char path[KM_PATH_MAX];	/* as given to kmeshctl enroll */
 };
 
-/* km_sk_orig: SK_STORAGE, the service address a socket dialed, for
- * getpeername, plus the endpoint it was sent to. */
+/*
+ * What getpeername needs of a routed socket: the service address it
+ * dialed, and the endpoint it was sent to. Where it is kept is the agent's
+ * choice at load (km_cfg_peer_vip):
+ *   KM_PEER_COOKIE   km_peer, an array of KM_MAX_PEER_SOCKETS slots indexed
+ *                    by the socket's cookie: one store per routed connect,
+ *                    no allocation, no lock. Cookies are handed out in
+ *                    order, so a slot is taken again only after
+ *                    KM_MAX_PEER_SOCKETS newer sockets asked for one; the
+ *                    slot keeps the cookie, and a socket whose slot was
+ *                    taken (or torn by a concurrent store) sees its
+ *                    endpoint, never another socket's VIP;
+ *   KM_PEER_STORAGE  km_sk_orig, socket storage: exact for every socket,
+ *                    an allocation per routed connect and a free at close;
+ *   KM_PEER_OFF      nothing: getpeername shows the endpoint.
+ */
+enum km_peer_mode {
+	KM_PEER_OFF = 0,
+	KM_PEER_STORAGE = 1,
+	KM_PEER_COOKIE = 2,
+};
+
+#define KM_MAX_PEER_SOCKETS 131072	/* a power of two */
+
+
 struct km_sk_orig {
 	struct km_addr vip;
 	struct km_addr endpoint;
@@ -274,6 +297,12 @@ struct km_sk_orig {
 	__u32 cluster_id;
 };
 _Static_assert(sizeof(struct km_sk_orig) == 40, "km_sk_orig ABI");
+
+struct km_peer_slot {
+	__u64 cookie;
+	struct km_sk_orig o;
+};
+_Static_assert(sizeof(struct km_peer_slot) == 48, "km_peer_slot ABI");
 
 /* km_counters: PERCPU_ARRAY indexed by reason. Order is ABI. */
 /*

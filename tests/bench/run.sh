@@ -5,7 +5,8 @@
 #
 #   1. connect(): per-connect cost of the connect hook: the map-miss path
 #      every other connect takes, and what a routed connect adds, with and
-#      without getpeername bookkeeping (--no-peer-vip), plus the program's
+#      each way of keeping what getpeername shows (--peer-vip cookie, the
+#      default; storage; off), plus the program's
 #      own run time from kernel.bpf_stats_enabled.
 #   2. HTTP (wrk against km_testsrv): direct vs through a VIP, keep-alive and
 #      new-connection: p50, p99, requests/s and machine CPU per request.
@@ -109,8 +110,8 @@ echo
 # (b) what a routed connect adds: one process alternates 2000-connect
 #     batches to the backend directly and through the VIP, 40 times; the
 #     median of the per-batch differences. Then the program's own run time
-#     on each path (kernel.bpf_stats_enabled). Twice: getpeername showing
-#     the VIP (default), and kmeshd --no-peer-vip.
+#     on each path (kernel.bpf_stats_enabled). Once per --peer-vip mode:
+#     cookie (the default), storage, off.
 run_stats() {	# run_stats ADDR -> ns per connect4 run
 	local before after
 	sysctl -qw kernel.bpf_stats_enabled=1
@@ -122,8 +123,8 @@ run_stats() {	# run_stats ADDR -> ns per connect4 run
 }
 echo "| mode | direct ns/connect | VIP ns/connect | added by routing (median of 40 paired batches) | connect4 ns/run, VIP | connect4 ns/run, map miss |"
 echo "|---|---|---|---|---|---|"
-for mode in default no-peer-vip; do
-	[ $mode = no-peer-vip ] && restart_kmeshd --no-peer-vip
+for mode in cookie storage off; do
+	restart_kmeshd --peer-vip $mode
 	out=$(in_cg mesh "$KM_BUILD/tools/connect_bench" -n 2000 -r 40 127.0.0.1:18080 127.100.0.1:80)
 	read -r _ d v <<< "$(grep '^median_ns_per_connect' <<< "$out")"
 	delta=$(sed -n 's/^median_delta_ns //p' <<< "$out")
@@ -136,9 +137,9 @@ echo "## HTTP: wrk -c$CONNS, ${DURATION}s per run, $ROUNDS alternating rounds"
 echo
 echo "| mode | path | mean us | p50 us | p99 us | req/s | CPU us/req | mean ratio | p50 ratio | p99 ratio | CPU ratio |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
-for run in keepalive:default newconn:default newconn:no-peer-vip; do
+for run in keepalive:cookie newconn:cookie newconn:storage newconn:off; do
 	mode=${run%%:*} flags=${run#*:}
-	if [ "$flags" = no-peer-vip ]; then restart_kmeshd --no-peer-vip; else restart_kmeshd; fi
+	restart_kmeshd --peer-vip "$flags"
 	: > "$WORK/direct" ; : > "$WORK/vip"
 	for r in $(seq "$ROUNDS"); do
 		km_wrk_run direct http://127.0.0.1:18080/ "$CONNS" "$DURATION" "$mode" "" "$B/plain" >> "$WORK/direct"

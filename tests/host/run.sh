@@ -602,7 +602,20 @@ if grep -q '^msg: READY=1$' "$WORK/notify.out" && grep -q '^msg: RELOADING=1$' "
 	ok "sd_notify: READY, RELOADING and STATUS reach NOTIFY_SOCKET (Type=notify)"
 else not_ok "sd_notify: READY, RELOADING and STATUS reach NOTIFY_SOCKET" "$(cat "$WORK/notify.out")"; fi
 
-# ---- --no-peer-vip ------------------------------------------------------------------------
+# ---- --peer-vip storage, --no-peer-vip -----------------------------------------------------
+# the default keeps what getpeername shows in an LRU keyed by the socket
+# cookie (tested above); socket storage is the other way
+stop_kmeshd
+KMESHD_FLAGS="--peer-vip storage" start_kmeshd
+out=$(in_enrolled "$CLI" -n 4 10.97.0.1:80)
+if [ "$(total_ok "$out")" = 4 ] && [ "$(grep -c 'peer=10.97.0.1:80' <<< "$out")" = 4 ]; then
+	ok "--peer-vip storage: getpeername shows the VIP"
+else not_ok "--peer-vip storage: getpeername shows the VIP" "$out"; fi
+if "$KM_BUILD/kmeshd" --peer-vip sometimes --check -c "$CONF" > "$WORK/pv.out" 2>&1; then
+	not_ok "--peer-vip with an unknown mode is refused" "$(cat "$WORK/pv.out")"
+elif grep -q "^kmeshd: --peer-vip sometimes: expected cookie, storage or off$" "$WORK/pv.out"; then
+	ok "--peer-vip with an unknown mode is refused, naming the modes"
+else not_ok "--peer-vip with an unknown mode is refused, naming the modes" "$(cat "$WORK/pv.out")"; fi
 stop_kmeshd
 KMESHD_FLAGS=--no-peer-vip start_kmeshd
 out=$(in_enrolled "$CLI" -n 4 10.97.0.1:80)

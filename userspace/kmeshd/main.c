@@ -776,8 +776,12 @@ static void usage(FILE *f)
 		"      --sockmap        load the sockmap programs: join node-local TCP connections of\n"
 		"                       workloads enabled with 'kmeshctl sockmap enable' (off by default;\n"
 		"                       without it a previously loaded sockmap is removed)\n"
-		"      --no-peer-vip    getpeername shows the endpoint, not the VIP; saves about 1 us\n"
-		"                       per routed connect (no per-socket state)\n"
+		"      --peer-vip MODE  how getpeername shows a routed socket the VIP it dialed:\n"
+		"                       cookie (default: an LRU table keyed by the socket cookie,\n"
+		"                       no allocation per connect), storage (socket storage: exact\n"
+		"                       however many sockets, an allocation per connect) or off\n"
+		"                       (getpeername shows the endpoint); docs/performance.md\n"
+		"      --no-peer-vip    the same as --peer-vip off\n"
 		"  -v, --verbose        debug logging, including libbpf's\n"
 		"  -h, --help\n"
 		"Signals: SIGHUP reloads. SIGTERM exits and leaves traffic served.\n");
@@ -793,6 +797,7 @@ int main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'k' },
 		{ "uninstall", no_argument, NULL, 'u' },
 		{ "no-peer-vip", no_argument, NULL, 'n' },
+		{ "peer-vip", required_argument, NULL, 1100 },
 		{ "sockmap", no_argument, NULL, 1008 },
 		{ "xds", required_argument, NULL, 'X' },
 		{ "xds-delta", no_argument, NULL, 'D' },
@@ -821,7 +826,8 @@ int main(int argc, char **argv)
 	};
 	struct km_install_report rep;
 	struct km_err err = {};
-	bool check = false, uninstall = false, peer_vip = true, sockmap = false;
+	bool check = false, uninstall = false, sockmap = false;
+	__u8 peer_vip = KM_PEER_COOKIE;
 	const char *xds_addr = NULL, *pod_ip = NULL, *pod_name = NULL;
 	bool config_given = false;
 	struct km_gen g;
@@ -836,7 +842,20 @@ int main(int argc, char **argv)
 		case 's': d.state_dir = optarg; break;
 		case 'k': check = true; break;
 		case 'u': uninstall = true; break;
-		case 'n': peer_vip = false; break;
+		case 'n': peer_vip = KM_PEER_OFF; break;
+		case 1100:
+			if (!strcmp(optarg, "cookie"))
+				peer_vip = KM_PEER_COOKIE;
+			else if (!strcmp(optarg, "storage"))
+				peer_vip = KM_PEER_STORAGE;
+			else if (!strcmp(optarg, "off"))
+				peer_vip = KM_PEER_OFF;
+			else {
+				fprintf(stderr, "kmeshd: --peer-vip %s: expected cookie, storage or off\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case 'X': xds_addr = optarg; break;
 		case 'D': d.xds.delta = true; break;
 		case 1000: d.xds.node.id = optarg; break;
@@ -935,7 +954,9 @@ int main(int argc, char **argv)
 	logmsg(LOG_INFO, "programs attached to %s (%d new, %d replaced in place); pinned under %s; generation %llu serving%s",
 	       d.cgroup, rep.attached, rep.replaced, d.pin_root,
 	       (unsigned long long)d.generation,
-	       peer_vip ? "" : "; getpeername shows endpoints (--no-peer-vip)");
+	       peer_vip == KM_PEER_COOKIE ? "" :
+	       peer_vip == KM_PEER_STORAGE ? "; getpeername's VIP in socket storage (--peer-vip storage)" :
+	       "; getpeername shows endpoints (--peer-vip off)");
 
 	if (xds_addr) {
 		char how[600];
