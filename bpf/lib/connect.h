@@ -20,7 +20,9 @@
  * socket-storage allocation per routed connect and its free at close
  * (measured on the 6.18 CI machines: about 1 us of the ~1.5 us a routed
  * connect adds; tests/bench). A constant, so the verifier drops the dead
- * branch.
+ * branch. Clusters that need connection counts (LEAST_REQUEST,
+ * max_connections) get the record anyway: it is what gives a count back
+ * at close.
  */
 const volatile bool km_cfg_peer_vip = true;
 
@@ -38,17 +40,11 @@ static __always_inline int km_refuse(enum km_counter reason)
 	return KM_REJECT;
 }
 
-static __always_inline void km_remember(struct bpf_sock_addr *ctx,
+static __always_inline void km_remember(struct km_sk_orig *o,
 					const struct km_frontend_key *fk,
 					const struct km_endpoint *ep,
 					__u32 cluster_id)
 {
-	struct km_sk_orig *o;
-
-	o = bpf_sk_storage_get(&km_sk_orig, ctx->sk, 0,
-			       BPF_SK_STORAGE_GET_F_CREATE);
-	if (!o)
-		return;
 	o->vip = fk->addr;
 	o->vip_port = fk->port;
 	o->endpoint = ep->addr;
@@ -125,6 +121,7 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 	const struct km_frontend *fe;
 	const struct km_cluster *c;
 	const struct km_endpoint *ep;
+	struct km_sk_orig *o = NULL;
 	struct km_cluster_key ck = {};
 	struct km_gen *gen;
 	__u32 zero = 0;
@@ -181,14 +178,19 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 		return km_refuse(KM_CNT_NO_CLUSTER);
 	if (c->n_endpoints == 0)
 		return km_refuse(KM_CNT_NO_ENDPOINT);
-	/* The fallback of a deferred connect must not advance the round
-	 * robin: the re-run draws again, and two draws per connection would
-	 * send every connection of a two-endpoint cluster to one of them. */
-	ep = km_pick_endpoint(NULL, fk->slot, ck.id, c,
-			      deferred ? bpf_get_prandom_u32() :
-					 km_lb_draw(ck.id, c->lb_policy));
+	ep = km_lb_pick(ctx, fk->slot, ck.id, c, v6, deferred);
 	if (!ep)
 		return km_refuse(KM_CNT_INCONSISTENT);
+	if (!v6 && ep->family != KM_FAMILY_INET)
+		return km_refuse(KM_CNT_FAMILY);
+
+	/* The socket record serves getpeername and the connection counts; a
+	 * deferred first run is counted by its re-run, which routes it. */
+	if (km_cfg_peer_vip || km_lb_needs_count(c))
+		o = bpf_sk_storage_get(&km_sk_orig, ctx->sk, 0,
+				       BPF_SK_STORAGE_GET_F_CREATE);
+	if (!deferred && km_count_conn(o, c, ep))
+		return km_refuse(KM_CNT_CX_OVERFLOW);
 
 	if (v6) {
 		ctx->user_ip6[0] = ep->addr.w[0];
@@ -196,14 +198,12 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 		ctx->user_ip6[2] = ep->addr.w[2];
 		ctx->user_ip6[3] = ep->addr.w[3];
 	} else {
-		if (ep->family != KM_FAMILY_INET)
-			return km_refuse(KM_CNT_FAMILY);
 		ctx->user_ip4 = ep->addr.w[3];
 	}
 	ctx->user_port = ep->port;
 
-	if (km_cfg_peer_vip)
-		km_remember(ctx, fk, ep, ck.id);
+	if (o)
+		km_remember(o, fk, ep, ck.id);
 	/* a deferred connect is counted once, by the re-run that routes it */
 	if (deferred)
 		return KM_ALLOW;

@@ -17,11 +17,15 @@ struct km_maps {
 	int rr;
 	int counters;
 	int route;
+	int cl_stat;
+	int ep_stat;
+	int maglev;
 };
 
 /* Map names as pinned under the pin root (the BPF object's names). */
 #define KM_MAP_NAMES { "km_gen", "km_frontend", "km_cluster", "km_endpoint", \
-		       "km_names", "km_enroll", "km_rr", "km_counters", "km_route" }
+		       "km_names", "km_enroll", "km_rr", "km_counters", "km_route", \
+		       "km_cl_stat", "km_ep_stat", "km_maglev" }
 
 /* -ENOENT when kmeshd has never run (nothing pinned). */
 int km_maps_open(const char *pin_root, struct km_maps *mp, struct km_err *err);

@@ -35,7 +35,9 @@
 #include "config_yaml.h"
 #include "ads.h"
 #include "kmod.h"
+#include "lbstat.h"
 #include "maps.h"
+#include "not_enforced.h"
 #include "notify.h"
 #include "sockmap.h"
 #include "sys.h"
@@ -198,6 +200,17 @@ static void remember_applied(struct kmeshd *d, const struct km_model *m,
 	d->n_endpoints = r->n_endpoints;
 }
 
+/* Accepted but not enforced, one line per kind (never silent). */
+static void log_not_enforced(const struct km_model *m)
+{
+	struct km_ne_item ne[KM_NE_COUNT];
+	size_t n = km_not_enforced(m, ne);
+
+	for (size_t i = 0; i < n; i++)
+		logmsg(LOG_WARN, "not enforced: %s in %zu resource(s), e.g. '%s': %s",
+		       ne[i].kind, ne[i].count, ne[i].example, ne[i].why);
+}
+
 /* Model -> records -> maps, for either source. Any failure leaves the live
  * generation serving. */
 static int apply_model(struct kmeshd *d, const struct km_model *m,
@@ -223,6 +236,8 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 		d->generation = gen;
 		d->applied_at = time(NULL);
 		remember_applied(d, m, &r);
+		/* counts of what the config dropped, once idle */
+		km_lbstat_prune(&d->maps, &r);
 		logmsg(LOG_INFO, "generation %llu applied from %s in %llu ms: %zu listeners, %zu clusters, %zu service addresses, %zu endpoints",
 		       (unsigned long long)gen, d->source,
 		       (unsigned long long)(km_now_ms() - t0), m->n_listeners,
@@ -246,6 +261,7 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 		if (r.n_inbound)
 			logmsg(LOG_INFO, "%zu inbound listener(s) kept, not served (no frontend; for authorization), e.g. '%s'",
 			       r.n_inbound, r.inbound[0]);
+		log_not_enforced(m);
 		km_notify("STATUS=generation %llu: %zu listeners, %zu clusters",
 			  (unsigned long long)gen, m->n_listeners, m->n_clusters);
 	}
@@ -635,6 +651,16 @@ static void list_kind(const char *config, const char **names, size_t n,
 		printf("%s: listener '%s' %s\n", config, names[i], what);
 }
 
+static void list_not_enforced(const char *config, const struct km_model *m)
+{
+	struct km_ne_item ne[KM_NE_COUNT];
+	size_t n = km_not_enforced(m, ne);
+
+	for (size_t i = 0; i < n; i++)
+		printf("%s: not enforced: %s in %zu resource(s), e.g. '%s': %s\n",
+		       config, ne[i].kind, ne[i].count, ne[i].example, ne[i].why);
+}
+
 static int check_only(const char *config)
 {
 	struct km_model m = {};
@@ -658,6 +684,7 @@ static int check_only(const char *config)
 			  "is port-wide HTTP: a frontend per virtual host domain that is an IP");
 		list_kind(config, r.inbound, r.n_inbound,
 			  "is inbound: kept, no frontend");
+		list_not_enforced(config, &m);
 	}
 	km_records_free(&r);
 	km_model_free(&m);

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "compiler.h"
+#include "lb_compile.h"
 #include "route_build.h"
 #include "strmap.h"
 
@@ -984,6 +985,8 @@ int km_compile(const struct km_model *m, struct km_records *r,
 		list_listener(&m->listeners[i], &kinds[i], r);
 	r->n_listener_names = m->n_listeners;
 	ret = check_duplicates(r, m, err);
+	if (!ret)
+		ret = km_lb_compile(m, r, err);
 out:
 	free(kinds);
 	km_strmap_free(&ni);
@@ -1011,5 +1014,6 @@ void km_records_free(struct km_records *r)
 	free(r->route_src);
 	free(r->route_blobs);
 	free(r->route_lens);
+	free(r->maglev);
 	memset(r, 0, sizeof(*r));
 }

@@ -223,6 +223,10 @@ const char *km_lb_policy_name(unsigned int p)
 		return "ROUND_ROBIN";
 	case KM_LB_RANDOM:
 		return "RANDOM";
+	case KM_LB_LEAST_REQUEST:
+		return "LEAST_REQUEST";
+	case KM_LB_MAGLEV:
+		return "MAGLEV";
 	}
 	return "?";
 }

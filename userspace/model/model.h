@@ -41,7 +41,9 @@ struct km_locality {
 };
 
 struct km_circuit_breakers {
-	/* DEFAULT priority thresholds; 0 = unset. Kept for a later issue. */
+	/* DEFAULT priority thresholds; 0 = unset. max_connections is
+	 * enforced at connect; the per-request ones are listed as not
+	 * enforced (not_enforced.c). */
 	uint32_t max_connections;
 	uint32_t max_pending_requests;
 	uint32_t max_requests;
@@ -56,6 +58,35 @@ struct km_m_endpoint {
 	uint32_t priority;	/* of its locality group */
 	uint8_t health;		/* enum km_health */
 	struct km_locality locality;	/* borrowed from its group */
+};
+
+/* LB settings beyond lb_policy, compiled by lb_compile.c. */
+struct km_lb_config {
+	uint32_t choice_count;	/* LEAST_REQUEST: 2..KM_LR_CHOICE_MAX, 0 = 2 */
+	bool bias_zero;		/* LEAST_REQUEST active_request_bias 0; else
+				 * 1.0, Envoy's default */
+	bool ring_hash;		/* lb_policy RING_HASH: served by a Maglev
+				 * table like MAGLEV */
+	uint32_t maglev_size;	/* maglev_lb_config.table_size, a prime;
+				 * 0 = KM_MAGLEV_SIZE_DEFAULT */
+};
+
+/* Accepted but not enforced: Envoy settings kmesh cannot honour and may
+ * degrade safely (none grants or denies access). Each is listed with a
+ * count and an example (not_enforced.c), never dropped silently. */
+enum km_not_enforced {
+	KM_NE_OUTLIER_DETECTION = 1 << 0,	/* cluster */
+	KM_NE_CONNECT_TIMEOUT = 1 << 1,		/* cluster */
+	KM_NE_MAX_PENDING_REQUESTS = 1 << 2,	/* cluster circuit_breakers */
+	KM_NE_MAX_REQUESTS = 1 << 3,
+	KM_NE_MAX_RETRIES = 1 << 4,
+	KM_NE_RING_HASH_CONFIG = 1 << 5,	/* ring sizes, hash_function */
+	KM_NE_RETRY_POLICY = 1 << 6,		/* route action */
+	KM_NE_ROUTE_TIMEOUT = 1 << 7,		/* timeout, idle_timeout */
+	KM_NE_MIRROR = 1 << 8,			/* request_mirror_policies */
+	KM_NE_FAULT = 1 << 9,			/* HTTP filter (listener) */
+	KM_NE_LOCALITY_WEIGHTED = 1 << 10,	/* common_lb_config */
+	KM_NE_COUNT = 11
 };
 
 enum km_cluster_type {
@@ -73,6 +104,8 @@ struct km_m_cluster {
 	uint8_t lb_policy;	/* enum km_lb_policy */
 	bool has_load_assignment;
 	struct km_circuit_breakers cb;
+	struct km_lb_config lb;
+	uint32_t not_enforced;	/* enum km_not_enforced */
 	size_t n_endpoints;
 	struct km_m_endpoint *endpoints;
 	/* localities own their strings; endpoints point into them */
@@ -93,6 +126,8 @@ struct km_m_action {
 	size_t n_clusters;
 	struct km_m_weighted *clusters;
 	uint32_t total_weight;	/* 0 = sum of the weights */
+	uint8_t hash_flags;	/* hash_policy: enum km_hash_flags */
+	uint32_t not_enforced;	/* enum km_not_enforced */
 };
 
 enum km_path_match {
@@ -189,6 +224,7 @@ struct km_m_chain {
 	struct km_m_action tcp;	/* KM_CHAIN_TCP_PROXY */
 	struct km_m_route_config routes;	/* KM_CHAIN_HTTP, inline */
 	char *rds_name;		/* KM_CHAIN_HTTP via rds (xDS) */
+	uint32_t not_enforced;	/* enum km_not_enforced: HTTP filters */
 };
 
 /* Listener.traffic_direction (core.v3.TrafficDirection). */

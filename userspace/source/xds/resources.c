@@ -9,9 +9,8 @@
  * refuses unknown keys: a newer control plane sends fields this build has
  * never heard of. So the protos in proto/ declare what kmesh uses plus every
  * field that would change where traffic goes if it were ignored; those are
- * refused by name. What is left out of the protos is ignored: timeouts,
- * retries, access logs, stats, header rewriting, TLS origination on
- * clusters. RouteMatch, HeaderMatcher and StringMatcher declare all their
+ * refused by name. What is left out of the protos is ignored: access
+ * logs, stats, header rewriting, TLS origination on clusters. RouteMatch, HeaderMatcher and StringMatcher declare all their
  * upstream fields, so an unknown field there is a new match criterion and is
  * refused by number.
  *
@@ -31,8 +30,16 @@
  * all is an error. Dropping is safe where approximating is not: a
  * connection no chain takes is left alone and goes where it was dialed.
  *
+ * Accepted and listed as not enforced (model.h, enum km_not_enforced):
+ * cluster connect_timeout, outlier_detection, common_lb_config's locality
+ * and zone-aware weighting, ring_hash_lb_config's ring sizes, the
+ * per-request circuit_breakers thresholds; a route's timeout, idle_timeout,
+ * retry_policy and request_mirror_policies; tcp_proxy's idle_timeout.
+ *
  * Refused (the whole resource): STRICT_DNS / LOGICAL_DNS / custom cluster
- * types; RING_HASH, MAGLEV and other LB policies; an EDS service_name other
+ * types; CLUSTER_PROVIDED (but on ORIGINAL_DST) and
+ * LOAD_BALANCING_POLICY_CONFIG LB policies; hash policies on request
+ * headers, cookies, query parameters or filter state; an EDS service_name other
  * than the cluster name (the ClusterLoadAssignment would never be found);
  * pipe and internal addresses, UDP, named ports; filter_chain_match
  * criteria other than destination_port; TLS transport sockets; tcp_proxy
@@ -59,6 +66,7 @@
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb-c.h"
 #include "resources.h"
 #include "dup.h"
+#include "maglev.h"
 
 #define TYPE_URL "type.googleapis.com/"
 #define URL_TCP_PROXY \
@@ -70,6 +78,8 @@
 #define URL_RAW_BUFFER \
 	TYPE_URL "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer"
 #define FILTER_ROUTER "envoy.filters.http.router"
+#define URL_FAULT TYPE_URL "envoy.extensions.filters.http.fault.v3.HTTPFault"
+#define FILTER_FAULT "envoy.filters.http.fault"
 #define SOCKET_RAW_BUFFER "envoy.transport_sockets.raw_buffer"
 
 /* Envoy's priorities are 0..127 (the max_priority of its LB), as in
@@ -106,6 +116,8 @@ typedef Envoy__Config__Route__V3__VirtualHost pb_vhost;
 typedef Envoy__Config__Route__V3__Route pb_route;
 typedef Envoy__Config__Route__V3__RouteMatch pb_match;
 typedef Envoy__Config__Route__V3__RouteAction pb_action;
+typedef Envoy__Config__Route__V3__RouteAction__HashPolicy pb_route_hash;
+typedef Envoy__Config__Cluster__V3__Cluster__LeastRequestLbConfig pb_lr_config;
 typedef Envoy__Config__Route__V3__WeightedCluster pb_weighted;
 typedef Envoy__Config__Route__V3__HeaderMatcher pb_header;
 typedef Envoy__Config__Route__V3__QueryParameterMatcher pb_query_param;
@@ -733,10 +745,57 @@ static int read_match(struct ctx *c, const pb_match *m, const char *rwhat,
 	return 0;
 }
 
+static bool duration_set(const Google__Protobuf__Duration *d)
+{
+	return d && (d->seconds || d->nanos);
+}
+
+/* A route's hash_policy: only the source address can be hashed when the
+ * connection is made; what needs the request is refused with the reason. */
+static int read_route_hash(struct ctx *c, const pb_action *pa,
+			   const char *rwhat, struct km_m_action *a)
+{
+	static const char *const kinds[] = {
+		[1] = "header", [2] = "cookie", [5] = "query_parameter",
+		[6] = "filter_state",
+	};
+	char hwhat[WHAT_LEN];
+
+	for (size_t i = 0; i < pa->n_hash_policy; i++) {
+		const pb_route_hash *h = pa->hash_policy[i];
+		unsigned int k = h->policy_specifier_case;
+
+		what_index(hwhat, rwhat, "hash_policy", i);
+		if (k == ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__HASH_POLICY__POLICY_SPECIFIER_CONNECTION_PROPERTIES) {
+			if (h->connection_properties->source_ip)
+				a->hash_flags |= KM_HASH_SOURCE_IP;
+			continue;
+		}
+		if (k < sizeof(kinds) / sizeof(kinds[0]) && kinds[k])
+			return fail(c, hwhat,
+				    "%s is not supported: kmesh picks the endpoint when the connection is made, so only the source address can be hashed (connection_properties.source_ip)",
+				    kinds[k]);
+		return fail(c, hwhat, "needs a policy");
+	}
+	return 0;
+}
+
 static int read_route_action(struct ctx *c, const pb_action *pa,
 			     const char *rwhat, struct km_m_action *a)
 {
+	int ret;
+
 	a->src = xds_src;
+	/* accepted, listed as not enforced (not_enforced.c) */
+	if (duration_set(pa->timeout) || duration_set(pa->idle_timeout))
+		a->not_enforced |= KM_NE_ROUTE_TIMEOUT;
+	if (pa->retry_policy)
+		a->not_enforced |= KM_NE_RETRY_POLICY;
+	if (pa->n_request_mirror_policies)
+		a->not_enforced |= KM_NE_MIRROR;
+	ret = read_route_hash(c, pa, rwhat, a);
+	if (ret)
+		return ret;
 	switch (pa->cluster_specifier_case) {
 	case ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER_CLUSTER:
 		return read_one_cluster(c, pa->cluster, rwhat, a);
@@ -946,6 +1005,21 @@ static int read_tcp_proxy(struct ctx *c, const pb_tcp *t, const char *what,
 	ch->tcp.src = xds_src;
 	if (t->tunneling_config)
 		return fail(c, what, "tunneling_config is not supported");
+	if (duration_set(t->idle_timeout))
+		ch->tcp.not_enforced |= KM_NE_ROUTE_TIMEOUT;
+	/* Envoy allows one */
+	if (t->n_hash_policy > 1)
+		return fail(c, what, "%zu hash_policy entries, limit is 1",
+			    t->n_hash_policy);
+	if (t->n_hash_policy && t->hash_policy[0]->policy_specifier_case !=
+	    ENVOY__TYPE__V3__HASH_POLICY__POLICY_SPECIFIER_SOURCE_IP)
+		return fail(c, what,
+			    "hash_policy[0]: %s is not supported (source_ip)",
+			    t->hash_policy[0]->policy_specifier_case ==
+			    ENVOY__TYPE__V3__HASH_POLICY__POLICY_SPECIFIER_FILTER_STATE ?
+			    "filter_state" : "a policy other than source_ip");
+	if (t->n_hash_policy)
+		ch->tcp.hash_flags |= KM_HASH_SOURCE_IP;
 	switch (t->cluster_specifier_case) {
 	case ENVOY__EXTENSIONS__FILTERS__NETWORK__TCP_PROXY__V3__TCP_PROXY__CLUSTER_SPECIFIER_CLUSTER:
 		return read_one_cluster(c, t->cluster, what, &ch->tcp);
@@ -966,6 +1040,15 @@ static bool is_router(const pb_http_filter *f)
 	return !strcmp(f->name, FILTER_ROUTER);
 }
 
+static bool is_fault(const pb_http_filter *f)
+{
+	if (f->config_type_case ==
+	    ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_FILTER__CONFIG_TYPE_TYPED_CONFIG)
+		return f->typed_config &&
+		       !strcmp(f->typed_config->type_url, URL_FAULT);
+	return !strcmp(f->name, FILTER_FAULT);
+}
+
 static int read_hcm(struct ctx *c, const pb_hcm *h, const char *what,
 		    struct km_m_chain *ch)
 {
@@ -973,10 +1056,14 @@ static int read_hcm(struct ctx *c, const pb_hcm *h, const char *what,
 
 	ch->kind = KM_CHAIN_HTTP;
 	/* fault injection, RBAC, stats, ...: the data path routes, nothing
-	 * more */
-	for (size_t i = 0; i < h->n_http_filters; i++)
-		if (!is_router(h->http_filters[i]))
-			c->skipped.typed_configs++;
+	 * more; fault injection is listed as not enforced */
+	for (size_t i = 0; i < h->n_http_filters; i++) {
+		if (is_router(h->http_filters[i]))
+			continue;
+		c->skipped.typed_configs++;
+		if (is_fault(h->http_filters[i]))
+			ch->not_enforced |= KM_NE_FAULT;
+	}
 
 	switch (h->route_specifier_case) {
 	case ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__ROUTE_SPECIFIER_RDS:
@@ -1502,17 +1589,33 @@ static int read_lb_policy(struct ctx *c, const pb_cluster *pc,
 {
 	const char *name;
 
+	/* Envoy requires CLUSTER_PROVIDED there (ROUND_ROBIN is proto3's
+	 * unset): the cluster "picks" the address the application dialed */
+	if (cl->original_dst && pc->lb_policy !=
+	    ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__ROUND_ROBIN &&
+	    pc->lb_policy != ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__CLUSTER_PROVIDED) {
+		name = enum_name(&envoy__config__cluster__v3__cluster__lb_policy__descriptor,
+				 pc->lb_policy);
+		return fail(c, cwhat,
+			    "lb_policy %s on an ORIGINAL_DST cluster (it takes CLUSTER_PROVIDED)",
+			    name ? name : "?");
+	}
 	switch (pc->lb_policy) {
 	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__ROUND_ROBIN:
-	/* LEAST_REQUEST picks by active requests per endpoint, which the
-	 * kernel does not count yet; round robin is its closest stand-in
-	 * (and what it degrades to in Envoy when all counts are equal).
-	 * istiod's default for every service cluster. */
-	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__LEAST_REQUEST:
 		cl->lb_policy = KM_LB_ROUND_ROBIN;
+		return 0;
+	/* istiod's default for every service cluster */
+	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__LEAST_REQUEST:
+		cl->lb_policy = KM_LB_LEAST_REQUEST;
 		return 0;
 	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__RANDOM:
 		cl->lb_policy = KM_LB_RANDOM;
+		return 0;
+	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__MAGLEV:
+	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__RING_HASH:
+		cl->lb_policy = KM_LB_MAGLEV;
+		cl->lb.ring_hash = pc->lb_policy ==
+			ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__RING_HASH;
 		return 0;
 	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__CLUSTER_PROVIDED:
 		/* Envoy requires it on ORIGINAL_DST clusters: the cluster
@@ -1529,9 +1632,86 @@ static int read_lb_policy(struct ctx *c, const pb_cluster *pc,
 			 pc->lb_policy);
 	if (name)
 		return fail(c, cwhat,
-			    "lb_policy %s not supported (ROUND_ROBIN, LEAST_REQUEST or RANDOM)",
+			    "lb_policy %s not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV)",
 			    name);
 	return fail(c, cwhat, "unknown lb_policy %d", pc->lb_policy);
+}
+
+static int read_least_request(struct ctx *c, const pb_lr_config *lr,
+			      const char *lwhat, struct km_m_cluster *cl)
+{
+	char bwhat[WHAT_LEN];
+	double b;
+
+	if (lr->choice_count) {
+		if (u32_in(c, lr->choice_count->value, lwhat, "choice_count", 2,
+			   KM_LR_CHOICE_MAX))
+			return -EINVAL;
+		cl->lb.choice_count = lr->choice_count->value;
+	}
+	if (!lr->active_request_bias)
+		return 0;
+	/* weight / (active + 1)^bias is compared in integers in the kernel */
+	b = lr->active_request_bias->default_value;
+	what_fmt(bwhat, "%s: active_request_bias", lwhat);
+	if (b != 0.0 && b != 1.0)
+		return fail(c, bwhat,
+			    "default_value %g is not supported (0 or 1.0: weight / (active + 1)^bias is compared in the kernel in integers)",
+			    b);
+	cl->lb.bias_zero = b == 0.0;
+	return 0;
+}
+
+/* The lb_config oneof for the cluster's own lb_policy (Envoy refuses a
+ * config for another policy at runtime; kmesh refuses it here), and the
+ * cluster fields kmesh accepts without enforcing. */
+static int read_lb_config(struct ctx *c, const pb_cluster *pc,
+			  const char *cwhat, struct km_m_cluster *cl)
+{
+	const Envoy__Config__Cluster__V3__Cluster__RingHashLbConfig *rh;
+	char lwhat[WHAT_LEN];
+	uint64_t size;
+
+	if (pc->outlier_detection)
+		cl->not_enforced |= KM_NE_OUTLIER_DETECTION;
+	if (duration_set(pc->connect_timeout))
+		cl->not_enforced |= KM_NE_CONNECT_TIMEOUT;
+	if (pc->common_lb_config &&
+	    pc->common_lb_config->locality_config_specifier_case !=
+	    ENVOY__CONFIG__CLUSTER__V3__CLUSTER__COMMON_LB_CONFIG__LOCALITY_CONFIG_SPECIFIER__NOT_SET)
+		cl->not_enforced |= KM_NE_LOCALITY_WEIGHTED;
+	switch (pc->lb_config_case) {
+	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_CONFIG_LEAST_REQUEST_LB_CONFIG:
+		what_fmt(lwhat, "%s: least_request_lb_config", cwhat);
+		if (cl->lb_policy != KM_LB_LEAST_REQUEST)
+			return fail(c, cwhat, "least_request_lb_config needs lb_policy LEAST_REQUEST");
+		return read_least_request(c, pc->least_request_lb_config, lwhat, cl);
+	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_CONFIG_RING_HASH_LB_CONFIG:
+		rh = pc->ring_hash_lb_config;
+		if (cl->lb_policy != KM_LB_MAGLEV || !cl->lb.ring_hash)
+			return fail(c, cwhat, "ring_hash_lb_config needs lb_policy RING_HASH");
+		/* served by a Maglev table: the ring's sizes and hash do not
+		 * apply */
+		if (rh->minimum_ring_size || rh->maximum_ring_size || rh->hash_function)
+			cl->not_enforced |= KM_NE_RING_HASH_CONFIG;
+		return 0;
+	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_CONFIG_MAGLEV_LB_CONFIG:
+		what_fmt(lwhat, "%s: maglev_lb_config", cwhat);
+		if (cl->lb_policy != KM_LB_MAGLEV || cl->lb.ring_hash)
+			return fail(c, cwhat, "maglev_lb_config needs lb_policy MAGLEV");
+		if (!pc->maglev_lb_config->table_size)
+			return 0;
+		size = pc->maglev_lb_config->table_size->value;
+		if (size > KM_MAGLEV_SIZE_MAX)
+			return fail(c, lwhat, "table_size %" PRIu64 " is out of range (2-%u)",
+				    size, KM_MAGLEV_SIZE_MAX);
+		if (!km_is_prime(size))
+			return fail(c, lwhat, "table_size %" PRIu64 " is not a prime", size);
+		cl->lb.maglev_size = (uint32_t)size;
+		return 0;
+	default:
+		return 0;
+	}
 }
 
 static size_t cla_endpoint_count(const pb_cla *la)
@@ -1559,6 +1739,8 @@ static int read_cluster(struct ctx *c, const pb_cluster *pc,
 	ret = read_cluster_type(c, pc, cwhat, cl);
 	if (!ret)
 		ret = read_lb_policy(c, pc, cwhat, cl);
+	if (!ret)
+		ret = read_lb_config(c, pc, cwhat, cl);
 	if (ret)
 		return ret;
 

@@ -17,16 +17,15 @@
  *   listener                 stat_prefix, traffic_direction, access_log,
  *                            per_connection_buffer_limit_bytes
  *   filter_chains[]          name
- *   tcp_proxy                stat_prefix, idle_timeout, access_log
+ *   tcp_proxy                stat_prefix, access_log
  *   http_connection_manager  stat_prefix, codec_type, http_filters,
  *                            use_remote_address, access_log,
  *                            common_http_protocol_options,
  *                            stream_idle_timeout, request_timeout
  *   rds                      config_source
  *   route_config             validate_clusters
- *   route (the action)       timeout, idle_timeout
  *   safe_regex               google_re2
- *   cluster                  connect_timeout, dns_lookup_family,
+ *   cluster                  dns_lookup_family,
  *                            per_connection_buffer_limit_bytes,
  *                            common_http_protocol_options,
  *                            typed_extension_protocol_options,
@@ -38,6 +37,12 @@
  * "@type" is accepted in typed_config, listener, cluster, route_config and
  * load_assignment, and must then be the expected type URL. A filter's name
  * must be one of the two filters kmesh implements.
+ *
+ * Accepted and listed as not enforced (model.h, enum km_not_enforced):
+ * cluster connect_timeout and outlier_detection, the per-request
+ * circuit_breakers thresholds, ring_hash_lb_config's ring sizes; a route's
+ * timeout, idle_timeout, retry_policy and request_mirror_policies, and
+ * tcp_proxy's idle_timeout.
  *
  * Objects in messages: by name once it is known ("cluster 'x'"); otherwise
  * by field path with a 0-based index ("listeners[2]", "filter_chains[1]");
@@ -61,6 +66,7 @@
 
 #include "config_yaml.h"
 #include "dup.h"
+#include "maglev.h"
 
 #define TYPE_URL "type.googleapis.com/"
 #define URL_LISTENER TYPE_URL "envoy.config.listener.v3.Listener"
@@ -921,6 +927,85 @@ static int read_one_cluster(struct ctx *c, yaml_node_t *v, const char *what,
 		      &a->clusters[0].cluster);
 }
 
+struct hash_arg {
+	struct km_m_action *a;
+	bool route;
+};
+
+/* One hash_policy entry: a route's (RouteAction.HashPolicy) or a
+ * tcp_proxy's (type.v3.HashPolicy). Only the source address can be hashed
+ * at connect time; what needs the request is refused with the reason. */
+static int read_hash_entry(struct ctx *c, yaml_node_t *e, const char *what,
+			   size_t i, void *elem, void *arg)
+{
+	static const char *const route_kinds[] = {
+		"header", "cookie", "connection_properties", "query_parameter",
+		"filter_state", NULL
+	};
+	static const char *const tcp_kinds[] = {
+		"source_ip", "filter_state", NULL
+	};
+	static const char *const route_used[] = {
+		"header", "cookie", "connection_properties", "query_parameter",
+		"filter_state", "terminal", NULL
+	};
+	static const char *const props_used[] = { "source_ip", NULL };
+	struct hash_arg *ha = arg;
+	bool route = ha->route, src_ip = false;
+	const char *const *kinds = route ? route_kinds : tcp_kinds;
+	char hwhat[WHAT_LEN];
+	yaml_node_t *v;
+	size_t which;
+	int ret;
+
+	what_index(hwhat, what, "hash_policy", i);
+	ret = check_fields(c, e, hwhat, route ? route_used : tcp_kinds, NULL);
+	if (!ret)
+		ret = one_of(c, e, hwhat, kinds, true, &v, &which);
+	if (ret < 0)
+		return ret;
+	if (!route && which == 0) {
+		src_ip = true;	/* source_ip: {} */
+	} else if (route && which == 2) {
+		ret = mapping_at(c, v, hwhat, "connection_properties", hwhat,
+				 props_used, NULL);
+		if (!ret)
+			ret = opt_bool(c, v, hwhat, "source_ip", &src_ip);
+		if (ret)
+			return ret;
+	} else {
+		return fail(c, v, hwhat,
+			    "%s is not supported: kmesh picks the endpoint when the connection is made, so only the source address can be hashed (connection_properties.source_ip)",
+			    kinds[which]);
+	}
+	if (src_ip)
+		ha->a->hash_flags |= KM_HASH_SOURCE_IP;
+	return 0;
+}
+
+/* Settings of a route action or tcp_proxy kmesh accepts without enforcing
+ * them (listed by not_enforced.c). */
+static bool duration_set(struct ctx *c, yaml_node_t *map, const char *name)
+{
+	yaml_node_t *v = field(c, map, name);
+
+	/* "0s" turns the timeout off: nothing to enforce */
+	return v && !(v->type == YAML_SCALAR_NODE &&
+		      (scalar_is(v, "0s") || scalar_is(v, "0")));
+}
+
+static void action_not_enforced(struct ctx *c, yaml_node_t *map,
+				struct km_m_action *a)
+{
+	if (duration_set(c, map, "timeout") ||
+	    duration_set(c, map, "idle_timeout"))
+		a->not_enforced |= KM_NE_ROUTE_TIMEOUT;
+	if (field(c, map, "retry_policy"))
+		a->not_enforced |= KM_NE_RETRY_POLICY;
+	if (field(c, map, "request_mirror_policies"))
+		a->not_enforced |= KM_NE_MIRROR;
+}
+
 static int read_action_target(struct ctx *c, yaml_node_t *map,
 			      const char *what, bool route,
 			      struct km_m_action *a)
@@ -928,11 +1013,20 @@ static int read_action_target(struct ctx *c, yaml_node_t *map,
 	static const char *const kinds[] = {
 		"cluster", "weighted_clusters", NULL
 	};
+	const struct list_rules hash_rules = {
+		.name = "hash_policy", .maps = true,
+		.limit = route ? 0 : 1, .read_item = read_hash_entry,
+	};
+	struct hash_arg ha = { .a = a, .route = route };
 	yaml_node_t *v;
 	size_t which;
 	int ret;
 
 	a->src = src_of(c, map);
+	action_not_enforced(c, map, a);
+	ret = read_list(c, map, what, &hash_rules, NULL, NULL, 0, &ha);
+	if (ret)
+		return ret;
 	ret = one_of(c, map, what, kinds, true, &v, &which);
 	if (ret < 0)
 		return ret;
@@ -1165,10 +1259,8 @@ static int read_route(struct ctx *c, yaml_node_t *n, const char *vwhat,
 {
 	static const char *const used[] = { "name", "match", "route", NULL };
 	static const char *const action_used[] = {
-		"cluster", "weighted_clusters", NULL
-	};
-	static const char *const action_ignored[] = {
-		"timeout", "idle_timeout", NULL
+		"cluster", "weighted_clusters", "hash_policy", "timeout",
+		"idle_timeout", "retry_policy", "request_mirror_policies", NULL
 	};
 	struct km_m_route *r = elem;
 	char rwhat[WHAT_LEN];
@@ -1191,8 +1283,7 @@ static int read_route(struct ctx *c, yaml_node_t *n, const char *vwhat,
 	if (!ret)
 		ret = req_field(c, n, rwhat, "route", &v);
 	if (!ret)
-		ret = mapping_at(c, v, rwhat, "route", rwhat, action_used,
-				 action_ignored);
+		ret = mapping_at(c, v, rwhat, "route", rwhat, action_used, NULL);
 	if (!ret)
 		ret = read_action_target(c, v, rwhat, true, &r->action);
 	return ret;
@@ -1338,10 +1429,11 @@ static int read_tcp_proxy(struct ctx *c, yaml_node_t *tc, const char *what,
 			  struct km_m_chain *ch)
 {
 	static const char *const used[] = {
-		"@type", "cluster", "weighted_clusters", NULL
+		"@type", "cluster", "weighted_clusters", "hash_policy",
+		"idle_timeout", NULL
 	};
 	static const char *const ignored[] = {
-		"stat_prefix", "idle_timeout", "access_log", NULL
+		"stat_prefix", "access_log", NULL
 	};
 	int ret;
 
@@ -1352,6 +1444,29 @@ static int read_tcp_proxy(struct ctx *c, yaml_node_t *tc, const char *what,
 	if (!ret)
 		ret = read_action_target(c, tc, what, false, &ch->tcp);
 	return ret;
+}
+
+/* An envoy.filters.http.fault among http_filters is accepted and listed as
+ * not enforced (the other filters are ignored, see the top). */
+static void note_fault_filter(struct ctx *c, yaml_node_t *tc,
+			      struct km_m_chain *ch)
+{
+	yaml_node_t *fs = field(c, tc, "http_filters"), *f, *tcfg, *t;
+
+	if (!fs || fs->type != YAML_SEQUENCE_NODE)
+		return;
+	for (size_t i = 0; i < seq_len(fs); i++) {
+		f = seq_item(c, fs, i);
+		if (f->type != YAML_MAPPING_NODE)
+			continue;
+		tcfg = field(c, f, "typed_config");
+		t = tcfg && tcfg->type == YAML_MAPPING_NODE ?
+			field(c, tcfg, "@type") : NULL;
+		if ((field(c, f, "name") &&
+		     scalar_is(field(c, f, "name"), "envoy.filters.http.fault")) ||
+		    (t && scalar_is(t, TYPE_URL "envoy.extensions.filters.http.fault.v3.HTTPFault")))
+			ch->not_enforced |= KM_NE_FAULT;
+	}
 }
 
 static int read_hcm(struct ctx *c, yaml_node_t *tc, const char *what,
@@ -1380,6 +1495,7 @@ static int read_hcm(struct ctx *c, yaml_node_t *tc, const char *what,
 		ret = check_type_url(c, tc, what, URL_HCM);
 	if (ret)
 		return ret;
+	note_fault_filter(c, tc, ch);
 	ret = one_of(c, tc, what, sources, true, &v, &which);
 	if (ret < 0)
 		return ret;
@@ -1881,24 +1997,25 @@ static int read_lb_policy(struct ctx *c, yaml_node_t *n, const char *cwhat,
 			  struct km_m_cluster *cl)
 {
 	static const char *const unsupported[] = {
-		"RING_HASH", "MAGLEV", "CLUSTER_PROVIDED",
-		"LOAD_BALANCING_POLICY_CONFIG", NULL
+		"CLUSTER_PROVIDED", "LOAD_BALANCING_POLICY_CONFIG", NULL
 	};
 	yaml_node_t *v;
 	int ret = opt_scalar(c, n, cwhat, "lb_policy", &v);
 
 	if (ret || !v)
 		return ret;
-	/* LEAST_REQUEST picks by active requests per endpoint, which the
-	 * kernel does not count yet; round robin is its closest stand-in
-	 * (and what it degrades to in Envoy when all counts are equal). */
-	if (scalar_is(v, "ROUND_ROBIN") || scalar_is(v, "LEAST_REQUEST"))
+	if (scalar_is(v, "ROUND_ROBIN"))
 		cl->lb_policy = KM_LB_ROUND_ROBIN;
+	else if (scalar_is(v, "LEAST_REQUEST"))
+		cl->lb_policy = KM_LB_LEAST_REQUEST;
 	else if (scalar_is(v, "RANDOM"))
 		cl->lb_policy = KM_LB_RANDOM;
-	else if (in_list(v, unsupported))
+	else if (scalar_is(v, "MAGLEV") || scalar_is(v, "RING_HASH")) {
+		cl->lb_policy = KM_LB_MAGLEV;
+		cl->lb.ring_hash = scalar_is(v, "RING_HASH");
+	} else if (in_list(v, unsupported))
 		return fail(c, v, cwhat,
-			    "lb_policy %s not supported (ROUND_ROBIN, LEAST_REQUEST or RANDOM)",
+			    "lb_policy %s not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV)",
 			    sval(v));
 	else
 		return fail(c, v, cwhat, "unknown lb_policy '%s'",
@@ -1906,15 +2023,130 @@ static int read_lb_policy(struct ctx *c, yaml_node_t *n, const char *cwhat,
 	return 0;
 }
 
+/* active_request_bias (core.v3.RuntimeDouble): 0 or 1.0, the two values
+ * an integer comparison in the kernel can apply exactly. */
+static int read_bias(struct ctx *c, yaml_node_t *cfg, const char *lwhat,
+		     struct km_m_cluster *cl)
+{
+	static const char *const used[] = {
+		"default_value", "runtime_key", NULL
+	};
+	yaml_node_t *b = field(c, cfg, "active_request_bias"), *v;
+	char bwhat[WHAT_LEN];
+	char *end;
+	double x;
+	int ret;
+
+	if (!b)
+		return 0;
+	what_fmt(bwhat, "%s: active_request_bias", lwhat);
+	ret = mapping_at(c, b, lwhat, "active_request_bias", bwhat, used, NULL);
+	if (!ret)
+		ret = req_field(c, b, bwhat, "default_value", &v);
+	if (!ret)
+		ret = want(c, v, YAML_SCALAR_NODE, bwhat, "default_value");
+	if (ret)
+		return ret;
+	x = strtod(sval(v), &end);
+	if (end == sval(v) || *end || (x != 0.0 && x != 1.0))
+		return fail(c, v, bwhat,
+			    "default_value %s is not supported (0 or 1.0: weight / (active + 1)^bias is compared in the kernel in integers)",
+			    quote(c, sval(v)));
+	cl->lb.bias_zero = x == 0.0;
+	return 0;
+}
+
+/* least_request_lb_config, ring_hash_lb_config, maglev_lb_config (one of,
+ * for the cluster's own lb_policy), and the cluster fields kmesh accepts
+ * without enforcing. */
+static int read_lb_config(struct ctx *c, yaml_node_t *n, const char *cwhat,
+			  struct km_m_cluster *cl)
+{
+	static const char *const kinds[] = {
+		"least_request_lb_config", "ring_hash_lb_config",
+		"maglev_lb_config", NULL
+	};
+	static const char *const needs[] = {
+		"LEAST_REQUEST", "RING_HASH", "MAGLEV"
+	};
+	static const char *const lr_used[] = {
+		"choice_count", "active_request_bias", NULL
+	};
+	static const char *const rh_used[] = {
+		"minimum_ring_size", "maximum_ring_size", "hash_function", NULL
+	};
+	static const char *const mg_used[] = { "table_size", NULL };
+	static const char *const *const used[] = { lr_used, rh_used, mg_used };
+	bool ok[] = {
+		cl->lb_policy == KM_LB_LEAST_REQUEST,
+		cl->lb_policy == KM_LB_MAGLEV && cl->lb.ring_hash,
+		cl->lb_policy == KM_LB_MAGLEV && !cl->lb.ring_hash,
+	};
+	char lwhat[WHAT_LEN];
+	uint64_t x = 0;
+	yaml_node_t *v, *hf;
+	size_t which;
+	int ret;
+
+	if (field(c, n, "connect_timeout"))
+		cl->not_enforced |= KM_NE_CONNECT_TIMEOUT;
+	if (field(c, n, "outlier_detection"))
+		cl->not_enforced |= KM_NE_OUTLIER_DETECTION;
+	ret = one_of(c, n, cwhat, kinds, false, &v, &which);
+	if (ret <= 0)
+		return ret;
+	what_fmt(lwhat, "%s: %s", cwhat, kinds[which]);
+	if (!ok[which])
+		return fail(c, v, cwhat, "%s needs lb_policy %s", kinds[which],
+			    needs[which]);
+	ret = mapping_at(c, v, cwhat, kinds[which], lwhat, used[which], NULL);
+	if (ret)
+		return ret;
+	switch (which) {
+	case 0:
+		ret = opt_uint(c, v, lwhat, "choice_count", 2, KM_LR_CHOICE_MAX,
+			       &x);
+		cl->lb.choice_count = (uint32_t)x;
+		return ret ? ret : read_bias(c, v, lwhat, cl);
+	case 1:
+		/* served by a Maglev table: the ring's sizes and hash do not
+		 * apply; checked as Envoy does, then listed */
+		ret = opt_uint(c, v, lwhat, "minimum_ring_size", 1, 8388608, &x);
+		if (!ret)
+			ret = opt_uint(c, v, lwhat, "maximum_ring_size", 1, 8388608, &x);
+		if (!ret)
+			ret = opt_scalar(c, v, lwhat, "hash_function", &hf);
+		if (!ret && hf && !scalar_is(hf, "XX_HASH") &&
+		    !scalar_is(hf, "MURMUR_HASH_2"))
+			return fail(c, hf, lwhat,
+				    "unknown hash_function '%s' (XX_HASH or MURMUR_HASH_2)",
+				    quote(c, sval(hf)));
+		if (!ret && v->data.mapping.pairs.top != v->data.mapping.pairs.start)
+			cl->not_enforced |= KM_NE_RING_HASH_CONFIG;
+		return ret;
+	default:
+		ret = opt_uint(c, v, lwhat, "table_size", 2, KM_MAGLEV_SIZE_MAX, &x);
+		if (ret || !x)
+			return ret;
+		if (!km_is_prime(x))
+			return fail(c, field(c, v, "table_size"), lwhat,
+				    "table_size %" PRIu64 " is not a prime", x);
+		cl->lb.maglev_size = (uint32_t)x;
+		return 0;
+	}
+}
+
 static int read_cluster(struct ctx *c, yaml_node_t *n, const char *what,
 			size_t idx, void *elem, void *arg)
 {
 	static const char *const used[] = {
 		"@type", "name", "type", "lb_policy", "circuit_breakers",
-		"load_assignment", NULL
+		"load_assignment", "least_request_lb_config",
+		"ring_hash_lb_config", "maglev_lb_config", "connect_timeout",
+		"outlier_detection", NULL
 	};
 	static const char *const ignored[] = {
-		"connect_timeout", "dns_lookup_family",
+		"dns_lookup_family",
 		"per_connection_buffer_limit_bytes",
 		"common_http_protocol_options",
 		"typed_extension_protocol_options", "eds_cluster_config", NULL
@@ -1934,6 +2166,8 @@ static int read_cluster(struct ctx *c, yaml_node_t *n, const char *what,
 		ret = read_cluster_type(c, n, cwhat, cl);
 	if (!ret)
 		ret = read_lb_policy(c, n, cwhat, cl);
+	if (!ret)
+		ret = read_lb_config(c, n, cwhat, cl);
 	if (!ret)
 		ret = read_circuit_breakers(c, n, cwhat, &cl->cb);
 	/* EDS without one is filled by xDS later */
