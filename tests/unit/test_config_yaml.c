@@ -1207,6 +1207,87 @@ static void test_one_line(void **state)
 }
 
 /* The bootstrap node: what an xDS server is told (kmeshd --xds). */
+/* LB configs, hash policies and what is accepted without being enforced
+ * (issue 16). */
+static void test_lb_configs(void **state)
+{
+	static const char yaml[] =
+		"static_resources:\n"
+		"  listeners:\n"
+		"  - name: l\n"
+		"    address: { socket_address: { address: 10.0.0.1, port_value: 80 } }\n"
+		"    filter_chains:\n"
+		"    - filters:\n"
+		"      - name: envoy.filters.network.tcp_proxy\n"
+		"        typed_config: { cluster: lr, hash_policy: [ { source_ip: {} } ], idle_timeout: 3600s }\n"
+		"  - name: web\n"
+		"    address: { socket_address: { address: 10.0.0.2, port_value: 80 } }\n"
+		"    filter_chains:\n"
+		"    - filters:\n"
+		"      - name: envoy.filters.network.http_connection_manager\n"
+		"        typed_config:\n"
+		"          http_filters:\n"
+		"          - name: envoy.filters.http.fault\n"
+		"          - name: envoy.filters.http.router\n"
+		"          route_config:\n"
+		"            name: rc\n"
+		"            virtual_hosts:\n"
+		"            - name: vh\n"
+		"              domains: [\"*\"]\n"
+		"              routes:\n"
+		"              - match: { prefix: / }\n"
+		"                route:\n"
+		"                  cluster: rh\n"
+		"                  timeout: 0s\n"
+		"                  retry_policy: { num_retries: 2 }\n"
+		"                  request_mirror_policies: [ { cluster: lr } ]\n"
+		"                  hash_policy: [ { connection_properties: { source_ip: true } } ]\n"
+		"  clusters:\n"
+		"  - name: lr\n"
+		"    lb_policy: LEAST_REQUEST\n"
+		"    least_request_lb_config:\n"
+		"      choice_count: 5\n"
+		"      active_request_bias: { default_value: 0.0, runtime_key: x }\n"
+		"    connect_timeout: 1s\n"
+		"    outlier_detection: { consecutive_5xx: 3 }\n"
+		"  - name: rh\n"
+		"    lb_policy: RING_HASH\n"
+		"    ring_hash_lb_config: { minimum_ring_size: 1024 }\n"
+		"  - name: mg\n"
+		"    lb_policy: MAGLEV\n"
+		"    maglev_lb_config: { table_size: 251 }\n";
+	const struct km_m_action *ra;
+	const struct km_m_cluster *cl;
+	struct km_model m = {};
+	struct km_err err = {};
+
+	(void)state;
+	assert_int_equal(km_config_load_string("t.yaml", yaml, strlen(yaml), &m, &err), 0);
+	cl = &m.clusters[0];
+	assert_int_equal(cl->lb_policy, KM_LB_LEAST_REQUEST);
+	assert_int_equal(cl->lb.choice_count, 5);
+	assert_true(cl->lb.bias_zero);
+	assert_int_equal(cl->not_enforced, KM_NE_CONNECT_TIMEOUT | KM_NE_OUTLIER_DETECTION);
+	cl = &m.clusters[1];
+	assert_int_equal(cl->lb_policy, KM_LB_MAGLEV);
+	assert_true(cl->lb.ring_hash);
+	assert_int_equal(cl->not_enforced, KM_NE_RING_HASH_CONFIG);
+	cl = &m.clusters[2];
+	assert_int_equal(cl->lb_policy, KM_LB_MAGLEV);
+	assert_false(cl->lb.ring_hash);
+	assert_int_equal(cl->lb.maglev_size, 251);
+	assert_int_equal(cl->not_enforced, 0);
+
+	assert_int_equal(m.listeners[0].chains[0].tcp.hash_flags, KM_HASH_SOURCE_IP);
+	assert_int_equal(m.listeners[0].chains[0].tcp.not_enforced, KM_NE_ROUTE_TIMEOUT);
+	assert_int_equal(m.listeners[1].chains[0].not_enforced, KM_NE_FAULT);
+	ra = &m.listeners[1].chains[0].routes.vhosts[0].routes[0].action;
+	assert_int_equal(ra->hash_flags, KM_HASH_SOURCE_IP);
+	/* timeout 0s is off: nothing to list */
+	assert_int_equal(ra->not_enforced, KM_NE_RETRY_POLICY | KM_NE_MIRROR);
+	km_model_free(&m);
+}
+
 static void test_node_for_xds(void **state)
 {
 	static const char yaml[] =
@@ -1374,6 +1455,7 @@ static void test_depth_limit(void **state)
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
+		cmocka_unit_test(test_lb_configs),
 		cmocka_unit_test(test_node_for_xds),
 		cmocka_unit_test(test_full_example),
 		cmocka_unit_test(test_minimal),
