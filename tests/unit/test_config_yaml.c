@@ -617,10 +617,10 @@ static const struct bad_case bad_cases[] = {
 	  "t.yaml:16: " VH_WHAT ": routes[0]: hash_policy[1]: cookie is not supported: kmesh picks the endpoint when the connection is made, so only the source address can be hashed (connection_properties.source_ip)" },
 	{ "tcp_proxy hash_policy filter_state",
 	  TCP_L("          cluster: c\n          hash_policy: [ { filter_state: { key: k } } ]\n"),
-	  "t.yaml:10: " TCP_WHAT ": hash_policy[0]: filter_state is not supported: kmesh picks the endpoint when the connection is made, so only the source address can be hashed (connection_properties.source_ip)" },
+	  "t.yaml:10: " TCP_WHAT ": hash_policy[0]: filter_state is not supported: kmesh picks the endpoint when the connection is made, so only the source address can be hashed (source_ip)" },
 	{ "tcp_proxy two hash_policy",
 	  TCP_L("          cluster: c\n          hash_policy: [ { source_ip: {} }, { source_ip: {} } ]\n"),
-	  "t.yaml:10: " TCP_WHAT ": 2 hash_policy, limit is 1" },
+	  "t.yaml:9: " TCP_WHAT ": 2 hash_policy entries, limit is 1" },
 	{ "lb_policy unknown", CLUSTERS "  - name: x\n    lb_policy: round_robin\n",
 	  "t.yaml:4: cluster 'x': unknown lb_policy 'round_robin'" },
 	{ "type STRICT_DNS", CLUSTERS "  - name: x\n    type: STRICT_DNS\n",
@@ -919,6 +919,14 @@ static const struct bad_case bad_cases[] = {
 	  HTTP_HEAD "              - { match: { prefix: / }, route: { cluster: c } }\n"
 	  "            - name: vh2\n",
 	  "t.yaml:16: " HCM_WHAT ": route_config 'rc': virtual_host 'vh2': domains is missing" },
+	/* model/check.c's rule, the same row for xDS in test_xds_resources.c */
+	{ "domain with a line break",
+	  HTTP_HEAD "              - { match: { prefix: / }, route: { cluster: c } }\n"
+	  "            - name: vh2\n              domains: [ok, \"a\\nb\"]\n",
+	  "t.yaml:17: " HCM_WHAT ": route_config 'rc': virtual_host 'vh2': domains[1] holds a CR or LF, which no request can carry (Envoy refuses it too)" },
+	{ "header name with a line break",
+	  ROUTE("{ prefix: /, headers: [ { name: \"x-a\\rb\", present_match: true } ] }", "{ cluster: c }"),
+	  "t.yaml:15: " VH_WHAT ": routes[0]: header 'x-a?b' holds a CR or LF, which no request can carry (Envoy refuses it too)" },
 	{ "domain empty",
 	  HTTP_HEAD "              - { match: { prefix: / }, route: { cluster: c } }\n"
 	  "            - name: vh2\n              domains: [ok, \"\"]\n",
@@ -1069,7 +1077,7 @@ static void test_limit_weighted(void **state)
 			km_model_free(&m);
 		} else {
 			check_error("weighted over limit", g.buf, g.len,
-				    "t.yaml:11: " TCP_WHAT ": weighted_clusters: 33 clusters, limit is 32");
+				    "t.yaml:43: " TCP_WHAT ": weighted_clusters: 33 clusters, limit is 32");
 		}
 		free(g.buf);
 	}
@@ -1138,17 +1146,17 @@ static void test_limit_routes(void **state)
 
 	http_yaml(&g, KM_MAX_VHOSTS + 1, 1, 1, 0);
 	check_error("vhosts over limit", g.buf, g.len,
-		    "t.yaml:12: " HCM_WHAT ": route_config 'rc': 65 virtual_hosts, limit is 64");
+		    "t.yaml:524: " HCM_WHAT ": route_config 'rc': 65 virtual_hosts, limit is 64");
 	free(g.buf);
 
 	http_yaml(&g, 1, KM_MAX_DOMAINS + 1, 1, 0);
 	check_error("domains over limit", g.buf, g.len,
-		    "t.yaml:14: " HCM_WHAT ": route_config 'rc': virtual_host 'vh0': 65 domains, limit is 64");
+		    "t.yaml:78: " HCM_WHAT ": route_config 'rc': virtual_host 'vh0': 65 domains, limit is 64");
 	free(g.buf);
 
 	http_yaml(&g, 1, 1, KM_MAX_ROUTES + 1, 0);
 	check_error("routes over limit", g.buf, g.len,
-		    "t.yaml:16: " HCM_WHAT ": route_config 'rc': virtual_host 'vh0': 65 routes, limit is 64");
+		    "t.yaml:272: " HCM_WHAT ": route_config 'rc': virtual_host 'vh0': 65 routes, limit is 64");
 	free(g.buf);
 
 	http_yaml(&g, 1, 1, 1, KM_MAX_HEADER_MATCHES + 1);
@@ -1266,7 +1274,7 @@ static void test_lb_configs(void **state)
 	cl = &m.clusters[0];
 	assert_int_equal(cl->lb_policy, KM_LB_LEAST_REQUEST);
 	assert_int_equal(cl->lb.choice_count, 5);
-	assert_true(cl->lb.bias_zero);
+	assert_true(cl->lb.bias_set && cl->lb.bias == 0.0);
 	assert_int_equal(cl->not_enforced, KM_NE_CONNECT_TIMEOUT | KM_NE_OUTLIER_DETECTION);
 	cl = &m.clusters[1];
 	assert_int_equal(cl->lb_policy, KM_LB_MAGLEV);
@@ -1278,11 +1286,13 @@ static void test_lb_configs(void **state)
 	assert_int_equal(cl->lb.maglev_size, 251);
 	assert_int_equal(cl->not_enforced, 0);
 
-	assert_int_equal(m.listeners[0].chains[0].tcp.hash_flags, KM_HASH_SOURCE_IP);
+	assert_int_equal(m.listeners[0].chains[0].tcp.n_hash, 1);
+	assert_int_equal(m.listeners[0].chains[0].tcp.hash[0].kind, KM_HK_SOURCE_IP);
 	assert_int_equal(m.listeners[0].chains[0].tcp.not_enforced, KM_NE_ROUTE_TIMEOUT);
 	assert_int_equal(m.listeners[1].chains[0].not_enforced, KM_NE_FAULT);
 	ra = &m.listeners[1].chains[0].routes.vhosts[0].routes[0].action;
-	assert_int_equal(ra->hash_flags, KM_HASH_SOURCE_IP);
+	assert_int_equal(ra->n_hash, 1);
+	assert_int_equal(ra->hash[0].kind, KM_HK_SOURCE_IP);
 	/* timeout 0s is off: nothing to list */
 	assert_int_equal(ra->not_enforced, KM_NE_RETRY_POLICY | KM_NE_MIRROR);
 	km_model_free(&m);

@@ -1695,6 +1695,8 @@ static void vh_no_name(struct fx *f) { f->vh[0]->name = ""; }
 static void vh_no_domains(struct fx *f) { f->vh[0]->n_domains = 0; }
 static void vh_dup(struct fx *f) { f->vh[1]->name = "vh"; }
 static void vh_dup_domain(struct fx *f) { f->vh[1]->domains[0] = "WEB.example.com"; }
+/* model/check.c's rule, the same row for YAML in test_config_yaml.c */
+static void vh_crlf_domain(struct fx *f) { f->vh[1]->domains[0] = "web\r\nx.example.com"; }
 static void vh_long_domain(struct fx *f) { f->vh[1]->domains[0] = str_of(f, 256, 'd'); }
 static void rt_no_match(struct fx *f) { f->rt[1]->match = NULL; }
 static void rt_no_path(struct fx *f)
@@ -1886,8 +1888,8 @@ static void vh_65_routes(struct fx *f)
 	f->vh[0]->routes = v;
 }
 
-#define RT1 "route_config 'rc': route 'r1' in virtual host 'vh'"
-#define RT2 "route_config 'rc': routes[1] in virtual host 'vh'"
+#define RT1 "route_config 'rc': virtual_host 'vh': route 'r1'"
+#define RT2 "route_config 'rc': virtual_host 'vh': routes[1]"
 #define CH0 "listener 'web': filter_chains[0]"
 #define CH1 "listener 'web': filter_chains[1]"
 #define EPS "cluster 'reviews': "
@@ -1934,7 +1936,7 @@ static const struct bad_case bad_cases[] = {
 	{ "tcp_proxy two hash policies", LISTENER, tcp_hash_two,
 	  CH0 ": tcp_proxy: 2 hash_policy entries, limit is 1" },
 	{ "tcp_proxy hash_policy filter_state", LISTENER, tcp_hash_filter_state,
-	  CH0 ": tcp_proxy: hash_policy[0]: filter_state is not supported (source_ip)" },
+	  CH0 ": tcp_proxy: hash_policy[0]: filter_state is not supported: kmesh picks the endpoint when the connection is made, so only the source address can be hashed (source_ip)" },
 	{ "ORIGINAL_DST with MAGLEV", CLUSTER, cl_orig_dst_maglev,
 	  EPS "lb_policy MAGLEV on an ORIGINAL_DST cluster (it takes CLUSTER_PROVIDED)" },
 	{ "ORIGINAL_DST with endpoints", CLUSTER, cl_orig_dst_endpoints,
@@ -2045,6 +2047,8 @@ static const struct bad_case bad_cases[] = {
 	  "route_config 'rc': virtual_host 'vh' appears twice (virtual_hosts[0] and [1])" },
 	{ "domain twice", ROUTE, vh_dup_domain,
 	  "route_config 'rc': virtual_host 'vh2': domain 'WEB.example.com' is also in virtual_host 'vh'" },
+	{ "domain with CR LF", ROUTE, vh_crlf_domain,
+	  "route_config 'rc': virtual_host 'vh2': domains[0] holds a CR or LF, which no request can carry (Envoy refuses it too)" },
 	{ "domain 256 bytes", ROUTE, vh_long_domain,
 	  "route_config 'rc': virtual_host 'vh2': domains[0] is 256 bytes long, limit is 255" },
 	{ "no match", ROUTE, rt_no_match, RT2 ": match is missing" },
@@ -2128,7 +2132,7 @@ static void test_lb_configs(void **state)
 	assert_int_equal(km_xds_cluster(buf, len, &c, NULL, &err), 0);
 	assert_int_equal(c.lb_policy, KM_LB_LEAST_REQUEST);
 	assert_int_equal(c.lb.choice_count, 3);
-	assert_true(c.lb.bias_zero);
+	assert_true(c.lb.bias_set && c.lb.bias == 0.0);
 	assert_int_equal(c.not_enforced, KM_NE_OUTLIER_DETECTION | KM_NE_CONNECT_TIMEOUT);
 	km_cluster_free(&c);
 	fx_free(&f);
@@ -2152,9 +2156,10 @@ static void test_lb_configs(void **state)
 		ENVOY__CONFIG__ROUTE__V3__RETRY_POLICY__INIT;
 	buf = fx_pack(&f, ROUTE, &len);
 	assert_int_equal(km_xds_route_config(buf, len, &rc, &err), 0);
-	assert_int_equal(rc.vhosts[0].routes[0].action.hash_flags, KM_HASH_SOURCE_IP);
+	assert_int_equal(rc.vhosts[0].routes[0].action.n_hash, 1);
+	assert_int_equal(rc.vhosts[0].routes[0].action.hash[0].kind, KM_HK_SOURCE_IP);
 	assert_int_equal(rc.vhosts[0].routes[0].action.not_enforced, KM_NE_RETRY_POLICY);
-	assert_int_equal(rc.vhosts[0].routes[1].action.hash_flags, 0);
+	assert_int_equal(rc.vhosts[0].routes[1].action.n_hash, 0);
 	km_route_config_free(&rc);
 	fx_free(&f);
 
@@ -2163,7 +2168,7 @@ static void test_lb_configs(void **state)
 	tcp_hash(&f, 1, ENVOY__TYPE__V3__HASH_POLICY__POLICY_SPECIFIER_SOURCE_IP);
 	buf = fx_pack(&f, LISTENER, &len);
 	assert_int_equal(km_xds_listener(buf, len, &l, NULL, &err), 0);
-	assert_int_equal(l.chains[0].tcp.hash_flags, KM_HASH_SOURCE_IP);
+	assert_int_equal(l.chains[0].tcp.hash[0].kind, KM_HK_SOURCE_IP);
 	assert_int_equal(l.chains[1].not_enforced, KM_NE_FAULT);
 	km_listener_free(&l);
 	fx_free(&f);

@@ -36,16 +36,28 @@ uint64_t km_stat_key64(const char *name)
 
 /* ---- hash policies ---------------------------------------------------- */
 
+/* What the connect path hashes on for @a (check.c has refused the kinds
+ * it cannot). */
+static uint8_t action_hash(const struct km_m_action *a)
+{
+	for (size_t i = 0; i < a->n_hash; i++)
+		if (a->hash[i].kind == KM_HK_SOURCE_IP)
+			return KM_HASH_SOURCE_IP;
+	return 0;
+}
+
 static void action_flags(const struct km_strmap *ni, const struct km_m_action *a,
 			 struct km_records *r)
 {
-	if (!a->hash_flags)
+	uint8_t flags = action_hash(a);
+
+	if (!flags)
 		return;
 	for (size_t i = 0; i < a->n_clusters; i++) {
 		long id = (long)(intptr_t)km_strmap_get(ni, a->clusters[i].cluster) - 1;
 
 		if (id >= 0)
-			r->clusters[id].hash_flags |= a->hash_flags;
+			r->clusters[id].hash_flags |= flags;
 	}
 }
 
@@ -82,7 +94,7 @@ static int add_table(const struct km_m_cluster *mc, struct km_cluster *c,
 		     const struct km_endpoint *eps, size_t n,
 		     struct km_records *r, struct km_err *err)
 {
-	uint32_t size = mc->lb.maglev_size ? mc->lb.maglev_size :
+	uint32_t size = mc->lb.maglev_size ? (uint32_t)mc->lb.maglev_size :
 					      KM_MAGLEV_SIZE_DEFAULT;
 	size_t chunks = (size + KM_MAGLEV_CHUNK - 1) / KM_MAGLEV_CHUNK;
 	struct km_maglev_chunk *t;
@@ -150,7 +162,8 @@ int km_lb_compile(const struct km_model *m, struct km_records *r,
 		c->stat_key = km_stat_key64(mc->name);
 		c->choice_count = mc->lb.choice_count ? mc->lb.choice_count :
 							KM_LR_CHOICE_DEFAULT;
-		c->lr_bias = !mc->lb.bias_zero;
+		/* 0 or 1.0 (check.c); Envoy's default is 1.0 */
+		c->lr_bias = !mc->lb.bias_set || mc->lb.bias != 0.0;
 		if (c->lb_policy == KM_LB_MAGLEV && c->n_endpoints &&
 		    c->kind == KM_CK_ENDPOINTS)
 			ret = add_table(mc, c, &r->ep_vals[first[i]],

@@ -8,17 +8,6 @@
 
 #include "model.h"
 
-void km_err_set(struct km_err *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-}
-
 static void locality_free(struct km_locality *l)
 {
 	free(l->region);
@@ -31,6 +20,7 @@ static void action_free(struct km_m_action *a)
 	for (size_t i = 0; i < a->n_clusters; i++)
 		free(a->clusters[i].cluster);
 	free(a->clusters);
+	free(a->hash);
 }
 
 static void matchers_free(struct km_m_header_match *m, size_t n)
@@ -61,6 +51,7 @@ void km_route_config_free(struct km_m_route_config *rc)
 		for (size_t j = 0; j < vh->n_domains; j++)
 			free(vh->domains[j]);
 		free(vh->domains);
+		free(vh->domain_srcs);
 		for (size_t j = 0; j < vh->n_routes; j++)
 			route_free(&vh->routes[j]);
 		free(vh->routes);
@@ -229,6 +220,20 @@ const char *km_lb_policy_name(unsigned int p)
 		return "MAGLEV";
 	}
 	return "?";
+}
+
+const char *km_hash_kind_name(unsigned int k)
+{
+	static const char *const names[] = {
+		[KM_HK_SOURCE_IP] = "source_ip",
+		[KM_HK_NOTHING] = "connection_properties",
+		[KM_HK_HEADER] = "header",
+		[KM_HK_COOKIE] = "cookie",
+		[KM_HK_QUERY_PARAMETER] = "query_parameter",
+		[KM_HK_FILTER_STATE] = "filter_state",
+	};
+
+	return k < sizeof(names) / sizeof(names[0]) && names[k] ? names[k] : "?";
 }
 
 const char *km_health_name(unsigned int h)

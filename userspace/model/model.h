@@ -13,21 +13,7 @@
 #include <stdint.h>
 
 #include "kmesh/abi.h"
-
-/* One error message, built where the error is found, printed once at the
- * top: "mesh.yaml:41: cluster 'x': endpoint port 0". */
-struct km_err {
-	char msg[512];
-};
-
-void km_err_set(struct km_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/* Where a model object came from. */
-struct km_src {
-	const char *file;	/* borrowed from struct km_model.source */
-	int line;		/* 1-based; 0 = unknown */
-};
+#include "diag.h"
 
 struct km_ip {
 	uint8_t family;		/* enum km_family */
@@ -60,16 +46,44 @@ struct km_m_endpoint {
 	struct km_locality locality;	/* borrowed from its group */
 };
 
-/* LB settings beyond lb_policy, compiled by lb_compile.c. */
+/* LB settings beyond lb_policy, as the config gives them: model/check.c
+ * holds their rules (km_check_cluster_lb), lb_compile.c compiles them. */
+enum km_lb_config_kind {
+	KM_LBC_NONE = 0,
+	KM_LBC_LEAST_REQUEST,	/* least_request_lb_config */
+	KM_LBC_RING_HASH,	/* ring_hash_lb_config */
+	KM_LBC_MAGLEV,		/* maglev_lb_config */
+};
+
 struct km_lb_config {
-	uint32_t choice_count;	/* LEAST_REQUEST: 2..KM_LR_CHOICE_MAX, 0 = 2 */
-	bool bias_zero;		/* LEAST_REQUEST active_request_bias 0; else
-				 * 1.0, Envoy's default */
+	struct km_src src;	/* of the lb config */
+	uint8_t kind;		/* enum km_lb_config_kind */
 	bool ring_hash;		/* lb_policy RING_HASH: served by a Maglev
 				 * table like MAGLEV */
-	uint32_t maglev_size;	/* maglev_lb_config.table_size, a prime;
-				 * 0 = KM_MAGLEV_SIZE_DEFAULT */
+	bool bias_set;
+	double bias;		/* active_request_bias.default_value */
+	uint64_t choice_count;	/* as given; 0 = unset (Envoy's 2) */
+	uint64_t maglev_size;	/* table_size as given; 0 = unset (65537) */
 };
+
+/* One hash_policy entry, as given: a route's RouteAction.HashPolicy or a
+ * tcp_proxy's type.v3.HashPolicy. check.c refuses what kmesh cannot hash
+ * on when it picks at connect time. */
+enum km_hash_kind {
+	KM_HK_SOURCE_IP = 1,	/* connection_properties.source_ip true;
+				 * tcp_proxy source_ip */
+	KM_HK_NOTHING,		/* connection_properties, source_ip false */
+	KM_HK_HEADER,
+	KM_HK_COOKIE,
+	KM_HK_QUERY_PARAMETER,
+	KM_HK_FILTER_STATE,
+};
+
+struct km_m_hash {
+	struct km_src src;
+	uint8_t kind;		/* enum km_hash_kind */
+};
+
 
 /* Accepted but not enforced: Envoy settings kmesh cannot honour and may
  * degrade safely (none grants or denies access). Each is listed with a
@@ -126,7 +140,8 @@ struct km_m_action {
 	size_t n_clusters;
 	struct km_m_weighted *clusters;
 	uint32_t total_weight;	/* 0 = sum of the weights */
-	uint8_t hash_flags;	/* hash_policy: enum km_hash_flags */
+	size_t n_hash;		/* hash_policy */
+	struct km_m_hash *hash;
 	uint32_t not_enforced;	/* enum km_not_enforced */
 };
 
@@ -180,6 +195,9 @@ struct km_m_vhost {
 	char *name;
 	size_t n_domains;
 	char **domains;
+	/* the place of domains[i < n_domain_srcs]; the reader may keep none */
+	size_t n_domain_srcs;
+	struct km_src *domain_srcs;
 	size_t n_routes;
 	struct km_m_route *routes;
 };
@@ -296,5 +314,6 @@ bool km_ip_unspecified(const struct km_ip *ip);
 const char *km_ip_str(const struct km_ip *ip, char *buf, size_t len);
 const char *km_lb_policy_name(unsigned int p);
 const char *km_health_name(unsigned int h);
+const char *km_hash_kind_name(unsigned int k);
 
 #endif

@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "sockmap.h"
-#include "sockmap_cmd.h"
+#include "cmd_sockmap.h"
+#include "ctl.h"
 #include "sys.h"
 
 static struct km_sm_workload_row rows[KM_SM_MAX_WORKLOADS];
@@ -37,7 +38,7 @@ static int workload_path(const char *arg, char *buf, size_t len)
 	return 0;
 }
 
-static int cmd_set(const char *pin_root, bool json, const char *arg,
+static int sockmap_set(const char *pin_root, bool json, const char *arg,
 		   __u32 flags)
 {
 	struct km_err err = {};
@@ -128,7 +129,7 @@ void km_ctl_sockmap_text(const char *pin_root)
 		printf("  (no workload enabled: 'kmeshctl sockmap enable PATH')\n");
 }
 
-static int cmd_status(const char *pin_root, bool json)
+static int sockmap_status(const char *pin_root, bool json)
 {
 	if (json) {
 		struct km_json j;
@@ -157,7 +158,7 @@ int km_ctl_sockmap(const char *pin_root, bool json, int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(argv[0], "status") == 0 && argc == 1)
-		return cmd_status(pin_root, json);
+		return sockmap_status(pin_root, json);
 	if (strcmp(argv[0], "enable") == 0) {
 		if (i < argc && strcmp(argv[i], "--accelerate") == 0) {
 			accel = true;
@@ -169,7 +170,7 @@ int km_ctl_sockmap(const char *pin_root, bool json, int argc, char **argv)
 			fputs(use, stderr);
 			return 2;
 		}
-		return cmd_set(pin_root, json, argv[i],
+		return sockmap_set(pin_root, json, argv[i],
 			       KM_SM_ENABLED | (accel ? KM_SM_ACCELERATE : 0));
 	}
 	if (strcmp(argv[0], "disable") == 0) {
@@ -178,9 +179,15 @@ int km_ctl_sockmap(const char *pin_root, bool json, int argc, char **argv)
 			fputs(use, stderr);
 			return 2;
 		}
-		return cmd_set(pin_root, json, argv[1], 0);
+		return sockmap_set(pin_root, json, argv[1], 0);
 	}
 	fprintf(stderr, "kmeshctl: sockmap %s: unknown subcommand or arguments\n", argv[0]);
 	fputs(use, stderr);
 	return 2;
+}
+
+/* sockmap enable|disable|status ... */
+int cmd_sockmap(struct ctl *c, int argc, char **argv)
+{
+	return km_ctl_sockmap(c->pin_root, c->json, argc - 1, argv + 1);
 }
