@@ -140,23 +140,30 @@ cluster_stat() {	# cluster_stat CLUSTER FIELD
 	"${CTL[@]}" -o json dump | jq -r --arg c "$1" ".clusters[] | select(.name == \$c) | .$2"
 }
 # hold NAME ARGS...: km_testcli --keep in the enrolled cgroup, in the
-# background, until its total line is out; its output in $WORK/hold.NAME
+# background, until its total line is out; its output in $WORK/hold.NAME.
+# km_in forks on its way to the client, so the client writes its own pid.
 hold() {
-	local name=$1
+	local name=$1 pidf=$WORK/pid.$1
 	shift
-	in_cli "$CLI" --keep "$@" > "$WORK/hold.$name" 2>&1 &
-	HOLDER[$name]=$!
+	rm -f "$pidf"
+	in_cli sh -c 'echo $$ > "$0"; exec "$@"' "$pidf" "$CLI" --keep "$@" \
+		> "$WORK/hold.$name" 2>&1 &
 	for _ in $(seq 200); do
-		grep -q '^total' "$WORK/hold.$name" && return 0
+		[ -s "$pidf" ] && grep -q '^total' "$WORK/hold.$name" && break
 		sleep 0.05
 	done
-	return 1
+	HOLDER[$name]=$(cat "$pidf" 2>/dev/null)
+	[ -n "${HOLDER[$name]}" ]
 }
 held() { cat "$WORK/hold.$1"; }
 # release NAME: end the holder; its sockets close with it
 release() {
-	kill "${HOLDER[$1]}" 2>/dev/null
-	wait "${HOLDER[$1]}" 2>/dev/null
+	local pid=${HOLDER[$1]}
+	kill "$pid" 2>/dev/null
+	for _ in $(seq 100); do
+		[ -e "/proc/$pid" ] || break
+		sleep 0.05
+	done
 	unset "HOLDER[$1]"
 }
 # wait_active CLUSTER HOST WANT: the count once the releases are through

@@ -571,13 +571,15 @@ int main(int argc, char **argv)
 		case OPT_BIND: {
 			char spec[INET6_ADDRSTRLEN + 8];
 
-			/* parse_addr wants a port: 0, any */
-			snprintf(spec, sizeof(spec), strchr(optarg, ':') ? "[%s]:0" : "%s:0",
+			/* parse_addr wants a port 1..65535; bind to any */
+			snprintf(spec, sizeof(spec), strchr(optarg, ':') ? "[%s]:1" : "%s:1",
 				 optarg);
 			if (parse_addr(spec, &t.src, &t.src_len) < 0) {
 				fprintf(stderr, "km_testcli: bad --bind '%s'\n", optarg);
 				return 2;
 			}
+			/* sin_port and sin6_port share their offset */
+			((struct sockaddr_in *)&t.src)->sin_port = 0;
 			break;
 		}
 		case OPT_HELP:

@@ -110,9 +110,10 @@ done
 
 # LEAST_REQUEST with max_connections 2: two held connections go one to each
 # endpoint (the second sees the first's count), the third is refused
-in_app "$CLI" --keep -n 2 10.90.0.1:80 > "$WORK/hold" 2>&1 &
-HOLD_PID=$!
-for _ in $(seq 100); do grep -q '^total' "$WORK/hold" && break; sleep 0.05; done
+# km_in forks on its way to the client, so the client writes its own pid
+in_app sh -c 'echo $$ > "$0"; exec "$@"' "$WORK/hold.pid" "$CLI" --keep -n 2 10.90.0.1:80 > "$WORK/hold" 2>&1 &
+for _ in $(seq 100); do [ -s "$WORK/hold.pid" ] && grep -q '^total' "$WORK/hold" && break; sleep 0.05; done
+HOLD_PID=$(cat "$WORK/hold.pid")
 out=$(in_app "$CLI" -n 1 10.90.0.1:80)
 if [ "$(count_of b2 "$(cat "$WORK/hold")")" = 1 ] && [ "$(count_of b3 "$(cat "$WORK/hold")")" = 1 ]; then
 	ok "LEAST_REQUEST: two held connections, one on each endpoint"
@@ -121,7 +122,7 @@ if grep -q 'errno=ECONNREFUSED' <<< "$out" &&
    [ "$("${CTL[@]}" -o json dump | jq --arg c "$LR" '.clusters[] | select(.name == $c) | .upstream_cx_overflow')" = 1 ]; then
 	ok "maxConnections 2: the third connect is refused and counted upstream_cx_overflow"
 else not_ok "maxConnections 2 refuses the third connect" "$out" "$("${CTL[@]}" dump | grep -A1 lr.test)"; fi
-kill "$HOLD_PID"; wait "$HOLD_PID" 2>/dev/null; HOLD_PID=
+kill "$HOLD_PID"; HOLD_PID=
 
 # useSourceIp: each source address always reaches the same endpoint
 split=0 used=""
