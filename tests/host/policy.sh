@@ -200,6 +200,10 @@ fi
 if grep -q "not enforced: outlier_detection in 1 resource(s), e.g. 'lr'" "$LOG"; then
 	ok "outlier_detection is accepted and listed as not enforced"
 else not_ok "outlier_detection is listed as not enforced" "$(grep -i enforced "$LOG")"; fi
+if "${CTL[@]}" status | grep -q "^  outlier_detection: 1 resource(s), e.g. 'lr'$" &&
+   [ "$("${CTL[@]}" -o json status | jq -r '.agent.not_enforced[0].kind')" = outlier_detection ]; then
+	ok "kmeshctl status lists what is not enforced (text and JSON)"
+else not_ok "kmeshctl status lists what is not enforced" "$("${CTL[@]}" status | head -12)"; fi
 
 # ---- LEAST_REQUEST ------------------------------------------------------------------
 # Four connections held while lr has only b2; then b3 joins (a generation

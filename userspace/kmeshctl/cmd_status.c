@@ -19,6 +19,19 @@
 #include "state.h"
 #include "sys.h"
 
+/* "KIND COUNT EXAMPLE" (the example may hold spaces) */
+static void read_not_enforced(struct agent_state *st, const char *v)
+{
+	int n = 0;
+
+	if (sscanf(v, "%63s %lu %n", st->ne[st->n_ne].kind,
+		   &st->ne[st->n_ne].count, &n) < 2 || !n)
+		return;
+	snprintf(st->ne[st->n_ne].example, sizeof(st->ne[0].example), "%s",
+		 v + n);
+	st->n_ne++;
+}
+
 static void state_line(const char *key, const char *v, void *arg)
 {
 	struct agent_state *st = arg;
@@ -38,6 +51,8 @@ static void state_line(const char *key, const char *v, void *arg)
 		st->generation = strtoull(v, NULL, 10);
 	else if (!strcmp(key, KM_ST_L7) && st->n_l7 < KM_STATE_MAX_L7)
 		snprintf(st->l7[st->n_l7++], KM_NAME_MAX, "%s", v);
+	else if (!strcmp(key, KM_ST_NOT_ENFORCED) && st->n_ne < KM_STATE_MAX_NE)
+		read_not_enforced(st, v);
 	else if (!strcmp(key, KM_ST_L7_ROUTER))
 		st->l7_router = !strcmp(v, "1");
 	else if (!strcmp(key, KM_ST_L7_WHY))
@@ -154,6 +169,15 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 		for (int i = 0; l7_why && i < st.n_l7; i++)
 			km_json_str(&j, NULL, st.l7[i]);
 		km_json_end(&j, ']');
+		km_json_arr(&j, "not_enforced");
+		for (int i = 0; i < st.n_ne; i++) {
+			km_json_obj(&j, NULL);
+			km_json_str(&j, "kind", st.ne[i].kind);
+			km_json_u64(&j, "count", st.ne[i].count);
+			km_json_str(&j, "example", st.ne[i].example);
+			km_json_end(&j, '}');
+		}
+		km_json_end(&j, ']');
 		km_json_end(&j, '}');
 		km_json_u64(&j, "generation", c->gen.generation);
 		km_json_u64(&j, "slot", c->gen.slot);
@@ -233,6 +257,12 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 		for (int i = 0; i < st.n_l7; i++)
 			printf(" %s", st.l7[i]);
 		putchar('\n');
+	}
+	if (running && st.n_ne) {
+		printf("not enforced (accepted, listed; kmeshd --check says why):\n");
+		for (int i = 0; i < st.n_ne; i++)
+			printf("  %s: %lu resource(s), e.g. '%s'\n", st.ne[i].kind,
+			       st.ne[i].count, st.ne[i].example);
 	}
 	printf("programs:\n");
 	for (int i = 0; i < nl; i++) {

@@ -67,6 +67,9 @@ struct kmeshd {
 	size_t n_listeners, n_clusters, n_frontends, n_endpoints;
 	char **l7;		/* HTTP listeners of the applied config */
 	size_t n_l7;
+	/* accepted, not enforced: "KIND COUNT EXAMPLE" */
+	char not_enforced[KM_NE_COUNT][KM_NAME_MAX + 64];
+	size_t n_not_enforced;
 	/* kmesh.ko with the L7 router was there when the programs were
 	 * loaded (kfuncs resolve at load time); else why not */
 	bool l7_router;
@@ -184,6 +187,8 @@ static void write_state(struct kmeshd *d)
 		km_state_put(f, KM_ST_L7_WHY, "%s", d->l7_why);
 	for (size_t i = 0; i < d->n_l7; i++)
 		km_state_put(f, KM_ST_L7, "%s", d->l7[i]);
+	for (size_t i = 0; i < d->n_not_enforced; i++)
+		km_state_put(f, KM_ST_NOT_ENFORCED, "%s", d->not_enforced[i]);
 	if (d->ads)
 		km_ads_write_state(d->ads, f);
 	fclose(f);
@@ -208,15 +213,20 @@ static void remember_applied(struct kmeshd *d, const struct km_model *m,
 	d->n_endpoints = r->n_endpoints;
 }
 
-/* Accepted but not enforced, one line per kind (never silent). */
-static void log_not_enforced(const struct km_model *m)
+/* Accepted but not enforced, one line per kind (never silent): logged
+ * and kept for the state file. */
+static void log_not_enforced(struct kmeshd *d, const struct km_model *m)
 {
 	struct km_ne_item ne[KM_NE_COUNT];
 	size_t n = km_not_enforced(m, ne);
 
-	for (size_t i = 0; i < n; i++)
+	d->n_not_enforced = n;
+	for (size_t i = 0; i < n; i++) {
 		logmsg(LOG_WARN, "not enforced: %s in %zu resource(s), e.g. '%s': %s",
 		       ne[i].kind, ne[i].count, ne[i].example, ne[i].why);
+		snprintf(d->not_enforced[i], sizeof(d->not_enforced[i]),
+			 "%s %zu %s", ne[i].kind, ne[i].count, ne[i].example);
+	}
 }
 
 /* Model -> records -> maps, for either source. Any failure leaves the live
@@ -269,7 +279,7 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 		if (r.n_inbound)
 			logmsg(LOG_INFO, "%zu inbound listener(s) kept, not served (no frontend; for authorization), e.g. '%s'",
 			       r.n_inbound, r.inbound[0]);
-		log_not_enforced(m);
+		log_not_enforced(d, m);
 		km_notify("STATUS=generation %llu: %zu listeners, %zu clusters",
 			  (unsigned long long)gen, m->n_listeners, m->n_clusters);
 	}

@@ -28,8 +28,8 @@ static const struct {
 	  "mirroring needs a proxy that copies requests" },
 	{ "envoy.filters.http.fault",
 	  "fault injection (abort, delay) needs a local responder kmesh does not have: requests go to the route's cluster" },
-	{ "common_lb_config locality weighting",
-	  "kmesh serves the best locality level (priority and locality fail-over), not weighted localities or zone-aware spill-over" },
+	{ "locality_weighted_lb_config",
+	  "kmesh serves the best locality level (priority and locality fail-over), not weighted localities or zone-aware spill-over (common_lb_config)" },
 };
 
 static void note(struct km_ne_item *all, uint32_t bits, const char *name)
