@@ -1242,10 +1242,13 @@ static void test_lb_configs(void **state)
 		"            virtual_hosts:\n"
 		"            - name: vh\n"
 		"              domains: [\"*\"]\n"
+		"              retry_policy: { num_retries: 1 }\n"
 		"              routes:\n"
 		"              - match: { prefix: / }\n"
+		"                request_headers_to_add: [ { header: { key: x, value: y } } ]\n"
 		"                route:\n"
 		"                  cluster: rh\n"
+		"                  prefix_rewrite: /v2\n"
 		"                  timeout: 0s\n"
 		"                  retry_policy: { num_retries: 2 }\n"
 		"                  request_mirror_policies: [ { cluster: lr } ]\n"
@@ -1293,8 +1296,12 @@ static void test_lb_configs(void **state)
 	ra = &m.listeners[1].chains[0].routes.vhosts[0].routes[0].action;
 	assert_int_equal(ra->n_hash, 1);
 	assert_int_equal(ra->hash[0].kind, KM_HK_SOURCE_IP);
-	/* timeout 0s is off: nothing to list */
-	assert_int_equal(ra->not_enforced, KM_NE_RETRY_POLICY | KM_NE_MIRROR);
+	/* timeout 0s is off: nothing to list; the route's headers and the
+	 * action's rewrite are header rewrites */
+	assert_int_equal(ra->not_enforced,
+			 KM_NE_RETRY_POLICY | KM_NE_MIRROR | KM_NE_HEADER_REWRITE);
+	assert_int_equal(m.listeners[1].chains[0].routes.vhosts[0].not_enforced,
+			 KM_NE_RETRY_POLICY);
 	km_model_free(&m);
 }
 

@@ -2154,8 +2154,14 @@ static void test_lb_configs(void **state)
 	f.rt[0]->route->retry_policy = fx_new(&f, sizeof(*f.rt[0]->route->retry_policy));
 	*f.rt[0]->route->retry_policy = (Envoy__Config__Route__V3__RetryPolicy)
 		ENVOY__CONFIG__ROUTE__V3__RETRY_POLICY__INIT;
+	f.rt[1]->route->prefix_rewrite = "/v2";
+	f.vh[0]->hedge_policy = fx_new(&f, sizeof(*f.vh[0]->hedge_policy));
+	*f.vh[0]->hedge_policy = (Envoy__Config__Route__V3__HedgePolicy)
+		ENVOY__CONFIG__ROUTE__V3__HEDGE_POLICY__INIT;
 	buf = fx_pack(&f, ROUTE, &len);
 	assert_int_equal(km_xds_route_config(buf, len, &rc, &err), 0);
+	assert_int_equal(rc.vhosts[0].routes[1].action.not_enforced, KM_NE_HEADER_REWRITE);
+	assert_int_equal(rc.vhosts[0].not_enforced, KM_NE_HEDGE_POLICY);
 	assert_int_equal(rc.vhosts[0].routes[0].action.n_hash, 1);
 	assert_int_equal(rc.vhosts[0].routes[0].action.hash[0].kind, KM_HK_SOURCE_IP);
 	assert_int_equal(rc.vhosts[0].routes[0].action.not_enforced, KM_NE_RETRY_POLICY);

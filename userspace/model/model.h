@@ -100,7 +100,10 @@ enum km_not_enforced {
 	KM_NE_MIRROR = 1 << 8,			/* request_mirror_policies */
 	KM_NE_FAULT = 1 << 9,			/* HTTP filter (listener) */
 	KM_NE_LOCALITY_WEIGHTED = 1 << 10,	/* common_lb_config */
-	KM_NE_COUNT = 11
+	KM_NE_HEADER_REWRITE = 1 << 11,		/* headers to add or remove,
+						 * path and host rewrites */
+	KM_NE_HEDGE_POLICY = 1 << 12,		/* virtual host */
+	KM_NE_COUNT = 13
 };
 
 enum km_cluster_type {
@@ -193,6 +196,7 @@ struct km_m_route {
 struct km_m_vhost {
 	struct km_src src;
 	char *name;
+	uint32_t not_enforced;	/* enum km_not_enforced */
 	size_t n_domains;
 	char **domains;
 	/* the place of domains[i < n_domain_srcs]; the reader may keep none */
@@ -205,6 +209,7 @@ struct km_m_vhost {
 struct km_m_route_config {
 	struct km_src src;
 	char *name;
+	uint32_t not_enforced;	/* enum km_not_enforced */
 	size_t n_vhosts;
 	struct km_m_vhost *vhosts;
 };

@@ -30,6 +30,10 @@ static const struct {
 	  "fault injection (abort, delay) needs a local responder kmesh does not have: requests go to the route's cluster" },
 	{ "locality_weighted_lb_config",
 	  "kmesh serves the best locality level (priority and locality fail-over), not weighted localities or zone-aware spill-over (common_lb_config)" },
+	{ "header_rewrites",
+	  "headers to add or remove and path or host rewrites need a proxy that rewrites requests: they reach the backend as the client sent them" },
+	{ "hedge_policy",
+	  "kmesh sends each connection to one endpoint, never a second request" },
 };
 
 static void note(struct km_ne_item *all, uint32_t bits, const char *name)
@@ -52,11 +56,13 @@ static uint32_t breaker_bits(const struct km_circuit_breakers *cb)
 static void route_config(struct km_ne_item *all,
 			 const struct km_m_route_config *rc)
 {
-	uint32_t bits = 0;
+	uint32_t bits = rc->not_enforced;
 
-	for (size_t v = 0; v < rc->n_vhosts; v++)
+	for (size_t v = 0; v < rc->n_vhosts; v++) {
+		bits |= rc->vhosts[v].not_enforced;
 		for (size_t i = 0; i < rc->vhosts[v].n_routes; i++)
 			bits |= rc->vhosts[v].routes[i].action.not_enforced;
+	}
 	note(all, bits, rc->name ? rc->name : "(inline route config)");
 }
 

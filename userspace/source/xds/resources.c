@@ -34,8 +34,10 @@
  * cluster connect_timeout, outlier_detection, common_lb_config's locality
  * and zone-aware weighting, ring_hash_lb_config's ring sizes, the
  * per-request circuit_breakers thresholds; a route's timeout, idle_timeout,
- * retry_policy and request_mirror_policies; tcp_proxy's idle_timeout; the
- * HTTP fault filter.
+ * retry_policy, request_mirror_policies, path and host rewrites; headers to
+ * add or remove (route, virtual host, route config); a virtual host's
+ * retry_policy and hedge_policy; tcp_proxy's idle_timeout; the HTTP fault
+ * filter.
  *
  * Refused (the whole resource): STRICT_DNS / LOGICAL_DNS / custom cluster
  * types; CLUSTER_PROVIDED (but on ORIGINAL_DST) and

@@ -88,6 +88,10 @@ int x_read_route_lb(struct ctx *c, const pb_action *pa, const char *rwhat,
 		a->not_enforced |= KM_NE_RETRY_POLICY;
 	if (pa->n_request_mirror_policies)
 		a->not_enforced |= KM_NE_MIRROR;
+	if ((pa->prefix_rewrite && *pa->prefix_rewrite) || pa->regex_rewrite ||
+	    pa->host_rewrite_specifier_case !=
+	    ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__HOST_REWRITE_SPECIFIER__NOT_SET)
+		a->not_enforced |= KM_NE_HEADER_REWRITE;
 	if (!pa->n_hash_policy)
 		return 0;
 	a->hash = calloc(pa->n_hash_policy, sizeof(*a->hash));
@@ -150,4 +154,27 @@ bool x_is_fault_filter(const pb_http_filter *f)
 		return f->typed_config &&
 		       !strcmp(f->typed_config->type_url, URL_FAULT);
 	return !strcmp(f->name, FILTER_FAULT);
+}
+
+/* Headers to add or remove, on a route, a virtual host or a route config:
+ * listed as not enforced. */
+#define HEADERS_NE(m)							\
+	((m)->n_request_headers_to_add || (m)->n_request_headers_to_remove || \
+	 (m)->n_response_headers_to_add || (m)->n_response_headers_to_remove ? \
+	 KM_NE_HEADER_REWRITE : 0)
+
+uint32_t x_route_not_enforced(const pb_route *pr)
+{
+	return HEADERS_NE(pr);
+}
+
+uint32_t x_vhost_not_enforced(const pb_vhost *pv)
+{
+	return HEADERS_NE(pv) | (pv->retry_policy ? KM_NE_RETRY_POLICY : 0) |
+	       (pv->hedge_policy ? KM_NE_HEDGE_POLICY : 0);
+}
+
+uint32_t x_rc_not_enforced(const pb_route_config *prc)
+{
+	return HEADERS_NE(prc);
 }

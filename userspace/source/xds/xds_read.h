@@ -141,6 +141,9 @@ int x_read_route_lb(struct ctx *c, const pb_action *pa, const char *rwhat,
 int x_read_tcp_lb(struct ctx *c, const pb_tcp *t, const char *what,
 		  struct km_m_action *a);
 bool x_is_fault_filter(const pb_http_filter *f);
+uint32_t x_route_not_enforced(const pb_route *pr);
+uint32_t x_vhost_not_enforced(const pb_vhost *pv);
+uint32_t x_rc_not_enforced(const pb_route_config *prc);
 
 /* xds_cluster.c */
 int x_read_load_assignment(struct ctx *c, const pb_cla *la,

@@ -41,8 +41,10 @@
  * Accepted and listed as not enforced (enum km_not_enforced, yaml_lb.c):
  * cluster connect_timeout and outlier_detection, the per-request
  * circuit_breakers thresholds, ring_hash_lb_config's ring sizes; a route's
- * timeout, idle_timeout, retry_policy and request_mirror_policies;
- * tcp_proxy's idle_timeout; the HTTP fault filter.
+ * timeout, idle_timeout, retry_policy, request_mirror_policies, path and
+ * host rewrites; headers to add or remove (route, virtual host, route
+ * config); a virtual host's retry_policy and hedge_policy; tcp_proxy's
+ * idle_timeout; the HTTP fault filter.
  *
  * Objects in messages: by name once it is known ("cluster 'x'"); otherwise
  * by field path with a 0-based index ("listeners[2]", "filter_chains[1]");

@@ -10,14 +10,61 @@
 #define URL_FAULT TYPE_URL "envoy.extensions.filters.http.fault.v3.HTTPFault"
 #define FILTER_FAULT "envoy.filters.http.fault"
 
-/* A duration that is set and not "0s" (0 turns a timeout off: nothing to
- * enforce). */
-static bool duration_set(struct ctx *c, yaml_node_t *map, const char *name)
-{
-	yaml_node_t *v = y_field(c, map, name);
+#define HDR KM_NE_HEADER_REWRITE
 
-	return v && !(v->type == YAML_SCALAR_NODE &&
-		      (y_scalar_is(v, "0s") || y_scalar_is(v, "0")));
+/* Fields accepted and listed as not enforced, by where they may appear
+ * (check_fields' "ignored" lists), and the kind each one is listed as. */
+const char *const y_ne_action[] = {
+	"timeout", "idle_timeout", "retry_policy", "request_mirror_policies",
+	"prefix_rewrite", "regex_rewrite", "host_rewrite_literal",
+	"auto_host_rewrite", "host_rewrite_header", "host_rewrite_path_regex",
+	NULL
+};
+const char *const y_ne_route[] = { Y_HEADER_FIELDS, NULL };
+const char *const y_ne_vhost[] = {
+	Y_HEADER_FIELDS, "retry_policy", "hedge_policy", NULL
+};
+const char *const y_ne_route_config[] = { Y_HEADER_FIELDS, NULL };
+
+static const struct {
+	const char *name;
+	uint32_t kind;
+} ne_kinds[] = {
+	{ "timeout", KM_NE_ROUTE_TIMEOUT },
+	{ "idle_timeout", KM_NE_ROUTE_TIMEOUT },
+	{ "retry_policy", KM_NE_RETRY_POLICY },
+	{ "request_mirror_policies", KM_NE_MIRROR },
+	{ "hedge_policy", KM_NE_HEDGE_POLICY },
+	{ "request_headers_to_add", HDR }, { "request_headers_to_remove", HDR },
+	{ "response_headers_to_add", HDR }, { "response_headers_to_remove", HDR },
+	{ "prefix_rewrite", HDR }, { "regex_rewrite", HDR },
+	{ "host_rewrite_literal", HDR }, { "auto_host_rewrite", HDR },
+	{ "host_rewrite_header", HDR }, { "host_rewrite_path_regex", HDR },
+};
+
+/* A timeout of 0 turns it off: nothing to enforce. */
+static bool zero_duration(const yaml_node_t *v)
+{
+	return v->type == YAML_SCALAR_NODE &&
+	       (y_scalar_is(v, "0s") || y_scalar_is(v, "0"));
+}
+
+uint32_t y_ne_bits(struct ctx *c, yaml_node_t *map, const char *const *fields)
+{
+	uint32_t bits = 0;
+	yaml_node_t *v;
+
+	for (size_t i = 0; i < sizeof(ne_kinds) / sizeof(ne_kinds[0]); i++) {
+		bool listed = false;
+
+		for (size_t f = 0; fields[f] && !listed; f++)
+			listed = !strcmp(fields[f], ne_kinds[i].name);
+		v = listed ? y_field(c, map, ne_kinds[i].name) : NULL;
+		if (!v || (ne_kinds[i].kind == KM_NE_ROUTE_TIMEOUT && zero_duration(v)))
+			continue;
+		bits |= ne_kinds[i].kind;
+	}
+	return bits;
 }
 
 /* active_request_bias (core.v3.RuntimeDouble): its default_value; kmesh
@@ -186,13 +233,7 @@ int y_read_action_lb(struct ctx *c, yaml_node_t *map, const char *what,
 	};
 
 	/* accepted, listed as not enforced (model/not_enforced.c) */
-	if (duration_set(c, map, "timeout") ||
-	    duration_set(c, map, "idle_timeout"))
-		a->not_enforced |= KM_NE_ROUTE_TIMEOUT;
-	if (y_field(c, map, "retry_policy"))
-		a->not_enforced |= KM_NE_RETRY_POLICY;
-	if (y_field(c, map, "request_mirror_policies"))
-		a->not_enforced |= KM_NE_MIRROR;
+	a->not_enforced |= y_ne_bits(c, map, y_ne_action);
 	return y_read_list(c, map, what, &hash_rules, (void **)&a->hash,
 			   &a->n_hash, sizeof(*a->hash), &route);
 }
