@@ -114,6 +114,21 @@ static __always_inline long km_l7_pick(struct bpf_sock_addr *ctx,
 	return km_pick_target(&res->action, bpf_get_prandom_u32());
 }
 
+/*
+ * The first run of a deferred connect found no usable fallback in the
+ * frontend's default targets (no endpoint, blackhole, no cluster, another
+ * family). Its health must not decide the connection: the re-run, with the
+ * request in hand, may route elsewhere. So the connect stays deferred with
+ * port 0 as its fallback, which kmesh.ko never dials: a read before the
+ * first write (or a re-run that routes nowhere) fails with ECONNREFUSED,
+ * and the VIP never leaves the host. Counted by the re-run.
+ */
+static __always_inline int km_no_fallback(struct bpf_sock_addr *ctx)
+{
+	ctx->user_port = 0;
+	return KM_ALLOW;
+}
+
 /* Routes one connect whose destination is in @fk (slot not yet set). */
 static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 				      struct km_frontend_key *fk, bool v6)
@@ -158,12 +173,14 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 	if (cid == KM_L7_DEFAULT || cid == KM_L7_DEFERRED)
 		cid = km_pick_target(fe, bpf_get_prandom_u32());
 	if (cid < 0)
-		return km_refuse(KM_CNT_INCONSISTENT);
+		return deferred ? km_no_fallback(ctx) :
+				  km_refuse(KM_CNT_INCONSISTENT);
 	ck.id = cid;
 	ck.slot = fk->slot;
 	c = bpf_map_lookup_elem(&km_cluster, &ck);
 	if (!c)
-		return km_refuse(KM_CNT_INCONSISTENT);
+		return deferred ? km_no_fallback(ctx) :
+				  km_refuse(KM_CNT_INCONSISTENT);
 	/* The address dialed is where a passthrough goes, so leaving it is
 	 * right on a deferred connect's first run too (also as the fallback
 	 * of a socket that reads first); counted once, by the re-run. */
@@ -172,6 +189,9 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 			km_count(KM_CNT_PASSTHROUGH);
 		return KM_ALLOW;
 	}
+	if (deferred && (c->kind == KM_CK_BLACKHOLE ||
+			 c->kind == KM_CK_NO_CLUSTER || c->n_endpoints == 0))
+		return km_no_fallback(ctx);
 	if (c->kind == KM_CK_BLACKHOLE)
 		return km_refuse(KM_CNT_BLACKHOLE);
 	if (c->kind == KM_CK_NO_CLUSTER)
@@ -180,9 +200,11 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 		return km_refuse(KM_CNT_NO_ENDPOINT);
 	ep = km_lb_pick(ctx, fk->slot, ck.id, c, v6, deferred);
 	if (!ep)
-		return km_refuse(KM_CNT_INCONSISTENT);
+		return deferred ? km_no_fallback(ctx) :
+				  km_refuse(KM_CNT_INCONSISTENT);
 	if (!v6 && ep->family != KM_FAMILY_INET)
-		return km_refuse(KM_CNT_FAMILY);
+		return deferred ? km_no_fallback(ctx) :
+				  km_refuse(KM_CNT_FAMILY);
 
 	/* The socket record serves getpeername and the connection counts; a
 	 * deferred first run is counted by its re-run, which routes it. */

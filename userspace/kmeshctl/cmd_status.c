@@ -14,6 +14,7 @@
 #include "ctl.h"
 #include "bpf_loader.h"
 #include "json.h"
+#include "out.h"
 #include "kmod.h"
 #include "cmd_sockmap.h"
 #include "state.h"
@@ -118,192 +119,225 @@ const char *l7_as_l4_reason(const struct agent_state *st,
 	return NULL;
 }
 
+/* What cmd_status shows, gathered first. */
+struct status {
+	struct agent_state *st;
+	bool running, stats;
+	const char *l7_why;
+	struct km_link_status links[16];
+	int nl, nfe, ncl, nep, nen;
+	struct km_kmod_info km;
+	uint64_t cnt[KM_CNT_MAX];
+	struct enroll_row *rows;
+};
+
+/* What the applied config asks for and kmesh accepts without enforcing
+ * (model/not_enforced.c): kind, count, an example. */
+static void show_not_enforced(struct ctl_out *o, const struct status *s)
+{
+	const struct agent_state *st = s->st;
+	bool text = s->running && st->n_ne;
+
+	out_arr(o, "not_enforced", text ?
+		"not enforced (accepted, listed; kmeshd --check says why):\n" : NULL);
+	for (int i = 0; i < st->n_ne; i++) {
+		out_obj(o, NULL, NULL);
+		out_str(o, "kind", text ? "  %s: " : NULL, st->ne[i].kind);
+		out_u64(o, "count", text ? "%llu resource(s), " : NULL,
+			st->ne[i].count);
+		out_str(o, "example", text ? "e.g. '%s'\n" : NULL,
+			st->ne[i].example);
+		out_end(o, '}');
+	}
+	out_end(o, ']');
+}
+
+static void show_agent(struct ctl_out *o, struct ctl *c, const struct status *s)
+{
+	const struct agent_state *st = s->st;
+
+	out_obj(o, "agent", "agent:       ");
+	out_bool(o, "running", s->running);
+	out_text(o, "%s", s->running ? "running" : st->stopped ?
+		 "not running (it stopped; the programs and the generation below keep serving)" :
+		 "not running");
+	out_i64(o, "pid", s->running ? " (pid %lld" : NULL,
+		s->running ? st->pid : 0);
+	out_str(o, "config", s->running ? ", config %s)" : NULL,
+		st->present ? st->config : NULL);
+	if (!s->running && st->open_err == EACCES)
+		out_text(o, " (%s: %s: readable by those who may read the config file, as it quotes config errors)",
+			 c->state_file, strerror(st->open_err));
+	/* text: the generation sits between the agent and its last reload */
+	out_text(o, "\ngeneration:  %llu (slot %u)\n",
+		 (unsigned long long)c->gen.generation, c->gen.slot);
+	out_bool(o, "last_reload_ok", st->last_ok);
+	if (s->running && st->last_ok && st->xds_nacked[0])
+		out_text(o, "last reload: ok, but the last xDS response was NACKed for%s (kmeshctl config)\n",
+			 st->xds_nacked);
+	else if (s->running)
+		out_text(o, "last reload: %s", st->last_ok ? "ok\n" : "REJECTED: ");
+	out_str(o, "last_error", s->running ? "%s\n" : NULL,
+		st->last_ok ? NULL : st->last_error);
+	if (s->running && st->n_l7 && s->l7_why)
+		out_text(o, "L7:          HTTP listeners served as L4 (%s), each address by its L4 target (default route; a port-wide VIP's own virtual host; a sniffed listener's TCP chain):",
+			 s->l7_why);
+	else if (s->running && st->n_l7)
+		out_text(o, "L7:          HTTP listeners routed by kmesh.ko on each connection's first request:");
+	out_arr(o, "l7_listeners", NULL);
+	for (int i = 0; i < st->n_l7; i++)
+		out_str(o, OUT_ITEM, s->running ? " %s" : NULL, st->l7[i]);
+	out_end(o, ']');
+	if (s->running && st->n_l7)
+		out_text(o, "\n");
+	out_str(o, "l7_mode", NULL, s->l7_why ? "l4" : "kernel");
+	out_str(o, "l7_reason", NULL, s->l7_why);
+	out_arr(o, "l7_served_as_l4", NULL);
+	for (int i = 0; s->l7_why && i < st->n_l7; i++)
+		out_str(o, OUT_ITEM, NULL, st->l7[i]);
+	out_end(o, ']');
+	show_not_enforced(o, s);
+	out_end(o, '}');
+	out_u64(o, "generation", NULL, c->gen.generation);
+	out_u64(o, "slot", NULL, c->gen.slot);
+}
+
+static void show_programs(struct ctl_out *o, const struct status *s)
+{
+	out_arr(o, "programs", "programs:\n");
+	for (int i = 0; i < s->nl; i++) {
+		const struct km_link_status *l = &s->links[i];
+
+		out_obj(o, NULL, NULL);
+		out_str(o, "name", "  %-18s", l->name);
+		out_u64(o, "prog_id", " prog %llu", l->prog_id);
+		out_u64(o, "cgroup_id", " on cgroup %llu", l->cgroup_id);
+		out_u64(o, "run_cnt", s->stats ? ", %llu runs" : NULL, l->run_cnt);
+		out_u64(o, "run_time_ns", NULL, l->run_time_ns);
+		if (s->stats)
+			out_text(o, ", %llu ns/run", (unsigned long long)
+				 (l->run_cnt ? l->run_time_ns / l->run_cnt : 0));
+		out_text(o, "\n");
+		out_end(o, '}');
+	}
+	out_end(o, ']');
+	if (s->nl > 0 && !s->stats)
+		out_text(o, "  (run counts: sysctl kernel.bpf_stats_enabled=1)\n");
+	if (s->nl <= 0)
+		out_text(o, "  (none attached)\n");
+}
+
+static void show_maps(struct ctl_out *o, const struct ctl *c,
+		      const struct status *s)
+{
+	out_obj(o, "maps", NULL);
+	out_str(o, "pin_root", "maps:        %s:", c->pin_root);
+	out_u64(o, "frontends", " %llu frontends,", s->nfe);
+	out_u64(o, "clusters", " %llu clusters,", s->ncl);
+	out_u64(o, "endpoints", " %llu endpoints live;", s->nep);
+	out_u64(o, "enrolled", " %llu enrolled\n", s->nen);
+	out_end(o, '}');
+}
+
+static void show_module(struct ctl_out *o, const struct status *s)
+{
+	const struct km_kmod_info *km = &s->km;
+	bool up = km->genl;
+
+	out_obj(o, "module", NULL);
+	out_bool(o, "loaded", km->loaded);
+	out_str(o, "version", up ? "module:      kmesh.ko %s" : NULL,
+		up ? km->version : NULL);
+	out_u64(o, "abi", up ? " (kfunc ABI %llu)" : NULL, km->abi);
+	out_bool(o, "btf", km->btf);
+	if (up)
+		out_text(o, ", BTF %s, deferred connect %s\n",
+			 km->btf ? "present" : "ABSENT (kfuncs unusable)",
+			 km->defer_enabled ? "on" : "off");
+	out_bool(o, "defer_enabled", km->defer_enabled);
+	out_u64(o, "deferred", up ? "             deferred %llu" : NULL,
+		km->deferred);
+	out_u64(o, "rerouted", up ? ", rerouted %llu" : NULL, km->rerouted);
+	out_u64(o, "parse_errors", up ? ", parse errors %llu" : NULL,
+		km->parse_errors);
+	out_u64(o, "fallbacks", up ? ", fallbacks %llu" : NULL, km->fallbacks);
+	out_u64(o, "in_flight", up ? ", in flight %llu\n" : NULL,
+		km->in_flight);
+	out_bool(o, "l7_data_path", false);
+	out_end(o, '}');
+	if (up)
+		return;
+	if (km->loaded)
+		out_text(o, "module:      kmesh.ko loaded, netlink family not answering\n");
+	else if (kernel_takes_kmod())
+		out_text(o, "module:      kmesh.ko not loaded (L4 only; 'modprobe kmesh' or 'make dkms-install')\n");
+	else
+		out_text(o, "module:      kmesh.ko not loaded (L4 only: it needs a kernel >= %u.%u)\n",
+			 KM_KMOD_MIN_MAJOR, KM_KMOD_MIN_MINOR);
+}
+
+static void show_counters(struct ctl_out *o, const struct status *s)
+{
+	out_obj(o, "bpf_stats", NULL);
+	out_bool(o, "enabled", s->stats);
+	out_end(o, '}');
+	out_obj(o, "counters", "counters:\n");
+	for (int i = 0; i < KM_CNT_MAX; i++) {
+		out_text(o, "  %-18s ", km_counter_names[i]);
+		out_u64(o, km_counter_names[i], "%llu\n", s->cnt[i]);
+	}
+	out_end(o, '}');
+}
+
+static void show_enrolled(struct ctl_out *o, const struct status *s)
+{
+	out_arr(o, "enrolled", "enrolled:\n");
+	for (int i = 0; i < s->nen; i++) {
+		out_obj(o, NULL, NULL);
+		out_str(o, "kind", "  %-6s", enroll_kind(s->rows[i].k.kind));
+		out_u64(o, "id", " %-20llu", s->rows[i].k.id);
+		out_str(o, "path", " %s\n", s->rows[i].v.path);
+		out_end(o, '}');
+	}
+	out_end(o, ']');
+	if (s->nen == 0)
+		out_text(o, "  (none: no workload is routed; see 'kmeshctl enroll')\n");
+}
+
 int cmd_status(struct ctl *c, int argc, char **argv)
 {
-	struct km_link_status links[16];
 	static struct enroll_row rows[KM_MAX_ENROLL];
 	static struct agent_state st;
-	uint64_t cnt[KM_CNT_MAX];
-	struct km_kmod_info km;
-	bool running, stats;
-	int nl, nfe, ncl, nep, nen;
-	const char *l7_why;
+	struct status s = { .st = &st, .rows = rows };
+	struct ctl_out o;
 
 	if (open_maps(c))
 		return 1;
 	read_state(c->state_file, &st);
 	/* kill(0) answers EPERM for a live process of another user */
-	running = !st.stopped && st.pid > 0 &&
-		  (kill(st.pid, 0) == 0 || errno == EPERM);
-	stats = bpf_stats_enabled();
-	km_kmod_info(&km);
-	nl = km_bpf_links(c->pin_root, links, 16);
-	nfe = count_slot(c->maps.frontend, sizeof(struct km_frontend_key),
-			 offsetof(struct km_frontend_key, slot), c->gen.slot);
-	ncl = count_slot(c->maps.cluster, sizeof(struct km_cluster_key),
-			 offsetof(struct km_cluster_key, slot), c->gen.slot);
-	nep = count_slot(c->maps.endpoint, sizeof(struct km_endpoint_key),
-			 offsetof(struct km_endpoint_key, slot), c->gen.slot);
-	nen = list_enroll(c, rows, KM_MAX_ENROLL);
-	km_maps_read_counters(&c->maps, cnt);
-	l7_why = l7_as_l4_reason(&st, &km);
+	s.running = !st.stopped && st.pid > 0 &&
+		    (kill(st.pid, 0) == 0 || errno == EPERM);
+	s.stats = bpf_stats_enabled();
+	km_kmod_info(&s.km);
+	s.nl = km_bpf_links(c->pin_root, s.links, 16);
+	s.nfe = count_slot(c->maps.frontend, sizeof(struct km_frontend_key),
+			   offsetof(struct km_frontend_key, slot), c->gen.slot);
+	s.ncl = count_slot(c->maps.cluster, sizeof(struct km_cluster_key),
+			   offsetof(struct km_cluster_key, slot), c->gen.slot);
+	s.nep = count_slot(c->maps.endpoint, sizeof(struct km_endpoint_key),
+			   offsetof(struct km_endpoint_key, slot), c->gen.slot);
+	s.nen = list_enroll(c, rows, KM_MAX_ENROLL);
+	km_maps_read_counters(&c->maps, s.cnt);
+	s.l7_why = l7_as_l4_reason(&st, &s.km);
 
-	if (c->json) {
-		struct km_json j;
-
-		km_json_init(&j, stdout);
-		km_json_obj(&j, NULL);
-		km_json_obj(&j, "agent");
-		km_json_bool(&j, "running", running);
-		km_json_i64(&j, "pid", running ? st.pid : 0);
-		km_json_str(&j, "config", st.present ? st.config : NULL);
-		km_json_bool(&j, "last_reload_ok", st.last_ok);
-		km_json_str(&j, "last_error", st.last_ok ? NULL : st.last_error);
-		km_json_arr(&j, "l7_listeners");
-		for (int i = 0; i < st.n_l7; i++)
-			km_json_str(&j, NULL, st.l7[i]);
-		km_json_end(&j, ']');
-		km_json_str(&j, "l7_mode", l7_why ? "l4" : "kernel");
-		km_json_str(&j, "l7_reason", l7_why);
-		km_json_arr(&j, "l7_served_as_l4");
-		for (int i = 0; l7_why && i < st.n_l7; i++)
-			km_json_str(&j, NULL, st.l7[i]);
-		km_json_end(&j, ']');
-		km_json_arr(&j, "not_enforced");
-		for (int i = 0; i < st.n_ne; i++) {
-			km_json_obj(&j, NULL);
-			km_json_str(&j, "kind", st.ne[i].kind);
-			km_json_u64(&j, "count", st.ne[i].count);
-			km_json_str(&j, "example", st.ne[i].example);
-			km_json_end(&j, '}');
-		}
-		km_json_end(&j, ']');
-		km_json_end(&j, '}');
-		km_json_u64(&j, "generation", c->gen.generation);
-		km_json_u64(&j, "slot", c->gen.slot);
-		km_json_arr(&j, "programs");
-		for (int i = 0; i < nl; i++) {
-			km_json_obj(&j, NULL);
-			km_json_str(&j, "name", links[i].name);
-			km_json_u64(&j, "prog_id", links[i].prog_id);
-			km_json_u64(&j, "cgroup_id", links[i].cgroup_id);
-			km_json_u64(&j, "run_cnt", links[i].run_cnt);
-			km_json_u64(&j, "run_time_ns", links[i].run_time_ns);
-			km_json_end(&j, '}');
-		}
-		km_json_end(&j, ']');
-		km_json_obj(&j, "maps");
-		km_json_str(&j, "pin_root", c->pin_root);
-		km_json_u64(&j, "frontends", nfe);
-		km_json_u64(&j, "clusters", ncl);
-		km_json_u64(&j, "endpoints", nep);
-		km_json_u64(&j, "enrolled", nen);
-		km_json_end(&j, '}');
-		km_json_obj(&j, "module");
-		km_json_bool(&j, "loaded", km.loaded);
-		km_json_bool(&j, "btf", km.btf);
-		km_json_str(&j, "version", km.genl ? km.version : NULL);
-		km_json_u64(&j, "abi", km.abi);
-		km_json_bool(&j, "defer_enabled", km.defer_enabled);
-		km_json_u64(&j, "deferred", km.deferred);
-		km_json_u64(&j, "rerouted", km.rerouted);
-		km_json_u64(&j, "parse_errors", km.parse_errors);
-		km_json_u64(&j, "fallbacks", km.fallbacks);
-		km_json_u64(&j, "in_flight", km.in_flight);
-		km_json_bool(&j, "l7_data_path", false);
-		km_json_end(&j, '}');
-		km_json_obj(&j, "bpf_stats");
-		km_json_bool(&j, "enabled", stats);
-		km_json_end(&j, '}');
-		km_json_obj(&j, "counters");
-		for (int i = 0; i < KM_CNT_MAX; i++)
-			km_json_u64(&j, km_counter_names[i], cnt[i]);
-		km_json_end(&j, '}');
-		km_ctl_sockmap_json(&j, c->pin_root);
-		km_json_arr(&j, "enrolled");
-		for (int i = 0; i < nen; i++) {
-			km_json_obj(&j, NULL);
-			km_json_str(&j, "kind", enroll_kind(rows[i].k.kind));
-			km_json_u64(&j, "id", rows[i].k.id);
-			km_json_str(&j, "path", rows[i].v.path);
-			km_json_end(&j, '}');
-		}
-		km_json_end(&j, ']');
-		km_json_end(&j, '}');
-		return 0;
-	}
-
-	printf("agent:       %s", running ? "running" : st.stopped ?
-	       "not running (it stopped; the programs and the generation below keep serving)" :
-	       "not running");
-	if (running)
-		printf(" (pid %ld, config %s)", st.pid, st.config);
-	else if (st.open_err == EACCES)
-		printf(" (%s: %s: readable by those who may read the config file, as it quotes config errors)",
-		       c->state_file, strerror(st.open_err));
-	printf("\ngeneration:  %llu (slot %u)\n", (unsigned long long)c->gen.generation,
-	       c->gen.slot);
-	if (running && st.last_ok && st.xds_nacked[0])
-		printf("last reload: ok, but the last xDS response was NACKed for%s (kmeshctl config)\n",
-		       st.xds_nacked);
-	else if (running)
-		printf("last reload: %s%s\n", st.last_ok ? "ok" : "REJECTED: ",
-		       st.last_ok ? "" : st.last_error);
-	if (running && st.n_l7) {
-		if (l7_why)
-			printf("L7:          HTTP listeners served as L4 (%s), each address by its L4 target (default route; a port-wide VIP's own virtual host; a sniffed listener's TCP chain):", l7_why);
-		else
-			printf("L7:          HTTP listeners routed by kmesh.ko on each connection's first request:");
-		for (int i = 0; i < st.n_l7; i++)
-			printf(" %s", st.l7[i]);
-		putchar('\n');
-	}
-	if (running && st.n_ne) {
-		printf("not enforced (accepted, listed; kmeshd --check says why):\n");
-		for (int i = 0; i < st.n_ne; i++)
-			printf("  %s: %lu resource(s), e.g. '%s'\n", st.ne[i].kind,
-			       st.ne[i].count, st.ne[i].example);
-	}
-	printf("programs:\n");
-	for (int i = 0; i < nl; i++) {
-		printf("  %-18s prog %u on cgroup %llu", links[i].name,
-		       links[i].prog_id, (unsigned long long)links[i].cgroup_id);
-		if (stats)
-			printf(", %llu runs, %llu ns/run", (unsigned long long)links[i].run_cnt,
-			       (unsigned long long)(links[i].run_cnt ?
-				links[i].run_time_ns / links[i].run_cnt : 0));
-		putchar('\n');
-	}
-	if (nl > 0 && !stats)
-		printf("  (run counts: sysctl kernel.bpf_stats_enabled=1)\n");
-	if (nl <= 0)
-		printf("  (none attached)\n");
-	printf("maps:        %s: %d frontends, %d clusters, %d endpoints live; %d enrolled\n",
-	       c->pin_root, nfe, ncl, nep, nen);
-	if (km.genl)
-		printf("module:      kmesh.ko %s (kfunc ABI %u), BTF %s, deferred connect %s\n"
-		       "             deferred %llu, rerouted %llu, parse errors %llu, fallbacks %llu, in flight %llu\n",
-		       km.version, km.abi, km.btf ? "present" : "ABSENT (kfuncs unusable)",
-		       km.defer_enabled ? "on" : "off",
-		       (unsigned long long)km.deferred, (unsigned long long)km.rerouted,
-		       (unsigned long long)km.parse_errors, (unsigned long long)km.fallbacks,
-		       (unsigned long long)km.in_flight);
-	else if (km.loaded)
-		printf("module:      kmesh.ko loaded, netlink family not answering\n");
-	else if (kernel_takes_kmod())
-		printf("module:      kmesh.ko not loaded (L4 only; 'modprobe kmesh' or 'make dkms-install')\n");
-	else
-		printf("module:      kmesh.ko not loaded (L4 only: it needs a kernel >= %u.%u)\n",
-		       KM_KMOD_MIN_MAJOR, KM_KMOD_MIN_MINOR);
-	printf("counters:\n");
-	for (int i = 0; i < KM_CNT_MAX; i++)
-		printf("  %-18s %llu\n", km_counter_names[i], (unsigned long long)cnt[i]);
-	km_ctl_sockmap_text(c->pin_root);
-	printf("enrolled:\n");
-	for (int i = 0; i < nen; i++)
-		printf("  %-6s %-20llu %s\n", enroll_kind(rows[i].k.kind),
-		       (unsigned long long)rows[i].k.id, rows[i].v.path);
-	if (nen == 0)
-		printf("  (none: no workload is routed; see 'kmeshctl enroll')\n");
+	out_init(&o, c->json);
+	show_agent(&o, c, &s);
+	show_programs(&o, &s);
+	show_maps(&o, c, &s);
+	show_module(&o, &s);
+	show_counters(&o, &s);
+	km_ctl_sockmap_show(&o, c->pin_root);
+	show_enrolled(&o, &s);
+	out_done(&o);
 	return 0;
 }
