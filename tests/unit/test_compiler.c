@@ -13,6 +13,7 @@
 #include "compiler.h"
 #include "kmesh/route_table.h"
 #include "config_yaml.h"
+#include "lb_compile.h"
 #include "not_enforced.h"
 
 #define HDR "static_resources:\n"
@@ -875,6 +876,48 @@ static void test_maglev_limit(void **state)
 	free(y);
 }
 
+/* Locality weighted LB: every weighted locality of the serving priority,
+ * each endpoint weighted by its locality's effective weight (weight x
+ * min(1, 1.4 x healthy share)) over the locality's usable weight; the
+ * node's own locality no longer decides; a locality without a weight gets
+ * nothing (Envoy). */
+static void test_locality_weighted(void **state)
+{
+	static const char y[] =
+		"node: { locality: { region: r1, zone: zone-b } }\n"
+		HDR "  clusters:\n"
+		"  - name: lw\n"
+		"    common_lb_config: { locality_weighted_lb_config: {} }\n"
+		"    load_assignment:\n"
+		"      endpoints:\n"
+		"      - locality: { region: r1, zone: zone-a }\n"
+		"        load_balancing_weight: 80\n"
+		"        lb_endpoints:\n"
+		EP("10.0.1.1", 80, HEALTHY, 1)
+		"      - locality: { region: r1, zone: zone-b }\n"
+		"        load_balancing_weight: 20\n"
+		"        lb_endpoints:\n"
+		EP("10.0.2.1", 80, HEALTHY, 1)
+		EP("10.0.2.2", 80, UNHEALTHY, 1)
+		"      - locality: { region: r1, zone: zone-c }\n"
+		"        lb_endpoints:\n"
+		EP("10.0.3.1", 80, HEALTHY, 1);
+	const struct km_cluster *c;
+	struct fx f;
+
+	(void)state;
+	assert_int_equal(compile_yaml(&f, y), 0);
+	c = &f.r.clusters[cluster_id(&f.r, "lw")];
+	assert_int_equal(c->n_endpoints, 2);
+	assert_int_equal(c->weighted, 1);
+	/* zone-a: 80 x min(1, 1.4 x 1/1) = 80; zone-b: 20 x min(1, 1.4 x 1/2) = 14 */
+	assert_int_equal(f.r.ep_vals[0].weight, 80 * KM_LW_SCALE);
+	assert_int_equal(f.r.ep_vals[1].weight, 14 * KM_LW_SCALE);
+	assert_int_equal(c->total_weight, 94 * KM_LW_SCALE);
+	assert_int_equal(c->locality_rank, 0);
+	fx_free(&f);
+}
+
 static void test_errors(void **state)
 {
 	static const struct {
@@ -994,6 +1037,7 @@ int main(void)
 		cmocka_unit_test(test_cluster_kinds),
 		cmocka_unit_test(test_lb_policies),
 		cmocka_unit_test(test_maglev_limit),
+		cmocka_unit_test(test_locality_weighted),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_global_limits),
 	};

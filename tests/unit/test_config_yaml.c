@@ -606,6 +606,9 @@ static const struct bad_case bad_cases[] = {
 	{ "maglev table_size too big",
 	  CLUSTERS "  - name: x\n    lb_policy: MAGLEV\n    maglev_lb_config: { table_size: 1048583 }\n",
 	  "t.yaml:5: cluster 'x': maglev_lb_config: table_size 1048583 is out of range (2-1048573)" },
+	{ "common_lb_config healthy_panic_threshold",
+	  CLUSTERS "  - name: x\n    common_lb_config: { healthy_panic_threshold: { value: 0 } }\n",
+	  "t.yaml:4: cluster 'x': common_lb_config: unknown field 'healthy_panic_threshold'" },
 	{ "ring_hash hash_function unknown",
 	  CLUSTERS "  - name: x\n    lb_policy: RING_HASH\n    ring_hash_lb_config: { hash_function: SHA1 }\n",
 	  "t.yaml:5: cluster 'x': ring_hash_lb_config: unknown hash_function 'SHA1' (XX_HASH or MURMUR_HASH_2)" },
@@ -1266,7 +1269,15 @@ static void test_lb_configs(void **state)
 		"    ring_hash_lb_config: { minimum_ring_size: 1024 }\n"
 		"  - name: mg\n"
 		"    lb_policy: MAGLEV\n"
-		"    maglev_lb_config: { table_size: 251 }\n";
+		"    maglev_lb_config: { table_size: 251 }\n"
+		"    common_lb_config: { zone_aware_lb_config: {} }\n"
+		"  - name: lw\n"
+		"    common_lb_config: { locality_weighted_lb_config: {} }\n"
+		"    load_assignment:\n"
+		"      endpoints:\n"
+		"      - load_balancing_weight: 7\n"
+		"        lb_endpoints:\n"
+		"        - endpoint: { address: { socket_address: { address: 10.0.0.9, port_value: 80 } } }\n";
 	const struct km_m_action *ra;
 	const struct km_m_cluster *cl;
 	struct km_model m = {};
@@ -1287,6 +1298,10 @@ static void test_lb_configs(void **state)
 	assert_int_equal(cl->lb_policy, KM_LB_MAGLEV);
 	assert_false(cl->lb.ring_hash);
 	assert_int_equal(cl->lb.maglev_size, 251);
+	assert_int_equal(cl->not_enforced, KM_NE_ZONE_AWARE);
+	cl = &m.clusters[3];
+	assert_true(cl->lb.locality_weighted);
+	assert_int_equal(cl->endpoints[0].locality_weight, 7);
 	assert_int_equal(cl->not_enforced, 0);
 
 	assert_int_equal(m.listeners[0].chains[0].tcp.n_hash, 1);

@@ -2139,12 +2139,26 @@ static void test_lb_configs(void **state)
 
 	fx_init(&f);
 	maglev_config(&f, 251);
+	f.cl->common_lb_config = fx_new(&f, sizeof(*f.cl->common_lb_config));
+	*f.cl->common_lb_config = (Envoy__Config__Cluster__V3__Cluster__CommonLbConfig)
+		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__COMMON_LB_CONFIG__INIT;
+	f.cl->common_lb_config->locality_config_specifier_case =
+		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__COMMON_LB_CONFIG__LOCALITY_CONFIG_SPECIFIER_LOCALITY_WEIGHTED_LB_CONFIG;
+	f.cl->common_lb_config->locality_weighted_lb_config =
+		fx_new(&f, sizeof(*f.cl->common_lb_config->locality_weighted_lb_config));
+	*f.cl->common_lb_config->locality_weighted_lb_config =
+		(Envoy__Config__Cluster__V3__Cluster__CommonLbConfig__LocalityWeightedLbConfig)
+		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__COMMON_LB_CONFIG__LOCALITY_WEIGHTED_LB_CONFIG__INIT;
+	f.grp[0]->load_balancing_weight = u32(&f, 7);
 	buf = fx_pack(&f, CLUSTER, &len);
 	assert_int_equal(km_xds_cluster(buf, len, &c, NULL, &err), 0);
 	assert_int_equal(c.lb_policy, KM_LB_MAGLEV);
 	assert_false(c.lb.ring_hash);
 	assert_int_equal(c.lb.maglev_size, 251);
 	assert_int_equal(c.not_enforced, 0);
+	assert_true(c.lb.locality_weighted);
+	assert_int_equal(c.endpoints[0].locality_weight, 7);
+	assert_int_equal(c.endpoints[0].group, 0);
 	km_cluster_free(&c);
 	fx_free(&f);
 

@@ -34,6 +34,45 @@ uint64_t km_stat_key64(const char *name)
 	return h ? h : 1;
 }
 
+/* ---- locality weighted LB --------------------------------------------- */
+
+/* Envoy's default overprovisioning factor, 140%: a locality keeps its
+ * whole weight while 1/1.4 of its endpoints are healthy. */
+#define OVERPROVISIONING 1.4
+
+uint32_t km_locality_ep_weight(const struct km_m_cluster *mc, size_t i,
+			       struct km_lw_cursor *cur)
+{
+	const struct km_m_endpoint *me = &mc->endpoints[i];
+	double w;
+
+	if (!cur->valid || cur->group != me->group) {
+		size_t lo = i, hi = i, n = 0, up = 0;
+		double sum = 0, eff;
+
+		while (lo > 0 && mc->endpoints[lo - 1].group == me->group)
+			lo--;
+		while (hi < mc->n_endpoints && mc->endpoints[hi].group == me->group)
+			hi++;
+		for (size_t j = lo; j < hi; j++, n++) {
+			if (!km_endpoint_usable(&mc->endpoints[j]))
+				continue;
+			up++;
+			sum += mc->endpoints[j].weight;
+		}
+		eff = me->locality_weight * OVERPROVISIONING * up / n;
+		if (eff > me->locality_weight)
+			eff = me->locality_weight;
+		cur->valid = true;
+		cur->group = me->group;
+		cur->per_weight = sum > 0 ? eff * KM_LW_SCALE / sum : 0;
+	}
+	w = cur->per_weight * me->weight + 0.5;
+	if (w < 1)
+		return 1;
+	return w > UINT32_MAX ? UINT32_MAX : (uint32_t)w;
+}
+
 /* ---- hash policies ---------------------------------------------------- */
 
 /* What the connect path hashes on for @a (check.c has refused the kinds

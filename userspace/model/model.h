@@ -42,6 +42,9 @@ struct km_m_endpoint {
 	uint16_t port;		/* host order, 1..65535 */
 	uint32_t weight;	/* load_balancing_weight, default 1 */
 	uint32_t priority;	/* of its locality group */
+	uint32_t group;		/* index of its locality group */
+	uint32_t locality_weight;	/* its group's load_balancing_weight,
+					 * 0 = unset */
 	uint8_t health;		/* enum km_health */
 	struct km_locality locality;	/* borrowed from its group */
 };
@@ -64,6 +67,9 @@ struct km_lb_config {
 	double bias;		/* active_request_bias.default_value */
 	uint64_t choice_count;	/* as given; 0 = unset (Envoy's 2) */
 	uint64_t maglev_size;	/* table_size as given; 0 = unset (65537) */
+	/* common_lb_config.locality_weighted_lb_config: the localities of
+	 * the serving priority share it by their weights (lb_compile.c) */
+	bool locality_weighted;
 };
 
 /* One hash_policy entry, as given: a route's RouteAction.HashPolicy or a
@@ -99,7 +105,7 @@ enum km_not_enforced {
 	KM_NE_ROUTE_TIMEOUT = 1 << 7,		/* timeout, idle_timeout */
 	KM_NE_MIRROR = 1 << 8,			/* request_mirror_policies */
 	KM_NE_FAULT = 1 << 9,			/* HTTP filter (listener) */
-	KM_NE_LOCALITY_WEIGHTED = 1 << 10,	/* common_lb_config */
+	KM_NE_ZONE_AWARE = 1 << 10,		/* common_lb_config */
 	KM_NE_HEADER_REWRITE = 1 << 11,		/* headers to add or remove,
 						 * path and host rewrites */
 	KM_NE_HEDGE_POLICY = 1 << 12,		/* virtual host */

@@ -31,8 +31,8 @@
  * connection no chain takes is left alone and goes where it was dialed.
  *
  * Accepted and listed as not enforced (enum km_not_enforced, xds_lb.c):
- * cluster connect_timeout, outlier_detection, common_lb_config's locality
- * and zone-aware weighting, ring_hash_lb_config's ring sizes, the
+ * cluster connect_timeout, outlier_detection, common_lb_config's
+ * zone-aware routing (its locality weighted LB is served), ring_hash_lb_config's ring sizes, the
  * per-request circuit_breakers thresholds; a route's timeout, idle_timeout,
  * retry_policy, request_mirror_policies, path and host rewrites; headers to
  * add or remove (route, virtual host, route config); a virtual host's

@@ -141,8 +141,7 @@ int x_read_load_assignment(struct ctx *c, const pb_cla *la,
 		}
 		if (x_u32_in(c, g->priority, gwhat, "priority", 0, MAX_PRIORITY))
 			return -EINVAL;
-		/* checked, then unused: the compiler serves one locality
-		 * level at a time, so locality weights never apply */
+		/* applied with locality_weighted_lb_config */
 		if (g->load_balancing_weight &&
 		    x_u32_in(c, g->load_balancing_weight->value, gwhat,
 			   "load_balancing_weight", 1, UINT32_MAX))
@@ -155,6 +154,9 @@ int x_read_load_assignment(struct ctx *c, const pb_cla *la,
 			if (ret)
 				return ret;
 			ep->priority = g->priority;
+			ep->group = (uint32_t)i;
+			ep->locality_weight = g->load_balancing_weight ?
+				g->load_balancing_weight->value : 0;
 			ep->locality = cl->localities[i];
 		}
 	}

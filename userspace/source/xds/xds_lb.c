@@ -31,9 +31,13 @@ int x_read_lb_config(struct ctx *c, const pb_cluster *pc, const char *cwhat,
 	if (duration_set(pc->connect_timeout))
 		cl->not_enforced |= KM_NE_CONNECT_TIMEOUT;
 	if (pc->common_lb_config &&
-	    pc->common_lb_config->locality_config_specifier_case !=
-	    ENVOY__CONFIG__CLUSTER__V3__CLUSTER__COMMON_LB_CONFIG__LOCALITY_CONFIG_SPECIFIER__NOT_SET)
-		cl->not_enforced |= KM_NE_LOCALITY_WEIGHTED;
+	    pc->common_lb_config->locality_config_specifier_case ==
+	    ENVOY__CONFIG__CLUSTER__V3__CLUSTER__COMMON_LB_CONFIG__LOCALITY_CONFIG_SPECIFIER_LOCALITY_WEIGHTED_LB_CONFIG)
+		lb->locality_weighted = true;
+	if (pc->common_lb_config &&
+	    pc->common_lb_config->locality_config_specifier_case ==
+	    ENVOY__CONFIG__CLUSTER__V3__CLUSTER__COMMON_LB_CONFIG__LOCALITY_CONFIG_SPECIFIER_ZONE_AWARE_LB_CONFIG)
+		cl->not_enforced |= KM_NE_ZONE_AWARE;
 
 	switch (pc->lb_config_case) {
 	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_CONFIG_LEAST_REQUEST_LB_CONFIG:

@@ -99,6 +99,8 @@ struct endpoint_group {
 	struct km_m_endpoint *endpoints;	/* the cluster's */
 	size_t pos;		/* of the group's first endpoint */
 	uint32_t priority;
+	uint32_t group;
+	uint32_t locality_weight;	/* 0 = unset */
 	struct km_locality locality;
 };
 
@@ -167,6 +169,8 @@ static int read_lb_endpoint(struct ctx *c, yaml_node_t *n, const char *cwhat,
 		return ret;
 	ep->weight = (uint32_t)weight;
 	ep->priority = g->priority;
+	ep->group = g->group;
+	ep->locality_weight = g->locality_weight;
 	ep->locality = g->locality;
 	return 0;
 }
@@ -188,7 +192,7 @@ static int read_endpoint_group(struct ctx *c, yaml_node_t *n,
 	struct km_locality *loc = elem;
 	char gwhat[WHAT_LEN];
 	yaml_node_t *lbe;
-	uint64_t prio = 0, x;
+	uint64_t prio = 0, x = 0;
 	int ret;
 
 	what_index(gwhat, cwhat, "endpoints", i);
@@ -197,8 +201,7 @@ static int read_endpoint_group(struct ctx *c, yaml_node_t *n,
 		ret = y_read_locality(c, n, gwhat, loc);
 	if (!ret)
 		ret = y_opt_uint(c, n, gwhat, "priority", 0, MAX_PRIORITY, &prio);
-	/* checked, then unused: the compiler serves one locality level at a
-	 * time, so locality weights never apply */
+	/* applied with common_lb_config.locality_weighted_lb_config */
 	if (!ret)
 		ret = y_opt_uint(c, n, gwhat, "load_balancing_weight", 1,
 			       UINT32_MAX, &x);
@@ -207,6 +210,8 @@ static int read_endpoint_group(struct ctx *c, yaml_node_t *n,
 	if (ret || !lbe)
 		return ret;
 	g->priority = (uint32_t)prio;
+	g->group = (uint32_t)i;
+	g->locality_weight = (uint32_t)x;
 	g->locality = *loc;
 	ret = y_each_item(c, lbe, cwhat, &lb_endpoints, &g->endpoints[g->pos],
 			sizeof(*g->endpoints), g);
@@ -338,7 +343,7 @@ int y_read_cluster(struct ctx *c, yaml_node_t *n, const char *what,
 		"@type", "name", "type", "lb_policy", "circuit_breakers",
 		"load_assignment", "least_request_lb_config",
 		"ring_hash_lb_config", "maglev_lb_config", "connect_timeout",
-		"outlier_detection", NULL
+		"outlier_detection", "common_lb_config", NULL
 	};
 	static const char *const ignored[] = {
 		"dns_lookup_family",

@@ -122,6 +122,35 @@ static int read_ring_hash(struct ctx *c, yaml_node_t *v, const char *lwhat,
 	return 0;
 }
 
+/* common_lb_config: locality weighted LB (applied) or zone-aware routing
+ * (listed as not enforced), Envoy's oneof; its other fields are refused as
+ * unknown. */
+static int read_common_lb(struct ctx *c, yaml_node_t *n, const char *cwhat,
+			  struct km_m_cluster *cl)
+{
+	static const char *const kinds[] = {
+		"locality_weighted_lb_config", "zone_aware_lb_config", NULL
+	};
+	yaml_node_t *v = y_field(c, n, "common_lb_config"), *k;
+	char cwhat2[WHAT_LEN];
+	size_t which;
+	int ret;
+
+	if (!v)
+		return 0;
+	what_fmt(cwhat2, "%s: common_lb_config", cwhat);
+	ret = y_mapping_at(c, v, cwhat, "common_lb_config", cwhat2, kinds, NULL);
+	if (!ret)
+		ret = y_one_of(c, v, cwhat2, kinds, false, &k, &which);
+	if (ret <= 0)
+		return ret;
+	if (which == 0)
+		cl->lb.locality_weighted = true;
+	else
+		cl->not_enforced |= KM_NE_ZONE_AWARE;
+	return 0;
+}
+
 int y_read_lb_config(struct ctx *c, yaml_node_t *n, const char *cwhat,
 		     struct km_m_cluster *cl)
 {
@@ -151,6 +180,9 @@ int y_read_lb_config(struct ctx *c, yaml_node_t *n, const char *cwhat,
 		cl->not_enforced |= KM_NE_CONNECT_TIMEOUT;
 	if (y_field(c, n, "outlier_detection"))
 		cl->not_enforced |= KM_NE_OUTLIER_DETECTION;
+	ret = read_common_lb(c, n, cwhat, cl);
+	if (ret)
+		return ret;
 	ret = y_one_of(c, n, cwhat, kinds, false, &v, &which);
 	if (ret <= 0)
 		return ret;
