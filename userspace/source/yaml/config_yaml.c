@@ -39,8 +39,9 @@
  * must be one of the two filters kmesh implements.
  *
  * Accepted and listed as not enforced (enum km_not_enforced, yaml_lb.c):
- * cluster connect_timeout and outlier_detection, the per-request
- * circuit_breakers thresholds, ring_hash_lb_config's ring sizes; a route's
+ * cluster connect_timeout and outlier_detection, common_lb_config's
+ * zone_aware_lb_config, the per-request circuit_breakers thresholds,
+ * ring_hash_lb_config's ring sizes; a route's
  * timeout, idle_timeout, retry_policy, request_mirror_policies, path and
  * host rewrites; headers to add or remove (route, virtual host, route
  * config); a virtual host's retry_policy and hedge_policy; tcp_proxy's
