@@ -47,6 +47,24 @@ static_resources:
     - filters:
       - name: envoy.filters.network.tcp_proxy
         typed_config: { stat_prefix: bench, cluster: bench }
+  - name: bench-rr
+    address: { socket_address: { address: 127.100.0.2, port_value: 80 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.tcp_proxy
+        typed_config: { stat_prefix: bench-rr, cluster: bench-rr }
+  - name: bench-lr
+    address: { socket_address: { address: 127.100.0.3, port_value: 80 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.tcp_proxy
+        typed_config: { stat_prefix: bench-lr, cluster: bench-lr }
+  - name: bench-mg
+    address: { socket_address: { address: 127.100.0.4, port_value: 80 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.tcp_proxy
+        typed_config: { stat_prefix: bench-mg, cluster: bench-mg, hash_policy: [ { source_ip: {} } ] }
   clusters:
   - name: bench
     load_assignment:
@@ -54,12 +72,25 @@ static_resources:
       - lb_endpoints:
         - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 18080 } } }
 EOT
+# three clusters of the same two endpoints (one server, dialed by two
+# addresses) for the LB policies' cost, section (c)
+for p in ROUND_ROBIN:rr LEAST_REQUEST:lr MAGLEV:mg; do
+	cat >> "$WORK/mesh.yaml" <<EOT
+  - name: bench-${p#*:}
+    lb_policy: ${p%%:*}
+    load_assignment:
+      endpoints:
+      - lb_endpoints:
+        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 18080 } } }
+        - endpoint: { address: { socket_address: { address: 127.0.0.2, port_value: 18080 } } }
+EOT
+done
 
 # Server on CPU 1, clients on CPU 0: on a 2-CPU machine this keeps wrk and
 # the server from trading places, the main source of noise between runs.
 export KM_WRK_CPU=0
 ( echo $BASHPID > "$B/srv/cgroup.procs"; exec taskset -c 1 "$KM_BUILD/tools/km_testsrv" --name bench \
-	--listen 127.0.0.1:18080 --ready-file "$WORK/srv.ready" ) >/dev/null 2>&1 &
+	--listen 127.0.0.1:18080 --listen 127.0.0.2:18080 --ready-file "$WORK/srv.ready" ) >/dev/null 2>&1 &
 SRV_PID=$!
 "$KM_BUILD/kmeshd" --config "$WORK/mesh.yaml" --cgroup "$B/mesh" --pin-root "$PIN" \
 	--state-dir "$WORK/state" > "$WORK/kmeshd.log" 2>&1 &
@@ -132,6 +163,20 @@ for mode in cookie storage off; do
 done
 echo
 echo "connect4 ns/run includes bpf_stats' own clock reads. Target: 500 ns or less added per routed connect."
+echo
+# (c) what LEAST_REQUEST (two candidates, two counter lookups) and MAGLEV
+#     (a table lookup) add over ROUND_ROBIN on the same two endpoints:
+#     paired batches as in (b), getpeername on (the default).
+restart_kmeshd
+echo "| policy | ROUND_ROBIN ns/connect | policy ns/connect | added over ROUND_ROBIN (median of 40 paired batches) |"
+echo "|---|---|---|---|"
+for p in LEAST_REQUEST:127.100.0.3 MAGLEV:127.100.0.4; do
+	out=$(in_cg mesh "$KM_BUILD/tools/connect_bench" -n 2000 -r 40 127.100.0.2:80 "${p#*:}:80")
+	read -r _ r v <<< "$(grep '^median_ns_per_connect' <<< "$out")"
+	echo "| ${p%%:*} | $r | $v | $(sed -n 's/^median_delta_ns //p' <<< "$out") ns |"
+done
+echo
+echo "Target: under 200 ns added over ROUND_ROBIN."
 echo
 echo "## HTTP: wrk -c$CONNS, ${DURATION}s per run, $ROUNDS alternating rounds"
 echo

@@ -35,7 +35,9 @@
 #include "config_yaml.h"
 #include "ads.h"
 #include "kmod.h"
+#include "lbstat.h"
 #include "maps.h"
+#include "not_enforced.h"
 #include "notify.h"
 #include "sockmap.h"
 #include "sys.h"
@@ -66,6 +68,9 @@ struct kmeshd {
 	size_t n_listeners, n_clusters, n_frontends, n_endpoints;
 	char **l7;		/* HTTP listeners of the applied config */
 	size_t n_l7;
+	/* accepted, not enforced: "KIND COUNT EXAMPLE" */
+	char not_enforced[KM_NE_COUNT][KM_NAME_MAX + 64];
+	size_t n_not_enforced;
 	/* kmesh.ko with the L7 router was there when the programs were
 	 * loaded (kfuncs resolve at load time); else why not */
 	bool l7_router;
@@ -183,6 +188,8 @@ static void write_state(struct kmeshd *d)
 		km_state_put(f, KM_ST_L7_WHY, "%s", d->l7_why);
 	for (size_t i = 0; i < d->n_l7; i++)
 		km_state_put(f, KM_ST_L7, "%s", d->l7[i]);
+	for (size_t i = 0; i < d->n_not_enforced; i++)
+		km_state_put(f, KM_ST_NOT_ENFORCED, "%s", d->not_enforced[i]);
 	if (d->ads)
 		km_ads_write_state(d->ads, f);
 	fclose(f);
@@ -205,6 +212,22 @@ static void remember_applied(struct kmeshd *d, const struct km_model *m,
 	d->n_clusters = m->n_clusters;
 	d->n_frontends = r->n_frontends;
 	d->n_endpoints = r->n_endpoints;
+}
+
+/* Accepted but not enforced, one line per kind (never silent): logged
+ * and kept for the state file. */
+static void log_not_enforced(struct kmeshd *d, const struct km_model *m)
+{
+	struct km_ne_item ne[KM_NE_COUNT];
+	size_t n = km_not_enforced(m, ne);
+
+	d->n_not_enforced = n;
+	for (size_t i = 0; i < n; i++) {
+		logmsg(LOG_WARN, "not enforced: %s in %zu resource(s), e.g. '%s': %s",
+		       ne[i].kind, ne[i].count, ne[i].example, ne[i].why);
+		snprintf(d->not_enforced[i], sizeof(d->not_enforced[i]),
+			 "%s %zu %s", ne[i].kind, ne[i].count, ne[i].example);
+	}
 }
 
 /* Model -> records -> maps, for either source. Any failure leaves the live
@@ -232,6 +255,8 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 		d->generation = gen;
 		d->applied_at = time(NULL);
 		remember_applied(d, m, &r);
+		/* counts of what the config dropped, once idle */
+		km_lbstat_prune(&d->maps, &r);
 		logmsg(LOG_INFO, "generation %llu applied from %s in %llu ms: %zu listeners, %zu clusters, %zu service addresses, %zu endpoints",
 		       (unsigned long long)gen, d->source,
 		       (unsigned long long)(km_now_ms() - t0), m->n_listeners,
@@ -255,6 +280,7 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 		if (r.n_inbound)
 			logmsg(LOG_INFO, "%zu inbound listener(s) kept, not served (no frontend; for authorization), e.g. '%s'",
 			       r.n_inbound, r.inbound[0]);
+		log_not_enforced(d, m);
 		km_notify("STATUS=generation %llu: %zu listeners, %zu clusters",
 			  (unsigned long long)gen, m->n_listeners, m->n_clusters);
 	}
@@ -651,6 +677,16 @@ static void list_kind(const char *config, const char **names, size_t n,
 		printf("%s: listener '%s' %s\n", config, names[i], what);
 }
 
+static void list_not_enforced(const char *config, const struct km_model *m)
+{
+	struct km_ne_item ne[KM_NE_COUNT];
+	size_t n = km_not_enforced(m, ne);
+
+	for (size_t i = 0; i < n; i++)
+		printf("%s: not enforced: %s in %zu resource(s), e.g. '%s': %s\n",
+		       config, ne[i].kind, ne[i].count, ne[i].example, ne[i].why);
+}
+
 static int check_only(const char *config)
 {
 	struct km_model m = {};
@@ -674,6 +710,7 @@ static int check_only(const char *config)
 			  "is port-wide HTTP: a frontend per virtual host domain that is an IP");
 		list_kind(config, r.inbound, r.n_inbound,
 			  "is inbound: kept, no frontend");
+		list_not_enforced(config, &m);
 	}
 	km_records_free(&r);
 	km_model_free(&m);
