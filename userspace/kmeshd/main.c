@@ -834,7 +834,7 @@ int main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'k' },
 		{ "uninstall", no_argument, NULL, 'u' },
 		{ "no-peer-vip", no_argument, NULL, 'n' },
-		{ "peer-vip", required_argument, NULL, 1100 },
+		{ "peer-vip", required_argument, NULL, 1009 },
 		{ "sockmap", no_argument, NULL, 1008 },
 		{ "xds", required_argument, NULL, 'X' },
 		{ "xds-delta", no_argument, NULL, 'D' },
@@ -880,7 +880,7 @@ int main(int argc, char **argv)
 		case 'k': check = true; break;
 		case 'u': uninstall = true; break;
 		case 'n': peer_vip = KM_PEER_OFF; break;
-		case 1100:
+		case 1009:
 			if (!strcmp(optarg, "cookie"))
 				peer_vip = KM_PEER_COOKIE;
 			else if (!strcmp(optarg, "storage"))
