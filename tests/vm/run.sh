@@ -21,6 +21,8 @@
 #   KM_VM_CASES=DIR            run DIR's cases instead (tests/vm/bench: the VM
 #                              benchmarks, `make vm-bench`); lib.sh always
 #                              comes from tests/vm/cases
+#   KM_VM_KO=FILE              the kmesh.ko (or .ko.xz) to test instead of
+#                              kmod/kmesh.ko: the package test's DKMS build
 #   KM_VM_BINS="haproxy"       host programs to copy in with their shared
 #                              libraries (the benchmarks' proxy)
 set -uo pipefail
@@ -217,7 +219,14 @@ make_initrd() {
 	mknod "$r/dev/console" c 5 1
 	mknod "$r/dev/null" c 1 3
 	install -m 0755 tests/vm/init "$r/init"
-	[ -f kmod/kmesh.ko ] && cp kmod/kmesh.ko "$r/kmesh.ko"
+	if [ -n "${KM_VM_KO:-}" ]; then	# busybox insmod reads the file itself
+		case $KM_VM_KO in
+		*.xz) xz -dc "$KM_VM_KO" > "$r/kmesh.ko" ;;
+		*) cp "$KM_VM_KO" "$r/kmesh.ko" ;;
+		esac || return 1
+	elif [ -f kmod/kmesh.ko ]; then
+		cp kmod/kmesh.ko "$r/kmesh.ko"
+	fi
 	cp "$kdir"/modules/* "$r/lib/modules/"
 	for a in build/vm/bin/*; do
 		strip -o "$r/bin/$(basename "$a")" "$a"
