@@ -118,7 +118,7 @@ if ! purge; then
 else
 	left=
 	while read -r f; do
-		[ -d "$f" ] && [ ! -L "$f" ] && continue	# shared directories (/usr, /etc)
+		[ -d "$f" ] && continue	# directories are shared (/usr, /etc, /lib)
 		[ -e "$f" ] || [ -L "$f" ] && left="$left $f"
 	done <<< "$files"
 	for f in /etc/kmesh /usr/src/kmesh-$ver /var/lib/dkms/kmesh /usr/share/doc/kmesh; do

@@ -26,8 +26,8 @@ done
 # - the default RLIMIT_NOFILE (1048576) and RLIMIT_NPROC are above this
 #   machine's hard limits, and root here lacks CAP_SYS_RESOURCE to raise them.
 PODMAN=(podman)
-if awk '$9 == "cgroup" { v1 = 1 } END { exit !v1 }' /proc/self/mountinfo &&
-   [ -s "$KM_CG_ROOT/cgroup.controllers" ] && command -v runc >/dev/null; then
+if [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ] && grep -q . "$KM_CG_ROOT/cgroup.controllers" &&
+   command -v runc >/dev/null; then
 	PODMAN+=(--runtime runc)
 fi
 ULIMITS=(--ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit nproc=32768:32768)
