@@ -108,10 +108,10 @@ $(B)/libkmesh.a: $(LIB_OBJS)
 	$(Q)ar rcs $@ $^
 
 $(B)/kmeshd: $(KMESHD_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/kmeshctl: $(KMESHCTL_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # ---- tests ---------------------------------------------------------------
 tools: $(TOOL_BINS)
@@ -224,13 +224,38 @@ vm: all vm-bins
 	tests/run-all.sh --vm
 
 # ---- install ----------------------------------------------------------------
-PREFIX ?= /usr/local
+PREFIX  ?= /usr/local
+UNITDIR ?= /etc/systemd/system
 install: userspace bpf
 	install -D -m 0755 $(B)/kmeshd $(DESTDIR)$(PREFIX)/sbin/kmeshd
 	install -D -m 0755 $(B)/kmeshctl $(DESTDIR)$(PREFIX)/bin/kmeshctl
 	install -D -m 0644 examples/mesh.yaml $(DESTDIR)/etc/kmesh/mesh.yaml.example
-	sed 's|@SBINDIR@|$(PREFIX)/sbin|' userspace/kmeshd/kmeshd.service.in > $(B)/kmeshd.service
-	install -D -m 0644 $(B)/kmeshd.service $(DESTDIR)/etc/systemd/system/kmeshd.service
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|; s|@DOCDIR@|$(PREFIX)/share/doc/kmesh|' \
+		userspace/kmeshd/kmeshd.service.in > $(B)/kmeshd.service
+	install -D -m 0644 $(B)/kmeshd.service $(DESTDIR)$(UNITDIR)/kmeshd.service
+
+# ---- Debian packages (debian/) and the OCI image (image/) ---------------------
+# make deb: kmesh and kmesh-dkms in $(B)/deb, built by dpkg-buildpackage in a
+# copy of the sources (the tree keeps no packaging leftovers). The version is
+# VERSION's: debian/changelog.sh writes the copy's debian/changelog from it.
+DEB_DIR    := $(B)/deb
+DEB_SRC    := $(DEB_DIR)/kmesh-$(KMESH_VERSION)
+DEB_TREE   := Makefile Kbuild VERSION README.md bpf debian dkms docs examples include \
+	      kmod proto userspace
+.PHONY: deb image
+deb:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	tar -c --exclude='*.o' --exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c' \
+		--exclude='.*.cmd' --exclude=Module.symvers --exclude=modules.order \
+		$(DEB_TREE) | tar -x -C $(DEB_SRC)
+	debian/changelog.sh > $(DEB_SRC)/debian/changelog
+	cd $(DEB_SRC) && DEB_BUILD_OPTIONS="parallel=2 $$DEB_BUILD_OPTIONS" \
+		dpkg-buildpackage -b --no-sign
+	@ls $(DEB_DIR)/*.deb
+
+# make image: an OCI image from scratch with the static binaries (image/build.sh)
+image: vm-bins
+	image/build.sh $(VM_BIN) kmesh:$(KMESH_VERSION)
 
 clean: module-clean
 	rm -rf $(B)

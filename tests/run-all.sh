@@ -2,7 +2,7 @@
 # Runs every test: unit (cmocka binaries in build/tests) and host integration
 # (tests/host/run.sh, root). Prints each suite's own output and, last, one
 # line for the runner: "N passed, N failed, N skipped".
-#   tests/run-all.sh [--unit|--host|--xds|--vm|--bench]
+#   tests/run-all.sh [--unit|--host|--xds|--vm|--bench|--pkg]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -124,6 +124,16 @@ if [ "$what" = all ] || [ "$what" = --vm ]; then
 	run_suite "module matrix" scripts/module-matrix.sh
 	# cold: the debug kernel's first build (12-15 min here) comes first
 	SUITE_TIMEOUT=3600 run_suite VM tests/vm/run.sh
+fi
+
+# Packages, image, manifests (tests/pkg): make deb installed and purged with
+# dpkg, its DKMS-built kmesh.ko in the 6.12 VM, make image run by podman on
+# the demo config, deploy/ checked offline
+if [ "$what" = all ] || [ "$what" = --pkg ]; then
+	run_suite packages tests/pkg/deb.sh
+	run_suite "packages: DKMS module in the VM" tests/pkg/deb_vm.sh
+	run_suite image tests/pkg/image.sh
+	run_suite deploy tests/pkg/deploy_check.py
 fi
 
 # todo: expected failures from known bugs outside kmesh (each suite names them)
