@@ -42,7 +42,7 @@ USR_DIRS := userspace/source/yaml userspace/source/xds userspace/model \
 USR_INC  := $(USR_DIRS:%=-I%)
 CFLAGS   += $(SAN_FLAGS) $(WARN) -DKMESH_VERSION='"$(KMESH_VERSION)"' -std=gnu11 -D_GNU_SOURCE -Iinclude $(USR_INC) -I$(B) -I$(B)/proto -I/usr/include/libnl3
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
-LIBS     := $(LIBBPF_LIBS) -lyaml -lnl-genl-3 -lnl-3 -lprotobuf-c -lnghttp2
+LIBS     := $(LIBBPF_LIBS) -lyaml -lnl-genl-3 -lnl-3 -lprotobuf-c -lnghttp2 -ljansson
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall $(BPF_WERROR) \
 	      -I$(B) -Iinclude -Ibpf
@@ -60,6 +60,7 @@ LIB_SRCS  := $(wildcard $(USR_DIRS:%=%/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/%.o) $(PROTO_OBJS)
 KMESHD_SRCS   := $(wildcard userspace/kmeshd/*.c)
 KMESHCTL_SRCS := $(wildcard userspace/kmeshctl/*.c)
+CNI_SRCS      := $(wildcard userspace/cni/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c) $(wildcard tests/bench/*.c)
@@ -88,7 +89,7 @@ $(B)/%.skel.h: $(B)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
 # ---- userspace -----------------------------------------------------------
-userspace: $(B)/kmeshd $(B)/kmeshctl
+userspace: $(B)/kmeshd $(B)/kmeshctl $(B)/kmesh-cni
 
 # -MMD: each object depends on the headers it really includes ($(B)/**/*.d);
 # the generated headers come first, whatever includes them
@@ -111,6 +112,10 @@ $(B)/kmeshd: $(KMESHD_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/kmeshctl: $(KMESHCTL_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# the CNI plugin (userspace/cni): only the control socket's client
+$(B)/kmesh-cni: $(CNI_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # ---- tests ---------------------------------------------------------------
@@ -226,9 +231,12 @@ vm: all vm-bins
 # ---- install ----------------------------------------------------------------
 PREFIX  ?= /usr/local
 UNITDIR ?= /etc/systemd/system
+# where Debian's containernetworking-plugins are (/usr/lib/cni)
+CNI_BIN_DIR ?= /usr/lib/cni
 install: userspace bpf
 	install -D -m 0755 $(B)/kmeshd $(DESTDIR)$(PREFIX)/sbin/kmeshd
 	install -D -m 0755 $(B)/kmeshctl $(DESTDIR)$(PREFIX)/bin/kmeshctl
+	install -D -m 0755 $(B)/kmesh-cni $(DESTDIR)$(CNI_BIN_DIR)/kmesh-cni
 	install -D -m 0644 examples/mesh.yaml $(DESTDIR)/etc/kmesh/mesh.yaml.example
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|; s|@DOCDIR@|$(PREFIX)/share/doc/kmesh|' \
 		userspace/kmeshd/kmeshd.service.in > $(B)/kmeshd.service

@@ -2,7 +2,7 @@
 # Runs every test: unit (cmocka binaries in build/tests) and host integration
 # (tests/host/run.sh, root). Prints each suite's own output and, last, one
 # line for the runner: "N passed, N failed, N skipped".
-#   tests/run-all.sh [--unit|--host|--xds|--vm|--bench|--pkg]
+#   tests/run-all.sh [--unit|--host|--cni|--xds|--vm|--bench|--pkg]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -104,6 +104,12 @@ fi
 if [ "$what" = all ] || [ "$what" = --host ]; then
 	run_suite "host integration" tests/host/run.sh
 	run_suite sockmap tests/host/sockmap.sh
+fi
+# kmesh-cni (tests/cni): the plugin against a real kmeshd, then under podman
+# with its CNI backend
+if [ "$what" = all ] || [ "$what" = --cni ]; then
+	run_suite "kmesh-cni" tests/cni/plugin.sh
+	run_suite "kmesh-cni under podman" tests/cni/podman.sh
 fi
 # xDS: the gRPC transport against grpc-js, the test control plane, kmeshd as
 # an ADS client with real traffic

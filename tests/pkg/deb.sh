@@ -52,7 +52,7 @@ ok "dpkg -i kmesh kmesh-dkms"
 files=$(dpkg -L kmesh kmesh-dkms | sort -u)
 
 missing=
-for f in /usr/sbin/kmeshd /usr/bin/kmeshctl /lib/systemd/system/kmeshd.service \
+for f in /usr/sbin/kmeshd /usr/bin/kmeshctl /usr/lib/cni/kmesh-cni /lib/systemd/system/kmeshd.service \
 	 /etc/kmesh/mesh.yaml /etc/kmesh/mesh.yaml.example \
 	 /usr/src/kmesh-$ver/dkms.conf /usr/src/kmesh-$ver/Kbuild \
 	 /usr/src/kmesh-$ver/kmod/main.c /usr/src/kmesh-$ver/include/kmesh/abi.h; do
@@ -68,8 +68,9 @@ else
 fi
 
 if out=$(/usr/sbin/kmeshd --check --config /etc/kmesh/mesh.yaml 2>&1) &&
-   /usr/bin/kmeshctl --help >/dev/null 2>&1; then
-	ok "the installed kmeshd reads the installed config ($out)"
+   /usr/bin/kmeshctl --help >/dev/null 2>&1 &&
+   CNI_COMMAND=VERSION /usr/lib/cni/kmesh-cni < /dev/null | grep -q '"1.1.0"'; then
+	ok "the installed kmeshd reads the installed config ($out); kmesh-cni answers VERSION"
 else
 	not_ok "the installed kmeshd reads the installed config" "$out"
 fi

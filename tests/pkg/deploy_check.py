@@ -71,8 +71,9 @@ if ds:
         if cm and cm not in by.get("ConfigMap", {}):
             bad.append("volume %s: ConfigMap %s is not in the file" % (v["name"], cm))
     ctrs = pod.get("containers") or []
+    inits = pod.get("initContainers") or []
     mounts = {}
-    for c in ctrs:
+    for c in ctrs + inits:
         for m in c.get("volumeMounts") or []:
             if m.get("name") not in vols:
                 bad.append("container %s mounts unknown volume %s" % (c.get("name"), m.get("name")))
@@ -91,8 +92,26 @@ if ds:
     report(not bad, "DaemonSet: privileged, host network and PID, bpffs, cgroup and netns mounts",
            "; ".join(bad))
 
+    # the init step: kmesh-cni install into the host's CNI directories,
+    # with the socket kmeshd's state directory (the /run/kmesh mount) holds
+    cmd = [a for c in inits for a in c.get("command") or []]
+    bad = []
+    if cmd[:2] != ["/usr/lib/cni/kmesh-cni", "install"]:
+        bad.append("no init container running kmesh-cni install: %s" % cmd)
+    for flag, path in (("--bin-dir=", "/opt/cni/bin"), ("--conf-dir=", "/etc/cni/net.d")):
+        arg = [a[len(flag):] for a in cmd if a.startswith(flag)]
+        hp = ((mounts.get(arg[0]) if arg else None) or {}).get("hostPath") or {}
+        if hp.get("path") != path:
+            bad.append("%s%s is not the host's %s" % (flag, arg, path))
+    sock = [a for a in cmd if a.startswith("--socket=")]
+    state = ((mounts.get("/run/kmesh") or {}).get("hostPath") or {}).get("path")
+    if sock != ["--socket=/run/kmesh/kmeshd.sock"] or state != "/run/kmesh":
+        bad.append("socket %s, kmeshd's state directory the host's %s" % (sock, state))
+    report(not bad, "DaemonSet: an init container installs kmesh-cni into the host's CNI directories",
+           "; ".join(bad))
+
     ver = open("VERSION").read().strip()
-    imgs = [c.get("image") for c in ctrs]
+    imgs = [c.get("image") for c in ctrs + inits]
     report(all(i == "localhost/kmesh:" + ver for i in imgs),
            "image is make image's localhost/kmesh:" + ver, "images: %s" % imgs)
 

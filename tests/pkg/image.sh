@@ -11,6 +11,7 @@ cd "$(dirname "$0")/../.."
 . tests/host/lib.sh
 ver=$(cat VERSION)
 IMG=localhost/kmesh:$ver
+VM_BIN=$KM_BUILD/vm/bin
 P=kmimg PIN=/sys/fs/bpf/kmesh-img STATE=/run/kmesh-img CTR=kmesh-img-test
 WORK=$(mktemp -d /tmp/kmesh-img.XXXXXX)
 
@@ -48,10 +49,27 @@ layers=$(podman image inspect -f '{{len .RootFS.Layers}}' "$IMG" 2>&1)
 files=$(podman image mount "$IMG" 2>/dev/null)
 list=$([ -n "$files" ] && cd "$files" && find . -type f | sort | tr '\n' ' ')
 podman image unmount "$IMG" >/dev/null 2>&1
-if [ "$layers" = 1 ] && [ "$list" = "./etc/kmesh/mesh.yaml.example ./usr/bin/kmeshctl ./usr/sbin/kmeshd " ]; then
-	ok "make image: $IMG, one layer from scratch: kmeshd, kmeshctl, the example config"
+if [ "$layers" = 1 ] && [ "$list" = "./etc/kmesh/mesh.yaml.example ./usr/bin/kmeshctl ./usr/lib/cni/kmesh-cni ./usr/sbin/kmeshd " ]; then
+	ok "make image: $IMG, one layer from scratch: kmeshd, kmeshctl, kmesh-cni, the example config"
 else
 	not_ok "make image: one layer from scratch" "layers: $layers" "files: $list"
+fi
+
+# The DaemonSet's init step: kmesh-cni install from the image into a node's
+# CNI directories (here test directories with a bridge conflist)
+mkdir -p "$WORK/cni/bin" "$WORK/cni/net.d"
+echo '{"cniVersion":"1.0.0","name":"node","plugins":[{"type":"bridge","bridge":"x"}]}' \
+	> "$WORK/cni/net.d/10-node.conflist"
+out=$("${PODMAN[@]}" run --rm "${ULIMITS[@]}" -v "$WORK/cni/bin:/host/opt/cni/bin" \
+	-v "$WORK/cni/net.d:/host/etc/cni/net.d" --entrypoint /usr/lib/cni/kmesh-cni "$IMG" \
+	install --bin-dir=/host/opt/cni/bin --conf-dir=/host/etc/cni/net.d 2>&1)
+chained=$(python3 -c 'import json,sys; print(" ".join(p["type"] + ":" + p.get("socket", "") for p in json.load(open(sys.argv[1]))["plugins"]))' \
+	"$WORK/cni/net.d/10-node.conflist" 2>&1)
+if cmp -s "$WORK/cni/bin/kmesh-cni" "$VM_BIN/kmesh-cni" && [ -x "$WORK/cni/bin/kmesh-cni" ] &&
+   [ "$chained" = "bridge: kmesh-cni:/run/kmesh/kmeshd.sock" ]; then
+	ok "kmesh-cni install from the image: the plugin in the host's CNI bin directory, chained into its conflist"
+else
+	not_ok "kmesh-cni install from the image" "$out" "plugins: $chained" "$(ls -l "$WORK/cni/bin")"
 fi
 
 # The demo's test hosts (scripts/demo.sh): backends in $P-srv, clients in $P-cli

@@ -17,6 +17,8 @@
 #include <bpf/bpf.h>
 
 #include "bpf_loader.h"
+#include "enroll.h"
+#include "enroll_cmd.h"
 #include "explain.h"
 #include "json.h"
 #include "kmod.h"
@@ -199,31 +201,6 @@ static bool bpf_stats_enabled(void)
 #define KM_STR_(x) #x
 #define KM_STR(x) KM_STR_(x)
 
-struct enroll_row {
-	struct km_enroll_key k;
-	struct km_enroll v;
-};
-
-static int list_enroll(struct ctl *c, struct enroll_row *rows, int max)
-{
-	struct km_enroll_key cur, prev;
-	bool first = true;
-	int n = 0;
-
-	while (n < max && bpf_map_get_next_key(c->maps.enroll, first ? NULL : &prev, &cur) == 0) {
-		first = false;
-		prev = cur;
-		if (bpf_map_lookup_elem(c->maps.enroll, &cur, &rows[n].v) == 0)
-			rows[n++].k = cur;
-	}
-	return n;
-}
-
-static const char *enroll_kind(__u32 k)
-{
-	return k == KM_ENROLL_CGROUP ? "cgroup" : k == KM_ENROLL_NETNS ? "netns" : "?";
-}
-
 /* Why HTTP listeners are served as L4 right now, or NULL when kmesh.ko
  * routes them: kmeshd must have loaded its programs with the module (kfunc
  * calls resolve at load time) and deferred connect must be on. */
@@ -257,7 +234,7 @@ static const char *l7_as_l4_reason(const struct agent_state *st,
 static int cmd_status(struct ctl *c)
 {
 	struct km_link_status links[16];
-	static struct enroll_row rows[KM_MAX_ENROLL];
+	static struct km_enroll_row rows[KM_MAX_ENROLL];
 	static struct agent_state st;
 	uint64_t cnt[KM_CNT_MAX];
 	struct km_kmod_info km;
@@ -280,7 +257,7 @@ static int cmd_status(struct ctl *c)
 			 offsetof(struct km_cluster_key, slot), c->gen.slot);
 	nep = count_slot(c->maps.endpoint, sizeof(struct km_endpoint_key),
 			 offsetof(struct km_endpoint_key, slot), c->gen.slot);
-	nen = list_enroll(c, rows, KM_MAX_ENROLL);
+	nen = km_enroll_list(c->maps.enroll, rows, KM_MAX_ENROLL);
 	km_maps_read_counters(&c->maps, cnt);
 	l7_why = l7_as_l4_reason(&st, &km);
 
@@ -350,7 +327,7 @@ static int cmd_status(struct ctl *c)
 		km_json_arr(&j, "enrolled");
 		for (int i = 0; i < nen; i++) {
 			km_json_obj(&j, NULL);
-			km_json_str(&j, "kind", enroll_kind(rows[i].k.kind));
+			km_json_str(&j, "kind", km_enroll_kind_str(rows[i].k.kind));
 			km_json_u64(&j, "id", rows[i].k.id);
 			km_json_str(&j, "path", rows[i].v.path);
 			km_json_end(&j, '}');
@@ -422,7 +399,7 @@ static int cmd_status(struct ctl *c)
 	km_ctl_sockmap_text(c->pin_root);
 	printf("enrolled:\n");
 	for (int i = 0; i < nen; i++)
-		printf("  %-6s %-20llu %s\n", enroll_kind(rows[i].k.kind),
+		printf("  %-6s %-20llu %s\n", km_enroll_kind_str(rows[i].k.kind),
 		       (unsigned long long)rows[i].k.id, rows[i].v.path);
 	if (nen == 0)
 		printf("  (none: no workload is routed; see 'kmeshctl enroll')\n");
@@ -1240,124 +1217,6 @@ static int cmd_module_defer(struct ctl *c, const char *arg)
 	return 0;
 }
 
-/* ---- enroll ------------------------------------------------------------ */
-
-/* Rows whose cgroup is gone (or whose netns path now names another netns)
- * route nobody and would fill the table: removed, and said so. */
-static bool prune_enroll(struct ctl *c, struct enroll_row *rows, int n,
-			 const char *canon, struct km_enroll_key *pruned)
-{
-	bool same = false;
-
-	for (int i = 0; i < n; i++) {
-		char rec[PATH_MAX];
-
-		if (km_enroll_alive(&rows[i].k, rows[i].v.path) ||
-		    bpf_map_delete_elem(c->maps.enroll, &rows[i].k))
-			continue;
-		fprintf(stderr, "kmeshctl: pruned a stale enrollment: %s %s (id %llu) is gone\n",
-			enroll_kind(rows[i].k.kind), rows[i].v.path,
-			(unsigned long long)rows[i].k.id);
-		km_enroll_canon(rows[i].v.path, rec, sizeof(rec));
-		if (strcmp(rec, canon) == 0) {
-			*pruned = rows[i].k;
-			same = true;
-		}
-	}
-	return same;
-}
-
-/* Enrollment checks cgroup levels 1 to KM_MAX_CGROUP_DEPTH - 1 (BPF loops
- * are bounded): a deeper cgroup's children would not be routed. */
-static int check_cgroup_level(const char *canon)
-{
-	int level = km_cgroup_level(canon);
-
-	if (level < KM_MAX_CGROUP_DEPTH)
-		return 0;
-	fprintf(stderr, "kmeshctl: %s is at cgroup level %d: kmesh matches enrolled cgroups at levels 1-%d only (BPF loops are bounded); enroll an ancestor at level %d or above\n",
-		canon, level, KM_MAX_CGROUP_DEPTH - 1, KM_MAX_CGROUP_DEPTH - 1);
-	return 1;
-}
-
-static int cmd_enroll(struct ctl *c, const char *path, bool add)
-{
-	static struct enroll_row rows[KM_MAX_ENROLL];
-	struct km_enroll_key k;
-	struct km_enroll v = {};
-	struct km_err err = {};
-	char canon[PATH_MAX];
-	struct km_enroll_key gone;
-	bool pruned;
-	int ret, n;
-
-	if (open_maps(c))
-		return 1;
-	km_enroll_canon(path, canon, sizeof(canon));
-	if (strlen(canon) >= sizeof(v.path)) {
-		fprintf(stderr, "kmeshctl: %s: path longer than %d characters\n",
-			canon, KM_PATH_MAX - 1);
-		return 1;
-	}
-	n = list_enroll(c, rows, KM_MAX_ENROLL);
-	pruned = prune_enroll(c, rows, n, canon, &gone);
-	ret = km_resolve_enroll(path, &k, &err);
-	if (!add && pruned && (ret || bpf_map_lookup_elem(c->maps.enroll, &k, &v))) {
-		/* what was enrolled at this path is gone, and so its row */
-		k = gone;
-		goto done;
-	}
-	if (ret && !add && ret == -ENOENT) {
-		/* The cgroup or netns is gone: unenroll by the recorded path,
-		 * in any spelling. */
-		for (int i = 0; i < n; i++) {
-			char rec[PATH_MAX];
-
-			km_enroll_canon(rows[i].v.path, rec, sizeof(rec));
-			if (strcmp(rec, canon) == 0) {
-				k = rows[i].k;
-				ret = 0;
-			}
-		}
-		if (ret) {
-			fprintf(stderr, "kmeshctl: %s is not enrolled (and does not exist)\n",
-				canon);
-			return 1;
-		}
-	}
-	if (ret)
-		return die_err(&err);
-	if (add && k.kind == KM_ENROLL_CGROUP && check_cgroup_level(canon))
-		return 1;
-	if (add) {
-		snprintf(v.path, sizeof(v.path), "%s", canon);
-		if (bpf_map_update_elem(c->maps.enroll, &k, &v, BPF_ANY)) {
-			fprintf(stderr, "kmeshctl: enrolling %s: %s%s\n", canon, strerror(errno),
-				errno == E2BIG ? " (enrollment table full: " KM_STR(KM_MAX_ENROLL) " cgroups and netns at most)" : "");
-			return 1;
-		}
-	} else if (bpf_map_delete_elem(c->maps.enroll, &k)) {
-		fprintf(stderr, "kmeshctl: %s is not enrolled\n", canon);
-		return 1;
-	}
-done:
-	if (c->json) {
-		struct km_json j;
-
-		km_json_init(&j, stdout);
-		km_json_obj(&j, NULL);
-		km_json_str(&j, "action", add ? "enrolled" : "unenrolled");
-		km_json_str(&j, "kind", enroll_kind(k.kind));
-		km_json_u64(&j, "id", k.id);
-		km_json_str(&j, "path", canon);
-		km_json_end(&j, '}');
-	} else {
-		printf("%s %s %s (id %llu)\n", add ? "enrolled" : "unenrolled",
-		       enroll_kind(k.kind), canon, (unsigned long long)k.id);
-	}
-	return 0;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -1368,9 +1227,11 @@ static void usage(FILE *f)
 		"  explain [--host H] --path P [--method M] [--header 'K: V']... [LISTENER]\n"
 		"                    which virtual host, route and clusters kmesh.ko gives that\n"
 		"                    HTTP request, by the live route table (exit 0 routed, 1 refused)\n"
-		"  enroll PATH       route a workload: a cgroup v2 directory or a netns file\n"
-		"                    (/run/netns/NAME, /proc/PID/ns/net)\n"
+		"  enroll PATH [--namespace NS] [--workload NAME] [--service-account SA]\n"
+		"                    route a workload: a cgroup v2 directory or a netns file\n"
+		"                    (/run/netns/NAME, /proc/PID/ns/net); through kmeshd when it runs\n"
 		"  unenroll PATH     stop routing it\n"
+		"  enrollments       what is enrolled, and for which pod (kmeshd keeps that)\n"
 		"  config            the xDS state: connection, versions and nonces per type,\n"
 		"                    resource counts, the last NACK and its reason\n"
 		"  module defer on|off  switch kmesh.ko's deferred connect (off: L7 served as L4)\n"
@@ -1434,8 +1295,11 @@ int main(int argc, char **argv)
 	else if (strcmp(cmd, "sockmap") == 0)
 		ret = km_ctl_sockmap(c.pin_root, c.json, argc - optind, argv + optind);
 	else if ((strcmp(cmd, "enroll") == 0 || strcmp(cmd, "unenroll") == 0) &&
-		 optind + 1 == argc)
-		ret = cmd_enroll(&c, argv[optind], cmd[0] == 'e');
+		 optind < argc)
+		ret = km_ctl_enroll(c.pin_root, c.state_file, c.json, cmd[0] == 'e',
+				    argc - optind, argv + optind);
+	else if (strcmp(cmd, "enrollments") == 0 && optind == argc)
+		ret = km_ctl_enrollments(c.pin_root, c.state_file, c.json);
 	else {
 		fprintf(stderr, "kmeshctl: bad command line: '%s'%s\n", cmd,
 			optind < argc ? " with unexpected arguments" : "");

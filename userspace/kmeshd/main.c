@@ -33,6 +33,7 @@
 #include "bpf_loader.h"
 #include "compiler.h"
 #include "config_yaml.h"
+#include "control.h"
 #include "ads.h"
 #include "kmod.h"
 #include "maps.h"
@@ -76,6 +77,7 @@ struct kmeshd {
 	const char *source;	/* the config file, or "xds HOST:PORT" */
 	struct km_model boot;	/* xDS: the config file's node, as defaults */
 	char source_buf[300];
+	struct km_control *ctl;	/* the control socket (control.c) */
 };
 
 static int verbose;
@@ -278,6 +280,7 @@ static int apply_config(struct kmeshd *d)
 		ret = apply_model(d, &m, &err);
 	}
 	km_model_free(&m);
+	km_control_reload(d->ctl);	/* the enrollment policy, same file */
 	/* glibc keeps freed heap: a 250k-cluster config would hold on to
 	 * hundreds of MB after its model and records are gone */
 	malloc_trim(0);
@@ -571,6 +574,8 @@ static int run(struct kmeshd *d)
 	}
 	ev.data.fd = tfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+	ev.data.fd = km_control_fd(d->ctl);
+	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 
 	km_notify("READY=1");
 	for (;;) {
@@ -612,6 +617,8 @@ static int run(struct kmeshd *d)
 
 				if (read(tfd, &x, sizeof(x)) == sizeof(x))
 					settled(d, &w);
+			} else if (fd == km_control_fd(d->ctl)) {
+				km_control_serve(d->ctl);
 			} else if (d->ads && fd == ads_fd) {
 				km_ads_io(d->ads, evs[i].events);
 				write_state(d);
@@ -661,6 +668,8 @@ static int check_only(const char *config)
 	}
 	km_records_free(&r);
 	km_model_free(&m);
+	if (!ret)
+		ret = km_control_check_policy(config);
 	return ret ? 1 : 0;
 }
 
@@ -905,6 +914,14 @@ int main(int argc, char **argv)
 	       (unsigned long long)d.generation,
 	       peer_vip ? "" : "; getpeername shows endpoints (--no-peer-vip)");
 
+	ret = km_control_open(&d.ctl, &(struct km_control_opts){
+				      .state_dir = d.state_dir, .pin_root = d.pin_root,
+				      .config = d.config, .enroll_fd = d.maps.enroll,
+				      .log = logmsg }, &err);
+	if (ret) {
+		logmsg(LOG_ERR, "%s", err.msg);
+		return 1;
+	}
 	if (xds_addr) {
 		if (km_ads_new(&d.ads, &d.xds, apply_xds, &d, &err)) {
 			logmsg(LOG_ERR, "xDS: %s", err.msg);
@@ -920,6 +937,7 @@ int main(int argc, char **argv)
 	ret = run(&d);
 	d.stopped = true;
 	write_state(&d);
+	km_control_close(d.ctl);
 	km_ads_free(d.ads);
 	km_model_free(&d.boot);
 	km_maps_close(&d.maps);
