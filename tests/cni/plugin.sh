@@ -95,7 +95,7 @@ for v in 1.0.0 1.1.0; do
 	conf=$(netconf $v)
 	cni ADD "/run/netns/$P-cli" "$SHOP" "$conf"
 	prev=$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["prevResult"]))' "$conf")
-	if [ $RC = 0 ] && same_json "$OUT" "$prev" && pods | grep -qx "shop/cart-1 /run/netns/$P-cli"; then
+	if [ $RC = 0 ] && same_json "$OUT" "$prev" && grep -qx "shop/cart-1 /run/netns/$P-cli" <<< "$(pods)"; then
 		ok "ADD ($v): prevResult passed through unchanged; kmeshd enrolled the netns for shop/cart-1"
 	else not_ok "ADD ($v): prevResult through, netns enrolled" "rc $RC out $OUT" "err $ERR" "$(pods)"; fi
 done
@@ -104,7 +104,7 @@ if [ "${before:-0}" = 0 ] && [ "$after" = 2 ]; then ok "the enrolled pod reaches
 else not_ok "the enrolled pod reaches the VIP" "before: ok=$before after: ok=$after"; fi
 
 cni ADD "/run/netns/$P-cli2" "$OTHER" "$(netconf 1.0.0)"
-if [ $RC = 0 ] && same_json "$OUT" "$PREV" && ! pods | grep -q "$P-cli2" &&
+if [ $RC = 0 ] && same_json "$OUT" "$PREV" && ! grep -q "$P-cli2" <<< "$(pods)" &&
    grep -q "namespace 'default' is not meshed: the enrollment policy meshes namespaces shop" <<< "$ERR" &&
    [ "$(reach "$P-cli2")" = 0 ]; then
 	ok "ADD in namespace default (not in the policy): passes, says why, not enrolled, the VIP is not reached"
@@ -125,7 +125,7 @@ cni ADD "/run/netns/$P-cli" "$SHOP" "$(netconf 1.0.0)"
 cni DEL "/run/netns/$P-cli" "$SHOP" "$(netconf 1.0.0)"
 rc1=$RC out1=$OUT
 cni DEL "/run/netns/$P-cli" "$SHOP" "$(netconf 1.0.0)"
-if [ $rc1 = 0 ] && [ -z "$out1" ] && [ $RC = 0 ] && [ -z "$OUT" ] && ! pods | grep -q "$P-cli\$" &&
+if [ $rc1 = 0 ] && [ -z "$out1" ] && [ $RC = 0 ] && [ -z "$OUT" ] && ! grep -q "$P-cli\$" <<< "$(pods)" &&
    [ "$(reach "$P-cli")" = 0 ]; then
 	ok "DEL unenrolls (the VIP is not reached any more); DEL again succeeds (idempotent)"
 else not_ok "DEL unenrolls, twice" "first rc $rc1 out $out1; second rc $RC out $OUT err $ERR" "$(pods)"; fi
@@ -186,7 +186,7 @@ cni ADD "/run/netns/$P-cli" "$SHOP" "$(netconf 1.0.0)"
 stop_kmeshd
 ip netns del "$P-pa"
 start_kmeshd
-if pods | grep -qx "shop/cart-1 /run/netns/$P-cli" && [ "$(rows "/run/netns/$P-pa")" = 0 ] &&
+if grep -qx "shop/cart-1 /run/netns/$P-cli" <<< "$(pods)" && [ "$(rows "/run/netns/$P-pa")" = 0 ] &&
    grep -q "pruned a stale enrollment: netns /run/netns/$P-pa (id [0-9]*) is gone" "$LOG" &&
    [ "$(reach "$P-cli")" = 2 ]; then
 	ok "kmeshd restarted: the pod keeps its enrollment and name, routed; the netns deleted while it was down is pruned"
@@ -220,7 +220,7 @@ kill -HUP "$KMESHD_PID"
 for _ in $(seq 100); do grep -q "the previous policy stays" "$LOG" && break; sleep 0.05; done
 cni ADD "/run/netns/$P-cli" "$SHOP" "$(netconf 1.0.0)"
 if grep -q "enrollment policy: $CONF:1: enrollment: namespaces and exclude_namespaces together: give one .*; the previous policy stays" "$LOG" &&
-   [ $RC = 0 ] && pods | grep -q "shop/cart-1"; then
+   [ $RC = 0 ] && grep -q "shop/cart-1" <<< "$(pods)"; then
 	ok "a bad enrollment policy on reload: logged with file and line, the previous policy stays"
 else not_ok "bad policy on reload" "$(grep 'enrollment policy' "$LOG" | tail -n 3)" "rc $RC $OUT"; fi
 stop_kmeshd
@@ -239,7 +239,7 @@ for _ in $(seq 100); do grep -q "pods of namespaces shop" <(tail -n 3 "$LOG") &&
 
 # ---- kmeshctl through the socket ------------------------------------------------------
 "${CTL[@]}" enroll "/run/netns/$P-cli2" --namespace ops --workload job-7 --service-account batch >/dev/null
-if pods | grep -qx "ops/job-7 /run/netns/$P-cli2" && "${CTL[@]}" enrollments | grep -q " batch "; then
+if grep -qx "ops/job-7 /run/netns/$P-cli2" <<< "$(pods)" && grep -q " batch " <<< "$("${CTL[@]}" enrollments)"; then
 	ok "kmeshctl enroll --namespace/--workload/--service-account goes through kmeshd, which keeps them"
 else not_ok "kmeshctl enroll through kmeshd" "$("${CTL[@]}" enrollments)"; fi
 "${CTL[@]}" unenroll "/run/netns/$P-cli2" >/dev/null

@@ -36,7 +36,7 @@ for t in podman busybox; do
 done
 [ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] ||
 	{ skip "podman + kmesh-cni" "containernetworking-plugins is not installed"; finish; }
-if ip route | grep -qE "^($SHOP_NET|$PLAIN_NET)\."; then
+if grep -qE "^($SHOP_NET|$PLAIN_NET)\." <<< "$(ip route)"; then
 	skip "podman + kmesh-cni" "$SHOP_NET.0/24 or $PLAIN_NET.0/24 is routed on this host already"; finish
 fi
 
@@ -119,13 +119,18 @@ SRV_PID=$!
 for _ in $(seq 100); do [ -s "$ready" ] && break; sleep 0.05; done
 start_kmeshd || { not_ok "kmeshd starts" "$(tail -n 5 "$LOG")"; finish; }
 
-# probe NETWORK NAME: a container that asks the VIP once; the backend's
-# name, or "unreached" (busybox's wget crashes in a rootfs without NSS
-# files, nc does not)
+# probe NETWORK NAME: a container that asks the VIP once: "shop-backend"
+# (the backend's answer), or "unreached: " and what was said (busybox's
+# wget crashes in a rootfs without NSS files, nc does not)
 probe() {
-	"${PODMAN[@]}" "${RUN[@]}" --rm --network "$1" --name "$2" "$IMG" \
-		sh -c "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 $VIP 80 | tail -n 1; echo" 2>&1 |
-		sed 's/^$/unreached/; s/.*can.t connect.*/unreached/'
+	local o
+	o=$("${PODMAN[@]}" "${RUN[@]}" --rm --network "$1" --name "$2" "$IMG" \
+		sh -c "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 $VIP 80" 2>&1)
+	if grep -q '^HTTP/1.1 200' <<< "$o" && grep -q 'shop-backend' <<< "$o"; then
+		echo shop-backend
+	else
+		echo "unreached: $o"
+	fi
 }
 
 out=$(probe kmcni-shop shop-probe)
