@@ -23,10 +23,12 @@
 #include <linux/types.h>
 #endif
 
-#define KM_ABI_VERSION 3	/* 2: km_route, L7 counters, km_frontend.route_id;
+#define KM_ABI_VERSION 4	/* 2: km_route, L7 counters, km_frontend.route_id;
 				 * 3: km_cluster.kind, counters for the L7
 				 * default route by reason and passthrough,
-				 * blackhole, no_cluster */
+				 * blackhole, no_cluster;
+				 * 4: real-mesh route configs: km_route_big,
+				 * KM_FE_L7_BIG, route table version 3 */
 
 /* Pin root for maps and links; the agent mounts bpffs if needed. */
 #define KM_PIN_ROOT "/sys/fs/bpf/kmesh"
@@ -60,16 +62,22 @@
 #define KM_PATH_MAX 256
 
 /* HTTP route tables (route_table.h): checked when config is read. */
-#define KM_MAX_VHOSTS 64	/* virtual hosts per route config */
+/* Sized for Istio's port-wide route configs: one virtual host per service
+ * on the port, each with its hostnames and ClusterIP as domains. */
+#define KM_MAX_VHOSTS 4096	/* virtual hosts per route config */
 #define KM_MAX_DOMAINS 64	/* domains per virtual host */
-#define KM_MAX_ROUTES 64	/* routes per virtual host */
+#define KM_MAX_RC_DOMAINS 16384	/* domains per route config, in all */
+#define KM_MAX_ROUTES 256	/* routes per virtual host */
 /* header and query parameter matchers per route, in all */
 #define KM_MAX_HEADER_MATCHES 8
-#define KM_MAX_MATCH_STR 256	/* domain, path, header name/value, NUL incl. */
-/* Route configs (compiled route tables) in one generation. Each takes one
- * km_route value of KM_ROUTE_TABLE_MAX bytes, preallocated per slot:
- * 2 x 32 x 128 KiB = 8 MiB of kernel memory. */
+#define KM_MAX_MATCH_STR 1024	/* domain, path, header name/value, NUL incl. */
+/* Route configs (compiled route tables) in one generation. A table of at
+ * most KM_ROUTE_TABLE_MAX bytes takes one km_route value, preallocated per
+ * slot: 2 x 32 x 128 KiB = 8 MiB of kernel memory. A larger one (up to
+ * KM_ROUTE_TABLE_BIG) takes a km_route_big value, allocated only while it
+ * is used: KM_MAX_BIG_ROUTE_CONFIGS of them per generation. */
 #define KM_MAX_ROUTE_CONFIGS 32
+#define KM_MAX_BIG_ROUTE_CONFIGS 8
 
 /* IPv4 addresses are stored IPv4-mapped (::ffff:a.b.c.d), so one key type
  * serves both families and a dual-stack IPv6 socket dialing ::ffff:VIP finds
@@ -131,6 +139,9 @@ enum km_frontend_flags {
 	 * default route: the L4 fallback when the module is absent or the
 	 * first bytes are not a complete HTTP request head. */
 	KM_FE_L7 = 1 << 1,
+	/* with KM_FE_L7: the table is km_route_big[km_route_big_index(slot,
+	 * route_id)], route_id < KM_MAX_BIG_ROUTE_CONFIGS */
+	KM_FE_L7_BIG = 1 << 2,
 };
 
 struct km_frontend {
@@ -211,6 +222,13 @@ static inline __u32 km_route_index(__u32 slot, __u32 id)
 	return (slot & 1) * KM_MAX_ROUTE_CONFIGS + id;
 }
 
+/* km_route_big: HASH (no preallocation) of up to KM_GEN_SLOTS *
+ * KM_MAX_BIG_ROUTE_CONFIGS tables of up to KM_ROUTE_TABLE_BIG bytes. */
+static inline __u32 km_route_big_index(__u32 slot, __u32 id)
+{
+	return (slot & 1) * KM_MAX_BIG_ROUTE_CONFIGS + id;
+}
+
 /* km_names: HASH, names for kmeshctl; the data path never reads it. */
 enum km_name_kind {
 	KM_NAME_LISTENER = 1,
@@ -258,40 +276,60 @@ struct km_sk_orig {
 _Static_assert(sizeof(struct km_sk_orig) == 40, "km_sk_orig ABI");
 
 /* km_counters: PERCPU_ARRAY indexed by reason. Order is ABI. */
+/*
+ * The data path's counters, one list: the enum (KM_CNT_<ID>) and the names
+ * kmeshctl prints (km_counter_names) are made from it, so they cannot drift.
+ */
+#define KM_COUNTERS(X)							\
+	/* connect rewritten to an endpoint */				\
+	X(ROUTED, "routed")						\
+	/* service with no usable endpoint: refused */			\
+	X(NO_ENDPOINT, "no_endpoint")					\
+	/* service address dialed by a non-enrolled workload: left alone */	\
+	X(NOT_ENROLLED, "not_enrolled")					\
+	/* destination is not a service frontend */			\
+	X(MAP_MISS, "map_miss")						\
+	/* a record the frontend points to is missing, or (xDS) its cluster	\
+	 * is gone: refused */						\
+	X(INCONSISTENT, "inconsistent")					\
+	/* routed, and the listener is L7 served as L4 */		\
+	X(L7_AS_L4, "l7_served_as_l4")					\
+	/* getpeername answered with the VIP */				\
+	X(PEER_VIP, "getpeername_vip")					\
+	/* IPv6 endpoint for an IPv4 socket: refused */			\
+	X(FAMILY, "family_mismatch")					\
+	/* L7 (KM_FE_L7 listeners, kmesh.ko loaded) */			\
+	/* connect held until the first write */			\
+	X(L7_DEFERRED, "l7_deferred")					\
+	/* first bytes matched a route: routed by it */			\
+	X(L7_ROUTED, "l7_routed")					\
+	/* no virtual host or route matched: the first write fails with	\
+	 * ECONNREFUSED */						\
+	X(L7_NO_ROUTE, "l7_no_route")					\
+	/* first bytes not a complete HTTP head (or a bad route table):	\
+	 * default route; the sum of the four reasons below */		\
+	X(L7_DEFAULT, "l7_default_route")				\
+	/* head not complete in the first write (split across writes) */	\
+	X(L7_DEFAULT_INCOMPLETE, "l7_default_incomplete")		\
+	/* head over a parser limit (more than 32 header lines, longer than	\
+	 * 4096 bytes) */						\
+	X(L7_DEFAULT_OVER_LIMIT, "l7_default_over_limit")		\
+	/* not an HTTP/1.x request head */				\
+	X(L7_DEFAULT_NOT_HTTP, "l7_default_not_http")			\
+	/* the route table is missing or malformed */			\
+	X(L7_DEFAULT_BAD_TABLE, "l7_default_bad_table")			\
+	/* route to an ORIGINAL_DST cluster: left on the address dialed */	\
+	X(PASSTHROUGH, "passthrough")					\
+	/* route to BlackHoleCluster: refused */			\
+	X(BLACKHOLE, "blackhole")					\
+	/* route to a cluster CDS does not have: refused */		\
+	X(NO_CLUSTER, "no_cluster")
+
+#define KM_CNT_ENUM(id, name) KM_CNT_##id,
 enum km_counter {
-	KM_CNT_ROUTED = 0,	/* connect rewritten to an endpoint */
-	KM_CNT_NO_ENDPOINT,	/* service with no usable endpoint: refused */
-	KM_CNT_NOT_ENROLLED,	/* service address dialed by a non-enrolled
-				 * workload: left alone */
-	KM_CNT_MAP_MISS,	/* destination is not a service frontend */
-	KM_CNT_INCONSISTENT,	/* a record the frontend points to is
-				 * missing, or (xDS) its cluster is gone:
-				 * refused */
-	KM_CNT_L7_AS_L4,	/* routed, and the listener is L7 served as L4 */
-	KM_CNT_PEER_VIP,	/* getpeername answered with the VIP */
-	KM_CNT_FAMILY,		/* IPv6 endpoint for an IPv4 socket: refused */
-	/* L7 (KM_FE_L7 listeners, kmesh.ko loaded) */
-	KM_CNT_L7_DEFERRED,	/* connect held until the first write */
-	KM_CNT_L7_ROUTED,	/* first bytes matched a route: routed by it */
-	KM_CNT_L7_NO_ROUTE,	/* no virtual host or route matched: the
-				 * first write fails with ECONNREFUSED */
-	KM_CNT_L7_DEFAULT,	/* first bytes not a complete HTTP head (or
-				 * a bad route table): default route; the
-				 * sum of the four reasons below */
-	KM_CNT_L7_DEFAULT_INCOMPLETE,	/* head not complete in the first
-					 * write (split across writes) */
-	KM_CNT_L7_DEFAULT_OVER_LIMIT,	/* head over a parser limit (more
-					 * than 32 header lines, longer than
-					 * 4096 bytes) */
-	KM_CNT_L7_DEFAULT_NOT_HTTP,	/* not an HTTP/1.x request head */
-	KM_CNT_L7_DEFAULT_BAD_TABLE,	/* the route table is missing or
-					 * malformed */
-	KM_CNT_PASSTHROUGH,	/* route to an ORIGINAL_DST cluster: left on
-				 * the address dialed */
-	KM_CNT_BLACKHOLE,	/* route to BlackHoleCluster: refused */
-	KM_CNT_NO_CLUSTER,	/* route to a cluster CDS does not have:
-				 * refused */
+	KM_COUNTERS(KM_CNT_ENUM)
 	KM_CNT_MAX,
 };
+#undef KM_CNT_ENUM
 
 #endif /* KMESH_ABI_H */

@@ -27,27 +27,9 @@
 
 #define KM_MIN_FLIP_GAP_NS (50 * 1000 * 1000ull)
 
-const char *const km_counter_names[KM_CNT_MAX] = {
-	[KM_CNT_ROUTED] = "routed",
-	[KM_CNT_NO_ENDPOINT] = "no_endpoint",
-	[KM_CNT_NOT_ENROLLED] = "not_enrolled",
-	[KM_CNT_MAP_MISS] = "map_miss",
-	[KM_CNT_INCONSISTENT] = "inconsistent",
-	[KM_CNT_L7_AS_L4] = "l7_served_as_l4",
-	[KM_CNT_PEER_VIP] = "getpeername_vip",
-	[KM_CNT_FAMILY] = "family_mismatch",
-	[KM_CNT_L7_DEFERRED] = "l7_deferred",
-	[KM_CNT_L7_ROUTED] = "l7_routed",
-	[KM_CNT_L7_NO_ROUTE] = "l7_no_route",
-	[KM_CNT_L7_DEFAULT] = "l7_default_route",
-	[KM_CNT_L7_DEFAULT_INCOMPLETE] = "l7_default_incomplete",
-	[KM_CNT_L7_DEFAULT_OVER_LIMIT] = "l7_default_over_limit",
-	[KM_CNT_L7_DEFAULT_NOT_HTTP] = "l7_default_not_http",
-	[KM_CNT_L7_DEFAULT_BAD_TABLE] = "l7_default_bad_table",
-	[KM_CNT_PASSTHROUGH] = "passthrough",
-	[KM_CNT_BLACKHOLE] = "blackhole",
-	[KM_CNT_NO_CLUSTER] = "no_cluster",
-};
+#define KM_CNT_NAME(id, name) [KM_CNT_##id] = name,
+const char *const km_counter_names[KM_CNT_MAX] = { KM_COUNTERS(KM_CNT_NAME) };
+#undef KM_CNT_NAME
 
 int km_maps_open(const char *pin_root, struct km_maps *mp, struct km_err *err)
 {
@@ -195,31 +177,45 @@ static int write_names(int fd, const char **names, size_t n, __u8 kind, __u8 slo
 	return 0;
 }
 
-/* Route tables go to the idle slot's entries; an entry no frontend of that
- * slot points to is never read, so stale ones past n_routes stay. */
-static int write_routes(int fd, const struct km_records *r, __u8 slot)
+/*
+ * Route tables go to the idle slot's entries: a small one into km_route
+ * (an array: stale entries past the ones written are never read), a big
+ * one into km_route_big, whose entries the slot no longer uses are
+ * deleted so their memory comes back.
+ */
+static int write_routes(const struct km_maps *mp, const struct km_records *r,
+			__u8 slot)
 {
-	unsigned char *v;
+	unsigned char *v = NULL;
+	size_t vlen;
 	int ret = 0;
 
-	if (r->n_routes == 0)
-		return 0;
-	v = malloc(KM_ROUTE_TABLE_MAX);
-	if (!v)
-		return -ENOMEM;
 	for (size_t i = 0; i < r->n_routes && !ret; i++) {
-		__u32 k = km_route_index(slot, i);
+		bool big = r->route_big[i];
+		size_t max = big ? KM_ROUTE_TABLE_BIG : KM_ROUTE_TABLE_MAX;
+		__u32 k = big ? km_route_big_index(slot, r->route_ids[i]) :
+				km_route_index(slot, r->route_ids[i]);
 
-		if (r->route_lens[i] > KM_ROUTE_TABLE_MAX) {
-			ret = -E2BIG;
-			break;
-		}
+		if (r->route_lens[i] > max)
+			return -E2BIG;
+		vlen = max;
+		v = v ? v : malloc(KM_ROUTE_TABLE_BIG);
+		if (!v)
+			return -ENOMEM;
 		memcpy(v, r->route_blobs[i], r->route_lens[i]);
-		memset(v + r->route_lens[i], 0, KM_ROUTE_TABLE_MAX - r->route_lens[i]);
-		if (bpf_map_update_elem(fd, &k, v, BPF_ANY))
+		memset(v + r->route_lens[i], 0, vlen - r->route_lens[i]);
+		if (bpf_map_update_elem(big ? mp->route_big : mp->route, &k, v,
+					BPF_ANY))
 			ret = -errno;
 	}
 	free(v);
+	for (__u32 id = r->n_big_routes; !ret && id < KM_MAX_BIG_ROUTE_CONFIGS;
+	     id++) {
+		__u32 k = km_route_big_index(slot, id);
+
+		if (bpf_map_delete_elem(mp->route_big, &k) && errno != ENOENT)
+			ret = -errno;
+	}
 	return ret;
 }
 
@@ -258,7 +254,7 @@ static int write_slot(const struct km_maps *mp, const struct km_records *r,
 				  KM_NAME_CLUSTER, slot);
 	if (!ret) {
 		*what = "km_route";
-		ret = write_routes(mp->route, r, slot);
+		ret = write_routes(mp, r, slot);
 	}
 	if (!ret) {
 		*what = "km_frontend";

@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* kmeshctl enroll, unenroll, enrollments (enroll_cmd.h). */
+/*
+ * kmeshctl enroll, unenroll, enrollments: through kmeshd's control socket
+ * when a kmeshd serves this pin root (it keeps who each enrollment is for),
+ * else on the pinned map directly; the same code (dataplane/enroll.c)
+ * either way.
+ */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -11,7 +16,7 @@
 
 #include "control_client.h"
 #include "enroll.h"
-#include "enroll_cmd.h"
+#include "ctl.h"
 #include "json.h"
 #include "maps.h"
 #include "sys.h"
@@ -147,20 +152,22 @@ static void path_for_kmeshd(const char *path, char *out, size_t len)
 		km_enroll_canon(path, out, len);
 }
 
-int km_ctl_enroll(const char *pin_root, const char *state_file, bool json,
-		  bool add, int argc, char **argv)
+/* enroll PATH [--namespace NS] [--workload NAME] [--service-account SA],
+ * unenroll PATH */
+int cmd_enroll(struct ctl *ctl, int argc, char **argv)
 {
 	static const char *const keys[][2] = {
 		{ "--namespace", "namespace" }, { "--workload", "workload" },
 		{ "--service-account", "service_account" },
 	};
+	bool add = argv[0][0] == 'e', who = false;
 	char path[PATH_MAX];
 	json_t *req, *reply;
 	struct ectl c;
-	bool who = false;
 	int ret, i, k;
 
-	init(&c, pin_root, state_file, json);
+	argc--, argv++;		/* what follows the command's name */
+	init(&c, ctl->pin_root, ctl->state_file, ctl->json);
 	path_for_kmeshd(argv[0], path, sizeof(path));
 	req = json_pack("{s:s,s:s}", "op", add ? "enroll" : "unenroll", "path", path);
 	for (i = 1; i < argc; i += 2) {
@@ -241,13 +248,14 @@ static int list_direct(const struct ectl *c)
 	return ret;
 }
 
-int km_ctl_enrollments(const char *pin_root, const char *state_file, bool json)
+/* enrollments */
+int cmd_enrollments(struct ctl *ctl, int argc, char **argv)
 {
 	json_t *reply;
 	struct ectl c;
 	int ret;
 
-	init(&c, pin_root, state_file, json);
+	init(&c, ctl->pin_root, ctl->state_file, ctl->json);
 	ret = ask(&c, json_pack("{s:s}", "op", "list"), &reply);
 	if (ret <= 0)
 		return ret < 0 ? 1 : list_direct(&c);
