@@ -8,7 +8,8 @@
 # podman storage. A container on kmcni-shop reaches the service VIP through
 # kmesh, one on kmcni-plain does not; removing a container unenrolls it;
 # kmeshd stopped: `podman run` fails with the reason, or runs with
-# failOpen; many containers run and removed leave no enrollment.
+# failOpen; 200 containers run and removed (KM_CNI_CONTAINERS) leave no
+# enrollment.
 # Root; run under flock /tmp/kmesh-host.lock. Prints ok/not ok lines and
 # "N passed, N failed, N skipped".
 set -uo pipefail
@@ -24,7 +25,7 @@ STATE=$WORK/state
 CONF=$WORK/mesh.yaml
 LOG=$WORK/kmeshd.log
 . tests/cni/lib.sh
-NCTR=${KM_CNI_CONTAINERS:-20}
+NCTR=${KM_CNI_CONTAINERS:-200}
 # test-only subnets on bridges this test makes; the VIP is routed nowhere
 SHOP_NET=10.211.0 PLAIN_NET=10.212.0 VIP=10.211.9.9
 IMG=localhost/kmesh-cni-busybox:1
