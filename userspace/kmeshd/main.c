@@ -33,6 +33,7 @@
 #include "bpf_loader.h"
 #include "compiler.h"
 #include "config_yaml.h"
+#include "control.h"
 #include "ads.h"
 #include "kmod.h"
 #include "lbstat.h"
@@ -82,6 +83,7 @@ struct kmeshd {
 	const char *source;	/* the config file, or "xds HOST:PORT" */
 	struct km_model boot;	/* xDS: the config file's node, as defaults */
 	char source_buf[300];
+	struct km_control *ctl;	/* the control socket (control.c) */
 };
 
 static int verbose;
@@ -313,6 +315,7 @@ static int apply_config(struct kmeshd *d)
 		ret = apply_model(d, &m, &err);
 	}
 	km_model_free(&m);
+	km_control_reload(d->ctl);	/* the enrollment policy, same file */
 	/* glibc keeps freed heap: a 250k-cluster config would hold on to
 	 * hundreds of MB after its model and records are gone */
 	malloc_trim(0);
@@ -613,6 +616,8 @@ static int run(struct kmeshd *d)
 	}
 	ev.data.fd = tfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+	ev.data.fd = km_control_fd(d->ctl);
+	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 
 	km_notify("READY=1");
 	for (;;) {
@@ -654,6 +659,8 @@ static int run(struct kmeshd *d)
 
 				if (read(tfd, &x, sizeof(x)) == sizeof(x))
 					settled(d, &w);
+			} else if (fd == km_control_fd(d->ctl)) {
+				km_control_serve(d->ctl);
 			} else if (d->ads && fd == ads_fd) {
 				km_ads_io(d->ads, evs[i].events);
 				write_state(d);
@@ -714,6 +721,8 @@ static int check_only(const char *config)
 	}
 	km_records_free(&r);
 	km_model_free(&m);
+	if (!ret)
+		ret = km_control_check_policy(config);
 	return ret ? 1 : 0;
 }
 
@@ -995,6 +1004,14 @@ int main(int argc, char **argv)
 	       peer_vip == KM_PEER_STORAGE ? "; getpeername's VIP in socket storage (--peer-vip storage)" :
 	       "; getpeername shows endpoints (--peer-vip off)");
 
+	ret = km_control_open(&d.ctl, &(struct km_control_opts){
+				      .state_dir = d.state_dir, .pin_root = d.pin_root,
+				      .config = d.config, .enroll_fd = d.maps.enroll,
+				      .log = logmsg }, &err);
+	if (ret) {
+		logmsg(LOG_ERR, "%s", err.msg);
+		return 1;
+	}
 	if (xds_addr) {
 		char how[600];
 		int warn = xds_tls_summary(&d.xds, how, sizeof(how));
@@ -1015,6 +1032,7 @@ int main(int argc, char **argv)
 	ret = run(&d);
 	d.stopped = true;
 	write_state(&d);
+	km_control_close(d.ctl);
 	km_ads_free(d.ads);
 	km_model_free(&d.boot);
 	km_maps_close(&d.maps);

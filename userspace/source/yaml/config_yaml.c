@@ -10,7 +10,8 @@
  * (health_checks, transport_socket, redirect, ...) is silently dropped.
  *
  * Accepted and ignored:
- *   top level                admin
+ *   top level                admin, enrollment (kmeshd's enrollment
+ *                            policy: enroll_policy.c reads it)
  *   node                     user_agent_name (id, cluster and metadata are
  *                            read for xDS: ISTIO_VERSION, CLUSTER_ID,
  *                            NAMESPACE, INSTANCE_IPS, NODE_NAME, LABELS)
@@ -186,7 +187,7 @@ static int read_static_resources(struct ctx *c, yaml_node_t *v,
 static int read_root(struct ctx *c, yaml_node_t *root, struct km_model *m)
 {
 	static const char *const used[] = { "node", "static_resources", NULL };
-	static const char *const ignored[] = { "admin", NULL };
+	static const char *const ignored[] = { "admin", "enrollment", NULL };
 	yaml_node_t *v;
 	int ret;
 
