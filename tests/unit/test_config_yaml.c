@@ -694,6 +694,46 @@ static const struct bad_case bad_cases[] = {
 	  "    - filter_chain_match: { destination_port: 81 }\n"
 	  "      filters:\n      - name: envoy.filters.network.foo\n",
 	  "t.yaml:9: listener 'l': filter_chains[1]: unknown filter 'envoy.filters.network.foo'" },
+	/* authorization (model/authz.h): refused with the reason, never
+	 * skipped, whether named or only typed */
+	{ "network RBAC refused",
+	  LISTENERS "  - name: l\n    address: { socket_address: { address: 10.0.0.1, port_value: 80 } }\n"
+	  "    filter_chains:\n    - filters:\n"
+	  "      - name: envoy.filters.network.rbac\n"
+	  "        typed_config: { rules: { action: DENY } }\n"
+	  "      - name: envoy.filters.network.tcp_proxy\n"
+	  "        typed_config: { cluster: c }\n",
+	  "t.yaml:7: listener 'l': filter_chains[0]: filter 'envoy.filters.network.rbac': network RBAC (envoy.filters.network.rbac) is not enforced" },
+	{ "HTTP RBAC in http_filters refused",
+	  LISTENERS "  - name: web\n    address: { socket_address: { address: 10.0.0.1, port_value: 80 } }\n"
+	  "    filter_chains:\n    - filters:\n"
+	  "      - name: envoy.filters.network.http_connection_manager\n"
+	  "        typed_config:\n"
+	  "          rds: { route_config_name: x }\n"
+	  "          http_filters:\n"
+	  "          - name: envoy.filters.http.fault\n"
+	  "          - name: envoy.filters.http.rbac\n"
+	  "            typed_config: { rules: { action: ALLOW } }\n"
+	  "          - name: envoy.filters.http.router\n",
+	  "t.yaml:12: " HCM_WHAT ": filter 'envoy.filters.http.rbac': HTTP RBAC (envoy.filters.http.rbac) is not enforced" },
+	{ "ext_authz known by its @type refused",
+	  LISTENERS "  - name: web\n    address: { socket_address: { address: 10.0.0.1, port_value: 80 } }\n"
+	  "    filter_chains:\n    - filters:\n"
+	  "      - name: envoy.filters.network.http_connection_manager\n"
+	  "        typed_config:\n"
+	  "          rds: { route_config_name: x }\n"
+	  "          http_filters:\n"
+	  "          - name: my-authz\n"
+	  "            typed_config: { \"@type\": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz }\n",
+	  "t.yaml:11: " HCM_WHAT ": filter 'my-authz': ext_authz (CUSTOM authorization) cannot be called from the kernel: refused" },
+	{ "http_filters entry without a name",
+	  LISTENERS "  - name: web\n    address: { socket_address: { address: 10.0.0.1, port_value: 80 } }\n"
+	  "    filter_chains:\n    - filters:\n"
+	  "      - name: envoy.filters.network.http_connection_manager\n"
+	  "        typed_config:\n"
+	  "          rds: { route_config_name: x }\n"
+	  "          http_filters: [ { typed_config: {} } ]\n",
+	  "t.yaml:10: " HCM_WHAT ": http_filters[0]: name is missing" },
 	{ "two main filters",
 	  TCP_L("          cluster: c\n"
 		"      - name: envoy.filters.network.http_connection_manager\n"

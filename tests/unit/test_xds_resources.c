@@ -1145,10 +1145,11 @@ static void test_listener_chain_dropped(void **state)
 
 	(void)state;
 	fx_init(&f);
-	/* chain 0: rbac and an ECDS filter (no typed_config) */
+	/* chain 0: metadata exchange and an ECDS filter (no typed_config);
+	 * not RBAC, which is never skipped (ch_net_rbac) */
 	f.ch[0]->filters = (pb_filter **)ptrs(&f, 2,
-		filter(&f, "envoy.filters.network.rbac",
-		       any(&f, "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC")),
+		filter(&f, "istio.metadata_exchange",
+		       any(&f, "type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange")),
 		filter(&f, "envoy.filters.network.tcp_proxy", NULL));
 	/* a dropped chain's match is never looked at */
 	tls_match.transport_protocol = "tls";
@@ -1363,6 +1364,38 @@ static void ch_all_unknown(struct fx *f)
 static void ch_two_terminal(struct fx *f)
 {
 	f->ch[0]->filters[0] = filter(f, "hcm", f->any_hcm);
+}
+/* authorization filters (model/authz.h): refused with the reason, never
+ * skipped; known by type URL, or by name when the type says nothing */
+#define URL_NET_RBAC \
+	"type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC"
+#define URL_HTTP_RBAC \
+	"type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC"
+#define URL_HTTP_EXT_AUTHZ \
+	"type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz"
+#define URL_TYPED_STRUCT "type.googleapis.com/udpa.type.v1.TypedStruct"
+static void ch_net_rbac(struct fx *f)
+{
+	f->ch[0]->filters[0] = filter(f, "envoy.filters.network.rbac",
+				      any(f, URL_NET_RBAC));
+}
+static void ch_net_rbac_by_name(struct fx *f)
+{
+	f->ch[0]->filters[0] = filter(f, "envoy.filters.network.rbac",
+				      any(f, URL_TYPED_STRUCT));
+}
+static void hcm_http_filter(struct fx *f, pb_http_filter *h)
+{
+	f->hcm->http_filters[0] = h;
+}
+static void hcm_http_rbac(struct fx *f)
+{
+	hcm_http_filter(f, http_filter(f, "envoy.filters.http.rbac",
+				       URL_HTTP_RBAC));
+}
+static void hcm_ext_authz(struct fx *f)
+{
+	hcm_http_filter(f, http_filter(f, "authz", URL_HTTP_EXT_AUTHZ));
 }
 static void ch_same_port(struct fx *f)
 {
@@ -1858,6 +1891,14 @@ static const struct bad_case bad_cases[] = {
 	  CH0 ": filters is empty, needs a tcp_proxy or http_connection_manager filter" },
 	{ "two terminal filters", LISTENER, ch_two_terminal,
 	  CH0 ": more than one tcp_proxy or http_connection_manager filter" },
+	{ "network RBAC", LISTENER, ch_net_rbac,
+	  CH0 ": filter 'envoy.filters.network.rbac': network RBAC (envoy.filters.network.rbac) is not enforced by this kmesh: refused, since skipping it would let denied connections through" },
+	{ "network RBAC by name", LISTENER, ch_net_rbac_by_name,
+	  CH0 ": filter 'envoy.filters.network.rbac': network RBAC (envoy.filters.network.rbac) is not enforced by this kmesh: refused, since skipping it would let denied connections through" },
+	{ "HTTP RBAC", LISTENER, hcm_http_rbac,
+	  CH1 ": http_connection_manager: filter 'envoy.filters.http.rbac': HTTP RBAC (envoy.filters.http.rbac) is not enforced: kmesh sees at most the first request of a connection, so request conditions could be bypassed on keep-alive; refused (use network RBAC for L4 conditions)" },
+	{ "HTTP ext_authz", LISTENER, hcm_ext_authz,
+	  CH1 ": http_connection_manager: filter 'authz': ext_authz (CUSTOM authorization) cannot be called from the kernel: refused" },
 	{ "same destination_port", LISTENER, ch_same_port,
 	  CH1 ": same filter_chain_match as filter_chains[0]" },
 	{ "same prefix_ranges", LISTENER, ch_same_ranges,

@@ -22,10 +22,11 @@
  *   - filter_chain_match.transport_protocol "raw_buffer" (plaintext, which
  *     is all kmesh sees) and a raw_buffer transport_socket;
  *   - network filters other than tcp_proxy and http_connection_manager
- *     (istio.stats, rbac, metadata exchange, ...) and HTTP filters other
- *     than the router: skipped and counted (struct km_xds_skipped, filters
- *     and typed_configs). A filter is recognised by its typed_config type
- *     URL; its name is advisory.
+ *     (istio.stats, metadata exchange, ...) and HTTP filters other than
+ *     the router: skipped and counted (struct km_xds_skipped, filters and
+ *     typed_configs). A filter is recognised by its typed_config type URL;
+ *     its name is advisory. Not access-control filters (RBAC, ext_authz,
+ *     jwt_authn, ...: model/authz.h): rbac.c enforces or refuses them.
  * A filter chain left with neither tcp_proxy nor http_connection_manager
  * is dropped (its filters are counted); a listener left with no chain at
  * all is an error. Dropping is safe where approximating is not: a
@@ -59,6 +60,8 @@
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb-c.h"
 #include "resources.h"
 #include "dup.h"
+#include "authz.h"
+#include "rbac.h"
 
 #define TYPE_URL "type.googleapis.com/"
 #define URL_TCP_PROXY \
@@ -974,9 +977,20 @@ static int read_hcm(struct ctx *c, const pb_hcm *h, const char *what,
 	ch->kind = KM_CHAIN_HTTP;
 	/* fault injection, RBAC, stats, ...: the data path routes, nothing
 	 * more */
-	for (size_t i = 0; i < h->n_http_filters; i++)
-		if (!is_router(h->http_filters[i]))
-			c->skipped.typed_configs++;
+	for (size_t i = 0; i < h->n_http_filters; i++) {
+		const pb_http_filter *hf = h->http_filters[i];
+		const Google__Protobuf__Any *tc = hf->config_type_case ==
+			ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_FILTER__CONFIG_TYPE_TYPED_CONFIG ?
+			hf->typed_config : NULL;
+
+		if (is_router(hf))
+			continue;
+		/* access control is enforced or refused, never skipped */
+		if (km_authz_filter(hf->name, tc ? tc->type_url : NULL))
+			return km_xds_authz_http_filter(hf->name, tc, what, ch,
+							c->err);
+		c->skipped.typed_configs++;
+	}
 
 	switch (h->route_specifier_case) {
 	case ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__ROUTE_SPECIFIER_RDS:
@@ -1012,6 +1026,9 @@ static int read_filter(struct ctx *c, const pb_filter *f, const char *cwhat,
 		tcp = true;
 	} else if (tc && !strcmp(tc->type_url, URL_HCM)) {
 		tcp = false;
+	} else if (km_authz_filter(f->name, tc ? tc->type_url : NULL)) {
+		/* access control is enforced or refused, never skipped */
+		return km_xds_authz_filter(f->name, tc, cwhat, ch, c->err);
 	} else {
 		c->skipped.filters++;
 		return 0;

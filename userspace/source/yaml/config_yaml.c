@@ -18,7 +18,8 @@
  *                            per_connection_buffer_limit_bytes
  *   filter_chains[]          name
  *   tcp_proxy                stat_prefix, idle_timeout, access_log
- *   http_connection_manager  stat_prefix, codec_type, http_filters,
+ *   http_connection_manager  stat_prefix, codec_type, http_filters
+ *                            (but access-control filters: model/authz.h),
  *                            use_remote_address, access_log,
  *                            common_http_protocol_options,
  *                            stream_idle_timeout, request_timeout
@@ -61,6 +62,7 @@
 
 #include "config_yaml.h"
 #include "dup.h"
+#include "authz.h"
 
 #define TYPE_URL "type.googleapis.com/"
 #define URL_LISTENER TYPE_URL "envoy.config.listener.v3.Listener"
@@ -1354,14 +1356,54 @@ static int read_tcp_proxy(struct ctx *c, yaml_node_t *tc, const char *what,
 	return ret;
 }
 
+/* A filter kmesh does not implement is access control (model/authz.h),
+ * refused, or not (KM_AF_NONE, 0). f is the filter's mapping, name its name
+ * node. */
+static int authz_filter(struct ctx *c, yaml_node_t *f, yaml_node_t *name,
+			const char *what, struct km_m_chain *ch)
+{
+	yaml_node_t *tc = field(c, f, "typed_config"), *t = NULL;
+	enum km_authz_filter af;
+
+	if (tc && tc->type == YAML_MAPPING_NODE)
+		t = field(c, tc, "@type");
+	af = km_authz_filter(sval(name), t && t->type == YAML_SCALAR_NODE ?
+					  sval(t) : NULL);
+	if (!af)
+		return 0;
+	return fail(c, name, what, "filter '%s': %s", quote(c, sval(name)),
+		    km_authz_refusal(af));
+}
+
+/* http_filters[idx] of an http_connection_manager (arg, the chain): the
+ * router and the filters that do not decide access (fault, stats, ...)
+ * change nothing kmesh enforces and are ignored; access control is not. */
+static int read_http_filter(struct ctx *c, yaml_node_t *f, const char *hwhat,
+			    size_t idx, void *elem, void *arg)
+{
+	char fwhat[WHAT_LEN];
+	yaml_node_t *name;
+	int ret;
+
+	what_index(fwhat, hwhat, "http_filters", idx);
+	ret = req_field(c, f, fwhat, "name", &name);
+	if (!ret)
+		ret = want(c, name, YAML_SCALAR_NODE, fwhat, "name");
+	return ret ? ret : authz_filter(c, f, name, hwhat, arg);
+}
+
 static int read_hcm(struct ctx *c, yaml_node_t *tc, const char *what,
 		    struct km_m_chain *ch)
 {
 	static const char *const used[] = {
-		"@type", "rds", "route_config", NULL
+		"@type", "rds", "route_config", "http_filters", NULL
+	};
+	static const struct list_rules http_filters = {
+		.name = "http_filters", .maps = true,
+		.read_item = read_http_filter,
 	};
 	static const char *const ignored[] = {
-		"stat_prefix", "codec_type", "http_filters",
+		"stat_prefix", "codec_type",
 		"use_remote_address", "access_log",
 		"common_http_protocol_options", "stream_idle_timeout",
 		"request_timeout", NULL
@@ -1378,6 +1420,8 @@ static int read_hcm(struct ctx *c, yaml_node_t *tc, const char *what,
 	ret = mapping_at(c, tc, what, "typed_config", what, used, ignored);
 	if (!ret)
 		ret = check_type_url(c, tc, what, URL_HCM);
+	if (!ret)
+		ret = read_list(c, tc, what, &http_filters, NULL, NULL, 0, ch);
 	if (ret)
 		return ret;
 	ret = one_of(c, tc, what, sources, true, &v, &which);
@@ -1416,6 +1460,8 @@ static int read_filter(struct ctx *c, yaml_node_t *f, const char *cwhat,
 		tcp = true;
 	else if (scalar_is(name, FILTER_HCM))
 		tcp = false;
+	else if ((ret = authz_filter(c, f, name, cwhat, ch)))
+		return ret;
 	else
 		return fail(c, name, cwhat, "unknown filter '%s'",
 			    quote(c, sval(name)));
