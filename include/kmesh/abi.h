@@ -23,10 +23,11 @@
 #include <linux/types.h>
 #endif
 
-#define KM_ABI_VERSION 3	/* 2: km_route, L7 counters, km_frontend.route_id;
+#define KM_ABI_VERSION 4	/* 2: km_route, L7 counters, km_frontend.route_id;
 				 * 3: km_cluster.kind, counters for the L7
 				 * default route by reason and passthrough,
-				 * blackhole, no_cluster */
+				 * blackhole, no_cluster;
+				 * 4: authorization (authz_abi.h) */
 
 /* Pin root for maps and links; the agent mounts bpffs if needed. */
 #define KM_PIN_ROOT "/sys/fs/bpf/kmesh"
@@ -293,5 +294,7 @@ enum km_counter {
 				 * refused */
 	KM_CNT_MAX,
 };
+
+#include "authz_abi.h"
 
 #endif /* KMESH_ABI_H */

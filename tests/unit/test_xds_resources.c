@@ -24,6 +24,9 @@
 #include "envoy/config/route/v3/route.pb-c.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb-c.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb-c.h"
+#include "envoy/extensions/filters/network/rbac/v3/rbac.pb-c.h"
+#include "envoy/extensions/filters/http/rbac/v3/rbac.pb-c.h"
+#include "authz.h"
 #include "resources.h"
 
 #define URL_TCP_PROXY \
@@ -1374,25 +1377,212 @@ static void ch_two_terminal(struct fx *f)
 #define URL_HTTP_EXT_AUTHZ \
 	"type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz"
 #define URL_TYPED_STRUCT "type.googleapis.com/udpa.type.v1.TypedStruct"
-static void ch_net_rbac(struct fx *f)
+typedef Envoy__Extensions__Filters__Network__Rbac__V3__RBAC pb_net_rbac;
+typedef Envoy__Extensions__Filters__Http__Rbac__V3__RBAC pb_http_rbac;
+typedef Envoy__Config__Rbac__V3__RBAC pb_rules;
+typedef Envoy__Config__Rbac__V3__Policy pb_policy;
+typedef Envoy__Config__Rbac__V3__Permission pb_perm;
+typedef Envoy__Config__Rbac__V3__Principal pb_prin;
+
+/* An Any holding @m packed (now: cases change nothing after). */
+static pb_any *any_msg(struct fx *f, const char *url,
+		       const ProtobufCMessage *m)
 {
-	f->ch[0]->filters[0] = filter(f, "envoy.filters.network.rbac",
-				      any(f, URL_NET_RBAC));
+	pb_any *a = any(f, url);
+
+	a->value.data = pack(f, m, &a->value.len);
+	return a;
+}
+static pb_net_rbac *net_rbac(struct fx *f)
+{
+	pb_net_rbac *r = fx_new(f, sizeof(*r));
+
+	*r = (pb_net_rbac)ENVOY__EXTENSIONS__FILTERS__NETWORK__RBAC__V3__RBAC__INIT;
+	r->stat_prefix = "tcp.";
+	return r;
+}
+static pb_rules *rules(struct fx *f, int action, size_t n, ...)
+{
+	pb_rules *r = fx_new(f, sizeof(*r));
+	va_list ap;
+
+	*r = (pb_rules)ENVOY__CONFIG__RBAC__V3__RBAC__INIT;
+	r->action = action;
+	r->n_policies = n;
+	r->policies = fx_new(f, (n + 1) * sizeof(*r->policies));
+	va_start(ap, n);
+	for (size_t i = 0; i < n; i++) {
+		Envoy__Config__Rbac__V3__RBAC__PoliciesEntry *e =
+			fx_new(f, sizeof(*e));
+
+		*e = (Envoy__Config__Rbac__V3__RBAC__PoliciesEntry)
+			ENVOY__CONFIG__RBAC__V3__RBAC__POLICIES_ENTRY__INIT;
+		e->key = va_arg(ap, char *);
+		e->value = va_arg(ap, pb_policy *);
+		r->policies[i] = e;
+	}
+	va_end(ap);
+	return r;
+}
+static pb_policy *policy(struct fx *f, pb_perm *perm, pb_prin *prin)
+{
+	pb_policy *p = fx_new(f, sizeof(*p));
+
+	*p = (pb_policy)ENVOY__CONFIG__RBAC__V3__POLICY__INIT;
+	p->n_permissions = 1;
+	p->permissions = (pb_perm **)ptrs(f, 1, perm);
+	p->n_principals = 1;
+	p->principals = (pb_prin **)ptrs(f, 1, prin);
+	return p;
+}
+static pb_perm *perm_port(struct fx *f, uint32_t port)
+{
+	pb_perm *p = fx_new(f, sizeof(*p));
+
+	*p = (pb_perm)ENVOY__CONFIG__RBAC__V3__PERMISSION__INIT;
+	p->rule_case = ENVOY__CONFIG__RBAC__V3__PERMISSION__RULE_DESTINATION_PORT;
+	p->destination_port = port;
+	return p;
+}
+static pb_perm *perm_method(struct fx *f)
+{
+	pb_perm *p = fx_new(f, sizeof(*p));
+
+	*p = (pb_perm)ENVOY__CONFIG__RBAC__V3__PERMISSION__INIT;
+	p->rule_case = ENVOY__CONFIG__RBAC__V3__PERMISSION__RULE_HEADER;
+	p->header = header(f, ":method");
+	return p;
+}
+static pb_prin *prin_exact(struct fx *f, const char *name)
+{
+	pb_prin *p = fx_new(f, sizeof(*p));
+	Envoy__Config__Rbac__V3__Principal__Authenticated *a =
+		fx_new(f, sizeof(*a));
+	pb_string_matcher *sm = fx_new(f, sizeof(*sm));
+
+	*sm = (pb_string_matcher)ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__INIT;
+	sm->match_pattern_case =
+		ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__MATCH_PATTERN_EXACT;
+	sm->exact = (char *)name;
+	*a = (Envoy__Config__Rbac__V3__Principal__Authenticated)
+		ENVOY__CONFIG__RBAC__V3__PRINCIPAL__AUTHENTICATED__INIT;
+	a->principal_name = sm;
+	*p = (pb_prin)ENVOY__CONFIG__RBAC__V3__PRINCIPAL__INIT;
+	p->identifier_case = ENVOY__CONFIG__RBAC__V3__PRINCIPAL__IDENTIFIER_AUTHENTICATED;
+	p->authenticated = a;
+	return p;
 }
 static void ch_net_rbac_by_name(struct fx *f)
 {
 	f->ch[0]->filters[0] = filter(f, "envoy.filters.network.rbac",
 				      any(f, URL_TYPED_STRUCT));
 }
+static void ch_net_rbac_matcher(struct fx *f)
+{
+	Envoy__Config__Rbac__V3__Unparsed *u = fx_new(f, sizeof(*u));
+	pb_net_rbac *r = net_rbac(f);
+
+	*u = (Envoy__Config__Rbac__V3__Unparsed)ENVOY__CONFIG__RBAC__V3__UNPARSED__INIT;
+	r->matcher = u;
+	f->ch[0]->filters[0] = filter(f, "envoy.filters.network.rbac",
+				      any_msg(f, URL_NET_RBAC, &r->base));
+}
 static void hcm_http_filter(struct fx *f, pb_http_filter *h)
 {
 	f->hcm->http_filters[0] = h;
 }
-static void hcm_http_rbac(struct fx *f)
+static void hcm_rbac_action_7(struct fx *f)
 {
-	hcm_http_filter(f, http_filter(f, "envoy.filters.http.rbac",
-				       URL_HTTP_RBAC));
+	pb_http_rbac *r = fx_new(f, sizeof(*r));
+	pb_http_filter *h = http_filter(f, "envoy.filters.http.rbac", NULL);
+
+	*r = (pb_http_rbac)ENVOY__EXTENSIONS__FILTERS__HTTP__RBAC__V3__RBAC__INIT;
+	r->rules = rules(f, 7, 0);
+	h->config_type_case =
+		ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_FILTER__CONFIG_TYPE_TYPED_CONFIG;
+	h->typed_config = any_msg(f, URL_HTTP_RBAC, &r->base);
+	hcm_http_filter(f, h);
 }
+/* RBAC filters become the chain's engines (model/authz.h): a network
+ * RBAC's rules and shadow_rules, an HTTP RBAC whose header condition
+ * cannot be judged at connect (unknown: fails closed). */
+static void test_listener_rbac(void **state)
+{
+	struct km_xds_skipped skipped = { 0 };
+	const struct km_az_engine *e;
+	const struct km_az_node *n;
+	pb_http_rbac hr = ENVOY__EXTENSIONS__FILTERS__HTTP__RBAC__V3__RBAC__INIT;
+	pb_http_filter *h;
+	struct km_m_listener l;
+	struct km_err err;
+	pb_net_rbac *r;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	r = net_rbac(&f);
+	r->rules = rules(&f, ENVOY__CONFIG__RBAC__V3__RBAC__ACTION__DENY, 2,
+			 "z-last", policy(&f, perm_port(&f, 9080),
+					  prin_exact(&f, "spiffe://cluster.local/ns/a/sa/b")),
+			 "a-first", policy(&f, perm_port(&f, 1),
+					   prin_exact(&f, "spiffe://other.td/ns/a/sa/b")));
+	r->shadow_rules = rules(&f, ENVOY__CONFIG__RBAC__V3__RBAC__ACTION__ALLOW, 0);
+	f.ch[0]->filters[0] = filter(&f, "envoy.filters.network.rbac",
+				     any_msg(&f, URL_NET_RBAC, &r->base));
+	hr.rules = rules(&f, ENVOY__CONFIG__RBAC__V3__RBAC__ACTION__ALLOW, 1,
+			 "get", policy(&f, perm_method(&f),
+				       prin_exact(&f, "cluster.local/ns/a/sa/b")));
+	h = http_filter(&f, "envoy.filters.http.rbac", NULL);
+	h->config_type_case =
+		ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_FILTER__CONFIG_TYPE_TYPED_CONFIG;
+	h->typed_config = any_msg(&f, URL_HTTP_RBAC, &hr.base);
+	hcm_http_filter(&f, h);
+	buf = fx_pack(&f, LISTENER, &len);
+	if (km_xds_listener(buf, len, &l, &skipped, &err))
+		fail_msg("%s", err.msg);
+
+	assert_int_equal(l.chains[0].n_authz, 2);
+	e = &l.chains[0].authz[0];
+	assert_true(e->deny);
+	assert_false(e->shadow || e->http);
+	assert_string_equal(e->name, "tcp.");
+	assert_int_equal(e->n_policies, 2);
+	/* sorted by name, as Envoy evaluates them */
+	assert_string_equal(e->policies[0].name, "a-first");
+	assert_string_equal(e->policies[1].name, "z-last");
+	n = &e->policies[1].permissions;
+	assert_int_equal(n->kind, KM_AZN_OR);
+	assert_int_equal(n->kids[0].kind, KM_AZN_DPORT);
+	assert_int_equal(n->kids[0].lo, 9080);
+	assert_int_equal(n->kids[0].hi, 9080);
+	n = &e->policies[1].principals.kids[0];
+	assert_int_equal(n->kind, KM_AZN_IDENT_SA);
+	assert_string_equal(n->ns, "a");
+	assert_string_equal(n->sa, "b");
+	/* another trust domain: no identity kmesh proves matches it */
+	assert_int_equal(e->policies[0].principals.kids[0].kind, KM_AZN_NONE);
+	e = &l.chains[0].authz[1];
+	assert_true(e->shadow);
+	assert_false(e->deny);
+	assert_int_equal(e->n_policies, 0);
+
+	assert_int_equal(l.chains[1].n_authz, 1);
+	e = &l.chains[1].authz[0];
+	assert_true(e->http);
+	n = &e->policies[0].permissions.kids[0];
+	assert_int_equal(n->kind, KM_AZN_UNKNOWN);
+	assert_string_equal(n->what, "header ':method'");
+	assert_int_equal(e->policies[0].principals.kids[0].kind,
+			 KM_AZN_IDENT_SA);
+	/* an RBAC filter is never counted as skipped */
+	assert_int_equal(skipped.filters, 0);
+	assert_int_equal(skipped.typed_configs, 0);
+	km_listener_free(&l);
+	fx_free(&f);
+}
+
 static void hcm_ext_authz(struct fx *f)
 {
 	hcm_http_filter(f, http_filter(f, "authz", URL_HTTP_EXT_AUTHZ));
@@ -1891,12 +2081,12 @@ static const struct bad_case bad_cases[] = {
 	  CH0 ": filters is empty, needs a tcp_proxy or http_connection_manager filter" },
 	{ "two terminal filters", LISTENER, ch_two_terminal,
 	  CH0 ": more than one tcp_proxy or http_connection_manager filter" },
-	{ "network RBAC", LISTENER, ch_net_rbac,
-	  CH0 ": filter 'envoy.filters.network.rbac': network RBAC (envoy.filters.network.rbac) is not enforced by this kmesh: refused, since skipping it would let denied connections through" },
 	{ "network RBAC by name", LISTENER, ch_net_rbac_by_name,
-	  CH0 ": filter 'envoy.filters.network.rbac': network RBAC (envoy.filters.network.rbac) is not enforced by this kmesh: refused, since skipping it would let denied connections through" },
-	{ "HTTP RBAC", LISTENER, hcm_http_rbac,
-	  CH1 ": http_connection_manager: filter 'envoy.filters.http.rbac': HTTP RBAC (envoy.filters.http.rbac) is not enforced: kmesh sees at most the first request of a connection, so request conditions could be bypassed on keep-alive; refused (use network RBAC for L4 conditions)" },
+	  CH0 ": filter 'envoy.filters.network.rbac': an RBAC filter without its RBAC typed_config cannot be read, and is never skipped: refused" },
+	{ "network RBAC matcher", LISTENER, ch_net_rbac_matcher,
+	  CH0 ": filter 'envoy.filters.network.rbac': matcher is not supported (rules and shadow_rules only): refused" },
+	{ "HTTP RBAC action 7", LISTENER, hcm_rbac_action_7,
+	  CH1 ": http_connection_manager: filter 'envoy.filters.http.rbac': unknown action 7" },
 	{ "HTTP ext_authz", LISTENER, hcm_ext_authz,
 	  CH1 ": http_connection_manager: filter 'authz': ext_authz (CUSTOM authorization) cannot be called from the kernel: refused" },
 	{ "same destination_port", LISTENER, ch_same_port,
@@ -2367,6 +2557,7 @@ int main(void)
 		cmocka_unit_test(test_listener),
 		cmocka_unit_test(test_listener_tcp_weighted_and_rds),
 		cmocka_unit_test(test_listener_chain_dropped),
+		cmocka_unit_test(test_listener_rbac),
 		cmocka_unit_test(test_skipped_chains),
 		cmocka_unit_test(test_chain_match_kept),
 		cmocka_unit_test(test_listener_direction),

@@ -17,11 +17,19 @@ struct km_maps {
 	int rr;
 	int counters;
 	int route;
+	/* authorization (authz_maps.c) */
+	int authz;
+	int authz_ops;
+	int ident;
+	int authz_atom;
+	int authz_stats;
 };
 
 /* Map names as pinned under the pin root (the BPF object's names). */
 #define KM_MAP_NAMES { "km_gen", "km_frontend", "km_cluster", "km_endpoint", \
-		       "km_names", "km_enroll", "km_rr", "km_counters", "km_route" }
+		       "km_names", "km_enroll", "km_rr", "km_counters", "km_route", \
+		       "km_authz", "km_authz_ops", "km_ident", "km_authz_atom", \
+		       "km_authz_stats" }
 
 /* -ENOENT when kmeshd has never run (nothing pinned). */
 int km_maps_open(const char *pin_root, struct km_maps *mp, struct km_err *err);
@@ -31,6 +39,17 @@ int km_maps_read_gen(const struct km_maps *mp, struct km_gen *g);
 /* Sum of the per-CPU values of every counter. */
 int km_maps_read_counters(const struct km_maps *mp, uint64_t out[KM_CNT_MAX]);
 extern const char *const km_counter_names[KM_CNT_MAX];
+
+/* Deletes every key of the hash map @fd whose slot byte (at @slot_off of
+ * its @key_size-byte key) is @slot. */
+int km_maps_clear_slot(int fd, size_t key_size, size_t slot_off, __u8 slot);
+
+/* authz_maps.c: the idle slot's policy programs, atoms, counter rows and
+ * their names (before the flip); the kind of names in km_names. */
+#define KM_NAME_AUTHZ 3
+int km_authz_maps_write(const struct km_maps *mp,
+			const struct km_authz_records *r, __u8 slot,
+			const char **what);
 
 /*
  * Writes @r into the slot the data path is not using, then switches km_gen

@@ -23,6 +23,7 @@
 #include "strmap.h"
 #include "maps.h"
 #include "sockmap_cmd.h"
+#include "cmd_authz.h"
 #include "sys.h"
 
 #define KM_STATE_FILE "/run/kmesh/kmeshd.state"
@@ -1280,7 +1281,8 @@ static int check_cgroup_level(const char *canon)
 	return 1;
 }
 
-static int cmd_enroll(struct ctl *c, const char *path, bool add)
+static int cmd_enroll(struct ctl *c, const char *path, bool add,
+		      const struct km_ctl_ident *id)
 {
 	static struct enroll_row rows[KM_MAX_ENROLL];
 	struct km_enroll_key k;
@@ -1341,6 +1343,9 @@ static int cmd_enroll(struct ctl *c, const char *path, bool add)
 		return 1;
 	}
 done:
+	/* its identity, for authorization (cmd_authz.c) */
+	if (km_ctl_ident_apply(&c->maps, &k, id, add))
+		return 1;
 	if (c->json) {
 		struct km_json j;
 
@@ -1358,6 +1363,20 @@ done:
 	return 0;
 }
 
+/* [--namespace NS --service-account SA] PATH */
+static int enroll_cmd(struct ctl *c, int argc, char **argv, bool add)
+{
+	struct km_ctl_ident id;
+
+	if (km_ctl_ident_args(&argc, &argv, &id))
+		return 2;
+	if (argc != 1 || (!add && id.ns)) {
+		fprintf(stderr, "kmeshctl: usage: enroll [--namespace NS --service-account SA] PATH | unenroll PATH\n");
+		return 2;
+	}
+	return cmd_enroll(c, argv[0], add, &id);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -1368,8 +1387,11 @@ static void usage(FILE *f)
 		"  explain [--host H] --path P [--method M] [--header 'K: V']... [LISTENER]\n"
 		"                    which virtual host, route and clusters kmesh.ko gives that\n"
 		"                    HTTP request, by the live route table (exit 0 routed, 1 refused)\n"
-		"  enroll PATH       route a workload: a cgroup v2 directory or a netns file\n"
-		"                    (/run/netns/NAME, /proc/PID/ns/net)\n"
+		"  enroll [--namespace NS --service-account SA] PATH\n"
+		"                    route a workload: a cgroup v2 directory or a netns file\n"
+		"                    (/run/netns/NAME, /proc/PID/ns/net); with its identity,\n"
+		"                    which authorization policies can name\n"
+		"  authz             authorization: destinations with policies, counters per policy\n"
 		"  unenroll PATH     stop routing it\n"
 		"  config            the xDS state: connection, versions and nonces per type,\n"
 		"                    resource counts, the last NACK and its reason\n"
@@ -1433,9 +1455,11 @@ int main(int argc, char **argv)
 		ret = cmd_explain(&c, argc - optind + 1, argv + optind - 1);
 	else if (strcmp(cmd, "sockmap") == 0)
 		ret = km_ctl_sockmap(c.pin_root, c.json, argc - optind, argv + optind);
+	else if (strcmp(cmd, "authz") == 0)
+		ret = km_ctl_authz(c.pin_root, c.json, argc - optind, argv + optind);
 	else if ((strcmp(cmd, "enroll") == 0 || strcmp(cmd, "unenroll") == 0) &&
-		 optind + 1 == argc)
-		ret = cmd_enroll(&c, argv[optind], cmd[0] == 'e');
+		 optind < argc)
+		ret = enroll_cmd(&c, argc - optind, argv + optind, cmd[0] == 'e');
 	else {
 		fprintf(stderr, "kmeshctl: bad command line: '%s'%s\n", cmd,
 			optind < argc ? " with unexpected arguments" : "");

@@ -244,10 +244,19 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 			logmsg(LOG_INFO, "%zu port-wide HTTP listener(s): a frontend per virtual host IP domain, e.g. '%s'",
 			       r.n_port_wide, r.port_wide[0]);
 		if (r.n_inbound)
-			logmsg(LOG_INFO, "%zu inbound listener(s) kept, not served (no frontend; for authorization), e.g. '%s'",
+			logmsg(LOG_INFO, "%zu inbound listener(s) kept, not served (no frontend; their RBAC filters are enforced), e.g. '%s'",
 			       r.n_inbound, r.inbound[0]);
-		km_notify("STATUS=generation %llu: %zu listeners, %zu clusters",
-			  (unsigned long long)gen, m->n_listeners, m->n_clusters);
+		/* authorization (docs/authz.md): what fails closed is loud */
+		if (r.authz.n_targets)
+			logmsg(LOG_INFO, "authorization: %zu destination(s) with policies (%zu counter rows), enforced at connect",
+			       r.authz.n_targets, r.authz.n_rows);
+		for (size_t i = 0; i < r.authz.n_fail_closed; i++)
+			logmsg(LOG_WARN, "authorization: %s",
+			       r.authz.fail_closed[i]);
+		km_notify("STATUS=generation %llu: %zu listeners, %zu clusters%s",
+			  (unsigned long long)gen, m->n_listeners, m->n_clusters,
+			  r.authz.n_fail_closed ?
+			  "; some authorization policies fail closed (see the log)" : "");
 	}
 	write_state(d);
 	km_records_free(&r);
@@ -658,6 +667,9 @@ static int check_only(const char *config)
 			  "is port-wide HTTP: a frontend per virtual host domain that is an IP");
 		list_kind(config, r.inbound, r.n_inbound,
 			  "is inbound: kept, no frontend");
+		for (size_t i = 0; i < r.authz.n_fail_closed; i++)
+			printf("%s: authorization: %s\n", config,
+			       r.authz.fail_closed[i]);
 	}
 	km_records_free(&r);
 	km_model_free(&m);

@@ -984,6 +984,8 @@ int km_compile(const struct km_model *m, struct km_records *r,
 		list_listener(&m->listeners[i], &kinds[i], r);
 	r->n_listener_names = m->n_listeners;
 	ret = check_duplicates(r, m, err);
+	if (!ret)	/* RBAC filters -> policy programs (authz_compile.c) */
+		ret = km_authz_compile(m, &r->authz, err);
 out:
 	free(kinds);
 	km_strmap_free(&ni);
@@ -1011,5 +1013,6 @@ void km_records_free(struct km_records *r)
 	free(r->route_src);
 	free(r->route_blobs);
 	free(r->route_lens);
+	km_authz_records_free(&r->authz);
 	memset(r, 0, sizeof(*r));
 }

@@ -189,6 +189,9 @@ struct km_m_chain {
 	struct km_m_action tcp;	/* KM_CHAIN_TCP_PROXY */
 	struct km_m_route_config routes;	/* KM_CHAIN_HTTP, inline */
 	char *rds_name;		/* KM_CHAIN_HTTP via rds (xDS) */
+	/* RBAC filters, in filter order (authz.h) */
+	size_t n_authz;
+	struct km_az_engine *authz;
 };
 
 /* Listener.traffic_direction (core.v3.TrafficDirection). */

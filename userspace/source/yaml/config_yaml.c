@@ -14,7 +14,7 @@
  *   node                     user_agent_name (id, cluster and metadata are
  *                            read for xDS: ISTIO_VERSION, CLUSTER_ID,
  *                            NAMESPACE, INSTANCE_IPS, NODE_NAME, LABELS)
- *   listener                 stat_prefix, traffic_direction, access_log,
+ *   listener                 stat_prefix, access_log,
  *                            per_connection_buffer_limit_bytes
  *   filter_chains[]          name
  *   tcp_proxy                stat_prefix, idle_timeout, access_log
@@ -63,6 +63,7 @@
 #include "config_yaml.h"
 #include "dup.h"
 #include "authz.h"
+#include "rbac.h"
 
 #define TYPE_URL "type.googleapis.com/"
 #define URL_LISTENER TYPE_URL "envoy.config.listener.v3.Listener"
@@ -1356,23 +1357,22 @@ static int read_tcp_proxy(struct ctx *c, yaml_node_t *tc, const char *what,
 	return ret;
 }
 
-/* A filter kmesh does not implement is access control (model/authz.h),
- * refused, or not (KM_AF_NONE, 0). f is the filter's mapping, name its name
+/* A filter kmesh does not implement that is access control
+ * (model/authz.h) is read (RBAC: 0) or refused (-EINVAL) by rbac.c; 1 when
+ * it is not access control. f is the filter's mapping, name its name
  * node. */
 static int authz_filter(struct ctx *c, yaml_node_t *f, yaml_node_t *name,
-			const char *what, struct km_m_chain *ch)
+			const char *what, bool http, struct km_m_chain *ch)
 {
 	yaml_node_t *tc = field(c, f, "typed_config"), *t = NULL;
-	enum km_authz_filter af;
 
 	if (tc && tc->type == YAML_MAPPING_NODE)
 		t = field(c, tc, "@type");
-	af = km_authz_filter(sval(name), t && t->type == YAML_SCALAR_NODE ?
-					  sval(t) : NULL);
-	if (!af)
-		return 0;
-	return fail(c, name, what, "filter '%s': %s", quote(c, sval(name)),
-		    km_authz_refusal(af));
+	if (!km_authz_filter(sval(name), t && t->type == YAML_SCALAR_NODE ?
+					      sval(t) : NULL))
+		return 1;
+	return km_yaml_authz_filter(c->doc, c->file, f, what, http, ch,
+				    c->err);
 }
 
 /* http_filters[idx] of an http_connection_manager (arg, the chain): the
@@ -1389,7 +1389,9 @@ static int read_http_filter(struct ctx *c, yaml_node_t *f, const char *hwhat,
 	ret = req_field(c, f, fwhat, "name", &name);
 	if (!ret)
 		ret = want(c, name, YAML_SCALAR_NODE, fwhat, "name");
-	return ret ? ret : authz_filter(c, f, name, hwhat, arg);
+	if (!ret)
+		ret = authz_filter(c, f, name, hwhat, true, arg);
+	return ret > 0 ? 0 : ret;
 }
 
 static int read_hcm(struct ctx *c, yaml_node_t *tc, const char *what,
@@ -1460,7 +1462,7 @@ static int read_filter(struct ctx *c, yaml_node_t *f, const char *cwhat,
 		tcp = true;
 	else if (scalar_is(name, FILTER_HCM))
 		tcp = false;
-	else if ((ret = authz_filter(c, f, name, cwhat, ch)))
+	else if ((ret = authz_filter(c, f, name, cwhat, false, ch)) <= 0)
 		return ret;
 	else
 		return fail(c, name, cwhat, "unknown filter '%s'",
@@ -1571,15 +1573,38 @@ static int read_extra_address(struct ctx *c, yaml_node_t *e, const char *lwhat,
 	return 0;
 }
 
+/* traffic_direction: an INBOUND listener is no frontend; its RBAC
+ * filters protect its address (docs/authz.md). */
+static int read_direction(struct ctx *c, yaml_node_t *n, const char *lwhat,
+			  struct km_m_listener *l)
+{
+	static const char *const names[] = { "UNSPECIFIED", "INBOUND",
+					     "OUTBOUND" };
+	yaml_node_t *v;
+	int ret = opt_scalar(c, n, lwhat, "traffic_direction", &v);
+
+	if (ret || !v)
+		return ret;
+	for (size_t i = 0; i < 3; i++) {
+		if (scalar_is(v, names[i])) {
+			l->direction = (uint8_t)i;
+			return 0;
+		}
+	}
+	return fail(c, v, lwhat,
+		    "traffic_direction '%s' is not UNSPECIFIED, INBOUND or OUTBOUND",
+		    quote(c, sval(v)));
+}
+
 static int read_listener(struct ctx *c, yaml_node_t *n, const char *what,
 			 size_t idx, void *elem, void *arg)
 {
 	static const char *const used[] = {
 		"@type", "name", "address", "additional_addresses",
-		"filter_chains", NULL
+		"filter_chains", "traffic_direction", NULL
 	};
 	static const char *const ignored[] = {
-		"stat_prefix", "traffic_direction", "access_log",
+		"stat_prefix", "access_log",
 		"per_connection_buffer_limit_bytes", NULL
 	};
 	static const struct list_rules extra_addrs = {
@@ -1621,6 +1646,8 @@ static int read_listener(struct ctx *c, yaml_node_t *n, const char *what,
 	if (!ret)
 		ret = read_list(c, n, lwhat, &chains, (void **)&l->chains,
 				&l->n_chains, sizeof(*l->chains), &ports);
+	if (!ret)
+		ret = read_direction(c, n, lwhat, l);
 	return ret;
 }
 

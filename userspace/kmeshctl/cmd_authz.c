@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * kmeshctl authz: the live generation's policy programs (destinations),
+ * their counter rows by name, and the totals over every generation; and
+ * the enrolled identities kmesh vouches for (docs/authz.md).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cmd_authz.h"
+#include "json.h"
+
+/* A Kubernetes name: lowercase alphanumerics, '-' and '.', below max. */
+static bool k8s_name(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (!n || n >= max)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      *s == '-' || *s == '.'))
+			return false;
+	return true;
+}
+
+int km_ctl_ident_args(int *argc, char ***argv, struct km_ctl_ident *id)
+{
+	memset(id, 0, sizeof(*id));
+	while (*argc >= 2 && (*argv)[0][0] == '-') {
+		const char *o = (*argv)[0], *v = (*argv)[1];
+
+		if (!strcmp(o, "--namespace"))
+			id->ns = v;
+		else if (!strcmp(o, "--service-account"))
+			id->sa = v;
+		else
+			break;
+		*argc -= 2;
+		*argv += 2;
+	}
+	if (!id->ns != !id->sa) {
+		fprintf(stderr, "kmeshctl: enroll: --namespace and --service-account go together\n");
+		return -1;
+	}
+	if (id->ns && (!k8s_name(id->ns, KM_IDENT_NS_MAX) ||
+		       !k8s_name(id->sa, KM_IDENT_SA_MAX))) {
+		fprintf(stderr, "kmeshctl: enroll: namespace '%s' or service account '%s' is not a Kubernetes name (a-z, 0-9, '-', '.'; under %d and %d characters)\n",
+			id->ns, id->sa, KM_IDENT_NS_MAX, KM_IDENT_SA_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+int km_ctl_ident_apply(const struct km_maps *mp, const struct km_enroll_key *k,
+		       const struct km_ctl_ident *id, bool add)
+{
+	struct km_identity v = {};
+
+	if (!add || !id->ns) {
+		/* no identity: never proven, whatever was said before */
+		if (bpf_map_delete_elem(mp->ident, k) && errno != ENOENT) {
+			fprintf(stderr, "kmeshctl: removing the identity: %s\n",
+				strerror(errno));
+			return 1;
+		}
+		return 0;
+	}
+	snprintf(v.ns, sizeof(v.ns), "%s", id->ns);
+	snprintf(v.sa, sizeof(v.sa), "%s", id->sa);
+	if (bpf_map_update_elem(mp->ident, k, &v, BPF_ANY)) {
+		fprintf(stderr, "kmeshctl: setting the identity: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- kmeshctl authz ---------------------------------------------------------- */
+
+static int read_count(int fd, __u32 row, struct km_authz_count *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct km_authz_count *v;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu < 0)
+		return ncpu;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &row, v) == 0) {
+		for (int c = 0; c < ncpu; c++) {
+			out->allowed += v[c].allowed;
+			out->denied += v[c].denied;
+			out->shadow_denied += v[c].shadow_denied;
+			out->fail_closed += v[c].fail_closed;
+		}
+	}
+	free(v);
+	return 0;
+}
+
+static void dest_str(const struct km_authz_key *k, char *buf, size_t len)
+{
+	static const struct km_addr any;
+	struct km_ip ip = { .addr = k->addr, .family = KM_FAMILY_INET6 };
+	char a[64];
+
+	if (!memcmp(&k->addr, &any, sizeof(any))) {
+		snprintf(buf, len, "*:%u", ntohs(k->port));
+		return;
+	}
+	if (!k->addr.w[0] && !k->addr.w[1] && k->addr.w[2] == htonl(0xffff))
+		ip.family = KM_FAMILY_INET;
+	km_ip_str(&ip, a, sizeof(a));
+	snprintf(buf, len, ip.family == KM_FAMILY_INET ? "%s:%u" : "[%s]:%u",
+		 a, ntohs(k->port));
+}
+
+static void print_count(struct km_json *j, const char *name,
+			const struct km_authz_count *c)
+{
+	if (j) {
+		km_json_obj(j, NULL);
+		km_json_str(j, "name", name);
+		km_json_u64(j, "allowed", c->allowed);
+		km_json_u64(j, "denied", c->denied);
+		km_json_u64(j, "shadow_denied", c->shadow_denied);
+		km_json_u64(j, "fail_closed", c->fail_closed);
+		km_json_end(j, '}');
+		return;
+	}
+	printf("  %8llu %8llu %8llu %8llu  %s\n",
+	       (unsigned long long)c->allowed, (unsigned long long)c->denied,
+	       (unsigned long long)c->shadow_denied,
+	       (unsigned long long)c->fail_closed, name);
+}
+
+static void list_dests(const struct km_maps *mp, __u8 slot, struct km_json *j)
+{
+	struct km_authz_key cur, prev;
+	struct km_authz_prog p;
+	bool first = true;
+	char buf[80];
+	int n = 0;
+
+	if (j)
+		km_json_arr(j, "destinations");
+	else
+		printf("destinations (dialed address, or the endpoint a service sends to):\n");
+	while (bpf_map_get_next_key(mp->authz, first ? NULL : &prev, &cur) == 0) {
+		first = false;
+		prev = cur;
+		if (cur.slot != slot || bpf_map_lookup_elem(mp->authz, &cur, &p))
+			continue;
+		dest_str(&cur, buf, sizeof(buf));
+		n++;
+		if (j) {
+			km_json_obj(j, NULL);
+			km_json_str(j, "destination", buf);
+			km_json_u64(j, "ops", p.n_ops);
+			km_json_bool(j, "identity", p.flags & KM_AZP_IDENT);
+			km_json_end(j, '}');
+		} else {
+			printf("  %-28s %u ops%s\n", buf, p.n_ops,
+			       p.flags & KM_AZP_IDENT ? ", identity conditions" : "");
+		}
+	}
+	if (j)
+		km_json_end(j, ']');
+	else if (!n)
+		printf("  (none: no policy in this generation; every connect is allowed)\n");
+}
+
+static void list_rows(const struct km_maps *mp, __u8 slot, struct km_json *j)
+{
+	struct km_name_key k = { .kind = KM_NAME_AUTHZ, .slot = slot };
+	struct km_authz_count c;
+	struct km_name name;
+
+	if (j)
+		km_json_arr(j, "policies");
+	else
+		printf("policies (this generation):\n   allowed   denied   shadow  fail_cl  name\n");
+	for (k.id = 0; k.id < KM_MAX_AUTHZ_COUNTERS; k.id++) {
+		if (bpf_map_lookup_elem(mp->names, &k, &name))
+			break;
+		name.s[sizeof(name.s) - 1] = '\0';
+		read_count(mp->authz_stats, km_authz_row(slot, k.id), &c);
+		print_count(j, name.s, &c);
+	}
+	if (j)
+		km_json_end(j, ']');
+}
+
+int km_ctl_authz(const char *pin_root, bool json, int argc, char **argv)
+{
+	struct km_authz_count total;
+	struct km_maps mp;
+	struct km_err err = {};
+	struct km_json jj, *j = NULL;
+	struct km_gen g;
+
+	if (argc) {
+		fprintf(stderr, "kmeshctl: authz takes no arguments\n");
+		return 2;
+	}
+	memset(&mp, -1, sizeof(mp));
+	if (km_maps_open(pin_root, &mp, &err)) {
+		fprintf(stderr, "kmeshctl: %s\n", err.msg);
+		return 1;
+	}
+	if (km_maps_read_gen(&mp, &g)) {
+		fprintf(stderr, "kmeshctl: reading km_gen: %s\n", strerror(errno));
+		km_maps_close(&mp);
+		return 1;
+	}
+	if (json) {
+		j = &jj;
+		km_json_init(j, stdout);
+		km_json_obj(j, NULL);
+		km_json_u64(j, "generation", g.generation);
+		km_json_bool(j, "enabled", g.flags & KM_GEN_AUTHZ);
+	} else {
+		printf("authorization: generation %llu, %s\n",
+		       (unsigned long long)g.generation,
+		       g.flags & KM_GEN_AUTHZ ? "policies enforced at connect" :
+						"no policies");
+	}
+	list_dests(&mp, g.slot & 1, j);
+	list_rows(&mp, g.slot & 1, j);
+	read_count(mp.authz_stats, KM_AUTHZ_ROW_TOTAL, &total);
+	if (j) {
+		km_json_obj(j, "total");
+		km_json_u64(j, "allowed", total.allowed);
+		km_json_u64(j, "denied", total.denied);
+		km_json_end(j, '}');
+		km_json_end(j, '}');
+	} else {
+		printf("total (every generation): allowed %llu, denied %llu\n",
+		       (unsigned long long)total.allowed,
+		       (unsigned long long)total.denied);
+	}
+	km_maps_close(&mp);
+	return 0;
+}
