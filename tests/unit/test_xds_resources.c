@@ -1583,6 +1583,20 @@ static void test_listener_rbac(void **state)
 	fx_free(&f);
 }
 
+/* per-route access control: refused wherever it sits */
+static void rt_rbac_per_route(struct fx *f)
+{
+	Envoy__Config__Route__V3__Route__TypedPerFilterConfigEntry *e =
+		fx_new(f, sizeof(*e));
+
+	*e = (Envoy__Config__Route__V3__Route__TypedPerFilterConfigEntry)
+		ENVOY__CONFIG__ROUTE__V3__ROUTE__TYPED_PER_FILTER_CONFIG_ENTRY__INIT;
+	e->key = "my-authz";
+	e->value = any(f, "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute");
+	f->rt[0]->n_typed_per_filter_config = 1;
+	f->rt[0]->typed_per_filter_config =
+		(Envoy__Config__Route__V3__Route__TypedPerFilterConfigEntry **)ptrs(f, 1, e);
+}
 static void hcm_ext_authz(struct fx *f)
 {
 	hcm_http_filter(f, http_filter(f, "authz", URL_HTTP_EXT_AUTHZ));
@@ -2193,6 +2207,8 @@ static const struct bad_case bad_cases[] = {
 	{ "65 virtual hosts", ROUTE, rc_65_vhosts, "route_config 'rc': 65 virtual_hosts, limit is 64" },
 	{ "65 domains", ROUTE, vh_65_domains,
 	  "route_config 'rc': virtual_host 'vh': 65 domains, limit is 64" },
+	{ "RBAC per route", ROUTE, rt_rbac_per_route,
+	  "route_config 'rc': typed_per_filter_config 'my-authz': per-route access control is not supported (kmesh enforces one policy per connection): refused" },
 	{ "65 routes", ROUTE, vh_65_routes, "route_config 'rc': virtual_host 'vh': 65 routes, limit is 64" },
 };
 

@@ -22,6 +22,7 @@
 
 #include "envoy/extensions/filters/http/rbac/v3/rbac.pb-c.h"
 #include "envoy/extensions/filters/network/rbac/v3/rbac.pb-c.h"
+#include "envoy/config/route/v3/route_components.pb-c.h"
 #include "rbac.h"
 #include "authz.h"
 
@@ -487,4 +488,97 @@ int km_xds_authz_http_filter(const char *name, const Google__Protobuf__Any *tc,
 	if (km_authz_filter(name, tc ? tc->type_url : NULL) == KM_AF_HTTP_RBAC)
 		return rbac_filter(name, tc, hwhat, true, ch, err);
 	return refuse(name, tc, hwhat, NULL, err);
+}
+
+/* ---- per-route configs ------------------------------------------------------ */
+
+#define URL_FILTER_CONFIG "type.googleapis.com/envoy.config.route.v3.FilterConfig"
+
+/* The type URL of an entry's config, looking into a FilterConfig. */
+static bool per_route_authz(const char *key, const Google__Protobuf__Any *v)
+{
+	static const char *const per_route[] = {
+		".rbac.v3.RBACPerRoute", ".ext_authz.v3.ExtAuthzPerRoute",
+		".jwt_authn.v3.PerRouteConfig", ".basic_auth.v3.BasicAuthPerRoute",
+	};
+	Envoy__Config__Route__V3__FilterConfig *fc;
+	const char *url = v && v->type_url ? v->type_url : "";
+	bool inner = false;
+
+	if (km_authz_filter(key, NULL) || km_authz_filter(NULL, url))
+		return true;
+	for (size_t i = 0; i < sizeof(per_route) / sizeof(per_route[0]); i++) {
+		size_t n = strlen(url), m = strlen(per_route[i]);
+
+		if (n >= m && !strcmp(url + n - m, per_route[i]))
+			return true;
+	}
+	if (strcmp(url, URL_FILTER_CONFIG))
+		return false;
+	fc = envoy__config__route__v3__filter_config__unpack(NULL, v->value.len,
+							     v->value.data);
+	if (!fc)
+		return true;	/* unreadable: fail closed */
+	inner = fc->config && per_route_authz(NULL, fc->config);
+	envoy__config__route__v3__filter_config__free_unpacked(fc, NULL);
+	return inner;
+}
+
+/* Walks every message field of @m (its descriptor says which), depth
+ * bounded by the message's own nesting. */
+static int walk_per_route(const ProtobufCMessage *m, const char *what,
+			  struct km_err *err, int depth)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+
+	if (depth > 16)
+		return 0;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *base = (const char *)m;
+		ProtobufCMessage *const *arr;
+		size_t n;
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF &&
+		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			n = *(const size_t *)(base + f->quantifier_offset);
+			arr = *(ProtobufCMessage *const **)(base + f->offset);
+		} else {
+			n = 1;
+			arr = (ProtobufCMessage *const *)(base + f->offset);
+		}
+		for (size_t j = 0; j < n; j++) {
+			const ProtobufCMessage *sub = arr[j];
+
+			if (!sub)
+				continue;
+			if (!strcmp(f->name, "typed_per_filter_config")) {
+				const char *key = *(char *const *)((const char *)sub +
+					sub->descriptor->fields[0].offset);
+				const Google__Protobuf__Any *v =
+					*(Google__Protobuf__Any *const *)((const char *)sub +
+					sub->descriptor->fields[1].offset);
+
+				if (per_route_authz(key, v)) {
+					km_err_set(err, "%s: typed_per_filter_config '%.64s': per-route access control is not supported (kmesh enforces one policy per connection): refused",
+						   what, key ? key : "");
+					return -EINVAL;
+				}
+				continue;
+			}
+			if (walk_per_route(sub, what, err, depth + 1))
+				return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int km_xds_authz_per_route(const ProtobufCMessage *rc, const char *what,
+			   struct km_err *err)
+{
+	return walk_per_route(rc, what, err, 0);
 }

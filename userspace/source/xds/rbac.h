@@ -22,4 +22,11 @@ int km_xds_authz_http_filter(const char *name, const Google__Protobuf__Any *tc,
 			     const char *hwhat, struct km_m_chain *ch,
 			     struct km_err *err);
 
+/* Any typed_per_filter_config in a RouteConfiguration (at any level) that
+ * configures access control per route (RBACPerRoute, ExtAuthzPerRoute,
+ * ..., or an entry keyed by such a filter's name): refused, since kmesh
+ * enforces one policy per connection. 0, or -EINVAL with err set. */
+int km_xds_authz_per_route(const ProtobufCMessage *rc, const char *what,
+			   struct km_err *err);
+
 #endif

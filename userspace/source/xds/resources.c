@@ -921,6 +921,9 @@ static int read_route_config(struct ctx *c, const pb_route_config *prc,
 		what_named(c, rcwhat, parent, "route_config", rc->name);
 	if (prc->vhds)
 		return fail(c, rcwhat, "vhds is not supported");
+	/* per-route access control (RBACPerRoute, ...): refused (rbac.c) */
+	if (km_xds_authz_per_route(&prc->base, rcwhat, c->err))
+		return -EINVAL;
 
 	if (prc->n_virtual_hosts > KM_MAX_VHOSTS)
 		return fail(c, rcwhat, "%zu virtual_hosts, limit is %d",
