@@ -26,7 +26,7 @@
  *     the router: skipped and counted (struct km_xds_skipped, filters and
  *     typed_configs). A filter is recognised by its typed_config type URL;
  *     its name is advisory. Not access-control filters (RBAC, ext_authz,
- *     jwt_authn, ...: model/authz.h): rbac.c enforces or refuses them.
+ *     jwt_authn, ...: model/authz.h): xds_rbac.c enforces or refuses them.
  * A filter chain left with neither tcp_proxy nor http_connection_manager
  * is dropped (its filters are counted); a listener left with no chain at
  * all is an error. Dropping is safe where approximating is not: a
@@ -61,7 +61,7 @@
 #include "resources.h"
 #include "dup.h"
 #include "authz.h"
-#include "rbac.h"
+#include "xds_rbac.h"
 
 #define TYPE_URL "type.googleapis.com/"
 #define URL_TCP_PROXY \
@@ -921,7 +921,7 @@ static int read_route_config(struct ctx *c, const pb_route_config *prc,
 		what_named(c, rcwhat, parent, "route_config", rc->name);
 	if (prc->vhds)
 		return fail(c, rcwhat, "vhds is not supported");
-	/* per-route access control (RBACPerRoute, ...): refused (rbac.c) */
+	/* per-route access control (RBACPerRoute, ...): refused (xds_rbac.c) */
 	if (km_xds_authz_per_route(&prc->base, rcwhat, c->err))
 		return -EINVAL;
 

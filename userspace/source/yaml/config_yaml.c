@@ -63,7 +63,7 @@
 #include "config_yaml.h"
 #include "dup.h"
 #include "authz.h"
-#include "rbac.h"
+#include "yaml_rbac.h"
 
 #define TYPE_URL "type.googleapis.com/"
 #define URL_LISTENER TYPE_URL "envoy.config.listener.v3.Listener"
@@ -1358,7 +1358,7 @@ static int read_tcp_proxy(struct ctx *c, yaml_node_t *tc, const char *what,
 }
 
 /* A filter kmesh does not implement that is access control
- * (model/authz.h) is read (RBAC: 0) or refused (-EINVAL) by rbac.c; 1 when
+ * (model/authz.h) is read (RBAC: 0) or refused (-EINVAL) by yaml_rbac.c; 1 when
  * it is not access control. f is the filter's mapping, name its name
  * node. */
 static int authz_filter(struct ctx *c, yaml_node_t *f, yaml_node_t *name,

@@ -23,7 +23,7 @@
 #include "envoy/extensions/filters/http/rbac/v3/rbac.pb-c.h"
 #include "envoy/extensions/filters/network/rbac/v3/rbac.pb-c.h"
 #include "envoy/config/route/v3/route_components.pb-c.h"
-#include "rbac.h"
+#include "xds_rbac.h"
 #include "authz.h"
 
 /* and/or/not nesting a policy may have (Istio writes about 4) */

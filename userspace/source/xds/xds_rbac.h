@@ -6,8 +6,8 @@
  * reason. Never skipped. Errors are "WHAT: filter 'NAME': reason", WHAT
  * naming the listener and chain.
  */
-#ifndef KM_XDS_RBAC_H
-#define KM_XDS_RBAC_H
+#ifndef KM_XDS_XDS_RBAC_H
+#define KM_XDS_XDS_RBAC_H
 
 #include "google/protobuf/any.pb-c.h"
 #include "model.h"

@@ -7,10 +7,10 @@
 
 #include "envoy/extensions/filters/http/rbac/v3/rbac.pb-c.h"
 #include "envoy/extensions/filters/network/rbac/v3/rbac.pb-c.h"
-#include "rbac.h"
+#include "yaml_rbac.h"
 #include "yaml_pb.h"
 #include "authz.h"
-#include "../xds/rbac.h"
+#include "xds_rbac.h"
 
 #define TYPE_URL "type.googleapis.com/"
 #define WHAT_LEN 512
