@@ -7,29 +7,23 @@
 
 #include "compiler.h"
 
-struct km_maps {
-	int gen;
-	int frontend;
-	int cluster;
-	int endpoint;
-	int names;
-	int enroll;
-	int rr;
-	int counters;
-	int route;
-	/* authorization (authz_maps.c) */
-	int authz;
-	int authz_ops;
-	int ident;
-	int authz_atom;
-	int authz_stats;
-};
+/*
+ * The maps kmeshd pins and kmeshctl opens, one list: each is "km_<name>" in
+ * the BPF object (bpf/lib/maps.h, bpf/lib/authz.h), pinned under the pin
+ * root by that name. test_maps checks the list against the object's maps.
+ */
+#define KM_MAPS(X) X(gen) X(frontend) X(cluster) X(endpoint) X(names) \
+	X(enroll) X(rr) X(counters) X(route) \
+	X(authz) X(authz_ops) X(ident) X(authz_atom) X(authz_stats)
 
-/* Map names as pinned under the pin root (the BPF object's names). */
-#define KM_MAP_NAMES { "km_gen", "km_frontend", "km_cluster", "km_endpoint", \
-		       "km_names", "km_enroll", "km_rr", "km_counters", "km_route", \
-		       "km_authz", "km_authz_ops", "km_ident", "km_authz_atom", \
-		       "km_authz_stats" }
+#define KM_MAP_FD(name) int name;
+struct km_maps {
+	KM_MAPS(KM_MAP_FD)
+};
+#undef KM_MAP_FD
+
+#define KM_MAP_NAME(name) "km_" #name,
+#define KM_MAP_NAMES { KM_MAPS(KM_MAP_NAME) }
 
 /* -ENOENT when kmeshd has never run (nothing pinned). */
 int km_maps_open(const char *pin_root, struct km_maps *mp, struct km_err *err);

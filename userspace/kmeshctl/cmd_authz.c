@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "cmd_authz.h"
+#include "ctl.h"
 #include "json.h"
 
 /* A Kubernetes name: lowercase alphanumerics, '-' and '.', below max. */
@@ -200,43 +201,30 @@ static void list_rows(const struct km_maps *mp, __u8 slot, struct km_json *j)
 		km_json_end(j, ']');
 }
 
-int km_ctl_authz(const char *pin_root, bool json, int argc, char **argv)
+int cmd_authz(struct ctl *c, int argc, char **argv)
 {
 	struct km_authz_count total;
-	struct km_maps mp;
-	struct km_err err = {};
 	struct km_json jj, *j = NULL;
-	struct km_gen g;
+	__u8 slot;
 
-	if (argc) {
-		fprintf(stderr, "kmeshctl: authz takes no arguments\n");
-		return 2;
-	}
-	memset(&mp, -1, sizeof(mp));
-	if (km_maps_open(pin_root, &mp, &err)) {
-		fprintf(stderr, "kmeshctl: %s\n", err.msg);
+	if (open_maps(c))
 		return 1;
-	}
-	if (km_maps_read_gen(&mp, &g)) {
-		fprintf(stderr, "kmeshctl: reading km_gen: %s\n", strerror(errno));
-		km_maps_close(&mp);
-		return 1;
-	}
-	if (json) {
+	slot = c->gen.slot & 1;
+	if (c->json) {
 		j = &jj;
 		km_json_init(j, stdout);
 		km_json_obj(j, NULL);
-		km_json_u64(j, "generation", g.generation);
-		km_json_bool(j, "enabled", g.flags & KM_GEN_AUTHZ);
+		km_json_u64(j, "generation", c->gen.generation);
+		km_json_bool(j, "enabled", c->gen.flags & KM_GEN_AUTHZ);
 	} else {
 		printf("authorization: generation %llu, %s\n",
-		       (unsigned long long)g.generation,
-		       g.flags & KM_GEN_AUTHZ ? "policies enforced at connect" :
-						"no policies");
+		       (unsigned long long)c->gen.generation,
+		       c->gen.flags & KM_GEN_AUTHZ ?
+		       "policies enforced at connect" : "no policies");
 	}
-	list_dests(&mp, g.slot & 1, j);
-	list_rows(&mp, g.slot & 1, j);
-	read_count(mp.authz_stats, KM_AUTHZ_ROW_TOTAL, &total);
+	list_dests(&c->maps, slot, j);
+	list_rows(&c->maps, slot, j);
+	read_count(c->maps.authz_stats, KM_AUTHZ_ROW_TOTAL, &total);
 	if (j) {
 		km_json_obj(j, "total");
 		km_json_u64(j, "allowed", total.allowed);
@@ -248,6 +236,5 @@ int km_ctl_authz(const char *pin_root, bool json, int argc, char **argv)
 		       (unsigned long long)total.allowed,
 		       (unsigned long long)total.denied);
 	}
-	km_maps_close(&mp);
 	return 0;
 }

@@ -23,7 +23,5 @@ int km_ctl_ident_args(int *argc, char ***argv, struct km_ctl_ident *id);
 int km_ctl_ident_apply(const struct km_maps *mp, const struct km_enroll_key *k,
 		       const struct km_ctl_ident *id, bool add);
 
-/* kmeshctl authz: argv is what follows "authz". */
-int km_ctl_authz(const char *pin_root, bool json, int argc, char **argv);
 
 #endif
