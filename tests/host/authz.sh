@@ -253,6 +253,20 @@ if [ "$d_bad" = 3 ] && [ "$a_cli" = 2 ] && [ "$a_cidr" = 1 ] && [ "$no_allow" = 
 	ok "counted per policy: deny-ns-bad denied 3, allow-client allowed 2, allow-cidr 1, no ALLOW match 4, deny-admin fail_closed 1"
 else not_ok "counted per policy" "deny-ns-bad=$d_bad allow-client=$a_cli allow-cidr=$a_cidr no-allow=$no_allow deny-admin fail_closed=$fc" "$("${CTL[@]}" authz)"; fi
 
+# ---- kmeshctl authz check: the kernel's evaluator on the live maps ------------------------
+chk() { "${CTL[@]}" authz check "$@" 2>&1; echo "rc=$?"; }
+c1=$(chk 10.95.0.2:8080 --identity bad/client)
+c2=$(chk 10.95.0.2:8080 --identity good/client)
+c3=$(chk 10.95.0.2:8080 --source 10.95.1.100)
+c4=$(chk 10.95.0.2:8080)
+c5=$(chk 10.95.0.4:9090)
+if grep -q "^denied (ECONNREFUSED): a DENY policy matched: listener 'in-a': chain 0: rbac 'deny-bad': policy 'deny-ns-bad'" <<< "$c1" && grep -q "^rc=1" <<< "$c1" &&
+   grep -q "^allowed by the policies" <<< "$c2" && grep -q "^allowed by the policies" <<< "$c3" &&
+   grep -q "^denied (ECONNREFUSED): no ALLOW policy matched, on a condition kmesh cannot evaluate at connect (fail closed): listener 'in-a': chain 0: rbac 'allow-list': no ALLOW policy matched" <<< "$c4" &&
+   grep -q "^allowed: no policy at this destination" <<< "$c5"; then
+	ok "kmeshctl authz check answers as the connects above went (DENY by namespace, ALLOW by principal and by source, unknown source, no policy)"
+else not_ok "kmeshctl authz check" "$c1" "$c2" "$c3" "$c4" "$c5"; fi
+
 # ---- restart and push under load -----------------------------------------------------
 # clients loop while kmeshd restarts and reloads: never a denied connect
 # through, never an allowed one refused

@@ -15,6 +15,16 @@
 
 #include "cmd_authz.h"
 #include "ctl.h"
+
+/* authz_eval.h for its types; km_authz_eval() in userspace/model counts */
+static inline void km_az_count(void *cctx, __u32 row, int what)
+{
+	(void)cctx;
+	(void)row;
+	(void)what;
+}
+
+#include "kmesh/authz_eval.h"
 #include "json.h"
 
 /* A Kubernetes name: lowercase alphanumerics, '-' and '.', below max. */
@@ -201,7 +211,171 @@ static void list_rows(const struct km_maps *mp, __u8 slot, struct km_json *j)
 		km_json_end(j, ']');
 }
 
+/* ---- kmeshctl authz check: the kernel's decision for one connect -------- */
+
+static int list(struct ctl *c);
+
+/* The live slot's records, read back from the maps into the shape the
+ * compiler made (authz.h), for km_authz_decide(). */
+static int load_records(struct ctl *c, __u8 slot, struct km_authz_records *r)
+{
+	struct km_authz_key key, prev;
+	struct km_authz_atom_key ak, aprev;
+	struct km_name_key nk = { .kind = KM_NAME_AUTHZ, .slot = slot };
+	struct km_name name;
+	bool first = true;
+	size_t n_ops = 0;
+
+	memset(r, 0, sizeof(*r));
+	while (bpf_map_get_next_key(c->maps.authz, first ? NULL : &prev, &key) == 0) {
+		struct km_authz_prog p;
+
+		first = false;
+		prev = key;
+		if (key.slot != slot || bpf_map_lookup_elem(c->maps.authz, &key, &p))
+			continue;
+		r->keys = realloc(r->keys, (r->n_targets + 1) * sizeof(*r->keys));
+		r->progs = realloc(r->progs, (r->n_targets + 1) * sizeof(*r->progs));
+		if (!r->keys || !r->progs)
+			return -ENOMEM;
+		key.slot = 0;
+		r->keys[r->n_targets] = key;
+		r->progs[r->n_targets++] = p;
+		if (p.first + p.n_ops > n_ops)
+			n_ops = p.first + p.n_ops;
+	}
+	if (n_ops > KM_MAX_AUTHZ_OPS)
+		return -E2BIG;
+	r->ops = calloc(n_ops ? n_ops : 1, sizeof(*r->ops));
+	if (!r->ops)
+		return -ENOMEM;
+	for (r->n_ops = 0; r->n_ops < n_ops; r->n_ops++) {
+		__u32 k = km_authz_op_index(slot, r->n_ops);
+
+		if (bpf_map_lookup_elem(c->maps.authz_ops, &k, &r->ops[r->n_ops]))
+			return -errno;
+	}
+	first = true;
+	while (bpf_map_get_next_key(c->maps.authz_atom, first ? NULL : &aprev, &ak) == 0) {
+		__u32 id;
+
+		first = false;
+		aprev = ak;
+		if (ak.slot != slot || bpf_map_lookup_elem(c->maps.authz_atom, &ak, &id))
+			continue;
+		r->atoms = realloc(r->atoms, (r->n_atoms + 1) * sizeof(*r->atoms));
+		r->atom_ids = realloc(r->atom_ids, (r->n_atoms + 1) * sizeof(*r->atom_ids));
+		if (!r->atoms || !r->atom_ids)
+			return -ENOMEM;
+		ak.slot = 0;
+		r->atoms[r->n_atoms] = ak;
+		r->atom_ids[r->n_atoms++] = id;
+	}
+	for (nk.id = 0; nk.id < KM_MAX_AUTHZ_COUNTERS; nk.id++) {
+		if (bpf_map_lookup_elem(c->maps.names, &nk, &name))
+			break;
+		name.s[sizeof(name.s) - 1] = '\0';
+		r->row_names = realloc(r->row_names, (r->n_rows + 1) * sizeof(char *));
+		if (!r->row_names || !(r->row_names[r->n_rows] = strdup(name.s)))
+			return -ENOMEM;
+		r->n_rows++;
+	}
+	return 0;
+}
+
+static const char *why_str(const struct km_az_state *st)
+{
+	switch (st->why) {
+	case KM_AZW_DENY_POLICY:
+		return "a DENY policy matched";
+	case KM_AZW_NO_ALLOW:
+		return "no ALLOW policy matched";
+	default:
+		return "the policy program is malformed";
+	}
+}
+
+/* check DEST [--source IP] [--identity NS/SA] */
+static int check(struct ctl *c, int argc, char **argv)
+{
+	struct km_authz_records r;
+	struct km_az_env env = {};
+	struct km_az_state st;
+	char ns[KM_IDENT_NS_MAX] = "", *sa = NULL, *colon;
+	const char *dest = NULL;
+	struct km_ip ip;
+	unsigned long port;
+	bool had;
+	int ret;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--source") && i + 1 < argc) {
+			if (km_ip_parse(argv[++i], &ip))
+				goto usage;
+			env.src = ip.addr;
+			env.src_known = 1;
+		} else if (!strcmp(argv[i], "--identity") && i + 1 < argc) {
+			snprintf(ns, sizeof(ns), "%s", argv[++i]);
+			sa = strchr(ns, '/');
+			if (!sa)
+				goto usage;
+			*sa++ = '\0';
+		} else if (!dest) {
+			dest = argv[i];
+		} else {
+			goto usage;
+		}
+	}
+	if (!dest || !(colon = strrchr(dest, ':')))
+		goto usage;
+	port = strtoul(colon + 1, NULL, 10);
+	*colon = '\0';
+	if (dest[0] == '[' && colon[-1] == ']') {
+		colon[-1] = '\0';
+		dest++;
+	}
+	if (km_ip_parse(dest, &ip) || !port || port > 65535)
+		goto usage;
+	env.dst = ip.addr;
+	env.dport = (uint16_t)port;
+	if (open_maps(c))
+		return 1;
+	ret = load_records(c, c->gen.slot & 1, &r);
+	if (ret) {
+		fprintf(stderr, "kmeshctl: reading the policies: %s\n", strerror(-ret));
+		km_authz_records_free(&r);
+		return 1;
+	}
+	had = km_authz_decide(&r, &env, sa ? ns : NULL, sa, &st, NULL);
+	if (!had)
+		printf("allowed: no policy at this destination\n");
+	else if (st.verdict == KM_AZV_ALLOW)
+		printf("allowed by the policies (generation %llu)\n",
+		       (unsigned long long)c->gen.generation);
+	else
+		printf("denied (ECONNREFUSED): %s%s: %s\n", why_str(&st),
+		       st.unknown ? ", on a condition kmesh cannot evaluate at connect (fail closed)" : "",
+		       st.why != KM_AZW_MALFORMED && st.row < r.n_rows ?
+		       r.row_names[st.row] : "-");
+	km_authz_records_free(&r);
+	return had && st.verdict == KM_AZV_DENY ? 1 : 0;
+usage:
+	fprintf(stderr, "kmeshctl: usage: authz check IP:PORT [--source IP] [--identity NS/SA]\n");
+	return 2;
+}
+
 int cmd_authz(struct ctl *c, int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "check"))
+		return check(c, argc - 2, argv + 2);
+	if (argc > 1) {
+		fprintf(stderr, "kmeshctl: usage: authz [check IP:PORT [--source IP] [--identity NS/SA]]\n");
+		return 2;
+	}
+	return list(c);
+}
+
+static int list(struct ctl *c)
 {
 	struct km_authz_count total;
 	struct km_json jj, *j = NULL;
