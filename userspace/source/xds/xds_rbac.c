@@ -25,6 +25,7 @@
 #include "envoy/config/route/v3/route_components.pb-c.h"
 #include "xds_rbac.h"
 #include "authz.h"
+#include "diag.h"
 
 /* and/or/not nesting a policy may have (Istio writes about 4) */
 #define MAX_DEPTH 32
@@ -53,6 +54,7 @@ fail(struct rc *c, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	km_err_set(c->err, "%s: %s", c->what, msg);
+	km_one_line(c->err->msg);	/* names from the wire may hold anything */
 	return -EINVAL;
 }
 
@@ -70,6 +72,7 @@ static int refuse(const char *name, const Google__Protobuf__Any *tc,
 	km_err_set(err, "%s: filter '%.64s': %s", what,
 		   name && *name ? name : km_authz_filter_label(f),
 		   why ? why : km_authz_refusal(f));
+	km_one_line(err->msg);
 	return -EINVAL;
 }
 
@@ -566,6 +569,7 @@ static int walk_per_route(const ProtobufCMessage *m, const char *what,
 				if (per_route_authz(key, v)) {
 					km_err_set(err, "%s: typed_per_filter_config '%.64s': per-route access control is not supported (kmesh enforces one policy per connection): refused",
 						   what, key ? key : "");
+					km_one_line(err->msg);
 					return -EINVAL;
 				}
 				continue;

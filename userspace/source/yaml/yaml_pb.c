@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "yaml_pb.h"
+#include "diag.h"
 
 #define MAX_DEPTH 64
 
@@ -32,9 +33,7 @@ fail(struct yp *c, const yaml_node_t *n, const char *fmt, ...)
 	va_end(ap);
 	km_err_set(c->err, "%s:%d: %s: %s", c->file,
 		   (int)n->start_mark.line + 1, c->what, msg);
-	for (char *s = c->err->msg; *s; s++)	/* one line */
-		if ((unsigned char)*s < 0x20)
-			*s = '?';
+	km_one_line(c->err->msg);
 	return -EINVAL;
 }
 

@@ -10,6 +10,7 @@
 #include "yaml_rbac.h"
 #include "yaml_pb.h"
 #include "authz.h"
+#include "diag.h"
 #include "xds_rbac.h"
 
 #define TYPE_URL "type.googleapis.com/"
@@ -100,6 +101,7 @@ int km_yaml_authz_filter(yaml_document_t *doc, const char *file,
 			km_err_set(err, "%s:%d: %s: filter '%.64s': unknown field '%.64s'",
 				   file, (int)k->start_mark.line + 1, what,
 				   name, k->type == YAML_SCALAR_NODE ? s : "?");
+			km_one_line(err->msg);
 			return -EINVAL;
 		}
 	}
@@ -108,9 +110,11 @@ int km_yaml_authz_filter(yaml_document_t *doc, const char *file,
 			return rbac(doc, file, tc, name, what, http, ch, err);
 		km_err_set(err, "%s:%d: %s: filter '%.64s': typed_config is missing (an RBAC filter is never skipped)",
 			   file, line, what, name);
+		km_one_line(err->msg);
 		return -EINVAL;
 	}
 	km_err_set(err, "%s:%d: %s: filter '%.64s': %s", file, line, what,
 		   name, km_authz_refusal(af));
+	km_one_line(err->msg);
 	return -EINVAL;
 }
