@@ -133,6 +133,14 @@ static const char yaml[] =
 	"                principals:\n"
 	"                - or_ids: { ids: [ { authenticated: { principal_name: { prefix: \"spiffe://cluster.local/ns/team/\" } } }, { remote_ip: { address_prefix: 10.9.9.9 } } ] }\n"
 	"      - { name: envoy.filters.network.tcp_proxy, typed_config: { cluster: c } }\n"
+	"  - name: in-custom\n"
+	"    traffic_direction: INBOUND\n"
+	"    address: { socket_address: { address: 10.0.0.10, port_value: 8080 } }\n"
+	"    filter_chains:\n"
+	"    - filters:\n"
+	"      - name: envoy.filters.network.ext_authz\n"
+	"        typed_config: { stat_prefix: ext }\n"
+	"      - { name: envoy.filters.network.tcp_proxy, typed_config: { cluster: c } }\n"
 	"  clusters:\n"
 	"  - name: c\n"
 	"    load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 10.0.0.9, port_value: 80 } } } } ] } ] }\n";
@@ -206,6 +214,7 @@ static const struct row rows[] = {
 	{ "shadow rules never deny", "10.0.0.6", 8080, NULL, NULL, NULL, KM_AZV_ALLOW, 0, 0, NULL },
 	{ "nested: in range, namespace prefix", "10.0.0.7", 8050, NULL, "team", "x", KM_AZV_ALLOW, 0, 0, NULL },
 	{ "nested: remote_ip", "10.0.0.7", 8050, "10.9.9.9", NULL, NULL, KM_AZV_ALLOW, 0, 0, NULL },
+	{ "CUSTOM (ext_authz): fails closed for everyone", "10.0.0.10", 8080, "10.1.2.3", "good", "client", KM_AZV_DENY, KM_AZW_NO_ALLOW, 1, "ext_authz 'envoy.filters.network.ext_authz': no ALLOW policy matched" },
 	{ "nested: neither", "10.0.0.7", 8050, "10.9.9.8", "other", "x", KM_AZV_DENY, KM_AZW_NO_ALLOW, 0, "no ALLOW policy matched" },
 };
 
@@ -275,9 +284,11 @@ static void test_fail_closed_lines(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(f->r.authz.n_fail_closed, 1);
+	assert_int_equal(f->r.authz.n_fail_closed, 2);
 	assert_string_equal(f->r.authz.fail_closed[0],
 			    "listener 'in-l7': chain 0: http rbac 'envoy.filters.http.rbac': policy 'deny-admin': url_path cannot be evaluated at connect: connections it could decide are denied (fail closed)");
+	assert_string_equal(f->r.authz.fail_closed[1],
+			    "listener 'in-custom': chain 0: ext_authz 'envoy.filters.network.ext_authz': policy 'CUSTOM': CUSTOM authorization (ext_authz, not callable from the kernel) cannot be evaluated at connect: connections it could decide are not allowed by it (fail closed)");
 }
 
 /* a program cut short, a bad opcode, a stack underflow: denied */

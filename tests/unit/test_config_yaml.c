@@ -740,7 +740,7 @@ static const struct bad_case bad_cases[] = {
 	{ "traffic_direction unknown",
 	  LISTENERS LSN("l") "    traffic_direction: SIDEWAYS\n",
 	  "t.yaml:6: listener 'l': traffic_direction 'SIDEWAYS' is not UNSPECIFIED, INBOUND or OUTBOUND" },
-	{ "ext_authz known by its @type refused",
+	{ "network ext_authz known by its @type, in http_filters: refused",
 	  LISTENERS "  - name: web\n    address: { socket_address: { address: 10.0.0.1, port_value: 80 } }\n"
 	  "    filter_chains:\n    - filters:\n"
 	  "      - name: envoy.filters.network.http_connection_manager\n"
@@ -748,8 +748,17 @@ static const struct bad_case bad_cases[] = {
 	  "          rds: { route_config_name: x }\n"
 	  "          http_filters:\n"
 	  "          - name: my-authz\n"
-	  "            typed_config: { \"@type\": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz }\n",
-	  "t.yaml:11: " HCM_WHAT ": filter 'my-authz': ext_authz (CUSTOM authorization) cannot be called from the kernel: refused" },
+	  "            typed_config: { \"@type\": type.googleapis.com/envoy.extensions.filters.network.ext_authz.v3.ExtAuthz }\n",
+	  "t.yaml:11: " HCM_WHAT ": filter 'my-authz': ext_authz (CUSTOM authorization) belongs in a filter chain's filters, not here: refused" },
+	{ "jwt_authn refused",
+	  LISTENERS "  - name: web\n    address: { socket_address: { address: 10.0.0.1, port_value: 80 } }\n"
+	  "    filter_chains:\n    - filters:\n"
+	  "      - name: envoy.filters.network.http_connection_manager\n"
+	  "        typed_config:\n"
+	  "          rds: { route_config_name: x }\n"
+	  "          http_filters:\n"
+	  "          - name: envoy.filters.http.jwt_authn\n",
+	  "t.yaml:11: " HCM_WHAT ": filter 'envoy.filters.http.jwt_authn': jwt_authn rejects requests and kmesh does not verify tokens: refused" },
 	{ "http_filters entry without a name",
 	  LISTENERS "  - name: web\n    address: { socket_address: { address: 10.0.0.1, port_value: 80 } }\n"
 	  "    filter_chains:\n    - filters:\n"

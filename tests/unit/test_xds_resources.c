@@ -1601,6 +1601,45 @@ static void hcm_ext_authz(struct fx *f)
 {
 	hcm_http_filter(f, http_filter(f, "authz", URL_HTTP_EXT_AUTHZ));
 }
+static void hcm_net_ext_authz(struct fx *f)
+{
+	hcm_http_filter(f, http_filter(f, "authz",
+		"type.googleapis.com/envoy.extensions.filters.network.ext_authz.v3.ExtAuthz"));
+}
+static void hcm_jwt_authn(struct fx *f)
+{
+	hcm_http_filter(f, http_filter(f, "envoy.filters.http.jwt_authn", NULL));
+}
+
+/* ext_authz (Istio's CUSTOM): an ALLOW engine whose one policy kmesh
+ * cannot evaluate: every connection denied, fail closed, not a NACK that
+ * would freeze the listener's other policies */
+static void test_listener_custom(void **state)
+{
+	struct km_xds_skipped skipped = { 0 };
+	const struct km_az_engine *e;
+	struct km_m_listener l;
+	struct km_err err;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	hcm_ext_authz(&f);
+	buf = fx_pack(&f, LISTENER, &len);
+	if (km_xds_listener(buf, len, &l, &skipped, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(l.chains[1].n_authz, 1);
+	e = &l.chains[1].authz[0];
+	assert_true(e->custom && e->http);
+	assert_false(e->deny || e->shadow);
+	assert_int_equal(e->n_policies, 1);
+	assert_int_equal(e->policies[0].permissions.kids[0].kind,
+			 KM_AZN_UNKNOWN);
+	km_listener_free(&l);
+	fx_free(&f);
+}
 static void ch_same_port(struct fx *f)
 {
 	f->ch[1]->filter_chain_match->destination_port = NULL;
@@ -2103,8 +2142,10 @@ static const struct bad_case bad_cases[] = {
 	  CH0 ": filter 'envoy.filters.network.rbac': matcher is not supported (rules and shadow_rules only): refused" },
 	{ "HTTP RBAC action 7", LISTENER, hcm_rbac_action_7,
 	  CH1 ": http_connection_manager: filter 'envoy.filters.http.rbac': unknown action 7" },
-	{ "HTTP ext_authz", LISTENER, hcm_ext_authz,
-	  CH1 ": http_connection_manager: filter 'authz': ext_authz (CUSTOM authorization) cannot be called from the kernel: refused" },
+	{ "network ext_authz in http_filters", LISTENER, hcm_net_ext_authz,
+	  CH1 ": http_connection_manager: filter 'authz': ext_authz (CUSTOM authorization) belongs in a filter chain's filters, not here: refused" },
+	{ "jwt_authn", LISTENER, hcm_jwt_authn,
+	  CH1 ": http_connection_manager: filter 'envoy.filters.http.jwt_authn': jwt_authn rejects requests and kmesh does not verify tokens: refused" },
 	{ "same destination_port", LISTENER, ch_same_port,
 	  CH1 ": same filter_chain_match as filter_chains[0]" },
 	{ "same prefix_ranges", LISTENER, ch_same_ranges,
@@ -2578,6 +2619,7 @@ int main(void)
 		cmocka_unit_test(test_listener_tcp_weighted_and_rds),
 		cmocka_unit_test(test_listener_chain_dropped),
 		cmocka_unit_test(test_listener_rbac),
+		cmocka_unit_test(test_listener_custom),
 		cmocka_unit_test(test_skipped_chains),
 		cmocka_unit_test(test_chain_match_kept),
 		cmocka_unit_test(test_listener_direction),

@@ -29,13 +29,13 @@ static const struct {
 	{ KM_AF_NET_EXT_AUTHZ, "envoy.filters.network.ext_authz",
 	  "envoy.extensions.filters.network.ext_authz.v3.ExtAuthz",
 	  "network ext_authz",
-	  "ext_authz (CUSTOM authorization) cannot be called from the kernel: "
-	  "refused" },
+	  "ext_authz (CUSTOM authorization) belongs in a filter chain's "
+	  "filters, not here: refused" },
 	{ KM_AF_HTTP_EXT_AUTHZ, "envoy.filters.http.ext_authz",
 	  "envoy.extensions.filters.http.ext_authz.v3.ExtAuthz",
 	  "HTTP ext_authz",
-	  "ext_authz (CUSTOM authorization) cannot be called from the kernel: "
-	  "refused" },
+	  "ext_authz (CUSTOM authorization) belongs in an "
+	  "http_connection_manager's http_filters, not here: refused" },
 	{ KM_AF_JWT_AUTHN, "envoy.filters.http.jwt_authn",
 	  "envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
 	  "JWT authentication",

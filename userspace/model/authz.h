@@ -90,7 +90,8 @@ struct km_az_engine {
 	char *name;		/* stat_prefix, else the filter's name */
 	bool deny;		/* action DENY (else ALLOW) */
 	bool shadow;		/* shadow_rules: counted, never enforced */
-	bool http;		/* from an HTTP RBAC filter */
+	bool http;		/* from an HTTP filter */
+	bool custom;		/* ext_authz (CUSTOM): fails closed */
 	size_t n_policies;	/* sorted by name, as Envoy evaluates them */
 	struct km_az_policy *policies;
 };

@@ -103,8 +103,9 @@ static int name_rows(struct cc *c, struct chain_ref *ref)
 		const struct km_az_engine *e = &ref->ch->authz[k];
 		char base[KM_NAME_MAX];
 
-		snprintf(base, sizeof(base), "listener '%.64s': chain %zu: %s%s '%.64s'",
-			 ref->l->name, ref->ci, e->http ? "http rbac" : "rbac",
+		snprintf(base, sizeof(base), "listener '%.64s': chain %zu: %s%s%s '%.64s'",
+			 ref->l->name, ref->ci, e->http ? "http " : "",
+			 e->custom ? "ext_authz" : "rbac",
 			 e->shadow ? " shadow_rules" : "", e->name);
 		if (add_string(&r->row_names, &r->n_rows,
 			       "%s: no %s policy matched", base,

@@ -11,7 +11,8 @@
  * conditions, filter_state, principal patterns kmesh cannot resolve)
  * becomes an unknown condition, which fails closed in the kernel. Matcher
  * trees are refused, and so is every other access-control filter, with
- * the reason (model/authz.c).
+ * the reason (model/authz.c), but ext_authz (Istio's CUSTOM), which fails
+ * closed (custom() below).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -475,12 +476,58 @@ static int rbac_filter(const char *name, const Google__Protobuf__Any *tc,
 		      decode_net(&c, tc, name, ch);
 }
 
+/*
+ * CUSTOM authorization (ext_authz) cannot be called from the kernel, and
+ * refusing the listener would freeze every other policy on it at its last
+ * version: the chain gets an ALLOW engine whose one policy kmesh cannot
+ * evaluate, so every connection there is denied (fail closed), counted and
+ * said at every load (authz_compile.c's fail-closed lines).
+ */
+static int custom(const char *name, struct km_m_chain *ch, bool http,
+		  struct km_err *err)
+{
+	struct km_az_engine *e = km_az_engine_add(ch);
+	struct km_az_policy *p;
+
+	if (!e)
+		goto oom;
+	e->src = (struct km_src){ .file = "xds" };
+	e->http = http;
+	e->custom = true;
+	e->name = strdup(name && *name ? name : "ext_authz");
+	p = e->policies = calloc(1, sizeof(*e->policies));
+	if (!e->name || !p)
+		goto oom;
+	e->n_policies = 1;
+	p->name = strdup("CUSTOM");
+	p->permissions.kind = KM_AZN_OR;
+	p->permissions.kids = calloc(1, sizeof(*p->permissions.kids));
+	p->principals.kind = KM_AZN_OR;
+	p->principals.kids = calloc(1, sizeof(*p->principals.kids));
+	if (!p->name || !p->permissions.kids || !p->principals.kids)
+		goto oom;
+	p->permissions.n_kids = p->principals.n_kids = 1;
+	p->permissions.kids[0].kind = KM_AZN_UNKNOWN;
+	p->permissions.kids[0].what = strdup("CUSTOM authorization (ext_authz, not callable from the kernel)");
+	p->principals.kids[0].kind = KM_AZN_ANY;
+	if (!p->permissions.kids[0].what)
+		goto oom;
+	return 0;
+oom:
+	km_err_set(err, "xds: out of memory");
+	return -ENOMEM;
+}
+
 int km_xds_authz_filter(const char *name, const Google__Protobuf__Any *tc,
 			const char *cwhat, struct km_m_chain *ch,
 			struct km_err *err)
 {
-	if (km_authz_filter(name, tc ? tc->type_url : NULL) == KM_AF_NET_RBAC)
+	enum km_authz_filter f = km_authz_filter(name, tc ? tc->type_url : NULL);
+
+	if (f == KM_AF_NET_RBAC)
 		return rbac_filter(name, tc, cwhat, false, ch, err);
+	if (f == KM_AF_NET_EXT_AUTHZ)
+		return custom(name, ch, false, err);
 	return refuse(name, tc, cwhat, NULL, err);
 }
 
@@ -488,8 +535,12 @@ int km_xds_authz_http_filter(const char *name, const Google__Protobuf__Any *tc,
 			     const char *hwhat, struct km_m_chain *ch,
 			     struct km_err *err)
 {
-	if (km_authz_filter(name, tc ? tc->type_url : NULL) == KM_AF_HTTP_RBAC)
+	enum km_authz_filter f = km_authz_filter(name, tc ? tc->type_url : NULL);
+
+	if (f == KM_AF_HTTP_RBAC)
 		return rbac_filter(name, tc, hwhat, true, ch, err);
+	if (f == KM_AF_HTTP_EXT_AUTHZ)
+		return custom(name, ch, true, err);
 	return refuse(name, tc, hwhat, NULL, err);
 }
 

@@ -113,6 +113,16 @@ int km_yaml_authz_filter(yaml_document_t *doc, const char *file,
 		km_one_line(err->msg);
 		return -EINVAL;
 	}
+	if (af == KM_AF_NET_EXT_AUTHZ || af == KM_AF_HTTP_EXT_AUTHZ) {
+		/* CUSTOM fails closed: xds_rbac.c, by name or @type */
+		Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+		char fwhat[WHAT_LEN];
+
+		any.type_url = (char *)(type_of(doc, tc) ? type_of(doc, tc) : "");
+		snprintf(fwhat, sizeof(fwhat), "%s:%d: %s", file, line, what);
+		return http ? km_xds_authz_http_filter(name, &any, fwhat, ch, err) :
+			      km_xds_authz_filter(name, &any, fwhat, ch, err);
+	}
 	km_err_set(err, "%s:%d: %s: filter '%.64s': %s", file, line, what,
 		   name, km_authz_refusal(af));
 	km_one_line(err->msg);
