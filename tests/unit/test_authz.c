@@ -320,6 +320,29 @@ static void test_malformed(void **state)
 	assert_int_equal(st.why, KM_AZW_MALFORMED);
 }
 
+/* the destination's own port and address are constants in its program:
+ * folded away, never evaluated per connect */
+static void test_folding(void **state)
+{
+	struct fx *f = *state;
+	const char *dests[] = { "10.0.0.2", "10.0.0.7" };
+	uint16_t ports[] = { 8080, 8050 };
+
+	for (int d = 0; d < 2; d++) {
+		struct km_addr a = addr(dests[d]);
+		const struct km_authz_prog *p =
+			km_authz_lookup(&f->r.authz, &a, ports[d]);
+
+		assert_non_null(p);
+		for (size_t i = 0; i < p->n_ops; i++) {
+			uint8_t code = f->r.authz.ops[p->first + i].code;
+
+			if (code == KM_AZ_DPORT || code == KM_AZ_DIP)
+				fail_msg("%s: op %zu is %u", dests[d], i, code);
+		}
+	}
+}
+
 /* principal name forms kmesh resolves, and what it cannot */
 static void test_principals(void **state)
 {
@@ -353,6 +376,7 @@ int main(void)
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_fail_closed_lines),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_folding),
 		cmocka_unit_test(test_principals),
 	};
 

@@ -17,7 +17,8 @@
  *
  * Policies become: permissions (or-ed), principals (or-ed), AND, POLICY;
  * and/or of n operands are folded pairwise, so the stack only grows with
- * the nesting. Counter rows: one per policy and one per engine ("no policy
+ * the nesting. Conditions on the destination's own port (and address) are
+ * constants and folded away (fold()). Counter rows: one per policy and one per engine ("no policy
  * matched"), named for kmeshctl.
  */
 #include <arpa/inet.h>
@@ -53,7 +54,10 @@ struct cc {
 	size_t cap_ops;
 	uint32_t depth, max_depth;
 	uint32_t prog_flags;
-	bool policy_unknown;	/* the policy being emitted has one */
+	/* the destination being emitted: its port and, unless wildcard, its
+	 * address are constants there (fold()) */
+	uint16_t port;
+	const struct km_addr *addr;
 };
 
 static int oom(struct cc *c)
@@ -94,6 +98,38 @@ add_string(char ***list, size_t *n, const char *fmt, ...)
 
 /* ---- counter rows -------------------------------------------------------- */
 
+/* What kmesh cannot evaluate in a node, for the fail-closed line. */
+static const char *unknown_what(const struct km_az_node *n)
+{
+	const char *w;
+
+	if (n->kind == KM_AZN_UNKNOWN)
+		return n->what ? n->what : "a condition";
+	for (size_t i = 0; i < n->n_kids; i++)
+		if ((w = unknown_what(&n->kids[i])))
+			return w;
+	return NULL;
+}
+
+/* One line per enforced policy with a condition kmesh cannot evaluate. */
+static int fail_closed_line(struct cc *c, const struct km_az_engine *e,
+			    const struct km_az_policy *p, uint32_t row)
+{
+	struct km_authz_records *r = c->r;
+	const char *w = unknown_what(&p->permissions);
+
+	if (!w)
+		w = unknown_what(&p->principals);
+	if (e->shadow || (!w && !p->condition))
+		return 0;
+	if (add_string(&r->fail_closed, &r->n_fail_closed,
+		       "%s: %s cannot be evaluated at connect: connections it could decide are %s (fail closed)",
+		       r->row_names[row], w ? w : "a CEL condition",
+		       e->deny ? "denied" : "not allowed by it"))
+		return oom(c);
+	return 0;
+}
+
 static int name_rows(struct cc *c, struct chain_ref *ref)
 {
 	struct km_authz_records *r = c->r;
@@ -111,11 +147,15 @@ static int name_rows(struct cc *c, struct chain_ref *ref)
 			       "%s: no %s policy matched", base,
 			       e->deny ? "DENY" : "ALLOW"))
 			return oom(c);
-		for (size_t p = 0; p < e->n_policies; p++)
+		for (size_t p = 0; p < e->n_policies; p++) {
 			if (add_string(&r->row_names, &r->n_rows,
 				       "%s: policy '%.64s'", base,
 				       e->policies[p].name))
 				return oom(c);
+			if (fail_closed_line(c, e, &e->policies[p],
+					     r->n_rows - 1))
+				return -ENOMEM;
+		}
 	}
 	return 0;
 }
@@ -285,28 +325,77 @@ static int emit_cidr(struct cc *c, uint8_t code, const struct km_cidr *p)
 	return 0;
 }
 
+/*
+ * A program serves one destination port, and one address unless it is the
+ * wildcard's: destination_port and (then) destination_ip conditions are
+ * constants there. fold() says what a node is before any connect: true,
+ * false, or decided at connect (DYN). Only the DYN parts are emitted, and
+ * a policy that cannot match here is left out, so a thousand policies on
+ * other ports cost nothing.
+ */
+enum { F_FALSE = 0, F_TRUE = 1, F_DYN = 2 };
+
+static int fold(const struct cc *c, const struct km_az_node *n)
+{
+	int r, dyn;
+
+	switch (n->kind) {
+	case KM_AZN_ANY:
+		return F_TRUE;
+	case KM_AZN_NONE:
+		return F_FALSE;
+	case KM_AZN_DPORT:
+		return c->port >= n->lo && c->port <= n->hi;
+	case KM_AZN_DIP:
+		if (!c->addr)
+			return F_DYN;
+		return n->cidr.ip.family ==
+			       (c->addr->w[0] || c->addr->w[1] ||
+				c->addr->w[2] != htonl(0xffff) ?
+				KM_FAMILY_INET6 : KM_FAMILY_INET) &&
+		       km_az_ip_in(c->addr, &n->cidr.ip.addr,
+				   n->cidr.len + (n->cidr.ip.family ==
+						  KM_FAMILY_INET ? 96 : 0));
+	case KM_AZN_NOT:
+		r = n->n_kids == 1 ? fold(c, &n->kids[0]) : F_DYN;
+		return r == F_DYN ? F_DYN : !r;
+	case KM_AZN_AND:
+	case KM_AZN_OR:
+		/* and: false if one is, true if all are; or: the dual */
+		dyn = 0;
+		for (size_t i = 0; i < n->n_kids; i++) {
+			r = fold(c, &n->kids[i]);
+			if (r == (n->kind == KM_AZN_OR))
+				return r;
+			dyn |= r == F_DYN;
+		}
+		return dyn ? F_DYN : n->kind == KM_AZN_AND;
+	default:
+		return F_DYN;
+	}
+}
+
 static int emit_node(struct cc *c, const struct km_az_node *n);
 
-/* kids folded pairwise: k0 k1 OP k2 OP ... */
+/* The DYN kids (the constant ones decide nothing left), folded pairwise:
+ * k0 k1 OP k2 OP ... The caller made sure there is one. */
 static int emit_fold(struct cc *c, const struct km_az_node *n, uint8_t code)
 {
+	bool first = true;
 	int ret;
 
-	if (!n->n_kids) {	/* and of nothing: true; or of nothing: false */
-		if (!emit(c, KM_AZ_ANY, 1))
-			return oom(c);
-		if (code == KM_AZ_OR && !emit(c, KM_AZ_NOT, 0))
-			return oom(c);
-		return 0;
-	}
 	for (size_t i = 0; i < n->n_kids; i++) {
 		struct km_authz_op *op;
 
+		if (fold(c, &n->kids[i]) != F_DYN)
+			continue;
 		ret = emit_node(c, &n->kids[i]);
 		if (ret)
 			return ret;
-		if (!i)
+		if (first) {
+			first = false;
 			continue;
+		}
 		op = emit(c, code, -1);
 		if (!op)
 			return oom(c);
@@ -320,6 +409,14 @@ static int emit_node(struct cc *c, const struct km_az_node *n)
 	struct km_authz_op *op;
 	int ret;
 
+	switch (fold(c, n)) {
+	case F_TRUE:
+		return emit(c, KM_AZ_ANY, 1) ? 0 : oom(c);
+	case F_FALSE:
+		if (!emit(c, KM_AZ_ANY, 1) || !emit(c, KM_AZ_NOT, 0))
+			return oom(c);
+		return 0;
+	}
 	switch (n->kind) {
 	case KM_AZN_AND:
 		return emit_fold(c, n, KM_AZ_AND);
@@ -361,37 +458,23 @@ static int emit_node(struct cc *c, const struct km_az_node *n)
 							       KM_ATOM_SA,
 			       n->ns, n->sa, &op->id);
 	case KM_AZN_UNKNOWN:
-		c->policy_unknown = true;
 		return emit(c, KM_AZ_UNKNOWN, 1) ? 0 : oom(c);
 	default:
 		return -EINVAL;
 	}
 }
 
-/* What kmesh cannot evaluate in a node, for the fail-closed line. */
-static const char *unknown_what(const struct km_az_node *n)
+/* A policy that cannot match at this destination is not emitted: it can
+ * neither deny nor allow here. */
+static int emit_policy(struct cc *c, const struct km_az_policy *p,
+		       uint32_t row)
 {
-	const char *w;
-
-	if (n->kind == KM_AZN_UNKNOWN)
-		return n->what ? n->what : "a condition";
-	for (size_t i = 0; i < n->n_kids; i++)
-		if ((w = unknown_what(&n->kids[i])))
-			return w;
-	return NULL;
-}
-
-static int emit_policy(struct cc *c, const struct chain_ref *ref,
-		       const struct km_az_engine *e,
-		       const struct km_az_policy *p, uint32_t row,
-		       bool first_use)
-{
-	struct km_authz_records *r = c->r;
 	struct km_authz_op *op;
-	const char *w;
 	int ret;
 
-	c->policy_unknown = false;
+	if (fold(c, &p->permissions) == F_FALSE ||
+	    fold(c, &p->principals) == F_FALSE)
+		return 0;
 	ret = emit_node(c, &p->permissions);
 	if (!ret)
 		ret = emit_node(c, &p->principals);
@@ -401,7 +484,6 @@ static int emit_policy(struct cc *c, const struct chain_ref *ref,
 		return oom(c);
 	op->arg = 2;
 	if (p->condition) {
-		c->policy_unknown = true;
 		if (!emit(c, KM_AZ_UNKNOWN, 1) || !(op = emit(c, KM_AZ_AND, -1)))
 			return oom(c);
 		op->arg = 2;
@@ -409,21 +491,10 @@ static int emit_policy(struct cc *c, const struct chain_ref *ref,
 	if (!(op = emit(c, KM_AZ_POLICY, -1)))
 		return oom(c);
 	op->id = row;
-	if (!c->policy_unknown || !first_use || e->shadow)
-		return 0;
-	w = unknown_what(&p->permissions);
-	if (!w)
-		w = unknown_what(&p->principals);
-	if (add_string(&r->fail_closed, &r->n_fail_closed,
-		       "%s: %s cannot be evaluated at connect: connections it could decide are %s (fail closed)",
-		       r->row_names[row], w ? w : "a CEL condition",
-		       e->deny ? "denied" : "not allowed by it"))
-		return oom(c);
 	return 0;
 }
 
-static int emit_chain(struct cc *c, const struct chain_ref *ref,
-		      bool first_use)
+static int emit_chain(struct cc *c, const struct chain_ref *ref)
 {
 	uint32_t row = ref->row;
 	int ret;
@@ -439,8 +510,7 @@ static int emit_chain(struct cc *c, const struct chain_ref *ref,
 			  (e->shadow ? KM_AZE_SHADOW : 0);
 		op->id = row++;
 		for (size_t p = 0; p < e->n_policies; p++) {
-			ret = emit_policy(c, ref, e, &e->policies[p], row++,
-					  first_use);
+			ret = emit_policy(c, &e->policies[p], row++);
 			if (ret)
 				return ret;
 		}
@@ -469,7 +539,7 @@ static int emit_guard(struct cc *c, const struct km_m_chain *ch, size_t *at)
 	return emit(c, KM_AZ_SKIP_UNLESS, -1) ? 0 : oom(c);
 }
 
-static int emit_target(struct cc *c, size_t ti, bool *used)
+static int emit_target(struct cc *c, size_t ti)
 {
 	struct target *t = &c->targets[ti];
 	struct km_authz_records *r = c->r;
@@ -480,6 +550,8 @@ static int emit_target(struct cc *c, size_t ti, bool *used)
 
 	c->prog_flags = 0;
 	c->depth = c->max_depth = 0;
+	c->port = ntohs(t->key.port);
+	c->addr = wildcard ? NULL : &t->key.addr;
 	for (size_t i = 0; i < t->n_refs; i++) {
 		const struct chain_ref *ref = &c->chains[t->refs[i]];
 		size_t guard = 0;
@@ -489,10 +561,9 @@ static int emit_target(struct cc *c, size_t ti, bool *used)
 			if (ret)
 				return ret;
 		}
-		ret = emit_chain(c, ref, !used[t->refs[i]]);
+		ret = emit_chain(c, ref);
 		if (ret)
 			return ret;
-		used[t->refs[i]] = true;
 		if (guard)
 			r->ops[guard].lo = r->n_ops - guard - 1;
 	}
@@ -521,7 +592,6 @@ int km_authz_compile(const struct km_model *m, struct km_authz_records *r,
 		     struct km_err *err)
 {
 	struct cc c = { .r = r, .err = err };
-	bool *used = NULL;
 	int ret;
 
 	memset(r, 0, sizeof(*r));
@@ -530,14 +600,13 @@ int km_authz_compile(const struct km_model *m, struct km_authz_records *r,
 		goto out;
 	r->keys = calloc(c.n_targets, sizeof(*r->keys));
 	r->progs = calloc(c.n_targets, sizeof(*r->progs));
-	used = calloc(c.n_chains, sizeof(*used));
-	if (!r->keys || !r->progs || !used) {
+	if (!r->keys || !r->progs) {
 		ret = oom(&c);
 		goto out;
 	}
 	r->n_targets = c.n_targets;
 	for (size_t i = 0; i < c.n_targets && !ret; i++)
-		ret = emit_target(&c, i, used);
+		ret = emit_target(&c, i);
 	if (!ret && r->n_ops > KM_MAX_AUTHZ_OPS) {
 		km_err_set(err, "authorization: the policies compile to %zu operations, limit is %d",
 			   r->n_ops, KM_MAX_AUTHZ_OPS);
@@ -548,7 +617,6 @@ out:
 		free(c.targets[i].refs);
 	free(c.targets);
 	free(c.chains);
-	free(used);
 	if (ret)
 		km_authz_records_free(r);
 	return ret;
