@@ -206,7 +206,7 @@ if grep -q '^err connect errno=ECONNREFUSED' <<< "$out" && [ "$(row deny-all den
 else not_ok "LDS network RBAC on an inbound listener is enforced" "$out" "$("${CTL[@]}" authz 2>&1 | tail -4)"; fi
 xds_push_json lds "[$(tcp_listener vip-a 10.94.0.1 svc-a), $(in3 "$ext_authz")]" az2 >/dev/null
 out=$(xds_wait_ack lds az2 20 >/dev/null && in_app "$CLI" -n 1 -t 3000 10.94.0.1:80)
-if grep -q '^err connect errno=ECONNREFUSED' <<< "$out" && [ "$(row "policy 'CUSTOM'" fail_closed)" = 1 ] &&
+if grep -q '^err connect errno=ECONNREFUSED' <<< "$out" && [ "$(row "ext_authz 'envoy.filters.network.ext_authz': no ALLOW policy matched" fail_closed)" = 1 ] &&
    grep -q "authorization: listener 'in-3': chain 0: ext_authz 'envoy.filters.network.ext_authz': policy 'CUSTOM': CUSTOM authorization" "$LOG"; then
 	ok "LDS ext_authz (CUSTOM): accepted, fails closed (ECONNREFUSED, counted fail_closed, said in the log)"
 else not_ok "LDS ext_authz fails closed" "$out" "$("${CTL[@]}" authz 2>&1 | tail -4)" "$(grep authorization "$LOG" | tail -2)"; fi
