@@ -1611,6 +1611,37 @@ static void hcm_jwt_authn(struct fx *f)
 	hcm_http_filter(f, http_filter(f, "envoy.filters.http.jwt_authn", NULL));
 }
 
+/* A chain with RBAC but no filter kmesh serves is dropped, its engines
+ * freed with it (the ASan build finds the leak otherwise) */
+static void test_listener_rbac_dropped_chain(void **state)
+{
+	struct km_xds_skipped skipped = { 0 };
+	struct km_m_listener l;
+	struct km_err err;
+	pb_net_rbac *r;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	r = net_rbac(&f);
+	r->rules = rules(&f, ENVOY__CONFIG__RBAC__V3__RBAC__ACTION__DENY, 1,
+			 "p", policy(&f, perm_port(&f, 1),
+				     prin_exact(&f, "cluster.local/ns/a/sa/b")));
+	f.ch[0]->filters = (pb_filter **)ptrs(&f, 2,
+		filter(&f, "envoy.filters.network.rbac",
+		       any_msg(&f, URL_NET_RBAC, &r->base)),
+		filter(&f, "envoy.filters.network.tcp_proxy", NULL));
+	buf = fx_pack(&f, LISTENER, &len);
+	if (km_xds_listener(buf, len, &l, &skipped, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(l.n_chains, 1);
+	assert_int_equal(l.chains[0].kind, KM_CHAIN_HTTP);
+	km_listener_free(&l);
+	fx_free(&f);
+}
+
 /* ext_authz (Istio's CUSTOM): an ALLOW engine whose one policy kmesh
  * cannot evaluate: every connection denied, fail closed, not a NACK that
  * would freeze the listener's other policies */
@@ -2620,6 +2651,7 @@ int main(void)
 		cmocka_unit_test(test_listener_chain_dropped),
 		cmocka_unit_test(test_listener_rbac),
 		cmocka_unit_test(test_listener_custom),
+		cmocka_unit_test(test_listener_rbac_dropped_chain),
 		cmocka_unit_test(test_skipped_chains),
 		cmocka_unit_test(test_chain_match_kept),
 		cmocka_unit_test(test_listener_direction),

@@ -237,8 +237,10 @@ static int read_chain(struct ctx *c, const pb_chain *pc, const char *lwhat,
 			return ret;
 	}
 	*served = ch->kind != 0;
-	if (!*served)
+	if (!*served) {
+		km_chain_free(ch);	/* its RBAC engines, if any */
 		return 0;
+	}
 	ret = pc->filter_chain_match ?
 	      read_chain_match(c, pc->filter_chain_match, cwhat, ch) : 0;
 	if (!ret)
