@@ -109,8 +109,11 @@ $(B)/proto/%.pb-c.c $(B)/proto/%.pb-c.h: proto/%.proto $(PROTOS)
 $(B)/proto/%.pb-c.o: $(B)/proto/%.pb-c.c $(PROTO_HDRS)
 	$(Q)$(CC) -O2 -g -I$(B)/proto -c $< -o $@
 
+# made afresh: ar matches members by base name, so updating in place would
+# replace the wrong one of envoy's three rbac.proto objects and keep the
+# objects of renamed sources
 $(B)/libkmesh.a: $(LIB_OBJS)
-	$(Q)ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(B)/kmeshd: $(KMESHD_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)

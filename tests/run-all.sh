@@ -105,6 +105,7 @@ if [ "$what" = all ] || [ "$what" = --host ]; then
 	run_suite "host integration" tests/host/run.sh
 	run_suite sockmap tests/host/sockmap.sh
 	run_suite "traffic policy" tests/host/policy.sh
+	run_suite authorization tests/host/authz.sh
 fi
 # kmesh-cni (tests/cni): the plugin against a real kmeshd, then under podman
 # with its CNI backend

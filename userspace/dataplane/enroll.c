@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 
 #include "enroll.h"
+#include "kmesh/authz_abi.h"
 #include "sys.h"
 
 #define KM_STR_(x) #x
@@ -51,6 +52,60 @@ static void note(km_enroll_note_fn fn, void *arg, const char *fmt, ...)
 	fn(arg, msg);
 }
 
+static int ident_fd = -1;
+
+void km_enroll_use_ident(int fd)
+{
+	ident_fd = fd;
+}
+
+static void ident_drop(const struct km_enroll_key *k)
+{
+	if (ident_fd >= 0)
+		bpf_map_delete_elem(ident_fd, k);	/* none is fine */
+}
+
+/* A Kubernetes name: lowercase alphanumerics, '-' and '.', below max. */
+static bool k8s_name(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (!n || n >= max)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      *s == '-' || *s == '.'))
+			return false;
+	return true;
+}
+
+int km_enroll_ident(const struct km_enroll_key *k, const char *ns,
+		    const char *sa, struct km_err *err)
+{
+	struct km_identity v = {};
+
+	if (ident_fd < 0)
+		return 0;
+	if (!ns || !sa || !*ns || !*sa) {
+		/* no identity: never proven, whatever was said before */
+		ident_drop(k);
+		return 0;
+	}
+	if (!k8s_name(ns, KM_IDENT_NS_MAX) || !k8s_name(sa, KM_IDENT_SA_MAX)) {
+		ident_drop(k);
+		km_err_set(err, "namespace '%s' or service account '%s' is not a Kubernetes name (a-z, 0-9, '-', '.'; under %d and %d characters): no identity kept",
+			   ns, sa, KM_IDENT_NS_MAX, KM_IDENT_SA_MAX);
+		return -EINVAL;
+	}
+	snprintf(v.ns, sizeof(v.ns), "%s", ns);
+	snprintf(v.sa, sizeof(v.sa), "%s", sa);
+	if (bpf_map_update_elem(ident_fd, k, &v, BPF_ANY)) {
+		km_err_set(err, "setting the identity: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 /* Prunes @rows; sets *pruned to the row recorded at @canon if it was one. */
 static int prune_rows(int fd, const struct km_enroll_row *rows, int n,
 		      const char *canon, struct km_enroll_key *pruned,
@@ -64,6 +119,7 @@ static int prune_rows(int fd, const struct km_enroll_row *rows, int n,
 		if (km_enroll_alive(&rows[i].k, rows[i].v.path) ||
 		    bpf_map_delete_elem(fd, &rows[i].k))
 			continue;
+		ident_drop(&rows[i].k);
 		gone++;
 		note(fn, arg, "pruned a stale enrollment: %s %s (id %llu) is gone",
 		     km_enroll_kind_str(rows[i].k.kind), rows[i].v.path,
@@ -202,5 +258,7 @@ int km_enroll_apply(int fd, const char *path, bool add,
 	}
 	ret = apply_rows(fd, rows, n, path, add, done, fn, arg, err);
 	free(rows);
+	if (!ret && !add)
+		ident_drop(&done->k);
 	return ret;
 }

@@ -49,4 +49,18 @@ int km_enroll_apply(int fd, const char *path, bool add,
 		    struct km_enroll_done *done, km_enroll_note_fn note,
 		    void *arg, struct km_err *err);
 
+/*
+ * Enrolled identities (km_ident, include/kmesh/authz_abi.h): the namespace
+ * and service account kmesh vouches for, which authorization policies can
+ * name. After km_enroll_use_ident(), a row this file removes (unenrolled
+ * or pruned) loses its identity too, so a cgroup or netns that comes back
+ * with the same id never inherits one. -1: no identity map (authorization
+ * not loaded).
+ */
+void km_enroll_use_ident(int ident_fd);
+/* Sets @k's identity (both names given: Kubernetes names), or removes it
+ * (either missing). 0, or a negative errno with err set. */
+int km_enroll_ident(const struct km_enroll_key *k, const char *ns,
+		    const char *sa, struct km_err *err);
+
 #endif

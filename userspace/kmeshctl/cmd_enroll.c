@@ -109,9 +109,14 @@ static int open_map(const struct ectl *c, struct km_maps *m)
 	return 1;
 }
 
-/* kmeshd is not running: the same enrollment code, on the map itself */
-static int direct(const struct ectl *c, const char *path, bool add, bool who)
+/* kmeshd is not running: the same enrollment code, on the maps
+ * themselves; the identity (namespace and service account, for
+ * authorization) lives in a map too, the workload name only in kmeshd */
+static int direct(const struct ectl *c, const char *path, bool add,
+		  json_t *req)
 {
+	const char *ns = json_string_value(json_object_get(req, "namespace"));
+	const char *sa = json_string_value(json_object_get(req, "service_account"));
 	struct km_enroll_done d;
 	struct km_err err = {};
 	struct km_maps m;
@@ -119,9 +124,12 @@ static int direct(const struct ectl *c, const char *path, bool add, bool who)
 
 	if (open_map(c, &m))
 		return 1;
-	if (who)
-		fprintf(stderr, "kmeshctl: kmeshd is not running: the namespace, workload and service account are not kept\n");
+	if (json_object_get(req, "workload"))
+		fprintf(stderr, "kmeshctl: kmeshd is not running: the workload name is not kept\n");
+	km_enroll_use_ident(m.ident);
 	ret = km_enroll_apply(m.enroll, path, add, &d, print_note, NULL, &err);
+	if (!ret && add)
+		ret = km_enroll_ident(&d.k, ns, sa, &err);
 	km_maps_close(&m);
 	if (ret) {
 		fprintf(stderr, "kmeshctl: %s\n", err.msg);
@@ -160,35 +168,53 @@ int cmd_enroll(struct ctl *ctl, int argc, char **argv)
 		{ "--namespace", "namespace" }, { "--workload", "workload" },
 		{ "--service-account", "service_account" },
 	};
-	bool add = argv[0][0] == 'e', who = false;
+	bool add = argv[0][0] == 'e';
+	const char *arg = NULL;
 	char path[PATH_MAX];
 	json_t *req, *reply;
 	struct ectl c;
 	int ret, i, k;
 
-	argc--, argv++;		/* what follows the command's name */
 	init(&c, ctl->pin_root, ctl->state_file, ctl->json);
-	path_for_kmeshd(argv[0], path, sizeof(path));
-	req = json_pack("{s:s,s:s}", "op", add ? "enroll" : "unenroll", "path", path);
-	for (i = 1; i < argc; i += 2) {
+	req = json_pack("{s:s}", "op", add ? "enroll" : "unenroll");
+	/* the path, and the options before or after it */
+	for (i = 1; i < argc; i++) {
 		for (k = 0; k < 3 && strcmp(argv[i], keys[k][0]); k++)
 			;
+		if (k == 3 && !arg && argv[i][0] != '-') {
+			arg = argv[i];
+			continue;
+		}
 		if (k == 3 || i + 1 >= argc || !add) {
-			fprintf(stderr, "kmeshctl: %s: unexpected argument '%s' (enroll takes --namespace, --workload, --service-account, each with a value)\n",
+			fprintf(stderr, "kmeshctl: %s: unexpected argument '%s' (enroll takes a path and --namespace, --workload, --service-account, each with a value)\n",
 				add ? "enroll" : "unenroll", argv[i]);
 			json_decref(req);
 			return 2;
 		}
-		json_object_set_new(req, keys[k][1], json_string(argv[i + 1]));
-		who = true;
+		json_object_set_new(req, keys[k][1], json_string(argv[++i]));
 	}
+	if (!arg) {
+		fprintf(stderr, "kmeshctl: %s: the path of a cgroup v2 directory or a netns file is missing\n",
+			add ? "enroll" : "unenroll");
+		json_decref(req);
+		return 2;
+	}
+	if (add && !json_object_get(req, "namespace") !=
+		   !json_object_get(req, "service_account"))
+		fprintf(stderr, "kmeshctl: enroll: an identity needs both --namespace and --service-account: none is kept\n");
+	path_for_kmeshd(arg, path, sizeof(path));
+	json_object_set_new(req, "path", json_string(path));
+	json_incref(req);	/* ask() drops one reference */
 	ret = ask(&c, req, &reply);
-	if (ret < 0)
-		return 1;
 	if (ret == 0)
-		return direct(&c, argv[0], add, who);
-	ret = answered(&c, reply);
-	json_decref(reply);
+		ret = direct(&c, arg, add, req);
+	else if (ret > 0) {
+		ret = answered(&c, reply);
+		json_decref(reply);
+	} else {
+		ret = 1;
+	}
+	json_decref(req);
 	return ret;
 }
 

@@ -38,6 +38,7 @@ int cmd_enrollments(struct ctl *c, int argc, char **argv);
 int cmd_config(struct ctl *c, int argc, char **argv);
 int cmd_module(struct ctl *c, int argc, char **argv);
 int cmd_sockmap(struct ctl *c, int argc, char **argv);
+int cmd_authz(struct ctl *c, int argc, char **argv);
 
 /* "kmeshctl: MSG" on stderr; returns 1 */
 int die_err(const struct km_err *err);

@@ -29,6 +29,11 @@ static const struct ctl_cmd cmds[] = {
 	  "  unenroll PATH     stop routing it\n" },
 	{ "enrollments", 0, 0, cmd_enrollments,
 	  "  enrollments       what is enrolled, and for which pod (kmeshd keeps that)\n" },
+	{ "authz", 0, -1, cmd_authz,
+	  "  authz             authorization: destinations with policies, counters per policy\n"
+	  "  authz check IP:PORT [--source IP] [--identity NS/SA]\n"
+	  "                    allowed or denied, by which policy, as the kernel decides a\n"
+	  "                    connect there (exit 1 denied)\n" },
 	{ "config", 0, 0, cmd_config,
 	  "  config            the xDS state: connection, versions and nonces per type,\n"
 	  "                    resource counts, the last NACK and its reason\n" },

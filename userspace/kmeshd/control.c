@@ -192,6 +192,17 @@ static void log_note(void *arg, const char *msg)
 	c->o.log(LOG_INFO, "%s", msg);
 }
 
+
+/* Removes an enrollment row and the identity kept for it (a cgroup or
+ * netns that comes back with the same id must not inherit it). */
+static int drop_row(struct km_control *c, const struct km_enroll_key *k)
+{
+	int ret = bpf_map_delete_elem(c->o.enroll_fd, k);
+
+	km_enroll_ident(k, NULL, NULL, NULL);
+	return ret;
+}
+
 /* A pod deleted while kmeshd was down took its netns with it, and its
  * /run/netns file: the path check cannot see that, the cookie can. */
 static void prune_dead_netns(struct km_control *c)
@@ -213,7 +224,7 @@ static void prune_dead_netns(struct km_control *c)
 	for (int i = 0; i < n; i++) {
 		if (rows[i].k.kind != KM_ENROLL_NETNS ||
 		    km_netns_live_has(&live, rows[i].k.id) ||
-		    bpf_map_delete_elem(c->o.enroll_fd, &rows[i].k))
+		    drop_row(c, &rows[i].k))
 			continue;
 		c->o.log(LOG_INFO, "pruned a stale enrollment: netns %s (id %llu) is gone (no process, open file or mount holds it)",
 			 rows[i].v.path, (unsigned long long)rows[i].k.id);
@@ -391,6 +402,9 @@ static json_t *do_enroll(struct km_control *c, const struct who *w)
 		return a;
 	if (km_enroll_apply(c->o.enroll_fd, w->path, true, &d, log_note, c, &err))
 		return fail("%s", err.msg);
+	/* the identity authorization policies can name: both or none */
+	if (km_enroll_ident(&d.k, w->ns, w->sa, &err))
+		c->o.log(LOG_WARN, "%s: %s", d.path, err.msg);
 	if (rec_set(c, &d.k, w->ns, w->workload, w->sa, w->cid))
 		c->o.log(LOG_WARN, "out of memory keeping who %s is for", d.path);
 	save(c);
@@ -407,7 +421,7 @@ static int unenroll_cid(struct km_control *c, const struct who *w,
 	if (!r)
 		return -ENOENT;
 	*k = r->k;
-	bpf_map_delete_elem(c->o.enroll_fd, k);	/* pruned already is fine */
+	drop_row(c, k);	/* pruned already is fine */
 	return 0;
 }
 
@@ -495,7 +509,7 @@ static json_t *do_gc(struct km_control *c, json_t *req)
 		c->o.log(LOG_INFO, "gc: unenrolled %s id %llu of container %s",
 			 km_enroll_kind_str(c->recs[r].k.kind),
 			 (unsigned long long)c->recs[r].k.id, c->recs[r].cid);
-		bpf_map_delete_elem(c->o.enroll_fd, &c->recs[r].k);
+		drop_row(c, &c->recs[r].k);
 		rec_drop(c, &c->recs[r]);
 		gone++;
 	}

@@ -37,6 +37,7 @@
 #include "ads.h"
 #include "kmod.h"
 #include "lbstat.h"
+#include "enroll.h"
 #include "maps.h"
 #include "not_enforced.h"
 #include "notify.h"
@@ -280,11 +281,20 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 			logmsg(LOG_INFO, "%zu port-wide HTTP listener(s): a frontend per virtual host IP domain, e.g. '%s'",
 			       r.n_port_wide, r.port_wide[0]);
 		if (r.n_inbound)
-			logmsg(LOG_INFO, "%zu inbound listener(s) kept, not served (no frontend; for authorization), e.g. '%s'",
+			logmsg(LOG_INFO, "%zu inbound listener(s) kept, not served (no frontend; their RBAC filters are enforced), e.g. '%s'",
 			       r.n_inbound, r.inbound[0]);
 		log_not_enforced(d, m);
-		km_notify("STATUS=generation %llu: %zu listeners, %zu clusters",
-			  (unsigned long long)gen, m->n_listeners, m->n_clusters);
+		/* authorization (docs/authz.md): what fails closed is loud */
+		if (r.authz.n_targets)
+			logmsg(LOG_INFO, "authorization: %zu destination(s) with policies (%zu counter rows), enforced at connect",
+			       r.authz.n_targets, r.authz.n_rows);
+		for (size_t i = 0; i < r.authz.n_fail_closed; i++)
+			logmsg(LOG_WARN, "authorization: %s",
+			       r.authz.fail_closed[i]);
+		km_notify("STATUS=generation %llu: %zu listeners, %zu clusters%s",
+			  (unsigned long long)gen, m->n_listeners, m->n_clusters,
+			  r.authz.n_fail_closed ?
+			  "; some authorization policies fail closed (see the log)" : "");
 	}
 	write_state(d);
 	km_records_free(&r);
@@ -718,6 +728,9 @@ static int check_only(const char *config)
 		list_kind(config, r.inbound, r.n_inbound,
 			  "is inbound: kept, no frontend");
 		list_not_enforced(config, &m);
+		for (size_t i = 0; i < r.authz.n_fail_closed; i++)
+			printf("%s: authorization: %s\n", config,
+			       r.authz.fail_closed[i]);
 	}
 	km_records_free(&r);
 	km_model_free(&m);
@@ -997,6 +1010,7 @@ int main(int argc, char **argv)
 	}
 	if (km_maps_read_gen(&d.maps, &g) == 0)
 		d.generation = g.generation;
+	km_enroll_use_ident(d.maps.ident);
 	logmsg(LOG_INFO, "programs attached to %s (%d new, %d replaced in place); pinned under %s; generation %llu serving%s",
 	       d.cgroup, rep.attached, rep.replaced, d.pin_root,
 	       (unsigned long long)d.generation,

@@ -15,11 +15,12 @@
  *   node                     user_agent_name (id, cluster and metadata are
  *                            read for xDS: ISTIO_VERSION, CLUSTER_ID,
  *                            NAMESPACE, INSTANCE_IPS, NODE_NAME, LABELS)
- *   listener                 stat_prefix, traffic_direction, access_log,
+ *   listener                 stat_prefix, access_log,
  *                            per_connection_buffer_limit_bytes
  *   filter_chains[]          name
  *   tcp_proxy                stat_prefix, access_log
- *   http_connection_manager  stat_prefix, codec_type, http_filters,
+ *   http_connection_manager  stat_prefix, codec_type, http_filters
+ *                            (but access-control filters: model/authz.h),
  *                            use_remote_address, access_log,
  *                            common_http_protocol_options,
  *                            stream_idle_timeout, request_timeout
