@@ -40,25 +40,30 @@ FILES = [
     'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
 ]
 
-# kinds of "accepted but not enforced" (enum km_notenf_kind, model/notenf.h)
+# kinds of "accepted but not enforced" (enum km_notenf_kind, model/notenf.h);
+# the readers' own list (model/not_enforced.c) is apart
 KINDS = ['timeouts', 'retries', 'telemetry', 'connection', 'health', 'lb_options',
          'headers', 'rewrites', 'cors', 'fault_injection', 'mirroring', 'metadata',
-         'dns', 'circuit_breakers', 'inbound', 'mtls', 'registry_only']
+         'dns', 'inbound', 'mtls', 'registry_only']
 
 T, RT, CX, TEL, HE, LB, HD, RW, MD = ('N:timeouts', 'N:retries', 'N:connection', 'N:telemetry',
                                      'N:health', 'N:lb_options', 'N:headers', 'N:rewrites',
                                      'N:metadata')
-HEADERS = {f: HD for f in ('request_headers_to_add', 'request_headers_to_remove',
-                           'response_headers_to_add', 'response_headers_to_remove',
-                           'request_headers_to_add_v2', 'response_headers_to_add_v2')}
+# headers to add or remove: the readers list them (header_rewrites)
+HEADERS = {f: 'E' for f in ('request_headers_to_add', 'request_headers_to_remove',
+                            'response_headers_to_add', 'response_headers_to_remove')}
 
 SPEC = {
     'envoy.config.cluster.v3.Cluster': {
         'name': 'E', 'type': 'E', 'cluster_type': 'E', 'eds_cluster_config': 'E',
-        'lb_policy': 'E', 'load_assignment': 'E', 'circuit_breakers': 'N:circuit_breakers',
+        'lb_policy': 'E', 'load_assignment': 'E',
+        # E: read, and listed when degraded, by the readers themselves
+        # (model/not_enforced.c, traffic-policy.md)
+        'circuit_breakers': 'E', 'connect_timeout': 'E', 'outlier_detection': 'E',
+        'common_lb_config': 'E', 'least_request_lb_config': 'E',
         # transport_socket, transport_socket_matches: by content (xds_audit.c)
         'transport_socket': 'E', 'transport_socket_matches': 'E',
-        'connect_timeout': T, 'per_connection_buffer_limit_bytes': CX,
+        'per_connection_buffer_limit_bytes': CX,
         'health_checks': HE, 'max_requests_per_connection': CX,
         'http_protocol_options': CX, 'http2_protocol_options': CX,
         'common_http_protocol_options': CX, 'upstream_http_protocol_options': CX,
@@ -67,10 +72,10 @@ SPEC = {
         'respect_dns_ttl': 'N:dns', 'dns_failure_refresh_rate': 'N:dns',
         'use_tcp_for_dns_lookups': 'N:dns', 'dns_resolution_config': 'N:dns',
         'typed_dns_resolver_config': 'N:dns',
-        'outlier_detection': HE, 'cleanup_interval': CX,
+        'cleanup_interval': CX,
         'upstream_bind_config': CX, 'upstream_connection_options': CX,
         'close_connections_on_host_health_failure': HE, 'ignore_health_on_host_removal': HE,
-        'common_lb_config': LB, 'least_request_lb_config': LB, 'round_robin_lb_config': LB,
+        'round_robin_lb_config': LB,
         'original_dst_lb_config': LB,
         'metadata': MD, 'alt_stat_name': TEL, 'track_timeout_budgets': TEL,
         'track_cluster_stats': TEL, 'lrs_server': TEL, 'lrs_report_endpoint_metrics': TEL,
@@ -129,10 +134,10 @@ SPEC = {
         'stat_prefix': TEL, 'cluster': 'E', 'weighted_clusters': 'E', 'tunneling_config': 'E',
         'access_log': TEL, 'access_log_flush_interval': TEL, 'flush_access_log_on_connected': TEL,
         'access_log_options': TEL,
-        'idle_timeout': T, 'downstream_idle_timeout': T, 'upstream_idle_timeout': T,
+        'idle_timeout': 'E', 'downstream_idle_timeout': T, 'upstream_idle_timeout': T,
         'max_connect_attempts': RT, 'max_downstream_connection_duration': T,
         'metadata_match': 'R:metadata_match (subset load balancing) is not supported',
-        'hash_policy': LB, 'on_demand': 'R:on-demand clusters are not supported',
+        'hash_policy': 'E', 'on_demand': 'R:on-demand clusters are not supported',
         'backoff_options': RT,
     },
     'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster': {'clusters': 'E'},
@@ -184,7 +189,7 @@ SPEC = {
         'virtual_clusters': TEL, 'rate_limits': 'R:rate limits deny requests, kmesh cannot enforce them',
         'cors': 'N:cors', 'typed_per_filter_config': 'N:telemetry',
         'include_request_attempt_count': RT, 'include_attempt_count_in_response': RT,
-        'retry_policy': RT, 'retry_policy_typed_config': RT, 'hedge_policy': RT,
+        'retry_policy': 'E', 'retry_policy_typed_config': RT, 'hedge_policy': 'E',
         'per_request_buffer_limit_bytes': CX, 'request_mirror_policies': 'N:mirroring',
         'matcher': 'R:the matcher API for routes is not supported', 'metadata': MD,
         'include_is_timeout_retry_header': RT,
@@ -200,22 +205,22 @@ SPEC = {
         'cluster_specifier_plugin': 'E', 'inline_cluster_specifier_plugin': 'E',
         'cluster_not_found_response_code': 'E',
         'metadata_match': 'R:metadata_match (subset load balancing) is not supported',
-        'prefix_rewrite': RW, 'regex_rewrite': RW, 'path_rewrite_policy': RW,
-        'host_rewrite_literal': RW, 'auto_host_rewrite': RW, 'host_rewrite_header': RW,
-        'host_rewrite_path_regex': RW, 'append_x_forwarded_host': HD,
-        'timeout': T, 'idle_timeout': T, 'max_grpc_timeout': T, 'grpc_timeout_offset': T,
+        'prefix_rewrite': 'E', 'regex_rewrite': 'E', 'path_rewrite_policy': RW,
+        'host_rewrite_literal': 'E', 'auto_host_rewrite': 'E', 'host_rewrite_header': 'E',
+        'host_rewrite_path_regex': 'E', 'append_x_forwarded_host': HD,
+        'timeout': 'E', 'idle_timeout': 'E', 'max_grpc_timeout': T, 'grpc_timeout_offset': T,
         'max_stream_duration': T, 'early_data_policy': CX,
-        'retry_policy': RT, 'retry_policy_typed_config': RT, 'hedge_policy': RT,
-        'request_mirror_policies': 'N:mirroring', 'priority': 'X',
+        'retry_policy': 'E', 'retry_policy_typed_config': RT, 'hedge_policy': RT,
+        'request_mirror_policies': 'E', 'priority': 'X',
         'rate_limits': 'R:rate limits deny requests, kmesh cannot enforce them',
-        'include_vh_rate_limits': 'X', 'hash_policy': LB, 'cors': 'N:cors',
+        'include_vh_rate_limits': 'X', 'hash_policy': 'E', 'cors': 'N:cors',
         'upgrade_configs': CX, 'internal_redirect_policy': 'N:rewrites',
         'internal_redirect_action': 'N:rewrites', 'max_internal_redirects': 'N:rewrites',
     },
     'envoy.config.route.v3.WeightedCluster': {
         'clusters': 'E', 'total_weight': 'E', 'runtime_key_prefix': 'X', 'header_name': 'E',
         'random_value_specifier': 'E'},
-    'envoy.config.route.v3.WeightedCluster.ClusterWeight': dict(HEADERS, **{
+    'envoy.config.route.v3.WeightedCluster.ClusterWeight': dict({f: HD for f in HEADERS}, **{
         'name': 'E', 'cluster_header': 'E', 'weight': 'E',
         'metadata_match': 'R:metadata_match (subset load balancing) is not supported',
         'typed_per_filter_config': 'N:telemetry', 'host_rewrite_literal': RW}),
@@ -267,7 +272,7 @@ def main():
         for tag, f in sorted(msgs[name]):
             cls = SPEC[name].get(f, 'R:not supported')
             c, _, arg = cls.partition(':')
-            kind = 'KM_NE_%s' % arg.upper() if c == 'N' else '0'
+            kind = 'KM_NK_%s' % arg.upper() if c == 'N' else '0'
             why = c_str(arg) if c == 'R' else 'NULL'
             rows.append('\t{ %s, %d, %s, X_%s, %s, %s },' % (c_str(name), tag, c_str(f), c, kind, why))
     print('// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)')

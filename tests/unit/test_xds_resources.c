@@ -24,6 +24,9 @@
 #include "envoy/config/route/v3/route.pb-c.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb-c.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb-c.h"
+#include "envoy/extensions/filters/network/rbac/v3/rbac.pb-c.h"
+#include "envoy/extensions/filters/http/rbac/v3/rbac.pb-c.h"
+#include "authz.h"
 #include "resources.h"
 #include "notenf.h"
 
@@ -743,8 +746,8 @@ static void test_cluster_static(void **state)
 	src_is_xds(&c.src);
 	assert_int_equal(c.type, KM_CLUSTER_STATIC);
 	assert_false(c.original_dst);
-	/* LEAST_REQUEST runs as round robin */
-	assert_int_equal(c.lb_policy, KM_LB_ROUND_ROBIN);
+	/* LEAST_REQUEST, by active connections */
+	assert_int_equal(c.lb_policy, KM_LB_LEAST_REQUEST);
 	/* DEFAULT thresholds only */
 	assert_int_equal(c.cb.max_connections, 100);
 	assert_int_equal(c.cb.max_pending_requests, 101);
@@ -850,9 +853,14 @@ static void test_lb_policies(void **state)
 		{ ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__ROUND_ROBIN,
 		  KM_LB_ROUND_ROBIN },
 		{ ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__LEAST_REQUEST,
-		  KM_LB_ROUND_ROBIN },
+		  KM_LB_LEAST_REQUEST },
 		{ ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__RANDOM,
 		  KM_LB_RANDOM },
+		{ ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__MAGLEV,
+		  KM_LB_MAGLEV },
+		/* served by a Maglev table */
+		{ ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__RING_HASH,
+		  KM_LB_MAGLEV },
 	};
 
 	(void)state;
@@ -1076,19 +1084,21 @@ static void test_listener(void **state)
 	assert_null(ch->rds_name);
 	check_fixture_routes(&ch->routes);
 
-	/* istio.stats and the fault filter are accepted, not enforced,
-	 * counted by kind (the router is enforced); nothing is skipped */
+	/* istio.stats is accepted, not enforced: counted by kind, once per
+	 * resource, with the first example; the fault filter is the readers'
+	 * own list; nothing is skipped */
 	assert_int_equal(skipped.filters, 0);
 	assert_int_equal(skipped.typed_configs, 0);
-	assert_int_equal(ne.count[KM_NE_TELEMETRY], 3);	/* + 2 stat_prefix */
-	assert_int_equal(ne.count[KM_NE_FAULT_INJECTION], 1);
-	assert_string_equal(ne.example[KM_NE_FAULT_INJECTION],
-			    "listener 'web': filter_chains[1]: http_connection_manager: envoy.filters.http.fault");
+	assert_int_equal(ne.count[KM_NK_TELEMETRY], 1);
+	assert_string_equal(ne.example[KM_NK_TELEMETRY],
+			    "listener 'web': filter_chains[0]: istio.stats");
+	assert_int_equal(ne.count[KM_NK_FAULT_INJECTION], 0);
+	assert_int_equal(l.chains[1].not_enforced, KM_NE_FAULT);
 	km_listener_free(&l);
 
-	/* counts add up over the resources of a response */
+	/* the sink is one resource's: it counts each kind once */
 	assert_int_equal(km_xds_listener(buf, len, &l, &skipped, &err), 0);
-	assert_int_equal(ne.count[KM_NE_FAULT_INJECTION], 2);
+	assert_int_equal(ne.count[KM_NK_TELEMETRY], 1);
 	km_listener_free(&l);
 	km_xds_audit_set(NULL, false);
 	km_notenf_free(&ne);
@@ -1154,11 +1164,11 @@ static void test_listener_chain_dropped(void **state)
 
 	(void)state;
 	fx_init(&f);
-	/* chain 0: rbac (the authorization work's to refuse or skip) and
-	 * istio.stats (accepted, not enforced) */
+	/* chain 0: metadata exchange and istio.stats (accepted, not
+	 * enforced); not RBAC, which is never skipped (ch_net_rbac) */
 	f.ch[0]->filters = (pb_filter **)ptrs(&f, 2,
-		filter(&f, "envoy.filters.network.rbac",
-		       any(&f, "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC")),
+		filter(&f, "istio.metadata_exchange",
+		       any(&f, "type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange")),
 		filter(&f, "istio.stats", any(&f, URL_STATS)));
 	/* a dropped chain's match is never looked at */
 	tls_match.transport_protocol = "tls";
@@ -1171,7 +1181,7 @@ static void test_listener_chain_dropped(void **state)
 	assert_int_equal(l.n_chains, 1);
 	assert_int_equal(l.chains[0].kind, KM_CHAIN_HTTP);
 	assert_int_equal(l.chains[0].dest_port, 9081);
-	assert_int_equal(skipped.filters, 1);
+	assert_int_equal(skipped.filters, 0);
 	km_listener_free(&l);
 	fx_free(&f);
 }
@@ -1214,7 +1224,7 @@ static void cl_long_name(struct fx *f) { f->cl->name = str_of(f, 256, 'c'); }
 static void cl_max_name(struct fx *f)
 {
 	f->cl->name = str_of(f, 255, 'c');
-	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__MAGLEV;
+	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__CLUSTER_PROVIDED;
 }
 static void cl_quoted_name(struct fx *f)
 {
@@ -1238,10 +1248,6 @@ static void cl_custom(struct fx *f)
 		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__CLUSTER_DISCOVERY_TYPE_CLUSTER_TYPE;
 	f->cl->cluster_type = t;
 }
-static void cl_ring_hash(struct fx *f)
-{
-	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__RING_HASH;
-}
 static void cl_provided(struct fx *f)
 {
 	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__CLUSTER_PROVIDED;
@@ -1257,6 +1263,121 @@ static void cl_orig_dst_maglev(struct fx *f)
 	f->cl->type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__ORIGINAL_DST;
 	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__MAGLEV;
 }
+/* LB configs and hash policies (issue 16) */
+typedef Envoy__Config__Cluster__V3__Cluster__LeastRequestLbConfig pb_lr;
+typedef Envoy__Config__Cluster__V3__Cluster__MaglevLbConfig pb_mg;
+typedef Envoy__Config__Route__V3__RouteAction__HashPolicy pb_rhash;
+typedef Envoy__Type__V3__HashPolicy pb_thash;
+
+static pb_lr *lr_config(struct fx *f, uint32_t choice, bool bias, double b)
+{
+	pb_lr *lr = fx_new(f, sizeof(*lr));
+
+	*lr = (pb_lr)ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LEAST_REQUEST_LB_CONFIG__INIT;
+	if (choice)
+		lr->choice_count = u32(f, choice);
+	if (bias) {
+		lr->active_request_bias = fx_new(f, sizeof(*lr->active_request_bias));
+		*lr->active_request_bias = (Envoy__Config__Core__V3__RuntimeDouble)
+			ENVOY__CONFIG__CORE__V3__RUNTIME_DOUBLE__INIT;
+		lr->active_request_bias->default_value = b;
+	}
+	f->cl->lb_config_case =
+		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_CONFIG_LEAST_REQUEST_LB_CONFIG;
+	f->cl->least_request_lb_config = lr;
+	return lr;
+}
+
+static void maglev_config(struct fx *f, uint64_t size)
+{
+	pb_mg *mg = fx_new(f, sizeof(*mg));
+
+	*mg = (pb_mg)ENVOY__CONFIG__CLUSTER__V3__CLUSTER__MAGLEV_LB_CONFIG__INIT;
+	mg->table_size = fx_new(f, sizeof(*mg->table_size));
+	*mg->table_size = (Google__Protobuf__UInt64Value)GOOGLE__PROTOBUF__UINT64_VALUE__INIT;
+	mg->table_size->value = size;
+	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__MAGLEV;
+	f->cl->lb_config_case =
+		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_CONFIG_MAGLEV_LB_CONFIG;
+	f->cl->maglev_lb_config = mg;
+}
+
+/* hash_policy entries of route r1: source_ip, then @then (0: none) */
+static void route_hash(struct fx *f, int then)
+{
+	pb_rhash *h[2];
+	Envoy__Config__Route__V3__RouteAction__HashPolicy__ConnectionProperties *cp =
+		fx_new(f, sizeof(*cp));
+	Envoy__Config__Route__V3__RouteAction__HashPolicy__Header *hd =
+		fx_new(f, sizeof(*hd));
+
+	*cp = (Envoy__Config__Route__V3__RouteAction__HashPolicy__ConnectionProperties)
+		ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__HASH_POLICY__CONNECTION_PROPERTIES__INIT;
+	cp->source_ip = true;
+	*hd = (Envoy__Config__Route__V3__RouteAction__HashPolicy__Header)
+		ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__HASH_POLICY__HEADER__INIT;
+	for (int i = 0; i < 2; i++) {
+		h[i] = fx_new(f, sizeof(*h[i]));
+		*h[i] = (pb_rhash)ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__HASH_POLICY__INIT;
+	}
+	h[0]->policy_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__HASH_POLICY__POLICY_SPECIFIER_CONNECTION_PROPERTIES;
+	h[0]->connection_properties = cp;
+	h[1]->policy_specifier_case = then;
+	h[1]->header = hd;	/* the oneof's union: any empty message */
+	f->rt[0]->route->n_hash_policy = then ? 2 : 1;
+	f->rt[0]->route->hash_policy = (pb_rhash **)ptrs(f, 2, h[0], h[1]);
+}
+
+static void tcp_hash(struct fx *f, size_t n, int kind)
+{
+	pb_thash *h = fx_new(f, sizeof(*h));
+
+	*h = (pb_thash)ENVOY__TYPE__V3__HASH_POLICY__INIT;
+	h->policy_specifier_case = kind;
+	h->source_ip = fx_new(f, sizeof(*h->source_ip));
+	*h->source_ip = (Envoy__Type__V3__HashPolicy__SourceIp)
+		ENVOY__TYPE__V3__HASH_POLICY__SOURCE_IP__INIT;
+	f->tcp->n_hash_policy = n;
+	f->tcp->hash_policy = (pb_thash **)ptrs(f, 2, h, h);
+}
+
+static void cl_lr_on_rr(struct fx *f)
+{
+	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__ROUND_ROBIN;
+	lr_config(f, 3, false, 0);
+}
+static void cl_lr_choice_1(struct fx *f) { lr_config(f, 1, false, 0); }
+static void cl_lr_choice_17(struct fx *f) { lr_config(f, 17, false, 0); }
+static void cl_lr_bias_half(struct fx *f) { lr_config(f, 0, true, 0.5); }
+static void cl_maglev_65536(struct fx *f) { maglev_config(f, 65536); }
+static void cl_maglev_big(struct fx *f) { maglev_config(f, 1048583); }
+static void cl_maglev_on_lr(struct fx *f)
+{
+	maglev_config(f, 251);
+	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__LEAST_REQUEST;
+}
+static void rt_hash_header(struct fx *f)
+{
+	route_hash(f, ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__HASH_POLICY__POLICY_SPECIFIER_HEADER);
+}
+static void rt_hash_cookie(struct fx *f)
+{
+	route_hash(f, ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__HASH_POLICY__POLICY_SPECIFIER_COOKIE);
+}
+static void rt_hash_query(struct fx *f)
+{
+	route_hash(f, ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__HASH_POLICY__POLICY_SPECIFIER_QUERY_PARAMETER);
+}
+static void tcp_hash_two(struct fx *f)
+{
+	tcp_hash(f, 2, ENVOY__TYPE__V3__HASH_POLICY__POLICY_SPECIFIER_SOURCE_IP);
+}
+static void tcp_hash_filter_state(struct fx *f)
+{
+	tcp_hash(f, 1, ENVOY__TYPE__V3__HASH_POLICY__POLICY_SPECIFIER_FILTER_STATE);
+}
+
 static void cl_orig_dst_endpoints(struct fx *f)
 {
 	f->cl->type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__ORIGINAL_DST;
@@ -1373,6 +1494,311 @@ static void ch_all_unknown(struct fx *f)
 static void ch_two_terminal(struct fx *f)
 {
 	f->ch[0]->filters[0] = filter(f, "hcm", f->any_hcm);
+}
+/* authorization filters (model/authz.h): refused with the reason, never
+ * skipped; known by type URL, or by name when the type says nothing */
+#define URL_NET_RBAC \
+	"type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC"
+#define URL_HTTP_RBAC \
+	"type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC"
+#define URL_HTTP_EXT_AUTHZ \
+	"type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz"
+#define URL_TYPED_STRUCT "type.googleapis.com/udpa.type.v1.TypedStruct"
+typedef Envoy__Extensions__Filters__Network__Rbac__V3__RBAC pb_net_rbac;
+typedef Envoy__Extensions__Filters__Http__Rbac__V3__RBAC pb_http_rbac;
+typedef Envoy__Config__Rbac__V3__RBAC pb_rules;
+typedef Envoy__Config__Rbac__V3__Policy pb_policy;
+typedef Envoy__Config__Rbac__V3__Permission pb_perm;
+typedef Envoy__Config__Rbac__V3__Principal pb_prin;
+
+/* An Any holding @m packed (now: cases change nothing after). */
+static pb_any *any_msg(struct fx *f, const char *url,
+		       const ProtobufCMessage *m)
+{
+	pb_any *a = any(f, url);
+
+	a->value.data = pack(f, m, &a->value.len);
+	return a;
+}
+static pb_net_rbac *net_rbac(struct fx *f)
+{
+	pb_net_rbac *r = fx_new(f, sizeof(*r));
+
+	*r = (pb_net_rbac)ENVOY__EXTENSIONS__FILTERS__NETWORK__RBAC__V3__RBAC__INIT;
+	r->stat_prefix = "tcp.";
+	return r;
+}
+static pb_rules *rules(struct fx *f, int action, size_t n, ...)
+{
+	pb_rules *r = fx_new(f, sizeof(*r));
+	va_list ap;
+
+	*r = (pb_rules)ENVOY__CONFIG__RBAC__V3__RBAC__INIT;
+	r->action = action;
+	r->n_policies = n;
+	r->policies = fx_new(f, (n + 1) * sizeof(*r->policies));
+	va_start(ap, n);
+	for (size_t i = 0; i < n; i++) {
+		Envoy__Config__Rbac__V3__RBAC__PoliciesEntry *e =
+			fx_new(f, sizeof(*e));
+
+		*e = (Envoy__Config__Rbac__V3__RBAC__PoliciesEntry)
+			ENVOY__CONFIG__RBAC__V3__RBAC__POLICIES_ENTRY__INIT;
+		e->key = va_arg(ap, char *);
+		e->value = va_arg(ap, pb_policy *);
+		r->policies[i] = e;
+	}
+	va_end(ap);
+	return r;
+}
+static pb_policy *policy(struct fx *f, pb_perm *perm, pb_prin *prin)
+{
+	pb_policy *p = fx_new(f, sizeof(*p));
+
+	*p = (pb_policy)ENVOY__CONFIG__RBAC__V3__POLICY__INIT;
+	p->n_permissions = 1;
+	p->permissions = (pb_perm **)ptrs(f, 1, perm);
+	p->n_principals = 1;
+	p->principals = (pb_prin **)ptrs(f, 1, prin);
+	return p;
+}
+static pb_perm *perm_port(struct fx *f, uint32_t port)
+{
+	pb_perm *p = fx_new(f, sizeof(*p));
+
+	*p = (pb_perm)ENVOY__CONFIG__RBAC__V3__PERMISSION__INIT;
+	p->rule_case = ENVOY__CONFIG__RBAC__V3__PERMISSION__RULE_DESTINATION_PORT;
+	p->destination_port = port;
+	return p;
+}
+static pb_perm *perm_method(struct fx *f)
+{
+	pb_perm *p = fx_new(f, sizeof(*p));
+
+	*p = (pb_perm)ENVOY__CONFIG__RBAC__V3__PERMISSION__INIT;
+	p->rule_case = ENVOY__CONFIG__RBAC__V3__PERMISSION__RULE_HEADER;
+	p->header = header(f, ":method");
+	return p;
+}
+static pb_prin *prin_exact(struct fx *f, const char *name)
+{
+	pb_prin *p = fx_new(f, sizeof(*p));
+	Envoy__Config__Rbac__V3__Principal__Authenticated *a =
+		fx_new(f, sizeof(*a));
+	pb_string_matcher *sm = fx_new(f, sizeof(*sm));
+
+	*sm = (pb_string_matcher)ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__INIT;
+	sm->match_pattern_case =
+		ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__MATCH_PATTERN_EXACT;
+	sm->exact = (char *)name;
+	*a = (Envoy__Config__Rbac__V3__Principal__Authenticated)
+		ENVOY__CONFIG__RBAC__V3__PRINCIPAL__AUTHENTICATED__INIT;
+	a->principal_name = sm;
+	*p = (pb_prin)ENVOY__CONFIG__RBAC__V3__PRINCIPAL__INIT;
+	p->identifier_case = ENVOY__CONFIG__RBAC__V3__PRINCIPAL__IDENTIFIER_AUTHENTICATED;
+	p->authenticated = a;
+	return p;
+}
+static void ch_net_rbac_by_name(struct fx *f)
+{
+	f->ch[0]->filters[0] = filter(f, "envoy.filters.network.rbac",
+				      any(f, URL_TYPED_STRUCT));
+}
+static void ch_net_rbac_matcher(struct fx *f)
+{
+	Envoy__Config__Rbac__V3__Unparsed *u = fx_new(f, sizeof(*u));
+	pb_net_rbac *r = net_rbac(f);
+
+	*u = (Envoy__Config__Rbac__V3__Unparsed)ENVOY__CONFIG__RBAC__V3__UNPARSED__INIT;
+	r->matcher = u;
+	f->ch[0]->filters[0] = filter(f, "envoy.filters.network.rbac",
+				      any_msg(f, URL_NET_RBAC, &r->base));
+}
+static void hcm_http_filter(struct fx *f, pb_http_filter *h)
+{
+	f->hcm->http_filters[0] = h;
+}
+static void hcm_rbac_action_7(struct fx *f)
+{
+	pb_http_rbac *r = fx_new(f, sizeof(*r));
+	pb_http_filter *h = http_filter(f, "envoy.filters.http.rbac", NULL);
+
+	*r = (pb_http_rbac)ENVOY__EXTENSIONS__FILTERS__HTTP__RBAC__V3__RBAC__INIT;
+	r->rules = rules(f, 7, 0);
+	h->config_type_case =
+		ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_FILTER__CONFIG_TYPE_TYPED_CONFIG;
+	h->typed_config = any_msg(f, URL_HTTP_RBAC, &r->base);
+	hcm_http_filter(f, h);
+}
+/* RBAC filters become the chain's engines (model/authz.h): a network
+ * RBAC's rules and shadow_rules, an HTTP RBAC whose header condition
+ * cannot be judged at connect (unknown: fails closed). */
+static void test_listener_rbac(void **state)
+{
+	struct km_xds_skipped skipped = { 0 };
+	const struct km_az_engine *e;
+	const struct km_az_node *n;
+	pb_http_rbac hr = ENVOY__EXTENSIONS__FILTERS__HTTP__RBAC__V3__RBAC__INIT;
+	pb_http_filter *h;
+	struct km_m_listener l;
+	struct km_err err;
+	pb_net_rbac *r;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	r = net_rbac(&f);
+	r->rules = rules(&f, ENVOY__CONFIG__RBAC__V3__RBAC__ACTION__DENY, 2,
+			 "z-last", policy(&f, perm_port(&f, 9080),
+					  prin_exact(&f, "spiffe://cluster.local/ns/a/sa/b")),
+			 "a-first", policy(&f, perm_port(&f, 1),
+					   prin_exact(&f, "spiffe://other.td/ns/a/sa/b")));
+	r->shadow_rules = rules(&f, ENVOY__CONFIG__RBAC__V3__RBAC__ACTION__ALLOW, 0);
+	f.ch[0]->filters[0] = filter(&f, "envoy.filters.network.rbac",
+				     any_msg(&f, URL_NET_RBAC, &r->base));
+	hr.rules = rules(&f, ENVOY__CONFIG__RBAC__V3__RBAC__ACTION__ALLOW, 1,
+			 "get", policy(&f, perm_method(&f),
+				       prin_exact(&f, "cluster.local/ns/a/sa/b")));
+	h = http_filter(&f, "envoy.filters.http.rbac", NULL);
+	h->config_type_case =
+		ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_FILTER__CONFIG_TYPE_TYPED_CONFIG;
+	h->typed_config = any_msg(&f, URL_HTTP_RBAC, &hr.base);
+	hcm_http_filter(&f, h);
+	buf = fx_pack(&f, LISTENER, &len);
+	if (km_xds_listener(buf, len, &l, &skipped, &err))
+		fail_msg("%s", err.msg);
+
+	assert_int_equal(l.chains[0].n_authz, 2);
+	e = &l.chains[0].authz[0];
+	assert_true(e->deny);
+	assert_false(e->shadow || e->http);
+	assert_string_equal(e->name, "tcp.");
+	assert_int_equal(e->n_policies, 2);
+	/* sorted by name, as Envoy evaluates them */
+	assert_string_equal(e->policies[0].name, "a-first");
+	assert_string_equal(e->policies[1].name, "z-last");
+	n = &e->policies[1].permissions;
+	assert_int_equal(n->kind, KM_AZN_OR);
+	assert_int_equal(n->kids[0].kind, KM_AZN_DPORT);
+	assert_int_equal(n->kids[0].lo, 9080);
+	assert_int_equal(n->kids[0].hi, 9080);
+	n = &e->policies[1].principals.kids[0];
+	assert_int_equal(n->kind, KM_AZN_IDENT_SA);
+	assert_string_equal(n->ns, "a");
+	assert_string_equal(n->sa, "b");
+	/* another trust domain: no identity kmesh proves matches it */
+	assert_int_equal(e->policies[0].principals.kids[0].kind, KM_AZN_NONE);
+	e = &l.chains[0].authz[1];
+	assert_true(e->shadow);
+	assert_false(e->deny);
+	assert_int_equal(e->n_policies, 0);
+
+	assert_int_equal(l.chains[1].n_authz, 1);
+	e = &l.chains[1].authz[0];
+	assert_true(e->http);
+	n = &e->policies[0].permissions.kids[0];
+	assert_int_equal(n->kind, KM_AZN_UNKNOWN);
+	assert_string_equal(n->what, "header ':method'");
+	assert_int_equal(e->policies[0].principals.kids[0].kind,
+			 KM_AZN_IDENT_SA);
+	/* an RBAC filter is never counted as skipped */
+	assert_int_equal(skipped.filters, 0);
+	assert_int_equal(skipped.typed_configs, 0);
+	km_listener_free(&l);
+	fx_free(&f);
+}
+
+/* per-route access control: refused wherever it sits */
+static void rt_rbac_per_route(struct fx *f)
+{
+	Envoy__Config__Route__V3__Route__TypedPerFilterConfigEntry *e =
+		fx_new(f, sizeof(*e));
+
+	*e = (Envoy__Config__Route__V3__Route__TypedPerFilterConfigEntry)
+		ENVOY__CONFIG__ROUTE__V3__ROUTE__TYPED_PER_FILTER_CONFIG_ENTRY__INIT;
+	e->key = "my-authz";
+	e->value = any(f, "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute");
+	f->rt[0]->n_typed_per_filter_config = 1;
+	f->rt[0]->typed_per_filter_config =
+		(Envoy__Config__Route__V3__Route__TypedPerFilterConfigEntry **)ptrs(f, 1, e);
+}
+static void hcm_ext_authz(struct fx *f)
+{
+	hcm_http_filter(f, http_filter(f, "authz", URL_HTTP_EXT_AUTHZ));
+}
+static void hcm_net_ext_authz(struct fx *f)
+{
+	hcm_http_filter(f, http_filter(f, "authz",
+		"type.googleapis.com/envoy.extensions.filters.network.ext_authz.v3.ExtAuthz"));
+}
+static void hcm_jwt_authn(struct fx *f)
+{
+	hcm_http_filter(f, http_filter(f, "envoy.filters.http.jwt_authn", NULL));
+}
+
+/* A chain with RBAC but no filter kmesh serves is dropped, its engines
+ * freed with it (the ASan build finds the leak otherwise) */
+static void test_listener_rbac_dropped_chain(void **state)
+{
+	struct km_xds_skipped skipped = { 0 };
+	struct km_m_listener l;
+	struct km_err err;
+	pb_net_rbac *r;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	r = net_rbac(&f);
+	r->rules = rules(&f, ENVOY__CONFIG__RBAC__V3__RBAC__ACTION__DENY, 1,
+			 "p", policy(&f, perm_port(&f, 1),
+				     prin_exact(&f, "cluster.local/ns/a/sa/b")));
+	/* istio.stats: a filter kmesh accepts without serving the chain
+	 * (a name-only tcp_proxy is refused: xds_audit.c) */
+	f.ch[0]->filters = (pb_filter **)ptrs(&f, 2,
+		filter(&f, "envoy.filters.network.rbac",
+		       any_msg(&f, URL_NET_RBAC, &r->base)),
+		filter(&f, "istio.stats", any(&f, URL_STATS)));
+	buf = fx_pack(&f, LISTENER, &len);
+	if (km_xds_listener(buf, len, &l, &skipped, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(l.n_chains, 1);
+	assert_int_equal(l.chains[0].kind, KM_CHAIN_HTTP);
+	km_listener_free(&l);
+	fx_free(&f);
+}
+
+/* ext_authz (Istio's CUSTOM): an ALLOW engine whose one policy kmesh
+ * cannot evaluate: every connection denied, fail closed, not a NACK that
+ * would freeze the listener's other policies */
+static void test_listener_custom(void **state)
+{
+	struct km_xds_skipped skipped = { 0 };
+	const struct km_az_engine *e;
+	struct km_m_listener l;
+	struct km_err err;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	hcm_ext_authz(&f);
+	buf = fx_pack(&f, LISTENER, &len);
+	if (km_xds_listener(buf, len, &l, &skipped, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(l.chains[1].n_authz, 1);
+	e = &l.chains[1].authz[0];
+	assert_true(e->custom && e->http);
+	assert_false(e->deny || e->shadow);
+	assert_int_equal(e->n_policies, 1);
+	assert_int_equal(e->policies[0].permissions.kids[0].kind,
+			 KM_AZN_UNKNOWN);
+	km_listener_free(&l);
+	fx_free(&f);
 }
 static void ch_same_port(struct fx *f)
 {
@@ -1794,7 +2220,7 @@ static const struct bad_case bad_cases[] = {
 	{ "cluster name 256 bytes", CLUSTER, cl_long_name,
 	  "cluster: name is 256 bytes long, limit is 255" },
 	{ "cluster name 255 bytes is fine", CLUSTER, cl_max_name,
-	  "cluster '" C64 "...': lb_policy MAGLEV not supported (ROUND_ROBIN, LEAST_REQUEST or RANDOM)" },
+	  "cluster '" C64 "...': lb_policy CLUSTER_PROVIDED not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV)" },
 	{ "long name quoted short", CLUSTER, cl_quoted_name,
 	  "cluster '" A64 "...': type LOGICAL_DNS not supported (STATIC, EDS or ORIGINAL_DST)" },
 	{ "STRICT_DNS", CLUSTER, cl_strict_dns,
@@ -1802,15 +2228,37 @@ static const struct bad_case bad_cases[] = {
 	{ "type 9", CLUSTER, cl_type_9, EPS "unknown type 9" },
 	{ "custom cluster_type", CLUSTER, cl_custom,
 	  EPS "cluster_type 'envoy.clusters.aggregate' not supported (type STATIC, EDS or ORIGINAL_DST)" },
-	{ "RING_HASH", CLUSTER, cl_ring_hash,
-	  EPS "lb_policy RING_HASH not supported (ROUND_ROBIN, LEAST_REQUEST or RANDOM)" },
 	{ "CLUSTER_PROVIDED on STATIC", CLUSTER, cl_provided,
-	  EPS "lb_policy CLUSTER_PROVIDED not supported (ROUND_ROBIN, LEAST_REQUEST or RANDOM)" },
+	  EPS "lb_policy CLUSTER_PROVIDED not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV)" },
 	{ "LOAD_BALANCING_POLICY_CONFIG", CLUSTER, cl_lbpc,
-	  EPS "lb_policy LOAD_BALANCING_POLICY_CONFIG not supported (ROUND_ROBIN, LEAST_REQUEST or RANDOM)" },
+	  EPS "lb_policy LOAD_BALANCING_POLICY_CONFIG not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV)" },
 	{ "lb_policy 42", CLUSTER, cl_lb_42, EPS "unknown lb_policy 42" },
+	{ "least_request_lb_config on ROUND_ROBIN", CLUSTER, cl_lr_on_rr,
+	  EPS "least_request_lb_config needs lb_policy LEAST_REQUEST" },
+	{ "choice_count 1", CLUSTER, cl_lr_choice_1,
+	  EPS "least_request_lb_config: choice_count 1 is out of range (2-16)" },
+	{ "choice_count 17", CLUSTER, cl_lr_choice_17,
+	  EPS "least_request_lb_config: choice_count 17 is out of range (2-16)" },
+	{ "active_request_bias 0.5", CLUSTER, cl_lr_bias_half,
+	  EPS "least_request_lb_config: active_request_bias: default_value 0.5 is not supported (0 or 1.0: weight / (active + 1)^bias is compared in the kernel in integers)" },
+	{ "maglev table_size 65536", CLUSTER, cl_maglev_65536,
+	  EPS "maglev_lb_config: table_size 65536 is not a prime" },
+	{ "maglev table_size too big", CLUSTER, cl_maglev_big,
+	  EPS "maglev_lb_config: table_size 1048583 is out of range (2-1048573)" },
+	{ "maglev_lb_config on LEAST_REQUEST", CLUSTER, cl_maglev_on_lr,
+	  EPS "maglev_lb_config needs lb_policy MAGLEV" },
+	{ "route hash_policy header", ROUTE, rt_hash_header,
+	  RT1 ": hash_policy[1]: header is not supported: kmesh picks the endpoint when the connection is made, so only the source address can be hashed (connection_properties.source_ip)" },
+	{ "route hash_policy cookie", ROUTE, rt_hash_cookie,
+	  RT1 ": hash_policy[1]: cookie is not supported: kmesh picks the endpoint when the connection is made, so only the source address can be hashed (connection_properties.source_ip)" },
+	{ "route hash_policy query_parameter", ROUTE, rt_hash_query,
+	  RT1 ": hash_policy[1]: query_parameter is not supported: kmesh picks the endpoint when the connection is made, so only the source address can be hashed (connection_properties.source_ip)" },
+	{ "tcp_proxy two hash policies", LISTENER, tcp_hash_two,
+	  CH0 ": tcp_proxy: 2 hash_policy entries, limit is 1" },
+	{ "tcp_proxy hash_policy filter_state", LISTENER, tcp_hash_filter_state,
+	  CH0 ": tcp_proxy: hash_policy[0]: filter_state is not supported: kmesh picks the endpoint when the connection is made, so only the source address can be hashed (source_ip)" },
 	{ "ORIGINAL_DST with MAGLEV", CLUSTER, cl_orig_dst_maglev,
-	  EPS "lb_policy MAGLEV not supported (ROUND_ROBIN, LEAST_REQUEST or RANDOM)" },
+	  EPS "lb_policy MAGLEV on an ORIGINAL_DST cluster (it takes CLUSTER_PROVIDED)" },
 	{ "ORIGINAL_DST with endpoints", CLUSTER, cl_orig_dst_endpoints,
 	  EPS "load_assignment: an ORIGINAL_DST cluster has no endpoints" },
 	{ "EDS service_name", CLUSTER, cl_eds_service_name,
@@ -1870,6 +2318,16 @@ static const struct bad_case bad_cases[] = {
 	  CH0 ": filters is empty, needs a tcp_proxy or http_connection_manager filter" },
 	{ "two terminal filters", LISTENER, ch_two_terminal,
 	  CH0 ": more than one tcp_proxy or http_connection_manager filter" },
+	{ "network RBAC by name", LISTENER, ch_net_rbac_by_name,
+	  CH0 ": filter 'envoy.filters.network.rbac': an RBAC filter without its RBAC typed_config cannot be read, and is never skipped: refused" },
+	{ "network RBAC matcher", LISTENER, ch_net_rbac_matcher,
+	  CH0 ": filter 'envoy.filters.network.rbac': matcher is not supported (rules and shadow_rules only): refused" },
+	{ "HTTP RBAC action 7", LISTENER, hcm_rbac_action_7,
+	  CH1 ": http_connection_manager: filter 'envoy.filters.http.rbac': unknown action 7" },
+	{ "network ext_authz in http_filters", LISTENER, hcm_net_ext_authz,
+	  CH1 ": http_connection_manager: filter 'authz': ext_authz (CUSTOM authorization) belongs in a filter chain's filters, not here: refused" },
+	{ "jwt_authn", LISTENER, hcm_jwt_authn,
+	  CH1 ": http_connection_manager: filter 'envoy.filters.http.jwt_authn': jwt_authn rejects requests and kmesh does not verify tokens: refused" },
 	{ "same destination_port", LISTENER, ch_same_port,
 	  CH1 ": same filter_chain_match as filter_chains[0]" },
 	{ "same prefix_ranges", LISTENER, ch_same_ranges,
@@ -1976,8 +2434,97 @@ static const struct bad_case bad_cases[] = {
 	{ "4097 virtual hosts", ROUTE, rc_65_vhosts, "route_config 'rc': 4097 virtual_hosts, limit is 4096" },
 	{ "65 domains", ROUTE, vh_65_domains,
 	  "route_config 'rc': virtual_host 'vh': 65 domains, limit is 64" },
+	{ "RBAC per route", ROUTE, rt_rbac_per_route,
+	  "route_config 'rc': typed_per_filter_config 'my-authz': per-route access control is not supported (kmesh enforces one policy per connection): refused" },
 	{ "257 routes", ROUTE, vh_65_routes, "route_config 'rc': virtual_host 'vh': 257 routes, limit is 256" },
 };
+
+/* LB configs are read into the model; what kmesh does not enforce is
+ * flagged for the not-enforced list (issue 16). */
+static void test_lb_configs(void **state)
+{
+	struct km_m_cluster c;
+	struct km_m_route_config rc;
+	struct km_m_listener l;
+	struct km_err err;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	lr_config(&f, 3, true, 0.0);
+	f.cl->outlier_detection = fx_new(&f, sizeof(*f.cl->outlier_detection));
+	*f.cl->outlier_detection = (Envoy__Config__Cluster__V3__OutlierDetection)
+		ENVOY__CONFIG__CLUSTER__V3__OUTLIER_DETECTION__INIT;
+	f.cl->connect_timeout = fx_new(&f, sizeof(*f.cl->connect_timeout));
+	*f.cl->connect_timeout = (Google__Protobuf__Duration)GOOGLE__PROTOBUF__DURATION__INIT;
+	f.cl->connect_timeout->seconds = 10;
+	buf = fx_pack(&f, CLUSTER, &len);
+	assert_int_equal(km_xds_cluster(buf, len, &c, NULL, &err), 0);
+	assert_int_equal(c.lb_policy, KM_LB_LEAST_REQUEST);
+	assert_int_equal(c.lb.choice_count, 3);
+	assert_true(c.lb.bias_set && c.lb.bias == 0.0);
+	assert_int_equal(c.not_enforced, KM_NE_OUTLIER_DETECTION | KM_NE_CONNECT_TIMEOUT);
+	km_cluster_free(&c);
+	fx_free(&f);
+
+	fx_init(&f);
+	maglev_config(&f, 251);
+	f.cl->common_lb_config = fx_new(&f, sizeof(*f.cl->common_lb_config));
+	*f.cl->common_lb_config = (Envoy__Config__Cluster__V3__Cluster__CommonLbConfig)
+		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__COMMON_LB_CONFIG__INIT;
+	f.cl->common_lb_config->locality_config_specifier_case =
+		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__COMMON_LB_CONFIG__LOCALITY_CONFIG_SPECIFIER_LOCALITY_WEIGHTED_LB_CONFIG;
+	f.cl->common_lb_config->locality_weighted_lb_config =
+		fx_new(&f, sizeof(*f.cl->common_lb_config->locality_weighted_lb_config));
+	*f.cl->common_lb_config->locality_weighted_lb_config =
+		(Envoy__Config__Cluster__V3__Cluster__CommonLbConfig__LocalityWeightedLbConfig)
+		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__COMMON_LB_CONFIG__LOCALITY_WEIGHTED_LB_CONFIG__INIT;
+	f.grp[0]->load_balancing_weight = u32(&f, 7);
+	buf = fx_pack(&f, CLUSTER, &len);
+	assert_int_equal(km_xds_cluster(buf, len, &c, NULL, &err), 0);
+	assert_int_equal(c.lb_policy, KM_LB_MAGLEV);
+	assert_false(c.lb.ring_hash);
+	assert_int_equal(c.lb.maglev_size, 251);
+	assert_int_equal(c.not_enforced, 0);
+	assert_true(c.lb.locality_weighted);
+	assert_int_equal(c.endpoints[0].locality_weight, 7);
+	assert_int_equal(c.endpoints[0].group, 0);
+	km_cluster_free(&c);
+	fx_free(&f);
+
+	/* route: source_ip hashing; retry_policy listed */
+	fx_init(&f);
+	route_hash(&f, 0);
+	f.rt[0]->route->retry_policy = fx_new(&f, sizeof(*f.rt[0]->route->retry_policy));
+	*f.rt[0]->route->retry_policy = (Envoy__Config__Route__V3__RetryPolicy)
+		ENVOY__CONFIG__ROUTE__V3__RETRY_POLICY__INIT;
+	f.rt[1]->route->prefix_rewrite = "/v2";
+	f.vh[0]->hedge_policy = fx_new(&f, sizeof(*f.vh[0]->hedge_policy));
+	*f.vh[0]->hedge_policy = (Envoy__Config__Route__V3__HedgePolicy)
+		ENVOY__CONFIG__ROUTE__V3__HEDGE_POLICY__INIT;
+	buf = fx_pack(&f, ROUTE, &len);
+	assert_int_equal(km_xds_route_config(buf, len, &rc, &err), 0);
+	assert_int_equal(rc.vhosts[0].routes[1].action.not_enforced, KM_NE_HEADER_REWRITE);
+	assert_int_equal(rc.vhosts[0].not_enforced, KM_NE_HEDGE_POLICY);
+	assert_int_equal(rc.vhosts[0].routes[0].action.n_hash, 1);
+	assert_int_equal(rc.vhosts[0].routes[0].action.hash[0].kind, KM_HK_SOURCE_IP);
+	assert_int_equal(rc.vhosts[0].routes[0].action.not_enforced, KM_NE_RETRY_POLICY);
+	assert_int_equal(rc.vhosts[0].routes[1].action.n_hash, 0);
+	km_route_config_free(&rc);
+	fx_free(&f);
+
+	/* tcp_proxy source_ip; the fixture's fault filter is listed */
+	fx_init(&f);
+	tcp_hash(&f, 1, ENVOY__TYPE__V3__HASH_POLICY__POLICY_SPECIFIER_SOURCE_IP);
+	buf = fx_pack(&f, LISTENER, &len);
+	assert_int_equal(km_xds_listener(buf, len, &l, NULL, &err), 0);
+	assert_int_equal(l.chains[0].tcp.hash[0].kind, KM_HK_SOURCE_IP);
+	assert_int_equal(l.chains[1].not_enforced, KM_NE_FAULT);
+	km_listener_free(&l);
+	fx_free(&f);
+}
 
 static void test_bad(void **state)
 {
@@ -2171,15 +2718,15 @@ static void test_audit_fields(void **state)
 
 	(void)state;
 	fx_init(&f);
-	/* outlier_detection (19): not enforced, health */
-	assert_int_equal(decode_cluster_with(&f, 19, "", &ne, false, &err), 0);
-	assert_int_equal(ne.count[KM_NE_HEALTH], 1);
-	assert_string_equal(ne.example[KM_NE_HEALTH], "cluster 'reviews': outlier_detection");
+	/* health_checks (8): not enforced, health */
+	assert_int_equal(decode_cluster_with(&f, 8, "", &ne, false, &err), 0);
+	assert_int_equal(ne.count[KM_NK_HEALTH], 1);
+	assert_string_equal(ne.example[KM_NK_HEALTH], "cluster 'reviews': health_checks");
 	/* transport_socket_matches (43) with Istio's SDS certificates */
 	assert_int_equal(decode_cluster_with(&f, 43, "tlsMode-istio UpstreamTlsContext ROOTCA",
 					     &ne, false, &err), 0);
-	assert_int_equal(ne.count[KM_NE_MTLS], 1);
-	assert_true(km_notenf_security(KM_NE_MTLS));
+	assert_int_equal(ne.count[KM_NK_MTLS], 1);
+	assert_true(km_notenf_security(KM_NK_MTLS));
 	/* transport_socket (24) TLS to anything else: refused */
 	assert_int_equal(decode_cluster_with(&f, 24, "envoy.transport_sockets.tls sni api.example.com",
 					     &ne, false, &err), -EINVAL);
@@ -2190,9 +2737,11 @@ static void test_audit_fields(void **state)
 	/* a field number Envoy's protos (here) do not have */
 	assert_int_equal(decode_cluster_with(&f, 999, "", &ne, false, &err), -EINVAL);
 	assert_string_equal(err.msg, "cluster 'reviews': field 999 of envoy.config.cluster.v3.Cluster is not supported");
-	/* --strict */
+	/* --strict, for the audit's kinds and the readers' list alike */
+	assert_int_equal(decode_cluster_with(&f, 8, "", &ne, true, &err), -EINVAL);
+	assert_string_equal(err.msg, "cluster 'reviews': health_checks is not enforced by kmesh (health checks, outlier detection), refused under --strict");
 	assert_int_equal(decode_cluster_with(&f, 19, "", &ne, true, &err), -EINVAL);
-	assert_string_equal(err.msg, "cluster 'reviews': outlier_detection is not enforced by kmesh (health checks, outlier detection), refused under --strict");
+	assert_string_equal(err.msg, "cluster 'reviews': outlier_detection is not enforced by kmesh, refused under --strict");
 	km_notenf_free(&ne);
 	fx_free(&f);
 }
@@ -2450,12 +2999,16 @@ int main(void)
 		cmocka_unit_test(test_cluster_eds),
 		cmocka_unit_test(test_cluster_istio_specials),
 		cmocka_unit_test(test_lb_policies),
+		cmocka_unit_test(test_lb_configs),
 		cmocka_unit_test(test_cla),
 		cmocka_unit_test(test_route_config),
 		cmocka_unit_test(test_route_weight_0),
 		cmocka_unit_test(test_listener),
 		cmocka_unit_test(test_listener_tcp_weighted_and_rds),
 		cmocka_unit_test(test_listener_chain_dropped),
+		cmocka_unit_test(test_listener_rbac),
+		cmocka_unit_test(test_listener_custom),
+		cmocka_unit_test(test_listener_rbac_dropped_chain),
 		cmocka_unit_test(test_skipped_chains),
 		cmocka_unit_test(test_chain_match_kept),
 		cmocka_unit_test(test_listener_direction),

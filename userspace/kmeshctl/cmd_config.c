@@ -56,7 +56,7 @@ int cmd_config(struct ctl *c, int argc, char **argv)
 	if (c->json) {
 		while (km_strmap_next(&st, &i, &k, &pv))
 			km_json_str(&o.j, k, pv);
-		show_not_enforced(&o, &ast, true);
+		show_not_enforced_full(&o, &ast);
 	} else if (!st.len) {
 		printf("kmeshd is not using xDS (its config is a file: see 'kmeshctl status')\n");
 	} else {
@@ -73,7 +73,7 @@ int cmd_config(struct ctl *c, int argc, char **argv)
 			printf("%-5s %-20.20s %-20.20s %9s %6s %6s  %s\n", types[t], val[0],
 			       val[1], val[2], val[3], val[4], val[5]);
 		}
-		show_not_enforced(&o, &ast, true);
+		show_not_enforced_full(&o, &ast);
 	}
 	out_done(&o);
 	for (i = 0; km_strmap_next(&st, &i, &k, &pv);)

@@ -20,6 +20,19 @@
 #include "state.h"
 #include "sys.h"
 
+/* "KIND COUNT EXAMPLE" (the example may hold spaces) */
+static void read_not_enforced(struct agent_state *st, const char *v)
+{
+	int n = 0;
+
+	if (sscanf(v, "%63s %lu %n", st->ne[st->n_ne].kind,
+		   &st->ne[st->n_ne].count, &n) < 2 || !n)
+		return;
+	snprintf(st->ne[st->n_ne].example, sizeof(st->ne[0].example), "%s",
+		 v + n);
+	st->n_ne++;
+}
+
 static void state_line(const char *key, const char *v, void *arg)
 {
 	struct agent_state *st = arg;
@@ -39,21 +52,15 @@ static void state_line(const char *key, const char *v, void *arg)
 		st->generation = strtoull(v, NULL, 10);
 	else if (!strcmp(key, KM_ST_L7) && st->n_l7 < KM_STATE_MAX_L7)
 		snprintf(st->l7[st->n_l7++], KM_NAME_MAX, "%s", v);
+	else if (!strcmp(key, KM_ST_NOT_ENFORCED) && st->n_ne < KM_STATE_MAX_NE)
+		read_not_enforced(st, v);
 	else if (!strcmp(key, KM_ST_L7_ROUTER))
 		st->l7_router = !strcmp(v, "1");
 	else if (!strcmp(key, KM_ST_L7_WHY))
 		snprintf(st->l7_why, sizeof(st->l7_why), "%s", v);
 	else if (!strcmp(key, KM_ST_STRICT))
 		st->strict = !strcmp(v, "1");
-	else if (!strcmp(key, KM_ST_NOT_ENFORCED) && st->n_ne < KM_STATE_MAX_NE) {
-		struct agent_notenf *e = &st->ne[st->n_ne];
-		int off = 0;
 
-		if (sscanf(v, "%23s %lu %n", e->kind, &e->count, &off) >= 2) {
-			snprintf(e->example, sizeof(e->example), "%s", v + off);
-			st->n_ne++;
-		}
-	}
 	/* xds_<type>_nacked=1 */
 	else if (!strncmp(key, KM_ST_XDS, 4) && strlen(key) == 14 &&
 		 !strcmp(key + 7, "_nacked") && !strcmp(v, "1"))
@@ -124,8 +131,31 @@ struct status {
 	int nl, nfe, ncl, nep, nen;
 	struct km_kmod_info km;
 	uint64_t cnt[KM_CNT_MAX];
-	struct enroll_row *rows;
+	struct km_enroll_row *rows;
 };
+
+/* What the applied config asks for and kmesh accepts without enforcing
+ * (model/not_enforced.c): kind, count, an example. */
+static void show_not_enforced(struct ctl_out *o, const struct status *s)
+{
+	const struct agent_state *st = s->st;
+	bool text = s->running && st->n_ne;
+
+	out_arr(o, "not_enforced", text ?
+		"not enforced (accepted, listed; kmeshd --check says why):\n" : NULL);
+	for (int i = 0; i < st->n_ne; i++) {
+		out_obj(o, NULL, NULL);
+		out_str(o, "kind", text ? "  %s: " : NULL, st->ne[i].kind);
+		out_u64(o, "count", text ? "%llu resource(s), " : NULL,
+			st->ne[i].count);
+		out_str(o, "example", text ? "e.g. '%s'\n" : NULL,
+			st->ne[i].example);
+		out_end(o, '}');
+	}
+	out_end(o, ']');
+	if (s->running)
+		show_not_enforced_warnings(o, st);
+}
 
 static void show_agent(struct ctl_out *o, struct ctl *c, const struct status *s)
 {
@@ -171,11 +201,10 @@ static void show_agent(struct ctl_out *o, struct ctl *c, const struct status *s)
 	for (int i = 0; s->l7_why && i < st->n_l7; i++)
 		out_str(o, OUT_ITEM, NULL, st->l7[i]);
 	out_end(o, ']');
+	show_not_enforced(o, s);
 	out_end(o, '}');
 	out_u64(o, "generation", NULL, c->gen.generation);
 	out_u64(o, "slot", NULL, c->gen.slot);
-	if (s->running)
-		show_not_enforced(o, st, false);
 }
 
 static void show_programs(struct ctl_out *o, const struct status *s)
@@ -270,7 +299,7 @@ static void show_enrolled(struct ctl_out *o, const struct status *s)
 	out_arr(o, "enrolled", "enrolled:\n");
 	for (int i = 0; i < s->nen; i++) {
 		out_obj(o, NULL, NULL);
-		out_str(o, "kind", "  %-6s", enroll_kind(s->rows[i].k.kind));
+		out_str(o, "kind", "  %-6s", km_enroll_kind_str(s->rows[i].k.kind));
 		out_u64(o, "id", " %-20llu", s->rows[i].k.id);
 		out_str(o, "path", " %s\n", s->rows[i].v.path);
 		out_end(o, '}');
@@ -282,7 +311,7 @@ static void show_enrolled(struct ctl_out *o, const struct status *s)
 
 int cmd_status(struct ctl *c, int argc, char **argv)
 {
-	static struct enroll_row rows[KM_MAX_ENROLL];
+	static struct km_enroll_row rows[KM_MAX_ENROLL];
 	static struct agent_state st;
 	struct status s = { .st = &st, .rows = rows };
 	struct ctl_out o;
@@ -302,7 +331,7 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 			   offsetof(struct km_cluster_key, slot), c->gen.slot);
 	s.nep = count_slot(c->maps.endpoint, sizeof(struct km_endpoint_key),
 			   offsetof(struct km_endpoint_key, slot), c->gen.slot);
-	s.nen = list_enroll(c, rows, KM_MAX_ENROLL);
+	s.nen = km_enroll_list(c->maps.enroll, rows, KM_MAX_ENROLL);
 	km_maps_read_counters(&c->maps, s.cnt);
 	s.l7_why = l7_as_l4_reason(&st, &s.km);
 

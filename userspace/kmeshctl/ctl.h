@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "enroll.h"
 #include "maps.h"
 
 struct ctl {
@@ -33,9 +34,11 @@ int cmd_status(struct ctl *c, int argc, char **argv);
 int cmd_dump(struct ctl *c, int argc, char **argv);
 int cmd_explain(struct ctl *c, int argc, char **argv);
 int cmd_enroll(struct ctl *c, int argc, char **argv);
+int cmd_enrollments(struct ctl *c, int argc, char **argv);
 int cmd_config(struct ctl *c, int argc, char **argv);
 int cmd_module(struct ctl *c, int argc, char **argv);
 int cmd_sockmap(struct ctl *c, int argc, char **argv);
+int cmd_authz(struct ctl *c, int argc, char **argv);
 
 /* "kmeshctl: MSG" on stderr; returns 1 */
 int die_err(const struct km_err *err);
@@ -50,14 +53,6 @@ void name_of(struct ctl *c, __u8 kind, __u32 id, char *buf, size_t len);
 int for_each_in_slot(int fd, size_t ksz, size_t slot_off, __u8 slot,
 		     void (*fn)(struct ctl *, const void *), struct ctl *c);
 int count_slot(int fd, size_t ksz, size_t off, __u8 slot);
-
-struct enroll_row {
-	struct km_enroll_key k;
-	struct km_enroll v;
-};
-
-int list_enroll(struct ctl *c, struct enroll_row *rows, int max);
-const char *enroll_kind(__u32 k);
 
 /* The agent's report (kmeshd.state): "key=value" lines. */
 #define KM_STATE_MAX_L7 64
@@ -78,21 +73,22 @@ struct agent_state {
 	char l7_why[600];
 	char xds_nacked[64];	/* xDS types whose last response was NACKed */
 	bool strict;		/* kmeshd --strict */
-	int n_ne;		/* accepted but not enforced, by kind */
+	/* accepted, not enforced: kind, count, example (state.h) */
+	int n_ne;
 	struct agent_notenf {
-		char kind[24];
+		char kind[64];
 		unsigned long count;
-		char example[300];
+		char example[KM_NAME_MAX];
 	} ne[KM_STATE_MAX_NE];
 };
 
 void read_state(const char *path, struct agent_state *st);
-/* What kmeshd accepts without enforcing it (not_enforced.c): status shows
- * the security kinds as warnings and a one-line summary, config the whole
- * list. */
+/* What kmeshd accepts without enforcing it (not_enforced.c): a warning
+ * line per security kind (status), the list with what each kind is
+ * (config). */
 struct ctl_out;
-void show_not_enforced(struct ctl_out *o, const struct agent_state *st,
-		       bool full);
+void show_not_enforced_warnings(struct ctl_out *o, const struct agent_state *st);
+void show_not_enforced_full(struct ctl_out *o, const struct agent_state *st);
 /* Why HTTP listeners are served as L4 right now, or NULL when kmesh.ko
  * routes them (cmd_status.c). */
 struct km_kmod_info;

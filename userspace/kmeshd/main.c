@@ -33,13 +33,18 @@
 #include "bpf_loader.h"
 #include "compiler.h"
 #include "config_yaml.h"
+#include "control.h"
 #include "ads.h"
 #include "kmod.h"
+#include "lbstat.h"
+#include "enroll.h"
 #include "maps.h"
+#include "not_enforced.h"
 #include "notify.h"
 #include "sockmap.h"
 #include "sys.h"
 #include "state.h"
+#include "xds_tls.h"
 
 #define KM_DEFAULT_CONFIG "/etc/kmesh/mesh.yaml"
 /* Editors write a file in several steps; reload once it settles. */
@@ -65,6 +70,9 @@ struct kmeshd {
 	size_t n_listeners, n_clusters, n_frontends, n_endpoints;
 	char **l7;		/* HTTP listeners of the applied config */
 	size_t n_l7;
+	/* accepted, not enforced: "KIND COUNT EXAMPLE" */
+	char not_enforced[KM_NE_COUNT][KM_NAME_MAX + 64];
+	size_t n_not_enforced;
 	/* kmesh.ko with the L7 router was there when the programs were
 	 * loaded (kfuncs resolve at load time); else why not */
 	bool l7_router;
@@ -76,6 +84,7 @@ struct kmeshd {
 	const char *source;	/* the config file, or "xds HOST:PORT" */
 	struct km_model boot;	/* xDS: the config file's node, as defaults */
 	char source_buf[300];
+	struct km_control *ctl;	/* the control socket (control.c) */
 };
 
 static int verbose;
@@ -182,6 +191,8 @@ static void write_state(struct kmeshd *d)
 		km_state_put(f, KM_ST_L7_WHY, "%s", d->l7_why);
 	for (size_t i = 0; i < d->n_l7; i++)
 		km_state_put(f, KM_ST_L7, "%s", d->l7[i]);
+	for (size_t i = 0; i < d->n_not_enforced; i++)
+		km_state_put(f, KM_ST_NOT_ENFORCED, "%s", d->not_enforced[i]);
 	if (d->ads)
 		km_ads_write_state(d->ads, f);
 	fclose(f);
@@ -204,6 +215,22 @@ static void remember_applied(struct kmeshd *d, const struct km_model *m,
 	d->n_clusters = m->n_clusters;
 	d->n_frontends = r->n_frontends;
 	d->n_endpoints = r->n_endpoints;
+}
+
+/* Accepted but not enforced, one line per kind (never silent): logged
+ * and kept for the state file. */
+static void log_not_enforced(struct kmeshd *d, const struct km_model *m)
+{
+	struct km_ne_item ne[KM_NE_COUNT];
+	size_t n = km_not_enforced(m, ne);
+
+	d->n_not_enforced = n;
+	for (size_t i = 0; i < n; i++) {
+		logmsg(LOG_WARN, "not enforced: %s in %zu resource(s), e.g. '%s': %s",
+		       ne[i].kind, ne[i].count, ne[i].example, ne[i].why);
+		snprintf(d->not_enforced[i], sizeof(d->not_enforced[i]),
+			 "%s %zu %s", ne[i].kind, ne[i].count, ne[i].example);
+	}
 }
 
 /* Model -> records -> maps, for either source. Any failure leaves the live
@@ -231,6 +258,8 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 		d->generation = gen;
 		d->applied_at = time(NULL);
 		remember_applied(d, m, &r);
+		/* counts of what the config dropped, once idle */
+		km_lbstat_prune(&d->maps, &r);
 		logmsg(LOG_INFO, "generation %llu applied from %s in %llu ms: %zu listeners, %zu clusters, %zu service addresses, %zu endpoints",
 		       (unsigned long long)gen, d->source,
 		       (unsigned long long)(km_now_ms() - t0), m->n_listeners,
@@ -252,10 +281,20 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 			logmsg(LOG_INFO, "%zu port-wide HTTP listener(s): a frontend per virtual host IP domain, e.g. '%s'",
 			       r.n_port_wide, r.port_wide[0]);
 		if (r.n_inbound)
-			logmsg(LOG_INFO, "%zu inbound listener(s) kept, not served (no frontend; for authorization), e.g. '%s'",
+			logmsg(LOG_INFO, "%zu inbound listener(s) kept, not served (no frontend; their RBAC filters are enforced), e.g. '%s'",
 			       r.n_inbound, r.inbound[0]);
-		km_notify("STATUS=generation %llu: %zu listeners, %zu clusters",
-			  (unsigned long long)gen, m->n_listeners, m->n_clusters);
+		log_not_enforced(d, m);
+		/* authorization (docs/authz.md): what fails closed is loud */
+		if (r.authz.n_targets)
+			logmsg(LOG_INFO, "authorization: %zu destination(s) with policies (%zu counter rows), enforced at connect",
+			       r.authz.n_targets, r.authz.n_rows);
+		for (size_t i = 0; i < r.authz.n_fail_closed; i++)
+			logmsg(LOG_WARN, "authorization: %s",
+			       r.authz.fail_closed[i]);
+		km_notify("STATUS=generation %llu: %zu listeners, %zu clusters%s",
+			  (unsigned long long)gen, m->n_listeners, m->n_clusters,
+			  r.authz.n_fail_closed ?
+			  "; some authorization policies fail closed (see the log)" : "");
 	}
 	write_state(d);
 	km_records_free(&r);
@@ -286,10 +325,18 @@ static int apply_config(struct kmeshd *d)
 		ret = apply_model(d, &m, &err);
 	}
 	km_model_free(&m);
+	km_control_reload(d->ctl);	/* the enrollment policy, same file */
 	/* glibc keeps freed heap: a 250k-cluster config would hold on to
 	 * hundreds of MB after its model and records are gone */
 	malloc_trim(0);
 	return ret;
+}
+
+/* The ADS client's connection events: failures with their cause, streams
+ * coming up. */
+static void ads_log(void *arg, int level, const char *msg)
+{
+	logmsg(level, "%s", msg);
 }
 
 /* ADS hands over each candidate model: a failure here NACKs it. */
@@ -579,6 +626,8 @@ static int run(struct kmeshd *d)
 	}
 	ev.data.fd = tfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+	ev.data.fd = km_control_fd(d->ctl);
+	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 
 	km_notify("READY=1");
 	for (;;) {
@@ -620,6 +669,8 @@ static int run(struct kmeshd *d)
 
 				if (read(tfd, &x, sizeof(x)) == sizeof(x))
 					settled(d, &w);
+			} else if (fd == km_control_fd(d->ctl)) {
+				km_control_serve(d->ctl);
 			} else if (d->ads && fd == ads_fd) {
 				km_ads_io(d->ads, evs[i].events);
 				write_state(d);
@@ -641,6 +692,16 @@ static void list_kind(const char *config, const char **names, size_t n,
 {
 	for (size_t i = 0; i < n; i++)
 		printf("%s: listener '%s' %s\n", config, names[i], what);
+}
+
+static void list_not_enforced(const char *config, const struct km_model *m)
+{
+	struct km_ne_item ne[KM_NE_COUNT];
+	size_t n = km_not_enforced(m, ne);
+
+	for (size_t i = 0; i < n; i++)
+		printf("%s: not enforced: %s in %zu resource(s), e.g. '%s': %s\n",
+		       config, ne[i].kind, ne[i].count, ne[i].example, ne[i].why);
 }
 
 static int check_only(const char *config)
@@ -666,9 +727,15 @@ static int check_only(const char *config)
 			  "is port-wide HTTP: a frontend per virtual host domain that is an IP");
 		list_kind(config, r.inbound, r.n_inbound,
 			  "is inbound: kept, no frontend");
+		list_not_enforced(config, &m);
+		for (size_t i = 0; i < r.authz.n_fail_closed; i++)
+			printf("%s: authorization: %s\n", config,
+			       r.authz.fail_closed[i]);
 	}
 	km_records_free(&r);
 	km_model_free(&m);
+	if (!ret)
+		ret = km_control_check_policy(config);
 	return ret ? 1 : 0;
 }
 
@@ -755,10 +822,14 @@ static void usage(FILE *f)
 		"      --state-dir DIR  where kmeshd.state is written (default " KM_STATE_DIR ")\n"
 		"      --check          read and compile the config, report, exit (0 ok, 1 invalid)\n"
 		"      --uninstall      detach the programs and remove every pin (config and enrollments are lost)\n"
-		"      --xds HOST:PORT  take the config from an xDS (ADS, gRPC h2c) server, e.g. istiod:15010\n"
+		"      --xds HOST:PORT  take the config from an xDS (ADS over gRPC) server: istiod:15010\n"
+		"                       (plaintext h2c), or istiod.istio-system.svc:15012 with --xds-ca\n"
+		"                       (TLS); --xds-address is the same flag\n"
 		"      --xds-delta      use Delta ADS instead of state of the world\n"
 		"      --strict         refuse (NACK) what kmesh would accept without enforcing it\n"
-		"                       (timeouts, retries, telemetry, Istio mTLS, ...: kmeshctl config)\n"
+		"                       (timeouts, retries, telemetry, Istio mTLS, ...: kmeshctl config)\n");
+	xds_tls_usage(f);
+	fprintf(f,
 		"      --node-id ID     xDS node id (default sidecar~POD_IP~POD.NS~NS.svc.cluster.local)\n"
 		"      --pod-ip IP --pod-name NAME --pod-namespace NS --cluster-id ID\n"
 		"      --istio-version V --node-name NAME --labels k=v,k=v --service-account SA\n"
@@ -771,8 +842,12 @@ static void usage(FILE *f)
 		"      --sockmap        load the sockmap programs: join node-local TCP connections of\n"
 		"                       workloads enabled with 'kmeshctl sockmap enable' (off by default;\n"
 		"                       without it a previously loaded sockmap is removed)\n"
-		"      --no-peer-vip    getpeername shows the endpoint, not the VIP; saves about 1 us\n"
-		"                       per routed connect (no per-socket state)\n"
+		"      --peer-vip MODE  how getpeername shows a routed socket the VIP it dialed:\n"
+		"                       cookie (default: an LRU table keyed by the socket cookie,\n"
+		"                       no allocation per connect), storage (socket storage: exact\n"
+		"                       however many sockets, an allocation per connect) or off\n"
+		"                       (getpeername shows the endpoint); docs/performance.md\n"
+		"      --no-peer-vip    the same as --peer-vip off\n"
 		"  -v, --verbose        debug logging, including libbpf's\n"
 		"  -h, --help\n"
 		"Signals: SIGHUP reloads. SIGTERM exits and leaves traffic served.\n");
@@ -788,10 +863,17 @@ int main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'k' },
 		{ "uninstall", no_argument, NULL, 'u' },
 		{ "no-peer-vip", no_argument, NULL, 'n' },
+		{ "peer-vip", required_argument, NULL, 1009 },
 		{ "sockmap", no_argument, NULL, 1008 },
 		{ "xds", required_argument, NULL, 'X' },
 		{ "xds-delta", no_argument, NULL, 'D' },
-		{ "strict", no_argument, NULL, 1009 },
+		{ "strict", no_argument, NULL, 1020 },
+		{ "xds-address", required_argument, NULL, 'X' },
+		{ "xds-ca", required_argument, NULL, KMD_XDS_TLS_OPT },
+		{ "xds-san", required_argument, NULL, KMD_XDS_TLS_OPT + 1 },
+		{ "xds-token", required_argument, NULL, KMD_XDS_TLS_OPT + 2 },
+		{ "xds-cert", required_argument, NULL, KMD_XDS_TLS_OPT + 3 },
+		{ "xds-key", required_argument, NULL, KMD_XDS_TLS_OPT + 4 },
 		{ "node-id", required_argument, NULL, 1000 },
 		{ "pod-ip", required_argument, NULL, 1001 },
 		{ "pod-name", required_argument, NULL, 1002 },
@@ -800,7 +882,7 @@ int main(int argc, char **argv)
 		{ "istio-version", required_argument, NULL, 1005 },
 		{ "node-name", required_argument, NULL, 1006 },
 		{ "labels", required_argument, NULL, 1007 },
-		{ "service-account", required_argument, NULL, 1010 },
+		{ "service-account", required_argument, NULL, 1021 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -812,10 +894,12 @@ int main(int argc, char **argv)
 	};
 	struct km_install_report rep;
 	struct km_err err = {};
-	bool check = false, uninstall = false, peer_vip = true, sockmap = false;
+	bool check = false, uninstall = false, sockmap = false;
+	__u8 peer_vip = KM_PEER_COOKIE;
 	const char *xds_addr = NULL, *pod_ip = NULL, *pod_name = NULL;
 	bool config_given = false;
 	struct km_gen g;
+	struct xds_tls xt = {};
 	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
@@ -826,7 +910,20 @@ int main(int argc, char **argv)
 		case 's': d.state_dir = optarg; break;
 		case 'k': check = true; break;
 		case 'u': uninstall = true; break;
-		case 'n': peer_vip = false; break;
+		case 'n': peer_vip = KM_PEER_OFF; break;
+		case 1009:
+			if (!strcmp(optarg, "cookie"))
+				peer_vip = KM_PEER_COOKIE;
+			else if (!strcmp(optarg, "storage"))
+				peer_vip = KM_PEER_STORAGE;
+			else if (!strcmp(optarg, "off"))
+				peer_vip = KM_PEER_OFF;
+			else {
+				fprintf(stderr, "kmeshd: --peer-vip %s: expected cookie, storage or off\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case 'X': xds_addr = optarg; break;
 		case 'D': d.xds.delta = true; break;
 		case 1000: d.xds.node.id = optarg; break;
@@ -838,8 +935,10 @@ int main(int argc, char **argv)
 		case 1006: d.xds.node.node_name = optarg; break;
 		case 1007: d.xds.node.labels = optarg; break;
 		case 1008: sockmap = true; break;
-		case 1009: d.xds.strict = true; break;
-		case 1010: d.xds.node.service_account = optarg; break;
+		case 1020: d.xds.strict = true; break;
+		case 1021: d.xds.node.service_account = optarg; break;
+		case KMD_XDS_TLS_OPT ... KMD_XDS_TLS_OPT + KMD_XDS_TLS_NOPTS - 1:
+			xds_tls_flag(&xt, c, optarg); break;
 		case 'v': verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -855,6 +954,9 @@ int main(int argc, char **argv)
 	d.source = d.config;
 	if (xds_addr && setup_xds(&d, xds_addr, pod_ip, pod_name, config_given))
 		return 2;
+	if (xds_tls_setup(&xt, &d.xds, xds_addr != NULL))
+		return 2;
+	d.xds.log = ads_log;
 
 	libbpf_set_print(libbpf_log);
 	if (uninstall) {
@@ -919,12 +1021,28 @@ int main(int argc, char **argv)
 	}
 	if (km_maps_read_gen(&d.maps, &g) == 0)
 		d.generation = g.generation;
+	km_enroll_use_ident(d.maps.ident);
 	logmsg(LOG_INFO, "programs attached to %s (%d new, %d replaced in place); pinned under %s; generation %llu serving%s",
 	       d.cgroup, rep.attached, rep.replaced, d.pin_root,
 	       (unsigned long long)d.generation,
-	       peer_vip ? "" : "; getpeername shows endpoints (--no-peer-vip)");
+	       peer_vip == KM_PEER_COOKIE ? "" :
+	       peer_vip == KM_PEER_STORAGE ? "; getpeername's VIP in socket storage (--peer-vip storage)" :
+	       "; getpeername shows endpoints (--peer-vip off)");
 
+	ret = km_control_open(&d.ctl, &(struct km_control_opts){
+				      .state_dir = d.state_dir, .pin_root = d.pin_root,
+				      .config = d.config, .enroll_fd = d.maps.enroll,
+				      .log = logmsg }, &err);
+	if (ret) {
+		logmsg(LOG_ERR, "%s", err.msg);
+		return 1;
+	}
 	if (xds_addr) {
+		char how[600];
+		int warn = xds_tls_summary(&d.xds, how, sizeof(how));
+
+		logmsg(warn ? LOG_WARN : LOG_INFO, "xDS: to %s over %s%s", d.source, how,
+		       warn ? "; port 15012 is istiod's TLS port: plaintext will not work there, add --xds-ca" : "");
 		if (km_ads_new(&d.ads, &d.xds, apply_xds, &d, &err)) {
 			logmsg(LOG_ERR, "xDS: %s", err.msg);
 			return 1;
@@ -939,6 +1057,7 @@ int main(int argc, char **argv)
 	ret = run(&d);
 	d.stopped = true;
 	write_state(&d);
+	km_control_close(d.ctl);
 	km_ads_free(d.ads);
 	km_model_free(&d.boot);
 	km_maps_close(&d.maps);

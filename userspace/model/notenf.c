@@ -5,24 +5,24 @@
 
 #include "notenf.h"
 
-#define KM_NE_NAME(e, name, text) name,
-#define KM_NE_TEXT(e, name, text) text,
-static const char *const names[] = { KM_NOTENF_KINDS(KM_NE_NAME) };
-static const char *const texts[] = { KM_NOTENF_KINDS(KM_NE_TEXT) };
+#define KM_NK_NAME(e, name, text) name,
+#define KM_NK_TEXT(e, name, text) text,
+static const char *const names[] = { KM_NOTENF_KINDS(KM_NK_NAME) };
+static const char *const texts[] = { KM_NOTENF_KINDS(KM_NK_TEXT) };
 
 const char *km_notenf_name(int kind)
 {
-	return kind >= 0 && kind < KM_NE_N ? names[kind] : "?";
+	return kind >= 0 && kind < KM_NK_N ? names[kind] : "?";
 }
 
 const char *km_notenf_text(int kind)
 {
-	return kind >= 0 && kind < KM_NE_N ? texts[kind] : "?";
+	return kind >= 0 && kind < KM_NK_N ? texts[kind] : "?";
 }
 
 int km_notenf_kind(const char *name)
 {
-	for (int k = 0; k < KM_NE_N; k++)
+	for (int k = 0; k < KM_NK_N; k++)
 		if (!strcmp(name, names[k]))
 			return k;
 	return -1;
@@ -31,22 +31,23 @@ int km_notenf_kind(const char *name)
 /* what grants or denies access, or protects traffic: never quiet */
 bool km_notenf_security(int kind)
 {
-	return kind == KM_NE_MTLS || kind == KM_NE_REGISTRY_ONLY ||
-	       kind == KM_NE_INBOUND;
+	return kind == KM_NK_MTLS || kind == KM_NK_REGISTRY_ONLY ||
+	       kind == KM_NK_INBOUND;
 }
 
 void km_notenf_add(struct km_notenf *ne, int kind, const char *example)
 {
-	if (!ne || kind < 0 || kind >= KM_NE_N)
+	if (!ne || kind < 0 || kind >= KM_NK_N)
 		return;
-	ne->count[kind]++;
+	/* a sink is one resource: it counts once */
+	ne->count[kind] = 1;
 	if (!ne->example[kind] && example)
 		ne->example[kind] = strdup(example);
 }
 
 void km_notenf_sum(struct km_notenf *dst, const struct km_notenf *src)
 {
-	for (int k = 0; k < KM_NE_N; k++) {
+	for (int k = 0; k < KM_NK_N; k++) {
 		dst->count[k] += src->count[k];
 		if (!dst->example[k] && src->example[k])
 			dst->example[k] = strdup(src->example[k]);
@@ -55,7 +56,7 @@ void km_notenf_sum(struct km_notenf *dst, const struct km_notenf *src)
 
 void km_notenf_free(struct km_notenf *ne)
 {
-	for (int k = 0; k < KM_NE_N; k++)
+	for (int k = 0; k < KM_NK_N; k++)
 		free(ne->example[k]);
 	memset(ne, 0, sizeof(*ne));
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * What kmesh accepts but does not enforce (issue 12, "no silent drops"):
- * every field and filter it receives is enforced, refused, or counted here
- * by kind, with one example. Only what is safe to degrade goes here; the
+ * What kmesh accepts but does not enforce (issue 12, "no silent drops"),
+ * beyond what the readers list themselves (enum km_not_enforced,
+ * not_enforced.c): every other xDS field and filter is enforced, refused,
+ * or counted here by kind (xds_audit.c), once per resource, with one
+ * example. Only what is safe to degrade goes here; the
  * security kinds (km_notenf_security) are shown as warnings, and kmeshd
  * --strict refuses every kind instead. Per resource, summed for kmeshctl.
  */
@@ -27,18 +29,17 @@
 	X(MIRRORING, "mirroring", "request mirroring")			\
 	X(METADATA, "metadata", "metadata (informational)")		\
 	X(DNS, "dns", "DNS resolution options")				\
-	X(CIRCUIT_BREAKERS, "circuit_breakers", "circuit breaker thresholds") \
 	X(INBOUND, "inbound", "authentication and authorization filters of inbound listeners") \
 	X(MTLS, "mtls", "Istio mutual TLS: traffic goes out plaintext")	\
 	X(REGISTRY_ONLY, "registry_only", "REGISTRY_ONLY: destinations outside the mesh are not blocked")
 
-#define KM_NE_ENUM(e, name, text) KM_NE_##e,
-enum km_notenf_kind { KM_NOTENF_KINDS(KM_NE_ENUM) KM_NE_N };
-#undef KM_NE_ENUM
+#define KM_NK_ENUM(e, name, text) KM_NK_##e,
+enum km_notenf_kind { KM_NOTENF_KINDS(KM_NK_ENUM) KM_NK_N };
+#undef KM_NK_ENUM
 
 struct km_notenf {
-	uint32_t count[KM_NE_N];
-	char *example[KM_NE_N];		/* the first one seen, malloc'd */
+	uint32_t count[KM_NK_N];
+	char *example[KM_NK_N];		/* the first one seen, malloc'd */
 };
 
 const char *km_notenf_name(int kind);

@@ -33,7 +33,8 @@
 #define KM_ST_L7_ROUTER "l7_router"	/* programs loaded with kmesh.ko */
 #define KM_ST_L7_WHY "l7_why"		/* only when l7_router=0 */
 #define KM_ST_L7 "l7"			/* repeated: an HTTP listener */
-/* accepted but not enforced (model/notenf.h), repeated: KIND COUNT EXAMPLE */
+/* repeated: "KIND COUNT EXAMPLE" of what the applied config asks for and
+ * kmesh accepts without enforcing (model/not_enforced.c) */
 #define KM_ST_NOT_ENFORCED "not_enforced"
 #define KM_ST_STRICT "strict"		/* 1: kmeshd --strict refuses those */
 
@@ -41,7 +42,7 @@
  * "<type>_<field>" for each of KM_STATE_XDS_TYPES. kmeshctl config prints
  * them in this order. */
 #define KM_ST_XDS "xds_"
-#define KM_STATE_XDS_GENERAL(X) X(server) X(mode) X(connected) X(node_id) \
+#define KM_STATE_XDS_GENERAL(X) X(server) X(mode) X(transport) X(connected) X(node_id) \
 	X(reconnects) X(last_error) X(skipped_filters)			  \
 	X(skipped_typed_configs) X(skipped_chains) X(skipped_listeners)	  \
 	X(last_response_bytes) X(last_response_ms)

@@ -9,9 +9,8 @@
  * refuses unknown keys: a newer control plane sends fields this build has
  * never heard of. So the protos in proto/ declare what kmesh uses plus every
  * field that would change where traffic goes if it were ignored; those are
- * refused by name. What is left out of the protos is ignored: timeouts,
- * retries, access logs, stats, header rewriting, TLS origination on
- * clusters. RouteMatch, HeaderMatcher and StringMatcher declare all their
+ * refused by name. What is left out of the protos is ignored: access
+ * logs, stats, header rewriting, TLS origination on clusters. RouteMatch, HeaderMatcher and StringMatcher declare all their
  * upstream fields, so an unknown field there is a new match criterion and is
  * refused by number.
  *
@@ -22,17 +21,29 @@
  *   - filter_chain_match.transport_protocol "raw_buffer" (plaintext, which
  *     is all kmesh sees) and a raw_buffer transport_socket;
  *   - network filters other than tcp_proxy and http_connection_manager
- *     (istio.stats, rbac, metadata exchange, ...) and HTTP filters other
- *     than the router: skipped and counted (struct km_xds_skipped, filters
- *     and typed_configs). A filter is recognised by its typed_config type
- *     URL; its name is advisory.
+ *     (istio.stats, metadata exchange, ...) and HTTP filters other than
+ *     the router: skipped and counted (struct km_xds_skipped, filters and
+ *     typed_configs). A filter is recognised by its typed_config type URL;
+ *     its name is advisory. Not access-control filters (RBAC, ext_authz,
+ *     jwt_authn, ...: model/authz.h): xds_rbac.c enforces or refuses them.
  * A filter chain left with neither tcp_proxy nor http_connection_manager
  * is dropped (its filters are counted); a listener left with no chain at
  * all is an error. Dropping is safe where approximating is not: a
  * connection no chain takes is left alone and goes where it was dialed.
  *
+ * Accepted and listed as not enforced (enum km_not_enforced, xds_lb.c):
+ * cluster connect_timeout, outlier_detection, common_lb_config's
+ * zone-aware routing (its locality weighted LB is served), ring_hash_lb_config's ring sizes, the
+ * per-request circuit_breakers thresholds; a route's timeout, idle_timeout,
+ * retry_policy, request_mirror_policies, path and host rewrites; headers to
+ * add or remove (route, virtual host, route config); a virtual host's
+ * retry_policy and hedge_policy; tcp_proxy's idle_timeout; the HTTP fault
+ * filter.
+ *
  * Refused (the whole resource): STRICT_DNS / LOGICAL_DNS / custom cluster
- * types; RING_HASH, MAGLEV and other LB policies; an EDS service_name other
+ * types; CLUSTER_PROVIDED (but on ORIGINAL_DST) and
+ * LOAD_BALANCING_POLICY_CONFIG LB policies; hash policies on request
+ * headers, cookies, query parameters or filter state (model/check.c); an EDS service_name other
  * than the cluster name (the ClusterLoadAssignment would never be found);
  * pipe and internal addresses, UDP, named ports; filter_chain_match
  * criteria other than destination_port; TLS transport sockets; tcp_proxy
@@ -45,14 +56,18 @@
 
 /* ---- entry points ------------------------------------------------------ */
 
-/* Every field of the resource: enforced, refused or counted (xds_audit.h). */
+/* Every field of the resource: enforced, refused or counted
+ * (xds_audit.h); @one: the decoded resource, for --strict. */
 static int audit_named(struct ctx *c, const ProtobufCMessage *m,
-		       const char *kind, const char *name)
+		       const struct km_model *one, const char *kind,
+		       const char *name)
 {
 	char what[WHAT_LEN];
+	int ret;
 
 	what_named(c, what, NULL, kind, name);
-	return x_audit(c, m, what);
+	ret = x_audit(c, m, what);
+	return ret ? ret : x_audit_strict(c, one, what);
 }
 
 static void add_skipped(const struct ctx *c, struct km_xds_skipped *skipped)
@@ -79,7 +94,8 @@ int km_xds_cluster(const uint8_t *buf, size_t len, struct km_m_cluster *out,
 		return x_decode_error(&c, "cluster", KM_TYPE_CLUSTER, buf, len);
 	ret = x_read_cluster(&c, pc, out);
 	if (!ret)
-		ret = audit_named(&c, &pc->base, "cluster", out->name);
+		ret = audit_named(&c, &pc->base, &(struct km_model){
+			.clusters = out, .n_clusters = 1 }, "cluster", out->name);
 	envoy__config__cluster__v3__cluster__free_unpacked(pc, NULL);
 	if (ret) {
 		km_cluster_free(out);
@@ -142,7 +158,8 @@ int km_xds_listener(const uint8_t *buf, size_t len, struct km_m_listener *out,
 		return x_decode_error(&c, "listener", KM_TYPE_LISTENER, buf, len);
 	ret = x_read_listener(&c, pl, out);
 	if (!ret)
-		ret = audit_named(&c, &pl->base, "listener", out->name);
+		ret = audit_named(&c, &pl->base, &(struct km_model){
+			.listeners = out, .n_listeners = 1 }, "listener", out->name);
 	envoy__config__listener__v3__listener__free_unpacked(pl, NULL);
 	if (ret) {
 		km_listener_free(out);
@@ -170,7 +187,9 @@ int km_xds_route_config(const uint8_t *buf, size_t len,
 		return x_decode_error(&c, "route_config", KM_TYPE_ROUTE, buf, len);
 	ret = x_read_route_config(&c, prc, NULL, true, out);
 	if (!ret)
-		ret = audit_named(&c, &prc->base, "route_config", out->name);
+		ret = audit_named(&c, &prc->base, &(struct km_model){
+			.route_configs = out, .n_route_configs = 1 },
+			"route_config", out->name);
 	envoy__config__route__v3__route_configuration__free_unpacked(prc, NULL);
 	if (ret) {
 		km_route_config_free(out);

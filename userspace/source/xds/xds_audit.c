@@ -3,6 +3,7 @@
 #include "xds_audit.h"
 
 #include "envoy/config/core/v3/base.pb-c.h"
+#include "not_enforced.h"
 
 static struct km_notenf *audit_sink;
 static bool audit_strict;
@@ -31,6 +32,18 @@ static int not_enforced(struct ctx *c, int kind, const char *what,
 	what_fmt(ex, "%s: %s", what, field);
 	km_notenf_add(c->ne, kind, ex);
 	return 0;
+}
+
+/* --strict refuses the readers' own list too (model/not_enforced.c), for
+ * the one resource @one holds. */
+int x_audit_strict(struct ctx *c, const struct km_model *one, const char *what)
+{
+	struct km_ne_item it[KM_NE_COUNT];
+
+	if (!c->strict || !km_not_enforced(one, it))
+		return 0;
+	return x_fail(c, what, "%s is not enforced by kmesh, refused under --strict",
+		      it[0].kind);
 }
 
 /* ---- fields -------------------------------------------------------------- */
@@ -143,7 +156,7 @@ static int audit_upstream_tls(struct ctx *c, const ProtobufCMessageUnknownField 
 			      field) : 0;
 	if (holds(u, "spiffe://") || holds(u, "ROOTCA") || holds(u, "/etc/certs/") ||
 	    holds(u, "tlsMode"))
-		return not_enforced(c, KM_NE_MTLS, what, field);
+		return not_enforced(c, KM_NK_MTLS, what, field);
 	return x_fail(c, what, "%s: TLS origination is not supported (kmesh would send it plaintext)",
 		      field);
 }
@@ -157,7 +170,7 @@ static int audit_special(struct ctx *c, const char *msg,
 	if (!strcmp(msg, "envoy.config.cluster.v3.Cluster") && u->tag == 43)
 		return audit_upstream_tls(c, u, what, "transport_socket_matches");
 	if (!strcmp(msg, "envoy.config.listener.v3.Listener") && u->tag == 32)
-		return c->inbound ? not_enforced(c, KM_NE_INBOUND, what, "filter_chain_matcher") :
+		return c->inbound ? not_enforced(c, KM_NK_INBOUND, what, "filter_chain_matcher") :
 		       x_fail(c, what, "filter_chain_matcher is not supported (filter_chains only)");
 	return 1;
 }
@@ -235,26 +248,26 @@ static const struct {
 	/* the router by its v2 names (no typed_config): enforced */
 	{ "envoy.router", F_ROUTER, 0 },
 	{ "envoy.filters.http.router", F_ROUTER, 0 },
-	{ "envoy.extensions.filters.http.fault.v3.HTTPFault", F_NE, KM_NE_FAULT_INJECTION },
-	{ "envoy.fault", F_NE, KM_NE_FAULT_INJECTION },
-	{ "envoy.extensions.filters.http.cors.v3.Cors", F_NE, KM_NE_CORS },
-	{ "envoy.cors", F_NE, KM_NE_CORS },
-	{ "envoy.extensions.filters.http.grpc_stats.v3.FilterConfig", F_NE, KM_NE_TELEMETRY },
-	{ "stats.PluginConfig", F_NE, KM_NE_TELEMETRY },		/* istio.stats */
-	{ "istio.stats", F_NE, KM_NE_TELEMETRY },
-	{ "istio.metadata_exchange", F_NE, KM_NE_TELEMETRY },
-	{ "envoy.tcp.metadataexchange.config.MetadataExchange", F_NE, KM_NE_TELEMETRY },
-	{ "io.istio.http.peer_metadata.Config", F_NE, KM_NE_TELEMETRY },
-	{ "istio.mixer.v1.config.client.HttpClientConfig", F_NE, KM_NE_TELEMETRY },
-	{ "istio.mixer.v1.config.client.TcpClientConfig", F_NE, KM_NE_TELEMETRY },
-	{ "mixer", F_NE, KM_NE_TELEMETRY },
-	{ "envoy.filters.network.mongo_proxy", F_NE, KM_NE_TELEMETRY },
-	{ "envoy.extensions.filters.network.mongo_proxy.v3.MongoProxy", F_NE, KM_NE_TELEMETRY },
+	{ "envoy.extensions.filters.http.fault.v3.HTTPFault", F_NE, KM_NK_FAULT_INJECTION },
+	{ "envoy.fault", F_NE, KM_NK_FAULT_INJECTION },
+	{ "envoy.extensions.filters.http.cors.v3.Cors", F_NE, KM_NK_CORS },
+	{ "envoy.cors", F_NE, KM_NK_CORS },
+	{ "envoy.extensions.filters.http.grpc_stats.v3.FilterConfig", F_NE, KM_NK_TELEMETRY },
+	{ "stats.PluginConfig", F_NE, KM_NK_TELEMETRY },		/* istio.stats */
+	{ "istio.stats", F_NE, KM_NK_TELEMETRY },
+	{ "istio.metadata_exchange", F_NE, KM_NK_TELEMETRY },
+	{ "envoy.tcp.metadataexchange.config.MetadataExchange", F_NE, KM_NK_TELEMETRY },
+	{ "io.istio.http.peer_metadata.Config", F_NE, KM_NK_TELEMETRY },
+	{ "istio.mixer.v1.config.client.HttpClientConfig", F_NE, KM_NK_TELEMETRY },
+	{ "istio.mixer.v1.config.client.TcpClientConfig", F_NE, KM_NK_TELEMETRY },
+	{ "mixer", F_NE, KM_NK_TELEMETRY },
+	{ "envoy.filters.network.mongo_proxy", F_NE, KM_NK_TELEMETRY },
+	{ "envoy.extensions.filters.network.mongo_proxy.v3.MongoProxy", F_NE, KM_NK_TELEMETRY },
 	/* upstream ALPN for Istio's mTLS */
-	{ "istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig", F_NE, KM_NE_CONNECTION },
-	{ "istio.alpn", F_NE, KM_NE_CONNECTION },
+	{ "istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig", F_NE, KM_NK_CONNECTION },
+	{ "istio.alpn", F_NE, KM_NK_CONNECTION },
 	/* peer identity from mTLS, for RBAC: denies nothing itself */
-	{ "io.istio.network.authn.Config", F_NE, KM_NE_INBOUND },
+	{ "io.istio.network.authn.Config", F_NE, KM_NK_INBOUND },
 	{ "istio.envoy.config.filter.http.authn.v2alpha1.FilterConfig", F_DENY, 0 },
 	{ "istio_authn", F_DENY, 0 },
 	{ "istio.envoy.config.filter.http.jwt_auth.v2alpha1.JwtAuthentication", F_DENY, 0 },
@@ -311,7 +324,7 @@ static int audit_filter(struct ctx *c, const char *type, const char *name,
 		return 1;
 	case F_DENY:
 		if (c->inbound)
-			return not_enforced(c, KM_NE_INBOUND, what, name);
+			return not_enforced(c, KM_NK_INBOUND, what, name);
 		return x_fail(c, fwhat, "%s can refuse requests, which kmesh cannot evaluate",
 			      type ? type : name);
 	default:
@@ -357,7 +370,7 @@ int x_audit_listener(struct ctx *c, const struct km_m_listener *l,
 		if (ch->kind == KM_CHAIN_TCP_PROXY && !ch->match.n_prefixes &&
 		    ch->tcp.n_clusters == 1 &&
 		    !strcmp(ch->tcp.clusters[0].cluster, ISTIO_BLACKHOLE))
-			return not_enforced(c, KM_NE_REGISTRY_ONLY, what,
+			return not_enforced(c, KM_NK_REGISTRY_ONLY, what,
 					    "catch-all chain to BlackHoleCluster");
 	}
 	return 0;

@@ -42,6 +42,9 @@ int x_audit(struct ctx *c, const ProtobufCMessage *m, const char *what);
 int x_audit_net_filter(struct ctx *c, const pb_filter *f, const char *what);
 int x_audit_http_filter(struct ctx *c, const pb_http_filter *f,
 			const char *what);
+/* --strict: what the readers list as not enforced (model/not_enforced.c)
+ * in the one resource @one holds is refused too. */
+int x_audit_strict(struct ctx *c, const struct km_model *one, const char *what);
 /* Listener-wide: Istio's REGISTRY_ONLY (the virtual outbound listener
  * blackholes what no listener serves), which kmesh does not do. */
 int x_audit_listener(struct ctx *c, const struct km_m_listener *l,
