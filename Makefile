@@ -38,11 +38,13 @@ KMESH_VERSION := $(shell cat VERSION)
 # userspace, in pipeline order: config sources, the model (check, compile),
 # the dataplane writers, utilities; kmeshd and kmeshctl sit on top
 USR_DIRS := userspace/source/yaml userspace/source/xds userspace/model \
-	    userspace/dataplane userspace/util
+	    userspace/dataplane userspace/util userspace/telemetry
 USR_INC  := $(USR_DIRS:%=-I%)
 CFLAGS   += $(SAN_FLAGS) $(WARN) -DKMESH_VERSION='"$(KMESH_VERSION)"' -std=gnu11 -D_GNU_SOURCE -Iinclude $(USR_INC) -I$(B) -I$(B)/proto -I/usr/include/libnl3
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
-LIBS     := $(LIBBPF_LIBS) -lyaml -lnl-genl-3 -lnl-3 -lprotobuf-c -lnghttp2
+# libmicrohttpd: kmeshd's /metrics server (userspace/telemetry/http.c)
+LIBS     := $(LIBBPF_LIBS) -lyaml -lnl-genl-3 -lnl-3 -lprotobuf-c -lnghttp2 \
+	    -lmicrohttpd -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall $(BPF_WERROR) \
 	      -I$(B) -Iinclude -Ibpf

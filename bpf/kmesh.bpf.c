@@ -60,7 +60,8 @@ int km_connect6(struct bpf_sock_addr *ctx)
  * it was sent to, is answered with the VIP. */
 static __always_inline struct km_sk_orig *km_orig(struct bpf_sock_addr *ctx)
 {
-	if (ctx->protocol != KM_IPPROTO_TCP)
+	/* the record may be there for telemetry alone */
+	if (!km_cfg_peer_vip || ctx->protocol != KM_IPPROTO_TCP)
 		return NULL;
 	return bpf_sk_storage_get(&km_sk_orig, ctx->sk, 0, 0);
 }
@@ -97,4 +98,14 @@ int km_getpeername6(struct bpf_sock_addr *ctx)
 	ctx->user_port = o->vip_port;
 	km_count(KM_CNT_PEER_VIP);
 	return KM_ALLOW;
+}
+
+/* Telemetry: the open and close events of routed connections
+ * (lib/events.h). Every other socket costs one storage lookup at its
+ * connect. */
+SEC("sockops")
+int km_sockops(struct bpf_sock_ops *skops)
+{
+	km_ev_sockops(skops);
+	return 1;
 }

@@ -34,6 +34,10 @@ apt-get install -y -q --no-install-recommends flex bison bc libssl-dev xz-utils
 # sidecar pair (HAProxy, iptables REDIRECT) and its chart. About 4 MB.
 apt-get install -y -q --no-install-recommends haproxy iptables gnuplot-nox
 
+# kmeshd's /metrics server, and the Prometheus the telemetry test scrapes
+# it with (tests/host/telemetry.sh; docs/telemetry.md)
+apt-get install -y -q --no-install-recommends libmicrohttpd-dev prometheus
+
 # The xDS test control plane runs on Node.js (npm packages installed at test
 # time). Machines of this kind come with Node 20; otherwise Debian's.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

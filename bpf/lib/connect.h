@@ -13,6 +13,7 @@
 #include "enroll.h"
 #include "lb.h"
 #include "kfuncs.h"
+#include "events.h"
 
 /*
  * Set by the agent before load (kmeshd --no-peer-vip clears it). Remembering
@@ -31,9 +32,13 @@ enum km_verdict {
 
 /* The connect fails with ECONNREFUSED instead of the hook's default EPERM:
  * a dead service must fail fast, like a closed port. */
-static __always_inline int km_refuse(enum km_counter reason)
+static __always_inline int km_refuse(struct bpf_sock_addr *ctx,
+				     const struct km_frontend_key *fk,
+				     const struct km_conn_ids *ids,
+				     enum km_counter reason)
 {
 	km_count(reason);
+	km_ev_refused(ctx, fk, ids, reason);
 	bpf_set_retval(-KM_ECONNREFUSED);
 	return KM_REJECT;
 }
@@ -41,7 +46,7 @@ static __always_inline int km_refuse(enum km_counter reason)
 static __always_inline void km_remember(struct bpf_sock_addr *ctx,
 					const struct km_frontend_key *fk,
 					const struct km_endpoint *ep,
-					__u32 cluster_id)
+					const struct km_conn_ids *ids)
 {
 	struct km_sk_orig *o;
 
@@ -53,7 +58,8 @@ static __always_inline void km_remember(struct bpf_sock_addr *ctx,
 	o->vip_port = fk->port;
 	o->endpoint = ep->addr;
 	o->endpoint_port = ep->port;
-	o->cluster_id = cluster_id;
+	o->cluster_id = ids->cluster_id;
+	km_ev_remember(o, ids);
 }
 
 #define KM_L7_DEFAULT (-1)	/* serve the frontend's default targets */
@@ -73,7 +79,8 @@ static __always_inline long km_l7_default(enum km_counter reason)
  * (no router, or the head cannot be routed on), KM_L7_DEFERRED (first run)
  * or KM_L7_NO_ROUTE. */
 static __always_inline long km_l7_pick(struct bpf_sock_addr *ctx,
-				       const struct km_frontend *fe, __u8 slot)
+				       const struct km_frontend *fe, __u8 slot,
+				       struct km_conn_ids *ids)
 {
 	struct bpf_sock_addr_kern *kctx;
 	struct km_route_result *res;
@@ -112,8 +119,11 @@ static __always_inline long km_l7_pick(struct bpf_sock_addr *ctx,
 		return km_l7_default(KM_CNT_L7_DEFAULT_NOT_HTTP);
 	if (res->status == KM_ROUTE_BAD_TABLE)
 		return km_l7_default(KM_CNT_L7_DEFAULT_BAD_TABLE);
+	ids->route_id = fe->route_id;
 	if (res->status != KM_ROUTE_MATCHED)
 		return KM_L7_NO_ROUTE;
+	ids->vhost = res->vhost;
+	ids->route = res->route;
 	km_count(KM_CNT_L7_ROUTED);
 	return km_pick_target(&res->action, bpf_get_prandom_u32());
 }
@@ -126,6 +136,7 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 	const struct km_cluster *c;
 	const struct km_endpoint *ep;
 	struct km_cluster_key ck = {};
+	struct km_conn_ids ids;
 	struct km_gen *gen;
 	__u32 zero = 0;
 	bool deferred = false;
@@ -144,29 +155,31 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 		km_count(KM_CNT_MAP_MISS);
 		return KM_ALLOW;
 	}
-	if (!km_enrolled(ctx)) {
+	if (!km_enrolled_as(ctx, &ids.src)) {
 		km_count(KM_CNT_NOT_ENROLLED);
 		return KM_ALLOW;
 	}
+	km_ev_ids_init(&ids, gen->generation, fe->listener_id);
 
 	/* From here on the destination is a VIP: never let it through
 	 * unrewritten. */
 	cid = KM_L7_DEFAULT;
 	if (fe->flags & KM_FE_L7)
-		cid = km_l7_pick(ctx, fe, fk->slot);
+		cid = km_l7_pick(ctx, fe, fk->slot, &ids);
 	if (cid == KM_L7_NO_ROUTE)
-		return km_refuse(KM_CNT_L7_NO_ROUTE);
+		return km_refuse(ctx, fk, &ids, KM_CNT_L7_NO_ROUTE);
 	if (cid == KM_L7_DEFERRED)
 		deferred = true;
 	if (cid == KM_L7_DEFAULT || cid == KM_L7_DEFERRED)
 		cid = km_pick_target(fe, bpf_get_prandom_u32());
 	if (cid < 0)
-		return km_refuse(KM_CNT_INCONSISTENT);
+		return km_refuse(ctx, fk, &ids, KM_CNT_INCONSISTENT);
 	ck.id = cid;
+	ids.cluster_id = cid;
 	ck.slot = fk->slot;
 	c = bpf_map_lookup_elem(&km_cluster, &ck);
 	if (!c)
-		return km_refuse(KM_CNT_INCONSISTENT);
+		return km_refuse(ctx, fk, &ids, KM_CNT_INCONSISTENT);
 	/* The address dialed is where a passthrough goes, so leaving it is
 	 * right on a deferred connect's first run too (also as the fallback
 	 * of a socket that reads first); counted once, by the re-run. */
@@ -176,11 +189,11 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 		return KM_ALLOW;
 	}
 	if (c->kind == KM_CK_BLACKHOLE)
-		return km_refuse(KM_CNT_BLACKHOLE);
+		return km_refuse(ctx, fk, &ids, KM_CNT_BLACKHOLE);
 	if (c->kind == KM_CK_NO_CLUSTER)
-		return km_refuse(KM_CNT_NO_CLUSTER);
+		return km_refuse(ctx, fk, &ids, KM_CNT_NO_CLUSTER);
 	if (c->n_endpoints == 0)
-		return km_refuse(KM_CNT_NO_ENDPOINT);
+		return km_refuse(ctx, fk, &ids, KM_CNT_NO_ENDPOINT);
 	/* The fallback of a deferred connect must not advance the round
 	 * robin: the re-run draws again, and two draws per connection would
 	 * send every connection of a two-endpoint cluster to one of them. */
@@ -188,7 +201,7 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 			      deferred ? bpf_get_prandom_u32() :
 					 km_lb_draw(ck.id, c->lb_policy));
 	if (!ep)
-		return km_refuse(KM_CNT_INCONSISTENT);
+		return km_refuse(ctx, fk, &ids, KM_CNT_INCONSISTENT);
 
 	if (v6) {
 		ctx->user_ip6[0] = ep->addr.w[0];
@@ -197,13 +210,13 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 		ctx->user_ip6[3] = ep->addr.w[3];
 	} else {
 		if (ep->family != KM_FAMILY_INET)
-			return km_refuse(KM_CNT_FAMILY);
+			return km_refuse(ctx, fk, &ids, KM_CNT_FAMILY);
 		ctx->user_ip4 = ep->addr.w[3];
 	}
 	ctx->user_port = ep->port;
 
-	if (km_cfg_peer_vip)
-		km_remember(ctx, fk, ep, ck.id);
+	if (km_cfg_peer_vip || km_cfg_events)
+		km_remember(ctx, fk, ep, &ids);
 	/* a deferred connect is counted once, by the re-run that routes it */
 	if (deferred)
 		return KM_ALLOW;

@@ -8,32 +8,42 @@
 
 #include "maps.h"
 
-static __always_inline bool km_enrolled(struct bpf_sock_addr *ctx)
+/* Whether @ctx's workload is enrolled; @who is the enrollment that matched
+ * (telemetry names the source by it). */
+static __always_inline bool km_enrolled_as(struct bpf_sock_addr *ctx,
+					   struct km_enroll_key *who)
 {
-	struct km_enroll_key key = {};
 	__u64 id, self;
 	int level;
 
-	key.kind = KM_ENROLL_NETNS;
-	key.id = bpf_get_netns_cookie(ctx);
-	if (bpf_map_lookup_elem(&km_enroll, &key))
+	who->pad = 0;
+	who->kind = KM_ENROLL_NETNS;
+	who->id = bpf_get_netns_cookie(ctx);
+	if (bpf_map_lookup_elem(&km_enroll, who))
 		return true;
 
-	key.kind = KM_ENROLL_CGROUP;
+	who->kind = KM_ENROLL_CGROUP;
 	self = bpf_get_current_cgroup_id();
-	key.id = self;
-	if (bpf_map_lookup_elem(&km_enroll, &key))
+	who->id = self;
+	if (bpf_map_lookup_elem(&km_enroll, who))
 		return true;
 	/* Ancestors from the root down; 0 means below our own level. */
 	for (level = 1; level < KM_MAX_CGROUP_DEPTH; level++) {
 		id = bpf_get_current_ancestor_cgroup_id(level);
 		if (id == 0 || id == self)
 			break;
-		key.id = id;
-		if (bpf_map_lookup_elem(&km_enroll, &key))
+		who->id = id;
+		if (bpf_map_lookup_elem(&km_enroll, who))
 			return true;
 	}
 	return false;
+}
+
+static __always_inline bool km_enrolled(struct bpf_sock_addr *ctx)
+{
+	struct km_enroll_key who;
+
+	return km_enrolled_as(ctx, &who);
 }
 
 #endif

@@ -23,10 +23,12 @@
 #include <linux/types.h>
 #endif
 
-#define KM_ABI_VERSION 3	/* 2: km_route, L7 counters, km_frontend.route_id;
+#define KM_ABI_VERSION 4	/* 2: km_route, L7 counters, km_frontend.route_id;
 				 * 3: km_cluster.kind, counters for the L7
 				 * default route by reason and passthrough,
-				 * blackhole, no_cluster */
+				 * blackhole, no_cluster;
+				 * 4: telemetry: km_sk_orig grows, km_events,
+				 * km_ev_stats, km_workload */
 
 /* Pin root for maps and links; the agent mounts bpffs if needed. */
 #define KM_PIN_ROOT "/sys/fs/bpf/kmesh"
@@ -247,15 +249,107 @@ struct km_enroll {
 };
 
 /* km_sk_orig: SK_STORAGE, the service address a socket dialed, for
- * getpeername, plus the endpoint it was sent to. */
+ * getpeername, plus the endpoint it was sent to, and (telemetry on) what
+ * the connection's events report: one allocation per routed connect
+ * serves both. */
 struct km_sk_orig {
 	struct km_addr vip;
 	struct km_addr endpoint;
 	__be16 vip_port;
 	__be16 endpoint_port;
 	__u32 cluster_id;
+	/* telemetry (km_events): the rest of struct km_conn_ids */
+	__u64 src_id;		/* the enrollment that matched: km_enroll_key */
+	__u32 src_kind;
+	__u32 listener_id;
+	__u32 route_id;		/* L7: route config; KM_EV_NONE otherwise */
+	__u16 vhost;		/* L7: index of the virtual host, the route */
+	__u16 route;
+	__u64 generation;	/* the config generation that routed it */
+	__u64 start_ns;		/* bpf_ktime_get_ns() at the TCP connect */
+	__u32 flags;		/* enum km_sko_flags */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct km_sk_orig) == 40, "km_sk_orig ABI");
+_Static_assert(sizeof(struct km_sk_orig) == 88, "km_sk_orig ABI");
+
+enum km_sko_flags {
+	KM_SKO_EVENTS = 1 << 0,	/* report this connection (km_events) */
+	KM_SKO_OPENED = 1 << 1,	/* its open event is out: close follows */
+};
+
+/*
+ * km_events: RINGBUF of connection events, read by kmeshd (telemetry).
+ * A routed connection gives KM_EV_OPEN at its TCP connect and KM_EV_CLOSE
+ * when it reaches TCP_CLOSE; the close record repeats everything the open
+ * one had, so it stands alone (an agent restarted in between loses
+ * nothing). A connect kmesh refuses gives one KM_EV_REFUSED. A full ring
+ * drops the event and counts it in km_ev_stats: the data path never
+ * waits.
+ */
+#define KM_EV_NONE 0xffffffffu		/* an id that is not known */
+#define KM_EV_RING_DEFAULT (4u << 20)	/* bytes; a power of 2 pages */
+
+enum km_ev_type {
+	KM_EV_OPEN = 1,
+	KM_EV_CLOSE = 2,
+	KM_EV_REFUSED = 3,
+};
+
+/* How a connection ended (KM_EV_CLOSE) */
+enum km_ev_end {
+	KM_END_FIN = 0,		/* both FINs exchanged */
+	KM_END_PEER_RESET,	/* RST from the endpoint (sk_err set) */
+	KM_END_LOCAL_RESET,	/* the application aborted it (close with
+				 * unread data, SO_LINGER 0) */
+	KM_END_CONNECT_FAILED,	/* never established: refused by the
+				 * endpoint or timed out (SYN_SENT) */
+};
+
+struct km_conn_event {
+	__u8 type;		/* enum km_ev_type */
+	__u8 end;		/* close: enum km_ev_end */
+	__u16 reason;		/* refused: the enum km_counter counted */
+	__u32 src_kind;		/* km_enroll_key of the enrolled source */
+	__u64 src_id;
+	__u64 cookie;		/* socket cookie: ties open and close */
+	__u64 start_ns;		/* bpf_ktime_get_ns() at the connect */
+	__u64 end_ns;		/* close: at TCP_CLOSE; else start_ns */
+	__u64 generation;	/* config generation: names of ids */
+	__u64 bytes_sent;	/* close: application bytes the endpoint
+				 * acknowledged (SYN and FIN not counted) */
+	__u64 bytes_received;	/* close: application bytes received */
+	struct km_addr vip;	/* the service address dialed */
+	struct km_addr endpoint;	/* where it went (refused: zero) */
+	struct km_addr local;	/* the client's own address (refused:
+				 * zero: it never connected) */
+	__be16 vip_port;
+	__be16 endpoint_port;
+	__be16 local_port;
+	__u16 pad;
+	__u32 listener_id;	/* KM_EV_NONE: not known */
+	__u32 cluster_id;	/* KM_EV_NONE: not known */
+	__u32 route_id;		/* L7 only, else KM_EV_NONE */
+	__u16 vhost;
+	__u16 route;
+};
+_Static_assert(sizeof(struct km_conn_event) == 136, "km_conn_event ABI");
+
+/* km_ev_stats: PERCPU_ARRAY */
+enum km_ev_stat {
+	KM_EVS_SUBMITTED = 0,	/* events written to the ring */
+	KM_EVS_DROPPED,		/* events lost: the ring was full */
+	KM_EVS_MAX,
+};
+
+/* km_workload: HASH, km_enroll_key -> the names of an enrolled workload
+ * (kmeshctl enroll --namespace --workload --service-account); only
+ * userspace reads it. Empty strings are not known. */
+#define KM_WL_NAME_MAX 64
+struct km_workload {
+	char namespace_[KM_WL_NAME_MAX];
+	char workload[KM_WL_NAME_MAX];
+	char service_account[KM_WL_NAME_MAX];
+};
 
 /* km_counters: PERCPU_ARRAY indexed by reason. Order is ABI. */
 enum km_counter {

@@ -26,6 +26,8 @@ struct km_install_opts {
 	const char *pin_root;
 	const char *cgroup;
 	bool peer_vip;		/* getpeername shows the VIP (default) */
+	bool events;		/* telemetry: connection events (km_events) */
+	uint32_t events_ring;	/* km_events' size in bytes; 0: default */
 };
 
 int km_bpf_install(const struct km_install_opts *o,

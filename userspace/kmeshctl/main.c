@@ -23,6 +23,7 @@
 #include "strmap.h"
 #include "maps.h"
 #include "sockmap_cmd.h"
+#include "cmd_workload.h"
 #include "sys.h"
 
 #define KM_STATE_FILE "/run/kmesh/kmeshd.state"
@@ -1369,7 +1370,8 @@ static void usage(FILE *f)
 		"                    which virtual host, route and clusters kmesh.ko gives that\n"
 		"                    HTTP request, by the live route table (exit 0 routed, 1 refused)\n"
 		"  enroll PATH       route a workload: a cgroup v2 directory or a netns file\n"
-		"                    (/run/netns/NAME, /proc/PID/ns/net)\n"
+		"                    (/run/netns/NAME, /proc/PID/ns/net); --namespace NS\n"
+		"                    --workload NAME --service-account SA name it in telemetry\n"
 		"  unenroll PATH     stop routing it\n"
 		"  config            the xDS state: connection, versions and nonces per type,\n"
 		"                    resource counts, the last NACK and its reason\n"
@@ -1377,7 +1379,9 @@ static void usage(FILE *f)
 		"  sockmap enable [--accelerate] PATH|netns:NAME  join node-local connections of a\n"
 		"                    workload (--accelerate: also app<->proxy via REDIRECT 15001/15006)\n"
 		"  sockmap disable PATH|netns:NAME   stop joining its new connections\n"
-		"  sockmap status    sockmap counters, joined sockets, enabled workloads\n");
+		"  sockmap status    sockmap counters, joined sockets, enabled workloads\n"
+		"  top [--metrics ADDR:PORT] [-n COUNT]  live connections/s, bytes/s and errors per\n"
+		"                    service and workload from kmeshd's /metrics (-o json: one snapshot)\n");
 }
 
 int main(int argc, char **argv)
@@ -1434,8 +1438,16 @@ int main(int argc, char **argv)
 	else if (strcmp(cmd, "sockmap") == 0)
 		ret = km_ctl_sockmap(c.pin_root, c.json, argc - optind, argv + optind);
 	else if ((strcmp(cmd, "enroll") == 0 || strcmp(cmd, "unenroll") == 0) &&
-		 optind + 1 == argc)
-		ret = cmd_enroll(&c, argv[optind], cmd[0] == 'e');
+		 optind < argc) {
+		struct km_workload w;
+		const char *path = km_ctl_enroll_args(argc - optind, argv + optind, &w);
+
+		ret = path ? cmd_enroll(&c, path, cmd[0] == 'e') : 2;
+		if (!ret)
+			ret = km_ctl_workload_names(c.pin_root, path,
+						    cmd[0] == 'e' ? &w : NULL);
+	} else if (strcmp(cmd, "top") == 0)
+		ret = km_ctl_top(c.json, argc - optind, argv + optind);
 	else {
 		fprintf(stderr, "kmeshctl: bad command line: '%s'%s\n", cmd,
 			optind < argc ? " with unexpected arguments" : "");

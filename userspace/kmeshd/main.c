@@ -39,6 +39,7 @@
 #include "notify.h"
 #include "sockmap.h"
 #include "sys.h"
+#include "telemetry.h"
 
 #define KM_DEFAULT_CONFIG "/etc/kmesh/mesh.yaml"
 #define KM_DEFAULT_STATE_DIR "/run/kmesh"
@@ -221,6 +222,7 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 	} else {
 		d->last_ok = true;
 		d->generation = gen;
+		km_telemetry_applied(gen, km_now_ms() - t0);
 		d->applied_at = time(NULL);
 		remember_applied(d, m, &r);
 		logmsg(LOG_INFO, "generation %llu applied from %s in %llu ms: %zu listeners, %zu clusters, %zu service addresses, %zu endpoints",
@@ -757,10 +759,13 @@ static void usage(FILE *f)
 		"                       workloads enabled with 'kmeshctl sockmap enable' (off by default;\n"
 		"                       without it a previously loaded sockmap is removed)\n"
 		"      --no-peer-vip    getpeername shows the endpoint, not the VIP; saves about 1 us\n"
-		"                       per routed connect (no per-socket state)\n"
+		"                       per routed connect (no per-socket state, unless telemetry is on)\n"
+		);
+	km_tel_usage(f);
+	fprintf(f,
 		"  -v, --verbose        debug logging, including libbpf's\n"
 		"  -h, --help\n"
-		"Signals: SIGHUP reloads. SIGTERM exits and leaves traffic served.\n");
+		"Signals: SIGHUP reloads. SIGTERM exits and leaves traffic served. SIGUSR1 reopens the access log.\n");
 }
 
 int main(int argc, char **argv)
@@ -786,6 +791,7 @@ int main(int argc, char **argv)
 		{ "labels", required_argument, NULL, 1007 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		KM_TEL_LONG_OPTS,
 		{}
 	};
 	struct kmeshd d = {
@@ -794,14 +800,22 @@ int main(int argc, char **argv)
 		.state_dir = KM_DEFAULT_STATE_DIR,
 	};
 	struct km_install_report rep;
+	struct km_tel_opts tel;
 	struct km_err err = {};
 	bool check = false, uninstall = false, peer_vip = true, sockmap = false;
 	const char *xds_addr = NULL, *pod_ip = NULL, *pod_name = NULL;
 	bool config_given = false;
 	struct km_gen g;
+	char path[PATH_MAX];
 	int c, ret;
 
+	km_tel_opts_init(&tel);
 	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		if (c >= KM_TEL_OPT_FIRST && c <= KM_TEL_OPT_LAST) {
+			if (km_tel_parse_opt(&tel, c, optarg))
+				return 2;
+			continue;
+		}
 		switch (c) {
 		case 'c': d.config = optarg; config_given = true; break;
 		case 'g': snprintf(d.cgroup, sizeof(d.cgroup), "%s", optarg); break;
@@ -878,6 +892,8 @@ int main(int argc, char **argv)
 				     .pin_root = d.pin_root,
 				     .cgroup = d.cgroup,
 				     .peer_vip = peer_vip,
+				     .events = tel.events,
+				     .events_ring = tel.ring_bytes,
 			     }, &rep, &err);
 	if (ret) {
 		logmsg(LOG_ERR, "%s", err.msg);
@@ -900,6 +916,11 @@ int main(int argc, char **argv)
 	}
 	if (km_maps_read_gen(&d.maps, &g) == 0)
 		d.generation = g.generation;
+	snprintf(path, sizeof(path), "%s/kmeshd.state", d.state_dir);
+	if (km_telemetry_start(&tel, d.pin_root, path, &err)) {
+		logmsg(LOG_ERR, "%s", err.msg);
+		return 1;
+	}
 	logmsg(LOG_INFO, "programs attached to %s (%d new, %d replaced in place); pinned under %s; generation %llu serving%s",
 	       d.cgroup, rep.attached, rep.replaced, d.pin_root,
 	       (unsigned long long)d.generation,
@@ -918,6 +939,7 @@ int main(int argc, char **argv)
 		apply_config(&d);
 	}
 	ret = run(&d);
+	km_telemetry_stop();
 	d.stopped = true;
 	write_state(&d);
 	km_ads_free(d.ads);

@@ -8,6 +8,7 @@ void km_json_init(struct km_json *j, FILE *f)
 	j->f = f;
 	j->depth = 0;
 	j->first[0] = true;
+	j->compact = false;
 }
 
 static void put_string(FILE *f, const char *s)
@@ -33,7 +34,7 @@ static void put_key(struct km_json *j, const char *key)
 	if (!j->first[j->depth])
 		fputc(',', j->f);
 	j->first[j->depth] = false;
-	if (j->depth)
+	if (j->depth && !j->compact)
 		fprintf(j->f, "\n%*s", 2 * j->depth, "");
 	if (key) {
 		put_string(j->f, key);
@@ -66,7 +67,7 @@ void km_json_end(struct km_json *j, char close)
 
 	if (j->depth)
 		j->depth--;
-	if (!empty)
+	if (!empty && !j->compact)
 		fprintf(j->f, "\n%*s", 2 * j->depth, "");
 	fputc(close, j->f);
 	if (j->depth == 0)

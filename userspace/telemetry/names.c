@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Ids in connection events to names. Listener and cluster names come from
+ * km_names, which holds the live generation's slot and the one before it
+ * (the agent clears the idle slot when it writes the next). So a name is
+ * read from the kernel only while the event's generation is one of those
+ * two, and cached by generation: the open event of a connection caches
+ * the names its close event needs, however many reloads happen in
+ * between (the cache keeps KM_TEL_NAME_GENS generations). A name that
+ * cannot be known is "unknown", never a guess.
+ *
+ * Workload names (kmeshctl enroll --namespace ...) come from km_workload,
+ * cached for one refresh period.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "strmap.h"
+#include "tel.h"
+
+#define KM_TEL_NAME_GENS 16
+#define KM_TEL_TRUST_DOMAIN "cluster.local"
+
+struct km_tel_names {
+	int gen_fd, names_fd, wl_fd;
+	struct km_gen live;
+	struct km_strmap strings;	/* interned: key -> the same string */
+	struct km_strmap ids;		/* "kind:gen:id" -> interned name */
+	struct km_strmap wls;		/* "kind:id" -> struct wl_names */
+	uint64_t oldest_cached;		/* generation */
+};
+
+struct wl_names {
+	const char *workload, *namespace_, *principal;
+};
+
+static const char *intern(struct km_tel_names *n, const char *s)
+{
+	char *v = km_strmap_get(&n->strings, s);
+	int err = 0;
+
+	if (v)
+		return v;
+	v = strdup(s);
+	if (!v)
+		return KM_TEL_UNKNOWN;
+	km_strmap_put(&n->strings, s, v, &err);
+	if (err) {
+		free(v);
+		return KM_TEL_UNKNOWN;
+	}
+	return v;
+}
+
+static int open_pin(const char *root, const char *name, struct km_err *err)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		km_err_set(err, "%s: %s (kmeshd's programs are not loaded)", path,
+			   strerror(errno));
+	return fd;
+}
+
+int km_tel_names_open(struct km_tel_names **np, const char *pin_root,
+		      struct km_err *err)
+{
+	struct km_tel_names *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	n->gen_fd = open_pin(pin_root, "km_gen", err);
+	n->names_fd = n->gen_fd < 0 ? -1 : open_pin(pin_root, "km_names", err);
+	n->wl_fd = n->names_fd < 0 ? -1 : open_pin(pin_root, "km_workload", err);
+	if (n->wl_fd < 0) {
+		km_tel_names_free(n);
+		return -ENOENT;
+	}
+	km_tel_names_refresh(n);
+	*np = n;
+	return 0;
+}
+
+static void clear_map(struct km_strmap *m, bool free_vals)
+{
+	const char *k;
+	void *v;
+
+	for (size_t i = 0; free_vals && km_strmap_next(m, &i, &k, &v);)
+		free(v);
+	km_strmap_free(m);
+	memset(m, 0, sizeof(*m));
+}
+
+void km_tel_names_refresh(struct km_tel_names *n)
+{
+	__u32 zero = 0;
+
+	bpf_map_lookup_elem(n->gen_fd, &zero, &n->live);
+	clear_map(&n->wls, true);
+	/* ids cached for generations long gone: a connection that old is
+	 * named "unknown" at its close */
+	if (n->live.generation > n->oldest_cached + 2 * KM_TEL_NAME_GENS) {
+		clear_map(&n->ids, false);
+		n->oldest_cached = n->live.generation;
+	}
+}
+
+uint64_t km_tel_names_generation(const struct km_tel_names *n)
+{
+	return n->live.generation;
+}
+
+void km_tel_names_free(struct km_tel_names *n)
+{
+	if (!n)
+		return;
+	clear_map(&n->wls, true);
+	clear_map(&n->ids, false);
+	clear_map(&n->strings, true);
+	for (int *fd = &n->gen_fd; fd <= &n->wl_fd; fd++)
+		if (*fd >= 0)
+			close(*fd);
+	free(n);
+}
+
+/* The name of listener or cluster @id of @gen, or "unknown". */
+static const char *id_name(struct km_tel_names *n, __u8 kind, __u32 id,
+			   uint64_t gen)
+{
+	struct km_name_key k = { .id = id, .kind = kind };
+	struct km_name v;
+	const char *s;
+	char key[64];
+	int err = 0;
+
+	if (id == KM_EV_NONE)
+		return KM_TEL_UNKNOWN;
+	snprintf(key, sizeof(key), "%u:%llu:%u", kind, (unsigned long long)gen, id);
+	s = km_strmap_get(&n->ids, key);
+	if (s)
+		return s;
+	/* the live slot, or the one before it, still holds @gen's names */
+	if (gen > n->live.generation || n->live.generation - gen > 1)
+		return KM_TEL_UNKNOWN;
+	k.slot = (n->live.slot ^ (n->live.generation - gen)) & 1;
+	if (bpf_map_lookup_elem(n->names_fd, &k, &v))
+		return KM_TEL_UNKNOWN;
+	v.s[sizeof(v.s) - 1] = 0;
+	s = intern(n, v.s);
+	km_strmap_put(&n->ids, key, (void *)s, &err);
+	return s;
+}
+
+static const char *or_unknown(struct km_tel_names *n, const char *s)
+{
+	return s[0] ? intern(n, s) : KM_TEL_UNKNOWN;
+}
+
+static const struct wl_names *workload(struct km_tel_names *n,
+				       const struct km_conn_event *ev)
+{
+	static const struct wl_names none = {
+		KM_TEL_UNKNOWN, KM_TEL_UNKNOWN, KM_TEL_UNKNOWN
+	};
+	struct km_enroll_key k = { .id = ev->src_id, .kind = ev->src_kind };
+	struct km_workload v;
+	struct wl_names *w;
+	char key[64], p[3 * KM_WL_NAME_MAX];
+	int err = 0;
+
+	snprintf(key, sizeof(key), "%u:%llu", k.kind, (unsigned long long)k.id);
+	w = km_strmap_get(&n->wls, key);
+	if (w)
+		return w;
+	if (bpf_map_lookup_elem(n->wl_fd, &k, &v))
+		return &none;
+	w = malloc(sizeof(*w));
+	if (!w)
+		return &none;
+	v.namespace_[KM_WL_NAME_MAX - 1] = 0;
+	v.workload[KM_WL_NAME_MAX - 1] = 0;
+	v.service_account[KM_WL_NAME_MAX - 1] = 0;
+	w->workload = or_unknown(n, v.workload);
+	w->namespace_ = or_unknown(n, v.namespace_);
+	/* Istio's SPIFFE identity, when both parts are known */
+	w->principal = KM_TEL_UNKNOWN;
+	if (v.namespace_[0] && v.service_account[0]) {
+		snprintf(p, sizeof(p), "spiffe://" KM_TEL_TRUST_DOMAIN "/ns/%s/sa/%s",
+			 v.namespace_, v.service_account);
+		w->principal = intern(n, p);
+	}
+	km_strmap_put(&n->wls, key, w, &err);
+	if (err) {
+		free(w);
+		return &none;
+	}
+	return w;
+}
+
+void km_tel_addr(char *buf, size_t len, const struct km_addr *a, __be16 port)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (!a->w[0] && !a->w[1] && !a->w[2] && !a->w[3]) {
+		snprintf(buf, len, "-");
+	} else if (!a->w[0] && !a->w[1] && a->w[2] == htonl(0xffff)) {
+		inet_ntop(AF_INET, &a->w[3], ip, sizeof(ip));
+		snprintf(buf, len, "%s:%u", ip, ntohs(port));
+	} else {
+		inet_ntop(AF_INET6, a->w, ip, sizeof(ip));
+		snprintf(buf, len, "[%s]:%u", ip, ntohs(port));
+	}
+}
+
+/*
+ * Envoy's response flags. A refusal by the counter it counted: the names
+ * of counters other issues add (circuit-breaker overflow, policy denial)
+ * say which flag they are. How a connection ended: a reset from the
+ * endpoint is UC (upstream connection termination), the application's
+ * abort DC (downstream termination), a connect that never completed UF.
+ */
+const char *km_tel_flags(const struct km_conn_event *ev)
+{
+	extern const char *const km_counter_names[KM_CNT_MAX];
+	const char *name;
+
+	if (ev->type == KM_EV_CLOSE) {
+		switch (ev->end) {
+		case KM_END_PEER_RESET: return "UC";
+		case KM_END_LOCAL_RESET: return "DC";
+		case KM_END_CONNECT_FAILED: return "UF";
+		default: return "-";
+		}
+	}
+	if (ev->type != KM_EV_REFUSED)
+		return "-";
+	switch (ev->reason) {
+	case KM_CNT_NO_ENDPOINT:
+	case KM_CNT_BLACKHOLE:
+	case KM_CNT_INCONSISTENT:
+		return "UH";	/* no healthy upstream */
+	case KM_CNT_L7_NO_ROUTE:
+		return "NR";
+	case KM_CNT_NO_CLUSTER:
+		return "NC";
+	case KM_CNT_FAMILY:
+		return "UF";
+	}
+	name = ev->reason < KM_CNT_MAX ? km_counter_names[ev->reason] : NULL;
+	if (name && strstr(name, "overflow"))
+		return "UO";
+	if (name && (strstr(name, "denied") || strstr(name, "rbac")))
+		return "RBAC";
+	return "UH";
+}
+
+void km_tel_service_of(const char *cluster, char *host, char *name,
+		       char *ns, size_t len)
+{
+	const char *h = cluster, *bar;
+	int i;
+
+	/* direction|port|subset|host */
+	for (i = 0; i < 3 && (bar = strchr(h, '|')); i++)
+		h = bar + 1;
+	if (i != 3)
+		h = cluster;
+	snprintf(host, len, "%s", h);
+	snprintf(name, len, "%.*s", (int)strcspn(h, "."), h);
+	if (i == 3 && strstr(h, ".svc.")) {
+		const char *dot = strchr(h, '.');
+
+		snprintf(ns, len, "%.*s", (int)strcspn(dot + 1, "."), dot + 1);
+	} else {
+		snprintf(ns, len, "%s", KM_TEL_UNKNOWN);
+		snprintf(name, len, "%s", h);
+	}
+}
+
+static const char *end_name(const struct km_conn_event *ev)
+{
+	static const char *const ends[] = {
+		[KM_END_FIN] = "fin",
+		[KM_END_PEER_RESET] = "peer_reset",
+		[KM_END_LOCAL_RESET] = "local_reset",
+		[KM_END_CONNECT_FAILED] = "connect_failed",
+	};
+
+	if (ev->type == KM_EV_REFUSED)
+		return "refused";
+	if (ev->type == KM_EV_OPEN)
+		return "-";
+	return ev->end <= KM_END_CONNECT_FAILED ? ends[ev->end] : "unknown";
+}
+
+void km_tel_resolve(struct km_tel_names *n, const struct km_conn_event *ev,
+		    struct km_tel_conn *c)
+{
+	const struct wl_names *w = workload(n, ev);
+	char host[KM_NAME_MAX], name[KM_NAME_MAX], ns[KM_NAME_MAX];
+	char route[KM_NAME_MAX + 32];
+
+	memset(c, 0, sizeof(*c));
+	c->ev = ev;
+	c->src_workload = w->workload;
+	c->src_namespace = w->namespace_;
+	c->src_principal = w->principal;
+	km_tel_addr(c->vip, sizeof(c->vip), &ev->vip, ev->vip_port);
+	km_tel_addr(c->endpoint, sizeof(c->endpoint), &ev->endpoint,
+		    ev->endpoint_port);
+	km_tel_addr(c->local, sizeof(c->local), &ev->local, ev->local_port);
+	c->listener = id_name(n, KM_NAME_LISTENER, ev->listener_id,
+			      ev->generation);
+	c->cluster = id_name(n, KM_NAME_CLUSTER, ev->cluster_id, ev->generation);
+	if (strcmp(c->cluster, KM_TEL_UNKNOWN)) {
+		km_tel_service_of(c->cluster, host, name, ns, sizeof(host));
+		c->service = intern(n, host);
+		c->service_name = intern(n, name);
+		c->service_namespace = intern(n, ns);
+	} else {
+		/* no cluster (NR, or a name gone): the address dialed */
+		c->service = intern(n, c->vip);
+		c->service_name = KM_TEL_UNKNOWN;
+		c->service_namespace = KM_TEL_UNKNOWN;
+	}
+	c->route = KM_TEL_UNKNOWN;
+	if (ev->route_id != KM_EV_NONE &&
+	    !(ev->type == KM_EV_REFUSED && ev->reason == KM_CNT_L7_NO_ROUTE)) {
+		snprintf(route, sizeof(route), "%s/%u/%u", c->listener,
+			 ev->vhost, ev->route);
+		c->route = intern(n, route);
+	}
+	c->flags = km_tel_flags(ev);
+	c->end = end_name(ev);
+}
