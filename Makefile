@@ -158,6 +158,7 @@ host: all
 bench: all
 	$(B)/tools/route_match_bench
 	tests/bench/run.sh
+	tests/bench/telemetry_bench.sh
 	tests/bench/xds_bench.sh
 	tests/bench/mesh_bench.sh
 	$(MAKE) vm-bench

@@ -90,7 +90,7 @@ int km_tel_parse_opt(struct km_tel_opts *o, int c, const char *arg)
 		if (number("events-ring-kb", arg, 4, 1 << 20, &v))
 			return 2;
 		if (v & (v - 1)) {
-			fprintf(stderr, "kmeshd: --events-ring-kb %s: must be a power of two (4, 8, ... 4096)\n",
+			fprintf(stderr, "kmeshd: --events-ring-kb %s: must be a power of two (4, 8, 16, ... KiB)\n",
 				arg);
 			return 2;
 		}
