@@ -142,6 +142,7 @@ km_topo_up "$P" 93
 for i in 2 3; do
 	ready=$WORK/ready.$i
 	km_ns "$P-srv" "$BYTES" --listen "10.93.0.$i:9000" --ready-file "$ready" &
+	disown $!	# killed with the namespace at the end, silently
 	for _ in $(seq 100); do [ -s "$ready" ] && break; sleep 0.05; done
 done
 "$KM_BUILD/kmeshd" --uninstall --pin-root "$PIN" >/dev/null 2>&1
