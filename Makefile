@@ -46,7 +46,11 @@ LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf 
 LIBS     := $(LIBBPF_LIBS) -lyaml -lnl-genl-3 -lnl-3 -lprotobuf-c -lnghttp2 \
 	    -lmicrohttpd -lpthread
 
-BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall $(BPF_WERROR) \
+# libbpf's bpf_tracing.h names the target architecture (x86, arm64, ...)
+BPF_ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
+		-e 's/ppc64le/powerpc/' -e 's/s390x/s390/' -e 's/riscv64/riscv/' \
+		-e 's/loongarch64/loongarch/')
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(BPF_ARCH) -Wall $(BPF_WERROR) \
 	      -I$(B) -Iinclude -Ibpf
 
 BPF_OBJS  := $(B)/kmesh.bpf.o $(B)/kmesh_sockmap.bpf.o

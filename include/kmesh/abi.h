@@ -352,40 +352,60 @@ struct km_workload {
 };
 
 /* km_counters: PERCPU_ARRAY indexed by reason. Order is ABI. */
+/*
+ * The data path's counters, one list: the enum (KM_CNT_<ID>) and the names
+ * kmeshctl prints (km_counter_names) are made from it, so they cannot drift.
+ */
+#define KM_COUNTERS(X)							\
+	/* connect rewritten to an endpoint */				\
+	X(ROUTED, "routed")						\
+	/* service with no usable endpoint: refused */			\
+	X(NO_ENDPOINT, "no_endpoint")					\
+	/* service address dialed by a non-enrolled workload: left alone */	\
+	X(NOT_ENROLLED, "not_enrolled")					\
+	/* destination is not a service frontend */			\
+	X(MAP_MISS, "map_miss")						\
+	/* a record the frontend points to is missing, or (xDS) its cluster	\
+	 * is gone: refused */						\
+	X(INCONSISTENT, "inconsistent")					\
+	/* routed, and the listener is L7 served as L4 */		\
+	X(L7_AS_L4, "l7_served_as_l4")					\
+	/* getpeername answered with the VIP */				\
+	X(PEER_VIP, "getpeername_vip")					\
+	/* IPv6 endpoint for an IPv4 socket: refused */			\
+	X(FAMILY, "family_mismatch")					\
+	/* L7 (KM_FE_L7 listeners, kmesh.ko loaded) */			\
+	/* connect held until the first write */			\
+	X(L7_DEFERRED, "l7_deferred")					\
+	/* first bytes matched a route: routed by it */			\
+	X(L7_ROUTED, "l7_routed")					\
+	/* no virtual host or route matched: the first write fails with	\
+	 * ECONNREFUSED */						\
+	X(L7_NO_ROUTE, "l7_no_route")					\
+	/* first bytes not a complete HTTP head (or a bad route table):	\
+	 * default route; the sum of the four reasons below */		\
+	X(L7_DEFAULT, "l7_default_route")				\
+	/* head not complete in the first write (split across writes) */	\
+	X(L7_DEFAULT_INCOMPLETE, "l7_default_incomplete")		\
+	/* head over a parser limit (more than 32 header lines, longer than	\
+	 * 4096 bytes) */						\
+	X(L7_DEFAULT_OVER_LIMIT, "l7_default_over_limit")		\
+	/* not an HTTP/1.x request head */				\
+	X(L7_DEFAULT_NOT_HTTP, "l7_default_not_http")			\
+	/* the route table is missing or malformed */			\
+	X(L7_DEFAULT_BAD_TABLE, "l7_default_bad_table")			\
+	/* route to an ORIGINAL_DST cluster: left on the address dialed */	\
+	X(PASSTHROUGH, "passthrough")					\
+	/* route to BlackHoleCluster: refused */			\
+	X(BLACKHOLE, "blackhole")					\
+	/* route to a cluster CDS does not have: refused */		\
+	X(NO_CLUSTER, "no_cluster")
+
+#define KM_CNT_ENUM(id, name) KM_CNT_##id,
 enum km_counter {
-	KM_CNT_ROUTED = 0,	/* connect rewritten to an endpoint */
-	KM_CNT_NO_ENDPOINT,	/* service with no usable endpoint: refused */
-	KM_CNT_NOT_ENROLLED,	/* service address dialed by a non-enrolled
-				 * workload: left alone */
-	KM_CNT_MAP_MISS,	/* destination is not a service frontend */
-	KM_CNT_INCONSISTENT,	/* a record the frontend points to is
-				 * missing, or (xDS) its cluster is gone:
-				 * refused */
-	KM_CNT_L7_AS_L4,	/* routed, and the listener is L7 served as L4 */
-	KM_CNT_PEER_VIP,	/* getpeername answered with the VIP */
-	KM_CNT_FAMILY,		/* IPv6 endpoint for an IPv4 socket: refused */
-	/* L7 (KM_FE_L7 listeners, kmesh.ko loaded) */
-	KM_CNT_L7_DEFERRED,	/* connect held until the first write */
-	KM_CNT_L7_ROUTED,	/* first bytes matched a route: routed by it */
-	KM_CNT_L7_NO_ROUTE,	/* no virtual host or route matched: the
-				 * first write fails with ECONNREFUSED */
-	KM_CNT_L7_DEFAULT,	/* first bytes not a complete HTTP head (or
-				 * a bad route table): default route; the
-				 * sum of the four reasons below */
-	KM_CNT_L7_DEFAULT_INCOMPLETE,	/* head not complete in the first
-					 * write (split across writes) */
-	KM_CNT_L7_DEFAULT_OVER_LIMIT,	/* head over a parser limit (more
-					 * than 32 header lines, longer than
-					 * 4096 bytes) */
-	KM_CNT_L7_DEFAULT_NOT_HTTP,	/* not an HTTP/1.x request head */
-	KM_CNT_L7_DEFAULT_BAD_TABLE,	/* the route table is missing or
-					 * malformed */
-	KM_CNT_PASSTHROUGH,	/* route to an ORIGINAL_DST cluster: left on
-				 * the address dialed */
-	KM_CNT_BLACKHOLE,	/* route to BlackHoleCluster: refused */
-	KM_CNT_NO_CLUSTER,	/* route to a cluster CDS does not have:
-				 * refused */
+	KM_COUNTERS(KM_CNT_ENUM)
 	KM_CNT_MAX,
 };
+#undef KM_CNT_ENUM
 
 #endif /* KMESH_ABI_H */

@@ -876,6 +876,14 @@ static const struct bad_case bad_cases[] = {
 	  HTTP_HEAD "              - { match: { prefix: / }, route: { cluster: c } }\n"
 	  "            - name: vh2\n",
 	  "t.yaml:16: " HCM_WHAT ": route_config 'rc': virtual_host 'vh2': domains is missing" },
+	/* model/check.c's rule, the same row for xDS in test_xds_resources.c */
+	{ "domain with a line break",
+	  HTTP_HEAD "              - { match: { prefix: / }, route: { cluster: c } }\n"
+	  "            - name: vh2\n              domains: [ok, \"a\\nb\"]\n",
+	  "t.yaml:17: " HCM_WHAT ": route_config 'rc': virtual_host 'vh2': domains[1] holds a CR or LF, which no request can carry (Envoy refuses it too)" },
+	{ "header name with a line break",
+	  ROUTE("{ prefix: /, headers: [ { name: \"x-a\\rb\", present_match: true } ] }", "{ cluster: c }"),
+	  "t.yaml:15: " VH_WHAT ": routes[0]: header 'x-a?b' holds a CR or LF, which no request can carry (Envoy refuses it too)" },
 	{ "domain empty",
 	  HTTP_HEAD "              - { match: { prefix: / }, route: { cluster: c } }\n"
 	  "            - name: vh2\n              domains: [ok, \"\"]\n",
@@ -1026,7 +1034,7 @@ static void test_limit_weighted(void **state)
 			km_model_free(&m);
 		} else {
 			check_error("weighted over limit", g.buf, g.len,
-				    "t.yaml:11: " TCP_WHAT ": weighted_clusters: 33 clusters, limit is 32");
+				    "t.yaml:43: " TCP_WHAT ": weighted_clusters: 33 clusters, limit is 32");
 		}
 		free(g.buf);
 	}
@@ -1095,17 +1103,17 @@ static void test_limit_routes(void **state)
 
 	http_yaml(&g, KM_MAX_VHOSTS + 1, 1, 1, 0);
 	check_error("vhosts over limit", g.buf, g.len,
-		    "t.yaml:12: " HCM_WHAT ": route_config 'rc': 65 virtual_hosts, limit is 64");
+		    "t.yaml:524: " HCM_WHAT ": route_config 'rc': 65 virtual_hosts, limit is 64");
 	free(g.buf);
 
 	http_yaml(&g, 1, KM_MAX_DOMAINS + 1, 1, 0);
 	check_error("domains over limit", g.buf, g.len,
-		    "t.yaml:14: " HCM_WHAT ": route_config 'rc': virtual_host 'vh0': 65 domains, limit is 64");
+		    "t.yaml:78: " HCM_WHAT ": route_config 'rc': virtual_host 'vh0': 65 domains, limit is 64");
 	free(g.buf);
 
 	http_yaml(&g, 1, 1, KM_MAX_ROUTES + 1, 0);
 	check_error("routes over limit", g.buf, g.len,
-		    "t.yaml:16: " HCM_WHAT ": route_config 'rc': virtual_host 'vh0': 65 routes, limit is 64");
+		    "t.yaml:272: " HCM_WHAT ": route_config 'rc': virtual_host 'vh0': 65 routes, limit is 64");
 	free(g.buf);
 
 	http_yaml(&g, 1, 1, 1, KM_MAX_HEADER_MATCHES + 1);

@@ -1579,6 +1579,8 @@ static void vh_no_name(struct fx *f) { f->vh[0]->name = ""; }
 static void vh_no_domains(struct fx *f) { f->vh[0]->n_domains = 0; }
 static void vh_dup(struct fx *f) { f->vh[1]->name = "vh"; }
 static void vh_dup_domain(struct fx *f) { f->vh[1]->domains[0] = "WEB.example.com"; }
+/* model/check.c's rule, the same row for YAML in test_config_yaml.c */
+static void vh_crlf_domain(struct fx *f) { f->vh[1]->domains[0] = "web\r\nx.example.com"; }
 static void vh_long_domain(struct fx *f) { f->vh[1]->domains[0] = str_of(f, 256, 'd'); }
 static void rt_no_match(struct fx *f) { f->rt[1]->match = NULL; }
 static void rt_no_path(struct fx *f)
@@ -1770,8 +1772,8 @@ static void vh_65_routes(struct fx *f)
 	f->vh[0]->routes = v;
 }
 
-#define RT1 "route_config 'rc': route 'r1' in virtual host 'vh'"
-#define RT2 "route_config 'rc': routes[1] in virtual host 'vh'"
+#define RT1 "route_config 'rc': virtual_host 'vh': route 'r1'"
+#define RT2 "route_config 'rc': virtual_host 'vh': routes[1]"
 #define CH0 "listener 'web': filter_chains[0]"
 #define CH1 "listener 'web': filter_chains[1]"
 #define EPS "cluster 'reviews': "
@@ -1907,6 +1909,8 @@ static const struct bad_case bad_cases[] = {
 	  "route_config 'rc': virtual_host 'vh' appears twice (virtual_hosts[0] and [1])" },
 	{ "domain twice", ROUTE, vh_dup_domain,
 	  "route_config 'rc': virtual_host 'vh2': domain 'WEB.example.com' is also in virtual_host 'vh'" },
+	{ "domain with CR LF", ROUTE, vh_crlf_domain,
+	  "route_config 'rc': virtual_host 'vh2': domains[0] holds a CR or LF, which no request can carry (Envoy refuses it too)" },
 	{ "domain 256 bytes", ROUTE, vh_long_domain,
 	  "route_config 'rc': virtual_host 'vh2': domains[0] is 256 bytes long, limit is 255" },
 	{ "no match", ROUTE, rt_no_match, RT2 ": match is missing" },

@@ -14,66 +14,8 @@
 #include "bpf_loader.h"
 #include "events_ring.h"
 #include "kmesh.skel.h"
+#include "pins.h"
 #include "sys.h"
-
-static int link_path(char *buf, size_t len, const char *root, const char *prog)
-{
-	if (snprintf(buf, len, "%s/" KM_LINK_PREFIX "%s", root, prog) >= (int)len)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-/* Attach @prog to @cg_fd, or move the pinned link at @path to it. */
-static int attach_one(struct bpf_program *prog, int cg_fd, __u64 cg_id,
-		      const char *path, struct km_install_report *rep,
-		      struct km_err *err)
-{
-	struct bpf_link_info info = {};
-	__u32 len = sizeof(info);
-	struct bpf_link *link;
-	int fd, ret;
-
-	fd = bpf_obj_get(path);
-	if (fd >= 0) {
-		if (bpf_link_get_info_by_fd(fd, &info, &len) == 0 &&
-		    info.type == BPF_LINK_TYPE_CGROUP &&
-		    info.cgroup.cgroup_id == cg_id &&
-		    info.cgroup.attach_type == bpf_program__expected_attach_type(prog)) {
-			ret = bpf_link_update(fd, bpf_program__fd(prog), NULL);
-			close(fd);
-			if (ret) {
-				km_err_set(err, "%s: replacing the attached program: %s",
-					   path, strerror(errno));
-				return -errno;
-			}
-			rep->replaced++;
-			return 0;
-		}
-		/* Pinned for another cgroup (--cgroup changed): move it. */
-		bpf_link_detach(fd);
-		close(fd);
-		unlink(path);
-	}
-
-	link = bpf_program__attach_cgroup(prog, cg_fd);
-	if (!link) {
-		ret = -errno;
-		km_err_set(err, "attaching %s: %s", bpf_program__name(prog),
-			   strerror(-ret));
-		return ret;
-	}
-	ret = bpf_link__pin(link, path);
-	if (ret) {
-		km_err_set(err, "pinning %s: %s", path, strerror(-ret));
-		bpf_link__destroy(link);
-		return ret;
-	}
-	/* The pin holds the attachment now; closing our fd keeps it. */
-	bpf_link__disconnect(link);
-	bpf_link__destroy(link);
-	rep->attached++;
-	return 0;
-}
 
 int km_bpf_install(const struct km_install_opts *o,
 		   struct km_install_report *rep, struct km_err *err)
@@ -116,11 +58,19 @@ int km_bpf_install(const struct km_install_opts *o,
 		goto out;
 	}
 	bpf_object__for_each_program(prog, skel->obj) {
-		ret = link_path(path, sizeof(path), pin_root, bpf_program__name(prog));
+		bool replaced;
+
+		ret = km_pin_path(path, sizeof(path), pin_root, KM_LINK_PREFIX,
+				  bpf_program__name(prog));
 		if (!ret)
-			ret = attach_one(prog, cg_fd, st.st_ino, path, rep, err);
+			ret = km_pin_cgroup_link(prog, cg_fd, st.st_ino, cgroup,
+						 path, &replaced, err);
 		if (ret)
 			goto out;
+		if (replaced)
+			rep->replaced++;
+		else
+			rep->attached++;
 	}
 out:
 	/* Programs stay alive through their pinned links, maps through
@@ -156,7 +106,7 @@ int km_bpf_uninstall(const char *pin_root, struct km_err *err)
 	struct kmesh_bpf *skel;
 	struct dirent *de;
 	char path[PATH_MAX], other[NAME_MAX + 1] = "";
-	int ret, n_other = 0;
+	int ret, e, n_other = 0;
 	DIR *d;
 
 	ret = km_check_pin_root(pin_root, err);
@@ -183,17 +133,11 @@ int km_bpf_uninstall(const char *pin_root, struct km_err *err)
 			continue;
 		}
 		snprintf(path, sizeof(path), "%s/%s", pin_root, de->d_name);
-		if (strncmp(de->d_name, KM_LINK_PREFIX, strlen(KM_LINK_PREFIX)) == 0) {
-			int fd = bpf_obj_get(path);
-
-			if (fd >= 0) {
-				bpf_link_detach(fd);
-				close(fd);
-			}
-		}
-		if (unlink(path) && !ret) {
-			ret = -errno;
-			km_err_path(err, path, errno);
+		/* a map's pin is not a link: only unlinked */
+		e = km_pin_drop_link(path);
+		if (e && !ret) {
+			ret = e;
+			km_err_path(err, path, -e);
 		}
 	}
 	closedir(d);

@@ -27,27 +27,9 @@
 
 #define KM_MIN_FLIP_GAP_NS (50 * 1000 * 1000ull)
 
-const char *const km_counter_names[KM_CNT_MAX] = {
-	[KM_CNT_ROUTED] = "routed",
-	[KM_CNT_NO_ENDPOINT] = "no_endpoint",
-	[KM_CNT_NOT_ENROLLED] = "not_enrolled",
-	[KM_CNT_MAP_MISS] = "map_miss",
-	[KM_CNT_INCONSISTENT] = "inconsistent",
-	[KM_CNT_L7_AS_L4] = "l7_served_as_l4",
-	[KM_CNT_PEER_VIP] = "getpeername_vip",
-	[KM_CNT_FAMILY] = "family_mismatch",
-	[KM_CNT_L7_DEFERRED] = "l7_deferred",
-	[KM_CNT_L7_ROUTED] = "l7_routed",
-	[KM_CNT_L7_NO_ROUTE] = "l7_no_route",
-	[KM_CNT_L7_DEFAULT] = "l7_default_route",
-	[KM_CNT_L7_DEFAULT_INCOMPLETE] = "l7_default_incomplete",
-	[KM_CNT_L7_DEFAULT_OVER_LIMIT] = "l7_default_over_limit",
-	[KM_CNT_L7_DEFAULT_NOT_HTTP] = "l7_default_not_http",
-	[KM_CNT_L7_DEFAULT_BAD_TABLE] = "l7_default_bad_table",
-	[KM_CNT_PASSTHROUGH] = "passthrough",
-	[KM_CNT_BLACKHOLE] = "blackhole",
-	[KM_CNT_NO_CLUSTER] = "no_cluster",
-};
+#define KM_CNT_NAME(id, name) [KM_CNT_##id] = name,
+const char *const km_counter_names[KM_CNT_MAX] = { KM_COUNTERS(KM_CNT_NAME) };
+#undef KM_CNT_NAME
 
 int km_maps_open(const char *pin_root, struct km_maps *mp, struct km_err *err)
 {

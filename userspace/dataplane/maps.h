@@ -7,21 +7,22 @@
 
 #include "compiler.h"
 
-struct km_maps {
-	int gen;
-	int frontend;
-	int cluster;
-	int endpoint;
-	int names;
-	int enroll;
-	int rr;
-	int counters;
-	int route;
-};
+/*
+ * The maps kmeshd pins and kmeshctl opens, one list: each is "km_<name>" in
+ * the BPF object (bpf/lib/maps.h), pinned under the pin root by that name.
+ * test_maps checks the list against the object's maps.
+ */
+#define KM_MAPS(X) X(gen) X(frontend) X(cluster) X(endpoint) X(names) \
+	X(enroll) X(rr) X(counters) X(route)
 
-/* Map names as pinned under the pin root (the BPF object's names). */
-#define KM_MAP_NAMES { "km_gen", "km_frontend", "km_cluster", "km_endpoint", \
-		       "km_names", "km_enroll", "km_rr", "km_counters", "km_route" }
+#define KM_MAP_FD(name) int name;
+struct km_maps {
+	KM_MAPS(KM_MAP_FD)
+};
+#undef KM_MAP_FD
+
+#define KM_MAP_NAME(name) "km_" #name,
+#define KM_MAP_NAMES { KM_MAPS(KM_MAP_NAME) }
 
 /* -ENOENT when kmeshd has never run (nothing pinned). */
 int km_maps_open(const char *pin_root, struct km_maps *mp, struct km_err *err);

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "kmesh_sockmap.skel.h"
+#include "pins.h"
 #include "sockmap.h"
 #include "sys.h"
 
@@ -37,19 +38,11 @@ const char *const km_sm_counter_names[KM_SM_CNT_MAX] = {
 #define SM_MAP_FLOW "km_sm_flow"
 #define SM_MAP_COUNTERS "km_sm_counters"
 
-static int pin_path(char *buf, size_t len, const char *root, const char *a,
-		    const char *b)
-{
-	if (snprintf(buf, len, "%s/%s%s", root, a, b ? b : "") >= (int)len)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
 static int open_pinned(const char *root, const char *name)
 {
 	char path[PATH_MAX];
 
-	if (pin_path(path, sizeof(path), root, name, NULL))
+	if (km_pin_path(path, sizeof(path), root, name, NULL))
 		return -ENAMETOOLONG;
 	return bpf_obj_get(path);
 }
@@ -59,11 +52,9 @@ static int open_pinned(const char *root, const char *name)
 static int attach_sockops(struct bpf_program *prog, const char *cgroup,
 			  const char *path, struct km_err *err)
 {
-	struct bpf_link_info info = {};
-	__u32 len = sizeof(info);
-	struct bpf_link *link;
 	struct stat st;
-	int cg_fd, fd, ret;
+	bool replaced;
+	int cg_fd, ret;
 
 	cg_fd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg_fd < 0 || fstat(cg_fd, &st)) {
@@ -73,38 +64,9 @@ static int attach_sockops(struct bpf_program *prog, const char *cgroup,
 			close(cg_fd);
 		return ret;
 	}
-	fd = bpf_obj_get(path);
-	if (fd >= 0) {
-		if (bpf_link_get_info_by_fd(fd, &info, &len) == 0 &&
-		    info.type == BPF_LINK_TYPE_CGROUP &&
-		    info.cgroup.cgroup_id == (__u64)st.st_ino) {
-			ret = bpf_link_update(fd, bpf_program__fd(prog), NULL);
-			ret = ret ? -errno : 0;
-			close(fd);
-			close(cg_fd);
-			if (ret)
-				km_err_set(err, "%s: replacing the attached program: %s",
-					   path, strerror(-ret));
-			return ret;
-		}
-		bpf_link_detach(fd);
-		close(fd);
-		unlink(path);
-	}
-	link = bpf_program__attach_cgroup(prog, cg_fd);
+	ret = km_pin_cgroup_link(prog, cg_fd, st.st_ino, cgroup, path,
+				 &replaced, err);
 	close(cg_fd);
-	if (!link) {
-		ret = -errno;
-		km_err_set(err, "attaching %s to %s: %s", bpf_program__name(prog),
-			   cgroup, strerror(-ret));
-		return ret;
-	}
-	ret = bpf_link__pin(link, path);
-	if (ret)
-		km_err_set(err, "pinning %s: %s", path, strerror(-ret));
-	else
-		bpf_link__disconnect(link);
-	bpf_link__destroy(link);
 	return ret;
 }
 
@@ -113,16 +75,9 @@ static int attach_sockops(struct bpf_program *prog, const char *cgroup,
 static void drop_stale_link(const char *pin_root, const char *prog)
 {
 	char path[PATH_MAX];
-	int fd;
 
-	if (pin_path(path, sizeof(path), pin_root, KM_SM_LINK_PREFIX, prog))
-		return;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return;
-	bpf_link_detach(fd);
-	close(fd);
-	unlink(path);
+	if (!km_pin_path(path, sizeof(path), pin_root, KM_SM_LINK_PREFIX, prog))
+		km_pin_drop_link(path);
 }
 
 int km_sockmap_install(const char *pin_root, const char *cgroup,
@@ -159,7 +114,7 @@ int km_sockmap_install(const char *pin_root, const char *cgroup,
 			   strerror(-ret));
 		goto out;
 	}
-	ret = pin_path(path, sizeof(path), pin_root, KM_SM_LINK_PREFIX,
+	ret = km_pin_path(path, sizeof(path), pin_root, KM_SM_LINK_PREFIX,
 		       bpf_program__name(skel->progs.km_sm_sockops));
 	if (!ret)
 		ret = attach_sockops(skel->progs.km_sm_sockops, cgroup, path, err);
@@ -191,26 +146,22 @@ int km_sockmap_uninstall(const char *pin_root, struct km_err *err)
 	}
 	/* Links first: no new socket is joined once sockops is gone. */
 	while ((de = readdir(d))) {
-		int fd;
+		int e;
 
 		if (strncmp(de->d_name, KM_SM_LINK_PREFIX,
 			    strlen(KM_SM_LINK_PREFIX)) != 0)
 			continue;
-		if (pin_path(path, sizeof(path), pin_root, de->d_name, NULL))
+		if (km_pin_path(path, sizeof(path), pin_root, de->d_name, NULL))
 			continue;
-		fd = bpf_obj_get(path);
-		if (fd >= 0) {
-			bpf_link_detach(fd);
-			close(fd);
-		}
-		if (unlink(path) && !ret) {
-			ret = -errno;
-			km_err_path(err, path, errno);
+		e = km_pin_drop_link(path);
+		if (e && !ret) {
+			ret = e;
+			km_err_path(err, path, -e);
 		}
 	}
 	closedir(d);
 	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		if (pin_path(path, sizeof(path), pin_root, maps[i], NULL))
+		if (km_pin_path(path, sizeof(path), pin_root, maps[i], NULL))
 			continue;
 		if (unlink(path) && errno != ENOENT && !ret) {
 			ret = -errno;
@@ -224,7 +175,7 @@ bool km_sockmap_loaded(const char *pin_root)
 {
 	char path[PATH_MAX];
 
-	if (pin_path(path, sizeof(path), pin_root, KM_SM_LINK_PREFIX,
+	if (km_pin_path(path, sizeof(path), pin_root, KM_SM_LINK_PREFIX,
 		     "km_sm_sockops"))
 		return false;
 	return access(path, F_OK) == 0;

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmd_workload.h"
+#include "ctl.h"
 #include "json.h"
 #include "strmap.h"
 #include "telemetry.h"
@@ -264,15 +264,17 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-int km_ctl_top(bool json, int argc, char **argv)
+/* top [--metrics ADDR:PORT] [-n COUNT] */
+int cmd_top(struct ctl *c, int argc, char **argv)
 {
 	const char *addr = KM_TEL_DEFAULT_METRICS;
+	bool json = c->json;
 	long count = json ? 1 : -1;
 	struct snap a, b;
 	double t0, t1;
 	bool tty = isatty(1);
 
-	for (int i = 0; i < argc; i++) {
+	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--metrics") == 0 && i + 1 < argc) {
 			addr = argv[++i];
 		} else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {

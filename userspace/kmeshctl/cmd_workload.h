@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* kmeshctl enroll's workload names, and kmeshctl top. */
+/* kmeshctl enroll's workload names (telemetry's source labels). */
 #ifndef KM_CTL_WORKLOAD_H
 #define KM_CTL_WORKLOAD_H
 
@@ -18,8 +18,5 @@ const char *km_ctl_enroll_args(int argc, char **argv, struct km_workload *w);
  * them), and drops names of enrollments that are gone. Exit code. */
 int km_ctl_workload_names(const char *pin_root, const char *path,
 			  const struct km_workload *w);
-
-/* kmeshctl top [--metrics ADDR:PORT] [-n COUNT]: argv after "top". */
-int km_ctl_top(bool json, int argc, char **argv);
 
 #endif

@@ -39,10 +39,10 @@
 #include "notify.h"
 #include "sockmap.h"
 #include "sys.h"
+#include "state.h"
 #include "telemetry.h"
 
 #define KM_DEFAULT_CONFIG "/etc/kmesh/mesh.yaml"
-#define KM_DEFAULT_STATE_DIR "/run/kmesh"
 /* Editors write a file in several steps; reload once it settles. */
 #define KM_RELOAD_DEBOUNCE_MS 100
 
@@ -162,24 +162,32 @@ static void write_state(struct kmeshd *d)
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return;
-	fprintf(f, "pid=%d\nrun_id=%s\nrunning=%d\nconfig=%s\ncgroup=%s\ngeneration=%llu\nlast_ok=%d\n",
-		getpid(), d->run_id, !d->stopped, d->source, d->cgroup,
-		(unsigned long long)d->generation, d->last_ok);
+	km_state_put(f, KM_ST_PID, "%d", getpid());
+	km_state_put(f, KM_ST_RUN_ID, "%s", d->run_id);
+	km_state_put(f, KM_ST_RUNNING, "%d", !d->stopped);
+	km_state_put(f, KM_ST_CONFIG, "%s", d->source);
+	km_state_put(f, KM_ST_CGROUP, "%s", d->cgroup);
+	km_state_put(f, KM_ST_GENERATION, "%llu",
+		     (unsigned long long)d->generation);
+	km_state_put(f, KM_ST_LAST_OK, "%d", d->last_ok);
 	if (!d->last_ok)
-		fprintf(f, "last_error=%s\n", d->last_error);
-	fprintf(f, "last_attempt=%lld\napplied_at=%lld\nlisteners=%zu\nclusters=%zu\nfrontends=%zu\nendpoints=%zu\n",
-		(long long)d->last_attempt, (long long)d->applied_at, d->n_listeners,
-		d->n_clusters, d->n_frontends, d->n_endpoints);
-	fprintf(f, "l7_router=%d\n", d->l7_router);
+		km_state_put(f, KM_ST_LAST_ERROR, "%s", d->last_error);
+	km_state_put(f, KM_ST_LAST_ATTEMPT, "%lld", (long long)d->last_attempt);
+	km_state_put(f, KM_ST_APPLIED_AT, "%lld", (long long)d->applied_at);
+	km_state_put(f, KM_ST_LISTENERS, "%zu", d->n_listeners);
+	km_state_put(f, KM_ST_CLUSTERS, "%zu", d->n_clusters);
+	km_state_put(f, KM_ST_FRONTENDS, "%zu", d->n_frontends);
+	km_state_put(f, KM_ST_ENDPOINTS, "%zu", d->n_endpoints);
+	km_state_put(f, KM_ST_L7_ROUTER, "%d", d->l7_router);
 	if (!d->l7_router)
-		fprintf(f, "l7_why=%s\n", d->l7_why);
+		km_state_put(f, KM_ST_L7_WHY, "%s", d->l7_why);
 	for (size_t i = 0; i < d->n_l7; i++)
-		fprintf(f, "l7=%s\n", d->l7[i]);
+		km_state_put(f, KM_ST_L7, "%s", d->l7[i]);
 	if (d->ads)
 		km_ads_write_state(d->ads, f);
 	fclose(f);
 
-	snprintf(path, sizeof(path), "%s/kmeshd.state", d->state_dir);
+	snprintf(path, sizeof(path), "%s/" KM_STATE_NAME, d->state_dir);
 	ret = km_write_file_atomic(path, buf, len, state_mode(d));
 	if (ret)
 		logmsg(LOG_WARN, "writing %s: %s", path, strerror(-ret));
@@ -744,7 +752,7 @@ static void usage(FILE *f)
 		"  -c, --config FILE    Envoy-style static_resources YAML (default " KM_DEFAULT_CONFIG ")\n"
 		"      --cgroup DIR     cgroup v2 directory to attach to (default: the cgroup v2 mount)\n"
 		"      --pin-root DIR   where maps and links are pinned (default " KM_PIN_ROOT ")\n"
-		"      --state-dir DIR  where kmeshd.state is written (default " KM_DEFAULT_STATE_DIR ")\n"
+		"      --state-dir DIR  where kmeshd.state is written (default " KM_STATE_DIR ")\n"
 		"      --check          read and compile the config, report, exit (0 ok, 1 invalid)\n"
 		"      --uninstall      detach the programs and remove every pin (config and enrollments are lost)\n"
 		"      --xds HOST:PORT  take the config from an xDS (ADS, gRPC h2c) server, e.g. istiod:15010\n"
@@ -797,7 +805,7 @@ int main(int argc, char **argv)
 	struct kmeshd d = {
 		.config = KM_DEFAULT_CONFIG,
 		.pin_root = KM_PIN_ROOT,
-		.state_dir = KM_DEFAULT_STATE_DIR,
+		.state_dir = KM_STATE_DIR,
 	};
 	struct km_install_report rep;
 	struct km_tel_opts tel;
@@ -916,7 +924,7 @@ int main(int argc, char **argv)
 	}
 	if (km_maps_read_gen(&d.maps, &g) == 0)
 		d.generation = g.generation;
-	snprintf(path, sizeof(path), "%s/kmeshd.state", d.state_dir);
+	snprintf(path, sizeof(path), "%s/" KM_STATE_NAME, d.state_dir);
 	if (km_telemetry_start(&tel, d.pin_root, path, &err)) {
 		logmsg(LOG_ERR, "%s", err.msg);
 		return 1;

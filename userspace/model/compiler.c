@@ -72,8 +72,6 @@ static uint64_t level_of(const struct km_model *m, const struct km_m_endpoint *e
 	       km_locality_rank(&m->node_locality, &ep->locality);
 }
 
-#define SRC_FMT "%s:%d: "
-#define SRC_ARG(s) ((s).file ? (s).file : "?"), (s).line
 
 /* Istio's BlackHoleCluster is a STATIC cluster with no endpoints: what it
  * does in Envoy (no upstream: the connection is closed) is a refused
@@ -130,8 +128,8 @@ static int compile_cluster(const struct km_model *m,
 	c->max_requests = mc->cb.max_requests;
 	c->max_retries = mc->cb.max_retries;
 	if (mc->n_endpoints > KM_MAX_CLUSTER_ENDPOINTS) {
-		km_err_set(err, SRC_FMT "cluster '%s': %zu endpoints, limit is %d",
-			   SRC_ARG(mc->src), mc->name, mc->n_endpoints,
+		km_err_at(err, &mc->src, "cluster '%s': %zu endpoints, limit is %d",
+			   mc->name, mc->n_endpoints,
 			   KM_MAX_CLUSTER_ENDPOINTS);
 		return -E2BIG;
 	}
@@ -156,14 +154,14 @@ static int compile_cluster(const struct km_model *m,
 		if (!usable(me) || level_of(m, me) != best)
 			continue;
 		if (r->n_endpoints >= KM_MAX_ENDPOINTS) {
-			km_err_set(err, SRC_FMT "cluster '%s': more than %d endpoints in all clusters",
-				   SRC_ARG(mc->src), mc->name, KM_MAX_ENDPOINTS);
+			km_err_at(err, &mc->src, "cluster '%s': more than %d endpoints in all clusters",
+				   mc->name, KM_MAX_ENDPOINTS);
 			return -E2BIG;
 		}
 		total += me->weight;
 		if (total > KM_MAX_TOTAL_WEIGHT) {
-			km_err_set(err, SRC_FMT "cluster '%s': endpoint weights add up to more than %u",
-				   SRC_ARG(me->src), mc->name, KM_MAX_TOTAL_WEIGHT);
+			km_err_at(err, &me->src, "cluster '%s': endpoint weights add up to more than %u",
+				   mc->name, KM_MAX_TOTAL_WEIGHT);
 			return -ERANGE;
 		}
 		if (c->n_endpoints == 0)
@@ -246,8 +244,8 @@ static int fill_targets(const struct km_model *m, const struct km_strmap *ni,
 	size_t i;
 
 	if (a->n_clusters == 0 || a->n_clusters > KM_MAX_WEIGHTED) {
-		km_err_set(err, SRC_FMT "listener '%s': %zu clusters in a route action, need 1 to %d",
-			   SRC_ARG(a->src), l->name, a->n_clusters, KM_MAX_WEIGHTED);
+		km_err_at(err, &a->src, "listener '%s': %zu clusters in a route action, need 1 to %d",
+			   l->name, a->n_clusters, KM_MAX_WEIGHTED);
 		return -EINVAL;
 	}
 	size_t passthrough = 0;
@@ -257,29 +255,29 @@ static int fill_targets(const struct km_model *m, const struct km_strmap *ni,
 		long id = cluster_ref(m, ni, r, w->cluster);
 
 		if (id == -E2BIG) {
-			km_err_set(err, SRC_FMT "listener '%s': cluster '%s' is not defined, and %d clusters leave no room to refuse it",
-				   SRC_ARG(w->src), l->name, w->cluster, KM_MAX_CLUSTERS);
+			km_err_at(err, &w->src, "listener '%s': cluster '%s' is not defined, and %d clusters leave no room to refuse it",
+				   l->name, w->cluster, KM_MAX_CLUSTERS);
 			return -E2BIG;
 		}
 		if (id < 0) {
-			km_err_set(err, SRC_FMT "listener '%s': cluster '%s' is not defined",
-				   SRC_ARG(w->src), l->name, w->cluster);
+			km_err_at(err, &w->src, "listener '%s': cluster '%s' is not defined",
+				   l->name, w->cluster);
 			return -ENOENT;
 		}
 		passthrough += r->clusters[id].kind == KM_CK_PASSTHROUGH;
 		total += w->weight;
 		/* a route's weight may be 0: that target is never picked */
 		if (total > KM_MAX_TOTAL_WEIGHT) {
-			km_err_set(err, SRC_FMT "listener '%s': cluster '%s': weight %u is out of range",
-				   SRC_ARG(w->src), l->name, w->cluster, w->weight);
+			km_err_at(err, &w->src, "listener '%s': cluster '%s': weight %u is out of range",
+				   l->name, w->cluster, w->weight);
 			return -ERANGE;
 		}
 		fe->targets[i].cluster_id = id;
 		fe->targets[i].cum_weight = total;
 	}
 	if (total == 0) {	/* the readers refuse it; never a 0 divisor */
-		km_err_set(err, SRC_FMT "listener '%s': the sum of weights is 0",
-			   SRC_ARG(a->src), l->name);
+		km_err_at(err, &a->src, "listener '%s': the sum of weights is 0",
+			   l->name);
 		return -ERANGE;
 	}
 	fe->n_targets = a->n_clusters;
@@ -308,8 +306,8 @@ static int check_families(const struct km_model *m, const struct km_m_listener *
 		mc = &m->clusters[fe->targets[i].cluster_id];
 
 		if (cluster_has_family(mc, other)) {
-			km_err_set(err, SRC_FMT "listener '%s': IPv%u address, but cluster '%s' has IPv%u endpoints",
-				   SRC_ARG(l->src), l->name, ip->family, mc->name, other);
+			km_err_at(err, &l->src, "listener '%s': IPv%u address, but cluster '%s' has IPv%u endpoints",
+				   l->name, ip->family, mc->name, other);
 			return -EAFNOSUPPORT;
 		}
 	}
@@ -349,8 +347,8 @@ static int check_duplicates(struct km_records *r, const struct km_model *m,
 			continue;
 		ip.family = ip.addr.w[0] == 0 && ip.addr.w[1] == 0 &&
 			    ip.addr.w[2] == htonl(0xffff) ? KM_FAMILY_INET : KM_FAMILY_INET6;
-		km_err_set(err, SRC_FMT "listener '%s': %s port %u is already served by listener '%s' (line %d)",
-			   SRC_ARG(s[i].l->src), s[i].l->name, km_ip_str(&ip, buf, sizeof(buf)),
+		km_err_at(err, &s[i].l->src, "listener '%s': %s port %u is already served by listener '%s' (line %d)",
+			   s[i].l->name, km_ip_str(&ip, buf, sizeof(buf)),
 			   ntohs(s[i].key.port), s[i - 1].l->name, s[i - 1].l->src.line);
 		ret = -EEXIST;
 	}
@@ -395,8 +393,8 @@ static int route_table_id(const struct km_model *m, const struct km_strmap *ni,
 			return 0;
 		}
 	if (r->n_routes >= KM_MAX_ROUTE_CONFIGS) {
-		km_err_set(err, SRC_FMT "listener '%s': route config '%s' is one more than the %d route configs kmesh serves",
-			   SRC_ARG(rc->src), l->name, rc->name ? rc->name : "(inline)",
+		km_err_at(err, &rc->src, "listener '%s': route config '%s' is one more than the %d route configs kmesh serves",
+			   l->name, rc->name ? rc->name : "(inline)",
 			   KM_MAX_ROUTE_CONFIGS);
 		return -E2BIG;
 	}
@@ -522,8 +520,8 @@ static int chain_routes(const struct km_model *m, const struct km_m_listener *l,
 		return 0;
 	if (m->rds_may_wait)
 		return KM_WAITING;
-	km_err_set(err, SRC_FMT "listener '%s': route config '%s' (rds) is not available%s",
-		   SRC_ARG(ch->src), l->name, ch->rds_name,
+	km_err_at(err, &ch->src, "listener '%s': route config '%s' (rds) is not available%s",
+		   l->name, ch->rds_name,
 		   m->n_route_configs ? "" : ": a static config cannot use rds");
 	return -ENOENT;
 }
@@ -562,8 +560,8 @@ static int chain_frontend(const struct km_model *m, const struct km_strmap *ni,
 			return ret;
 		a = default_http_action(rc);
 		if (!a) {
-			km_err_set(err, SRC_FMT "listener '%s': http_connection_manager has no route to serve",
-				   SRC_ARG(l4->src), l->name);
+			km_err_at(err, &l4->src, "listener '%s': http_connection_manager has no route to serve",
+				   l->name);
 			return -EINVAL;
 		}
 	}
@@ -593,8 +591,8 @@ static int add_frontend(const struct km_model *m, const struct km_m_listener *l,
 	if (ret)
 		return ret;
 	if (r->n_frontends >= KM_MAX_FRONTENDS) {
-		km_err_set(err, SRC_FMT "listener '%s': more than %d service addresses in all listeners",
-			   SRC_ARG(l->src), l->name, KM_MAX_FRONTENDS);
+		km_err_at(err, &l->src, "listener '%s': more than %d service addresses in all listeners",
+			   l->name, KM_MAX_FRONTENDS);
 		return -E2BIG;
 	}
 	k = &r->fe_keys[r->n_frontends];
@@ -800,8 +798,8 @@ static int compile_listener(const struct km_model *m, const struct km_strmap *ni
 	if (l->direction == KM_DIR_INBOUND)
 		return 0;
 	if (l->port == 0) {
-		km_err_set(err, SRC_FMT "listener '%s': no port (port_value 0)",
-			   SRC_ARG(l->src), l->name);
+		km_err_at(err, &l->src, "listener '%s': no port (port_value 0)",
+			   l->name);
 		return -EINVAL;
 	}
 	scratch = calloc(l->n_chains + 1, sizeof(*scratch));
@@ -949,8 +947,8 @@ int km_compile(const struct km_model *m, struct km_records *r,
 		long first = name_index_get(&ni, mc->name);
 
 		if (first >= 0) {
-			km_err_set(err, SRC_FMT "cluster '%s' is defined twice (first at line %d)",
-				   SRC_ARG(mc->src), mc->name, m->clusters[first].src.line);
+			km_err_at(err, &mc->src, "cluster '%s' is defined twice (first at line %d)",
+				   mc->name, m->clusters[first].src.line);
 			ret = -EEXIST;
 			goto out;
 		}

@@ -8,17 +8,6 @@
 
 #include "model.h"
 
-void km_err_set(struct km_err *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-}
-
 static void locality_free(struct km_locality *l)
 {
 	free(l->region);
@@ -61,6 +50,7 @@ void km_route_config_free(struct km_m_route_config *rc)
 		for (size_t j = 0; j < vh->n_domains; j++)
 			free(vh->domains[j]);
 		free(vh->domains);
+		free(vh->domain_srcs);
 		for (size_t j = 0; j < vh->n_routes; j++)
 			route_free(&vh->routes[j]);
 		free(vh->routes);

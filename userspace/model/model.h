@@ -13,21 +13,7 @@
 #include <stdint.h>
 
 #include "kmesh/abi.h"
-
-/* One error message, built where the error is found, printed once at the
- * top: "mesh.yaml:41: cluster 'x': endpoint port 0". */
-struct km_err {
-	char msg[512];
-};
-
-void km_err_set(struct km_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/* Where a model object came from. */
-struct km_src {
-	const char *file;	/* borrowed from struct km_model.source */
-	int line;		/* 1-based; 0 = unknown */
-};
+#include "diag.h"
 
 struct km_ip {
 	uint8_t family;		/* enum km_family */
@@ -145,6 +131,9 @@ struct km_m_vhost {
 	char *name;
 	size_t n_domains;
 	char **domains;
+	/* the place of domains[i < n_domain_srcs]; the reader may keep none */
+	size_t n_domain_srcs;
+	struct km_src *domain_srcs;
 	size_t n_routes;
 	struct km_m_route *routes;
 };

@@ -18,6 +18,7 @@
 #include "kmod.h"
 #include "maps.h"
 #include "sockmap.h"
+#include "state.h"
 #include "strmap.h"
 #include "tel.h"
 
@@ -34,25 +35,11 @@ static void one(FILE *f, const char *name, const char *type, const char *help,
 }
 
 /* The state file as key -> value (the last of a repeated key). */
-static void read_state(const char *path, struct km_strmap *st)
+static void put_state(const char *key, const char *value, void *arg)
 {
-	char *line = NULL, *eq;
-	size_t cap = 0;
 	int err = 0;
-	FILE *f = fopen(path, "r");
 
-	if (!f)
-		return;
-	while (getline(&line, &cap, f) > 0) {
-		line[strcspn(line, "\n")] = 0;
-		eq = strchr(line, '=');
-		if (!eq)
-			continue;
-		*eq = 0;
-		free(km_strmap_put(st, line, strdup(eq + 1), &err));
-	}
-	free(line);
-	fclose(f);
+	free(km_strmap_put(arg, key, strdup(value), &err));
 }
 
 static unsigned long long st_u64(const struct km_strmap *st, const char *k)
@@ -168,9 +155,9 @@ static void maps(const struct km_tel_agent *a, const struct km_strmap *st,
 	head(f, "kmesh_map_entries", "gauge",
 	     "Records of the live generation (enrollments: all) per map.");
 	head(f, "kmesh_map_capacity", "gauge", "The limit each map's count is held to.");
-	map_row(f, "frontend", st_u64(st, "frontends"), KM_MAX_FRONTENDS);
-	map_row(f, "cluster", st_u64(st, "clusters"), KM_MAX_CLUSTERS);
-	map_row(f, "endpoint", st_u64(st, "endpoints"), KM_MAX_ENDPOINTS);
+	map_row(f, "frontend", st_u64(st, KM_ST_FRONTENDS), KM_MAX_FRONTENDS);
+	map_row(f, "cluster", st_u64(st, KM_ST_CLUSTERS), KM_MAX_CLUSTERS);
+	map_row(f, "endpoint", st_u64(st, KM_ST_ENDPOINTS), KM_MAX_ENDPOINTS);
 	map_row(f, "enroll", count_keys(fd, sizeof(struct km_enroll_key)),
 		KM_MAX_ENROLL);
 	if (fd >= 0)
@@ -181,18 +168,18 @@ static void config(const struct km_tel_agent *a, const struct km_strmap *st,
 		   FILE *f)
 {
 	one(f, "kmesh_config_generation", "gauge",
-	    "The config generation serving.", st_u64(st, "generation"));
+	    "The config generation serving.", st_u64(st, KM_ST_GENERATION));
 	one(f, "kmesh_config_last_apply_ok", "gauge",
 	    "1 if the last config attempt was applied, 0 if it was rejected.",
-	    st_u64(st, "last_ok"));
+	    st_u64(st, KM_ST_LAST_OK));
 	one(f, "kmesh_config_applied_timestamp_seconds", "gauge",
-	    "When the serving generation was applied.", st_u64(st, "applied_at"));
+	    "When the serving generation was applied.", st_u64(st, KM_ST_APPLIED_AT));
 	head(f, "kmesh_config_apply_duration_seconds", "gauge",
 	     "How long the last applied generation took, from model to switched maps.");
 	fprintf(f, "kmesh_config_apply_duration_seconds %.3f\n",
 		a->apply_ms / 1000.0);
 	one(f, "kmesh_listeners", "gauge", "Listeners of the serving config.",
-	    st_u64(st, "listeners"));
+	    st_u64(st, KM_ST_LISTENERS));
 }
 
 static void xds(const struct km_strmap *st, FILE *f)
@@ -207,16 +194,16 @@ static void xds(const struct km_strmap *st, FILE *f)
 	char key[64];
 	const char *v;
 
-	if (!km_strmap_get(st, "xds_server"))
+	if (!km_strmap_get(st, KM_ST_XDS "server"))
 		return;
 	one(f, "kmesh_xds_connected", "gauge", "1 while the ADS stream is up.",
-	    st_u64(st, "xds_connected"));
+	    st_u64(st, KM_ST_XDS "connected"));
 	one(f, "kmesh_xds_reconnects_total", "counter", "ADS reconnects.",
-	    st_u64(st, "xds_reconnects"));
+	    st_u64(st, KM_ST_XDS "reconnects"));
 	for (size_t p = 0; p < sizeof(per) / sizeof(per[0]); p++) {
 		head(f, per[p].name, per[p].type, per[p].help);
 		for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
-			snprintf(key, sizeof(key), "xds_%s_%s", types[t], per[p].key);
+			snprintf(key, sizeof(key), KM_ST_XDS "%s_%s", types[t], per[p].key);
 			if (km_strmap_get(st, key))
 				fprintf(f, "%s{type=\"%s\"} %llu\n", per[p].name,
 					types[t], st_u64(st, key));
@@ -225,7 +212,7 @@ static void xds(const struct km_strmap *st, FILE *f)
 	head(f, "kmesh_xds_last_ack_info", "gauge",
 	     "The version last ACKed per type, as a label.");
 	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
-		snprintf(key, sizeof(key), "xds_%s_version", types[t]);
+		snprintf(key, sizeof(key), KM_ST_XDS "%s_version", types[t]);
 		v = km_strmap_get(st, key);
 		if (v && !strpbrk(v, "\"\\"))
 			fprintf(f, "kmesh_xds_last_ack_info{type=\"%s\",version=\"%s\"} 1\n",
@@ -285,7 +272,7 @@ void km_tel_agent_write(const struct km_tel_agent *a, FILE *f)
 {
 	struct km_strmap st = {};
 
-	read_state(a->state_file, &st);
+	km_state_read(a->state_file, put_state, &st);
 	datapath(a, f);
 	module(f);
 	events(a, f);

@@ -7,7 +7,10 @@
 #include <sys/types.h>
 #include <stdint.h>
 
-#include "model.h"
+#include <stdbool.h>
+
+#include "kmesh/abi.h"
+#include "diag.h"
 
 /* The cgroup v2 mount point from /proc/self/mountinfo. */
 int km_cgroup2_root(char *buf, size_t len, struct km_err *err);

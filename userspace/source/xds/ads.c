@@ -2,6 +2,7 @@
 /* ADS client: see ads.h for the protocol rules it follows. */
 #include <errno.h>
 #include <malloc.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 
 #include "ads.h"
+#include "state.h"
 #include "grpc.h"
 #include "resources.h"
 #include "strmap.h"
@@ -615,6 +617,29 @@ static void respond(struct km_ads *a, int t, struct candidate *c,
 		update_subscriptions(a, t);
 }
 
+/* A response's type (its index), its nonce kept, and the candidate set it
+ * fills; -1 with last_error set. A SotW CDS or LDS response is the whole
+ * set: it starts empty (@whole), anything else from the accepted one. */
+static int response_begin(struct km_ads *a, struct candidate *c,
+			  const char *type_url, const char *nonce,
+			  size_t n_resources, bool whole)
+{
+	int t = type_of(type_url);
+
+	if (t < 0) {
+		snprintf(a->last_error, sizeof(a->last_error),
+			 "response for unknown type %s", type_url);
+		return -1;
+	}
+	set_str(&a->t[t].nonce, nonce);
+	if (cand_init(c, &a->t[t], whole && (t == CDS || t == LDS),
+		      n_resources)) {
+		snprintf(a->last_error, sizeof(a->last_error), "out of memory");
+		return -1;
+	}
+	return t;
+}
+
 static void on_sotw(struct km_ads *a, const uint8_t *msg, size_t len)
 {
 	Envoy__Service__Discovery__V3__DiscoveryResponse *r =
@@ -626,16 +651,10 @@ static void on_sotw(struct km_ads *a, const uint8_t *msg, size_t len)
 		snprintf(a->last_error, sizeof(a->last_error), "undecodable DiscoveryResponse (%zu bytes)", len);
 		return;
 	}
-	t = type_of(r->type_url);
-	if (t < 0) {
-		snprintf(a->last_error, sizeof(a->last_error), "response for unknown type %s", r->type_url);
+	t = response_begin(a, &c, r->type_url, r->nonce,
+			   r->n_resources, true);
+	if (t < 0)
 		goto out;
-	}
-	set_str(&a->t[t].nonce, r->nonce);
-	if (cand_init(&c, &a->t[t], t == CDS || t == LDS, r->n_resources)) {
-		snprintf(a->last_error, sizeof(a->last_error), "out of memory");
-		goto out;
-	}
 	for (size_t i = 0; i < r->n_resources; i++)
 		cand_add(a, &c, t, r->resources[i]->type_url, r->resources[i]->value.data,
 			 r->resources[i]->value.len, NULL);
@@ -655,16 +674,10 @@ static void on_delta(struct km_ads *a, const uint8_t *msg, size_t len)
 		snprintf(a->last_error, sizeof(a->last_error), "undecodable DeltaDiscoveryResponse (%zu bytes)", len);
 		return;
 	}
-	t = type_of(r->type_url);
-	if (t < 0) {
-		snprintf(a->last_error, sizeof(a->last_error), "response for unknown type %s", r->type_url);
+	t = response_begin(a, &c, r->type_url, r->nonce,
+			   r->n_resources, false);
+	if (t < 0)
 		goto out;
-	}
-	set_str(&a->t[t].nonce, r->nonce);
-	if (cand_init(&c, &a->t[t], false, r->n_resources)) {
-		snprintf(a->last_error, sizeof(a->last_error), "out of memory");
-		goto out;
-	}
 	for (size_t i = 0; i < r->n_removed_resources; i++)
 		km_strmap_del(&c.map, r->removed_resources[i]);
 	for (size_t i = 0; i < r->n_resources; i++) {
@@ -955,46 +968,64 @@ void km_ads_tick(struct km_ads *a, uint64_t now_ms)
 		drop_stream(a);
 }
 
-static void put_line(FILE *f, const char *key, const char *val)
+/* "xds_KEY=value" (state.h) */
+static void __attribute__((format(printf, 3, 4)))
+put_xds(FILE *f, const char *key, const char *fmt, ...)
 {
-	fprintf(f, "%s=", key);
-	for (; val && *val; val++)
-		fputc(*val == '\n' ? ' ' : *val, f);
-	fputc('\n', f);
+	char k[64], val[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	snprintf(k, sizeof(k), KM_ST_XDS "%s", key);
+	km_state_put(f, k, "%s", val);
+}
+
+/* "xds_TYPE_FIELD=value" */
+static void __attribute__((format(printf, 4, 5)))
+put_type(FILE *f, int t, const char *field, const char *fmt, ...)
+{
+	char k[64], val[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	snprintf(k, sizeof(k), KM_ST_XDS "%s_%s", types[t].tag, field);
+	km_state_put(f, k, "%s", val);
 }
 
 void km_ads_write_state(const struct km_ads *a, FILE *f)
 {
-	char key[64], val[32];
 	struct km_grpc_stats gs = { 0 };
 
 	if (a->g)
 		km_grpc_get_stats(a->g, &gs);
-	snprintf(val, sizeof(val), "%u", a->o.port);
-	fprintf(f, "xds_server=%s:%s\nxds_mode=%s\nxds_connected=%d\nxds_reconnects=%llu\n",
-		a->o.host, val, a->o.delta ? "delta" : "sotw",
-		a->g && !a->closed && gs.h2_up,
-		(unsigned long long)a->reconnects);
-	fprintf(f, "xds_skipped_filters=%u\nxds_skipped_typed_configs=%u\nxds_skipped_chains=%u\nxds_skipped_listeners=%u\n",
-		a->skipped.filters, a->skipped.typed_configs, a->skipped.chains,
-		a->skipped.listeners);
-	fprintf(f, "xds_last_response_bytes=%llu\nxds_last_response_ms=%llu\n",
-		(unsigned long long)a->last_apply_size,
+	put_xds(f, "server", "%s:%u", a->o.host, a->o.port);
+	put_xds(f, "mode", "%s", a->o.delta ? "delta" : "sotw");
+	put_xds(f, "connected", "%d", a->g && !a->closed && gs.h2_up);
+	put_xds(f, "reconnects", "%llu", (unsigned long long)a->reconnects);
+	put_xds(f, "skipped_filters", "%u", a->skipped.filters);
+	put_xds(f, "skipped_typed_configs", "%u", a->skipped.typed_configs);
+	put_xds(f, "skipped_chains", "%u", a->skipped.chains);
+	put_xds(f, "skipped_listeners", "%u", a->skipped.listeners);
+	put_xds(f, "last_response_bytes", "%llu",
+		(unsigned long long)a->last_apply_size);
+	put_xds(f, "last_response_ms", "%llu",
 		(unsigned long long)a->last_apply_ms);
-	put_line(f, "xds_last_error", a->last_error);
-	put_line(f, "xds_node_id", a->o.node.id);
+	put_xds(f, "last_error", "%s", a->last_error);
+	put_xds(f, "node_id", "%s", a->o.node.id ? a->o.node.id : "");
 	for (int t = 0; t < NTYPES; t++) {
 		const struct ads_type_state *ts = &a->t[t];
 
-		snprintf(key, sizeof(key), "xds_%s_version", types[t].tag);
-		put_line(f, key, ts->version);
-		snprintf(key, sizeof(key), "xds_%s_nonce", types[t].tag);
-		put_line(f, key, ts->nonce);
-		fprintf(f, "xds_%s_resources=%zu\nxds_%s_acks=%llu\nxds_%s_nacks=%llu\n",
-			types[t].tag, ts->res.len, types[t].tag, (unsigned long long)ts->acks,
-			types[t].tag, (unsigned long long)ts->nacks);
-		snprintf(key, sizeof(key), "xds_%s_last_nack", types[t].tag);
-		put_line(f, key, ts->last_nack);
-		fprintf(f, "xds_%s_nacked=%d\n", types[t].tag, ts->nacked);
+		put_type(f, t, "version", "%s", ts->version ? ts->version : "");
+		put_type(f, t, "nonce", "%s", ts->nonce ? ts->nonce : "");
+		put_type(f, t, "resources", "%zu", ts->res.len);
+		put_type(f, t, "acks", "%llu", (unsigned long long)ts->acks);
+		put_type(f, t, "nacks", "%llu", (unsigned long long)ts->nacks);
+		put_type(f, t, "last_nack", "%s",
+			 ts->last_nack ? ts->last_nack : "");
+		put_type(f, t, "nacked", "%d", ts->nacked);
 	}
 }

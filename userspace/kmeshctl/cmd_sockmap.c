@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "sockmap.h"
-#include "sockmap_cmd.h"
+#include "cmd_sockmap.h"
+#include "ctl.h"
+#include "out.h"
 #include "sys.h"
 
 static struct km_sm_workload_row rows[KM_SM_MAX_WORKLOADS];
@@ -37,7 +39,7 @@ static int workload_path(const char *arg, char *buf, size_t len)
 	return 0;
 }
 
-static int cmd_set(const char *pin_root, bool json, const char *arg,
+static int sockmap_set(const char *pin_root, bool json, const char *arg,
 		   __u32 flags)
 {
 	struct km_err err = {};
@@ -76,70 +78,56 @@ static int cmd_set(const char *pin_root, bool json, const char *arg,
 	return 0;
 }
 
-void km_ctl_sockmap_json(struct km_json *j, const char *pin_root)
+void km_ctl_sockmap_show(struct ctl_out *o, const char *pin_root)
 {
 	struct km_sm_status st;
 	int n;
 
 	km_sockmap_status(pin_root, &st);
-	km_json_obj(j, "sockmap");
-	km_json_bool(j, "loaded", st.loaded);
-	km_json_i64(j, "joined_sockets", st.joined);
-	km_json_i64(j, "joined_directions", st.flows);
-	km_json_obj(j, "counters");
-	for (int i = 0; i < KM_SM_CNT_MAX; i++)
-		km_json_u64(j, km_sm_counter_names[i], st.counters[i]);
-	km_json_end(j, '}');
-	km_json_arr(j, "workloads");
+	out_obj(o, "sockmap", NULL);
+	out_bool(o, "loaded", st.loaded);
+	if (!st.loaded)
+		out_text(o, "sockmap:     not loaded (kmeshd --sockmap)\n");
+	out_i64(o, "joined_sockets",
+		st.loaded ? "sockmap:     loaded; %lld sockets joined" : NULL,
+		st.joined);
+	out_i64(o, "joined_directions", st.loaded ? " (%lld directions)\n" : NULL,
+		st.flows);
+	out_obj(o, "counters", NULL);
+	for (int i = 0; i < KM_SM_CNT_MAX; i++) {
+		if (st.loaded)
+			out_text(o, "  %-18s ", km_sm_counter_names[i]);
+		out_u64(o, km_sm_counter_names[i], st.loaded ? "%llu\n" : NULL,
+			st.counters[i]);
+	}
+	out_end(o, '}');
+	out_arr(o, "workloads", NULL);
 	n = st.loaded ? km_sockmap_workloads(pin_root, rows, KM_SM_MAX_WORKLOADS) : 0;
 	for (int i = 0; i < n; i++) {
-		km_json_obj(j, NULL);
-		km_json_str(j, "kind", rows[i].key.kind == KM_ENROLL_NETNS ? "netns" : "cgroup");
-		km_json_u64(j, "id", rows[i].key.id);
-		km_json_str(j, "path", rows[i].w.path);
-		km_json_str(j, "mode", flags_str(rows[i].w.flags));
-		km_json_end(j, '}');
+		const char *mode = flags_str(rows[i].w.flags);
+
+		out_obj(o, NULL, NULL);
+		out_text(o, "  %-10s", mode);
+		out_str(o, "kind", " %-6s",
+			rows[i].key.kind == KM_ENROLL_NETNS ? "netns" : "cgroup");
+		out_u64(o, "id", " %-20llu", rows[i].key.id);
+		out_str(o, "path", " %s\n", rows[i].w.path);
+		out_str(o, "mode", NULL, mode);
+		out_end(o, '}');
 	}
-	km_json_end(j, ']');
-	km_json_end(j, '}');
+	out_end(o, ']');
+	out_end(o, '}');
+	if (st.loaded && n == 0)
+		out_text(o, "  (no workload enabled: 'kmeshctl sockmap enable PATH')\n");
 }
 
-void km_ctl_sockmap_text(const char *pin_root)
+static int sockmap_status(const char *pin_root, bool json)
 {
-	struct km_sm_status st;
-	int n;
+	struct ctl_out o;
 
-	km_sockmap_status(pin_root, &st);
-	if (!st.loaded) {
-		printf("sockmap:     not loaded (kmeshd --sockmap)\n");
-		return;
-	}
-	printf("sockmap:     loaded; %d sockets joined (%d directions)\n",
-	       st.joined, st.flows);
-	for (int i = 0; i < KM_SM_CNT_MAX; i++)
-		printf("  %-18s %llu\n", km_sm_counter_names[i],
-		       (unsigned long long)st.counters[i]);
-	n = km_sockmap_workloads(pin_root, rows, KM_SM_MAX_WORKLOADS);
-	for (int i = 0; i < n; i++)
-		printf("  %-10s %-6s %-20llu %s\n", flags_str(rows[i].w.flags),
-		       rows[i].key.kind == KM_ENROLL_NETNS ? "netns" : "cgroup",
-		       (unsigned long long)rows[i].key.id, rows[i].w.path);
-	if (n == 0)
-		printf("  (no workload enabled: 'kmeshctl sockmap enable PATH')\n");
-}
-
-static int cmd_status(const char *pin_root, bool json)
-{
-	if (json) {
-		struct km_json j;
-
-		km_json_init(&j, stdout);
-		km_json_obj(&j, NULL);
-		km_ctl_sockmap_json(&j, pin_root);
-		km_json_end(&j, '}');
-	} else {
-		km_ctl_sockmap_text(pin_root);
-	}
+	out_init(&o, json);
+	km_ctl_sockmap_show(&o, pin_root);
+	out_done(&o);
 	return 0;
 }
 
@@ -157,7 +145,7 @@ int km_ctl_sockmap(const char *pin_root, bool json, int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(argv[0], "status") == 0 && argc == 1)
-		return cmd_status(pin_root, json);
+		return sockmap_status(pin_root, json);
 	if (strcmp(argv[0], "enable") == 0) {
 		if (i < argc && strcmp(argv[i], "--accelerate") == 0) {
 			accel = true;
@@ -169,7 +157,7 @@ int km_ctl_sockmap(const char *pin_root, bool json, int argc, char **argv)
 			fputs(use, stderr);
 			return 2;
 		}
-		return cmd_set(pin_root, json, argv[i],
+		return sockmap_set(pin_root, json, argv[i],
 			       KM_SM_ENABLED | (accel ? KM_SM_ACCELERATE : 0));
 	}
 	if (strcmp(argv[0], "disable") == 0) {
@@ -178,9 +166,15 @@ int km_ctl_sockmap(const char *pin_root, bool json, int argc, char **argv)
 			fputs(use, stderr);
 			return 2;
 		}
-		return cmd_set(pin_root, json, argv[1], 0);
+		return sockmap_set(pin_root, json, argv[1], 0);
 	}
 	fprintf(stderr, "kmeshctl: sockmap %s: unknown subcommand or arguments\n", argv[0]);
 	fputs(use, stderr);
 	return 2;
+}
+
+/* sockmap enable|disable|status ... */
+int cmd_sockmap(struct ctl *c, int argc, char **argv)
+{
+	return km_ctl_sockmap(c->pin_root, c->json, argc - 1, argv + 1);
 }

@@ -10,8 +10,8 @@
 /* argv: what follows "sockmap". Returns the exit code. */
 int km_ctl_sockmap(const char *pin_root, bool json, int argc, char **argv);
 
-/* The "sockmap" member of kmeshctl status -o json, and its text lines. */
-void km_ctl_sockmap_json(struct km_json *j, const char *pin_root);
-void km_ctl_sockmap_text(const char *pin_root);
+/* The sockmap part of kmeshctl status (JSON member "sockmap"). */
+struct ctl_out;
+void km_ctl_sockmap_show(struct ctl_out *o, const char *pin_root);
 
 #endif

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* kmeshctl dump: frontends, clusters and endpoints as the kernel sees them. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <bpf/bpf.h>
+
+#include "ctl.h"
+#include "json.h"
+
+static struct km_json dj;
+
+static void dump_frontend(struct ctl *c, const void *key)
+{
+	const struct km_frontend_key *k = key;
+	struct km_frontend fe;
+	char buf[80], name[KM_NAME_MAX];
+	__u32 prev = 0;
+
+	if (bpf_map_lookup_elem(c->maps.frontend, k, &fe))
+		return;
+	hostport(&k->addr, k->port, buf, sizeof(buf));
+	name_of(c, KM_NAME_LISTENER, fe.listener_id, name, sizeof(name));
+	if (c->json) {
+		km_json_obj(&dj, NULL);
+		km_json_str(&dj, "address", buf);
+		km_json_str(&dj, "listener", name);
+		km_json_bool(&dj, "l7_served_as_l4", fe.flags & KM_FE_L7_AS_L4);
+		km_json_bool(&dj, "http", fe.flags & KM_FE_L7);
+		if (fe.flags & KM_FE_L7)
+			km_json_u64(&dj, "route_table", fe.route_id);
+		km_json_arr(&dj, "clusters");
+	} else if (fe.flags & KM_FE_L7) {
+		printf("  %-28s listener %s (HTTP, route table %u; default route) ->",
+		       buf, name, fe.route_id);
+	} else {
+		printf("  %-28s listener %s%s ->", buf, name,
+		       fe.flags & KM_FE_L7_AS_L4 ? " (HTTP served as L4)" : "");
+	}
+	for (int i = 0; i < fe.n_targets && i < KM_MAX_WEIGHTED; i++) {
+		__u32 w = fe.targets[i].cum_weight - prev;
+
+		prev = fe.targets[i].cum_weight;
+		name_of(c, KM_NAME_CLUSTER, fe.targets[i].cluster_id, name, sizeof(name));
+		if (c->json) {
+			km_json_obj(&dj, NULL);
+			km_json_str(&dj, "name", name);
+			km_json_u64(&dj, "weight", w);
+			km_json_end(&dj, '}');
+		} else {
+			printf(" %s", name);
+			if (fe.n_targets > 1)
+				printf(" (weight %u)", w);
+		}
+	}
+	if (c->json) {
+		km_json_end(&dj, ']');
+		km_json_end(&dj, '}');
+	} else {
+		putchar('\n');
+	}
+}
+
+static void dump_cluster(struct ctl *c, const void *key)
+{
+	const struct km_cluster_key *k = key;
+	struct km_endpoint_key ek = { .cluster_id = k->id, .slot = k->slot };
+	struct km_endpoint ep;
+	struct km_cluster cl;
+	char name[KM_NAME_MAX], buf[80];
+
+	if (bpf_map_lookup_elem(c->maps.cluster, k, &cl))
+		return;
+	name_of(c, KM_NAME_CLUSTER, k->id, name, sizeof(name));
+	if (c->json) {
+		km_json_obj(&dj, NULL);
+		km_json_str(&dj, "name", name);
+		km_json_u64(&dj, "id", k->id);
+		km_json_str(&dj, "lb_policy", km_lb_policy_name(cl.lb_policy));
+		km_json_bool(&dj, "weighted", cl.weighted);
+		km_json_u64(&dj, "priority", cl.priority);
+		km_json_u64(&dj, "locality_rank", cl.locality_rank);
+		km_json_u64(&dj, "endpoints_configured", cl.n_configured);
+		km_json_u64(&dj, "max_connections", cl.max_connections);
+		km_json_arr(&dj, "endpoints");
+	} else {
+		printf("  %s: %s%s, %u of %u endpoints serving (priority %u, locality rank %u)\n",
+		       name, km_lb_policy_name(cl.lb_policy), cl.weighted ? " weighted" : "",
+		       cl.n_endpoints, cl.n_configured, cl.priority, cl.locality_rank);
+	}
+	for (__u32 i = 0; i < cl.n_endpoints && i < KM_MAX_CLUSTER_ENDPOINTS; i++) {
+		ek.index = i;
+		if (bpf_map_lookup_elem(c->maps.endpoint, &ek, &ep))
+			continue;
+		hostport(&ep.addr, ep.port, buf, sizeof(buf));
+		if (c->json) {
+			km_json_obj(&dj, NULL);
+			km_json_str(&dj, "address", buf);
+			km_json_u64(&dj, "weight", ep.weight);
+			km_json_str(&dj, "health", km_health_name(ep.health));
+			km_json_end(&dj, '}');
+		} else {
+			printf("    %-28s weight %u %s\n", buf, ep.weight,
+			       km_health_name(ep.health));
+		}
+	}
+	if (c->json) {
+		km_json_end(&dj, ']');
+		km_json_end(&dj, '}');
+	}
+}
+
+int cmd_dump(struct ctl *c, int argc, char **argv)
+{
+	if (open_maps(c))
+		return 1;
+	km_json_init(&dj, stdout);
+	if (c->json) {
+		km_json_obj(&dj, NULL);
+		km_json_u64(&dj, "generation", c->gen.generation);
+		km_json_arr(&dj, "frontends");
+	} else {
+		printf("generation %llu\nfrontends:\n", (unsigned long long)c->gen.generation);
+	}
+	for_each_in_slot(c->maps.frontend, sizeof(struct km_frontend_key),
+			 offsetof(struct km_frontend_key, slot), c->gen.slot,
+			 dump_frontend, c);
+	if (c->json) {
+		km_json_end(&dj, ']');
+		km_json_arr(&dj, "clusters");
+	} else {
+		printf("clusters:\n");
+	}
+	for_each_in_slot(c->maps.cluster, sizeof(struct km_cluster_key),
+			 offsetof(struct km_cluster_key, slot), c->gen.slot,
+			 dump_cluster, c);
+	if (c->json) {
+		km_json_end(&dj, ']');
+		km_json_end(&dj, '}');
+	}
+	return 0;
+}

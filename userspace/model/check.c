@@ -1,0 +1,472 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The model's rules, once (check.h). Messages keep the readers' shape: the
+ * innermost object that knows its place gives FILE:LINE (a YAML file; an
+ * xDS object has none, its path names the resource), then the object path.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "check.h"
+#include "dup.h"
+#include "kmesh/route_table.h"
+
+/* ---- messages ------------------------------------------------------------- */
+
+/* "PREFIX: route_config 'rc': virtual_host 'vh': route 'r'"; an unnamed
+ * object is named by its index. */
+static void rc_where(struct km_diag *d, char *buf, const char *prefix,
+		     const struct km_m_route_config *rc, long vi, long ri)
+{
+	char tmp[KM_WHAT_LEN];
+
+	if (rc->name)
+		km_what_named(d, buf, prefix, "route_config", rc->name);
+	else if (prefix && *prefix)
+		km_what_fmt(buf, "%s: route_config", prefix);
+	else
+		km_what_fmt(buf, "route_config");
+	if (vi < 0)
+		return;
+	memcpy(tmp, buf, KM_WHAT_LEN);
+	if (rc->vhosts[vi].name)
+		km_what_named(d, buf, tmp, "virtual_host", rc->vhosts[vi].name);
+	else
+		km_what_index(buf, tmp, "virtual_hosts", (size_t)vi);
+	if (ri < 0)
+		return;
+	memcpy(tmp, buf, KM_WHAT_LEN);
+	if (rc->vhosts[vi].routes[ri].name)
+		km_what_named(d, buf, tmp, "route",
+			      rc->vhosts[vi].routes[ri].name);
+	else
+		km_what_index(buf, tmp, "routes", (size_t)ri);
+}
+
+static int rc_vfail(struct km_diag *d, const char *prefix,
+		    const struct km_m_route_config *rc,
+		    const struct km_src *src, long vi, long ri,
+		    const char *fmt, va_list ap)
+{
+	char where[KM_WHAT_LEN];
+
+	if (!src || !src->file)
+		src = &rc->src;
+	rc_where(d, where, prefix, rc, vi, ri);
+	return km_diag_vfail(d, src, where, fmt, ap);
+}
+
+int km_rc_fail(struct km_err *err, const char *prefix,
+	       const struct km_m_route_config *rc, const struct km_src *src,
+	       long vi, long ri, int ret, const char *fmt, ...)
+{
+	struct km_diag d;
+	va_list ap;
+
+	km_diag_init(&d, err, NULL);
+	va_start(ap, fmt);
+	rc_vfail(&d, prefix, rc, src, vi, ri, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+struct chk {
+	const struct km_m_route_config *rc;
+	const char *prefix;
+	bool kernel;		/* also what the in-kernel matcher can do */
+	struct km_diag d;
+};
+
+static int fail(struct chk *k, const struct km_src *src, long vi, long ri,
+		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int fail(struct chk *k, const struct km_src *src, long vi, long ri,
+		const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = rc_vfail(&k->d, k->prefix, k->rc, src, vi, ri, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+#define quote(k, s) km_diag_quote(&(k)->d, s)
+
+/* ---- actions -------------------------------------------------------------- */
+
+static int action_rules(struct km_diag *d, const struct km_m_action *a,
+			bool route, const struct km_src *src, const char *what)
+{
+	char wwhat[KM_WHAT_LEN];
+	uint64_t sum = 0;
+
+	km_what_fmt(wwhat, "%s%sweighted_clusters", what ? what : "",
+		    what && *what ? ": " : "");
+	if (a->n_clusters == 0)
+		return km_diag_fail(d, src, wwhat, "clusters is empty");
+	if (a->n_clusters > KM_MAX_WEIGHTED)
+		return km_diag_fail(d, a->clusters[KM_MAX_WEIGHTED].src.file ?
+				    &a->clusters[KM_MAX_WEIGHTED].src : src,
+				    wwhat, "%zu clusters, limit is %d",
+				    a->n_clusters, KM_MAX_WEIGHTED);
+	for (size_t i = 0; i < a->n_clusters; i++) {
+		const struct km_m_weighted *w = &a->clusters[i];
+		const struct km_src *at = w->src.file ? &w->src : src;
+		char ewhat[KM_WHAT_LEN];
+
+		km_what_index(ewhat, wwhat, "clusters", i);
+		if (!w->cluster || !w->cluster[0])
+			return km_diag_fail(d, at, ewhat, "name is missing");
+		if (!route && w->weight == 0)
+			return km_diag_fail(d, at, ewhat,
+					    "weight 0 is out of range (1-%u)",
+					    KM_MAX_TOTAL_WEIGHT);
+		sum += w->weight;
+		if (sum > KM_MAX_TOTAL_WEIGHT)
+			return km_diag_fail(d, at, wwhat,
+					    "sum of weights %" PRIu64 " is over the limit %u",
+					    sum, KM_MAX_TOTAL_WEIGHT);
+	}
+	if (sum == 0)	/* only a route's can be: every weight 0 */
+		return km_diag_fail(d, src, wwhat,
+				    "the sum of weights is 0: no cluster would get traffic");
+	/* Envoy: "Sum of weights in the weighted_cluster should add up to
+	 * total_weight" */
+	if (a->total_weight && a->total_weight != sum)
+		return km_diag_fail(d, src, wwhat,
+				    "total_weight %" PRIu32 " differs from the sum of weights %" PRIu64,
+				    a->total_weight, sum);
+	return 0;
+}
+
+int km_check_action(const struct km_m_action *a, bool route, const char *what,
+		    struct km_err *err)
+{
+	struct km_diag d;
+
+	km_diag_init(&d, err, NULL);
+	return action_rules(&d, a, route, &a->src, what);
+}
+
+/* ---- route configs -------------------------------------------------------- */
+
+/*
+ * Envoy validates domains and header matcher names with its "loose"
+ * HTTP_HEADER_VALUE / HTTP_HEADER_NAME patterns (strict: false),
+ * ^[^\0\n\r]*$: no request head can carry CR or LF in a Host or a field
+ * name, so such a rule could never match and is refused, as Envoy does.
+ */
+static int check_no_crlf(struct chk *k, const char *s, const struct km_src *src,
+			 long vi, long ri, const char *what)
+{
+	if (s && strpbrk(s, "\r\n"))
+		return fail(k, src, vi, ri,
+			    "%s holds a CR or LF, which no request can carry (Envoy refuses it too)",
+			    what);
+	return 0;
+}
+
+/* A string the blob stores: at most KM_RT_STR_MAX bytes. */
+static int check_str(struct chk *k, const char *s, const struct km_src *src,
+		     long vi, long ri, const char *what)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n > KM_RT_STR_MAX)
+		return fail(k, src, vi, ri, "%s is %zu bytes long, limit is %d",
+			    what, n, KM_RT_STR_MAX);
+	return 0;
+}
+
+/* Where a virtual host's domain came from: its own line when the reader
+ * kept it, else the virtual host's. */
+static const struct km_src *domain_src(const struct km_m_vhost *v, size_t di)
+{
+	if (di < v->n_domain_srcs && v->domain_srcs[di].file)
+		return &v->domain_srcs[di];
+	return &v->src;
+}
+
+static int check_domains(struct chk *k, size_t vi)
+{
+	const struct km_m_vhost *v = &k->rc->vhosts[vi];
+	char what[32];
+	int ret;
+
+	if (v->n_domains == 0)
+		return fail(k, &v->src, vi, -1, "domains is empty");
+	if (v->n_domains > KM_MAX_DOMAINS)	/* at the first one too many */
+		return fail(k, domain_src(v, KM_MAX_DOMAINS), vi, -1,
+			    "%zu domains, limit is %d", v->n_domains,
+			    KM_MAX_DOMAINS);
+	for (size_t i = 0; i < v->n_domains; i++) {
+		snprintf(what, sizeof(what), "domains[%zu]", i);
+		if (!v->domains[i] || !v->domains[i][0])
+			return fail(k, &v->src, vi, -1, "%s is empty", what);
+		ret = check_str(k, v->domains[i], &v->src, vi, -1, what);
+		if (!ret)
+			ret = check_no_crlf(k, v->domains[i], domain_src(v, i),
+					    vi, -1, what);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * A Host picks one virtual host: virtual host names are unique, and no
+ * domain may appear twice in the route config, in one virtual host or
+ * across two (Envoy: "Only unique values for domains are permitted"; a
+ * second "*" is its "Only a single wildcard domain"). Domains compare as
+ * lowercase, as Host matching ignores case.
+ */
+static int check_dups(struct chk *k)
+{
+	const struct km_m_route_config *rc = k->rc;
+	struct km_dup_ref *refs;
+	size_t n = rc->n_vhosts, first, dup;
+	int ret = 0;
+
+	for (size_t vi = 0; vi < rc->n_vhosts; vi++)
+		n += rc->vhosts[vi].n_domains;
+	if (!n)
+		return 0;
+	refs = calloc(n, sizeof(*refs));
+	if (!refs)
+		return km_diag_oom(&k->d);
+
+	n = 0;
+	for (size_t vi = 0; vi < rc->n_vhosts; vi++)
+		if (rc->vhosts[vi].name)
+			refs[n++] = (struct km_dup_ref){ rc->vhosts[vi].name, vi };
+	if (km_find_dup(refs, n, false, &first, &dup)) {
+		const struct km_m_vhost *v1 = &rc->vhosts[first];
+
+		if (v1->src.line > 0)
+			ret = fail(k, &rc->vhosts[dup].src, -1, -1,
+				   "virtual_host '%s' appears twice (first at line %d)",
+				   quote(k, v1->name), v1->src.line);
+		else
+			ret = fail(k, NULL, -1, -1,
+				   "virtual_host '%s' appears twice (virtual_hosts[%zu] and [%zu])",
+				   quote(k, v1->name), first, dup);
+		goto out;
+	}
+
+	/* pos = vhost index * KM_MAX_DOMAINS + domain index */
+	n = 0;
+	for (size_t vi = 0; vi < rc->n_vhosts; vi++)
+		for (size_t di = 0; di < rc->vhosts[vi].n_domains; di++)
+			refs[n++] = (struct km_dup_ref){
+				rc->vhosts[vi].domains[di],
+				vi * KM_MAX_DOMAINS + di
+			};
+	if (km_find_dup(refs, n, true, &first, &dup)) {
+		size_t v1 = first / KM_MAX_DOMAINS, v2 = dup / KM_MAX_DOMAINS;
+		const struct km_m_vhost *vh = &rc->vhosts[v2];
+		const struct km_m_vhost *vf = &rc->vhosts[v1];
+		const char *d = vh->domains[dup % KM_MAX_DOMAINS];
+		const struct km_src *at = domain_src(vh, dup % KM_MAX_DOMAINS);
+		char other[KM_WHAT_LEN] = "";
+
+		if (v1 != v2 && vf->src.line > 0)
+			snprintf(other, sizeof(other), " (line %d)",
+				 vf->src.line);
+		if (v1 == v2)
+			ret = fail(k, at, v2, -1, "domain '%s' appears twice%s",
+				   quote(k, d), other);
+		else if (vf->name)
+			ret = fail(k, at, v2, -1,
+				   "domain '%s' is also in virtual_host '%s'%s",
+				   quote(k, d), quote(k, vf->name), other);
+		else
+			ret = fail(k, at, v2, -1,
+				   "domain '%s' is also in virtual_hosts[%zu]%s",
+				   quote(k, d), v1, other);
+	}
+out:
+	free(refs);
+	return ret;
+}
+
+static int check_path(struct chk *k, size_t vi, size_t ri)
+{
+	const struct km_m_route *r = &k->rc->vhosts[vi].routes[ri];
+
+	switch (r->path_kind) {
+	case KM_PATH_PREFIX:
+	case KM_PATH_EXACT:
+	case KM_PATH_SEPARATED_PREFIX:
+		break;
+	case KM_PATH_REGEX:
+		if (!k->kernel)
+			break;
+		return fail(k, &r->src, vi, ri,
+			    "match: safe_regex is not supported by kmesh's in-kernel matcher (use prefix, path or path_separated_prefix)");
+	default:
+		return fail(k, &r->src, vi, ri,
+			    "match: unknown path match kind %u", r->path_kind);
+	}
+	if (!r->path)
+		return fail(k, &r->src, vi, ri, "match: path is missing");
+	return check_str(k, r->path, &r->src, vi, ri, "match: path");
+}
+
+/* The pseudo-headers route_match.c knows; any other would silently never
+ * be present, unlike in Envoy. */
+static bool known_pseudo_header(const char *name)
+{
+	return !strcasecmp(name, ":method") || !strcasecmp(name, ":path") ||
+	       !strcasecmp(name, ":authority");
+}
+
+/* The match kind and value of header or query parameter matcher h, named
+ * by what ("header 'x'", a buffer of KM_MAX_MATCH_STR + 64 bytes). */
+static int check_match_value(struct chk *k, size_t vi, size_t ri,
+			     const struct km_m_header_match *h,
+			     const struct km_src *src, char *what)
+{
+	switch (h->kind) {
+	case KM_STR_PRESENT:
+		return 0;
+	case KM_STR_EXACT:
+	case KM_STR_PREFIX:
+	case KM_STR_SUFFIX:
+	case KM_STR_CONTAINS:
+		break;
+	case KM_STR_REGEX:
+		if (!k->kernel)
+			break;
+		return fail(k, src, vi, ri,
+			    "%s: safe_regex is not supported by kmesh's in-kernel matcher (use exact, prefix, suffix, contains or present)",
+			    what);
+	default:
+		return fail(k, src, vi, ri, "%s: unknown match kind %u", what,
+			    h->kind);
+	}
+	if (!h->value)
+		return fail(k, src, vi, ri, "%s: value is missing", what);
+	strcat(what, ": value");
+	return check_str(k, h->value, src, vi, ri, what);
+}
+
+/* A header matcher, or (query) a query parameter matcher: Envoy's
+ * QueryParameterMatcher has no invert_match; the matcher would apply one,
+ * so a model carrying it is refused rather than half-obeyed. */
+static int check_matcher(struct chk *k, size_t vi, size_t ri,
+			 const struct km_m_header_match *h, size_t i,
+			 bool query)
+{
+	const struct km_m_route *r = &k->rc->vhosts[vi].routes[ri];
+	const struct km_src *src = h->src.file ? &h->src : &r->src;
+	char what[KM_MAX_MATCH_STR + 64];
+	int ret;
+
+	if (!h->name || !h->name[0])
+		return fail(k, src, vi, ri, "%s[%zu]: name is empty",
+			    query ? "query_parameters" : "headers", i);
+	snprintf(what, sizeof(what), "%s '%s'",
+		 query ? "query parameter" : "header", quote(k, h->name));
+	ret = check_str(k, h->name, src, vi, ri, what);
+	if (!ret && !query)
+		ret = check_no_crlf(k, h->name, src, vi, ri, what);
+	if (ret)
+		return ret;
+	if (k->kernel && !query && h->name[0] == ':' &&
+	    !known_pseudo_header(h->name))
+		return fail(k, src, vi, ri,
+			    "%s: pseudo-header is not supported (:method, :path and :authority are)",
+			    what);
+	if (query && h->invert)
+		return fail(k, src, vi, ri,
+			    "%s: invert_match is not supported for query parameters",
+			    what);
+	return check_match_value(k, vi, ri, h, src, what);
+}
+
+/* Header and query parameter matchers share the route's matcher records. */
+static int check_matcher_count(struct chk *k, size_t vi, size_t ri)
+{
+	const struct km_m_route *r = &k->rc->vhosts[vi].routes[ri];
+
+	if (r->n_headers + r->n_query_params <= KM_MAX_HEADER_MATCHES)
+		return 0;
+	if (!r->n_query_params)
+		return fail(k, &r->src, vi, ri,
+			    "%zu header matchers, limit is %d", r->n_headers,
+			    KM_MAX_HEADER_MATCHES);
+	if (!r->n_headers)
+		return fail(k, &r->src, vi, ri,
+			    "%zu query parameter matchers, limit is %d",
+			    r->n_query_params, KM_MAX_HEADER_MATCHES);
+	return fail(k, &r->src, vi, ri,
+		    "%zu header and %zu query parameter matchers, limit is %d in all",
+		    r->n_headers, r->n_query_params, KM_MAX_HEADER_MATCHES);
+}
+
+static int check_route(struct chk *k, size_t vi, size_t ri)
+{
+	const struct km_m_route *r = &k->rc->vhosts[vi].routes[ri];
+	const struct km_src *src = r->action.src.file ? &r->action.src : &r->src;
+	char where[KM_WHAT_LEN];
+	int ret;
+
+	ret = check_str(k, r->name, &r->src, vi, ri, "name");
+	if (!ret)
+		ret = check_path(k, vi, ri);
+	if (!ret)
+		ret = check_matcher_count(k, vi, ri);
+	for (size_t i = 0; !ret && i < r->n_headers; i++)
+		ret = check_matcher(k, vi, ri, &r->headers[i], i, false);
+	for (size_t i = 0; !ret && i < r->n_query_params; i++)
+		ret = check_matcher(k, vi, ri, &r->query_params[i], i, true);
+	if (ret)
+		return ret;
+	rc_where(&k->d, where, k->prefix, k->rc, (long)vi, (long)ri);
+	return action_rules(&k->d, &r->action, true, src, where);
+}
+
+static int check_vhost(struct chk *k, size_t vi)
+{
+	const struct km_m_vhost *v = &k->rc->vhosts[vi];
+	int ret;
+
+	ret = check_str(k, v->name, &v->src, vi, -1, "name");
+	if (!ret)
+		ret = check_domains(k, vi);
+	if (ret)
+		return ret;
+	if (v->n_routes > KM_MAX_ROUTES)
+		return fail(k, &v->routes[KM_MAX_ROUTES].src, vi, -1,
+			    "%zu routes, limit is %d",
+			    v->n_routes, KM_MAX_ROUTES);
+	for (size_t ri = 0; !ret && ri < v->n_routes; ri++)
+		ret = check_route(k, vi, ri);
+	return ret;
+}
+
+int km_check_route_config(const struct km_m_route_config *rc,
+			  const char *prefix, bool kernel, struct km_err *err)
+{
+	struct chk k = { .rc = rc, .prefix = prefix, .kernel = kernel };
+	int ret;
+
+	km_diag_init(&k.d, err, NULL);
+	ret = check_str(&k, rc->name, &rc->src, -1, -1, "name");
+	if (ret)
+		return ret;
+	if (rc->n_vhosts > KM_MAX_VHOSTS)
+		return fail(&k, &rc->vhosts[KM_MAX_VHOSTS].src, -1, -1,
+			    "%zu virtual_hosts, limit is %d",
+			    rc->n_vhosts, KM_MAX_VHOSTS);
+	for (size_t vi = 0; !ret && vi < rc->n_vhosts; vi++)
+		ret = check_vhost(&k, vi);
+	return ret ? ret : check_dups(&k);
+}
