@@ -248,6 +248,16 @@ else
 	skip "Prometheus scrapes kmeshd" "no prometheus binary (scripts/install-deps.sh installs Debian's)"
 fi
 
+# ---- kmeshctl top ----------------------------------------------------------------
+# rates are not judged (they depend on timing): the snapshot's rows are
+top=$("${CTL[@]}" -o json top --metrics "$MADDR")
+if jq -e '(.services | map(.name) | sort) == ["dead", "down", "svc-a.ns-a.svc.cluster.local", "svc-b"]' <<< "$top" >/dev/null &&
+   jq -e '.workloads | map(.name) == ["client.ns-client"]' <<< "$top" >/dev/null; then
+	ok "kmeshctl top -o json: one row per destination service and per source workload"
+else
+	not_ok "kmeshctl top -o json" "$top"
+fi
+
 # ---- access log across a restart ----------------------------------------------
 # The rule: a connection is logged once, by the kmeshd that reads its close
 # event (the close record has all the open one had; the ring is pinned).
