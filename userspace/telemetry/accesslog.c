@@ -21,6 +21,10 @@
 #include "json.h"
 #include "tel.h"
 
+/* Lines are buffered and written once per drain of the ring: one write
+ * per batch, not per connection. */
+#define KM_TEL_LOG_BUF (64 << 10)
+
 struct km_tel_log {
 	const char *path;	/* NULL: stdout */
 	FILE *f;
@@ -62,7 +66,7 @@ int km_tel_log_open(struct km_tel_log **lp, const struct km_tel_opts *o,
 			return -EIO;
 		}
 	}
-	setvbuf(l->f, NULL, _IOLBF, 0);
+	setvbuf(l->f, NULL, _IOFBF, KM_TEL_LOG_BUF);
 	*lp = l;
 	return 0;
 }
@@ -81,9 +85,10 @@ void km_tel_log_reopen(struct km_tel_log *l)
 			err.msg);
 		return;
 	}
+	km_tel_log_flush(l);
 	fclose(l->f);
 	l->f = f;
-	setvbuf(l->f, NULL, _IOLBF, 0);
+	setvbuf(l->f, NULL, _IOFBF, KM_TEL_LOG_BUF);
 }
 
 static void put_time(struct km_json *j, const char *key, uint64_t mono_ns,
@@ -149,10 +154,15 @@ void km_tel_log_event(struct km_tel_log *l, const struct km_tel_conn *c,
 	if (!l || c->ev->type == KM_EV_OPEN || !keep(l, c))
 		return;
 	km_tel_log_format(l->f, c, mono_to_real_ns);
-	if (ferror(l->f))
-		l->errors++;
-	else
-		l->lines++;
+	l->lines++;
+}
+
+void km_tel_log_flush(struct km_tel_log *l)
+{
+	if (l && (fflush(l->f) || ferror(l->f))) {
+		l->errors++;	/* a batch lost: counted, never retried */
+		clearerr(l->f);
+	}
 }
 
 void km_tel_log_stats(const struct km_tel_log *l, uint64_t *lines,
@@ -166,9 +176,8 @@ void km_tel_log_close(struct km_tel_log *l)
 {
 	if (!l)
 		return;
+	km_tel_log_flush(l);
 	if (l->path)
 		fclose(l->f);
-	else
-		fflush(l->f);
 	free(l);
 }

@@ -135,7 +135,7 @@ static void events(const struct km_tel_agent *a, FILE *f)
 	one(f, "kmesh_access_log_lines_total", "counter",
 	    "Access log lines written.", a->log_lines);
 	one(f, "kmesh_access_log_errors_total", "counter",
-	    "Access log lines that could not be written.", a->log_errors);
+	    "Access log batches (one per drain of the ring) that could not be written.", a->log_errors);
 }
 
 static void map_row(FILE *f, const char *map, unsigned long long n,

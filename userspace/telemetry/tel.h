@@ -75,8 +75,11 @@ int km_tel_log_open(struct km_tel_log **lp, const struct km_tel_opts *o,
 		    struct km_err *err);
 void km_tel_log_event(struct km_tel_log *l, const struct km_tel_conn *c,
 		      int64_t mono_to_real_ns);
+/* Writes the buffered lines (after each drain of the ring) */
+void km_tel_log_flush(struct km_tel_log *l);
 /* SIGUSR1: open the path again (logrotate moved it) */
 void km_tel_log_reopen(struct km_tel_log *l);
+/* lines written, and batches of them that could not be */
 void km_tel_log_stats(const struct km_tel_log *l, uint64_t *lines,
 		      uint64_t *errors);
 void km_tel_log_close(struct km_tel_log *l);

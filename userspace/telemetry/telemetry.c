@@ -157,6 +157,7 @@ static void drain(void)
 	T.mono_to_real = mono_to_real();
 	km_tel_names_refresh(T.names);
 	ring_buffer__consume(T.rb);
+	km_tel_log_flush(T.log);
 	km_tel_log_stats(T.log, &lines, &errors);
 	pthread_mutex_lock(&T.lock);
 	T.agent.log_lines = lines;
