@@ -2,7 +2,7 @@
 /*
  * The telemetry's life: options, the ring reader thread, the /metrics body.
  *
- * The reader drains km_events every drain_ms (the kernel never wakes it:
+ * The reader drains km_events on a timer (the kernel never wakes it:
  * BPF_RB_NO_WAKEUP), resolves each event's ids to names, counts it and
  * logs it. One lock guards the aggregates between the reader and the
  * HTTP thread; a scrape holds it only while it prints Istio's series.
@@ -25,6 +25,7 @@
 #include "tel.h"
 
 #define KM_TEL_DRAIN_MS 100
+#define KM_TEL_DRAIN_BUSY_MS 5
 
 static struct {
 	struct km_tel_opts o;
@@ -146,9 +147,11 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static void drain(void)
+/* Events read; the ring drained into the aggregates and the log. */
+static int drain(void)
 {
 	uint64_t lines, errors;
+	int n;
 
 	if (reopen_log) {
 		reopen_log = 0;
@@ -156,22 +159,32 @@ static void drain(void)
 	}
 	T.mono_to_real = mono_to_real();
 	km_tel_names_refresh(T.names);
-	ring_buffer__consume(T.rb);
+	n = ring_buffer__consume(T.rb);
 	km_tel_log_flush(T.log);
 	km_tel_log_stats(T.log, &lines, &errors);
 	pthread_mutex_lock(&T.lock);
 	T.agent.log_lines = lines;
 	T.agent.log_errors = errors;
 	pthread_mutex_unlock(&T.lock);
+	return n;
 }
 
+/*
+ * While events come, the ring is drained every KM_TEL_DRAIN_BUSY_MS: the
+ * work comes in small slices instead of one burst per period that would
+ * hold a CPU for milliseconds (on a small, busy node that is latency for
+ * everyone). Idle, it backs off to drain_ms.
+ */
 static void *reader(void *arg)
 {
 	struct pollfd p = { .fd = T.stop_fd, .events = POLLIN };
+	int wait_ms = T.o.drain_ms;
 
 	for (;;) {
-		drain();
-		if (poll(&p, 1, T.o.drain_ms) > 0)
+		wait_ms = drain() > 0 ? KM_TEL_DRAIN_BUSY_MS :
+			  wait_ms * 2 > (int)T.o.drain_ms ? (int)T.o.drain_ms :
+			  wait_ms * 2;
+		if (poll(&p, 1, wait_ms) > 0)
 			break;
 	}
 	drain();	/* what came before the stop */
