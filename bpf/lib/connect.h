@@ -105,12 +105,25 @@ static __always_inline long km_l7_pick(struct bpf_sock_addr *ctx,
 		return KM_L7_DEFAULT;
 	}
 
-	idx = km_route_index(slot, fe->route_id);
-	table = bpf_map_lookup_elem(&km_route, &idx);
 	res = bpf_map_lookup_elem(&km_route_scratch, &zero);
-	if (!table || !res)
+	if (!res)
 		return km_l7_default(KM_CNT_L7_DEFAULT_BAD_TABLE);
-	ret = bpf_km_route(kctx, table, KM_ROUTE_TABLE_MAX, res, sizeof(*res));
+	/* the table's size is a constant of each map for the verifier */
+	if (fe->flags & KM_FE_L7_BIG) {
+		idx = km_route_big_index(slot, fe->route_id);
+		table = bpf_map_lookup_elem(&km_route_big, &idx);
+		if (!table)
+			return km_l7_default(KM_CNT_L7_DEFAULT_BAD_TABLE);
+		ret = bpf_km_route(kctx, table, KM_ROUTE_TABLE_BIG, res,
+				   sizeof(*res));
+	} else {
+		idx = km_route_index(slot, fe->route_id);
+		table = bpf_map_lookup_elem(&km_route, &idx);
+		if (!table)
+			return km_l7_default(KM_CNT_L7_DEFAULT_BAD_TABLE);
+		ret = bpf_km_route(kctx, table, KM_ROUTE_TABLE_MAX, res,
+				   sizeof(*res));
+	}
 	if (ret == -KM_ENODATA)
 		return km_l7_default(KM_CNT_L7_DEFAULT_INCOMPLETE);
 	if (ret == -KM_E2BIG)
