@@ -60,9 +60,18 @@ int km_connect6(struct bpf_sock_addr *ctx)
  * it was sent to, is answered with the VIP. */
 static __always_inline struct km_sk_orig *km_orig(struct bpf_sock_addr *ctx)
 {
-	/* the record may be there for telemetry alone */
-	if (!km_cfg_peer_vip || ctx->protocol != KM_IPPROTO_TCP)
+	struct km_peer_slot *p;
+	__u64 cookie;
+
+	/* a storage record may exist for the connection counts alone */
+	if (km_cfg_peer_vip == KM_PEER_OFF || ctx->protocol != KM_IPPROTO_TCP)
 		return NULL;
+	if (km_cfg_peer_vip == KM_PEER_COOKIE) {
+		p = km_peer_slot(ctx, &cookie);
+		/* another socket's since: the caller's endpoint check would
+		 * not tell, the cookie does */
+		return p && p->cookie == cookie ? &p->o : NULL;
+	}
 	return bpf_sk_storage_get(&km_sk_orig, ctx->sk, 0, 0);
 }
 
@@ -100,9 +109,24 @@ int km_getpeername6(struct bpf_sock_addr *ctx)
 	return KM_ALLOW;
 }
 
+/* Close of a socket: the connection counts it holds (lib/lb.h) go back.
+ * The release hook runs once per socket, at its last close. */
+SEC("cgroup/sock_release")
+int km_sock_release(struct bpf_sock *sk)
+{
+	struct km_sk_orig *o;
+
+	if (sk->protocol != KM_IPPROTO_TCP)
+		return KM_ALLOW;
+	o = bpf_sk_storage_get(&km_sk_orig, sk, 0, 0);
+	if (o)
+		km_uncount(o);
+	return KM_ALLOW;
+}
+
 /* Telemetry: the open and close events of routed connections
- * (lib/events.h). Every other socket costs one storage lookup at its
- * connect. */
+ * (lib/events.h). Every other socket costs a storage lookup and a slot
+ * lookup at its connect. */
 SEC("sockops")
 int km_sockops(struct bpf_sock_ops *skops)
 {

@@ -4,8 +4,8 @@
  * each record holds; docs/telemetry.md what kmeshd makes of them).
  *
  * The connect hook writes what a connection's events report into the
- * socket's km_sk_orig (the allocation getpeername uses anyway), so the
- * sockops program emits the open event at the TCP connect (once, whether
+ * socket's record (getpeername's: its km_peer slot, else its socket
+ * storage; no allocation of its own), so the sockops program emits the open event at the TCP connect (once, whether
  * or not the connect was deferred for L7) and the close event at
  * TCP_CLOSE, with the tcp_sock's byte counts and how it ended. A connect
  * kmesh refuses emits its event from the hook. A full ring drops the
@@ -76,13 +76,18 @@ static __always_inline void km_ev_submit(struct km_conn_event *e)
 	km_ev_stat(KM_EVS_SUBMITTED);
 }
 
-/* The connect hook routed @ctx: what its events will say (@o is its
- * km_sk_orig, already holding the VIP, endpoint and cluster). */
+/* The connect hook routed a socket: what its events will say (@o is its
+ * record, already holding the VIP, endpoint and cluster). @ids NULL: the
+ * events come from another record of the socket, not this one. */
 static __always_inline void km_ev_remember(struct km_sk_orig *o,
 					   const struct km_conn_ids *ids)
 {
 	if (!km_cfg_events)
 		return;
+	if (!ids) {
+		o->flags = 0;
+		return;
+	}
 	o->src_id = ids->src.id;
 	o->src_kind = ids->src.kind;
 	o->listener_id = ids->listener_id;
@@ -248,6 +253,31 @@ static __always_inline void km_ev_open(struct bpf_sock_ops *skops,
 	km_ev_submit(e);
 }
 
+/*
+ * The record the connect hook wrote for this socket: its socket storage
+ * (KM_PEER_STORAGE, or a cluster with connection counts), else its slot in
+ * km_peer, if the slot still holds this socket's cookie. A slot is taken
+ * again only after KM_MAX_PEER_SOCKETS newer routed sockets: a connection
+ * outliving that many loses its close event.
+ */
+static __always_inline struct km_sk_orig *
+km_ev_record(struct bpf_sock_ops *skops, struct tcp_sock *tp)
+{
+	struct km_sk_orig *o = bpf_sk_storage_get(&km_sk_orig, tp, 0, 0);
+	struct km_peer_slot *p;
+	__u64 cookie;
+	__u32 slot;
+
+	if (o && (o->flags & KM_SKO_EVENTS))
+		return o;
+	cookie = bpf_get_socket_cookie(skops);
+	slot = (__u32)cookie & (KM_MAX_PEER_SOCKETS - 1);
+	p = bpf_map_lookup_elem(&km_peer, &slot);
+	if (p && p->cookie == cookie && (p->o.flags & KM_SKO_EVENTS))
+		return &p->o;
+	return NULL;
+}
+
 /* The sockops entry point's share: open at the TCP connect of a socket
  * the connect hook routed, close at its TCP_CLOSE. */
 static __always_inline void km_ev_sockops(struct bpf_sock_ops *skops)
@@ -268,8 +298,8 @@ static __always_inline void km_ev_sockops(struct bpf_sock_ops *skops)
 	tp = bpf_skc_to_tcp_sock(bsk);
 	if (!tp)
 		return;
-	o = bpf_sk_storage_get(&km_sk_orig, tp, 0, 0);
-	if (!o || !(o->flags & KM_SKO_EVENTS))
+	o = km_ev_record(skops, tp);
+	if (!o)
 		return;
 	if (op == BPF_SOCK_OPS_TCP_CONNECT_CB)
 		km_ev_open(skops, o);

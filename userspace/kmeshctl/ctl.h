@@ -62,6 +62,7 @@ const char *enroll_kind(__u32 k);
 
 /* The agent's report (kmeshd.state): "key=value" lines. */
 #define KM_STATE_MAX_L7 64
+#define KM_STATE_MAX_NE 16
 
 struct agent_state {
 	bool present;
@@ -77,6 +78,13 @@ struct agent_state {
 	bool l7_router;		/* kmeshd loaded its programs with kmesh.ko */
 	char l7_why[600];
 	char xds_nacked[64];	/* xDS types whose last response was NACKed */
+	/* accepted, not enforced: kind, count, example (state.h) */
+	int n_ne;
+	struct {
+		char kind[64];
+		unsigned long count;
+		char example[KM_NAME_MAX];
+	} ne[KM_STATE_MAX_NE];
 };
 
 void read_state(const char *path, struct agent_state *st);
