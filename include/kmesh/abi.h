@@ -361,6 +361,9 @@ struct km_enroll {
  *   KM_PEER_STORAGE  km_sk_orig, socket storage: exact for every socket,
  *                    an allocation per routed connect and a free at close;
  *   KM_PEER_OFF      nothing: getpeername shows the endpoint.
+ * Telemetry (lib/events.h) writes its fields into the same record: the
+ * socket storage when the socket has one, else the cookie slot, whatever
+ * the mode.
  */
 enum km_peer_mode {
 	KM_PEER_OFF = 0,

@@ -293,6 +293,20 @@ for _ in $(seq 100); do [ -s "$ALOG" ] && break; sleep 0.05; done
 if [ "$(wc -l < "$ALOG" 2>/dev/null)" = 1 ]; then ok "SIGUSR1 reopens the access log"
 else not_ok "SIGUSR1 reopens the access log" "$(ls -l "$WORK")"; fi
 
+# ---- the other record: socket storage ------------------------------------------
+# With --peer-vip storage the events' fields ride in the socket storage,
+# not in the cookie slot: the same lines and bytes come out.
+stop_kmeshd
+start_kmeshd --peer-vip storage
+in_cli "$BYTES" -n 2 --send 4321 --recv 1234 10.92.0.1:80 >/dev/null
+for _ in $(seq 100); do
+	[ "$(jq -s '[.[] | select(.bytes_received == 4321)] | length' "$ALOG")" = 2 ] && break
+	sleep 0.05
+done
+n=$(jq -s '[.[] | select(.bytes_received == 4321 and .bytes_sent == 1234 and .connection_termination == "fin" and .listener == "svc-a")] | length' "$ALOG")
+if [ "$n" = 2 ]; then ok "--peer-vip storage: the events come from the socket storage record (2 lines, exact bytes)"
+else not_ok "--peer-vip storage: events" "want 2 lines, got $n" "$(tail -n 3 "$ALOG")"; fi
+
 # ---- a full ring ----------------------------------------------------------------
 # A 4 KiB ring holds 28 events; with kmeshd stopped nobody reads it, so 100
 # connections (200 events) overflow it. Every connection still succeeds;
