@@ -13,6 +13,7 @@
 #include "enroll.h"
 #include "lb.h"
 #include "kfuncs.h"
+#include "authz.h"
 #include "events.h"
 
 /*
@@ -41,6 +42,19 @@ static __always_inline int km_refuse(struct bpf_sock_addr *ctx,
 {
 	km_count(reason);
 	km_ev_refused(ctx, fk, ids, reason);
+	bpf_set_retval(-KM_ECONNREFUSED);
+	return KM_REJECT;
+}
+
+/* Authorization denied the connect (counted in km_authz_stats):
+ * ECONNREFUSED, as a closed port. Envoy would accept and then reset; the
+ * connect hook can refuse before a SYN exists, which the client sees at
+ * once and as the same "not allowed here". */
+static __always_inline int km_authz_refuse(struct bpf_sock_addr *ctx,
+					   const struct km_frontend_key *fk,
+					   const struct km_conn_ids *ids)
+{
+	km_ev_refused(ctx, fk, ids, KM_EV_REASON_AUTHZ);
 	bpf_set_retval(-KM_ECONNREFUSED);
 	return KM_REJECT;
 }
@@ -172,10 +186,10 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 	struct km_sk_orig *o = NULL;
 	__u64 cookie;
 	struct km_cluster_key ck = {};
-	struct km_conn_ids ids;
+	struct km_conn_ids ids = {};
 	struct km_gen *gen;
 	__u32 zero = 0;
-	bool deferred = false;
+	bool deferred = false, authz;
 	long cid;
 
 	if (ctx->protocol != KM_IPPROTO_TCP)
@@ -185,17 +199,21 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 	if (!gen)
 		return KM_ALLOW;
 	fk->slot = gen->slot & 1;
+	authz = gen->flags & KM_GEN_AUTHZ;
+	km_ev_ids_init(&ids, gen->generation, KM_EV_NONE);
+	if (authz && km_authz_denied(ctx, fk->slot, &fk->addr, fk->port, v6))
+		return km_authz_refuse(ctx, fk, &ids);
 
 	fe = bpf_map_lookup_elem(&km_frontend, fk);
 	if (!fe) {
 		km_count(KM_CNT_MAP_MISS);
 		return KM_ALLOW;
 	}
-	if (!km_enrolled_as(ctx, &ids.src)) {
+	if (!km_enroll_find(ctx, &ids.src)) {
 		km_count(KM_CNT_NOT_ENROLLED);
 		return KM_ALLOW;
 	}
-	km_ev_ids_init(&ids, gen->generation, fe->listener_id);
+	ids.listener_id = fe->listener_id;
 
 	/* From here on the destination is a VIP: never let it through
 	 * unrewritten. */
@@ -242,6 +260,9 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 	if (!v6 && ep->family != KM_FAMILY_INET)
 		return deferred ? km_no_fallback(ctx) :
 				  km_refuse(ctx, fk, &ids, KM_CNT_FAMILY);
+	/* the endpoint's own policy (an inbound listener on its address) */
+	if (authz && km_authz_denied(ctx, fk->slot, &ep->addr, ep->port, v6))
+		return km_authz_refuse(ctx, fk, &ids);
 
 	/* The socket record serves getpeername and the connection counts; a
 	 * deferred first run is counted by its re-run, which routes it. */

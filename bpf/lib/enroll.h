@@ -8,32 +8,31 @@
 
 #include "maps.h"
 
-/* Whether @ctx's workload is enrolled; @who is the enrollment that matched
- * (telemetry names the source by it). */
-static __always_inline bool km_enrolled_as(struct bpf_sock_addr *ctx,
-					   struct km_enroll_key *who)
+/* The enrollment that covers the caller, in *key: its network namespace,
+ * else its cgroup, else the enrolled ancestor nearest the root. */
+static __always_inline bool km_enroll_find(struct bpf_sock_addr *ctx,
+					   struct km_enroll_key *key)
 {
 	__u64 id, self;
 	int level;
 
-	who->pad = 0;
-	who->kind = KM_ENROLL_NETNS;
-	who->id = bpf_get_netns_cookie(ctx);
-	if (bpf_map_lookup_elem(&km_enroll, who))
+	key->kind = KM_ENROLL_NETNS;
+	key->id = bpf_get_netns_cookie(ctx);
+	if (bpf_map_lookup_elem(&km_enroll, key))
 		return true;
 
-	who->kind = KM_ENROLL_CGROUP;
+	key->kind = KM_ENROLL_CGROUP;
 	self = bpf_get_current_cgroup_id();
-	who->id = self;
-	if (bpf_map_lookup_elem(&km_enroll, who))
+	key->id = self;
+	if (bpf_map_lookup_elem(&km_enroll, key))
 		return true;
 	/* Ancestors from the root down; 0 means below our own level. */
 	for (level = 1; level < KM_MAX_CGROUP_DEPTH; level++) {
 		id = bpf_get_current_ancestor_cgroup_id(level);
 		if (id == 0 || id == self)
 			break;
-		who->id = id;
-		if (bpf_map_lookup_elem(&km_enroll, who))
+		key->id = id;
+		if (bpf_map_lookup_elem(&km_enroll, key))
 			return true;
 	}
 	return false;
@@ -41,9 +40,9 @@ static __always_inline bool km_enrolled_as(struct bpf_sock_addr *ctx,
 
 static __always_inline bool km_enrolled(struct bpf_sock_addr *ctx)
 {
-	struct km_enroll_key who;
+	struct km_enroll_key key = {};
 
-	return km_enrolled_as(ctx, &who);
+	return km_enroll_find(ctx, &key);
 }
 
 #endif

@@ -180,15 +180,6 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } km_ev_stats SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, KM_MAX_ENROLL);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct km_enroll_key);
-	__type(value, struct km_workload);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} km_workload SEC(".maps");
-
 /* The route result of the re-run; too big for the stack next to the rest. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

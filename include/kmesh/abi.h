@@ -23,7 +23,7 @@
 #include <linux/types.h>
 #endif
 
-#define KM_ABI_VERSION 6	/* 2: km_route, L7 counters, km_frontend.route_id;
+#define KM_ABI_VERSION 7	/* 2: km_route, L7 counters, km_frontend.route_id;
 				 * 3: km_cluster.kind, counters for the L7
 				 * default route by reason and passthrough,
 				 * blackhole, no_cluster;
@@ -33,8 +33,9 @@
 				 * LB fields and stat key, km_sk_orig tracks
 				 * the counted connection, km_cl_stat,
 				 * km_ep_stat, km_maglev, cx_overflow;
-				 * 6: telemetry: km_sk_orig grows, km_events,
-				 * km_ev_stats, km_workload */
+				 * 6: authorization (authz_abi.h);
+				 * 7: telemetry: km_sk_orig grows, km_events,
+				 * km_ev_stats */
 
 /* Pin root for maps and links; the agent mounts bpffs if needed. */
 #define KM_PIN_ROOT "/sys/fs/bpf/kmesh"
@@ -428,6 +429,10 @@ enum km_sko_flags {
  * agent maps it (twice, for wrap-around), so it counts in kmeshd's RSS. */
 #define KM_EV_RING_DEFAULT (1u << 20)
 
+/* km_conn_event.reason of a connect authorization denied (it counts in
+ * km_authz_stats, not km_counters) */
+#define KM_EV_REASON_AUTHZ 0xffff
+
 enum km_ev_type {
 	KM_EV_OPEN = 1,
 	KM_EV_CLOSE = 2,
@@ -447,7 +452,8 @@ enum km_ev_end {
 struct km_conn_event {
 	__u8 type;		/* enum km_ev_type */
 	__u8 end;		/* close: enum km_ev_end */
-	__u16 reason;		/* refused: the enum km_counter counted */
+	__u16 reason;		/* refused: the enum km_counter counted,
+				 * or KM_EV_REASON_AUTHZ */
 	__u32 src_kind;		/* km_enroll_key of the enrolled source */
 	__u64 src_id;
 	__u64 cookie;		/* socket cookie: ties open and close */
@@ -480,15 +486,6 @@ enum km_ev_stat {
 	KM_EVS_MAX,
 };
 
-/* km_workload: HASH, km_enroll_key -> the names of an enrolled workload
- * (kmeshctl enroll --namespace --workload --service-account); only
- * userspace reads it. Empty strings are not known. */
-#define KM_WL_NAME_MAX 64
-struct km_workload {
-	char namespace_[KM_WL_NAME_MAX];
-	char workload[KM_WL_NAME_MAX];
-	char service_account[KM_WL_NAME_MAX];
-};
 
 /* km_counters: PERCPU_ARRAY indexed by reason. Order is ABI. */
 /*
@@ -549,5 +546,7 @@ enum km_counter {
 	KM_CNT_MAX,
 };
 #undef KM_CNT_ENUM
+
+#include "authz_abi.h"
 
 #endif /* KMESH_ABI_H */

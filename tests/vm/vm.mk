@@ -17,7 +17,7 @@ VM_STATIC_LIBS := -l:libbpf.a -l:libelf.a -l:libz.a -l:libyaml.a \
 # ... except libmicrohttpd, whose static archive needs GnuTLS's static chain
 # (p11-kit has none): the VM's kmeshd has no /metrics (tests/vm/tel_http_stub.c)
 VM_TEL_STUB := $(B)/vm/tel_http_stub.o
-VM_BINS := $(addprefix $(VM_BIN)/,kmeshd kmeshctl km_testsrv km_testcli km_sink \
+VM_BINS := $(addprefix $(VM_BIN)/,kmeshd kmeshctl kmesh-cni km_testsrv km_testcli km_sink \
 		km_kmod_test km_defer_client http_conn_bench km_smtest)
 
 .PHONY: vm-bins vm-check vm-bench vm-debug
@@ -36,6 +36,11 @@ $(VM_BIN)/kmeshd: $(KMESHD_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a $(VM_TEL_STUB)
 $(VM_BIN)/kmeshctl: $(KMESHCTL_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -static -o $@ $(KMESHCTL_SRCS:%.c=$(B)/%.o) \
+		$(B)/libkmesh.a $(VM_STATIC_LIBS)
+
+$(VM_BIN)/kmesh-cni: $(CNI_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -static -o $@ $(CNI_SRCS:%.c=$(B)/%.o) \
 		$(B)/libkmesh.a $(VM_STATIC_LIBS)
 
 $(VM_BIN)/%: tests/tools/%.c tests/tools/km_tool.h

@@ -9,8 +9,11 @@
  * between (the cache keeps KM_TEL_NAME_GENS generations). A name that
  * cannot be known is "unknown", never a guess.
  *
- * Workload names (kmeshctl enroll --namespace ...) come from km_workload,
- * cached for one refresh period.
+ * Workload names (kmeshctl enroll --namespace --workload
+ * --service-account, or kmesh-cni) come from the enrollments kmeshd keeps
+ * in its state directory (enrollments.json, read again when it changes),
+ * else from the identity authorization keeps in km_ident (namespace and
+ * service account only). Both are cached for a second.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,22 +21,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <jansson.h>
+
+#include "kmesh/abi.h"
+#include "kmesh/authz_abi.h"
 
 #include "strmap.h"
 #include "tel.h"
 
 #define KM_TEL_NAME_GENS 16
+#define KM_TEL_WL_REFRESH_MS 1000
 #define KM_TEL_TRUST_DOMAIN "cluster.local"
 
 struct km_tel_names {
-	int gen_fd, names_fd, wl_fd;
+	int gen_fd, names_fd, ident_fd;	/* ident_fd: -1 without authz */
 	struct km_gen live;
 	struct km_strmap strings;	/* interned: key -> the same string */
 	struct km_strmap ids;		/* "kind:gen:id" -> interned name */
 	struct km_strmap wls;		/* "kind:id" -> struct wl_names */
+	struct km_strmap enrolled;	/* "kind:id" -> json_t of the record */
+	json_t *enroll_doc;
+	char enroll_file[PATH_MAX];
+	struct stat enroll_st;		/* as last read */
+	uint64_t wl_checked_ms;
 	uint64_t oldest_cached;		/* generation */
 };
 
@@ -73,19 +88,24 @@ static int open_pin(const char *root, const char *name, struct km_err *err)
 }
 
 int km_tel_names_open(struct km_tel_names **np, const char *pin_root,
-		      struct km_err *err)
+		      const char *state_dir, struct km_err *err)
 {
 	struct km_tel_names *n = calloc(1, sizeof(*n));
+	char path[PATH_MAX];
 
 	if (!n)
 		return -ENOMEM;
+	n->ident_fd = -1;
 	n->gen_fd = open_pin(pin_root, "km_gen", err);
 	n->names_fd = n->gen_fd < 0 ? -1 : open_pin(pin_root, "km_names", err);
-	n->wl_fd = n->names_fd < 0 ? -1 : open_pin(pin_root, "km_workload", err);
-	if (n->wl_fd < 0) {
+	if (n->names_fd < 0) {
 		km_tel_names_free(n);
 		return -ENOENT;
 	}
+	snprintf(path, sizeof(path), "%s/km_ident", pin_root);
+	n->ident_fd = bpf_obj_get(path);
+	snprintf(n->enroll_file, sizeof(n->enroll_file), "%s/enrollments.json",
+		 state_dir);
 	km_tel_names_refresh(n);
 	*np = n;
 	return 0;
@@ -102,12 +122,55 @@ static void clear_map(struct km_strmap *m, bool free_vals)
 	memset(m, 0, sizeof(*m));
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+}
+
+/* enrollments.json, read again when it changed: kmeshd writes it whole */
+static void load_enrollments(struct km_tel_names *n)
+{
+	struct stat st;
+	json_t *e;
+	size_t i;
+	char key[64];
+	int err = 0;
+
+	if (stat(n->enroll_file, &st))
+		memset(&st, 0, sizeof(st));
+	if (st.st_ino == n->enroll_st.st_ino && st.st_size == n->enroll_st.st_size &&
+	    st.st_mtim.tv_sec == n->enroll_st.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == n->enroll_st.st_mtim.tv_nsec)
+		return;
+	n->enroll_st = st;
+	km_strmap_free(&n->enrolled);
+	memset(&n->enrolled, 0, sizeof(n->enrolled));
+	json_decref(n->enroll_doc);
+	n->enroll_doc = st.st_ino ? json_load_file(n->enroll_file, 0, NULL) : NULL;
+	json_array_foreach(json_object_get(n->enroll_doc, "enrollments"), i, e) {
+		const char *kind = json_string_value(json_object_get(e, "kind"));
+
+		snprintf(key, sizeof(key), "%u:%llu",
+			 kind && !strcmp(kind, "cgroup") ? KM_ENROLL_CGROUP : KM_ENROLL_NETNS,
+			 (unsigned long long)json_integer_value(json_object_get(e, "id")));
+		km_strmap_put(&n->enrolled, key, e, &err);
+	}
+}
+
 void km_tel_names_refresh(struct km_tel_names *n)
 {
 	__u32 zero = 0;
+	uint64_t now = now_ms();
 
 	bpf_map_lookup_elem(n->gen_fd, &zero, &n->live);
-	clear_map(&n->wls, true);
+	if (now - n->wl_checked_ms >= KM_TEL_WL_REFRESH_MS) {
+		n->wl_checked_ms = now;
+		clear_map(&n->wls, true);
+		load_enrollments(n);
+	}
 	/* ids cached for generations long gone: a connection that old is
 	 * named "unknown" at its close */
 	if (n->live.generation > n->oldest_cached + 2 * KM_TEL_NAME_GENS) {
@@ -128,7 +191,9 @@ void km_tel_names_free(struct km_tel_names *n)
 	clear_map(&n->wls, true);
 	clear_map(&n->ids, false);
 	clear_map(&n->strings, true);
-	for (int *fd = &n->gen_fd; fd <= &n->wl_fd; fd++)
+	km_strmap_free(&n->enrolled);
+	json_decref(n->enroll_doc);
+	for (int *fd = &n->gen_fd; fd <= &n->ident_fd; fd++)
 		if (*fd >= 0)
 			close(*fd);
 	free(n);
@@ -162,9 +227,12 @@ static const char *id_name(struct km_tel_names *n, __u8 kind, __u32 id,
 	return s;
 }
 
-static const char *or_unknown(struct km_tel_names *n, const char *s)
+/* A name from the enrollment record, or NULL */
+static const char *rec_str(json_t *rec, const char *key)
 {
-	return s[0] ? intern(n, s) : KM_TEL_UNKNOWN;
+	const char *v = json_string_value(json_object_get(rec, key));
+
+	return v && v[0] ? v : NULL;
 }
 
 static const struct wl_names *workload(struct km_tel_names *n,
@@ -174,30 +242,41 @@ static const struct wl_names *workload(struct km_tel_names *n,
 		KM_TEL_UNKNOWN, KM_TEL_UNKNOWN, KM_TEL_UNKNOWN
 	};
 	struct km_enroll_key k = { .id = ev->src_id, .kind = ev->src_kind };
-	struct km_workload v;
+	struct km_identity id = {};
+	const char *ns = NULL, *wl = NULL, *sa = NULL;
 	struct wl_names *w;
-	char key[64], p[3 * KM_WL_NAME_MAX];
+	char key[64], p[KM_IDENT_NS_MAX + KM_IDENT_SA_MAX + 64];
+	json_t *rec;
 	int err = 0;
 
+	if (!k.kind)
+		return &none;	/* refused before enrollment was looked up */
 	snprintf(key, sizeof(key), "%u:%llu", k.kind, (unsigned long long)k.id);
 	w = km_strmap_get(&n->wls, key);
 	if (w)
 		return w;
-	if (bpf_map_lookup_elem(n->wl_fd, &k, &v))
-		return &none;
+	rec = km_strmap_get(&n->enrolled, key);
+	if (rec) {
+		ns = rec_str(rec, "namespace");
+		wl = rec_str(rec, "workload");
+		sa = rec_str(rec, "service_account");
+	} else if (n->ident_fd >= 0 &&
+		   bpf_map_lookup_elem(n->ident_fd, &k, &id) == 0) {
+		id.ns[sizeof(id.ns) - 1] = 0;
+		id.sa[sizeof(id.sa) - 1] = 0;
+		ns = id.ns[0] ? id.ns : NULL;
+		sa = id.sa[0] ? id.sa : NULL;
+	}
 	w = malloc(sizeof(*w));
 	if (!w)
 		return &none;
-	v.namespace_[KM_WL_NAME_MAX - 1] = 0;
-	v.workload[KM_WL_NAME_MAX - 1] = 0;
-	v.service_account[KM_WL_NAME_MAX - 1] = 0;
-	w->workload = or_unknown(n, v.workload);
-	w->namespace_ = or_unknown(n, v.namespace_);
+	w->workload = wl ? intern(n, wl) : KM_TEL_UNKNOWN;
+	w->namespace_ = ns ? intern(n, ns) : KM_TEL_UNKNOWN;
 	/* Istio's SPIFFE identity, when both parts are known */
 	w->principal = KM_TEL_UNKNOWN;
-	if (v.namespace_[0] && v.service_account[0]) {
+	if (ns && sa) {
 		snprintf(p, sizeof(p), "spiffe://" KM_TEL_TRUST_DOMAIN "/ns/%s/sa/%s",
-			 v.namespace_, v.service_account);
+			 ns, sa);
 		w->principal = intern(n, p);
 	}
 	km_strmap_put(&n->wls, key, w, &err);

@@ -40,8 +40,9 @@ struct km_tel_conn {
 /* names.c: ids to names, through the pinned maps */
 struct km_tel_names;
 
+/* @state_dir: kmeshd's, where its enrollments (and their names) are */
 int km_tel_names_open(struct km_tel_names **np, const char *pin_root,
-		      struct km_err *err);
+		      const char *state_dir, struct km_err *err);
 /* Reads the live generation; forgets cached names that may be stale. */
 void km_tel_names_refresh(struct km_tel_names *n);
 void km_tel_resolve(struct km_tel_names *n, const struct km_conn_event *ev,

@@ -22,6 +22,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "state.h"
 #include "tel.h"
 
 #define KM_TEL_DRAIN_MS 100
@@ -265,7 +266,7 @@ static int start_threads(struct km_err *err)
 }
 
 int km_telemetry_start(const struct km_tel_opts *o, const char *pin_root,
-		       const char *state_file, struct km_err *err)
+		       const char *state_dir, struct km_err *err)
 {
 	char path[PATH_MAX];
 	int ret;
@@ -274,11 +275,11 @@ int km_telemetry_start(const struct km_tel_opts *o, const char *pin_root,
 		return 0;
 	T.o = *o;
 	snprintf(T.pin_root, sizeof(T.pin_root), "%s", pin_root);
-	snprintf(T.state_file, sizeof(T.state_file), "%s", state_file);
+	snprintf(T.state_file, sizeof(T.state_file), "%s/" KM_STATE_NAME, state_dir);
 	T.agent.pin_root = T.pin_root;
 	T.agent.state_file = T.state_file;
 	T.agent.ring_bytes = o->ring_bytes ? o->ring_bytes : KM_EV_RING_DEFAULT;
-	ret = km_tel_names_open(&T.names, pin_root, err);
+	ret = km_tel_names_open(&T.names, pin_root, state_dir, err);
 	if (ret)
 		goto fail;
 	T.metrics = km_tel_metrics_new(o->max_series);

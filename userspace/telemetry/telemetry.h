@@ -53,9 +53,10 @@ int km_tel_parse_opt(struct km_tel_opts *o, int c, const char *arg);
 void km_tel_usage(FILE *f);
 
 /* Starts the reader and the HTTP server on the maps pinned at @pin_root;
- * @state_file is the agent's state file (config and xDS state). */
+ * @state_dir holds the agent's state file (config and xDS state) and its
+ * enrollments (the names of enrolled workloads). */
 int km_telemetry_start(const struct km_tel_opts *o, const char *pin_root,
-		       const char *state_file, struct km_err *err);
+		       const char *state_dir, struct km_err *err);
 /* A generation was applied, in @ms milliseconds. */
 void km_telemetry_applied(uint64_t generation, uint64_t ms);
 /* Drains the ring one last time, closes the log, stops the server. */
