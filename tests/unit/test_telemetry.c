@@ -43,6 +43,7 @@ static void test_flags(void **state)
 		{ KM_CNT_NO_ENDPOINT, "UH" }, { KM_CNT_BLACKHOLE, "UH" },
 		{ KM_CNT_INCONSISTENT, "UH" }, { KM_CNT_L7_NO_ROUTE, "NR" },
 		{ KM_CNT_NO_CLUSTER, "NC" }, { KM_CNT_FAMILY, "UF" },
+		{ KM_CNT_CX_OVERFLOW, "UO" }, { KM_EV_REASON_AUTHZ, "RBAC" },
 	};
 
 	ev.end = KM_END_FIN;

@@ -303,16 +303,13 @@ void km_tel_addr(char *buf, size_t len, const struct km_addr *a, __be16 port)
 }
 
 /*
- * Envoy's response flags. A refusal by the counter it counted: the names
- * of counters other issues add (circuit-breaker overflow, policy denial)
- * say which flag they are. How a connection ended: a reset from the
+ * Envoy's response flags. A refusal by the counter it counted, or RBAC
+ * for an authorization denial. How a connection ended: a reset from the
  * endpoint is UC (upstream connection termination), the application's
  * abort DC (downstream termination), a connect that never completed UF.
  */
 const char *km_tel_flags(const struct km_conn_event *ev)
 {
-	extern const char *const km_counter_names[KM_CNT_MAX];
-	const char *name;
 
 	if (ev->type == KM_EV_CLOSE) {
 		switch (ev->end) {
@@ -335,12 +332,11 @@ const char *km_tel_flags(const struct km_conn_event *ev)
 		return "NC";
 	case KM_CNT_FAMILY:
 		return "UF";
-	}
-	name = ev->reason < KM_CNT_MAX ? km_counter_names[ev->reason] : NULL;
-	if (name && strstr(name, "overflow"))
-		return "UO";
-	if (name && (strstr(name, "denied") || strstr(name, "rbac")))
+	case KM_CNT_CX_OVERFLOW:
+		return "UO";	/* circuit breaker: max_connections */
+	case KM_EV_REASON_AUTHZ:
 		return "RBAC";
+	}
 	return "UH";
 }
 
