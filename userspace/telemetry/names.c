@@ -256,6 +256,12 @@ static const struct wl_names *workload(struct km_tel_names *n,
 	if (w)
 		return w;
 	rec = km_strmap_get(&n->enrolled, key);
+	if (!rec) {
+		/* enrolled since the file was last read? (a miss is cached
+		 * for a second, so this is one stat per source at most) */
+		load_enrollments(n);
+		rec = km_strmap_get(&n->enrolled, key);
+	}
 	if (rec) {
 		ns = rec_str(rec, "namespace");
 		wl = rec_str(rec, "workload");
