@@ -36,6 +36,16 @@ int km_check_route_config(const struct km_m_route_config *rc,
 int km_check_action(const struct km_m_action *a, bool route, const char *what,
 		    struct km_err *err);
 
+/*
+ * A cluster's DNS rules (STRICT_DNS, LOGICAL_DNS), Envoy's: a LOGICAL_DNS
+ * cluster has one locality group with one endpoint; every name is a DNS
+ * name (letters, digits, '-', '_', dot-separated labels of 1 to 63 bytes,
+ * 253 in all); dns_refresh_rate, when set, is more than 1 ms. @what names
+ * the cluster ("cluster 'c'"). 0 or -EINVAL with err set.
+ */
+int km_check_cluster(const struct km_m_cluster *cl, const char *what,
+		     struct km_err *err);
+
 /* The message format of route config errors, for route_build.c's own
  * (a cluster it cannot resolve): "SRC: PREFIX: route_config 'rc':
  * virtual_host 'vh': route 'r': msg"; vi/ri < 0 leave those out. Returns

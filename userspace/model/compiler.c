@@ -60,10 +60,13 @@ unsigned int km_locality_rank(const struct km_locality *node,
 	return set - matched;
 }
 
+/* A DNS cluster's name before kmeshd resolved it has no address yet
+ * (ip.family 0): kmeshd/dns.c puts the resolved addresses in its place. */
 static bool usable(const struct km_m_endpoint *ep)
 {
-	return ep->health == KM_HEALTH_UNKNOWN ||
-	       ep->health == KM_HEALTH_HEALTHY;
+	return ep->ip.family &&
+	       (ep->health == KM_HEALTH_UNKNOWN ||
+		ep->health == KM_HEALTH_HEALTHY);
 }
 
 static uint64_t level_of(const struct km_model *m, const struct km_m_endpoint *ep)
