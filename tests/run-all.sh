@@ -104,6 +104,7 @@ fi
 if [ "$what" = all ] || [ "$what" = --host ]; then
 	run_suite "host integration" tests/host/run.sh
 	run_suite sockmap tests/host/sockmap.sh
+	run_suite "DNS clusters" tests/host/dns.sh
 fi
 # xDS: the gRPC transport against grpc-js, the test control plane, kmeshd as
 # an ADS client with real traffic
