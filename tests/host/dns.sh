@@ -25,12 +25,11 @@ LOG=$WORK/kmeshd.log
 ZONE=$WORK/zone
 CTL=("$KM_BUILD/kmeshctl" --pin-root "$PIN" --state-file "$STATE/kmeshd.state")
 CLI=$KM_BUILD/tools/km_testcli
-KMESHD_PID= STUB_PID=
-DNS_SERVER=	# the stub's ADDR:PORT, a free port
+KMESHD_PID=
 
 cleanup() {
 	[ -n "$KMESHD_PID" ] && kill "$KMESHD_PID" 2>/dev/null && wait "$KMESHD_PID" 2>/dev/null
-	stub_stop
+	km_dns_stop
 	"$KM_BUILD/kmeshd" --uninstall --pin-root "$PIN" >/dev/null 2>&1
 	km_topo_down "$P"
 	[ "$FAIL" -eq 0 ] && rm -rf "$WORK"
@@ -43,30 +42,10 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 0
 fi
 
-# ---- the DNS server ------------------------------------------------------------
-zone() {	# zone LINE...: the answers, replaced at once (rename)
-	printf '%s\n' "$@" > "$ZONE.tmp" && mv "$ZONE.tmp" "$ZONE"
-}
-stub_start() {
-	local ready=$WORK/stub.ready
-	rm -f "$ready"
-	# the same port again after a restart: kmeshd knows only that one
-	"$KM_BUILD/tools/km_dns_stub" --listen "${DNS_SERVER:-127.0.0.1:0}" --zone "$ZONE" \
-		--ready-file "$ready" >> "$WORK/stub.log" 2>&1 &
-	STUB_PID=$!
-	for _ in $(seq 100); do
-		[ -s "$ready" ] && { DNS_SERVER=$(cat "$ready"); return 0; }
-		sleep 0.05
-	done
-	echo "km_dns_stub did not start: $(cat "$WORK/stub.log")" >&2
-	return 1
-}
-stub_stop() {
-	[ -n "$STUB_PID" ] || return 0
-	kill "$STUB_PID" 2>/dev/null
-	wait "$STUB_PID" 2>/dev/null
-	STUB_PID=
-}
+# ---- the DNS server (km_dns_stub, tests/host/lib.sh) ------------------------------
+zone() { km_dns_zone "$ZONE" "$@"; }
+stub_start() { km_dns_start "$ZONE" "$WORK/stub.log"; }
+stub_stop() { km_dns_stop; }
 
 # ---- config ---------------------------------------------------------------------
 REFRESH=0.3s
@@ -171,7 +150,7 @@ if grep -q "cluster 'strict' is STRICT_DNS: its names are resolved by kmeshd (dn
 else not_ok "kmeshd --check accepts STRICT_DNS and LOGICAL_DNS clusters and lists them" "$out"; fi
 
 "$KM_BUILD/kmeshd" --config "$CONF" --pin-root "$PIN" --state-dir "$STATE" \
-	--dns-server "$DNS_SERVER" >> "$LOG" 2>&1 &
+	--dns-server "$KM_DNS_SERVER" >> "$LOG" 2>&1 &
 KMESHD_PID=$!
 if wait_dns web.kmesh.test '.status == "ok"' && wait_dns db.kmesh.test '.status == "ok"' &&
    wait_dns auto.kmesh.test '.status == "ok"'; then
@@ -192,7 +171,7 @@ expect_counts "STRICT_DNS, dns_lookup_family AUTO: IPv4 when there is no IPv6 an
 
 txt=$("${CTL[@]}" dns)
 if grep -q "^cluster 'strict' STRICT_DNS web.kmesh.test (V4_ONLY): ok: 10.93.0.2, 10.93.0.3" <<< "$txt" &&
-   grep -q "^DNS servers: $DNS_SERVER" <<< "$txt" &&
+   grep -q "^DNS servers: $KM_DNS_SERVER" <<< "$txt" &&
    "${CTL[@]}" status | grep -q '^DNS: .*3 names of DNS clusters: 3 ok'; then
 	ok "kmeshctl dns lists each name with its addresses; status counts them"
 else not_ok "kmeshctl dns lists each name with its addresses; status counts them" "$txt" "$("${CTL[@]}" status | grep DNS)"; fi
