@@ -29,7 +29,8 @@
  *    no peer yet; inet_getname would say ENOTCONN, which clients that log
  *    their peer right after connect() treat as a failed connect);
  *  - a read (server-speaks-first protocols, or a client that reads first)
- *    connects to the fallback without routing, then reads;
+ *    connects to the fallback without routing, then reads; a fallback with
+ *    port 0 (the first run found none) fails it with ECONNREFUSED;
  *  - close and connect(AF_UNSPEC) put the socket back untouched.
  * If the re-run leaves the VIP in place, the connect goes to the fallback.
  *
@@ -161,12 +162,22 @@ static int km_connect_to(struct sock *sk, km_sockaddr_t *addr, int len)
 	return ret;
 }
 
+/*
+ * Connect to the address the first run left. Port 0 there means the first
+ * run found no usable fallback (the default route has no endpoint: see
+ * km_no_fallback() in bpf/lib/connect.h): refused, never dialed, so the
+ * VIP never leaves the host. (sin_port and sin6_port share an offset.)
+ */
 static int km_connect_fallback(struct sock *sk)
 {
 	struct km_deferred *d = km_d(sk);
 	struct sockaddr_storage addr = d->fallback;
 
 	km_mod_count(KM_MC_FALLBACKS);
+	if (!((struct sockaddr_in *)&addr)->sin_port) {
+		km_release(km_restore(sk));
+		return -ECONNREFUSED;
+	}
 	return km_connect_to(sk, (km_sockaddr_t *)&addr, d->fallback_len);
 }
 

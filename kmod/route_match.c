@@ -137,48 +137,90 @@ static int km_domain_rank(const struct km_rt_domain *d, const char *s,
 	return -EINVAL;
 }
 
+/* The domain the index entry at @off names: its record in *d, its string
+ * in *s, its virtual host's index in *vi. Nothing else is trusted: the
+ * virtual host's record is read once, for the winner. */
+static int km_dref(const struct km_rt_ctx *c, const struct km_rt_head *h,
+		   __u32 off, struct km_rt_domain *d, const char **s, __u32 *vi)
+{
+	struct km_rt_dref r = {};
+
+	if (!km_rt_get(c, off, &r, sizeof(r)) || r.vhost >= h->n_vhosts ||
+	    !km_rt_get(c, r.domain_off, d, sizeof(*d)))
+		return -EINVAL;
+	*s = km_rt_str(c, d->off, d->len);
+	if (!*s)
+		return -EINVAL;
+	*vi = r.vhost;
+	return 0;
+}
+
+/* The virtual host with an exact domain equal to host: its index, -ENOENT
+ * if none, -EINVAL on a bad record. */
+static int km_exact_vhost(const struct km_rt_ctx *c,
+			  const struct km_rt_head *h,
+			  const struct km_rt_index *x, const char *host,
+			  __u32 hlen)
+{
+	__u32 b = km_rt_hash(host, hlen) & ((1u << x->bucket_bits) - 1);
+	__u32 start[2], i, vi;
+	struct km_rt_domain d = {};
+	const char *s;
+
+	if (!km_rt_get(c, x->bucket_off + b * 4, start, sizeof(start)) ||
+	    start[0] > start[1] || start[1] > x->n_exact)
+		return -EINVAL;
+	for (i = start[0]; i < start[1] && i < KM_MAX_RC_DOMAINS; i++) {
+		if (km_dref(c, h, x->exact_off + i * sizeof(struct km_rt_dref),
+			    &d, &s, &vi) || d.kind != KM_RT_DOM_EXACT)
+			return -EINVAL;
+		if (km_domain_rank(&d, s, host, hlen) == 0)
+			return (int)vi;
+	}
+	return -ENOENT;
+}
+
 /* Index of the vhost for host (its record copied to *best_v), -ENOENT if
- * none, -EINVAL on a bad record. h is the caller's copy of the header. */
+ * none, -EINVAL on a bad record. h is the caller's copy of the header.
+ * Envoy's order: an exact domain, else the longest suffix wildcard, else
+ * the longest prefix wildcard, else "*"; among equals the first listed. */
 static int km_select_vhost(const struct km_rt_ctx *c,
 			   const struct km_rt_head *h, const char *host,
 			   __u32 hlen, struct km_rt_vhost *best_v)
 {
-	struct km_rt_vhost v = {};
+	struct km_rt_index x = {};
 	struct km_rt_domain d = {};
 	const char *s;
-	int best = -ENOENT, best_rank = 4, rank;
-	__u32 best_len = 0, i, j;
+	int best, rank, best_rank = 4;
+	__u32 best_len = 0, i, vi;
 
-	for (i = 0; i < KM_MAX_VHOSTS && i < h->n_vhosts; i++) {
-		if (!km_rt_get(c, h->vhost_off + i * sizeof(v), &v, sizeof(v)) ||
-		    v.n_domains > KM_MAX_DOMAINS)
+	if (!km_rt_get(c, h->index_off, &x, sizeof(x)) ||
+	    x.bucket_bits > KM_RT_MAX_BUCKET_BITS ||
+	    x.n_exact > KM_MAX_RC_DOMAINS || x.n_wild > KM_MAX_RC_DOMAINS)
+		return -EINVAL;
+	best = km_exact_vhost(c, h, &x, host, hlen);
+	if (best != -ENOENT)	/* an exact domain won, or a bad record */
+		goto out;
+	for (i = 0; i < x.n_wild && i < KM_MAX_RC_DOMAINS; i++) {
+		if (km_dref(c, h, x.wild_off + i * sizeof(struct km_rt_dref),
+			    &d, &s, &vi) || d.kind == KM_RT_DOM_EXACT)
 			return -EINVAL;
-		for (j = 0; j < KM_MAX_DOMAINS && j < v.n_domains; j++) {
-			if (!km_rt_get(c, v.domain_off + j * sizeof(d), &d,
-				       sizeof(d)))
-				return -EINVAL;
-			s = km_rt_str(c, d.off, d.len);
-			if (!s)
-				return -EINVAL;
-			rank = km_domain_rank(&d, s, host, hlen);
-			if (rank == -EINVAL)
-				return rank;
-			if (rank == 0) {
-				*best_v = v;
-				return (int)i;
-			}
-			if (rank < 0)
-				continue;
-			/* lower rank wins; within a rank the longer wildcard */
-			if (rank < best_rank ||
-			    (rank == best_rank && d.len > best_len)) {
-				best = (int)i;
-				best_rank = rank;
-				best_len = d.len;
-				*best_v = v;
-			}
+		rank = km_domain_rank(&d, s, host, hlen);
+		if (rank == -EINVAL)
+			return rank;
+		if (rank > 0 && (rank < best_rank ||
+				 (rank == best_rank && d.len > best_len))) {
+			best = (int)vi;
+			best_rank = rank;
+			best_len = d.len;
 		}
 	}
+out:
+	if (best < 0)
+		return best;
+	if (!km_rt_get(c, h->vhost_off + (__u32)best * sizeof(*best_v), best_v,
+		       sizeof(*best_v)) || best_v->n_domains > KM_MAX_DOMAINS)
+		return -EINVAL;
 	return best;
 }
 
@@ -444,7 +486,7 @@ int km_route_match(const void *table, __u32 len, const char *buf,
 	/* a blob says how long it is; a map value may be longer */
 	if (!km_rt_get(&c, 0, &h, sizeof(h)) || h.magic != KM_RT_MAGIC ||
 	    h.version != KM_RT_VERSION || h.len < sizeof(h) || h.len > len ||
-	    h.len > KM_ROUTE_TABLE_MAX || h.n_vhosts > KM_MAX_VHOSTS)
+	    h.len > KM_ROUTE_TABLE_BIG || h.n_vhosts > KM_MAX_VHOSTS)
 		return km_bad_table(res);
 	c.len = h.len;
 

@@ -98,12 +98,25 @@ static __always_inline long km_l7_pick(struct bpf_sock_addr *ctx,
 		return KM_L7_DEFAULT;
 	}
 
-	idx = km_route_index(slot, fe->route_id);
-	table = bpf_map_lookup_elem(&km_route, &idx);
 	res = bpf_map_lookup_elem(&km_route_scratch, &zero);
-	if (!table || !res)
+	if (!res)
 		return km_l7_default(KM_CNT_L7_DEFAULT_BAD_TABLE);
-	ret = bpf_km_route(kctx, table, KM_ROUTE_TABLE_MAX, res, sizeof(*res));
+	/* the table's size is a constant of each map for the verifier */
+	if (fe->flags & KM_FE_L7_BIG) {
+		idx = km_route_big_index(slot, fe->route_id);
+		table = bpf_map_lookup_elem(&km_route_big, &idx);
+		if (!table)
+			return km_l7_default(KM_CNT_L7_DEFAULT_BAD_TABLE);
+		ret = bpf_km_route(kctx, table, KM_ROUTE_TABLE_BIG, res,
+				   sizeof(*res));
+	} else {
+		idx = km_route_index(slot, fe->route_id);
+		table = bpf_map_lookup_elem(&km_route, &idx);
+		if (!table)
+			return km_l7_default(KM_CNT_L7_DEFAULT_BAD_TABLE);
+		ret = bpf_km_route(kctx, table, KM_ROUTE_TABLE_MAX, res,
+				   sizeof(*res));
+	}
 	if (ret == -KM_ENODATA)
 		return km_l7_default(KM_CNT_L7_DEFAULT_INCOMPLETE);
 	if (ret == -KM_E2BIG)
@@ -116,6 +129,21 @@ static __always_inline long km_l7_pick(struct bpf_sock_addr *ctx,
 		return KM_L7_NO_ROUTE;
 	km_count(KM_CNT_L7_ROUTED);
 	return km_pick_target(&res->action, bpf_get_prandom_u32());
+}
+
+/*
+ * The first run of a deferred connect found no usable fallback in the
+ * frontend's default targets (no endpoint, blackhole, no cluster, another
+ * family). Its health must not decide the connection: the re-run, with the
+ * request in hand, may route elsewhere. So the connect stays deferred with
+ * port 0 as its fallback, which kmesh.ko never dials: a read before the
+ * first write (or a re-run that routes nowhere) fails with ECONNREFUSED,
+ * and the VIP never leaves the host. Counted by the re-run.
+ */
+static __always_inline int km_no_fallback(struct bpf_sock_addr *ctx)
+{
+	ctx->user_port = 0;
+	return KM_ALLOW;
 }
 
 /* Routes one connect whose destination is in @fk (slot not yet set). */
@@ -161,12 +189,14 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 	if (cid == KM_L7_DEFAULT || cid == KM_L7_DEFERRED)
 		cid = km_pick_target(fe, bpf_get_prandom_u32());
 	if (cid < 0)
-		return km_refuse(KM_CNT_INCONSISTENT);
+		return deferred ? km_no_fallback(ctx) :
+				  km_refuse(KM_CNT_INCONSISTENT);
 	ck.id = cid;
 	ck.slot = fk->slot;
 	c = bpf_map_lookup_elem(&km_cluster, &ck);
 	if (!c)
-		return km_refuse(KM_CNT_INCONSISTENT);
+		return deferred ? km_no_fallback(ctx) :
+				  km_refuse(KM_CNT_INCONSISTENT);
 	/* The address dialed is where a passthrough goes, so leaving it is
 	 * right on a deferred connect's first run too (also as the fallback
 	 * of a socket that reads first); counted once, by the re-run. */
@@ -175,6 +205,9 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 			km_count(KM_CNT_PASSTHROUGH);
 		return KM_ALLOW;
 	}
+	if (deferred && (c->kind == KM_CK_BLACKHOLE ||
+			 c->kind == KM_CK_NO_CLUSTER || c->n_endpoints == 0))
+		return km_no_fallback(ctx);
 	if (c->kind == KM_CK_BLACKHOLE)
 		return km_refuse(KM_CNT_BLACKHOLE);
 	if (c->kind == KM_CK_NO_CLUSTER)
@@ -188,7 +221,8 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 			      deferred ? bpf_get_prandom_u32() :
 					 km_lb_draw(ck.id, c->lb_policy));
 	if (!ep)
-		return km_refuse(KM_CNT_INCONSISTENT);
+		return deferred ? km_no_fallback(ctx) :
+				  km_refuse(KM_CNT_INCONSISTENT);
 
 	if (v6) {
 		ctx->user_ip6[0] = ep->addr.w[0];
@@ -197,7 +231,8 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 		ctx->user_ip6[3] = ep->addr.w[3];
 	} else {
 		if (ep->family != KM_FAMILY_INET)
-			return km_refuse(KM_CNT_FAMILY);
+			return deferred ? km_no_fallback(ctx) :
+					  km_refuse(KM_CNT_FAMILY);
 		ctx->user_ip4 = ep->addr.w[3];
 	}
 	ctx->user_port = ep->port;

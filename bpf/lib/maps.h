@@ -96,6 +96,23 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } km_route SEC(".maps");
 
+/* Tables over KM_ROUTE_TABLE_MAX (a real mesh's port-wide route config),
+ * indexed by km_route_big_index(slot, route_id): a HASH without
+ * preallocation, so a value of KM_ROUTE_TABLE_BIG bytes exists only while a
+ * generation uses it (the agent deletes the rest). */
+struct km_route_big_blob {
+	__u8 b[KM_ROUTE_TABLE_BIG];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, KM_GEN_SLOTS * KM_MAX_BIG_ROUTE_CONFIGS);
+	__type(key, __u32);
+	__type(value, struct km_route_big_blob);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_route_big SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, KM_CNT_MAX);

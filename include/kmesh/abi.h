@@ -23,10 +23,12 @@
 #include <linux/types.h>
 #endif
 
-#define KM_ABI_VERSION 3	/* 2: km_route, L7 counters, km_frontend.route_id;
+#define KM_ABI_VERSION 4	/* 2: km_route, L7 counters, km_frontend.route_id;
 				 * 3: km_cluster.kind, counters for the L7
 				 * default route by reason and passthrough,
-				 * blackhole, no_cluster */
+				 * blackhole, no_cluster;
+				 * 4: real-mesh route configs: km_route_big,
+				 * KM_FE_L7_BIG, route table version 3 */
 
 /* Pin root for maps and links; the agent mounts bpffs if needed. */
 #define KM_PIN_ROOT "/sys/fs/bpf/kmesh"
@@ -60,16 +62,22 @@
 #define KM_PATH_MAX 256
 
 /* HTTP route tables (route_table.h): checked when config is read. */
-#define KM_MAX_VHOSTS 64	/* virtual hosts per route config */
+/* Sized for Istio's port-wide route configs: one virtual host per service
+ * on the port, each with its hostnames and ClusterIP as domains. */
+#define KM_MAX_VHOSTS 4096	/* virtual hosts per route config */
 #define KM_MAX_DOMAINS 64	/* domains per virtual host */
-#define KM_MAX_ROUTES 64	/* routes per virtual host */
+#define KM_MAX_RC_DOMAINS 16384	/* domains per route config, in all */
+#define KM_MAX_ROUTES 256	/* routes per virtual host */
 /* header and query parameter matchers per route, in all */
 #define KM_MAX_HEADER_MATCHES 8
-#define KM_MAX_MATCH_STR 256	/* domain, path, header name/value, NUL incl. */
-/* Route configs (compiled route tables) in one generation. Each takes one
- * km_route value of KM_ROUTE_TABLE_MAX bytes, preallocated per slot:
- * 2 x 32 x 128 KiB = 8 MiB of kernel memory. */
+#define KM_MAX_MATCH_STR 1024	/* domain, path, header name/value, NUL incl. */
+/* Route configs (compiled route tables) in one generation. A table of at
+ * most KM_ROUTE_TABLE_MAX bytes takes one km_route value, preallocated per
+ * slot: 2 x 32 x 128 KiB = 8 MiB of kernel memory. A larger one (up to
+ * KM_ROUTE_TABLE_BIG) takes a km_route_big value, allocated only while it
+ * is used: KM_MAX_BIG_ROUTE_CONFIGS of them per generation. */
 #define KM_MAX_ROUTE_CONFIGS 32
+#define KM_MAX_BIG_ROUTE_CONFIGS 8
 
 /* IPv4 addresses are stored IPv4-mapped (::ffff:a.b.c.d), so one key type
  * serves both families and a dual-stack IPv6 socket dialing ::ffff:VIP finds
@@ -131,6 +139,9 @@ enum km_frontend_flags {
 	 * default route: the L4 fallback when the module is absent or the
 	 * first bytes are not a complete HTTP request head. */
 	KM_FE_L7 = 1 << 1,
+	/* with KM_FE_L7: the table is km_route_big[km_route_big_index(slot,
+	 * route_id)], route_id < KM_MAX_BIG_ROUTE_CONFIGS */
+	KM_FE_L7_BIG = 1 << 2,
 };
 
 struct km_frontend {
@@ -209,6 +220,13 @@ _Static_assert(sizeof(struct km_endpoint) == 28, "km_endpoint ABI");
 static inline __u32 km_route_index(__u32 slot, __u32 id)
 {
 	return (slot & 1) * KM_MAX_ROUTE_CONFIGS + id;
+}
+
+/* km_route_big: HASH (no preallocation) of up to KM_GEN_SLOTS *
+ * KM_MAX_BIG_ROUTE_CONFIGS tables of up to KM_ROUTE_TABLE_BIG bytes. */
+static inline __u32 km_route_big_index(__u32 slot, __u32 id)
+{
+	return (slot & 1) * KM_MAX_BIG_ROUTE_CONFIGS + id;
 }
 
 /* km_names: HASH, names for kmeshctl; the data path never reads it. */

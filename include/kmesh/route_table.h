@@ -17,6 +17,10 @@
  *   struct km_rt_route        [vhost.n_routes]       at vhost.route_off
  *   struct km_rt_header_match [route.n_headers]      at route.header_off
  *   struct km_target          [route.n_targets]      at route.target_off
+ *   struct km_rt_index                               at head.index_off
+ *   __u32                     [n_buckets + 1]        at index.bucket_off
+ *   struct km_rt_dref         [index.n_exact]        at index.exact_off
+ *   struct km_rt_dref         [index.n_wild]         at index.wild_off
  *   string pool: bytes referenced by (off, len) pairs; the builder puts a
  *   NUL after each string for readers that print them, the matcher never
  *   relies on it.
@@ -38,8 +42,9 @@
 #define KM_RT_MAGIC 0x54524d4bu	/* "KMRT" in a little-endian dump */
 /* 2: KM_RT_H_QUERY. A version-1 matcher would take a query parameter
  * matcher for a header matcher; it refuses a version-2 blob instead
- * (-EINVAL: the listener's default route), never misroutes on it. */
-#define KM_RT_VERSION 2
+ * (-EINVAL: the listener's default route), never misroutes on it.
+ * 3: the domain index (struct km_rt_index), 4096 virtual hosts. */
+#define KM_RT_VERSION 3
 
 /*
  * Largest blob: the km_route map's value size. The worst config the abi.h
@@ -53,6 +58,14 @@
  * truncates.
  */
 #define KM_ROUTE_TABLE_MAX (128u * 1024u)
+/*
+ * A larger table goes to km_route_big (abi.h), whose values are allocated
+ * only while used: Istio's port-wide route config of a 4,096-service mesh
+ * (one virtual host per service, its names and ClusterIP as domains) takes
+ * about 1.5 MiB. 3 MiB stays under KMALLOC_MAX_SIZE (4 MiB) with the hash
+ * element's overhead.
+ */
+#define KM_ROUTE_TABLE_BIG (3u * 1024u * 1024u)
 /* A string's bytes, NUL not included (abi.h's limit counts the NUL). */
 #define KM_RT_STR_MAX (KM_MAX_MATCH_STR - 1)
 
@@ -75,9 +88,57 @@ struct km_rt_head {
 	__u16 name_len;
 	__u16 n_vhosts;		/* <= KM_MAX_VHOSTS */
 	__u32 vhost_off;
-	__u32 pad[2];
+	__u32 index_off;	/* struct km_rt_index */
+	__u32 pad;
 };
 _Static_assert(sizeof(struct km_rt_head) == 32, "km_rt_head ABI");
+
+/*
+ * The virtual host for a Host, found without a scan of every domain.
+ * Exact domains are hashed (km_rt_hash of the lowercase string) into
+ * 1 << bucket_bits buckets: bucket b's entries are exact[start[b] ..
+ * start[b + 1]), where start is the __u32 array at bucket_off. Wildcard
+ * domains ("*.x", "x.*", "*") are listed in wild[], scanned only when no
+ * exact domain matches, which keeps Envoy's precedence: exact, then the
+ * longest suffix, then the longest prefix, then "*".
+ */
+struct km_rt_index {
+	__u32 bucket_off;
+	__u32 exact_off;
+	__u32 wild_off;
+	__u32 n_exact;		/* <= KM_MAX_RC_DOMAINS */
+	__u32 n_wild;		/* <= KM_MAX_RC_DOMAINS */
+	__u16 bucket_bits;	/* <= KM_RT_MAX_BUCKET_BITS */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct km_rt_index) == 24, "km_rt_index ABI");
+
+#define KM_RT_MAX_BUCKET_BITS 15
+
+/* A domain of the index: its struct km_rt_domain record, and the index of
+ * the virtual host it belongs to. */
+struct km_rt_dref {
+	__u32 domain_off;
+	__u16 vhost;
+	__u16 pad;
+};
+_Static_assert(sizeof(struct km_rt_dref) == 8, "km_rt_dref ABI");
+
+/* FNV-1a over the ASCII-lowercased bytes: the builder and the matcher
+ * (kernel and userspace) hash exact domains and Hosts with it. */
+static inline __u32 km_rt_hash(const char *s, __u32 len)
+{
+	__u32 h = 2166136261u, i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		h = (h ^ c) * 16777619u;
+	}
+	return h;
+}
 
 struct km_rt_vhost {
 	__u32 name_off;
@@ -181,7 +242,8 @@ _Static_assert(sizeof(struct km_rt_header_match) == 16,
 	       "km_rt_header_match ABI");
 
 _Static_assert(sizeof(struct km_target) == 8, "km_target ABI");
-_Static_assert(KM_ROUTE_TABLE_MAX < 0x7fffffffu, "offsets fit in __u32");
+_Static_assert(KM_ROUTE_TABLE_BIG < 0x7fffffffu, "offsets fit in __u32");
+_Static_assert(KM_MAX_VHOSTS <= 0xffff, "km_rt_dref.vhost holds them");
 _Static_assert(KM_RT_STR_MAX <= 0xffff, "string lengths are __u16");
 _Static_assert(KM_MAX_HEADER_MATCHES <= 0xff, "n_headers is __u8");
 _Static_assert(KM_MAX_VHOSTS <= 0xffff && KM_MAX_ROUTES <= 0xffff &&

@@ -18,6 +18,16 @@
  *   match_first_ns Y    route 1 of 64
  *   match_last_ns Z     route 64 of 64
  *
+ * The same config again with 4,095 named virtual hosts before the "*" one
+ * (Istio's port-80 route config of a 4,096-service mesh; a km_route_big
+ * table): the same two requests, and one whose Host names a service
+ * (found through the table's domain index) in each table, side by side in
+ * each round:
+ *
+ *   match_first_4096_ns, match_last_4096_ns
+ *   match_host_ns, match_host_4096_ns    Host svcN.ns.svc.cluster.local
+ *   ratio_first_4096_vs_64, ratio_host_4096_vs_64
+ *
  * In the kernel the same work runs once per connection, in the re-run of
  * connect4/6 on the first write. Figures, never a verdict.
  */
@@ -55,7 +65,7 @@ static int cluster_id(void *ctx, const char *name, __u32 *id)
 	return -ENOENT;
 }
 
-static char *config_yaml(void)
+static char *config_yaml(int n_named)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -69,7 +79,7 @@ static char *config_yaml(void)
 		"      - name: envoy.filters.network.http_connection_manager\n"
 		"        typed_config:\n          stat_prefix: web\n"
 		"          route_config:\n            name: web\n            virtual_hosts:\n");
-	for (int v = 0; v < 63; v++)
+	for (int v = 0; v < n_named; v++)
 		fprintf(f, "            - name: vh%d\n              domains: [ svc%d.ns.svc.cluster.local, \"svc%d.ns.svc.cluster.local:80\", svc%d ]\n"
 			"              routes: [ { match: { prefix: / }, route: { cluster: a } } ]\n",
 			v, v, v, v);
@@ -88,8 +98,9 @@ static char *config_yaml(void)
 	return buf;
 }
 
-static double time_match(const void *blob, size_t len, const char *head,
-			 long n, __u16 want_route)
+/* @want_vhost < 0: any */
+static double time_match_vh(const void *blob, size_t len, const char *head,
+			    long n, __u16 want_route, int want_vhost)
 {
 	struct km_route_result res;
 	struct km_http_req req;
@@ -103,12 +114,36 @@ static double time_match(const void *blob, size_t len, const char *head,
 	for (long i = 0; i < n; i++)
 		km_route_match(blob, len, head, &req, &res);
 	t0 = (now_ns() - t0) / n;
-	if (res.status != KM_ROUTE_MATCHED || res.route != want_route) {
-		fprintf(stderr, "route_match_bench: matched status %u route %u, expected route %u\n",
-			res.status, res.route, want_route);
+	if (res.status != KM_ROUTE_MATCHED || res.route != want_route ||
+	    (want_vhost >= 0 && res.vhost != want_vhost)) {
+		fprintf(stderr, "route_match_bench: matched status %u vhost %u route %u, expected route %u\n",
+			res.status, res.vhost, res.route, want_route);
 		exit(1);
 	}
 	return t0;
+}
+
+static double time_match(const void *blob, size_t len, const char *head,
+			 long n, __u16 want_route)
+{
+	return time_match_vh(blob, len, head, n, want_route, -1);
+}
+
+/* The route table of the config with @n_named virtual hosts before "*". */
+static void *build(int n_named, struct km_model *m, size_t *len)
+{
+	struct km_err err = { 0 };
+	char *yaml = config_yaml(n_named);
+	void *blob = NULL;
+
+	if (!yaml || km_config_load_string("bench.yaml", yaml, strlen(yaml), m, &err) ||
+	    km_route_build(&m->listeners[0].chains[0].routes, 0, cluster_id, m,
+			   &blob, len, &err)) {
+		fprintf(stderr, "route_match_bench: %s\n", err.msg);
+		exit(1);
+	}
+	free(yaml);
+	return blob;
 }
 
 int main(int argc, char **argv)
@@ -119,14 +154,18 @@ int main(int argc, char **argv)
 		"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
 		"Accept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate\r\n"
 		"x-user: u42\r\nConnection: keep-alive\r\n\r\n";
+	static const char hfmt[] =
+		"GET /index.html HTTP/1.1\r\nHost: svc%d.ns.svc.cluster.local\r\n"
+		"User-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n";
 	double parse[MAX_ROUNDS], first[MAX_ROUNDS], last[MAX_ROUNDS];
+	double first_b[MAX_ROUNDS], last_b[MAX_ROUNDS], host[MAX_ROUNDS];
+	double host_b[MAX_ROUNDS], r_first[MAX_ROUNDS], r_host[MAX_ROUNDS];
 	long n = 200000, rounds = 7;
-	struct km_model m = { 0 };
-	struct km_err err = { 0 };
-	char head0[1024], head63[1024], *yaml;
+	struct km_model m = { 0 }, mb = { 0 };
+	char head0[1024], head63[1024], hhead[512], hhead_b[512];
 	struct km_http_req req;
-	size_t len;
-	void *blob;
+	size_t len, len_b;
+	void *blob, *blob_b;
 	int opt;
 
 	while ((opt = getopt(argc, argv, "n:r:")) != -1) {
@@ -141,17 +180,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: route_match_bench [-n ITERATIONS] [-r 1..%d]\n", MAX_ROUNDS);
 		return 2;
 	}
-	yaml = config_yaml();
-	if (!yaml || km_config_load_string("bench.yaml", yaml, strlen(yaml), &m, &err) ||
-	    km_route_build(&m.listeners[0].chains[0].routes, 0, cluster_id, &m,
-			   &blob, &len, &err)) {
-		fprintf(stderr, "route_match_bench: %s\n", err.msg);
-		return 1;
-	}
+	blob = build(63, &m, &len);
+	blob_b = build(KM_MAX_VHOSTS - 1, &mb, &len_b);
 	snprintf(head0, sizeof(head0), fmt, 0);
 	snprintf(head63, sizeof(head63), fmt, 63);
+	snprintf(hhead, sizeof(hhead), hfmt, 40);
+	snprintf(hhead_b, sizeof(hhead_b), hfmt, 4000);
 	printf("table: 64 virtual hosts, 64 routes in the last, %zu bytes; head %zu bytes\n",
 	       len, strlen(head63));
+	printf("table: %d virtual hosts, the same routes, %zu bytes\n",
+	       KM_MAX_VHOSTS, len_b);
 	for (long r = 0; r < rounds; r++) {
 		double t0 = now_ns();
 
@@ -159,12 +197,25 @@ int main(int argc, char **argv)
 			km_http_parse(head63, strlen(head63), &req);
 		parse[r] = (now_ns() - t0) / n;
 		first[r] = time_match(blob, len, head0, n, 0);
+		first_b[r] = time_match(blob_b, len_b, head0, n, 0);
 		last[r] = time_match(blob, len, head63, n, 63);
+		last_b[r] = time_match(blob_b, len_b, head63, n, 63);
+		host[r] = time_match_vh(blob, len, hhead, n, 0, 40);
+		host_b[r] = time_match_vh(blob_b, len_b, hhead_b, n, 0, 4000);
+		r_first[r] = first_b[r] / first[r];
+		r_host[r] = host_b[r] / host[r];
 	}
 	printf("parse_ns %.0f\nmatch_first_ns %.0f\nmatch_last_ns %.0f\n",
 	       km_median(parse, rounds), km_median(first, rounds), km_median(last, rounds));
+	printf("match_first_4096_ns %.0f\nmatch_last_4096_ns %.0f\n",
+	       km_median(first_b, rounds), km_median(last_b, rounds));
+	printf("match_host_ns %.0f\nmatch_host_4096_ns %.0f\n",
+	       km_median(host, rounds), km_median(host_b, rounds));
+	printf("ratio_first_4096_vs_64 %.2f\nratio_host_4096_vs_64 %.2f\n",
+	       km_median(r_first, rounds), km_median(r_host, rounds));
 	free(blob);
-	free(yaml);
+	free(blob_b);
 	km_model_free(&m);
+	km_model_free(&mb);
 	return 0;
 }

@@ -1166,22 +1166,35 @@ static void test_limit_routes(void **state)
 	const struct km_m_route_config *rc;
 
 	(void)state;
-	/* at every limit at once: loads */
-	http_yaml(&g, KM_MAX_VHOSTS, KM_MAX_DOMAINS, KM_MAX_ROUTES,
-		  KM_MAX_HEADER_MATCHES);
+	/* every per-virtual-host limit at once: loads */
+	http_yaml(&g, 1, KM_MAX_DOMAINS, KM_MAX_ROUTES, KM_MAX_HEADER_MATCHES);
 	expect_ok(g.buf, &m);
 	rc = &m.listeners[0].chains[0].routes;
-	assert_int_equal(rc->n_vhosts, KM_MAX_VHOSTS);
-	assert_int_equal(rc->vhosts[63].n_domains, KM_MAX_DOMAINS);
-	assert_int_equal(rc->vhosts[63].n_routes, KM_MAX_ROUTES);
-	assert_int_equal(rc->vhosts[63].routes[63].n_headers,
+	assert_int_equal(rc->vhosts[0].n_domains, KM_MAX_DOMAINS);
+	assert_int_equal(rc->vhosts[0].n_routes, KM_MAX_ROUTES);
+	assert_int_equal(rc->vhosts[0].routes[KM_MAX_ROUTES - 1].n_headers,
 			 KM_MAX_HEADER_MATCHES);
 	km_model_free(&m);
 	free(g.buf);
 
+	/* every virtual host, and every domain of a route config: loads */
+	http_yaml(&g, KM_MAX_VHOSTS, KM_MAX_RC_DOMAINS / KM_MAX_VHOSTS, 1, 0);
+	expect_ok(g.buf, &m);
+	rc = &m.listeners[0].chains[0].routes;
+	assert_int_equal(rc->n_vhosts, KM_MAX_VHOSTS);
+	assert_int_equal(rc->vhosts[KM_MAX_VHOSTS - 1].n_domains,
+			 KM_MAX_RC_DOMAINS / KM_MAX_VHOSTS);
+	km_model_free(&m);
+	free(g.buf);
+
+	http_yaml(&g, KM_MAX_VHOSTS, KM_MAX_RC_DOMAINS / KM_MAX_VHOSTS + 1, 1, 0);
+	check_error("domains of a route config over limit", g.buf, g.len,
+		    "t.yaml:39324: " HCM_WHAT ": route_config 'rc': more than 16384 domains in all virtual hosts (at virtual_hosts[3276])");
+	free(g.buf);
+
 	http_yaml(&g, KM_MAX_VHOSTS + 1, 1, 1, 0);
 	check_error("vhosts over limit", g.buf, g.len,
-		    "t.yaml:524: " HCM_WHAT ": route_config 'rc': 65 virtual_hosts, limit is 64");
+		    "t.yaml:32780: " HCM_WHAT ": route_config 'rc': 4097 virtual_hosts, limit is 4096");
 	free(g.buf);
 
 	http_yaml(&g, 1, KM_MAX_DOMAINS + 1, 1, 0);
@@ -1191,7 +1204,7 @@ static void test_limit_routes(void **state)
 
 	http_yaml(&g, 1, 1, KM_MAX_ROUTES + 1, 0);
 	check_error("routes over limit", g.buf, g.len,
-		    "t.yaml:272: " HCM_WHAT ": route_config 'rc': virtual_host 'vh0': 65 routes, limit is 64");
+		    "t.yaml:1040: " HCM_WHAT ": route_config 'rc': virtual_host 'vh0': 257 routes, limit is 256");
 	free(g.buf);
 
 	http_yaml(&g, 1, 1, 1, KM_MAX_HEADER_MATCHES + 1);

@@ -1024,7 +1024,7 @@ static void test_old_version(void **state)
 	static struct km_explain x;
 	struct km_err err = {};
 
-	assert_int_equal(KM_RT_VERSION, 2);
+	assert_int_equal(KM_RT_VERSION, 3);
 	explain_or_fail(T_QUERY, &rq, &x);
 	assert_int_equal(x.res.status, KM_ROUTE_MATCHED);
 	h->version = 1;
@@ -1141,10 +1141,10 @@ static struct km_m_route *route0(struct km_m_route_config *rc)
 	return &rc->vhosts[0].routes[0];
 }
 
-static void edit_65_vhosts(struct km_m_route_config *rc) { add_vhosts(rc, 65); }
-static void edit_64_vhosts(struct km_m_route_config *rc) { add_vhosts(rc, 64); }
+static void edit_65_vhosts(struct km_m_route_config *rc) { add_vhosts(rc, KM_MAX_VHOSTS + 1); }
+static void edit_64_vhosts(struct km_m_route_config *rc) { add_vhosts(rc, KM_MAX_VHOSTS); }
 static void edit_65_domains(struct km_m_route_config *rc) { add_domains(&rc->vhosts[0], 65); }
-static void edit_65_routes(struct km_m_route_config *rc) { add_routes(&rc->vhosts[0], 65, "/r"); }
+static void edit_65_routes(struct km_m_route_config *rc) { add_routes(&rc->vhosts[0], KM_MAX_ROUTES + 1, "/r"); }
 
 static void edit_9_headers(struct km_m_route_config *rc)
 {
@@ -1214,14 +1214,14 @@ static void edit_long_query_name(struct km_m_route_config *rc)
 {
 	set_query_params(route0(rc), 1);
 	free(route0(rc)->query_params[0].name);
-	route0(rc)->query_params[0].name = long_string('q', 256, "");
+	route0(rc)->query_params[0].name = long_string('q', KM_MAX_MATCH_STR, "");
 }
 
 static void edit_long_query_value(struct km_m_route_config *rc)
 {
 	set_query_params(route0(rc), 1);
 	route0(rc)->query_params[0].kind = KM_STR_CONTAINS;
-	route0(rc)->query_params[0].value = long_string('v', 256, "");
+	route0(rc)->query_params[0].value = long_string('v', KM_MAX_MATCH_STR, "");
 }
 
 static void edit_33_clusters(struct km_m_route_config *rc)
@@ -1238,25 +1238,25 @@ static void edit_33_clusters(struct km_m_route_config *rc)
 static void edit_long_domain(struct km_m_route_config *rc)
 {
 	free(rc->vhosts[0].domains[0]);
-	rc->vhosts[0].domains[0] = long_string('d', 256, "");
+	rc->vhosts[0].domains[0] = long_string('d', KM_MAX_MATCH_STR, "");
 }
 
 static void edit_long_wildcard(struct km_m_route_config *rc)
 {
 	free(rc->vhosts[0].domains[0]);
-	rc->vhosts[0].domains[0] = long_string('d', 255, "*");
+	rc->vhosts[0].domains[0] = long_string('d', KM_MAX_MATCH_STR - 1, "*");
 }
 
 static void edit_longest_domain(struct km_m_route_config *rc)
 {
 	free(rc->vhosts[0].domains[0]);
-	rc->vhosts[0].domains[0] = long_string('d', 254, "*");
+	rc->vhosts[0].domains[0] = long_string('d', KM_MAX_MATCH_STR - 2, "*");
 }
 
 static void edit_long_path(struct km_m_route_config *rc)
 {
 	free(route0(rc)->path);
-	route0(rc)->path = long_string('p', 255, "/");
+	route0(rc)->path = long_string('p', KM_MAX_MATCH_STR - 1, "/");
 }
 
 static void edit_long_header_name(struct km_m_route_config *rc)
@@ -1264,7 +1264,7 @@ static void edit_long_header_name(struct km_m_route_config *rc)
 	edit_9_headers(rc);
 	route0(rc)->n_headers = 1;
 	free(route0(rc)->headers[0].name);
-	route0(rc)->headers[0].name = long_string('h', 256, "");
+	route0(rc)->headers[0].name = long_string('h', KM_MAX_MATCH_STR, "");
 	for (size_t i = 1; i < 9; i++)
 		free(route0(rc)->headers[i].name);
 }
@@ -1274,7 +1274,7 @@ static void edit_long_header_value(struct km_m_route_config *rc)
 	edit_9_headers(rc);
 	route0(rc)->n_headers = 1;
 	route0(rc)->headers[0].kind = KM_STR_SUFFIX;
-	route0(rc)->headers[0].value = long_string('v', 256, "");
+	route0(rc)->headers[0].value = long_string('v', KM_MAX_MATCH_STR, "");
 	for (size_t i = 1; i < 9; i++)
 		free(route0(rc)->headers[i].name);
 }
@@ -1282,7 +1282,7 @@ static void edit_long_header_value(struct km_m_route_config *rc)
 static void edit_long_route_name(struct km_m_route_config *rc)
 {
 	free(route0(rc)->name);
-	route0(rc)->name = long_string('n', 256, "");
+	route0(rc)->name = long_string('n', KM_MAX_MATCH_STR, "");
 }
 
 static void edit_dup_domain(struct km_m_route_config *rc)
@@ -1355,7 +1355,22 @@ static void edit_weight_overflow(struct km_m_route_config *rc)
 }
 
 /* 64 vhosts x 64 routes with 200-byte paths: every limit kept, too big */
+/* 1024 vhosts x 16 routes with 195-byte paths: ~3.9 MB, over
+ * KM_ROUTE_TABLE_BIG */
 static void edit_too_big(struct km_m_route_config *rc)
+{
+	char path[201];
+
+	memset(path, 'p', 200);
+	path[0] = '/';
+	path[196] = 0;
+	add_vhosts(rc, 1024);
+	for (size_t i = 0; i < 1024; i++)
+		add_routes(&rc->vhosts[i], 16, path);
+}
+
+/* 64 vhosts x 64 routes with 195-byte paths: ~1 MB, a km_route_big table */
+static void edit_big_table(struct km_m_route_config *rc)
 {
 	char path[201];
 
@@ -1431,15 +1446,15 @@ static const struct build_error_row build_error_rows[] = {
 	  "t.yaml:20: route_config 'rc': virtual_host 'vh': route 'r': cluster 'nope' is not defined" },
 	{ "unknown weighted cluster", ONE_ROUTE("{ prefix: / }", "{ weighted_clusters: { clusters: [ { name: c1, weight: 1 }, { name: c9, weight: 1 } ] } }"), NULL, 0, -ENOENT,
 	  "t.yaml:20: route_config 'rc': virtual_host 'vh': route 'r': cluster 'c9' is not defined" },
-	{ "65 virtual hosts", base_yaml, edit_65_vhosts, 0, -EINVAL,
-	  "t.yaml:13: route_config 'rc': 65 virtual_hosts, limit is 64" },
-	{ "64 virtual hosts", base_yaml, edit_64_vhosts, 0, 0, NULL },
+	{ "4097 virtual hosts", base_yaml, edit_65_vhosts, 0, -EINVAL,
+	  "t.yaml:13: route_config 'rc': 4097 virtual_hosts, limit is 4096" },
+	{ "4096 virtual hosts", base_yaml, edit_64_vhosts, 0, 0, NULL },
 	{ "65 domains", base_yaml, edit_65_domains, 0, -EINVAL,
 	  AT_VH ": 65 domains, limit is 64" },
 	{ "no domains", base_yaml, edit_no_domains, 0, -EINVAL,
 	  AT_VH ": domains is empty" },
-	{ "65 routes", base_yaml, edit_65_routes, 0, -EINVAL,
-	  "t.yaml:13: route_config 'rc': virtual_host 'vh': 65 routes, limit is 64" },
+	{ "257 routes", base_yaml, edit_65_routes, 0, -EINVAL,
+	  "t.yaml:13: route_config 'rc': virtual_host 'vh': 257 routes, limit is 256" },
 	{ "9 header matchers", base_yaml, edit_9_headers, 0, -EINVAL,
 	  AT_R ": 9 header matchers, limit is 8" },
 	{ "5 header and 4 query parameter matchers", base_yaml, edit_5_headers_4_query, 0, -EINVAL,
@@ -1451,25 +1466,25 @@ static const struct build_error_row build_error_rows[] = {
 	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': query parameter 'v': invert_match is not supported for query parameters" },
 	{ "empty query parameter name", base_yaml, edit_query_empty_name, 0, -EINVAL,
 	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': query_parameters[1]: name is empty" },
-	{ "query parameter name of 256 bytes", base_yaml, edit_long_query_name, 0, -EINVAL,
-	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': query parameter 'qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq...' is 256 bytes long, limit is 255" },
-	{ "query parameter value of 256 bytes", base_yaml, edit_long_query_value, 0, -EINVAL,
-	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': query parameter 'v': value is 256 bytes long, limit is 255" },
+	{ "query parameter name of 1024 bytes", base_yaml, edit_long_query_name, 0, -EINVAL,
+	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': query parameter 'qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq...' is 1024 bytes long, limit is 1023" },
+	{ "query parameter value of 1024 bytes", base_yaml, edit_long_query_value, 0, -EINVAL,
+	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': query parameter 'v': value is 1024 bytes long, limit is 1023" },
 	{ "33 weighted clusters", base_yaml, edit_33_clusters, 0, -EINVAL,
 	  "t.yaml:20: route_config 'rc': virtual_host 'vh': route 'r': weighted_clusters: 33 clusters, limit is 32" },
-	{ "domain of 256 bytes", base_yaml, edit_long_domain, 0, -EINVAL,
-	  AT_VH ": domains[0] is 256 bytes long, limit is 255" },
-	{ "wildcard of 256 bytes", base_yaml, edit_long_wildcard, 0, -EINVAL,
-	  AT_VH ": domains[0] is 256 bytes long, limit is 255" },
-	{ "wildcard of 255 bytes", base_yaml, edit_longest_domain, 0, 0, NULL },
-	{ "path of 256 bytes", base_yaml, edit_long_path, 0, -EINVAL,
-	  AT_R ": match: path is 256 bytes long, limit is 255" },
-	{ "header name of 256 bytes", base_yaml, edit_long_header_name, 0, -EINVAL,
-	  AT_R ": header 'hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh...' is 256 bytes long, limit is 255" },
-	{ "header value of 256 bytes", base_yaml, edit_long_header_value, 0, -EINVAL,
-	  AT_R ": header 'x-h': value is 256 bytes long, limit is 255" },
-	{ "route name of 256 bytes", base_yaml, edit_long_route_name, 0, -EINVAL,
-	  "t.yaml:18: route_config 'rc': virtual_host 'vh': route 'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn...': name is 256 bytes long, limit is 255" },
+	{ "domain of 1024 bytes", base_yaml, edit_long_domain, 0, -EINVAL,
+	  AT_VH ": domains[0] is 1024 bytes long, limit is 1023" },
+	{ "wildcard of 1024 bytes", base_yaml, edit_long_wildcard, 0, -EINVAL,
+	  AT_VH ": domains[0] is 1024 bytes long, limit is 1023" },
+	{ "wildcard of 1023 bytes", base_yaml, edit_longest_domain, 0, 0, NULL },
+	{ "path of 1024 bytes", base_yaml, edit_long_path, 0, -EINVAL,
+	  AT_R ": match: path is 1024 bytes long, limit is 1023" },
+	{ "header name of 1024 bytes", base_yaml, edit_long_header_name, 0, -EINVAL,
+	  AT_R ": header 'hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh...' is 1024 bytes long, limit is 1023" },
+	{ "header value of 1024 bytes", base_yaml, edit_long_header_value, 0, -EINVAL,
+	  AT_R ": header 'x-h': value is 1024 bytes long, limit is 1023" },
+	{ "route name of 1024 bytes", base_yaml, edit_long_route_name, 0, -EINVAL,
+	  "t.yaml:18: route_config 'rc': virtual_host 'vh': route 'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn...': name is 1024 bytes long, limit is 1023" },
 	{ "duplicate domain across virtual hosts", base_yaml, edit_dup_domain, 0, -EINVAL,
 	  "t.yaml:13: route_config 'rc': virtual_host 'v1': domain 'A.com' is also in virtual_host 'vh' (line 15)" },
 	{ "duplicate domain in a virtual host", base_yaml, edit_dup_in_vhost, 0, -EINVAL,
@@ -1486,8 +1501,9 @@ static const struct build_error_row build_error_rows[] = {
 	  "t.yaml:20: route_config 'rc': virtual_host 'vh': route 'r': weighted_clusters: total_weight 99 differs from the sum of weights 1" },
 	{ "weights overflow", base_yaml, edit_weight_overflow, 0, -EINVAL,
 	  "t.yaml:20: route_config 'rc': virtual_host 'vh': route 'r': weighted_clusters: sum of weights 2147483648 is over the limit 2147483647" },
-	{ "over KM_ROUTE_TABLE_MAX", base_yaml, edit_too_big, 0, -E2BIG,
-	  "t.yaml:13: route_config 'rc': compiled route table would be 985052 bytes, limit is 131072 (KM_ROUTE_TABLE_MAX): fewer virtual hosts, routes or shorter strings" },
+	{ "over KM_ROUTE_TABLE_BIG", base_yaml, edit_too_big, 0, -E2BIG,
+	  "t.yaml:13: route_config 'rc': compiled route table would be 3981032 bytes, limit is 3145728 (KM_ROUTE_TABLE_BIG): fewer virtual hosts, routes or shorter strings" },
+	{ "1 MB fits (a big table)", base_yaml, edit_big_table, 0, 0, NULL },
 	{ "100 KiB fits", base_yaml, edit_big_fits, 0, 0, NULL },
 	{ "xDS source, unnamed route", base_yaml, edit_xds_src, 0, -ENOENT,
 	  "route_config 'rc': virtual_host 'vh': routes[0]: cluster 'nope' is not defined" },
@@ -1880,8 +1896,14 @@ static void trace_mark(unsigned char *rec, __u32 off, __u32 size, __u32 len)
 static void trace_records(const void *blob, __u32 len, unsigned char *rec)
 {
 	const struct km_rt_head *h = blob;
+	const struct km_rt_index *x = (const void *)((const char *)blob + h->index_off);
 
 	trace_mark(rec, 0, sizeof(*h), len);
+	/* the domain index: a bucket's start[] words, the entries */
+	trace_mark(rec, h->index_off, sizeof(*x), len);
+	trace_mark(rec, x->bucket_off, ((1u << x->bucket_bits) + 1) * 4, len);
+	trace_mark(rec, x->exact_off, x->n_exact * sizeof(struct km_rt_dref), len);
+	trace_mark(rec, x->wild_off, x->n_wild * sizeof(struct km_rt_dref), len);
 	trace_mark(rec, h->vhost_off, h->n_vhosts * sizeof(struct km_rt_vhost), len);
 	for (__u32 i = 0; i < h->n_vhosts; i++) {
 		const struct km_rt_vhost *v = km_rt_view_vhost(blob, len, i);
@@ -1954,6 +1976,86 @@ static void test_single_fetch(void **state)
 	sigaction(SIGTRAP, &old_trap, NULL);
 }
 
+/*
+ * Istio's shape at its largest: 4,096 virtual hosts of four domains each
+ * (16,384 in all), found through the domain index. Exact domains (any
+ * case), then the longest suffix, then the longest prefix, then "*", as
+ * the linear scan of table version 2 did; a km_route_big table (over
+ * KM_ROUTE_TABLE_MAX).
+ */
+static int one_cluster(void *ctx, const char *name, __u32 *id)
+{
+	*id = 0;
+	return 0;
+}
+
+static void test_big_table(void **state)
+{
+	static const struct { const char *host; int vhost; } want[] = {
+		{ "svc7.ns.svc.cluster.local", 7 },
+		{ "SVC4095.NS.SVC.CLUSTER.LOCAL", 4095 },
+		{ "svc77", 77 },
+		{ "10.15.255.1", 4095 },
+		{ "10.0.9.1:80", 9 },
+		{ "other.ns.svc.cluster.local", 1 },	/* *.ns.svc.cluster.local */
+		{ "x.svc.cluster.local", 3 },		/* the shorter suffix */
+		{ "svc5.elsewhere", 2 },		/* svc5.* */
+		{ "nowhere", 0 },			/* * */
+		{ "svc12.ns.svc.cluster.local:80", 0 },	/* exact needs the port */
+	};
+	struct km_m_route_config rc = { .name = xstrdup("big") };
+	struct km_err err = {};
+	char buf[256], head[512];
+	void *blob = NULL;
+	size_t len = 0;
+
+	(void)state;
+	add_vhosts(&rc, KM_MAX_VHOSTS);
+	for (size_t i = 0; i < KM_MAX_VHOSTS; i++) {
+		struct km_m_vhost *v = &rc.vhosts[i];
+
+		add_domains(v, 4);
+		for (size_t j = 0; j < 4; j++)
+			free(v->domains[j]);
+		snprintf(buf, sizeof(buf), "svc%zu.ns.svc.cluster.local", i);
+		v->domains[0] = xstrdup(buf);
+		snprintf(buf, sizeof(buf), "svc%zu", i);
+		v->domains[1] = xstrdup(buf);
+		snprintf(buf, sizeof(buf), "10.%zu.%zu.1", i / 256, i % 256);
+		v->domains[2] = xstrdup(buf);
+		snprintf(buf, sizeof(buf), "10.%zu.%zu.1:80", i / 256, i % 256);
+		v->domains[3] = xstrdup(buf);
+		add_routes(v, 1, "/");
+	}
+	free(rc.vhosts[0].domains[3]);
+	rc.vhosts[0].domains[3] = xstrdup("*");
+	free(rc.vhosts[1].domains[3]);
+	rc.vhosts[1].domains[3] = xstrdup("*.ns.svc.cluster.local");
+	free(rc.vhosts[2].domains[3]);
+	rc.vhosts[2].domains[3] = xstrdup("svc5.*");
+	free(rc.vhosts[3].domains[3]);
+	rc.vhosts[3].domains[3] = xstrdup("*.svc.cluster.local");
+	if (km_route_build(&rc, 0, one_cluster, NULL, &blob, &len, &err))
+		fail_msg("4096 virtual hosts do not build: %s", err.msg);
+	assert_true(len > KM_ROUTE_TABLE_MAX && len <= KM_ROUTE_TABLE_BIG);
+	for (size_t i = 0; i < NELEM(want); i++) {
+		struct km_route_result res;
+		struct km_http_req req;
+
+		/* add_routes() made each virtual host's one route: prefix /0 */
+		snprintf(head, sizeof(head), "GET /0 HTTP/1.1\r\nHost: %s\r\n\r\n",
+			 want[i].host);
+		assert_int_equal(km_http_parse(head, strlen(head), &req), 0);
+		if (km_route_match(blob, (__u32)len, head, &req, &res) != 0 ||
+		    res.status != KM_ROUTE_MATCHED || res.vhost != want[i].vhost)
+			fail_msg("Host %s: status %u vhost %u, want vhost %d",
+				 want[i].host, res.status, res.vhost,
+				 want[i].vhost);
+	}
+	free(blob);
+	km_route_config_free(&rc);
+}
+
 int main(void)
 {
 	const size_t max = NELEM(match_rows) + NELEM(split_rows) +
@@ -1985,6 +2087,8 @@ int main(void)
 	    test_concurrent_writer, NULL);
 	add("match", "every record word is loaded once per match",
 	    test_single_fetch, NULL);
+	add("match", "4096 virtual hosts through the domain index",
+	    test_big_table, NULL);
 	for (size_t i = 0; i < NELEM(req_error_rows); i++)
 		add("explain error", req_error_rows[i].name, test_req_error,
 		    &req_error_rows[i]);

@@ -1678,7 +1678,7 @@ static void vh_dup(struct fx *f) { f->vh[1]->name = "vh"; }
 static void vh_dup_domain(struct fx *f) { f->vh[1]->domains[0] = "WEB.example.com"; }
 /* model/check.c's rule, the same row for YAML in test_config_yaml.c */
 static void vh_crlf_domain(struct fx *f) { f->vh[1]->domains[0] = "web\r\nx.example.com"; }
-static void vh_long_domain(struct fx *f) { f->vh[1]->domains[0] = str_of(f, 256, 'd'); }
+static void vh_long_domain(struct fx *f) { f->vh[1]->domains[0] = str_of(f, KM_MAX_MATCH_STR, 'd'); }
 static void rt_no_match(struct fx *f) { f->rt[1]->match = NULL; }
 static void rt_no_path(struct fx *f)
 {
@@ -1686,7 +1686,7 @@ static void rt_no_path(struct fx *f)
 		ENVOY__CONFIG__ROUTE__V3__ROUTE_MATCH__PATH_SPECIFIER__NOT_SET;
 }
 static void rt_empty_path(struct fx *f) { f->rt[1]->match->path = ""; }
-static void rt_long_path(struct fx *f) { f->rt[1]->match->path = str_of(f, 256, '/'); }
+static void rt_long_path(struct fx *f) { f->rt[1]->match->path = str_of(f, KM_MAX_MATCH_STR, '/'); }
 static void rt_sep_slash(struct fx *f)
 {
 	f->rt[1]->match->path_specifier_case =
@@ -1704,7 +1704,7 @@ static void rt_connect(struct fx *f)
 	r1_match(f)->connect_matcher = c;
 }
 static void qp_no_name(struct fx *f) { f->qp[1]->name = ""; }
-static void qp_long_name(struct fx *f) { f->qp[1]->name = str_of(f, 256, 'q'); }
+static void qp_long_name(struct fx *f) { f->qp[1]->name = str_of(f, KM_MAX_MATCH_STR, 'q'); }
 static void qp_no_pattern(struct fx *f)
 {
 	f->qp[0]->string_match->match_pattern_case =
@@ -2021,19 +2021,19 @@ static const struct bad_case bad_cases[] = {
 	  "route_config 'rc': virtual_host 'vh2': domain 'WEB.example.com' is also in virtual_host 'vh'" },
 	{ "domain with CR LF", ROUTE, vh_crlf_domain,
 	  "route_config 'rc': virtual_host 'vh2': domains[0] holds a CR or LF, which no request can carry (Envoy refuses it too)" },
-	{ "domain 256 bytes", ROUTE, vh_long_domain,
-	  "route_config 'rc': virtual_host 'vh2': domains[0] is 256 bytes long, limit is 255" },
+	{ "domain 1024 bytes", ROUTE, vh_long_domain,
+	  "route_config 'rc': virtual_host 'vh2': domains[0] is 1024 bytes long, limit is 1023" },
 	{ "no match", ROUTE, rt_no_match, RT2 ": match is missing" },
 	{ "no path", ROUTE, rt_no_path,
 	  RT2 ": needs prefix, path, path_separated_prefix or safe_regex" },
 	{ "empty path", ROUTE, rt_empty_path, RT2 ": path is missing" },
-	{ "path 256 bytes", ROUTE, rt_long_path, RT2 ": path is 256 bytes long, limit is 255" },
+	{ "path 1024 bytes", ROUTE, rt_long_path, RT2 ": path is 1024 bytes long, limit is 1023" },
 	{ "path_separated_prefix /v2/", ROUTE, rt_sep_slash,
 	  RT2 ": path_separated_prefix '/v2/' must not contain '?' or '#' or end with '/'" },
 	{ "connect_matcher", ROUTE, rt_connect, RT1 ": connect_matcher is not supported" },
 	{ "query parameter no name", ROUTE, qp_no_name, RT1 ": query_parameters[1]: name is missing" },
-	{ "query parameter name 256 bytes", ROUTE, qp_long_name,
-	  RT1 ": query_parameters[1]: name is 256 bytes long, limit is 255" },
+	{ "query parameter name 1024 bytes", ROUTE, qp_long_name,
+	  RT1 ": query_parameters[1]: name is 1024 bytes long, limit is 1023" },
 	{ "query parameter string_match without pattern", ROUTE, qp_no_pattern,
 	  RT1 ": query parameter 'Version': string_match: needs exact, prefix, suffix, contains or safe_regex" },
 	{ "query parameter empty contains", ROUTE, qp_empty_contains,
@@ -2073,10 +2073,10 @@ static const struct bad_case bad_cases[] = {
 	{ "cluster_header", ROUTE, act_cluster_header,
 	  RT2 ": cluster_header is not supported (cluster or weighted_clusters)" },
 	{ "no cluster", ROUTE, act_none, RT2 ": needs cluster or weighted_clusters" },
-	{ "65 virtual hosts", ROUTE, rc_65_vhosts, "route_config 'rc': 65 virtual_hosts, limit is 64" },
+	{ "4097 virtual hosts", ROUTE, rc_65_vhosts, "route_config 'rc': 4097 virtual_hosts, limit is 4096" },
 	{ "65 domains", ROUTE, vh_65_domains,
 	  "route_config 'rc': virtual_host 'vh': 65 domains, limit is 64" },
-	{ "65 routes", ROUTE, vh_65_routes, "route_config 'rc': virtual_host 'vh': 65 routes, limit is 64" },
+	{ "257 routes", ROUTE, vh_65_routes, "route_config 'rc': virtual_host 'vh': 257 routes, limit is 256" },
 };
 
 static void test_bad(void **state)

@@ -177,31 +177,45 @@ static int write_names(int fd, const char **names, size_t n, __u8 kind, __u8 slo
 	return 0;
 }
 
-/* Route tables go to the idle slot's entries; an entry no frontend of that
- * slot points to is never read, so stale ones past n_routes stay. */
-static int write_routes(int fd, const struct km_records *r, __u8 slot)
+/*
+ * Route tables go to the idle slot's entries: a small one into km_route
+ * (an array: stale entries past the ones written are never read), a big
+ * one into km_route_big, whose entries the slot no longer uses are
+ * deleted so their memory comes back.
+ */
+static int write_routes(const struct km_maps *mp, const struct km_records *r,
+			__u8 slot)
 {
-	unsigned char *v;
+	unsigned char *v = NULL;
+	size_t vlen;
 	int ret = 0;
 
-	if (r->n_routes == 0)
-		return 0;
-	v = malloc(KM_ROUTE_TABLE_MAX);
-	if (!v)
-		return -ENOMEM;
 	for (size_t i = 0; i < r->n_routes && !ret; i++) {
-		__u32 k = km_route_index(slot, i);
+		bool big = r->route_big[i];
+		size_t max = big ? KM_ROUTE_TABLE_BIG : KM_ROUTE_TABLE_MAX;
+		__u32 k = big ? km_route_big_index(slot, r->route_ids[i]) :
+				km_route_index(slot, r->route_ids[i]);
 
-		if (r->route_lens[i] > KM_ROUTE_TABLE_MAX) {
-			ret = -E2BIG;
-			break;
-		}
+		if (r->route_lens[i] > max)
+			return -E2BIG;
+		vlen = max;
+		v = v ? v : malloc(KM_ROUTE_TABLE_BIG);
+		if (!v)
+			return -ENOMEM;
 		memcpy(v, r->route_blobs[i], r->route_lens[i]);
-		memset(v + r->route_lens[i], 0, KM_ROUTE_TABLE_MAX - r->route_lens[i]);
-		if (bpf_map_update_elem(fd, &k, v, BPF_ANY))
+		memset(v + r->route_lens[i], 0, vlen - r->route_lens[i]);
+		if (bpf_map_update_elem(big ? mp->route_big : mp->route, &k, v,
+					BPF_ANY))
 			ret = -errno;
 	}
 	free(v);
+	for (__u32 id = r->n_big_routes; !ret && id < KM_MAX_BIG_ROUTE_CONFIGS;
+	     id++) {
+		__u32 k = km_route_big_index(slot, id);
+
+		if (bpf_map_delete_elem(mp->route_big, &k) && errno != ENOENT)
+			ret = -errno;
+	}
 	return ret;
 }
 
@@ -240,7 +254,7 @@ static int write_slot(const struct km_maps *mp, const struct km_records *r,
 				  KM_NAME_CLUSTER, slot);
 	if (!ret) {
 		*what = "km_route";
-		ret = write_routes(mp->route, r, slot);
+		ret = write_routes(mp, r, slot);
 	}
 	if (!ret) {
 		*what = "km_frontend";

@@ -13,7 +13,7 @@
  * test_maps checks the list against the object's maps.
  */
 #define KM_MAPS(X) X(gen) X(frontend) X(cluster) X(endpoint) X(names) \
-	X(enroll) X(rr) X(counters) X(route)
+	X(enroll) X(rr) X(counters) X(route) X(route_big)
 
 #define KM_MAP_FD(name) int name;
 struct km_maps {

@@ -531,6 +531,8 @@ int cmd_explain(struct ctl *c, int argc, char **argv)
 	struct http_fe *f;
 	void *table = NULL;
 	__u32 idx;
+	size_t tlen;
+	bool big;
 	int o, ret = 2;
 
 	if (!headers)
@@ -580,21 +582,26 @@ int cmd_explain(struct ctl *c, int argc, char **argv)
 		ret = 0;
 		goto out;
 	}
-	table = malloc(KM_ROUTE_TABLE_MAX);
-	idx = km_route_index(c->gen.slot, f->fe.route_id);
-	if (!table || bpf_map_lookup_elem(c->maps.route, &idx, table)) {
-		fprintf(stderr, "kmeshctl: explain: reading km_route[%u] (route table %u of slot %u): %s\n",
-			idx, f->fe.route_id, c->gen.slot, strerror(table ? errno : ENOMEM));
+	big = f->fe.flags & KM_FE_L7_BIG;
+	tlen = big ? KM_ROUTE_TABLE_BIG : KM_ROUTE_TABLE_MAX;
+	table = malloc(tlen);
+	idx = big ? km_route_big_index(c->gen.slot, f->fe.route_id) :
+		    km_route_index(c->gen.slot, f->fe.route_id);
+	if (!table || bpf_map_lookup_elem(big ? c->maps.route_big : c->maps.route,
+					  &idx, table)) {
+		fprintf(stderr, "kmeshctl: explain: reading %s[%u] (route table %u of slot %u): %s\n",
+			big ? "km_route_big" : "km_route", idx, f->fe.route_id,
+			c->gen.slot, strerror(table ? errno : ENOMEM));
 		goto out;
 	}
-	if (km_explain(table, KM_ROUTE_TABLE_MAX, &rq, &x, &err)) {
+	if (km_explain(table, tlen, &rq, &x, &err)) {
 		fprintf(stderr, "kmeshctl: explain: %s\n", err.msg);
 		goto out;
 	}
 	read_state(c->state_file, &st);
 	km_kmod_info(&km);
 	l4_why = l7_as_l4_reason(&st, &km);
-	explain_print(c, f, table, KM_ROUTE_TABLE_MAX, &x, l4_why);
+	explain_print(c, f, table, tlen, &x, l4_why);
 	ret = x.res.status == KM_ROUTE_MATCHED ? 0 : 1;
 out:
 	free(table);

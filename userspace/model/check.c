@@ -456,6 +456,7 @@ int km_check_route_config(const struct km_m_route_config *rc,
 			  const char *prefix, bool kernel, struct km_err *err)
 {
 	struct chk k = { .rc = rc, .prefix = prefix, .kernel = kernel };
+	size_t n_domains = 0;
 	int ret;
 
 	km_diag_init(&k.d, err, NULL);
@@ -466,8 +467,14 @@ int km_check_route_config(const struct km_m_route_config *rc,
 		return fail(&k, &rc->vhosts[KM_MAX_VHOSTS].src, -1, -1,
 			    "%zu virtual_hosts, limit is %d",
 			    rc->n_vhosts, KM_MAX_VHOSTS);
-	for (size_t vi = 0; !ret && vi < rc->n_vhosts; vi++)
+	for (size_t vi = 0; !ret && vi < rc->n_vhosts; vi++) {
+		n_domains += rc->vhosts[vi].n_domains;
 		ret = check_vhost(&k, vi);
+		if (!ret && n_domains > KM_MAX_RC_DOMAINS)
+			ret = fail(&k, &rc->vhosts[vi].src, -1, -1,
+				   "more than %d domains in all virtual hosts (at virtual_hosts[%zu])",
+				   KM_MAX_RC_DOMAINS, vi);
+	}
 	return ret ? ret : check_dups(&k);
 }
 

@@ -361,6 +361,9 @@ static int check_duplicates(struct km_records *r, const struct km_model *m,
 
 /* ---- route tables ---------------------------------------------------------- */
 
+/* the tables of one generation: small ones, then big ones (abi.h) */
+#define KM_ROUTE_TABLES (KM_MAX_ROUTE_CONFIGS + KM_MAX_BIG_ROUTE_CONFIGS)
+
 struct route_ids {
 	const struct km_model *m;
 	const struct km_strmap *ni;
@@ -380,25 +383,25 @@ static int route_cluster_id(void *ctx, const char *name, __u32 *id)
 	return 0;
 }
 
-/* The route id of @rc in @r, compiling it on first use. */
+/* The route id of @rc in @r (KM_FE_L7_BIG in fe->flags when its table is
+ * big), compiling it on first use. */
 static int route_table_id(const struct km_model *m, const struct km_strmap *ni,
 			  const struct km_m_listener *l,
 			  const struct km_m_route_config *rc,
-			  struct km_records *r, __u32 *id, struct km_err *err)
+			  struct km_records *r, struct km_frontend *fe,
+			  struct km_err *err)
 {
 	struct route_ids ctx = { .m = m, .ni = ni, .r = r };
-	size_t i;
+	const char *name = rc->name ? rc->name : "(inline)";
+	size_t i, n_small;
 	int ret;
 
 	for (i = 0; i < r->n_routes; i++)
-		if (r->route_src[i] == rc) {
-			*id = i;
-			return 0;
-		}
-	if (r->n_routes >= KM_MAX_ROUTE_CONFIGS) {
+		if (r->route_src[i] == rc)
+			goto found;
+	if (r->n_routes >= KM_ROUTE_TABLES) {	/* both classes full */
 		km_err_at(err, &rc->src, "listener '%s': route config '%s' is one more than the %d route configs kmesh serves",
-			   l->name, rc->name ? rc->name : "(inline)",
-			   KM_MAX_ROUTE_CONFIGS);
+			  l->name, name, KM_ROUTE_TABLES);
 		return -E2BIG;
 	}
 	ret = km_route_build(rc, 0, route_cluster_id, &ctx, &r->route_blobs[i],
@@ -407,7 +410,24 @@ static int route_table_id(const struct km_model *m, const struct km_strmap *ni,
 		return ret;
 	r->route_src[i] = rc;
 	r->n_routes++;
-	*id = i;
+	r->route_big[i] = r->route_lens[i] > KM_ROUTE_TABLE_MAX;
+	n_small = r->n_routes - 1 - r->n_big_routes;
+	if (r->route_big[i] && r->n_big_routes >= KM_MAX_BIG_ROUTE_CONFIGS) {
+		km_err_at(err, &rc->src, "listener '%s': route config '%s' compiles to %zu bytes, and %d route configs over %u bytes are already served",
+			  l->name, name, r->route_lens[i],
+			  KM_MAX_BIG_ROUTE_CONFIGS, KM_ROUTE_TABLE_MAX);
+		return -E2BIG;
+	}
+	if (!r->route_big[i] && n_small >= KM_MAX_ROUTE_CONFIGS) {
+		km_err_at(err, &rc->src, "listener '%s': route config '%s' is one more than the %d route configs kmesh serves",
+			  l->name, name, KM_MAX_ROUTE_CONFIGS);
+		return -E2BIG;
+	}
+	r->route_ids[i] = r->route_big[i] ? r->n_big_routes++ : n_small;
+found:
+	fe->route_id = r->route_ids[i];
+	if (r->route_big[i])
+		fe->flags |= KM_FE_L7_BIG;
 	return 0;
 }
 
@@ -578,7 +598,7 @@ static int chain_frontend(const struct km_model *m, const struct km_strmap *ni,
 	if (ret)
 		return ret;
 	if (fe->flags & KM_FE_L7)
-		return route_table_id(m, ni, l, rc, r, &fe->route_id, err);
+		return route_table_id(m, ni, l, rc, r, fe, err);
 	return 0;
 }
 
@@ -912,15 +932,18 @@ static int alloc_records(const struct km_model *m, struct km_records *r)
 	r->inbound = calloc(m->n_listeners + 1, sizeof(char *));
 	r->sniffed = calloc(m->n_listeners + 1, sizeof(char *));
 	r->port_wide = calloc(m->n_listeners + 1, sizeof(char *));
-	r->route_src = calloc(KM_MAX_ROUTE_CONFIGS, sizeof(*r->route_src));
-	r->route_blobs = calloc(KM_MAX_ROUTE_CONFIGS, sizeof(*r->route_blobs));
-	r->route_lens = calloc(KM_MAX_ROUTE_CONFIGS, sizeof(*r->route_lens));
+	r->route_src = calloc(KM_ROUTE_TABLES, sizeof(*r->route_src));
+	r->route_blobs = calloc(KM_ROUTE_TABLES, sizeof(*r->route_blobs));
+	r->route_lens = calloc(KM_ROUTE_TABLES, sizeof(*r->route_lens));
+	r->route_big = calloc(KM_ROUTE_TABLES, sizeof(*r->route_big));
+	r->route_ids = calloc(KM_ROUTE_TABLES, sizeof(*r->route_ids));
 	if (!r->fe_keys || !r->fe_vals || !r->clusters || !r->ep_keys ||
 	    !r->ep_vals || !r->listener_names || !r->cluster_names ||
 	    !r->l7_listeners || !r->waiting || !r->inbound || !r->sniffed ||
 	    !r->port_wide ||
 	    !r->route_src ||
-	    !r->route_blobs || !r->route_lens)
+	    !r->route_blobs || !r->route_lens || !r->route_big ||
+	    !r->route_ids)
 		return -ENOMEM;
 	return 0;
 }
@@ -1012,5 +1035,7 @@ void km_records_free(struct km_records *r)
 	free(r->route_src);
 	free(r->route_blobs);
 	free(r->route_lens);
+	free(r->route_big);
+	free(r->route_ids);
 	memset(r, 0, sizeof(*r));
 }

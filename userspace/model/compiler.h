@@ -36,12 +36,16 @@ struct km_records {
 	size_t n_l7_listeners;
 	const char **l7_listeners;
 
-	/* Compiled route tables (route_table.h), route id = index; one per
-	 * distinct route config any served listener uses. */
-	size_t n_routes;
+	/* Compiled route tables (route_table.h), one per distinct route
+	 * config any served listener uses. A table over KM_ROUTE_TABLE_MAX
+	 * bytes is big (km_route_big): route_ids[i] counts within its class,
+	 * the id its frontends carry (with KM_FE_L7_BIG when big). */
+	size_t n_routes, n_big_routes;
 	const struct km_m_route_config **route_src;	/* borrowed */
 	void **route_blobs;				/* owned */
 	size_t *route_lens;
+	bool *route_big;
+	__u32 *route_ids;
 
 	/* Listeners not served yet: waiting for their RDS route config
 	 * (model.rds_may_wait). Borrowed. */

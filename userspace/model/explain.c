@@ -46,7 +46,7 @@ const struct km_rt_head *km_rt_view_head(const void *blob, size_t len)
 		return NULL;
 	if (h->magic != KM_RT_MAGIC || h->version != KM_RT_VERSION ||
 	    h->len < sizeof(*h) || h->len > len ||
-	    h->len > KM_ROUTE_TABLE_MAX || h->n_vhosts > KM_MAX_VHOSTS)
+	    h->len > KM_ROUTE_TABLE_BIG || h->n_vhosts > KM_MAX_VHOSTS)
 		return NULL;
 	return h;
 }
@@ -402,7 +402,9 @@ static int build_head(struct km_explain *x, const struct km_explain_req *rq,
 #define PROBE_MAX (sizeof(struct km_rt_head) +				\
 		   KM_MAX_DOMAINS * (sizeof(struct km_rt_vhost) +		\
 				     sizeof(struct km_rt_domain) +		\
-				     KM_RT_STR_MAX + 1) + 64)
+				     sizeof(struct km_rt_dref) +		\
+				     KM_RT_STR_MAX + 1) +			\
+		   sizeof(struct km_rt_index) + 2 * sizeof(__u32) + 64)
 
 struct probe {
 	__u32 words[PROBE_MAX / 4 + 1];	/* 4-aligned, as the matcher needs */
@@ -431,6 +433,47 @@ static __u32 probe_str(struct probe *p, const void *blob, size_t len,
 	return at;
 }
 
+/* The probe's domain index, after its strings: one bucket for every
+ * exact domain, then the wildcards (the real table's index is not needed:
+ * a probe holds a few domains). Returns the blob's length. */
+static size_t probe_index(struct probe *p, __u16 n_vhosts)
+{
+	size_t at = (p->str_at + 3) & ~(size_t)3;
+	struct km_rt_index *x = probe_at(p, at);
+	__u32 *start = probe_at(p, at + sizeof(*x));
+	size_t refs = at + sizeof(*x) + 2 * sizeof(__u32), n = 0;
+
+	x->bucket_off = (__u32)(at + sizeof(*x));
+	x->bucket_bits = 0;
+	x->exact_off = (__u32)refs;
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			x->n_exact = (__u32)n;
+			x->wild_off = (__u32)(refs + n * sizeof(struct km_rt_dref));
+		}
+		for (__u16 vi = 0; vi < n_vhosts; vi++) {
+			const struct km_rt_vhost *v = probe_at(p, sizeof(struct km_rt_head) +
+							       vi * sizeof(*v));
+
+			for (__u16 di = 0; di < v->n_domains; di++) {
+				__u32 off = v->domain_off + di * sizeof(struct km_rt_domain);
+				const struct km_rt_domain *d = probe_at(p, off);
+				struct km_rt_dref *r;
+
+				if ((d->kind == KM_RT_DOM_EXACT) != (pass == 0))
+					continue;
+				r = probe_at(p, refs + n++ * sizeof(*r));
+				r->domain_off = off;
+				r->vhost = vi;
+			}
+		}
+	}
+	x->n_wild = (__u32)n - x->n_exact;
+	start[0] = 0;
+	start[1] = x->n_exact;
+	return refs + n * sizeof(struct km_rt_dref);
+}
+
 static void probe_head(struct probe *p, __u16 flags, __u16 n_vhosts)
 {
 	struct km_rt_head *h = probe_at(p, 0);
@@ -440,7 +483,8 @@ static void probe_head(struct probe *p, __u16 flags, __u16 n_vhosts)
 	h->flags = flags;
 	h->n_vhosts = n_vhosts;
 	h->vhost_off = sizeof(*h);
-	h->len = (__u32)((p->str_at + 3) & ~(size_t)3);
+	h->index_off = (__u32)((p->str_at + 3) & ~(size_t)3);
+	h->len = (__u32)probe_index(p, n_vhosts);
 }
 
 static int probe_match(struct probe *p, const struct km_explain *x,

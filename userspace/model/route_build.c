@@ -36,11 +36,21 @@ struct rb {
 
 	/* pass 1: what the blob holds */
 	size_t n_domains, n_routes, n_headers, n_targets, str_bytes;
+	size_t n_exact, n_wild;
+	unsigned int bucket_bits;
 
 	/* pass 2: the blob and where each region's next record goes */
 	unsigned char *t;
 	size_t len;
 	size_t vhost_at, domain_at, route_at, header_at, target_at, str_at;
+	size_t index_at, bucket_at, exact_at, wild_at;
+	/* the exact domains' index entries and hashes, sorted into their
+	 * buckets once every domain is out (index_finish) */
+	struct exact_ent {
+		__u32 hash;
+		struct km_rt_dref r;
+	} *ex;
+	size_t n_ex;
 };
 
 /* ---- messages: model/check.c's format ------------------------------------- */
@@ -95,7 +105,11 @@ static void count(struct rb *b)
 			size_t n;
 
 			/* the pool holds the domain without its '*' */
-			domain_kind(v->domains[di], &s, &n);
+			if (domain_kind(v->domains[di], &s, &n) ==
+			    KM_RT_DOM_EXACT)
+				b->n_exact++;
+			else
+				b->n_wild++;
 			b->str_bytes += n + 1;
 		}
 		b->n_domains += v->n_domains;
@@ -142,9 +156,70 @@ static void put_cstr(struct rb *b, const char *s, bool lower, __u32 *off,
 	put_str(b, s ? s : "", s ? strlen(s) : 0, lower, off, len);
 }
 
-static void emit_domains(struct rb *b, const struct km_m_vhost *v,
-			 struct km_rt_vhost *out)
+/* The index entry of the domain record at @off of virtual host @vi:
+ * wildcards in config order, exact domains kept for index_finish(). */
+static void index_domain(struct rb *b, const struct km_rt_domain *d,
+			 size_t off, size_t vi)
 {
+	struct km_rt_dref r = { .domain_off = (__u32)off, .vhost = (__u16)vi };
+
+	if (d->kind != KM_RT_DOM_EXACT) {
+		memcpy(b->t + b->wild_at, &r, sizeof(r));
+		b->wild_at += sizeof(r);
+		return;
+	}
+	b->ex[b->n_ex].hash = km_rt_hash((const char *)b->t + d->off, d->len);
+	b->ex[b->n_ex++].r = r;
+}
+
+/* Fewest buckets that keep chains short: at least one per exact domain,
+ * a power of two. */
+static unsigned int bucket_bits(size_t n_exact)
+{
+	unsigned int bits = 0;
+
+	while (bits < KM_RT_MAX_BUCKET_BITS && ((size_t)1 << bits) < n_exact)
+		bits++;
+	return bits;
+}
+
+/* The index record, start[] and the exact domains by bucket (a counting
+ * sort, stable: config order within a bucket). */
+static void index_finish(struct rb *b)
+{
+	__u32 nb = 1u << b->bucket_bits, mask = nb - 1, *start;
+	struct km_rt_index x = {
+		.bucket_off = (__u32)b->bucket_at,
+		.exact_off = (__u32)b->exact_at,
+		.wild_off = (__u32)(b->wild_at - b->n_wild * sizeof(struct km_rt_dref)),
+		.n_exact = (__u32)b->n_exact,
+		.n_wild = (__u32)b->n_wild,
+		.bucket_bits = (__u16)b->bucket_bits,
+	};
+
+	memcpy(b->t + b->index_at, &x, sizeof(x));
+	start = (__u32 *)(b->t + b->bucket_at);
+	for (size_t i = 0; i < b->n_ex; i++)
+		start[(b->ex[i].hash & mask) + 1]++;
+	for (__u32 i = 0; i < nb; i++)
+		start[i + 1] += start[i];
+	/* start[k] is now bucket k's first slot; place, then shift back */
+	for (size_t i = 0; i < b->n_ex; i++) {
+		__u32 k = b->ex[i].hash & mask;
+
+		memcpy(b->t + b->exact_at + start[k] * sizeof(struct km_rt_dref),
+		       &b->ex[i].r, sizeof(struct km_rt_dref));
+		start[k]++;
+	}
+	for (__u32 i = nb; i > 0; i--)
+		start[i] = start[i - 1];
+	start[0] = 0;
+}
+
+static void emit_domains(struct rb *b, size_t vi, struct km_rt_vhost *out)
+{
+	const struct km_m_vhost *v = &b->rc->vhosts[vi];
+
 	out->n_domains = (__u16)v->n_domains;
 	out->domain_off = (__u32)b->domain_at;
 	for (size_t i = 0; i < v->n_domains; i++) {
@@ -154,6 +229,7 @@ static void emit_domains(struct rb *b, const struct km_m_vhost *v,
 
 		d->kind = domain_kind(v->domains[i], &s, &n);
 		put_str(b, s, n, true, &d->off, &d->len);
+		index_domain(b, d, b->domain_at, vi);
 		b->domain_at += sizeof(*d);
 	}
 }
@@ -279,7 +355,11 @@ static int emit(struct rb *b, unsigned int flags)
 	b->header_at = b->route_at + b->n_routes * sizeof(struct km_rt_route);
 	b->target_at = b->header_at +
 		       b->n_headers * sizeof(struct km_rt_header_match);
-	b->str_at = b->target_at + b->n_targets * sizeof(struct km_target);
+	b->index_at = b->target_at + b->n_targets * sizeof(struct km_target);
+	b->bucket_at = b->index_at + sizeof(struct km_rt_index);
+	b->exact_at = b->bucket_at + ((1u << b->bucket_bits) + 1) * sizeof(__u32);
+	b->wild_at = b->exact_at + b->n_exact * sizeof(struct km_rt_dref);
+	b->str_at = b->wild_at + b->n_wild * sizeof(struct km_rt_dref);
 
 	h->magic = KM_RT_MAGIC;
 	h->version = KM_RT_VERSION;
@@ -287,6 +367,7 @@ static int emit(struct rb *b, unsigned int flags)
 	h->len = (__u32)b->len;
 	h->n_vhosts = (__u16)rc->n_vhosts;
 	h->vhost_off = (__u32)b->vhost_at;
+	h->index_off = (__u32)b->index_at;
 	put_cstr(b, rc->name, false, &h->name_off, &h->name_len);
 	for (size_t vi = 0; vi < rc->n_vhosts; vi++) {
 		const struct km_m_vhost *v = &rc->vhosts[vi];
@@ -294,11 +375,12 @@ static int emit(struct rb *b, unsigned int flags)
 
 		b->vhost_at += sizeof(*o);
 		put_cstr(b, v->name, false, &o->name_off, &o->name_len);
-		emit_domains(b, v, o);
+		emit_domains(b, vi, o);
 		ret = emit_routes(b, vi, o);
 		if (ret)
 			return ret;
 	}
+	index_finish(b);
 	return 0;
 }
 
@@ -320,23 +402,33 @@ int km_route_build(const struct km_m_route_config *rc, unsigned int flags,
 	if (ret)
 		return ret;
 	count(&b);
+	b.bucket_bits = bucket_bits(b.n_exact);
 
 	len = sizeof(struct km_rt_head) +
 	      rc->n_vhosts * sizeof(struct km_rt_vhost) +
 	      b.n_domains * sizeof(struct km_rt_domain) +
 	      b.n_routes * sizeof(struct km_rt_route) +
 	      b.n_headers * sizeof(struct km_rt_header_match) +
-	      b.n_targets * sizeof(struct km_target) + align4(b.str_bytes);
-	if (len > KM_ROUTE_TABLE_MAX)
+	      b.n_targets * sizeof(struct km_target) +
+	      sizeof(struct km_rt_index) +
+	      ((1u << b.bucket_bits) + 1) * sizeof(__u32) +
+	      (b.n_exact + b.n_wild) * sizeof(struct km_rt_dref) +
+	      align4(b.str_bytes);
+	if (len > KM_ROUTE_TABLE_BIG)
 		return fail(&b, -E2BIG, NULL, -1, -1,
-			    "compiled route table would be %zu bytes, limit is %u (KM_ROUTE_TABLE_MAX): fewer virtual hosts, routes or shorter strings",
-			    len, KM_ROUTE_TABLE_MAX);
+			    "compiled route table would be %zu bytes, limit is %u (KM_ROUTE_TABLE_BIG): fewer virtual hosts, routes or shorter strings",
+			    len, KM_ROUTE_TABLE_BIG);
 
 	b.len = len;
 	b.t = calloc(1, len);
-	if (!b.t)
+	b.ex = calloc(b.n_exact + 1, sizeof(*b.ex));
+	if (!b.t || !b.ex) {
+		free(b.t);
+		free(b.ex);
 		return fail(&b, -ENOMEM, NULL, -1, -1, "out of memory");
+	}
 	ret = emit(&b, flags);
+	free(b.ex);
 	if (ret) {
 		free(b.t);
 		return ret;
