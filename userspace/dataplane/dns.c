@@ -573,15 +573,19 @@ static int view_cluster(const struct km_dns *d, struct km_m_cluster *c)
 	return 0;
 }
 
+bool km_dns_wanted(const struct km_model *m)
+{
+	for (size_t i = 0; i < m->n_clusters; i++)
+		if (km_cluster_is_dns(&m->clusters[i]))
+			return true;
+	return false;
+}
+
 int km_dns_view(const struct km_dns *d, const struct km_model *m,
 		struct km_model *view)
 {
-	bool any = false;
-
 	*view = *m;
-	for (size_t i = 0; i < m->n_clusters && !any; i++)
-		any = km_cluster_is_dns(&m->clusters[i]);
-	if (!any)
+	if (!km_dns_wanted(m))
 		return 0;
 	view->clusters = malloc(m->n_clusters * sizeof(*view->clusters));
 	if (!view->clusters) {

@@ -42,6 +42,9 @@ int km_dns_new(struct km_dns **d, const char *servers, km_dns_log_fn log,
 	       struct km_err *err);
 void km_dns_free(struct km_dns *d);
 
+/* Whether @m has a STRICT_DNS or LOGICAL_DNS cluster. */
+bool km_dns_wanted(const struct km_model *m);
+
 /* The model with each DNS cluster's names replaced by their last good
  * addresses: a shallow copy (the cluster array and the DNS clusters'
  * endpoint arrays are new, everything else is @m's). @d may be NULL: the

@@ -306,11 +306,14 @@ static int apply_config(struct kmeshd *d)
 	} else {
 		ret = apply_model(d, &m, &err);
 	}
-	/* a changed DNS answer applies the serving model again */
-	if (!ret && d->dns) {
+	/* a changed DNS answer applies the serving model again; kept only
+	 * when it has DNS clusters (a big config is not held twice) */
+	if (!ret) {
 		km_model_free(&d->kept);
-		d->kept = m;
-		memset(&m, 0, sizeof(m));
+		if (d->dns && km_dns_wanted(&m)) {
+			d->kept = m;
+			memset(&m, 0, sizeof(m));
+		}
 	}
 	km_model_free(&m);
 	/* glibc keeps freed heap: a 250k-cluster config would hold on to
