@@ -42,7 +42,7 @@ USR_DIRS := userspace/source/yaml userspace/source/xds userspace/model \
 USR_INC  := $(USR_DIRS:%=-I%)
 CFLAGS   += $(SAN_FLAGS) $(WARN) -DKMESH_VERSION='"$(KMESH_VERSION)"' -std=gnu11 -D_GNU_SOURCE -Iinclude $(USR_INC) -I$(B) -I$(B)/proto -I/usr/include/libnl3
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
-LIBS     := $(LIBBPF_LIBS) -lyaml -lnl-genl-3 -lnl-3 -lprotobuf-c -lnghttp2 -lcares
+LIBS     := $(LIBBPF_LIBS) -lyaml -lnl-genl-3 -lnl-3 -lprotobuf-c -lnghttp2 -lssl -lcrypto -lcares
 
 # libbpf's bpf_tracing.h names the target architecture (x86, arm64, ...)
 BPF_ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \

@@ -112,6 +112,7 @@ if [ "$what" = all ] || [ "$what" = --xds ]; then
 	run_suite "gRPC transport" tests/xds/grpc_echo_test.sh
 	run_suite "xDS test control plane" tests/xds/server_selftest.sh
 	run_suite "xDS" tests/xds/run.sh
+	run_suite "xDS over TLS" tests/xds/tls.sh
 fi
 # The mesh benchmark's harness in smoke mode (1 s runs): every configuration
 # gives well-formed figures or says why not; timings are not judged

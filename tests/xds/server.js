@@ -7,6 +7,8 @@
  *   node tests/xds/server.js [--port N] [--control-port N] [--ready-file F]
  *                            [--host 127.0.0.1|::1] [--init FILE] [--verbose]
  *                            [--delta-report-missing]
+ *                            [--tls-cert F --tls-key F [--tls-client-ca F]]
+ *                            [--token-file F]
  *   node tests/xds/server.js --debug      # include paths, versions; exits
  *
  * Serves envoy.service.discovery.v3.AggregatedDiscoveryService
@@ -16,6 +18,13 @@
  * both are up. --init FILE: {"<type URL or cds|eds|lds|rds>": [resources]}
  * set before listening. --delta-report-missing: delta subscriptions to names
  * that do not exist are answered with those names in removed_resources.
+ * --tls-cert/--tls-key: serve TLS (ALPN h2) instead of h2c; the files are
+ * read at every listen (start, POST /restart), so a restart after replacing
+ * them rotates the server's certificate. --tls-client-ca: require a client
+ * certificate signed by it. --token-file F: every call must carry
+ * "authorization: Bearer <F's content, trimmed>"; F is re-read per call;
+ * other calls end at once with grpc-status 16 UNAUTHENTICATED. Each call's
+ * authorization outcome is in /state (streams[].auth).
  *
  * Control: HTTP/1.1 JSON on 127.0.0.1:CONTROL (errors: 4xx {"error": ...};
  * bash helpers in tests/xds/lib.sh; details at route() below):
@@ -616,6 +625,7 @@ function parseArgs(argv) {
 	const o = {
 		port: 0, controlPort: 0, readyFile: null, verbose: false, debug: false,
 		init: null, deltaReportMissing: false, host: '127.0.0.1',
+		tlsCert: null, tlsKey: null, tlsClientCa: null, tokenFile: null,
 	};
 	for (let i = 0; i < argv.length; i++) {
 		const a = argv[i];
@@ -640,13 +650,23 @@ function parseArgs(argv) {
 			o.debug = true;
 		else if (a === '--delta-report-missing')
 			o.deltaReportMissing = true;
+		else if (a === '--tls-cert')
+			o.tlsCert = next();
+		else if (a === '--tls-key')
+			o.tlsKey = next();
+		else if (a === '--tls-client-ca')
+			o.tlsClientCa = next();
+		else if (a === '--token-file')
+			o.tokenFile = next();
 		else if (a === '--help' || a === '-h') {
 			process.stdout.write(fs.readFileSync(__filename, 'utf8')
-				.split('\n').slice(2, 38).join('\n') + '\n');
+				.split('\n').slice(2, 47).join('\n') + '\n');
 			process.exit(0);
 		} else
 			throw new Error(`unknown argument ${a}`);
 	}
+	if (!o.tlsCert !== !o.tlsKey || (o.tlsClientCa && !o.tlsCert))
+		throw new Error('--tls-cert and --tls-key go together (and --tls-client-ca with them)');
 	if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(o.host))
 		throw new Error('--host: a loopback address only (127.x.y.z, ::1)');
 	for (const k of ['port', 'controlPort'])
@@ -1087,9 +1107,52 @@ function main() {
 		}
 	}
 
+	/* The call's bearer token against --token-file (read now: tests
+	 * rotate it). Records the outcome on the stream; the reason a call is
+	 * refused, or null. */
+	function checkAuth(st, call) {
+		const got = call.metadata.get('authorization').map(String);
+		const ctx = call.getAuthContext ? call.getAuthContext() : {};
+		const cert = ctx && ctx.sslPeerCertificate;
+		st.auth = {
+			authorization: got[0] === undefined ? null : got[0],
+			/* a call only gets here over what the server serves */
+			transport: opt.tlsCert ? 'tls' : 'h2c',
+			client_cert: cert && cert.subject ? cert.subject.CN || '' : null,
+			ok: true, reason: null,
+		};
+		if (!opt.tokenFile)
+			return null;
+		let want;
+		try {
+			want = fs.readFileSync(opt.tokenFile, 'utf8').trim();
+		} catch (e) {
+			want = null;
+		}
+		let why = null;
+		if (got.length === 0)
+			why = 'missing authorization: no bearer token';
+		else if (!got[0].startsWith('Bearer '))
+			why = 'authorization is not a Bearer token';
+		else if (want === null || got[0].slice(7) !== want)
+			why = 'authentication failure: the bearer token is not valid';
+		st.auth.ok = !why;
+		st.auth.reason = why;
+		return why;
+	}
+
 	function handler(kind) {
 		return (call) => {
 			const st = newStream(kind, call);
+			const refused = checkAuth(st, call);
+			if (refused) {
+				log(`stream ${st.id}: refused: ${refused}`);
+				closeStream(st, `refused: ${refused}`);
+				call.emit('error', Object.assign(new Error(refused), {
+					code: grpc.status.UNAUTHENTICATED, details: refused,
+				}));
+				return;
+			}
 			call.on('data', (req) => {
 				try {
 					(kind === 'sotw' ? onSotw : onDelta)(st, req);
@@ -1129,9 +1192,28 @@ function main() {
 	 * and every connection without tearing down the gRPC server object. */
 	let injector = null, netServer = null, listening = false, xdsPort = opt.port, restarting = false;
 
+	/* read at every listen: a restart after replacing the files rotates
+	 * the server's certificate */
+	function credentials() {
+		if (!opt.tlsCert)
+			return grpc.ServerCredentials.createInsecure();
+		const ca = opt.tlsClientCa ? fs.readFileSync(opt.tlsClientCa) : null;
+		return grpc.ServerCredentials.createSsl(ca, [{
+			cert_chain: fs.readFileSync(opt.tlsCert),
+			private_key: fs.readFileSync(opt.tlsKey),
+		}], !!ca);
+	}
+
 	function listen(port) {
 		return new Promise((resolve, reject) => {
-			injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+			let creds;
+			try {
+				creds = credentials();
+			} catch (e) {
+				reject(e);
+				return;
+			}
+			injector = grpcServer.createConnectionInjector(creds);
 			const inj = injector;
 			const srv = net.createServer((sock) => {
 				const id = ++sessions.connSeq;
@@ -1211,7 +1293,7 @@ function main() {
 		return {
 			id: st.id, kind: st.kind, open: st.open, peer: st.peer, conn: st.conn,
 			opened_at: st.opened_at, closed_at: st.closed_at, close_reason: st.close_reason,
-			node: st.node, types,
+			node: st.node, auth: st.auth || null, types,
 		};
 	};
 

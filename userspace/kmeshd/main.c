@@ -41,6 +41,7 @@
 #include "sockmap.h"
 #include "sys.h"
 #include "state.h"
+#include "xds_tls.h"
 
 #define KM_DEFAULT_CONFIG "/etc/kmesh/mesh.yaml"
 /* Editors write a file in several steps; reload once it settles. */
@@ -338,6 +339,13 @@ static void dns_changed(struct kmeshd *d)
 	if (ret)
 		logmsg(LOG_ERR, "DNS: applying the new addresses failed: %s",
 		       err.msg);
+}
+
+/* The ADS client's connection events: failures with their cause, streams
+ * coming up. */
+static void ads_log(void *arg, int level, const char *msg)
+{
+	logmsg(level, "%s", msg);
 }
 
 /* ADS hands over each candidate model: a failure here NACKs it. */
@@ -833,8 +841,12 @@ static void usage(FILE *f)
 		"      --state-dir DIR  where kmeshd.state is written (default " KM_STATE_DIR ")\n"
 		"      --check          read and compile the config, report, exit (0 ok, 1 invalid)\n"
 		"      --uninstall      detach the programs and remove every pin (config and enrollments are lost)\n"
-		"      --xds HOST:PORT  take the config from an xDS (ADS, gRPC h2c) server, e.g. istiod:15010\n"
-		"      --xds-delta      use Delta ADS instead of state of the world\n"
+		"      --xds HOST:PORT  take the config from an xDS (ADS over gRPC) server: istiod:15010\n"
+		"                       (plaintext h2c), or istiod.istio-system.svc:15012 with --xds-ca\n"
+		"                       (TLS); --xds-address is the same flag\n"
+		"      --xds-delta      use Delta ADS instead of state of the world\n");
+	xds_tls_usage(f);
+	fprintf(f,
 		"      --node-id ID     xDS node id (default sidecar~POD_IP~POD.NS~NS.svc.cluster.local)\n"
 		"      --pod-ip IP --pod-name NAME --pod-namespace NS --cluster-id ID\n"
 		"      --istio-version V --node-name NAME --labels k=v,k=v\n"
@@ -868,6 +880,12 @@ int main(int argc, char **argv)
 		{ "dns-server", required_argument, NULL, 1009 },
 		{ "xds", required_argument, NULL, 'X' },
 		{ "xds-delta", no_argument, NULL, 'D' },
+		{ "xds-address", required_argument, NULL, 'X' },
+		{ "xds-ca", required_argument, NULL, KMD_XDS_TLS_OPT },
+		{ "xds-san", required_argument, NULL, KMD_XDS_TLS_OPT + 1 },
+		{ "xds-token", required_argument, NULL, KMD_XDS_TLS_OPT + 2 },
+		{ "xds-cert", required_argument, NULL, KMD_XDS_TLS_OPT + 3 },
+		{ "xds-key", required_argument, NULL, KMD_XDS_TLS_OPT + 4 },
 		{ "node-id", required_argument, NULL, 1000 },
 		{ "pod-ip", required_argument, NULL, 1001 },
 		{ "pod-name", required_argument, NULL, 1002 },
@@ -891,6 +909,7 @@ int main(int argc, char **argv)
 	const char *xds_addr = NULL, *pod_ip = NULL, *pod_name = NULL;
 	bool config_given = false;
 	struct km_gen g;
+	struct xds_tls xt = {};
 	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
@@ -914,6 +933,8 @@ int main(int argc, char **argv)
 		case 1007: d.xds.node.labels = optarg; break;
 		case 1008: sockmap = true; break;
 		case 1009: d.dns_server = optarg; break;
+		case KMD_XDS_TLS_OPT ... KMD_XDS_TLS_OPT + KMD_XDS_TLS_NOPTS - 1:
+			xds_tls_flag(&xt, c, optarg); break;
 		case 'v': verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -929,6 +950,9 @@ int main(int argc, char **argv)
 	d.source = d.config;
 	if (xds_addr && setup_xds(&d, xds_addr, pod_ip, pod_name, config_given))
 		return 2;
+	if (xds_tls_setup(&xt, &d.xds, xds_addr != NULL))
+		return 2;
+	d.xds.log = ads_log;
 
 	libbpf_set_print(libbpf_log);
 	if (uninstall) {
@@ -1007,6 +1031,11 @@ int main(int argc, char **argv)
 	       peer_vip ? "" : "; getpeername shows endpoints (--no-peer-vip)");
 
 	if (xds_addr) {
+		char how[600];
+		int warn = xds_tls_summary(&d.xds, how, sizeof(how));
+
+		logmsg(warn ? LOG_WARN : LOG_INFO, "xDS: to %s over %s%s", d.source, how,
+		       warn ? "; port 15012 is istiod's TLS port: plaintext will not work there, add --xds-ca" : "");
 		if (km_ads_new(&d.ads, &d.xds, apply_xds, &d, &err)) {
 			logmsg(LOG_ERR, "xDS: %s", err.msg);
 			return 1;

@@ -38,7 +38,7 @@
  * "<type>_<field>" for each of KM_STATE_XDS_TYPES. kmeshctl config prints
  * them in this order. */
 #define KM_ST_XDS "xds_"
-#define KM_STATE_XDS_GENERAL(X) X(server) X(mode) X(connected) X(node_id) \
+#define KM_STATE_XDS_GENERAL(X) X(server) X(mode) X(transport) X(connected) X(node_id) \
 	X(reconnects) X(last_error) X(skipped_filters)			  \
 	X(skipped_typed_configs) X(skipped_chains) X(skipped_listeners)	  \
 	X(last_response_bytes) X(last_response_ms)

@@ -12,6 +12,7 @@
 #include "ads.h"
 #include "state.h"
 #include "grpc.h"
+#include "grpc_frame.h"
 #include "resources.h"
 #include "strmap.h"
 
@@ -22,6 +23,7 @@
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
 #define GRPC_INVALID_ARGUMENT 3
+#define GRPC_UNAUTHENTICATED 16
 /* error_detail stays readable: the first errors, then a count */
 #define NACK_MSG_MAX 4096
 
@@ -66,6 +68,7 @@ struct km_ads {
 	struct km_grpc *g;
 	bool closed;			/* on_close ran; free g outside callbacks */
 	bool node_sent;
+	bool up_logged;			/* this stream's first response logged */
 	uint64_t reconnect_at;		/* 0: connected or connecting */
 	uint32_t backoff_ms;
 	uint64_t reconnects;
@@ -699,6 +702,53 @@ out:
 	envoy__service__discovery__v3__delta_discovery_response__free_unpacked(r, NULL);
 }
 
+/* ---- what kmeshd logs ------------------------------------------------------------ */
+
+__attribute__((format(printf, 3, 4)))
+static void ads_log(struct km_ads *a, int level, const char *fmt, ...)
+{
+	char msg[sizeof(a->last_error) + 200];
+	va_list ap;
+
+	if (!a->o.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	a->o.log(a->o.log_arg, level, msg);
+}
+
+static void ads_log_up(struct km_ads *a)
+{
+	char how[300];
+
+	km_grpc_describe(a->g, how, sizeof(how));
+	ads_log(a, 2, "xDS: stream to %s:%u up (%s%s%s)", a->o.host, a->o.port, how,
+		a->o.token_file ? "; bearer token from " : "",
+		a->o.token_file ? a->o.token_file : "");
+}
+
+static void ads_log_retry(struct km_ads *a, uint64_t in_ms)
+{
+	ads_log(a, 1, "xDS: %s:%u: %s; the running config keeps serving; retrying in %llu ms",
+		a->o.host, a->o.port, a->last_error, (unsigned long long)in_ms);
+}
+
+/* The call ended with a grpc-status: its name, the server's message, and
+ * for UNAUTHENTICATED which token it refused. */
+static void ads_status_error(struct km_ads *a, int status, const char *why)
+{
+	const char *hint = "";
+
+	if (status == GRPC_UNAUTHENTICATED)
+		hint = a->o.token_file ? "; the server refused the bearer token from " :
+		       "; no bearer token was sent";
+	snprintf(a->last_error, sizeof(a->last_error), "stream ended: grpc-status %d (%s)%s%s%s%s",
+		 status, km_grpc_status_name(status), why && *why ? ": " : "",
+		 why ? why : "", hint,
+		 status == GRPC_UNAUTHENTICATED && a->o.token_file ? a->o.token_file : "");
+}
+
 static void on_message(void *arg, const uint8_t *msg, size_t len)
 {
 	struct km_ads *a = arg;
@@ -707,6 +757,10 @@ static void on_message(void *arg, const uint8_t *msg, size_t len)
 	/* a response arrived: whatever broke the stream before is over;
 	 * a response that does not decode sets it again */
 	a->last_error[0] = 0;
+	if (!a->up_logged) {
+		a->up_logged = true;
+		ads_log_up(a);
+	}
 	if (a->o.delta)
 		on_delta(a, msg, len);
 	else
@@ -723,8 +777,7 @@ static void on_close(void *arg, int status, const char *why, int err)
 	struct km_ads *a = arg;
 
 	if (status >= 0)
-		snprintf(a->last_error, sizeof(a->last_error), "stream ended: grpc-status %d%s%s",
-			 status, why && *why ? ": " : "", why ? why : "");
+		ads_status_error(a, status, why);
 	else
 		snprintf(a->last_error, sizeof(a->last_error), "%s", why ? why : strerror(-err));
 	a->closed = true;
@@ -741,6 +794,7 @@ static void schedule_reconnect(struct km_ads *a)
 	a->backoff_ms = b;
 	/* jitter: 75% to 125% */
 	a->reconnect_at = km_now_ms() + b * 3 / 4 + (uint32_t)rand() % (b / 2 + 1);
+	ads_log_retry(a, a->reconnect_at - km_now_ms());
 }
 
 static void connect_stream(struct km_ads *a)
@@ -753,11 +807,21 @@ static void connect_stream(struct km_ads *a)
 		.keepalive_ms = a->o.keepalive_ms,
 	};
 	struct km_err err = {};
+	char *auth = NULL;
+	int ret;
 
 	a->closed = false;
 	a->node_sent = false;
+	a->up_logged = false;
 	a->reconnect_at = 0;
-	if (km_grpc_open(&a->g, &go, &cbs, a, &err)) {
+	/* the token rotates: read it for every stream */
+	ret = a->o.token_file ? km_token_header(a->o.token_file, &auth, &err) : 0;
+	go.tls = a->o.tls;
+	go.authorization = auth;
+	if (!ret)
+		ret = km_grpc_open(&a->g, &go, &cbs, a, &err);
+	free(auth);	/* nghttp2 copied the header */
+	if (ret) {
 		snprintf(a->last_error, sizeof(a->last_error), "%s", err.msg);
 		a->g = NULL;
 		schedule_reconnect(a);
@@ -1009,6 +1073,7 @@ void km_ads_write_state(const struct km_ads *a, FILE *f)
 		km_grpc_get_stats(a->g, &gs);
 	put_xds(f, "server", "%s:%u", a->o.host, a->o.port);
 	put_xds(f, "mode", "%s", a->o.delta ? "delta" : "sotw");
+	put_xds(f, "transport", "%s", a->o.tls ? "tls" : "plaintext");
 	put_xds(f, "connected", "%d", a->g && !a->closed && gs.h2_up);
 	put_xds(f, "reconnects", "%llu", (unsigned long long)a->reconnects);
 	put_xds(f, "skipped_filters", "%u", a->skipped.filters);

@@ -29,6 +29,7 @@
 #include <stdio.h>
 
 #include "model.h"
+#include "tls.h"
 
 struct km_ads_node {
 	const char *id;			/* sidecar~IP~POD.NS~NS.svc.cluster.local */
@@ -48,6 +49,14 @@ struct km_ads_opts {
 	bool delta;			/* DeltaAggregatedResources */
 	uint32_t keepalive_ms;		/* >= 15000 */
 	struct km_ads_node node;
+	/* istiod's TLS port (15012): see tls.h. NULL: plaintext h2c. */
+	const struct km_tls_opts *tls;
+	/* the bearer token, re-read at every connect (it rotates) */
+	const char *token_file;
+	/* Each failed attempt or ended stream, with its cause and the retry
+	 * delay (level 1), and each stream that comes up (level 2). */
+	void (*log)(void *arg, int level, const char *msg);
+	void *log_arg;
 };
 
 /* Applies a complete model (compile + generation flip). 0, or negative

@@ -63,6 +63,8 @@ struct km_grpc {
 	uint64_t connect_start;
 	int connect_err;		/* last failure, negative errno */
 	char peer[INET6_ADDRSTRLEN + 8];	/* "[::1]:15010" */
+	struct km_tls *tls;		/* NULL: h2c */
+	bool handshaking;		/* TLS handshake after the connect */
 
 	/* request body */
 	struct km_grpc_outq out;
@@ -99,6 +101,14 @@ struct km_grpc {
 
 /* ---- closing ------------------------------------------------------------ */
 
+/* The TLS error behind a failed read or write, else strerror. */
+static const char *io_why(const struct km_grpc *g, int err)
+{
+	if (g->tls && *km_tls_why(g->tls))
+		return km_tls_why(g->tls);
+	return strerror(err);
+}
+
 /* The one place on_close is called from. Returns what km_grpc_io returns
  * from now on. */
 static int grpc_close_why(struct km_grpc *g, int status, int err, const char *why)
@@ -129,7 +139,7 @@ static int grpc_fail(struct km_grpc *g, int err, const char *fmt, ...)
 static int grpc_fail_h2(struct km_grpc *g, int rv)
 {
 	if (rv == NGHTTP2_ERR_CALLBACK_FAILURE && g->io_err)
-		return grpc_fail(g, -g->io_err, "send: %s", strerror(g->io_err));
+		return grpc_fail(g, -g->io_err, "send: %s", io_why(g, g->io_err));
 	if (rv == NGHTTP2_ERR_NOMEM)
 		return grpc_fail(g, -ENOMEM, "out of memory");
 	return grpc_fail(g, -EPROTO, "HTTP/2: %s", nghttp2_strerror(rv));
@@ -158,6 +168,38 @@ static int grpc_call_end(struct km_grpc *g)
 	return ret;
 }
 
+/* ---- transport: TCP, or TLS over it -------------------------------------- */
+
+/* Bytes sent, or negative errno (-EAGAIN: try again on EPOLLOUT). */
+static ssize_t io_send(struct km_grpc *g, const uint8_t *data, size_t len)
+{
+	ssize_t n;
+
+	if (g->tls)
+		return km_tls_send(g->tls, data, len);
+	do
+		n = send(g->fd, data, len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return n;
+}
+
+/* Bytes read, 0 at the peer's close, or negative errno (-EAGAIN). */
+static ssize_t io_recv(struct km_grpc *g, uint8_t *buf, size_t len)
+{
+	ssize_t n;
+
+	if (g->tls)
+		return km_tls_recv(g->tls, buf, len);
+	do
+		n = recv(g->fd, buf, len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return n;
+}
+
 /* ---- nghttp2 callbacks --------------------------------------------------- */
 
 static ssize_t h2_send_cb(nghttp2_session *s, const uint8_t *data, size_t len,
@@ -166,13 +208,11 @@ static ssize_t h2_send_cb(nghttp2_session *s, const uint8_t *data, size_t len,
 	struct km_grpc *g = user;
 	ssize_t n;
 
-	do
-		n = send(g->fd, data, len, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
+	n = io_send(g, data, len);
 	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
+		if (n == -EAGAIN)
 			return NGHTTP2_ERR_WOULDBLOCK;
-		g->io_err = errno;
+		g->io_err = -n;
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	}
 	g->st.bytes_out += n;
@@ -445,24 +485,28 @@ static int h2_on_frame_send(nghttp2_session *s, const nghttp2_frame *frame,
 #define NV(n, v) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), \
 		   NGHTTP2_NV_FLAG_NONE }
 
-static int h2_setup(struct km_grpc *g, const char *path, const char *authority,
-		    uint32_t window)
+static int h2_setup(struct km_grpc *g, const struct km_grpc_opts *o,
+		    const char *authority, uint32_t window)
 {
+	const char *path = o->path;
 	nghttp2_session_callbacks *cbs;
 	nghttp2_settings_entry iv[] = {
 		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
 		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, window },
 	};
-	const nghttp2_nv hdrs[] = {
+	nghttp2_nv hdrs[] = {
 		NV(":method", "POST"),
-		NV(":scheme", "http"),
+		NV(":scheme", o->tls ? "https" : "http"),
 		NV(":path", path),
 		NV(":authority", authority),
 		NV("content-type", "application/grpc"),
 		NV("te", "trailers"),
 		NV("grpc-accept-encoding", "identity"),
 		NV("user-agent", KM_GRPC_USER_AGENT),
+		/* last: left out without a token */
+		NV("authorization", o->authorization ? o->authorization : ""),
 	};
+	size_t n_hdrs = sizeof(hdrs) / sizeof(hdrs[0]) - !o->authorization;
 	nghttp2_data_provider body = { .read_callback = h2_body_read };
 	int rv;
 
@@ -490,8 +534,7 @@ static int h2_setup(struct km_grpc *g, const char *path, const char *authority,
 							   0, window);
 	if (rv)
 		return rv == NGHTTP2_ERR_NOMEM ? -ENOMEM : -EINVAL;
-	g->sid = nghttp2_submit_request(g->h2, NULL, hdrs,
-					sizeof(hdrs) / sizeof(hdrs[0]), &body, NULL);
+	g->sid = nghttp2_submit_request(g->h2, NULL, hdrs, n_hdrs, &body, NULL);
 	if (g->sid < 0)
 		return g->sid == NGHTTP2_ERR_NOMEM ? -ENOMEM : -EINVAL;
 	return 0;
@@ -502,7 +545,7 @@ static int h2_flush(struct km_grpc *g)
 {
 	int rv;
 
-	if (g->connecting || g->closed)
+	if (g->connecting || g->handshaking || g->closed)
 		return g->closed ? g->close_ret : 0;
 	rv = nghttp2_session_send(g->h2);
 	if (g->closed)
@@ -520,14 +563,11 @@ static int h2_read(struct km_grpc *g)
 	ssize_t n, rv;
 
 	for (;;) {
-		n = recv(g->fd, g->rbuf, sizeof(g->rbuf), 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			return grpc_fail(g, -errno, "recv: %s", strerror(errno));
-		}
+		n = io_recv(g, g->rbuf, sizeof(g->rbuf));
+		if (n == -EAGAIN)
+			return 0;
+		if (n < 0)
+			return grpc_fail(g, n, "recv: %s", io_why(g, -n));
 		if (n == 0)
 			return grpc_fail(g, -ECONNRESET, "connection closed by peer");
 		g->st.bytes_in += n;
@@ -648,6 +688,7 @@ static int connect_next(struct km_grpc *g)
 		g->connect_timed = false;
 		if (!connect(g->fd, (struct sockaddr *)&ss, len)) {
 			g->connecting = false;
+			g->handshaking = g->tls != NULL;
 			return 0;
 		}
 		if (errno == EINPROGRESS) {
@@ -672,6 +713,22 @@ static int connect_failed(struct km_grpc *g, int err, const char *what)
 	return grpc_fail(g, err, "connect to %s: %s", peer, what ? what : strerror(-err));
 }
 
+/* One step of the TLS handshake. It follows the TCP connect within the
+ * same connect timeout; a TLS failure ends the attempt, with no next
+ * address: the server answered, and said no. */
+static int tls_step(struct km_grpc *g)
+{
+	int ret = km_tls_handshake(g->tls);
+
+	if (ret == -EAGAIN)
+		return 0;
+	if (ret)
+		return grpc_fail(g, ret, "TLS handshake with %s: %s", g->peer,
+				 km_tls_why(g->tls));
+	g->handshaking = false;
+	return 0;
+}
+
 /* EPOLLOUT/ERR/HUP while connecting: done, or failed. */
 static int connect_check(struct km_grpc *g)
 {
@@ -683,6 +740,7 @@ static int connect_check(struct km_grpc *g)
 	if (!soerr) {
 		g->connecting = false;
 		g->rx_timed = false;	/* keepalive counts from here */
+		g->handshaking = g->tls != NULL;
 		return 0;
 	}
 	return connect_failed(g, -soerr, NULL);
@@ -762,10 +820,15 @@ int km_grpc_open(struct km_grpc **gp, const struct km_grpc_opts *o,
 	else
 		snprintf(authority, sizeof(authority), "%s:%u", o->host, o->port);
 
-	ret = h2_setup(g, o->path, authority, window);
+	ret = h2_setup(g, o, authority, window);
 	if (ret) {
 		km_err_set(err, "grpc: HTTP/2 session setup: %s", strerror(-ret));
 		goto fail;
+	}
+	if (o->tls) {
+		ret = km_tls_new(&g->tls, o->tls, err);
+		if (ret)
+			goto fail;
 	}
 	ret = resolve(g, o->host, o->port, err);
 	if (ret)
@@ -773,6 +836,12 @@ int km_grpc_open(struct km_grpc **gp, const struct km_grpc_opts *o,
 	ret = open_socket(g);
 	if (ret) {
 		km_err_set(err, "grpc: socket: %s", strerror(-ret));
+		goto fail;
+	}
+	/* the one socket for every address: TLS binds to it once */
+	if (g->tls && km_tls_start(g->tls, g->fd)) {
+		km_err_set(err, "grpc: %s", km_tls_why(g->tls));
+		ret = -ENOMEM;
 		goto fail;
 	}
 	ret = connect_next(g);
@@ -798,7 +867,10 @@ uint32_t km_grpc_events(const struct km_grpc *g)
 {
 	if (g->closed)
 		return 0;
-	if (g->connecting || nghttp2_session_want_write(g->h2))
+	if (g->handshaking)
+		return EPOLLIN | km_tls_events(g->tls);
+	if (g->connecting || nghttp2_session_want_write(g->h2) ||
+	    (g->tls && (km_tls_events(g->tls) & EPOLLOUT)))
 		return EPOLLIN | EPOLLOUT;
 	return EPOLLIN;
 }
@@ -816,7 +888,14 @@ int km_grpc_io(struct km_grpc *g, uint32_t revents)
 		if (ret || g->connecting)
 			return ret;
 	}
-	if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+	if (g->handshaking) {
+		ret = tls_step(g);
+		if (ret || g->handshaking)
+			return ret;
+	}
+	/* TLS: a read may wait for EPOLLOUT, and records already decrypted
+	 * raise no EPOLLIN; reading until EAGAIN costs one recv */
+	if (g->tls || (revents & (EPOLLIN | EPOLLERR | EPOLLHUP))) {
 		ret = h2_read(g);
 		if (ret)
 			return ret;
@@ -886,7 +965,7 @@ uint32_t km_grpc_tick(struct km_grpc *g, uint64_t now)
 
 	if (g->closed)
 		return next;
-	if (g->connecting) {
+	if (g->connecting || g->handshaking) {
 		if (!g->connect_timed) {
 			g->connect_timed = true;
 			g->connect_start = now;
@@ -894,7 +973,10 @@ uint32_t km_grpc_tick(struct km_grpc *g, uint64_t now)
 		el = now - g->connect_start;
 		if (el < KM_GRPC_CONNECT_TIMEOUT_MS)
 			return min_ms(next, KM_GRPC_CONNECT_TIMEOUT_MS - el);
-		connect_failed(g, -ETIMEDOUT, "timed out");
+		if (g->handshaking)
+			grpc_fail(g, -ETIMEDOUT, "TLS handshake with %s: timed out", g->peer);
+		else
+			connect_failed(g, -ETIMEDOUT, "timed out");
 		return next;
 	}
 	if (!g->keepalive_ms)
@@ -935,12 +1017,20 @@ void km_grpc_get_stats(const struct km_grpc *g, struct km_grpc_stats *st)
 	*st = g->st;
 }
 
+void km_grpc_describe(const struct km_grpc *g, char *out, size_t size)
+{
+	if (g->tls)
+		km_tls_describe(g->tls, out, size);
+	else
+		snprintf(out, size, "plaintext h2c");
+}
+
 void km_grpc_free(struct km_grpc *g)
 {
 	if (!g)
 		return;
 	if (g->h2) {
-		if (g->fd >= 0 && !g->connecting && g->connect_tried) {
+		if (g->fd >= 0 && !g->connecting && !g->handshaking && g->connect_tried) {
 			/* best effort, never blocks: cancel the call, say
 			 * goodbye, drop whatever does not fit the socket */
 			nghttp2_stream *st = nghttp2_session_find_stream(g->h2, g->sid);
@@ -956,6 +1046,7 @@ void km_grpc_free(struct km_grpc *g)
 		}
 		nghttp2_session_del(g->h2);
 	}
+	km_tls_free(g->tls);
 	if (g->fd >= 0)
 		close(g->fd);
 	if (g->ai)

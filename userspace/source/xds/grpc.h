@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * gRPC over HTTP/2 cleartext (h2c, prior knowledge: no TLS, no Upgrade)
- * with libnghttp2: one connection carrying one bidirectional streaming call
+ * gRPC over HTTP/2 cleartext (h2c, prior knowledge: no Upgrade), or over
+ * TLS with ALPN h2 (tls.h, opts.tls), with libnghttp2: one connection
+ * carrying one bidirectional streaming call
  * (ADS). Non-blocking; driven by the agent's epoll loop through
  * km_grpc_fd/_events/_io/_tick. No global state: everything lives in
  * struct km_grpc, so several connections can coexist.
@@ -25,6 +26,7 @@
 #include <stdint.h>
 
 #include "model.h"
+#include "tls.h"
 
 /* Floor for keepalive_ms: grpc-go servers (istiod) answer faster pings
  * with GOAWAY ENHANCE_YOUR_CALM "too_many_pings". */
@@ -62,6 +64,9 @@ struct km_grpc_cbs {
 	 *   "HTTP status 503", "compressed message", ...     -EPROTO
 	 *   "message of N bytes exceeds the 64 MiB limit"    -EMSGSIZE
 	 *   "keepalive timeout"                              -ETIMEDOUT
+ *   "TLS handshake with 10.0.0.1:15012: TLS: the server's certificate
+ *    ... is not trusted by the CA file F: ..."        -EPERM (also: wrong
+ *    identity -EPERM; no ALPN h2, alerts -EPROTO; timed out -ETIMEDOUT)
 	 * Called exactly once; after it, only km_grpc_free (and the getters)
 	 * are valid. */
 	void (*on_close)(void *arg, int status, const char *why, int err);
@@ -74,6 +79,10 @@ struct km_grpc_opts {
 	const char *path;		/* "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources" */
 	uint32_t keepalive_ms;		/* 0: none; values under 15000 are raised to 15000 */
 	uint32_t window;		/* stream and connection window; 0: 16 MiB */
+	/* TLS (tls.h) instead of h2c when set: the handshake follows the
+	 * TCP connect, within the same connect timeout */
+	const struct km_tls_opts *tls;
+	const char *authorization;	/* "Bearer ..." header; NULL: none */
 	/* Tests only (0 in production): replace KM_GRPC_MIN_KEEPALIVE_MS and
 	 * KM_GRPC_PING_TIMEOUT_MS so keepalive can be tested in seconds. */
 	uint32_t test_keepalive_floor_ms;
@@ -114,6 +123,9 @@ int km_grpc_send(struct km_grpc *g, const uint8_t *msg, size_t len);
  * (at most 1000). May call on_close. */
 uint32_t km_grpc_tick(struct km_grpc *g, uint64_t now_ms);
 void km_grpc_get_stats(const struct km_grpc *g, struct km_grpc_stats *st);
+/* How the connection is secured, for logs: "plaintext h2c", or the TLS
+ * version and the identity verified. */
+void km_grpc_describe(const struct km_grpc *g, char *out, size_t size);
 /* Closes the connection (a best-effort GOAWAY first) and frees everything;
  * valid at any point outside the callbacks, NULL too. Does not call
  * on_close. */

@@ -191,3 +191,18 @@ size_t km_grpc_pct_decode(char *out, const char *in, size_t len)
 	out[o] = '\0';
 	return o;
 }
+
+const char *km_grpc_status_name(int status)
+{
+	static const char *const names[] = {
+		"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT",
+		"DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+		"PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+		"ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL",
+		"UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+	};
+
+	if (status < 0 || (size_t)status >= sizeof(names) / sizeof(names[0]))
+		return "unknown code";
+	return names[status];
+}

@@ -63,6 +63,8 @@ void km_grpc_frame_prefix(uint8_t out[KM_GRPC_PREFIX_LEN], uint32_t len);
 /* grpc-status: decimal digits only, no sign, no spaces, at most INT32_MAX.
  * The code, or -EINVAL. */
 int km_grpc_parse_status(const char *s, size_t len);
+/* "UNAUTHENTICATED" for 16; "unknown code" past the table. */
+const char *km_grpc_status_name(int status);
 
 /* grpc-message is percent-encoded (gRPC over HTTP/2 spec). Decodes @len
  * bytes of @in into @out (room for @len + 1 bytes; the result is never
