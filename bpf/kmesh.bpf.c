@@ -60,8 +60,18 @@ int km_connect6(struct bpf_sock_addr *ctx)
  * it was sent to, is answered with the VIP. */
 static __always_inline struct km_sk_orig *km_orig(struct bpf_sock_addr *ctx)
 {
-	if (ctx->protocol != KM_IPPROTO_TCP)
+	struct km_peer_slot *p;
+	__u64 cookie;
+
+	/* a storage record may exist for the connection counts alone */
+	if (km_cfg_peer_vip == KM_PEER_OFF || ctx->protocol != KM_IPPROTO_TCP)
 		return NULL;
+	if (km_cfg_peer_vip == KM_PEER_COOKIE) {
+		p = km_peer_slot(ctx, &cookie);
+		/* another socket's since: the caller's endpoint check would
+		 * not tell, the cookie does */
+		return p && p->cookie == cookie ? &p->o : NULL;
+	}
 	return bpf_sk_storage_get(&km_sk_orig, ctx->sk, 0, 0);
 }
 
@@ -96,5 +106,20 @@ int km_getpeername6(struct bpf_sock_addr *ctx)
 	ctx->user_ip6[3] = o->vip.w[3];
 	ctx->user_port = o->vip_port;
 	km_count(KM_CNT_PEER_VIP);
+	return KM_ALLOW;
+}
+
+/* Close of a socket: the connection counts it holds (lib/lb.h) go back.
+ * The release hook runs once per socket, at its last close. */
+SEC("cgroup/sock_release")
+int km_sock_release(struct bpf_sock *sk)
+{
+	struct km_sk_orig *o;
+
+	if (sk->protocol != KM_IPPROTO_TCP)
+		return KM_ALLOW;
+	o = bpf_sk_storage_get(&km_sk_orig, sk, 0, 0);
+	if (o)
+		km_uncount(o);
 	return KM_ALLOW;
 }

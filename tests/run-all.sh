@@ -105,6 +105,7 @@ if [ "$what" = all ] || [ "$what" = --host ]; then
 	run_suite "host integration" tests/host/run.sh
 	run_suite sockmap tests/host/sockmap.sh
 	run_suite "DNS clusters" tests/host/dns.sh
+	run_suite "traffic policy" tests/host/policy.sh
 fi
 # xDS: the gRPC transport against grpc-js, the test control plane, kmeshd as
 # an ADS client with real traffic
@@ -113,6 +114,7 @@ if [ "$what" = all ] || [ "$what" = --xds ]; then
 	run_suite "xDS test control plane" tests/xds/server_selftest.sh
 	run_suite "xDS" tests/xds/run.sh
 	run_suite "xDS over TLS" tests/xds/tls.sh
+	run_suite "xDS traffic policy" tests/xds/policy.sh
 fi
 # The mesh benchmark's harness in smoke mode (1 s runs): every configuration
 # gives well-formed figures or says why not; timings are not judged

@@ -15,14 +15,16 @@
 #include "kfuncs.h"
 
 /*
- * Set by the agent before load (kmeshd --no-peer-vip clears it). Remembering
- * what a socket dialed is what lets getpeername show the VIP; it costs one
- * socket-storage allocation per routed connect and its free at close
- * (measured on the 6.18 CI machines: about 1 us of the ~1.5 us a routed
- * connect adds; tests/bench). A constant, so the verifier drops the dead
- * branch.
+ * Set by the agent before load (kmeshd --peer-vip, enum km_peer_mode in
+ * abi.h). Remembering what a socket dialed is what lets getpeername show
+ * the VIP: in a cookie-indexed slot by default (one store, no allocation),
+ * or in socket storage (an allocation per routed connect and its free at
+ * close; docs/performance.md has both side by side). Clusters that need
+ * connection counts (LEAST_REQUEST, max_connections) get the socket
+ * storage record whatever the mode: it is what gives a count back at
+ * close. A constant, so the verifier drops the dead branches.
  */
-const volatile bool km_cfg_peer_vip = true;
+const volatile __u8 km_cfg_peer_vip = KM_PEER_COOKIE;
 
 enum km_verdict {
 	KM_REJECT = 0,
@@ -38,22 +40,27 @@ static __always_inline int km_refuse(enum km_counter reason)
 	return KM_REJECT;
 }
 
-static __always_inline void km_remember(struct bpf_sock_addr *ctx,
+static __always_inline void km_remember(struct km_sk_orig *o,
 					const struct km_frontend_key *fk,
 					const struct km_endpoint *ep,
 					__u32 cluster_id)
 {
-	struct km_sk_orig *o;
-
-	o = bpf_sk_storage_get(&km_sk_orig, ctx->sk, 0,
-			       BPF_SK_STORAGE_GET_F_CREATE);
-	if (!o)
-		return;
 	o->vip = fk->addr;
 	o->vip_port = fk->port;
 	o->endpoint = ep->addr;
 	o->endpoint_port = ep->port;
 	o->cluster_id = cluster_id;
+}
+
+/* KM_PEER_COOKIE: the socket's slot in km_peer (abi.h), or NULL */
+static __always_inline struct km_peer_slot *
+km_peer_slot(void *ctx, __u64 *cookie)
+{
+	__u32 slot;
+
+	*cookie = bpf_get_socket_cookie(ctx);
+	slot = (__u32)*cookie & (KM_MAX_PEER_SOCKETS - 1);
+	return bpf_map_lookup_elem(&km_peer, &slot);
 }
 
 #define KM_L7_DEFAULT (-1)	/* serve the frontend's default targets */
@@ -153,6 +160,8 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 	const struct km_frontend *fe;
 	const struct km_cluster *c;
 	const struct km_endpoint *ep;
+	struct km_sk_orig *o = NULL;
+	__u64 cookie;
 	struct km_cluster_key ck = {};
 	struct km_gen *gen;
 	__u32 zero = 0;
@@ -214,15 +223,21 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 		return km_refuse(KM_CNT_NO_CLUSTER);
 	if (c->n_endpoints == 0)
 		return km_refuse(KM_CNT_NO_ENDPOINT);
-	/* The fallback of a deferred connect must not advance the round
-	 * robin: the re-run draws again, and two draws per connection would
-	 * send every connection of a two-endpoint cluster to one of them. */
-	ep = km_pick_endpoint(NULL, fk->slot, ck.id, c,
-			      deferred ? bpf_get_prandom_u32() :
-					 km_lb_draw(ck.id, c->lb_policy));
+	ep = km_lb_pick(ctx, fk->slot, ck.id, c, v6, deferred);
 	if (!ep)
 		return deferred ? km_no_fallback(ctx) :
 				  km_refuse(KM_CNT_INCONSISTENT);
+	if (!v6 && ep->family != KM_FAMILY_INET)
+		return deferred ? km_no_fallback(ctx) :
+				  km_refuse(KM_CNT_FAMILY);
+
+	/* The socket record serves getpeername and the connection counts; a
+	 * deferred first run is counted by its re-run, which routes it. */
+	if (km_cfg_peer_vip == KM_PEER_STORAGE || km_lb_needs_count(c))
+		o = bpf_sk_storage_get(&km_sk_orig, ctx->sk, 0,
+				       BPF_SK_STORAGE_GET_F_CREATE);
+	if (!deferred && km_count_conn(o, c, ep))
+		return km_refuse(KM_CNT_CX_OVERFLOW);
 
 	if (v6) {
 		ctx->user_ip6[0] = ep->addr.w[0];
@@ -230,15 +245,20 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 		ctx->user_ip6[2] = ep->addr.w[2];
 		ctx->user_ip6[3] = ep->addr.w[3];
 	} else {
-		if (ep->family != KM_FAMILY_INET)
-			return deferred ? km_no_fallback(ctx) :
-					  km_refuse(KM_CNT_FAMILY);
 		ctx->user_ip4 = ep->addr.w[3];
 	}
 	ctx->user_port = ep->port;
 
-	if (km_cfg_peer_vip)
-		km_remember(ctx, fk, ep, ck.id);
+	if (o)
+		km_remember(o, fk, ep, ck.id);
+	if (km_cfg_peer_vip == KM_PEER_COOKIE) {
+		struct km_peer_slot *p = km_peer_slot(ctx, &cookie);
+
+		if (p) {
+			p->cookie = cookie;
+			km_remember(&p->o, fk, ep, ck.id);
+		}
+	}
 	/* a deferred connect is counted once, by the re-run that routes it */
 	if (deferred)
 		return KM_ALLOW;

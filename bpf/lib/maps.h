@@ -72,6 +72,38 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } km_rr SEC(".maps");
 
+/* Live connection counts (abi.h): keyed by the cluster's stat_key, not by
+ * slot or id, so a generation flip and a kmeshd restart keep them. Entries
+ * are made by the data path on first use; kmeshd removes idle ones of
+ * clusters and endpoints no longer configured. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KM_GEN_SLOTS * KM_MAX_CLUSTERS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct km_cl_stat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_cl_stat SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KM_GEN_SLOTS * KM_MAX_ENDPOINTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct km_ep_stat_key);
+	__type(value, struct km_ep_stat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_ep_stat SEC(".maps");
+
+/* Maglev tables of both generations, built by kmeshd. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KM_GEN_SLOTS * KM_MAX_MAGLEV_CHUNKS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct km_maglev_key);
+	__type(value, struct km_maglev_chunk);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_maglev SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -79,6 +111,16 @@ struct {
 	__type(value, struct km_sk_orig);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } km_sk_orig SEC(".maps");
+
+/* KM_PEER_COOKIE (abi.h): slot (cookie % KM_MAX_PEER_SOCKETS) -> what the
+ * socket with that cookie dialed */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KM_MAX_PEER_SOCKETS);
+	__type(key, __u32);
+	__type(value, struct km_peer_slot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_peer SEC(".maps");
 
 /* Compiled route tables (include/kmesh/route_table.h), indexed by
  * km_route_index(slot, route_id). An ARRAY: values this large cannot come

@@ -23,12 +23,16 @@
 #include <linux/types.h>
 #endif
 
-#define KM_ABI_VERSION 4	/* 2: km_route, L7 counters, km_frontend.route_id;
+#define KM_ABI_VERSION 5	/* 2: km_route, L7 counters, km_frontend.route_id;
 				 * 3: km_cluster.kind, counters for the L7
 				 * default route by reason and passthrough,
 				 * blackhole, no_cluster;
 				 * 4: real-mesh route configs: km_route_big,
-				 * KM_FE_L7_BIG, route table version 3 */
+				 * KM_FE_L7_BIG, route table version 3;
+				 * 5: LEAST_REQUEST and MAGLEV, km_cluster
+				 * LB fields and stat key, km_sk_orig tracks
+				 * the counted connection, km_cl_stat,
+				 * km_ep_stat, km_maglev, cx_overflow */
 
 /* Pin root for maps and links; the agent mounts bpffs if needed. */
 #define KM_PIN_ROOT "/sys/fs/bpf/kmesh"
@@ -94,8 +98,23 @@ enum km_family {
 enum km_lb_policy {
 	KM_LB_ROUND_ROBIN = 0,
 	KM_LB_RANDOM = 1,
+	KM_LB_LEAST_REQUEST = 2,	/* by active connections (km_ep_stat) */
+	KM_LB_MAGLEV = 3,	/* MAGLEV and RING_HASH: km_maglev table */
 	KM_LB_POLICY_MAX,
 };
+
+/* LEAST_REQUEST: candidates drawn per pick (Envoy's choice_count, >= 2).
+ * With choice_count >= the endpoint count every endpoint is a candidate. */
+#define KM_LR_CHOICE_DEFAULT 2
+#define KM_LR_CHOICE_MAX 16
+/* Maglev: Envoy's default table size (a prime); the table of one cluster
+ * is at most KM_MAGLEV_SIZE_MAX entries. Entries are endpoint indexes,
+ * stored in chunks of KM_MAGLEV_CHUNK; a table takes whole chunks, the
+ * tables of one generation at most KM_MAX_MAGLEV_CHUNKS. */
+#define KM_MAGLEV_SIZE_DEFAULT 65537
+#define KM_MAGLEV_SIZE_MAX 1048573	/* largest prime below 2^20 */
+#define KM_MAGLEV_CHUNK 512
+#define KM_MAX_MAGLEV_CHUNKS 4096	/* per generation: 4 MiB of tables */
 
 /* Envoy's core.v3.HealthStatus values. Only UNKNOWN and HEALTHY endpoints
  * reach the kernel; the rest are kept out by the compiler. */
@@ -186,14 +205,75 @@ struct km_cluster {
 	__u8 kind;		/* enum km_cluster_kind */
 	__u32 priority;		/* serving level: Envoy priority */
 	__u32 n_configured;	/* endpoints in the config, all levels */
-	/* circuit_breakers thresholds (DEFAULT priority); kept for a later
-	 * issue, 0 = unset */
+	/* circuit_breakers thresholds (DEFAULT priority), 0 = unset.
+	 * max_connections is enforced at connect (KM_CNT_CX_OVERFLOW); the
+	 * others are per request and only shown. */
 	__u32 max_connections;
 	__u32 max_pending_requests;
 	__u32 max_requests;
 	__u32 max_retries;
+	__u8 choice_count;	/* LEAST_REQUEST: 2..KM_LR_CHOICE_MAX */
+	__u8 lr_bias;		/* LEAST_REQUEST, weighted: active_request_bias
+				 * 0 or 1 */
+	__u8 hash_flags;	/* enum km_hash_flags (MAGLEV) */
+	__u8 pad;
+	/* Stable identity for km_cl_stat and km_ep_stat: a hash of the
+	 * cluster's name, the same in every generation and every kmeshd
+	 * run (cluster ids are not). km_stat_key64(). */
+	__u64 stat_key;
+	__u32 maglev_chunk;	/* MAGLEV: first km_maglev chunk */
+	__u32 maglev_size;	/* MAGLEV: table entries, a prime */
 };
-_Static_assert(sizeof(struct km_cluster) == 36, "km_cluster ABI");
+_Static_assert(sizeof(struct km_cluster) == 56, "km_cluster ABI");
+
+enum km_hash_flags {
+	/* hash_policy connection_properties.source_ip (tcp_proxy: source_ip):
+	 * the key is the source address; without it the pick is random, as
+	 * Envoy's with no hash policy. */
+	KM_HASH_SOURCE_IP = 1 << 0,
+};
+
+/* km_maglev: HASH, (chunk, slot) -> endpoint indexes; entry i of a
+ * cluster's table is chunk maglev_chunk + i / KM_MAGLEV_CHUNK, slot
+ * i % KM_MAGLEV_CHUNK. */
+struct km_maglev_key {
+	__u32 chunk;
+	__u8 slot;
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct km_maglev_key) == 8, "km_maglev_key ABI");
+
+struct km_maglev_chunk {
+	__u16 ep[KM_MAGLEV_CHUNK];
+};
+_Static_assert(KM_MAX_CLUSTER_ENDPOINTS <= 65536, "maglev entries are __u16");
+
+/* km_cl_stat: HASH, km_cluster.stat_key -> live figures of a cluster.
+ * Not per slot, so they survive a generation flip and (pinned) a kmeshd
+ * restart. Created by the data path on first use. */
+struct km_cl_stat {
+	__u64 cx_active;	/* routed connections not yet released */
+	__u64 cx_overflow;	/* refused by max_connections (Envoy's
+				 * upstream_cx_overflow) */
+	__u64 cx_total;		/* routed connections, ever */
+	__u64 pad;
+};
+_Static_assert(sizeof(struct km_cl_stat) == 32, "km_cl_stat ABI");
+
+/* km_ep_stat: HASH, (cluster stat_key, endpoint address) -> active
+ * connections of that endpoint in that cluster (Envoy counts per host of a
+ * cluster). What LEAST_REQUEST compares. */
+struct km_ep_stat_key {
+	__u64 cluster;		/* km_cluster.stat_key */
+	struct km_addr addr;
+	__be16 port;
+	__u8 pad[6];
+};
+_Static_assert(sizeof(struct km_ep_stat_key) == 32, "km_ep_stat_key ABI");
+
+struct km_ep_stat {
+	__u64 cx_active;
+};
 
 /* km_endpoint: HASH, (cluster, index) -> address. index < n_endpoints. */
 struct km_endpoint_key {
@@ -264,16 +344,51 @@ struct km_enroll {
 	char path[KM_PATH_MAX];	/* as given to kmeshctl enroll */
 };
 
-/* km_sk_orig: SK_STORAGE, the service address a socket dialed, for
- * getpeername, plus the endpoint it was sent to. */
+/*
+ * What getpeername needs of a routed socket: the service address it
+ * dialed, and the endpoint it was sent to. Where it is kept is the agent's
+ * choice at load (km_cfg_peer_vip):
+ *   KM_PEER_COOKIE   km_peer, an array of KM_MAX_PEER_SOCKETS slots indexed
+ *                    by the socket's cookie: one store per routed connect,
+ *                    no allocation, no lock. Cookies are handed out in
+ *                    order, so a slot is taken again only after
+ *                    KM_MAX_PEER_SOCKETS newer sockets asked for one; the
+ *                    slot keeps the cookie, and a socket whose slot was
+ *                    taken (or torn by a concurrent store) sees its
+ *                    endpoint, never another socket's VIP;
+ *   KM_PEER_STORAGE  km_sk_orig, socket storage: exact for every socket,
+ *                    an allocation per routed connect and a free at close;
+ *   KM_PEER_OFF      nothing: getpeername shows the endpoint.
+ */
+enum km_peer_mode {
+	KM_PEER_OFF = 0,
+	KM_PEER_STORAGE = 1,
+	KM_PEER_COOKIE = 2,
+};
+
+#define KM_MAX_PEER_SOCKETS 131072	/* a power of two */
+
+
 struct km_sk_orig {
 	struct km_addr vip;
 	struct km_addr endpoint;
 	__be16 vip_port;
 	__be16 endpoint_port;
 	__u32 cluster_id;
+	/* The connection counted in km_cl_stat / km_ep_stat (@counted set):
+	 * released by the cgroup/sock_release program, or moved when the
+	 * socket is routed again (a deferred L7 connect's re-run). */
+	__u64 stat_key;		/* km_cluster.stat_key */
+	__u8 counted;
+	__u8 pad[7];
 };
-_Static_assert(sizeof(struct km_sk_orig) == 40, "km_sk_orig ABI");
+_Static_assert(sizeof(struct km_sk_orig) == 56, "km_sk_orig ABI");
+
+struct km_peer_slot {
+	__u64 cookie;
+	struct km_sk_orig o;
+};
+_Static_assert(sizeof(struct km_peer_slot) == 64, "km_peer_slot ABI");
 
 /* km_counters: PERCPU_ARRAY indexed by reason. Order is ABI. */
 /*
@@ -323,7 +438,10 @@ _Static_assert(sizeof(struct km_sk_orig) == 40, "km_sk_orig ABI");
 	/* route to BlackHoleCluster: refused */			\
 	X(BLACKHOLE, "blackhole")					\
 	/* route to a cluster CDS does not have: refused */		\
-	X(NO_CLUSTER, "no_cluster")
+	X(NO_CLUSTER, "no_cluster")					\
+	/* over the cluster's max_connections: refused (per cluster:	\
+	 * km_cl_stat) */						\
+	X(CX_OVERFLOW, "upstream_cx_overflow")
 
 #define KM_CNT_ENUM(id, name) KM_CNT_##id,
 enum km_counter {

@@ -5,7 +5,8 @@
 #
 #   1. connect(): per-connect cost of the connect hook: the map-miss path
 #      every other connect takes, and what a routed connect adds, with and
-#      without getpeername bookkeeping (--no-peer-vip), plus the program's
+#      each way of keeping what getpeername shows (--peer-vip cookie, the
+#      default; storage; off), plus the program's
 #      own run time from kernel.bpf_stats_enabled.
 #   2. HTTP (wrk against km_testsrv): direct vs through a VIP, keep-alive and
 #      new-connection: p50, p99, requests/s and machine CPU per request.
@@ -46,6 +47,24 @@ static_resources:
     - filters:
       - name: envoy.filters.network.tcp_proxy
         typed_config: { stat_prefix: bench, cluster: bench }
+  - name: bench-rr
+    address: { socket_address: { address: 127.100.0.2, port_value: 80 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.tcp_proxy
+        typed_config: { stat_prefix: bench-rr, cluster: bench-rr }
+  - name: bench-lr
+    address: { socket_address: { address: 127.100.0.3, port_value: 80 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.tcp_proxy
+        typed_config: { stat_prefix: bench-lr, cluster: bench-lr }
+  - name: bench-mg
+    address: { socket_address: { address: 127.100.0.4, port_value: 80 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.tcp_proxy
+        typed_config: { stat_prefix: bench-mg, cluster: bench-mg, hash_policy: [ { source_ip: {} } ] }
   clusters:
   - name: bench
     load_assignment:
@@ -53,12 +72,25 @@ static_resources:
       - lb_endpoints:
         - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 18080 } } }
 EOT
+# three clusters of the same two endpoints (one server, dialed by two
+# addresses) for the LB policies' cost, section (c)
+for p in ROUND_ROBIN:rr LEAST_REQUEST:lr MAGLEV:mg; do
+	cat >> "$WORK/mesh.yaml" <<EOT
+  - name: bench-${p#*:}
+    lb_policy: ${p%%:*}
+    load_assignment:
+      endpoints:
+      - lb_endpoints:
+        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 18080 } } }
+        - endpoint: { address: { socket_address: { address: 127.0.0.2, port_value: 18080 } } }
+EOT
+done
 
 # Server on CPU 1, clients on CPU 0: on a 2-CPU machine this keeps wrk and
 # the server from trading places, the main source of noise between runs.
 export KM_WRK_CPU=0
 ( echo $BASHPID > "$B/srv/cgroup.procs"; exec taskset -c 1 "$KM_BUILD/tools/km_testsrv" --name bench \
-	--listen 127.0.0.1:18080 --ready-file "$WORK/srv.ready" ) >/dev/null 2>&1 &
+	--listen 127.0.0.1:18080 --listen 127.0.0.2:18080 --ready-file "$WORK/srv.ready" ) >/dev/null 2>&1 &
 SRV_PID=$!
 "$KM_BUILD/kmeshd" --config "$WORK/mesh.yaml" --cgroup "$B/mesh" --pin-root "$PIN" \
 	--state-dir "$WORK/state" > "$WORK/kmeshd.log" 2>&1 &
@@ -109,8 +141,8 @@ echo
 # (b) what a routed connect adds: one process alternates 2000-connect
 #     batches to the backend directly and through the VIP, 40 times; the
 #     median of the per-batch differences. Then the program's own run time
-#     on each path (kernel.bpf_stats_enabled). Twice: getpeername showing
-#     the VIP (default), and kmeshd --no-peer-vip.
+#     on each path (kernel.bpf_stats_enabled). Once per --peer-vip mode:
+#     cookie (the default), storage, off.
 run_stats() {	# run_stats ADDR -> ns per connect4 run
 	local before after
 	sysctl -qw kernel.bpf_stats_enabled=1
@@ -122,8 +154,8 @@ run_stats() {	# run_stats ADDR -> ns per connect4 run
 }
 echo "| mode | direct ns/connect | VIP ns/connect | added by routing (median of 40 paired batches) | connect4 ns/run, VIP | connect4 ns/run, map miss |"
 echo "|---|---|---|---|---|---|"
-for mode in default no-peer-vip; do
-	[ $mode = no-peer-vip ] && restart_kmeshd --no-peer-vip
+for mode in cookie storage off; do
+	restart_kmeshd --peer-vip $mode
 	out=$(in_cg mesh "$KM_BUILD/tools/connect_bench" -n 2000 -r 40 127.0.0.1:18080 127.100.0.1:80)
 	read -r _ d v <<< "$(grep '^median_ns_per_connect' <<< "$out")"
 	delta=$(sed -n 's/^median_delta_ns //p' <<< "$out")
@@ -132,13 +164,27 @@ done
 echo
 echo "connect4 ns/run includes bpf_stats' own clock reads. Target: 500 ns or less added per routed connect."
 echo
+# (c) what LEAST_REQUEST (two candidates, two counter lookups) and MAGLEV
+#     (a table lookup) add over ROUND_ROBIN on the same two endpoints:
+#     paired batches as in (b), getpeername on (the default).
+restart_kmeshd
+echo "| policy | ROUND_ROBIN ns/connect | policy ns/connect | added over ROUND_ROBIN (median of 40 paired batches) |"
+echo "|---|---|---|---|"
+for p in LEAST_REQUEST:127.100.0.3 MAGLEV:127.100.0.4; do
+	out=$(in_cg mesh "$KM_BUILD/tools/connect_bench" -n 2000 -r 40 127.100.0.2:80 "${p#*:}:80")
+	read -r _ r v <<< "$(grep '^median_ns_per_connect' <<< "$out")"
+	echo "| ${p%%:*} | $r | $v | $(sed -n 's/^median_delta_ns //p' <<< "$out") ns |"
+done
+echo
+echo "Target: under 200 ns added over ROUND_ROBIN."
+echo
 echo "## HTTP: wrk -c$CONNS, ${DURATION}s per run, $ROUNDS alternating rounds"
 echo
 echo "| mode | path | mean us | p50 us | p99 us | req/s | CPU us/req | mean ratio | p50 ratio | p99 ratio | CPU ratio |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
-for run in keepalive:default newconn:default newconn:no-peer-vip; do
+for run in keepalive:cookie newconn:cookie newconn:storage newconn:off; do
 	mode=${run%%:*} flags=${run#*:}
-	if [ "$flags" = no-peer-vip ]; then restart_kmeshd --no-peer-vip; else restart_kmeshd; fi
+	restart_kmeshd --peer-vip "$flags"
 	: > "$WORK/direct" ; : > "$WORK/vip"
 	for r in $(seq "$ROUNDS"); do
 		km_wrk_run direct http://127.0.0.1:18080/ "$CONNS" "$DURATION" "$mode" "" "$B/plain" >> "$WORK/direct"

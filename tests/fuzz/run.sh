@@ -89,7 +89,7 @@ route)
 		tests/fuzz/fuzz_route_match.c kmod/route_match.c \
 		kmod/http_parse.c userspace/model/route_build.c \
 		userspace/util/dup.c userspace/model/model.c \
-		userspace/model/check.c userspace/util/diag.c \
+		userspace/model/check.c userspace/model/maglev.c userspace/util/diag.c \
 		-o "$out/fuzz_route_match"
 
 	# One seed per mode (the first byte): a structured request, a raw

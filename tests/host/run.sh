@@ -475,8 +475,8 @@ else not_ok "enrolling a cgroup at level 64 is refused with the reason" "rc $rc:
 
 # ---- kmeshctl --------------------------------------------------------------------------
 js=$("${CTL[@]}" -o json status)
-if jq -e '(.programs | length) == 4 and .counters.routed > 0 and .maps.frontends == 13 and .agent.running' <<< "$js" >/dev/null; then
-	ok "kmeshctl -o json status: 4 programs, 13 frontends, routed counted"
+if jq -e '(.programs | length) == 5 and .counters.routed > 0 and .maps.frontends == 13 and .agent.running' <<< "$js" >/dev/null; then
+	ok "kmeshctl -o json status: 5 programs (connect4/6, getpeername4/6, sock_release), 13 frontends, routed counted"
 else not_ok "kmeshctl -o json status" "$js"; fi
 dj=$("${CTL[@]}" -o json dump)
 if jq -e '([.clusters[] | select(.name == "rr") | .endpoints[].address] | sort) == ["10.98.0.2:8080","10.98.0.3:8080","10.98.0.4:8080","10.98.0.5:8080"]
@@ -565,7 +565,7 @@ wait "$hold"; hold_rc=$?
 if [ "$hold_rc" = 0 ] && [ $fails = 0 ] && grep -q '^hold ok' "$WORK/hold.out"; then
 	ok "kmeshd restart drops no connection ($(cat "$WORK/hold.out"); $total new connects, 0 failed)"
 else not_ok "kmeshd restart drops no connection" "$(cat "$WORK/hold.out")" "new connects failed: $fails of $total"; fi
-if grep -q 'replaced in place' "$LOG" && grep -q '(0 new, 4 replaced in place)' "$LOG" &&
+if grep -q 'replaced in place' "$LOG" && grep -q '(0 new, 5 replaced in place)' "$LOG" &&
    [ "$(gen)" -gt "$g_before" ] && "${CTL[@]}" status | grep -q "^  cgroup .*$P/enrolled"; then
 	ok "restart reuses pinned links and maps (enrollment kept)"
 else not_ok "restart reuses pinned links and maps" "$(grep -E 'attached|generation' "$LOG" | tail -3)"; fi
@@ -602,7 +602,20 @@ if grep -q '^msg: READY=1$' "$WORK/notify.out" && grep -q '^msg: RELOADING=1$' "
 	ok "sd_notify: READY, RELOADING and STATUS reach NOTIFY_SOCKET (Type=notify)"
 else not_ok "sd_notify: READY, RELOADING and STATUS reach NOTIFY_SOCKET" "$(cat "$WORK/notify.out")"; fi
 
-# ---- --no-peer-vip ------------------------------------------------------------------------
+# ---- --peer-vip storage, --no-peer-vip -----------------------------------------------------
+# the default keeps what getpeername shows in an LRU keyed by the socket
+# cookie (tested above); socket storage is the other way
+stop_kmeshd
+KMESHD_FLAGS="--peer-vip storage" start_kmeshd
+out=$(in_enrolled "$CLI" -n 4 10.97.0.1:80)
+if [ "$(total_ok "$out")" = 4 ] && [ "$(grep -c 'peer=10.97.0.1:80' <<< "$out")" = 4 ]; then
+	ok "--peer-vip storage: getpeername shows the VIP"
+else not_ok "--peer-vip storage: getpeername shows the VIP" "$out"; fi
+if "$KM_BUILD/kmeshd" --peer-vip sometimes --check -c "$CONF" > "$WORK/pv.out" 2>&1; then
+	not_ok "--peer-vip with an unknown mode is refused" "$(cat "$WORK/pv.out")"
+elif grep -q "^kmeshd: --peer-vip sometimes: expected cookie, storage or off$" "$WORK/pv.out"; then
+	ok "--peer-vip with an unknown mode is refused, naming the modes"
+else not_ok "--peer-vip with an unknown mode is refused, naming the modes" "$(cat "$WORK/pv.out")"; fi
 stop_kmeshd
 KMESHD_FLAGS=--no-peer-vip start_kmeshd
 out=$(in_enrolled "$CLI" -n 4 10.97.0.1:80)

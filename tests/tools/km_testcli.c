@@ -22,6 +22,12 @@
  *
  *   hold ok requests=N backend=NAME
  *   hold err after=N errno=ECONNRESET
+ *
+ * --keep leaves every connection of the default mode open (the server has
+ * answered and closed its side; the socket is only released when this
+ * process ends) and, after the total line, waits for SIGTERM: a test holds
+ * N connections to see what a load balancer counting them does.
+ * --bind ADDR binds each socket to source address ADDR first.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -50,6 +56,8 @@
 /* getopt values for long-only options. */
 #define OPT_HOLD	256
 #define OPT_HELP	257
+#define OPT_KEEP	258
+#define OPT_BIND	259
 
 /* Pseudo-errno values for failures that have no errno of their own. */
 #define ERR_EOF		(-100000)	/* peer closed before a full response */
@@ -62,6 +70,9 @@ struct target {
 	const char *path;
 	char extra[1024];	/* -X lines, each ending in CRLF */
 	int timeout_ms;
+	bool keep;		/* --keep: never close a connection */
+	struct sockaddr_storage src;	/* --bind, family 0 when unset */
+	socklen_t src_len;
 };
 
 struct backend_count {
@@ -156,6 +167,10 @@ static int connect_timeout(const struct target *t)
 		    0);
 	if (fd < 0)
 		return -errno;
+	if (t->src_len && bind(fd, (const struct sockaddr *)&t->src, t->src_len)) {
+		ret = -errno;
+		goto err;
+	}
 	if (connect(fd, (const struct sockaddr *)&t->ss, t->len) == 0)
 		return fd;
 	if (errno != EINPROGRESS) {
@@ -359,7 +374,8 @@ static void one_request(const struct target *t, const char *req,
 	printf("ok backend=%s peer=%s\n", resp->backend, peer_s);
 	tally_backend(tl, resp->backend);
 	tl->ok++;
-	close(fd);
+	if (!t->keep)
+		close(fd);
 	return;
 fail:
 	tl->err++;
@@ -397,6 +413,9 @@ static int run_count(const struct target *t, unsigned long count)
 	if (tl.other)
 		printf("count (more-backends) %lu\n", tl.other);
 	printf("total ok=%lu err=%lu\n", tl.ok, tl.err);
+	fflush(stdout);
+	if (t->keep)
+		pause();	/* SIGTERM ends the process and its sockets */
 	return tl.err ? 1 : 0;
 }
 
@@ -473,7 +492,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: km_testcli [-n COUNT] [-t TIMEOUT_MS] [-H HOST] [-P PATH]\n"
-		"                  [-X 'Name: value']... [--hold SECONDS] ADDR:PORT\n"
+		"                  [-X 'Name: value']... [--hold SECONDS] [--keep]\n"
+		"                  [--bind SRC_ADDR] ADDR:PORT\n"
 		"  ADDR is IPv4 (10.96.0.1:80) or IPv6 ([fd00:96::1]:80)\n");
 }
 
@@ -486,6 +506,8 @@ int main(int argc, char **argv)
 		{ "path", required_argument, NULL, 'P' },
 		{ "header", required_argument, NULL, 'X' },
 		{ "hold", required_argument, NULL, OPT_HOLD },
+		{ "keep", no_argument, NULL, OPT_KEEP },
+		{ "bind", required_argument, NULL, OPT_BIND },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ 0 }
 	};
@@ -543,6 +565,23 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case OPT_KEEP:
+			t.keep = true;
+			break;
+		case OPT_BIND: {
+			char spec[INET6_ADDRSTRLEN + 8];
+
+			/* parse_addr wants a port 1..65535; bind to any */
+			snprintf(spec, sizeof(spec), strchr(optarg, ':') ? "[%s]:1" : "%s:1",
+				 optarg);
+			if (parse_addr(spec, &t.src, &t.src_len) < 0) {
+				fprintf(stderr, "km_testcli: bad --bind '%s'\n", optarg);
+				return 2;
+			}
+			/* sin_port and sin6_port share their offset */
+			((struct sockaddr_in *)&t.src)->sin_port = 0;
+			break;
+		}
 		case OPT_HELP:
 			usage(stdout);
 			return 0;

@@ -13,6 +13,8 @@
 #include "compiler.h"
 #include "kmesh/route_table.h"
 #include "config_yaml.h"
+#include "lb_compile.h"
+#include "not_enforced.h"
 
 #define HDR "static_resources:\n"
 
@@ -721,6 +723,201 @@ static void test_cluster_kinds(void **state)
 }
 
 /* Errors only the compiler can see: table of config -> message. */
+/* ---- LB policies (issue 16) ------------------------------------------- */
+
+#define LB_YAML(lr_name, mg_name)                                              \
+	HDR "  listeners:\n"                                                   \
+	TCP_LISTENER("l1", "10.0.0.1", 80, lr_name)                            \
+	"  - name: l2\n"                                                       \
+	"    address: { socket_address: { address: \"10.0.0.2\", port_value: 80 } }\n" \
+	"    filter_chains:\n"                                                 \
+	"    - filters:\n"                                                     \
+	"      - name: envoy.filters.network.tcp_proxy\n"                      \
+	"        typed_config: { cluster: " mg_name ", hash_policy: [ { source_ip: {} } ] }\n" \
+	"  - name: web\n"                                                      \
+	"    address: { socket_address: { address: \"10.0.0.3\", port_value: 80 } }\n" \
+	"    filter_chains:\n"                                                 \
+	"    - filters:\n"                                                     \
+	"      - name: envoy.filters.network.http_connection_manager\n"        \
+	"        typed_config:\n"                                              \
+	"          route_config:\n"                                            \
+	"            name: rc\n"                                               \
+	"            virtual_hosts:\n"                                         \
+	"            - name: vh\n"                                             \
+	"              domains: [\"*\"]\n"                                     \
+	"              routes:\n"                                              \
+	"              - match: { prefix: /a }\n"                              \
+	"                route: { cluster: rh, hash_policy: [ { connection_properties: { source_ip: true } } ], retry_policy: {} }\n" \
+	"              - match: { prefix: / }\n"                               \
+	"                route: { cluster: mg2, timeout: 5s }\n"
+
+#define LB_CLUSTERS_A                                                          \
+	"  - name: lr\n"                                                       \
+	"    lb_policy: LEAST_REQUEST\n"                                       \
+	"    least_request_lb_config: { choice_count: 4 }\n"                   \
+	"    connect_timeout: 10s\n"                                           \
+	"    outlier_detection: { consecutive_5xx: 5 }\n"                      \
+	"    circuit_breakers: { thresholds: [ { max_connections: 2, max_retries: 3 } ] }\n" \
+	"    load_assignment:\n"                                               \
+	"      endpoints:\n"                                                   \
+	"      - lb_endpoints:\n"                                              \
+	EP("10.1.0.1", 80, HEALTHY, 1) EP("10.1.0.2", 80, HEALTHY, 1)         \
+	"  - name: mg\n"                                                       \
+	"    lb_policy: MAGLEV\n"                                              \
+	"    maglev_lb_config: { table_size: 251 }\n"                          \
+	"    load_assignment:\n"                                               \
+	"      endpoints:\n"                                                   \
+	"      - lb_endpoints:\n"                                              \
+	EP("10.2.0.1", 80, HEALTHY, 1) EP("10.2.0.2", 80, HEALTHY, 1)         \
+	EP("10.2.0.3", 80, HEALTHY, 1)
+#define LB_CLUSTERS_B                                                          \
+	CLUSTER1("rh", "RING_HASH", EP("10.3.0.1", 80, HEALTHY, 1)             \
+		 EP("10.3.0.2", 80, HEALTHY, 3))                               \
+	CLUSTER1("mg2", "MAGLEV", EP("10.4.0.1", 80, HEALTHY, 1))
+
+static void test_lb_policies(void **state)
+{
+	struct km_ne_item ne[KM_NE_COUNT];
+	const struct km_cluster *lr, *mg, *rh, *mg2;
+	uint64_t lr_key, mg_key;
+	unsigned int counts[3] = { 0 };
+	const uint16_t *t;
+	struct fx f;
+	long mg_id;
+
+	(void)state;
+	assert_int_equal(compile_yaml(&f, LB_YAML("lr", "mg") "  clusters:\n"
+				      LB_CLUSTERS_A LB_CLUSTERS_B), 0);
+	lr = &f.r.clusters[cluster_id(&f.r, "lr")];
+	mg_id = cluster_id(&f.r, "mg");
+	mg = &f.r.clusters[mg_id];
+	rh = &f.r.clusters[cluster_id(&f.r, "rh")];
+	mg2 = &f.r.clusters[cluster_id(&f.r, "mg2")];
+
+	assert_int_equal(lr->lb_policy, KM_LB_LEAST_REQUEST);
+	assert_int_equal(lr->choice_count, 4);
+	assert_int_equal(lr->lr_bias, 1);
+	assert_int_equal(lr->max_connections, 2);
+	assert_int_equal(lr->maglev_size, 0);
+	assert_int_equal(mg->lb_policy, KM_LB_MAGLEV);
+	assert_int_equal(mg->maglev_size, 251);
+	assert_int_equal(mg->hash_flags, KM_HASH_SOURCE_IP);
+	/* RING_HASH is a Maglev table of the default size; the route's
+	 * hash policy reaches the cluster, and a route without one does not */
+	assert_int_equal(rh->lb_policy, KM_LB_MAGLEV);
+	assert_int_equal(rh->maglev_size, KM_MAGLEV_SIZE_DEFAULT);
+	assert_int_equal(rh->hash_flags, KM_HASH_SOURCE_IP);
+	assert_int_equal(mg2->maglev_size, KM_MAGLEV_SIZE_DEFAULT);
+	assert_int_equal(mg2->hash_flags, 0);
+	/* tables are whole chunks, one after the other */
+	assert_int_equal(mg->maglev_chunk, 0);
+	assert_int_equal(rh->maglev_chunk, 1);
+	assert_int_equal(mg2->maglev_chunk, 1 + 129);
+	assert_int_equal(f.r.n_maglev_chunks, 1 + 129 + 129);
+	/* equal weights: every endpoint owns a third of the table, give or
+	 * take one entry */
+	t = (const uint16_t *)&f.r.maglev[mg->maglev_chunk];
+	for (unsigned int i = 0; i < 251; i++) {
+		assert_true(t[i] < 3);
+		counts[t[i]]++;
+	}
+	for (unsigned int i = 0; i < 3; i++)
+		assert_in_range(counts[i], 83, 84);
+	/* weights 1 and 3: a quarter and three quarters */
+	t = (const uint16_t *)&f.r.maglev[rh->maglev_chunk];
+	memset(counts, 0, sizeof(counts));
+	for (unsigned int i = 0; i < KM_MAGLEV_SIZE_DEFAULT; i++)
+		counts[t[i]]++;
+	assert_in_range(counts[0], 16384 - 1, 16384 + 1);
+
+	/* accepted, not enforced: listed with a count and an example */
+	assert_int_equal(km_not_enforced(&f.m, ne), 5);
+	assert_string_equal(ne[0].kind, "outlier_detection");
+	assert_string_equal(ne[0].example, "lr");
+	assert_string_equal(ne[1].kind, "connect_timeout");
+	assert_string_equal(ne[2].kind, "max_retries");
+	assert_string_equal(ne[3].kind, "retry_policy");
+	assert_string_equal(ne[3].example, "rc");
+	assert_string_equal(ne[4].kind, "timeout");
+	assert_int_equal(ne[4].count, 1);
+
+	lr_key = lr->stat_key;
+	mg_key = mg->stat_key;
+	assert_true(lr_key != 0 && lr_key != mg_key);
+	fx_free(&f);
+
+	/* the stat key follows the name, not the id: clusters listed in
+	 * another order keep their counts */
+	assert_int_equal(compile_yaml(&f, LB_YAML("lr", "mg") "  clusters:\n"
+				      LB_CLUSTERS_B LB_CLUSTERS_A), 0);
+	assert_true(cluster_id(&f.r, "mg") != mg_id);
+	assert_true(f.r.clusters[cluster_id(&f.r, "lr")].stat_key == lr_key);
+	assert_true(f.r.clusters[cluster_id(&f.r, "mg")].stat_key == mg_key);
+	fx_free(&f);
+}
+
+/* Maglev tables of one generation are bounded, and going past the bound
+ * names the cluster. */
+static void test_maglev_limit(void **state)
+{
+	char *y = malloc(64 * 1024), *p = y;
+	struct fx f;
+	int i;
+
+	(void)state;
+	p += sprintf(p, HDR "  clusters:\n");
+	/* 129 chunks each: the 32nd goes past 4096 */
+	for (i = 0; i < 32; i++)
+		p += sprintf(p, CLUSTER1("m%d", "MAGLEV", EP("10.0.0.1", 80, HEALTHY, 1)), i);
+	assert_int_equal(compile_yaml(&f, y), -E2BIG);
+	assert_string_equal(f.err.msg,
+			    "t.yaml:251: cluster 'm31': its Maglev table (65537 entries) goes past the limit of 2097152 table entries in all clusters");
+	fx_free(&f);
+	free(y);
+}
+
+/* Locality weighted LB: every weighted locality of the serving priority,
+ * each endpoint weighted by its locality's effective weight (weight x
+ * min(1, 1.4 x healthy share)) over the locality's usable weight; the
+ * node's own locality no longer decides; a locality without a weight gets
+ * nothing (Envoy). */
+static void test_locality_weighted(void **state)
+{
+	static const char y[] =
+		"node: { locality: { region: r1, zone: zone-b } }\n"
+		HDR "  clusters:\n"
+		"  - name: lw\n"
+		"    common_lb_config: { locality_weighted_lb_config: {} }\n"
+		"    load_assignment:\n"
+		"      endpoints:\n"
+		"      - locality: { region: r1, zone: zone-a }\n"
+		"        load_balancing_weight: 80\n"
+		"        lb_endpoints:\n"
+		EP("10.0.1.1", 80, HEALTHY, 1)
+		"      - locality: { region: r1, zone: zone-b }\n"
+		"        load_balancing_weight: 20\n"
+		"        lb_endpoints:\n"
+		EP("10.0.2.1", 80, HEALTHY, 1)
+		EP("10.0.2.2", 80, UNHEALTHY, 1)
+		"      - locality: { region: r1, zone: zone-c }\n"
+		"        lb_endpoints:\n"
+		EP("10.0.3.1", 80, HEALTHY, 1);
+	const struct km_cluster *c;
+	struct fx f;
+
+	(void)state;
+	assert_int_equal(compile_yaml(&f, y), 0);
+	c = &f.r.clusters[cluster_id(&f.r, "lw")];
+	assert_int_equal(c->n_endpoints, 2);
+	assert_int_equal(c->weighted, 1);
+	/* zone-a: 80 x min(1, 1.4 x 1/1) = 80; zone-b: 20 x min(1, 1.4 x 1/2) = 14 */
+	assert_int_equal(f.r.ep_vals[0].weight, 80 * KM_LW_SCALE);
+	assert_int_equal(f.r.ep_vals[1].weight, 14 * KM_LW_SCALE);
+	assert_int_equal(c->total_weight, 94 * KM_LW_SCALE);
+	assert_int_equal(c->locality_rank, 0);
+	fx_free(&f);
+}
+
 static void test_errors(void **state)
 {
 	static const struct {
@@ -838,6 +1035,9 @@ int main(void)
 		cmocka_unit_test(test_wildcard_prefix_hosts),
 		cmocka_unit_test(test_host_ip),
 		cmocka_unit_test(test_cluster_kinds),
+		cmocka_unit_test(test_lb_policies),
+		cmocka_unit_test(test_maglev_limit),
+		cmocka_unit_test(test_locality_weighted),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_global_limits),
 	};

@@ -348,7 +348,7 @@ static void test_full_example(void **state)
 	assert_int_equal(cl->src.line, line_of(y, "  - name: reviews\n    type"));
 	assert_ptr_equal(cl->src.file, m.source);
 	assert_int_equal(cl->type, KM_CLUSTER_STATIC);
-	assert_int_equal(cl->lb_policy, KM_LB_ROUND_ROBIN);
+	assert_int_equal(cl->lb_policy, KM_LB_LEAST_REQUEST);
 	assert_true(cl->has_load_assignment);
 	assert_int_equal(cl->cb.max_connections, 100);
 	assert_int_equal(cl->cb.max_pending_requests, 101);
@@ -627,8 +627,54 @@ static const struct bad_case bad_cases[] = {
 	  "t.yaml:4: cluster 'x': unknown field 'health_checks'" },
 	{ "duplicate cluster", CLUSTERS "  - name: x\n  - name: y\n  - name: x\n",
 	  "t.yaml:5: cluster 'x': duplicate name (first at line 3)" },
-	{ "lb_policy MAGLEV", CLUSTERS "  - name: x\n    lb_policy: MAGLEV\n",
-	  "t.yaml:4: cluster 'x': lb_policy MAGLEV not supported (ROUND_ROBIN, LEAST_REQUEST or RANDOM)" },
+	{ "lb_policy CLUSTER_PROVIDED", CLUSTERS "  - name: x\n    lb_policy: CLUSTER_PROVIDED\n",
+	  "t.yaml:4: cluster 'x': lb_policy CLUSTER_PROVIDED not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV)" },
+	/* LB configs (issue 16) */
+	{ "least_request_lb_config on ROUND_ROBIN",
+	  CLUSTERS "  - name: x\n    least_request_lb_config: { choice_count: 3 }\n",
+	  "t.yaml:4: cluster 'x': least_request_lb_config needs lb_policy LEAST_REQUEST" },
+	{ "maglev_lb_config on RING_HASH",
+	  CLUSTERS "  - name: x\n    lb_policy: RING_HASH\n    maglev_lb_config: {}\n",
+	  "t.yaml:5: cluster 'x': maglev_lb_config needs lb_policy MAGLEV" },
+	{ "two lb configs",
+	  CLUSTERS "  - name: x\n    lb_policy: MAGLEV\n    maglev_lb_config: {}\n    ring_hash_lb_config: {}\n",
+	  "t.yaml:5: cluster 'x': ring_hash_lb_config and maglev_lb_config are mutually exclusive" },
+	{ "choice_count 1",
+	  CLUSTERS "  - name: x\n    lb_policy: LEAST_REQUEST\n    least_request_lb_config: { choice_count: 1 }\n",
+	  "t.yaml:5: cluster 'x': least_request_lb_config: choice_count 1 is out of range (2-16)" },
+	{ "choice_count 17",
+	  CLUSTERS "  - name: x\n    lb_policy: LEAST_REQUEST\n    least_request_lb_config: { choice_count: 17 }\n",
+	  "t.yaml:5: cluster 'x': least_request_lb_config: choice_count 17 is out of range (2-16)" },
+	{ "active_request_bias 0.5",
+	  CLUSTERS "  - name: x\n    lb_policy: LEAST_REQUEST\n    least_request_lb_config:\n      active_request_bias: { default_value: 0.5 }\n",
+	  "t.yaml:6: cluster 'x': least_request_lb_config: active_request_bias: default_value 0.5 is not supported (0 or 1.0: weight / (active + 1)^bias is compared in the kernel in integers)" },
+	{ "least_request slow_start_config",
+	  CLUSTERS "  - name: x\n    lb_policy: LEAST_REQUEST\n    least_request_lb_config: { slow_start_config: {} }\n",
+	  "t.yaml:5: cluster 'x': least_request_lb_config: unknown field 'slow_start_config'" },
+	{ "maglev table_size not a prime",
+	  CLUSTERS "  - name: x\n    lb_policy: MAGLEV\n    maglev_lb_config: { table_size: 65536 }\n",
+	  "t.yaml:5: cluster 'x': maglev_lb_config: table_size 65536 is not a prime" },
+	{ "maglev table_size too big",
+	  CLUSTERS "  - name: x\n    lb_policy: MAGLEV\n    maglev_lb_config: { table_size: 1048583 }\n",
+	  "t.yaml:5: cluster 'x': maglev_lb_config: table_size 1048583 is out of range (2-1048573)" },
+	{ "common_lb_config healthy_panic_threshold",
+	  CLUSTERS "  - name: x\n    common_lb_config: { healthy_panic_threshold: { value: 0 } }\n",
+	  "t.yaml:4: cluster 'x': common_lb_config: unknown field 'healthy_panic_threshold'" },
+	{ "ring_hash hash_function unknown",
+	  CLUSTERS "  - name: x\n    lb_policy: RING_HASH\n    ring_hash_lb_config: { hash_function: SHA1 }\n",
+	  "t.yaml:5: cluster 'x': ring_hash_lb_config: unknown hash_function 'SHA1' (XX_HASH or MURMUR_HASH_2)" },
+	{ "route hash_policy header",
+	  ROUTE("{ prefix: / }", "{ cluster: c, hash_policy: [ { header: { header_name: x-user } } ] }"),
+	  "t.yaml:16: " VH_WHAT ": routes[0]: hash_policy[0]: header is not supported: kmesh picks the endpoint when the connection is made, so only the source address can be hashed (connection_properties.source_ip)" },
+	{ "route hash_policy cookie",
+	  ROUTE("{ prefix: / }", "{ cluster: c, hash_policy: [ { connection_properties: { source_ip: true } }, { cookie: { name: s } } ] }"),
+	  "t.yaml:16: " VH_WHAT ": routes[0]: hash_policy[1]: cookie is not supported: kmesh picks the endpoint when the connection is made, so only the source address can be hashed (connection_properties.source_ip)" },
+	{ "tcp_proxy hash_policy filter_state",
+	  TCP_L("          cluster: c\n          hash_policy: [ { filter_state: { key: k } } ]\n"),
+	  "t.yaml:10: " TCP_WHAT ": hash_policy[0]: filter_state is not supported: kmesh picks the endpoint when the connection is made, so only the source address can be hashed (source_ip)" },
+	{ "tcp_proxy two hash_policy",
+	  TCP_L("          cluster: c\n          hash_policy: [ { source_ip: {} }, { source_ip: {} } ]\n"),
+	  "t.yaml:9: " TCP_WHAT ": 2 hash_policy entries, limit is 1" },
 	{ "lb_policy unknown", CLUSTERS "  - name: x\n    lb_policy: round_robin\n",
 	  "t.yaml:4: cluster 'x': unknown lb_policy 'round_robin'" },
 	{ "type ORIGINAL_DST", CLUSTERS "  - name: x\n    type: ORIGINAL_DST\n",
@@ -1263,6 +1309,108 @@ static void test_one_line(void **state)
 }
 
 /* The bootstrap node: what an xDS server is told (kmeshd --xds). */
+/* LB configs, hash policies and what is accepted without being enforced
+ * (issue 16). */
+static void test_lb_configs(void **state)
+{
+	static const char yaml[] =
+		"static_resources:\n"
+		"  listeners:\n"
+		"  - name: l\n"
+		"    address: { socket_address: { address: 10.0.0.1, port_value: 80 } }\n"
+		"    filter_chains:\n"
+		"    - filters:\n"
+		"      - name: envoy.filters.network.tcp_proxy\n"
+		"        typed_config: { cluster: lr, hash_policy: [ { source_ip: {} } ], idle_timeout: 3600s }\n"
+		"  - name: web\n"
+		"    address: { socket_address: { address: 10.0.0.2, port_value: 80 } }\n"
+		"    filter_chains:\n"
+		"    - filters:\n"
+		"      - name: envoy.filters.network.http_connection_manager\n"
+		"        typed_config:\n"
+		"          http_filters:\n"
+		"          - name: envoy.filters.http.fault\n"
+		"          - name: envoy.filters.http.router\n"
+		"          route_config:\n"
+		"            name: rc\n"
+		"            virtual_hosts:\n"
+		"            - name: vh\n"
+		"              domains: [\"*\"]\n"
+		"              retry_policy: { num_retries: 1 }\n"
+		"              routes:\n"
+		"              - match: { prefix: / }\n"
+		"                request_headers_to_add: [ { header: { key: x, value: y } } ]\n"
+		"                route:\n"
+		"                  cluster: rh\n"
+		"                  prefix_rewrite: /v2\n"
+		"                  timeout: 0s\n"
+		"                  retry_policy: { num_retries: 2 }\n"
+		"                  request_mirror_policies: [ { cluster: lr } ]\n"
+		"                  hash_policy: [ { connection_properties: { source_ip: true } } ]\n"
+		"  clusters:\n"
+		"  - name: lr\n"
+		"    lb_policy: LEAST_REQUEST\n"
+		"    least_request_lb_config:\n"
+		"      choice_count: 5\n"
+		"      active_request_bias: { default_value: 0.0, runtime_key: x }\n"
+		"    connect_timeout: 1s\n"
+		"    outlier_detection: { consecutive_5xx: 3 }\n"
+		"  - name: rh\n"
+		"    lb_policy: RING_HASH\n"
+		"    ring_hash_lb_config: { minimum_ring_size: 1024 }\n"
+		"  - name: mg\n"
+		"    lb_policy: MAGLEV\n"
+		"    maglev_lb_config: { table_size: 251 }\n"
+		"    common_lb_config: { zone_aware_lb_config: {} }\n"
+		"  - name: lw\n"
+		"    common_lb_config: { locality_weighted_lb_config: {} }\n"
+		"    load_assignment:\n"
+		"      endpoints:\n"
+		"      - load_balancing_weight: 7\n"
+		"        lb_endpoints:\n"
+		"        - endpoint: { address: { socket_address: { address: 10.0.0.9, port_value: 80 } } }\n";
+	const struct km_m_action *ra;
+	const struct km_m_cluster *cl;
+	struct km_model m = {};
+	struct km_err err = {};
+
+	(void)state;
+	assert_int_equal(km_config_load_string("t.yaml", yaml, strlen(yaml), &m, &err), 0);
+	cl = &m.clusters[0];
+	assert_int_equal(cl->lb_policy, KM_LB_LEAST_REQUEST);
+	assert_int_equal(cl->lb.choice_count, 5);
+	assert_true(cl->lb.bias_set && cl->lb.bias == 0.0);
+	assert_int_equal(cl->not_enforced, KM_NE_CONNECT_TIMEOUT | KM_NE_OUTLIER_DETECTION);
+	cl = &m.clusters[1];
+	assert_int_equal(cl->lb_policy, KM_LB_MAGLEV);
+	assert_true(cl->lb.ring_hash);
+	assert_int_equal(cl->not_enforced, KM_NE_RING_HASH_CONFIG);
+	cl = &m.clusters[2];
+	assert_int_equal(cl->lb_policy, KM_LB_MAGLEV);
+	assert_false(cl->lb.ring_hash);
+	assert_int_equal(cl->lb.maglev_size, 251);
+	assert_int_equal(cl->not_enforced, KM_NE_ZONE_AWARE);
+	cl = &m.clusters[3];
+	assert_true(cl->lb.locality_weighted);
+	assert_int_equal(cl->endpoints[0].locality_weight, 7);
+	assert_int_equal(cl->not_enforced, 0);
+
+	assert_int_equal(m.listeners[0].chains[0].tcp.n_hash, 1);
+	assert_int_equal(m.listeners[0].chains[0].tcp.hash[0].kind, KM_HK_SOURCE_IP);
+	assert_int_equal(m.listeners[0].chains[0].tcp.not_enforced, KM_NE_ROUTE_TIMEOUT);
+	assert_int_equal(m.listeners[1].chains[0].not_enforced, KM_NE_FAULT);
+	ra = &m.listeners[1].chains[0].routes.vhosts[0].routes[0].action;
+	assert_int_equal(ra->n_hash, 1);
+	assert_int_equal(ra->hash[0].kind, KM_HK_SOURCE_IP);
+	/* timeout 0s is off: nothing to list; the route's headers and the
+	 * action's rewrite are header rewrites */
+	assert_int_equal(ra->not_enforced,
+			 KM_NE_RETRY_POLICY | KM_NE_MIRROR | KM_NE_HEADER_REWRITE);
+	assert_int_equal(m.listeners[1].chains[0].routes.vhosts[0].not_enforced,
+			 KM_NE_RETRY_POLICY);
+	km_model_free(&m);
+}
+
 static void test_node_for_xds(void **state)
 {
 	static const char yaml[] =
@@ -1430,6 +1578,7 @@ static void test_depth_limit(void **state)
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
+		cmocka_unit_test(test_lb_configs),
 		cmocka_unit_test(test_node_for_xds),
 		cmocka_unit_test(test_full_example),
 		cmocka_unit_test(test_minimal),

@@ -742,8 +742,8 @@ static void test_cluster_static(void **state)
 	src_is_xds(&c.src);
 	assert_int_equal(c.type, KM_CLUSTER_STATIC);
 	assert_false(c.original_dst);
-	/* LEAST_REQUEST runs as round robin */
-	assert_int_equal(c.lb_policy, KM_LB_ROUND_ROBIN);
+	/* LEAST_REQUEST, by active connections */
+	assert_int_equal(c.lb_policy, KM_LB_LEAST_REQUEST);
 	/* DEFAULT thresholds only */
 	assert_int_equal(c.cb.max_connections, 100);
 	assert_int_equal(c.cb.max_pending_requests, 101);
@@ -913,9 +913,14 @@ static void test_lb_policies(void **state)
 		{ ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__ROUND_ROBIN,
 		  KM_LB_ROUND_ROBIN },
 		{ ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__LEAST_REQUEST,
-		  KM_LB_ROUND_ROBIN },
+		  KM_LB_LEAST_REQUEST },
 		{ ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__RANDOM,
 		  KM_LB_RANDOM },
+		{ ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__MAGLEV,
+		  KM_LB_MAGLEV },
+		/* served by a Maglev table */
+		{ ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__RING_HASH,
+		  KM_LB_MAGLEV },
 	};
 
 	(void)state;
@@ -1268,12 +1273,12 @@ static void cl_long_name(struct fx *f) { f->cl->name = str_of(f, 256, 'c'); }
 static void cl_max_name(struct fx *f)
 {
 	f->cl->name = str_of(f, 255, 'c');
-	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__MAGLEV;
+	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__CLUSTER_PROVIDED;
 }
 static void cl_quoted_name(struct fx *f)
 {
 	f->cl->name = LONG_NAME;
-	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__RING_HASH;
+	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__CLUSTER_PROVIDED;
 }
 static void cl_strict_dns_bad_name(struct fx *f)
 {
@@ -1325,10 +1330,6 @@ static void cl_custom(struct fx *f)
 		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__CLUSTER_DISCOVERY_TYPE_CLUSTER_TYPE;
 	f->cl->cluster_type = t;
 }
-static void cl_ring_hash(struct fx *f)
-{
-	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__RING_HASH;
-}
 static void cl_provided(struct fx *f)
 {
 	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__CLUSTER_PROVIDED;
@@ -1344,6 +1345,121 @@ static void cl_orig_dst_maglev(struct fx *f)
 	f->cl->type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__ORIGINAL_DST;
 	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__MAGLEV;
 }
+/* LB configs and hash policies (issue 16) */
+typedef Envoy__Config__Cluster__V3__Cluster__LeastRequestLbConfig pb_lr;
+typedef Envoy__Config__Cluster__V3__Cluster__MaglevLbConfig pb_mg;
+typedef Envoy__Config__Route__V3__RouteAction__HashPolicy pb_rhash;
+typedef Envoy__Type__V3__HashPolicy pb_thash;
+
+static pb_lr *lr_config(struct fx *f, uint32_t choice, bool bias, double b)
+{
+	pb_lr *lr = fx_new(f, sizeof(*lr));
+
+	*lr = (pb_lr)ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LEAST_REQUEST_LB_CONFIG__INIT;
+	if (choice)
+		lr->choice_count = u32(f, choice);
+	if (bias) {
+		lr->active_request_bias = fx_new(f, sizeof(*lr->active_request_bias));
+		*lr->active_request_bias = (Envoy__Config__Core__V3__RuntimeDouble)
+			ENVOY__CONFIG__CORE__V3__RUNTIME_DOUBLE__INIT;
+		lr->active_request_bias->default_value = b;
+	}
+	f->cl->lb_config_case =
+		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_CONFIG_LEAST_REQUEST_LB_CONFIG;
+	f->cl->least_request_lb_config = lr;
+	return lr;
+}
+
+static void maglev_config(struct fx *f, uint64_t size)
+{
+	pb_mg *mg = fx_new(f, sizeof(*mg));
+
+	*mg = (pb_mg)ENVOY__CONFIG__CLUSTER__V3__CLUSTER__MAGLEV_LB_CONFIG__INIT;
+	mg->table_size = fx_new(f, sizeof(*mg->table_size));
+	*mg->table_size = (Google__Protobuf__UInt64Value)GOOGLE__PROTOBUF__UINT64_VALUE__INIT;
+	mg->table_size->value = size;
+	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__MAGLEV;
+	f->cl->lb_config_case =
+		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_CONFIG_MAGLEV_LB_CONFIG;
+	f->cl->maglev_lb_config = mg;
+}
+
+/* hash_policy entries of route r1: source_ip, then @then (0: none) */
+static void route_hash(struct fx *f, int then)
+{
+	pb_rhash *h[2];
+	Envoy__Config__Route__V3__RouteAction__HashPolicy__ConnectionProperties *cp =
+		fx_new(f, sizeof(*cp));
+	Envoy__Config__Route__V3__RouteAction__HashPolicy__Header *hd =
+		fx_new(f, sizeof(*hd));
+
+	*cp = (Envoy__Config__Route__V3__RouteAction__HashPolicy__ConnectionProperties)
+		ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__HASH_POLICY__CONNECTION_PROPERTIES__INIT;
+	cp->source_ip = true;
+	*hd = (Envoy__Config__Route__V3__RouteAction__HashPolicy__Header)
+		ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__HASH_POLICY__HEADER__INIT;
+	for (int i = 0; i < 2; i++) {
+		h[i] = fx_new(f, sizeof(*h[i]));
+		*h[i] = (pb_rhash)ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__HASH_POLICY__INIT;
+	}
+	h[0]->policy_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__HASH_POLICY__POLICY_SPECIFIER_CONNECTION_PROPERTIES;
+	h[0]->connection_properties = cp;
+	h[1]->policy_specifier_case = then;
+	h[1]->header = hd;	/* the oneof's union: any empty message */
+	f->rt[0]->route->n_hash_policy = then ? 2 : 1;
+	f->rt[0]->route->hash_policy = (pb_rhash **)ptrs(f, 2, h[0], h[1]);
+}
+
+static void tcp_hash(struct fx *f, size_t n, int kind)
+{
+	pb_thash *h = fx_new(f, sizeof(*h));
+
+	*h = (pb_thash)ENVOY__TYPE__V3__HASH_POLICY__INIT;
+	h->policy_specifier_case = kind;
+	h->source_ip = fx_new(f, sizeof(*h->source_ip));
+	*h->source_ip = (Envoy__Type__V3__HashPolicy__SourceIp)
+		ENVOY__TYPE__V3__HASH_POLICY__SOURCE_IP__INIT;
+	f->tcp->n_hash_policy = n;
+	f->tcp->hash_policy = (pb_thash **)ptrs(f, 2, h, h);
+}
+
+static void cl_lr_on_rr(struct fx *f)
+{
+	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__ROUND_ROBIN;
+	lr_config(f, 3, false, 0);
+}
+static void cl_lr_choice_1(struct fx *f) { lr_config(f, 1, false, 0); }
+static void cl_lr_choice_17(struct fx *f) { lr_config(f, 17, false, 0); }
+static void cl_lr_bias_half(struct fx *f) { lr_config(f, 0, true, 0.5); }
+static void cl_maglev_65536(struct fx *f) { maglev_config(f, 65536); }
+static void cl_maglev_big(struct fx *f) { maglev_config(f, 1048583); }
+static void cl_maglev_on_lr(struct fx *f)
+{
+	maglev_config(f, 251);
+	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__LEAST_REQUEST;
+}
+static void rt_hash_header(struct fx *f)
+{
+	route_hash(f, ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__HASH_POLICY__POLICY_SPECIFIER_HEADER);
+}
+static void rt_hash_cookie(struct fx *f)
+{
+	route_hash(f, ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__HASH_POLICY__POLICY_SPECIFIER_COOKIE);
+}
+static void rt_hash_query(struct fx *f)
+{
+	route_hash(f, ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__HASH_POLICY__POLICY_SPECIFIER_QUERY_PARAMETER);
+}
+static void tcp_hash_two(struct fx *f)
+{
+	tcp_hash(f, 2, ENVOY__TYPE__V3__HASH_POLICY__POLICY_SPECIFIER_SOURCE_IP);
+}
+static void tcp_hash_filter_state(struct fx *f)
+{
+	tcp_hash(f, 1, ENVOY__TYPE__V3__HASH_POLICY__POLICY_SPECIFIER_FILTER_STATE);
+}
+
 static void cl_orig_dst_endpoints(struct fx *f)
 {
 	f->cl->type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__ORIGINAL_DST;
@@ -1881,9 +1997,9 @@ static const struct bad_case bad_cases[] = {
 	{ "cluster name 256 bytes", CLUSTER, cl_long_name,
 	  "cluster: name is 256 bytes long, limit is 255" },
 	{ "cluster name 255 bytes is fine", CLUSTER, cl_max_name,
-	  "cluster '" C64 "...': lb_policy MAGLEV not supported (ROUND_ROBIN, LEAST_REQUEST or RANDOM)" },
+	  "cluster '" C64 "...': lb_policy CLUSTER_PROVIDED not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV)" },
 	{ "long name quoted short", CLUSTER, cl_quoted_name,
-	  "cluster '" A64 "...': lb_policy RING_HASH not supported (ROUND_ROBIN, LEAST_REQUEST or RANDOM)" },
+	  "cluster '" A64 "...': lb_policy CLUSTER_PROVIDED not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV)" },
 	{ "STRICT_DNS: a name that is not a DNS name", CLUSTER,
 	  cl_strict_dns_bad_name,
 	  EPS "endpoint 2: address 'web!.example.com' is neither an IP address nor a DNS name" },
@@ -1902,15 +2018,37 @@ static const struct bad_case bad_cases[] = {
 	{ "type 9", CLUSTER, cl_type_9, EPS "unknown type 9" },
 	{ "custom cluster_type", CLUSTER, cl_custom,
 	  EPS "cluster_type 'envoy.clusters.aggregate' not supported (type STATIC, EDS, STRICT_DNS, LOGICAL_DNS or ORIGINAL_DST)" },
-	{ "RING_HASH", CLUSTER, cl_ring_hash,
-	  EPS "lb_policy RING_HASH not supported (ROUND_ROBIN, LEAST_REQUEST or RANDOM)" },
 	{ "CLUSTER_PROVIDED on STATIC", CLUSTER, cl_provided,
-	  EPS "lb_policy CLUSTER_PROVIDED not supported (ROUND_ROBIN, LEAST_REQUEST or RANDOM)" },
+	  EPS "lb_policy CLUSTER_PROVIDED not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV)" },
 	{ "LOAD_BALANCING_POLICY_CONFIG", CLUSTER, cl_lbpc,
-	  EPS "lb_policy LOAD_BALANCING_POLICY_CONFIG not supported (ROUND_ROBIN, LEAST_REQUEST or RANDOM)" },
+	  EPS "lb_policy LOAD_BALANCING_POLICY_CONFIG not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV)" },
 	{ "lb_policy 42", CLUSTER, cl_lb_42, EPS "unknown lb_policy 42" },
+	{ "least_request_lb_config on ROUND_ROBIN", CLUSTER, cl_lr_on_rr,
+	  EPS "least_request_lb_config needs lb_policy LEAST_REQUEST" },
+	{ "choice_count 1", CLUSTER, cl_lr_choice_1,
+	  EPS "least_request_lb_config: choice_count 1 is out of range (2-16)" },
+	{ "choice_count 17", CLUSTER, cl_lr_choice_17,
+	  EPS "least_request_lb_config: choice_count 17 is out of range (2-16)" },
+	{ "active_request_bias 0.5", CLUSTER, cl_lr_bias_half,
+	  EPS "least_request_lb_config: active_request_bias: default_value 0.5 is not supported (0 or 1.0: weight / (active + 1)^bias is compared in the kernel in integers)" },
+	{ "maglev table_size 65536", CLUSTER, cl_maglev_65536,
+	  EPS "maglev_lb_config: table_size 65536 is not a prime" },
+	{ "maglev table_size too big", CLUSTER, cl_maglev_big,
+	  EPS "maglev_lb_config: table_size 1048583 is out of range (2-1048573)" },
+	{ "maglev_lb_config on LEAST_REQUEST", CLUSTER, cl_maglev_on_lr,
+	  EPS "maglev_lb_config needs lb_policy MAGLEV" },
+	{ "route hash_policy header", ROUTE, rt_hash_header,
+	  RT1 ": hash_policy[1]: header is not supported: kmesh picks the endpoint when the connection is made, so only the source address can be hashed (connection_properties.source_ip)" },
+	{ "route hash_policy cookie", ROUTE, rt_hash_cookie,
+	  RT1 ": hash_policy[1]: cookie is not supported: kmesh picks the endpoint when the connection is made, so only the source address can be hashed (connection_properties.source_ip)" },
+	{ "route hash_policy query_parameter", ROUTE, rt_hash_query,
+	  RT1 ": hash_policy[1]: query_parameter is not supported: kmesh picks the endpoint when the connection is made, so only the source address can be hashed (connection_properties.source_ip)" },
+	{ "tcp_proxy two hash policies", LISTENER, tcp_hash_two,
+	  CH0 ": tcp_proxy: 2 hash_policy entries, limit is 1" },
+	{ "tcp_proxy hash_policy filter_state", LISTENER, tcp_hash_filter_state,
+	  CH0 ": tcp_proxy: hash_policy[0]: filter_state is not supported: kmesh picks the endpoint when the connection is made, so only the source address can be hashed (source_ip)" },
 	{ "ORIGINAL_DST with MAGLEV", CLUSTER, cl_orig_dst_maglev,
-	  EPS "lb_policy MAGLEV not supported (ROUND_ROBIN, LEAST_REQUEST or RANDOM)" },
+	  EPS "lb_policy MAGLEV on an ORIGINAL_DST cluster (it takes CLUSTER_PROVIDED)" },
 	{ "ORIGINAL_DST with endpoints", CLUSTER, cl_orig_dst_endpoints,
 	  EPS "load_assignment: an ORIGINAL_DST cluster has no endpoints" },
 	{ "EDS service_name", CLUSTER, cl_eds_service_name,
@@ -2078,6 +2216,93 @@ static const struct bad_case bad_cases[] = {
 	  "route_config 'rc': virtual_host 'vh': 65 domains, limit is 64" },
 	{ "257 routes", ROUTE, vh_65_routes, "route_config 'rc': virtual_host 'vh': 257 routes, limit is 256" },
 };
+
+/* LB configs are read into the model; what kmesh does not enforce is
+ * flagged for the not-enforced list (issue 16). */
+static void test_lb_configs(void **state)
+{
+	struct km_m_cluster c;
+	struct km_m_route_config rc;
+	struct km_m_listener l;
+	struct km_err err;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	lr_config(&f, 3, true, 0.0);
+	f.cl->outlier_detection = fx_new(&f, sizeof(*f.cl->outlier_detection));
+	*f.cl->outlier_detection = (Envoy__Config__Cluster__V3__OutlierDetection)
+		ENVOY__CONFIG__CLUSTER__V3__OUTLIER_DETECTION__INIT;
+	f.cl->connect_timeout = fx_new(&f, sizeof(*f.cl->connect_timeout));
+	*f.cl->connect_timeout = (Google__Protobuf__Duration)GOOGLE__PROTOBUF__DURATION__INIT;
+	f.cl->connect_timeout->seconds = 10;
+	buf = fx_pack(&f, CLUSTER, &len);
+	assert_int_equal(km_xds_cluster(buf, len, &c, NULL, &err), 0);
+	assert_int_equal(c.lb_policy, KM_LB_LEAST_REQUEST);
+	assert_int_equal(c.lb.choice_count, 3);
+	assert_true(c.lb.bias_set && c.lb.bias == 0.0);
+	assert_int_equal(c.not_enforced, KM_NE_OUTLIER_DETECTION | KM_NE_CONNECT_TIMEOUT);
+	km_cluster_free(&c);
+	fx_free(&f);
+
+	fx_init(&f);
+	maglev_config(&f, 251);
+	f.cl->common_lb_config = fx_new(&f, sizeof(*f.cl->common_lb_config));
+	*f.cl->common_lb_config = (Envoy__Config__Cluster__V3__Cluster__CommonLbConfig)
+		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__COMMON_LB_CONFIG__INIT;
+	f.cl->common_lb_config->locality_config_specifier_case =
+		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__COMMON_LB_CONFIG__LOCALITY_CONFIG_SPECIFIER_LOCALITY_WEIGHTED_LB_CONFIG;
+	f.cl->common_lb_config->locality_weighted_lb_config =
+		fx_new(&f, sizeof(*f.cl->common_lb_config->locality_weighted_lb_config));
+	*f.cl->common_lb_config->locality_weighted_lb_config =
+		(Envoy__Config__Cluster__V3__Cluster__CommonLbConfig__LocalityWeightedLbConfig)
+		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__COMMON_LB_CONFIG__LOCALITY_WEIGHTED_LB_CONFIG__INIT;
+	f.grp[0]->load_balancing_weight = u32(&f, 7);
+	buf = fx_pack(&f, CLUSTER, &len);
+	assert_int_equal(km_xds_cluster(buf, len, &c, NULL, &err), 0);
+	assert_int_equal(c.lb_policy, KM_LB_MAGLEV);
+	assert_false(c.lb.ring_hash);
+	assert_int_equal(c.lb.maglev_size, 251);
+	assert_int_equal(c.not_enforced, 0);
+	assert_true(c.lb.locality_weighted);
+	assert_int_equal(c.endpoints[0].locality_weight, 7);
+	assert_int_equal(c.endpoints[0].group, 0);
+	km_cluster_free(&c);
+	fx_free(&f);
+
+	/* route: source_ip hashing; retry_policy listed */
+	fx_init(&f);
+	route_hash(&f, 0);
+	f.rt[0]->route->retry_policy = fx_new(&f, sizeof(*f.rt[0]->route->retry_policy));
+	*f.rt[0]->route->retry_policy = (Envoy__Config__Route__V3__RetryPolicy)
+		ENVOY__CONFIG__ROUTE__V3__RETRY_POLICY__INIT;
+	f.rt[1]->route->prefix_rewrite = "/v2";
+	f.vh[0]->hedge_policy = fx_new(&f, sizeof(*f.vh[0]->hedge_policy));
+	*f.vh[0]->hedge_policy = (Envoy__Config__Route__V3__HedgePolicy)
+		ENVOY__CONFIG__ROUTE__V3__HEDGE_POLICY__INIT;
+	buf = fx_pack(&f, ROUTE, &len);
+	assert_int_equal(km_xds_route_config(buf, len, &rc, &err), 0);
+	assert_int_equal(rc.vhosts[0].routes[1].action.not_enforced, KM_NE_HEADER_REWRITE);
+	assert_int_equal(rc.vhosts[0].not_enforced, KM_NE_HEDGE_POLICY);
+	assert_int_equal(rc.vhosts[0].routes[0].action.n_hash, 1);
+	assert_int_equal(rc.vhosts[0].routes[0].action.hash[0].kind, KM_HK_SOURCE_IP);
+	assert_int_equal(rc.vhosts[0].routes[0].action.not_enforced, KM_NE_RETRY_POLICY);
+	assert_int_equal(rc.vhosts[0].routes[1].action.n_hash, 0);
+	km_route_config_free(&rc);
+	fx_free(&f);
+
+	/* tcp_proxy source_ip; the fixture's fault filter is listed */
+	fx_init(&f);
+	tcp_hash(&f, 1, ENVOY__TYPE__V3__HASH_POLICY__POLICY_SPECIFIER_SOURCE_IP);
+	buf = fx_pack(&f, LISTENER, &len);
+	assert_int_equal(km_xds_listener(buf, len, &l, NULL, &err), 0);
+	assert_int_equal(l.chains[0].tcp.hash[0].kind, KM_HK_SOURCE_IP);
+	assert_int_equal(l.chains[1].not_enforced, KM_NE_FAULT);
+	km_listener_free(&l);
+	fx_free(&f);
+}
 
 static void test_bad(void **state)
 {
@@ -2435,6 +2660,7 @@ int main(void)
 		cmocka_unit_test(test_cluster_istio_specials),
 		cmocka_unit_test(test_cluster_dns),
 		cmocka_unit_test(test_lb_policies),
+		cmocka_unit_test(test_lb_configs),
 		cmocka_unit_test(test_cla),
 		cmocka_unit_test(test_route_config),
 		cmocka_unit_test(test_route_weight_0),

@@ -136,10 +136,10 @@ if xds_wait_ack cds 2 20 >/dev/null && [ "$("${CTL[@]}" -o json status | jq '.ma
 else not_ok "a cluster missing from CDS is deleted" "$("${CTL[@]}" -o json status | jq -c .maps)"; fi
 
 # ---- NACK ------------------------------------------------------------------------------
-xds_push_json cds "[$(eds_cluster svc-a), $(static_cluster bad-one "$(cla bad-one 10.95.0.4)" MAGLEV)]" 3 >/dev/null
+xds_push_json cds "[$(eds_cluster svc-a), $(static_cluster bad-one "$(cla bad-one 10.95.0.4)" CLUSTER_PROVIDED)]" 3 >/dev/null
 msg=$(xds_wait_nack cds 20 3)
 out=$(in_app "$CLI" -n 2 -t 3000 10.94.0.1:80)
-if grep -q "bad-one" <<< "$msg" && grep -qi "MAGLEV" <<< "$msg" && [ "$(total_ok "$out")" = 2 ] &&
+if grep -q "bad-one" <<< "$msg" && grep -qi "CLUSTER_PROVIDED" <<< "$msg" && [ "$(total_ok "$out")" = 2 ] &&
    [ "$(cfg cds_version)" = 2 ]; then
 	ok "a bad resource is NACKed naming it ($msg); version 2 keeps serving"
 else not_ok "a bad resource is NACKed and the previous config keeps routing" "nack: $msg" "$out" "cds_version $(cfg cds_version)"; fi
@@ -246,7 +246,7 @@ xds_push_json lds "[$(tcp_listener vip-a 10.94.0.1 svc-a), $(hcm_listener web 10
 if xds_wait_ack cds 6 20 >/dev/null && xds_wait_ack rds 4 20 >/dev/null && xds_wait_ack lds 8s 20 >/dev/null; then
 	expect_backends "subset rename: before, the route's subset cluster serves" 10.94.0.3 2 b4=2
 	nc0=$("${CTL[@]}" -o json status | jq -r .counters.no_cluster)
-	xds_push_json cds "[$(eds_cluster svc-a), $(static_cluster sub-v3 "$(cla sub-v3 10.95.0.5)"), $(static_cluster bad-three "$(cla bad-three 10.95.0.4)" MAGLEV)]" 7 >/dev/null
+	xds_push_json cds "[$(eds_cluster svc-a), $(static_cluster sub-v3 "$(cla sub-v3 10.95.0.5)"), $(static_cluster bad-three "$(cla bad-three 10.95.0.4)" CLUSTER_PROVIDED)]" 7 >/dev/null
 	msg=$(xds_wait_nack cds 20 7)
 	out=$(in_app "$CLI" -n 1 -t 1000 10.94.0.3:80)
 	nc1=$("${CTL[@]}" -o json status | jq -r .counters.no_cluster)
@@ -306,7 +306,7 @@ if xds_wait_streams 1 20 >/dev/null && sleep 1 &&
 	if grep -q '^err connect errno=ECONNREFUSED' <<< "$out"; then ok "Delta: removed_resources drops the endpoints (refused)"
 	else not_ok "Delta: removed_resources drops the endpoints" "$out" "$("${CTL[@]}" config)"; fi
 	# a bad resource: NACKed with its name, the last accepted set serves
-	xds_push_json cds "[$(eds_cluster svc-a), $(static_cluster bad-two "$(cla bad-two 10.95.0.4)" MAGLEV)]" 10 >/dev/null
+	xds_push_json cds "[$(eds_cluster svc-a), $(static_cluster bad-two "$(cla bad-two 10.95.0.4)" CLUSTER_PROVIDED)]" 10 >/dev/null
 	msg=$(xds_wait_nack cds 20 10)
 	if grep -q "bad-two" <<< "$msg" && [ "$("${CTL[@]}" -o json status | jq '.maps.clusters')" = 1 ]; then
 		ok "Delta: a bad resource is NACKed naming it ($msg)"

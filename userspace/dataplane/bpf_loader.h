@@ -25,7 +25,8 @@ struct km_install_report {
 struct km_install_opts {
 	const char *pin_root;
 	const char *cgroup;
-	bool peer_vip;		/* getpeername shows the VIP (default) */
+	__u8 peer_vip;		/* enum km_peer_mode: how getpeername shows
+				 * the VIP (KM_PEER_OFF: it does not) */
 };
 
 int km_bpf_install(const struct km_install_opts *o,

@@ -101,6 +101,7 @@ int km_maps_read_counters(const struct km_maps *mp, uint64_t out[KM_CNT_MAX])
 #define CL_SLOT offsetof(struct km_cluster_key, slot)
 #define EP_SLOT offsetof(struct km_endpoint_key, slot)
 #define NM_SLOT offsetof(struct km_name_key, slot)
+#define MG_SLOT offsetof(struct km_maglev_key, slot)
 
 /* Deletes every key of @fd whose slot byte is @slot. */
 static int clear_slot(int fd, size_t key_size, size_t slot_off, __u8 slot)
@@ -219,6 +220,19 @@ static int write_routes(const struct km_maps *mp, const struct km_records *r,
 	return ret;
 }
 
+/* Maglev tables: chunk i of the records is chunk i of the slot. */
+static int write_maglev(int fd, const struct km_records *r, __u8 slot)
+{
+	struct km_maglev_key k = { .slot = slot };
+
+	for (size_t i = 0; i < r->n_maglev_chunks; i++) {
+		k.chunk = i;
+		if (bpf_map_update_elem(fd, &k, &r->maglev[i], BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
 static int write_slot(const struct km_maps *mp, const struct km_records *r,
 		      __u8 slot, const char **what)
 {
@@ -255,6 +269,10 @@ static int write_slot(const struct km_maps *mp, const struct km_records *r,
 	if (!ret) {
 		*what = "km_route";
 		ret = write_routes(mp, r, slot);
+	}
+	if (!ret) {
+		*what = "km_maglev";
+		ret = write_maglev(mp->maglev, r, slot);
 	}
 	if (!ret) {
 		*what = "km_frontend";
@@ -301,6 +319,8 @@ int km_maps_apply(const struct km_maps *mp, const struct km_records *r,
 		ret = clear_slot(mp->endpoint, sizeof(struct km_endpoint_key), EP_SLOT, idle);
 	if (!ret)
 		ret = clear_slot(mp->names, sizeof(struct km_name_key), NM_SLOT, idle);
+	if (!ret)
+		ret = clear_slot(mp->maglev, sizeof(struct km_maglev_key), MG_SLOT, idle);
 	if (!ret)
 		ret = write_slot(mp, r, idle, &what);
 	if (ret)

@@ -13,7 +13,8 @@
  * test_maps checks the list against the object's maps.
  */
 #define KM_MAPS(X) X(gen) X(frontend) X(cluster) X(endpoint) X(names) \
-	X(enroll) X(rr) X(counters) X(route) X(route_big)
+	X(enroll) X(rr) X(counters) X(route) X(route_big) X(cl_stat) \
+	X(ep_stat) X(maglev)
 
 #define KM_MAP_FD(name) int name;
 struct km_maps {

@@ -11,6 +11,7 @@
 
 #include "ctl.h"
 #include "json.h"
+#include "lbstat.h"
 
 static struct km_json dj;
 
@@ -65,6 +66,41 @@ static void dump_frontend(struct ctl *c, const void *key)
 	}
 }
 
+/* A cluster's live connection counts (km_cl_stat) and LB settings. */
+static void lbstat_cluster_json(struct ctl *c, const struct km_cluster *cl)
+{
+	struct km_cl_stat st;
+
+	km_lbstat_cluster(&c->maps, cl->stat_key, &st);
+	km_json_u64(&dj, "cx_active", st.cx_active);
+	km_json_u64(&dj, "cx_total", st.cx_total);
+	km_json_u64(&dj, "upstream_cx_overflow", st.cx_overflow);
+	if (cl->lb_policy == KM_LB_LEAST_REQUEST)
+		km_json_u64(&dj, "choice_count", cl->choice_count);
+	if (cl->lb_policy == KM_LB_MAGLEV) {
+		km_json_u64(&dj, "maglev_table_size", cl->maglev_size);
+		km_json_bool(&dj, "hash_source_ip", cl->hash_flags & KM_HASH_SOURCE_IP);
+	}
+}
+
+static void lbstat_cluster_text(struct ctl *c, const struct km_cluster *cl)
+{
+	struct km_cl_stat st;
+
+	km_lbstat_cluster(&c->maps, cl->stat_key, &st);
+	printf("    connections: %llu active, %llu routed", (unsigned long long)st.cx_active,
+	       (unsigned long long)st.cx_total);
+	if (cl->max_connections || st.cx_overflow)
+		printf(", max_connections %u, %llu refused (upstream_cx_overflow)",
+		       cl->max_connections, (unsigned long long)st.cx_overflow);
+	if (cl->lb_policy == KM_LB_LEAST_REQUEST)
+		printf(", choice_count %u", cl->choice_count);
+	if (cl->lb_policy == KM_LB_MAGLEV)
+		printf(", Maglev table %u entries, hash %s", cl->maglev_size,
+		       cl->hash_flags & KM_HASH_SOURCE_IP ? "source IP" : "none (random)");
+	putchar('\n');
+}
+
 static void dump_cluster(struct ctl *c, const void *key)
 {
 	const struct km_cluster_key *k = key;
@@ -86,11 +122,13 @@ static void dump_cluster(struct ctl *c, const void *key)
 		km_json_u64(&dj, "locality_rank", cl.locality_rank);
 		km_json_u64(&dj, "endpoints_configured", cl.n_configured);
 		km_json_u64(&dj, "max_connections", cl.max_connections);
+		lbstat_cluster_json(c, &cl);
 		km_json_arr(&dj, "endpoints");
 	} else {
 		printf("  %s: %s%s, %u of %u endpoints serving (priority %u, locality rank %u)\n",
 		       name, km_lb_policy_name(cl.lb_policy), cl.weighted ? " weighted" : "",
 		       cl.n_endpoints, cl.n_configured, cl.priority, cl.locality_rank);
+		lbstat_cluster_text(c, &cl);
 	}
 	for (__u32 i = 0; i < cl.n_endpoints && i < KM_MAX_CLUSTER_ENDPOINTS; i++) {
 		ek.index = i;
@@ -102,10 +140,12 @@ static void dump_cluster(struct ctl *c, const void *key)
 			km_json_str(&dj, "address", buf);
 			km_json_u64(&dj, "weight", ep.weight);
 			km_json_str(&dj, "health", km_health_name(ep.health));
+			km_json_u64(&dj, "active", km_lbstat_endpoint(&c->maps, cl.stat_key, &ep));
 			km_json_end(&dj, '}');
 		} else {
-			printf("    %-28s weight %u %s\n", buf, ep.weight,
-			       km_health_name(ep.health));
+			printf("    %-28s weight %u %s, %llu active\n", buf, ep.weight,
+			       km_health_name(ep.health),
+			       (unsigned long long)km_lbstat_endpoint(&c->maps, cl.stat_key, &ep));
 		}
 	}
 	if (c->json) {

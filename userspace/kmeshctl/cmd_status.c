@@ -20,6 +20,19 @@
 #include "state.h"
 #include "sys.h"
 
+/* "KIND COUNT EXAMPLE" (the example may hold spaces) */
+static void read_not_enforced(struct agent_state *st, const char *v)
+{
+	int n = 0;
+
+	if (sscanf(v, "%63s %lu %n", st->ne[st->n_ne].kind,
+		   &st->ne[st->n_ne].count, &n) < 2 || !n)
+		return;
+	snprintf(st->ne[st->n_ne].example, sizeof(st->ne[0].example), "%s",
+		 v + n);
+	st->n_ne++;
+}
+
 static void state_line(const char *key, const char *v, void *arg)
 {
 	struct agent_state *st = arg;
@@ -39,6 +52,8 @@ static void state_line(const char *key, const char *v, void *arg)
 		st->generation = strtoull(v, NULL, 10);
 	else if (!strcmp(key, KM_ST_L7) && st->n_l7 < KM_STATE_MAX_L7)
 		snprintf(st->l7[st->n_l7++], KM_NAME_MAX, "%s", v);
+	else if (!strcmp(key, KM_ST_NOT_ENFORCED) && st->n_ne < KM_STATE_MAX_NE)
+		read_not_enforced(st, v);
 	else if (!strcmp(key, KM_ST_L7_ROUTER))
 		st->l7_router = !strcmp(v, "1");
 	else if (!strcmp(key, KM_ST_L7_WHY))
@@ -119,6 +134,27 @@ struct status {
 	struct enroll_row *rows;
 };
 
+/* What the applied config asks for and kmesh accepts without enforcing
+ * (model/not_enforced.c): kind, count, an example. */
+static void show_not_enforced(struct ctl_out *o, const struct status *s)
+{
+	const struct agent_state *st = s->st;
+	bool text = s->running && st->n_ne;
+
+	out_arr(o, "not_enforced", text ?
+		"not enforced (accepted, listed; kmeshd --check says why):\n" : NULL);
+	for (int i = 0; i < st->n_ne; i++) {
+		out_obj(o, NULL, NULL);
+		out_str(o, "kind", text ? "  %s: " : NULL, st->ne[i].kind);
+		out_u64(o, "count", text ? "%llu resource(s), " : NULL,
+			st->ne[i].count);
+		out_str(o, "example", text ? "e.g. '%s'\n" : NULL,
+			st->ne[i].example);
+		out_end(o, '}');
+	}
+	out_end(o, ']');
+}
+
 static void show_agent(struct ctl_out *o, struct ctl *c, const struct status *s)
 {
 	const struct agent_state *st = s->st;
@@ -163,6 +199,7 @@ static void show_agent(struct ctl_out *o, struct ctl *c, const struct status *s)
 	for (int i = 0; s->l7_why && i < st->n_l7; i++)
 		out_str(o, OUT_ITEM, NULL, st->l7[i]);
 	out_end(o, ']');
+	show_not_enforced(o, s);
 	out_end(o, '}');
 	out_u64(o, "generation", NULL, c->gen.generation);
 	out_u64(o, "slot", NULL, c->gen.slot);

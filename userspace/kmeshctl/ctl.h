@@ -62,6 +62,7 @@ const char *enroll_kind(__u32 k);
 
 /* The agent's report (kmeshd.state): "key=value" lines. */
 #define KM_STATE_MAX_L7 64
+#define KM_STATE_MAX_NE 16
 
 struct agent_state {
 	bool present;
@@ -79,6 +80,13 @@ struct agent_state {
 	char xds_nacked[64];	/* xDS types whose last response was NACKed */
 	/* names of DNS clusters by dns_status: ok, failing, pending */
 	int dns_ok, dns_failing, dns_pending;
+	/* accepted, not enforced: kind, count, example (state.h) */
+	int n_ne;
+	struct {
+		char kind[64];
+		unsigned long count;
+		char example[KM_NAME_MAX];
+	} ne[KM_STATE_MAX_NE];
 };
 
 void read_state(const char *path, struct agent_state *st);

@@ -36,7 +36,9 @@
 #include "ads.h"
 #include "dns.h"
 #include "kmod.h"
+#include "lbstat.h"
 #include "maps.h"
+#include "not_enforced.h"
 #include "notify.h"
 #include "sockmap.h"
 #include "sys.h"
@@ -67,6 +69,9 @@ struct kmeshd {
 	size_t n_listeners, n_clusters, n_frontends, n_endpoints;
 	char **l7;		/* HTTP listeners of the applied config */
 	size_t n_l7;
+	/* accepted, not enforced: "KIND COUNT EXAMPLE" */
+	char not_enforced[KM_NE_COUNT][KM_NAME_MAX + 64];
+	size_t n_not_enforced;
 	/* kmesh.ko with the L7 router was there when the programs were
 	 * loaded (kfuncs resolve at load time); else why not */
 	bool l7_router;
@@ -192,6 +197,8 @@ static void write_state(struct kmeshd *d)
 		km_state_put(f, KM_ST_L7_WHY, "%s", d->l7_why);
 	for (size_t i = 0; i < d->n_l7; i++)
 		km_state_put(f, KM_ST_L7, "%s", d->l7[i]);
+	for (size_t i = 0; i < d->n_not_enforced; i++)
+		km_state_put(f, KM_ST_NOT_ENFORCED, "%s", d->not_enforced[i]);
 	if (d->ads)
 		km_ads_write_state(d->ads, f);
 	if (d->dns)
@@ -216,6 +223,22 @@ static void remember_applied(struct kmeshd *d, const struct km_model *m,
 	d->n_clusters = m->n_clusters;
 	d->n_frontends = r->n_frontends;
 	d->n_endpoints = r->n_endpoints;
+}
+
+/* Accepted but not enforced, one line per kind (never silent): logged
+ * and kept for the state file. */
+static void log_not_enforced(struct kmeshd *d, const struct km_model *m)
+{
+	struct km_ne_item ne[KM_NE_COUNT];
+	size_t n = km_not_enforced(m, ne);
+
+	d->n_not_enforced = n;
+	for (size_t i = 0; i < n; i++) {
+		logmsg(LOG_WARN, "not enforced: %s in %zu resource(s), e.g. '%s': %s",
+		       ne[i].kind, ne[i].count, ne[i].example, ne[i].why);
+		snprintf(d->not_enforced[i], sizeof(d->not_enforced[i]),
+			 "%s %zu %s", ne[i].kind, ne[i].count, ne[i].example);
+	}
 }
 
 /* Model -> records -> maps, for either source. Any failure leaves the live
@@ -250,6 +273,8 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 		d->generation = gen;
 		d->applied_at = time(NULL);
 		remember_applied(d, m, &r);
+		/* counts of what the config dropped, once idle */
+		km_lbstat_prune(&d->maps, &r);
 		logmsg(LOG_INFO, "generation %llu applied from %s in %llu ms: %zu listeners, %zu clusters, %zu service addresses, %zu endpoints",
 		       (unsigned long long)gen, d->source,
 		       (unsigned long long)(km_now_ms() - t0), m->n_listeners,
@@ -273,6 +298,7 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 		if (r.n_inbound)
 			logmsg(LOG_INFO, "%zu inbound listener(s) kept, not served (no frontend; for authorization), e.g. '%s'",
 			       r.n_inbound, r.inbound[0]);
+		log_not_enforced(d, m);
 		km_notify("STATUS=generation %llu: %zu listeners, %zu clusters",
 			  (unsigned long long)gen, m->n_listeners, m->n_clusters);
 		/* resolve the names this config has (new ones now) */
@@ -725,6 +751,16 @@ static void list_kind(const char *config, const char **names, size_t n,
 		printf("%s: listener '%s' %s\n", config, names[i], what);
 }
 
+static void list_not_enforced(const char *config, const struct km_model *m)
+{
+	struct km_ne_item ne[KM_NE_COUNT];
+	size_t n = km_not_enforced(m, ne);
+
+	for (size_t i = 0; i < n; i++)
+		printf("%s: not enforced: %s in %zu resource(s), e.g. '%s': %s\n",
+		       config, ne[i].kind, ne[i].count, ne[i].example, ne[i].why);
+}
+
 static int check_only(const char *config)
 {
 	struct km_model m = {};
@@ -754,6 +790,7 @@ static int check_only(const char *config)
 				       config, m.clusters[i].name,
 				       km_cluster_type_name(m.clusters[i].type),
 				       km_dns_family_name(m.clusters[i].dns.family));
+		list_not_enforced(config, &m);
 	}
 	km_records_free(&r);
 	km_model_free(&m);
@@ -859,8 +896,12 @@ static void usage(FILE *f)
 		"      --dns-server ADDR[:PORT][,...]\n"
 		"                       where STRICT_DNS / LOGICAL_DNS names are resolved\n"
 		"                       (default: /etc/resolv.conf), e.g. 127.0.0.1:5353\n"
-		"      --no-peer-vip    getpeername shows the endpoint, not the VIP; saves about 1 us\n"
-		"                       per routed connect (no per-socket state)\n"
+		"      --peer-vip MODE  how getpeername shows a routed socket the VIP it dialed:\n"
+		"                       cookie (default: an LRU table keyed by the socket cookie,\n"
+		"                       no allocation per connect), storage (socket storage: exact\n"
+		"                       however many sockets, an allocation per connect) or off\n"
+		"                       (getpeername shows the endpoint); docs/performance.md\n"
+		"      --no-peer-vip    the same as --peer-vip off\n"
 		"  -v, --verbose        debug logging, including libbpf's\n"
 		"  -h, --help\n"
 		"Signals: SIGHUP reloads. SIGTERM exits and leaves traffic served.\n");
@@ -876,8 +917,9 @@ int main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'k' },
 		{ "uninstall", no_argument, NULL, 'u' },
 		{ "no-peer-vip", no_argument, NULL, 'n' },
+		{ "peer-vip", required_argument, NULL, 1009 },
 		{ "sockmap", no_argument, NULL, 1008 },
-		{ "dns-server", required_argument, NULL, 1009 },
+		{ "dns-server", required_argument, NULL, 1010 },
 		{ "xds", required_argument, NULL, 'X' },
 		{ "xds-delta", no_argument, NULL, 'D' },
 		{ "xds-address", required_argument, NULL, 'X' },
@@ -905,7 +947,8 @@ int main(int argc, char **argv)
 	};
 	struct km_install_report rep;
 	struct km_err err = {};
-	bool check = false, uninstall = false, peer_vip = true, sockmap = false;
+	bool check = false, uninstall = false, sockmap = false;
+	__u8 peer_vip = KM_PEER_COOKIE;
 	const char *xds_addr = NULL, *pod_ip = NULL, *pod_name = NULL;
 	bool config_given = false;
 	struct km_gen g;
@@ -920,7 +963,20 @@ int main(int argc, char **argv)
 		case 's': d.state_dir = optarg; break;
 		case 'k': check = true; break;
 		case 'u': uninstall = true; break;
-		case 'n': peer_vip = false; break;
+		case 'n': peer_vip = KM_PEER_OFF; break;
+		case 1009:
+			if (!strcmp(optarg, "cookie"))
+				peer_vip = KM_PEER_COOKIE;
+			else if (!strcmp(optarg, "storage"))
+				peer_vip = KM_PEER_STORAGE;
+			else if (!strcmp(optarg, "off"))
+				peer_vip = KM_PEER_OFF;
+			else {
+				fprintf(stderr, "kmeshd: --peer-vip %s: expected cookie, storage or off\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case 'X': xds_addr = optarg; break;
 		case 'D': d.xds.delta = true; break;
 		case 1000: d.xds.node.id = optarg; break;
@@ -932,7 +988,7 @@ int main(int argc, char **argv)
 		case 1006: d.xds.node.node_name = optarg; break;
 		case 1007: d.xds.node.labels = optarg; break;
 		case 1008: sockmap = true; break;
-		case 1009: d.dns_server = optarg; break;
+		case 1010: d.dns_server = optarg; break;
 		case KMD_XDS_TLS_OPT ... KMD_XDS_TLS_OPT + KMD_XDS_TLS_NOPTS - 1:
 			xds_tls_flag(&xt, c, optarg); break;
 		case 'v': verbose = 1; break;
@@ -1028,7 +1084,9 @@ int main(int argc, char **argv)
 	logmsg(LOG_INFO, "programs attached to %s (%d new, %d replaced in place); pinned under %s; generation %llu serving%s",
 	       d.cgroup, rep.attached, rep.replaced, d.pin_root,
 	       (unsigned long long)d.generation,
-	       peer_vip ? "" : "; getpeername shows endpoints (--no-peer-vip)");
+	       peer_vip == KM_PEER_COOKIE ? "" :
+	       peer_vip == KM_PEER_STORAGE ? "; getpeername's VIP in socket storage (--peer-vip storage)" :
+	       "; getpeername shows endpoints (--peer-vip off)");
 
 	if (xds_addr) {
 		char how[600];

@@ -14,6 +14,7 @@
 
 #include "check.h"
 #include "dup.h"
+#include "maglev.h"
 #include "kmesh/route_table.h"
 
 /* ---- messages ------------------------------------------------------------- */
@@ -101,11 +102,41 @@ static int fail(struct chk *k, const struct km_src *src, long vi, long ri,
 
 /* ---- actions -------------------------------------------------------------- */
 
+/* hash_policy: kmesh picks the endpoint when the connection is made, before
+ * any request exists, so only the source address can be hashed; Envoy
+ * allows one policy on a tcp_proxy. */
+static int hash_rules(struct km_diag *d, const struct km_m_action *a,
+		      bool route, const struct km_src *src, const char *what)
+{
+	char hwhat[KM_WHAT_LEN];
+
+	if (!route && a->n_hash > 1)
+		return km_diag_fail(d, src, what,
+				    "%zu hash_policy entries, limit is 1",
+				    a->n_hash);
+	for (size_t i = 0; i < a->n_hash; i++) {
+		const struct km_m_hash *h = &a->hash[i];
+
+		if (h->kind == KM_HK_SOURCE_IP || h->kind == KM_HK_NOTHING)
+			continue;
+		km_what_index(hwhat, what, "hash_policy", i);
+		return km_diag_fail(d, h->src.file ? &h->src : src, hwhat,
+				    "%s is not supported: kmesh picks the endpoint when the connection is made, so only the source address can be hashed (%s)",
+				    km_hash_kind_name(h->kind),
+				    route ? "connection_properties.source_ip" : "source_ip");
+	}
+	return 0;
+}
+
 static int action_rules(struct km_diag *d, const struct km_m_action *a,
 			bool route, const struct km_src *src, const char *what)
 {
 	char wwhat[KM_WHAT_LEN];
 	uint64_t sum = 0;
+	int ret = hash_rules(d, a, route, src, what);
+
+	if (ret)
+		return ret;
 
 	km_what_fmt(wwhat, "%s%sweighted_clusters", what ? what : "",
 		    what && *what ? ": " : "");
@@ -531,5 +562,59 @@ int km_check_cluster(const struct km_m_cluster *cl, const char *what,
 				    "address '%s' is neither an IP address nor a DNS name",
 				    km_diag_quote(&d, ep->hostname));
 	}
+	return 0;
+}
+
+/* ---- clusters: LB settings ------------------------------------------------ */
+
+int km_check_cluster_lb(const struct km_m_cluster *cl, const char *what,
+			struct km_err *err)
+{
+	static const char *const names[] = {
+		[KM_LBC_LEAST_REQUEST] = "least_request_lb_config",
+		[KM_LBC_RING_HASH] = "ring_hash_lb_config",
+		[KM_LBC_MAGLEV] = "maglev_lb_config",
+	};
+	static const char *const needs[] = {
+		[KM_LBC_LEAST_REQUEST] = "LEAST_REQUEST",
+		[KM_LBC_RING_HASH] = "RING_HASH",
+		[KM_LBC_MAGLEV] = "MAGLEV",
+	};
+	const struct km_lb_config *lb = &cl->lb;
+	const struct km_src *at = lb->src.file ? &lb->src : &cl->src;
+	char lwhat[KM_WHAT_LEN], bwhat[KM_WHAT_LEN];
+	struct km_diag d;
+	bool ok;
+
+	km_diag_init(&d, err, NULL);
+	if (lb->kind == KM_LBC_NONE)
+		return 0;
+	/* Envoy refuses a config for another policy at runtime */
+	ok = (lb->kind == KM_LBC_LEAST_REQUEST && cl->lb_policy == KM_LB_LEAST_REQUEST) ||
+	     (lb->kind == KM_LBC_RING_HASH && cl->lb_policy == KM_LB_MAGLEV && lb->ring_hash) ||
+	     (lb->kind == KM_LBC_MAGLEV && cl->lb_policy == KM_LB_MAGLEV && !lb->ring_hash);
+	if (!ok)
+		return km_diag_fail(&d, at, what, "%s needs lb_policy %s",
+				    names[lb->kind], needs[lb->kind]);
+	km_what_fmt(lwhat, "%s: %s", what, names[lb->kind]);
+	if (lb->choice_count &&
+	    (lb->choice_count < 2 || lb->choice_count > KM_LR_CHOICE_MAX))
+		return km_diag_fail(&d, at, lwhat,
+				    "choice_count %" PRIu64 " is out of range (2-%d)",
+				    lb->choice_count, KM_LR_CHOICE_MAX);
+	/* weight / (active + 1)^bias is compared in integers in the kernel */
+	km_what_fmt(bwhat, "%s: active_request_bias", lwhat);
+	if (lb->bias_set && lb->bias != 0.0 && lb->bias != 1.0)
+		return km_diag_fail(&d, at, bwhat,
+				    "default_value %g is not supported (0 or 1.0: weight / (active + 1)^bias is compared in the kernel in integers)",
+				    lb->bias);
+	if (lb->maglev_size > KM_MAGLEV_SIZE_MAX || lb->maglev_size == 1)
+		return km_diag_fail(&d, at, lwhat,
+				    "table_size %" PRIu64 " is out of range (2-%u)",
+				    lb->maglev_size, KM_MAGLEV_SIZE_MAX);
+	if (lb->maglev_size && !km_is_prime(lb->maglev_size))
+		return km_diag_fail(&d, at, lwhat,
+				    "table_size %" PRIu64 " is not a prime",
+				    lb->maglev_size);
 	return 0;
 }

@@ -46,6 +46,16 @@ int km_check_action(const struct km_m_action *a, bool route, const char *what,
 int km_check_cluster(const struct km_m_cluster *cl, const char *what,
 		     struct km_err *err);
 
+/*
+ * A cluster's LB settings (struct km_lb_config): the config given is the
+ * one of its lb_policy; least_request_lb_config's choice_count is 2 ..
+ * KM_LR_CHOICE_MAX and active_request_bias 0 or 1.0 (what the kernel can
+ * compare); maglev_lb_config's table_size a prime up to
+ * KM_MAGLEV_SIZE_MAX. @what names the cluster ("cluster 'x'").
+ */
+int km_check_cluster_lb(const struct km_m_cluster *cl, const char *what,
+			struct km_err *err);
+
 /* The message format of route config errors, for route_build.c's own
  * (a cluster it cannot resolve): "SRC: PREFIX: route_config 'rc':
  * virtual_host 'vh': route 'r': msg"; vi/ri < 0 leave those out. Returns

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "compiler.h"
+#include "lb_compile.h"
 #include "route_build.h"
 #include "strmap.h"
 
@@ -60,17 +61,23 @@ unsigned int km_locality_rank(const struct km_locality *node,
 	return set - matched;
 }
 
-/* A DNS cluster's name before kmeshd resolved it has no address yet
- * (ip.family 0): kmeshd/dns.c puts the resolved addresses in its place. */
-static bool usable(const struct km_m_endpoint *ep)
+static bool usable(const struct km_m_cluster *mc,
+		   const struct km_m_endpoint *ep)
 {
-	return ep->ip.family &&
-	       (ep->health == KM_HEALTH_UNKNOWN ||
-		ep->health == KM_HEALTH_HEALTHY);
+	/* locality weighted LB: a locality without a weight gets no traffic
+	 * (Envoy) */
+	if (mc->lb.locality_weighted && !ep->locality_weight)
+		return false;
+	return km_endpoint_usable(ep);
 }
 
-static uint64_t level_of(const struct km_model *m, const struct km_m_endpoint *ep)
+/* Locality weighted LB spreads over every locality of a priority by their
+ * weights (lb_compile.c): the locality rank does not apply. */
+static uint64_t level_of(const struct km_model *m, const struct km_m_cluster *mc,
+			 const struct km_m_endpoint *ep)
 {
+	if (mc->lb.locality_weighted)
+		return (uint64_t)ep->priority << 8;
 	return ((uint64_t)ep->priority << 8) |
 	       km_locality_rank(&m->node_locality, &ep->locality);
 }
@@ -119,6 +126,7 @@ static int compile_cluster(const struct km_model *m,
 			   const struct km_m_cluster *mc, uint32_t id,
 			   struct km_records *r, struct km_err *err)
 {
+	struct km_lw_cursor lw = { 0 };
 	struct km_cluster *c = &r->clusters[id];
 	uint64_t best = UINT64_MAX, total = 0;
 	uint32_t first_weight = 0;
@@ -139,9 +147,9 @@ static int compile_cluster(const struct km_model *m,
 	c->n_configured = mc->n_endpoints;
 
 	for (i = 0; i < mc->n_endpoints; i++) {
-		uint64_t lv = level_of(m, &mc->endpoints[i]);
+		uint64_t lv = level_of(m, mc, &mc->endpoints[i]);
 
-		if (usable(&mc->endpoints[i]) && lv < best)
+		if (usable(mc, &mc->endpoints[i]) && lv < best)
 			best = lv;
 	}
 	if (best == UINT64_MAX)
@@ -153,23 +161,26 @@ static int compile_cluster(const struct km_model *m,
 		const struct km_m_endpoint *me = &mc->endpoints[i];
 		struct km_endpoint_key *k;
 		struct km_endpoint *v;
+		uint32_t w;
 
-		if (!usable(me) || level_of(m, me) != best)
+		if (!usable(mc, me) || level_of(m, mc, me) != best)
 			continue;
+		w = mc->lb.locality_weighted ? km_locality_ep_weight(mc, i, &lw) :
+					       me->weight;
 		if (r->n_endpoints >= KM_MAX_ENDPOINTS) {
 			km_err_at(err, &mc->src, "cluster '%s': more than %d endpoints in all clusters",
 				   mc->name, KM_MAX_ENDPOINTS);
 			return -E2BIG;
 		}
-		total += me->weight;
+		total += w;
 		if (total > KM_MAX_TOTAL_WEIGHT) {
 			km_err_at(err, &me->src, "cluster '%s': endpoint weights add up to more than %u",
 				   mc->name, KM_MAX_TOTAL_WEIGHT);
 			return -ERANGE;
 		}
 		if (c->n_endpoints == 0)
-			first_weight = me->weight;
-		else if (me->weight != first_weight)
+			first_weight = w;
+		else if (w != first_weight)
 			c->weighted = 1;
 
 		k = &r->ep_keys[r->n_endpoints];
@@ -181,7 +192,7 @@ static int compile_cluster(const struct km_model *m,
 		v->family = me->ip.family;
 		v->port = htons(me->port);
 		v->health = me->health;
-		v->weight = me->weight;
+		v->weight = w;
 		v->cum_weight = total;
 	}
 	c->total_weight = total;
@@ -1008,6 +1019,8 @@ int km_compile(const struct km_model *m, struct km_records *r,
 		list_listener(&m->listeners[i], &kinds[i], r);
 	r->n_listener_names = m->n_listeners;
 	ret = check_duplicates(r, m, err);
+	if (!ret)
+		ret = km_lb_compile(m, r, err);
 out:
 	free(kinds);
 	km_strmap_free(&ni);
@@ -1037,5 +1050,6 @@ void km_records_free(struct km_records *r)
 	free(r->route_lens);
 	free(r->route_big);
 	free(r->route_ids);
+	free(r->maglev);
 	memset(r, 0, sizeof(*r));
 }

@@ -63,6 +63,11 @@ struct km_records {
 	size_t n_sniffed;
 	const char **sniffed;
 
+	/* Maglev tables of the MAGLEV and RING_HASH clusters (lb_compile.c):
+	 * chunk i is km_maglev chunk i of the slot. Owned. */
+	size_t n_maglev_chunks;
+	struct km_maglev_chunk *maglev;
+
 	/* Port-wide HTTP listeners (0.0.0.0_PORT + RDS): a frontend per
 	 * virtual host domain that is an IP, none for the wildcard. */
 	size_t n_port_wide;

@@ -20,6 +20,7 @@ static void action_free(struct km_m_action *a)
 	for (size_t i = 0; i < a->n_clusters; i++)
 		free(a->clusters[i].cluster);
 	free(a->clusters);
+	free(a->hash);
 }
 
 static void matchers_free(struct km_m_header_match *m, size_t n)
@@ -215,6 +216,10 @@ const char *km_lb_policy_name(unsigned int p)
 		return "ROUND_ROBIN";
 	case KM_LB_RANDOM:
 		return "RANDOM";
+	case KM_LB_LEAST_REQUEST:
+		return "LEAST_REQUEST";
+	case KM_LB_MAGLEV:
+		return "MAGLEV";
 	}
 	return "?";
 }
@@ -242,6 +247,20 @@ const char *km_dns_family_name(unsigned int f)
 	};
 
 	return f < sizeof(names) / sizeof(names[0]) ? names[f] : NULL;
+}
+
+const char *km_hash_kind_name(unsigned int k)
+{
+	static const char *const names[] = {
+		[KM_HK_SOURCE_IP] = "source_ip",
+		[KM_HK_NOTHING] = "connection_properties",
+		[KM_HK_HEADER] = "header",
+		[KM_HK_COOKIE] = "cookie",
+		[KM_HK_QUERY_PARAMETER] = "query_parameter",
+		[KM_HK_FILTER_STATE] = "filter_state",
+	};
+
+	return k < sizeof(names) / sizeof(names[0]) && names[k] ? names[k] : "?";
 }
 
 const char *km_health_name(unsigned int h)

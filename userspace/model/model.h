@@ -27,7 +27,9 @@ struct km_locality {
 };
 
 struct km_circuit_breakers {
-	/* DEFAULT priority thresholds; 0 = unset. Kept for a later issue. */
+	/* DEFAULT priority thresholds; 0 = unset. max_connections is
+	 * enforced at connect; the per-request ones are listed as not
+	 * enforced (not_enforced.c). */
 	uint32_t max_connections;
 	uint32_t max_pending_requests;
 	uint32_t max_requests;
@@ -44,8 +46,74 @@ struct km_m_endpoint {
 	uint16_t port;		/* host order, 1..65535 */
 	uint32_t weight;	/* load_balancing_weight, default 1 */
 	uint32_t priority;	/* of its locality group */
+	uint32_t group;		/* index of its locality group */
+	uint32_t locality_weight;	/* its group's load_balancing_weight,
+					 * 0 = unset */
 	uint8_t health;		/* enum km_health */
 	struct km_locality locality;	/* borrowed from its group */
+};
+
+/* LB settings beyond lb_policy, as the config gives them: model/check.c
+ * holds their rules (km_check_cluster_lb), lb_compile.c compiles them. */
+enum km_lb_config_kind {
+	KM_LBC_NONE = 0,
+	KM_LBC_LEAST_REQUEST,	/* least_request_lb_config */
+	KM_LBC_RING_HASH,	/* ring_hash_lb_config */
+	KM_LBC_MAGLEV,		/* maglev_lb_config */
+};
+
+struct km_lb_config {
+	struct km_src src;	/* of the lb config */
+	uint8_t kind;		/* enum km_lb_config_kind */
+	bool ring_hash;		/* lb_policy RING_HASH: served by a Maglev
+				 * table like MAGLEV */
+	bool bias_set;
+	double bias;		/* active_request_bias.default_value */
+	uint64_t choice_count;	/* as given; 0 = unset (Envoy's 2) */
+	uint64_t maglev_size;	/* table_size as given; 0 = unset (65537) */
+	/* common_lb_config.locality_weighted_lb_config: the localities of
+	 * the serving priority share it by their weights (lb_compile.c) */
+	bool locality_weighted;
+};
+
+/* One hash_policy entry, as given: a route's RouteAction.HashPolicy or a
+ * tcp_proxy's type.v3.HashPolicy. check.c refuses what kmesh cannot hash
+ * on when it picks at connect time. */
+enum km_hash_kind {
+	KM_HK_SOURCE_IP = 1,	/* connection_properties.source_ip true;
+				 * tcp_proxy source_ip */
+	KM_HK_NOTHING,		/* connection_properties, source_ip false */
+	KM_HK_HEADER,
+	KM_HK_COOKIE,
+	KM_HK_QUERY_PARAMETER,
+	KM_HK_FILTER_STATE,
+};
+
+struct km_m_hash {
+	struct km_src src;
+	uint8_t kind;		/* enum km_hash_kind */
+};
+
+
+/* Accepted but not enforced: Envoy settings kmesh cannot honour and may
+ * degrade safely (none grants or denies access). Each is listed with a
+ * count and an example (not_enforced.c), never dropped silently. */
+enum km_not_enforced {
+	KM_NE_OUTLIER_DETECTION = 1 << 0,	/* cluster */
+	KM_NE_CONNECT_TIMEOUT = 1 << 1,		/* cluster */
+	KM_NE_MAX_PENDING_REQUESTS = 1 << 2,	/* cluster circuit_breakers */
+	KM_NE_MAX_REQUESTS = 1 << 3,
+	KM_NE_MAX_RETRIES = 1 << 4,
+	KM_NE_RING_HASH_CONFIG = 1 << 5,	/* ring sizes, hash_function */
+	KM_NE_RETRY_POLICY = 1 << 6,		/* route action */
+	KM_NE_ROUTE_TIMEOUT = 1 << 7,		/* timeout, idle_timeout */
+	KM_NE_MIRROR = 1 << 8,			/* request_mirror_policies */
+	KM_NE_FAULT = 1 << 9,			/* HTTP filter (listener) */
+	KM_NE_ZONE_AWARE = 1 << 10,		/* common_lb_config */
+	KM_NE_HEADER_REWRITE = 1 << 11,		/* headers to add or remove,
+						 * path and host rewrites */
+	KM_NE_HEDGE_POLICY = 1 << 12,		/* virtual host */
+	KM_NE_COUNT = 13
 };
 
 enum km_cluster_type {
@@ -93,6 +161,8 @@ struct km_m_cluster {
 	struct km_m_dns dns;	/* KM_CLUSTER_STRICT_DNS, _LOGICAL_DNS */
 	bool has_load_assignment;
 	struct km_circuit_breakers cb;
+	struct km_lb_config lb;
+	uint32_t not_enforced;	/* enum km_not_enforced */
 	size_t n_endpoints;
 	struct km_m_endpoint *endpoints;
 	/* localities own their strings; endpoints point into them */
@@ -113,6 +183,9 @@ struct km_m_action {
 	size_t n_clusters;
 	struct km_m_weighted *clusters;
 	uint32_t total_weight;	/* 0 = sum of the weights */
+	size_t n_hash;		/* hash_policy */
+	struct km_m_hash *hash;
+	uint32_t not_enforced;	/* enum km_not_enforced */
 };
 
 enum km_path_match {
@@ -163,6 +236,7 @@ struct km_m_route {
 struct km_m_vhost {
 	struct km_src src;
 	char *name;
+	uint32_t not_enforced;	/* enum km_not_enforced */
 	size_t n_domains;
 	char **domains;
 	/* the place of domains[i < n_domain_srcs]; the reader may keep none */
@@ -175,6 +249,7 @@ struct km_m_vhost {
 struct km_m_route_config {
 	struct km_src src;
 	char *name;
+	uint32_t not_enforced;	/* enum km_not_enforced */
 	size_t n_vhosts;
 	struct km_m_vhost *vhosts;
 };
@@ -212,6 +287,7 @@ struct km_m_chain {
 	struct km_m_action tcp;	/* KM_CHAIN_TCP_PROXY */
 	struct km_m_route_config routes;	/* KM_CHAIN_HTTP, inline */
 	char *rds_name;		/* KM_CHAIN_HTTP via rds (xDS) */
+	uint32_t not_enforced;	/* enum km_not_enforced: HTTP filters */
 };
 
 /* Listener.traffic_direction (core.v3.TrafficDirection). */
@@ -291,5 +367,6 @@ static inline bool km_cluster_is_dns(const struct km_m_cluster *c)
 	       c->type == KM_CLUSTER_LOGICAL_DNS;
 }
 const char *km_health_name(unsigned int h);
+const char *km_hash_kind_name(unsigned int k);
 
 #endif

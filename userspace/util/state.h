@@ -33,6 +33,9 @@
 #define KM_ST_L7_ROUTER "l7_router"	/* programs loaded with kmesh.ko */
 #define KM_ST_L7_WHY "l7_why"		/* only when l7_router=0 */
 #define KM_ST_L7 "l7"			/* repeated: an HTTP listener */
+/* repeated: "KIND COUNT EXAMPLE" of what the applied config asks for and
+ * kmesh accepts without enforcing (model/not_enforced.c) */
+#define KM_ST_NOT_ENFORCED "not_enforced"
 
 /* The xDS client's keys: KM_ST_XDS then a general key, or then
  * "<type>_<field>" for each of KM_STATE_XDS_TYPES. kmeshctl config prints

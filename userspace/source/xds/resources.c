@@ -9,9 +9,8 @@
  * refuses unknown keys: a newer control plane sends fields this build has
  * never heard of. So the protos in proto/ declare what kmesh uses plus every
  * field that would change where traffic goes if it were ignored; those are
- * refused by name. What is left out of the protos is ignored: timeouts,
- * retries, access logs, stats, header rewriting, TLS origination on
- * clusters. RouteMatch, HeaderMatcher and StringMatcher declare all their
+ * refused by name. What is left out of the protos is ignored: access
+ * logs, stats, header rewriting, TLS origination on clusters. RouteMatch, HeaderMatcher and StringMatcher declare all their
  * upstream fields, so an unknown field there is a new match criterion and is
  * refused by number.
  *
@@ -31,8 +30,19 @@
  * all is an error. Dropping is safe where approximating is not: a
  * connection no chain takes is left alone and goes where it was dialed.
  *
+ * Accepted and listed as not enforced (enum km_not_enforced, xds_lb.c):
+ * cluster connect_timeout, outlier_detection, common_lb_config's
+ * zone-aware routing (its locality weighted LB is served), ring_hash_lb_config's ring sizes, the
+ * per-request circuit_breakers thresholds; a route's timeout, idle_timeout,
+ * retry_policy, request_mirror_policies, path and host rewrites; headers to
+ * add or remove (route, virtual host, route config); a virtual host's
+ * retry_policy and hedge_policy; tcp_proxy's idle_timeout; the HTTP fault
+ * filter.
+ *
  * Refused (the whole resource): STRICT_DNS / LOGICAL_DNS / custom cluster
- * types; RING_HASH, MAGLEV and other LB policies; an EDS service_name other
+ * types; CLUSTER_PROVIDED (but on ORIGINAL_DST) and
+ * LOAD_BALANCING_POLICY_CONFIG LB policies; hash policies on request
+ * headers, cookies, query parameters or filter state (model/check.c); an EDS service_name other
  * than the cluster name (the ClusterLoadAssignment would never be found);
  * pipe and internal addresses, UDP, named ports; filter_chain_match
  * criteria other than destination_port; TLS transport sockets; tcp_proxy

@@ -143,8 +143,7 @@ int x_read_load_assignment(struct ctx *c, const pb_cla *la,
 		}
 		if (x_u32_in(c, g->priority, gwhat, "priority", 0, MAX_PRIORITY))
 			return -EINVAL;
-		/* checked, then unused: the compiler serves one locality
-		 * level at a time, so locality weights never apply */
+		/* applied with locality_weighted_lb_config */
 		if (g->load_balancing_weight &&
 		    x_u32_in(c, g->load_balancing_weight->value, gwhat,
 			   "load_balancing_weight", 1, UINT32_MAX))
@@ -157,6 +156,9 @@ int x_read_load_assignment(struct ctx *c, const pb_cla *la,
 			if (ret)
 				return ret;
 			ep->priority = g->priority;
+			ep->group = (uint32_t)i;
+			ep->locality_weight = g->load_balancing_weight ?
+				g->load_balancing_weight->value : 0;
 			ep->locality = cl->localities[i];
 		}
 	}
@@ -239,17 +241,33 @@ static int read_lb_policy(struct ctx *c, const pb_cluster *pc,
 {
 	const char *name;
 
+	/* Envoy requires CLUSTER_PROVIDED there (ROUND_ROBIN is proto3's
+	 * unset): the cluster "picks" the address the application dialed */
+	if (cl->original_dst && pc->lb_policy !=
+	    ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__ROUND_ROBIN &&
+	    pc->lb_policy != ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__CLUSTER_PROVIDED) {
+		name = x_enum_name(&envoy__config__cluster__v3__cluster__lb_policy__descriptor,
+				   pc->lb_policy);
+		return x_fail(c, cwhat,
+			      "lb_policy %s on an ORIGINAL_DST cluster (it takes CLUSTER_PROVIDED)",
+			      name ? name : "?");
+	}
 	switch (pc->lb_policy) {
 	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__ROUND_ROBIN:
-	/* LEAST_REQUEST picks by active requests per endpoint, which the
-	 * kernel does not count yet; round robin is its closest stand-in
-	 * (and what it degrades to in Envoy when all counts are equal).
-	 * istiod's default for every service cluster. */
-	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__LEAST_REQUEST:
 		cl->lb_policy = KM_LB_ROUND_ROBIN;
+		return 0;
+	/* istiod's default for every service cluster */
+	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__LEAST_REQUEST:
+		cl->lb_policy = KM_LB_LEAST_REQUEST;
 		return 0;
 	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__RANDOM:
 		cl->lb_policy = KM_LB_RANDOM;
+		return 0;
+	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__MAGLEV:
+	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__RING_HASH:
+		cl->lb_policy = KM_LB_MAGLEV;
+		cl->lb.ring_hash = pc->lb_policy ==
+			ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__RING_HASH;
 		return 0;
 	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__CLUSTER_PROVIDED:
 		/* Envoy requires it on ORIGINAL_DST clusters: the cluster
@@ -266,7 +284,7 @@ static int read_lb_policy(struct ctx *c, const pb_cluster *pc,
 			 pc->lb_policy);
 	if (name)
 		return x_fail(c, cwhat,
-			    "lb_policy %s not supported (ROUND_ROBIN, LEAST_REQUEST or RANDOM)",
+			    "lb_policy %s not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV)",
 			    name);
 	return x_fail(c, cwhat, "unknown lb_policy %d", pc->lb_policy);
 }
@@ -298,6 +316,10 @@ int x_read_cluster(struct ctx *c, const pb_cluster *pc,
 		ret = read_dns(c, pc, cwhat, cl);
 	if (!ret)
 		ret = read_lb_policy(c, pc, cwhat, cl);
+	if (!ret)
+		ret = x_read_lb_config(c, pc, cwhat, cl);
+	if (!ret)
+		ret = km_check_cluster_lb(cl, cwhat, c->d.err);
 	if (ret)
 		return ret;
 

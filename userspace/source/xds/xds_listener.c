@@ -11,9 +11,13 @@ static int read_tcp_proxy(struct ctx *c, const pb_tcp *t, const char *what,
 	ch->tcp.src = xds_src;
 	if (t->tunneling_config)
 		return x_fail(c, what, "tunneling_config is not supported");
+	if (x_read_tcp_lb(c, t, what, &ch->tcp))
+		return -EINVAL;
 	switch (t->cluster_specifier_case) {
 	case ENVOY__EXTENSIONS__FILTERS__NETWORK__TCP_PROXY__V3__TCP_PROXY__CLUSTER_SPECIFIER_CLUSTER:
-		return x_read_one_cluster(c, t->cluster, what, &ch->tcp);
+		if (x_read_one_cluster(c, t->cluster, what, &ch->tcp))
+			return -EINVAL;
+		return km_check_action(&ch->tcp, false, what, c->d.err);
 	case ENVOY__EXTENSIONS__FILTERS__NETWORK__TCP_PROXY__V3__TCP_PROXY__CLUSTER_SPECIFIER_WEIGHTED_CLUSTERS:
 		if (x_read_tcp_weighted(c, t->weighted_clusters, what, &ch->tcp))
 			return -EINVAL;
@@ -39,10 +43,14 @@ static int read_hcm(struct ctx *c, const pb_hcm *h, const char *what,
 
 	ch->kind = KM_CHAIN_HTTP;
 	/* fault injection, RBAC, stats, ...: the data path routes, nothing
-	 * more */
-	for (size_t i = 0; i < h->n_http_filters; i++)
-		if (!is_router(h->http_filters[i]))
-			c->skipped.typed_configs++;
+	 * more; fault injection is listed as not enforced */
+	for (size_t i = 0; i < h->n_http_filters; i++) {
+		if (is_router(h->http_filters[i]))
+			continue;
+		c->skipped.typed_configs++;
+		if (x_is_fault_filter(h->http_filters[i]))
+			ch->not_enforced |= KM_NE_FAULT;
+	}
 
 	switch (h->route_specifier_case) {
 	case ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__ROUTE_SPECIFIER_RDS:

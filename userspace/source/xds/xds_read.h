@@ -10,6 +10,7 @@
  *   xds_route.c       cluster actions, routes, virtual hosts, route configs
  *   xds_listener.c    listeners, filter chains, tcp_proxy, HTTP manager
  *   xds_cluster.c     clusters, ClusterLoadAssignments, circuit breakers
+ *   xds_lb.c          LB configs, hash policies, what is not enforced
  *   resources.c       the entry points, names without a full decode
  */
 #ifndef KM_XDS_READ_H
@@ -134,6 +135,18 @@ int x_read_one_cluster(struct ctx *c, const char *name, const char *what,
 /* xds_listener.c */
 int x_read_listener(struct ctx *c, const pb_listener *pl,
 			 struct km_m_listener *l);
+
+/* xds_lb.c */
+int x_read_lb_config(struct ctx *c, const pb_cluster *pc, const char *cwhat,
+		     struct km_m_cluster *cl);
+int x_read_route_lb(struct ctx *c, const pb_action *pa, const char *rwhat,
+		    struct km_m_action *a);
+int x_read_tcp_lb(struct ctx *c, const pb_tcp *t, const char *what,
+		  struct km_m_action *a);
+bool x_is_fault_filter(const pb_http_filter *f);
+uint32_t x_route_not_enforced(const pb_route *pr);
+uint32_t x_vhost_not_enforced(const pb_vhost *pv);
+uint32_t x_rc_not_enforced(const pb_route_config *prc);
 
 /* xds_cluster.c */
 int x_read_load_assignment(struct ctx *c, const pb_cla *la,

@@ -350,6 +350,8 @@ static int read_route_action(struct ctx *c, const pb_action *pa,
 			     const char *rwhat, struct km_m_action *a)
 {
 	a->src = xds_src;
+	if (x_read_route_lb(c, pa, rwhat, a))
+		return -EINVAL;
 	switch (pa->cluster_specifier_case) {
 	case ENVOY__CONFIG__ROUTE__V3__ROUTE_ACTION__CLUSTER_SPECIFIER_CLUSTER:
 		return x_read_one_cluster(c, pa->cluster, rwhat, a);
@@ -401,6 +403,7 @@ static int read_route(struct ctx *c, const pb_route *pr, const char *vwhat,
 	ret = read_match(c, pr->match, rwhat, r);
 	if (!ret)
 		ret = read_route_action(c, pr->route, rwhat, &r->action);
+	r->action.not_enforced |= x_route_not_enforced(pr);
 	return ret;
 }
 
@@ -415,6 +418,7 @@ static int read_vhost(struct ctx *c, const pb_vhost *pv, const char *rcwhat,
 	if (ret)
 		return ret;
 	vh->src = xds_src;
+	vh->not_enforced = x_vhost_not_enforced(pv);
 	what_named(c, vwhat, rcwhat, "virtual_host", vh->name);
 
 	vh->domains = calloc(pv->n_domains + 1, sizeof(*vh->domains));
@@ -465,6 +469,7 @@ int x_read_route_config(struct ctx *c, const pb_route_config *prc,
 	if (ret)
 		return ret;
 	rc->src = xds_src;
+	rc->not_enforced = x_rc_not_enforced(prc);
 	if (rc->name)
 		what_named(c, rcwhat, parent, "route_config", rc->name);
 	if (prc->vhds)

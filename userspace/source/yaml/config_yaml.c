@@ -17,17 +17,15 @@
  *   listener                 stat_prefix, traffic_direction, access_log,
  *                            per_connection_buffer_limit_bytes
  *   filter_chains[]          name
- *   tcp_proxy                stat_prefix, idle_timeout, access_log
+ *   tcp_proxy                stat_prefix, access_log
  *   http_connection_manager  stat_prefix, codec_type, http_filters,
  *                            use_remote_address, access_log,
  *                            common_http_protocol_options,
  *                            stream_idle_timeout, request_timeout
  *   rds                      config_source
  *   route_config             validate_clusters
- *   route (the action)       timeout, idle_timeout
  *   safe_regex               google_re2
- *   cluster                  connect_timeout, dns_lookup_family,
- *                            per_connection_buffer_limit_bytes,
+ *   cluster                  per_connection_buffer_limit_bytes,
  *                            common_http_protocol_options,
  *                            typed_extension_protocol_options,
  *                            eds_cluster_config
@@ -38,6 +36,15 @@
  * "@type" is accepted in typed_config, listener, cluster, route_config and
  * load_assignment, and must then be the expected type URL. A filter's name
  * must be one of the two filters kmesh implements.
+ *
+ * Accepted and listed as not enforced (enum km_not_enforced, yaml_lb.c):
+ * cluster connect_timeout and outlier_detection, common_lb_config's
+ * zone_aware_lb_config, the per-request circuit_breakers thresholds,
+ * ring_hash_lb_config's ring sizes; a route's
+ * timeout, idle_timeout, retry_policy, request_mirror_policies, path and
+ * host rewrites; headers to add or remove (route, virtual host, route
+ * config); a virtual host's retry_policy and hedge_policy; tcp_proxy's
+ * idle_timeout; the HTTP fault filter.
  *
  * Objects in messages: by name once it is known ("cluster 'x'"); otherwise
  * by field path with a 0-based index ("listeners[2]", "filter_chains[1]");

@@ -99,6 +99,8 @@ struct endpoint_group {
 	struct km_m_endpoint *endpoints;	/* the cluster's */
 	size_t pos;		/* of the group's first endpoint */
 	uint32_t priority;
+	uint32_t group;
+	uint32_t locality_weight;	/* 0 = unset */
 	struct km_locality locality;
 	bool dns;		/* a DNS cluster's: addresses may be names */
 };
@@ -170,6 +172,8 @@ static int read_lb_endpoint(struct ctx *c, yaml_node_t *n, const char *cwhat,
 		return ret;
 	ep->weight = (uint32_t)weight;
 	ep->priority = g->priority;
+	ep->group = g->group;
+	ep->locality_weight = g->locality_weight;
 	ep->locality = g->locality;
 	return 0;
 }
@@ -191,7 +195,7 @@ static int read_endpoint_group(struct ctx *c, yaml_node_t *n,
 	struct km_locality *loc = elem;
 	char gwhat[WHAT_LEN];
 	yaml_node_t *lbe;
-	uint64_t prio = 0, x;
+	uint64_t prio = 0, x = 0;
 	int ret;
 
 	what_index(gwhat, cwhat, "endpoints", i);
@@ -200,8 +204,7 @@ static int read_endpoint_group(struct ctx *c, yaml_node_t *n,
 		ret = y_read_locality(c, n, gwhat, loc);
 	if (!ret)
 		ret = y_opt_uint(c, n, gwhat, "priority", 0, MAX_PRIORITY, &prio);
-	/* checked, then unused: the compiler serves one locality level at a
-	 * time, so locality weights never apply */
+	/* applied with common_lb_config.locality_weighted_lb_config */
 	if (!ret)
 		ret = y_opt_uint(c, n, gwhat, "load_balancing_weight", 1,
 			       UINT32_MAX, &x);
@@ -210,6 +213,8 @@ static int read_endpoint_group(struct ctx *c, yaml_node_t *n,
 	if (ret || !lbe)
 		return ret;
 	g->priority = (uint32_t)prio;
+	g->group = (uint32_t)i;
+	g->locality_weight = (uint32_t)x;
 	g->locality = *loc;
 	ret = y_each_item(c, lbe, cwhat, &lb_endpoints, &g->endpoints[g->pos],
 			sizeof(*g->endpoints), g);
@@ -345,24 +350,25 @@ static int read_lb_policy(struct ctx *c, yaml_node_t *n, const char *cwhat,
 			  struct km_m_cluster *cl)
 {
 	static const char *const unsupported[] = {
-		"RING_HASH", "MAGLEV", "CLUSTER_PROVIDED",
-		"LOAD_BALANCING_POLICY_CONFIG", NULL
+		"CLUSTER_PROVIDED", "LOAD_BALANCING_POLICY_CONFIG", NULL
 	};
 	yaml_node_t *v;
 	int ret = y_opt_scalar(c, n, cwhat, "lb_policy", &v);
 
 	if (ret || !v)
 		return ret;
-	/* LEAST_REQUEST picks by active requests per endpoint, which the
-	 * kernel does not count yet; round robin is its closest stand-in
-	 * (and what it degrades to in Envoy when all counts are equal). */
-	if (y_scalar_is(v, "ROUND_ROBIN") || y_scalar_is(v, "LEAST_REQUEST"))
+	if (y_scalar_is(v, "ROUND_ROBIN"))
 		cl->lb_policy = KM_LB_ROUND_ROBIN;
+	else if (y_scalar_is(v, "LEAST_REQUEST"))
+		cl->lb_policy = KM_LB_LEAST_REQUEST;
 	else if (y_scalar_is(v, "RANDOM"))
 		cl->lb_policy = KM_LB_RANDOM;
-	else if (y_in_list(v, unsupported))
+	else if (y_scalar_is(v, "MAGLEV") || y_scalar_is(v, "RING_HASH")) {
+		cl->lb_policy = KM_LB_MAGLEV;
+		cl->lb.ring_hash = y_scalar_is(v, "RING_HASH");
+	} else if (y_in_list(v, unsupported))
 		return y_fail(c, v, cwhat,
-			    "lb_policy %s not supported (ROUND_ROBIN, LEAST_REQUEST or RANDOM)",
+			    "lb_policy %s not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV)",
 			    y_sval(v));
 	else
 		return y_fail(c, v, cwhat, "unknown lb_policy '%s'",
@@ -375,11 +381,12 @@ int y_read_cluster(struct ctx *c, yaml_node_t *n, const char *what,
 {
 	static const char *const used[] = {
 		"@type", "name", "type", "lb_policy", "circuit_breakers",
-		"load_assignment", "dns_lookup_family", "dns_refresh_rate",
-		"respect_dns_ttl", NULL
+		"load_assignment", "least_request_lb_config",
+		"ring_hash_lb_config", "maglev_lb_config", "connect_timeout",
+		"outlier_detection", "common_lb_config", "dns_lookup_family",
+		"dns_refresh_rate", "respect_dns_ttl", NULL
 	};
 	static const char *const ignored[] = {
-		"connect_timeout",
 		"per_connection_buffer_limit_bytes",
 		"common_http_protocol_options",
 		"typed_extension_protocol_options", "eds_cluster_config", NULL
@@ -401,6 +408,10 @@ int y_read_cluster(struct ctx *c, yaml_node_t *n, const char *what,
 		ret = read_dns(c, n, cwhat, cl);
 	if (!ret)
 		ret = read_lb_policy(c, n, cwhat, cl);
+	if (!ret)
+		ret = y_read_lb_config(c, n, cwhat, cl);
+	if (!ret)
+		ret = km_check_cluster_lb(cl, cwhat, c->d.err);
 	if (!ret)
 		ret = read_circuit_breakers(c, n, cwhat, &cl->cb);
 	/* EDS without one is filled by xDS later */

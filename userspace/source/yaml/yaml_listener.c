@@ -8,10 +8,11 @@ static int read_tcp_proxy(struct ctx *c, yaml_node_t *tc, const char *what,
 			  struct km_m_chain *ch)
 {
 	static const char *const used[] = {
-		"@type", "cluster", "weighted_clusters", NULL
+		"@type", "cluster", "weighted_clusters", "hash_policy",
+		"idle_timeout", NULL
 	};
 	static const char *const ignored[] = {
-		"stat_prefix", "idle_timeout", "access_log", NULL
+		"stat_prefix", "access_log", NULL
 	};
 	int ret;
 
@@ -52,6 +53,7 @@ static int read_hcm(struct ctx *c, yaml_node_t *tc, const char *what,
 		ret = y_check_type_url(c, tc, what, URL_HCM);
 	if (ret)
 		return ret;
+	y_note_fault_filter(c, tc, ch);
 	ret = y_one_of(c, tc, what, sources, true, &v, &which);
 	if (ret < 0)
 		return ret;

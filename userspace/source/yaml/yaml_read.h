@@ -10,6 +10,7 @@
  *   yaml_route.c      cluster actions, routes, virtual hosts, route configs
  *   yaml_listener.c   listeners, filter chains, tcp_proxy, HTTP manager
  *   yaml_cluster.c    clusters, endpoints, LB policy, circuit breakers
+ *   yaml_lb.c         LB configs, hash policies, what is not enforced
  *   config_yaml.c     node, static_resources, the document, the file
  */
 #ifndef KM_YAML_READ_H
@@ -176,6 +177,20 @@ int y_read_route_config(struct ctx *c, yaml_node_t *v, const char *what,
 /* yaml_listener.c */
 int y_read_listener(struct ctx *c, yaml_node_t *n, const char *what,
 			 size_t idx, void *elem, void *arg);
+
+/* yaml_lb.c */
+int y_read_lb_config(struct ctx *c, yaml_node_t *n, const char *cwhat,
+		     struct km_m_cluster *cl);
+int y_read_action_lb(struct ctx *c, yaml_node_t *map, const char *what,
+		     bool route, struct km_m_action *a);
+void y_note_fault_filter(struct ctx *c, yaml_node_t *tc, struct km_m_chain *ch);
+/* fields accepted and listed as not enforced, by where they appear (the
+ * check_fields "ignored" list), and the kinds @map holds of them */
+#define Y_HEADER_FIELDS "request_headers_to_add", "request_headers_to_remove", \
+	"response_headers_to_add", "response_headers_to_remove"
+extern const char *const y_ne_action[], *const y_ne_route[],
+	*const y_ne_vhost[], *const y_ne_route_config[];
+uint32_t y_ne_bits(struct ctx *c, yaml_node_t *map, const char *const *fields);
 
 /* yaml_cluster.c */
 int y_read_cluster(struct ctx *c, yaml_node_t *n, const char *what,

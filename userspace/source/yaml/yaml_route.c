@@ -86,6 +86,9 @@ int y_read_action_target(struct ctx *c, yaml_node_t *map,
 	int ret;
 
 	a->src = y_src_of(c, map);
+	ret = y_read_action_lb(c, map, what, route, a);
+	if (ret)
+		return ret;
 	ret = y_one_of(c, map, what, kinds, true, &v, &which);
 	if (ret < 0)
 		return ret;
@@ -318,10 +321,7 @@ static int read_route(struct ctx *c, yaml_node_t *n, const char *vwhat,
 {
 	static const char *const used[] = { "name", "match", "route", NULL };
 	static const char *const action_used[] = {
-		"cluster", "weighted_clusters", NULL
-	};
-	static const char *const action_ignored[] = {
-		"timeout", "idle_timeout", NULL
+		"cluster", "weighted_clusters", "hash_policy", NULL
 	};
 	struct km_m_route *r = elem;
 	char rwhat[WHAT_LEN];
@@ -336,7 +336,7 @@ static int read_route(struct ctx *c, yaml_node_t *n, const char *vwhat,
 		what_named(c, rwhat, vwhat, "route", r->name);
 	r->src = y_src_of(c, n);
 	r->case_sensitive = true;
-	ret = y_check_fields(c, n, rwhat, used, NULL);
+	ret = y_check_fields(c, n, rwhat, used, y_ne_route);
 	if (!ret)
 		ret = y_req_field(c, n, rwhat, "match", &v);
 	if (!ret)
@@ -345,9 +345,11 @@ static int read_route(struct ctx *c, yaml_node_t *n, const char *vwhat,
 		ret = y_req_field(c, n, rwhat, "route", &v);
 	if (!ret)
 		ret = y_mapping_at(c, v, rwhat, "route", rwhat, action_used,
-				 action_ignored);
+				   y_ne_action);
 	if (!ret)
 		ret = y_read_action_target(c, v, rwhat, true, &r->action);
+	if (!ret)
+		r->action.not_enforced |= y_ne_bits(c, n, y_ne_route);
 	return ret;
 }
 
@@ -398,7 +400,8 @@ static int read_vhost(struct ctx *c, yaml_node_t *n, const char *rcwhat,
 	ret = y_item_name(c, n, rcwhat, "virtual_hosts", idx, "virtual_host",
 			KM_NAME_MAX, vwhat, &vh->name);
 	if (!ret)
-		ret = y_check_fields(c, n, vwhat, used, NULL);
+		ret = y_check_fields(c, n, vwhat, used, y_ne_vhost);
+	vh->not_enforced = y_ne_bits(c, n, y_ne_vhost);
 	if (!ret)
 		ret = y_read_list(c, n, vwhat, &domains, (void **)&vh->domains,
 				&vh->n_domains, sizeof(*vh->domains), NULL);
@@ -416,7 +419,9 @@ int y_read_route_config(struct ctx *c, yaml_node_t *v, const char *what,
 	static const char *const used[] = {
 		"@type", "name", "virtual_hosts", NULL
 	};
-	static const char *const ignored[] = { "validate_clusters", NULL };
+	static const char *const ignored[] = {
+		"validate_clusters", Y_HEADER_FIELDS, NULL
+	};
 	static const struct list_rules vhosts = {
 		.name = "virtual_hosts", .maps = true,
 		.read_item = read_vhost,
@@ -435,6 +440,7 @@ int y_read_route_config(struct ctx *c, yaml_node_t *v, const char *what,
 	else
 		what_fmt(rcwhat, "%s: route_config", what);
 	ret = y_check_fields(c, v, rcwhat, used, ignored);
+	rc->not_enforced = y_ne_bits(c, v, y_ne_route_config);
 	if (!ret)
 		ret = y_check_type_url(c, v, rcwhat, URL_ROUTE_CONFIG);
 	if (!ret)
