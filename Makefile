@@ -42,7 +42,7 @@ USR_DIRS := userspace/source/yaml userspace/source/xds userspace/model \
 USR_INC  := $(USR_DIRS:%=-I%)
 CFLAGS   += $(SAN_FLAGS) $(WARN) -DKMESH_VERSION='"$(KMESH_VERSION)"' -std=gnu11 -D_GNU_SOURCE -Iinclude $(USR_INC) -I$(B) -I$(B)/proto -I/usr/include/libnl3
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
-LIBS     := $(LIBBPF_LIBS) -lyaml -lnl-genl-3 -lnl-3 -lprotobuf-c -lnghttp2 -lssl -lcrypto -lcares
+LIBS     := $(LIBBPF_LIBS) -lyaml -lnl-genl-3 -lnl-3 -lprotobuf-c -lnghttp2 -lssl -lcrypto -ljansson -lcares
 
 # libbpf's bpf_tracing.h names the target architecture (x86, arm64, ...)
 BPF_ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
@@ -64,6 +64,7 @@ LIB_SRCS  := $(wildcard $(USR_DIRS:%=%/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/%.o) $(PROTO_OBJS)
 KMESHD_SRCS   := $(wildcard userspace/kmeshd/*.c)
 KMESHCTL_SRCS := $(wildcard userspace/kmeshctl/*.c)
+CNI_SRCS      := $(wildcard userspace/cni/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c) $(wildcard tests/bench/*.c)
@@ -92,7 +93,7 @@ $(B)/%.skel.h: $(B)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
 # ---- userspace -----------------------------------------------------------
-userspace: $(B)/kmeshd $(B)/kmeshctl
+userspace: $(B)/kmeshd $(B)/kmeshctl $(B)/kmesh-cni
 
 # -MMD: each object depends on the headers it really includes ($(B)/**/*.d);
 # the generated headers come first, whatever includes them
@@ -108,14 +109,21 @@ $(B)/proto/%.pb-c.c $(B)/proto/%.pb-c.h: proto/%.proto $(PROTOS)
 $(B)/proto/%.pb-c.o: $(B)/proto/%.pb-c.c $(PROTO_HDRS)
 	$(Q)$(CC) -O2 -g -I$(B)/proto -c $< -o $@
 
+# made afresh: ar matches members by base name, so updating in place would
+# replace the wrong one of envoy's three rbac.proto objects and keep the
+# objects of renamed sources
 $(B)/libkmesh.a: $(LIB_OBJS)
-	$(Q)ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(B)/kmeshd: $(KMESHD_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/kmeshctl: $(KMESHCTL_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# the CNI plugin (userspace/cni): only the control socket's client
+$(B)/kmesh-cni: $(CNI_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # ---- tests ---------------------------------------------------------------
 tools: $(TOOL_BINS)
@@ -228,13 +236,41 @@ vm: all vm-bins
 	tests/run-all.sh --vm
 
 # ---- install ----------------------------------------------------------------
-PREFIX ?= /usr/local
+PREFIX  ?= /usr/local
+UNITDIR ?= /etc/systemd/system
+# where Debian's containernetworking-plugins are (/usr/lib/cni)
+CNI_BIN_DIR ?= /usr/lib/cni
 install: userspace bpf
 	install -D -m 0755 $(B)/kmeshd $(DESTDIR)$(PREFIX)/sbin/kmeshd
 	install -D -m 0755 $(B)/kmeshctl $(DESTDIR)$(PREFIX)/bin/kmeshctl
+	install -D -m 0755 $(B)/kmesh-cni $(DESTDIR)$(CNI_BIN_DIR)/kmesh-cni
 	install -D -m 0644 examples/mesh.yaml $(DESTDIR)/etc/kmesh/mesh.yaml.example
-	sed 's|@SBINDIR@|$(PREFIX)/sbin|' userspace/kmeshd/kmeshd.service.in > $(B)/kmeshd.service
-	install -D -m 0644 $(B)/kmeshd.service $(DESTDIR)/etc/systemd/system/kmeshd.service
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|; s|@DOCDIR@|$(PREFIX)/share/doc/kmesh|' \
+		userspace/kmeshd/kmeshd.service.in > $(B)/kmeshd.service
+	install -D -m 0644 $(B)/kmeshd.service $(DESTDIR)$(UNITDIR)/kmeshd.service
+
+# ---- Debian packages (debian/) and the OCI image (image/) ---------------------
+# make deb: kmesh and kmesh-dkms in $(B)/deb, built by dpkg-buildpackage in a
+# copy of the sources (the tree keeps no packaging leftovers). The version is
+# VERSION's: debian/changelog.sh writes the copy's debian/changelog from it.
+DEB_DIR    := $(B)/deb
+DEB_SRC    := $(DEB_DIR)/kmesh-$(KMESH_VERSION)
+DEB_TREE   := Makefile Kbuild VERSION README.md bpf debian dkms docs examples include \
+	      kmod proto userspace
+.PHONY: deb image
+deb:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	tar -c --exclude='*.o' --exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c' \
+		--exclude='.*.cmd' --exclude=Module.symvers --exclude=modules.order \
+		$(DEB_TREE) | tar -x -C $(DEB_SRC)
+	debian/changelog.sh > $(DEB_SRC)/debian/changelog
+	cd $(DEB_SRC) && DEB_BUILD_OPTIONS="parallel=2 $$DEB_BUILD_OPTIONS" \
+		dpkg-buildpackage -b --no-sign
+	@ls $(DEB_DIR)/*.deb
+
+# make image: an OCI image from scratch with the static binaries (image/build.sh)
+image: vm-bins
+	image/build.sh $(VM_BIN) kmesh:$(KMESH_VERSION)
 
 clean: module-clean
 	rm -rf $(B)

@@ -36,6 +36,19 @@ apt-get install -y -q --no-install-recommends flex bison bc libssl-dev xz-utils
 # sidecar pair (HAProxy, iptables REDIRECT) and its chart. About 4 MB.
 apt-get install -y -q --no-install-recommends haproxy iptables gnuplot-nox
 
+# Packages and the image (make deb, make image; their tests run in make
+# check): debhelper and dh-dkms build the .debs, buildah the image, podman
+# runs it (runc: crun 1.8 refuses hybrid cgroup hosts), python3-yaml checks
+# deploy/ offline.
+apt-get install -y -q --no-install-recommends dpkg-dev debhelper dh-dkms fakeroot \
+	buildah podman runc python3-yaml
+
+# kmesh-cni and kmeshd's control socket speak JSON through libjansson (small,
+# a static archive for the image, parse errors with line and column); the
+# CNI tests run podman's CNI backend with containernetworking-plugins
+# (bridge, host-local) and a busybox-static image
+apt-get install -y -q --no-install-recommends libjansson-dev containernetworking-plugins
+
 # The xDS test control plane runs on Node.js (npm packages installed at test
 # time). Machines of this kind come with Node 20; otherwise Debian's.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

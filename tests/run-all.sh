@@ -2,7 +2,7 @@
 # Runs every test: unit (cmocka binaries in build/tests) and host integration
 # (tests/host/run.sh, root). Prints each suite's own output and, last, one
 # line for the runner: "N passed, N failed, N skipped".
-#   tests/run-all.sh [--unit|--host|--xds|--vm|--bench]
+#   tests/run-all.sh [--unit|--host|--cni|--xds|--vm|--bench|--pkg]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -106,6 +106,13 @@ if [ "$what" = all ] || [ "$what" = --host ]; then
 	run_suite sockmap tests/host/sockmap.sh
 	run_suite "DNS clusters" tests/host/dns.sh
 	run_suite "traffic policy" tests/host/policy.sh
+	run_suite authorization tests/host/authz.sh
+fi
+# kmesh-cni (tests/cni): the plugin against a real kmeshd, then under podman
+# with its CNI backend
+if [ "$what" = all ] || [ "$what" = --cni ]; then
+	run_suite "kmesh-cni" tests/cni/plugin.sh
+	run_suite "kmesh-cni under podman" tests/cni/podman.sh
 fi
 # xDS: the gRPC transport against grpc-js, the test control plane, kmeshd as
 # an ADS client with real traffic
@@ -128,6 +135,16 @@ if [ "$what" = all ] || [ "$what" = --vm ]; then
 	run_suite "module matrix" scripts/module-matrix.sh
 	# cold: the debug kernel's first build (12-15 min here) comes first
 	SUITE_TIMEOUT=3600 run_suite VM tests/vm/run.sh
+fi
+
+# Packages, image, manifests (tests/pkg): make deb installed and purged with
+# dpkg, its DKMS-built kmesh.ko in the 6.12 VM, make image run by podman on
+# the demo config, deploy/ checked offline
+if [ "$what" = all ] || [ "$what" = --pkg ]; then
+	run_suite packages tests/pkg/deb.sh
+	run_suite "packages: DKMS module in the VM" tests/pkg/deb_vm.sh
+	run_suite image tests/pkg/image.sh
+	run_suite deploy tests/pkg/deploy_check.py
 fi
 
 # todo: expected failures from known bugs outside kmesh (each suite names them)

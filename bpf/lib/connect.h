@@ -13,6 +13,7 @@
 #include "enroll.h"
 #include "lb.h"
 #include "kfuncs.h"
+#include "authz.h"
 
 /*
  * Set by the agent before load (kmeshd --peer-vip, enum km_peer_mode in
@@ -36,6 +37,16 @@ enum km_verdict {
 static __always_inline int km_refuse(enum km_counter reason)
 {
 	km_count(reason);
+	bpf_set_retval(-KM_ECONNREFUSED);
+	return KM_REJECT;
+}
+
+/* Authorization denied the connect (counted in km_authz_stats):
+ * ECONNREFUSED, as a closed port. Envoy would accept and then reset; the
+ * connect hook can refuse before a SYN exists, which the client sees at
+ * once and as the same "not allowed here". */
+static __always_inline int km_authz_refuse(void)
+{
 	bpf_set_retval(-KM_ECONNREFUSED);
 	return KM_REJECT;
 }
@@ -165,7 +176,7 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 	struct km_cluster_key ck = {};
 	struct km_gen *gen;
 	__u32 zero = 0;
-	bool deferred = false;
+	bool deferred = false, authz;
 	long cid;
 
 	if (ctx->protocol != KM_IPPROTO_TCP)
@@ -175,6 +186,9 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 	if (!gen)
 		return KM_ALLOW;
 	fk->slot = gen->slot & 1;
+	authz = gen->flags & KM_GEN_AUTHZ;
+	if (authz && km_authz_denied(ctx, fk->slot, &fk->addr, fk->port, v6))
+		return km_authz_refuse();
 
 	fe = bpf_map_lookup_elem(&km_frontend, fk);
 	if (!fe) {
@@ -230,6 +244,9 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 	if (!v6 && ep->family != KM_FAMILY_INET)
 		return deferred ? km_no_fallback(ctx) :
 				  km_refuse(KM_CNT_FAMILY);
+	/* the endpoint's own policy (an inbound listener on its address) */
+	if (authz && km_authz_denied(ctx, fk->slot, &ep->addr, ep->port, v6))
+		return km_authz_refuse();
 
 	/* The socket record serves getpeername and the connection counts; a
 	 * deferred first run is counted by its re-run, which routes it. */

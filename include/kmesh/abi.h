@@ -23,7 +23,7 @@
 #include <linux/types.h>
 #endif
 
-#define KM_ABI_VERSION 5	/* 2: km_route, L7 counters, km_frontend.route_id;
+#define KM_ABI_VERSION 6	/* 2: km_route, L7 counters, km_frontend.route_id;
 				 * 3: km_cluster.kind, counters for the L7
 				 * default route by reason and passthrough,
 				 * blackhole, no_cluster;
@@ -32,7 +32,8 @@
 				 * 5: LEAST_REQUEST and MAGLEV, km_cluster
 				 * LB fields and stat key, km_sk_orig tracks
 				 * the counted connection, km_cl_stat,
-				 * km_ep_stat, km_maglev, cx_overflow */
+				 * km_ep_stat, km_maglev, cx_overflow;
+				 * 6: authorization (authz_abi.h) */
 
 /* Pin root for maps and links; the agent mounts bpffs if needed. */
 #define KM_PIN_ROOT "/sys/fs/bpf/kmesh"
@@ -449,5 +450,7 @@ enum km_counter {
 	KM_CNT_MAX,
 };
 #undef KM_CNT_ENUM
+
+#include "authz_abi.h"
 
 #endif /* KMESH_ABI_H */

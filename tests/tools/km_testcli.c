@@ -3,10 +3,11 @@
  * km_testcli: HTTP test client that reports which backend answered.
  *
  *   km_testcli [-n COUNT] [-t TIMEOUT_MS] [-H HOST] [-P PATH]
- *              [-X 'Name: value']... [--hold SECONDS] ADDR:PORT
+ *              [-X 'Name: value']... [-b SRC_IP] [--hold SECONDS] ADDR:PORT
  *
  * -P sets the request path (default /), -X adds a header line (up to 8),
- * for L7 routing tests.
+ * for L7 routing tests. -b binds each socket to SRC_IP (port 0) before the
+ * connect, so the connect hook knows the source address.
  *
  * Default mode opens COUNT sequential connections, one request each, and
  * prints one line per connection, a count per backend and a total:
@@ -71,7 +72,7 @@ struct target {
 	char extra[1024];	/* -X lines, each ending in CRLF */
 	int timeout_ms;
 	bool keep;		/* --keep: never close a connection */
-	struct sockaddr_storage src;	/* --bind, family 0 when unset */
+	struct sockaddr_storage src;	/* -b or --bind; family 0 when unset */
 	socklen_t src_len;
 };
 
@@ -167,7 +168,8 @@ static int connect_timeout(const struct target *t)
 		    0);
 	if (fd < 0)
 		return -errno;
-	if (t->src_len && bind(fd, (const struct sockaddr *)&t->src, t->src_len)) {
+	if (t->src.ss_family &&
+	    bind(fd, (const struct sockaddr *)&t->src, t->src_len) < 0) {
 		ret = -errno;
 		goto err;
 	}
@@ -493,7 +495,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: km_testcli [-n COUNT] [-t TIMEOUT_MS] [-H HOST] [-P PATH]\n"
 		"                  [-X 'Name: value']... [--hold SECONDS] [--keep]\n"
-		"                  [--bind SRC_ADDR] ADDR:PORT\n"
+		"                  [-b SRC_IP | --bind SRC_ADDR] ADDR:PORT\n"
 		"  ADDR is IPv4 (10.96.0.1:80) or IPv6 ([fd00:96::1]:80)\n");
 }
 
@@ -519,7 +521,7 @@ int main(int argc, char **argv)
 	char *end;
 	int opt, ret;
 
-	while ((opt = getopt_long(argc, argv, "n:t:H:P:X:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:t:H:P:X:b:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			count = strtoul(optarg, &end, 10);
@@ -557,6 +559,23 @@ int main(int argc, char **argv)
 			xlen += snprintf(t.extra + xlen, sizeof(t.extra) - xlen,
 					 "%s\r\n", optarg);
 			break;
+		case 'b': {
+			char spec[80];
+
+			/* parse_addr wants a port: any, then 0 (the kernel's
+			 * pick) */
+			snprintf(spec, sizeof(spec), strchr(optarg, ':') ?
+				 "[%s]:1" : "%s:1", optarg);
+			if (parse_addr(spec, &t.src, &t.src_len) < 0) {
+				fprintf(stderr, "km_testcli: bad -b '%s'\n", optarg);
+				return 2;
+			}
+			if (t.src.ss_family == AF_INET6)
+				((struct sockaddr_in6 *)&t.src)->sin6_port = 0;
+			else
+				((struct sockaddr_in *)&t.src)->sin_port = 0;
+			break;
+		}
 		case OPT_HOLD:
 			hold = strtod(optarg, &end);
 			if (*end || !(hold > 0 && hold <= MAX_HOLD_S)) {

@@ -818,6 +818,79 @@ static const struct bad_case bad_cases[] = {
 	  "    - filter_chain_match: { destination_port: 81 }\n"
 	  "      filters:\n      - name: envoy.filters.network.foo\n",
 	  "t.yaml:9: listener 'l': filter_chains[1]: unknown filter 'envoy.filters.network.foo'" },
+	/* authorization (model/authz.h): refused with the reason, never
+	 * skipped, whether named or only typed */
+	{ "network RBAC matcher refused",
+	  LISTENERS "  - name: l\n    address: { socket_address: { address: 10.0.0.1, port_value: 80 } }\n"
+	  "    filter_chains:\n    - filters:\n"
+	  "      - name: envoy.filters.network.rbac\n"
+	  "        typed_config: { matcher: { matcher_tree: {} } }\n"
+	  "      - name: envoy.filters.network.tcp_proxy\n"
+	  "        typed_config: { cluster: c }\n",
+	  "t.yaml:8: listener 'l': filter_chains[0]: filter 'envoy.filters.network.rbac': matcher is not supported (rules and shadow_rules only): refused" },
+	{ "network RBAC unknown field",
+	  LISTENERS "  - name: l\n    address: { socket_address: { address: 10.0.0.1, port_value: 80 } }\n"
+	  "    filter_chains:\n    - filters:\n"
+	  "      - name: envoy.filters.network.rbac\n"
+	  "        typed_config:\n"
+	  "          rules:\n"
+	  "            action: DENY\n"
+	  "            polices: {}\n",
+	  "t.yaml:11: listener 'l': filter_chains[0]: filter 'envoy.filters.network.rbac': unknown field 'polices'" },
+	{ "network RBAC without typed_config",
+	  LISTENERS "  - name: l\n    address: { socket_address: { address: 10.0.0.1, port_value: 80 } }\n"
+	  "    filter_chains:\n    - filters:\n"
+	  "      - name: envoy.filters.network.rbac\n",
+	  "t.yaml:7: listener 'l': filter_chains[0]: filter 'envoy.filters.network.rbac': typed_config is missing (an RBAC filter is never skipped)" },
+	{ "HTTP RBAC as a network filter refused",
+	  LISTENERS "  - name: l\n    address: { socket_address: { address: 10.0.0.1, port_value: 80 } }\n"
+	  "    filter_chains:\n    - filters:\n"
+	  "      - name: envoy.filters.http.rbac\n"
+	  "        typed_config: {}\n",
+	  "t.yaml:7: listener 'l': filter_chains[0]: filter 'envoy.filters.http.rbac': HTTP RBAC (envoy.filters.http.rbac) belongs in an http_connection_manager's http_filters, not here: refused" },
+	{ "HTTP RBAC port out of range",
+	  LISTENERS "  - name: web\n    address: { socket_address: { address: 10.0.0.1, port_value: 80 } }\n"
+	  "    filter_chains:\n    - filters:\n"
+	  "      - name: envoy.filters.network.http_connection_manager\n"
+	  "        typed_config:\n"
+	  "          rds: { route_config_name: x }\n"
+	  "          http_filters:\n"
+	  "          - name: envoy.filters.http.rbac\n"
+	  "            typed_config:\n"
+	  "              rules:\n"
+	  "                policies:\n"
+	  "                  p: { permissions: [ { destination_port: 70000 } ], principals: [ { any: true } ] }\n",
+	  "t.yaml:13: " HCM_WHAT ": filter 'envoy.filters.http.rbac': policy 'p': destination_port 70000 is out of range (0-65535)" },
+	{ "traffic_direction unknown",
+	  LISTENERS LSN("l") "    traffic_direction: SIDEWAYS\n",
+	  "t.yaml:6: listener 'l': traffic_direction 'SIDEWAYS' is not UNSPECIFIED, INBOUND or OUTBOUND" },
+	{ "network ext_authz known by its @type, in http_filters: refused",
+	  LISTENERS "  - name: web\n    address: { socket_address: { address: 10.0.0.1, port_value: 80 } }\n"
+	  "    filter_chains:\n    - filters:\n"
+	  "      - name: envoy.filters.network.http_connection_manager\n"
+	  "        typed_config:\n"
+	  "          rds: { route_config_name: x }\n"
+	  "          http_filters:\n"
+	  "          - name: my-authz\n"
+	  "            typed_config: { \"@type\": type.googleapis.com/envoy.extensions.filters.network.ext_authz.v3.ExtAuthz }\n",
+	  "t.yaml:11: " HCM_WHAT ": filter 'my-authz': ext_authz (CUSTOM authorization) belongs in a filter chain's filters, not here: refused" },
+	{ "jwt_authn refused",
+	  LISTENERS "  - name: web\n    address: { socket_address: { address: 10.0.0.1, port_value: 80 } }\n"
+	  "    filter_chains:\n    - filters:\n"
+	  "      - name: envoy.filters.network.http_connection_manager\n"
+	  "        typed_config:\n"
+	  "          rds: { route_config_name: x }\n"
+	  "          http_filters:\n"
+	  "          - name: envoy.filters.http.jwt_authn\n",
+	  "t.yaml:11: " HCM_WHAT ": filter 'envoy.filters.http.jwt_authn': jwt_authn rejects requests and kmesh does not verify tokens: refused" },
+	{ "http_filters entry without a name",
+	  LISTENERS "  - name: web\n    address: { socket_address: { address: 10.0.0.1, port_value: 80 } }\n"
+	  "    filter_chains:\n    - filters:\n"
+	  "      - name: envoy.filters.network.http_connection_manager\n"
+	  "        typed_config:\n"
+	  "          rds: { route_config_name: x }\n"
+	  "          http_filters: [ { typed_config: {} } ]\n",
+	  "t.yaml:10: " HCM_WHAT ": http_filters[0]: name is missing" },
 	{ "two main filters",
 	  TCP_L("          cluster: c\n"
 		"      - name: envoy.filters.network.http_connection_manager\n"

@@ -24,6 +24,9 @@
 #include "envoy/config/route/v3/route.pb-c.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb-c.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb-c.h"
+#include "envoy/extensions/filters/network/rbac/v3/rbac.pb-c.h"
+#include "envoy/extensions/filters/http/rbac/v3/rbac.pb-c.h"
+#include "authz.h"
 #include "resources.h"
 
 #define URL_TCP_PROXY \
@@ -1214,10 +1217,11 @@ static void test_listener_chain_dropped(void **state)
 
 	(void)state;
 	fx_init(&f);
-	/* chain 0: rbac and an ECDS filter (no typed_config) */
+	/* chain 0: metadata exchange and an ECDS filter (no typed_config);
+	 * not RBAC, which is never skipped (ch_net_rbac) */
 	f.ch[0]->filters = (pb_filter **)ptrs(&f, 2,
-		filter(&f, "envoy.filters.network.rbac",
-		       any(&f, "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC")),
+		filter(&f, "istio.metadata_exchange",
+		       any(&f, "type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange")),
 		filter(&f, "envoy.filters.network.tcp_proxy", NULL));
 	/* a dropped chain's match is never looked at */
 	tls_match.transport_protocol = "tls";
@@ -1576,6 +1580,309 @@ static void ch_all_unknown(struct fx *f)
 static void ch_two_terminal(struct fx *f)
 {
 	f->ch[0]->filters[0] = filter(f, "hcm", f->any_hcm);
+}
+/* authorization filters (model/authz.h): refused with the reason, never
+ * skipped; known by type URL, or by name when the type says nothing */
+#define URL_NET_RBAC \
+	"type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC"
+#define URL_HTTP_RBAC \
+	"type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC"
+#define URL_HTTP_EXT_AUTHZ \
+	"type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz"
+#define URL_TYPED_STRUCT "type.googleapis.com/udpa.type.v1.TypedStruct"
+typedef Envoy__Extensions__Filters__Network__Rbac__V3__RBAC pb_net_rbac;
+typedef Envoy__Extensions__Filters__Http__Rbac__V3__RBAC pb_http_rbac;
+typedef Envoy__Config__Rbac__V3__RBAC pb_rules;
+typedef Envoy__Config__Rbac__V3__Policy pb_policy;
+typedef Envoy__Config__Rbac__V3__Permission pb_perm;
+typedef Envoy__Config__Rbac__V3__Principal pb_prin;
+
+/* An Any holding @m packed (now: cases change nothing after). */
+static pb_any *any_msg(struct fx *f, const char *url,
+		       const ProtobufCMessage *m)
+{
+	pb_any *a = any(f, url);
+
+	a->value.data = pack(f, m, &a->value.len);
+	return a;
+}
+static pb_net_rbac *net_rbac(struct fx *f)
+{
+	pb_net_rbac *r = fx_new(f, sizeof(*r));
+
+	*r = (pb_net_rbac)ENVOY__EXTENSIONS__FILTERS__NETWORK__RBAC__V3__RBAC__INIT;
+	r->stat_prefix = "tcp.";
+	return r;
+}
+static pb_rules *rules(struct fx *f, int action, size_t n, ...)
+{
+	pb_rules *r = fx_new(f, sizeof(*r));
+	va_list ap;
+
+	*r = (pb_rules)ENVOY__CONFIG__RBAC__V3__RBAC__INIT;
+	r->action = action;
+	r->n_policies = n;
+	r->policies = fx_new(f, (n + 1) * sizeof(*r->policies));
+	va_start(ap, n);
+	for (size_t i = 0; i < n; i++) {
+		Envoy__Config__Rbac__V3__RBAC__PoliciesEntry *e =
+			fx_new(f, sizeof(*e));
+
+		*e = (Envoy__Config__Rbac__V3__RBAC__PoliciesEntry)
+			ENVOY__CONFIG__RBAC__V3__RBAC__POLICIES_ENTRY__INIT;
+		e->key = va_arg(ap, char *);
+		e->value = va_arg(ap, pb_policy *);
+		r->policies[i] = e;
+	}
+	va_end(ap);
+	return r;
+}
+static pb_policy *policy(struct fx *f, pb_perm *perm, pb_prin *prin)
+{
+	pb_policy *p = fx_new(f, sizeof(*p));
+
+	*p = (pb_policy)ENVOY__CONFIG__RBAC__V3__POLICY__INIT;
+	p->n_permissions = 1;
+	p->permissions = (pb_perm **)ptrs(f, 1, perm);
+	p->n_principals = 1;
+	p->principals = (pb_prin **)ptrs(f, 1, prin);
+	return p;
+}
+static pb_perm *perm_port(struct fx *f, uint32_t port)
+{
+	pb_perm *p = fx_new(f, sizeof(*p));
+
+	*p = (pb_perm)ENVOY__CONFIG__RBAC__V3__PERMISSION__INIT;
+	p->rule_case = ENVOY__CONFIG__RBAC__V3__PERMISSION__RULE_DESTINATION_PORT;
+	p->destination_port = port;
+	return p;
+}
+static pb_perm *perm_method(struct fx *f)
+{
+	pb_perm *p = fx_new(f, sizeof(*p));
+
+	*p = (pb_perm)ENVOY__CONFIG__RBAC__V3__PERMISSION__INIT;
+	p->rule_case = ENVOY__CONFIG__RBAC__V3__PERMISSION__RULE_HEADER;
+	p->header = header(f, ":method");
+	return p;
+}
+static pb_prin *prin_exact(struct fx *f, const char *name)
+{
+	pb_prin *p = fx_new(f, sizeof(*p));
+	Envoy__Config__Rbac__V3__Principal__Authenticated *a =
+		fx_new(f, sizeof(*a));
+	pb_string_matcher *sm = fx_new(f, sizeof(*sm));
+
+	*sm = (pb_string_matcher)ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__INIT;
+	sm->match_pattern_case =
+		ENVOY__TYPE__MATCHER__V3__STRING_MATCHER__MATCH_PATTERN_EXACT;
+	sm->exact = (char *)name;
+	*a = (Envoy__Config__Rbac__V3__Principal__Authenticated)
+		ENVOY__CONFIG__RBAC__V3__PRINCIPAL__AUTHENTICATED__INIT;
+	a->principal_name = sm;
+	*p = (pb_prin)ENVOY__CONFIG__RBAC__V3__PRINCIPAL__INIT;
+	p->identifier_case = ENVOY__CONFIG__RBAC__V3__PRINCIPAL__IDENTIFIER_AUTHENTICATED;
+	p->authenticated = a;
+	return p;
+}
+static void ch_net_rbac_by_name(struct fx *f)
+{
+	f->ch[0]->filters[0] = filter(f, "envoy.filters.network.rbac",
+				      any(f, URL_TYPED_STRUCT));
+}
+static void ch_net_rbac_matcher(struct fx *f)
+{
+	Envoy__Config__Rbac__V3__Unparsed *u = fx_new(f, sizeof(*u));
+	pb_net_rbac *r = net_rbac(f);
+
+	*u = (Envoy__Config__Rbac__V3__Unparsed)ENVOY__CONFIG__RBAC__V3__UNPARSED__INIT;
+	r->matcher = u;
+	f->ch[0]->filters[0] = filter(f, "envoy.filters.network.rbac",
+				      any_msg(f, URL_NET_RBAC, &r->base));
+}
+static void hcm_http_filter(struct fx *f, pb_http_filter *h)
+{
+	f->hcm->http_filters[0] = h;
+}
+static void hcm_rbac_action_7(struct fx *f)
+{
+	pb_http_rbac *r = fx_new(f, sizeof(*r));
+	pb_http_filter *h = http_filter(f, "envoy.filters.http.rbac", NULL);
+
+	*r = (pb_http_rbac)ENVOY__EXTENSIONS__FILTERS__HTTP__RBAC__V3__RBAC__INIT;
+	r->rules = rules(f, 7, 0);
+	h->config_type_case =
+		ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_FILTER__CONFIG_TYPE_TYPED_CONFIG;
+	h->typed_config = any_msg(f, URL_HTTP_RBAC, &r->base);
+	hcm_http_filter(f, h);
+}
+/* RBAC filters become the chain's engines (model/authz.h): a network
+ * RBAC's rules and shadow_rules, an HTTP RBAC whose header condition
+ * cannot be judged at connect (unknown: fails closed). */
+static void test_listener_rbac(void **state)
+{
+	struct km_xds_skipped skipped = { 0 };
+	const struct km_az_engine *e;
+	const struct km_az_node *n;
+	pb_http_rbac hr = ENVOY__EXTENSIONS__FILTERS__HTTP__RBAC__V3__RBAC__INIT;
+	pb_http_filter *h;
+	struct km_m_listener l;
+	struct km_err err;
+	pb_net_rbac *r;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	r = net_rbac(&f);
+	r->rules = rules(&f, ENVOY__CONFIG__RBAC__V3__RBAC__ACTION__DENY, 2,
+			 "z-last", policy(&f, perm_port(&f, 9080),
+					  prin_exact(&f, "spiffe://cluster.local/ns/a/sa/b")),
+			 "a-first", policy(&f, perm_port(&f, 1),
+					   prin_exact(&f, "spiffe://other.td/ns/a/sa/b")));
+	r->shadow_rules = rules(&f, ENVOY__CONFIG__RBAC__V3__RBAC__ACTION__ALLOW, 0);
+	f.ch[0]->filters[0] = filter(&f, "envoy.filters.network.rbac",
+				     any_msg(&f, URL_NET_RBAC, &r->base));
+	hr.rules = rules(&f, ENVOY__CONFIG__RBAC__V3__RBAC__ACTION__ALLOW, 1,
+			 "get", policy(&f, perm_method(&f),
+				       prin_exact(&f, "cluster.local/ns/a/sa/b")));
+	h = http_filter(&f, "envoy.filters.http.rbac", NULL);
+	h->config_type_case =
+		ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_FILTER__CONFIG_TYPE_TYPED_CONFIG;
+	h->typed_config = any_msg(&f, URL_HTTP_RBAC, &hr.base);
+	hcm_http_filter(&f, h);
+	buf = fx_pack(&f, LISTENER, &len);
+	if (km_xds_listener(buf, len, &l, &skipped, &err))
+		fail_msg("%s", err.msg);
+
+	assert_int_equal(l.chains[0].n_authz, 2);
+	e = &l.chains[0].authz[0];
+	assert_true(e->deny);
+	assert_false(e->shadow || e->http);
+	assert_string_equal(e->name, "tcp.");
+	assert_int_equal(e->n_policies, 2);
+	/* sorted by name, as Envoy evaluates them */
+	assert_string_equal(e->policies[0].name, "a-first");
+	assert_string_equal(e->policies[1].name, "z-last");
+	n = &e->policies[1].permissions;
+	assert_int_equal(n->kind, KM_AZN_OR);
+	assert_int_equal(n->kids[0].kind, KM_AZN_DPORT);
+	assert_int_equal(n->kids[0].lo, 9080);
+	assert_int_equal(n->kids[0].hi, 9080);
+	n = &e->policies[1].principals.kids[0];
+	assert_int_equal(n->kind, KM_AZN_IDENT_SA);
+	assert_string_equal(n->ns, "a");
+	assert_string_equal(n->sa, "b");
+	/* another trust domain: no identity kmesh proves matches it */
+	assert_int_equal(e->policies[0].principals.kids[0].kind, KM_AZN_NONE);
+	e = &l.chains[0].authz[1];
+	assert_true(e->shadow);
+	assert_false(e->deny);
+	assert_int_equal(e->n_policies, 0);
+
+	assert_int_equal(l.chains[1].n_authz, 1);
+	e = &l.chains[1].authz[0];
+	assert_true(e->http);
+	n = &e->policies[0].permissions.kids[0];
+	assert_int_equal(n->kind, KM_AZN_UNKNOWN);
+	assert_string_equal(n->what, "header ':method'");
+	assert_int_equal(e->policies[0].principals.kids[0].kind,
+			 KM_AZN_IDENT_SA);
+	/* an RBAC filter is never counted as skipped */
+	assert_int_equal(skipped.filters, 0);
+	assert_int_equal(skipped.typed_configs, 0);
+	km_listener_free(&l);
+	fx_free(&f);
+}
+
+/* per-route access control: refused wherever it sits */
+static void rt_rbac_per_route(struct fx *f)
+{
+	Envoy__Config__Route__V3__Route__TypedPerFilterConfigEntry *e =
+		fx_new(f, sizeof(*e));
+
+	*e = (Envoy__Config__Route__V3__Route__TypedPerFilterConfigEntry)
+		ENVOY__CONFIG__ROUTE__V3__ROUTE__TYPED_PER_FILTER_CONFIG_ENTRY__INIT;
+	e->key = "my-authz";
+	e->value = any(f, "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute");
+	f->rt[0]->n_typed_per_filter_config = 1;
+	f->rt[0]->typed_per_filter_config =
+		(Envoy__Config__Route__V3__Route__TypedPerFilterConfigEntry **)ptrs(f, 1, e);
+}
+static void hcm_ext_authz(struct fx *f)
+{
+	hcm_http_filter(f, http_filter(f, "authz", URL_HTTP_EXT_AUTHZ));
+}
+static void hcm_net_ext_authz(struct fx *f)
+{
+	hcm_http_filter(f, http_filter(f, "authz",
+		"type.googleapis.com/envoy.extensions.filters.network.ext_authz.v3.ExtAuthz"));
+}
+static void hcm_jwt_authn(struct fx *f)
+{
+	hcm_http_filter(f, http_filter(f, "envoy.filters.http.jwt_authn", NULL));
+}
+
+/* A chain with RBAC but no filter kmesh serves is dropped, its engines
+ * freed with it (the ASan build finds the leak otherwise) */
+static void test_listener_rbac_dropped_chain(void **state)
+{
+	struct km_xds_skipped skipped = { 0 };
+	struct km_m_listener l;
+	struct km_err err;
+	pb_net_rbac *r;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	r = net_rbac(&f);
+	r->rules = rules(&f, ENVOY__CONFIG__RBAC__V3__RBAC__ACTION__DENY, 1,
+			 "p", policy(&f, perm_port(&f, 1),
+				     prin_exact(&f, "cluster.local/ns/a/sa/b")));
+	f.ch[0]->filters = (pb_filter **)ptrs(&f, 2,
+		filter(&f, "envoy.filters.network.rbac",
+		       any_msg(&f, URL_NET_RBAC, &r->base)),
+		filter(&f, "envoy.filters.network.tcp_proxy", NULL));
+	buf = fx_pack(&f, LISTENER, &len);
+	if (km_xds_listener(buf, len, &l, &skipped, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(l.n_chains, 1);
+	assert_int_equal(l.chains[0].kind, KM_CHAIN_HTTP);
+	km_listener_free(&l);
+	fx_free(&f);
+}
+
+/* ext_authz (Istio's CUSTOM): an ALLOW engine whose one policy kmesh
+ * cannot evaluate: every connection denied, fail closed, not a NACK that
+ * would freeze the listener's other policies */
+static void test_listener_custom(void **state)
+{
+	struct km_xds_skipped skipped = { 0 };
+	const struct km_az_engine *e;
+	struct km_m_listener l;
+	struct km_err err;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	hcm_ext_authz(&f);
+	buf = fx_pack(&f, LISTENER, &len);
+	if (km_xds_listener(buf, len, &l, &skipped, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(l.chains[1].n_authz, 1);
+	e = &l.chains[1].authz[0];
+	assert_true(e->custom && e->http);
+	assert_false(e->deny || e->shadow);
+	assert_int_equal(e->n_policies, 1);
+	assert_int_equal(e->policies[0].permissions.kids[0].kind,
+			 KM_AZN_UNKNOWN);
+	km_listener_free(&l);
+	fx_free(&f);
 }
 static void ch_same_port(struct fx *f)
 {
@@ -2108,6 +2415,16 @@ static const struct bad_case bad_cases[] = {
 	  CH0 ": filters is empty, needs a tcp_proxy or http_connection_manager filter" },
 	{ "two terminal filters", LISTENER, ch_two_terminal,
 	  CH0 ": more than one tcp_proxy or http_connection_manager filter" },
+	{ "network RBAC by name", LISTENER, ch_net_rbac_by_name,
+	  CH0 ": filter 'envoy.filters.network.rbac': an RBAC filter without its RBAC typed_config cannot be read, and is never skipped: refused" },
+	{ "network RBAC matcher", LISTENER, ch_net_rbac_matcher,
+	  CH0 ": filter 'envoy.filters.network.rbac': matcher is not supported (rules and shadow_rules only): refused" },
+	{ "HTTP RBAC action 7", LISTENER, hcm_rbac_action_7,
+	  CH1 ": http_connection_manager: filter 'envoy.filters.http.rbac': unknown action 7" },
+	{ "network ext_authz in http_filters", LISTENER, hcm_net_ext_authz,
+	  CH1 ": http_connection_manager: filter 'authz': ext_authz (CUSTOM authorization) belongs in a filter chain's filters, not here: refused" },
+	{ "jwt_authn", LISTENER, hcm_jwt_authn,
+	  CH1 ": http_connection_manager: filter 'envoy.filters.http.jwt_authn': jwt_authn rejects requests and kmesh does not verify tokens: refused" },
 	{ "same destination_port", LISTENER, ch_same_port,
 	  CH1 ": same filter_chain_match as filter_chains[0]" },
 	{ "same prefix_ranges", LISTENER, ch_same_ranges,
@@ -2214,6 +2531,8 @@ static const struct bad_case bad_cases[] = {
 	{ "4097 virtual hosts", ROUTE, rc_65_vhosts, "route_config 'rc': 4097 virtual_hosts, limit is 4096" },
 	{ "65 domains", ROUTE, vh_65_domains,
 	  "route_config 'rc': virtual_host 'vh': 65 domains, limit is 64" },
+	{ "RBAC per route", ROUTE, rt_rbac_per_route,
+	  "route_config 'rc': typed_per_filter_config 'my-authz': per-route access control is not supported (kmesh enforces one policy per connection): refused" },
 	{ "257 routes", ROUTE, vh_65_routes, "route_config 'rc': virtual_host 'vh': 257 routes, limit is 256" },
 };
 
@@ -2667,6 +2986,9 @@ int main(void)
 		cmocka_unit_test(test_listener),
 		cmocka_unit_test(test_listener_tcp_weighted_and_rds),
 		cmocka_unit_test(test_listener_chain_dropped),
+		cmocka_unit_test(test_listener_rbac),
+		cmocka_unit_test(test_listener_custom),
+		cmocka_unit_test(test_listener_rbac_dropped_chain),
 		cmocka_unit_test(test_skipped_chains),
 		cmocka_unit_test(test_chain_match_kept),
 		cmocka_unit_test(test_listener_direction),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One version, from VERSION: the DKMS package (dkms.conf as dkms/dkms.sh
-# stages it), kmesh.ko's MODULE_VERSION and the xDS gRPC user agent agree;
-# dkms.conf's BUILD_EXCLUSIVE_KERNEL takes 6.12 and later only. Needs a
+# stages it), the Debian packages (debian/changelog), kmesh.ko's
+# MODULE_VERSION and the xDS gRPC user agent agree; dkms.conf's BUILD_EXCLUSIVE_KERNEL takes 6.12 and later only. Needs a
 # build (make all); the module check is skipped without kernel headers.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -45,6 +45,14 @@ for k in 6.1.0-37-amd64 6.11.5 6.2.0 5.15.0 4.19.0 6.9.1 7.3.0 8.0.1 10.0.1; do
 done
 if [ -n "$re" ] && [ -z "$bad" ]; then ok "BUILD_EXCLUSIVE_KERNEL takes 6.12 to 7.2, not 6.1, 6.11 or 7.3"
 else not_ok "BUILD_EXCLUSIVE_KERNEL takes 6.12 to 7.2 only" "regex '$re':$bad"; fi
+
+# the packages: make deb writes debian/changelog with debian/changelog.sh and
+# debian/rules refuses a changelog with another version
+debian/changelog.sh > "$stage/changelog"
+cv=$(dpkg-parsechangelog -l "$stage/changelog" -S Version 2>&1)
+if [ "$cv" = "$ver" ] && grep -q '^VERSION := $(shell cat VERSION)$' debian/rules; then
+	ok "debian/changelog (make deb) and debian/rules take version $ver"
+else not_ok "debian/changelog and debian/rules take VERSION" "changelog '$cv', VERSION '$ver'"; fi
 
 report_summary
 [ "$FAIL" -eq 0 ]

@@ -31,6 +31,8 @@
 #   KM_VM_CASES=DIR            run DIR's cases instead (tests/vm/bench: the VM
 #                              benchmarks, `make vm-bench`); lib.sh always
 #                              comes from tests/vm/cases
+#   KM_VM_KO=FILE              the kmesh.ko (or .ko.xz) to test instead of
+#                              kmod/kmesh.ko: the package test's DKMS build
 #   KM_VM_BINS="haproxy"       host programs to copy in with their shared
 #                              libraries (the benchmarks' proxy)
 set -uo pipefail
@@ -310,10 +312,17 @@ make_initrd() {
 	install -m 0755 tests/vm/init "$r/init"
 	# a chroot-served kernel gets the module matrix's build for it, the
 	# debug kernel its own (KO); the others the 6.12 build (which the 6.1
-	# cases expect to be refused)
+	# cases expect to be refused); KM_VM_KO overrides (the DKMS build)
 	a=${KO:-kmod/kmesh.ko}
 	[ -z "${BOOT_CHROOT[$boot]:-}" ] || a=build/module-matrix/${kdir##*/}/kmesh.ko
-	[ -f "$a" ] && cp "$a" "$r/kmesh.ko"
+	if [ -n "${KM_VM_KO:-}" ]; then	# busybox insmod reads the file itself
+		case $KM_VM_KO in
+		*.xz) xz -dc "$KM_VM_KO" > "$r/kmesh.ko" ;;
+		*) cp "$KM_VM_KO" "$r/kmesh.ko" ;;
+		esac || return 1
+	elif [ -f "$a" ]; then
+		cp "$a" "$r/kmesh.ko"
+	fi
 	cp "$kdir"/modules/* "$r/lib/modules/"
 	for a in build/vm/bin/*; do
 		strip -o "$r/bin/$(basename "$a")" "$a"

@@ -14,7 +14,7 @@ VM_BIN := $(B)/vm/bin
 # as they are: -static makes -lfoo pick libfoo.a.
 VM_STATIC_LIBS := -l:libbpf.a -l:libelf.a -l:libz.a -l:libyaml.a \
 		  $(filter-out -lbpf -lelf -lz -lyaml,$(LIBS))
-VM_BINS := $(addprefix $(VM_BIN)/,kmeshd kmeshctl km_testsrv km_testcli km_sink \
+VM_BINS := $(addprefix $(VM_BIN)/,kmeshd kmeshctl kmesh-cni km_testsrv km_testcli km_sink \
 		km_kmod_test km_defer_client http_conn_bench km_smtest)
 
 .PHONY: vm-bins vm-check vm-bench vm-debug
@@ -29,6 +29,11 @@ $(VM_BIN)/kmeshd: $(KMESHD_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a
 $(VM_BIN)/kmeshctl: $(KMESHCTL_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -static -o $@ $(KMESHCTL_SRCS:%.c=$(B)/%.o) \
+		$(B)/libkmesh.a $(VM_STATIC_LIBS)
+
+$(VM_BIN)/kmesh-cni: $(CNI_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -static -o $@ $(CNI_SRCS:%.c=$(B)/%.o) \
 		$(B)/libkmesh.a $(VM_STATIC_LIBS)
 
 $(VM_BIN)/%: tests/tools/%.c tests/tools/km_tool.h

@@ -188,6 +188,37 @@ if xds_wait_ack lds 7 20 >/dev/null && [ "$(cfg skipped_listeners)" -ge 1 ] && [
 	expect_backends "a wildcard listener's single-host prefix_ranges chain serves that host" 10.94.0.9 2 b3=2
 else not_ok "istiod's inbound and catch-all listeners are accepted, not NACKed" "$("${CTL[@]}" config | head -12)"; fi
 
+# ---- authorization (docs/authz.md) ---------------------------------------------------------
+# an inbound listener on svc-a's endpoint: network RBAC denying all refuses
+# a connect through the VIP at the endpoint's policy; ext_authz (CUSTOM)
+# there is accepted and fails closed; jwt_authn is NACKed naming the
+# listener and the filter, and the policy before it stays enforced
+in3() {	# in3 FILTER_JSON: the inbound listener on 10.95.0.3:8080
+	echo "{\"name\":\"in-3\",\"traffic_direction\":\"INBOUND\",\"address\":{\"socket_address\":{\"address\":\"10.95.0.3\",\"port_value\":8080}},\"filter_chains\":[{\"filters\":[$1,{\"name\":\"envoy.filters.network.tcp_proxy\",\"typed_config\":{\"@type\":\"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy\",\"stat_prefix\":\"in3\",\"cluster\":\"svc-a\"}}]}]}"
+}
+row() { "${CTL[@]}" -o json authz | jq -r --arg p "$1" --arg f "$2" '[.policies[] | select(.name | contains($p))][0][$f]'; }
+deny_all='{"name":"envoy.filters.network.rbac","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC","stat_prefix":"in3","rules":{"action":"DENY","policies":{"deny-all":{"permissions":[{"any":true}],"principals":[{"any":true}]}}}}}'
+ext_authz='{"name":"envoy.filters.network.ext_authz","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.network.ext_authz.v3.ExtAuthz","stat_prefix":"in3"}}'
+jwt='{"name":"envoy.filters.network.jwt","typed_config":{"@type":"type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication"}}'
+xds_push_json lds "[$(tcp_listener vip-a 10.94.0.1 svc-a), $(in3 "$deny_all")]" az1 >/dev/null
+out=$(xds_wait_ack lds az1 20 >/dev/null && in_app "$CLI" -n 1 -t 3000 10.94.0.1:80)
+if grep -q '^err connect errno=ECONNREFUSED' <<< "$out" && [ "$(row deny-all denied)" = 1 ]; then
+	ok "LDS network RBAC on an inbound listener: a connect to its endpoint is refused (ECONNREFUSED), counted on the policy"
+else not_ok "LDS network RBAC on an inbound listener is enforced" "$out" "$("${CTL[@]}" authz 2>&1 | tail -4)"; fi
+xds_push_json lds "[$(tcp_listener vip-a 10.94.0.1 svc-a), $(in3 "$ext_authz")]" az2 >/dev/null
+out=$(xds_wait_ack lds az2 20 >/dev/null && in_app "$CLI" -n 1 -t 3000 10.94.0.1:80)
+if grep -q '^err connect errno=ECONNREFUSED' <<< "$out" && [ "$(row "ext_authz 'envoy.filters.network.ext_authz': no ALLOW policy matched" fail_closed)" = 1 ] &&
+   grep -q "authorization: listener 'in-3': chain 0: ext_authz 'envoy.filters.network.ext_authz': policy 'CUSTOM': CUSTOM authorization" "$LOG"; then
+	ok "LDS ext_authz (CUSTOM): accepted, fails closed (ECONNREFUSED, counted fail_closed, said in the log)"
+else not_ok "LDS ext_authz fails closed" "$out" "$("${CTL[@]}" authz 2>&1 | tail -4)" "$(grep authorization "$LOG" | tail -2)"; fi
+xds_push_json lds "[$(tcp_listener vip-a 10.94.0.1 svc-a), $(in3 "$jwt")]" az3 >/dev/null
+msg=$(xds_wait_nack lds 20 az3)
+out=$(in_app "$CLI" -n 1 -t 3000 10.94.0.1:80)
+if grep -q "listener 'in-3': filter_chains\[0\]: filter 'envoy.filters.network.jwt': jwt_authn rejects requests and kmesh does not verify tokens: refused" <<< "$msg" &&
+   grep -q '^err connect errno=ECONNREFUSED' <<< "$out"; then
+	ok "jwt_authn is NACKed naming the listener and the filter; the policy before it keeps being enforced"
+else not_ok "jwt_authn NACKed, previous policy kept" "nack: $msg" "$out"; fi
+
 # ---- RDS: an HTTP listener's route config, compiled into a route table ---------------
 hcm_listener() {	# NAME VIP ROUTE_CONFIG
 	echo "{\"name\":\"$1\",\"address\":{\"socket_address\":{\"address\":\"$2\",\"port_value\":80}},\"filter_chains\":[{\"filters\":[{\"name\":\"envoy.filters.network.http_connection_manager\",\"typed_config\":{\"@type\":\"type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager\",\"stat_prefix\":\"$1\",\"rds\":{\"route_config_name\":\"$3\",\"config_source\":{\"ads\":{}}}}}]}]}"

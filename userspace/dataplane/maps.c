@@ -103,12 +103,11 @@ int km_maps_read_counters(const struct km_maps *mp, uint64_t out[KM_CNT_MAX])
 #define NM_SLOT offsetof(struct km_name_key, slot)
 #define MG_SLOT offsetof(struct km_maglev_key, slot)
 
-/* Deletes every key of @fd whose slot byte is @slot. */
-static int clear_slot(int fd, size_t key_size, size_t slot_off, __u8 slot)
+int km_maps_clear_slot(int fd, size_t key_size, size_t slot_off, __u8 slot)
 {
 	size_t cap = 1024, n = 0;
 	char *keys = malloc(cap * key_size), *prev = NULL;
-	char cur[64], last[64];
+	char cur[256], last[256];	/* the largest key: km_authz_atom_key */
 	int ret = 0;
 
 	if (!keys)
@@ -312,22 +311,27 @@ int km_maps_apply(const struct km_maps *mp, const struct km_records *r,
 		nanosleep(&(struct timespec){ .tv_nsec = wait }, NULL);
 	}
 	what = "clearing the idle generation";
-	ret = clear_slot(mp->frontend, sizeof(struct km_frontend_key), FE_SLOT, idle);
+	ret = km_maps_clear_slot(mp->frontend, sizeof(struct km_frontend_key), FE_SLOT, idle);
 	if (!ret)
-		ret = clear_slot(mp->cluster, sizeof(struct km_cluster_key), CL_SLOT, idle);
+		ret = km_maps_clear_slot(mp->cluster, sizeof(struct km_cluster_key), CL_SLOT, idle);
 	if (!ret)
-		ret = clear_slot(mp->endpoint, sizeof(struct km_endpoint_key), EP_SLOT, idle);
+		ret = km_maps_clear_slot(mp->endpoint, sizeof(struct km_endpoint_key), EP_SLOT, idle);
 	if (!ret)
-		ret = clear_slot(mp->names, sizeof(struct km_name_key), NM_SLOT, idle);
+		ret = km_maps_clear_slot(mp->names, sizeof(struct km_name_key), NM_SLOT, idle);
 	if (!ret)
-		ret = clear_slot(mp->maglev, sizeof(struct km_maglev_key), MG_SLOT, idle);
+		ret = km_maps_clear_slot(mp->maglev, sizeof(struct km_maglev_key), MG_SLOT, idle);
 	if (!ret)
 		ret = write_slot(mp, r, idle, &what);
+	if (!ret)
+		ret = km_authz_maps_write(mp, &r->authz, idle, &what);
 	if (ret)
 		goto fail;
 
 	g.generation++;
 	g.slot = idle;
+	/* the flip and the switch of authorization on or off are one write */
+	g.flags = r->authz.n_targets ? g.flags | KM_GEN_AUTHZ :
+				       g.flags & ~KM_GEN_AUTHZ;
 	what = "km_gen";
 	if (bpf_map_update_elem(mp->gen, &zero, &g, BPF_ANY)) {
 		ret = -errno;

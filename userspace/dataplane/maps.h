@@ -9,12 +9,13 @@
 
 /*
  * The maps kmeshd pins and kmeshctl opens, one list: each is "km_<name>" in
- * the BPF object (bpf/lib/maps.h), pinned under the pin root by that name.
- * test_maps checks the list against the object's maps.
+ * the BPF object (bpf/lib/maps.h, bpf/lib/authz.h), pinned under the pin
+ * root by that name. test_maps checks the list against the object's maps.
  */
 #define KM_MAPS(X) X(gen) X(frontend) X(cluster) X(endpoint) X(names) \
 	X(enroll) X(rr) X(counters) X(route) X(route_big) X(cl_stat) \
-	X(ep_stat) X(maglev)
+	X(ep_stat) X(maglev) X(authz) X(authz_ops) X(ident) X(authz_atom) \
+	X(authz_stats)
 
 #define KM_MAP_FD(name) int name;
 struct km_maps {
@@ -33,6 +34,17 @@ int km_maps_read_gen(const struct km_maps *mp, struct km_gen *g);
 /* Sum of the per-CPU values of every counter. */
 int km_maps_read_counters(const struct km_maps *mp, uint64_t out[KM_CNT_MAX]);
 extern const char *const km_counter_names[KM_CNT_MAX];
+
+/* Deletes every key of the hash map @fd whose slot byte (at @slot_off of
+ * its @key_size-byte key) is @slot. */
+int km_maps_clear_slot(int fd, size_t key_size, size_t slot_off, __u8 slot);
+
+/* authz_maps.c: the idle slot's policy programs, atoms, counter rows and
+ * their names (before the flip); the kind of names in km_names. */
+#define KM_NAME_AUTHZ 3
+int km_authz_maps_write(const struct km_maps *mp,
+			const struct km_authz_records *r, __u8 slot,
+			const char **what);
 
 /*
  * Writes @r into the slot the data path is not using, then switches km_gen

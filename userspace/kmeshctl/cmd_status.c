@@ -131,7 +131,7 @@ struct status {
 	int nl, nfe, ncl, nep, nen;
 	struct km_kmod_info km;
 	uint64_t cnt[KM_CNT_MAX];
-	struct enroll_row *rows;
+	struct km_enroll_row *rows;
 };
 
 /* What the applied config asks for and kmesh accepts without enforcing
@@ -317,7 +317,7 @@ static void show_enrolled(struct ctl_out *o, const struct status *s)
 	out_arr(o, "enrolled", "enrolled:\n");
 	for (int i = 0; i < s->nen; i++) {
 		out_obj(o, NULL, NULL);
-		out_str(o, "kind", "  %-6s", enroll_kind(s->rows[i].k.kind));
+		out_str(o, "kind", "  %-6s", km_enroll_kind_str(s->rows[i].k.kind));
 		out_u64(o, "id", " %-20llu", s->rows[i].k.id);
 		out_str(o, "path", " %s\n", s->rows[i].v.path);
 		out_end(o, '}');
@@ -329,7 +329,7 @@ static void show_enrolled(struct ctl_out *o, const struct status *s)
 
 int cmd_status(struct ctl *c, int argc, char **argv)
 {
-	static struct enroll_row rows[KM_MAX_ENROLL];
+	static struct km_enroll_row rows[KM_MAX_ENROLL];
 	static struct agent_state st;
 	struct status s = { .st = &st, .rows = rows };
 	struct ctl_out o;
@@ -349,7 +349,7 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 			   offsetof(struct km_cluster_key, slot), c->gen.slot);
 	s.nep = count_slot(c->maps.endpoint, sizeof(struct km_endpoint_key),
 			   offsetof(struct km_endpoint_key, slot), c->gen.slot);
-	s.nen = list_enroll(c, rows, KM_MAX_ENROLL);
+	s.nen = km_enroll_list(c->maps.enroll, rows, KM_MAX_ENROLL);
 	km_maps_read_counters(&c->maps, s.cnt);
 	s.l7_why = l7_as_l4_reason(&st, &s.km);
 

@@ -88,22 +88,3 @@ int count_slot(int fd, size_t ksz, size_t off, __u8 slot)
 	return for_each_in_slot(fd, ksz, off, slot, NULL, NULL);
 }
 
-int list_enroll(struct ctl *c, struct enroll_row *rows, int max)
-{
-	struct km_enroll_key cur, prev;
-	bool first = true;
-	int n = 0;
-
-	while (n < max && bpf_map_get_next_key(c->maps.enroll, first ? NULL : &prev, &cur) == 0) {
-		first = false;
-		prev = cur;
-		if (bpf_map_lookup_elem(c->maps.enroll, &cur, &rows[n].v) == 0)
-			rows[n++].k = cur;
-	}
-	return n;
-}
-
-const char *enroll_kind(__u32 k)
-{
-	return k == KM_ENROLL_CGROUP ? "cgroup" : k == KM_ENROLL_NETNS ? "netns" : "?";
-}

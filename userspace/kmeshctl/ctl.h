@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "enroll.h"
 #include "maps.h"
 
 struct ctl {
@@ -33,10 +34,12 @@ int cmd_status(struct ctl *c, int argc, char **argv);
 int cmd_dump(struct ctl *c, int argc, char **argv);
 int cmd_explain(struct ctl *c, int argc, char **argv);
 int cmd_enroll(struct ctl *c, int argc, char **argv);
+int cmd_enrollments(struct ctl *c, int argc, char **argv);
 int cmd_config(struct ctl *c, int argc, char **argv);
 int cmd_module(struct ctl *c, int argc, char **argv);
 int cmd_sockmap(struct ctl *c, int argc, char **argv);
 int cmd_dns(struct ctl *c, int argc, char **argv);
+int cmd_authz(struct ctl *c, int argc, char **argv);
 
 /* "kmeshctl: MSG" on stderr; returns 1 */
 int die_err(const struct km_err *err);
@@ -51,14 +54,6 @@ void name_of(struct ctl *c, __u8 kind, __u32 id, char *buf, size_t len);
 int for_each_in_slot(int fd, size_t ksz, size_t slot_off, __u8 slot,
 		     void (*fn)(struct ctl *, const void *), struct ctl *c);
 int count_slot(int fd, size_t ksz, size_t off, __u8 slot);
-
-struct enroll_row {
-	struct km_enroll_key k;
-	struct km_enroll v;
-};
-
-int list_enroll(struct ctl *c, struct enroll_row *rows, int max);
-const char *enroll_kind(__u32 k);
 
 /* The agent's report (kmeshd.state): "key=value" lines. */
 #define KM_STATE_MAX_L7 64

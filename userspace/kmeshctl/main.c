@@ -21,11 +21,19 @@ static const struct ctl_cmd cmds[] = {
 	  "  explain [--host H] --path P [--method M] [--header 'K: V']... [LISTENER]\n"
 	  "                    which virtual host, route and clusters kmesh.ko gives that\n"
 	  "                    HTTP request, by the live route table (exit 0 routed, 1 refused)\n" },
-	{ "enroll", 1, 1, cmd_enroll,
-	  "  enroll PATH       route a workload: a cgroup v2 directory or a netns file\n"
-	  "                    (/run/netns/NAME, /proc/PID/ns/net)\n" },
+	{ "enroll", 1, 7, cmd_enroll,
+	  "  enroll PATH [--namespace NS] [--workload NAME] [--service-account SA]\n"
+	  "                    route a workload: a cgroup v2 directory or a netns file\n"
+	  "                    (/run/netns/NAME, /proc/PID/ns/net); through kmeshd when it runs\n" },
 	{ "unenroll", 1, 1, cmd_enroll,
 	  "  unenroll PATH     stop routing it\n" },
+	{ "enrollments", 0, 0, cmd_enrollments,
+	  "  enrollments       what is enrolled, and for which pod (kmeshd keeps that)\n" },
+	{ "authz", 0, -1, cmd_authz,
+	  "  authz             authorization: destinations with policies, counters per policy\n"
+	  "  authz check IP:PORT [--source IP] [--identity NS/SA]\n"
+	  "                    allowed or denied, by which policy, as the kernel decides a\n"
+	  "                    connect there (exit 1 denied)\n" },
 	{ "config", 0, 0, cmd_config,
 	  "  config            the xDS state: connection, versions and nonces per type,\n"
 	  "                    resource counts, the last NACK and its reason\n" },

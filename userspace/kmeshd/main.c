@@ -33,10 +33,12 @@
 #include "bpf_loader.h"
 #include "compiler.h"
 #include "config_yaml.h"
+#include "control.h"
 #include "ads.h"
 #include "dns.h"
 #include "kmod.h"
 #include "lbstat.h"
+#include "enroll.h"
 #include "maps.h"
 #include "not_enforced.h"
 #include "notify.h"
@@ -83,6 +85,7 @@ struct kmeshd {
 	const char *source;	/* the config file, or "xds HOST:PORT" */
 	struct km_model boot;	/* xDS: the config file's node, as defaults */
 	char source_buf[300];
+	struct km_control *ctl;	/* the control socket (control.c) */
 
 	/* the names of DNS clusters (dataplane/dns.c); NULL if c-ares
 	 * could not start: they then have no endpoints */
@@ -296,11 +299,20 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 			logmsg(LOG_INFO, "%zu port-wide HTTP listener(s): a frontend per virtual host IP domain, e.g. '%s'",
 			       r.n_port_wide, r.port_wide[0]);
 		if (r.n_inbound)
-			logmsg(LOG_INFO, "%zu inbound listener(s) kept, not served (no frontend; for authorization), e.g. '%s'",
+			logmsg(LOG_INFO, "%zu inbound listener(s) kept, not served (no frontend; their RBAC filters are enforced), e.g. '%s'",
 			       r.n_inbound, r.inbound[0]);
 		log_not_enforced(d, m);
-		km_notify("STATUS=generation %llu: %zu listeners, %zu clusters",
-			  (unsigned long long)gen, m->n_listeners, m->n_clusters);
+		/* authorization (docs/authz.md): what fails closed is loud */
+		if (r.authz.n_targets)
+			logmsg(LOG_INFO, "authorization: %zu destination(s) with policies (%zu counter rows), enforced at connect",
+			       r.authz.n_targets, r.authz.n_rows);
+		for (size_t i = 0; i < r.authz.n_fail_closed; i++)
+			logmsg(LOG_WARN, "authorization: %s",
+			       r.authz.fail_closed[i]);
+		km_notify("STATUS=generation %llu: %zu listeners, %zu clusters%s",
+			  (unsigned long long)gen, m->n_listeners, m->n_clusters,
+			  r.authz.n_fail_closed ?
+			  "; some authorization policies fail closed (see the log)" : "");
 		/* resolve the names this config has (new ones now) */
 		if (d->dns)
 			km_dns_sync(d->dns, m, km_now_ms());
@@ -343,6 +355,7 @@ static int apply_config(struct kmeshd *d)
 		}
 	}
 	km_model_free(&m);
+	km_control_reload(d->ctl);	/* the enrollment policy, same file */
 	/* glibc keeps freed heap: a 250k-cluster config would hold on to
 	 * hundreds of MB after its model and records are gone */
 	malloc_trim(0);
@@ -681,6 +694,8 @@ static int run(struct kmeshd *d)
 		ev.data.fd = dns_fd = km_dns_fd(d->dns);
 		epoll_ctl(ep, EPOLL_CTL_ADD, dns_fd, &ev);
 	}
+	ev.data.fd = km_control_fd(d->ctl);
+	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 
 	km_notify("READY=1");
 	for (;;) {
@@ -728,6 +743,8 @@ static int run(struct kmeshd *d)
 
 				if (read(tfd, &x, sizeof(x)) == sizeof(x))
 					settled(d, &w);
+			} else if (fd == km_control_fd(d->ctl)) {
+				km_control_serve(d->ctl);
 			} else if (d->ads && fd == ads_fd) {
 				km_ads_io(d->ads, evs[i].events);
 				write_state(d);
@@ -791,9 +808,14 @@ static int check_only(const char *config)
 				       km_cluster_type_name(m.clusters[i].type),
 				       km_dns_family_name(m.clusters[i].dns.family));
 		list_not_enforced(config, &m);
+		for (size_t i = 0; i < r.authz.n_fail_closed; i++)
+			printf("%s: authorization: %s\n", config,
+			       r.authz.fail_closed[i]);
 	}
 	km_records_free(&r);
 	km_model_free(&m);
+	if (!ret)
+		ret = km_control_check_policy(config);
 	return ret ? 1 : 0;
 }
 
@@ -1081,6 +1103,7 @@ int main(int argc, char **argv)
 	}
 	if (km_maps_read_gen(&d.maps, &g) == 0)
 		d.generation = g.generation;
+	km_enroll_use_ident(d.maps.ident);
 	logmsg(LOG_INFO, "programs attached to %s (%d new, %d replaced in place); pinned under %s; generation %llu serving%s",
 	       d.cgroup, rep.attached, rep.replaced, d.pin_root,
 	       (unsigned long long)d.generation,
@@ -1088,6 +1111,14 @@ int main(int argc, char **argv)
 	       peer_vip == KM_PEER_STORAGE ? "; getpeername's VIP in socket storage (--peer-vip storage)" :
 	       "; getpeername shows endpoints (--peer-vip off)");
 
+	ret = km_control_open(&d.ctl, &(struct km_control_opts){
+				      .state_dir = d.state_dir, .pin_root = d.pin_root,
+				      .config = d.config, .enroll_fd = d.maps.enroll,
+				      .log = logmsg }, &err);
+	if (ret) {
+		logmsg(LOG_ERR, "%s", err.msg);
+		return 1;
+	}
 	if (xds_addr) {
 		char how[600];
 		int warn = xds_tls_summary(&d.xds, how, sizeof(how));
@@ -1108,6 +1139,7 @@ int main(int argc, char **argv)
 	ret = run(&d);
 	d.stopped = true;
 	write_state(&d);
+	km_control_close(d.ctl);
 	km_ads_free(d.ads);
 	km_dns_free(d.dns);
 	km_model_free(&d.kept);

@@ -1021,6 +1021,8 @@ int km_compile(const struct km_model *m, struct km_records *r,
 	ret = check_duplicates(r, m, err);
 	if (!ret)
 		ret = km_lb_compile(m, r, err);
+	if (!ret)	/* RBAC filters -> policy programs (authz_compile.c) */
+		ret = km_authz_compile(m, &r->authz, err);
 out:
 	free(kinds);
 	km_strmap_free(&ni);
@@ -1051,5 +1053,6 @@ void km_records_free(struct km_records *r)
 	free(r->route_big);
 	free(r->route_ids);
 	free(r->maglev);
+	km_authz_records_free(&r->authz);
 	memset(r, 0, sizeof(*r));
 }

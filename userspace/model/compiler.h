@@ -8,6 +8,7 @@
 #define KM_COMPILER_H
 
 #include "model.h"
+#include "authz.h"
 
 struct km_records {
 	size_t n_frontends;
@@ -72,6 +73,9 @@ struct km_records {
 	 * virtual host domain that is an IP, none for the wildcard. */
 	size_t n_port_wide;
 	const char **port_wide;
+
+	/* Policy programs from RBAC filters (authz.h). */
+	struct km_authz_records authz;
 };
 
 int km_compile(const struct km_model *m, struct km_records *r,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "authz.h"
 
 static void locality_free(struct km_locality *l)
 {
@@ -76,6 +77,7 @@ void km_chain_free(struct km_m_chain *ch)
 	km_route_config_free(&ch->routes);
 	free(ch->rds_name);
 	free(ch->match.prefixes);
+	km_az_engines_free(ch->authz, ch->n_authz);
 	memset(ch, 0, sizeof(*ch));
 }
 

@@ -288,6 +288,9 @@ struct km_m_chain {
 	struct km_m_route_config routes;	/* KM_CHAIN_HTTP, inline */
 	char *rds_name;		/* KM_CHAIN_HTTP via rds (xDS) */
 	uint32_t not_enforced;	/* enum km_not_enforced: HTTP filters */
+	/* RBAC filters, in filter order (authz.h) */
+	size_t n_authz;
+	struct km_az_engine *authz;
 };
 
 /* Listener.traffic_direction (core.v3.TrafficDirection). */

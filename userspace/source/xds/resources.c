@@ -21,10 +21,11 @@
  *   - filter_chain_match.transport_protocol "raw_buffer" (plaintext, which
  *     is all kmesh sees) and a raw_buffer transport_socket;
  *   - network filters other than tcp_proxy and http_connection_manager
- *     (istio.stats, rbac, metadata exchange, ...) and HTTP filters other
- *     than the router: skipped and counted (struct km_xds_skipped, filters
- *     and typed_configs). A filter is recognised by its typed_config type
- *     URL; its name is advisory.
+ *     (istio.stats, metadata exchange, ...) and HTTP filters other than
+ *     the router: skipped and counted (struct km_xds_skipped, filters and
+ *     typed_configs). A filter is recognised by its typed_config type URL;
+ *     its name is advisory. Not access-control filters (RBAC, ext_authz,
+ *     jwt_authn, ...: model/authz.h): xds_rbac.c enforces or refuses them.
  * A filter chain left with neither tcp_proxy nor http_connection_manager
  * is dropped (its filters are counted); a listener left with no chain at
  * all is an error. Dropping is safe where approximating is not: a

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Listeners and their filter chains from xDS. */
 #include "xds_read.h"
+#include "authz.h"
+#include "xds_rbac.h"
 
 /* ---- listeners --------------------------------------------------------- */
 
@@ -42,13 +44,27 @@ static int read_hcm(struct ctx *c, const pb_hcm *h, const char *what,
 	char rwhat[WHAT_LEN];
 
 	ch->kind = KM_CHAIN_HTTP;
-	/* fault injection, RBAC, stats, ...: the data path routes, nothing
-	 * more; fault injection is listed as not enforced */
+	/* fault injection, stats, ...: the data path routes, nothing more
+	 * (fault injection is listed as not enforced); access control is
+	 * enforced or refused, never skipped */
 	for (size_t i = 0; i < h->n_http_filters; i++) {
-		if (is_router(h->http_filters[i]))
+		const pb_http_filter *hf = h->http_filters[i];
+		const Google__Protobuf__Any *tc = hf->config_type_case ==
+			ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_FILTER__CONFIG_TYPE_TYPED_CONFIG ?
+			hf->typed_config : NULL;
+		int ret;
+
+		if (is_router(hf))
 			continue;
+		if (km_authz_filter(hf->name, tc ? tc->type_url : NULL)) {
+			ret = km_xds_authz_http_filter(hf->name, tc, what, ch,
+						       c->d.err);
+			if (ret)
+				return ret;
+			continue;
+		}
 		c->skipped.typed_configs++;
-		if (x_is_fault_filter(h->http_filters[i]))
+		if (x_is_fault_filter(hf))
 			ch->not_enforced |= KM_NE_FAULT;
 	}
 
@@ -70,7 +86,7 @@ static int read_hcm(struct ctx *c, const pb_hcm *h, const char *what,
 }
 
 /* One network filter: tcp_proxy or http_connection_manager by typed_config
- * type URL, anything else skipped. */
+ * type URL, access control to xds_rbac.c, anything else skipped. */
 static int read_filter(struct ctx *c, const pb_filter *f, const char *cwhat,
 		       struct km_m_chain *ch)
 {
@@ -86,6 +102,9 @@ static int read_filter(struct ctx *c, const pb_filter *f, const char *cwhat,
 		tcp = true;
 	} else if (tc && !strcmp(tc->type_url, URL_HCM)) {
 		tcp = false;
+	} else if (km_authz_filter(f->name, tc ? tc->type_url : NULL)) {
+		/* access control is enforced or refused, never skipped */
+		return km_xds_authz_filter(f->name, tc, cwhat, ch, c->d.err);
 	} else {
 		c->skipped.filters++;
 		return 0;
@@ -230,8 +249,10 @@ static int read_chain(struct ctx *c, const pb_chain *pc, const char *lwhat,
 			return ret;
 	}
 	*served = ch->kind != 0;
-	if (!*served)
+	if (!*served) {
+		km_chain_free(ch);	/* its RBAC engines, if any */
 		return 0;
+	}
 	ret = pc->filter_chain_match ?
 	      read_chain_match(c, pc->filter_chain_match, cwhat, ch) : 0;
 	if (!ret)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* RouteConfigurations, virtual hosts, routes and cluster actions from xDS. */
 #include "xds_read.h"
+#include "xds_rbac.h"
 
 /* ---- cluster actions (tcp_proxy, route) -------------------------------- */
 
@@ -474,6 +475,9 @@ int x_read_route_config(struct ctx *c, const pb_route_config *prc,
 		what_named(c, rcwhat, parent, "route_config", rc->name);
 	if (prc->vhds)
 		return x_fail(c, rcwhat, "vhds is not supported");
+	/* per-route access control (RBACPerRoute, ...): refused (xds_rbac.c) */
+	if (km_xds_authz_per_route(&prc->base, rcwhat, c->d.err))
+		return -EINVAL;
 
 	if (!prc->n_virtual_hosts)
 		return 0;

@@ -10,15 +10,17 @@
  * (health_checks, transport_socket, redirect, ...) is silently dropped.
  *
  * Accepted and ignored:
- *   top level                admin
+ *   top level                admin, enrollment (kmeshd's enrollment
+ *                            policy: enroll_policy.c reads it)
  *   node                     user_agent_name (id, cluster and metadata are
  *                            read for xDS: ISTIO_VERSION, CLUSTER_ID,
  *                            NAMESPACE, INSTANCE_IPS, NODE_NAME, LABELS)
- *   listener                 stat_prefix, traffic_direction, access_log,
+ *   listener                 stat_prefix, access_log,
  *                            per_connection_buffer_limit_bytes
  *   filter_chains[]          name
  *   tcp_proxy                stat_prefix, access_log
- *   http_connection_manager  stat_prefix, codec_type, http_filters,
+ *   http_connection_manager  stat_prefix, codec_type, http_filters
+ *                            (but access-control filters: model/authz.h),
  *                            use_remote_address, access_log,
  *                            common_http_protocol_options,
  *                            stream_idle_timeout, request_timeout
@@ -185,7 +187,7 @@ static int read_static_resources(struct ctx *c, yaml_node_t *v,
 static int read_root(struct ctx *c, yaml_node_t *root, struct km_model *m)
 {
 	static const char *const used[] = { "node", "static_resources", NULL };
-	static const char *const ignored[] = { "admin", NULL };
+	static const char *const ignored[] = { "admin", "enrollment", NULL };
 	yaml_node_t *v;
 	int ret;
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Listeners and their filter chains from YAML. */
 #include "yaml_read.h"
+#include "authz.h"
+#include "yaml_rbac.h"
 
 /* ---- listeners --------------------------------------------------------- */
 
@@ -27,14 +29,55 @@ static int read_tcp_proxy(struct ctx *c, yaml_node_t *tc, const char *what,
 	return ret;
 }
 
+/* A filter kmesh does not implement that is access control
+ * (model/authz.h) is read (RBAC: 0) or refused (-EINVAL) by yaml_rbac.c;
+ * 1 when it is not access control. f is the filter's mapping, name its
+ * name node. */
+static int authz_filter(struct ctx *c, yaml_node_t *f, yaml_node_t *name,
+			const char *what, bool http, struct km_m_chain *ch)
+{
+	yaml_node_t *tc = y_field(c, f, "typed_config"), *t = NULL;
+
+	if (tc && tc->type == YAML_MAPPING_NODE)
+		t = y_field(c, tc, "@type");
+	if (!km_authz_filter(y_sval(name), t && t->type == YAML_SCALAR_NODE ?
+						y_sval(t) : NULL))
+		return 1;
+	return km_yaml_authz_filter(c->doc, c->file, f, what, http, ch,
+				    c->d.err);
+}
+
+/* http_filters[idx] of an http_connection_manager (arg, the chain): the
+ * router and the filters that do not decide access (fault, stats, ...)
+ * change nothing kmesh enforces and are ignored; access control is not. */
+static int read_http_filter(struct ctx *c, yaml_node_t *f, const char *hwhat,
+			    size_t idx, void *elem, void *arg)
+{
+	char fwhat[WHAT_LEN];
+	yaml_node_t *name;
+	int ret;
+
+	what_index(fwhat, hwhat, "http_filters", idx);
+	ret = y_req_field(c, f, fwhat, "name", &name);
+	if (!ret)
+		ret = y_want(c, name, YAML_SCALAR_NODE, fwhat, "name");
+	if (!ret)
+		ret = authz_filter(c, f, name, hwhat, true, arg);
+	return ret > 0 ? 0 : ret;
+}
+
 static int read_hcm(struct ctx *c, yaml_node_t *tc, const char *what,
 		    struct km_m_chain *ch)
 {
 	static const char *const used[] = {
-		"@type", "rds", "route_config", NULL
+		"@type", "rds", "route_config", "http_filters", NULL
+	};
+	static const struct list_rules http_filters = {
+		.name = "http_filters", .maps = true,
+		.read_item = read_http_filter,
 	};
 	static const char *const ignored[] = {
-		"stat_prefix", "codec_type", "http_filters",
+		"stat_prefix", "codec_type",
 		"use_remote_address", "access_log",
 		"common_http_protocol_options", "stream_idle_timeout",
 		"request_timeout", NULL
@@ -51,6 +94,8 @@ static int read_hcm(struct ctx *c, yaml_node_t *tc, const char *what,
 	ret = y_mapping_at(c, tc, what, "typed_config", what, used, ignored);
 	if (!ret)
 		ret = y_check_type_url(c, tc, what, URL_HCM);
+	if (!ret)
+		ret = y_read_list(c, tc, what, &http_filters, NULL, NULL, 0, ch);
 	if (ret)
 		return ret;
 	y_note_fault_filter(c, tc, ch);
@@ -68,8 +113,8 @@ static int read_hcm(struct ctx *c, yaml_node_t *tc, const char *what,
 	return ret;
 }
 
-/* One filter of a chain (arg); only the two terminal filters kmesh
- * implements. */
+/* One filter of a chain (arg): the two terminal filters kmesh implements,
+ * and access control (yaml_rbac.c). */
 static int read_filter(struct ctx *c, yaml_node_t *f, const char *cwhat,
 		       size_t idx, void *elem, void *arg)
 {
@@ -90,6 +135,8 @@ static int read_filter(struct ctx *c, yaml_node_t *f, const char *cwhat,
 		tcp = true;
 	else if (y_scalar_is(name, FILTER_HCM))
 		tcp = false;
+	else if ((ret = authz_filter(c, f, name, cwhat, false, ch)) <= 0)
+		return ret;
 	else
 		return y_fail(c, name, cwhat, "unknown filter '%s'",
 			    quote(c, y_sval(name)));
@@ -199,15 +246,38 @@ static int read_extra_address(struct ctx *c, yaml_node_t *e, const char *lwhat,
 	return 0;
 }
 
+/* traffic_direction: an INBOUND listener is no frontend; its RBAC
+ * filters protect its address (docs/authz.md). */
+static int read_direction(struct ctx *c, yaml_node_t *n, const char *lwhat,
+			  struct km_m_listener *l)
+{
+	static const char *const names[] = { "UNSPECIFIED", "INBOUND",
+					     "OUTBOUND" };
+	yaml_node_t *v;
+	int ret = y_opt_scalar(c, n, lwhat, "traffic_direction", &v);
+
+	if (ret || !v)
+		return ret;
+	for (size_t i = 0; i < 3; i++) {
+		if (y_scalar_is(v, names[i])) {
+			l->direction = (uint8_t)i;
+			return 0;
+		}
+	}
+	return y_fail(c, v, lwhat,
+		      "traffic_direction '%s' is not UNSPECIFIED, INBOUND or OUTBOUND",
+		      quote(c, y_sval(v)));
+}
+
 int y_read_listener(struct ctx *c, yaml_node_t *n, const char *what,
 			 size_t idx, void *elem, void *arg)
 {
 	static const char *const used[] = {
 		"@type", "name", "address", "additional_addresses",
-		"filter_chains", NULL
+		"filter_chains", "traffic_direction", NULL
 	};
 	static const char *const ignored[] = {
-		"stat_prefix", "traffic_direction", "access_log",
+		"stat_prefix", "access_log",
 		"per_connection_buffer_limit_bytes", NULL
 	};
 	static const struct list_rules extra_addrs = {
@@ -249,5 +319,7 @@ int y_read_listener(struct ctx *c, yaml_node_t *n, const char *what,
 	if (!ret)
 		ret = y_read_list(c, n, lwhat, &chains, (void **)&l->chains,
 				&l->n_chains, sizeof(*l->chains), &ports);
+	if (!ret)
+		ret = read_direction(c, n, lwhat, l);
 	return ret;
 }

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Authorization at connect (docs/authz.md): the destination's policy
+ * program (authz_abi.h) evaluated by include/kmesh/authz_eval.h, the code
+ * kmeshctl explain runs. A denied connect fails with ECONNREFUSED.
+ *
+ * Every TCP connect of the cgroup the programs are attached to is checked,
+ * enrolled or not: a policy protects its destination whoever dials it. A
+ * generation without policies (km_gen.flags) costs nothing but that test.
+ */
+#ifndef KM_BPF_AUTHZ_H
+#define KM_BPF_AUTHZ_H
+
+#include "maps.h"
+#include "enroll.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KM_GEN_SLOTS * KM_MAX_AUTHZ_TARGETS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct km_authz_key);
+	__type(value, struct km_authz_prog);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_authz SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KM_GEN_SLOTS * KM_MAX_AUTHZ_OPS);
+	__type(key, __u32);
+	__type(value, struct km_authz_op);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_authz_ops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KM_MAX_ENROLL);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct km_enroll_key);
+	__type(value, struct km_identity);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_ident SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KM_GEN_SLOTS * KM_MAX_AUTHZ_ATOMS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct km_authz_atom_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_authz_atom SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KM_AUTHZ_ROWS);
+	__type(key, __u32);
+	__type(value, struct km_authz_count);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_authz_stats SEC(".maps");
+
+/* The atom key is too big for the stack next to the rest. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct km_authz_atom_key);
+} km_authz_scratch SEC(".maps");
+
+/* @cctx: the first counter row of the generation's slot (program rows
+ * are slot-relative). */
+static __always_inline void km_az_count(void *cctx, __u32 row, int what)
+{
+	__u32 r = (__u32)(unsigned long)cctx + row;
+	struct km_authz_count *c = bpf_map_lookup_elem(&km_authz_stats, &r);
+
+	if (!c)
+		return;
+	if (what == KM_AZC_ALLOWED)
+		c->allowed++;
+	else if (what == KM_AZC_DENIED)
+		c->denied++;
+	else if (what == KM_AZC_SHADOW_DENIED)
+		c->shadow_denied++;
+	else
+		c->fail_closed++;
+}
+
+#include "kmesh/authz_eval.h"
+
+/*
+ * The evaluation state lives in a per-CPU map value, not on the stack:
+ * the verifier tracks stack contents exactly, and a loop body whose
+ * state (stack depth, skip index, ...) changes every iteration would be
+ * explored once per value; map contents are not tracked, so the callback
+ * is verified once. A connect hook does not nest on a CPU.
+ */
+struct km_az_loop {
+	struct km_az_state st;
+	__u32 base;		/* km_authz_op_index(slot, first) */
+	__u32 row0;		/* km_authz_row(slot, 0) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct km_az_loop);
+} km_authz_loop SEC(".maps");
+
+static long km_az_loop_step(__u32 i, void *unused)
+{
+	struct km_authz_op *op;
+	struct km_az_loop *l;
+	__u32 zero = 0, idx;
+
+	l = bpf_map_lookup_elem(&km_authz_loop, &zero);
+	if (!l)
+		return 1;
+	idx = l->base + i;
+	op = bpf_map_lookup_elem(&km_authz_ops, &idx);
+	if (!op) {
+		l->st.verdict = KM_AZV_DENY;
+		l->st.why = KM_AZW_MALFORMED;
+		return 1;
+	}
+	/* counter rows are slot-relative in the program */
+	return km_az_step(&l->st, op, i, (void *)(unsigned long)l->row0);
+}
+
+/* The client's identity and the atoms policies name it by. */
+static __always_inline void km_az_ident(struct bpf_sock_addr *ctx, __u8 slot,
+					struct km_az_env *e)
+{
+	struct km_enroll_key ek = {};
+	struct km_authz_atom_key *ak;
+	struct km_identity *id;
+	__u32 zero = 0, *atom;
+
+	if (!km_enroll_find(ctx, &ek))
+		return;
+	id = bpf_map_lookup_elem(&km_ident, &ek);
+	ak = bpf_map_lookup_elem(&km_authz_scratch, &zero);
+	if (!id || !ak || !id->ns[0] || !id->sa[0])
+		return;
+	e->has_ident = 1;
+	__builtin_memset(ak, 0, sizeof(*ak));
+	ak->slot = slot;
+	ak->kind = KM_ATOM_NS;
+	__builtin_memcpy(ak->ident.ns, id->ns, sizeof(ak->ident.ns));
+	atom = bpf_map_lookup_elem(&km_authz_atom, ak);
+	if (atom)
+		e->ns_atom = *atom;
+	ak->kind = KM_ATOM_SA;
+	__builtin_memcpy(ak->ident.sa, id->sa, sizeof(ak->ident.sa));
+	atom = bpf_map_lookup_elem(&km_authz_atom, ak);
+	if (atom)
+		e->sa_atom = *atom;
+}
+
+/* The socket's own address when it is bound (else the kernel picks it
+ * after this hook: unknown). */
+static __always_inline void km_az_source(struct bpf_sock_addr *ctx, bool v6,
+					 struct km_az_env *e)
+{
+	struct bpf_sock *sk = ctx->sk;
+
+	if (!sk)
+		return;
+	if (!v6) {
+		if (!sk->src_ip4)
+			return;
+		e->src.w[2] = bpf_htonl(0xffff);
+		e->src.w[3] = sk->src_ip4;
+		e->src_known = 1;
+		return;
+	}
+	e->src.w[0] = sk->src_ip6[0];
+	e->src.w[1] = sk->src_ip6[1];
+	e->src.w[2] = sk->src_ip6[2];
+	e->src.w[3] = sk->src_ip6[3];
+	e->src_known = e->src.w[0] | e->src.w[1] | e->src.w[2] | e->src.w[3];
+}
+
+/*
+ * Whether the connect to @addr:@port (network order) is denied by the
+ * policy program of that destination (exact address, else the wildcard).
+ * A missing op, a malformed program or a program longer than the bound
+ * denies.
+ */
+static __always_inline bool km_authz_denied(struct bpf_sock_addr *ctx,
+					    __u8 slot,
+					    const struct km_addr *addr,
+					    __be16 port, bool v6)
+{
+	struct km_authz_key key = {};
+	struct km_authz_prog *p;
+	struct km_az_loop *l;
+	__u32 zero = 0;
+
+	key.addr = *addr;
+	key.port = port;
+	key.slot = slot;
+	p = bpf_map_lookup_elem(&km_authz, &key);
+	if (!p) {
+		__builtin_memset(&key.addr, 0, sizeof(key.addr));
+		p = bpf_map_lookup_elem(&km_authz, &key);
+		if (!p)
+			return false;
+	}
+	l = bpf_map_lookup_elem(&km_authz_loop, &zero);
+	if (!l)
+		return true;
+	km_az_init(&l->st);
+	__builtin_memset(&l->st.env, 0, sizeof(l->st.env));
+	l->st.env.dst = *addr;
+	l->st.env.dport = bpf_ntohs(port);
+	km_az_source(ctx, v6, &l->st.env);
+	if (p->flags & KM_AZP_IDENT)
+		km_az_ident(ctx, slot, &l->st.env);
+	l->base = km_authz_op_index(slot, p->first);
+	l->row0 = km_authz_row(slot, 0);
+	if (p->n_ops == 0 || p->n_ops > KM_MAX_AUTHZ_PROG_OPS ||
+	    p->first >= KM_MAX_AUTHZ_OPS ||
+	    bpf_loop(p->n_ops, km_az_loop_step, NULL, 0) < 0 || !l->st.done) {
+		l->st.verdict = KM_AZV_DENY;
+		l->st.why = KM_AZW_MALFORMED;
+	}
+	km_az_count(0, KM_AUTHZ_ROW_TOTAL, l->st.verdict == KM_AZV_DENY ?
+					   KM_AZC_DENIED : KM_AZC_ALLOWED);
+	return l->st.verdict == KM_AZV_DENY;
+}
+
+#endif
