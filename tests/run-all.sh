@@ -104,6 +104,7 @@ fi
 if [ "$what" = all ] || [ "$what" = --host ]; then
 	run_suite "host integration" tests/host/run.sh
 	run_suite sockmap tests/host/sockmap.sh
+	run_suite "DNS clusters" tests/host/dns.sh
 	run_suite "traffic policy" tests/host/policy.sh
 	run_suite authorization tests/host/authz.sh
 	run_suite telemetry tests/host/telemetry.sh

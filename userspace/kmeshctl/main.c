@@ -37,6 +37,9 @@ static const struct ctl_cmd cmds[] = {
 	{ "config", 0, 0, cmd_config,
 	  "  config            the xDS state: connection, versions and nonces per type,\n"
 	  "                    resource counts, the last NACK and its reason\n" },
+	{ "dns", 0, 0, cmd_dns,
+	  "  dns               the names of STRICT_DNS / LOGICAL_DNS clusters: their addresses,\n"
+	  "                    the last resolution, failures (the last good answer is kept)\n" },
 	{ "module", 2, 2, cmd_module,
 	  "  module defer on|off  switch kmesh.ko's deferred connect (off: L7 served as L4)\n" },
 	{ "sockmap", 0, -1, cmd_sockmap,
