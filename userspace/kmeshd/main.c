@@ -38,6 +38,7 @@
 #include "dns.h"
 #include "kmod.h"
 #include "lbstat.h"
+#include "authz.h"
 #include "enroll.h"
 #include "maps.h"
 #include "not_enforced.h"
@@ -888,6 +889,15 @@ static int setup_xds(struct kmeshd *d, const char *addr, const char *pod_ip,
 		snprintf(id, sizeof(id), "sidecar~%s~%s.%s~%s.svc.cluster.local",
 			 pod_ip, pod_name, n->namespace_, n->namespace_);
 		n->id = id;
+	}
+	km_authz_set_instance_ips(n->instance_ips);
+	if (!km_authz_instance_ips() && n->id) {
+		/* Istio's node id: TYPE~IP~POD.NS~DOMAIN */
+		const char *ip = strchr(n->id, '~');
+		char buf[64];
+
+		if (ip && sscanf(ip + 1, "%63[^~]", buf) == 1)
+			km_authz_set_instance_ips(buf);
 	}
 	snprintf(d->source_buf, sizeof(d->source_buf), "xds %s", addr);
 	d->source = d->source_buf;
