@@ -38,11 +38,13 @@ KMESH_VERSION := $(shell cat VERSION)
 # userspace, in pipeline order: config sources, the model (check, compile),
 # the dataplane writers, utilities; kmeshd and kmeshctl sit on top
 USR_DIRS := userspace/source/yaml userspace/source/xds userspace/model \
-	    userspace/dataplane userspace/util
+	    userspace/dataplane userspace/util userspace/telemetry
 USR_INC  := $(USR_DIRS:%=-I%)
 CFLAGS   += $(SAN_FLAGS) $(WARN) -DKMESH_VERSION='"$(KMESH_VERSION)"' -std=gnu11 -D_GNU_SOURCE -Iinclude $(USR_INC) -I$(B) -I$(B)/proto -I/usr/include/libnl3
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
-LIBS     := $(LIBBPF_LIBS) -lyaml -lnl-genl-3 -lnl-3 -lprotobuf-c -lnghttp2 -lssl -lcrypto -ljansson
+# libmicrohttpd: kmeshd's /metrics server (userspace/telemetry/http.c)
+LIBS     := $(LIBBPF_LIBS) -lyaml -lnl-genl-3 -lnl-3 -lprotobuf-c -lnghttp2 -lssl -lcrypto -ljansson -lcares \
+	    -lmicrohttpd -lpthread
 
 # libbpf's bpf_tracing.h names the target architecture (x86, arm64, ...)
 BPF_ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
@@ -168,6 +170,7 @@ host: all
 bench: all
 	$(B)/tools/route_match_bench
 	tests/bench/run.sh
+	tests/bench/telemetry_bench.sh
 	tests/bench/xds_bench.sh
 	tests/bench/mesh_bench.sh
 	$(MAKE) vm-bench

@@ -123,3 +123,13 @@ int km_sock_release(struct bpf_sock *sk)
 		km_uncount(o);
 	return KM_ALLOW;
 }
+
+/* Telemetry: the open and close events of routed connections
+ * (lib/events.h). Every other socket costs a storage lookup and a slot
+ * lookup at its connect. */
+SEC("sockops")
+int km_sockops(struct bpf_sock_ops *skops)
+{
+	km_ev_sockops(skops);
+	return 1;
+}

@@ -19,10 +19,12 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 
+# libc-ares-dev: kmeshd resolves STRICT_DNS / LOGICAL_DNS clusters with
+# c-ares (userspace/dataplane/dns.c says why not glibc's getaddrinfo_a)
 apt-get install -y -q --no-install-recommends \
 	build-essential make pkg-config git ca-certificates \
 	clang-19 llvm-19 lld-19 dwarves \
-	libelf-dev zlib1g-dev libyaml-dev libcmocka-dev libnl-genl-3-dev libclang-rt-19-dev protobuf-c-compiler libprotobuf-c-dev libnghttp2-dev libssl-dev openssl \
+	libelf-dev zlib1g-dev libyaml-dev libcmocka-dev libnl-genl-3-dev libclang-rt-19-dev protobuf-c-compiler libprotobuf-c-dev libnghttp2-dev libssl-dev openssl libc-ares-dev \
 	iproute2 curl wrk jq procps psmisc kmod util-linux \
 	qemu-system-x86 busybox-static cpio dkms zstd xz-utils
 # make module-matrix: chroots of trixie and sid (docs/kernels.md)
@@ -46,6 +48,10 @@ apt-get install -y -q --no-install-recommends dpkg-dev debhelper dh-dkms fakeroo
 # CNI tests run podman's CNI backend with containernetworking-plugins
 # (bridge, host-local) and a busybox-static image
 apt-get install -y -q --no-install-recommends libjansson-dev containernetworking-plugins
+
+# kmeshd's /metrics server, and the Prometheus the telemetry test scrapes
+# it with (tests/host/telemetry.sh; docs/telemetry.md)
+apt-get install -y -q --no-install-recommends libmicrohttpd-dev prometheus
 
 # The xDS test control plane runs on Node.js (npm packages installed at test
 # time). Machines of this kind come with Node 20; otherwise Debian's.

@@ -104,8 +104,10 @@ fi
 if [ "$what" = all ] || [ "$what" = --host ]; then
 	run_suite "host integration" tests/host/run.sh
 	run_suite sockmap tests/host/sockmap.sh
+	run_suite "DNS clusters" tests/host/dns.sh
 	run_suite "traffic policy" tests/host/policy.sh
 	run_suite authorization tests/host/authz.sh
+	run_suite telemetry tests/host/telemetry.sh
 fi
 # kmesh-cni (tests/cni): the plugin against a real kmeshd, then under podman
 # with its CNI backend

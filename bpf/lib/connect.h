@@ -14,6 +14,7 @@
 #include "lb.h"
 #include "kfuncs.h"
 #include "authz.h"
+#include "events.h"
 
 /*
  * Set by the agent before load (kmeshd --peer-vip, enum km_peer_mode in
@@ -34,9 +35,13 @@ enum km_verdict {
 
 /* The connect fails with ECONNREFUSED instead of the hook's default EPERM:
  * a dead service must fail fast, like a closed port. */
-static __always_inline int km_refuse(enum km_counter reason)
+static __always_inline int km_refuse(struct bpf_sock_addr *ctx,
+				     const struct km_frontend_key *fk,
+				     const struct km_conn_ids *ids,
+				     enum km_counter reason)
 {
 	km_count(reason);
+	km_ev_refused(ctx, fk, ids, reason);
 	bpf_set_retval(-KM_ECONNREFUSED);
 	return KM_REJECT;
 }
@@ -45,8 +50,11 @@ static __always_inline int km_refuse(enum km_counter reason)
  * ECONNREFUSED, as a closed port. Envoy would accept and then reset; the
  * connect hook can refuse before a SYN exists, which the client sees at
  * once and as the same "not allowed here". */
-static __always_inline int km_authz_refuse(void)
+static __always_inline int km_authz_refuse(struct bpf_sock_addr *ctx,
+					   const struct km_frontend_key *fk,
+					   const struct km_conn_ids *ids)
 {
+	km_ev_refused(ctx, fk, ids, KM_EV_REASON_AUTHZ);
 	bpf_set_retval(-KM_ECONNREFUSED);
 	return KM_REJECT;
 }
@@ -91,7 +99,8 @@ static __always_inline long km_l7_default(enum km_counter reason)
  * (no router, or the head cannot be routed on), KM_L7_DEFERRED (first run)
  * or KM_L7_NO_ROUTE. */
 static __always_inline long km_l7_pick(struct bpf_sock_addr *ctx,
-				       const struct km_frontend *fe, __u8 slot)
+				       const struct km_frontend *fe, __u8 slot,
+				       struct km_conn_ids *ids)
 {
 	struct bpf_sock_addr_kern *kctx;
 	struct km_route_result *res;
@@ -143,8 +152,11 @@ static __always_inline long km_l7_pick(struct bpf_sock_addr *ctx,
 		return km_l7_default(KM_CNT_L7_DEFAULT_NOT_HTTP);
 	if (res->status == KM_ROUTE_BAD_TABLE)
 		return km_l7_default(KM_CNT_L7_DEFAULT_BAD_TABLE);
+	ids->route_id = fe->route_id;
 	if (res->status != KM_ROUTE_MATCHED)
 		return KM_L7_NO_ROUTE;
+	ids->vhost = res->vhost;
+	ids->route = res->route;
 	km_count(KM_CNT_L7_ROUTED);
 	return km_pick_target(&res->action, bpf_get_prandom_u32());
 }
@@ -174,6 +186,7 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 	struct km_sk_orig *o = NULL;
 	__u64 cookie;
 	struct km_cluster_key ck = {};
+	struct km_conn_ids ids = {};
 	struct km_gen *gen;
 	__u32 zero = 0;
 	bool deferred = false, authz;
@@ -187,39 +200,42 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 		return KM_ALLOW;
 	fk->slot = gen->slot & 1;
 	authz = gen->flags & KM_GEN_AUTHZ;
+	km_ev_ids_init(&ids, gen->generation, KM_EV_NONE);
 	if (authz && km_authz_denied(ctx, fk->slot, &fk->addr, fk->port, v6))
-		return km_authz_refuse();
+		return km_authz_refuse(ctx, fk, &ids);
 
 	fe = bpf_map_lookup_elem(&km_frontend, fk);
 	if (!fe) {
 		km_count(KM_CNT_MAP_MISS);
 		return KM_ALLOW;
 	}
-	if (!km_enrolled(ctx)) {
+	if (!km_enroll_find(ctx, &ids.src)) {
 		km_count(KM_CNT_NOT_ENROLLED);
 		return KM_ALLOW;
 	}
+	ids.listener_id = fe->listener_id;
 
 	/* From here on the destination is a VIP: never let it through
 	 * unrewritten. */
 	cid = KM_L7_DEFAULT;
 	if (fe->flags & KM_FE_L7)
-		cid = km_l7_pick(ctx, fe, fk->slot);
+		cid = km_l7_pick(ctx, fe, fk->slot, &ids);
 	if (cid == KM_L7_NO_ROUTE)
-		return km_refuse(KM_CNT_L7_NO_ROUTE);
+		return km_refuse(ctx, fk, &ids, KM_CNT_L7_NO_ROUTE);
 	if (cid == KM_L7_DEFERRED)
 		deferred = true;
 	if (cid == KM_L7_DEFAULT || cid == KM_L7_DEFERRED)
 		cid = km_pick_target(fe, bpf_get_prandom_u32());
 	if (cid < 0)
 		return deferred ? km_no_fallback(ctx) :
-				  km_refuse(KM_CNT_INCONSISTENT);
+				  km_refuse(ctx, fk, &ids, KM_CNT_INCONSISTENT);
 	ck.id = cid;
+	ids.cluster_id = cid;
 	ck.slot = fk->slot;
 	c = bpf_map_lookup_elem(&km_cluster, &ck);
 	if (!c)
 		return deferred ? km_no_fallback(ctx) :
-				  km_refuse(KM_CNT_INCONSISTENT);
+				  km_refuse(ctx, fk, &ids, KM_CNT_INCONSISTENT);
 	/* The address dialed is where a passthrough goes, so leaving it is
 	 * right on a deferred connect's first run too (also as the fallback
 	 * of a socket that reads first); counted once, by the re-run. */
@@ -232,21 +248,21 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 			 c->kind == KM_CK_NO_CLUSTER || c->n_endpoints == 0))
 		return km_no_fallback(ctx);
 	if (c->kind == KM_CK_BLACKHOLE)
-		return km_refuse(KM_CNT_BLACKHOLE);
+		return km_refuse(ctx, fk, &ids, KM_CNT_BLACKHOLE);
 	if (c->kind == KM_CK_NO_CLUSTER)
-		return km_refuse(KM_CNT_NO_CLUSTER);
+		return km_refuse(ctx, fk, &ids, KM_CNT_NO_CLUSTER);
 	if (c->n_endpoints == 0)
-		return km_refuse(KM_CNT_NO_ENDPOINT);
+		return km_refuse(ctx, fk, &ids, KM_CNT_NO_ENDPOINT);
 	ep = km_lb_pick(ctx, fk->slot, ck.id, c, v6, deferred);
 	if (!ep)
 		return deferred ? km_no_fallback(ctx) :
-				  km_refuse(KM_CNT_INCONSISTENT);
+				  km_refuse(ctx, fk, &ids, KM_CNT_INCONSISTENT);
 	if (!v6 && ep->family != KM_FAMILY_INET)
 		return deferred ? km_no_fallback(ctx) :
-				  km_refuse(KM_CNT_FAMILY);
+				  km_refuse(ctx, fk, &ids, KM_CNT_FAMILY);
 	/* the endpoint's own policy (an inbound listener on its address) */
 	if (authz && km_authz_denied(ctx, fk->slot, &ep->addr, ep->port, v6))
-		return km_authz_refuse();
+		return km_authz_refuse(ctx, fk, &ids);
 
 	/* The socket record serves getpeername and the connection counts; a
 	 * deferred first run is counted by its re-run, which routes it. */
@@ -254,7 +270,7 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 		o = bpf_sk_storage_get(&km_sk_orig, ctx->sk, 0,
 				       BPF_SK_STORAGE_GET_F_CREATE);
 	if (!deferred && km_count_conn(o, c, ep))
-		return km_refuse(KM_CNT_CX_OVERFLOW);
+		return km_refuse(ctx, fk, &ids, KM_CNT_CX_OVERFLOW);
 
 	if (v6) {
 		ctx->user_ip6[0] = ep->addr.w[0];
@@ -266,14 +282,19 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 	}
 	ctx->user_port = ep->port;
 
-	if (o)
+	if (o) {
 		km_remember(o, fk, ep, ck.id);
-	if (km_cfg_peer_vip == KM_PEER_COOKIE) {
+		km_ev_remember(o, &ids);
+	}
+	/* the cookie slot: getpeername's record (KM_PEER_COOKIE), and what
+	 * telemetry reports when the socket has no storage record */
+	if (km_cfg_peer_vip == KM_PEER_COOKIE || (km_cfg_events && !o)) {
 		struct km_peer_slot *p = km_peer_slot(ctx, &cookie);
 
 		if (p) {
 			p->cookie = cookie;
 			km_remember(&p->o, fk, ep, ck.id);
+			km_ev_remember(&p->o, o ? NULL : &ids);
 		}
 	}
 	/* a deferred connect is counted once, by the re-run that routes it */

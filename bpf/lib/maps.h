@@ -163,6 +163,23 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } km_counters SEC(".maps");
 
+/* Telemetry (lib/events.h). The ring's size is set by the agent before
+ * load (kmeshd --events-ring-kb); pinned, so events a stopped agent has
+ * not read are there for the next one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, KM_EV_RING_DEFAULT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KM_EVS_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_ev_stats SEC(".maps");
+
 /* The route result of the re-run; too big for the stack next to the rest. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -23,7 +23,7 @@
 #include <linux/types.h>
 #endif
 
-#define KM_ABI_VERSION 6	/* 2: km_route, L7 counters, km_frontend.route_id;
+#define KM_ABI_VERSION 7	/* 2: km_route, L7 counters, km_frontend.route_id;
 				 * 3: km_cluster.kind, counters for the L7
 				 * default route by reason and passthrough,
 				 * blackhole, no_cluster;
@@ -33,7 +33,9 @@
 				 * LB fields and stat key, km_sk_orig tracks
 				 * the counted connection, km_cl_stat,
 				 * km_ep_stat, km_maglev, cx_overflow;
-				 * 6: authorization (authz_abi.h) */
+				 * 6: authorization (authz_abi.h);
+				 * 7: telemetry: km_sk_orig grows, km_events,
+				 * km_ev_stats */
 
 /* Pin root for maps and links; the agent mounts bpffs if needed. */
 #define KM_PIN_ROOT "/sys/fs/bpf/kmesh"
@@ -360,6 +362,9 @@ struct km_enroll {
  *   KM_PEER_STORAGE  km_sk_orig, socket storage: exact for every socket,
  *                    an allocation per routed connect and a free at close;
  *   KM_PEER_OFF      nothing: getpeername shows the endpoint.
+ * Telemetry (lib/events.h) writes its fields into the same record: the
+ * socket storage when the socket has one, else the cookie slot, whatever
+ * the mode.
  */
 enum km_peer_mode {
 	KM_PEER_OFF = 0,
@@ -382,14 +387,105 @@ struct km_sk_orig {
 	__u64 stat_key;		/* km_cluster.stat_key */
 	__u8 counted;
 	__u8 pad[7];
+	/* telemetry (km_events): the rest of struct km_conn_ids, written
+	 * where getpeername's record is (socket storage, else the cookie
+	 * slot) */
+	__u64 src_id;		/* the enrollment that matched: km_enroll_key */
+	__u32 src_kind;
+	__u32 listener_id;
+	__u32 route_id;		/* L7: route config; KM_EV_NONE otherwise */
+	__u16 vhost;		/* L7: index of the virtual host, the route */
+	__u16 route;
+	__u64 generation;	/* the config generation that routed it */
+	__u64 start_ns;		/* bpf_ktime_get_ns() at the TCP connect */
+	__u32 flags;		/* enum km_sko_flags */
+	__u32 pad2;
 };
-_Static_assert(sizeof(struct km_sk_orig) == 56, "km_sk_orig ABI");
+_Static_assert(sizeof(struct km_sk_orig) == 104, "km_sk_orig ABI");
 
 struct km_peer_slot {
 	__u64 cookie;
 	struct km_sk_orig o;
 };
-_Static_assert(sizeof(struct km_peer_slot) == 64, "km_peer_slot ABI");
+_Static_assert(sizeof(struct km_peer_slot) == 112, "km_peer_slot ABI");
+
+enum km_sko_flags {
+	KM_SKO_EVENTS = 1 << 0,	/* report this connection (km_events) */
+	KM_SKO_OPENED = 1 << 1,	/* its open event is out: close follows */
+};
+
+/*
+ * km_events: RINGBUF of connection events, read by kmeshd (telemetry).
+ * A routed connection gives KM_EV_OPEN at its TCP connect and KM_EV_CLOSE
+ * when it reaches TCP_CLOSE; the close record repeats everything the open
+ * one had, so it stands alone (an agent restarted in between loses
+ * nothing). A connect kmesh refuses gives one KM_EV_REFUSED. A full ring
+ * drops the event and counts it in km_ev_stats: the data path never
+ * waits.
+ */
+#define KM_EV_NONE 0xffffffffu		/* an id that is not known */
+/* Bytes, a power of 2 pages: about 7,000 events, 350 ms of 10,000
+ * connections/s (two events each) against the agent's 100 ms drain. The
+ * agent maps it (twice, for wrap-around), so it counts in kmeshd's RSS. */
+#define KM_EV_RING_DEFAULT (1u << 20)
+
+/* km_conn_event.reason of a connect authorization denied (it counts in
+ * km_authz_stats, not km_counters) */
+#define KM_EV_REASON_AUTHZ 0xffff
+
+enum km_ev_type {
+	KM_EV_OPEN = 1,
+	KM_EV_CLOSE = 2,
+	KM_EV_REFUSED = 3,
+};
+
+/* How a connection ended (KM_EV_CLOSE) */
+enum km_ev_end {
+	KM_END_FIN = 0,		/* both FINs exchanged */
+	KM_END_PEER_RESET,	/* RST from the endpoint (sk_err set) */
+	KM_END_LOCAL_RESET,	/* the application aborted it (close with
+				 * unread data, SO_LINGER 0) */
+	KM_END_CONNECT_FAILED,	/* never established: refused by the
+				 * endpoint or timed out (SYN_SENT) */
+};
+
+struct km_conn_event {
+	__u8 type;		/* enum km_ev_type */
+	__u8 end;		/* close: enum km_ev_end */
+	__u16 reason;		/* refused: the enum km_counter counted,
+				 * or KM_EV_REASON_AUTHZ */
+	__u32 src_kind;		/* km_enroll_key of the enrolled source */
+	__u64 src_id;
+	__u64 cookie;		/* socket cookie: ties open and close */
+	__u64 start_ns;		/* bpf_ktime_get_ns() at the connect */
+	__u64 end_ns;		/* close: at TCP_CLOSE; else start_ns */
+	__u64 generation;	/* config generation: names of ids */
+	__u64 bytes_sent;	/* close: application bytes the endpoint
+				 * acknowledged (SYN and FIN not counted) */
+	__u64 bytes_received;	/* close: application bytes received */
+	struct km_addr vip;	/* the service address dialed */
+	struct km_addr endpoint;	/* where it went (refused: zero) */
+	struct km_addr local;	/* the client's own address (refused:
+				 * zero: it never connected) */
+	__be16 vip_port;
+	__be16 endpoint_port;
+	__be16 local_port;
+	__u16 pad;
+	__u32 listener_id;	/* KM_EV_NONE: not known */
+	__u32 cluster_id;	/* KM_EV_NONE: not known */
+	__u32 route_id;		/* L7 only, else KM_EV_NONE */
+	__u16 vhost;
+	__u16 route;
+};
+_Static_assert(sizeof(struct km_conn_event) == 136, "km_conn_event ABI");
+
+/* km_ev_stats: PERCPU_ARRAY */
+enum km_ev_stat {
+	KM_EVS_SUBMITTED = 0,	/* events written to the ring */
+	KM_EVS_DROPPED,		/* events lost: the ring was full */
+	KM_EVS_MAX,
+};
+
 
 /* km_counters: PERCPU_ARRAY indexed by reason. Order is ABI. */
 /*

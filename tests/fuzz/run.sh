@@ -34,7 +34,7 @@ usr_dirs=(userspace/source/yaml userspace/source/xds userspace/model
 	  userspace/dataplane userspace/util)
 lib_inc=(-D_GNU_SOURCE "${usr_dirs[@]/#/-I}" -Ibuild -Ibuild/proto
 	 -I/usr/include/libnl3 "-DKMESH_VERSION=\"$(cat VERSION)\"")
-lib_libs=(-lyaml -lprotobuf-c -lbpf -lelf -lz -lnl-genl-3 -lnl-3 -lnghttp2 -lssl -lcrypto -ljansson)
+lib_libs=(-lyaml -lprotobuf-c -lbpf -lelf -lz -lnl-genl-3 -lnl-3 -lnghttp2 -lssl -lcrypto -ljansson -lcares)
 lib_objs() {
 	local src o newest
 	objs=()

@@ -105,3 +105,38 @@ km_in() {
 km_gen() {
 	"$KM_BUILD/kmeshctl" "$@" -o json status | sed -n 's/^  "generation": \([0-9]*\).*/\1/p'
 }
+
+# km_dns_start ZONE LOG: start km_dns_stub, a DNS server the test controls
+# on 127.0.0.1 serving the zone file ZONE (tests/tools/km_dns_stub.c), and
+# wait until it listens. Sets KM_DNS_PID and KM_DNS_SERVER (ADDR:PORT for
+# kmeshd --dns-server): a free port the first time, the same one again
+# after km_dns_stop, since kmeshd knows only that one.
+km_dns_start() {
+	local ready
+	ready=$(mktemp -u /tmp/km-dns-ready.XXXXXX)
+	"$KM_BUILD/tools/km_dns_stub" --listen "${KM_DNS_SERVER:-127.0.0.1:0}" \
+		--zone "$1" --ready-file "$ready" >> "$2" 2>&1 &
+	KM_DNS_PID=$!
+	for _ in $(seq 100); do
+		if [ -s "$ready" ]; then
+			KM_DNS_SERVER=$(cat "$ready")
+			rm -f "$ready"
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "km_dns_stub did not start: $(tail -2 "$2")" >&2
+	return 1
+}
+km_dns_stop() {
+	[ -n "${KM_DNS_PID:-}" ] || return 0
+	kill "$KM_DNS_PID" 2>/dev/null
+	wait "$KM_DNS_PID" 2>/dev/null
+	KM_DNS_PID=
+}
+# km_dns_zone FILE LINE...: the stub's answers, replaced at once (rename)
+km_dns_zone() {
+	local f=$1
+	shift
+	printf '%s\n' "$@" > "$f.tmp" && mv "$f.tmp" "$f"
+}

@@ -475,8 +475,8 @@ else not_ok "enrolling a cgroup at level 64 is refused with the reason" "rc $rc:
 
 # ---- kmeshctl --------------------------------------------------------------------------
 js=$("${CTL[@]}" -o json status)
-if jq -e '(.programs | length) == 5 and .counters.routed > 0 and .maps.frontends == 13 and .agent.running' <<< "$js" >/dev/null; then
-	ok "kmeshctl -o json status: 5 programs (connect4/6, getpeername4/6, sock_release), 13 frontends, routed counted"
+if jq -e '(.programs | length) == 6 and .counters.routed > 0 and .maps.frontends == 13 and .agent.running' <<< "$js" >/dev/null; then
+	ok "kmeshctl -o json status: 6 programs (connect4/6, getpeername4/6, sock_release, sockops), 13 frontends, routed counted"
 else not_ok "kmeshctl -o json status" "$js"; fi
 dj=$("${CTL[@]}" -o json dump)
 if jq -e '([.clusters[] | select(.name == "rr") | .endpoints[].address] | sort) == ["10.98.0.2:8080","10.98.0.3:8080","10.98.0.4:8080","10.98.0.5:8080"]
@@ -565,7 +565,7 @@ wait "$hold"; hold_rc=$?
 if [ "$hold_rc" = 0 ] && [ $fails = 0 ] && grep -q '^hold ok' "$WORK/hold.out"; then
 	ok "kmeshd restart drops no connection ($(cat "$WORK/hold.out"); $total new connects, 0 failed)"
 else not_ok "kmeshd restart drops no connection" "$(cat "$WORK/hold.out")" "new connects failed: $fails of $total"; fi
-if grep -q 'replaced in place' "$LOG" && grep -q '(0 new, 5 replaced in place)' "$LOG" &&
+if grep -q 'replaced in place' "$LOG" && grep -q '(0 new, 6 replaced in place)' "$LOG" &&
    [ "$(gen)" -gt "$g_before" ] && "${CTL[@]}" status | grep -q "^  cgroup .*$P/enrolled"; then
 	ok "restart reuses pinned links and maps (enrollment kept)"
 else not_ok "restart reuses pinned links and maps" "$(grep -E 'attached|generation' "$LOG" | tail -3)"; fi

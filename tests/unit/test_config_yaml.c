@@ -424,6 +424,57 @@ static void test_minimal(void **state)
 	}
 }
 
+/* STRICT_DNS and LOGICAL_DNS as Envoy's bootstrap writes them: names in
+ * the socket_address, the DNS settings; an IP among them stays an IP. */
+static void test_dns_clusters(void **state)
+{
+	static const char yaml[] =
+		"static_resources:\n  clusters:\n"
+		"  - name: ext\n"
+		"    type: STRICT_DNS\n"
+		"    dns_lookup_family: V4_PREFERRED\n"
+		"    dns_refresh_rate: 0.25s\n"
+		"    respect_dns_ttl: true\n"
+		"    load_assignment:\n"
+		"      endpoints:\n"
+		"      - lb_endpoints:\n"
+		"        - endpoint: { address: { socket_address: { address: api.example.com, port_value: 443 } } }\n"
+		"        - endpoint: { address: { socket_address: { address: 10.0.0.9, port_value: 80 } } }\n"
+		"  - name: one\n"
+		"    type: LOGICAL_DNS\n"
+		"    dns_refresh_rate: { seconds: 2, nanos: 1 }\n"
+		"    load_assignment:\n"
+		"      endpoints:\n"
+		"      - lb_endpoints:\n"
+		"        - endpoint: { address: { socket_address: { address: db.example.com, port_value: 5432 } } }\n";
+	struct km_model m;
+	struct km_err err;
+	const struct km_m_cluster *c;
+
+	(void)state;
+	if (load(yaml, &m, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(m.n_clusters, 2);
+	c = &m.clusters[0];
+	assert_int_equal(c->type, KM_CLUSTER_STRICT_DNS);
+	assert_int_equal(c->dns.family, KM_DNS_V4_PREFERRED);
+	assert_int_equal(c->dns.refresh_ms, 250);
+	assert_true(c->dns.respect_ttl);
+	assert_int_equal(c->n_endpoints, 2);
+	assert_string_equal(c->endpoints[0].hostname, "api.example.com");
+	assert_int_equal(c->endpoints[0].ip.family, 0);
+	assert_int_equal(c->endpoints[0].port, 443);
+	assert_null(c->endpoints[1].hostname);
+	assert_int_equal(c->endpoints[1].ip.family, KM_FAMILY_INET);
+	c = &m.clusters[1];
+	assert_int_equal(c->type, KM_CLUSTER_LOGICAL_DNS);
+	assert_int_equal(c->dns.family, KM_DNS_AUTO);
+	assert_int_equal(c->dns.refresh_ms, 2001);	/* rounded up */
+	assert_false(c->dns.respect_ttl);
+	assert_string_equal(c->endpoints[0].hostname, "db.example.com");
+	km_model_free(&m);
+}
+
 static void test_file(void **state)
 {
 	char path[] = "/tmp/test_config_yaml.XXXXXX";
@@ -626,8 +677,35 @@ static const struct bad_case bad_cases[] = {
 	  "t.yaml:9: " TCP_WHAT ": 2 hash_policy entries, limit is 1" },
 	{ "lb_policy unknown", CLUSTERS "  - name: x\n    lb_policy: round_robin\n",
 	  "t.yaml:4: cluster 'x': unknown lb_policy 'round_robin'" },
-	{ "type STRICT_DNS", CLUSTERS "  - name: x\n    type: STRICT_DNS\n",
-	  "t.yaml:4: cluster 'x': type STRICT_DNS not supported (STATIC or EDS)" },
+	{ "type ORIGINAL_DST", CLUSTERS "  - name: x\n    type: ORIGINAL_DST\n",
+	  "t.yaml:4: cluster 'x': type ORIGINAL_DST not supported (STATIC, EDS, STRICT_DNS or LOGICAL_DNS)" },
+	{ "STRICT_DNS: not a DNS name",
+	  CLUSTERS "  - name: x\n    type: STRICT_DNS\n    load_assignment:\n      endpoints:\n      - lb_endpoints:\n        - endpoint: { address: { socket_address: { address: \"a..b\", port_value: 80 } } }\n",
+	  "t.yaml:8: cluster 'x': endpoint 1: address 'a..b' is neither an IP address nor a DNS name" },
+	{ "STATIC: a name is not an address",
+	  CLUSTERS "  - name: x\n    load_assignment:\n      endpoints:\n      - lb_endpoints:\n        - endpoint: { address: { socket_address: { address: web.example.com, port_value: 80 } } }\n",
+	  "t.yaml:7: cluster 'x': endpoint 1: address 'web.example.com' is not an IPv4 or IPv6 address" },
+	{ "LOGICAL_DNS with two endpoints",
+	  CLUSTERS "  - name: x\n    type: LOGICAL_DNS\n    load_assignment:\n      endpoints:\n      - lb_endpoints:\n        - endpoint: { address: { socket_address: { address: a.example, port_value: 80 } } }\n        - endpoint: { address: { socket_address: { address: b.example, port_value: 80 } } }\n",
+	  "t.yaml:3: cluster 'x': LOGICAL_DNS clusters must have a single locality_lb_endpoint and a single lb_endpoint (it has 2 endpoints in 1 groups)" },
+	{ "LOGICAL_DNS without endpoints",
+	  CLUSTERS "  - name: x\n    type: LOGICAL_DNS\n",
+	  "t.yaml:3: cluster 'x': LOGICAL_DNS clusters must have a single locality_lb_endpoint and a single lb_endpoint (it has 0 endpoints in 0 groups)" },
+	{ "dns_lookup_family unknown",
+	  CLUSTERS "  - name: x\n    type: STRICT_DNS\n    dns_lookup_family: V4\n",
+	  "t.yaml:5: cluster 'x': unknown dns_lookup_family 'V4' (AUTO, V4_ONLY, V6_ONLY, V4_PREFERRED or ALL)" },
+	{ "dns_refresh_rate not a duration",
+	  CLUSTERS "  - name: x\n    type: STRICT_DNS\n    dns_refresh_rate: 5000\n",
+	  "t.yaml:5: cluster 'x': dns_refresh_rate '5000' is not a duration (seconds with an 's', e.g. \"5s\" or \"0.5s\")" },
+	{ "dns_refresh_rate 1 ms",
+	  CLUSTERS "  - name: x\n    type: STRICT_DNS\n    dns_refresh_rate: 0.001s\n",
+	  "t.yaml:3: cluster 'x': dns_refresh_rate must be more than 1 ms" },
+	{ "dns_refresh_rate too long",
+	  CLUSTERS "  - name: x\n    type: STRICT_DNS\n    dns_refresh_rate: { seconds: 5000000 }\n",
+	  "t.yaml:5: cluster 'x': dns_refresh_rate: seconds 5000000 is out of range (0-4294967)" },
+	{ "respect_dns_ttl not a bool",
+	  CLUSTERS "  - name: x\n    type: STRICT_DNS\n    respect_dns_ttl: yes\n",
+	  "t.yaml:5: cluster 'x': respect_dns_ttl 'yes' is not true or false" },
 	{ "type unknown", CLUSTERS "  - name: x\n    type: STATIK\n",
 	  "t.yaml:4: cluster 'x': unknown type 'STATIK'" },
 	{ "cluster @type wrong",
@@ -1577,6 +1655,7 @@ int main(void)
 		cmocka_unit_test(test_node_for_xds),
 		cmocka_unit_test(test_full_example),
 		cmocka_unit_test(test_minimal),
+		cmocka_unit_test(test_dns_clusters),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_fifo_refused),
 		cmocka_unit_test(test_size_limit),

@@ -790,6 +790,70 @@ static void test_cluster_eds(void **state)
 	fx_free(&f);
 }
 
+/* A ServiceEntry with resolution DNS, as istiod sends it: STRICT_DNS, the
+ * host name in the socket_address, the DNS settings. An IP among the names
+ * stays an IP. */
+static void test_cluster_dns(void **state)
+{
+	Google__Protobuf__Duration rate = GOOGLE__PROTOBUF__DURATION__INIT;
+	struct km_m_cluster c;
+	struct km_err err;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	f.cl->type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__STRICT_DNS;
+	f.cl->dns_lookup_family =
+		ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DNS_LOOKUP_FAMILY__V4_ONLY;
+	f.cl->respect_dns_ttl = 1;
+	rate.seconds = 1;
+	rate.nanos = 500000;	/* 1000.5 ms: rounded up */
+	f.cl->dns_refresh_rate = &rate;
+	f.lbe[0]->endpoint->address->socket_address->address = "api.example.com";
+	f.lbe[2]->endpoint->address->socket_address->address = "v6.example.com.";
+	buf = fx_pack(&f, CLUSTER, &len);
+	assert_int_equal(km_xds_cluster(buf, len, &c, NULL, &err), 0);
+	assert_int_equal(c.type, KM_CLUSTER_STRICT_DNS);
+	assert_int_equal(c.dns.family, KM_DNS_V4_ONLY);
+	assert_true(c.dns.respect_ttl);
+	assert_int_equal(c.dns.refresh_ms, 1001);
+	assert_int_equal(c.n_endpoints, 3);
+	assert_string_equal(c.endpoints[0].hostname, "api.example.com");
+	assert_int_equal(c.endpoints[0].ip.family, 0);
+	assert_int_equal(c.endpoints[0].port, 9080);
+	assert_int_equal(c.endpoints[0].health, KM_HEALTH_HEALTHY);
+	assert_null(c.endpoints[1].hostname);
+	ip_is(&c.endpoints[1].ip, "10.0.0.2");
+	assert_string_equal(c.endpoints[2].hostname, "v6.example.com.");
+	assert_int_equal(c.endpoints[2].priority, 1);
+	km_cluster_free(&c);
+
+	/* LOGICAL_DNS: one name; the defaults (AUTO, 5 s, no TTL) */
+	f.cl->type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__LOGICAL_DNS;
+	f.cl->dns_lookup_family = 0;
+	f.cl->respect_dns_ttl = 0;
+	f.cl->dns_refresh_rate = NULL;
+	f.la->n_endpoints = 1;
+	f.grp[0]->n_lb_endpoints = 1;
+	buf = fx_pack(&f, CLUSTER, &len);
+	assert_int_equal(km_xds_cluster(buf, len, &c, NULL, &err), 0);
+	assert_int_equal(c.type, KM_CLUSTER_LOGICAL_DNS);
+	assert_int_equal(c.dns.family, KM_DNS_AUTO);
+	assert_false(c.dns.respect_ttl);
+	assert_int_equal(c.dns.refresh_ms, 0);
+	assert_int_equal(c.n_endpoints, 1);
+	assert_string_equal(c.endpoints[0].hostname, "api.example.com");
+	km_cluster_free(&c);
+
+	/* an EDS ClusterLoadAssignment never carries names */
+	buf = fx_pack(&f, CLA, &len);
+	check_refused(CLA, buf, len,
+		      "cluster_load_assignment 'reviews': endpoint 1: address 'api.example.com' is not an IPv4 or IPv6 address");
+	fx_free(&f);
+}
+
 /* istiod's PassthroughCluster / InboundPassthroughCluster and
  * BlackHoleCluster. */
 static void test_cluster_istio_specials(void **state)
@@ -1229,11 +1293,44 @@ static void cl_max_name(struct fx *f)
 static void cl_quoted_name(struct fx *f)
 {
 	f->cl->name = LONG_NAME;
-	f->cl->type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__LOGICAL_DNS;
+	f->cl->lb_policy = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__LB_POLICY__CLUSTER_PROVIDED;
 }
-static void cl_strict_dns(struct fx *f)
+static void cl_strict_dns_bad_name(struct fx *f)
 {
 	f->cl->type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__STRICT_DNS;
+	ep_sa(f, 1)->address = "web!.example.com";
+}
+static void cl_strict_dns_long_label(struct fx *f)
+{
+	f->cl->type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__STRICT_DNS;
+	ep_sa(f, 0)->address = str_of(f, 64, 'a');
+}
+static void cl_static_name(struct fx *f)
+{
+	ep_sa(f, 0)->address = "web.example.com";
+}
+static void cl_logical_dns_three(struct fx *f)
+{
+	f->cl->type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__LOGICAL_DNS;
+}
+static void cl_logical_dns_none(struct fx *f)
+{
+	f->cl->type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__LOGICAL_DNS;
+	f->cl->load_assignment = NULL;
+}
+static void cl_dns_refresh_1ms(struct fx *f)
+{
+	Google__Protobuf__Duration *d = fx_new(f, sizeof(*d));
+
+	*d = (Google__Protobuf__Duration)GOOGLE__PROTOBUF__DURATION__INIT;
+	d->nanos = 1000000;
+	f->cl->type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__STRICT_DNS;
+	f->cl->dns_refresh_rate = d;
+}
+static void cl_dns_family_9(struct fx *f)
+{
+	f->cl->type = ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__STRICT_DNS;
+	f->cl->dns_lookup_family = 9;
 }
 static void cl_type_9(struct fx *f) { f->cl->type = 9; }
 static void cl_custom(struct fx *f)
@@ -2222,12 +2319,25 @@ static const struct bad_case bad_cases[] = {
 	{ "cluster name 255 bytes is fine", CLUSTER, cl_max_name,
 	  "cluster '" C64 "...': lb_policy CLUSTER_PROVIDED not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV)" },
 	{ "long name quoted short", CLUSTER, cl_quoted_name,
-	  "cluster '" A64 "...': type LOGICAL_DNS not supported (STATIC, EDS or ORIGINAL_DST)" },
-	{ "STRICT_DNS", CLUSTER, cl_strict_dns,
-	  EPS "type STRICT_DNS not supported (STATIC, EDS or ORIGINAL_DST)" },
+	  "cluster '" A64 "...': lb_policy CLUSTER_PROVIDED not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV)" },
+	{ "STRICT_DNS: a name that is not a DNS name", CLUSTER,
+	  cl_strict_dns_bad_name,
+	  EPS "endpoint 2: address 'web!.example.com' is neither an IP address nor a DNS name" },
+	{ "STRICT_DNS: a label of 64 bytes", CLUSTER, cl_strict_dns_long_label,
+	  EPS "endpoint 1: address '" A64 "' is neither an IP address nor a DNS name" },
+	{ "STATIC: a name is not an address", CLUSTER, cl_static_name,
+	  EPS "endpoint 1: address 'web.example.com' is not an IPv4 or IPv6 address" },
+	{ "LOGICAL_DNS with three endpoints", CLUSTER, cl_logical_dns_three,
+	  EPS "LOGICAL_DNS clusters must have a single locality_lb_endpoint and a single lb_endpoint (it has 3 endpoints in 2 groups)" },
+	{ "LOGICAL_DNS without load_assignment", CLUSTER, cl_logical_dns_none,
+	  EPS "LOGICAL_DNS clusters must have a single locality_lb_endpoint and a single lb_endpoint (it has 0 endpoints in 0 groups)" },
+	{ "dns_refresh_rate 1 ms", CLUSTER, cl_dns_refresh_1ms,
+	  EPS "dns_refresh_rate must be more than 1 ms" },
+	{ "dns_lookup_family 9", CLUSTER, cl_dns_family_9,
+	  EPS "unknown dns_lookup_family 9" },
 	{ "type 9", CLUSTER, cl_type_9, EPS "unknown type 9" },
 	{ "custom cluster_type", CLUSTER, cl_custom,
-	  EPS "cluster_type 'envoy.clusters.aggregate' not supported (type STATIC, EDS or ORIGINAL_DST)" },
+	  EPS "cluster_type 'envoy.clusters.aggregate' not supported (type STATIC, EDS, STRICT_DNS, LOGICAL_DNS or ORIGINAL_DST)" },
 	{ "CLUSTER_PROVIDED on STATIC", CLUSTER, cl_provided,
 	  EPS "lb_policy CLUSTER_PROVIDED not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV)" },
 	{ "LOAD_BALANCING_POLICY_CONFIG", CLUSTER, cl_lbpc,
@@ -2998,6 +3108,7 @@ int main(void)
 		cmocka_unit_test(test_cluster_static),
 		cmocka_unit_test(test_cluster_eds),
 		cmocka_unit_test(test_cluster_istio_specials),
+		cmocka_unit_test(test_cluster_dns),
 		cmocka_unit_test(test_lb_policies),
 		cmocka_unit_test(test_lb_configs),
 		cmocka_unit_test(test_cla),

@@ -13,7 +13,10 @@ VM_BIN := $(B)/vm/bin
 # Libraries LIBS gains later (libnl for the module's netlink family) follow
 # as they are: -static makes -lfoo pick libfoo.a.
 VM_STATIC_LIBS := -l:libbpf.a -l:libelf.a -l:libz.a -l:libyaml.a \
-		  $(filter-out -lbpf -lelf -lz -lyaml,$(LIBS))
+		  $(filter-out -lbpf -lelf -lz -lyaml -lmicrohttpd,$(LIBS))
+# ... except libmicrohttpd, whose static archive needs GnuTLS's static chain
+# (p11-kit has none): the VM's kmeshd has no /metrics (tests/vm/tel_http_stub.c)
+VM_TEL_STUB := $(B)/vm/tel_http_stub.o
 VM_BINS := $(addprefix $(VM_BIN)/,kmeshd kmeshctl kmesh-cni km_testsrv km_testcli km_sink \
 		km_kmod_test km_defer_client http_conn_bench km_smtest)
 
@@ -21,10 +24,14 @@ VM_BINS := $(addprefix $(VM_BIN)/,kmeshd kmeshctl kmesh-cni km_testsrv km_testcl
 
 vm-bins: $(VM_BINS)
 
-$(VM_BIN)/kmeshd: $(KMESHD_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a
+$(VM_TEL_STUB): tests/vm/tel_http_stub.c userspace/telemetry/tel.h
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(VM_BIN)/kmeshd: $(KMESHD_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a $(VM_TEL_STUB)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -static -o $@ $(KMESHD_SRCS:%.c=$(B)/%.o) \
-		$(B)/libkmesh.a $(VM_STATIC_LIBS)
+		$(VM_TEL_STUB) $(B)/libkmesh.a $(VM_STATIC_LIBS)
 
 $(VM_BIN)/kmeshctl: $(KMESHCTL_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a
 	@mkdir -p $(dir $@)

@@ -24,6 +24,7 @@ KMESHD_PID=
 
 cleanup() {
 	stop_kmeshd
+	km_dns_stop
 	"$KM_BUILD/kmeshd" --uninstall --pin-root "$PIN" >/dev/null 2>&1
 	xds_server_stop >/dev/null 2>&1
 	km_topo_down "$P"
@@ -368,6 +369,45 @@ if jq -e '.id == "sidecar~10.95.0.101~fromfile.test~test.svc.cluster.local" and 
 	ok "node id and metadata from a config file holding only the bootstrap node"
 else not_ok "node id and metadata from the config file" "$node" "$(tail -2 "$LOG")"; fi
 stop_kmeshd
+
+# ---- DNS clusters from CDS (a ServiceEntry with resolution DNS) -----------------------------
+# names resolved by kmeshd through a DNS server the test controls
+# (km_dns_stub, tests/host/lib.sh)
+dns_cluster() {	# NAME TYPE HOST...: port 8080, V4_ONLY, refreshed every 0.2 s
+	local n=$1 t=$2 eps=""
+	shift 2
+	for h in "$@"; do eps="$eps${eps:+,}$(ep "$h")"; done
+	echo "{\"name\":\"$n\",\"type\":\"$t\",\"lb_policy\":\"ROUND_ROBIN\",\"dns_lookup_family\":\"V4_ONLY\",\"dns_refresh_rate\":\"0.2s\",\"respect_dns_ttl\":false,\"load_assignment\":{\"cluster_name\":\"$n\",\"endpoints\":[{\"lb_endpoints\":[$eps]}]}}"
+}
+dns_addrs() { "${CTL[@]}" -o json dns 2>/dev/null | jq -c "[.names[] | select(.name == \"$1\") | .addresses[]]"; }
+wait_dns_addrs() {	# NAME JSON-ARRAY (10 s)
+	for _ in $(seq 200); do [ "$(dns_addrs "$1")" = "$2" ] && return 0; sleep 0.05; done
+	return 1
+}
+km_dns_zone "$WORK/zone" "ext.kmesh.test A 10.95.0.3" "ext.kmesh.test A 10.95.0.4" "one.kmesh.test A 10.95.0.5"
+if km_dns_start "$WORK/zone" "$WORK/dns.log"; then
+	xds_push_json cds "[$(dns_cluster ext STRICT_DNS ext.kmesh.test), $(dns_cluster one LOGICAL_DNS one.kmesh.test)]" dns-1 >/dev/null
+	xds_push_json lds "[$(tcp_listener vip-ext 10.94.0.20 ext), $(tcp_listener vip-one 10.94.0.21 one)]" dns-1 >/dev/null
+	start_kmeshd --dns-server "$KM_DNS_SERVER"
+	if xds_wait_ack cds dns-1 20 >/dev/null && xds_wait_ack lds dns-1 20 >/dev/null &&
+	   wait_dns_addrs ext.kmesh.test '["10.95.0.3","10.95.0.4"]' && wait_dns_addrs one.kmesh.test '["10.95.0.5"]'; then
+		ok "CDS: STRICT_DNS and LOGICAL_DNS clusters (Envoy's dns_lookup_family, dns_refresh_rate, respect_dns_ttl) are ACKed and their names resolved"
+	else not_ok "CDS: STRICT_DNS and LOGICAL_DNS clusters ACKed and resolved" "$(tail -3 "$LOG")" "$("${CTL[@]}" dns 2>&1)"; fi
+	expect_backends "CDS STRICT_DNS: connects reach every resolved address" 10.94.0.20 4 b3=2 b4=2
+	expect_backends "CDS LOGICAL_DNS: connects reach the resolved address" 10.94.0.21 2 b5=2
+	km_dns_zone "$WORK/zone" "ext.kmesh.test A 10.95.0.2" "one.kmesh.test A 10.95.0.5"
+	if wait_dns_addrs ext.kmesh.test '["10.95.0.2"]'; then
+		expect_backends "CDS STRICT_DNS: a changed answer moves new connects (no xDS push)" 10.94.0.20 3 b2=3
+	else not_ok "CDS STRICT_DNS: a changed answer moves new connects" "$(dns_addrs ext.kmesh.test)"; fi
+	# Envoy's rule, per resource: the bad cluster is NACKed, the rest stays
+	xds_push_json cds "[$(dns_cluster ext STRICT_DNS ext.kmesh.test), $(dns_cluster one LOGICAL_DNS one.kmesh.test two.kmesh.test)]" dns-2 >/dev/null
+	msg=$(xds_wait_nack cds 20 dns-2)
+	if grep -q "cluster 'one': LOGICAL_DNS clusters must have a single locality_lb_endpoint and a single lb_endpoint" <<< "$msg"; then
+		expect_backends "CDS: a LOGICAL_DNS cluster with two endpoints is NACKed with Envoy's reason; its last version serves" 10.94.0.21 2 b5=2
+	else not_ok "CDS: a LOGICAL_DNS cluster with two endpoints is NACKed" "nack: $msg"; fi
+	stop_kmeshd
+	km_dns_stop
+else not_ok "the DNS test server starts" "$(cat "$WORK/dns.log")"; fi
 
 # ---- size ----------------------------------------------------------------------------------
 start_kmeshd

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf_loader.h"
+#include "events_ring.h"
 #include "kmesh.skel.h"
 #include "pins.h"
 #include "sys.h"
@@ -45,6 +46,11 @@ int km_bpf_install(const struct km_install_opts *o,
 		goto out;
 	}
 	skel->rodata->km_cfg_peer_vip = o->peer_vip;
+	skel->rodata->km_cfg_events = o->events;
+	ret = km_events_ring_prepare(skel->maps.km_events, pin_root,
+				     o->events_ring, err);
+	if (ret)
+		goto out;
 	ret = kmesh_bpf__load(skel);
 	if (ret) {
 		km_err_set(err, "loading the BPF programs: %s (the log above has the verifier's or libbpf's reason; maps pinned by an incompatible kmesh version are removed with 'kmeshd --uninstall')",

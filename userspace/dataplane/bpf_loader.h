@@ -27,6 +27,8 @@ struct km_install_opts {
 	const char *cgroup;
 	__u8 peer_vip;		/* enum km_peer_mode: how getpeername shows
 				 * the VIP (KM_PEER_OFF: it does not) */
+	bool events;		/* telemetry: connection events (km_events) */
+	uint32_t events_ring;	/* km_events' size in bytes; 0: default */
 };
 
 int km_bpf_install(const struct km_install_opts *o,

@@ -58,6 +58,9 @@ static void state_line(const char *key, const char *v, void *arg)
 		st->l7_router = !strcmp(v, "1");
 	else if (!strcmp(key, KM_ST_L7_WHY))
 		snprintf(st->l7_why, sizeof(st->l7_why), "%s", v);
+	else if (!strcmp(key, KM_ST_DNS "status"))
+		(*(!strcmp(v, "ok") ? &st->dns_ok : !strcmp(v, "failing") ?
+		   &st->dns_failing : &st->dns_pending))++;
 	else if (!strcmp(key, KM_ST_STRICT))
 		st->strict = !strcmp(v, "1");
 
@@ -207,6 +210,26 @@ static void show_agent(struct ctl_out *o, struct ctl *c, const struct status *s)
 	out_u64(o, "slot", NULL, c->gen.slot);
 }
 
+/* DNS clusters' names, by how their last resolution went */
+static void show_dns(struct ctl_out *o, const struct status *s)
+{
+	const struct agent_state *st = s->st;
+	int n = st->dns_ok + st->dns_failing + st->dns_pending;
+
+	out_obj(o, "dns", NULL);
+	out_u64(o, "names", s->running && n ? "DNS:         %llu names of DNS clusters: " : NULL,
+		(uint64_t)n);
+	out_u64(o, "ok", s->running && n ? "%llu ok" : NULL, st->dns_ok);
+	out_u64(o, "failing", s->running && st->dns_failing ?
+		", %llu FAILING (their last good answers kept)" : NULL,
+		st->dns_failing);
+	out_u64(o, "pending", s->running && st->dns_pending ?
+		", %llu not resolved yet" : NULL, st->dns_pending);
+	if (s->running && n)
+		out_text(o, " (kmeshctl dns)\n");
+	out_end(o, '}');
+}
+
 static void show_programs(struct ctl_out *o, const struct status *s)
 {
 	out_arr(o, "programs", "programs:\n");
@@ -337,6 +360,7 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 
 	out_init(&o, c->json);
 	show_agent(&o, c, &s);
+	show_dns(&o, &s);
 	show_programs(&o, &s);
 	show_maps(&o, c, &s);
 	show_module(&o, &s);

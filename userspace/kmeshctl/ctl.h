@@ -38,7 +38,9 @@ int cmd_enrollments(struct ctl *c, int argc, char **argv);
 int cmd_config(struct ctl *c, int argc, char **argv);
 int cmd_module(struct ctl *c, int argc, char **argv);
 int cmd_sockmap(struct ctl *c, int argc, char **argv);
+int cmd_dns(struct ctl *c, int argc, char **argv);
 int cmd_authz(struct ctl *c, int argc, char **argv);
+int cmd_top(struct ctl *c, int argc, char **argv);	/* cmd_top.c */
 
 /* "kmeshctl: MSG" on stderr; returns 1 */
 int die_err(const struct km_err *err);
@@ -72,6 +74,8 @@ struct agent_state {
 	bool l7_router;		/* kmeshd loaded its programs with kmesh.ko */
 	char l7_why[600];
 	char xds_nacked[64];	/* xDS types whose last response was NACKed */
+	/* names of DNS clusters by dns_status: ok, failing, pending */
+	int dns_ok, dns_failing, dns_pending;
 	bool strict;		/* kmeshd --strict */
 	/* accepted, not enforced: kind, count, example (state.h) */
 	int n_ne;

@@ -37,6 +37,9 @@ static const struct ctl_cmd cmds[] = {
 	{ "config", 0, 0, cmd_config,
 	  "  config            the xDS state: connection, versions and nonces per type,\n"
 	  "                    resource counts, the last NACK and its reason\n" },
+	{ "dns", 0, 0, cmd_dns,
+	  "  dns               the names of STRICT_DNS / LOGICAL_DNS clusters: their addresses,\n"
+	  "                    the last resolution, failures (the last good answer is kept)\n" },
 	{ "module", 2, 2, cmd_module,
 	  "  module defer on|off  switch kmesh.ko's deferred connect (off: L7 served as L4)\n" },
 	{ "sockmap", 0, -1, cmd_sockmap,
@@ -44,6 +47,9 @@ static const struct ctl_cmd cmds[] = {
 	  "                    workload (--accelerate: also app<->proxy via REDIRECT 15001/15006)\n"
 	  "  sockmap disable PATH|netns:NAME   stop joining its new connections\n"
 	  "  sockmap status    sockmap counters, joined sockets, enabled workloads\n" },
+	{ "top", 0, 4, cmd_top,
+	  "  top [--metrics ADDR:PORT] [-n COUNT]  live connections/s, bytes/s and errors per\n"
+	  "                    service and workload from kmeshd's /metrics (-o json: one snapshot)\n" },
 };
 
 #define N_CMDS (sizeof(cmds) / sizeof(cmds[0]))

@@ -35,8 +35,10 @@
 #include "config_yaml.h"
 #include "control.h"
 #include "ads.h"
+#include "dns.h"
 #include "kmod.h"
 #include "lbstat.h"
+#include "authz.h"
 #include "enroll.h"
 #include "maps.h"
 #include "not_enforced.h"
@@ -44,6 +46,7 @@
 #include "sockmap.h"
 #include "sys.h"
 #include "state.h"
+#include "telemetry.h"
 #include "xds_tls.h"
 
 #define KM_DEFAULT_CONFIG "/etc/kmesh/mesh.yaml"
@@ -85,6 +88,14 @@ struct kmeshd {
 	struct km_model boot;	/* xDS: the config file's node, as defaults */
 	char source_buf[300];
 	struct km_control *ctl;	/* the control socket (control.c) */
+
+	/* the names of DNS clusters (dataplane/dns.c); NULL if c-ares
+	 * could not start: they then have no endpoints */
+	struct km_dns *dns;
+	const char *dns_server;	/* --dns-server, else resolv.conf */
+	/* the config file's last applied model, while it has DNS clusters:
+	 * a changed answer applies it again (xDS keeps its own) */
+	struct km_model kept;
 };
 
 static int verbose;
@@ -195,6 +206,8 @@ static void write_state(struct kmeshd *d)
 		km_state_put(f, KM_ST_NOT_ENFORCED, "%s", d->not_enforced[i]);
 	if (d->ads)
 		km_ads_write_state(d->ads, f);
+	if (d->dns)
+		km_dns_write_state(d->dns, f);
 	fclose(f);
 
 	snprintf(path, sizeof(path), "%s/" KM_STATE_NAME, d->state_dir);
@@ -240,10 +253,17 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 {
 	struct km_records r = {};
 	uint64_t gen = 0, t0 = km_now_ms();
+	struct km_model view;
 	int ret;
 
 	d->last_attempt = time(NULL);
-	ret = km_compile(m, &r, err);
+	/* DNS clusters' names as last resolved */
+	ret = km_dns_view(d->dns, m, &view);
+	if (ret)
+		km_err_set(err, "out of memory resolving DNS clusters");
+	if (!ret)
+		ret = km_compile(&view, &r, err);
+	km_dns_view_free(m, &view);
 	if (!ret)
 		ret = km_maps_apply(&d->maps, &r, &gen, err);
 	if (ret) {
@@ -256,6 +276,7 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 	} else {
 		d->last_ok = true;
 		d->generation = gen;
+		km_telemetry_applied(gen, km_now_ms() - t0);
 		d->applied_at = time(NULL);
 		remember_applied(d, m, &r);
 		/* counts of what the config dropped, once idle */
@@ -295,6 +316,9 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 			  (unsigned long long)gen, m->n_listeners, m->n_clusters,
 			  r.authz.n_fail_closed ?
 			  "; some authorization policies fail closed (see the log)" : "");
+		/* resolve the names this config has (new ones now) */
+		if (d->dns)
+			km_dns_sync(d->dns, m, km_now_ms());
 	}
 	write_state(d);
 	km_records_free(&r);
@@ -324,12 +348,39 @@ static int apply_config(struct kmeshd *d)
 	} else {
 		ret = apply_model(d, &m, &err);
 	}
+	/* a changed DNS answer applies the serving model again; kept only
+	 * when it has DNS clusters (a big config is not held twice) */
+	if (!ret) {
+		km_model_free(&d->kept);
+		if (d->dns && km_dns_wanted(&m)) {
+			d->kept = m;
+			memset(&m, 0, sizeof(m));
+		}
+	}
 	km_model_free(&m);
 	km_control_reload(d->ctl);	/* the enrollment policy, same file */
 	/* glibc keeps freed heap: a 250k-cluster config would hold on to
 	 * hundreds of MB after its model and records are gone */
 	malloc_trim(0);
 	return ret;
+}
+
+/* A DNS answer changed: the serving config again, with the new addresses
+ * (a new generation; the last one keeps serving if it fails). */
+static void dns_changed(struct kmeshd *d)
+{
+	struct km_err err = {};
+	int ret;
+
+	if (d->ads)
+		ret = km_ads_reapply(d->ads, &err);
+	else if (d->kept.source)
+		ret = apply_model(d, &d->kept, &err);
+	else
+		return;
+	if (ret)
+		logmsg(LOG_ERR, "DNS: applying the new addresses failed: %s",
+		       err.msg);
 }
 
 /* The ADS client's connection events: failures with their cause, streams
@@ -597,9 +648,25 @@ static void schedule(struct watch *w, int tfd, enum watch_what what, bool hup)
 	}
 }
 
+/* epoll_wait's timeout of two: -1 is none */
+static int min_timeout(int a, int b)
+{
+	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
+/* The resolver's due work; true when the state file should say so. */
+static bool dns_step(struct kmeshd *d)
+{
+	bool news = km_dns_process(d->dns, km_now_ms());
+
+	if (km_dns_take_change(d->dns))
+		dns_changed(d);
+	return news;
+}
+
 static int run(struct kmeshd *d)
 {
-	int ep, sfd, tfd, ret = 0, ads_fd = -1;
+	int ep, sfd, tfd, ret = 0, ads_fd = -1, dns_fd = -1;
 	struct epoll_event ev = { .events = EPOLLIN }, evs[8];
 	uint32_t ads_events = 0;
 	struct watch w = { .fd = -1 };
@@ -626,6 +693,10 @@ static int run(struct kmeshd *d)
 	}
 	ev.data.fd = tfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+	if (d->dns) {
+		ev.data.fd = dns_fd = km_dns_fd(d->dns);
+		epoll_ctl(ep, EPOLL_CTL_ADD, dns_fd, &ev);
+	}
 	ev.data.fd = km_control_fd(d->ctl);
 	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 
@@ -637,9 +708,15 @@ static int run(struct kmeshd *d)
 			ads_sync_epoll(d, ep, &ads_fd, &ads_events);
 			timeout = km_ads_timeout_ms(d->ads, km_now_ms());
 		}
+		if (d->dns)
+			timeout = min_timeout(timeout,
+					      km_dns_timeout_ms(d->dns, km_now_ms()));
 		n = epoll_wait(ep, evs, 8, timeout);
 		if (n < 0 && errno == EINTR)
 			continue;
+		/* answers, timeouts and refreshes, whatever woke the loop */
+		if (d->dns && dns_step(d))
+			write_state(d);
 		if (d->ads && n == 0) {
 			km_ads_tick(d->ads, km_now_ms());
 			write_state(d);
@@ -727,6 +804,12 @@ static int check_only(const char *config)
 			  "is port-wide HTTP: a frontend per virtual host domain that is an IP");
 		list_kind(config, r.inbound, r.n_inbound,
 			  "is inbound: kept, no frontend");
+		for (size_t i = 0; i < m.n_clusters; i++)
+			if (km_cluster_is_dns(&m.clusters[i]))
+				printf("%s: cluster '%s' is %s: its names are resolved by kmeshd (dns_lookup_family %s)\n",
+				       config, m.clusters[i].name,
+				       km_cluster_type_name(m.clusters[i].type),
+				       km_dns_family_name(m.clusters[i].dns.family));
 		list_not_enforced(config, &m);
 		for (size_t i = 0; i < r.authz.n_fail_closed; i++)
 			printf("%s: authorization: %s\n", config,
@@ -807,6 +890,15 @@ static int setup_xds(struct kmeshd *d, const char *addr, const char *pod_ip,
 			 pod_ip, pod_name, n->namespace_, n->namespace_);
 		n->id = id;
 	}
+	km_authz_set_instance_ips(n->instance_ips);
+	if (!km_authz_instance_ips() && n->id) {
+		/* Istio's node id: TYPE~IP~POD.NS~DOMAIN */
+		const char *ip = strchr(n->id, '~');
+		char buf[64];
+
+		if (ip && sscanf(ip + 1, "%63[^~]", buf) == 1)
+			km_authz_set_instance_ips(buf);
+	}
 	snprintf(d->source_buf, sizeof(d->source_buf), "xds %s", addr);
 	d->source = d->source_buf;
 	return 0;
@@ -842,15 +934,21 @@ static void usage(FILE *f)
 		"      --sockmap        load the sockmap programs: join node-local TCP connections of\n"
 		"                       workloads enabled with 'kmeshctl sockmap enable' (off by default;\n"
 		"                       without it a previously loaded sockmap is removed)\n"
+		"      --dns-server ADDR[:PORT][,...]\n"
+		"                       where STRICT_DNS / LOGICAL_DNS names are resolved\n"
+		"                       (default: /etc/resolv.conf), e.g. 127.0.0.1:5353\n"
 		"      --peer-vip MODE  how getpeername shows a routed socket the VIP it dialed:\n"
 		"                       cookie (default: an LRU table keyed by the socket cookie,\n"
 		"                       no allocation per connect), storage (socket storage: exact\n"
 		"                       however many sockets, an allocation per connect) or off\n"
 		"                       (getpeername shows the endpoint); docs/performance.md\n"
 		"      --no-peer-vip    the same as --peer-vip off\n"
+		);
+	km_tel_usage(f);
+	fprintf(f,
 		"  -v, --verbose        debug logging, including libbpf's\n"
 		"  -h, --help\n"
-		"Signals: SIGHUP reloads. SIGTERM exits and leaves traffic served.\n");
+		"Signals: SIGHUP reloads. SIGTERM exits and leaves traffic served. SIGUSR1 reopens the access log.\n");
 }
 
 int main(int argc, char **argv)
@@ -865,6 +963,7 @@ int main(int argc, char **argv)
 		{ "no-peer-vip", no_argument, NULL, 'n' },
 		{ "peer-vip", required_argument, NULL, 1009 },
 		{ "sockmap", no_argument, NULL, 1008 },
+		{ "dns-server", required_argument, NULL, 1010 },
 		{ "xds", required_argument, NULL, 'X' },
 		{ "xds-delta", no_argument, NULL, 'D' },
 		{ "strict", no_argument, NULL, 1020 },
@@ -885,6 +984,7 @@ int main(int argc, char **argv)
 		{ "service-account", required_argument, NULL, 1021 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		KM_TEL_LONG_OPTS,
 		{}
 	};
 	struct kmeshd d = {
@@ -893,6 +993,7 @@ int main(int argc, char **argv)
 		.state_dir = KM_STATE_DIR,
 	};
 	struct km_install_report rep;
+	struct km_tel_opts tel;
 	struct km_err err = {};
 	bool check = false, uninstall = false, sockmap = false;
 	__u8 peer_vip = KM_PEER_COOKIE;
@@ -902,7 +1003,13 @@ int main(int argc, char **argv)
 	struct xds_tls xt = {};
 	int c, ret;
 
+	km_tel_opts_init(&tel);
 	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		if (c >= KM_TEL_OPT_FIRST && c <= KM_TEL_OPT_LAST) {
+			if (km_tel_parse_opt(&tel, c, optarg))
+				return 2;
+			continue;
+		}
 		switch (c) {
 		case 'c': d.config = optarg; config_given = true; break;
 		case 'g': snprintf(d.cgroup, sizeof(d.cgroup), "%s", optarg); break;
@@ -935,6 +1042,7 @@ int main(int argc, char **argv)
 		case 1006: d.xds.node.node_name = optarg; break;
 		case 1007: d.xds.node.labels = optarg; break;
 		case 1008: sockmap = true; break;
+		case 1010: d.dns_server = optarg; break;
 		case 1020: d.xds.strict = true; break;
 		case 1021: d.xds.node.service_account = optarg; break;
 		case KMD_XDS_TLS_OPT ... KMD_XDS_TLS_OPT + KMD_XDS_TLS_NOPTS - 1:
@@ -976,6 +1084,14 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	/* before anything is attached: a bad --dns-server is a usage error */
+	if (km_dns_new(&d.dns, d.dns_server, logmsg, &err)) {
+		if (d.dns_server) {
+			fprintf(stderr, "kmeshd: --dns-server: %s\n", err.msg);
+			return 2;
+		}
+		logmsg(LOG_WARN, "%s: DNS clusters get no endpoints", err.msg);
+	}
 	new_run_id(&d);
 	if (!d.cgroup[0] && km_cgroup2_root(d.cgroup, sizeof(d.cgroup), &err)) {
 		logmsg(LOG_ERR, "%s", err.msg);
@@ -999,6 +1115,8 @@ int main(int argc, char **argv)
 				     .pin_root = d.pin_root,
 				     .cgroup = d.cgroup,
 				     .peer_vip = peer_vip,
+				     .events = tel.events,
+				     .events_ring = tel.ring_bytes,
 			     }, &rep, &err);
 	if (ret) {
 		logmsg(LOG_ERR, "%s", err.msg);
@@ -1022,6 +1140,10 @@ int main(int argc, char **argv)
 	if (km_maps_read_gen(&d.maps, &g) == 0)
 		d.generation = g.generation;
 	km_enroll_use_ident(d.maps.ident);
+	if (km_telemetry_start(&tel, d.pin_root, d.state_dir, &err)) {
+		logmsg(LOG_ERR, "%s", err.msg);
+		return 1;
+	}
 	logmsg(LOG_INFO, "programs attached to %s (%d new, %d replaced in place); pinned under %s; generation %llu serving%s",
 	       d.cgroup, rep.attached, rep.replaced, d.pin_root,
 	       (unsigned long long)d.generation,
@@ -1055,10 +1177,13 @@ int main(int argc, char **argv)
 		apply_config(&d);
 	}
 	ret = run(&d);
+	km_telemetry_stop();
 	d.stopped = true;
 	write_state(&d);
 	km_control_close(d.ctl);
 	km_ads_free(d.ads);
+	km_dns_free(d.dns);
+	km_model_free(&d.kept);
 	km_model_free(&d.boot);
 	km_maps_close(&d.maps);
 	free_l7(&d);

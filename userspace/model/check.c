@@ -509,6 +509,62 @@ int km_check_route_config(const struct km_m_route_config *rc,
 	return ret ? ret : check_dups(&k);
 }
 
+/* ---- clusters --------------------------------------------------------------- */
+
+/* RFC 1123 host names, plus '_' (it is in real DNS names and c-ares takes
+ * it); one trailing dot (a rooted name) is allowed. */
+static bool dns_name_ok(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+
+	if (len == 0 || len > 253 + (s[len - 1] == '.'))
+		return false;
+	for (const char *p = s; *p; p++) {
+		if (*p == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			   (*p >= '0' && *p <= '9') || *p == '-' || *p == '_') {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+int km_check_cluster(const struct km_m_cluster *cl, const char *what,
+		     struct km_err *err)
+{
+	struct km_diag d;
+
+	if (!km_cluster_is_dns(cl))
+		return 0;
+	km_diag_init(&d, err, NULL);
+	if (cl->type == KM_CLUSTER_LOGICAL_DNS &&
+	    (cl->n_localities != 1 || cl->n_endpoints != 1))
+		return km_diag_fail(&d, &cl->src, what,
+				    "LOGICAL_DNS clusters must have a single locality_lb_endpoint and a single lb_endpoint (it has %zu endpoints in %zu groups)",
+				    cl->n_endpoints, cl->n_localities);
+	if (cl->dns.refresh_ms == 1)
+		return km_diag_fail(&d, &cl->src, what,
+				    "dns_refresh_rate must be more than 1 ms");
+	for (size_t i = 0; i < cl->n_endpoints; i++) {
+		const struct km_m_endpoint *ep = &cl->endpoints[i];
+		char ewhat[KM_WHAT_LEN];
+
+		if (!ep->hostname || dns_name_ok(ep->hostname))
+			continue;
+		km_what_fmt(ewhat, "%s: endpoint %zu", what, i + 1);
+		return km_diag_fail(&d, &ep->src, ewhat,
+				    "address '%s' is neither an IP address nor a DNS name",
+				    km_diag_quote(&d, ep->hostname));
+	}
+	return 0;
+}
+
 /* ---- clusters: LB settings ------------------------------------------------ */
 
 int km_check_cluster_lb(const struct km_m_cluster *cl, const char *what,

@@ -37,6 +37,16 @@ int km_check_action(const struct km_m_action *a, bool route, const char *what,
 		    struct km_err *err);
 
 /*
+ * A cluster's DNS rules (STRICT_DNS, LOGICAL_DNS), Envoy's: a LOGICAL_DNS
+ * cluster has one locality group with one endpoint; every name is a DNS
+ * name (letters, digits, '-', '_', dot-separated labels of 1 to 63 bytes,
+ * 253 in all); dns_refresh_rate, when set, is more than 1 ms. @what names
+ * the cluster ("cluster 'c'"). 0 or -EINVAL with err set.
+ */
+int km_check_cluster(const struct km_m_cluster *cl, const char *what,
+		     struct km_err *err);
+
+/*
  * A cluster's LB settings (struct km_lb_config): the config given is the
  * one of its lb_policy; least_request_lb_config's choice_count is 2 ..
  * KM_LR_CHOICE_MAX and active_request_bias 0 or 1.0 (what the kernel can

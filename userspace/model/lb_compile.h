@@ -17,11 +17,14 @@ int km_lb_compile(const struct km_model *m, struct km_records *r,
  * kmeshd run. Never 0. */
 uint64_t km_stat_key64(const char *name);
 
-/* An endpoint the kernel may get: UNKNOWN or HEALTHY, as Envoy routes to. */
+/* An endpoint the kernel may get: UNKNOWN or HEALTHY, as Envoy routes to.
+ * A DNS cluster's name before kmeshd resolved it has no address yet
+ * (ip.family 0): dataplane/dns.c puts the resolved addresses in its place. */
 static inline bool km_endpoint_usable(const struct km_m_endpoint *ep)
 {
-	return ep->health == KM_HEALTH_UNKNOWN ||
-	       ep->health == KM_HEALTH_HEALTHY;
+	return ep->ip.family &&
+	       (ep->health == KM_HEALTH_UNKNOWN ||
+		ep->health == KM_HEALTH_HEALTHY);
 }
 
 /* The locality group the last km_locality_ep_weight() call measured. */

@@ -63,6 +63,8 @@ void km_route_config_free(struct km_m_route_config *rc)
 void km_cluster_free(struct km_m_cluster *c)
 {
 	free(c->name);
+	for (size_t i = 0; i < c->n_endpoints; i++)
+		free(c->endpoints[i].hostname);
 	free(c->endpoints);
 	for (size_t i = 0; i < c->n_localities; i++)
 		locality_free(&c->localities[i]);
@@ -222,6 +224,31 @@ const char *km_lb_policy_name(unsigned int p)
 		return "MAGLEV";
 	}
 	return "?";
+}
+
+const char *km_cluster_type_name(unsigned int t)
+{
+	static const char *const names[] = {
+		[KM_CLUSTER_STATIC] = "STATIC",
+		[KM_CLUSTER_EDS] = "EDS",
+		[KM_CLUSTER_STRICT_DNS] = "STRICT_DNS",
+		[KM_CLUSTER_LOGICAL_DNS] = "LOGICAL_DNS",
+	};
+
+	return t < sizeof(names) / sizeof(names[0]) ? names[t] : NULL;
+}
+
+const char *km_dns_family_name(unsigned int f)
+{
+	static const char *const names[] = {
+		[KM_DNS_AUTO] = "AUTO",
+		[KM_DNS_V4_ONLY] = "V4_ONLY",
+		[KM_DNS_V6_ONLY] = "V6_ONLY",
+		[KM_DNS_V4_PREFERRED] = "V4_PREFERRED",
+		[KM_DNS_ALL] = "ALL",
+	};
+
+	return f < sizeof(names) / sizeof(names[0]) ? names[f] : NULL;
 }
 
 const char *km_hash_kind_name(unsigned int k)

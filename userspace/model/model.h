@@ -38,6 +38,10 @@ struct km_circuit_breakers {
 
 struct km_m_endpoint {
 	struct km_src src;
+	/* STRICT_DNS / LOGICAL_DNS: the socket_address is a name kmeshd
+	 * resolves (kmeshd/dns.c); ip stays unset (family 0) in the model
+	 * and such an endpoint is never compiled as it is. NULL: ip is it. */
+	char *hostname;
 	struct km_ip ip;
 	uint16_t port;		/* host order, 1..65535 */
 	uint32_t weight;	/* load_balancing_weight, default 1 */
@@ -115,7 +119,36 @@ enum km_not_enforced {
 enum km_cluster_type {
 	KM_CLUSTER_STATIC = 0,
 	KM_CLUSTER_EDS = 1,
+	KM_CLUSTER_STRICT_DNS = 2,	/* every address of every name */
+	KM_CLUSTER_LOGICAL_DNS = 3,	/* the first address of its one name */
 };
+
+/* Cluster.DnsLookupFamily, value for value */
+enum km_dns_family {
+	KM_DNS_AUTO = 0,		/* IPv6, else IPv4 */
+	KM_DNS_V4_ONLY = 1,
+	KM_DNS_V6_ONLY = 2,
+	KM_DNS_V4_PREFERRED = 3,	/* IPv4, else IPv6 */
+	KM_DNS_ALL = 4,			/* both */
+};
+
+#define KM_DNS_REFRESH_DEFAULT_MS 5000	/* Envoy's dns_refresh_rate default */
+
+/* The DNS settings of a STRICT_DNS or LOGICAL_DNS cluster. */
+struct km_m_dns {
+	uint8_t family;		/* enum km_dns_family */
+	bool respect_ttl;	/* respect_dns_ttl: refresh at the answer's TTL */
+	uint32_t refresh_ms;	/* dns_refresh_rate; 0 = unset (5000), 1 = at
+				 * most 1 ms (refused by check.c) */
+};
+
+/* A dns_refresh_rate in ns as refresh_ms: whole ms rounded up, 1 for 1 ms
+ * or less (Envoy wants more). The readers refuse more than UINT32_MAX ms. */
+static inline uint32_t km_refresh_ms(uint64_t ns)
+{
+	return ns <= 1000000 ? 1 : (uint32_t)((ns + 999999) / 1000000);
+}
+#define KM_REFRESH_MAX_NS ((uint64_t)UINT32_MAX * 1000000)
 
 struct km_m_cluster {
 	struct km_src src;
@@ -125,6 +158,7 @@ struct km_m_cluster {
 	 * connects go to the address the application dialed, untouched. */
 	bool original_dst;
 	uint8_t lb_policy;	/* enum km_lb_policy */
+	struct km_m_dns dns;	/* KM_CLUSTER_STRICT_DNS, _LOGICAL_DNS */
 	bool has_load_assignment;
 	struct km_circuit_breakers cb;
 	struct km_lb_config lb;
@@ -329,6 +363,14 @@ bool km_ip_unspecified(const struct km_ip *ip);
 /* km_ip -> text, buf of at least 46 bytes; returns buf. */
 const char *km_ip_str(const struct km_ip *ip, char *buf, size_t len);
 const char *km_lb_policy_name(unsigned int p);
+/* "STRICT_DNS", "V4_ONLY", ...; NULL when out of range */
+const char *km_cluster_type_name(unsigned int t);
+const char *km_dns_family_name(unsigned int f);
+static inline bool km_cluster_is_dns(const struct km_m_cluster *c)
+{
+	return c->type == KM_CLUSTER_STRICT_DNS ||
+	       c->type == KM_CLUSTER_LOGICAL_DNS;
+}
 const char *km_health_name(unsigned int h);
 const char *km_hash_kind_name(unsigned int k);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <inttypes.h>
+#include <string.h>
 
 #include "json.h"
 
@@ -8,22 +9,32 @@ void km_json_init(struct km_json *j, FILE *f)
 	j->f = f;
 	j->depth = 0;
 	j->first[0] = true;
+	j->compact = false;
 }
 
+/* Runs that need no escape go out in one write: the access log writes a
+ * line per connection through here. */
 static void put_string(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (; s && *s; s++) {
-		unsigned char c = *s;
+	static const char special[] = "\"\\\x01\x02\x03\x04\x05\x06\x07\x08\t\n"
+		"\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a"
+		"\x1b\x1c\x1d\x1e\x1f";
+	size_t n;
 
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
+	fputc('"', f);
+	while (s && *s) {
+		n = strcspn(s, special);
+		fwrite(s, 1, n, f);
+		s += n;
+		if (!*s)
+			break;
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if (*s == '\n')
 			fputs("\\n", f);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
 		else
-			fputc(c, f);
+			fprintf(f, "\\u%04x", (unsigned char)*s);
+		s++;
 	}
 	fputc('"', f);
 }
@@ -33,7 +44,7 @@ static void put_key(struct km_json *j, const char *key)
 	if (!j->first[j->depth])
 		fputc(',', j->f);
 	j->first[j->depth] = false;
-	if (j->depth)
+	if (j->depth && !j->compact)
 		fprintf(j->f, "\n%*s", 2 * j->depth, "");
 	if (key) {
 		put_string(j->f, key);
@@ -66,7 +77,7 @@ void km_json_end(struct km_json *j, char close)
 
 	if (j->depth)
 		j->depth--;
-	if (!empty)
+	if (!empty && !j->compact)
 		fprintf(j->f, "\n%*s", 2 * j->depth, "");
 	fputc(close, j->f);
 	if (j->depth == 0)

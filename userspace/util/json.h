@@ -13,6 +13,7 @@ struct km_json {
 	FILE *f;
 	int depth;
 	bool first[KM_JSON_MAX_DEPTH];
+	bool compact;		/* one line (JSON lines), set after init */
 };
 
 void km_json_init(struct km_json *j, FILE *f);

@@ -51,6 +51,16 @@
 #define KM_STATE_XDS_FIELDS(X) X(version) X(nonce) X(resources) X(acks) \
 	X(nacks) X(last_nack) X(nacked)
 
+/* The resolver of DNS clusters (dataplane/dns.c): dns_servers once, then a
+ * record per (cluster, name), its fields in this order, "dns_cluster"
+ * first. status: ok, failing (the last try failed; addresses are the last
+ * good ones, if any), pending (no answer yet). last_ok: unix time, 0 =
+ * never. */
+#define KM_ST_DNS "dns_"
+#define KM_ST_DNS_SERVERS "dns_servers"
+#define KM_STATE_DNS_FIELDS(X) X(cluster) X(host) X(type) X(family)	\
+	X(status) X(addresses) X(failures) X(last_ok) X(refresh_ms) X(error)
+
 /* "key=value\n", the value cut to one line (control bytes become '?');
  * NULL writes an empty value. */
 void km_state_put(FILE *f, const char *key, const char *fmt, ...)

@@ -40,7 +40,8 @@ static_resources:
         - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 8081 } } }
         - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 8082 } } }
   - name: c
-    load_assignment:
+    lb_policy: LEAST_REQUEST  # counted too (only clusters whose LB or
+    load_assignment:          # max_connections needs it are)
       endpoints:
       - lb_endpoints:
         - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 8083 } } }

@@ -240,6 +240,11 @@ static int apply_state(struct km_ads *a, struct km_err *err)
 	return ret;
 }
 
+int km_ads_reapply(struct km_ads *a, struct km_err *err)
+{
+	return apply_state(a, err);
+}
+
 /* ---- wanted names ------------------------------------------------------------ */
 
 static int cmp_str(const void *x, const void *y)

@@ -84,6 +84,11 @@ void km_ads_io(struct km_ads *a, uint32_t revents);
 int km_ads_timeout_ms(const struct km_ads *a, uint64_t now_ms);
 void km_ads_tick(struct km_ads *a, uint64_t now_ms);
 
+/* The accepted state once more through the apply callback (kmeshd: a DNS
+ * answer changed a cluster's endpoints). Nothing is ACKed or NACKed; a
+ * failure leaves the serving generation as it is. 0 or negative errno. */
+int km_ads_reapply(struct km_ads *a, struct km_err *err);
+
 /* State for kmeshctl config: "key=value" lines (xds_*). */
 void km_ads_write_state(const struct km_ads *a, FILE *f);
 

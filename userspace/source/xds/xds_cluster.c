@@ -71,6 +71,7 @@ _Static_assert((int)ENVOY__CONFIG__CORE__V3__HEALTH_STATUS__UNKNOWN == KM_HEALTH
 
 static int read_lb_endpoint(struct ctx *c, const pb_lb_endpoint *pe,
 			    const char *cwhat, size_t pos,
+			    const struct km_m_cluster *cl,
 			    struct km_m_endpoint *ep)
 {
 	char ewhat[WHAT_LEN];
@@ -83,8 +84,9 @@ static int read_lb_endpoint(struct ctx *c, const pb_lb_endpoint *pe,
 	    ENVOY__CONFIG__ENDPOINT__V3__LB_ENDPOINT__HOST_IDENTIFIER_ENDPOINT ||
 	    !pe->endpoint)
 		return x_fail(c, ewhat, "endpoint is missing");
-	ret = x_read_address(c, pe->endpoint->address, ewhat, "address", &ep->ip,
-			   &ep->port);
+	ret = x_read_host_address(c, pe->endpoint->address, ewhat, "address",
+				  km_cluster_is_dns(cl) ? &ep->hostname : NULL,
+				  &ep->ip, &ep->port);
 	if (ret)
 		return ret;
 	health = (int)pe->health_status;
@@ -150,7 +152,7 @@ int x_read_load_assignment(struct ctx *c, const pb_cla *la,
 			struct km_m_endpoint *ep = &cl->endpoints[pos];
 
 			ret = read_lb_endpoint(c, g->lb_endpoints[j], cwhat, pos,
-					       ep);
+					       cl, ep);
 			if (ret)
 				return ret;
 			ep->priority = g->priority;
@@ -171,7 +173,7 @@ static int read_cluster_type(struct ctx *c, const pb_cluster *pc,
 	if (pc->cluster_discovery_type_case ==
 	    ENVOY__CONFIG__CLUSTER__V3__CLUSTER__CLUSTER_DISCOVERY_TYPE_CLUSTER_TYPE)
 		return x_fail(c, cwhat,
-			    "cluster_type '%s' not supported (type STATIC, EDS or ORIGINAL_DST)",
+			    "cluster_type '%s' not supported (type STATIC, EDS, STRICT_DNS, LOGICAL_DNS or ORIGINAL_DST)",
 			    quote(c, pc->cluster_type ? pc->cluster_type->name : ""));
 	/* unset is proto3's default, STATIC */
 	switch (pc->type) {
@@ -180,6 +182,12 @@ static int read_cluster_type(struct ctx *c, const pb_cluster *pc,
 		return 0;
 	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__EDS:
 		cl->type = KM_CLUSTER_EDS;
+		return 0;
+	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__STRICT_DNS:
+		cl->type = KM_CLUSTER_STRICT_DNS;
+		return 0;
+	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__LOGICAL_DNS:
+		cl->type = KM_CLUSTER_LOGICAL_DNS;
 		return 0;
 	case ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DISCOVERY_TYPE__ORIGINAL_DST:
 		cl->type = KM_CLUSTER_STATIC;
@@ -192,9 +200,40 @@ static int read_cluster_type(struct ctx *c, const pb_cluster *pc,
 			 pc->type);
 	if (name)
 		return x_fail(c, cwhat,
-			    "type %s not supported (STATIC, EDS or ORIGINAL_DST)",
+			    "type %s not supported (STATIC, EDS, STRICT_DNS, LOGICAL_DNS or ORIGINAL_DST)",
 			    name);
 	return x_fail(c, cwhat, "unknown type %d", pc->type);
+}
+
+/* enum km_dns_family is Cluster.DnsLookupFamily, value for value */
+_Static_assert((int)ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DNS_LOOKUP_FAMILY__AUTO == KM_DNS_AUTO &&
+	       (int)ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DNS_LOOKUP_FAMILY__V4_ONLY == KM_DNS_V4_ONLY &&
+	       (int)ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DNS_LOOKUP_FAMILY__V6_ONLY == KM_DNS_V6_ONLY &&
+	       (int)ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DNS_LOOKUP_FAMILY__V4_PREFERRED == KM_DNS_V4_PREFERRED &&
+	       (int)ENVOY__CONFIG__CLUSTER__V3__CLUSTER__DNS_LOOKUP_FAMILY__ALL == KM_DNS_ALL,
+	       "DnsLookupFamily values");
+
+/* A DNS cluster's dns_lookup_family, dns_refresh_rate and respect_dns_ttl
+ * (Envoy ignores them on other types, and so does kmesh). */
+static int read_dns(struct ctx *c, const pb_cluster *pc, const char *cwhat,
+		    struct km_m_cluster *cl)
+{
+	const Google__Protobuf__Duration *r = pc->dns_refresh_rate;
+
+	if (!km_dns_family_name((unsigned int)pc->dns_lookup_family))
+		return x_fail(c, cwhat, "unknown dns_lookup_family %d",
+			      pc->dns_lookup_family);
+	cl->dns.family = (uint8_t)pc->dns_lookup_family;
+	cl->dns.respect_ttl = pc->respect_dns_ttl;
+	if (!r)
+		return 0;
+	if (r->seconds < 0 || r->nanos < 0 || r->nanos > 999999999 ||
+	    (uint64_t)r->seconds > KM_REFRESH_MAX_NS / 1000000000 ||
+	    (uint64_t)r->seconds * 1000000000 + (uint64_t)r->nanos > KM_REFRESH_MAX_NS)
+		return x_fail(c, cwhat, "dns_refresh_rate is out of range");
+	cl->dns.refresh_ms = km_refresh_ms((uint64_t)r->seconds * 1000000000 +
+					   (uint64_t)r->nanos);
+	return 0;
 }
 
 static int read_lb_policy(struct ctx *c, const pb_cluster *pc,
@@ -273,6 +312,8 @@ int x_read_cluster(struct ctx *c, const pb_cluster *pc,
 	cl->src = xds_src;
 	what_named(c, cwhat, NULL, "cluster", cl->name);
 	ret = read_cluster_type(c, pc, cwhat, cl);
+	if (!ret && km_cluster_is_dns(cl))
+		ret = read_dns(c, pc, cwhat, cl);
 	if (!ret)
 		ret = read_lb_policy(c, pc, cwhat, cl);
 	if (!ret)
@@ -296,8 +337,8 @@ int x_read_cluster(struct ctx *c, const pb_cluster *pc,
 		if (ret)
 			return ret;
 	}
-	if (!pc->load_assignment)
-		return 0;	/* EDS: filled by its ClusterLoadAssignment */
+	if (!pc->load_assignment)	/* EDS: filled by its CLA */
+		return km_check_cluster(cl, cwhat, c->d.err);
 	if (cl->original_dst) {
 		/* Envoy refuses these too: the destination is the dialed one */
 		if (!cla_endpoint_count(pc->load_assignment))
@@ -305,5 +346,8 @@ int x_read_cluster(struct ctx *c, const pb_cluster *pc,
 		what_fmt(lwhat, "%s: load_assignment", cwhat);
 		return x_fail(c, lwhat, "an ORIGINAL_DST cluster has no endpoints");
 	}
-	return x_read_load_assignment(c, pc->load_assignment, cwhat, cl);
+	ret = x_read_load_assignment(c, pc->load_assignment, cwhat, cl);
+	if (!ret)
+		ret = km_check_cluster(cl, cwhat, c->d.err);
+	return ret;
 }

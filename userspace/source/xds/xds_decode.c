@@ -111,6 +111,15 @@ int x_u32_in(struct ctx *c, uint32_t v, const char *what,
 int x_read_address(struct ctx *c, const pb_address *a, const char *what,
 			const char *name, struct km_ip *ip, uint16_t *port)
 {
+	return x_read_host_address(c, a, what, name, NULL, ip, port);
+}
+
+/* x_read_address, but with @host (a DNS cluster's endpoint) an address that
+ * is not an IP is a name to resolve, in *host (check.c checks it). */
+int x_read_host_address(struct ctx *c, const pb_address *a, const char *what,
+			const char *name, char **host, struct km_ip *ip,
+			uint16_t *port)
+{
 	const pb_socket_address *sa;
 	const char *proto;
 
@@ -141,10 +150,20 @@ int x_read_address(struct ctx *c, const pb_address *a, const char *what,
 	}
 	if (!sa->address || !*sa->address)
 		return x_fail(c, what, "address is missing");
-	if (km_ip_parse(sa->address, ip))
+	if (!km_ip_parse(sa->address, ip)) {
+		/* an IP: nothing to resolve, in a DNS cluster too */
+	} else if (host) {
+		memset(ip, 0, sizeof(*ip));
+		int ret = x_str_at(c, sa->address, what, "address",
+				   KM_NAME_MAX, false, host);
+
+		if (ret)
+			return ret;
+	} else {
 		return x_fail(c, what,
 			    "address '%s' is not an IPv4 or IPv6 address",
 			    quote(c, sa->address));
+	}
 	switch (sa->port_specifier_case) {
 	case ENVOY__CONFIG__CORE__V3__SOCKET_ADDRESS__PORT_SPECIFIER_PORT_VALUE:
 		break;

@@ -119,6 +119,9 @@ int x_decode_error(struct ctx *c, const char *kind, const char *type_url,
 			const uint8_t *buf, size_t len);
 int x_read_address(struct ctx *c, const pb_address *a, const char *what,
 			const char *name, struct km_ip *ip, uint16_t *port);
+int x_read_host_address(struct ctx *c, const pb_address *a, const char *what,
+			const char *name, char **host, struct km_ip *ip,
+			uint16_t *port);
 const char *x_enum_name(const ProtobufCEnumDescriptor *d, int v);
 void x_ctx_init(struct ctx *c, struct km_err *err);
 int x_opt_str(struct ctx *c, const char *s, const char *what,

@@ -27,8 +27,7 @@
  *   rds                      config_source
  *   route_config             validate_clusters
  *   safe_regex               google_re2
- *   cluster                  dns_lookup_family,
- *                            per_connection_buffer_limit_bytes,
+ *   cluster                  per_connection_buffer_limit_bytes,
  *                            common_http_protocol_options,
  *                            typed_extension_protocol_options,
  *                            eds_cluster_config

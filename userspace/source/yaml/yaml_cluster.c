@@ -102,6 +102,7 @@ struct endpoint_group {
 	uint32_t group;
 	uint32_t locality_weight;	/* 0 = unset */
 	struct km_locality locality;
+	bool dns;		/* a DNS cluster's: addresses may be names */
 };
 
 static int read_health(struct ctx *c, yaml_node_t *n, const char *ewhat,
@@ -159,7 +160,9 @@ static int read_lb_endpoint(struct ctx *c, yaml_node_t *n, const char *cwhat,
 	if (!ret)
 		ret = y_req_field(c, e, ewhat, "address", &a);
 	if (!ret)
-		ret = y_read_address(c, a, ewhat, "address", &ep->ip, &ep->port);
+		ret = y_read_host_address(c, a, ewhat, "address",
+					  g->dns ? &ep->hostname : NULL,
+					  &ep->ip, &ep->port);
 	if (!ret)
 		ret = read_health(c, n, ewhat, &ep->health);
 	if (!ret)
@@ -278,6 +281,7 @@ static int read_load_assignment(struct ctx *c, yaml_node_t *n,
 	if (ret)
 		return ret;
 	g.endpoints = cl->endpoints;
+	g.dns = km_cluster_is_dns(cl);
 	return y_each_item(c, gs, cwhat, &groups, cl->localities,
 			 sizeof(*cl->localities), &g);
 }
@@ -295,14 +299,50 @@ static int read_cluster_type(struct ctx *c, yaml_node_t *n, const char *cwhat,
 		cl->type = KM_CLUSTER_STATIC;
 	else if (y_scalar_is(v, "EDS"))
 		cl->type = KM_CLUSTER_EDS;
-	else if (y_scalar_is(v, "STRICT_DNS") || y_scalar_is(v, "LOGICAL_DNS") ||
-		 y_scalar_is(v, "ORIGINAL_DST"))
+	else if (y_scalar_is(v, "STRICT_DNS"))
+		cl->type = KM_CLUSTER_STRICT_DNS;
+	else if (y_scalar_is(v, "LOGICAL_DNS"))
+		cl->type = KM_CLUSTER_LOGICAL_DNS;
+	else if (y_scalar_is(v, "ORIGINAL_DST"))
 		return y_fail(c, v, cwhat,
-			    "type %s not supported (STATIC or EDS)", y_sval(v));
+			    "type %s not supported (STATIC, EDS, STRICT_DNS or LOGICAL_DNS)",
+			    y_sval(v));
 	else
 		return y_fail(c, v, cwhat, "unknown type '%s'",
 			    quote(c, y_sval(v)));
 	return 0;
+}
+
+/* A DNS cluster's dns_lookup_family, dns_refresh_rate and respect_dns_ttl
+ * (Envoy ignores them on other types, and so does kmesh). */
+static int read_dns(struct ctx *c, yaml_node_t *n, const char *cwhat,
+		    struct km_m_cluster *cl)
+{
+	yaml_node_t *v;
+	uint64_t ns = 0;
+	unsigned int f;
+	bool set;
+	int ret;
+
+	ret = y_opt_scalar(c, n, cwhat, "dns_lookup_family", &v);
+	for (f = KM_DNS_AUTO; !ret && v && km_dns_family_name(f); f++)
+		if (y_scalar_is(v, km_dns_family_name(f)))
+			break;
+	if (!ret && v && !km_dns_family_name(f))
+		return y_fail(c, v, cwhat,
+			    "unknown dns_lookup_family '%s' (AUTO, V4_ONLY, V6_ONLY, V4_PREFERRED or ALL)",
+			    quote(c, y_sval(v)));
+	if (!ret && v)
+		cl->dns.family = (uint8_t)f;
+	if (!ret)
+		ret = y_opt_duration(c, n, cwhat, "dns_refresh_rate",
+				     KM_REFRESH_MAX_NS, &set, &ns);
+	if (!ret && set)
+		cl->dns.refresh_ms = km_refresh_ms(ns);
+	if (!ret)
+		ret = y_opt_bool(c, n, cwhat, "respect_dns_ttl",
+				 &cl->dns.respect_ttl);
+	return ret;
 }
 
 /* The optional lb_policy field of cluster map n. */
@@ -343,10 +383,10 @@ int y_read_cluster(struct ctx *c, yaml_node_t *n, const char *what,
 		"@type", "name", "type", "lb_policy", "circuit_breakers",
 		"load_assignment", "least_request_lb_config",
 		"ring_hash_lb_config", "maglev_lb_config", "connect_timeout",
-		"outlier_detection", "common_lb_config", NULL
+		"outlier_detection", "common_lb_config", "dns_lookup_family",
+		"dns_refresh_rate", "respect_dns_ttl", NULL
 	};
 	static const char *const ignored[] = {
-		"dns_lookup_family",
 		"per_connection_buffer_limit_bytes",
 		"common_http_protocol_options",
 		"typed_extension_protocol_options", "eds_cluster_config", NULL
@@ -365,6 +405,8 @@ int y_read_cluster(struct ctx *c, yaml_node_t *n, const char *what,
 	if (!ret)
 		ret = read_cluster_type(c, n, cwhat, cl);
 	if (!ret)
+		ret = read_dns(c, n, cwhat, cl);
+	if (!ret)
 		ret = read_lb_policy(c, n, cwhat, cl);
 	if (!ret)
 		ret = y_read_lb_config(c, n, cwhat, cl);
@@ -375,5 +417,7 @@ int y_read_cluster(struct ctx *c, yaml_node_t *n, const char *what,
 	/* EDS without one is filled by xDS later */
 	if (!ret)
 		ret = read_load_assignment(c, n, cwhat, cl);
+	if (!ret)
+		ret = km_check_cluster(cl, cwhat, c->d.err);
 	return ret;
 }

@@ -451,6 +451,71 @@ int y_opt_uint(struct ctx *c, const yaml_node_t *map, const char *what,
 	return v ? y_uint_at(c, v, what, name, min, max, out) : 0;
 }
 
+/* "5s", "0.25s" (protobuf's JSON form of a Duration: seconds, up to nine
+ * fraction digits, "s") in ns; max bounds the result. */
+static int duration_str(struct ctx *c, const yaml_node_t *v, const char *what,
+			const char *name, uint64_t max, uint64_t *ns)
+{
+	const char *s = y_sval(v), *p = s;
+	uint64_t sec = 0, frac = 0, scale = 1000000000;
+
+	if (*p < '0' || *p > '9')
+		goto bad;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		sec = sec * 10 + (uint64_t)(*p - '0');
+		if (sec > max / 1000000000)
+			return y_fail(c, v, what, "%s '%s' is out of range",
+				      name, quote(c, s));
+	}
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9' && scale > 1; p++) {
+			scale /= 10;
+			frac += (uint64_t)(*p - '0') * scale;
+		}
+	}
+	if (strcmp(p, "s") == 0) {
+		*ns = sec * 1000000000 + frac;
+		if (*ns <= max)
+			return 0;
+		return y_fail(c, v, what, "%s '%s' is out of range", name,
+			      quote(c, s));
+	}
+bad:
+	return y_fail(c, v, what,
+		      "%s '%s' is not a duration (seconds with an 's', e.g. \"5s\" or \"0.5s\")",
+		      name, quote(c, s));
+}
+
+/* An optional google.protobuf.Duration field of map in ns, as Envoy's YAML
+ * takes it: "5s", or {seconds, nanos}. *set tells whether it was there. */
+int y_opt_duration(struct ctx *c, const yaml_node_t *map, const char *what,
+		   const char *name, uint64_t max, bool *set, uint64_t *ns)
+{
+	static const char *const used[] = { "seconds", "nanos", NULL };
+	yaml_node_t *v = y_field(c, map, name);
+	char dwhat[WHAT_LEN];
+	uint64_t sec = 0, nanos = 0;
+	int ret;
+
+	*set = v != NULL;
+	if (!v)
+		return 0;
+	if (v->type == YAML_SCALAR_NODE)
+		return duration_str(c, v, what, name, max, ns);
+	what_fmt(dwhat, "%s: %s", what, name);
+	ret = y_mapping_at(c, v, what, name, dwhat, used, NULL);
+	if (!ret)
+		ret = y_opt_uint(c, v, dwhat, "seconds", 0, max / 1000000000, &sec);
+	if (!ret)
+		ret = y_opt_uint(c, v, dwhat, "nanos", 0, 999999999, &nanos);
+	if (ret)
+		return ret;
+	*ns = sec * 1000000000 + nanos;
+	if (*ns > max)
+		return y_fail(c, v, what, "%s is out of range", name);
+	return 0;
+}
+
 /* An optional scalar field of map, in *v; NULL when absent. */
 int y_opt_scalar(struct ctx *c, const yaml_node_t *map, const char *what,
 		      const char *name, yaml_node_t **v)
@@ -571,6 +636,15 @@ int y_item_name(struct ctx *c, const yaml_node_t *n, const char *parent,
 int y_read_address(struct ctx *c, yaml_node_t *v, const char *what,
 			const char *name, struct km_ip *ip, uint16_t *port)
 {
+	return y_read_host_address(c, v, what, name, NULL, ip, port);
+}
+
+/* y_read_address, but with @host (a DNS cluster's endpoint) an address that
+ * is not an IP is a name to resolve, in *host (check.c checks it). */
+int y_read_host_address(struct ctx *c, yaml_node_t *v, const char *what,
+			const char *name, char **host, struct km_ip *ip,
+			uint16_t *port)
+{
 	static const char *const addr_fields[] = { "socket_address", NULL };
 	static const char *const sa_fields[] = {
 		"address", "port_value", "protocol", NULL
@@ -599,11 +673,19 @@ int y_read_address(struct ctx *c, yaml_node_t *v, const char *what,
 		ret = y_want(c, a, YAML_SCALAR_NODE, what, "address");
 	if (ret)
 		return ret;
-	if (memchr(y_sval(a), '\0', a->data.scalar.length) ||
-	    km_ip_parse(y_sval(a), ip))
+	if (!memchr(y_sval(a), '\0', a->data.scalar.length) &&
+	    !km_ip_parse(y_sval(a), ip)) {
+		/* an IP: nothing to resolve, in a DNS cluster too */
+	} else if (host) {
+		memset(ip, 0, sizeof(*ip));
+		ret = y_str_at(c, a, what, "address", KM_NAME_MAX, false, host);
+		if (ret)
+			return ret;
+	} else {
 		return y_fail(c, a, what,
 			    "address '%s' is not an IPv4 or IPv6 address",
 			    quote(c, y_sval(a)));
+	}
 	ret = y_req_uint(c, sa, what, "port_value", 1, 65535, &x);
 	if (ret)
 		return ret;

@@ -101,6 +101,11 @@ int y_check_fields(struct ctx *c, const yaml_node_t *map,
 			const char *const *ignored);
 int y_read_address(struct ctx *c, yaml_node_t *v, const char *what,
 			const char *name, struct km_ip *ip, uint16_t *port);
+int y_read_host_address(struct ctx *c, yaml_node_t *v, const char *what,
+			const char *name, char **host, struct km_ip *ip,
+			uint16_t *port);
+int y_opt_duration(struct ctx *c, const yaml_node_t *map, const char *what,
+		   const char *name, uint64_t max, bool *set, uint64_t *ns);
 int y_alloc_array(struct ctx *c, size_t n, size_t size, void **items,
 		       size_t *count);
 int y_mapping_at(struct ctx *c, const yaml_node_t *v, const char *what,
