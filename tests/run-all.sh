@@ -123,6 +123,8 @@ if [ "$what" = all ] || [ "$what" = --xds ]; then
 	run_suite "xDS" tests/xds/run.sh
 	run_suite "xDS over TLS" tests/xds/tls.sh
 	run_suite "xDS traffic policy" tests/xds/policy.sh
+	run_suite "xDS Istio fidelity" tests/xds/fidelity.sh
+	run_suite "xDS Istio corpus" tests/xds/corpus.sh
 fi
 # The mesh benchmark's harness in smoke mode (1 s runs): every configuration
 # gives well-formed figures or says why not; timings are not judged

@@ -241,9 +241,12 @@ setup_kmesh() {
 		case $c in l4-sockmap|sidecar-accel) want_sm=1 ;; esac
 	done
 	if [ $want_sm = 1 ]; then
-		if ! "$KM_BUILD/kmeshd" --help 2>&1 | grep -q -- '--sockmap'; then
+		# the whole help first: grep -q stops reading at the match, and
+		# under pipefail kmeshd's SIGPIPE would fail the pipeline
+		help=$("$KM_BUILD/kmeshd" --help 2>&1 || true)
+		if ! grep -q -- '--sockmap' <<< "$help"; then
 			err="kmeshd has no --sockmap option (sockmap is not in this build)"
-		elif ! "$KM_BUILD/kmeshctl" --help 2>&1 | grep -q 'sockmap'; then
+		elif ! grep -q 'sockmap' <<< "$("$KM_BUILD/kmeshctl" --help 2>&1 || true)"; then
 			err="kmeshctl has no sockmap command (sockmap is not in this build)"
 		elif ! start_kmeshd --sockmap; then
 			err="kmeshd --sockmap did not start: $(tail -1 "$WORK/kmeshd.log" | sed "s/^<[0-9]>//")"

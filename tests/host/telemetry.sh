@@ -336,7 +336,7 @@ sleep 0.3
 series=$(metric 'kmesh_telemetry_series\{family="tcp"\}')
 over=$(metric 'kmesh_telemetry_overflow_total\{family="tcp"\}')
 if [ "$series" = 3 ] && [ "${over:-0}" -gt 0 ] &&
-   scrape | grep -q '^istio_tcp_connections_opened_total{reporter="source",source_workload="overflow"'; then
+   grep -q '^istio_tcp_connections_opened_total{reporter="source",source_workload="overflow"' <<< "$(scrape)"; then
 	ok "label sets capped at 2 plus the overflow series ($over events in it)"
 else
 	not_ok "label sets capped" "series $series, overflow $over" "$(scrape | grep istio_tcp_connections_opened)"

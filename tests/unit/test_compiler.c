@@ -467,6 +467,27 @@ static void test_sniffed_listener(void **state)
 	fx_free(&f);
 }
 
+/* istiod's sniffed port today: the HTTP chain matches raw_buffer +
+ * [http/1.1, h2c], the TCP side is the listener's default_filter_chain,
+ * taken by what no chain matches: L4 serves it, kmesh.ko routes HTTP. */
+static void test_default_filter_chain(void **state)
+{
+	const struct km_frontend *fe;
+	struct fx f;
+
+	(void)state;
+	load_sniffed(&f);
+	f.m.listeners[0].chains[0].fallback = true;
+	f.m.listeners[0].chains[0].match.raw_buffer = false;
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	fe = find_fe(&f.r, "10.96.0.9", 80);
+	assert_non_null(fe);
+	assert_true(fe->flags & KM_FE_L7);
+	assert_int_equal(fe->targets[0].cluster_id, cluster_id(&f.r, "t"));
+	assert_int_equal(f.r.n_sniffed, 1);
+	fx_free(&f);
+}
+
 /* prefix_ranges pick per address, longest prefix first; raw_buffer and
  * EXTERNAL beat unset; a chain for HTTP never takes other traffic. */
 static void test_chain_pick(void **state)
@@ -1030,6 +1051,7 @@ int main(void)
 		cmocka_unit_test(test_passthrough),
 		cmocka_unit_test(test_sniffed_listener),
 		cmocka_unit_test(test_chain_pick),
+		cmocka_unit_test(test_default_filter_chain),
 		cmocka_unit_test(test_inbound_listener),
 		cmocka_unit_test(test_port_wide_listener),
 		cmocka_unit_test(test_wildcard_prefix_hosts),

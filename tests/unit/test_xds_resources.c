@@ -28,6 +28,7 @@
 #include "envoy/extensions/filters/http/rbac/v3/rbac.pb-c.h"
 #include "authz.h"
 #include "resources.h"
+#include "notenf.h"
 
 #define URL_TCP_PROXY \
 	"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy"
@@ -1113,6 +1114,7 @@ static void test_listener(void **state)
 {
 	struct km_xds_skipped skipped = { 0 };
 	const struct km_m_chain *ch;
+	struct km_notenf ne = { 0 };
 	struct km_m_listener l;
 	struct km_err err;
 	struct fx f;
@@ -1121,6 +1123,7 @@ static void test_listener(void **state)
 
 	(void)state;
 	fx_init(&f);
+	km_xds_audit_set(&ne, false);
 	buf = fx_pack(&f, LISTENER, &len);
 	assert_int_equal(km_xds_listener(buf, len, &l, &skipped, &err), 0);
 	assert_string_equal(l.name, "web");
@@ -1145,16 +1148,24 @@ static void test_listener(void **state)
 	assert_null(ch->rds_name);
 	check_fixture_routes(&ch->routes);
 
-	/* istio.stats; the fault filter (the router is not counted) */
-	assert_int_equal(skipped.filters, 1);
-	assert_int_equal(skipped.typed_configs, 1);
+	/* istio.stats is accepted, not enforced: counted by kind, once per
+	 * resource, with the first example; the fault filter is the readers'
+	 * own list; nothing is skipped */
+	assert_int_equal(skipped.filters, 0);
+	assert_int_equal(skipped.typed_configs, 0);
+	assert_int_equal(ne.count[KM_NK_TELEMETRY], 1);
+	assert_string_equal(ne.example[KM_NK_TELEMETRY],
+			    "listener 'web': filter_chains[0]: istio.stats");
+	assert_int_equal(ne.count[KM_NK_FAULT_INJECTION], 0);
+	assert_int_equal(l.chains[1].not_enforced, KM_NE_FAULT);
 	km_listener_free(&l);
 
-	/* counts add up over the resources of a response */
+	/* the sink is one resource's: it counts each kind once */
 	assert_int_equal(km_xds_listener(buf, len, &l, &skipped, &err), 0);
-	assert_int_equal(skipped.filters, 2);
-	assert_int_equal(skipped.typed_configs, 2);
+	assert_int_equal(ne.count[KM_NK_TELEMETRY], 1);
 	km_listener_free(&l);
+	km_xds_audit_set(NULL, false);
+	km_notenf_free(&ne);
 	fx_free(&f);
 }
 
@@ -1217,12 +1228,12 @@ static void test_listener_chain_dropped(void **state)
 
 	(void)state;
 	fx_init(&f);
-	/* chain 0: metadata exchange and an ECDS filter (no typed_config);
-	 * not RBAC, which is never skipped (ch_net_rbac) */
+	/* chain 0: metadata exchange and istio.stats (accepted, not
+	 * enforced); not RBAC, which is never skipped (ch_net_rbac) */
 	f.ch[0]->filters = (pb_filter **)ptrs(&f, 2,
 		filter(&f, "istio.metadata_exchange",
 		       any(&f, "type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange")),
-		filter(&f, "envoy.filters.network.tcp_proxy", NULL));
+		filter(&f, "istio.stats", any(&f, URL_STATS)));
 	/* a dropped chain's match is never looked at */
 	tls_match.transport_protocol = "tls";
 	f.ch[0]->filter_chain_match = &tls_match;
@@ -1234,7 +1245,7 @@ static void test_listener_chain_dropped(void **state)
 	assert_int_equal(l.n_chains, 1);
 	assert_int_equal(l.chains[0].kind, KM_CHAIN_HTTP);
 	assert_int_equal(l.chains[0].dest_port, 9081);
-	assert_int_equal(skipped.filters, 2);
+	assert_int_equal(skipped.filters, 0);
 	km_listener_free(&l);
 	fx_free(&f);
 }
@@ -1842,10 +1853,12 @@ static void test_listener_rbac_dropped_chain(void **state)
 	r->rules = rules(&f, ENVOY__CONFIG__RBAC__V3__RBAC__ACTION__DENY, 1,
 			 "p", policy(&f, perm_port(&f, 1),
 				     prin_exact(&f, "cluster.local/ns/a/sa/b")));
+	/* istio.stats: a filter kmesh accepts without serving the chain
+	 * (a name-only tcp_proxy is refused: xds_audit.c) */
 	f.ch[0]->filters = (pb_filter **)ptrs(&f, 2,
 		filter(&f, "envoy.filters.network.rbac",
 		       any_msg(&f, URL_NET_RBAC, &r->base)),
-		filter(&f, "envoy.filters.network.tcp_proxy", NULL));
+		filter(&f, "istio.stats", any(&f, URL_STATS)));
 	buf = fx_pack(&f, LISTENER, &len);
 	if (km_xds_listener(buf, len, &l, &skipped, &err))
 		fail_msg("%s", err.msg);
@@ -2762,6 +2775,124 @@ static void test_listener_direction(void **state)
 	fx_free(&f);
 }
 
+/* ---- no silent drops (xds_audit.c) ------------------------------------------ */
+
+/* @buf plus one length-delimited field @tag holding @n bytes of @data: a
+ * field kmesh's protos leave out, as istiod sends it. */
+static uint8_t *with_field(struct fx *f, const uint8_t *buf, size_t *len,
+			   uint32_t tag, const char *data, size_t n)
+{
+	uint8_t *out = fx_new(f, *len + n + 16);
+	size_t o = *len;
+	uint64_t key = (uint64_t)tag << 3 | 2;
+
+	memcpy(out, buf, *len);
+	for (uint64_t v = key; ; v >>= 7) {
+		out[o++] = (uint8_t)(v & 0x7f) | (v >= 0x80 ? 0x80 : 0);
+		if (v < 0x80)
+			break;
+	}
+	out[o++] = (uint8_t)n;	/* n < 128 here */
+	memcpy(out + o, data, n);
+	*len = o + n;
+	return out;
+}
+
+static int decode_cluster_with(struct fx *f, uint32_t tag, const char *data,
+			       struct km_notenf *ne, bool strict,
+			       struct km_err *err)
+{
+	struct km_xds_skipped skipped = { 0 };
+	struct km_m_cluster cl;
+	size_t len;
+	uint8_t *buf = fx_pack(f, CLUSTER, &len);
+	int ret;
+
+	buf = with_field(f, buf, &len, tag, data, strlen(data));
+	km_xds_audit_set(ne, strict);
+	ret = km_xds_cluster(buf, len, &cl, &skipped, err);
+	km_xds_audit_set(NULL, false);
+	if (!ret)
+		km_cluster_free(&cl);
+	return ret;
+}
+
+/* Each field is enforced, refused by name, or counted by kind; Istio's
+ * mTLS is counted (a warning), other TLS origination refused; --strict
+ * refuses what is counted; a field number no table knows is refused. */
+static void test_audit_fields(void **state)
+{
+	struct km_notenf ne = { 0 };
+	struct km_err err;
+	struct fx f;
+
+	(void)state;
+	fx_init(&f);
+	/* health_checks (8): not enforced, health */
+	assert_int_equal(decode_cluster_with(&f, 8, "", &ne, false, &err), 0);
+	assert_int_equal(ne.count[KM_NK_HEALTH], 1);
+	assert_string_equal(ne.example[KM_NK_HEALTH], "cluster 'reviews': health_checks");
+	/* transport_socket_matches (43) with Istio's SDS certificates */
+	assert_int_equal(decode_cluster_with(&f, 43, "tlsMode-istio UpstreamTlsContext ROOTCA",
+					     &ne, false, &err), 0);
+	assert_int_equal(ne.count[KM_NK_MTLS], 1);
+	assert_true(km_notenf_security(KM_NK_MTLS));
+	/* transport_socket (24) TLS to anything else: refused */
+	assert_int_equal(decode_cluster_with(&f, 24, "envoy.transport_sockets.tls sni api.example.com",
+					     &ne, false, &err), -EINVAL);
+	assert_string_equal(err.msg, "cluster 'reviews': transport_socket: TLS origination is not supported (kmesh would send it plaintext)");
+	/* lb_subset_config (22): refused by name and why */
+	assert_int_equal(decode_cluster_with(&f, 22, "", &ne, false, &err), -EINVAL);
+	assert_string_equal(err.msg, "cluster 'reviews': lb_subset_config: subset load balancing selects endpoints by metadata, kmesh cannot");
+	/* a field number Envoy's protos (here) do not have */
+	assert_int_equal(decode_cluster_with(&f, 999, "", &ne, false, &err), -EINVAL);
+	assert_string_equal(err.msg, "cluster 'reviews': field 999 of envoy.config.cluster.v3.Cluster is not supported");
+	/* --strict, for the audit's kinds and the readers' list alike */
+	assert_int_equal(decode_cluster_with(&f, 8, "", &ne, true, &err), -EINVAL);
+	assert_string_equal(err.msg, "cluster 'reviews': health_checks is not enforced by kmesh (health checks, outlier detection), refused under --strict");
+	assert_int_equal(decode_cluster_with(&f, 19, "", &ne, true, &err), -EINVAL);
+	assert_string_equal(err.msg, "cluster 'reviews': outlier_detection is not enforced by kmesh, refused under --strict");
+	km_notenf_free(&ne);
+	fx_free(&f);
+}
+
+/* default_filter_chain (field 25), istiod's TCP side of a sniffed port:
+ * read as the chain taken when no other matches, never compared with the
+ * others' matches. */
+static void test_default_filter_chain(void **state)
+{
+	struct km_xds_skipped skipped = { 0 };
+	struct km_m_listener l;
+	struct km_err err;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	f.li->n_filter_chains = 1;
+	f.li->filter_chains[0] = f.ch[1];	/* the HTTP chain */
+	f.li->default_filter_chain = f.ch[0];	/* istio.stats + tcp_proxy */
+	buf = fx_pack(&f, LISTENER, &len);
+	assert_int_equal(km_xds_listener(buf, len, &l, &skipped, &err), 0);
+	assert_int_equal(l.n_chains, 2);
+	assert_int_equal(l.chains[0].kind, KM_CHAIN_HTTP);
+	assert_false(l.chains[0].fallback);
+	assert_int_equal(l.chains[1].kind, KM_CHAIN_TCP_PROXY);
+	assert_true(l.chains[1].fallback);
+	assert_string_equal(l.chains[1].tcp.clusters[0].cluster, "reviews");
+	km_listener_free(&l);
+
+	/* a listener may hold only the default chain */
+	f.li->n_filter_chains = 0;
+	buf = fx_pack(&f, LISTENER, &len);
+	assert_int_equal(km_xds_listener(buf, len, &l, &skipped, &err), 0);
+	assert_int_equal(l.n_chains, 1);
+	assert_true(l.chains[0].fallback);
+	km_listener_free(&l);
+	fx_free(&f);
+}
+
 /* ---- bytes that do not decode, names ---------------------------------------- */
 
 static void test_garbage(void **state)
@@ -2992,6 +3123,8 @@ int main(void)
 		cmocka_unit_test(test_skipped_chains),
 		cmocka_unit_test(test_chain_match_kept),
 		cmocka_unit_test(test_listener_direction),
+		cmocka_unit_test(test_default_filter_chain),
+		cmocka_unit_test(test_audit_fields),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_resource_name),
 		cmocka_unit_test(test_resource_name_of_fixture),

@@ -11,6 +11,7 @@
 
 #include "ctl.h"
 #include "json.h"
+#include "out.h"
 #include "state.h"
 #include "strmap.h"
 
@@ -34,11 +35,12 @@ int cmd_config(struct ctl *c, int argc, char **argv)
 	/* the table's columns: every field but "nacked" */
 	static const char *const fields[] = { KM_STATE_XDS_FIELDS(KM_NAME_STR) };
 	const size_t n_fields = sizeof(fields) / sizeof(fields[0]) - 1;
+	static struct agent_state ast;
 	struct km_strmap st = {};
+	struct ctl_out o;
 	const char *val[sizeof(fields) / sizeof(fields[0])];
 	char key[64];
 	size_t i = 0;
-	struct km_json j;
 	const char *k;
 	void *pv;
 	int ret;
@@ -49,12 +51,12 @@ int cmd_config(struct ctl *c, int argc, char **argv)
 			c->state_file, strerror(-ret));
 		return 1;
 	}
+	read_state(c->state_file, &ast);
+	out_init(&o, c->json);
 	if (c->json) {
-		km_json_init(&j, stdout);
-		km_json_obj(&j, NULL);
 		while (km_strmap_next(&st, &i, &k, &pv))
-			km_json_str(&j, k, pv);
-		km_json_end(&j, '}');
+			km_json_str(&o.j, k, pv);
+		show_not_enforced_full(&o, &ast);
 	} else if (!st.len) {
 		printf("kmeshd is not using xDS (its config is a file: see 'kmeshctl status')\n");
 	} else {
@@ -71,7 +73,9 @@ int cmd_config(struct ctl *c, int argc, char **argv)
 			printf("%-5s %-20.20s %-20.20s %9s %6s %6s  %s\n", types[t], val[0],
 			       val[1], val[2], val[3], val[4], val[5]);
 		}
+		show_not_enforced_full(&o, &ast);
 	}
+	out_done(&o);
 	for (i = 0; km_strmap_next(&st, &i, &k, &pv);)
 		free(pv);
 	km_strmap_free(&st);

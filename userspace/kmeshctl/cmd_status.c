@@ -61,6 +61,9 @@ static void state_line(const char *key, const char *v, void *arg)
 	else if (!strcmp(key, KM_ST_DNS "status"))
 		(*(!strcmp(v, "ok") ? &st->dns_ok : !strcmp(v, "failing") ?
 		   &st->dns_failing : &st->dns_pending))++;
+	else if (!strcmp(key, KM_ST_STRICT))
+		st->strict = !strcmp(v, "1");
+
 	/* xds_<type>_nacked=1 */
 	else if (!strncmp(key, KM_ST_XDS, 4) && strlen(key) == 14 &&
 		 !strcmp(key + 7, "_nacked") && !strcmp(v, "1"))
@@ -153,6 +156,8 @@ static void show_not_enforced(struct ctl_out *o, const struct status *s)
 		out_end(o, '}');
 	}
 	out_end(o, ']');
+	if (s->running)
+		show_not_enforced_warnings(o, st);
 }
 
 static void show_agent(struct ctl_out *o, struct ctl *c, const struct status *s)

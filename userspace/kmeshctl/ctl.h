@@ -58,7 +58,7 @@ int count_slot(int fd, size_t ksz, size_t off, __u8 slot);
 
 /* The agent's report (kmeshd.state): "key=value" lines. */
 #define KM_STATE_MAX_L7 64
-#define KM_STATE_MAX_NE 16
+#define KM_STATE_MAX_NE 32
 
 struct agent_state {
 	bool present;
@@ -76,9 +76,10 @@ struct agent_state {
 	char xds_nacked[64];	/* xDS types whose last response was NACKed */
 	/* names of DNS clusters by dns_status: ok, failing, pending */
 	int dns_ok, dns_failing, dns_pending;
+	bool strict;		/* kmeshd --strict */
 	/* accepted, not enforced: kind, count, example (state.h) */
 	int n_ne;
-	struct {
+	struct agent_notenf {
 		char kind[64];
 		unsigned long count;
 		char example[KM_NAME_MAX];
@@ -86,6 +87,12 @@ struct agent_state {
 };
 
 void read_state(const char *path, struct agent_state *st);
+/* What kmeshd accepts without enforcing it (not_enforced.c): a warning
+ * line per security kind (status), the list with what each kind is
+ * (config). */
+struct ctl_out;
+void show_not_enforced_warnings(struct ctl_out *o, const struct agent_state *st);
+void show_not_enforced_full(struct ctl_out *o, const struct agent_state *st);
 /* Why HTTP listeners are served as L4 right now, or NULL when kmesh.ko
  * routes them (cmd_status.c). */
 struct km_kmod_info;

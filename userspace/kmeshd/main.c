@@ -38,6 +38,7 @@
 #include "dns.h"
 #include "kmod.h"
 #include "lbstat.h"
+#include "authz.h"
 #include "enroll.h"
 #include "maps.h"
 #include "not_enforced.h"
@@ -878,6 +879,8 @@ static int setup_xds(struct kmeshd *d, const char *addr, const char *pod_ip,
 	n->node_name = pick(n->node_name, "NODE_NAME", fn->node_name);
 	n->labels = pick(n->labels, "ISTIO_LABELS", fn->labels);
 	n->instance_ips = pod_ip ? pod_ip : fn->instance_ips;
+	n->name = pod_name;
+	n->service_account = pick(n->service_account, "SERVICE_ACCOUNT", NULL);
 	if (!n->id) {
 		if (!pod_ip || !pod_name || !n->namespace_) {
 			fprintf(stderr, "kmeshd: --xds needs the node id: --node-id, node.id in the config file, or --pod-ip, --pod-name and --pod-namespace (or $INSTANCE_IP, $POD_NAME, $POD_NAMESPACE)\n");
@@ -886,6 +889,15 @@ static int setup_xds(struct kmeshd *d, const char *addr, const char *pod_ip,
 		snprintf(id, sizeof(id), "sidecar~%s~%s.%s~%s.svc.cluster.local",
 			 pod_ip, pod_name, n->namespace_, n->namespace_);
 		n->id = id;
+	}
+	km_authz_set_instance_ips(n->instance_ips);
+	if (!km_authz_instance_ips() && n->id) {
+		/* Istio's node id: TYPE~IP~POD.NS~DOMAIN */
+		const char *ip = strchr(n->id, '~');
+		char buf[64];
+
+		if (ip && sscanf(ip + 1, "%63[^~]", buf) == 1)
+			km_authz_set_instance_ips(buf);
 	}
 	snprintf(d->source_buf, sizeof(d->source_buf), "xds %s", addr);
 	d->source = d->source_buf;
@@ -905,12 +917,17 @@ static void usage(FILE *f)
 		"      --xds HOST:PORT  take the config from an xDS (ADS over gRPC) server: istiod:15010\n"
 		"                       (plaintext h2c), or istiod.istio-system.svc:15012 with --xds-ca\n"
 		"                       (TLS); --xds-address is the same flag\n"
-		"      --xds-delta      use Delta ADS instead of state of the world\n");
+		"      --xds-delta      use Delta ADS instead of state of the world\n"
+		"      --strict         refuse (NACK) what kmesh would accept without enforcing it\n"
+		"                       (timeouts, retries, telemetry, Istio mTLS, ...: kmeshctl config)\n");
 	xds_tls_usage(f);
 	fprintf(f,
 		"      --node-id ID     xDS node id (default sidecar~POD_IP~POD.NS~NS.svc.cluster.local)\n"
 		"      --pod-ip IP --pod-name NAME --pod-namespace NS --cluster-id ID\n"
-		"      --istio-version V --node-name NAME --labels k=v,k=v\n"
+		"      --istio-version V --node-name NAME --labels k=v,k=v --service-account SA\n"
+		"                       (else $INSTANCE_IP, $POD_NAME, $POD_NAMESPACE, $SERVICE_ACCOUNT,\n"
+		"                       $CLUSTER_ID, $ISTIO_VERSION, $NODE_NAME, $ISTIO_LABELS; every\n"
+		"                       $ISTIO_META_<KEY> is sent as metadata KEY, as istio-agent does)\n"
 		"                       node metadata; default from $INSTANCE_IP, $POD_NAME,\n"
 		"                       $POD_NAMESPACE, $CLUSTER_ID, $ISTIO_VERSION, $NODE_NAME, $ISTIO_LABELS,\n"
 		"                       else the config file's node (id, cluster, metadata)\n"
@@ -949,6 +966,7 @@ int main(int argc, char **argv)
 		{ "dns-server", required_argument, NULL, 1010 },
 		{ "xds", required_argument, NULL, 'X' },
 		{ "xds-delta", no_argument, NULL, 'D' },
+		{ "strict", no_argument, NULL, 1020 },
 		{ "xds-address", required_argument, NULL, 'X' },
 		{ "xds-ca", required_argument, NULL, KMD_XDS_TLS_OPT },
 		{ "xds-san", required_argument, NULL, KMD_XDS_TLS_OPT + 1 },
@@ -963,6 +981,7 @@ int main(int argc, char **argv)
 		{ "istio-version", required_argument, NULL, 1005 },
 		{ "node-name", required_argument, NULL, 1006 },
 		{ "labels", required_argument, NULL, 1007 },
+		{ "service-account", required_argument, NULL, 1021 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		KM_TEL_LONG_OPTS,
@@ -1024,6 +1043,8 @@ int main(int argc, char **argv)
 		case 1007: d.xds.node.labels = optarg; break;
 		case 1008: sockmap = true; break;
 		case 1010: d.dns_server = optarg; break;
+		case 1020: d.xds.strict = true; break;
+		case 1021: d.xds.node.service_account = optarg; break;
 		case KMD_XDS_TLS_OPT ... KMD_XDS_TLS_OPT + KMD_XDS_TLS_NOPTS - 1:
 			xds_tls_flag(&xt, c, optarg); break;
 		case 'v': verbose = 1; break;

@@ -162,6 +162,29 @@ static int name_rows(struct cc *c, struct chain_ref *ref)
 
 /* ---- targets ---------------------------------------------------------------- */
 
+#define KM_MAX_INSTANCE_IPS 16
+static struct km_ip inst_ips[KM_MAX_INSTANCE_IPS];
+static size_t n_inst;
+
+void km_authz_set_instance_ips(const char *csv)
+{
+	char buf[1024], *tok, *save = NULL;
+
+	n_inst = 0;
+	if (!csv)
+		return;
+	snprintf(buf, sizeof(buf), "%s", csv);
+	for (tok = strtok_r(buf, ", ", &save); tok && n_inst < KM_MAX_INSTANCE_IPS;
+	     tok = strtok_r(NULL, ", ", &save))
+		if (!km_ip_parse(tok, &inst_ips[n_inst]))
+			n_inst++;
+}
+
+size_t km_authz_instance_ips(void)
+{
+	return n_inst;
+}
+
 static void key_of(const struct km_ip *ip, uint16_t port,
 		   struct km_authz_key *k)
 {
@@ -237,14 +260,33 @@ static int collect(struct cc *c, const struct km_model *m)
 			if (ret)
 				return ret;
 			for (size_t a = 0; a < l->n_addrs; a++) {
-				struct km_authz_key k;
+				const struct km_ip *ip = &l->addrs[a];
+				bool own = l->direction == KM_DIR_INBOUND &&
+					   km_ip_unspecified(ip) && n_inst;
 
-				if (!chain_holds(ch, &l->addrs[a]))
+				/* an inbound wildcard protects this workload's
+				 * own addresses of its family, not every one */
+				for (size_t w = 0; own && w < n_inst; w++) {
+					struct km_authz_key k;
+
+					if (inst_ips[w].family != ip->family ||
+					    !chain_holds(ch, &inst_ips[w]))
+						continue;
+					key_of(&inst_ips[w], port, &k);
+					ret = add_to_target(c, &k, c->n_chains);
+					if (ret)
+						return ret;
+				}
+				if (own || !chain_holds(ch, ip))
 					continue;
-				key_of(&l->addrs[a], port, &k);
-				ret = add_to_target(c, &k, c->n_chains);
-				if (ret)
-					return ret;
+				{
+					struct km_authz_key k;
+
+					key_of(ip, port, &k);
+					ret = add_to_target(c, &k, c->n_chains);
+					if (ret)
+						return ret;
+				}
 			}
 			c->n_chains++;
 		}
@@ -595,6 +637,10 @@ int km_authz_compile(const struct km_model *m, struct km_authz_records *r,
 	int ret;
 
 	memset(r, 0, sizeof(*r));
+	/* a config file's own node (YAML) names the workload's addresses;
+	 * an xDS model has none, kmeshd sets them from its node */
+	if (m->node.instance_ips)
+		km_authz_set_instance_ips(m->node.instance_ips);
 	ret = collect(&c, m);
 	if (ret || !c.n_targets)
 		goto out;

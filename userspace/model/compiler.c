@@ -489,7 +489,8 @@ static void narrow(bool *alive, const int *score, size_t n)
  * @ip:@port, HTTP (sniffed http/1.1 or h2c) or not, in Envoy's order:
  * destination_port, prefix_ranges, transport_protocol,
  * application_protocols, source_type (resources.c dropped the chains such
- * traffic can never take). NULL: no chain, the connect is left alone.
+ * traffic can never take), else the default_filter_chain. NULL: no chain,
+ * the connect is left alone.
  */
 static const struct km_m_chain *chain_pick(const struct km_m_listener *l,
 					   const struct km_ip *ip,
@@ -500,7 +501,7 @@ static const struct km_m_chain *chain_pick(const struct km_m_listener *l,
 	int level;
 
 	for (i = 0; i < n; i++)
-		alive[i] = true;
+		alive[i] = !l->chains[i].fallback;
 	for (level = 0; level < 5; level++) {
 		for (i = 0; i < n; i++) {
 			const struct km_m_chain *ch = &l->chains[i];
@@ -533,6 +534,10 @@ static const struct km_m_chain *chain_pick(const struct km_m_listener *l,
 	}
 	for (i = 0; i < n; i++)
 		if (alive[i])
+			return &l->chains[i];
+	/* no match: Envoy's default_filter_chain, if there is one */
+	for (i = 0; i < n; i++)
+		if (l->chains[i].fallback)
 			return &l->chains[i];
 	return NULL;
 }

@@ -287,6 +287,8 @@ struct km_m_chain {
 	struct km_m_action tcp;	/* KM_CHAIN_TCP_PROXY */
 	struct km_m_route_config routes;	/* KM_CHAIN_HTTP, inline */
 	char *rds_name;		/* KM_CHAIN_HTTP via rds (xDS) */
+	/* Listener.default_filter_chain: taken when no chain's match does */
+	bool fallback;
 	uint32_t not_enforced;	/* enum km_not_enforced: HTTP filters */
 	/* RBAC filters, in filter order (authz.h) */
 	size_t n_authz;

@@ -36,6 +36,7 @@
 /* repeated: "KIND COUNT EXAMPLE" of what the applied config asks for and
  * kmesh accepts without enforcing (model/not_enforced.c) */
 #define KM_ST_NOT_ENFORCED "not_enforced"
+#define KM_ST_STRICT "strict"		/* 1: kmeshd --strict refuses those */
 
 /* The xDS client's keys: KM_ST_XDS then a general key, or then
  * "<type>_<field>" for each of KM_STATE_XDS_TYPES. kmeshctl config prints

@@ -8,10 +8,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ads.h"
 #include "state.h"
 #include "grpc.h"
+#include "notenf.h"
 #include "grpc_frame.h"
 #include "resources.h"
 #include "strmap.h"
@@ -42,6 +44,7 @@ static const struct {
 /* One accepted (or candidate) resource. */
 struct ads_res {
 	char *version;			/* Delta: per-resource version */
+	struct km_notenf ne;		/* accepted, not enforced */
 	union {
 		struct km_m_cluster cluster;	/* CDS, and EDS's endpoints */
 		struct km_m_listener listener;
@@ -112,6 +115,7 @@ static void res_free(int t, struct ads_res *r)
 	else
 		km_cluster_free(&r->cluster);
 	free(r->version);
+	km_notenf_free(&r->ne);
 	free(r);
 }
 
@@ -126,6 +130,7 @@ static int res_decode(struct km_ads *a, int t, const uint8_t *buf, size_t len,
 
 	if (!r)
 		return -ENOMEM;
+	km_xds_audit_set(&r->ne, a->o.strict);
 	switch (t) {
 	case CDS:
 		ret = km_xds_cluster(buf, len, &r->cluster, &a->skipped, err);
@@ -145,7 +150,9 @@ static int res_decode(struct km_ads *a, int t, const uint8_t *buf, size_t len,
 		*name = r->rc.name;
 		break;
 	}
+	km_xds_audit_set(NULL, false);
 	if (ret == KM_XDS_SKIP) {
+		km_notenf_free(&r->ne);
 		free(r);
 		return ret;
 	}
@@ -162,6 +169,13 @@ static int res_decode(struct km_ads *a, int t, const uint8_t *buf, size_t len,
 }
 
 /* ---- model from the accepted state ---------------------------------------- */
+
+/* An EDS cluster whose endpoints come from its ClusterLoadAssignment. */
+static bool eds_wants(const struct km_m_cluster *c)
+{
+	return c->type == KM_CLUSTER_EDS && !c->has_load_assignment &&
+	       !c->original_dst;
+}
 
 /* Shallow: the arrays are new, their contents borrowed from the resources. */
 static int build_model(struct km_ads *a, struct km_model *m)
@@ -183,7 +197,10 @@ static int build_model(struct km_ads *a, struct km_model *m)
 		struct ads_res *cla;
 
 		*c = ((struct ads_res *)v)->cluster;
-		if (c->has_load_assignment || c->original_dst)
+		/* only an EDS cluster takes a ClusterLoadAssignment: a STATIC
+		 * one without load_assignment (Istio's BlackHoleCluster) has no
+		 * endpoints, whatever EDS holds under its name */
+		if (!eds_wants(c))
 			continue;
 		cla = km_strmap_get(&a->t[EDS].res, k);
 		if (cla) {	/* until EDS arrives: no endpoints, refused */
@@ -256,8 +273,7 @@ static char **wanted(struct km_ads *a, int t, size_t *n)
 		for (size_t c = 0; c < nc; c++) {
 			const char *want = NULL;
 
-			if (t == EDS && !r->cluster.has_load_assignment &&
-			    !r->cluster.original_dst)
+			if (t == EDS && eds_wants(&r->cluster))
 				want = k;
 			else if (t == RDS)
 				want = r->listener.chains[c].rds_name;
@@ -890,14 +906,48 @@ static void struct_add(Google__Protobuf__Struct *st, const char *key,
 	st->fields = f;
 }
 
+static bool struct_has(const Google__Protobuf__Struct *st, const char *key)
+{
+	for (size_t i = 0; i < st->n_fields; i++)
+		if (!strcmp(st->fields[i]->key, key))
+			return true;
+	return false;
+}
+
+/* istio-agent passes every ISTIO_META_<KEY>=value of its environment (a
+ * DaemonSet's or the injected sidecar's: MESH_ID, WORKLOAD_NAME, OWNER,
+ * NETWORK, INTERCEPTION_MODE, ...) on as metadata KEY. */
+static void add_istio_meta_env(Google__Protobuf__Struct *md)
+{
+	static const char prefix[] = "ISTIO_META_";
+
+	for (char **e = environ; *e; e++) {
+		const char *eq = strchr(*e, '=');
+		char key[128];
+		size_t len;
+
+		if (strncmp(*e, prefix, sizeof(prefix) - 1) || !eq)
+			continue;
+		len = eq - *e - (sizeof(prefix) - 1);
+		if (!len || len >= sizeof(key) || !eq[1])
+			continue;
+		memcpy(key, *e + sizeof(prefix) - 1, len);
+		key[len] = 0;
+		if (!struct_has(md, key))
+			struct_add(md, key, str_value(eq + 1));
+	}
+}
+
 static void build_node(struct km_ads *a)
 {
 	const struct km_ads_node *n = &a->o.node;
 	const struct { const char *key, *val; } md[] = {
-		{ "ISTIO_VERSION", n->istio_version },
-		{ "CLUSTER_ID", n->cluster_id },
+		{ "NAME", n->name },
 		{ "NAMESPACE", n->namespace_ },
 		{ "INSTANCE_IPS", n->instance_ips },
+		{ "SERVICE_ACCOUNT", n->service_account },
+		{ "ISTIO_VERSION", n->istio_version },
+		{ "CLUSTER_ID", n->cluster_id },
 		{ "NODE_NAME", n->node_name },
 	};
 
@@ -921,7 +971,7 @@ static void build_node(struct km_ads *a)
 			struct_add(&a->labels, kv, str_value(eq + 1));
 		}
 		free(copy);
-		if (a->labels.n_fields) {
+		if (a->labels.n_fields && !struct_has(&a->md, "LABELS")) {
 			Google__Protobuf__Value *v = calloc(1, sizeof(*v));
 
 			if (v) {
@@ -932,6 +982,7 @@ static void build_node(struct km_ads *a)
 			}
 		}
 	}
+	add_istio_meta_env(&a->md);
 	a->node.metadata = &a->md;
 }
 
@@ -1065,6 +1116,28 @@ put_type(FILE *f, int t, const char *field, const char *fmt, ...)
 	km_state_put(f, k, "%s", val);
 }
 
+/* "not_enforced=KIND COUNT EXAMPLE" per kind, over every accepted
+ * resource (state.h) */
+static void put_not_enforced(const struct km_ads *a, FILE *f)
+{
+	struct km_notenf sum = { 0 };
+
+	for (int t = 0; t < NTYPES; t++) {
+		size_t i = 0;
+		const char *k;
+		void *v;
+
+		while (km_strmap_next(&a->t[t].res, &i, &k, &v))
+			km_notenf_sum(&sum, &((struct ads_res *)v)->ne);
+	}
+	for (int k = 0; k < KM_NK_N; k++)
+		if (sum.count[k])
+			km_state_put(f, KM_ST_NOT_ENFORCED, "%s %u %s",
+				     km_notenf_name(k), sum.count[k],
+				     sum.example[k] ? sum.example[k] : "");
+	km_notenf_free(&sum);
+}
+
 void km_ads_write_state(const struct km_ads *a, FILE *f)
 {
 	struct km_grpc_stats gs = { 0 };
@@ -1086,6 +1159,8 @@ void km_ads_write_state(const struct km_ads *a, FILE *f)
 		(unsigned long long)a->last_apply_ms);
 	put_xds(f, "last_error", "%s", a->last_error);
 	put_xds(f, "node_id", "%s", a->o.node.id ? a->o.node.id : "");
+	km_state_put(f, KM_ST_STRICT, "%d", a->o.strict);
+	put_not_enforced(a, f);
 	for (int t = 0; t < NTYPES; t++) {
 		const struct ads_type_state *ts = &a->t[t];
 

@@ -41,6 +41,10 @@ struct km_ads_node {
 	const char *instance_ips;	/* INSTANCE_IPS: "ip1,ip2" */
 	const char *node_name;		/* NODE_NAME */
 	const char *labels;		/* LABELS: "k=v,k=v" -> a Struct */
+	const char *name;		/* NAME: the pod's (POD_NAME) */
+	const char *service_account;	/* SERVICE_ACCOUNT */
+	/* and, as istio-agent does, every ISTIO_META_<KEY>=value of the
+	 * environment as KEY (the ones above win) */
 };
 
 struct km_ads_opts {
@@ -48,6 +52,7 @@ struct km_ads_opts {
 	uint16_t port;
 	bool delta;			/* DeltaAggregatedResources */
 	uint32_t keepalive_ms;		/* >= 15000 */
+	bool strict;			/* refuse what would not be enforced */
 	struct km_ads_node node;
 	/* istiod's TLS port (15012): see tls.h. NULL: plaintext h2c. */
 	const struct km_tls_opts *tls;

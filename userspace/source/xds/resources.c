@@ -52,9 +52,23 @@
  * plugins; range, gRPC, runtime fraction, TLS context and metadata
  * matchers.
  */
-#include "xds_read.h"
+#include "xds_audit.h"
 
 /* ---- entry points ------------------------------------------------------ */
+
+/* Every field of the resource: enforced, refused or counted
+ * (xds_audit.h); @one: the decoded resource, for --strict. */
+static int audit_named(struct ctx *c, const ProtobufCMessage *m,
+		       const struct km_model *one, const char *kind,
+		       const char *name)
+{
+	char what[WHAT_LEN];
+	int ret;
+
+	what_named(c, what, NULL, kind, name);
+	ret = x_audit(c, m, what);
+	return ret ? ret : x_audit_strict(c, one, what);
+}
 
 static void add_skipped(const struct ctx *c, struct km_xds_skipped *skipped)
 {
@@ -79,6 +93,9 @@ int km_xds_cluster(const uint8_t *buf, size_t len, struct km_m_cluster *out,
 	if (!pc)
 		return x_decode_error(&c, "cluster", KM_TYPE_CLUSTER, buf, len);
 	ret = x_read_cluster(&c, pc, out);
+	if (!ret)
+		ret = audit_named(&c, &pc->base, &(struct km_model){
+			.clusters = out, .n_clusters = 1 }, "cluster", out->name);
 	envoy__config__cluster__v3__cluster__free_unpacked(pc, NULL);
 	if (ret) {
 		km_cluster_free(out);
@@ -113,6 +130,8 @@ int km_xds_cla(const uint8_t *buf, size_t len, char **cluster_name,
 		what_named(&c, cwhat, NULL, "cluster_load_assignment", name);
 		ret = x_read_load_assignment(&c, la, cwhat, out);
 	}
+	if (!ret)
+		ret = x_audit(&c, &la->base, cwhat);
 	envoy__config__endpoint__v3__cluster_load_assignment__free_unpacked(la,
 									    NULL);
 	if (ret) {
@@ -138,6 +157,9 @@ int km_xds_listener(const uint8_t *buf, size_t len, struct km_m_listener *out,
 	if (!pl)
 		return x_decode_error(&c, "listener", KM_TYPE_LISTENER, buf, len);
 	ret = x_read_listener(&c, pl, out);
+	if (!ret)
+		ret = audit_named(&c, &pl->base, &(struct km_model){
+			.listeners = out, .n_listeners = 1 }, "listener", out->name);
 	envoy__config__listener__v3__listener__free_unpacked(pl, NULL);
 	if (ret) {
 		km_listener_free(out);
@@ -164,6 +186,10 @@ int km_xds_route_config(const uint8_t *buf, size_t len,
 	if (!prc)
 		return x_decode_error(&c, "route_config", KM_TYPE_ROUTE, buf, len);
 	ret = x_read_route_config(&c, prc, NULL, true, out);
+	if (!ret)
+		ret = audit_named(&c, &prc->base, &(struct km_model){
+			.route_configs = out, .n_route_configs = 1 },
+			"route_config", out->name);
 	envoy__config__route__v3__route_configuration__free_unpacked(prc, NULL);
 	if (ret) {
 		km_route_config_free(out);

@@ -10,6 +10,7 @@
 #ifndef KM_XDS_RESOURCES_H
 #define KM_XDS_RESOURCES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,12 @@ int km_xds_listener(const uint8_t *buf, size_t len, struct km_m_listener *out,
 /* RouteConfiguration (RDS). */
 int km_xds_route_config(const uint8_t *buf, size_t len,
 			struct km_m_route_config *out, struct km_err *err);
+
+/* Where the next decodes count what they accept without enforcing it
+ * (struct km_notenf, notenf.h), and whether they refuse it instead
+ * (kmeshd --strict). NULL: counted nowhere. See xds_audit.h. */
+struct km_notenf;
+void km_xds_audit_set(struct km_notenf *sink, bool strict);
 
 /* The resource's name without decoding the rest (for NACK messages about a
  * resource that does not decode). NULL if there is none. malloc'd. */

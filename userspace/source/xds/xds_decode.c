@@ -6,6 +6,7 @@ void x_ctx_init(struct ctx *c, struct km_err *err)
 {
 	memset(c, 0, sizeof(*c));
 	km_diag_init(&c->d, err, "xds");
+	x_audit_ctx(c);
 }
 
 /* ---- messages: util/diag.h; the object path names the resource ---------- */

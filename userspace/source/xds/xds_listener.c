@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Listeners and their filter chains from xDS. */
-#include "xds_read.h"
+#include "xds_audit.h"
 #include "authz.h"
 #include "xds_rbac.h"
 
@@ -45,7 +45,7 @@ static int read_hcm(struct ctx *c, const pb_hcm *h, const char *what,
 
 	ch->kind = KM_CHAIN_HTTP;
 	/* fault injection, stats, ...: the data path routes, nothing more
-	 * (fault injection is listed as not enforced); access control is
+	 * (listed as not enforced by kind, xds_audit.c); access control is
 	 * enforced or refused, never skipped */
 	for (size_t i = 0; i < h->n_http_filters; i++) {
 		const pb_http_filter *hf = h->http_filters[i];
@@ -63,9 +63,15 @@ static int read_hcm(struct ctx *c, const pb_hcm *h, const char *what,
 				return ret;
 			continue;
 		}
-		c->skipped.typed_configs++;
-		if (x_is_fault_filter(hf))
+		if (x_is_fault_filter(hf)) {
 			ch->not_enforced |= KM_NE_FAULT;
+			continue;
+		}
+		ret = x_audit_http_filter(c, hf, what);
+		if (ret == 1)
+			c->skipped.typed_configs++;
+		else if (ret)
+			return ret;
 	}
 
 	switch (h->route_specifier_case) {
@@ -86,7 +92,8 @@ static int read_hcm(struct ctx *c, const pb_hcm *h, const char *what,
 }
 
 /* One network filter: tcp_proxy or http_connection_manager by typed_config
- * type URL, access control to xds_rbac.c, anything else skipped. */
+ * type URL, access control to xds_rbac.c, anything else counted by kind
+ * or refused (xds_audit.c). */
 static int read_filter(struct ctx *c, const pb_filter *f, const char *cwhat,
 		       struct km_m_chain *ch)
 {
@@ -106,8 +113,11 @@ static int read_filter(struct ctx *c, const pb_filter *f, const char *cwhat,
 		/* access control is enforced or refused, never skipped */
 		return km_xds_authz_filter(f->name, tc, cwhat, ch, c->d.err);
 	} else {
-		c->skipped.filters++;
-		return 0;
+		/* counted, refused, or (1) RBAC's own rule */
+		ret = x_audit_net_filter(c, f, cwhat);
+		if (ret == 1)
+			c->skipped.filters++;
+		return ret == 1 ? 0 : ret;
 	}
 	if (ch->kind)
 		return x_fail(c, cwhat,
@@ -122,6 +132,8 @@ static int read_filter(struct ctx *c, const pb_filter *f, const char *cwhat,
 			return x_fail(c, fwhat, "cannot decode typed_config (%zu bytes)",
 				    tc->value.len);
 		ret = read_tcp_proxy(c, t, fwhat, ch);
+		if (!ret)
+			ret = x_audit(c, &t->base, fwhat);
 		envoy__extensions__filters__network__tcp_proxy__v3__tcp_proxy__free_unpacked(
 			t, NULL);
 	} else {
@@ -132,6 +144,8 @@ static int read_filter(struct ctx *c, const pb_filter *f, const char *cwhat,
 			return x_fail(c, fwhat, "cannot decode typed_config (%zu bytes)",
 				    tc->value.len);
 		ret = read_hcm(c, h, fwhat, ch);
+		if (!ret)
+			ret = x_audit(c, &h->base, fwhat);
 		envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__free_unpacked(
 			h, NULL);
 	}
@@ -238,8 +252,12 @@ static int read_chain(struct ctx *c, const pb_chain *pc, const char *lwhat,
 	char cwhat[WHAT_LEN];
 	int ret;
 
-	what_index(cwhat, lwhat, "filter_chains", idx);
+	if (idx == SIZE_MAX)	/* the default_filter_chain */
+		what_fmt(cwhat, "%s: default_filter_chain", lwhat);
+	else
+		what_index(cwhat, lwhat, "filter_chains", idx);
 	ch->src = xds_src;
+	ch->fallback = idx == SIZE_MAX;
 	if (!pc->n_filters)
 		return x_fail(c, cwhat,
 			    "filters is empty, needs a tcp_proxy or http_connection_manager filter");
@@ -337,8 +355,10 @@ int x_read_listener(struct ctx *c, const pb_listener *pl,
 			 struct km_m_listener *l)
 {
 	char lwhat[WHAT_LEN], cwhat[WHAT_LEN];
-	/* orig: the filter_chains index of each kept chain */
-	size_t nc = pl->n_filter_chains, kept = 0, *orig = NULL;
+	/* orig: the filter_chains index of each kept chain; the
+	 * default_filter_chain, if any, is read last as index SIZE_MAX */
+	size_t nc = pl->n_filter_chains + !!pl->default_filter_chain, kept = 0,
+	       *orig = NULL;
 	int ret;
 
 	ret = x_str_at(c, pl->name, "listener", "name", KM_NAME_MAX, false,
@@ -348,6 +368,9 @@ int x_read_listener(struct ctx *c, const pb_listener *pl,
 	l->src = xds_src;
 	what_named(c, lwhat, NULL, "listener", l->name);
 	ret = read_direction(c, pl, lwhat, l);
+	/* istiod before traffic_direction named it: never served either */
+	c->inbound = l->direction == KM_DIR_INBOUND ||
+		     !strcmp(l->name, "virtualInbound");
 	if (!ret)
 		ret = read_listener_addrs(c, pl, lwhat, l);
 	if (ret)
@@ -365,17 +388,18 @@ int x_read_listener(struct ctx *c, const pb_listener *pl,
 	l->n_chains = nc;
 	for (size_t i = 0; i < nc; i++) {
 		struct km_m_chain *ch = &l->chains[kept];
-		bool served = false;
+		bool dflt = i == pl->n_filter_chains, served = false;
 
-		ret = read_chain(c, pl->filter_chains[i], lwhat, i, ch,
-				 &served);
+		ret = read_chain(c, dflt ? pl->default_filter_chain :
+				 pl->filter_chains[i], lwhat, dflt ? SIZE_MAX : i,
+				 ch, &served);
 		if (ret)
 			goto out;
 		if (!served) {
 			memset(ch, 0, sizeof(*ch));
 			continue;
 		}
-		for (size_t j = 0; j < kept; j++) {
+		for (size_t j = 0; j < kept && !dflt; j++) {
 			if (!same_match(&l->chains[j], ch))
 				continue;
 			what_index(cwhat, lwhat, "filter_chains", i);
@@ -387,6 +411,9 @@ int x_read_listener(struct ctx *c, const pb_listener *pl,
 		orig[kept++] = i;
 	}
 	l->n_chains = kept;
+	ret = x_audit_listener(c, l, lwhat);
+	if (ret)
+		goto out;
 	/* an inbound listener is kept whatever its chains: it serves nothing
 	 * (no frontend) but is listed, and authorization will read it */
 	if (!kept && l->direction != KM_DIR_INBOUND) {

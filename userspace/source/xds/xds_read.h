@@ -88,10 +88,17 @@ typedef Google__Protobuf__UInt32Value pb_u32;
 /* xDS objects have no line: the object path names the resource */
 static const struct km_src xds_src = { .file = "xds", .line = 0 };
 
+struct km_notenf;
+
 struct ctx {
 	struct km_diag d;	/* messages: util/diag.h */
 	/* counted here, added to the caller's only on success */
 	struct km_xds_skipped skipped;
+	/* accepted but not enforced (xds_audit.h): where it is counted,
+	 * whether it is refused instead (--strict); inbound: the listener
+	 * being read is INBOUND (never served) */
+	struct km_notenf *ne;
+	bool strict, inbound;
 };
 
 #define oom(c) km_diag_oom(&(c)->d)
@@ -99,6 +106,9 @@ struct ctx {
 #define what_fmt km_what_fmt
 #define what_named(c, ...) km_what_named(&(c)->d, __VA_ARGS__)
 #define what_index km_what_index
+
+/* xds_audit.c: the audit's settings into a new context */
+void x_audit_ctx(struct ctx *c);
 
 /* xds_decode.c */
 int x_no_unknown_fields(struct ctx *c, const ProtobufCMessage *m,
