@@ -76,7 +76,7 @@ log_flags=()
 start_kmeshd "${log_flags[@]}"
 for _ in $(seq 100); do [ -s "$WORK/srv.ready" ] && break; sleep 0.05; done
 "$KM_BUILD/kmeshctl" --pin-root "$PIN" --state-file "$WORK/state/kmeshd.state" \
-	enroll "$B/mesh" --namespace default --workload bench-client >/dev/null
+	enroll "$B/mesh" --namespace default --workload bench-client --service-account bench >/dev/null
 
 echo "# kmesh telemetry benchmark: $(uname -r), $(nproc) CPUs, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "# wrk -c$CONNS newconn, ${DURATION}s per run, $ROUNDS alternating rounds; access log: $([ "$ACCESS_LOG" = 1 ] && echo on || echo off)"
