@@ -77,8 +77,11 @@ kmeshd_start() {
 	# shellcheck disable=SC2086	# KMESHD_ARGS: extra options, split
 	kmeshd -v ${KMESHD_ARGS:-} --config "$KM_CONF" --cgroup /sys/fs/cgroup > /tmp/kmeshd.log 2>&1 &
 	KMESHD_PID=$!
-	# TCG is slow: loading and attaching takes a few seconds
-	n=300
+	# TCG is slow: loading and attaching takes a few seconds, and the
+	# debug kernel's verifier (KASAN, lockdep) many times that: the wait
+	# scales as the case timeouts do (kmvm_timeout_scale, tests/vm/init)
+	scale=$(sed -n 's/.*kmvm_timeout_scale=\([0-9][0-9]*\).*/\1/p' /proc/cmdline)
+	n=$((300 * ${scale:-1}))
 	while ! l4_state_gen1; do
 		if ! l4_kmeshd_alive; then
 			# libbpf's and the verifier's lines, then kmeshd's verdict
@@ -87,7 +90,7 @@ kmeshd_start() {
 			fail "kmeshd exited before generation=1: $(cat /tmp/kmeshd.why)"
 		fi
 		n=$((n - 1))
-		[ $n -gt 0 ] || fail "kmeshd: no generation=1 after 30 s: $(tail -n 3 /tmp/kmeshd.log)"
+		[ $n -gt 0 ] || fail "kmeshd: no generation=1 after $((30 * ${scale:-1})) s: $(tail -n 3 /tmp/kmeshd.log)"
 		sleep 0.1
 	done
 	mkdir -p "$KM_APP"
