@@ -24,7 +24,7 @@
 # Also one host case: dkms-build (dkms/dkms.sh install/remove for 6.12).
 #
 #   KM_VM_CACHE=DIR            kernel cache (default /var/cache/kmesh-vm)
-#   KM_VM_BOOT_TIMEOUT=SECS    wall-clock bound of one boot (default 240)
+#   KM_VM_BOOT_TIMEOUT=SECS    wall-clock bound of one boot (default 600: the 6.12 boot runs 27 cases)
 #   KM_VM_ONLY="6.12"          boot only these
 #   KM_VM_NO_DKMS=1            leave out the dkms-build case
 #   KM_VM_KEEP=1               keep the work directory (initramfs, console logs)
@@ -39,7 +39,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 
 CACHE=${KM_VM_CACHE:-/var/cache/kmesh-vm}
-BOOT_TIMEOUT=${KM_VM_BOOT_TIMEOUT:-240}
+BOOT_TIMEOUT=${KM_VM_BOOT_TIMEOUT:-600}
 L7_KVER=${KVER:-6.12.95+deb12-amd64}	# the Makefile's KVER
 BOOTS=${KM_VM_ONLY:-6.12 6.1 7.x trixie 6.12-debug}
 # Boots whose kernel comes from a module-matrix chroot: label -> suite
