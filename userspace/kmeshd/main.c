@@ -1150,6 +1150,9 @@ int main(int argc, char **argv)
 	       peer_vip == KM_PEER_COOKIE ? "" :
 	       peer_vip == KM_PEER_STORAGE ? "; getpeername's VIP in socket storage (--peer-vip storage)" :
 	       "; getpeername shows endpoints (--peer-vip off)");
+	if (rep.verified_max)
+		logmsg(LOG_INFO, "verifier: at most %u instructions processed for one program (%s; the kernel's limit is 1000000)",
+		       rep.verified_max, rep.verified_max_prog);
 
 	ret = km_control_open(&d.ctl, &(struct km_control_opts){
 				      .state_dir = d.state_dir, .pin_root = d.pin_root,
