@@ -13,7 +13,9 @@
  *
  * Serves envoy.service.discovery.v3.AggregatedDiscoveryService
  * (StreamAggregatedResources = state of the world, DeltaAggregatedResources
- * = incremental). Port 0 (the default) picks a free one. Prints "listening
+ * = incremental), Envoy's types and Istio's ambient API (istio.security.
+ * Authorization, istio.workload.Address: tests/xds/istio, verbatim from
+ * istio/ztunnel's proto/). Port 0 (the default) picks a free one. Prints "listening
  * PORT" and "control PORT" on stdout; --ready-file gets the xDS port once
  * both are up. --init FILE: {"<type URL or cds|eds|lds|rds>": [resources]}
  * set before listening. --delta-report-missing: delta subscriptions to names
@@ -110,6 +112,7 @@ const CORE_FILES = [
 	'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
 	'envoy/extensions/filters/http/router/v3/router.proto',
 ];
+const ISTIO_FILES = ['authorization.proto', 'workload.proto'];
 const EXTRA_FILES = [
 	'xds/type/v3/typed_struct.proto',
 	'udpa/type/v1/typed_struct.proto',
@@ -206,9 +209,15 @@ function loadProtos(opts = {}) {
 	root.resolvePath = (origin, target) => {
 		if (isCommon(target))
 			return target;
-		return resolve(target) || target;
+		/* Istio's protos import each other by bare file name */
+		const local = origin && path.isAbsolute(origin) ?
+			path.join(path.dirname(origin), target) : null;
+		return resolve(target) || (local && fs.existsSync(local) ? local : target);
 	};
 	root.loadSync(files, { keepCase: true });
+	/* Istio's ambient API, verbatim from istio/ztunnel (tests/xds/istio) */
+	root.loadSync(ISTIO_FILES.map((f) => path.join(__dirname, 'istio', f)),
+		{ keepCase: true });
 	root.resolveAll();
 
 	/* The service definition, through proto-loader with the options the
@@ -601,13 +610,16 @@ const T = {
 	EDS: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
 	LDS: 'type.googleapis.com/envoy.config.listener.v3.Listener',
 	RDS: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
+	AUTHZ: 'type.googleapis.com/istio.security.Authorization',
+	ADDR: 'type.googleapis.com/istio.workload.Address',
 };
 const ALIASES = {
 	cds: T.CDS, cluster: T.CDS, eds: T.EDS, cla: T.EDS, endpoint: T.EDS,
 	lds: T.LDS, listener: T.LDS, rds: T.RDS, route: T.RDS,
+	authorization: T.AUTHZ, address: T.ADDR,
 };
 /* types where an empty resource_names list means "all" (wildcard) */
-const WILDCARD_TYPES = new Set([T.CDS, T.LDS]);
+const WILDCARD_TYPES = new Set([T.CDS, T.LDS, T.AUTHZ, T.ADDR]);
 
 function normType(t) {
 	if (typeof t !== 'string' || !t)
@@ -724,9 +736,16 @@ function main() {
 		}
 		return s;
 	};
+	/* istiod's names: "ns/name" for a policy, the uid for a workload,
+	 * "ns/hostname" for a service */
 	const nameOf = (t, obj) => {
 		if (t === T.EDS)
 			return obj.cluster_name;
+		if (t === T.AUTHZ)
+			return obj.name && `${obj.namespace}/${obj.name}`;
+		if (t === T.ADDR)
+			return obj.workload ? obj.workload.uid :
+				obj.service && `${obj.service.namespace}/${obj.service.hostname}`;
 		return obj.name;
 	};
 

@@ -886,7 +886,8 @@ static int setup_xds(struct kmeshd *d, const char *addr, const char *pod_ip,
 			fprintf(stderr, "kmeshd: --xds needs the node id: --node-id, node.id in the config file, or --pod-ip, --pod-name and --pod-namespace (or $INSTANCE_IP, $POD_NAME, $POD_NAMESPACE)\n");
 			return 2;
 		}
-		snprintf(id, sizeof(id), "sidecar~%s~%s.%s~%s.svc.cluster.local",
+		snprintf(id, sizeof(id), "%s~%s~%s.%s~%s.svc.cluster.local",
+			 d->xds.workload ? "ztunnel" : "sidecar",
 			 pod_ip, pod_name, n->namespace_, n->namespace_);
 		n->id = id;
 	}
@@ -918,11 +919,16 @@ static void usage(FILE *f)
 		"                       (plaintext h2c), or istiod.istio-system.svc:15012 with --xds-ca\n"
 		"                       (TLS); --xds-address is the same flag\n"
 		"      --xds-delta      use Delta ADS instead of state of the world\n"
+		"      --xds-mode MODE  envoy (default: Listeners, Clusters, Routes as a sidecar gets\n"
+		"                       them) or workload (Istio's ambient API as ztunnel gets it:\n"
+		"                       Authorization and Address over Delta ADS, the policies\n"
+		"                       enforced on this node's workloads, --node-name; docs/authz.md)\n"
 		"      --strict         refuse (NACK) what kmesh would accept without enforcing it\n"
 		"                       (timeouts, retries, telemetry, Istio mTLS, ...: kmeshctl config)\n");
 	xds_tls_usage(f);
 	fprintf(f,
-		"      --node-id ID     xDS node id (default sidecar~POD_IP~POD.NS~NS.svc.cluster.local)\n"
+		"      --node-id ID     xDS node id (default sidecar~POD_IP~POD.NS~NS.svc.cluster.local,\n"
+		"                       ztunnel~... in workload mode)\n"
 		"      --pod-ip IP --pod-name NAME --pod-namespace NS --cluster-id ID\n"
 		"      --istio-version V --node-name NAME --labels k=v,k=v --service-account SA\n"
 		"                       (else $INSTANCE_IP, $POD_NAME, $POD_NAMESPACE, $SERVICE_ACCOUNT,\n"
@@ -966,6 +972,7 @@ int main(int argc, char **argv)
 		{ "dns-server", required_argument, NULL, 1010 },
 		{ "xds", required_argument, NULL, 'X' },
 		{ "xds-delta", no_argument, NULL, 'D' },
+		{ "xds-mode", required_argument, NULL, 1022 },
 		{ "strict", no_argument, NULL, 1020 },
 		{ "xds-address", required_argument, NULL, 'X' },
 		{ "xds-ca", required_argument, NULL, KMD_XDS_TLS_OPT },
@@ -1044,6 +1051,15 @@ int main(int argc, char **argv)
 		case 1008: sockmap = true; break;
 		case 1010: d.dns_server = optarg; break;
 		case 1020: d.xds.strict = true; break;
+		case 1022:
+			if (strcmp(optarg, "envoy") && strcmp(optarg, "workload")) {
+				fprintf(stderr, "kmeshd: --xds-mode '%s': envoy or workload\n", optarg);
+				return 2;
+			}
+			/* ztunnel's types exist over Delta only */
+			d.xds.workload = !strcmp(optarg, "workload");
+			d.xds.delta |= d.xds.workload;
+			break;
 		case 1021: d.xds.node.service_account = optarg; break;
 		case KMD_XDS_TLS_OPT ... KMD_XDS_TLS_OPT + KMD_XDS_TLS_NOPTS - 1:
 			xds_tls_flag(&xt, c, optarg); break;
@@ -1169,9 +1185,12 @@ int main(int argc, char **argv)
 			logmsg(LOG_ERR, "xDS: %s", err.msg);
 			return 1;
 		}
-		logmsg(LOG_INFO, "xDS: %s ADS to %s as node '%s'; generation %llu serves until the first response",
-		       d.xds.delta ? "Delta" : "state-of-the-world", d.source,
-		       d.xds.node.id, (unsigned long long)d.generation);
+		logmsg(LOG_INFO, "xDS: %s ADS%s to %s as node '%s'; generation %llu serves until the first response",
+		       d.xds.delta ? "Delta" : "state-of-the-world",
+		       d.xds.workload ? " (workload mode: Istio's Authorization and Address)" : "",
+		       d.source, d.xds.node.id, (unsigned long long)d.generation);
+		if (d.xds.workload && !(d.xds.node.node_name && *d.xds.node.node_name))
+			logmsg(LOG_WARN, "xDS: workload mode without --node-name (or $NODE_NAME): the policies of every workload istiod sends apply to this node's connects to it");
 		write_state(&d);
 	} else {
 		apply_config(&d);

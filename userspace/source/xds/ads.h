@@ -17,6 +17,8 @@
  *  - CDS and LDS are full state (a missing resource is deleted); EDS and RDS
  *    updates may be partial (SotW: only the names sent change; Delta:
  *    removed_resources);
+ *  - workload mode (opts.workload): Authorization and Address only, both
+ *    wildcard Delta subscriptions, no CDS/LDS;
  *  - on GOAWAY, reset or server restart: reconnect with jittered exponential
  *    backoff and resubscribe everything; the last config keeps serving
  *    meanwhile.
@@ -51,6 +53,11 @@ struct km_ads_opts {
 	const char *host;
 	uint16_t port;
 	bool delta;			/* DeltaAggregatedResources */
+	/* Istio's ambient API instead of Envoy's (docs/authz.md): Delta
+	 * subscriptions to istio.security.Authorization and
+	 * istio.workload.Address, as ztunnel makes; policies enforced on the
+	 * workloads whose node is node.node_name. Needs delta. */
+	bool workload;
 	uint32_t keepalive_ms;		/* >= 15000 */
 	bool strict;			/* refuse what would not be enforced */
 	struct km_ads_node node;
