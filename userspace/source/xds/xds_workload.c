@@ -88,7 +88,7 @@ static int unknown_fields(struct dc *c, const ProtobufCMessage *m,
 {
 	if (!m->n_unknown_fields)
 		return 0;
-	return poison(c, "%s%sfield %u, unknown to kmesh", path,
+	return poison(c, "%s%sfield %u (unknown to kmesh)", path,
 		      *path ? ": " : "", (unsigned int)m->unknown_fields[0].tag);
 }
 
@@ -480,9 +480,9 @@ static int policy_level(struct dc *c, const pb_authz *a)
 
 	if (!ret && a->action != ISTIO__SECURITY__ACTION__ALLOW &&
 	    a->action != ISTIO__SECURITY__ACTION__DENY)
-		ret = poison(c, "action %d, unknown to kmesh", (int)a->action);
+		ret = poison(c, "action %d (unknown to kmesh)", (int)a->action);
 	if (!ret && a->scope > ISTIO__SECURITY__SCOPE__WORKLOAD_SELECTOR)
-		ret = poison(c, "scope %d, unknown to kmesh (taken as GLOBAL)",
+		ret = poison(c, "scope %d (unknown to kmesh, taken as GLOBAL)",
 			     (int)a->scope);
 	if (!ret && a->n_extensions)
 		ret = poison(c, "extensions[0] '%.64s'", a->extensions[0]->name);
