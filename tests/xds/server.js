@@ -672,7 +672,7 @@ function parseArgs(argv) {
 			o.tokenFile = next();
 		else if (a === '--help' || a === '-h') {
 			process.stdout.write(fs.readFileSync(__filename, 'utf8')
-				.split('\n').slice(2, 49).join('\n') + '\n');
+				.split('\n').slice(2, 50).join('\n') + '\n');
 			process.exit(0);
 		} else
 			throw new Error(`unknown argument ${a}`);
