@@ -24,14 +24,12 @@
  * weight / (active + 1), compared as cross products; weights < 2^31 and
  * counts < 2^32 keep them inside 64 bits. */
 static __always_inline int km_lr_better(const struct km_cluster *c,
-					const struct km_endpoint *ep, __u64 a,
-					const struct km_endpoint *best,
-					__u64 best_a)
+					__u32 weight, __u64 a,
+					__u32 best_weight, __u64 best_a)
 {
 	if (!c->weighted)
 		return a < best_a;
-	return (__u64)ep->weight * (best_a + 1) >
-	       (__u64)best->weight * (a + 1);
+	return (__u64)weight * (best_a + 1) > (__u64)best_weight * (a + 1);
 }
 
 /*
@@ -43,20 +41,25 @@ static __always_inline int km_lr_better(const struct km_cluster *c,
  * quarter of the time). With choice_count >= n every endpoint is a
  * candidate, from a random start. Weighted with active_request_bias 0 is
  * not handled here: it is plain weighted round robin (km_lb_pick).
+ * Returns the index of the pick in the cluster, -1 when there is none or
+ * a record is missing.
  */
-static __always_inline const struct km_endpoint *
-km_pick_least(void *env, __u8 slot, __u32 cluster_id,
-	      const struct km_cluster *c, __u32 seed)
+static __always_inline long km_least_index(void *env, __u8 slot,
+					   __u32 cluster_id,
+					   const struct km_cluster *c,
+					   __u32 seed)
 {
 	struct km_endpoint_key key = { .cluster_id = cluster_id, .slot = slot };
 	struct km_ep_stat_key sk = {};
-	const struct km_endpoint *best = (void *)0, *ep;
+	const struct km_endpoint *ep;
 	__u32 n = c->n_endpoints, k = c->choice_count, first, r = seed, i;
+	__u32 best_w = 0;
 	__u64 best_a = 0, a;
+	long best_i = -1;
 	int scan;
 
 	if (n == 0 || n > KM_MAX_CLUSTER_ENDPOINTS)
-		return (void *)0;
+		return -1;
 	if (k < 2)
 		k = KM_LR_CHOICE_DEFAULT;
 	scan = k >= n;
@@ -73,15 +76,32 @@ km_pick_least(void *env, __u8 slot, __u32 cluster_id,
 		}
 		ep = km_endpoint_lookup(env, &key);
 		if (!ep)
-			return (void *)0;
+			return -1;
 		km_ep_stat_key_set(&sk, c->stat_key, &ep->addr, ep->port);
 		a = km_ep_active(env, &sk);
-		if (!best || km_lr_better(c, ep, a, best, best_a)) {
-			best = ep;
+		/* the best so far as scalars, not as a pointer into the map:
+		 * fewer distinct states for the verifier to walk */
+		if (best_i < 0 || km_lr_better(c, ep->weight, a, best_w, best_a)) {
+			best_w = ep->weight;
 			best_a = a;
+			best_i = key.index;
 		}
 	}
-	return best;
+	return best_i;
+}
+
+/* km_least_index()'s endpoint. */
+static __always_inline const struct km_endpoint *
+km_pick_least(void *env, __u8 slot, __u32 cluster_id,
+	      const struct km_cluster *c, __u32 seed)
+{
+	struct km_endpoint_key key = { .cluster_id = cluster_id, .slot = slot };
+	long i = km_least_index(env, slot, cluster_id, c, seed);
+
+	if (i < 0)
+		return (void *)0;
+	key.index = (__u32)i;
+	return km_endpoint_lookup(env, &key);
 }
 
 /* MAGLEV (and RING_HASH, served by the same table): entry @hash %

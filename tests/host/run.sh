@@ -298,6 +298,16 @@ else
 	not_ok "kmeshd starts, attaches, applies generation 1" "$(cat "$LOG")"
 	exit 1
 fi
+# The verifier's work for the connect programs: deterministic for one
+# kernel and object. A quarter of its 1M limit leaves room to grow, and
+# loading stays quick (an inlined LEAST_REQUEST scan once took it to 400k,
+# and minutes per load on the debug kernel under TCG).
+v=$(sed -n 's/.*verifier: at most \([0-9]*\) instructions processed for one program (\([a-z0-9_]*\).*/\1 \2/p' "$LOG" | tail -n 1)
+if [ -n "$v" ] && [ "${v% *}" -lt 250000 ]; then
+	ok "the verifier processes under 250000 instructions for any program (most: ${v% *}, ${v#* })"
+else
+	not_ok "the verifier processes under 250000 instructions for any program" "kmeshd said: ${v:-nothing}"
+fi
 "${CTL[@]}" enroll "$KM_CG_ROOT/$P/enrolled" >/dev/null
 "${CTL[@]}" enroll "/run/netns/$P-cli2" >/dev/null
 

@@ -58,7 +58,17 @@ int km_bpf_install(const struct km_install_opts *o,
 		goto out;
 	}
 	bpf_object__for_each_program(prog, skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
 		bool replaced;
+
+		if (!bpf_prog_get_info_by_fd(bpf_program__fd(prog), &info, &len) &&
+		    info.verified_insns > rep->verified_max) {
+			rep->verified_max = info.verified_insns;
+			snprintf(rep->verified_max_prog,
+				 sizeof(rep->verified_max_prog), "%s",
+				 bpf_program__name(prog));
+		}
 
 		ret = km_pin_path(path, sizeof(path), pin_root, KM_LINK_PREFIX,
 				  bpf_program__name(prog));

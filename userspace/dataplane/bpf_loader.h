@@ -14,6 +14,10 @@
 struct km_install_report {
 	int attached;	/* programs attached for the first time */
 	int replaced;	/* pinned links switched to the new programs */
+	/* the program the verifier worked hardest on: instructions it
+	 * processed (its limit is 1M), 0 when the kernel does not say */
+	__u32 verified_max;
+	char verified_max_prog[64];
 };
 
 /*

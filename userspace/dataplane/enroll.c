@@ -52,17 +52,11 @@ static void note(km_enroll_note_fn fn, void *arg, const char *fmt, ...)
 	fn(arg, msg);
 }
 
-static int ident_fd = -1;
-
-void km_enroll_use_ident(int fd)
+static void ident_drop(const struct km_enroll_maps *mp,
+		       const struct km_enroll_key *k)
 {
-	ident_fd = fd;
-}
-
-static void ident_drop(const struct km_enroll_key *k)
-{
-	if (ident_fd >= 0)
-		bpf_map_delete_elem(ident_fd, k);	/* none is fine */
+	if (mp->ident >= 0)
+		bpf_map_delete_elem(mp->ident, k);	/* none is fine */
 }
 
 /* A Kubernetes name: lowercase alphanumerics, '-' and '.', below max. */
@@ -79,27 +73,28 @@ static bool k8s_name(const char *s, size_t max)
 	return true;
 }
 
-int km_enroll_ident(const struct km_enroll_key *k, const char *ns,
+int km_enroll_ident(const struct km_enroll_maps *mp,
+		    const struct km_enroll_key *k, const char *ns,
 		    const char *sa, struct km_err *err)
 {
 	struct km_identity v = {};
 
-	if (ident_fd < 0)
+	if (mp->ident < 0)
 		return 0;
 	if (!ns || !sa || !*ns || !*sa) {
 		/* no identity: never proven, whatever was said before */
-		ident_drop(k);
+		ident_drop(mp, k);
 		return 0;
 	}
 	if (!k8s_name(ns, KM_IDENT_NS_MAX) || !k8s_name(sa, KM_IDENT_SA_MAX)) {
-		ident_drop(k);
+		ident_drop(mp, k);
 		km_err_set(err, "namespace '%s' or service account '%s' is not a Kubernetes name (a-z, 0-9, '-', '.'; under %d and %d characters): no identity kept",
 			   ns, sa, KM_IDENT_NS_MAX, KM_IDENT_SA_MAX);
 		return -EINVAL;
 	}
 	snprintf(v.ns, sizeof(v.ns), "%s", ns);
 	snprintf(v.sa, sizeof(v.sa), "%s", sa);
-	if (bpf_map_update_elem(ident_fd, k, &v, BPF_ANY)) {
+	if (bpf_map_update_elem(mp->ident, k, &v, BPF_ANY)) {
 		km_err_set(err, "setting the identity: %s", strerror(errno));
 		return -errno;
 	}
@@ -107,7 +102,8 @@ int km_enroll_ident(const struct km_enroll_key *k, const char *ns,
 }
 
 /* Prunes @rows; sets *pruned to the row recorded at @canon if it was one. */
-static int prune_rows(int fd, const struct km_enroll_row *rows, int n,
+static int prune_rows(const struct km_enroll_maps *mp,
+		      const struct km_enroll_row *rows, int n,
 		      const char *canon, struct km_enroll_key *pruned,
 		      km_enroll_note_fn fn, void *arg)
 {
@@ -117,9 +113,9 @@ static int prune_rows(int fd, const struct km_enroll_row *rows, int n,
 		char rec[PATH_MAX];
 
 		if (km_enroll_alive(&rows[i].k, rows[i].v.path) ||
-		    bpf_map_delete_elem(fd, &rows[i].k))
+		    bpf_map_delete_elem(mp->enroll, &rows[i].k))
 			continue;
-		ident_drop(&rows[i].k);
+		ident_drop(mp, &rows[i].k);
 		gone++;
 		note(fn, arg, "pruned a stale enrollment: %s %s (id %llu) is gone",
 		     km_enroll_kind_str(rows[i].k.kind), rows[i].v.path,
@@ -139,15 +135,16 @@ static struct km_enroll_row *all_rows(int fd, int *n)
 	return rows;
 }
 
-int km_enroll_prune(int fd, km_enroll_note_fn fn, void *arg)
+int km_enroll_prune(const struct km_enroll_maps *mp, km_enroll_note_fn fn,
+		    void *arg)
 {
 	struct km_enroll_row *rows;
 	int n, gone;
 
-	rows = all_rows(fd, &n);
+	rows = all_rows(mp->enroll, &n);
 	if (!rows)
 		return -ENOMEM;
-	gone = prune_rows(fd, rows, n, NULL, NULL, fn, arg);
+	gone = prune_rows(mp, rows, n, NULL, NULL, fn, arg);
 	free(rows);
 	return gone;
 }
@@ -205,7 +202,8 @@ static int write_row(int fd, const struct km_enroll_key *k, const char *canon,
 	return -ENOENT;
 }
 
-static int apply_rows(int fd, const struct km_enroll_row *rows, int n,
+static int apply_rows(const struct km_enroll_maps *mp,
+		      const struct km_enroll_row *rows, int n,
 		      const char *path, bool add, struct km_enroll_done *d,
 		      km_enroll_note_fn fn, void *arg, struct km_err *err)
 {
@@ -215,9 +213,9 @@ static int apply_rows(int fd, const struct km_enroll_row *rows, int n,
 	int ret;
 
 	gone.kind = 0;
-	prune_rows(fd, rows, n, d->path, &gone, fn, arg);
+	prune_rows(mp, rows, n, d->path, &gone, fn, arg);
 	ret = km_resolve_enroll(path, &d->k, &rerr);
-	if (!add && gone.kind && (ret || bpf_map_lookup_elem(fd, &d->k, &v))) {
+	if (!add && gone.kind && (ret || bpf_map_lookup_elem(mp->enroll, &d->k, &v))) {
 		/* what was enrolled at this path is gone, and so its row */
 		d->k = gone;
 		return 0;
@@ -234,10 +232,10 @@ static int apply_rows(int fd, const struct km_enroll_row *rows, int n,
 	}
 	if (add && d->k.kind == KM_ENROLL_CGROUP && check_cgroup_level(d->path, err))
 		return -EINVAL;
-	return write_row(fd, &d->k, d->path, add, err);
+	return write_row(mp->enroll, &d->k, d->path, add, err);
 }
 
-int km_enroll_apply(int fd, const char *path, bool add,
+int km_enroll_apply(const struct km_enroll_maps *mp, const char *path, bool add,
 		    struct km_enroll_done *done, km_enroll_note_fn fn,
 		    void *arg, struct km_err *err)
 {
@@ -251,14 +249,14 @@ int km_enroll_apply(int fd, const char *path, bool add,
 			   KM_PATH_MAX - 1);
 		return -ENAMETOOLONG;
 	}
-	rows = all_rows(fd, &n);
+	rows = all_rows(mp->enroll, &n);
 	if (!rows) {
 		km_err_set(err, "enrolling %s: out of memory", done->path);
 		return -ENOMEM;
 	}
-	ret = apply_rows(fd, rows, n, path, add, done, fn, arg, err);
+	ret = apply_rows(mp, rows, n, path, add, done, fn, arg, err);
 	free(rows);
 	if (!ret && !add)
-		ident_drop(&done->k);
+		ident_drop(mp, &done->k);
 	return ret;
 }

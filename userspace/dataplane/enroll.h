@@ -25,6 +25,15 @@ struct km_enroll_done {
 	char path[PATH_MAX];
 };
 
+/* The maps enrollment writes: km_enroll, and km_ident (-1: no identity
+ * map, authorization not loaded). A row removed here (unenrolled or
+ * pruned) loses its identity too, so a cgroup or netns that comes back
+ * with the same id never inherits one. */
+struct km_enroll_maps {
+	int enroll;
+	int ident;
+};
+
 /* Told each line worth saying that is not an error (a pruned row). */
 typedef void (*km_enroll_note_fn)(void *arg, const char *msg);
 
@@ -36,7 +45,8 @@ int km_enroll_list(int fd, struct km_enroll_row *rows, int max);
 /* Removes the rows whose cgroup is gone or whose netns path now names
  * another netns (they route nobody and would fill the table), noting each.
  * Returns how many were removed. */
-int km_enroll_prune(int fd, km_enroll_note_fn note, void *arg);
+int km_enroll_prune(const struct km_enroll_maps *mp, km_enroll_note_fn note,
+		    void *arg);
 
 /*
  * Enrolls (@add) or unenrolls @path, a cgroup v2 directory or a netns file,
@@ -45,22 +55,18 @@ int km_enroll_prune(int fd, km_enroll_note_fn note, void *arg);
  * unenrolling what is not enrolled, or another negative errno; err->msg
  * says what was wrong and names the path.
  */
-int km_enroll_apply(int fd, const char *path, bool add,
+int km_enroll_apply(const struct km_enroll_maps *mp, const char *path, bool add,
 		    struct km_enroll_done *done, km_enroll_note_fn note,
 		    void *arg, struct km_err *err);
 
 /*
  * Enrolled identities (km_ident, include/kmesh/authz_abi.h): the namespace
  * and service account kmesh vouches for, which authorization policies can
- * name. After km_enroll_use_ident(), a row this file removes (unenrolled
- * or pruned) loses its identity too, so a cgroup or netns that comes back
- * with the same id never inherits one. -1: no identity map (authorization
- * not loaded).
+ * name. Sets @k's identity (both names given: Kubernetes names), or
+ * removes it (either missing). 0, or a negative errno with err set.
  */
-void km_enroll_use_ident(int ident_fd);
-/* Sets @k's identity (both names given: Kubernetes names), or removes it
- * (either missing). 0, or a negative errno with err set. */
-int km_enroll_ident(const struct km_enroll_key *k, const char *ns,
+int km_enroll_ident(const struct km_enroll_maps *mp,
+		    const struct km_enroll_key *k, const char *ns,
 		    const char *sa, struct km_err *err);
 
 #endif

@@ -118,6 +118,7 @@ static int direct(const struct ectl *c, const char *path, bool add,
 	const char *ns = json_string_value(json_object_get(req, "namespace"));
 	const char *sa = json_string_value(json_object_get(req, "service_account"));
 	struct km_enroll_done d;
+	struct km_enroll_maps em;
 	struct km_err err = {};
 	struct km_maps m;
 	int ret;
@@ -126,10 +127,10 @@ static int direct(const struct ectl *c, const char *path, bool add,
 		return 1;
 	if (json_object_get(req, "workload"))
 		fprintf(stderr, "kmeshctl: kmeshd is not running: the workload name is not kept\n");
-	km_enroll_use_ident(m.ident);
-	ret = km_enroll_apply(m.enroll, path, add, &d, print_note, NULL, &err);
+	em = (struct km_enroll_maps){ m.enroll, m.ident };
+	ret = km_enroll_apply(&em, path, add, &d, print_note, NULL, &err);
 	if (!ret && add)
-		ret = km_enroll_ident(&d.k, ns, sa, &err);
+		ret = km_enroll_ident(&em, &d.k, ns, sa, &err);
 	km_maps_close(&m);
 	if (ret) {
 		fprintf(stderr, "kmeshctl: %s\n", err.msg);

@@ -197,9 +197,9 @@ static void log_note(void *arg, const char *msg)
  * netns that comes back with the same id must not inherit it). */
 static int drop_row(struct km_control *c, const struct km_enroll_key *k)
 {
-	int ret = bpf_map_delete_elem(c->o.enroll_fd, k);
+	int ret = bpf_map_delete_elem(c->o.maps.enroll, k);
 
-	km_enroll_ident(k, NULL, NULL, NULL);
+	km_enroll_ident(&c->o.maps, k, NULL, NULL, NULL);
 	return ret;
 }
 
@@ -220,7 +220,7 @@ static void prune_dead_netns(struct km_control *c)
 		free(rows);
 		return;
 	}
-	n = km_enroll_list(c->o.enroll_fd, rows, KM_MAX_ENROLL);
+	n = km_enroll_list(c->o.maps.enroll, rows, KM_MAX_ENROLL);
 	for (int i = 0; i < n; i++) {
 		if (rows[i].k.kind != KM_ENROLL_NETNS ||
 		    km_netns_live_has(&live, rows[i].k.id) ||
@@ -239,7 +239,7 @@ static void reconcile(struct km_control *c)
 	struct km_enroll v;
 
 	for (size_t i = 0; i < c->n;) {
-		if (bpf_map_lookup_elem(c->o.enroll_fd, &c->recs[i].k, &v) == 0)
+		if (bpf_map_lookup_elem(c->o.maps.enroll, &c->recs[i].k, &v) == 0)
 			i++;
 		else
 			rec_drop(c, &c->recs[i]);
@@ -400,10 +400,10 @@ static json_t *do_enroll(struct km_control *c, const struct who *w)
 	a = policy_says(c, w);
 	if (a)
 		return a;
-	if (km_enroll_apply(c->o.enroll_fd, w->path, true, &d, log_note, c, &err))
+	if (km_enroll_apply(&c->o.maps, w->path, true, &d, log_note, c, &err))
 		return fail("%s", err.msg);
 	/* the identity authorization policies can name: both or none */
-	if (km_enroll_ident(&d.k, w->ns, w->sa, &err))
+	if (km_enroll_ident(&c->o.maps, &d.k, w->ns, w->sa, &err))
 		c->o.log(LOG_WARN, "%s: %s", d.path, err.msg);
 	if (rec_set(c, &d.k, w->ns, w->workload, w->sa, w->cid))
 		c->o.log(LOG_WARN, "out of memory keeping who %s is for", d.path);
@@ -434,7 +434,7 @@ static json_t *do_unenroll(struct km_control *c, const struct who *w)
 	if (!w->path && !w->cid)
 		return fail("unenroll: give 'path' or 'container_id'");
 	if (w->path)
-		ret = km_enroll_apply(c->o.enroll_fd, w->path, false, &d, log_note, c, &err);
+		ret = km_enroll_apply(&c->o.maps, w->path, false, &d, log_note, c, &err);
 	if (ret == -ENOENT && w->cid && unenroll_cid(c, w, &d.k) == 0) {
 		ret = 0;
 		if (!w->path)
@@ -467,7 +467,7 @@ static json_t *do_check(struct km_control *c, const struct who *w)
 		return a;
 	if (km_resolve_enroll(w->path, &k, &err))
 		return fail("%s", err.msg);
-	if (bpf_map_lookup_elem(c->o.enroll_fd, &k, &v))
+	if (bpf_map_lookup_elem(c->o.maps.enroll, &k, &v))
 		return fail("%s %s (id %llu) is not enrolled", km_enroll_kind_str(k.kind),
 			    w->path, (unsigned long long)k.id);
 	return done_json("enrolled", &k, v.path, rec_find(c, &k));
@@ -481,7 +481,7 @@ static json_t *do_list(struct km_control *c)
 
 	if (!rows)
 		return fail("list: out of memory");
-	n = km_enroll_list(c->o.enroll_fd, rows, KM_MAX_ENROLL);
+	n = km_enroll_list(c->o.maps.enroll, rows, KM_MAX_ENROLL);
 	for (int i = 0; i < n; i++)
 		json_array_append_new(arr, rec_json(&rows[i].k, rows[i].v.path,
 						    rec_find(c, &rows[i].k)));
@@ -697,7 +697,7 @@ int km_control_open(struct km_control **cp, const struct km_control_opts *o,
 		return ret;
 	}
 	load(c);
-	km_enroll_prune(o->enroll_fd, log_note, c);
+	km_enroll_prune(&o->maps, log_note, c);
 	prune_dead_netns(c);
 	reconcile(c);
 	save(c);

@@ -8,6 +8,7 @@
 #ifndef KM_CONTROL_H
 #define KM_CONTROL_H
 
+#include "enroll.h"
 #include "model.h"
 
 struct km_control;
@@ -16,7 +17,7 @@ struct km_control_opts {
 	const char *state_dir;	/* the socket and enrollments.json go here */
 	const char *pin_root;	/* answered, so a client can tell its kmeshd */
 	const char *config;	/* the enrollment policy's file */
-	int enroll_fd;		/* km_enroll */
+	struct km_enroll_maps maps;	/* km_enroll, km_ident */
 	void (*log)(int level, const char *fmt, ...)
 		__attribute__((format(printf, 2, 3)));
 };

@@ -60,6 +60,7 @@ struct kmeshd {
 	char cgroup[PATH_MAX];
 	struct stat loaded;	/* the config file as last read */
 	char run_id[17];
+	char instance_ips[256];	/* xDS: this node's INSTANCE_IPS (authz.h) */
 	bool stopped;		/* exited: the state file says running=0 */
 	struct km_maps maps;
 	int verbose;
@@ -261,6 +262,8 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 	ret = km_dns_view(d->dns, m, &view);
 	if (ret)
 		km_err_set(err, "out of memory resolving DNS clusters");
+	if (!view.node.instance_ips && d->instance_ips[0])
+		view.node.instance_ips = d->instance_ips;	/* xDS: our node's */
 	if (!ret)
 		ret = km_compile(&view, &r, err);
 	km_dns_view_free(m, &view);
@@ -891,14 +894,15 @@ static int setup_xds(struct kmeshd *d, const char *addr, const char *pod_ip,
 			 pod_ip, pod_name, n->namespace_, n->namespace_);
 		n->id = id;
 	}
-	km_authz_set_instance_ips(n->instance_ips);
-	if (!km_authz_instance_ips() && n->id) {
+	/* the workload's own addresses, for its inbound policies (authz.h) */
+	snprintf(d->instance_ips, sizeof(d->instance_ips), "%s",
+		 n->instance_ips ? n->instance_ips : "");
+	if (!d->instance_ips[0] && n->id) {
 		/* Istio's node id: TYPE~IP~POD.NS~DOMAIN */
 		const char *ip = strchr(n->id, '~');
-		char buf[64];
 
-		if (ip && sscanf(ip + 1, "%63[^~]", buf) == 1)
-			km_authz_set_instance_ips(buf);
+		if (!ip || sscanf(ip + 1, "%63[^~]", d->instance_ips) != 1)
+			d->instance_ips[0] = 0;
 	}
 	snprintf(d->source_buf, sizeof(d->source_buf), "xds %s", addr);
 	d->source = d->source_buf;
@@ -1155,7 +1159,6 @@ int main(int argc, char **argv)
 	}
 	if (km_maps_read_gen(&d.maps, &g) == 0)
 		d.generation = g.generation;
-	km_enroll_use_ident(d.maps.ident);
 	if (km_telemetry_start(&tel, d.pin_root, d.state_dir, &err)) {
 		logmsg(LOG_ERR, "%s", err.msg);
 		return 1;
@@ -1166,10 +1169,13 @@ int main(int argc, char **argv)
 	       peer_vip == KM_PEER_COOKIE ? "" :
 	       peer_vip == KM_PEER_STORAGE ? "; getpeername's VIP in socket storage (--peer-vip storage)" :
 	       "; getpeername shows endpoints (--peer-vip off)");
+	if (rep.verified_max)
+		logmsg(LOG_INFO, "verifier: at most %u instructions processed for one program (%s; the kernel's limit is 1000000)",
+		       rep.verified_max, rep.verified_max_prog);
 
 	ret = km_control_open(&d.ctl, &(struct km_control_opts){
 				      .state_dir = d.state_dir, .pin_root = d.pin_root,
-				      .config = d.config, .enroll_fd = d.maps.enroll,
+				      .config = d.config, .maps = { d.maps.enroll, d.maps.ident },
 				      .log = logmsg }, &err);
 	if (ret) {
 		logmsg(LOG_ERR, "%s", err.msg);

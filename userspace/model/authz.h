@@ -143,16 +143,15 @@ struct km_authz_records {
 };
 
 /*
- * The workload's own addresses (node metadata INSTANCE_IPS, or the IP
- * field of an Istio node id "sidecar~IP~..."): what an INBOUND listener on
- * 0.0.0.0 or :: (Istio's virtualInbound) protects. Without them such a
- * listener's policies apply to every address on its port, which also holds
- * back this node's connects to other workloads on that port: kmeshd says
- * so when it starts. A comma-separated list; NULL or "" clears it.
+ * Compiles @m's RBAC filters into policy programs. The workload's own
+ * addresses are @m->node.instance_ips (node metadata INSTANCE_IPS: a YAML
+ * file's node, or what kmeshd knows of its own node for an xDS model,
+ * including the IP field of an Istio node id "sidecar~IP~..."): what an
+ * INBOUND listener on 0.0.0.0 or :: (Istio's virtualInbound) protects.
+ * Without them such a listener's policies apply to every address on its
+ * port, which also holds back this node's connects to other workloads on
+ * that port. A comma-separated list.
  */
-void km_authz_set_instance_ips(const char *csv);
-size_t km_authz_instance_ips(void);
-
 int km_authz_compile(const struct km_model *m, struct km_authz_records *r,
 		     struct km_err *err);
 void km_authz_records_free(struct km_authz_records *r);

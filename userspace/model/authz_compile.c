@@ -45,6 +45,8 @@ struct target {
 	size_t *refs;		/* indexes into the chain refs */
 };
 
+#define KM_MAX_INSTANCE_IPS 16
+
 struct cc {
 	struct km_authz_records *r;
 	struct km_err *err;
@@ -55,6 +57,8 @@ struct cc {
 	size_t cap_ops;
 	uint32_t depth, max_depth;
 	uint32_t prog_flags;
+	struct km_ip inst[KM_MAX_INSTANCE_IPS];	/* parse_instance_ips() */
+	size_t n_inst;
 	/* the destination being emitted: its port and, unless wildcard, its
 	 * address are constants there (fold()) */
 	uint16_t port;
@@ -192,27 +196,21 @@ static int name_rows(struct cc *c, struct chain_ref *ref)
 
 /* ---- targets ---------------------------------------------------------------- */
 
-#define KM_MAX_INSTANCE_IPS 16
-static struct km_ip inst_ips[KM_MAX_INSTANCE_IPS];
-static size_t n_inst;
-
-void km_authz_set_instance_ips(const char *csv)
+/* The workload's own addresses (its node's INSTANCE_IPS), which an
+ * inbound wildcard listener stands for. */
+static void parse_instance_ips(struct cc *c, const char *csv)
 {
 	char buf[1024], *tok, *save = NULL;
 
-	n_inst = 0;
+	c->n_inst = 0;
 	if (!csv)
 		return;
 	snprintf(buf, sizeof(buf), "%s", csv);
-	for (tok = strtok_r(buf, ", ", &save); tok && n_inst < KM_MAX_INSTANCE_IPS;
+	for (tok = strtok_r(buf, ", ", &save);
+	     tok && c->n_inst < KM_MAX_INSTANCE_IPS;
 	     tok = strtok_r(NULL, ", ", &save))
-		if (!km_ip_parse(tok, &inst_ips[n_inst]))
-			n_inst++;
-}
-
-size_t km_authz_instance_ips(void)
-{
-	return n_inst;
+		if (!km_ip_parse(tok, &c->inst[c->n_inst]))
+			c->n_inst++;
 }
 
 static void key_of(const struct km_ip *ip, uint16_t port,
@@ -297,17 +295,18 @@ static int collect(struct cc *c, const struct km_model *m)
 			for (size_t a = 0; a < l->n_addrs; a++) {
 				const struct km_ip *ip = &l->addrs[a];
 				bool own = l->direction == KM_DIR_INBOUND &&
-					   km_ip_unspecified(ip) && n_inst;
+					   km_ip_unspecified(ip) && c->n_inst;
 
 				/* an inbound wildcard protects this workload's
 				 * own addresses of its family, not every one */
-				for (size_t w = 0; own && w < n_inst; w++) {
+				for (size_t w = 0; own && w < c->n_inst; w++) {
+					const struct km_ip *own_ip = &c->inst[w];
 					struct km_authz_key k;
 
-					if (inst_ips[w].family != ip->family ||
-					    !chain_holds(ch, &inst_ips[w]))
+					if (own_ip->family != ip->family ||
+					    !chain_holds(ch, own_ip))
 						continue;
-					key_of(&inst_ips[w], port, &k);
+					key_of(own_ip, port, &k);
 					ret = add_to_target(c, &k, c->n_chains);
 					if (ret)
 						return ret;
@@ -676,9 +675,8 @@ int km_authz_compile(const struct km_model *m, struct km_authz_records *r,
 
 	memset(r, 0, sizeof(*r));
 	/* a config file's own node (YAML) names the workload's addresses;
-	 * an xDS model has none, kmeshd sets them from its node */
-	if (m->node.instance_ips)
-		km_authz_set_instance_ips(m->node.instance_ips);
+	 * for an xDS model kmeshd puts its own node's there */
+	parse_instance_ips(&c, m->node.instance_ips);
 	ret = collect(&c, m);
 	if (ret || !c.n_targets)
 		goto out;
