@@ -53,9 +53,9 @@ fi
 
 # proto3 JSON of bytes: base64 of the address
 b64() { printf "$(printf '\\%03o' ${1//./ })" | base64; }
-workload() {	# UID NS NODE IP [POLICY]
+workload() {	# UID NS NODE IP [POLICY [SERVICE_ACCOUNT]]
 	local pol=${5:+\"$5\"}
-	echo "{\"workload\":{\"uid\":\"$1\",\"name\":\"${1##*/}\",\"namespace\":\"$2\",\"service_account\":\"default\",\"node\":\"$3\",\"addresses\":[\"$(b64 "$4")\"],\"authorization_policies\":[$pol]}}"
+	echo "{\"workload\":{\"uid\":\"$1\",\"name\":\"${1##*/}\",\"namespace\":\"$2\",\"service_account\":\"${6:-default}\",\"node\":\"$3\",\"addresses\":[\"$(b64 "$4")\"],\"authorization_policies\":[$pol]}}"
 }
 policy() {	# NS NAME SCOPE ACTION MATCHES_JSON ('' for no rule at all)
 	local rules=
@@ -66,6 +66,7 @@ DENY_BAD=$(policy shop deny-bad NAMESPACE DENY '{"namespaces":[{"exact":"bad"}]}
 PORTS=$(policy shop allow-ports WORKLOAD_SELECTOR ALLOW '{"destination_ports":[8080]}')
 NOTIP=$(policy shop notip WORKLOAD_SELECTOR DENY "{\"not_source_ips\":[{\"address\":\"$(b64 10.94.1.0)\",\"length\":24}]}")
 NOTHING=$(policy other allow-nothing NAMESPACE ALLOW '')
+PRINCIPAL=$(policy idt allow-sa NAMESPACE ALLOW '{"principals":[{"exact":"cluster.local/ns/good/sa/client"}]}')
 
 # conn CGROUP NS [km_testcli args...] TARGET: one connect, its result line
 conn() {
@@ -98,17 +99,21 @@ km_backend "$P-srv" a 10.94.0.2:8080 10.94.0.2:9090 || exit 1
 km_backend "$P-srv" b 10.94.0.3:80 || exit 1
 km_backend "$P-srv" c 10.94.0.4:80 || exit 1
 km_backend "$P-srv" far 10.94.0.5:80 || exit 1
+km_backend "$P-srv" d 10.94.0.6:80 || exit 1
 for cg in good bad out; do mkdir -p "$KM_CG_ROOT/$P/$cg"; done
 "$KM_BUILD/kmeshd" --uninstall --pin-root "$PIN" >/dev/null 2>&1
 if ! xds_server_start --delta > "$WORK/server.out" 2>&1; then
 	not_ok "the test control plane starts (npm install, node)" "$(tail -5 "$WORK/server.out")"
 	report_summary; exit 1
 fi
-xds_push_json authorization "[$DENY_BAD, $PORTS, $NOTIP, $NOTHING]" 1 >/dev/null &&
+xds_push_json authorization "[$DENY_BAD, $PORTS, $NOTIP, $NOTHING, $PRINCIPAL]" 1 >/dev/null &&
 xds_push_json address "[$(workload K//Pod/shop/a shop node1 10.94.0.2 shop/allow-ports),
 	$(workload K//Pod/shop/b shop node1 10.94.0.3 shop/notip),
 	$(workload K//Pod/other/c other node1 10.94.0.4),
-	$(workload K//Pod/shop/far shop node2 10.94.0.5 shop/allow-ports)]" 1 >/dev/null ||
+	$(workload K//Pod/shop/far shop node2 10.94.0.5 shop/allow-ports),
+	$(workload K//Pod/idt/d idt node1 10.94.0.6),
+	$(workload K//Pod/good/cli2 good node1 10.94.1.100 '' client),
+	$(workload K//Pod/good/cli good node2 10.94.0.100 '' client)]" 1 >/dev/null ||
 	{ not_ok "the control plane takes Istio's Authorization and Address JSON"; report_summary; exit 1; }
 "$KM_BUILD/kmeshd" --xds "127.0.0.1:$XDS_PORT" --xds-mode workload --node-name node1 \
 	--node-id "ztunnel~10.94.0.1~ztunnel-x.istio-system~istio-system.svc.cluster.local" \
@@ -126,7 +131,7 @@ else not_ok "as ztunnel: node and types" "node=$node" "types=$kinds"; fi
 "${CTL[@]}" enroll --namespace good --service-account client "$KM_CG_ROOT/$P/good" >/dev/null &&
 "${CTL[@]}" enroll --namespace bad --service-account client "$KM_CG_ROOT/$P/bad" >/dev/null ||
 	not_ok "enroll with identities" "$("${CTL[@]}" status 2>&1 | tail -5)"
-for _ in $(seq 100); do grep -q "authorization: 3 destination(s) with policies" "$LOG" && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q "authorization: 4 destination(s) with policies" "$LOG" && break; sleep 0.1; done
 
 # ---- the policies --------------------------------------------------------------------
 expect "allow-list on ports: good/client to a:8080 gets through" ok good cli 10.94.0.2:8080
@@ -147,6 +152,22 @@ dest=$("${CTL[@]}" authz | grep -c '10\.94\.0\.[234]:\*')
 if [ "$da" = 1 ] && [ "$db" = 1 ] && [ "$n" = 1 ] && [ "$ni" = 1 ] && [ "$dest" = 3 ]; then
 	ok "kmeshctl authz: a, b, c on every port; counted per workload and policy (deny-bad 1 on a and 1 on b, a's ALLOW list 1, notip fail_closed 1)"
 else not_ok "kmeshctl authz: destinations and counters" "deny-bad a=$da b=$db no-allow=$n notip fail_closed=$ni destinations=$dest" "$("${CTL[@]}" authz)"; fi
+
+# ---- identity from this node's Workloads ----------------------------------------------
+# the netns of kam-cli2 holds 10.94.1.100, the address of good/cli2 (good/
+# client) on node1; kam-cli holds 10.94.0.100, good/cli's on node2
+"${CTL[@]}" enroll /run/netns/$P-cli2 >/dev/null && "${CTL[@]}" enroll /run/netns/$P-cli >/dev/null ||
+	not_ok "enroll the client network namespaces" "$("${CTL[@]}" status 2>&1 | tail -3)"
+for _ in $(seq 50); do grep -q "identity good/client for the enrolled netns /run/netns/$P-cli2" "$LOG" && break; sleep 0.1; done
+if grep -q "identity good/client for the enrolled netns /run/netns/$P-cli2, from workload 'K//Pod/good/cli2' on this node" "$LOG" &&
+   ! grep -q "enrolled netns /run/netns/$P-cli," "$LOG"; then
+	ok "kmeshd: an enrolled netns takes the identity of this node's Workload owning its address, not another node's"
+else not_ok "identity from this node's Workload" "$(grep identity "$LOG" | tail -3)"; fi
+expect "principals: the netns with good/client's address (this node's workload) gets through" ok out cli2 10.94.0.6:80
+expect "principals: another node's workload address proves nothing: refused" refused out cli 10.94.0.6:80
+# an enrolled netns is found before the cgroup (bpf/lib/enroll.h): take
+# them off again for the cgroups' identities below
+"${CTL[@]}" unenroll /run/netns/$P-cli2 >/dev/null; "${CTL[@]}" unenroll /run/netns/$P-cli >/dev/null
 
 # ---- updates ------------------------------------------------------------------------
 # a malformed policy (a 5-byte address) is NACKed naming the field; the

@@ -48,6 +48,7 @@
 #include "state.h"
 #include "telemetry.h"
 #include "xds_tls.h"
+#include "wl_ident.h"
 
 #define KM_DEFAULT_CONFIG "/etc/kmesh/mesh.yaml"
 /* Editors write a file in several steps; reload once it settles. */
@@ -84,6 +85,7 @@ struct kmeshd {
 
 	/* xDS: the config comes from an ADS server instead of the file */
 	struct km_ads *ads;
+	uint64_t wl_scan_ms;	/* workload mode: last identity pass */
 	struct km_ads_opts xds;
 	const char *source;	/* the config file, or "xds HOST:PORT" */
 	struct km_model boot;	/* xDS: the config file's node, as defaults */
@@ -667,6 +669,28 @@ static bool dns_step(struct kmeshd *d)
 	return news;
 }
 
+static void wl_log(const char *msg)
+{
+	logmsg(LOG_INFO, "authorization: %s", msg);
+}
+
+/* Workload mode: enrolled netns get their Workload's identity (once a
+ * second at most; enrollments come and go between responses). */
+static void wl_scan(struct kmeshd *d)
+{
+	struct km_enroll_maps mp = { d->maps.enroll, d->maps.ident };
+	struct km_wl_workload **w;
+	size_t n;
+
+	if (!d->xds.workload || km_now_ms() - d->wl_scan_ms < 1000)
+		return;
+	d->wl_scan_ms = km_now_ms();
+	w = km_ads_workloads(d->ads, &n);
+	if (w)
+		kmd_wl_idents(&mp, w, n, d->xds.node.node_name, wl_log);
+	free(w);
+}
+
 static int run(struct kmeshd *d)
 {
 	int ep, sfd, tfd, ret = 0, ads_fd = -1, dns_fd = -1;
@@ -724,6 +748,8 @@ static int run(struct kmeshd *d)
 			km_ads_tick(d->ads, km_now_ms());
 			write_state(d);
 		}
+		if (d->ads)
+			wl_scan(d);
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 

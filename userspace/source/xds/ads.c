@@ -289,6 +289,19 @@ static int apply_state(struct km_ads *a, struct km_err *err)
 	return ret;
 }
 
+struct km_wl_workload **km_ads_workloads(const struct km_ads *a, size_t *n)
+{
+	struct km_wl_workload **w = calloc(a->t[ADDR].res.len + 1, sizeof(*w));
+	size_t i = 0;
+	const char *k;
+	void *v;
+
+	*n = 0;
+	while (w && km_strmap_next(&a->t[ADDR].res, &i, &k, &v))
+		w[(*n)++] = &((struct ads_res *)v)->wl;
+	return w;
+}
+
 int km_ads_reapply(struct km_ads *a, struct km_err *err)
 {
 	return apply_state(a, err);

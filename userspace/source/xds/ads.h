@@ -96,6 +96,11 @@ void km_ads_tick(struct km_ads *a, uint64_t now_ms);
  * failure leaves the serving generation as it is. 0 or negative errno. */
 int km_ads_reapply(struct km_ads *a, struct km_err *err);
 
+/* Workload mode: the accepted Workloads (an array to free; its entries
+ * live until the next response is handled). NULL when out of memory. */
+struct km_wl_workload;
+struct km_wl_workload **km_ads_workloads(const struct km_ads *a, size_t *n);
+
 /* State for kmeshctl config: "key=value" lines (xds_*). */
 void km_ads_write_state(const struct km_ads *a, FILE *f);
 
