@@ -502,8 +502,8 @@ static size_t unhex(const char *h, uint8_t *out)
 
 /*
  * Bytes packed by protobufjs from istio/ztunnel's own proto files
- * (tests/xds/istio, verbatim), not from kmesh's transcription: the field
- * numbers agree. An Authorization ns/p, WORKLOAD_SELECTOR, DENY, one
+ * (@62d82652, proto/SOURCES.md), not from kmesh's transcription: the
+ * field numbers agree. An Authorization ns/p, WORKLOAD_SELECTOR, DENY, one
  * match of not_source_ips 10.1.0.0/16 and destination_ports 80; a
  * Workload u1 in ns on node n1 at 10.0.0.1 selecting ns/p.
  */

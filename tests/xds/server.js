@@ -14,8 +14,8 @@
  * Serves envoy.service.discovery.v3.AggregatedDiscoveryService
  * (StreamAggregatedResources = state of the world, DeltaAggregatedResources
  * = incremental), Envoy's types and Istio's ambient API (istio.security.
- * Authorization, istio.workload.Address: tests/xds/istio, verbatim from
- * istio/ztunnel's proto/). Port 0 (the default) picks a free one. Prints "listening
+ * Authorization, istio.workload.Address: kmesh's transcription in
+ * proto/istio). Port 0 (the default) picks a free one. Prints "listening
  * PORT" and "control PORT" on stdout; --ready-file gets the xDS port once
  * both are up. --init FILE: {"<type URL or cds|eds|lds|rds>": [resources]}
  * set before listening. --delta-report-missing: delta subscriptions to names
@@ -112,7 +112,7 @@ const CORE_FILES = [
 	'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
 	'envoy/extensions/filters/http/router/v3/router.proto',
 ];
-const ISTIO_FILES = ['authorization.proto', 'workload.proto'];
+const ISTIO_FILES = ['security/authorization.proto', 'workload/workload.proto'];
 const EXTRA_FILES = [
 	'xds/type/v3/typed_struct.proto',
 	'udpa/type/v1/typed_struct.proto',
@@ -209,14 +209,13 @@ function loadProtos(opts = {}) {
 	root.resolvePath = (origin, target) => {
 		if (isCommon(target))
 			return target;
-		/* Istio's protos import each other by bare file name */
-		const local = origin && path.isAbsolute(origin) ?
-			path.join(path.dirname(origin), target) : null;
-		return resolve(target) || (local && fs.existsSync(local) ? local : target);
+		/* kmesh's Istio protos import each other from proto/ */
+		const ours = path.join(__dirname, '..', '..', 'proto', target);
+		return resolve(target) || (fs.existsSync(ours) ? ours : target);
 	};
 	root.loadSync(files, { keepCase: true });
-	/* Istio's ambient API, verbatim from istio/ztunnel (tests/xds/istio) */
-	root.loadSync(ISTIO_FILES.map((f) => path.join(__dirname, 'istio', f)),
+	/* Istio's ambient API: kmesh's own transcription (proto/istio) */
+	root.loadSync(ISTIO_FILES.map((f) => path.join(__dirname, '..', '..', 'proto', 'istio', f)),
 		{ keepCase: true });
 	root.resolveAll();
 
