@@ -123,6 +123,7 @@ if [ "$what" = all ] || [ "$what" = --xds ]; then
 	run_suite "xDS" tests/xds/run.sh
 	run_suite "xDS over TLS" tests/xds/tls.sh
 	run_suite "xDS traffic policy" tests/xds/policy.sh
+	run_suite "xDS Istio ambient authorization" tests/xds/ambient.sh
 	run_suite "xDS Istio fidelity" tests/xds/fidelity.sh
 	run_suite "xDS Istio corpus" tests/xds/corpus.sh
 fi

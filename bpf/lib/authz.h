@@ -182,7 +182,8 @@ static __always_inline void km_az_source(struct bpf_sock_addr *ctx, bool v6,
 
 /*
  * Whether the connect to @addr:@port (network order) is denied by the
- * policy program of that destination (exact address, else the wildcard).
+ * policy program of that destination (exact address and port, else the
+ * address on every port, else the wildcard address on the port).
  * A missing op, a malformed program or a program longer than the bound
  * denies.
  */
@@ -201,7 +202,13 @@ static __always_inline bool km_authz_denied(struct bpf_sock_addr *ctx,
 	key.slot = slot;
 	p = bpf_map_lookup_elem(&km_authz, &key);
 	if (!p) {
+		/* port 0: every port of a workload (Istio's ambient API) */
+		key.port = 0;
+		p = bpf_map_lookup_elem(&km_authz, &key);
+	}
+	if (!p) {
 		__builtin_memset(&key.addr, 0, sizeof(key.addr));
+		key.port = port;
 		p = bpf_map_lookup_elem(&km_authz, &key);
 		if (!p)
 			return false;

@@ -50,6 +50,8 @@ xds_type() {	# alias -> type URL
 	eds | cla | endpoint) echo type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment ;;
 	lds | listener) echo type.googleapis.com/envoy.config.listener.v3.Listener ;;
 	rds | route) echo type.googleapis.com/envoy.config.route.v3.RouteConfiguration ;;
+	authorization) echo type.googleapis.com/istio.security.Authorization ;;
+	address) echo type.googleapis.com/istio.workload.Address ;;
 	*) echo "$1" ;;
 	esac
 }

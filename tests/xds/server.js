@@ -13,7 +13,9 @@
  *
  * Serves envoy.service.discovery.v3.AggregatedDiscoveryService
  * (StreamAggregatedResources = state of the world, DeltaAggregatedResources
- * = incremental). Port 0 (the default) picks a free one. Prints "listening
+ * = incremental), Envoy's types and Istio's ambient API (istio.security.
+ * Authorization, istio.workload.Address: kmesh's transcription in
+ * proto/istio). Port 0 (the default) picks a free one. Prints "listening
  * PORT" and "control PORT" on stdout; --ready-file gets the xDS port once
  * both are up. --init FILE: {"<type URL or cds|eds|lds|rds>": [resources]}
  * set before listening. --delta-report-missing: delta subscriptions to names
@@ -110,6 +112,7 @@ const CORE_FILES = [
 	'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
 	'envoy/extensions/filters/http/router/v3/router.proto',
 ];
+const ISTIO_FILES = ['security/authorization.proto', 'workload/workload.proto'];
 const EXTRA_FILES = [
 	'xds/type/v3/typed_struct.proto',
 	'udpa/type/v1/typed_struct.proto',
@@ -206,9 +209,14 @@ function loadProtos(opts = {}) {
 	root.resolvePath = (origin, target) => {
 		if (isCommon(target))
 			return target;
-		return resolve(target) || target;
+		/* kmesh's Istio protos import each other from proto/ */
+		const ours = path.join(__dirname, '..', '..', 'proto', target);
+		return resolve(target) || (fs.existsSync(ours) ? ours : target);
 	};
 	root.loadSync(files, { keepCase: true });
+	/* Istio's ambient API: kmesh's own transcription (proto/istio) */
+	root.loadSync(ISTIO_FILES.map((f) => path.join(__dirname, '..', '..', 'proto', 'istio', f)),
+		{ keepCase: true });
 	root.resolveAll();
 
 	/* The service definition, through proto-loader with the options the
@@ -601,13 +609,16 @@ const T = {
 	EDS: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
 	LDS: 'type.googleapis.com/envoy.config.listener.v3.Listener',
 	RDS: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
+	AUTHZ: 'type.googleapis.com/istio.security.Authorization',
+	ADDR: 'type.googleapis.com/istio.workload.Address',
 };
 const ALIASES = {
 	cds: T.CDS, cluster: T.CDS, eds: T.EDS, cla: T.EDS, endpoint: T.EDS,
 	lds: T.LDS, listener: T.LDS, rds: T.RDS, route: T.RDS,
+	authorization: T.AUTHZ, address: T.ADDR,
 };
 /* types where an empty resource_names list means "all" (wildcard) */
-const WILDCARD_TYPES = new Set([T.CDS, T.LDS]);
+const WILDCARD_TYPES = new Set([T.CDS, T.LDS, T.AUTHZ, T.ADDR]);
 
 function normType(t) {
 	if (typeof t !== 'string' || !t)
@@ -660,7 +671,7 @@ function parseArgs(argv) {
 			o.tokenFile = next();
 		else if (a === '--help' || a === '-h') {
 			process.stdout.write(fs.readFileSync(__filename, 'utf8')
-				.split('\n').slice(2, 47).join('\n') + '\n');
+				.split('\n').slice(2, 50).join('\n') + '\n');
 			process.exit(0);
 		} else
 			throw new Error(`unknown argument ${a}`);
@@ -724,9 +735,16 @@ function main() {
 		}
 		return s;
 	};
+	/* istiod's names: "ns/name" for a policy, the uid for a workload,
+	 * "ns/hostname" for a service */
 	const nameOf = (t, obj) => {
 		if (t === T.EDS)
 			return obj.cluster_name;
+		if (t === T.AUTHZ)
+			return obj.name && `${obj.namespace}/${obj.name}`;
+		if (t === T.ADDR)
+			return obj.workload ? obj.workload.uid :
+				obj.service && `${obj.service.namespace}/${obj.service.hostname}`;
 		return obj.name;
 	};
 

@@ -131,8 +131,12 @@ static void dest_str(const struct km_authz_key *k, char *buf, size_t len)
 	if (!k->addr.w[0] && !k->addr.w[1] && k->addr.w[2] == htonl(0xffff))
 		ip.family = KM_FAMILY_INET;
 	km_ip_str(&ip, a, sizeof(a));
-	snprintf(buf, len, ip.family == KM_FAMILY_INET ? "%s:%u" : "[%s]:%u",
-		 a, ntohs(k->port));
+	/* port 0: every port of a workload (Istio's ambient API) */
+	if (!k->port)
+		snprintf(buf, len, ip.family == KM_FAMILY_INET ? "%s:*" : "[%s]:*", a);
+	else
+		snprintf(buf, len, ip.family == KM_FAMILY_INET ? "%s:%u" : "[%s]:%u",
+			 a, ntohs(k->port));
 }
 
 static void print_count(struct km_json *j, const char *name,

@@ -48,6 +48,7 @@
 #include "state.h"
 #include "telemetry.h"
 #include "xds_tls.h"
+#include "wl_ident.h"
 
 #define KM_DEFAULT_CONFIG "/etc/kmesh/mesh.yaml"
 /* Editors write a file in several steps; reload once it settles. */
@@ -84,6 +85,7 @@ struct kmeshd {
 
 	/* xDS: the config comes from an ADS server instead of the file */
 	struct km_ads *ads;
+	uint64_t wl_scan_ms;	/* workload mode: last identity pass */
 	struct km_ads_opts xds;
 	const char *source;	/* the config file, or "xds HOST:PORT" */
 	struct km_model boot;	/* xDS: the config file's node, as defaults */
@@ -667,6 +669,28 @@ static bool dns_step(struct kmeshd *d)
 	return news;
 }
 
+static void wl_log(const char *msg)
+{
+	logmsg(LOG_INFO, "authorization: %s", msg);
+}
+
+/* Workload mode: enrolled netns get their Workload's identity (once a
+ * second at most; enrollments come and go between responses). */
+static void wl_scan(struct kmeshd *d)
+{
+	struct km_enroll_maps mp = { d->maps.enroll, d->maps.ident };
+	struct km_wl_workload **w;
+	size_t n;
+
+	if (!d->xds.workload || km_now_ms() - d->wl_scan_ms < 1000)
+		return;
+	d->wl_scan_ms = km_now_ms();
+	w = km_ads_workloads(d->ads, &n);
+	if (w)
+		kmd_wl_idents(&mp, w, n, d->xds.node.node_name, wl_log);
+	free(w);
+}
+
 static int run(struct kmeshd *d)
 {
 	int ep, sfd, tfd, ret = 0, ads_fd = -1, dns_fd = -1;
@@ -724,6 +748,8 @@ static int run(struct kmeshd *d)
 			km_ads_tick(d->ads, km_now_ms());
 			write_state(d);
 		}
+		if (d->ads)
+			wl_scan(d);
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 
@@ -889,7 +915,8 @@ static int setup_xds(struct kmeshd *d, const char *addr, const char *pod_ip,
 			fprintf(stderr, "kmeshd: --xds needs the node id: --node-id, node.id in the config file, or --pod-ip, --pod-name and --pod-namespace (or $INSTANCE_IP, $POD_NAME, $POD_NAMESPACE)\n");
 			return 2;
 		}
-		snprintf(id, sizeof(id), "sidecar~%s~%s.%s~%s.svc.cluster.local",
+		snprintf(id, sizeof(id), "%s~%s~%s.%s~%s.svc.cluster.local",
+			 d->xds.workload ? "ztunnel" : "sidecar",
 			 pod_ip, pod_name, n->namespace_, n->namespace_);
 		n->id = id;
 	}
@@ -922,11 +949,16 @@ static void usage(FILE *f)
 		"                       (plaintext h2c), or istiod.istio-system.svc:15012 with --xds-ca\n"
 		"                       (TLS); --xds-address is the same flag\n"
 		"      --xds-delta      use Delta ADS instead of state of the world\n"
+		"      --xds-mode MODE  envoy (default: Listeners, Clusters, Routes as a sidecar gets\n"
+		"                       them) or workload (Istio's ambient API as ztunnel gets it:\n"
+		"                       Authorization and Address over Delta ADS, the policies\n"
+		"                       enforced on this node's workloads, --node-name; docs/authz.md)\n"
 		"      --strict         refuse (NACK) what kmesh would accept without enforcing it\n"
 		"                       (timeouts, retries, telemetry, Istio mTLS, ...: kmeshctl config)\n");
 	xds_tls_usage(f);
 	fprintf(f,
-		"      --node-id ID     xDS node id (default sidecar~POD_IP~POD.NS~NS.svc.cluster.local)\n"
+		"      --node-id ID     xDS node id (default sidecar~POD_IP~POD.NS~NS.svc.cluster.local,\n"
+		"                       ztunnel~... in workload mode)\n"
 		"      --pod-ip IP --pod-name NAME --pod-namespace NS --cluster-id ID\n"
 		"      --istio-version V --node-name NAME --labels k=v,k=v --service-account SA\n"
 		"                       (else $INSTANCE_IP, $POD_NAME, $POD_NAMESPACE, $SERVICE_ACCOUNT,\n"
@@ -970,6 +1002,7 @@ int main(int argc, char **argv)
 		{ "dns-server", required_argument, NULL, 1010 },
 		{ "xds", required_argument, NULL, 'X' },
 		{ "xds-delta", no_argument, NULL, 'D' },
+		{ "xds-mode", required_argument, NULL, 1022 },
 		{ "strict", no_argument, NULL, 1020 },
 		{ "xds-address", required_argument, NULL, 'X' },
 		{ "xds-ca", required_argument, NULL, KMD_XDS_TLS_OPT },
@@ -1048,6 +1081,15 @@ int main(int argc, char **argv)
 		case 1008: sockmap = true; break;
 		case 1010: d.dns_server = optarg; break;
 		case 1020: d.xds.strict = true; break;
+		case 1022:
+			if (strcmp(optarg, "envoy") && strcmp(optarg, "workload")) {
+				fprintf(stderr, "kmeshd: --xds-mode '%s': envoy or workload\n", optarg);
+				return 2;
+			}
+			/* ztunnel's types exist over Delta only */
+			d.xds.workload = !strcmp(optarg, "workload");
+			d.xds.delta |= d.xds.workload;
+			break;
 		case 1021: d.xds.node.service_account = optarg; break;
 		case KMD_XDS_TLS_OPT ... KMD_XDS_TLS_OPT + KMD_XDS_TLS_NOPTS - 1:
 			xds_tls_flag(&xt, c, optarg); break;
@@ -1175,9 +1217,12 @@ int main(int argc, char **argv)
 			logmsg(LOG_ERR, "xDS: %s", err.msg);
 			return 1;
 		}
-		logmsg(LOG_INFO, "xDS: %s ADS to %s as node '%s'; generation %llu serves until the first response",
-		       d.xds.delta ? "Delta" : "state-of-the-world", d.source,
-		       d.xds.node.id, (unsigned long long)d.generation);
+		logmsg(LOG_INFO, "xDS: %s ADS%s to %s as node '%s'; generation %llu serves until the first response",
+		       d.xds.delta ? "Delta" : "state-of-the-world",
+		       d.xds.workload ? " (workload mode: Istio's Authorization and Address)" : "",
+		       d.source, d.xds.node.id, (unsigned long long)d.generation);
+		if (d.xds.workload && !(d.xds.node.node_name && *d.xds.node.node_name))
+			logmsg(LOG_WARN, "xDS: workload mode without --node-name (or $NODE_NAME): the policies of every workload istiod sends apply to this node's connects to it");
 		write_state(&d);
 	} else {
 		apply_config(&d);

@@ -33,6 +33,7 @@
 /* A chain with RBAC filters, and the counter row of its first engine. */
 struct chain_ref {
 	const struct km_m_listener *l;
+	bool workload;		/* km_model.authz_only: Istio's ambient API */
 	size_t ci;
 	const struct km_m_chain *ch;
 	uint32_t row;
@@ -134,6 +135,30 @@ static int fail_closed_line(struct cc *c, const struct km_az_engine *e,
 	return 0;
 }
 
+/* A workload's engine (authz_workload.c): its policies are named
+ * "ns/name" already; a fail-closed engine is named after its policy. */
+static int workload_rows(struct cc *c, const struct chain_ref *ref,
+			 const struct km_az_engine *e)
+{
+	struct km_authz_records *r = c->r;
+	char base[KM_NAME_MAX];
+
+	snprintf(base, sizeof(base), "workload '%.128s': %s%s%s", ref->l->name,
+		 e->custom ? "fail-closed '" : "", e->name,
+		 e->custom ? "'" : "");
+	if (add_string(&r->row_names, &r->n_rows, "%s: no %s policy matched",
+		       base, e->deny ? "DENY" : "ALLOW"))
+		return oom(c);
+	for (size_t p = 0; p < e->n_policies; p++) {
+		if (add_string(&r->row_names, &r->n_rows, "%s policy '%.128s'",
+			       base, e->policies[p].name))
+			return oom(c);
+		if (fail_closed_line(c, e, &e->policies[p], r->n_rows - 1))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int name_rows(struct cc *c, struct chain_ref *ref)
 {
 	struct km_authz_records *r = c->r;
@@ -143,6 +168,11 @@ static int name_rows(struct cc *c, struct chain_ref *ref)
 		const struct km_az_engine *e = &ref->ch->authz[k];
 		char base[KM_NAME_MAX];
 
+		if (ref->workload) {
+			if (workload_rows(c, ref, e))
+				return -ENOMEM;
+			continue;
+		}
 		snprintf(base, sizeof(base), "listener '%.64s': chain %zu: %s%s%s '%.64s'",
 			 ref->l->name, ref->ci, e->http ? "http " : "",
 			 e->custom ? "ext_authz" : "rbac",
@@ -238,8 +268,12 @@ static int add_to_target(struct cc *c, const struct km_authz_key *k,
 
 static int collect(struct cc *c, const struct km_model *m)
 {
-	for (size_t i = 0; i < m->n_listeners; i++) {
-		const struct km_m_listener *l = &m->listeners[i];
+	size_t n_all = m->n_listeners + m->n_authz_only;
+
+	for (size_t i = 0; i < n_all; i++) {
+		bool wl = i >= m->n_listeners;
+		const struct km_m_listener *l = wl ?
+			&m->authz_only[i - m->n_listeners] : &m->listeners[i];
 
 		for (size_t j = 0; j < l->n_chains; j++) {
 			const struct km_m_chain *ch = &l->chains[j];
@@ -253,7 +287,8 @@ static int collect(struct cc *c, const struct km_model *m)
 				 sizeof(*c->chains)))
 				return oom(c);
 			ref = &c->chains[c->n_chains];
-			*ref = (struct chain_ref){ .l = l, .ci = j, .ch = ch };
+			*ref = (struct chain_ref){ .l = l, .ci = j, .ch = ch,
+						   .workload = wl };
 			ret = name_rows(c, ref);
 			if (ret)
 				return ret;
@@ -386,6 +421,9 @@ static int fold(const struct cc *c, const struct km_az_node *n)
 	case KM_AZN_NONE:
 		return F_FALSE;
 	case KM_AZN_DPORT:
+		/* port 0: every port of a workload (Istio's ambient API) */
+		if (!c->port)
+			return F_DYN;
 		return c->port >= n->lo && c->port <= n->hi;
 	case KM_AZN_DIP:
 		if (!c->addr)

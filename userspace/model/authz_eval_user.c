@@ -49,12 +49,15 @@ const struct km_authz_prog *km_authz_lookup(const struct km_authz_records *r,
 					    uint16_t port)
 {
 	static const struct km_addr any;
-	const struct km_addr *try[2] = { addr, &any };
+	const struct km_addr *try[3] = { addr, addr, &any };
+	const uint16_t ports[3] = { htons(port), 0, htons(port) };
 
-	/* the exact address, else the wildcard: as bpf/lib/authz.h */
-	for (int t = 0; t < 2; t++)
+	/* the exact address and port, else the address on every port (a
+	 * workload's, Istio's ambient API), else the wildcard: as
+	 * bpf/lib/authz.h */
+	for (int t = 0; t < 3; t++)
 		for (size_t i = 0; i < r->n_targets; i++)
-			if (r->keys[i].port == htons(port) &&
+			if (r->keys[i].port == ports[t] &&
 			    !memcmp(&r->keys[i].addr, try[t], sizeof(*addr)))
 				return &r->progs[i];
 	return NULL;

@@ -341,6 +341,12 @@ struct km_model {
 	 * served, like Envoy's listener warming) instead of failing the
 	 * whole config. A static file leaves it false. */
 	bool rds_may_wait;
+	/* kmeshd's workload mode (authz_workload.h): listeners that only
+	 * carry Istio's ambient policies for a workload's addresses, port 0
+	 * meaning every port; never frontends. Not freed by
+	 * km_model_free(): their owner frees them. */
+	size_t n_authz_only;
+	struct km_m_listener *authz_only;
 };
 
 void km_model_free(struct km_model *m);

@@ -46,7 +46,8 @@
 	X(reconnects) X(last_error) X(skipped_filters)			  \
 	X(skipped_typed_configs) X(skipped_chains) X(skipped_listeners)	  \
 	X(last_response_bytes) X(last_response_ms)
-#define KM_STATE_XDS_TYPES(X) X(cds) X(eds) X(lds) X(rds)
+#define KM_STATE_XDS_TYPES(X) X(cds) X(eds) X(lds) X(rds) X(authorization) \
+	X(address)
 /* per type; "nacked" (1: the last response was NACKed) ends the list */
 #define KM_STATE_XDS_FIELDS(X) X(version) X(nonce) X(resources) X(acks) \
 	X(nacks) X(last_nack) X(nacked)

@@ -16,6 +16,7 @@
 #include "notenf.h"
 #include "grpc_frame.h"
 #include "resources.h"
+#include "xds_workload.h"
 #include "strmap.h"
 
 #include "envoy/service/discovery/v3/discovery.pb-c.h"
@@ -29,7 +30,8 @@
 /* error_detail stays readable: the first errors, then a count */
 #define NACK_MSG_MAX 4096
 
-enum ads_type { CDS, EDS, LDS, RDS, NTYPES };
+/* AUTHZ and ADDR: Istio's ambient API, the only types of workload mode */
+enum ads_type { CDS, EDS, LDS, RDS, AUTHZ, ADDR, NTYPES };
 
 static const struct {
 	const char *url;
@@ -39,6 +41,8 @@ static const struct {
 	[EDS] = { KM_TYPE_CLA, "eds" },
 	[LDS] = { KM_TYPE_LISTENER, "lds" },
 	[RDS] = { KM_TYPE_ROUTE, "rds" },
+	[AUTHZ] = { KM_TYPE_AUTHORIZATION, "authorization" },
+	[ADDR] = { KM_TYPE_ADDRESS, "address" },
 };
 
 /* One accepted (or candidate) resource. */
@@ -49,6 +53,8 @@ struct ads_res {
 		struct km_m_cluster cluster;	/* CDS, and EDS's endpoints */
 		struct km_m_listener listener;
 		struct km_m_route_config rc;
+		struct km_wl_policy pol;	/* AUTHZ */
+		struct km_wl_workload wl;	/* ADDR */
 	};
 };
 
@@ -110,6 +116,10 @@ static void res_free(int t, struct ads_res *r)
 		return;
 	if (t == LDS)
 		km_listener_free(&r->listener);
+	else if (t == AUTHZ)
+		km_wl_policy_free(&r->pol);
+	else if (t == ADDR)
+		km_wl_workload_free(&r->wl);
 	else if (t == RDS)
 		km_route_config_free(&r->rc);
 	else
@@ -145,6 +155,14 @@ static int res_decode(struct km_ads *a, int t, const uint8_t *buf, size_t len,
 		ret = km_xds_listener(buf, len, &r->listener, &a->skipped, err);
 		*name = r->listener.name;
 		break;
+	case AUTHZ:
+		ret = km_xds_authorization(buf, len, &r->pol, err);
+		*name = r->pol.key;	/* "ns/name", istiod's resource name */
+		break;
+	case ADDR:
+		ret = km_xds_address(buf, len, &r->wl, err);
+		*name = r->wl.uid;
+		break;
 	default:
 		ret = km_xds_route_config(buf, len, &r->rc, err);
 		*name = r->rc.name;
@@ -175,6 +193,34 @@ static bool eds_wants(const struct km_m_cluster *c)
 {
 	return c->type == KM_CLUSTER_EDS && !c->has_load_assignment &&
 	       !c->original_dst;
+}
+
+/* Workload mode: Istio's ambient policies on the workloads of this node
+ * (NODE_NAME; every workload when it is not known). */
+static int build_workload_model(struct km_ads *a, struct km_model *m,
+				struct km_err *err)
+{
+	size_t np = a->t[AUTHZ].res.len, nw = a->t[ADDR].res.len, i, n;
+	struct km_wl_policy **pols = calloc(np + 1, sizeof(*pols));
+	struct km_wl_workload **wls = calloc(nw + 1, sizeof(*wls));
+	const char *k;
+	void *v;
+	int ret = -ENOMEM;
+
+	if (!pols || !wls) {
+		km_err_set(err, "out of memory building the model");
+		goto out;
+	}
+	for (i = 0, n = 0; km_strmap_next(&a->t[AUTHZ].res, &i, &k, &v);)
+		pols[n++] = &((struct ads_res *)v)->pol;
+	for (i = 0, n = 0; km_strmap_next(&a->t[ADDR].res, &i, &k, &v);)
+		wls[n++] = &((struct ads_res *)v)->wl;
+	ret = km_wl_build(pols, np, wls, nw, a->o.node.node_name,
+			  &m->authz_only, &m->n_authz_only, err);
+out:
+	free(pols);
+	free(wls);
+	return ret;
 }
 
 /* Shallow: the arrays are new, their contents borrowed from the resources. */
@@ -222,6 +268,7 @@ static int build_model(struct km_ads *a, struct km_model *m)
 
 static void free_model_view(struct km_model *m)
 {
+	km_wl_listeners_free(m->authz_only, m->n_authz_only);
 	free(m->clusters);
 	free(m->listeners);
 	free(m->route_configs);
@@ -234,10 +281,25 @@ static int apply_state(struct km_ads *a, struct km_err *err)
 
 	if (ret)
 		km_err_set(err, "out of memory building the model");
-	else
+	else if (a->o.workload)
+		ret = build_workload_model(a, &m, err);
+	if (!ret)
 		ret = a->apply(a->arg, &m, err);
 	free_model_view(&m);
 	return ret;
+}
+
+struct km_wl_workload **km_ads_workloads(const struct km_ads *a, size_t *n)
+{
+	struct km_wl_workload **w = calloc(a->t[ADDR].res.len + 1, sizeof(*w));
+	size_t i = 0;
+	const char *k;
+	void *v;
+
+	*n = 0;
+	while (w && km_strmap_next(&a->t[ADDR].res, &i, &k, &v))
+		w[(*n)++] = &((struct ads_res *)v)->wl;
+	return w;
 }
 
 int km_ads_reapply(struct km_ads *a, struct km_err *err)
@@ -843,15 +905,17 @@ static void connect_stream(struct km_ads *a)
 		schedule_reconnect(a);
 		return;
 	}
-	/* Full resubscribe: CDS always; the others as far as they went. A
-	 * new stream has no nonce yet. */
+	/* Full resubscribe: CDS always (workload mode: its two types, both
+	 * wildcard, as ztunnel asks); the others as far as they went. A new
+	 * stream has no nonce yet. */
 	for (int t = 0; t < NTYPES; t++) {
 		bool again = a->t[t].requested;
+		bool first = a->o.workload ? t == AUTHZ || t == ADDR : t == CDS;
 
 		free(a->t[t].nonce);
 		a->t[t].nonce = NULL;
 		a->t[t].requested = false;
-		if (t != CDS && !again)
+		if (!first && !again)
 			continue;
 		if (a->o.delta) {
 			bool named = t == EDS || t == RDS;
@@ -1145,7 +1209,8 @@ void km_ads_write_state(const struct km_ads *a, FILE *f)
 	if (a->g)
 		km_grpc_get_stats(a->g, &gs);
 	put_xds(f, "server", "%s:%u", a->o.host, a->o.port);
-	put_xds(f, "mode", "%s", a->o.delta ? "delta" : "sotw");
+	put_xds(f, "mode", "%s%s", a->o.delta ? "delta" : "sotw",
+		a->o.workload ? " workload" : "");
 	put_xds(f, "transport", "%s", a->o.tls ? "tls" : "plaintext");
 	put_xds(f, "connected", "%d", a->g && !a->closed && gs.h2_up);
 	put_xds(f, "reconnects", "%llu", (unsigned long long)a->reconnects);

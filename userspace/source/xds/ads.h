@@ -17,6 +17,8 @@
  *  - CDS and LDS are full state (a missing resource is deleted); EDS and RDS
  *    updates may be partial (SotW: only the names sent change; Delta:
  *    removed_resources);
+ *  - workload mode (opts.workload): Authorization and Address only, both
+ *    wildcard Delta subscriptions, no CDS/LDS;
  *  - on GOAWAY, reset or server restart: reconnect with jittered exponential
  *    backoff and resubscribe everything; the last config keeps serving
  *    meanwhile.
@@ -51,6 +53,11 @@ struct km_ads_opts {
 	const char *host;
 	uint16_t port;
 	bool delta;			/* DeltaAggregatedResources */
+	/* Istio's ambient API instead of Envoy's (docs/authz.md): Delta
+	 * subscriptions to istio.security.Authorization and
+	 * istio.workload.Address, as ztunnel makes; policies enforced on the
+	 * workloads whose node is node.node_name. Needs delta. */
+	bool workload;
 	uint32_t keepalive_ms;		/* >= 15000 */
 	bool strict;			/* refuse what would not be enforced */
 	struct km_ads_node node;
@@ -88,6 +95,11 @@ void km_ads_tick(struct km_ads *a, uint64_t now_ms);
  * answer changed a cluster's endpoints). Nothing is ACKed or NACKed; a
  * failure leaves the serving generation as it is. 0 or negative errno. */
 int km_ads_reapply(struct km_ads *a, struct km_err *err);
+
+/* Workload mode: the accepted Workloads (an array to free; its entries
+ * live until the next response is handled). NULL when out of memory. */
+struct km_wl_workload;
+struct km_wl_workload **km_ads_workloads(const struct km_ads *a, size_t *n);
 
 /* State for kmeshctl config: "key=value" lines (xds_*). */
 void km_ads_write_state(const struct km_ads *a, FILE *f);
