@@ -283,18 +283,6 @@ static int load_records(struct ctl *c, __u8 slot, struct km_authz_records *r)
 	return 0;
 }
 
-static const char *why_str(const struct km_az_state *st)
-{
-	switch (st->why) {
-	case KM_AZW_DENY_POLICY:
-		return "a DENY policy matched";
-	case KM_AZW_NO_ALLOW:
-		return "no ALLOW policy matched";
-	default:
-		return "the policy program is malformed";
-	}
-}
-
 /* check DEST [--source IP] [--identity NS/SA] */
 static int check(struct ctl *c, int argc, char **argv)
 {
@@ -353,9 +341,9 @@ static int check(struct ctl *c, int argc, char **argv)
 		printf("allowed by the policies (generation %llu)\n",
 		       (unsigned long long)c->gen.generation);
 	else
-		printf("denied (ECONNREFUSED): %s%s: %s\n", why_str(&st),
-		       st.unknown ? ", on a condition kmesh cannot evaluate at connect (fail closed)" : "",
-		       st.why != KM_AZW_MALFORMED && st.row < r.n_rows ?
+		printf("denied (ECONNREFUSED): %s%s: %s\n", km_authz_why_str(st.why),
+		       st.unknown ? KM_AUTHZ_FAIL_CLOSED_STR : "",
+		       km_authz_why_has_row(st.why) && st.row < r.n_rows ?
 		       r.row_names[st.row] : "-");
 	km_authz_records_free(&r);
 	return had && st.verdict == KM_AZV_DENY ? 1 : 0;
