@@ -78,11 +78,11 @@ static __always_inline void km_ev_authz(struct bpf_sock_addr *ctx,
 	if (l) {
 		e->end = l->st.why | (l->st.unknown ? KM_EV_AUTHZ_FAIL_CLOSED : 0);
 		e->authz_row = l->st.row;
-		if (l->st.env.src_known)
+		if (l->st.env.src_known && ctx->sk) {
 			e->local = l->st.env.src;
+			e->local_port = bpf_htons(ctx->sk->src_port);
+		}
 	}
-	if (e->local.w[3] && ctx->sk)
-		e->local_port = bpf_htons(ctx->sk->src_port);
 	if (ep) {
 		e->endpoint = ep->addr;
 		e->endpoint_port = ep->port;
