@@ -473,7 +473,8 @@ struct km_conn_event {
 				 * acknowledged (SYN and FIN not counted) */
 	__u64 bytes_received;	/* close: application bytes received */
 	struct km_addr vip;	/* the service address dialed */
-	struct km_addr endpoint;	/* where it went (refused: zero) */
+	struct km_addr endpoint;	/* where it went (refused: zero; authz
+				 * refused by the endpoint's policy: it) */
 	struct km_addr local;	/* the client's own address (refused:
 				 * zero: it never connected; authz refused:
 				 * the bound source, else zero) */
