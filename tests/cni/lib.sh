@@ -13,7 +13,9 @@ start_kmeshd() {
 	"$KM_BUILD/kmeshd" --config "$CONF" --pin-root "$PIN" --state-dir "$STATE" \
 		>> "$LOG" 2>&1 &
 	KMESHD_PID=$!
-	for _ in $(seq 200); do
+	# up to 30 s: loading is well under a second, but a loaded machine
+	# (qemu beside it) has been seen to take over 10
+	for _ in $(seq 600); do
 		[ -S "$SOCK" ] && grep -q '^last_attempt=[1-9]' "$STATE/kmeshd.state" 2>/dev/null && return 0
 		sleep 0.05
 	done

@@ -1,4 +1,4 @@
-# boot: 6.12 7.x trixie
+# boot: 6.12 7.x trixie 6.12-debug
 # kmesh.ko loads, exposes its BTF (kfuncs need it), unloads, loads again.
 . /cases/lib.sh
 [ -f /kmesh.ko ] || skip "no /kmesh.ko in the initramfs (make module found no kernel headers)"

@@ -1,4 +1,4 @@
-# boot: 6.12 7.x trixie
+# boot: 6.12 7.x trixie 6.12-debug
 # timeout: 60
 # kmesh.ko's kfuncs: callable from connect4/6 (the test object loads and
 # finds the module), refused for any other program type (a bind4 program

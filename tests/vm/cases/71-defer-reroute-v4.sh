@@ -1,4 +1,4 @@
-# boot: 6.12 7.x trixie
+# boot: 6.12 7.x trixie 6.12-debug
 # timeout: 150
 # Deferred connect and reroute on the first bytes, IPv4: path /a reaches
 # backend a, /b backend b, from blocking, poll and epoll clients; a client

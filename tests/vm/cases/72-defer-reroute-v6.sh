@@ -1,4 +1,4 @@
-# boot: 6.12 7.x
+# boot: 6.12 7.x 6.12-debug
 # timeout: 90
 # Deferred connect and reroute on the first bytes, IPv6 (VIP fd00:96::1,
 # backends on ::1), blocking and non-blocking.

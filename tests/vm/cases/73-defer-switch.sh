@@ -1,4 +1,4 @@
-# boot: 6.12 7.x
+# boot: 6.12 7.x 6.12-debug
 # timeout: 90
 # The runtime switch: with deferral off (netlink, kmeshctl module defer off)
 # connects are not deferred and go L4 (a) whatever the path; back on, /b

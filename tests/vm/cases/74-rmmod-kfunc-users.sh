@@ -1,4 +1,4 @@
-# boot: 6.12 7.x
+# boot: 6.12 7.x 6.12-debug
 # timeout: 60
 # Unload is refused while a program using the kfuncs is attached, and
 # allowed after it is detached.

@@ -1,4 +1,4 @@
-# boot: 6.12 7.x
+# boot: 6.12 7.x 6.12-debug
 # timeout: 60
 # Unload safety with sockets in flight: a socket is held deferred (connected,
 # not yet written) while the program is detached. rmmod must be refused

@@ -1,4 +1,4 @@
-# boot: 6.12 7.x
+# boot: 6.12 7.x 6.12-debug
 # timeout: 150
 # insmod/rmmod cycles with deferred traffic: each cycle loads the module,
 # attaches the kfunc user, runs 40 routed clients (20 at a time, some held

@@ -1,4 +1,4 @@
-# boot: 6.12 7.x
+# boot: 6.12 7.x 6.12-debug
 # timeout: 150
 # Unload while first writes are blocked inside kmesh.ko. Deferred sockets
 # are routed to km_sink, which accepts and never reads: each client's

@@ -1,4 +1,4 @@
-# boot: 6.12 7.x
+# boot: 6.12 7.x 6.12-debug
 # timeout: 90
 # Two ways an application meets a deferred socket before its first write.
 # - It waits for input first (a server-speaks-first client): poll(POLLIN)

@@ -1,4 +1,4 @@
-# boot: 6.12 7.x trixie
+# boot: 6.12 7.x trixie 6.12-debug
 # timeout: 150
 # L7 routing in the kernel: kmeshd's own connect programs defer the connect,
 # kmesh.ko re-runs them on the first write and bpf_km_route matches the

@@ -1,4 +1,4 @@
-# boot: 6.12 7.x
+# boot: 6.12 7.x 6.12-debug
 # timeout: 120
 # No route: the vhost closed.example.com has only /only. A request for
 # /other there matches no route: the first write fails with ECONNREFUSED

@@ -1,4 +1,4 @@
-# boot: 6.12 7.x
+# boot: 6.12 7.x 6.12-debug
 # timeout: 120
 # What cannot be routed on takes the listener's default route (a): a
 # client that reads before it writes, a request head split across two

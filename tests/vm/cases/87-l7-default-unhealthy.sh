@@ -1,4 +1,4 @@
-# boot: 6.12 7.x
+# boot: 6.12 7.x 6.12-debug
 # timeout: 120
 # The default route's health does not decide the first run (issue 12).
 # The "*" virtual host's default route (/) goes to cluster e, whose only

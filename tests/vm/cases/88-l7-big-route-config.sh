@@ -1,4 +1,4 @@
-# boot: 6.12 7.x
+# boot: 6.12 7.x 6.12-debug
 # timeout: 180
 # A real mesh's port-wide route config (issue 12): one HTTP listener whose
 # route config has 4,096 virtual hosts, each with a service's name and

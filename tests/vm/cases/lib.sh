@@ -5,7 +5,8 @@
 #
 # Case files are /cases/NN-NAME.sh, run in order. Header lines read by the
 # host and /init:
-#   # boot: 6.12 6.1      kernels whose boot runs this case
+#   # boot: 6.12 6.1      kernels whose boot runs this case (6.12-debug: the
+#                         debug kernel, for cases that run kmesh.ko's code)
 #   # timeout: 60         seconds before /init kills the case
 
 KM_VIP=127.100.0.1:80
