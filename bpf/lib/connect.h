@@ -46,15 +46,61 @@ static __always_inline int km_refuse(struct bpf_sock_addr *ctx,
 	return KM_REJECT;
 }
 
+/*
+ * The event of a connect authorization denied: which policy row decided
+ * and why (the evaluation state is still in km_authz_loop: nothing ran on
+ * this CPU since), the source address when the socket is bound, the
+ * endpoint when the endpoint's policy denied, and the client's enrollment
+ * (the dialed address is checked before it is looked up). kmeshd logs it
+ * (docs/authz.md).
+ */
+static __always_inline void km_ev_authz(struct bpf_sock_addr *ctx,
+					const struct km_frontend_key *fk,
+					const struct km_conn_ids *ids,
+					const struct km_endpoint *ep)
+{
+	struct km_conn_event *e;
+	struct km_enroll_key src = ids->src;
+	struct km_az_loop *l;
+	__u32 zero = 0;
+
+	if (!km_cfg_events)
+		return;
+	if (!src.kind && !km_enroll_find(ctx, &src))
+		src.kind = 0;	/* not enrolled (find leaves a guess) */
+	e = km_ev_reserve(KM_EV_REFUSED);
+	if (!e)
+		return;
+	km_ev_refused_fill(e, ctx, fk, ids, KM_EV_REASON_AUTHZ);
+	e->src_kind = src.kind;
+	e->src_id = src.id;
+	l = bpf_map_lookup_elem(&km_authz_loop, &zero);
+	if (l) {
+		e->end = l->st.why | (l->st.unknown ? KM_EV_AUTHZ_FAIL_CLOSED : 0);
+		e->authz_row = l->st.row;
+		if (l->st.env.src_known && ctx->sk) {
+			e->local = l->st.env.src;
+			e->local_port = bpf_htons(ctx->sk->src_port);
+		}
+	}
+	if (ep) {
+		e->endpoint = ep->addr;
+		e->endpoint_port = ep->port;
+	}
+	km_ev_submit(e);
+}
+
 /* Authorization denied the connect (counted in km_authz_stats):
  * ECONNREFUSED, as a closed port. Envoy would accept and then reset; the
  * connect hook can refuse before a SYN exists, which the client sees at
- * once and as the same "not allowed here". */
+ * once and as the same "not allowed here". @ep: the endpoint whose policy
+ * denied, NULL for the address dialed. */
 static __always_inline int km_authz_refuse(struct bpf_sock_addr *ctx,
 					   const struct km_frontend_key *fk,
-					   const struct km_conn_ids *ids)
+					   const struct km_conn_ids *ids,
+					   const struct km_endpoint *ep)
 {
-	km_ev_refused(ctx, fk, ids, KM_EV_REASON_AUTHZ);
+	km_ev_authz(ctx, fk, ids, ep);
 	bpf_set_retval(-KM_ECONNREFUSED);
 	return KM_REJECT;
 }
@@ -202,7 +248,7 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 	authz = gen->flags & KM_GEN_AUTHZ;
 	km_ev_ids_init(&ids, gen->generation, KM_EV_NONE);
 	if (authz && km_authz_denied(ctx, fk->slot, &fk->addr, fk->port, v6))
-		return km_authz_refuse(ctx, fk, &ids);
+		return km_authz_refuse(ctx, fk, &ids, NULL);
 
 	fe = bpf_map_lookup_elem(&km_frontend, fk);
 	if (!fe) {
@@ -262,7 +308,7 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 				  km_refuse(ctx, fk, &ids, KM_CNT_FAMILY);
 	/* the endpoint's own policy (an inbound listener on its address) */
 	if (authz && km_authz_denied(ctx, fk->slot, &ep->addr, ep->port, v6))
-		return km_authz_refuse(ctx, fk, &ids);
+		return km_authz_refuse(ctx, fk, &ids, ep);
 
 	/* The socket record serves getpeername and the connection counts; a
 	 * deferred first run is counted by its re-run, which routes it. */

@@ -99,19 +99,12 @@ static __always_inline void km_ev_remember(struct km_sk_orig *o,
 	o->flags = KM_SKO_EVENTS;
 }
 
-/* A connect refused by kmesh, for @reason (the counter it counted). */
-static __always_inline void km_ev_refused(struct bpf_sock_addr *ctx,
-					  const struct km_frontend_key *fk,
-					  const struct km_conn_ids *ids,
-					  enum km_counter reason)
+static __always_inline void km_ev_refused_fill(struct km_conn_event *e,
+						struct bpf_sock_addr *ctx,
+						const struct km_frontend_key *fk,
+						const struct km_conn_ids *ids,
+						__u16 reason)
 {
-	struct km_conn_event *e;
-
-	if (!km_cfg_events)
-		return;
-	e = km_ev_reserve(KM_EV_REFUSED);
-	if (!e)
-		return;
 	e->reason = reason;
 	e->src_kind = ids->src.kind;
 	e->src_id = ids->src.id;
@@ -126,6 +119,22 @@ static __always_inline void km_ev_refused(struct bpf_sock_addr *ctx,
 	e->route_id = ids->route_id;
 	e->vhost = ids->vhost;
 	e->route = ids->route;
+}
+
+/* A connect refused by kmesh, for @reason (the counter it counted). */
+static __always_inline void km_ev_refused(struct bpf_sock_addr *ctx,
+					  const struct km_frontend_key *fk,
+					  const struct km_conn_ids *ids,
+					  enum km_counter reason)
+{
+	struct km_conn_event *e;
+
+	if (!km_cfg_events)
+		return;
+	e = km_ev_reserve(KM_EV_REFUSED);
+	if (!e)
+		return;
+	km_ev_refused_fill(e, ctx, fk, ids, reason);
 	km_ev_submit(e);
 }
 

@@ -23,7 +23,7 @@
 #include <linux/types.h>
 #endif
 
-#define KM_ABI_VERSION 7	/* 2: km_route, L7 counters, km_frontend.route_id;
+#define KM_ABI_VERSION 8	/* 2: km_route, L7 counters, km_frontend.route_id;
 				 * 3: km_cluster.kind, counters for the L7
 				 * default route by reason and passthrough,
 				 * blackhole, no_cluster;
@@ -35,7 +35,10 @@
 				 * km_ep_stat, km_maglev, cx_overflow;
 				 * 6: authorization (authz_abi.h);
 				 * 7: telemetry: km_sk_orig grows, km_events,
-				 * km_ev_stats */
+				 * km_ev_stats;
+				 * 8: an authorization refusal's event names
+				 * the policy row (km_conn_event.authz_row,
+				 * .end) and the bound source */
 
 /* Pin root for maps and links; the agent mounts bpffs if needed. */
 #define KM_PIN_ROOT "/sys/fs/bpf/kmesh"
@@ -432,6 +435,11 @@ enum km_sko_flags {
 /* km_conn_event.reason of a connect authorization denied (it counts in
  * km_authz_stats, not km_counters) */
 #define KM_EV_REASON_AUTHZ 0xffff
+/* Such an event's .end: why (enum km_az_why, authz_eval.h), with this bit
+ * when the deny rests on a condition kmesh cannot evaluate (fail closed);
+ * .authz_row: the counter row that decided (slot-relative, names in
+ * km_names KM_NAME_AUTHZ), or for a malformed program the op index. */
+#define KM_EV_AUTHZ_FAIL_CLOSED 0x80
 
 enum km_ev_type {
 	KM_EV_OPEN = 1,
@@ -451,7 +459,8 @@ enum km_ev_end {
 
 struct km_conn_event {
 	__u8 type;		/* enum km_ev_type */
-	__u8 end;		/* close: enum km_ev_end */
+	__u8 end;		/* close: enum km_ev_end; authz refused:
+				 * why (KM_EV_AUTHZ_FAIL_CLOSED) */
 	__u16 reason;		/* refused: the enum km_counter counted,
 				 * or KM_EV_REASON_AUTHZ */
 	__u32 src_kind;		/* km_enroll_key of the enrolled source */
@@ -464,13 +473,15 @@ struct km_conn_event {
 				 * acknowledged (SYN and FIN not counted) */
 	__u64 bytes_received;	/* close: application bytes received */
 	struct km_addr vip;	/* the service address dialed */
-	struct km_addr endpoint;	/* where it went (refused: zero) */
+	struct km_addr endpoint;	/* where it went (refused: zero; authz
+				 * refused by the endpoint's policy: it) */
 	struct km_addr local;	/* the client's own address (refused:
-				 * zero: it never connected) */
+				 * zero: it never connected; authz refused:
+				 * the bound source, else zero) */
 	__be16 vip_port;
 	__be16 endpoint_port;
 	__be16 local_port;
-	__u16 pad;
+	__u16 authz_row;	/* authz refused: the row that decided */
 	__u32 listener_id;	/* KM_EV_NONE: not known */
 	__u32 cluster_id;	/* KM_EV_NONE: not known */
 	__u32 route_id;		/* L7 only, else KM_EV_NONE */

@@ -242,7 +242,25 @@ expect "empty ALLOW (no policy): everyone refused, good/client too" refused good
 expect "HTTP RBAC with a url_path DENY: fails closed (connect refused)" refused good cli 10.95.0.5:8080
 expect "through the service VIP: good/client reaches the endpoint" ok good cli 10.97.95.1:80
 expect "through the service VIP: bad/client refused at the endpoint's policy" refused bad cli 10.97.95.1:80
+expect "empty ALLOW: a client bound to 10.95.1.100 refused" refused out cli2 -b 10.95.1.100 10.95.0.3:8080
 
+# ---- a log line per denial ------------------------------------------------------------
+# log_wait PATTERN: the denial lines come from the events ring, drained
+# every 100 ms or so: wait for the line (up to 5 s), print it
+log_wait() {
+	for _ in $(seq 100); do
+		grep -F -- "$1" "$LOG" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+cg_bad=$(stat -c %i "$KM_CG_ROOT/$P/bad")
+if log_wait "authorization: denied unbound socket (cgroup $cg_bad, bad/client) -> 10.95.0.2:8080: a DENY policy matched: listener 'in-a': chain 0: rbac 'deny-bad': policy 'deny-ns-bad'" >/dev/null &&
+   log_wait "(cgroup $cg_bad, bad/client) -> 10.97.95.1:80 (endpoint 10.95.0.2:8080): a DENY policy matched: listener 'in-a': chain 0: rbac 'deny-bad': policy 'deny-ns-bad'" >/dev/null &&
+   log_wait "(not enrolled) -> 10.95.0.2:8080: no ALLOW policy matched, on a condition kmesh cannot evaluate at connect (fail closed): listener 'in-a': chain 0: rbac 'allow-list': no ALLOW policy matched" >/dev/null &&
+   log_wait "authorization: denied 10.95.1.100:" | grep -q "^<4>kmeshd: authorization: denied 10.95.1.100:[0-9]* (not enrolled) -> 10.95.0.3:8080: no ALLOW policy matched: listener 'in-empty': chain 0: rbac 'empty': no ALLOW policy matched"; then
+	ok "kmeshd logs each denied connect with the policy that decided (DENY by namespace, at a VIP's endpoint, no ALLOW match failing closed, bound source)"
+else not_ok "denial log lines" "$(grep -F 'authorization: denied' "$LOG")"; fi
 # ---- counters ---------------------------------------------------------------------
 d_bad=$(row_count "policy 'deny-ns-bad'" denied)
 a_cli=$(row_count "policy 'allow-client'" allowed)
@@ -252,6 +270,15 @@ fc=$(row_count "policy 'deny-admin'" fail_closed)
 if [ "$d_bad" = 3 ] && [ "$a_cli" = 2 ] && [ "$a_cidr" = 1 ] && [ "$no_allow" = 4 ] && [ "$fc" = 1 ]; then
 	ok "counted per policy: deny-ns-bad denied 3, allow-client allowed 2, allow-cidr 1, no ALLOW match 4, deny-admin fail_closed 1"
 else not_ok "counted per policy" "deny-ns-bad=$d_bad allow-client=$a_cli allow-cidr=$a_cidr no-allow=$no_allow deny-admin fail_closed=$fc" "$("${CTL[@]}" authz)"; fi
+
+# an allowed connect logs nothing: good/client to in-a, then a denial as a
+# marker that the events before it were read
+expect "good/client to in-a again: through" ok good cli 10.95.0.2:8080
+expect "good/client to the empty ALLOW: refused (log marker)" refused good cli 10.95.0.3:8080
+if log_wait "good/client) -> 10.95.0.3:8080" >/dev/null &&
+   ! grep -F "good/client) -> 10.95.0.2:8080" "$LOG"; then
+	ok "no log line for an allowed connect (good/client to in-a)"
+else not_ok "no log line for allowed connects" "$(grep -F 'authorization: denied' "$LOG")"; fi
 
 # ---- kmeshctl authz check: the kernel's evaluator on the live maps ------------------------
 chk() { "${CTL[@]}" authz check "$@" 2>&1; echo "rc=$?"; }
@@ -266,6 +293,40 @@ if grep -q "^denied (ECONNREFUSED): a DENY policy matched: listener 'in-a': chai
    grep -q "^allowed: no policy at this destination" <<< "$c5"; then
 	ok "kmeshctl authz check answers as the connects above went (DENY by namespace, ALLOW by principal and by source, unknown source, no policy)"
 else not_ok "kmeshctl authz check" "$c1" "$c2" "$c3" "$c4" "$c5"; fi
+
+# ---- kmeshctl explain --source/--identity: the same answer -----------------------------
+exp() { "${CTL[@]}" "$@" 2>&1; echo "rc=$?"; }
+e1=$(exp explain --identity bad/client 10.95.0.2:8080)
+e2=$(exp explain --source 10.95.1.100:4000 10.95.0.2:8080)
+e3=$(exp explain --source 10.95.0.100 --identity good/client 10.95.0.2:8080)
+e4=$(exp explain --identity good/client 10.95.0.4:9090)
+e5=$(exp -o json explain --identity bad/client 10.95.0.2:8080)
+e6=$(exp explain --identity bad 10.95.0.2:8080)
+if grep -q "^denied (ECONNREFUSED): a DENY policy matched: listener 'in-a': chain 0: rbac 'deny-bad': policy 'deny-ns-bad'" <<< "$e1" && grep -q "^rc=1" <<< "$e1" &&
+   grep -q "^allowed by the policies" <<< "$e2" && grep -q "^rc=0" <<< "$e2" &&
+   grep -q "^allowed by the policies" <<< "$e3" && grep -q "^rc=0" <<< "$e3" &&
+   grep -q "^allowed: no policy at this destination" <<< "$e4" &&
+   [ "$(sed '$d' <<< "$e5" | jq -r '[.allowed, .why, .policy] | join("|")')" = "false|a DENY policy matched|listener 'in-a': chain 0: rbac 'deny-bad': policy 'deny-ns-bad'" ] &&
+   grep -q "^rc=1" <<< "$e5" &&
+   grep -q "identity 'bad': expected NAMESPACE/SERVICE_ACCOUNT" <<< "$e6" && grep -q "^rc=2" <<< "$e6"; then
+	ok "kmeshctl explain --source/--identity answers as authz check (DENY by namespace, ALLOW by source and by principal, no policy, JSON, a bad identity)"
+else not_ok "kmeshctl explain --source/--identity" "$e1" "$e2" "$e3" "$e4" "$e5" "$e6"; fi
+
+# ---- kmeshctl dump: the policies per destination ------------------------------------------
+d=$("${CTL[@]}" dump 2>&1)
+dj=$("${CTL[@]}" -o json dump 2>&1)
+want_a="  10.95.0.2:8080
+    DENY: listener 'in-a': chain 0: rbac 'deny-bad'
+      listener 'in-a': chain 0: rbac 'deny-bad': policy 'deny-ns-bad'
+    ALLOW: listener 'in-a': chain 0: rbac 'allow-list'
+      listener 'in-a': chain 0: rbac 'allow-list': policy 'allow-cidr'
+      listener 'in-a': chain 0: rbac 'allow-list': policy 'allow-client'"
+if grep -qF -- "$want_a" <<< "$d" &&
+   grep -A2 "^  10.95.0.3:8080" <<< "$d" | grep -q "(no policy: denies every connect)" &&
+   [ "$(jq -r '.authorization[] | select(.destination == "10.95.0.6:8080") | [.engines[] | .action + "=" + (.policies | join(","))] | join(";")' <<< "$dj")" = "ALLOW=listener 'in-order': chain 0: rbac 'allow-all': policy 'all';DENY=listener 'in-order': chain 0: rbac 'deny-bad-2': policy 'deny-ns-bad-2'" ] &&
+   [ "$(jq '.authorization | length' <<< "$dj")" = 4 ]; then
+	ok "kmeshctl dump lists each destination's engines and policies in order (text and JSON)"
+else not_ok "kmeshctl dump lists the policies" "$d" "$dj"; fi
 
 # ---- restart and push under load -----------------------------------------------------
 # clients loop while kmeshd restarts and reloads: never a denied connect
@@ -282,6 +343,33 @@ g=$(sed -n 's/^total ok=\([0-9]*\) err=\([0-9]*\).*/\1 \2/p' "$WORK/good.out")
 if [ "$b" = "0 300" ] && [ "$g" = "300 0" ]; then
 	ok "kmeshd restarted and reloaded under load: 300 denied connects all refused, 300 allowed all through"
 else not_ok "restart under load" "bad ok/err: $b, good ok/err: $g" "$(tail -3 "$LOG")"; fi
+
+# ---- the denial log under a flood: rate limited, every denial accounted -----------------------
+# A fresh kmeshd (the one before drained the ring at its stop), then 500
+# denied connects: the lines logged plus the "N more denials not logged"
+# counts add up to 500, and at most 20 lines a second are logged.
+stop_kmeshd
+skip_lines=$(wc -l < "$LOG")
+start_kmeshd
+t0=$(date +%s)
+km_in "$P/bad" "$P-cli" "$CLI" -n 500 -t 5000 10.95.0.6:8080 > "$WORK/flood.out"
+flood_sum() {
+	tail -n +"$((skip_lines + 1))" "$LOG" | awk '
+		/authorization: denied .* -> 10.95.0.6:8080: / { n++ }
+		/authorization: [0-9]+ more denials not logged/ { for (i = 1; i <= NF; i++) if ($i == "more") { m += $(i - 1); break } }
+		END { print n + 0, m + 0 }'
+}
+for _ in $(seq 200); do
+	read -r logged dropped <<< "$(flood_sum)"
+	[ $((logged + dropped)) -ge 500 ] && break
+	sleep 0.05
+done
+secs=$(( $(date +%s) - t0 + 1 ))
+f=$(sed -n 's/^total ok=\([0-9]*\) err=\([0-9]*\).*/\1 \2/p' "$WORK/flood.out")
+if [ "$f" = "0 500" ] && [ $((logged + dropped)) -eq 500 ] && [ "$dropped" -gt 0 ] &&
+   [ "$logged" -le $((20 * (secs + 1))) ]; then
+	ok "denial log under a flood of 500: $logged lines and $dropped said as 'more denials not logged' (at most 20 a second, $secs s)"
+else not_ok "denial log rate limit" "connects ok/err: $f, logged $logged, not logged $dropped, $secs s" "$(tail -n +"$((skip_lines + 1))" "$LOG" | grep authoriz | tail -5)"; fi
 
 report_summary
 [ "$FAIL" -eq 0 ]

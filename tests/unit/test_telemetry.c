@@ -318,6 +318,64 @@ static void test_http_bad_addr(void **state)
 	assert_non_null(strstr(err.msg, "expected ADDR:PORT"));
 }
 
+/* An authorization denial's line names the policy row, the source and
+ * the endpoint; past KM_TEL_AUTHZ_LOG_BURST a second the rest are counted
+ * and said in one line when their second is over. */
+static void test_authz_log(void **state)
+{
+	struct km_conn_event ev = { .type = KM_EV_REFUSED,
+				    .reason = KM_EV_REASON_AUTHZ,
+				    .src_kind = KM_ENROLL_NETNS, .src_id = 1234,
+				    .end = 1 /* KM_AZW_DENY_POLICY */ };
+	struct km_tel_conn c = { .ev = &ev, .src_namespace = "shop",
+				 .src_service_account = "cart",
+				 .vip = "10.95.0.2:8080", .endpoint = "-",
+				 .local = "10.0.0.5:0",
+				 .authz_policy = "listener 'in-a': chain 0: rbac 'deny-bad': policy 'deny-ns-bad'" };
+	struct km_tel_authz_log l = {};
+	char line[1024], *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	km_tel_authz_format(line, sizeof(line), &c);
+	assert_string_equal(line, "authorization: denied 10.0.0.5:0 (netns 1234, shop/cart) -> 10.95.0.2:8080: a DENY policy matched: listener 'in-a': chain 0: rbac 'deny-bad': policy 'deny-ns-bad'");
+	/* not enrolled, unbound, at a VIP's endpoint, failing closed */
+	ev.src_kind = 0;
+	ev.end = 2 | KM_EV_AUTHZ_FAIL_CLOSED;	/* KM_AZW_NO_ALLOW */
+	snprintf(c.local, sizeof(c.local), "-");
+	snprintf(c.endpoint, sizeof(c.endpoint), "10.95.0.9:80");
+	c.authz_policy = "listener 'in-a': chain 0: rbac 'allow': no ALLOW policy matched";
+	km_tel_authz_format(line, sizeof(line), &c);
+	assert_string_equal(line, "authorization: denied unbound socket (not enrolled) -> 10.95.0.2:8080 (endpoint 10.95.0.9:80): no ALLOW policy matched, on a condition kmesh cannot evaluate at connect (fail closed): listener 'in-a': chain 0: rbac 'allow': no ALLOW policy matched");
+	/* a malformed program names no row */
+	ev.end = 3;
+	km_tel_authz_format(line, sizeof(line), &c);
+	assert_non_null(strstr(line, ": the policy program is malformed: -"));
+
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	for (int i = 0; i < 50; i++)	/* 50 in the first second */
+		km_tel_authz_deny(&l, &c, 5000000000ull + i * 1000000ull, f);
+	km_tel_authz_tick(&l, 5900000000ull, f);	/* same second: quiet */
+	fflush(f);
+	assert_int_equal(strstr(buf, "more denials") == NULL, 1);
+	km_tel_authz_tick(&l, 6000000001ull, f);
+	km_tel_authz_deny(&l, &c, 6000000002ull, f);
+	km_tel_authz_deny(&l, &c, 6000000003ull, f);
+	fclose(f);
+	{
+		int lines = 0, more = 0;
+
+		for (char *p = buf; (p = strstr(p, "authorization: denied")); p++)
+			lines++;
+		for (char *p = buf; (p = strstr(p, "authorization: 30 more denials not logged")); p++)
+			more++;
+		assert_int_equal(lines, KM_TEL_AUTHZ_LOG_BURST + 2);
+		assert_int_equal(more, 1);
+	}
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_log_open_error),
 		cmocka_unit_test(test_opts),
 		cmocka_unit_test(test_http_bad_addr),
+		cmocka_unit_test(test_authz_log),
 	};
 
 	return cmocka_run_group_tests_name("telemetry", tests, NULL, NULL);

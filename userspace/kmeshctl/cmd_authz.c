@@ -287,85 +287,213 @@ static int load_records(struct ctl *c, __u8 slot, struct km_authz_records *r)
 	return 0;
 }
 
-static const char *why_str(const struct km_az_state *st)
+static void answer_json(struct ctl *c, const char *dest, bool had,
+			const struct km_az_state *st, const char *policy)
 {
-	switch (st->why) {
-	case KM_AZW_DENY_POLICY:
-		return "a DENY policy matched";
-	case KM_AZW_NO_ALLOW:
-		return "no ALLOW policy matched";
-	default:
-		return "the policy program is malformed";
+	struct km_json j;
+
+	km_json_init(&j, stdout);
+	km_json_obj(&j, NULL);
+	km_json_str(&j, "destination", dest);
+	km_json_u64(&j, "generation", c->gen.generation);
+	km_json_bool(&j, "policies", had);
+	km_json_bool(&j, "allowed", !had || st->verdict == KM_AZV_ALLOW);
+	if (had && st->verdict == KM_AZV_DENY) {
+		km_json_str(&j, "why", km_authz_why_str(st->why));
+		km_json_bool(&j, "fail_closed", st->unknown);
+		km_json_str(&j, "policy", policy);
 	}
+	km_json_end(&j, '}');
 }
 
-/* check DEST [--source IP] [--identity NS/SA] */
-static int check(struct ctl *c, int argc, char **argv)
+int km_ctl_authz_answer(struct ctl *c, const struct km_ctl_authz_query *q)
 {
 	struct km_authz_records r;
 	struct km_az_env env = {};
 	struct km_az_state st;
-	char ns[KM_IDENT_NS_MAX] = "", *sa = NULL, *colon;
-	const char *dest = NULL;
+	char ns[KM_IDENT_NS_MAX] = "", *sa = NULL;
+	const char *policy = "-";
 	struct km_ip ip;
-	unsigned long port;
+	uint16_t port;
 	bool had;
 	int ret;
 
-	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--source") && i + 1 < argc) {
-			if (km_ip_parse(argv[++i], &ip))
-				goto usage;
-			env.src = ip.addr;
-			env.src_known = 1;
-		} else if (!strcmp(argv[i], "--identity") && i + 1 < argc) {
-			snprintf(ns, sizeof(ns), "%s", argv[++i]);
-			sa = strchr(ns, '/');
-			if (!sa)
-				goto usage;
-			*sa++ = '\0';
-		} else if (!dest) {
-			dest = argv[i];
-		} else {
-			goto usage;
-		}
+	if (km_host_ip(q->dest, &ip, &port) || !port) {
+		fprintf(stderr, "kmeshctl: destination '%s': expected IP:PORT\n", q->dest);
+		return 2;
 	}
-	if (!dest || !(colon = strrchr(dest, ':')))
-		goto usage;
-	port = strtoul(colon + 1, NULL, 10);
-	*colon = '\0';
-	if (dest[0] == '[' && colon[-1] == ']') {
-		colon[-1] = '\0';
-		dest++;
-	}
-	if (km_ip_parse(dest, &ip) || !port || port > 65535)
-		goto usage;
 	env.dst = ip.addr;
-	env.dport = (uint16_t)port;
+	env.dport = port;
+	/* no source: unknown, as for a socket not bound at connect */
+	if (q->source) {
+		if (km_host_ip(q->source, &ip, &port)) {
+			fprintf(stderr, "kmeshctl: --source '%s': expected IP or IP:PORT\n", q->source);
+			return 2;
+		}
+		env.src = ip.addr;
+		env.src_known = 1;
+	}
+	if (q->identity) {
+		snprintf(ns, sizeof(ns), "%s", q->identity);
+		sa = strchr(ns, '/');
+		if (!sa || sa == ns || !sa[1]) {
+			fprintf(stderr, "kmeshctl: --identity '%s': expected NAMESPACE/SERVICE_ACCOUNT\n", q->identity);
+			return 2;
+		}
+		*sa++ = '\0';
+	}
 	if (open_maps(c))
-		return 1;
+		return 2;
 	ret = load_records(c, c->gen.slot & 1, &r);
 	if (ret) {
 		fprintf(stderr, "kmeshctl: reading the policies: %s\n", strerror(-ret));
 		km_authz_records_free(&r);
-		return 1;
+		return 2;
 	}
 	had = km_authz_decide(&r, &env, sa ? ns : NULL, sa, &st, NULL);
-	if (!had)
+	if (had && st.verdict == KM_AZV_DENY && km_authz_why_has_row(st.why) &&
+	    st.row < r.n_rows)
+		policy = r.row_names[st.row];
+	if (c->json)
+		answer_json(c, q->dest, had, &st, policy);
+	else if (!had)
 		printf("allowed: no policy at this destination\n");
 	else if (st.verdict == KM_AZV_ALLOW)
 		printf("allowed by the policies (generation %llu)\n",
 		       (unsigned long long)c->gen.generation);
 	else
-		printf("denied (ECONNREFUSED): %s%s: %s\n", why_str(&st),
-		       st.unknown ? ", on a condition kmesh cannot evaluate at connect (fail closed)" : "",
-		       st.why != KM_AZW_MALFORMED && st.row < r.n_rows ?
-		       r.row_names[st.row] : "-");
+		printf("denied (ECONNREFUSED): %s%s: %s\n", km_authz_why_str(st.why),
+		       st.unknown ? KM_AUTHZ_FAIL_CLOSED_STR : "", policy);
 	km_authz_records_free(&r);
 	return had && st.verdict == KM_AZV_DENY ? 1 : 0;
+}
+
+/* check DEST [--source IP[:PORT]] [--identity NS/SA] */
+static int check(struct ctl *c, int argc, char **argv)
+{
+	struct km_ctl_authz_query q = {};
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--source") && i + 1 < argc)
+			q.source = argv[++i];
+		else if (!strcmp(argv[i], "--identity") && i + 1 < argc)
+			q.identity = argv[++i];
+		else if (!q.dest && argv[i][0] != '-')
+			q.dest = argv[i];
+		else
+			goto usage;
+	}
+	if (!q.dest)
+		goto usage;
+	return km_ctl_authz_answer(c, &q);
 usage:
-	fprintf(stderr, "kmeshctl: usage: authz check IP:PORT [--source IP] [--identity NS/SA]\n");
+	fprintf(stderr, "kmeshctl: usage: authz check IP:PORT [--source IP[:PORT]] [--identity NS/SA]\n");
 	return 2;
+}
+
+/* ---- kmeshctl dump's part: policies per destination ------------------------ */
+
+static const char *engine_action(__u8 flags)
+{
+	if (flags & KM_AZE_SHADOW)
+		return flags & KM_AZE_DENY ? "shadow DENY" : "shadow ALLOW";
+	return flags & KM_AZE_DENY ? "DENY" : "ALLOW";
+}
+
+static const char *row_name(const struct km_authz_records *r, __u32 row)
+{
+	return row < r->n_rows ? r->row_names[row] : "-";
+}
+
+/* An engine's row name without its ": no ALLOW policy matched" */
+static const char *engine_name(const struct km_authz_records *r, __u32 row,
+			       char *buf, size_t len)
+{
+	char *cut;
+
+	snprintf(buf, len, "%s", row_name(r, row));
+	cut = strstr(buf, ": no ");
+	if (cut)
+		*cut = '\0';
+	return buf;
+}
+
+/* One destination's engines, in the order they apply, and their
+ * policies (the POLICY ops of the program: what the compiler kept for
+ * this destination). */
+static void dump_prog(const struct km_authz_records *r,
+		      const struct km_authz_prog *p, struct km_json *j)
+{
+	const struct km_authz_op *op;
+	char name[KM_NAME_MAX];
+	int policies = -1;	/* of the open engine; -1: none open */
+	__u8 flags = 0;
+
+	for (__u32 i = 0; i < p->n_ops && p->first + i < r->n_ops; i++) {
+		op = &r->ops[p->first + i];
+		if (op->code == KM_AZ_ENGINE || op->code == KM_AZ_END) {
+			if (policies == 0 && !(flags & KM_AZE_DENY) && !j)
+				printf("      (no policy: denies every connect)\n");
+			if (policies >= 0 && j) {
+				km_json_end(j, ']');
+				km_json_end(j, '}');
+			}
+			if (op->code == KM_AZ_END)
+				break;
+			flags = op->arg;
+			policies = 0;
+			if (j) {
+				km_json_obj(j, NULL);
+				km_json_str(j, "action", engine_action(flags));
+				km_json_str(j, "engine", engine_name(r, op->id, name, sizeof(name)));
+				km_json_arr(j, "policies");
+			} else {
+				printf("    %s: %s\n", engine_action(flags),
+				       engine_name(r, op->id, name, sizeof(name)));
+			}
+		} else if (op->code == KM_AZ_POLICY && policies >= 0) {
+			policies++;
+			if (j)
+				km_json_str(j, NULL, row_name(r, op->id));
+			else
+				printf("      %s\n", row_name(r, op->id));
+		}
+	}
+}
+
+void km_ctl_authz_dump(struct ctl *c, struct km_json *j)
+{
+	struct km_authz_records r;
+	char buf[80];
+	int ret;
+
+	ret = load_records(c, c->gen.slot & 1, &r);
+	if (j)
+		km_json_arr(j, "authorization");
+	else
+		printf("authorization (policies per destination, in the order they apply):\n");
+	if (ret)
+		fprintf(stderr, "kmeshctl: reading the policies: %s\n", strerror(-ret));
+	for (size_t i = 0; !ret && i < r.n_targets; i++) {
+		dest_str(&r.keys[i], buf, sizeof(buf));
+		if (j) {
+			km_json_obj(j, NULL);
+			km_json_str(j, "destination", buf);
+			km_json_arr(j, "engines");
+		} else {
+			printf("  %s\n", buf);
+		}
+		dump_prog(&r, &r.progs[i], j);
+		if (j) {
+			km_json_end(j, ']');
+			km_json_end(j, '}');
+		}
+	}
+	if (j)
+		km_json_end(j, ']');
+	else if (!ret && !r.n_targets)
+		printf("  (none: every connect is allowed)\n");
+	km_authz_records_free(&r);
 }
 
 int cmd_authz(struct ctl *c, int argc, char **argv)
@@ -373,7 +501,7 @@ int cmd_authz(struct ctl *c, int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "check"))
 		return check(c, argc - 2, argv + 2);
 	if (argc > 1) {
-		fprintf(stderr, "kmeshctl: usage: authz [check IP:PORT [--source IP] [--identity NS/SA]]\n");
+		fprintf(stderr, "kmeshctl: usage: authz [check IP:PORT [--source IP[:PORT]] [--identity NS/SA]]\n");
 		return 2;
 	}
 	return list(c);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* kmeshctl dump: frontends, clusters and endpoints as the kernel sees them. */
+/* kmeshctl dump: frontends, clusters and endpoints as the kernel sees them,
+ * and the authorization policies of each destination. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include <bpf/bpf.h>
 
+#include "cmd_authz.h"
 #include "ctl.h"
 #include "json.h"
 #include "lbstat.h"
@@ -178,9 +180,10 @@ int cmd_dump(struct ctl *c, int argc, char **argv)
 	for_each_in_slot(c->maps.cluster, sizeof(struct km_cluster_key),
 			 offsetof(struct km_cluster_key, slot), c->gen.slot,
 			 dump_cluster, c);
-	if (c->json) {
+	if (c->json)
 		km_json_end(&dj, ']');
+	km_ctl_authz_dump(c, c->json ? &dj : NULL);
+	if (c->json)
 		km_json_end(&dj, '}');
-	}
 	return 0;
 }

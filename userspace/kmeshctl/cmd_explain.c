@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* kmeshctl explain: the route kmesh.ko gives an HTTP request, by the live table. */
+/* kmeshctl explain: the route kmesh.ko gives an HTTP request, by the live
+ * table; with --source or --identity, whether authorization lets the
+ * connect through (the same answer as kmeshctl authz check). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 
 #include <bpf/bpf.h>
 
+#include "cmd_authz.h"
 #include "ctl.h"
 #include "explain.h"
 #include "json.h"
@@ -499,9 +502,14 @@ static void explain_usage(FILE *f)
 {
 	fprintf(f, "usage: kmeshctl explain [--host HOST] --path PATH [--method METHOD]\n"
 		   "                        [--header 'Name: value']... [-o json] [LISTENER]\n"
+		   "       kmeshctl explain --source IP[:PORT] [--identity NS/SA] [--path PATH ...] IP:PORT\n"
 		   "LISTENER: a listener name or a service address IP:PORT; optional when there\n"
-		   "is one HTTP listener. Exit 0: a route matched; 1: none (the connection is\n"
-		   "refused); 2: bad arguments or maps.\n");
+		   "is one HTTP listener. --source and --identity (either one) ask whether\n"
+		   "authorization lets a connect to IP:PORT through, and by which policy\n"
+		   "(docs/authz.md); --identity alone: the source address is unknown, as for\n"
+		   "a socket not bound before connect. Exit 0: a route matched (and the connect\n"
+		   "is allowed); 1: none, or denied (the connection is refused); 2: bad\n"
+		   "arguments or maps.\n");
 }
 
 /*
@@ -516,6 +524,8 @@ int cmd_explain(struct ctl *c, int argc, char **argv)
 		{ "path", required_argument, NULL, 'P' },
 		{ "method", required_argument, NULL, 'm' },
 		{ "header", required_argument, NULL, 'e' },
+		{ "source", required_argument, NULL, 's' },
+		{ "identity", required_argument, NULL, 'i' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -524,6 +534,8 @@ int cmd_explain(struct ctl *c, int argc, char **argv)
 	static struct km_explain x;
 	static struct agent_state st;
 	struct km_explain_req rq = {};
+	struct km_ctl_authz_query aq = {};
+	int authz = 0;
 	const char **headers = calloc(argc, sizeof(char *));
 	const char *want = NULL, *l4_why;
 	struct km_kmod_info km;
@@ -544,6 +556,8 @@ int cmd_explain(struct ctl *c, int argc, char **argv)
 		case 'P': rq.target = optarg; break;
 		case 'm': rq.method = optarg; break;
 		case 'e': headers[rq.n_headers++] = optarg; break;
+		case 's': aq.source = optarg; break;
+		case 'i': aq.identity = optarg; break;
 		case 'o':
 			if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
 				fprintf(stderr, "kmeshctl: -o %s: expected 'text' or 'json'\n", optarg);
@@ -558,6 +572,22 @@ int cmd_explain(struct ctl *c, int argc, char **argv)
 	rq.headers = headers;
 	if (optind + 1 == argc)
 		want = argv[optind];
+	if (aq.source || aq.identity) {
+		/* authorization first: a denied connect never sends a request */
+		if (!want || optind + 1 < argc || (c->json && rq.target)) {
+			fprintf(stderr, "kmeshctl: explain: %s\n", !want || optind + 1 < argc ?
+				"--source and --identity need one destination IP:PORT" :
+				"-o json answers --source/--identity or --path, not both");
+			explain_usage(stderr);
+			goto out;
+		}
+		aq.dest = want;
+		authz = km_ctl_authz_answer(c, &aq);
+		if (authz == 2 || !rq.target) {
+			ret = authz;
+			goto out;
+		}
+	}
 	if (optind + 1 < argc || !rq.target) {
 		fprintf(stderr, "kmeshctl: explain: %s\n", !rq.target ?
 			"--path is required" : "one LISTENER at most");
@@ -579,7 +609,7 @@ int cmd_explain(struct ctl *c, int argc, char **argv)
 	ret = 2;
 	if (!(f->fe.flags & KM_FE_L7)) {
 		explain_as_l4(c, f);
-		ret = 0;
+		ret = authz;
 		goto out;
 	}
 	big = f->fe.flags & KM_FE_L7_BIG;
@@ -602,7 +632,7 @@ int cmd_explain(struct ctl *c, int argc, char **argv)
 	km_kmod_info(&km);
 	l4_why = l7_as_l4_reason(&st, &km);
 	explain_print(c, f, table, tlen, &x, l4_why);
-	ret = x.res.status == KM_ROUTE_MATCHED ? 0 : 1;
+	ret = x.res.status == KM_ROUTE_MATCHED && !authz ? 0 : 1;
 out:
 	free(table);
 	free(headers);

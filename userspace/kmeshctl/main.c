@@ -16,11 +16,14 @@ static const struct ctl_cmd cmds[] = {
 	{ "status", 0, 0, cmd_status,
 	  "  status            programs, maps, module, config generation, counters, enrollments\n" },
 	{ "dump", 0, 0, cmd_dump,
-	  "  dump              frontends, clusters and endpoints as the kernel sees them\n" },
+	  "  dump              frontends, clusters, endpoints and authorization policies\n" },
 	{ "explain", 0, -1, cmd_explain,
 	  "  explain [--host H] --path P [--method M] [--header 'K: V']... [LISTENER]\n"
 	  "                    which virtual host, route and clusters kmesh.ko gives that\n"
-	  "                    HTTP request, by the live route table (exit 0 routed, 1 refused)\n" },
+	  "                    HTTP request, by the live route table (exit 0 routed, 1 refused)\n"
+	  "  explain --source IP[:PORT] [--identity NS/SA] IP:PORT\n"
+	  "                    whether authorization allows that connect, and by which\n"
+	  "                    policy (as authz check; exit 0 allowed, 1 denied)\n" },
 	{ "enroll", 1, 7, cmd_enroll,
 	  "  enroll PATH [--namespace NS] [--workload NAME] [--service-account SA]\n"
 	  "                    route a workload: a cgroup v2 directory or a netns file\n"
@@ -31,7 +34,7 @@ static const struct ctl_cmd cmds[] = {
 	  "  enrollments       what is enrolled, and for which pod (kmeshd keeps that)\n" },
 	{ "authz", 0, -1, cmd_authz,
 	  "  authz             authorization: destinations with policies, counters per policy\n"
-	  "  authz check IP:PORT [--source IP] [--identity NS/SA]\n"
+	  "  authz check IP:PORT [--source IP[:PORT]] [--identity NS/SA]\n"
 	  "                    allowed or denied, by which policy, as the kernel decides a\n"
 	  "                    connect there (exit 1 denied)\n" },
 	{ "config", 0, 0, cmd_config,

@@ -184,6 +184,13 @@ bool km_authz_decide(const struct km_authz_records *r,
 		     const struct km_az_env *env, const char *ns,
 		     const char *sa, struct km_az_state *st,
 		     struct km_az_rows *rows);
+/* Why a connect was denied (enum km_az_why), as kmeshctl and kmeshd's log
+ * say it; and whether st->row then names a counter row (else it is the
+ * op index of a malformed program). */
+const char *km_authz_why_str(unsigned int why);
+bool km_authz_why_has_row(unsigned int why);
+#define KM_AUTHZ_FAIL_CLOSED_STR \
+	", on a condition kmesh cannot evaluate at connect (fail closed)"
 /* @a in @net/@len, len in bits of the 128-bit IPv4-mapped address. */
 bool km_az_ip_in(const struct km_addr *a, const struct km_addr *net,
 		 unsigned int len);

@@ -38,6 +38,23 @@ void km_authz_eval(const struct km_authz_op *ops, size_t n,
 	}
 }
 
+const char *km_authz_why_str(unsigned int why)
+{
+	switch (why) {
+	case KM_AZW_DENY_POLICY:
+		return "a DENY policy matched";
+	case KM_AZW_NO_ALLOW:
+		return "no ALLOW policy matched";
+	default:
+		return "the policy program is malformed";
+	}
+}
+
+bool km_authz_why_has_row(unsigned int why)
+{
+	return why == KM_AZW_DENY_POLICY || why == KM_AZW_NO_ALLOW;
+}
+
 bool km_az_ip_in(const struct km_addr *a, const struct km_addr *net,
 		 unsigned int len)
 {

@@ -31,6 +31,8 @@
 #include "kmesh/abi.h"
 #include "kmesh/authz_abi.h"
 
+#include "authz.h"
+#include "maps.h"
 #include "strmap.h"
 #include "tel.h"
 
@@ -53,7 +55,7 @@ struct km_tel_names {
 };
 
 struct wl_names {
-	const char *workload, *namespace_, *principal;
+	const char *workload, *namespace_, *principal, *sa;
 };
 
 static const char *intern(struct km_tel_names *n, const char *s)
@@ -239,7 +241,7 @@ static const struct wl_names *workload(struct km_tel_names *n,
 				       const struct km_conn_event *ev)
 {
 	static const struct wl_names none = {
-		KM_TEL_UNKNOWN, KM_TEL_UNKNOWN, KM_TEL_UNKNOWN
+		KM_TEL_UNKNOWN, KM_TEL_UNKNOWN, KM_TEL_UNKNOWN, KM_TEL_UNKNOWN
 	};
 	struct km_enroll_key k = { .id = ev->src_id, .kind = ev->src_kind };
 	struct km_identity id = {};
@@ -278,6 +280,7 @@ static const struct wl_names *workload(struct km_tel_names *n,
 		return &none;
 	w->workload = wl ? intern(n, wl) : KM_TEL_UNKNOWN;
 	w->namespace_ = ns ? intern(n, ns) : KM_TEL_UNKNOWN;
+	w->sa = sa ? intern(n, sa) : KM_TEL_UNKNOWN;
 	/* Istio's SPIFFE identity, when both parts are known */
 	w->principal = KM_TEL_UNKNOWN;
 	if (ns && sa) {
@@ -397,6 +400,7 @@ void km_tel_resolve(struct km_tel_names *n, const struct km_conn_event *ev,
 	c->src_workload = w->workload;
 	c->src_namespace = w->namespace_;
 	c->src_principal = w->principal;
+	c->src_service_account = w->sa;
 	km_tel_addr(c->vip, sizeof(c->vip), &ev->vip, ev->vip_port);
 	km_tel_addr(c->endpoint, sizeof(c->endpoint), &ev->endpoint,
 		    ev->endpoint_port);
@@ -424,4 +428,9 @@ void km_tel_resolve(struct km_tel_names *n, const struct km_conn_event *ev,
 	}
 	c->flags = km_tel_flags(ev);
 	c->end = end_name(ev);
+	c->authz_policy = KM_TEL_UNKNOWN;
+	if (ev->type == KM_EV_REFUSED && ev->reason == KM_EV_REASON_AUTHZ &&
+	    km_authz_why_has_row(ev->end & ~KM_EV_AUTHZ_FAIL_CLOSED))
+		c->authz_policy = id_name(n, KM_NAME_AUTHZ, ev->authz_row,
+					  ev->generation);
 }

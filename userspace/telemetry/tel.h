@@ -24,6 +24,7 @@ struct km_tel_conn {
 	const char *src_workload;
 	const char *src_namespace;
 	const char *src_principal;
+	const char *src_service_account;
 	const char *service;		/* destination_service */
 	const char *service_name;
 	const char *service_namespace;
@@ -32,6 +33,8 @@ struct km_tel_conn {
 	const char *route;		/* L7: "route config/vhost/route" */
 	const char *flags;		/* Envoy's response flags, "-": none */
 	const char *end;		/* how it ended, for the access log */
+	const char *authz_policy;	/* authz refused: the row that
+					 * decided (authz_log.c) */
 	char vip[KM_TEL_ADDR_MAX];
 	char endpoint[KM_TEL_ADDR_MAX];
 	char local[KM_TEL_ADDR_MAX];
@@ -87,6 +90,30 @@ void km_tel_log_close(struct km_tel_log *l);
 /* The JSON line for one event, newline included (tests use it). */
 void km_tel_log_format(FILE *f, const struct km_tel_conn *c,
 		       int64_t mono_to_real_ns);
+
+/*
+ * authz_log.c: one log line per connect authorization denied, naming the
+ * policy row that decided, at most KM_TEL_AUTHZ_LOG_BURST a second; the
+ * rest are counted and said in one line when the second is over.
+ */
+#define KM_TEL_AUTHZ_LOG_BURST 20
+
+struct km_tel_authz_log {
+	uint64_t window_ns;	/* start of the current second */
+	unsigned logged;	/* lines in it */
+	uint64_t dropped;	/* denials not logged in it */
+};
+
+/* The line for one denial, without a newline. */
+void km_tel_authz_format(char *buf, size_t len, const struct km_tel_conn *c);
+/* Logs (to @f) a denial seen at @now_ns (monotonic), or counts it. */
+void km_tel_authz_deny(struct km_tel_authz_log *l, const struct km_tel_conn *c,
+		       uint64_t now_ns, FILE *f);
+/* Says how many were not logged once their second is over (called after
+ * each drain of the ring, and before a denial). */
+void km_tel_authz_tick(struct km_tel_authz_log *l, uint64_t now_ns, FILE *f);
+/* Says how many were not logged in the current second (at the stop). */
+void km_tel_authz_flush(struct km_tel_authz_log *l, FILE *f);
 
 /* agent.c: kmesh's own metrics (counters, config, xDS, maps) */
 struct km_tel_agent {

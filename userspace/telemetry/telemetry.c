@@ -33,6 +33,7 @@ static struct {
 	struct km_tel_names *names;
 	struct km_tel_metrics *metrics;
 	struct km_tel_log *log;
+	struct km_tel_authz_log authz;	/* the reader's only */
 	struct km_tel_agent agent;
 	struct ring_buffer *rb;
 	int ring_fd;
@@ -131,6 +132,14 @@ static int64_t mono_to_real(void)
 	return (int64_t)(r.tv_sec - m.tv_sec) * 1000000000 + (r.tv_nsec - m.tv_nsec);
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec m;
+
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	return (uint64_t)m.tv_sec * 1000000000 + m.tv_nsec;
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct km_conn_event ev;
@@ -145,6 +154,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	T.agent.events_read++;
 	pthread_mutex_unlock(&T.lock);
 	km_tel_log_event(T.log, &c, T.mono_to_real);
+	if (ev.type == KM_EV_REFUSED && ev.reason == KM_EV_REASON_AUTHZ)
+		km_tel_authz_deny(&T.authz, &c, mono_ns(), stderr);
 	return 0;
 }
 
@@ -161,6 +172,7 @@ static int drain(void)
 	T.mono_to_real = mono_to_real();
 	km_tel_names_refresh(T.names);
 	n = ring_buffer__consume(T.rb);
+	km_tel_authz_tick(&T.authz, mono_ns(), stderr);
 	km_tel_log_flush(T.log);
 	km_tel_log_stats(T.log, &lines, &errors);
 	pthread_mutex_lock(&T.lock);
@@ -189,6 +201,7 @@ static void *reader(void *arg)
 			break;
 	}
 	drain();	/* what came before the stop */
+	km_tel_authz_flush(&T.authz, stderr);
 	return NULL;
 }
 
