@@ -366,7 +366,10 @@ for _ in $(seq 200); do
 done
 secs=$(( $(date +%s) - t0 + 1 ))
 f=$(sed -n 's/^total ok=\([0-9]*\) err=\([0-9]*\).*/\1 \2/p' "$WORK/flood.out")
-if [ "$f" = "0 500" ] && [ $((logged + dropped)) -eq 500 ] && [ "$dropped" -gt 0 ] &&
+# (Whether any were dropped depends on how fast the machine connects, so
+# it is reported, not asserted; test_authz_log checks the limiter itself
+# against a given clock.)
+if [ "$f" = "0 500" ] && [ $((logged + dropped)) -eq 500 ] &&
    [ "$logged" -le $((20 * (secs + 1))) ]; then
 	ok "denial log under a flood of 500: $logged lines and $dropped said as 'more denials not logged' (at most 20 a second, $secs s)"
 else not_ok "denial log rate limit" "connects ok/err: $f, logged $logged, not logged $dropped, $secs s" "$(tail -n +"$((skip_lines + 1))" "$LOG" | grep authoriz | tail -5)"; fi
