@@ -4,10 +4,13 @@
  * model of the RBAC rules kmesh enforces. The compiler is authz_compile.c.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "authz.h"
+#include "diag.h"
 
 #define TYPE_URL_PREFIX "type.googleapis.com/"
 
@@ -253,4 +256,15 @@ int km_az_principal_regex(const char *s, struct km_az_node *out)
 	if (len - t - h >= KM_IDENT_NS_MAX)
 		return 1;
 	return set_ns(out, KM_AZN_IDENT_NS, s + h, len - t - h, NULL, 0);
+}
+
+int km_az_node_unknown(struct km_az_node *n, const char *fmt, va_list ap)
+{
+	n->kind = KM_AZN_UNKNOWN;
+	if (vasprintf(&n->what, fmt, ap) < 0) {
+		n->what = NULL;
+		return -ENOMEM;
+	}
+	km_one_line(n->what);
+	return 0;
 }

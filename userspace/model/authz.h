@@ -11,6 +11,7 @@
 #ifndef KM_AUTHZ_H
 #define KM_AUTHZ_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -75,6 +76,11 @@ struct km_az_node {
 	size_t n_kids;		/* AND, OR (>= 1), NOT (1) */
 	struct km_az_node *kids;
 };
+
+/* Makes @n an UNKNOWN condition (fails closed) saying why, on one line.
+ * 0, or -ENOMEM. */
+int km_az_node_unknown(struct km_az_node *n, const char *fmt, va_list ap);
+
 
 /* A policy: any of its permissions and any of its principals. */
 struct km_az_policy {

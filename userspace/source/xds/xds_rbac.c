@@ -98,14 +98,11 @@ static int unknown(struct rc *c, struct km_az_node *n, const char *fmt, ...)
 	va_list ap;
 	int ret;
 
-	n->kind = KM_AZN_UNKNOWN;
 	va_start(ap, fmt);
-	ret = vasprintf(&n->what, fmt, ap);
+	ret = km_az_node_unknown(n, fmt, ap);
 	va_end(ap);
-	if (ret < 0) {
-		n->what = NULL;
+	if (ret)
 		return oom(c);
-	}
 	return 0;
 }
 
