@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # Result lines shared by the bash suites (host, vm, xds): "ok N - name",
 # "not ok N - name" with "#   detail" lines, "ok N - name # SKIP why",
-# "[not ]ok N - name # TODO why" (a known bug outside kmesh: an expected
-# failure, counted apart, never as a pass), and the closing "N passed,
+# "[not ]ok N - name # TODO why" (a known bug: outside kmesh, or a kmesh
+# defect documented in docs/ and matched by its exact signature: an
+# expected failure, counted apart, never as a pass), and the closing "N passed,
 # N failed, N skipped[, N todo]" that tests/run-all.sh and the CI runner read.
 # Under CI=true a skip tests/allowed-skips.txt does not allow is printed and
 # counted as a failure here already, so a suite run on its own (make
