@@ -91,9 +91,15 @@ static __always_inline void km_az_count(void *cctx, __u32 row, int what)
  * the verifier tracks stack contents exactly, and a loop body whose
  * state (stack depth, skip index, ...) changes every iteration would be
  * explored once per value; map contents are not tracked, so the callback
- * is verified once. A connect hook does not nest on a CPU.
+ * is verified once. A connect hook does not nest on a CPU, but on a
+ * preemptible kernel (preempt=full) another task's connect can run on this
+ * CPU while the hook is preempted (cgroup hooks run with migration, not
+ * preemption, disabled) and take the state. @owner is a random token each
+ * evaluation writes first and checks last: a state taken mid-way denies
+ * (KM_AZW_PREEMPTED), never decides on another connect's data.
  */
 struct km_az_loop {
+	__u64 owner;
 	struct km_az_state st;
 	__u32 base;		/* km_authz_op_index(slot, first) */
 	__u32 row0;		/* km_authz_row(slot, 0) */
@@ -196,6 +202,8 @@ static __always_inline bool km_authz_denied(struct bpf_sock_addr *ctx,
 	struct km_authz_prog *p;
 	struct km_az_loop *l;
 	__u32 zero = 0;
+	__u64 tok;
+	bool deny;
 
 	key.addr = *addr;
 	key.port = port;
@@ -216,6 +224,8 @@ static __always_inline bool km_authz_denied(struct bpf_sock_addr *ctx,
 	l = bpf_map_lookup_elem(&km_authz_loop, &zero);
 	if (!l)
 		return true;
+	tok = ((__u64)bpf_get_prandom_u32() << 32) | bpf_get_prandom_u32();
+	l->owner = tok;
 	km_az_init(&l->st);
 	__builtin_memset(&l->st.env, 0, sizeof(l->st.env));
 	l->st.env.dst = *addr;
@@ -231,9 +241,19 @@ static __always_inline bool km_authz_denied(struct bpf_sock_addr *ctx,
 		l->st.verdict = KM_AZV_DENY;
 		l->st.why = KM_AZW_MALFORMED;
 	}
-	km_az_count(0, KM_AUTHZ_ROW_TOTAL, l->st.verdict == KM_AZV_DENY ?
-					   KM_AZC_DENIED : KM_AZC_ALLOWED);
-	return l->st.verdict == KM_AZV_DENY;
+	/* the verdict first, then the owner: a state taken before this read
+	 * shows in the owner, one taken after it no longer matters */
+	deny = l->st.verdict == KM_AZV_DENY;
+	if (l->owner != tok) {
+		/* written by another evaluation: what is there is not this
+		 * connect's answer */
+		l->owner = tok;
+		l->st.why = KM_AZW_PREEMPTED;
+		l->st.unknown = 1;
+		deny = true;
+	}
+	km_az_count(0, KM_AUTHZ_ROW_TOTAL, deny ? KM_AZC_DENIED : KM_AZC_ALLOWED);
+	return deny;
 }
 
 #endif

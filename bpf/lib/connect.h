@@ -48,8 +48,10 @@ static __always_inline int km_refuse(struct bpf_sock_addr *ctx,
 
 /*
  * The event of a connect authorization denied: which policy row decided
- * and why (the evaluation state is still in km_authz_loop: nothing ran on
- * this CPU since), the source address when the socket is bound, the
+ * and why (the evaluation state is still in km_authz_loop, unless another
+ * connect on this CPU preempted this one since: then the row and reason
+ * logged may be that one's; the decision itself is checked, authz.h), the
+ * source address when the socket is bound, the
  * endpoint when the endpoint's policy denied, and the client's enrollment
  * (the dialed address is checked before it is looked up). kmeshd logs it
  * (docs/authz.md).

@@ -438,7 +438,8 @@ enum km_sko_flags {
 /* Such an event's .end: why (enum km_az_why, authz_eval.h), with this bit
  * when the deny rests on a condition kmesh cannot evaluate (fail closed);
  * .authz_row: the counter row that decided (slot-relative, names in
- * km_names KM_NAME_AUTHZ), or for a malformed program the op index. */
+ * km_names KM_NAME_AUTHZ), for a bad op the op index; 0 (no row) for a
+ * program missing, too long or unfinished, or an evaluation preempted. */
 #define KM_EV_AUTHZ_FAIL_CLOSED 0x80
 
 enum km_ev_type {

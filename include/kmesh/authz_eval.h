@@ -51,6 +51,8 @@ enum km_az_why {
 	KM_AZW_DENY_POLICY = 1,	/* a DENY policy matched: row */
 	KM_AZW_NO_ALLOW = 2,	/* no policy of an ALLOW engine: row */
 	KM_AZW_MALFORMED = 3,	/* a bad program (op index in row) */
+	KM_AZW_PREEMPTED = 4,	/* BPF: another connect on this CPU took the
+				 * evaluation state mid-way (fail closed) */
 };
 
 struct km_az_state {

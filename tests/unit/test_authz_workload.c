@@ -457,6 +457,36 @@ static void test_malformed(void **state)
 	km_wl_policy_free(&p);
 	free(b);
 
+	/* a field this build does not know inside a string match (a newer
+	 * istiod's ignore_case, say): the policy fails closed; and a dry run
+	 * with such a field stays a dry run (counted, never enforced) */
+	for (int dry = 0; dry < 2; dry++) {
+		static uint8_t one = 1;
+		ProtobufCMessageUnknownField uf = {
+			.tag = 9, .wire_type = PROTOBUF_C_WIRE_TYPE_VARINT,
+			.len = 1, .data = &one,
+		};
+		Istio__Security__StringMatch *sm;
+
+		m = match();
+		ONE(namespaces, str(ISTIO__SECURITY__STRING_MATCH__MATCH_TYPE_EXACT, "shop"));
+		sm = m->namespaces[0];
+		sm->base.n_unknown_fields = 1;
+		sm->base.unknown_fields = &uf;
+		b = pack_policy("ns", "nested", NS, D, dry, &m, 1, &len);
+		sm->base.n_unknown_fields = 0;
+		sm->base.unknown_fields = NULL;
+		assert_int_equal(km_xds_authorization(b, len, &p, &err), 0);
+		assert_non_null(p.fail_closed);
+		if (!strstr(p.fail_closed, "namespaces[0]: field 9 (unknown to kmesh)"))
+			fail_msg("%s", p.fail_closed);
+		assert_int_equal(p.pol.permissions.kind, KM_AZN_UNKNOWN);
+		assert_int_equal(p.dry_run, dry);
+		km_wl_policy_free(&p);
+		free(b);
+		match_free(m);
+	}
+
 	/* a workload address of 3 bytes */
 	b = pack_workload("c1//Pod/x/y", "x", "n1", "10.0.0.1", 3, NULL, &len);
 	assert_int_equal(km_xds_address(b, len, &w, &err), -EINVAL);
@@ -489,6 +519,44 @@ static void test_service(void **state)
 	a.service = &s;
 	len = istio__workload__address__pack(&a, buf);
 	assert_int_equal(km_xds_address(buf, len, &w, &err), KM_XDS_SKIP);
+}
+
+/* A Workload of another trust domain is never vouched for (kmesh proves
+ * cluster.local identities only); cluster.local or none is. */
+static void test_trust_domain(void **state)
+{
+	static const struct { const char *td; bool foreign; } tds[] = {
+		{ "", false }, { "cluster.local", false },
+		{ "corp.example", true },
+	};
+	Istio__Workload__Address a = ISTIO__WORKLOAD__ADDRESS__INIT;
+	Istio__Workload__Workload w = ISTIO__WORKLOAD__WORKLOAD__INIT;
+	uint8_t ip[4] = { 10, 0, 0, 1 }, buf[256];
+	ProtobufCBinaryData addr = { 4, ip };
+	struct km_err err = { "" };
+
+	(void)state;
+	w.uid = "u1";
+	w.name = "pod";
+	w.namespace_ = "ns";
+	w.service_account = "sa";
+	w.node = "n1";
+	w.n_addresses = 1;
+	w.addresses = &addr;
+	a.type_case = ISTIO__WORKLOAD__ADDRESS__TYPE_WORKLOAD;
+	a.workload = &w;
+	for (size_t i = 0; i < sizeof(tds) / sizeof(tds[0]); i++) {
+		struct km_wl_workload out;
+		size_t len;
+
+		w.trust_domain = (char *)tds[i].td;
+		len = istio__workload__address__pack(&a, buf);
+		assert_int_equal(km_xds_address(buf, len, &out, &err), 0);
+		if (out.foreign_trust_domain != tds[i].foreign)
+			fail_msg("trust domain '%s': foreign %d", tds[i].td,
+				 out.foreign_trust_domain);
+		km_wl_workload_free(&out);
+	}
 }
 
 static size_t unhex(const char *h, uint8_t *out)
@@ -556,6 +624,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shadow_and_status, setup, teardown),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_service),
+		cmocka_unit_test(test_trust_domain),
 		cmocka_unit_test(test_upstream_bytes),
 	};
 

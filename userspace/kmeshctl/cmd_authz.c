@@ -432,7 +432,7 @@ static void dump_prog(const struct km_authz_records *r,
 	for (__u32 i = 0; i < p->n_ops && p->first + i < r->n_ops; i++) {
 		op = &r->ops[p->first + i];
 		if (op->code == KM_AZ_ENGINE || op->code == KM_AZ_END) {
-			if (policies == 0 && !(flags & KM_AZE_DENY) && !j)
+			if (policies == 0 && !(flags & (KM_AZE_DENY | KM_AZE_SHADOW)) && !j)
 				printf("      (no policy: denies every connect)\n");
 			if (policies >= 0 && j) {
 				km_json_end(j, ']');

@@ -61,7 +61,7 @@ struct kmeshd {
 	char cgroup[PATH_MAX];
 	struct stat loaded;	/* the config file as last read */
 	char run_id[17];
-	char instance_ips[256];	/* xDS: this node's INSTANCE_IPS (authz.h) */
+	char instance_ips[1024];	/* xDS: this node's INSTANCE_IPS (authz.h) */
 	bool stopped;		/* exited: the state file says running=0 */
 	struct km_maps maps;
 	int verbose;
@@ -921,8 +921,13 @@ static int setup_xds(struct kmeshd *d, const char *addr, const char *pod_ip,
 		n->id = id;
 	}
 	/* the workload's own addresses, for its inbound policies (authz.h) */
-	snprintf(d->instance_ips, sizeof(d->instance_ips), "%s",
-		 n->instance_ips ? n->instance_ips : "");
+	if (snprintf(d->instance_ips, sizeof(d->instance_ips), "%s",
+		     n->instance_ips ? n->instance_ips : "") >=
+	    (int)sizeof(d->instance_ips)) {
+		fprintf(stderr, "kmeshd: INSTANCE_IPS: longer than %zu characters: %s\n",
+			sizeof(d->instance_ips) - 1, n->instance_ips);
+		return 2;
+	}
 	if (!d->instance_ips[0] && n->id) {
 		/* Istio's node id: TYPE~IP~POD.NS~DOMAIN */
 		const char *ip = strchr(n->id, '~');

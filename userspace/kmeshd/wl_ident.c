@@ -86,7 +86,7 @@ static const struct km_wl_workload *owner(struct km_wl_workload *const *wls,
 		const struct km_wl_workload *w = wls[i];
 		bool mine = false;
 
-		if (!*w->ns || !*w->sa ||
+		if (!*w->ns || !*w->sa || w->foreign_trust_domain ||
 		    (node && *node && strcmp(w->node, node)))
 			continue;
 		for (size_t a = 0; a < w->n_addrs && !mine; a++)

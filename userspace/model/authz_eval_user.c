@@ -45,6 +45,8 @@ const char *km_authz_why_str(unsigned int why)
 		return "a DENY policy matched";
 	case KM_AZW_NO_ALLOW:
 		return "no ALLOW policy matched";
+	case KM_AZW_PREEMPTED:
+		return "the evaluation was preempted by another connect on its CPU (fail closed)";
 	default:
 		return "the policy program is malformed";
 	}

@@ -42,6 +42,9 @@ struct km_wl_workload {
 	char *uid;
 	char *name, *ns, *sa;
 	char *node;
+	/* trust_domain set and not KM_TRUST_DOMAIN: kmesh vouches only for
+	 * cluster.local identities, so this one is never vouched for */
+	bool foreign_trust_domain;
 	size_t n_addrs;
 	struct km_ip *addrs;
 	size_t n_policies;	/* authorization_policies: "ns/name" */

@@ -156,7 +156,10 @@ static int ns_match(struct dc *c, const pb_str *m, const char *path,
 {
 	const char *s;
 	bool prefix;
+	int ret = unknown_fields(c, &m->base, path);
 
+	if (ret)
+		return ret;
 	switch (m->match_type_case) {
 	case ISTIO__SECURITY__STRING_MATCH__MATCH_TYPE_PRESENCE:
 		n->kind = KM_AZN_IDENT;
@@ -198,8 +201,10 @@ static int principal_match(struct dc *c, const pb_str *m, const char *path,
 			   struct km_az_node *n)
 {
 	const char *s;
-	int ret;
+	int ret = unknown_fields(c, &m->base, path);
 
+	if (ret)
+		return ret;
 	switch (m->match_type_case) {
 	case ISTIO__SECURITY__STRING_MATCH__MATCH_TYPE_PRESENCE:
 		n->kind = KM_AZN_IDENT;
@@ -255,9 +260,10 @@ static int sa_match(struct dc *c, const pb_sa *m, const char *path,
 		    struct km_az_node *n)
 {
 	char *full;
-	int ret;
+	int ret = unknown_fields(c, &m->base, path);
 
-	(void)path;
+	if (ret)
+		return ret;
 	if (!*m->namespace_ || !*m->serviceaccount ||
 	    strchr(m->namespace_, '/') || strchr(m->serviceaccount, '/')) {
 		n->kind = KM_AZN_NONE;	/* no proven identity is that */
@@ -276,7 +282,10 @@ static int ip_match(struct dc *c, const pb_addr *a, const char *path,
 {
 	size_t len = a->address.len;
 	struct km_ip *ip = &n->cidr.ip;
+	int ret = unknown_fields(c, &a->base, path);
 
+	if (ret)
+		return ret;
 	if (len != 4 && len != 16)
 		return fail(c, path, "an address of %zu bytes (4 or 16)", len);
 	if (a->length > len * 8)
@@ -528,14 +537,14 @@ int km_xds_authorization(const uint8_t *buf, size_t len,
 		ret = rules_node(&c, a, &out->pol.permissions);
 	if (!ret && c.fail_closed) {
 		/* one unknown condition in an engine of its own: every
-		 * connection to what it selects is denied */
+		 * connection to what it selects is denied, unless the
+		 * policy is a dry run, which stays counted only */
 		km_az_node_free(&out->pol.permissions);
 		out->pol.permissions.kind = KM_AZN_UNKNOWN;
 		out->pol.permissions.what = strdup(c.fail_closed);
 		out->fail_closed = c.fail_closed;
 		c.fail_closed = NULL;
 		out->deny = false;
-		out->dry_run = false;
 		if (!out->pol.permissions.what)
 			ret = oom(&c);
 	}
@@ -573,6 +582,8 @@ static int workload(const Istio__Workload__Workload *w,
 	out->ns = strdup(w->namespace_);
 	out->sa = strdup(w->service_account);
 	out->node = strdup(w->node);
+	out->foreign_trust_domain = *w->trust_domain &&
+				    strcmp(w->trust_domain, KM_TRUST_DOMAIN);
 	out->addrs = calloc(w->n_addresses + 1, sizeof(*out->addrs));
 	out->policies = calloc(w->n_authorization_policies + 1,
 			       sizeof(*out->policies));
