@@ -9,13 +9,9 @@
 #   6.1   the kernel bookworm's linux-image-amd64 depends on
 #   6.12-debug  Debian's 6.12 source built with KASAN, lockdep, atomic-sleep
 #         checks and kmemleak (tests/vm/debug-kernel.sh; the first build
-#         takes about 15 minutes); runs the cases that run kmesh.ko's own
-#         code (module load, kfuncs, deferred connect, unload, L7 routing
-#         and its refusals), slower, and fails on any report of those
-#         detectors. Cases of BPF programs or kmeshd alone (L4, sockmap,
-#         LB policies, telemetry, no module) run on the stock kernels only:
-#         each kmeshd start costs the debug kernel's verifier about a minute
-#         under TCG (docs/debug-kernel.md)
+#         takes about 15 minutes); runs the 6.12 cases that have kmesh.ko
+#         loaded (their "# boot:" line names 6.12-debug), slower, and fails
+#         on any report of those detectors (docs/debug-kernel.md)
 #   7.x   unstable's kernel: the one whose headers the module matrix's sid
 #         chroot has (scripts/module-matrix.sh builds kmesh.ko for it), fetched
 #         with that chroot's apt; split images (linux-binary-*, linux-modules-*)

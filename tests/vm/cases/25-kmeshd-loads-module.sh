@@ -1,4 +1,4 @@
-# boot: 6.12 7.x
+# boot: 6.12 7.x 6.12-debug
 # timeout: 90
 # kmeshd loads kmesh.ko itself when it is installed (modprobe), checks its
 # BTF and netlink family, and kmeshctl status shows it; L4 still routes.

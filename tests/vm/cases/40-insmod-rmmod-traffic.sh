@@ -1,4 +1,4 @@
-# boot: 6.12 7.x
+# boot: 6.12 7.x 6.12-debug
 # timeout: 150
 # Connects through the VIP keep running while kmesh.ko is loaded and
 # unloaded 10 times: every connect succeeds and no socket is left stuck in

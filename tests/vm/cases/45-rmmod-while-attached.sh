@@ -1,4 +1,4 @@
-# boot: 6.12 7.x
+# boot: 6.12 7.x 6.12-debug
 # timeout: 90
 # kmeshd started with kmesh.ko loaded links its programs against the
 # module's kfuncs, which pins the module: rmmod must fail cleanly while the

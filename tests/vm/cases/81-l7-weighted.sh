@@ -1,4 +1,4 @@
-# boot: 6.12 7.x
+# boot: 6.12 7.x 6.12-debug
 # timeout: 400
 # weighted_clusters a 80 / b 20 on route /w over 1,000 connections through
 # the kernel router: a must get 800 +- 60 (the pick is random per

@@ -1,4 +1,4 @@
-# boot: 6.12 7.x
+# boot: 6.12 7.x 6.12-debug
 # timeout: 200
 # LEAST_REQUEST and the connection counts on the deferred L7 path: a
 # deferred connect's first run only parks the socket on its fallback, the

@@ -1,4 +1,4 @@
-# boot: 6.12 7.x
+# boot: 6.12 7.x 6.12-debug
 # timeout: 120
 # Telemetry of L7 connections (docs/telemetry.md): the access-log line of
 # a request kmesh.ko routed names its route (listener/virtual host/route
