@@ -31,6 +31,7 @@
 #include <bpf/libbpf.h>
 
 #include "responder.h"
+#include "local_reply.h"
 #include "bpf_loader.h"
 #include "compiler.h"
 #include "config_yaml.h"
@@ -1197,7 +1198,7 @@ int main(int argc, char **argv)
 		logmsg(LOG_ERR, "%s", err.msg);
 		return 1;
 	}
-	if (km_responder_start(&err))
+	if (km_responder_start(KM_RESPONDER_PORT, &err))
 		logmsg(LOG_WARN, "%s", err.msg);
 	logmsg(LOG_INFO, "programs attached to %s (%d new, %d replaced in place); pinned under %s; generation %llu serving%s",
 	       d.cgroup, rep.attached, rep.replaced, d.pin_root,

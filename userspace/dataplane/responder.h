@@ -15,8 +15,9 @@
 
 struct km_records;
 
-/* Listen on KM_RESPONDER_PORT, every address of lo. */
-int km_responder_start(struct km_err *err);
+/* Listen on @port (KM_RESPONDER_PORT; tests pick another), every address
+ * of lo. */
+int km_responder_start(uint16_t port, struct km_err *err);
 void km_responder_stop(void);
 
 /* After a config is applied: its replies (moved out of @r) serve the tag

@@ -31,8 +31,8 @@
 
 #define RESP_TIMEOUT_S 10
 #define RESP_MAX_CONN 1024
-#define RESP_BUF (KM_REPLY_BODY_MAX_BYTES + 20000)
-#define KM_REPLY_BODY_MAX_BYTES 4096
+/* a 4 KiB body (check.c's limit) and 8 KiB of Location, with room */
+#define RESP_BUF (32 * 1024)
 
 static struct MHD_Daemon *daemon_;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -210,11 +210,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 	return MHD_NO;
 }
 
-int km_responder_start(struct km_err *err)
+int km_responder_start(uint16_t port, struct km_err *err)
 {
 	struct sockaddr_in sa = {
 		.sin_family = AF_INET,
-		.sin_port = htons(KM_RESPONDER_PORT),
+		.sin_port = htons(port),
 		.sin_addr.s_addr = htonl(INADDR_ANY),
 	};
 	int one = 1, fd;
@@ -242,8 +242,8 @@ int km_responder_start(struct km_err *err)
 	}
 	return 0;
 fail:
-	km_err_set(err, "local replies: cannot serve on lo port %d: %s (direct_response, redirect and fault abort routes will be refused)",
-		   KM_RESPONDER_PORT, strerror(errno));
+	km_err_set(err, "local replies: cannot serve on lo port %u: %s (direct_response, redirect and fault abort routes will be refused)",
+		   port, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	return -errno;
