@@ -431,6 +431,31 @@ static void test_compile(void **state)
 	assert_int_equal(f.r.replies[id - 1]->status, 502);
 	fx_free(&f);
 
+	/* the listener's fault filter with its own abort: every route of the
+	 * table gets it, and so does the L4 default route (a, 10%) */
+	assert_int_equal(load(&f, CFG(
+		"              - match: { prefix: / }\n"
+		"                route: { cluster: a }\n",
+		"          - name: envoy.filters.http.fault\n"
+		"            typed_config:\n"
+		"              \"@type\": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault\n"
+		"              abort: { http_status: 429, percentage: { numerator: 10 } }\n"
+		"              delay: { fixed_delay: 1s, percentage: { numerator: 10 } }\n")), 0);
+	assert_true(f.m.listeners[0].chains[0].fault.filter);
+	assert_int_equal(f.m.listeners[0].chains[0].not_enforced, KM_NE_FAULT);
+	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
+	assert_int_equal(f.r.n_replies, 1);
+	assert_int_equal(f.r.replies[0]->kind, KM_REPLY_ABORT);
+	assert_int_equal(f.r.replies[0]->status, 429);
+	rt = rt_route(f.r.route_blobs[0], 0);
+	t = rt_targets(f.r.route_blobs[0], rt);
+	assert_int_equal(rt->n_targets, 2);
+	assert_int_equal(t[0].cum_weight, 1);		/* 1/10 */
+	assert_int_equal(rt->total_weight, 10);
+	assert_int_equal(f.r.fe_vals[0].n_targets, 2);
+	assert_int_equal(f.r.fe_vals[0].total_weight, 10);
+	fx_free(&f);
+
 	/* without the fault filter in the chain the abort does nothing */
 	assert_int_equal(load(&f, CFG(ROUTES, "")), 0);
 	assert_int_equal(km_compile(&f.m, &f.r, &f.err), 0);
