@@ -15,7 +15,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +40,6 @@ static struct {
 	size_t n;
 } tables[2];
 static uint8_t cur_tag = 1;	/* the first config gets tag 0 */
-static atomic_uint_fast64_t served, unknown;
 
 struct req {
 	char *uri;		/* the request target as sent */
@@ -163,7 +161,6 @@ static int format_reply(int fd, const struct km_reply_req *q, char *buf,
 		r = tables[tag].r[id - 1];
 	n = km_reply_format(r ? r : &none, q, date, buf, size);
 	pthread_mutex_unlock(&lock);
-	atomic_fetch_add(r ? &served : &unknown, 1);
 	return n;
 }
 
@@ -274,10 +271,4 @@ void km_responder_install(struct km_records *r)
 	r->replies = NULL;
 	cur_tag = tag;
 	pthread_mutex_unlock(&lock);
-}
-
-void km_responder_counts(uint64_t *s, uint64_t *u)
-{
-	*s = atomic_load(&served);
-	*u = atomic_load(&unknown);
 }

@@ -27,8 +27,4 @@ void km_responder_install(struct km_records *r);
 /* The tag the next config compiles with. */
 uint8_t km_responder_next_tag(void);
 
-/* Replies written, and connects that found no reply (a stale or unknown
- * address), for kmeshctl status. */
-void km_responder_counts(uint64_t *served, uint64_t *unknown);
-
 #endif
