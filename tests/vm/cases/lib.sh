@@ -208,24 +208,6 @@ write_l7_config() {
 	              routes:
 	              - match: { prefix: / }
 	                route: { cluster: c }
-	            - name: replies
-	              domains: [ reply.example.com ]
-	              routes:
-	              - match: { prefix: /direct }
-	                direct_response: { status: 200, body: { inline_string: "hello from kmesh\n" } }
-	              - match: { prefix: /old/ }
-	                redirect: { https_redirect: true, host_redirect: new.example.com, prefix_rewrite: /new/ }
-	              - match: { prefix: /abort100 }
-	                route: { cluster: b }
-	                typed_per_filter_config:
-	                  envoy.filters.http.fault:
-	                    "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
-	                    abort: { http_status: 503, percentage: { numerator: 1000000, denominator: MILLION } }
-	              - match: { prefix: /abort0 }
-	                route: { cluster: b }
-	                typed_per_filter_config:
-	                  envoy.filters.http.fault:
-	                    abort: { http_status: 503, percentage: { numerator: 0, denominator: MILLION } }
 	            - name: closed
 	              domains: [ closed.example.com ]
 	              routes:
@@ -255,6 +237,24 @@ write_l7_config() {
 	              - name: root
 	                match: { prefix: / }
 	                route: { cluster: a }
+	            - name: replies
+	              domains: [ reply.example.com ]
+	              routes:
+	              - match: { prefix: /direct }
+	                direct_response: { status: 200, body: { inline_string: "hello from kmesh\n" } }
+	              - match: { prefix: /old/ }
+	                redirect: { https_redirect: true, host_redirect: new.example.com, prefix_rewrite: /new/ }
+	              - match: { prefix: /abort100 }
+	                route: { cluster: b }
+	                typed_per_filter_config:
+	                  envoy.filters.http.fault:
+	                    "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
+	                    abort: { http_status: 503, percentage: { numerator: 1000000, denominator: MILLION } }
+	              - match: { prefix: /abort0 }
+	                route: { cluster: b }
+	                typed_per_filter_config:
+	                  envoy.filters.http.fault:
+	                    abort: { http_status: 503, percentage: { numerator: 0, denominator: MILLION } }
 	  - name: blocked
 	    address: { socket_address: { address: 127.100.0.3, port_value: 80 } }
 	    filter_chains:
@@ -336,7 +336,8 @@ l7_served_as_l4() {
 }
 
 # ---- local replies (docs/l7.md): kmeshd's responder ----------------------------
-# web's reply.example.com: /direct 200 with a body, /old/ a 301 to https,
+# web's last virtual host (the others keep their indexes, which route names
+# carry), reply.example.com: /direct 200 with a body, /old/ a 301 to https,
 # new.example.com, /new/; /abort100 and /abort0 a fault abort 503 at 100% and
 # 0% over cluster b. Listener blocked (127.100.0.3:80): REGISTRY_ONLY's
 # block_all, a direct_response 502 for everything.
