@@ -106,8 +106,8 @@ xds_wait_streams 1 20 >/dev/null
 for _ in $(seq 50); do "${CTL[@]}" enroll "$KM_CG_ROOT/$P/enrolled" >/dev/null 2>&1 && break; sleep 0.2; done
 
 # ---- VirtualService: match kinds and weights --------------------------------------
-R='outbound|9080|%s|reviews.default.svc.cluster.local'
-v1=$(printf "$R" v1) v2=$(printf "$R" v2) v3=$(printf "$R" v3)
+R=reviews.default.svc.cluster.local
+v1="outbound|9080|v1|$R" v2="outbound|9080|v2|$R" v3="outbound|9080|v3|$R"
 weighted="$v1:90,$v2:10"
 push vs vs1
 if acked vs1 cds lds rds; then

@@ -41,17 +41,17 @@ note "l7_routed moved by $((r1 - r0)) for 36 km_testcli connections (6 over IPv6
 
 # ---- the corpus's HTTP destinations ----------------------------------------
 C=/cases/corpus
-[ -s $C/backends ] || fail "no corpus data in the initramfs ($C/backends)"
+[ -s "$C/backends" ] || fail "no corpus data in the initramfs ($C/backends)"
 while read -r name port; do
 	km_testsrv --name "$name" --listen "127.0.0.1:$port" --ready-file "/tmp/ready.$name" \
 		> "/tmp/$name.log" 2>&1 &
-done < $C/backends
+done < "$C/backends"
 while read -r name port; do
 	wait_until 100 test -s "/tmp/ready.$name" || fail "corpus backend $name did not start: $(cat "/tmp/$name.log")"
-done < $C/backends
+done < "$C/backends"
 state_gen() { sed -n 's/^generation=//p' "$KM_STATE"; }
 n_req=0 n_entries=0
-for y in $C/*.yaml; do
+for y in "$C"/*.yaml; do
 	e=$(basename "$y" .yaml)
 	g0=$(state_gen)
 	cp "$y" "$KM_CONF"
