@@ -408,16 +408,34 @@ static int apply_xds(void *arg, const struct km_model *m, struct km_err *err)
 	return apply_model(arg, m, err);
 }
 
-static int setup_signals(void)
+static void agent_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
+/* Blocked before the first thread starts (the responder's and the
+ * metrics' libmicrohttpd threads inherit the mask): a thread that left
+ * SIGHUP unblocked would take it with the default action and end kmeshd
+ * instead of reloading. The event loop reads them from a signalfd. */
+static int block_signals(void)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		return -errno;
+	agent_signals(&set);
+	return sigprocmask(SIG_BLOCK, &set, NULL) ? -errno : 0;
+}
+
+static int setup_signals(void)
+{
+	sigset_t set;
+	int ret = block_signals();
+
+	if (ret)
+		return ret;
+	agent_signals(&set);
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
@@ -1199,6 +1217,10 @@ int main(int argc, char **argv)
 	}
 	if (km_maps_read_gen(&d.maps, &g) == 0)
 		d.generation = g.generation;
+	if (block_signals()) {
+		logmsg(LOG_ERR, "signals: %s", strerror(errno));
+		return 1;
+	}
 	if (km_telemetry_start(&tel, d.pin_root, d.state_dir, &err)) {
 		logmsg(LOG_ERR, "%s", err.msg);
 		return 1;
