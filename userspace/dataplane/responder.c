@@ -40,6 +40,7 @@ static struct {
 	size_t n;
 } tables[2];
 static uint8_t cur_tag = 1;	/* the first config gets tag 0 */
+static uint16_t bound_port;
 
 struct req {
 	char *uri;		/* the request target as sent */
@@ -223,8 +224,10 @@ int km_responder_start(uint16_t port, struct km_err *err)
 	 * port from this host), never traffic from another machine */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3) ||
-	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 256))
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 256) ||
+	    getsockname(fd, (struct sockaddr *)&sa, &(socklen_t){ sizeof(sa) }))
 		goto fail;
+	bound_port = ntohs(sa.sin_port);
 	daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO,
 				   0, NULL, NULL, handle, NULL,
 				   MHD_OPTION_LISTEN_SOCKET, fd,
@@ -251,6 +254,11 @@ void km_responder_stop(void)
 	if (daemon_)
 		MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
+}
+
+uint16_t km_responder_port(void)
+{
+	return bound_port;
 }
 
 uint8_t km_responder_next_tag(void)
