@@ -14,6 +14,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,7 +216,8 @@ int km_responder_start(uint16_t port, struct km_err *err)
 		.sin_port = htons(port),
 		.sin_addr.s_addr = htonl(INADDR_ANY),
 	};
-	int one = 1, fd;
+	int one = 1, fd, err_no;
+	sigset_t all, old;
 
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -228,6 +230,11 @@ int km_responder_start(uint16_t port, struct km_err *err)
 	    getsockname(fd, (struct sockaddr *)&sa, &(socklen_t){ sizeof(sa) }))
 		goto fail;
 	bound_port = ntohs(sa.sin_port);
+	/* libmicrohttpd's thread starts with every signal blocked: kmeshd
+	 * takes SIGHUP and SIGTERM through a signalfd (its main thread), and
+	 * one landing here would kill the process */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO,
 				   0, NULL, NULL, handle, NULL,
 				   MHD_OPTION_LISTEN_SOCKET, fd,
@@ -236,6 +243,9 @@ int km_responder_start(uint16_t port, struct km_err *err)
 				   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)RESP_TIMEOUT_S,
 				   MHD_OPTION_CONNECTION_LIMIT, (unsigned)RESP_MAX_CONN,
 				   MHD_OPTION_END);
+	err_no = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = err_no;
 	if (!daemon_) {
 		errno = errno ? errno : EADDRINUSE;
 		goto fail;
