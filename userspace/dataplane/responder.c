@@ -14,6 +14,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@ static struct {
 	size_t n;
 } tables[2];
 static uint8_t cur_tag = 1;	/* the first config gets tag 0 */
+static uint16_t bound_port;
 
 struct req {
 	char *uri;		/* the request target as sent */
@@ -214,7 +216,8 @@ int km_responder_start(uint16_t port, struct km_err *err)
 		.sin_port = htons(port),
 		.sin_addr.s_addr = htonl(INADDR_ANY),
 	};
-	int one = 1, fd;
+	int one = 1, fd, err_no;
+	sigset_t all, old;
 
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -223,8 +226,15 @@ int km_responder_start(uint16_t port, struct km_err *err)
 	 * port from this host), never traffic from another machine */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3) ||
-	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 256))
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 256) ||
+	    getsockname(fd, (struct sockaddr *)&sa, &(socklen_t){ sizeof(sa) }))
 		goto fail;
+	bound_port = ntohs(sa.sin_port);
+	/* libmicrohttpd's thread starts with every signal blocked: kmeshd
+	 * takes SIGHUP and SIGTERM through a signalfd (its main thread), and
+	 * one landing here would kill the process */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO,
 				   0, NULL, NULL, handle, NULL,
 				   MHD_OPTION_LISTEN_SOCKET, fd,
@@ -233,6 +243,9 @@ int km_responder_start(uint16_t port, struct km_err *err)
 				   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)RESP_TIMEOUT_S,
 				   MHD_OPTION_CONNECTION_LIMIT, (unsigned)RESP_MAX_CONN,
 				   MHD_OPTION_END);
+	err_no = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = err_no;
 	if (!daemon_) {
 		errno = errno ? errno : EADDRINUSE;
 		goto fail;
@@ -251,6 +264,11 @@ void km_responder_stop(void)
 	if (daemon_)
 		MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
+}
+
+uint16_t km_responder_port(void)
+{
+	return bound_port;
 }
 
 uint8_t km_responder_next_tag(void)

@@ -15,9 +15,10 @@
 
 struct km_records;
 
-/* Listen on @port (KM_RESPONDER_PORT; tests pick another), every address
- * of lo. */
+/* Listen on @port (KM_RESPONDER_PORT; 0 for any, as tests do), every
+ * address of lo. */
 int km_responder_start(uint16_t port, struct km_err *err);
+uint16_t km_responder_port(void);	/* the port it listens on */
 void km_responder_stop(void);
 
 /* After a config is applied: its replies (moved out of @r) serve the tag
