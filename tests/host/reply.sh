@@ -23,7 +23,8 @@ LOG=$WORK/kmeshd.log
 CTL=("$KM_BUILD/kmeshctl" --pin-root "$PIN" --state-file "$STATE/kmeshd.state")
 PORT=15007	# KM_RESPONDER_PORT
 VIP=10.89.0.1:80
-KMESHD_PID= HOLDER=
+KMESHD_PID=
+HOLDER=
 . tests/lib/report.sh
 
 cleanup() {
