@@ -532,6 +532,7 @@ static int parse_class(struct re *re, size_t at, struct frag *f)
 {
 	struct aset s = { .multi = false };
 	bool neg = false, first = true;
+	size_t rat;		/* where a range starts */
 	uint32_t lo, hi;
 	int k;
 
@@ -551,6 +552,7 @@ static int parse_class(struct re *re, size_t at, struct frag *f)
 			return -1;
 		if (k == 0)
 			continue;
+		rat = re->pos;
 		k = class_item(re, &s, &lo);
 		if (k < 0)
 			return -1;
@@ -558,8 +560,6 @@ static int parse_class(struct re *re, size_t at, struct frag *f)
 			continue;
 		hi = lo;
 		if (peek(re, 0) == '-' && peek(re, 1) >= 0 && peek(re, 1) != ']') {
-			size_t rat = re->pos - 1;
-
 			re->pos++;
 			k = class_item(re, &s, &hi);
 			if (k < 0)
@@ -972,9 +972,9 @@ static void byte_classes(struct sub *s)
 
 static int too_many(struct sub *s)
 {
-	return re_fail(s->re, "the DFA needs more than %d states (the limit for %d byte classes; %d states, %d transitions at most)",
-		       s->max_states, s->nclass, KM_DFA_MAX_STATES,
-		       KM_DFA_MAX_TRANS);
+	return re_fail(s->re, "the DFA would need more than %d states (limits: %d states, %d transitions; %d byte classes here)",
+		       s->max_states, KM_DFA_MAX_STATES, KM_DFA_MAX_TRANS,
+		       s->nclass);
 }
 
 /* Subset construction; trans[] grows with the states, *trans_out. */
