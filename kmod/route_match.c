@@ -86,6 +86,9 @@ static int km_regex_match(const struct km_rt_ctx *c, __u32 idx, const char *s,
 	__u32 off[1];
 	const void *dfa;
 
+	/* values come from the head: the bound is the head's */
+	if (len > KM_HTTP_MAX_HEAD)
+		return -EINVAL;
 	if (!c->regex_off || !km_rt_get(c, c->regex_off, &x, sizeof(x)) ||
 	    x.n > KM_RT_MAX_REGEXES || idx >= x.n ||
 	    !km_rt_get(c, c->regex_off + sizeof(x) + idx * 4, off, 4))

@@ -34,6 +34,8 @@
 
 #include "regex_dfa.h"
 
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
 enum { N_EPS, N_SET, N_BOL, N_EOL, N_MATCH };
 
 struct nnode {
@@ -121,11 +123,11 @@ static int frag_node(struct re *re, uint8_t type, const uint8_t *set,
 	return 0;
 }
 
-static int frag_range(struct re *re, unsigned lo, unsigned hi, struct frag *f)
+static int frag_range(struct re *re, unsigned int lo, unsigned int hi, struct frag *f)
 {
 	uint8_t set[32] = { 0 };
 
-	for (unsigned c = lo; c <= hi; c++)
+	for (unsigned int c = lo; c <= hi; c++)
 		set[c / 8] |= 1u << (c % 8);
 	return frag_node(re, N_SET, set, f);
 }
@@ -301,9 +303,9 @@ static int frag_cp(struct re *re, uint32_t cp, struct frag *f)
 
 /* ---- parser ------------------------------------------------------------------ */
 
-static void aset_add(struct aset *s, unsigned lo, unsigned hi)
+static void aset_add(struct aset *s, unsigned int lo, unsigned int hi)
 {
-	for (unsigned c = lo; c <= hi && c < 128; c++)
+	for (unsigned int c = lo; c <= hi && c < 128; c++)
 		s->b[c / 8] |= 1u << (c % 8);
 }
 
@@ -400,12 +402,9 @@ static int parse_escape(struct re *re, size_t at, uint32_t *cp,
 	case 'D': case 'S': case 'W':
 		perl_class((char)(c + 'a' - 'A'), s);
 		return E_NSET;
-	case 'n': *cp = '\n'; return E_CP;
-	case 't': *cp = '\t'; return E_CP;
-	case 'r': *cp = '\r'; return E_CP;
-	case 'f': *cp = '\f'; return E_CP;
-	case 'v': *cp = '\v'; return E_CP;
-	case 'a': *cp = '\a'; return E_CP;
+	case 'n': case 't': case 'r': case 'f': case 'v': case 'a':
+		*cp = "\n\t\r\f\v\a"[strchr("ntrfva", c) - "ntrfva"];
+		return E_CP;
 	case 'A': return E_BOL;
 	case 'z': return E_EOL;
 	case 'x':
@@ -485,7 +484,7 @@ static int parse_posix(struct re *re, struct aset *s)
 	neg = p[2] == '^';
 	p += neg ? 3 : 2;
 	n = (size_t)(end - 1 - p);
-	for (size_t i = 0; i < sizeof(posix) / sizeof(posix[0]); i++) {
+	for (size_t i = 0; i < NELEM(posix); i++) {
 		if (strlen(posix[i].name) != n || memcmp(posix[i].name, p, n))
 			continue;
 		memset(&x, 0, sizeof(x));
@@ -710,50 +709,53 @@ static int parse_atom(struct re *re, struct frag *f)
 	return frag_range(re, c, c, f);
 }
 
-/* "{n}", "{n,}", "{n,m}" at re->pos: 1 with *min, *max (-1: none), 0 if
- * it is not one (RE2 then reads '{' as a literal). */
-static int parse_braces(struct re *re, int *min, int *max)
+/* "{n}", "{n,}", "{n,m}" at offset pos: the offset after it, with *min,
+ * *max (-1: none); 0 if it is not one (RE2 then reads '{' as a literal). */
+static size_t braces_at(const struct re *re, size_t pos, int *min, int *max)
 {
-	size_t i = re->pos + 1;
 	long v[2] = { -1, -1 };
+	size_t i;
 	int k = 0;
 
-	if (peek(re, 0) != '{')
+	if (pos >= re->len || re->p[pos] != '{')
 		return 0;
-	for (;; i++) {
-		int c = i < re->len ? re->p[i] : -1;
+	for (i = pos + 1; i < re->len; i++) {
+		int c = re->p[i];
 
 		if (c >= '0' && c <= '9') {
 			v[k] = (v[k] < 0 ? 0 : v[k]) * 10 + (c - '0');
-			if (v[k] > 100000)
+			if (v[k] > 100000)	/* refused later, kept small */
 				v[k] = 100000;
 		} else if (c == ',' && k == 0 && v[0] >= 0) {
 			k = 1;
 		} else if (c == '}' && v[0] >= 0) {
-			break;
+			*min = (int)v[0];
+			*max = k == 0 ? (int)v[0] : (int)v[1];
+			return i + 1;
 		} else {
 			return 0;
 		}
 	}
-	*min = (int)v[0];
-	*max = k == 0 ? (int)v[0] : (int)v[1];
-	re->pos = i + 1;
-	return 1;
+	return 0;
 }
 
 /* An atom's repetition operator, if any. */
 static int parse_repeat(struct re *re, struct frag *f)
 {
-	size_t at = re->pos;
+	size_t at = re->pos, end;
 	int c = peek(re, 0), min, max;
 
 	switch (c) {
-	case '*': min = 0; max = -1; re->pos++; break;
-	case '+': min = 1; max = -1; re->pos++; break;
-	case '?': min = 0; max = 1; re->pos++; break;
+	case '*': case '+': case '?':
+		min = c == '+';
+		max = c == '?' ? 1 : -1;
+		re->pos++;
+		break;
 	case '{':
-		if (!parse_braces(re, &min, &max))
+		end = braces_at(re, re->pos, &min, &max);
+		if (!end)
 			return 0;
+		re->pos = end;
 		if (min > KM_RE_MAX_REPEAT || max > KM_RE_MAX_REPEAT)
 			return re_fail(re, "repetition count over %d at offset %zu",
 				       KM_RE_MAX_REPEAT, at);
@@ -768,8 +770,7 @@ static int parse_repeat(struct re *re, struct frag *f)
 		re->pos++;
 	c = peek(re, 0);
 	if (c == '*' || c == '+' || c == '?' ||
-	    (c == '{' && parse_braces(&(struct re){ .p = re->p, .pos = re->pos,
-						    .len = re->len }, &min, &max)))
+	    braces_at(re, re->pos, &(int){ 0 }, &(int){ 0 }))
 		return re_fail(re, "bad repetition operator at offset %zu (a repetition of a repetition)",
 			       re->pos);
 	return repeat(re, f, min, max);
