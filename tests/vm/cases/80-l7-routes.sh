@@ -43,15 +43,16 @@ kmeshctl status | grep -q 'rerouted [1-9]' || fail "kmesh.ko rerouted nothing: $
 note "l7_routed moved by $((r1 - r0)) for 36 km_testcli connections (6 over IPv6)"
 
 # ---- safe_regex: the whole value, one DFA step per byte --------------------------
-regex_routes() {	# $1: when
-	l7_expect "regex path /re/12/item -> c $1" c -n 2 -P /re/12/item
-	l7_expect "regex path /re/12/item/abc -> c $1" c -n 2 -P '/re/12/item/abc?q=1'
-	l7_expect "regex path /re/12/items (not the whole path) -> default a $1" a -n 2 -P /re/12/items
-	l7_expect "regex header x-ver: v1.22 -> b $1" b -n 2 -X 'x-ver: v1.22' -P /rh
-	l7_expect "regex header x-ver: v1. -> default a $1" a -n 2 -X 'x-ver: v1.' -P /rh
-	l7_expect "regex query id=0badc0de -> c $1" c -n 2 -P '/rq?x=1&id=0badc0de'
-	l7_expect "regex query id=0BADC0DE -> default a $1" a -n 2 -P '/rq?id=0BADC0DE'
-	l7_expect "regex in 30 nested groups, /n/42 -> b $1" b -n 2 -P /n/42
+regex_routes() {	# [after]: the path, header and query checks only
+	l7_expect "regex path /re/12/item -> c $1" c -n 1 -P /re/12/item
+	l7_expect "regex header x-ver: v1.22 -> b $1" b -n 1 -X 'x-ver: v1.22' -P /rh
+	l7_expect "regex query id=0badc0de -> c $1" c -n 1 -P '/rq?x=1&id=0badc0de'
+	[ -n "$1" ] && return
+	l7_expect "regex path /re/12/item/abc -> c" c -n 1 -P '/re/12/item/abc?q=1'
+	l7_expect "regex path /re/12/items (not the whole path) -> default a" a -n 1 -P /re/12/items
+	l7_expect "regex header x-ver: v1. -> default a" a -n 1 -X 'x-ver: v1.' -P /rh
+	l7_expect "regex query id=0BADC0DE -> default a" a -n 1 -P '/rq?id=0BADC0DE'
+	l7_expect "regex in 30 nested groups, /n/42 -> b" b -n 1 -P /n/42
 }
 regex_routes ""
 kmeshctl explain --path /re/7/item web | grep -q "re-path" ||
@@ -59,8 +60,8 @@ kmeshctl explain --path /re/7/item web | grep -q "re-path" ||
 # (a|aa)*(x+x+)+y takes a backtracking engine exponential time on a near
 # miss; here a 1.9 KB path is 1.9 K table steps either way
 long=/h/$(head -c 1880 /dev/zero | tr '\0' a)
-l7_expect "regex /h/a{1880}x{15} (a near miss, 1.9 KB path) -> default a" a -n 2 -P "${long}xxxxxxxxxxxxxxx"
-l7_expect "regex /h/a{1880}xxy (1.9 KB path) -> c" c -n 2 -P "${long}xxy"
+l7_expect "regex /h/a{1880}x{15} (a near miss, 1.9 KB path) -> default a" a -n 1 -P "${long}xxxxxxxxxxxxxxx"
+l7_expect "regex /h/a{1880}xxy (1.9 KB path) -> c" c -n 1 -P "${long}xxy"
 
 # hostile patterns: refused with the route, the pattern and the reason
 hostile_config() {	# FILE REGEX: the config plus route "hostile" before root
