@@ -1659,6 +1659,46 @@ static void test_build_error(void **state)
 	km_model_free(&m);
 }
 
+/* A pattern used twice (a path and a header here) is one DFA in the
+ * table; both matchers use it, a third pattern gets its own. */
+static void test_regex_shared(void **state)
+{
+	static const char yaml[] = CONFIG(
+		VH("vh", "[\"*\"]")
+		R("p", "safe_regex: { regex: \"/[a-z]+\" }", "c1")
+		H("h", "/", "{ name: x-v, safe_regex_match: { regex: \"/[a-z]+\" } }", "c2")
+		H("q", "/", "{ name: x-w, safe_regex_match: { regex: \"[0-9]+\" } }", "c3"));
+	struct km_explain_req rq = { .target = "/1", .host = "h" };
+	const char *hd[] = { "x-v: /ab" };
+	struct km_model m = {};
+	struct km_err err = {};
+	static struct km_explain x;
+	const struct km_rt_regexes *rx;
+	const struct km_rt_head *h;
+	void *out = NULL;
+	size_t len;
+
+	if (load(yaml, &m, &err) ||
+	    km_route_build(route_config(&m), 0, model_cluster_id, &m, &out,
+			   &len, &err))
+		fail_msg("%s", err.msg);
+	h = km_rt_view_head(out, len);
+	assert_non_null(h);
+	assert_int_not_equal(h->regex_off, 0);
+	rx = (const void *)((const char *)out + h->regex_off);
+	assert_int_equal(rx->n, 2);
+	assert_int_equal(km_rt_view_route(out, len, 0, 0)->regex,
+			 km_rt_view_header(out, len, 0, 1, 0)->regex);
+	assert_int_not_equal(km_rt_view_header(out, len, 0, 1, 0)->regex,
+			     km_rt_view_header(out, len, 0, 2, 0)->regex);
+	rq.n_headers = 1;
+	rq.headers = hd;
+	assert_int_equal(km_explain(out, len, &rq, &x, &err), 0);
+	assert_int_equal(x.res.route, 1);
+	free(out);
+	km_model_free(&m);
+}
+
 /* The callback's own error comes back with the cluster named. */
 static void test_build_callback_error(void **state)
 {
@@ -2210,6 +2250,7 @@ int main(void)
 		add("build", build_error_rows[i].name, test_build_error,
 		    &build_error_rows[i]);
 	add("build", "callback error", test_build_callback_error, NULL);
+	add("build", "a repeated regex shares one DFA", test_regex_shared, NULL);
 	for (size_t i = 0; i < NELEM(damage_tables); i++) {
 		const enum table_id *t = &damage_tables[i];
 		const char *tn = tables[*t].name;

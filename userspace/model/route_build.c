@@ -39,16 +39,20 @@ struct rb {
 	size_t n_domains, n_routes, n_headers, n_targets, str_bytes;
 	size_t n_exact, n_wild;
 	unsigned int bucket_bits;
-	/* the compiled regexes, in the order emit() meets them */
+	/* the compiled regexes, each distinct pattern once (src), and for
+	 * each regex matcher in the order emit() meets them its DFA (occ) */
 	void **dfa;
+	const char **src;
 	size_t *dfa_len, n_regex, regex_bytes;
+	__u16 *occ;
+	size_t n_occ;
 
 	/* pass 2: the blob and where each region's next record goes */
 	unsigned char *t;
 	size_t len;
 	size_t vhost_at, domain_at, route_at, header_at, target_at, str_at;
 	size_t index_at, bucket_at, exact_at, wild_at;
-	size_t regex_at, dfa_at, next_regex;
+	size_t regex_at, dfa_at, next_occ;
 	/* the exact domains' index entries and hashes, sorted into their
 	 * buckets once every domain is out (index_finish) */
 	struct exact_ent {
@@ -100,23 +104,31 @@ static size_t align4(size_t n)
 	return (n + 3) & ~(size_t)3;
 }
 
-/* Compile the regex s (check.c has) into the next slot. */
+/* The regex s (check.c has compiled it) for the next matcher: the same
+ * pattern twice shares one DFA. */
 static int add_regex(struct rb *b, const char *s, size_t vi, size_t ri)
 {
 	char why[160];
-	size_t i = b->n_regex;
+	size_t i;
 	int ret;
 
-	if (i >= KM_RT_MAX_REGEXES)
-		return fail(b, -EINVAL, NULL, (long)vi, (long)ri,
-			    "more than %d safe_regex matchers in the route config",
-			    KM_RT_MAX_REGEXES);
-	ret = km_regex_compile(s, &b->dfa[i], &b->dfa_len[i], why, sizeof(why));
-	if (ret)
-		return fail(b, ret, NULL, (long)vi, (long)ri, "safe_regex '%s': %s",
-			    quote(b, s), why);
-	b->regex_bytes += align4(b->dfa_len[i]);
-	b->n_regex++;
+	for (i = 0; i < b->n_regex && strcmp(b->src[i], s); i++)
+		;
+	if (i == b->n_regex) {
+		if (i >= KM_RT_MAX_REGEXES)
+			return fail(b, -EINVAL, NULL, (long)vi, (long)ri,
+				    "more than %d distinct safe_regex patterns in the route config",
+				    KM_RT_MAX_REGEXES);
+		ret = km_regex_compile(s, &b->dfa[i], &b->dfa_len[i], why,
+				       sizeof(why));
+		if (ret)
+			return fail(b, ret, NULL, (long)vi, (long)ri,
+				    "safe_regex '%s': %s", quote(b, s), why);
+		b->src[i] = s;
+		b->regex_bytes += align4(b->dfa_len[i]);
+		b->n_regex++;
+	}
+	b->occ[b->n_occ++] = (__u16)i;
 	return 0;
 }
 
@@ -132,8 +144,10 @@ static int count_regexes(struct rb *b)
 			n += 1 + rc->vhosts[vi].routes[ri].n_headers +
 			     rc->vhosts[vi].routes[ri].n_query_params;
 	b->dfa = calloc(n + 1, sizeof(*b->dfa));
+	b->src = calloc(n + 1, sizeof(*b->src));
 	b->dfa_len = calloc(n + 1, sizeof(*b->dfa_len));
-	if (!b->dfa || !b->dfa_len)
+	b->occ = calloc(n + 1, sizeof(*b->occ));
+	if (!b->dfa || !b->src || !b->dfa_len || !b->occ)
 		return fail(b, -ENOMEM, NULL, -1, -1, "out of memory");
 	for (size_t vi = 0; vi < rc->n_vhosts; vi++) {
 		for (size_t ri = 0; ri < rc->vhosts[vi].n_routes; ri++) {
@@ -162,19 +176,33 @@ static void free_regexes(struct rb *b)
 	for (size_t i = 0; b->dfa && i < b->n_regex; i++)
 		free(b->dfa[i]);
 	free(b->dfa);
+	free(b->src);
 	free(b->dfa_len);
+	free(b->occ);
 }
 
-/* The next compiled regex into the blob: its index. */
+/* The regex index and the DFAs, after the domain index. */
+static void emit_regexes(struct rb *b)
+{
+	struct km_rt_regexes x = { .n = (__u32)b->n_regex };
+	__u32 *off = (__u32 *)(b->t + b->regex_at + sizeof(x));
+	size_t at = b->dfa_at;
+
+	if (!b->n_regex)
+		return;
+	((struct km_rt_head *)b->t)->regex_off = (__u32)b->regex_at;
+	memcpy(b->t + b->regex_at, &x, sizeof(x));
+	for (size_t i = 0; i < b->n_regex; i++) {
+		memcpy(b->t + at, b->dfa[i], b->dfa_len[i]);
+		off[i] = (__u32)at;
+		at += align4(b->dfa_len[i]);
+	}
+}
+
+/* The next regex matcher's DFA: its index. */
 static __u16 put_regex(struct rb *b)
 {
-	size_t i = b->next_regex++;
-
-	memcpy(b->t + b->dfa_at, b->dfa[i], b->dfa_len[i]);
-	((__u32 *)(b->t + b->regex_at + sizeof(struct km_rt_regexes)))[i] =
-		(__u32)b->dfa_at;
-	b->dfa_at += align4(b->dfa_len[i]);
-	return (__u16)i;
+	return b->occ[b->next_occ++];
 }
 
 /* Records and pool bytes, in the order emit() writes them. */
@@ -466,12 +494,7 @@ static int emit(struct rb *b, unsigned int flags)
 	h->n_vhosts = (__u16)rc->n_vhosts;
 	h->vhost_off = (__u32)b->vhost_at;
 	h->index_off = (__u32)b->index_at;
-	if (b->n_regex) {
-		struct km_rt_regexes x = { .n = (__u32)b->n_regex };
-
-		h->regex_off = (__u32)b->regex_at;
-		memcpy(b->t + b->regex_at, &x, sizeof(x));
-	}
+	emit_regexes(b);
 	put_cstr(b, rc->name, false, &h->name_off, &h->name_len);
 	for (size_t vi = 0; vi < rc->n_vhosts; vi++) {
 		const struct km_m_vhost *v = &rc->vhosts[vi];
