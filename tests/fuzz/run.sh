@@ -141,6 +141,8 @@ regex)
 	printf '\x00((a|b)*a(a|b){6})+\x00abababbbaba' > "$seeds/raw-states"
 	printf '\x00(?P<v>v[12])\\.\\d+|[[:alpha:]]\\w*$\x00v1.2' > "$seeds/raw-classes"
 	printf '\x01\x0c\x00\x04\x01\x03\x06\x00\x01\x05\x00\x07\x01\x02\x00\x01\x02' > "$seeds/differential"
+	printf '\x01\x97\x01\x04' > "$seeds/differential-icase"
+	printf '\x01\x8c\x00\x04\x01\x03\x0a\x00\x01\x0b\x07\x01\x02\x00\x04\x03\x01' > "$seeds/differential-icase-2"
 	printf '\x02\x04\x00\x06\x01\x07\x10\x00\xff\x20\x01\x03' > "$seeds/damaged"
 	cat > "$out/regex.dict" <<'DICT'
 "(?:"

@@ -215,6 +215,7 @@ static const char regex_yaml[] = CONFIG(
 	H("re-header-ic", "/ic", "{ name: x-v, string_match: { safe_regex: { regex: \"[a-z]+\" }, ignore_case: true } }", "c1")
 	Q("re-query", "/q", "{ name: v, string_match: { safe_regex: { regex: \"[0-9]{3}\" } } }", "c2")
 	R("re-both", "safe_regex: { regex: \"/b/.*\" }, headers: [ { name: \":method\", safe_regex_match: { regex: \"GET|HEAD\" } } ], query_parameters: [ { name: id, string_match: { safe_regex: { regex: \"\\\\w+\" } } } ]", "c3")
+	R("re-icase", "safe_regex: { regex: \"(?i)/CI/[a-z]+\" }", "c2")
 	R("fallback", "prefix: /", "c4"));
 
 enum table_id { T_HOSTS, T_HOSTS_NOPORT, T_NOANY, T_PATHS, T_HEADERS, T_ORDER,
@@ -518,6 +519,10 @@ static const struct match_row match_rows[] = {
 	{ T_REGEX, "HEAD", "/b/?id=7", "h", {}, "vh", "re-both", "c3", NULL },
 	{ T_REGEX, "POST", "/b/x?id=a_1", "h", {}, "vh", "fallback", "c4", NULL },
 	{ T_REGEX, NULL, "/b/x?id=a-1", "h", {}, "vh", "fallback", "c4", NULL },
+	/* (?i) folds ASCII case */
+	{ T_REGEX, NULL, "/ci/AbC", "h", {}, "vh", "re-icase", "c2", NULL },
+	{ T_REGEX, NULL, "/Ci/x", "h", {}, "vh", "re-icase", "c2", NULL },
+	{ T_REGEX, NULL, "/ci/1", "h", {}, "vh", "fallback", "c4", NULL },
 
 	/* query parameters: present_match true, any value or none */
 	{ T_QUERY, NULL, "/present?v=1", "h", {}, "vh", "q-present", "c1", NULL },

@@ -21,8 +21,8 @@
  * Semantics are RE2's FullMatch (Envoy's safe_regex) over UTF-8: '.' and
  * negated classes match one whole UTF-8 character (one ASCII byte or a
  * well-formed 2-4 byte sequence), never a stray byte; '.' does not match
- * '\n'. Everything else supported is ASCII. docs/regex.md lists the
- * subset.
+ * '\n'. Everything else supported is ASCII, (?i) too: it folds ASCII
+ * letters and refuses a non-ASCII literal. docs/regex.md lists the subset.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -60,6 +60,8 @@ struct re {
 	const unsigned char *p;
 	size_t pos, len;
 	int depth;
+	bool icase;		/* (?i) in force: ASCII letters fold */
+	size_t atom_at;		/* where the atom being parsed starts */
 	struct nnode *n;
 	int nn;
 	char *why;
@@ -80,6 +82,43 @@ static int re_fail(struct re *re, const char *fmt, ...)
 		va_end(ap);
 	}
 	return -1;
+}
+
+/* ---- byte sets ------------------------------------------------------------ */
+
+static void aset_add(struct aset *s, unsigned int lo, unsigned int hi)
+{
+	for (unsigned int c = lo; c <= hi && c < 128; c++)
+		s->b[c / 8] |= 1u << (c % 8);
+}
+
+static void aset_or(struct aset *s, const struct aset *o, bool negate)
+{
+	for (int i = 0; i < 16; i++)
+		s->b[i] |= negate ? (uint8_t)~o->b[i] : o->b[i];
+	s->multi |= negate ? !o->multi : o->multi;
+}
+
+static void aset_not(struct aset *s)
+{
+	for (int i = 0; i < 16; i++)
+		s->b[i] = ~s->b[i];
+	s->multi = !s->multi;
+}
+
+/* (?i): every ASCII letter in s brings its other case. */
+static void aset_fold(struct aset *s)
+{
+	for (unsigned int c = 'a'; c <= 'z'; c++) {
+		unsigned int u = c - 'a' + 'A';
+		bool in = (s->b[c / 8] >> (c % 8) & 1) ||
+			  (s->b[u / 8] >> (u % 8) & 1);
+
+		if (in) {
+			aset_add(s, c, c);
+			aset_add(s, u, u);
+		}
+	}
 }
 
 /* ---- NFA ------------------------------------------------------------------ */
@@ -273,6 +312,16 @@ static int frag_cp(struct re *re, uint32_t cp, struct frag *f)
 	int n;
 	struct frag x;
 
+	if (cp < 0x80 && re->icase) {	/* one byte, both cases */
+		struct aset a = { .multi = false };
+
+		aset_add(&a, cp, cp);
+		aset_fold(&a);
+		return frag_class(re, &a, f);
+	}
+	if (cp >= 0x80 && re->icase)
+		return re_fail(re, "(?i) on the non-ASCII character at offset %zu is not supported (RE2 folds Unicode case)",
+			       re->atom_at);
 	if (cp < 0x80) {
 		b[0] = cp;
 		n = 1;
@@ -302,26 +351,6 @@ static int frag_cp(struct re *re, uint32_t cp, struct frag *f)
 }
 
 /* ---- parser ------------------------------------------------------------------ */
-
-static void aset_add(struct aset *s, unsigned int lo, unsigned int hi)
-{
-	for (unsigned int c = lo; c <= hi && c < 128; c++)
-		s->b[c / 8] |= 1u << (c % 8);
-}
-
-static void aset_or(struct aset *s, const struct aset *o, bool negate)
-{
-	for (int i = 0; i < 16; i++)
-		s->b[i] |= negate ? (uint8_t)~o->b[i] : o->b[i];
-	s->multi |= negate ? !o->multi : o->multi;
-}
-
-static void aset_not(struct aset *s)
-{
-	for (int i = 0; i < 16; i++)
-		s->b[i] = ~s->b[i];
-	s->multi = !s->multi;
-}
 
 static void perl_class(char c, struct aset *s)
 {
@@ -570,6 +599,8 @@ static int parse_class(struct re *re, size_t at, struct frag *f)
 		aset_add(&s, lo, hi);
 	}
 	re->pos++;
+	if (re->icase)
+		aset_fold(&s);
 	if (neg)
 		aset_not(&s);
 	return frag_class(re, &s, f);
@@ -608,6 +639,59 @@ static int parse_utf8(struct re *re, struct frag *f)
 
 static int parse_alt(struct re *re, struct frag *f);
 
+/* A group's body and its ')' (the '(' and any "?..." taken, the group at
+ * offset at). Flags set inside end with it. */
+static int parse_body(struct re *re, size_t at, struct frag *f)
+{
+	bool icase = re->icase;
+
+	if (++re->depth > KM_RE_MAX_DEPTH)
+		return re_fail(re, "groups nested deeper than %d at offset %zu",
+			       KM_RE_MAX_DEPTH, at);
+	if (parse_alt(re, f))
+		return -1;
+	re->depth--;
+	re->icase = icase;
+	if (peek(re, 0) != ')')
+		return re_fail(re, "missing ) for the group at offset %zu", at);
+	re->pos++;
+	return 0;
+}
+
+/* "(?i)", "(?-i)" (for the rest of the enclosing group) or "(?i:...)" at
+ * offset at, re->pos on the '?': RE2's flag groups, of which only i (ASCII
+ * case folding) is supported. */
+static int parse_flags(struct re *re, size_t at, struct frag *f)
+{
+	bool on = true, any = false, icase = re->icase, outer = re->icase;
+	int c, ret;
+
+	for (re->pos++; (c = peek(re, 0)) != ')' && c != ':'; re->pos++) {
+		if (c == '-' && on) {
+			on = false;
+		} else if (c == 'i') {
+			icase = on;
+			any = true;
+		} else if (c == 's' || c == 'm' || c == 'U') {
+			return re_fail(re, "flag %c in the group at offset %zu is not supported (only i)",
+				       c, at);
+		} else {
+			return re_fail(re, "bad flags group at offset %zu", at);
+		}
+	}
+	if (!any)
+		return re_fail(re, "bad flags group at offset %zu", at);
+	re->pos++;
+	if (c == ')') {		/* the rest of the enclosing group */
+		re->icase = icase;
+		return frag_empty(re, f);
+	}
+	re->icase = icase;
+	ret = parse_body(re, at, f);
+	re->icase = outer;
+	return ret;
+}
+
 /* "(" at offset at already taken: the group's kind, then its body. */
 static int parse_group(struct re *re, size_t at, struct frag *f)
 {
@@ -640,20 +724,10 @@ static int parse_group(struct re *re, size_t at, struct frag *f)
 			return re_fail(re, "lookahead (?%c at offset %zu is not supported (RE2 has none)",
 				       c, at);
 		} else {
-			return re_fail(re, "flags group (?%c at offset %zu is not supported (only (?:...) and named groups)",
-				       c < 0 ? ' ' : c, at);
+			return parse_flags(re, at, f);
 		}
 	}
-	if (++re->depth > KM_RE_MAX_DEPTH)
-		return re_fail(re, "groups nested deeper than %d at offset %zu",
-			       KM_RE_MAX_DEPTH, at);
-	if (parse_alt(re, f))
-		return -1;
-	re->depth--;
-	if (peek(re, 0) != ')')
-		return re_fail(re, "missing ) for the group at offset %zu", at);
-	re->pos++;
-	return 0;
+	return parse_body(re, at, f);
 }
 
 /* One atom at re->pos. 1 if there is none here ('|', ')', the end). */
@@ -664,6 +738,7 @@ static int parse_atom(struct re *re, struct frag *f)
 	struct aset s;
 	uint32_t cp;
 
+	re->atom_at = at;
 	switch (c) {
 	case -1: case '|': case ')':
 		return 1;
@@ -706,7 +781,7 @@ static int parse_atom(struct re *re, struct frag *f)
 	if (c >= 0x80)
 		return parse_utf8(re, f);
 	re->pos++;
-	return frag_range(re, c, c, f);
+	return frag_cp(re, (uint32_t)c, f);
 }
 
 /* "{n}", "{n,}", "{n,m}" at offset pos: the offset after it, with *min,
