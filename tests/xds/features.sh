@@ -8,7 +8,8 @@
 #  - VirtualService match kinds and weights: kmeshctl explain (kmesh.ko's
 #    own matcher on the live route table; the host has no kmesh.ko), and
 #    real connects served at L4 by the service's default route;
-#  - a VirtualService with a regex match: its route config alone NACKed;
+#  - a VirtualService with a regex kmesh cannot run: its route config alone
+#    NACKed; one with a uri regex it can: served;
 #  - ServiceEntry with static addresses (TCP) and with resolution DNS;
 #  - Sidecar egress scoping: the services istiod stops pushing are let go.
 # Covered elsewhere: DestinationRule subsets and their rename (run.sh),
@@ -140,20 +141,31 @@ if acked vs1 cds lds rds; then
 	unrelated "VirtualService"
 else not_ok "VirtualService as istiod sends it is ACKed" "$(tail -3 "$LOG")" "$(xds_wait_nack rds 2 vs1 2>&1)"; fi
 
-# A regex match (safe_regex) is not supported: that route config ("9080")
-# alone is NACKed with the reason and keeps its last version; route config
-# "8080" (details, new in the same response) is applied.
-push vs-regex vs2
+# A regex kmesh cannot run (a lookahead: not RE2 either): that route config
+# ("9080") alone is NACKed with the reason and keeps its last version; route
+# config "8080" (details, new in the same response) is applied.
+push vs-badregex vs2
 msg=$(xds_wait_nack rds 20 vs2)
 if grep -q "route_config '9080'.*safe_regex" <<< "$msg" && ! grep -q "'8080'" <<< "$msg" && acked vs2 cds lds; then
 	d=$(explain 0.0.0.0_8080 details /)
 	r=$(explain 0.0.0.0_9080 reviews / "end-user: jason")
 	if [ "$d" = "outbound|8080||details.default.svc.cluster.local:1" ] && [ "$r" = "$v2:1" ] &&
 	   [ "$(connects 10.91.1.3:8080 2)" = b2 ]; then
-		ok "VirtualService with a regex match: route config 9080 alone is NACKed ($msg), keeps its last version; 8080 of the same response is applied"
-	else not_ok "regex: the rest of the response applied, 9080 kept" "details: $d" "reviews: $r" "$(tail -3 "$LOG")"; fi
-	unrelated "VirtualService with a regex match"
-else not_ok "VirtualService with a regex match: that route config alone is NACKed" "nack: $msg" "$(tail -3 "$LOG")"; fi
+		ok "VirtualService with a regex kmesh cannot run: route config 9080 alone is NACKed ($msg), keeps its last version; 8080 of the same response is applied"
+	else not_ok "bad regex: the rest of the response applied, 9080 kept" "details: $d" "reviews: $r" "$(tail -3 "$LOG")"; fi
+	unrelated "VirtualService with a regex kmesh cannot run"
+else not_ok "VirtualService with a regex kmesh cannot run: that route config alone is NACKed" "nack: $msg" "$(tail -3 "$LOG")"; fi
+
+# A uri regex as istiod sends it (safe_regex, whole-path match): served.
+push vs-regex vs3
+if acked vs3 cds lds rds; then
+	a=$(explain 0.0.0.0_9080 reviews /items/12)
+	b=$(explain 0.0.0.0_9080 reviews /items/12x)
+	if [ "$a" = "$v2:1" ] && [ "$b" = "$weighted" ]; then
+		ok "VirtualService with a uri regex: /items/12 takes the regex route ($a), /items/12x does not ($b)"
+	else not_ok "VirtualService with a uri regex routes as Envoy" "/items/12: $a (want $v2:1)" "/items/12x: $b (want $weighted)"; fi
+	unrelated "VirtualService with a uri regex"
+else not_ok "VirtualService with a uri regex is ACKed" "$(tail -3 "$LOG")" "$(xds_wait_nack rds 2 vs3 2>&1)"; fi
 
 # ---- ServiceEntry -----------------------------------------------------------------
 # db.external.test: addresses [10.91.2.1], TCP 5432, resolution STATIC, an
