@@ -131,7 +131,8 @@ struct status {
 	bool running, stats;
 	const char *l7_why;
 	struct km_link_status links[16];
-	int nl, nfe, ncl, nep, nen;
+	int nl, nfe, nen;
+	size_t ncl, nep;
 	struct km_kmod_info km;
 	uint64_t cnt[KM_CNT_MAX];
 	struct km_enroll_row *rows;
@@ -350,10 +351,7 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 	s.nl = km_bpf_links(c->pin_root, s.links, 16);
 	s.nfe = count_slot(c->maps.frontend, sizeof(struct km_frontend_key),
 			   offsetof(struct km_frontend_key, slot), c->gen.slot);
-	s.ncl = count_slot(c->maps.cluster, sizeof(struct km_cluster_key),
-			   offsetof(struct km_cluster_key, slot), c->gen.slot);
-	s.nep = count_slot(c->maps.endpoint, sizeof(struct km_endpoint_key),
-			   offsetof(struct km_endpoint_key, slot), c->gen.slot);
+	km_maps_count_live(&c->maps, c->gen.slot, &s.ncl, &s.nep);
 	s.nen = km_enroll_list(c->maps.enroll, rows, KM_MAX_ENROLL);
 	km_maps_read_counters(&c->maps, s.cnt);
 	s.l7_why = l7_as_l4_reason(&st, &s.km);

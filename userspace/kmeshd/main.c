@@ -38,6 +38,7 @@
 #include "dns.h"
 #include "kmod.h"
 #include "lbstat.h"
+#include "incr_apply.h"
 #include "authz.h"
 #include "enroll.h"
 #include "maps.h"
@@ -99,6 +100,11 @@ struct kmeshd {
 	/* the config file's last applied model, while it has DNS clusters:
 	 * a changed answer applies it again (xDS keeps its own) */
 	struct km_model kept;
+
+	/* xDS: EDS changes replaced in place (dataplane/incr.h) */
+	struct km_incr incr;
+	bool incr_ok;		/* its store and grace-period thread run */
+	uint64_t incr_last_us;
 };
 
 static int verbose;
@@ -200,6 +206,10 @@ static void write_state(struct kmeshd *d)
 	km_state_put(f, KM_ST_CLUSTERS, "%zu", d->n_clusters);
 	km_state_put(f, KM_ST_FRONTENDS, "%zu", d->n_frontends);
 	km_state_put(f, KM_ST_ENDPOINTS, "%zu", d->n_endpoints);
+	km_state_put(f, KM_ST_INCR_UPDATES, "%llu",
+		     (unsigned long long)d->incr.updates);
+	km_state_put(f, KM_ST_INCR_LAST_US, "%llu",
+		     (unsigned long long)d->incr_last_us);
 	km_state_put(f, KM_ST_L7_ROUTER, "%d", d->l7_router);
 	if (!d->l7_router)
 		km_state_put(f, KM_ST_L7_WHY, "%s", d->l7_why);
@@ -249,6 +259,29 @@ static void log_not_enforced(struct kmeshd *d, const struct km_model *m)
 	}
 }
 
+static uint64_t km_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000ull + ts.tv_nsec / 1000;
+}
+
+/* The generation just applied is what EDS changes are made in place in. */
+static void incr_reset(struct kmeshd *d, const struct km_model *m,
+		       const struct km_records *r)
+{
+	struct km_gen g;
+
+	if (!d->incr_ok)
+		return;
+	if (km_maps_read_gen(&d->maps, &g) ||
+	    km_incr_reset_from(&d->incr, g.slot, m, r)) {
+		km_incr_invalidate(&d->incr);
+		logmsg(LOG_WARN, "out of memory: EDS changes rebuild the whole generation until the next apply");
+	}
+}
+
 /* Model -> records -> maps, for either source. Any failure leaves the live
  * generation serving. */
 static int apply_model(struct kmeshd *d, const struct km_model *m,
@@ -268,9 +301,11 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 		view.node.instance_ips = d->instance_ips;	/* xDS: our node's */
 	if (!ret)
 		ret = km_compile(&view, &r, err);
-	km_dns_view_free(m, &view);
 	if (!ret)
 		ret = km_maps_apply(&d->maps, &r, &gen, err);
+	if (!ret)
+		incr_reset(d, &view, &r);
+	km_dns_view_free(m, &view);
 	if (ret) {
 		d->last_ok = false;
 		snprintf(d->last_error, sizeof(d->last_error), "%s", err->msg);
@@ -393,6 +428,35 @@ static void dns_changed(struct kmeshd *d)
 static void ads_log(void *arg, int level, const char *msg)
 {
 	logmsg(level, "%s", msg);
+}
+
+/* ADS hands over the clusters an EDS response changed: replaced in place
+ * when they can be (dataplane/incr_apply.c), else the whole model. */
+static int apply_eds(void *arg, const struct km_m_cluster *cl, size_t n,
+		     struct km_err *err)
+{
+	struct kmeshd *d = arg;
+	uint64_t t0 = km_now_us();
+	int ret;
+
+	ret = km_incr_apply(&d->incr, cl, n, err);
+	if (ret == KM_INCR_FULL)
+		return KM_ADS_FULL;
+	d->last_attempt = time(NULL);
+	if (ret) {
+		d->last_ok = false;
+		snprintf(d->last_error, sizeof(d->last_error), "%s", err->msg);
+		logmsg(LOG_ERR, "endpoint update rejected, generation %llu keeps serving: %s",
+		       (unsigned long long)d->generation, err->msg);
+		return ret;
+	}
+	d->last_ok = true;
+	d->incr_last_us = km_now_us() - t0;
+	d->n_endpoints = d->incr.n_endpoints;
+	logmsg(LOG_DEBUG, "endpoints of %zu cluster(s) replaced in place in %llu us (generation %llu)",
+	       n, (unsigned long long)d->incr_last_us,
+	       (unsigned long long)d->generation);
+	return 0;
 }
 
 /* ADS hands over each candidate model: a failure here NACKs it. */
@@ -1222,6 +1286,12 @@ int main(int argc, char **argv)
 			logmsg(LOG_ERR, "xDS: %s", err.msg);
 			return 1;
 		}
+		d.incr_ok = km_incr_maps_ops(&d.incr.ops, &d.maps) == 0;
+		d.incr.max_endpoints = KM_MAX_ENDPOINTS;
+		if (d.incr_ok)
+			km_ads_set_eds_fn(d.ads, apply_eds);
+		else
+			logmsg(LOG_WARN, "xDS: no thread for grace periods: every EDS change rebuilds the whole generation");
 		logmsg(LOG_INFO, "xDS: %s ADS%s to %s as node '%s'; generation %llu serves until the first response",
 		       d.xds.delta ? "Delta" : "state-of-the-world",
 		       d.xds.workload ? " (workload mode: Istio's Authorization and Address)" : "",
@@ -1238,6 +1308,9 @@ int main(int argc, char **argv)
 	write_state(&d);
 	km_control_close(d.ctl);
 	km_ads_free(d.ads);
+	km_incr_free(&d.incr);
+	if (d.incr_ok)
+		km_incr_maps_ops_free(&d.incr.ops);
 	km_dns_free(d.dns);
 	km_model_free(&d.kept);
 	km_model_free(&d.boot);

@@ -1036,6 +1036,40 @@ out:
 	return ret;
 }
 
+__u8 km_cluster_families(const struct km_m_cluster *mc)
+{
+	__u8 f = 0;
+
+	for (size_t i = 0; i < mc->n_endpoints; i++)
+		f |= 1u << (mc->endpoints[i].ip.family & 7);
+	return f;
+}
+
+int km_compile_cluster(const struct km_model *m, const struct km_m_cluster *mc,
+		       struct km_records *r, __u8 *families, struct km_err *err)
+{
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->clusters = calloc(1, sizeof(*r->clusters));
+	r->ep_keys = calloc(mc->n_endpoints + 1, sizeof(*r->ep_keys));
+	r->ep_vals = calloc(mc->n_endpoints + 1, sizeof(*r->ep_vals));
+	if (!r->clusters || !r->ep_keys || !r->ep_vals) {
+		km_records_free(r);
+		km_err_set(err, "%s: out of memory compiling the config", m->source);
+		return -ENOMEM;
+	}
+	ret = compile_cluster(m, mc, 0, r, err);
+	if (ret) {
+		km_records_free(r);
+		return ret;
+	}
+	r->n_clusters = 1;
+	km_lb_cluster_fields(mc, &r->clusters[0]);
+	*families = km_cluster_families(mc);
+	return 0;
+}
+
 void km_records_free(struct km_records *r)
 {
 	free(r->fe_keys);

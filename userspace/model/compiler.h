@@ -82,6 +82,19 @@ int km_compile(const struct km_model *m, struct km_records *r,
 	       struct km_err *err);
 void km_records_free(struct km_records *r);
 
+/*
+ * One cluster's record and endpoints as km_compile() makes them (cluster
+ * id 0 in @r), for an endpoint update in place: kmeshd keeps the fields
+ * that depend on other objects (hash_flags) from the live record. Not for
+ * MAGLEV clusters (their tables are per generation). @families: 1 << family
+ * of every configured endpoint, what km_compile() checks against the
+ * frontends that reach the cluster.
+ */
+int km_compile_cluster(const struct km_model *m, const struct km_m_cluster *mc,
+		       struct km_records *r, __u8 *families, struct km_err *err);
+/* The same families for cluster @mc. */
+__u8 km_cluster_families(const struct km_m_cluster *mc);
+
 /* Locality rank of @ep against the node's: 0 = same region, zone and
  * sub_zone (as far as the node sets them), one more per level that
  * differs. Exposed for tests. */

@@ -30,6 +30,10 @@
 #define KM_ST_CLUSTERS "clusters"
 #define KM_ST_FRONTENDS "frontends"
 #define KM_ST_ENDPOINTS "endpoints"
+/* EDS changes applied in place (dataplane/incr.h): clusters replaced,
+ * and the last change's compile plus map write in microseconds */
+#define KM_ST_INCR_UPDATES "incr_updates"
+#define KM_ST_INCR_LAST_US "incr_last_us"
 #define KM_ST_L7_ROUTER "l7_router"	/* programs loaded with kmesh.ko */
 #define KM_ST_L7_WHY "l7_why"		/* only when l7_router=0 */
 #define KM_ST_L7 "l7"			/* repeated: an HTTP listener */
@@ -45,7 +49,7 @@
 #define KM_STATE_XDS_GENERAL(X) X(server) X(mode) X(transport) X(connected) X(node_id) \
 	X(reconnects) X(last_error) X(skipped_filters)			  \
 	X(skipped_typed_configs) X(skipped_chains) X(skipped_listeners)	  \
-	X(last_response_bytes) X(last_response_ms)
+	X(last_response_bytes) X(last_response_ms) X(last_response_us)
 #define KM_STATE_XDS_TYPES(X) X(cds) X(eds) X(lds) X(rds) X(authorization) \
 	X(address)
 /* per type; "nacked" (1: the last response was NACKed) ends the list */

@@ -48,6 +48,9 @@ static const struct {
 /* One accepted (or candidate) resource. */
 struct ads_res {
 	char *version;			/* Delta: per-resource version */
+	uint64_t digest;		/* of its wire bytes: a resource sent
+					 * again unchanged is not decoded */
+	size_t wire_len;
 	struct km_notenf ne;		/* accepted, not enforced */
 	union {
 		struct km_m_cluster cluster;	/* CDS, and EDS's endpoints */
@@ -73,6 +76,7 @@ struct ads_type_state {
 struct km_ads {
 	struct km_ads_opts o;
 	km_ads_apply_fn apply;
+	km_ads_eds_fn apply_eds;	/* NULL: every change applies the model */
 	void *arg;
 	struct km_grpc *g;
 	bool closed;			/* on_close ran; free g outside callbacks */
@@ -83,7 +87,7 @@ struct km_ads {
 	uint64_t reconnects;
 	char last_error[sizeof(((struct km_err *)0)->msg)];
 	struct km_xds_skipped skipped;
-	uint64_t last_apply_ms;		/* last response: arrival to applied */
+	uint64_t last_apply_us;		/* last response: arrival to applied */
 	uint64_t last_apply_size;	/* its size in bytes */
 	struct ads_type_state t[NTYPES];
 	/* the node message, built once */
@@ -98,6 +102,14 @@ uint64_t km_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000ull + ts.tv_nsec / 1000;
 }
 
 static int type_of(const char *url)
@@ -541,6 +553,8 @@ struct candidate {
 	struct km_strmap map;		/* the state to try */
 	struct ads_res **fresh;		/* decoded from this response */
 	size_t n_fresh;
+	char **removed;			/* Delta: removed names (borrowed) */
+	size_t n_removed;
 	char nack[NACK_MSG_MAX];
 	size_t nack_len;
 	unsigned int n_bad;
@@ -596,10 +610,53 @@ static void cand_keep_last(struct km_ads *a, struct candidate *c, int t,
 	free(name);
 }
 
+/* FNV-1a, 64 bits, eight bytes a step */
+static uint64_t wire_digest(const uint8_t *buf, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull, w;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, buf + i, 8);
+		h = (h ^ w) * 0x100000001b3ull;
+	}
+	for (; i < len; i++)
+		h = (h ^ buf[i]) * 0x100000001b3ull;
+	return h ^ len;
+}
+
+/* A resource whose bytes are those of its accepted version is that
+ * version: kept without decoding (a SotW response repeats every resource;
+ * only the changed ones are decoded, compiled and, for EDS, written). */
+static bool cand_same(struct km_ads *a, struct candidate *c, int t,
+		      const uint8_t *buf, size_t len, uint64_t digest,
+		      const char *version)
+{
+	char *name = km_xds_resource_name(types[t].url, buf, len);
+	struct ads_res *last = name ? km_strmap_get(&a->t[t].res, name) : NULL;
+	int e = 0;
+
+	if (last && last->wire_len == len && last->digest == digest &&
+	    !km_strmap_get(&c->map, name)) {
+		km_strmap_put(&c->map, name, last, &e);
+		if (version && (!last->version || strcmp(last->version, version))) {
+			free(last->version);
+			last->version = strdup(version);
+		}
+	} else {
+		last = NULL;
+	}
+	if (e)
+		cand_error(c, "out of memory");
+	free(name);
+	return last != NULL;
+}
+
 static void cand_add(struct km_ads *a, struct candidate *c, int t,
 		     const char *any_url, const uint8_t *buf, size_t len,
 		     const char *version)
 {
+	uint64_t digest = wire_digest(buf, len);
 	struct km_err err = {};
 	struct ads_res *r;
 	const char *name;
@@ -612,6 +669,8 @@ static void cand_add(struct km_ads *a, struct candidate *c, int t,
 		cand_error(c, err.msg);
 		return;
 	}
+	if (cand_same(a, c, t, buf, len, digest, version))
+		return;
 	e = res_decode(a, t, buf, len, &r, &name, &err);
 	if (e == KM_XDS_SKIP)
 		return;		/* nothing kmesh serves: accepted, counted */
@@ -620,6 +679,8 @@ static void cand_add(struct km_ads *a, struct candidate *c, int t,
 		cand_keep_last(a, c, t, buf, len);
 		return;
 	}
+	r->digest = digest;
+	r->wire_len = len;
 	c->fresh[c->n_fresh++] = r;
 	if (version)
 		r->version = strdup(version);
@@ -636,6 +697,54 @@ static void cand_add(struct km_ads *a, struct candidate *c, int t,
 		}
 }
 
+/* The EDS cluster @name with the endpoints of @cla (none: NULL). */
+static bool eds_view(struct km_ads *a, const char *name,
+		     const struct ads_res *cla, struct km_m_cluster *out)
+{
+	struct ads_res *cds = km_strmap_get(&a->t[CDS].res, name);
+
+	if (!cds || !eds_wants(&cds->cluster))
+		return false;	/* no cluster takes it: nothing changes */
+	*out = cds->cluster;
+	out->endpoints = cla ? cla->cluster.endpoints : NULL;
+	out->n_endpoints = cla ? cla->cluster.n_endpoints : 0;
+	out->localities = cla ? cla->cluster.localities : NULL;
+	out->n_localities = cla ? cla->cluster.n_localities : 0;
+	return true;
+}
+
+/*
+ * An EDS response changes only the endpoints of the clusters it names: the
+ * decoded ones and the removed ones, handed to kmeshd to replace in place
+ * (dataplane/incr.h). 0: done; KM_ADS_FULL: the whole model instead;
+ * negative: refused, @err says why.
+ */
+static int eds_in_place(struct km_ads *a, struct candidate *c,
+			struct km_err *err)
+{
+	struct km_m_cluster *cl;
+	size_t n = 0;
+	int ret;
+
+	if (!a->apply_eds || a->o.workload)
+		return KM_ADS_FULL;
+	if (!c->n_fresh && !c->n_removed)
+		return 0;	/* nothing new: the state serves as it is */
+	cl = calloc(c->n_fresh + c->n_removed + 1, sizeof(*cl));
+	if (!cl)
+		return KM_ADS_FULL;
+	for (size_t i = 0; i < c->n_fresh; i++)
+		n += eds_view(a, c->fresh[i]->cluster.name, c->fresh[i], &cl[n]);
+	for (size_t i = 0; i < c->n_removed; i++)
+		if (!km_strmap_get(&c->map, c->removed[i]))
+			n += eds_view(a, c->removed[i], NULL, &cl[n]);
+	ret = n ? a->apply_eds(a->arg, cl, n, err) : 0;
+	free(cl);
+	if (ret < 0 && !err->msg[0])
+		km_err_set(err, "updating endpoints in place: %s", strerror(-ret));
+	return ret;
+}
+
 /*
  * Try the candidate and commit it if the whole state compiles; NACK (return
  * the reason) if it does not, or if some of its resources were refused:
@@ -650,10 +759,14 @@ static const char *cand_commit(struct km_ads *a, struct candidate *c, int t)
 	size_t i = 0;
 	const char *k;
 	void *v;
+	int ret;
 
 	old = ts->res;
 	ts->res = c->map;
-	if (apply_state(a, &err)) {
+	ret = t == EDS ? eds_in_place(a, c, &err) : KM_ADS_FULL;
+	if (ret == KM_ADS_FULL)
+		ret = apply_state(a, &err);
+	if (ret) {
 		ts->res = old;
 		cand_error(c, err.msg);
 		for (i = 0; i < c->n_fresh; i++)
@@ -766,6 +879,8 @@ static void on_delta(struct km_ads *a, const uint8_t *msg, size_t len)
 		goto out;
 	for (size_t i = 0; i < r->n_removed_resources; i++)
 		km_strmap_del(&c.map, r->removed_resources[i]);
+	c.removed = r->removed_resources;
+	c.n_removed = r->n_removed_resources;
 	for (size_t i = 0; i < r->n_resources; i++) {
 		Envoy__Service__Discovery__V3__Resource *res = r->resources[i];
 
@@ -830,7 +945,7 @@ static void ads_status_error(struct km_ads *a, int status, const char *why)
 static void on_message(void *arg, const uint8_t *msg, size_t len)
 {
 	struct km_ads *a = arg;
-	uint64_t t0 = km_now_ms();
+	uint64_t t0 = now_us();
 
 	/* a response arrived: whatever broke the stream before is over;
 	 * a response that does not decode sets it again */
@@ -843,7 +958,7 @@ static void on_message(void *arg, const uint8_t *msg, size_t len)
 		on_delta(a, msg, len);
 	else
 		on_sotw(a, msg, len);
-	a->last_apply_ms = km_now_ms() - t0;
+	a->last_apply_us = now_us() - t0;
 	a->last_apply_size = len;
 	/* A big response unpacks into many small blocks, all freed by now;
 	 * give the pages back rather than keep the peak as RSS. */
@@ -1087,6 +1202,11 @@ int km_ads_new(struct km_ads **out, const struct km_ads_opts *o,
 	return 0;
 }
 
+void km_ads_set_eds_fn(struct km_ads *a, km_ads_eds_fn fn)
+{
+	a->apply_eds = fn;
+}
+
 void km_ads_free(struct km_ads *a)
 {
 	if (!a)
@@ -1221,7 +1341,9 @@ void km_ads_write_state(const struct km_ads *a, FILE *f)
 	put_xds(f, "last_response_bytes", "%llu",
 		(unsigned long long)a->last_apply_size);
 	put_xds(f, "last_response_ms", "%llu",
-		(unsigned long long)a->last_apply_ms);
+		(unsigned long long)a->last_apply_us / 1000);
+	put_xds(f, "last_response_us", "%llu",
+		(unsigned long long)a->last_apply_us);
 	put_xds(f, "last_error", "%s", a->last_error);
 	put_xds(f, "node_id", "%s", a->o.node.id ? a->o.node.id : "");
 	km_state_put(f, KM_ST_STRICT, "%d", a->o.strict);
