@@ -49,12 +49,15 @@
 #define KM_GEN_SLOTS 2
 /* Endpoint views per generation slot (km_view_slot()). */
 #define KM_VIEWS 2
-/* VIP:port pairs: 10,000 services with a few ports each, with headroom. */
-#define KM_MAX_FRONTENDS 32768
+/* Defaults of kmeshd --max-services and --max-endpoints, which set the
+ * per-generation limits and the maps' sizes at load (the map definitions
+ * below use these): 50,000 services x 10 endpoints fit. */
+/* VIP:port pairs. */
+#define KM_MAX_FRONTENDS 65536
 /* Clusters: Istio creates one per service port and subset. */
-#define KM_MAX_CLUSTERS 32768
+#define KM_MAX_CLUSTERS 65536
 /* Usable endpoints in all clusters of one generation. */
-#define KM_MAX_ENDPOINTS 131072
+#define KM_MAX_ENDPOINTS 524288
 /* Endpoints of one cluster: weighted pick is a binary search over the
  * cluster's cumulative weights, KM_EP_SEARCH_STEPS lookups at most. */
 #define KM_MAX_CLUSTER_ENDPOINTS 8192

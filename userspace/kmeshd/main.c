@@ -206,6 +206,8 @@ static void write_state(struct kmeshd *d)
 	km_state_put(f, KM_ST_CLUSTERS, "%zu", d->n_clusters);
 	km_state_put(f, KM_ST_FRONTENDS, "%zu", d->n_frontends);
 	km_state_put(f, KM_ST_ENDPOINTS, "%zu", d->n_endpoints);
+	km_state_put(f, KM_ST_MAX_SERVICES, "%zu", km_limits.clusters);
+	km_state_put(f, KM_ST_MAX_ENDPOINTS, "%zu", km_limits.endpoints);
 	km_state_put(f, KM_ST_INCR_UPDATES, "%llu",
 		     (unsigned long long)d->incr.updates);
 	km_state_put(f, KM_ST_INCR_LAST_US, "%llu",
@@ -1048,12 +1050,35 @@ static void usage(FILE *f)
 		"                       however many sockets, an allocation per connect) or off\n"
 		"                       (getpeername shows the endpoint); docs/performance.md\n"
 		"      --no-peer-vip    the same as --peer-vip off\n"
-		);
+		"      --max-services N clusters, and service addresses (VIP:port), per config\n"
+		"                       (default %u); sets the maps' sizes\n"
+		"      --max-endpoints N endpoints in all clusters, per config (default %u); a\n"
+		"                       config over a limit is refused with the numbers. Pinned maps\n"
+		"                       keep their sizes: changing these needs 'kmeshd --uninstall'\n",
+		KM_MAX_CLUSTERS, KM_MAX_ENDPOINTS);
 	km_tel_usage(f);
 	fprintf(f,
 		"  -v, --verbose        debug logging, including libbpf's\n"
 		"  -h, --help\n"
 		"Signals: SIGHUP reloads. SIGTERM exits and leaves traffic served. SIGUSR1 reopens the access log.\n");
+}
+
+/* A positive count up to @max, for a usage error otherwise. */
+static int parse_limit(const char *flag, const char *arg, uint32_t max,
+		       uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || v == 0 || v > max) {
+		fprintf(stderr, "kmeshd: %s '%s': expected a number from 1 to %u\n",
+			flag, arg, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -1067,6 +1092,8 @@ int main(int argc, char **argv)
 		{ "uninstall", no_argument, NULL, 'u' },
 		{ "no-peer-vip", no_argument, NULL, 'n' },
 		{ "peer-vip", required_argument, NULL, 1009 },
+		{ "max-services", required_argument, NULL, 1011 },
+		{ "max-endpoints", required_argument, NULL, 1012 },
 		{ "sockmap", no_argument, NULL, 1008 },
 		{ "dns-server", required_argument, NULL, 1010 },
 		{ "xds", required_argument, NULL, 'X' },
@@ -1103,6 +1130,7 @@ int main(int argc, char **argv)
 	struct km_err err = {};
 	bool check = false, uninstall = false, sockmap = false;
 	__u8 peer_vip = KM_PEER_COOKIE;
+	uint32_t max_services = KM_MAX_CLUSTERS, max_endpoints = KM_MAX_ENDPOINTS;
 	const char *xds_addr = NULL, *pod_ip = NULL, *pod_name = NULL;
 	bool config_given = false;
 	struct km_gen g;
@@ -1136,6 +1164,13 @@ int main(int argc, char **argv)
 					optarg);
 				return 2;
 			}
+			break;
+		case 1011:
+		case 1012:
+			if (parse_limit(c == 1011 ? "--max-services" : "--max-endpoints",
+					optarg, c == 1011 ? 1u << 22 : 1u << 26,
+					c == 1011 ? &max_services : &max_endpoints))
+				return 2;
 			break;
 		case 'X': xds_addr = optarg; break;
 		case 'D': d.xds.delta = true; break;
@@ -1172,6 +1207,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	km_limits = (struct km_limits){ .clusters = max_services,
+					.frontends = max_services,
+					.endpoints = max_endpoints };
 	if (check)
 		return check_only(d.config);
 	d.source = d.config;
@@ -1232,6 +1270,8 @@ int main(int argc, char **argv)
 				     .peer_vip = peer_vip,
 				     .events = tel.events,
 				     .events_ring = tel.ring_bytes,
+				     .max_services = max_services,
+				     .max_endpoints = max_endpoints,
 			     }, &rep, &err);
 	if (ret) {
 		logmsg(LOG_ERR, "%s", err.msg);
@@ -1287,7 +1327,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		d.incr_ok = km_incr_maps_ops(&d.incr.ops, &d.maps) == 0;
-		d.incr.max_endpoints = KM_MAX_ENDPOINTS;
+		d.incr.max_endpoints = max_endpoints;
 		if (d.incr_ok)
 			km_ads_set_eds_fn(d.ads, apply_eds);
 		else

@@ -37,6 +37,12 @@ static long name_index_get(const struct km_strmap *ni, const char *name)
 
 /* ---- clusters --------------------------------------------------------- */
 
+struct km_limits km_limits = {
+	.clusters = KM_MAX_CLUSTERS,
+	.frontends = KM_MAX_FRONTENDS,
+	.endpoints = KM_MAX_ENDPOINTS,
+};
+
 static bool same(const char *a, const char *b)
 {
 	return a && b && strcmp(a, b) == 0;
@@ -113,7 +119,7 @@ static long cluster_ref(const struct km_model *m, const struct km_strmap *ni,
 		return id;
 	if (r->no_cluster_id)
 		return r->no_cluster_id - 1;
-	if (r->n_clusters >= KM_MAX_CLUSTERS)
+	if (r->n_clusters >= km_limits.clusters)
 		return -E2BIG;
 	id = r->n_clusters++;
 	r->clusters[id].kind = KM_CK_NO_CLUSTER;
@@ -167,9 +173,9 @@ static int compile_cluster(const struct km_model *m,
 			continue;
 		w = mc->lb.locality_weighted ? km_locality_ep_weight(mc, i, &lw) :
 					       me->weight;
-		if (r->n_endpoints >= KM_MAX_ENDPOINTS) {
-			km_err_at(err, &mc->src, "cluster '%s': more than %d endpoints in all clusters",
-				   mc->name, KM_MAX_ENDPOINTS);
+		if (r->n_endpoints >= km_limits.endpoints) {
+			km_err_at(err, &mc->src, "cluster '%s': more than %zu endpoints in all clusters (--max-endpoints)",
+				   mc->name, km_limits.endpoints);
 			return -E2BIG;
 		}
 		total += w;
@@ -269,8 +275,8 @@ static int fill_targets(const struct km_model *m, const struct km_strmap *ni,
 		long id = cluster_ref(m, ni, r, w->cluster);
 
 		if (id == -E2BIG) {
-			km_err_at(err, &w->src, "listener '%s': cluster '%s' is not defined, and %d clusters leave no room to refuse it",
-				   l->name, w->cluster, KM_MAX_CLUSTERS);
+			km_err_at(err, &w->src, "listener '%s': cluster '%s' is not defined, and %zu clusters leave no room to refuse it (--max-services)",
+				   l->name, w->cluster, km_limits.clusters);
 			return -E2BIG;
 		}
 		if (id < 0) {
@@ -629,9 +635,9 @@ static int add_frontend(const struct km_model *m, const struct km_m_listener *l,
 	ret = check_families(m, l, ip, fe, err);
 	if (ret)
 		return ret;
-	if (r->n_frontends >= KM_MAX_FRONTENDS) {
-		km_err_at(err, &l->src, "listener '%s': more than %d service addresses in all listeners",
-			   l->name, KM_MAX_FRONTENDS);
+	if (r->n_frontends >= km_limits.frontends) {
+		km_err_at(err, &l->src, "listener '%s': more than %zu service addresses in all listeners (--max-services)",
+			   l->name, km_limits.frontends);
 		return -E2BIG;
 	}
 	k = &r->fe_keys[r->n_frontends];
@@ -932,10 +938,10 @@ static int alloc_records(const struct km_model *m, struct km_records *r)
 	size_t nfe = count_frontends(m), nep = count_endpoints(m);
 
 	/* Bounded by the limits: the counts are checked while filling. */
-	if (nfe > KM_MAX_FRONTENDS)
-		nfe = KM_MAX_FRONTENDS;
-	if (nep > KM_MAX_ENDPOINTS)
-		nep = KM_MAX_ENDPOINTS;
+	if (nfe > km_limits.frontends)
+		nfe = km_limits.frontends;
+	if (nep > km_limits.endpoints)
+		nep = km_limits.endpoints;
 	r->fe_keys = calloc(nfe + 1, sizeof(*r->fe_keys));
 	r->fe_vals = calloc(nfe + 1, sizeof(*r->fe_vals));
 	r->clusters = calloc(m->n_clusters + 1, sizeof(*r->clusters));
@@ -973,9 +979,9 @@ int km_compile(const struct km_model *m, struct km_records *r,
 	int ret;
 
 	memset(r, 0, sizeof(*r));
-	if (m->n_clusters > KM_MAX_CLUSTERS) {
-		km_err_set(err, "%s: %zu clusters, limit is %d", m->source,
-			   m->n_clusters, KM_MAX_CLUSTERS);
+	if (m->n_clusters > km_limits.clusters) {
+		km_err_set(err, "%s: %zu clusters, limit is %zu (--max-services)",
+			   m->source, m->n_clusters, km_limits.clusters);
 		return -E2BIG;
 	}
 	ret = alloc_records(m, r);

@@ -78,6 +78,15 @@ struct km_records {
 	struct km_authz_records authz;
 };
 
+/* Per generation limits: abi.h's KM_MAX_* by default; kmeshd
+ * --max-services (clusters and service addresses) and --max-endpoints set
+ * them and size the maps to match (dataplane/capacity.c). Over a limit a
+ * config is refused with the numbers, never truncated. */
+struct km_limits {
+	size_t clusters, frontends, endpoints;
+};
+extern struct km_limits km_limits;
+
 int km_compile(const struct km_model *m, struct km_records *r,
 	       struct km_err *err);
 void km_records_free(struct km_records *r);

@@ -33,6 +33,9 @@
 /* EDS changes applied in place (dataplane/incr.h): clusters replaced,
  * and the last change's compile plus map write in microseconds */
 #define KM_ST_INCR_UPDATES "incr_updates"
+/* per generation limits (--max-services, --max-endpoints) */
+#define KM_ST_MAX_SERVICES "max_services"
+#define KM_ST_MAX_ENDPOINTS "max_endpoints"
 #define KM_ST_INCR_LAST_US "incr_last_us"
 #define KM_ST_L7_ROUTER "l7_router"	/* programs loaded with kmesh.ko */
 #define KM_ST_L7_WHY "l7_why"		/* only when l7_router=0 */
