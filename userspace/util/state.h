@@ -55,9 +55,10 @@
 	X(last_response_bytes) X(last_response_ms) X(last_response_us)
 #define KM_STATE_XDS_TYPES(X) X(cds) X(eds) X(lds) X(rds) X(authorization) \
 	X(address)
-/* per type; "nacked" (1: the last response was NACKed) ends the list */
+/* per type; last_us: its last response, arrival to applied; "nacked" (1:
+ * the last response was NACKed) ends the list */
 #define KM_STATE_XDS_FIELDS(X) X(version) X(nonce) X(resources) X(acks) \
-	X(nacks) X(last_nack) X(nacked)
+	X(nacks) X(last_nack) X(last_us) X(nacked)
 
 /* The resolver of DNS clusters (dataplane/dns.c): dns_servers once, then a
  * record per (cluster, name), its fields in this order, "dns_cluster"

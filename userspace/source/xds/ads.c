@@ -71,6 +71,7 @@ struct ads_type_state {
 	uint64_t acks, nacks;
 	char *last_nack;
 	bool nacked;			/* its last response was NACKed */
+	uint64_t last_us;		/* its last response: arrival to applied */
 };
 
 struct km_ads {
@@ -88,6 +89,7 @@ struct km_ads {
 	char last_error[sizeof(((struct km_err *)0)->msg)];
 	struct km_xds_skipped skipped;
 	uint64_t last_apply_us;		/* last response: arrival to applied */
+	int cur_type;			/* of the response being handled */
 	uint64_t last_apply_size;	/* its size in bytes */
 	struct ads_type_state t[NTYPES];
 	/* the node message, built once */
@@ -831,6 +833,7 @@ static int response_begin(struct km_ads *a, struct candidate *c,
 		return -1;
 	}
 	set_str(&a->t[t].nonce, nonce);
+	a->cur_type = t;
 	if (cand_init(c, &a->t[t], whole && (t == CDS || t == LDS),
 		      n_resources)) {
 		snprintf(a->last_error, sizeof(a->last_error), "out of memory");
@@ -954,11 +957,14 @@ static void on_message(void *arg, const uint8_t *msg, size_t len)
 		a->up_logged = true;
 		ads_log_up(a);
 	}
+	a->cur_type = -1;
 	if (a->o.delta)
 		on_delta(a, msg, len);
 	else
 		on_sotw(a, msg, len);
 	a->last_apply_us = now_us() - t0;
+	if (a->cur_type >= 0)
+		a->t[a->cur_type].last_us = a->last_apply_us;
 	a->last_apply_size = len;
 	/* A big response unpacks into many small blocks, all freed by now;
 	 * give the pages back rather than keep the peak as RSS. */
@@ -1358,6 +1364,7 @@ void km_ads_write_state(const struct km_ads *a, FILE *f)
 		put_type(f, t, "nacks", "%llu", (unsigned long long)ts->nacks);
 		put_type(f, t, "last_nack", "%s",
 			 ts->last_nack ? ts->last_nack : "");
+		put_type(f, t, "last_us", "%llu", (unsigned long long)ts->last_us);
 		put_type(f, t, "nacked", "%d", ts->nacked);
 	}
 }
