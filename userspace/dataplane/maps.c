@@ -11,6 +11,11 @@
  * previous flip; KM_MIN_FLIP_GAP_NS keeps that at least a few RCU grace
  * periods later than any program that could still hold the old slot (a
  * connect program runs for well under a microsecond).
+ *
+ * Cluster and endpoint records also carry an endpoint view (abi.h,
+ * km_view_slot): an EDS change replaces one cluster's endpoints in the
+ * live slot through its idle view (incr.c). Clearing a slot clears both
+ * views; the new slot starts with every cluster in view 0.
  */
 #include <errno.h>
 #include <stdbool.h>

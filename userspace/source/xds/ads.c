@@ -551,8 +551,23 @@ static void update_subscriptions(struct km_ads *a, int after)
 
 /* ---- responses ------------------------------------------------------------------ */
 
+/* A change made to the accepted map in place, to undo on failure. */
+struct cand_undo {
+	char *name;
+	void *prev;			/* the value it had, or NULL */
+};
+
+/*
+ * The state to try: a new map for a full-state (SotW CDS, LDS) response;
+ * for the others the accepted map itself, changed in place with an undo
+ * log, so a response of one resource costs one resource, not a copy of
+ * 50,000.
+ */
 struct candidate {
-	struct km_strmap map;		/* the state to try */
+	struct km_strmap own;		/* full state: the new map */
+	struct km_strmap *map;		/* &own, or the accepted map */
+	struct cand_undo *undo;
+	size_t n_undo, cap_undo;
 	struct ads_res **fresh;		/* decoded from this response */
 	size_t n_fresh;
 	char **removed;			/* Delta: removed names (borrowed) */
@@ -581,18 +596,74 @@ static void cand_error(struct candidate *c, const char *msg)
 static int cand_init(struct candidate *c, struct ads_type_state *ts, bool full,
 		     size_t n)
 {
-	size_t i = 0;
-	const char *k;
-	void *v;
-	int err = 0;
-
 	memset(c, 0, sizeof(*c));
+	c->map = full ? &c->own : &ts->res;
 	c->fresh = calloc(n + 1, sizeof(*c->fresh));
-	if (!c->fresh)
-		return -ENOMEM;
-	while (!full && !err && km_strmap_next(&ts->res, &i, &k, &v))
-		km_strmap_put(&c->map, k, v, &err);
-	return err;
+	return c->fresh ? 0 : -ENOMEM;
+}
+
+static bool cand_in_place(const struct candidate *c)
+{
+	return c->map != &c->own;
+}
+
+static void cand_log(struct candidate *c, const char *name, void *prev)
+{
+	if (c->n_undo == c->cap_undo) {
+		size_t cap = c->cap_undo ? 2 * c->cap_undo : 16;
+		struct cand_undo *u = realloc(c->undo, cap * sizeof(*u));
+
+		if (!u)
+			goto oom;
+		c->undo = u;
+		c->cap_undo = cap;
+	}
+	c->undo[c->n_undo].name = strdup(name);
+	if (!c->undo[c->n_undo].name)
+		goto oom;
+	c->undo[c->n_undo++].prev = prev;
+	return;
+oom:	/* cannot be undone: refused as a whole */
+	cand_error(c, "out of memory");
+}
+
+static void *cand_put(struct candidate *c, const char *name, void *v, int *e)
+{
+	void *prev = km_strmap_put(c->map, name, v, e);
+
+	if (!*e && cand_in_place(c))
+		cand_log(c, name, prev);
+	return prev;
+}
+
+static void cand_del(struct candidate *c, const char *name)
+{
+	void *prev = km_strmap_del(c->map, name);
+
+	if (prev && cand_in_place(c))
+		cand_log(c, name, prev);
+}
+
+/* The accepted map as it was, newest change first. */
+static void cand_undo_all(struct candidate *c)
+{
+	int e = 0;
+
+	for (size_t i = c->n_undo; i-- > 0;) {
+		if (c->undo[i].prev)
+			km_strmap_put(c->map, c->undo[i].name, c->undo[i].prev, &e);
+		else
+			km_strmap_del(c->map, c->undo[i].name);
+	}
+}
+
+static void cand_undo_free(struct candidate *c)
+{
+	for (size_t i = 0; i < c->n_undo; i++)
+		free(c->undo[i].name);
+	free(c->undo);
+	c->undo = NULL;
+	c->n_undo = c->cap_undo = 0;
 }
 
 /* A resource that does not decode: as Envoy does, the rest of the
@@ -605,8 +676,8 @@ static void cand_keep_last(struct km_ads *a, struct candidate *c, int t,
 	void *last = name ? km_strmap_get(&a->t[t].res, name) : NULL;
 	int e = 0;
 
-	if (last && !km_strmap_get(&c->map, name))
-		km_strmap_put(&c->map, name, last, &e);
+	if (last && !km_strmap_get(c->map, name))
+		cand_put(c, name, last, &e);
 	if (e)
 		cand_error(c, "out of memory");
 	free(name);
@@ -639,8 +710,10 @@ static bool cand_same(struct km_ads *a, struct candidate *c, int t,
 	int e = 0;
 
 	if (last && last->wire_len == len && last->digest == digest &&
-	    !km_strmap_get(&c->map, name)) {
-		km_strmap_put(&c->map, name, last, &e);
+	    (km_strmap_get(c->map, name) == last ||	/* in place */
+	     !km_strmap_get(c->map, name))) {
+		if (!km_strmap_get(c->map, name))
+			cand_put(c, name, last, &e);
 		if (version && (!last->version || strcmp(last->version, version))) {
 			free(last->version);
 			last->version = strdup(version);
@@ -686,7 +759,7 @@ static void cand_add(struct km_ads *a, struct candidate *c, int t,
 	c->fresh[c->n_fresh++] = r;
 	if (version)
 		r->version = strdup(version);
-	old = km_strmap_put(&c->map, name, r, &e);
+	old = cand_put(c, name, r, &e);
 	if (e) {
 		cand_error(c, "out of memory");
 		return;
@@ -738,7 +811,7 @@ static int eds_in_place(struct km_ads *a, struct candidate *c,
 	for (size_t i = 0; i < c->n_fresh; i++)
 		n += eds_view(a, c->fresh[i]->cluster.name, c->fresh[i], &cl[n]);
 	for (size_t i = 0; i < c->n_removed; i++)
-		if (!km_strmap_get(&c->map, c->removed[i]))
+		if (!km_strmap_get(c->map, c->removed[i]))
 			n += eds_view(a, c->removed[i], NULL, &cl[n]);
 	ret = n ? a->apply_eds(a->arg, cl, n, err) : 0;
 	free(cl);
@@ -764,16 +837,28 @@ static const char *cand_commit(struct km_ads *a, struct candidate *c, int t)
 	int ret;
 
 	old = ts->res;
-	ts->res = c->map;
+	if (!cand_in_place(c))
+		ts->res = c->own;
 	ret = t == EDS ? eds_in_place(a, c, &err) : KM_ADS_FULL;
 	if (ret == KM_ADS_FULL)
 		ret = apply_state(a, &err);
 	if (ret) {
-		ts->res = old;
 		cand_error(c, err.msg);
+		if (cand_in_place(c))
+			cand_undo_all(c);
+		else
+			ts->res = old;
 		for (i = 0; i < c->n_fresh; i++)
 			res_free(t, c->fresh[i]);
-		km_strmap_free(&c->map);
+		km_strmap_free(&c->own);
+	} else if (cand_in_place(c)) {
+		/* free what the changes replaced (each value once: a name
+		 * changed twice logged the first value, then the second) */
+		for (i = 0; i < c->n_undo; i++)
+			if (c->undo[i].prev &&
+			    km_strmap_get(&ts->res, c->undo[i].name) != c->undo[i].prev)
+				res_free(t, c->undo[i].prev);
+		c->applied = true;
 	} else {
 		/* free what the new state no longer holds */
 		while (km_strmap_next(&old, &i, &k, &v))
@@ -782,6 +867,7 @@ static const char *cand_commit(struct km_ads *a, struct candidate *c, int t)
 		km_strmap_free(&old);
 		c->applied = true;
 	}
+	cand_undo_free(c);
 	free(c->fresh);
 	if (!c->n_bad)
 		return NULL;
@@ -881,7 +967,7 @@ static void on_delta(struct km_ads *a, const uint8_t *msg, size_t len)
 	if (t < 0)
 		goto out;
 	for (size_t i = 0; i < r->n_removed_resources; i++)
-		km_strmap_del(&c.map, r->removed_resources[i]);
+		cand_del(&c, r->removed_resources[i]);
 	c.removed = r->removed_resources;
 	c.n_removed = r->n_removed_resources;
 	for (size_t i = 0; i < r->n_resources; i++) {
