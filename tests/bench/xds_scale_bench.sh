@@ -132,7 +132,7 @@ for r in $(seq "$ROUNDS"); do
 	gone=$(ep_addr "$i" $(( (r + 10) % 11 )))
 	if landed "$i" 20 | grep -qx "$gone"; then bad=$((bad + 1)); fi
 	first=$(( (r * 3001) % (SCALE - 500) ))
-	churn "$first" $((SCALE / 100)) "$r"
+	churn "$first" $((SCALE / 100)) $((ROUNDS + r))
 	st xds_eds_last_us >> "$WORK/churn"; st incr_last_us >> "$WORK/churn_w"
 done
 one=$(median < "$WORK/one") onew=$(median < "$WORK/one_w")

@@ -1376,11 +1376,14 @@ function main() {
 
 	function genCla(o, i, round) {
 		const w = o.ne + o.spare, lbe = [];
+		/* the weight (equal for all) makes every round's set new to a
+		 * Delta client even when its addresses repeat an earlier one */
 		for (let j = 0; j < o.ne; j++)
 			lbe.push({
 				endpoint: { address: { socket_address: {
 					address: ipAdd(o.base, i * w + ((j + round) % w) + 1), port_value: o.eport,
 				} } },
+				load_balancing_weight: round + 1,
 			});
 		return {
 			cluster_name: `${o.prefix}-c${i}`,
