@@ -804,7 +804,12 @@ static int run(struct kmeshd *d)
 		if (d->dns)
 			timeout = min_timeout(timeout,
 					      km_dns_timeout_ms(d->dns, km_now_ms()));
+		/* idle endpoint views: deleted once their grace period ends */
+		if (d->incr.idle_endpoints)
+			timeout = min_timeout(timeout, 50);
 		n = epoll_wait(ep, evs, 8, timeout);
+		if (d->incr.idle_endpoints)
+			km_incr_reclaim(&d->incr, false);
 		if (n < 0 && errno == EINTR)
 			continue;
 		/* answers, timeouts and refreshes, whatever woke the loop */
