@@ -127,6 +127,25 @@ if push_all sn1 "[$(eds_cluster svc-t), $(eds_cluster svc-h)]" "[$(cla svc-t 10.
 	expect_backend "default_filter_chain: a sniffed port's TCP side (istiod's current shape) serves it at L4" 10.91.0.2 b3
 else not_ok "default_filter_chain config accepted" "$(tail -3 "$LOG")" "$(xds_wait_nack lds 1 sn1 2>&1)"; fi
 
+# ---- REGISTRY_ONLY: istiod's block_all, a direct_response 502 --------------------
+# Accepted, not NACKed: the route is compiled to a local reply that kmeshd's
+# responder writes (docs/l7.md, "Local replies"), and kmeshctl explain names
+# it. kmf-cli is another network namespace than kmeshd's, where the
+# responder's loopback address has nothing listening: the connect fails
+# there (docs/l7.md, "Network namespaces"), and is never let through to
+# the address dialed.
+block_rc='{"name":"blocked","virtual_hosts":[{"name":"block_all","domains":["*"],"routes":[{"name":"block_all","match":{"prefix":"/"},"direct_response":{"status":502}}]}]}'
+if push_all ro1 "[$(eds_cluster svc-t)]" "[$(cla svc-t 10.92.0.3)]" \
+	"[$(listener blocked 10.91.0.6 "[{\"filters\":[$(hcm_rds blocked)]}]")]" "[$block_rc]" &&
+   xds_wait_ack rds ro1 20 >/dev/null; then
+	out=$(in_app "$CLI" -n 1 -t 2000 10.91.0.6:80)
+	ex=$("${CTL[@]}" explain --path / blocked 2>&1)
+	if grep -q '^err ' <<< "$out" && ! grep -q '^count ' <<< "$out" &&
+	   grep -q "(direct_response 502): a local reply, written by kmeshd's responder" <<< "$ex"; then
+		ok "REGISTRY_ONLY's block_all (direct_response 502) is accepted and explained as a local reply; from another network namespace the connect fails ($(grep '^err' <<< "$out" | head -n 1))"
+	else not_ok "REGISTRY_ONLY's block_all accepted" "$out" "$ex"; fi
+else not_ok "REGISTRY_ONLY's block_all accepted" "$(tail -3 "$LOG")" "$(xds_wait_nack rds 1 ro1 2>&1)"; fi
+
 # ---- no silent drops: enforced, refused, or listed as not enforced -----------------
 # svc-n carries what istiod puts on every cluster: a connect timeout,
 # outlier detection, and auto mTLS (transport_socket_matches, Istio's

@@ -30,6 +30,8 @@
 
 #include <bpf/libbpf.h>
 
+#include "responder.h"
+#include "local_reply.h"
 #include "bpf_loader.h"
 #include "compiler.h"
 #include "config_yaml.h"
@@ -301,6 +303,7 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 		km_err_set(err, "out of memory resolving DNS clusters");
 	if (!view.node.instance_ips && d->instance_ips[0])
 		view.node.instance_ips = d->instance_ips;	/* xDS: our node's */
+	view.reply_tag = km_responder_next_tag();
 	if (!ret)
 		ret = km_compile(&view, &r, err);
 	if (!ret)
@@ -318,6 +321,7 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 	} else {
 		d->last_ok = true;
 		d->generation = gen;
+		km_responder_install(&r);
 		km_telemetry_applied(gen, km_now_ms() - t0);
 		d->applied_at = time(NULL);
 		remember_applied(d, m, &r);
@@ -1303,6 +1307,8 @@ int main(int argc, char **argv)
 		logmsg(LOG_ERR, "%s", err.msg);
 		return 1;
 	}
+	if (km_responder_start(KM_RESPONDER_PORT, &err))
+		logmsg(LOG_WARN, "%s", err.msg);
 	logmsg(LOG_INFO, "programs attached to %s (%d new, %d replaced in place); pinned under %s; generation %llu serving%s",
 	       d.cgroup, rep.attached, rep.replaced, d.pin_root,
 	       (unsigned long long)d.generation,
@@ -1348,6 +1354,7 @@ int main(int argc, char **argv)
 		apply_config(&d);
 	}
 	ret = run(&d);
+	km_responder_stop();
 	km_telemetry_stop();
 	d.stopped = true;
 	write_state(&d);

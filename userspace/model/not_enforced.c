@@ -27,7 +27,7 @@ static const struct {
 	{ "request_mirror_policies",
 	  "mirroring needs a proxy that copies requests" },
 	{ "envoy.filters.http.fault",
-	  "fault injection (abort, delay) needs a local responder kmesh does not have: requests go to the route's cluster" },
+	  "fault delay needs a proxy that holds requests: they go to the route's cluster at once (aborts are enforced, docs/l7.md)" },
 	{ "zone_aware_lb_config",
 	  "kmesh serves the node's own locality while it has an endpoint, then the next (locality fail-over), with no zone-aware spill-over by share (common_lb_config)" },
 	{ "header_rewrites",

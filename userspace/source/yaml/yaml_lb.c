@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * LB settings from the YAML file: a cluster's lb configs and the fields
- * kmesh accepts without enforcing, hash policies of routes and tcp_proxy,
- * and the HTTP fault filter. Decoded as given; model/check.c holds their
+ * kmesh accepts without enforcing, hash policies of routes and tcp_proxy
+ * (the HTTP fault filter: yaml_reply.c). Decoded as given; model/check.c holds their
  * rules (km_check_cluster_lb, and hash_policy in km_check_action).
  */
 #include "yaml_read.h"
 
-#define URL_FAULT TYPE_URL "envoy.extensions.filters.http.fault.v3.HTTPFault"
-#define FILTER_FAULT "envoy.filters.http.fault"
 
 #define HDR KM_NE_HEADER_REWRITE
 
@@ -270,22 +268,3 @@ int y_read_action_lb(struct ctx *c, yaml_node_t *map, const char *what,
 			   &a->n_hash, sizeof(*a->hash), &route);
 }
 
-void y_note_fault_filter(struct ctx *c, yaml_node_t *tc, struct km_m_chain *ch)
-{
-	yaml_node_t *fs = y_field(c, tc, "http_filters"), *f, *cfg, *t, *name;
-
-	if (!fs || fs->type != YAML_SEQUENCE_NODE)
-		return;
-	for (size_t i = 0; i < y_seq_len(fs); i++) {
-		f = y_seq_item(c, fs, i);
-		if (f->type != YAML_MAPPING_NODE)
-			continue;
-		name = y_field(c, f, "name");
-		cfg = y_field(c, f, "typed_config");
-		t = cfg && cfg->type == YAML_MAPPING_NODE ?
-			y_field(c, cfg, "@type") : NULL;
-		if ((name && y_scalar_is(name, FILTER_FAULT)) ||
-		    (t && y_scalar_is(t, URL_FAULT)))
-			ch->not_enforced |= KM_NE_FAULT;
-	}
-}

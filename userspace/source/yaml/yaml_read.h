@@ -183,7 +183,14 @@ int y_read_lb_config(struct ctx *c, yaml_node_t *n, const char *cwhat,
 		     struct km_m_cluster *cl);
 int y_read_action_lb(struct ctx *c, yaml_node_t *map, const char *what,
 		     bool route, struct km_m_action *a);
-void y_note_fault_filter(struct ctx *c, yaml_node_t *tc, struct km_m_chain *ch);
+/* yaml_reply.c */
+int y_note_fault_filter(struct ctx *c, yaml_node_t *tc, struct km_m_chain *ch);
+int y_read_direct_response(struct ctx *c, yaml_node_t *v, const char *what,
+			   struct km_m_reply **out);
+int y_read_redirect(struct ctx *c, yaml_node_t *v, const char *what,
+		    struct km_m_reply **out);
+int y_read_route_filters(struct ctx *c, yaml_node_t *m, const char *what,
+			 struct km_m_action *a);
 /* fields accepted and listed as not enforced, by where they appear (the
  * check_fields "ignored" list), and the kinds @map holds of them */
 #define Y_HEADER_FIELDS "request_headers_to_add", "request_headers_to_remove", \
