@@ -82,6 +82,7 @@ mkdir -p "$B/mesh"
 SRV_PID=$!
 xds_server_start --delta >/dev/null
 "$KM_BUILD/kmeshd" --xds "127.0.0.1:$XDS_PORT" --xds-delta --peer-vip off \
+	--max-endpoints $((SCALE * 10)) \
 	--node-id "sidecar~127.0.0.1~scale.default~default.svc.cluster.local" \
 	--cgroup "$B/mesh" --pin-root "$PIN" --state-dir "$WORK/state" > "$WORK/kmeshd.log" 2>&1 &
 KMESHD_PID=$!
@@ -162,6 +163,29 @@ if [ "$n" -gt 0 ] && [ "$stale" = 0 ]; then
 else
 	not_ok "after the churn, connects reach only the last version's endpoints" \
 		"$stale of $n stale or failed: $(awk '$3 != "ok" || $4 == $2' "$WORK/after" | head -3)"
+fi
+
+# 5. limits: one endpoint over --max-endpoints is NACKed with the numbers,
+#    and the cluster keeps its endpoints
+eps=$(jq -nc '[range(11) | {endpoint: {address: {socket_address: {address: "127.15.0.\(. + 1)", port_value: 18091}}}}]')
+v=$(xds_patch_json eds "{\"upsert\": [{\"cluster_name\": \"gen-c0\", \"endpoints\": [{\"lb_endpoints\": $eps}]}]}")
+msg=$(xds_wait_nack eds 60 "$v")
+after=$(dial 0 4 | grep -c '^ok [0-9]')
+if grep -q "$((SCALE * 10 + 1)) endpoints in all clusters, limit is $((SCALE * 10)) (--max-endpoints)" <<< "$msg" &&
+	[ "$after" = 4 ]; then
+	ok "an EDS change over --max-endpoints is NACKed with the numbers; the cluster keeps serving"
+else
+	not_ok "an EDS change over --max-endpoints is NACKed with the numbers" "NACK: '$msg'; $after of 4 connects ok"
+fi
+
+# 6. pinned maps keep their sizes: another --max-services is refused
+out=$(timeout 60 "$KM_BUILD/kmeshd" --xds "127.0.0.1:$XDS_PORT" --max-services $((SCALE / 2)) \
+	--cgroup "$B/mesh" --pin-root "$PIN" --state-dir "$WORK/state2" 2>&1)
+rc=$?
+if [ "$rc" = 1 ] && grep -q "km_frontend is pinned with $((2 * 65536)) entries, --max-services $((SCALE / 2)) --max-endpoints 524288 need $SCALE" <<< "$out"; then
+	ok "kmeshd with another --max-services than the pinned maps have is refused, naming both sizes"
+else
+	not_ok "kmeshd with another --max-services is refused, naming both sizes" "rc $rc: $(tail -2 <<< "$out")"
 fi
 
 report_summary
