@@ -180,6 +180,7 @@ fi
 
 # 6. pinned maps keep their sizes: another --max-services is refused
 out=$(timeout 60 "$KM_BUILD/kmeshd" --xds "127.0.0.1:$XDS_PORT" --max-services $((SCALE / 2)) \
+	--node-id "sidecar~127.0.0.1~scale2.default~default.svc.cluster.local" \
 	--cgroup "$B/mesh" --pin-root "$PIN" --state-dir "$WORK/state2" 2>&1)
 rc=$?
 if [ "$rc" = 1 ] && grep -q "km_frontend is pinned with $((2 * 65536)) entries, --max-services $((SCALE / 2)) --max-endpoints 524288 need $SCALE" <<< "$out"; then
