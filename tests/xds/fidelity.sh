@@ -198,6 +198,82 @@ if grep -qE "cluster 'svc-n': [a-z_]+ is not enforced by kmesh \(.*\), refused u
 	ok "kmeshd --strict NACKs not-enforced items, naming the resource and the kind ($mc)"
 else not_ok "kmeshd --strict NACKs not-enforced items" "cds: $mc" "$("${CTL[@]}" -o json config | jq -c '{strict, cds_last_nack}')"; fi
 
+# ---- --strict on the YAML file: refused, naming file, line and item ----------------
+# The same svc-n as a static config: Istio mTLS is listed (with the status
+# warning) without --strict; with it, a reload that adds it is refused and
+# the running config keeps serving.
+stop_kmeshd
+yaml_cfg() {	# yaml_cfg ENDPOINT [mtls]: 10.91.0.3:80 -> ENDPOINT:8080
+	cat <<-EOF
+	static_resources:
+	  listeners:
+	  - name: ne
+	    address: { socket_address: { address: 10.91.0.3, port_value: 80 } }
+	    filter_chains:
+	    - filters:
+	      - name: envoy.filters.network.tcp_proxy
+	        typed_config: { cluster: svc-n }
+	  clusters:
+	  - name: svc-n
+	    load_assignment:
+	      endpoints:
+	      - lb_endpoints:
+	        - endpoint: { address: { socket_address: { address: $1, port_value: 8080 } } }
+	EOF
+	[ "${2:-}" = mtls ] || return 0
+	cat <<-EOF
+	    transport_socket_matches:
+	    - name: tlsMode-istio
+	      match: { tlsMode: istio }
+	      transport_socket:
+	        name: envoy.transport_sockets.tls
+	        typed_config: $tls_ctx
+	    - name: tlsMode-disabled
+	      match: {}
+	      transport_socket: { name: envoy.transport_sockets.raw_buffer }
+	EOF
+}
+YCFG=$WORK/strict.yaml
+start_file_kmeshd() {	# start_file_kmeshd [kmeshd flags...]
+	"$KM_BUILD/kmeshd" --config "$YCFG" --pin-root "$PIN" --state-dir "$STATE" "$@" >> "$LOG" 2>&1 &
+	KMESHD_PID=$!
+	for _ in $(seq 50); do "${CTL[@]}" enroll "$KM_CG_ROOT/$P/enrolled" >/dev/null 2>&1 && break; sleep 0.2; done
+}
+attempts() { grep -c 'config rejected\|applied from /' "$LOG"; }
+wait_attempt() {	# wait_attempt N: until kmeshd tried the file more than N times
+	for _ in $(seq 100); do
+		[ "$(attempts)" -gt "$1" ] && return 0
+		sleep 0.2
+	done
+}
+yaml_cfg 10.92.0.5 mtls > "$YCFG"
+n=$(attempts)
+start_file_kmeshd
+wait_attempt "$n"
+st=$("${CTL[@]}" status)
+if grep -q "^WARNING: .*Istio mutual TLS: traffic goes out plaintext: 1 resource(s), e.g. svc-n" <<< "$st"; then
+	expect_backend "YAML: Istio mTLS (transport_socket_matches) is accepted, served plaintext, with the status WARNING line" 10.91.0.3 b5
+else not_ok "YAML: Istio mTLS listed with a WARNING line" "$(grep -iE -A4 'warning|not enforced|error' <<< "$st")" "$(tail -3 "$LOG")"; fi
+out=$("$KM_BUILD/kmeshd" --check --strict --config "$YCFG" 2>&1); rc=$?
+want="$YCFG:16: cluster 'svc-n': transport_socket_matches is not enforced by kmesh, refused under --strict"
+if [ "$rc" = 1 ] && [ "$out" = "kmeshd: $want" ]; then
+	ok "YAML: kmeshd --check --strict refuses Istio mTLS, naming file, line and item"
+else not_ok "YAML: kmeshd --check --strict refuses Istio mTLS" "rc $rc: $out" "want: kmeshd: $want"; fi
+stop_kmeshd
+yaml_cfg 10.92.0.5 > "$YCFG"
+n=$(attempts)
+start_file_kmeshd --strict
+wait_attempt "$n"
+n=$(attempts)
+yaml_cfg 10.92.0.4 mtls > "$YCFG"
+kill -HUP "$KMESHD_PID"
+wait_attempt "$n"
+st=$("${CTL[@]}" -o json status)
+if [ "$(jq -r .agent.last_reload_ok <<< "$st")" = false ] &&
+   [ "$(jq -r .agent.last_error <<< "$st")" = "$want" ]; then
+	expect_backend "YAML --strict: a reload adding Istio mTLS is refused ($want), the running config keeps serving" 10.91.0.3 b5
+else not_ok "YAML --strict: a reload adding Istio mTLS is refused, named" "$(jq -c ".agent | {last_reload_ok, last_error}" <<< "$st")" "want: $want" "$(tail -3 "$LOG")"; fi
+
 # ---- node metadata as istio-agent sends it, from a DaemonSet's environment -------
 stop_kmeshd
 env INSTANCE_IP=10.92.0.100 POD_NAME=kmesh-abcde POD_NAMESPACE=kmesh-system SERVICE_ACCOUNT=kmesh \

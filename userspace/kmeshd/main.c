@@ -223,6 +223,8 @@ static void write_state(struct kmeshd *d)
 		km_state_put(f, KM_ST_NOT_ENFORCED, "%s", d->not_enforced[i]);
 	if (d->ads)
 		km_ads_write_state(d->ads, f);
+	else
+		km_state_put(f, KM_ST_STRICT, "%d", d->xds.strict);
 	if (d->dns)
 		km_dns_write_state(d->dns, f);
 	fclose(f);
@@ -381,7 +383,8 @@ static int apply_config(struct kmeshd *d)
 	/* stat before reading: a write after it is seen as a change */
 	if (stat(d->config, &d->loaded))
 		memset(&d->loaded, 0, sizeof(d->loaded));
-	ret = km_config_load_file(d->config, &m, &err);
+	ret = km_config_load_file_flags(d->config, d->xds.strict ? KM_CONFIG_STRICT : 0,
+					&m, &err);
 	if (ret) {
 		d->last_attempt = time(NULL);
 		d->last_ok = false;
@@ -885,14 +888,15 @@ static void list_not_enforced(const char *config, const struct km_model *m)
 		       config, ne[i].kind, ne[i].count, ne[i].example, ne[i].why);
 }
 
-static int check_only(const char *config)
+static int check_only(const char *config, bool strict)
 {
 	struct km_model m = {};
 	struct km_records r = {};
 	struct km_err err = {};
 	int ret;
 
-	ret = km_config_load_file(config, &m, &err);
+	ret = km_config_load_file_flags(config, strict ? KM_CONFIG_STRICT : 0,
+					&m, &err);
 	if (!ret)
 		ret = km_compile(&m, &r, &err);
 	if (ret) {
@@ -1033,8 +1037,9 @@ static void usage(FILE *f)
 		"                       them) or workload (Istio's ambient API as ztunnel gets it:\n"
 		"                       Authorization and Address over Delta ADS, the policies\n"
 		"                       enforced on this node's workloads, --node-name; docs/authz.md)\n"
-		"      --strict         refuse (NACK) what kmesh would accept without enforcing it\n"
-		"                       (timeouts, retries, telemetry, Istio mTLS, ...: kmeshctl config)\n");
+		"      --strict         refuse (NACK, or reject the config file) what kmesh would\n"
+		"                       accept without enforcing it (timeouts, retries, telemetry,\n"
+		"                       Istio mTLS, ...: kmeshctl config)\n");
 	xds_tls_usage(f);
 	fprintf(f,
 		"      --node-id ID     xDS node id (default sidecar~POD_IP~POD.NS~NS.svc.cluster.local,\n"
@@ -1220,7 +1225,7 @@ int main(int argc, char **argv)
 					.frontends = max_services,
 					.endpoints = max_endpoints };
 	if (check)
-		return check_only(d.config);
+		return check_only(d.config, d.xds.strict);
 	d.source = d.config;
 	if (xds_addr && setup_xds(&d, xds_addr, pod_ip, pod_name, config_given))
 		return 2;

@@ -211,7 +211,7 @@ static int compile_cluster(const struct km_model *m,
 /*
  * The action an http_connection_manager listener is served with as L4: in
  * the first virtual host that has domain "*", the first route that matches
- * every request (prefix "/" and no header matchers), else that virtual
+ * every request (prefix "/", no header or query matchers), else that virtual
  * host's first route; without a "*" host, the first route of the first
  * virtual host.
  */
@@ -223,7 +223,8 @@ static const struct km_m_action *vhost_default(const struct km_m_vhost *vh)
 		const struct km_m_route *rt = &vh->routes[i];
 
 		if (rt->path_kind == KM_PATH_PREFIX && rt->path &&
-		    strcmp(rt->path, "/") == 0 && rt->n_headers == 0)
+		    strcmp(rt->path, "/") == 0 && rt->n_headers == 0 &&
+		    rt->n_query_params == 0)
 			return &rt->action;
 	}
 	return &vh->routes[0].action;
@@ -696,6 +697,21 @@ static int add_frontend(const struct km_model *m, const struct km_m_listener *l,
 	return 0;
 }
 
+/* Every cluster @a names is ORIGINAL_DST (Istio's PassthroughCluster). */
+static bool action_passthrough(const struct km_model *m,
+			       const struct km_strmap *ni,
+			       const struct km_m_action *a)
+{
+	for (size_t i = 0; i < a->n_clusters; i++) {
+		long id = name_index_get(ni, a->clusters[i].cluster);
+
+		if (id < 0 || (size_t)id >= m->n_clusters ||
+		    !m->clusters[id].original_dst)
+			return false;
+	}
+	return a->n_clusters > 0;
+}
+
 /* What a listener turned out to be, for kmeshctl. */
 struct lkind {
 	bool l7, sniffed, waiting, port_wide;
@@ -718,6 +734,13 @@ static int compile_dest(const struct km_model *m, const struct km_strmap *ni,
 	http = chain_pick(l, ip, port, true, scratch, score);
 	if (!tcp && !http)
 		return 0;
+	/* A port-wide VIP whose non-HTTP side is only the allow_any
+	 * passthrough (istiod's PassthroughFilterChain) names no TCP service:
+	 * the VIP is its virtual host's, so it is served as that (at L4 by
+	 * the host's default route), not left to the passthrough. */
+	if (vip_vh && tcp && http && http->kind == KM_CHAIN_HTTP &&
+	    tcp->kind == KM_CHAIN_TCP_PROXY && action_passthrough(m, ni, &tcp->tcp))
+		tcp = NULL;
 	ret = chain_frontend(m, ni, l, tcp, http, vip_vh, r, &fe, err);
 	if (ret == KM_WAITING) {
 		k->waiting = true;

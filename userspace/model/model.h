@@ -113,7 +113,9 @@ enum km_not_enforced {
 	KM_NE_HEADER_REWRITE = 1 << 11,		/* headers to add or remove,
 						 * path and host rewrites */
 	KM_NE_HEDGE_POLICY = 1 << 12,		/* virtual host */
-	KM_NE_COUNT = 13
+	KM_NE_MTLS = 1 << 13,			/* cluster: Istio mutual TLS
+						 * (security: a warning) */
+	KM_NE_COUNT = 14
 };
 
 enum km_cluster_type {

@@ -34,6 +34,9 @@ static const struct {
 	  "headers to add or remove and path or host rewrites need a proxy that rewrites requests: they reach the backend as the client sent them" },
 	{ "hedge_policy",
 	  "kmesh sends each connection to one endpoint, never a second request" },
+	/* named as the xDS audit's kind (notenf.h), so status warns alike */
+	{ "mtls",
+	  "Istio mutual TLS (transport_socket_matches, transport_socket): kmesh sends this cluster's traffic plaintext" },
 };
 
 static void note(struct km_ne_item *all, uint32_t bits, const char *name)

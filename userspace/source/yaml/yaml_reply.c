@@ -283,7 +283,7 @@ static int read_fault(struct ctx *c, yaml_node_t *f, const char *what,
 		"headers", "upstream_cluster", "downstream_nodes",
 		"response_rate_limit", NULL
 	};
-	yaml_node_t *a;
+	yaml_node_t *a, *d;
 	int ret;
 
 	ret = y_want(c, f, YAML_MAPPING_NODE, what, "typed_config");
@@ -299,8 +299,10 @@ static int read_fault(struct ctx *c, yaml_node_t *f, const char *what,
 				    "fault filter: %s is not supported",
 				    narrowing[i]);
 	ab->set = true;
-	if (y_field(c, f, "delay"))
-		*ne |= KM_NE_FAULT;
+	d = y_field(c, f, "delay");
+	if (d && (ret = y_not_enforced(c, d, what, "fault delay", KM_NE_FAULT,
+				       ne)))
+		return ret;
 	a = y_field(c, f, "abort");
 	return a ? read_abort(c, a, what, ab) : 0;
 }
@@ -334,7 +336,8 @@ int y_read_route_filters(struct ctx *c, yaml_node_t *m, const char *what,
 }
 
 /* A chain's http_filters: the fault filter is noted with its abort. */
-int y_note_fault_filter(struct ctx *c, yaml_node_t *tc, struct km_m_chain *ch)
+int y_note_fault_filter(struct ctx *c, yaml_node_t *tc, const char *what,
+			struct km_m_chain *ch)
 {
 	yaml_node_t *fs = y_field(c, tc, "http_filters"), *f, *cfg, *t, *name;
 	char fwhat[WHAT_LEN];
@@ -355,7 +358,8 @@ int y_note_fault_filter(struct ctx *c, yaml_node_t *tc, struct km_m_chain *ch)
 		ch->fault.filter = true;
 		if (!cfg)
 			continue;
-		what_fmt(fwhat, "http_filters[%zu] '%s'", i, FILTER_FAULT);
+		what_fmt(fwhat, "%s: http_filters[%zu] '%s'", what, i,
+			 FILTER_FAULT);
 		if (read_fault(c, cfg, fwhat, &ch->fault.abort,
 			       &ch->not_enforced))
 			return -EINVAL;

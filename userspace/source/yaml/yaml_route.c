@@ -376,7 +376,7 @@ static int read_route(struct ctx *c, yaml_node_t *n, const char *vwhat,
 	if (!ret && (v = y_field(c, n, "typed_per_filter_config")))
 		ret = y_read_route_filters(c, v, rwhat, &r->action);
 	if (!ret)
-		r->action.not_enforced |= y_ne_bits(c, n, y_ne_route);
+		ret = y_ne_bits(c, n, rwhat, y_ne_route, &r->action.not_enforced);
 	return ret;
 }
 
@@ -428,7 +428,8 @@ static int read_vhost(struct ctx *c, yaml_node_t *n, const char *rcwhat,
 			KM_NAME_MAX, vwhat, &vh->name);
 	if (!ret)
 		ret = y_check_fields(c, n, vwhat, used, y_ne_vhost);
-	vh->not_enforced = y_ne_bits(c, n, y_ne_vhost);
+	if (!ret)
+		ret = y_ne_bits(c, n, vwhat, y_ne_vhost, &vh->not_enforced);
 	if (!ret)
 		ret = y_read_list(c, n, vwhat, &domains, (void **)&vh->domains,
 				&vh->n_domains, sizeof(*vh->domains), NULL);
@@ -467,7 +468,8 @@ int y_read_route_config(struct ctx *c, yaml_node_t *v, const char *what,
 	else
 		what_fmt(rcwhat, "%s: route_config", what);
 	ret = y_check_fields(c, v, rcwhat, used, ignored);
-	rc->not_enforced = y_ne_bits(c, v, y_ne_route_config);
+	if (!ret)
+		ret = y_ne_bits(c, v, rcwhat, y_ne_route_config, &rc->not_enforced);
 	if (!ret)
 		ret = y_check_type_url(c, v, rcwhat, URL_ROUTE_CONFIG);
 	if (!ret)
