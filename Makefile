@@ -173,6 +173,7 @@ bench: all
 	tests/bench/run.sh
 	tests/bench/telemetry_bench.sh
 	tests/bench/xds_bench.sh
+	tests/bench/xds_scale_bench.sh
 	tests/bench/mesh_bench.sh
 	$(MAKE) vm-bench
 

@@ -129,6 +129,7 @@ if [ "$what" = all ] || [ "$what" = --xds ]; then
 	run_suite "xDS Istio fidelity" tests/xds/fidelity.sh
 	run_suite "xDS Istio features" tests/xds/features.sh
 	run_suite "xDS Istio corpus" tests/xds/corpus.sh
+	run_suite "xDS at scale" tests/xds/scale.sh
 fi
 # The mesh benchmark's harness in smoke mode (1 s runs): every configuration
 # gives well-formed figures or says why not; timings are not judged

@@ -224,6 +224,17 @@ static __always_inline int km_no_fallback(struct bpf_sock_addr *ctx)
 	return KM_ALLOW;
 }
 
+/* The slot byte of cluster @cid's records in generation @slot: its live
+ * endpoint view, read once (one word), so the cluster record and every
+ * endpoint come from one view. */
+static __always_inline __u8 km_cluster_view(__u8 slot, __u32 cid)
+{
+	__u32 k = km_cl_view_index(slot, cid);
+	__u32 *v = bpf_map_lookup_elem(&km_cl_view, &k);
+
+	return km_view_slot(slot, v ? *(volatile __u32 *)v : 0);
+}
+
 /* Routes one connect whose destination is in @fk (slot not yet set). */
 static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 				      struct km_frontend_key *fk, bool v6)
@@ -279,7 +290,7 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 				  km_refuse(ctx, fk, &ids, KM_CNT_INCONSISTENT);
 	ck.id = cid;
 	ids.cluster_id = cid;
-	ck.slot = fk->slot;
+	ck.slot = km_cluster_view(fk->slot, cid);
 	c = bpf_map_lookup_elem(&km_cluster, &ck);
 	if (!c)
 		return deferred ? km_no_fallback(ctx) :
@@ -301,7 +312,7 @@ static __always_inline int km_connect(struct bpf_sock_addr *ctx,
 		return km_refuse(ctx, fk, &ids, KM_CNT_NO_CLUSTER);
 	if (c->n_endpoints == 0)
 		return km_refuse(ctx, fk, &ids, KM_CNT_NO_ENDPOINT);
-	ep = km_lb_pick(ctx, fk->slot, ck.id, c, v6, deferred);
+	ep = km_lb_pick(ctx, ck.slot, ck.id, c, v6, deferred);
 	if (!ep)
 		return deferred ? km_no_fallback(ctx) :
 				  km_refuse(ctx, fk, &ids, KM_CNT_INCONSISTENT);

@@ -15,7 +15,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } km_gen SEC(".maps");
 
-/* Config maps hold two generations; NO_PREALLOC because they are written
+/* Config maps hold two generations (cluster and endpoint records two
+ * views in each, abi.h); NO_PREALLOC because they are written
  * only by the agent and would otherwise pin their full size in memory. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -28,7 +29,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, KM_GEN_SLOTS * KM_MAX_CLUSTERS);
+	__uint(max_entries, KM_GEN_SLOTS * KM_VIEWS * KM_MAX_CLUSTERS);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct km_cluster_key);
 	__type(value, struct km_cluster);
@@ -37,12 +38,22 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, KM_GEN_SLOTS * KM_MAX_ENDPOINTS);
+	__uint(max_entries, KM_GEN_SLOTS * KM_VIEWS * KM_MAX_ENDPOINTS);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct km_endpoint_key);
 	__type(value, struct km_endpoint);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } km_endpoint SEC(".maps");
+
+/* Each cluster's live endpoint view per generation slot (abi.h,
+ * km_view_slot): flipped by kmeshd with one word write. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KM_GEN_SLOTS * KM_MAX_CLUSTERS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_cl_view SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -47,12 +47,17 @@
  * does not fit: nothing is ever truncated. Map sizes are twice the
  * per-generation limit because two generations coexist during a switch. */
 #define KM_GEN_SLOTS 2
-/* VIP:port pairs: 10,000 services with a few ports each, with headroom. */
-#define KM_MAX_FRONTENDS 32768
+/* Endpoint views per generation slot (km_view_slot()). */
+#define KM_VIEWS 2
+/* Defaults of kmeshd --max-services and --max-endpoints, which set the
+ * per-generation limits and the maps' sizes at load (the map definitions
+ * below use these): 50,000 services x 10 endpoints fit. */
+/* VIP:port pairs. */
+#define KM_MAX_FRONTENDS 65536
 /* Clusters: Istio creates one per service port and subset. */
-#define KM_MAX_CLUSTERS 32768
+#define KM_MAX_CLUSTERS 65536
 /* Usable endpoints in all clusters of one generation. */
-#define KM_MAX_ENDPOINTS 131072
+#define KM_MAX_ENDPOINTS 524288
 /* Endpoints of one cluster: weighted pick is a binary search over the
  * cluster's cumulative weights, KM_EP_SEARCH_STEPS lookups at most. */
 #define KM_MAX_CLUSTER_ENDPOINTS 8192
@@ -280,6 +285,25 @@ _Static_assert(sizeof(struct km_ep_stat_key) == 32, "km_ep_stat_key ABI");
 struct km_ep_stat {
 	__u64 cx_active;
 };
+
+/*
+ * Endpoint views: a cluster's record and endpoints exist in two views per
+ * generation slot, so one cluster's endpoint set can be replaced without a
+ * new generation (docs/design.md, "Incremental endpoint updates"). The slot
+ * byte of km_cluster_key, km_endpoint_key and km_maglev_key is
+ * km_view_slot(generation slot, view); km_cl_view (ARRAY of __u32, index
+ * km_cl_view_index()) holds each cluster's live view, 0 or 1: one aligned
+ * word that differs from its old value in one bit, read once per connect.
+ */
+static inline __u8 km_view_slot(__u32 slot, __u32 view)
+{
+	return (__u8)((slot & 1) | ((view & 1) << 1));
+}
+
+static inline __u32 km_cl_view_index(__u32 slot, __u32 id)
+{
+	return id * 2 + (slot & 1);
+}
 
 /* km_endpoint: HASH, (cluster, index) -> address. index < n_endpoints. */
 struct km_endpoint_key {

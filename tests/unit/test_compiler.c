@@ -996,9 +996,15 @@ static void test_errors(void **state)
 static void test_global_limits(void **state)
 {
 	struct km_model m = { .source = strdup("big.yaml") };
+	struct km_limits def = km_limits;
 	struct km_records r;
 	struct km_err err;
-	size_t n = KM_MAX_ENDPOINTS / KM_MAX_CLUSTER_ENDPOINTS + 1;
+	size_t n;
+
+	/* as kmeshd --max-services 32768 --max-endpoints 131072 sets them */
+	km_limits = (struct km_limits){ .clusters = 32768, .frontends = 32768,
+					.endpoints = 131072 };
+	n = km_limits.endpoints / KM_MAX_CLUSTER_ENDPOINTS + 1;
 
 	/* one endpoint too many across clusters of legal size */
 	m.n_clusters = n;
@@ -1017,7 +1023,7 @@ static void test_global_limits(void **state)
 		}
 	}
 	assert_int_not_equal(km_compile(&m, &r, &err), 0);
-	assert_non_null(strstr(err.msg, "cluster 'c16': more than 131072 endpoints in all clusters"));
+	assert_non_null(strstr(err.msg, "cluster 'c16': more than 131072 endpoints in all clusters (--max-endpoints)"));
 
 	/* a cluster over the per-cluster limit */
 	m.clusters[0].n_endpoints = KM_MAX_CLUSTER_ENDPOINTS + 1;
@@ -1029,14 +1035,15 @@ static void test_global_limits(void **state)
 	/* too many clusters */
 	memset(&m, 0, sizeof(m));
 	m.source = strdup("big.yaml");
-	m.n_clusters = KM_MAX_CLUSTERS + 1;
+	m.n_clusters = km_limits.clusters + 1;
 	m.clusters = calloc(m.n_clusters, sizeof(*m.clusters));
 	assert_int_not_equal(km_compile(&m, &r, &err), 0);
-	assert_string_equal(err.msg, "big.yaml: 32769 clusters, limit is 32768");
+	assert_string_equal(err.msg, "big.yaml: 32769 clusters, limit is 32768 (--max-services)");
 	free(m.clusters);
 	m.clusters = NULL;
 	m.n_clusters = 0;
 	km_model_free(&m);
+	km_limits = def;
 }
 
 int main(void)

@@ -36,6 +36,11 @@
 #       EDS clusters gen-cI, their ClusterLoadAssignments (198.18.0.0/15),
 #       listeners gen-lI on 10.200.x.y:80 -> tcp_proxy gen-cI; prints the
 #       server's JSON answer (sizes, encode time)
+#   xds_generate_json JSON               the same with /generate's whole body
+#       (endpoint_base 127.N.0.0 for loopback endpoints, spare, prefix, ...)
+#   xds_churn JSON                       POST /generate/churn {first, count,
+#       round, + the layout}: new endpoints for those clusters, one EDS
+#       version; prints it
 #   xds_ctl METHOD PATH [BODY]           any control request; prints the JSON
 
 : "${XDS_ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
@@ -241,6 +246,14 @@ xds_goaway() {
 xds_restart() {
 	local d=${1:-0}
 	XDS_HTTP_TIMEOUT=$((d / 1000 + 30)) xds_ctl POST /restart "{\"delay_ms\": $d, \"wait\": true}" >/dev/null
+}
+
+xds_generate_json() {
+	XDS_HTTP_TIMEOUT=600 xds_ctl POST /generate "$1"
+}
+
+xds_churn() {
+	xds_ctl POST /generate/churn "$1" | jq -r .version
 }
 
 xds_generate() {

@@ -39,6 +39,7 @@
  *   POST /goaway {grace_ms?}
  *   POST /restart {delay_ms?, wait?}
  *   POST /generate {clusters, endpoints_per_cluster, listeners?, ...}
+ *   POST /generate/churn {first, count, round, ...}   (genLayout())
  *   POST /quit
  * Resources are Envoy's proto3 JSON (snake_case or lowerCamelCase names,
  * enums by name, "5s" durations, bare wrapper values, Any as {"@type":
@@ -1352,19 +1353,74 @@ function main() {
 		return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
 	}
 
+	/* The generated set's endpoint layout: cluster i owns the addresses
+	 * endpoint_base + i * (ne + spare) + 1 .. + ne + spare; round k (a
+	 * churn) serves ne of them, starting at the k-th. endpoint_base
+	 * 198.18.0.0 (a /15: at most 131000 endpoints), or in 127.0.0.0/8,
+	 * which is all loopback (at most 1,000,000). */
+	function genLayout(body) {
+		const o = {
+			ne: fieldIn(body, 'endpoints_per_cluster', 'int', 10),
+			spare: fieldIn(body, 'spare', 'int', 0),
+			prefix: fieldIn(body, 'prefix', 'string', 'gen'),
+			base: fieldIn(body, 'endpoint_base', 'string', '198.18.0.0'),
+			eport: fieldIn(body, 'endpoint_port', 'int', 8080),
+		};
+		if (!/^(198\.18\.0\.0|127\.\d+\.0\.0)$/.test(o.base))
+			throw new HttpError(400, 'endpoint_base: 198.18.0.0 or 127.N.0.0');
+		if (o.ne < 0 || o.spare < 0 || o.spare > 8)
+			throw new HttpError(400, 'endpoints_per_cluster >= 0, spare 0..8');
+		o.max = o.base.startsWith('127.') ? 1000000 : 131000;
+		return o;
+	}
+
+	function genCla(o, i, round) {
+		const w = o.ne + o.spare, lbe = [];
+		/* the weight (equal for all) makes every round's set new to a
+		 * Delta client even when its addresses repeat an earlier one */
+		for (let j = 0; j < o.ne; j++)
+			lbe.push({
+				endpoint: { address: { socket_address: {
+					address: ipAdd(o.base, i * w + ((j + round) % w) + 1), port_value: o.eport,
+				} } },
+				load_balancing_weight: round + 1,
+			});
+		return {
+			cluster_name: `${o.prefix}-c${i}`,
+			endpoints: [{ locality: { region: 'test', zone: 'z1' }, lb_endpoints: lbe }],
+		};
+	}
+
+	/* POST /generate/churn {first, count, round, + the layout of
+	 * /generate}: clusters first..first+count-1 get round's endpoints,
+	 * one EDS version */
+	function churn(body) {
+		const o = genLayout(body);
+		const first = fieldIn(body, 'first', 'int', 0);
+		const count = fieldIn(body, 'count', 'int', 1);
+		const round = fieldIn(body, 'round', 'int', 1);
+		const s = getStore(T.EDS);
+		const items = new Map(s.items);
+		for (let i = first; i < first + count; i++) {
+			const it = makeItem(T.EDS, genCla(o, i, round), `cla ${i}`);
+			items.set(it.name, it);
+		}
+		return commit(T.EDS, items, versionIn(body));
+	}
+
 	function generate(body) {
 		const nc = fieldIn(body, 'clusters', 'int', 10000);
-		const ne = fieldIn(body, 'endpoints_per_cluster', 'int', 10);
+		const o = genLayout(body);
+		const ne = o.ne;
 		const withL = fieldIn(body, 'listeners', 'boolean', true);
-		const prefix = fieldIn(body, 'prefix', 'string', 'gen');
+		const prefix = o.prefix;
 		const vport = fieldIn(body, 'port', 'int', 80);
-		const eport = fieldIn(body, 'endpoint_port', 'int', 8080);
 		const version = versionIn(body);
 		if (nc < 0 || nc > 64000)
 			throw new HttpError(400, 'clusters: 0..64000 (VIPs 10.200.0.1-10.200.255.250)');
-		if (ne < 0 || nc * ne > 131000)
-			throw new HttpError(400, 'clusters * endpoints_per_cluster: at most 131000 ' +
-				'(endpoints come from 198.18.0.0/15)');
+		if (nc * (ne + o.spare) > o.max)
+			throw new HttpError(400, `clusters * (endpoints_per_cluster + spare): at most ${o.max} ` +
+				`(endpoints come from ${o.base})`);
 		const t0 = process.hrtime.bigint();
 		const cds = new Map(), eds = new Map(), lds = new Map();
 		const add = (m, t, r, w) => {
@@ -1377,15 +1433,7 @@ function main() {
 				name: cname, type: 'EDS', connect_timeout: '1s', lb_policy: 'ROUND_ROBIN',
 				eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' } },
 			}, `cluster ${i}`);
-			const lbe = [];
-			for (let j = 0; j < ne; j++)
-				lbe.push({
-					endpoint: { address: { socket_address: { address: ipAdd('198.18.0.0', i * ne + j + 1), port_value: eport } } },
-				});
-			add(eds, T.EDS, {
-				cluster_name: cname,
-				endpoints: [{ locality: { region: 'test', zone: 'z1' }, lb_endpoints: lbe }],
-			}, `cla ${i}`);
+			add(eds, T.EDS, genCla(o, i, 0), `cla ${i}`);
 			if (withL)
 				add(lds, T.LDS, {
 					name: `${prefix}-l${i}`,
@@ -1603,6 +1651,8 @@ function main() {
 					await again;
 				return { port, delay_ms: delay, listening };
 			});
+		case '/generate/churn':
+			return post(() => churn(body));
 		case '/generate':
 			return post(() => {
 				try {

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf_loader.h"
+#include "capacity.h"
 #include "events_ring.h"
 #include "kmesh.skel.h"
 #include "pins.h"
@@ -49,6 +50,12 @@ int km_bpf_install(const struct km_install_opts *o,
 	skel->rodata->km_cfg_events = o->events;
 	ret = km_events_ring_prepare(skel->maps.km_events, pin_root,
 				     o->events_ring, err);
+	if (!ret)
+		ret = km_capacity_prepare(skel->obj, pin_root,
+					  o->max_services ? o->max_services :
+					  KM_MAX_CLUSTERS,
+					  o->max_endpoints ? o->max_endpoints :
+					  KM_MAX_ENDPOINTS, err);
 	if (ret)
 		goto out;
 	ret = kmesh_bpf__load(skel);

@@ -33,6 +33,8 @@ struct km_install_opts {
 				 * the VIP (KM_PEER_OFF: it does not) */
 	bool events;		/* telemetry: connection events (km_events) */
 	uint32_t events_ring;	/* km_events' size in bytes; 0: default */
+	/* per generation (capacity.h); 0: abi.h's defaults */
+	uint32_t max_services, max_endpoints;
 };
 
 int km_bpf_install(const struct km_install_opts *o,

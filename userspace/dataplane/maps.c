@@ -11,8 +11,14 @@
  * previous flip; KM_MIN_FLIP_GAP_NS keeps that at least a few RCU grace
  * periods later than any program that could still hold the old slot (a
  * connect program runs for well under a microsecond).
+ *
+ * Cluster and endpoint records also carry an endpoint view (abi.h,
+ * km_view_slot): an EDS change replaces one cluster's endpoints in the
+ * live slot through its idle view (incr.c). Clearing a slot clears both
+ * views; the new slot starts with every cluster in view 0.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +100,38 @@ int km_maps_read_counters(const struct km_maps *mp, uint64_t out[KM_CNT_MAX])
 	return 0;
 }
 
+/* ---- endpoint views ---------------------------------------------------------- */
+
+__u8 km_maps_view_slot(const struct km_maps *mp, __u8 slot, __u32 id)
+{
+	__u32 k = km_cl_view_index(slot, id), v = 0;
+
+	if (bpf_map_lookup_elem(mp->cl_view, &k, &v))
+		v = 0;
+	return km_view_slot(slot, v);
+}
+
+int km_maps_count_live(const struct km_maps *mp, __u8 slot, size_t *clusters,
+		       size_t *endpoints)
+{
+	struct km_cluster_key k, prev;
+	struct km_cluster c;
+	bool first = true;
+
+	*clusters = *endpoints = 0;
+	while (bpf_map_get_next_key(mp->cluster, first ? NULL : &prev, &k) == 0) {
+		first = false;
+		prev = k;
+		if ((k.slot & 1) != (slot & 1) ||
+		    k.slot != km_maps_view_slot(mp, slot, k.id) ||
+		    bpf_map_lookup_elem(mp->cluster, &k, &c))
+			continue;
+		(*clusters)++;
+		*endpoints += c.n_endpoints;
+	}
+	return 0;
+}
+
 /* ---- slot clearing ---------------------------------------------------------- */
 
 /* Byte offset of the slot field in each config key type. */
@@ -119,7 +157,7 @@ int km_maps_clear_slot(int fd, size_t key_size, size_t slot_off, __u8 slot)
 				ret = -errno;
 			break;
 		}
-		if ((__u8)cur[slot_off] == slot) {
+		if (((__u8)cur[slot_off] & 1) == (slot & 1)) {
 			if (n == cap) {
 				char *nk = realloc(keys, 2 * cap * key_size);
 
@@ -282,6 +320,24 @@ static int write_slot(const struct km_maps *mp, const struct km_records *r,
 	return ret;
 }
 
+/* Every cluster of the new generation starts in view 0 (the records
+ * write_slot() wrote): the words of the idle slot, before its flip. */
+static int reset_views(int fd, size_t n, __u8 slot)
+{
+	__u32 *keys = calloc(n + 1, sizeof(*keys));
+	__u32 *vals = calloc(n + 1, sizeof(*vals));
+	int ret = -ENOMEM;
+
+	if (keys && vals) {
+		for (size_t i = 0; i < n; i++)
+			keys[i] = km_cl_view_index(slot, i);
+		ret = write_batch(fd, keys, vals, n, sizeof(*keys), sizeof(*vals));
+	}
+	free(keys);
+	free(vals);
+	return ret;
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -324,6 +380,10 @@ int km_maps_apply(const struct km_maps *mp, const struct km_records *r,
 		ret = write_slot(mp, r, idle, &what);
 	if (!ret)
 		ret = km_authz_maps_write(mp, &r->authz, idle, &what);
+	if (!ret) {
+		what = "km_cl_view";
+		ret = reset_views(mp->cl_view, r->n_clusters, idle);
+	}
 	if (ret)
 		goto fail;
 

@@ -15,7 +15,7 @@
 #define KM_MAPS(X) X(gen) X(frontend) X(cluster) X(endpoint) X(names) \
 	X(enroll) X(rr) X(counters) X(route) X(route_big) X(cl_stat) \
 	X(ep_stat) X(maglev) X(authz) X(authz_ops) X(ident) X(authz_atom) \
-	X(authz_stats)
+	X(authz_stats) X(cl_view)
 
 #define KM_MAP_FD(name) int name;
 struct km_maps {
@@ -35,8 +35,17 @@ int km_maps_read_gen(const struct km_maps *mp, struct km_gen *g);
 int km_maps_read_counters(const struct km_maps *mp, uint64_t out[KM_CNT_MAX]);
 extern const char *const km_counter_names[KM_CNT_MAX];
 
+/* The slot byte of cluster @id's live records in generation @slot (its
+ * endpoint view, abi.h). */
+__u8 km_maps_view_slot(const struct km_maps *mp, __u8 slot, __u32 id);
+/* The clusters of generation @slot, each in its live view, and the
+ * endpoints they serve. */
+int km_maps_count_live(const struct km_maps *mp, __u8 slot, size_t *clusters,
+		       size_t *endpoints);
+
 /* Deletes every key of the hash map @fd whose slot byte (at @slot_off of
- * its @key_size-byte key) is @slot. */
+ * its @key_size-byte key) is of generation slot @slot, in either endpoint
+ * view (abi.h, km_view_slot). */
 int km_maps_clear_slot(int fd, size_t key_size, size_t slot_off, __u8 slot);
 
 /* authz_maps.c: the idle slot's policy programs, atoms, counter rows and

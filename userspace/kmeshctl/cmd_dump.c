@@ -111,8 +111,9 @@ static void dump_cluster(struct ctl *c, const void *key)
 	struct km_cluster cl;
 	char name[KM_NAME_MAX], buf[80];
 
-	if (bpf_map_lookup_elem(c->maps.cluster, k, &cl))
-		return;
+	if (k->slot != km_maps_view_slot(&c->maps, c->gen.slot, k->id) ||
+	    bpf_map_lookup_elem(c->maps.cluster, k, &cl))
+		return;		/* the idle view */
 	name_of(c, KM_NAME_CLUSTER, k->id, name, sizeof(name));
 	if (c->json) {
 		km_json_obj(&dj, NULL);
@@ -177,9 +178,10 @@ int cmd_dump(struct ctl *c, int argc, char **argv)
 	} else {
 		printf("clusters:\n");
 	}
-	for_each_in_slot(c->maps.cluster, sizeof(struct km_cluster_key),
-			 offsetof(struct km_cluster_key, slot), c->gen.slot,
-			 dump_cluster, c);
+	for (__u32 view = 0; view < KM_VIEWS; view++)
+		for_each_in_slot(c->maps.cluster, sizeof(struct km_cluster_key),
+				 offsetof(struct km_cluster_key, slot),
+				 km_view_slot(c->gen.slot, view), dump_cluster, c);
 	if (c->json)
 		km_json_end(&dj, ']');
 	km_ctl_authz_dump(c, c->json ? &dj : NULL);

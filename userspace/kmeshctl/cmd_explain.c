@@ -140,7 +140,8 @@ static bool is_local_reply(const char *name)
 static void explain_cluster(struct ctl *c, struct km_json *j, __u32 id,
 			    __u32 weight, __u32 total, const char *label)
 {
-	struct km_cluster_key k = { .id = id, .slot = c->gen.slot };
+	struct km_cluster_key k = {
+		.id = id, .slot = km_maps_view_slot(&c->maps, c->gen.slot, id) };
 	char name[KM_NAME_MAX];
 	struct km_cluster cl;
 	bool found = bpf_map_lookup_elem(c->maps.cluster, &k, &cl) == 0;

@@ -11,6 +11,7 @@
 
 #include <bpf/bpf.h>
 
+#include "capacity.h"
 #include "ctl.h"
 #include "bpf_loader.h"
 #include "json.h"
@@ -131,7 +132,9 @@ struct status {
 	bool running, stats;
 	const char *l7_why;
 	struct km_link_status links[16];
-	int nl, nfe, ncl, nep, nen;
+	int nl, nfe, nen;
+	size_t ncl, nep;
+	uint64_t cap_fe, cap_cl, cap_ep;	/* per generation */
 	struct km_kmod_info km;
 	uint64_t cnt[KM_CNT_MAX];
 	struct km_enroll_row *rows;
@@ -260,9 +263,12 @@ static void show_maps(struct ctl_out *o, const struct ctl *c,
 {
 	out_obj(o, "maps", NULL);
 	out_str(o, "pin_root", "maps:        %s:", c->pin_root);
-	out_u64(o, "frontends", " %llu frontends,", s->nfe);
-	out_u64(o, "clusters", " %llu clusters,", s->ncl);
-	out_u64(o, "endpoints", " %llu endpoints live;", s->nep);
+	out_u64(o, "frontends", " %llu", s->nfe);
+	out_u64(o, "frontends_capacity", "/%llu frontends,", s->cap_fe);
+	out_u64(o, "clusters", " %llu", s->ncl);
+	out_u64(o, "clusters_capacity", "/%llu clusters,", s->cap_cl);
+	out_u64(o, "endpoints", " %llu", s->nep);
+	out_u64(o, "endpoints_capacity", "/%llu endpoints live;", s->cap_ep);
 	out_u64(o, "enrolled", " %llu enrolled\n", s->nen);
 	out_end(o, '}');
 }
@@ -350,10 +356,10 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 	s.nl = km_bpf_links(c->pin_root, s.links, 16);
 	s.nfe = count_slot(c->maps.frontend, sizeof(struct km_frontend_key),
 			   offsetof(struct km_frontend_key, slot), c->gen.slot);
-	s.ncl = count_slot(c->maps.cluster, sizeof(struct km_cluster_key),
-			   offsetof(struct km_cluster_key, slot), c->gen.slot);
-	s.nep = count_slot(c->maps.endpoint, sizeof(struct km_endpoint_key),
-			   offsetof(struct km_endpoint_key, slot), c->gen.slot);
+	km_maps_count_live(&c->maps, c->gen.slot, &s.ncl, &s.nep);
+	s.cap_fe = km_capacity_of(c->maps.frontend, "km_frontend");
+	s.cap_cl = km_capacity_of(c->maps.cluster, "km_cluster");
+	s.cap_ep = km_capacity_of(c->maps.endpoint, "km_endpoint");
 	s.nen = km_enroll_list(c->maps.enroll, rows, KM_MAX_ENROLL);
 	km_maps_read_counters(&c->maps, s.cnt);
 	s.l7_why = l7_as_l4_reason(&st, &s.km);

@@ -40,6 +40,7 @@
 #include "dns.h"
 #include "kmod.h"
 #include "lbstat.h"
+#include "incr_apply.h"
 #include "authz.h"
 #include "enroll.h"
 #include "maps.h"
@@ -102,6 +103,11 @@ struct kmeshd {
 	/* the config file's last applied model, while it has DNS clusters:
 	 * a changed answer applies it again (xDS keeps its own) */
 	struct km_model kept;
+
+	/* xDS: EDS changes replaced in place (dataplane/incr.h) */
+	struct km_incr incr;
+	bool incr_ok;		/* its store and grace-period thread run */
+	uint64_t incr_last_us;
 };
 
 static int verbose;
@@ -203,6 +209,12 @@ static void write_state(struct kmeshd *d)
 	km_state_put(f, KM_ST_CLUSTERS, "%zu", d->n_clusters);
 	km_state_put(f, KM_ST_FRONTENDS, "%zu", d->n_frontends);
 	km_state_put(f, KM_ST_ENDPOINTS, "%zu", d->n_endpoints);
+	km_state_put(f, KM_ST_MAX_SERVICES, "%zu", km_limits.clusters);
+	km_state_put(f, KM_ST_MAX_ENDPOINTS, "%zu", km_limits.endpoints);
+	km_state_put(f, KM_ST_INCR_UPDATES, "%llu",
+		     (unsigned long long)d->incr.updates);
+	km_state_put(f, KM_ST_INCR_LAST_US, "%llu",
+		     (unsigned long long)d->incr_last_us);
 	km_state_put(f, KM_ST_L7_ROUTER, "%d", d->l7_router);
 	if (!d->l7_router)
 		km_state_put(f, KM_ST_L7_WHY, "%s", d->l7_why);
@@ -254,6 +266,29 @@ static void log_not_enforced(struct kmeshd *d, const struct km_model *m)
 	}
 }
 
+static uint64_t km_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000ull + ts.tv_nsec / 1000;
+}
+
+/* The generation just applied is what EDS changes are made in place in. */
+static void incr_reset(struct kmeshd *d, const struct km_model *m,
+		       const struct km_records *r)
+{
+	struct km_gen g;
+
+	if (!d->incr_ok)
+		return;
+	if (km_maps_read_gen(&d->maps, &g) ||
+	    km_incr_reset_from(&d->incr, g.slot, m, r)) {
+		km_incr_invalidate(&d->incr);
+		logmsg(LOG_WARN, "out of memory: EDS changes rebuild the whole generation until the next apply");
+	}
+}
+
 /* Model -> records -> maps, for either source. Any failure leaves the live
  * generation serving. */
 static int apply_model(struct kmeshd *d, const struct km_model *m,
@@ -274,9 +309,11 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 	view.reply_tag = km_responder_next_tag();
 	if (!ret)
 		ret = km_compile(&view, &r, err);
-	km_dns_view_free(m, &view);
 	if (!ret)
 		ret = km_maps_apply(&d->maps, &r, &gen, err);
+	if (!ret)
+		incr_reset(d, &view, &r);
+	km_dns_view_free(m, &view);
 	if (ret) {
 		d->last_ok = false;
 		snprintf(d->last_error, sizeof(d->last_error), "%s", err->msg);
@@ -401,6 +438,35 @@ static void dns_changed(struct kmeshd *d)
 static void ads_log(void *arg, int level, const char *msg)
 {
 	logmsg(level, "%s", msg);
+}
+
+/* ADS hands over the clusters an EDS response changed: replaced in place
+ * when they can be (dataplane/incr_apply.c), else the whole model. */
+static int apply_eds(void *arg, const struct km_m_cluster *cl, size_t n,
+		     struct km_err *err)
+{
+	struct kmeshd *d = arg;
+	uint64_t t0 = km_now_us();
+	int ret;
+
+	ret = km_incr_apply(&d->incr, cl, n, err);
+	if (ret == KM_INCR_FULL)
+		return KM_ADS_FULL;
+	d->last_attempt = time(NULL);
+	if (ret) {
+		d->last_ok = false;
+		snprintf(d->last_error, sizeof(d->last_error), "%s", err->msg);
+		logmsg(LOG_ERR, "endpoint update rejected, generation %llu keeps serving: %s",
+		       (unsigned long long)d->generation, err->msg);
+		return ret;
+	}
+	d->last_ok = true;
+	d->incr_last_us = km_now_us() - t0;
+	d->n_endpoints = d->incr.n_endpoints;
+	logmsg(LOG_DEBUG, "endpoints of %zu cluster(s) replaced in place in %llu us (generation %llu)",
+	       n, (unsigned long long)d->incr_last_us,
+	       (unsigned long long)d->generation);
+	return 0;
 }
 
 /* ADS hands over each candidate model: a failure here NACKs it. */
@@ -788,7 +854,12 @@ static int run(struct kmeshd *d)
 			timeout = min_timeout(timeout,
 					      km_dns_timeout_ms(d->dns, km_now_ms()));
 		timeout = min_timeout(timeout, 1000);	/* responder_scan */
+		/* idle endpoint views: deleted once their grace period ends */
+		if (d->incr.idle_endpoints)
+			timeout = min_timeout(timeout, 50);
 		n = epoll_wait(ep, evs, 8, timeout);
+		if (d->incr.idle_endpoints)
+			km_incr_reclaim(&d->incr, false);
 		if (n < 0 && errno == EINTR)
 			continue;
 		/* answers, timeouts and refreshes, whatever woke the loop */
@@ -1038,12 +1109,35 @@ static void usage(FILE *f)
 		"                       however many sockets, an allocation per connect) or off\n"
 		"                       (getpeername shows the endpoint); docs/performance.md\n"
 		"      --no-peer-vip    the same as --peer-vip off\n"
-		);
+		"      --max-services N clusters, and service addresses (VIP:port), per config\n"
+		"                       (default %u); sets the maps' sizes\n"
+		"      --max-endpoints N endpoints in all clusters, per config (default %u); a\n"
+		"                       config over a limit is refused with the numbers. Pinned maps\n"
+		"                       keep their sizes: changing these needs 'kmeshd --uninstall'\n",
+		KM_MAX_CLUSTERS, KM_MAX_ENDPOINTS);
 	km_tel_usage(f);
 	fprintf(f,
 		"  -v, --verbose        debug logging, including libbpf's\n"
 		"  -h, --help\n"
 		"Signals: SIGHUP reloads. SIGTERM exits and leaves traffic served. SIGUSR1 reopens the access log.\n");
+}
+
+/* A positive count up to @max, for a usage error otherwise. */
+static int parse_limit(const char *flag, const char *arg, uint32_t max,
+		       uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || v == 0 || v > max) {
+		fprintf(stderr, "kmeshd: %s '%s': expected a number from 1 to %u\n",
+			flag, arg, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -1057,6 +1151,8 @@ int main(int argc, char **argv)
 		{ "uninstall", no_argument, NULL, 'u' },
 		{ "no-peer-vip", no_argument, NULL, 'n' },
 		{ "peer-vip", required_argument, NULL, 1009 },
+		{ "max-services", required_argument, NULL, 1011 },
+		{ "max-endpoints", required_argument, NULL, 1012 },
 		{ "sockmap", no_argument, NULL, 1008 },
 		{ "dns-server", required_argument, NULL, 1010 },
 		{ "xds", required_argument, NULL, 'X' },
@@ -1093,6 +1189,7 @@ int main(int argc, char **argv)
 	struct km_err err = {};
 	bool check = false, uninstall = false, sockmap = false;
 	__u8 peer_vip = KM_PEER_COOKIE;
+	uint32_t max_services = KM_MAX_CLUSTERS, max_endpoints = KM_MAX_ENDPOINTS;
 	const char *xds_addr = NULL, *pod_ip = NULL, *pod_name = NULL;
 	bool config_given = false;
 	struct km_gen g;
@@ -1126,6 +1223,13 @@ int main(int argc, char **argv)
 					optarg);
 				return 2;
 			}
+			break;
+		case 1011:
+		case 1012:
+			if (parse_limit(c == 1011 ? "--max-services" : "--max-endpoints",
+					optarg, c == 1011 ? 1u << 22 : 1u << 26,
+					c == 1011 ? &max_services : &max_endpoints))
+				return 2;
 			break;
 		case 'X': xds_addr = optarg; break;
 		case 'D': d.xds.delta = true; break;
@@ -1162,6 +1266,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	km_limits = (struct km_limits){ .clusters = max_services,
+					.frontends = max_services,
+					.endpoints = max_endpoints };
 	if (check)
 		return check_only(d.config, d.xds.strict);
 	d.source = d.config;
@@ -1222,6 +1329,8 @@ int main(int argc, char **argv)
 				     .peer_vip = peer_vip,
 				     .events = tel.events,
 				     .events_ring = tel.ring_bytes,
+				     .max_services = max_services,
+				     .max_endpoints = max_endpoints,
 			     }, &rep, &err);
 	if (ret) {
 		logmsg(LOG_ERR, "%s", err.msg);
@@ -1283,6 +1392,12 @@ int main(int argc, char **argv)
 			logmsg(LOG_ERR, "xDS: %s", err.msg);
 			return 1;
 		}
+		d.incr_ok = km_incr_maps_ops(&d.incr.ops, &d.maps) == 0;
+		d.incr.max_endpoints = max_endpoints;
+		if (d.incr_ok)
+			km_ads_set_eds_fn(d.ads, apply_eds);
+		else
+			logmsg(LOG_WARN, "xDS: no thread for grace periods: every EDS change rebuilds the whole generation");
 		logmsg(LOG_INFO, "xDS: %s ADS%s to %s as node '%s'; generation %llu serves until the first response",
 		       d.xds.delta ? "Delta" : "state-of-the-world",
 		       d.xds.workload ? " (workload mode: Istio's Authorization and Address)" : "",
@@ -1300,6 +1415,9 @@ int main(int argc, char **argv)
 	write_state(&d);
 	km_control_close(d.ctl);
 	km_ads_free(d.ads);
+	km_incr_free(&d.incr);
+	if (d.incr_ok)
+		km_incr_maps_ops_free(&d.incr.ops);
 	km_dns_free(d.dns);
 	km_model_free(&d.kept);
 	km_model_free(&d.boot);

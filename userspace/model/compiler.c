@@ -38,6 +38,12 @@ static long name_index_get(const struct km_strmap *ni, const char *name)
 
 /* ---- clusters --------------------------------------------------------- */
 
+struct km_limits km_limits = {
+	.clusters = KM_MAX_CLUSTERS,
+	.frontends = KM_MAX_FRONTENDS,
+	.endpoints = KM_MAX_ENDPOINTS,
+};
+
 static bool same(const char *a, const char *b)
 {
 	return a && b && strcmp(a, b) == 0;
@@ -114,7 +120,7 @@ static long cluster_ref(const struct km_model *m, const struct km_strmap *ni,
 		return id;
 	if (r->no_cluster_id)
 		return r->no_cluster_id - 1;
-	if (r->n_clusters >= KM_MAX_CLUSTERS)
+	if (r->n_clusters >= km_limits.clusters)
 		return -E2BIG;
 	id = r->n_clusters++;
 	r->clusters[id].kind = KM_CK_NO_CLUSTER;
@@ -168,9 +174,9 @@ static int compile_cluster(const struct km_model *m,
 			continue;
 		w = mc->lb.locality_weighted ? km_locality_ep_weight(mc, i, &lw) :
 					       me->weight;
-		if (r->n_endpoints >= KM_MAX_ENDPOINTS) {
-			km_err_at(err, &mc->src, "cluster '%s': more than %d endpoints in all clusters",
-				   mc->name, KM_MAX_ENDPOINTS);
+		if (r->n_endpoints >= km_limits.endpoints) {
+			km_err_at(err, &mc->src, "cluster '%s': more than %zu endpoints in all clusters (--max-endpoints)",
+				   mc->name, km_limits.endpoints);
 			return -E2BIG;
 		}
 		total += w;
@@ -285,8 +291,8 @@ static int fill_targets(const struct km_model *m, const struct km_strmap *ni,
 	}
 	ret = km_action_targets(a, ab, &ids, id, cum, &total, &bad);
 	if (ret == -E2BIG && bad >= 0) {
-		km_err_at(err, &a->clusters[bad].src, "listener '%s': cluster '%s' is not defined, and %d clusters leave no room to refuse it",
-			   l->name, a->clusters[bad].cluster, KM_MAX_CLUSTERS);
+		km_err_at(err, &a->clusters[bad].src, "listener '%s': cluster '%s' is not defined, and %zu clusters leave no room to refuse it (--max-services)",
+			   l->name, a->clusters[bad].cluster, km_limits.clusters);
 		return -E2BIG;
 	}
 	if (ret && bad >= 0) {
@@ -300,9 +306,9 @@ static int fill_targets(const struct km_model *m, const struct km_strmap *ni,
 		return -ERANGE;
 	}
 	if (ret) {
-		km_err_at(err, &a->src, "listener '%s': local replies: %s (at most %u, and %d clusters in all)",
+		km_err_at(err, &a->src, "listener '%s': local replies: %s (at most %u, and %zu clusters in all: --max-services)",
 			   l->name, strerror(-ret), KM_REPLY_MAX_IDS,
-			   KM_MAX_CLUSTERS);
+			   km_limits.clusters);
 		return ret;
 	}
 	if (total == 0) {	/* the readers refuse it; never a 0 divisor */
@@ -678,9 +684,9 @@ static int add_frontend(const struct km_model *m, const struct km_m_listener *l,
 	ret = check_families(m, l, ip, fe, err);
 	if (ret)
 		return ret;
-	if (r->n_frontends >= KM_MAX_FRONTENDS) {
-		km_err_at(err, &l->src, "listener '%s': more than %d service addresses in all listeners",
-			   l->name, KM_MAX_FRONTENDS);
+	if (r->n_frontends >= km_limits.frontends) {
+		km_err_at(err, &l->src, "listener '%s': more than %zu service addresses in all listeners (--max-services)",
+			   l->name, km_limits.frontends);
 		return -E2BIG;
 	}
 	k = &r->fe_keys[r->n_frontends];
@@ -1004,10 +1010,10 @@ static int alloc_records(const struct km_model *m, struct km_records *r)
 	size_t nrep = km_count_replies(m);
 
 	/* Bounded by the limits: the counts are checked while filling. */
-	if (nfe > KM_MAX_FRONTENDS)
-		nfe = KM_MAX_FRONTENDS;
-	if (nep > KM_MAX_ENDPOINTS)
-		nep = KM_MAX_ENDPOINTS;
+	if (nfe > km_limits.frontends)
+		nfe = km_limits.frontends;
+	if (nep > km_limits.endpoints)
+		nep = km_limits.endpoints;
 	r->fe_keys = calloc(nfe + 1, sizeof(*r->fe_keys));
 	r->fe_vals = calloc(nfe + 1, sizeof(*r->fe_vals));
 	/* local replies: one synthetic cluster and endpoint each */
@@ -1050,9 +1056,9 @@ int km_compile(const struct km_model *m, struct km_records *r,
 
 	memset(r, 0, sizeof(*r));
 	r->reply_tag = m->reply_tag;
-	if (m->n_clusters > KM_MAX_CLUSTERS) {
-		km_err_set(err, "%s: %zu clusters, limit is %d", m->source,
-			   m->n_clusters, KM_MAX_CLUSTERS);
+	if (m->n_clusters > km_limits.clusters) {
+		km_err_set(err, "%s: %zu clusters, limit is %zu (--max-services)",
+			   m->source, m->n_clusters, km_limits.clusters);
 		return -E2BIG;
 	}
 	ret = alloc_records(m, r);
@@ -1111,6 +1117,40 @@ out:
 	if (ret)
 		km_records_free(r);
 	return ret;
+}
+
+__u8 km_cluster_families(const struct km_m_cluster *mc)
+{
+	__u8 f = 0;
+
+	for (size_t i = 0; i < mc->n_endpoints; i++)
+		f |= 1u << (mc->endpoints[i].ip.family & 7);
+	return f;
+}
+
+int km_compile_cluster(const struct km_model *m, const struct km_m_cluster *mc,
+		       struct km_records *r, __u8 *families, struct km_err *err)
+{
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->clusters = calloc(1, sizeof(*r->clusters));
+	r->ep_keys = calloc(mc->n_endpoints + 1, sizeof(*r->ep_keys));
+	r->ep_vals = calloc(mc->n_endpoints + 1, sizeof(*r->ep_vals));
+	if (!r->clusters || !r->ep_keys || !r->ep_vals) {
+		km_records_free(r);
+		km_err_set(err, "%s: out of memory compiling the config", m->source);
+		return -ENOMEM;
+	}
+	ret = compile_cluster(m, mc, 0, r, err);
+	if (ret) {
+		km_records_free(r);
+		return ret;
+	}
+	r->n_clusters = 1;
+	km_lb_cluster_fields(mc, &r->clusters[0]);
+	*families = km_cluster_families(mc);
+	return 0;
 }
 
 void km_records_free(struct km_records *r)

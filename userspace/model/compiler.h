@@ -91,6 +91,15 @@ struct km_records {
 	uint8_t reply_tag;
 };
 
+/* Per generation limits: abi.h's KM_MAX_* by default; kmeshd
+ * --max-services (clusters and service addresses) and --max-endpoints set
+ * them and size the maps to match (dataplane/capacity.c). Over a limit a
+ * config is refused with the numbers, never truncated. */
+struct km_limits {
+	size_t clusters, frontends, endpoints;
+};
+extern struct km_limits km_limits;
+
 /* reply_compile.c: the synthetic cluster of a local reply (@src, dedup by
  * pointer) or of a fault abort's @status (@src NULL), made on first use. */
 int km_reply_cluster(struct km_records *r, const struct km_m_reply *src,
@@ -102,6 +111,19 @@ void km_replies_free(struct km_records *r);
 int km_compile(const struct km_model *m, struct km_records *r,
 	       struct km_err *err);
 void km_records_free(struct km_records *r);
+
+/*
+ * One cluster's record and endpoints as km_compile() makes them (cluster
+ * id 0 in @r), for an endpoint update in place: kmeshd keeps the fields
+ * that depend on other objects (hash_flags) from the live record. Not for
+ * MAGLEV clusters (their tables are per generation). @families: 1 << family
+ * of every configured endpoint, what km_compile() checks against the
+ * frontends that reach the cluster.
+ */
+int km_compile_cluster(const struct km_model *m, const struct km_m_cluster *mc,
+		       struct km_records *r, __u8 *families, struct km_err *err);
+/* The same families for cluster @mc. */
+__u8 km_cluster_families(const struct km_m_cluster *mc);
 
 /* Locality rank of @ep against the node's: 0 = same region, zone and
  * sub_zone (as far as the node sets them), one more per level that

@@ -173,6 +173,15 @@ oom:
 _Static_assert(sizeof(struct km_maglev_chunk) ==
 	       KM_MAGLEV_CHUNK * sizeof(uint16_t), "chunks are packed");
 
+void km_lb_cluster_fields(const struct km_m_cluster *mc, struct km_cluster *c)
+{
+	c->stat_key = km_stat_key64(mc->name);
+	c->choice_count = mc->lb.choice_count ? mc->lb.choice_count :
+						KM_LR_CHOICE_DEFAULT;
+	/* 0 or 1.0 (check.c); Envoy's default is 1.0 */
+	c->lr_bias = !mc->lb.bias_set || mc->lb.bias != 0.0;
+}
+
 int km_lb_compile(const struct km_model *m, struct km_records *r,
 		  struct km_err *err)
 {
@@ -198,11 +207,7 @@ int km_lb_compile(const struct km_model *m, struct km_records *r,
 		const struct km_m_cluster *mc = &m->clusters[i];
 		struct km_cluster *c = &r->clusters[i];
 
-		c->stat_key = km_stat_key64(mc->name);
-		c->choice_count = mc->lb.choice_count ? mc->lb.choice_count :
-							KM_LR_CHOICE_DEFAULT;
-		/* 0 or 1.0 (check.c); Envoy's default is 1.0 */
-		c->lr_bias = !mc->lb.bias_set || mc->lb.bias != 0.0;
+		km_lb_cluster_fields(mc, c);
 		if (c->lb_policy == KM_LB_MAGLEV && c->n_endpoints &&
 		    c->kind == KM_CK_ENDPOINTS)
 			ret = add_table(mc, c, &r->ep_vals[first[i]],

@@ -10,6 +10,9 @@
 
 /* Fills the LB fields of r's clusters (compiled from m) and builds their
  * Maglev tables. */
+/* The record fields that come from the cluster's LB settings alone:
+ * stat_key, choice_count, lr_bias. */
+void km_lb_cluster_fields(const struct km_m_cluster *mc, struct km_cluster *c);
 int km_lb_compile(const struct km_model *m, struct km_records *r,
 		  struct km_err *err);
 

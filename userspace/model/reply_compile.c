@@ -100,8 +100,8 @@ int km_reply_cluster(struct km_records *r, const struct km_m_reply *src,
 	if (!find(r, src, status, id))
 		return 0;
 	if (i >= r->cap_replies || i >= KM_REPLY_MAX_IDS ||
-	    r->n_clusters >= KM_MAX_CLUSTERS ||
-	    r->n_endpoints >= KM_MAX_ENDPOINTS)
+	    r->n_clusters >= km_limits.clusters ||
+	    r->n_endpoints >= km_limits.endpoints)
 		return -E2BIG;
 	r->replies[i] = km_reply_dup(src ? src : &abort);
 	if (!r->replies[i])

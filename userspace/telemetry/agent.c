@@ -150,14 +150,17 @@ static void map_row(FILE *f, const char *map, unsigned long long n,
 static void maps(const struct km_tel_agent *a, const struct km_strmap *st,
 		 FILE *f)
 {
+	uint64_t svc = st_u64(st, KM_ST_MAX_SERVICES);
+	uint64_t eps = st_u64(st, KM_ST_MAX_ENDPOINTS);
 	int fd = pinned(a, "km_enroll");
 
 	head(f, "kmesh_map_entries", "gauge",
 	     "Records of the live generation (enrollments: all) per map.");
 	head(f, "kmesh_map_capacity", "gauge", "The limit each map's count is held to.");
-	map_row(f, "frontend", st_u64(st, KM_ST_FRONTENDS), KM_MAX_FRONTENDS);
-	map_row(f, "cluster", st_u64(st, KM_ST_CLUSTERS), KM_MAX_CLUSTERS);
-	map_row(f, "endpoint", st_u64(st, KM_ST_ENDPOINTS), KM_MAX_ENDPOINTS);
+
+	map_row(f, "frontend", st_u64(st, KM_ST_FRONTENDS), svc ? svc : KM_MAX_FRONTENDS);
+	map_row(f, "cluster", st_u64(st, KM_ST_CLUSTERS), svc ? svc : KM_MAX_CLUSTERS);
+	map_row(f, "endpoint", st_u64(st, KM_ST_ENDPOINTS), eps ? eps : KM_MAX_ENDPOINTS);
 	map_row(f, "enroll", count_keys(fd, sizeof(struct km_enroll_key)),
 		KM_MAX_ENROLL);
 	if (fd >= 0)

@@ -30,6 +30,13 @@
 #define KM_ST_CLUSTERS "clusters"
 #define KM_ST_FRONTENDS "frontends"
 #define KM_ST_ENDPOINTS "endpoints"
+/* EDS changes applied in place (dataplane/incr.h): clusters replaced,
+ * and the last change's compile plus map write in microseconds */
+#define KM_ST_INCR_UPDATES "incr_updates"
+/* per generation limits (--max-services, --max-endpoints) */
+#define KM_ST_MAX_SERVICES "max_services"
+#define KM_ST_MAX_ENDPOINTS "max_endpoints"
+#define KM_ST_INCR_LAST_US "incr_last_us"
 #define KM_ST_L7_ROUTER "l7_router"	/* programs loaded with kmesh.ko */
 #define KM_ST_L7_WHY "l7_why"		/* only when l7_router=0 */
 #define KM_ST_L7 "l7"			/* repeated: an HTTP listener */
@@ -45,12 +52,13 @@
 #define KM_STATE_XDS_GENERAL(X) X(server) X(mode) X(transport) X(connected) X(node_id) \
 	X(reconnects) X(last_error) X(skipped_filters)			  \
 	X(skipped_typed_configs) X(skipped_chains) X(skipped_listeners)	  \
-	X(last_response_bytes) X(last_response_ms)
+	X(last_response_bytes) X(last_response_ms) X(last_response_us)
 #define KM_STATE_XDS_TYPES(X) X(cds) X(eds) X(lds) X(rds) X(authorization) \
 	X(address)
-/* per type; "nacked" (1: the last response was NACKed) ends the list */
+/* per type; last_us: its last response, arrival to applied; "nacked" (1:
+ * the last response was NACKed) ends the list */
 #define KM_STATE_XDS_FIELDS(X) X(version) X(nonce) X(resources) X(acks) \
-	X(nacks) X(last_nack) X(nacked)
+	X(nacks) X(last_nack) X(last_us) X(nacked)
 
 /* The resolver of DNS clusters (dataplane/dns.c): dns_servers once, then a
  * record per (cluster, name), its fields in this order, "dns_cluster"

@@ -76,11 +76,24 @@ struct km_ads_opts {
 typedef int (*km_ads_apply_fn)(void *arg, const struct km_model *m,
 			       struct km_err *err);
 
+/*
+ * An EDS response that changes only endpoints: @n EDS clusters (their CDS
+ * cluster with the new ClusterLoadAssignment's endpoints; none for one
+ * removed) for kmeshd to replace in place. 0 when done, KM_ADS_FULL when
+ * the whole model must be applied instead (apply is then called), or a
+ * negative errno with @err set: the response is NACKed and nothing
+ * changed.
+ */
+#define KM_ADS_FULL 1
+typedef int (*km_ads_eds_fn)(void *arg, const struct km_m_cluster *changed,
+			     size_t n, struct km_err *err);
+
 struct km_ads;
 
 int km_ads_new(struct km_ads **a, const struct km_ads_opts *o,
 	       km_ads_apply_fn apply, void *arg, struct km_err *err);
 void km_ads_free(struct km_ads *a);
+void km_ads_set_eds_fn(struct km_ads *a, km_ads_eds_fn fn);
 
 /* The event loop: the fd to watch (-1 while waiting to reconnect) and its
  * events, readiness, and a timer. km_ads_timeout_ms says how long the loop
