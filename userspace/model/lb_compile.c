@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "lb_compile.h"
+#include "outlier_cfg.h"
 #include "maglev.h"
 #include "strmap.h"
 
@@ -203,6 +204,8 @@ int km_lb_compile(const struct km_model *m, struct km_records *r,
 							KM_LR_CHOICE_DEFAULT;
 		/* 0 or 1.0 (check.c); Envoy's default is 1.0 */
 		c->lr_bias = !mc->lb.bias_set || mc->lb.bias != 0.0;
+		if (c->kind == KM_CK_ENDPOINTS)
+			km_outlier_compile(&mc->od, c);
 		if (c->lb_policy == KM_LB_MAGLEV && c->n_endpoints &&
 		    c->kind == KM_CK_ENDPOINTS)
 			ret = add_table(mc, c, &r->ep_vals[first[i]],

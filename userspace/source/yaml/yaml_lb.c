@@ -178,9 +178,9 @@ int y_read_lb_config(struct ctx *c, yaml_node_t *n, const char *cwhat,
 	/* accepted, listed as not enforced (model/not_enforced.c) */
 	if (y_field(c, n, "connect_timeout"))
 		cl->not_enforced |= KM_NE_CONNECT_TIMEOUT;
-	if (y_field(c, n, "outlier_detection"))
-		cl->not_enforced |= KM_NE_OUTLIER_DETECTION;
-	ret = read_common_lb(c, n, cwhat, cl);
+	ret = y_read_outlier(c, n, cwhat, cl);
+	if (!ret)
+		ret = read_common_lb(c, n, cwhat, cl);
 	if (ret)
 		return ret;
 	ret = y_one_of(c, n, cwhat, kinds, false, &v, &which);
