@@ -111,7 +111,7 @@ km_lb_pick(struct bpf_sock_addr *ctx, __u8 slot, __u32 cid,
 	   const struct km_cluster *c, bool v6, bool deferred)
 {
 	const struct km_endpoint *ep;
-	__u32 draw, seed = bpf_get_prandom_u32();
+	__u32 draw;
 	__u64 h;
 
 	if (c->lb_policy == KM_LB_MAGLEV) {
@@ -130,7 +130,7 @@ km_lb_pick(struct bpf_sock_addr *ctx, __u8 slot, __u32 cid,
 			return NULL;
 		key.index = (__u32)i;
 		return km_od_skip(slot, cid, c, km_endpoint_lookup(NULL, &key),
-				  seed);
+				  0);
 	}
 	if (deferred)
 		draw = bpf_get_prandom_u32();
@@ -138,7 +138,7 @@ km_lb_pick(struct bpf_sock_addr *ctx, __u8 slot, __u32 cid,
 		draw = km_lb_draw(cid, c->lb_policy == KM_LB_LEAST_REQUEST ?
 				       KM_LB_ROUND_ROBIN : c->lb_policy);
 	ep = km_pick_endpoint(NULL, slot, cid, c, draw);
-	return km_od_skip(slot, cid, c, ep, seed);
+	return km_od_skip(slot, cid, c, ep, 0);
 }
 
 /* The value of @key in hash @map, made (zero) if missing. */

@@ -10,6 +10,7 @@
 
 #include "consts.h"
 #include "maps.h"
+#include "counters.h"
 #include "kmesh/lb_hash.h"
 #include "kmesh/outlier.h"
 
@@ -67,7 +68,8 @@ __attribute__((noinline)) long km_od_global(__u32 slot, __u32 cluster_id,
 	return -1;
 }
 
-/* @ep, or the endpoint that replaces it when it is ejected. */
+/* @ep, or the endpoint that replaces it when it is ejected; @seed 0: a
+ * random start. */
 static __always_inline const struct km_endpoint *
 km_od_skip(__u8 slot, __u32 cid, const struct km_cluster *c,
 	   const struct km_endpoint *ep, __u32 seed)
@@ -78,6 +80,8 @@ km_od_skip(__u8 slot, __u32 cid, const struct km_cluster *c,
 
 	if (!c->od_consecutive || !ep)
 		return ep;
+	if (!seed)
+		seed = bpf_get_prandom_u32();
 	i = km_od_global(slot, cid, c, ep, seed);
 	if (i < 0)
 		return ep;
@@ -159,9 +163,10 @@ static __always_inline void km_od_sockops(struct bpf_sock_ops *skops)
 	const struct km_cluster *c;
 	struct km_ep_stat *es;
 	struct km_sk_orig *o;
-	__u64 now;
 	struct bpf_sock *bsk;
 	struct tcp_sock *tp;
+	__u64 now;
+	int ret;
 
 	if (op != BPF_SOCK_OPS_TCP_CONNECT_CB &&
 	    op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
@@ -197,8 +202,10 @@ static __always_inline void km_od_sockops(struct bpf_sock_ops *skops)
 	if (!c || !km_od_failure(c, es))
 		return;
 	now = bpf_ktime_get_ns();
-	km_od_eject(c, es, bpf_map_lookup_elem(&km_cl_stat, &o->stat_key), now,
-		    km_od_count(&ck, c, now), bpf_get_prandom_u32());
+	ret = km_od_eject(c, es, bpf_map_lookup_elem(&km_cl_stat, &o->stat_key),
+			  now, km_od_count(&ck, c, now), bpf_get_prandom_u32());
+	if (ret)
+		km_count(ret > 0 ? KM_CNT_OD_EJECTED : KM_CNT_OD_OVERFLOW);
 }
 
 #endif

@@ -581,7 +581,11 @@ enum km_ev_stat {
 	X(NO_CLUSTER, "no_cluster")					\
 	/* over the cluster's max_connections: refused (per cluster:	\
 	 * km_cl_stat) */						\
-	X(CX_OVERFLOW, "upstream_cx_overflow")
+	X(CX_OVERFLOW, "upstream_cx_overflow")				\
+	/* outlier detection ejected an endpoint (per cluster: km_cl_stat) */ \
+	X(OD_EJECTED, "outlier_ejections")				\
+	/* an ejection max_ejection_percent refused */			\
+	X(OD_OVERFLOW, "outlier_ejections_overflow")
 
 #define KM_CNT_ENUM(id, name) KM_CNT_##id,
 enum km_counter {

@@ -89,7 +89,8 @@ static __always_inline int km_od_failure(const struct km_cluster *c,
  * not past max_ejection_percent of the cluster's endpoints with @ejected
  * of them out now (counted in @cs's od_overflow), unless always_eject_one
  * and none is; then in od_enforce percent of the cases (@roll, a random
- * number). Returns 1 when @es was ejected at @now.
+ * number). Returns 1 when @es was ejected at @now, -1 when
+ * max_ejection_percent refused it, else 0.
  */
 static __always_inline int km_od_eject(const struct km_cluster *c,
 				       struct km_ep_stat *es,
@@ -102,7 +103,7 @@ static __always_inline int km_od_eject(const struct km_cluster *c,
 	    !(c->od_one && ejected == 0)) {
 		if (cs)
 			__sync_fetch_and_add(&cs->od_overflow, 1);
-		return 0;
+		return -1;
 	}
 	if (roll % 100 >= c->od_enforce)
 		return 0;

@@ -343,6 +343,7 @@ out=$(in_cli "$CLI" -n 12 10.92.0.5:80)
 e7=$(od_ep od2 7 ejected_ms_left) e9=$(od_ep od2 9 ejected_ms_left)
 if [ "$(od_stat od2 ejections_enforced_total)" = 1 ] && [ "$(od_stat od2 ejections_active)" = 1 ] &&
    [ "$(od_stat od2 ejections_overflow)" -ge 1 ] && [ "$(errs "$out")" -ge 3 ] &&
+   [ "$(counter outlier_ejections_overflow)" -ge 1 ] &&
    { { [ "$e7" -gt 0 ] && [ "$e9" = 0 ]; } || { [ "$e7" = 0 ] && [ "$e9" -gt 0 ]; }; }; then
 	ok "max_ejection_percent 50 of 3 endpoints: one of the two dead ones is ejected, the other stays in, counted ejections_overflow ($(od_stat od2 ejections_overflow))"
 else not_ok "max_ejection_percent bounds the ejections" "$out" "b7 $e7 ms left, b9 $e9" "$("${CTL[@]}" -o json dump | jq -c '.clusters[] | select(.name == "od2")')"; fi
@@ -352,8 +353,9 @@ else not_ok "max_ejection_percent bounds the ejections" "$out" "b7 $e7 ms left, 
 out=$(in_cli "$CLI" -n 6 10.92.0.4:80)
 if [ "$(errs "$out")" = 2 ] && [ "$(count_of b8 "$out")" = 4 ] &&
    [ "$(od_stat od ejections_enforced_total)" = 1 ] && [ "$(od_ep od 7 ejections)" = 1 ] &&
+   [ "$(counter outlier_ejections)" = 2 ] &&
    "${CTL[@]}" dump | grep -q "10.$NET.0.7:8080 .*, ejected ("; then
-	ok "outlier detection: b7 (connects reset) is ejected after 2 failed connects in a row, counted per cluster"
+	ok "outlier detection: b7 (connects reset) is ejected after 2 failed connects in a row, counted per cluster and per node"
 else not_ok "outlier detection ejects a dead endpoint" "$out" "$("${CTL[@]}" dump | grep -A4 ' od:')"; fi
 
 stop_kmeshd

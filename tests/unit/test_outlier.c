@@ -29,7 +29,7 @@ static struct km_cluster cluster(void)
 static int connect_failed(const struct km_cluster *c, struct km_ep_stat *es,
 		struct km_cl_stat *cs, __u64 now, __u32 ejected)
 {
-	return km_od_failure(c, es) && km_od_eject(c, es, cs, now, ejected, 0);
+	return km_od_failure(c, es) && km_od_eject(c, es, cs, now, ejected, 0) > 0;
 }
 
 static void test_consecutive(void **state)
@@ -114,7 +114,7 @@ static void test_max_percent(void **state)
 	(void)state;
 	/* 1 of 2 is 50%: the second stays in, counted as overflow */
 	assert_int_equal(km_od_eject(&c, &a, &cs, MS, 0, 0), 1);
-	assert_int_equal(km_od_eject(&c, &b, &cs, MS, 1, 0), 0);
+	assert_int_equal(km_od_eject(&c, &b, &cs, MS, 1, 0), -1);
 	assert_int_equal(cs.od_overflow, 1);
 	assert_int_equal(b.od_ejected, 0);
 	c.od_max_pct = 100;
@@ -122,9 +122,9 @@ static void test_max_percent(void **state)
 	/* max 0 ejects nothing, unless always_eject_one_host and none is */
 	c.od_max_pct = 0;
 	memset(&a, 0, sizeof(a));
-	assert_int_equal(km_od_eject(&c, &a, &cs, MS, 0, 0), 0);
+	assert_int_equal(km_od_eject(&c, &a, &cs, MS, 0, 0), -1);
 	c.od_one = 1;
-	assert_int_equal(km_od_eject(&c, &a, &cs, MS, 1, 0), 0);
+	assert_int_equal(km_od_eject(&c, &a, &cs, MS, 1, 0), -1);
 	assert_int_equal(km_od_eject(&c, &a, &cs, MS, 0, 0), 1);
 	assert_int_equal(cs.od_overflow, 3);
 }
