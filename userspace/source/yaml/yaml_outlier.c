@@ -82,7 +82,9 @@ int y_read_outlier(struct ctx *c, yaml_node_t *n, const char *cwhat,
 		return ret;
 	o->has_5xx = y_field(c, v, "consecutive_5xx") != NULL;
 done:
+	/* the detectors that need requests (outlier_cfg.c) */
 	if (km_outlier_not_enforced(o))
-		cl->not_enforced |= KM_NE_OUTLIER_DETECTION;
+		return y_not_enforced(c, v, cwhat, "outlier_detection",
+				      KM_NE_OUTLIER_DETECTION, &cl->not_enforced);
 	return 0;
 }
