@@ -6,10 +6,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "kmesh/outlier.h"
+#include "config_yaml.h"
 #include "outlier_cfg.h"
 
 #define MS 1000000ULL
@@ -233,6 +235,62 @@ static void test_compile(void **state)
 	assert_int_equal(c.od_max_ms, 500000);
 }
 
+#define CL "static_resources:\n  clusters:\n  - name: c\n"
+
+/* @od as a cluster's outlier_detection: loaded under --strict (@err NULL)
+ * or refused with @err. */
+static void yaml_case(const char *od, const char *err_want,
+		      struct km_outlier *out)
+{
+	char yaml[1024];
+	struct km_model m;
+	struct km_err err = { 0 };
+	int ret;
+
+	snprintf(yaml, sizeof(yaml), CL "    outlier_detection: %s\n", od);
+	ret = km_config_load_string_flags("t.yaml", yaml, strlen(yaml),
+					  KM_CONFIG_STRICT, &m, &err);
+	if (err_want) {
+		if (!ret || !strstr(err.msg, err_want))
+			fail_msg("%s: got '%s', want '%s'", od, ret ? err.msg : "loaded", err_want);
+		return;
+	}
+	if (ret)
+		fail_msg("%s: %s", od, err.msg);
+	assert_int_equal(m.clusters[0].not_enforced, 0);
+	*out = m.clusters[0].od;
+	km_model_free(&m);
+}
+
+static void test_yaml(void **state)
+{
+	struct km_outlier o;
+
+	(void)state;
+	/* istiod's consecutiveGatewayErrors shape: enforced, so --strict
+	 * takes it */
+	yaml_case("{ consecutive_5xx: 0, enforcing_consecutive_5xx: 0, consecutive_gateway_failure: 3, "
+		  "enforcing_consecutive_gateway_failure: 100, enforcing_success_rate: 0, "
+		  "interval: 1s, base_ejection_time: 2s, max_ejection_percent: 50 }", NULL, &o);
+	assert_true(o.set && o.has_5xx);
+	assert_int_equal(o.consecutive_gateway, 3);
+	assert_int_equal(o.max_ejection_percent, 50);
+	assert_true(o.interval_ns == 1000 * MS && o.base_ns == 2000 * MS);
+	yaml_case("{ split_external_local_origin_errors: true, consecutive_local_origin_failure: 2, "
+		  "enforcing_success_rate: 0, enforcing_local_origin_success_rate: 0 }", NULL, &o);
+	assert_true(o.split);
+	assert_int_equal(o.consecutive_local, 2);
+	/* what needs responses is refused under --strict */
+	yaml_case("{ consecutive_5xx: 3 }", "t.yaml:4: cluster 'c': outlier_detection is not enforced by kmesh, refused under --strict", &o);
+	/* Envoy's rules (enforcing_success_rate 0: taken under --strict) */
+	yaml_case("{ enforcing_success_rate: 0, max_ejection_percent: 101 }",
+		  "t.yaml:4: cluster 'c': outlier_detection: max_ejection_percent 101 is over 100", &o);
+	yaml_case("{ enforcing_success_rate: 0, base_ejection_time: 10s, max_ejection_time: 5s }",
+		  "t.yaml:4: cluster 'c': outlier_detection: max_ejection_time is below base_ejection_time", &o);
+	yaml_case("{ enforcing_success_rate: 0, interval: 0s }", "t.yaml:4: cluster 'c': outlier_detection: interval must be above 0", &o);
+	yaml_case("{ consecutive_5xxx: 3 }", "consecutive_5xxx", &o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_enforcing),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_compile),
+		cmocka_unit_test(test_yaml),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
