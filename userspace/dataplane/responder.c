@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,7 @@ int km_responder_start(uint16_t port, struct km_err *err)
 		.sin_port = htons(port),
 		.sin_addr.s_addr = htonl(INADDR_ANY),
 	};
+	sigset_t all, old;
 	int one = 1, fd;
 
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -225,6 +227,10 @@ int km_responder_start(uint16_t port, struct km_err *err)
 	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3) ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 256))
 		goto fail;
+	/* the daemon's thread takes no signal: kmeshd's SIGHUP and SIGTERM
+	 * go to its signalfd, not to a thread where they kill the process */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO,
 				   0, NULL, NULL, handle, NULL,
 				   MHD_OPTION_LISTEN_SOCKET, fd,
@@ -233,6 +239,7 @@ int km_responder_start(uint16_t port, struct km_err *err)
 				   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)RESP_TIMEOUT_S,
 				   MHD_OPTION_CONNECTION_LIMIT, (unsigned)RESP_MAX_CONN,
 				   MHD_OPTION_END);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!daemon_) {
 		errno = errno ? errno : EADDRINUSE;
 		goto fail;
