@@ -108,6 +108,7 @@ if [ "$what" = all ] || [ "$what" = --host ]; then
 	run_suite "traffic policy" tests/host/policy.sh
 	run_suite authorization tests/host/authz.sh
 	run_suite telemetry tests/host/telemetry.sh
+	run_suite "local replies in network namespaces" tests/host/reply.sh
 fi
 # kmesh-cni (tests/cni): the plugin against a real kmeshd, then under podman
 # with its CNI backend
