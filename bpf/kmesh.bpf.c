@@ -126,10 +126,12 @@ int km_sock_release(struct bpf_sock *sk)
 
 /* Telemetry: the open and close events of routed connections
  * (lib/events.h). Every other socket costs a storage lookup and a slot
- * lookup at its connect. */
+ * lookup at its connect. Outlier detection: how a connect to a cluster
+ * that has it ended (lib/outlier.h). */
 SEC("sockops")
 int km_sockops(struct bpf_sock_ops *skops)
 {
 	km_ev_sockops(skops);
+	km_od_sockops(skops);
 	return 1;
 }

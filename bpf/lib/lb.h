@@ -18,6 +18,7 @@
 #include "consts.h"
 #include "maps.h"
 #include "counters.h"
+#include "outlier.h"
 
 static __always_inline const struct km_endpoint *
 km_endpoint_lookup(void *env, const struct km_endpoint_key *key)
@@ -109,10 +110,17 @@ static __always_inline const struct km_endpoint *
 km_lb_pick(struct bpf_sock_addr *ctx, __u8 slot, __u32 cid,
 	   const struct km_cluster *c, bool v6, bool deferred)
 {
+	const struct km_endpoint *ep;
 	__u32 draw;
+	__u64 h;
 
-	if (c->lb_policy == KM_LB_MAGLEV)
-		return km_pick_maglev(NULL, slot, cid, c, km_hash_key(ctx, c, v6));
+	if (c->lb_policy == KM_LB_MAGLEV) {
+		h = km_hash_key(ctx, c, v6);
+		/* an ejected entry's keys go on to one endpoint per key */
+		return km_od_skip(slot, cid, c,
+				  km_pick_maglev(NULL, slot, cid, c, h),
+				  (__u32)(h >> 32) ^ (__u32)h);
+	}
 	/* weighted with active_request_bias 0: Envoy's weighted round robin */
 	if (c->lb_policy == KM_LB_LEAST_REQUEST && (!c->weighted || c->lr_bias)) {
 		struct km_endpoint_key key = { .cluster_id = cid, .slot = slot };
@@ -121,14 +129,16 @@ km_lb_pick(struct bpf_sock_addr *ctx, __u8 slot, __u32 cid,
 		if (i < 0)
 			return NULL;
 		key.index = (__u32)i;
-		return km_endpoint_lookup(NULL, &key);
+		return km_od_skip(slot, cid, c, km_endpoint_lookup(NULL, &key),
+				  0);
 	}
 	if (deferred)
 		draw = bpf_get_prandom_u32();
 	else
 		draw = km_lb_draw(cid, c->lb_policy == KM_LB_LEAST_REQUEST ?
 				       KM_LB_ROUND_ROBIN : c->lb_policy);
-	return km_pick_endpoint(NULL, slot, cid, c, draw);
+	ep = km_pick_endpoint(NULL, slot, cid, c, draw);
+	return km_od_skip(slot, cid, c, ep, 0);
 }
 
 /* The value of @key in hash @map, made (zero) if missing. */
@@ -150,6 +160,7 @@ static __always_inline void km_uncount(struct km_sk_orig *o)
 	struct km_cl_stat *cs;
 	struct km_ep_stat *es;
 
+	o->od = 0;
 	if (!o->counted)
 		return;
 	o->counted = 0;
@@ -196,6 +207,7 @@ static __always_inline int km_count_conn(struct km_sk_orig *o,
 	__sync_fetch_and_add(&cs->cx_total, 1);
 	o->stat_key = c->stat_key;
 	o->counted = 1;
+	o->od = c->od_consecutive != 0;
 	km_ep_stat_key_set(&ek, c->stat_key, &ep->addr, ep->port);
 	es = km_stat_get(&km_ep_stat, &ek, &ep_zero);
 	if (es)
@@ -203,10 +215,12 @@ static __always_inline int km_count_conn(struct km_sk_orig *o,
 	return 0;
 }
 
-/* Does a connect to @c need a socket record even without getpeername? */
+/* Does a connect to @c need a socket record even without getpeername?
+ * Outlier detection finds the endpoint of a failed connect in it. */
 static __always_inline bool km_lb_needs_count(const struct km_cluster *c)
 {
-	return c->lb_policy == KM_LB_LEAST_REQUEST || c->max_connections;
+	return c->lb_policy == KM_LB_LEAST_REQUEST || c->max_connections ||
+	       c->od_consecutive;
 }
 
 #endif

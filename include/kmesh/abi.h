@@ -23,7 +23,7 @@
 #include <linux/types.h>
 #endif
 
-#define KM_ABI_VERSION 8	/* 2: km_route, L7 counters, km_frontend.route_id;
+#define KM_ABI_VERSION 9	/* 2: km_route, L7 counters, km_frontend.route_id;
 				 * 3: km_cluster.kind, counters for the L7
 				 * default route by reason and passthrough,
 				 * blackhole, no_cluster;
@@ -38,7 +38,10 @@
 				 * km_ev_stats;
 				 * 8: an authorization refusal's event names
 				 * the policy row (km_conn_event.authz_row,
-				 * .end) and the bound source */
+				 * .end) and the bound source;
+				 * 9: outlier detection: km_cluster od_*,
+				 * km_cl_stat and km_ep_stat grow,
+				 * km_sk_orig.od */
 
 /* Pin root for maps and links; the agent mounts bpffs if needed. */
 #define KM_PIN_ROOT "/sys/fs/bpf/kmesh"
@@ -234,8 +237,23 @@ struct km_cluster {
 	__u64 stat_key;
 	__u32 maglev_chunk;	/* MAGLEV: first km_maglev chunk */
 	__u32 maglev_size;	/* MAGLEV: table entries, a prime */
+	/* Outlier detection (include/kmesh/outlier.h), 0 = off: this many
+	 * failed connects in a row to an endpoint eject it, in od_enforce
+	 * percent of the cases, for od_base_ms x its ejections (at most
+	 * od_max_ms), while at most od_max_pct percent of n_endpoints are
+	 * ejected. One past ejection is forgiven per od_interval_ms the
+	 * endpoint stays in. */
+	__u32 od_consecutive;
+	__u32 od_base_ms;
+	__u32 od_max_ms;
+	__u32 od_interval_ms;
+	__u8 od_enforce;
+	__u8 od_max_pct;
+	__u8 od_one;		/* always_eject_one_host: the first ejection
+				 * passes od_max_pct */
+	__u8 pad2[5];
 };
-_Static_assert(sizeof(struct km_cluster) == 56, "km_cluster ABI");
+_Static_assert(sizeof(struct km_cluster) == 80, "km_cluster ABI");
 
 enum km_hash_flags {
 	/* hash_policy connection_properties.source_ip (tcp_proxy: source_ip):
@@ -267,9 +285,12 @@ struct km_cl_stat {
 	__u64 cx_overflow;	/* refused by max_connections (Envoy's
 				 * upstream_cx_overflow) */
 	__u64 cx_total;		/* routed connections, ever */
-	__u64 pad;
+	__u64 od_ejections;	/* outlier ejections, ever (Envoy's
+				 * outlier_detection.ejections_enforced_total) */
+	__u64 od_overflow;	/* ejections max_ejection_percent refused
+				 * (Envoy's ejections_overflow) */
 };
-_Static_assert(sizeof(struct km_cl_stat) == 32, "km_cl_stat ABI");
+_Static_assert(sizeof(struct km_cl_stat) == 40, "km_cl_stat ABI");
 
 /* km_ep_stat: HASH, (cluster stat_key, endpoint address) -> active
  * connections of that endpoint in that cluster (Envoy counts per host of a
@@ -284,7 +305,15 @@ _Static_assert(sizeof(struct km_ep_stat_key) == 32, "km_ep_stat_key ABI");
 
 struct km_ep_stat {
 	__u64 cx_active;
+	/* outlier detection (outlier.h) */
+	__u64 od_until_ns;	/* ejected until (bpf_ktime_get_ns) */
+	__u64 od_uneject_ns;	/* when the last ejection ended */
+	__u32 od_consec;	/* failed connects in a row */
+	__u32 od_ejections;	/* the multiplier of base_ejection_time */
+	__u32 od_ejected;	/* 1 while ejected */
+	__u32 pad;
 };
+_Static_assert(sizeof(struct km_ep_stat) == 40, "km_ep_stat ABI");
 
 /*
  * Endpoint views: a cluster's record and endpoints exist in two views per
@@ -413,7 +442,9 @@ struct km_sk_orig {
 	 * socket is routed again (a deferred L7 connect's re-run). */
 	__u64 stat_key;		/* km_cluster.stat_key */
 	__u8 counted;
-	__u8 pad[7];
+	__u8 od;		/* its cluster has outlier detection: the
+				 * connect's outcome is reported (outlier.h) */
+	__u8 pad[6];
 	/* telemetry (km_events): the rest of struct km_conn_ids, written
 	 * where getpeername's record is (socket storage, else the cookie
 	 * slot) */
@@ -574,7 +605,11 @@ enum km_ev_stat {
 	X(NO_CLUSTER, "no_cluster")					\
 	/* over the cluster's max_connections: refused (per cluster:	\
 	 * km_cl_stat) */						\
-	X(CX_OVERFLOW, "upstream_cx_overflow")
+	X(CX_OVERFLOW, "upstream_cx_overflow")				\
+	/* outlier detection ejected an endpoint (per cluster: km_cl_stat) */ \
+	X(OD_EJECTED, "outlier_ejections")				\
+	/* an ejection max_ejection_percent refused */			\
+	X(OD_OVERFLOW, "outlier_ejections_overflow")
 
 #define KM_CNT_ENUM(id, name) KM_CNT_##id,
 enum km_counter {

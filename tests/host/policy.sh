@@ -3,8 +3,10 @@
 # connects: LEAST_REQUEST by the kernel's active-connection counts (held
 # connections, a generation flip, a kmeshd restart), circuit_breakers
 # max_connections (ECONNREFUSED, upstream_cx_overflow), Maglev by source
-# address (stable, and little moved when an endpoint goes), and the
-# not-enforced list. Needs root. Prints "ok N - name" per case and a final
+# address (stable, and little moved when an endpoint goes), outlier
+# detection (a dead endpoint ejected after failed connects, by reset and by
+# SYN timeout, and back after base_ejection_time; max_ejection_percent),
+# and the not-enforced list. Needs root. Prints "ok N - name" per case and a final
 # "N passed, N failed, N skipped" line.
 #
 # VIPs are 10.92.0.x, dialed only from namespace kmp-cli, which has no route
@@ -50,6 +52,17 @@ MG_EPS="2 3 4 5"	# endpoints of the MAGLEV cluster
 ep() {	# ep HOST_NUMBER
 	echo "        - endpoint: { address: { socket_address: { address: 10.$NET.0.$1, port_value: 8080 } } }"
 }
+od_cluster() {	# NAME "HOSTS" FAILURES BASE_EJECTION_TIME MAX_EJECTION_PERCENT
+	local e
+	echo "  - name: $1"
+	echo "    outlier_detection: { consecutive_gateway_failure: $3, enforcing_consecutive_gateway_failure: 100,"
+	echo "      consecutive_5xx: 0, enforcing_consecutive_5xx: 0, enforcing_success_rate: 0,"
+	echo "      interval: 1s, base_ejection_time: $4, max_ejection_percent: $5 }"
+	echo "    load_assignment:"
+	echo "      endpoints:"
+	echo "      - lb_endpoints:"
+	for e in $2; do ep "$e"; done
+}
 tcp_listener() {	# NAME VIP CLUSTER [TYPED_CONFIG_EXTRA]
 	cat <<-EOT
 	  - name: $1
@@ -68,7 +81,15 @@ write_config() {
 	tcp_listener svc-lr 10.92.0.1 lr
 	tcp_listener svc-cb 10.92.0.2 cb
 	tcp_listener svc-mg 10.92.0.3 mg ", hash_policy: [ { source_ip: {} } ]"
+	tcp_listener svc-od 10.92.0.4 od
+	tcp_listener svc-od2 10.92.0.5 od2
+	tcp_listener svc-odt 10.92.0.6 odt
 	echo "  clusters:"
+	# outlier detection as istiod sends consecutiveGatewayErrors N with
+	# consecutive5xxErrors 0: enforced, so not listed
+	od_cluster od "7 8" 2 2s 50
+	od_cluster od2 "7 8 9" 2 60s 50
+	od_cluster odt "50 8" 1 60s 50
 	echo "  - name: lr"
 	echo "    lb_policy: LEAST_REQUEST"
 	echo "    outlier_detection: { consecutive_gateway_failure: 3 }"
@@ -302,6 +323,86 @@ if ! grep -q b4 <<< "$after" && ! grep -q split <<< "$after" && [ "$moved" -le 1
    [ "$kept" -ge $((32 - gone - 1)) ]; then
 	ok "Maglev: removing 1 of 4 endpoints moves its $gone sources and $moved of the other $((32 - gone))"
 else not_ok "Maglev: removing an endpoint moves few other sources" "gone $gone, moved $moved, kept $kept" "$(paste <(echo "$before") <(echo "$after") | head -40 | tr '\n' ';')"; fi
+
+# ---- outlier detection ----------------------------------------------------------
+# od_stat CLUSTER FIELD: a field of the cluster's outlier_detection (dump)
+od_stat() {
+	"${CTL[@]}" -o json dump | jq -r --arg c "$1" ".clusters[] | select(.name == \$c) | .outlier_detection.$2"
+}
+# od_ep CLUSTER HOST FIELD: an endpoint's outlier state (dump)
+od_ep() {
+	"${CTL[@]}" -o json dump | jq -r --arg c "$1" --arg a "10.$NET.0.$2:8080" \
+		".clusters[] | select(.name == \$c) | .endpoints[] | select(.address == \$a) | .$3"
+}
+errs() { sed -n 's/^total ok=[0-9]* err=\([0-9]*\).*/\1/p' <<< "$1"; }
+km_backend "$P-srv" b8 "10.$NET.0.8:8080" || exit 1
+
+# max_ejection_percent 50 of 3 endpoints: one ejection. Round robin over
+# b7 and b9 (nothing listens: reset) and b8; 2 failures in a row eject.
+out=$(in_cli "$CLI" -n 12 10.92.0.5:80)
+e7=$(od_ep od2 7 ejected_ms_left) e9=$(od_ep od2 9 ejected_ms_left)
+if [ "$(od_stat od2 ejections_enforced_total)" = 1 ] && [ "$(od_stat od2 ejections_active)" = 1 ] &&
+   [ "$(od_stat od2 ejections_overflow)" -ge 1 ] && [ "$(errs "$out")" -ge 3 ] &&
+   [ "$(counter outlier_ejections_overflow)" -ge 1 ] &&
+   { { [ "$e7" -gt 0 ] && [ "$e9" = 0 ]; } || { [ "$e7" = 0 ] && [ "$e9" -gt 0 ]; }; }; then
+	ok "max_ejection_percent 50 of 3 endpoints: one of the two dead ones is ejected, the other stays in, counted ejections_overflow ($(od_stat od2 ejections_overflow))"
+else not_ok "max_ejection_percent bounds the ejections" "$out" "b7 $e7 ms left, b9 $e9" "$("${CTL[@]}" -o json dump | jq -c '.clusters[] | select(.name == "od2")')"; fi
+
+# od: b7 dead, b8 alive, round robin; 2 failed connects in a row eject b7
+# for 2 s x its ejections
+out=$(in_cli "$CLI" -n 6 10.92.0.4:80)
+if [ "$(errs "$out")" = 2 ] && [ "$(count_of b8 "$out")" = 4 ] &&
+   [ "$(od_stat od ejections_enforced_total)" = 1 ] && [ "$(od_ep od 7 ejections)" = 1 ] &&
+   [ "$(counter outlier_ejections)" = 2 ] &&
+   "${CTL[@]}" dump | grep -q "10.$NET.0.7:8080 .*, ejected ("; then
+	ok "outlier detection: b7 (connects reset) is ejected after 2 failed connects in a row, counted per cluster and per node"
+else not_ok "outlier detection ejects a dead endpoint" "$out" "$("${CTL[@]}" dump | grep -A4 ' od:')"; fi
+
+stop_kmeshd
+start_kmeshd
+LR_EPS="2 3 4"
+reload
+if [ "$(od_stat od ejections_enforced_total)" = 1 ] && [ "$(od_ep od 7 ejections)" = 1 ] &&
+   [ "$(od_stat od2 ejections_enforced_total)" = 1 ]; then
+	ok "the ejection state survives a kmeshd restart and a generation flip (keyed by endpoint address)"
+else not_ok "the ejection state survives a restart and a flip" "$("${CTL[@]}" dump | grep -A4 ' od:')"; fi
+
+# While b7 is out, every connect goes to b8. Judged on a run that ended
+# with b7 still ejected; if its time ran out first (a slow machine), dead
+# b7 is ejected again, for longer, and the run repeated.
+verdict=
+for _ in 1 2 3; do
+	if [ "$(od_ep od 7 ejected_ms_left)" = 0 ]; then
+		in_cli "$CLI" -n 4 10.92.0.4:80 >/dev/null
+	fi
+	out=$(in_cli "$CLI" -n 10 10.92.0.4:80)
+	if [ "$(od_ep od 7 ejected_ms_left)" -gt 0 ]; then verdict=$out; break; fi
+done
+if [ -n "$verdict" ] && [ "$(count_of b8 "$verdict")" = 10 ]; then
+	ok "while b7 is ejected, 10 of 10 connects go to b8"
+else not_ok "an ejected endpoint gets no connects" "${verdict:-b7 was never still ejected after a run}"; fi
+
+# b7 comes alive; once its ejection time has run out it is picked again
+km_backend "$P-srv" b7 "10.$NET.0.7:8080" || exit 1
+back=
+for _ in $(seq 60); do
+	out=$(in_cli "$CLI" -n 2 10.92.0.4:80)
+	[ "$(count_of b7 "$out")" -gt 0 ] && { back=1; break; }
+	sleep 0.5
+done
+if [ -n "$back" ] && [ "$(od_ep od 7 ejected_ms_left)" = 0 ] && [ "$(od_stat od ejections_active)" = 0 ]; then
+	ok "b7 is back once its ejection time has run out (connects reach it again)"
+else not_ok "an ejected endpoint comes back after its ejection time" "$out" "$("${CTL[@]}" dump | grep -A4 ' od:')"; fi
+
+# A SYN that is never answered (no host has 10.NET.0.50): the connect
+# fails when the SYN retries run out (1 retry here, about 3 s).
+km_ns "$P-cli" sysctl -qw net.ipv4.tcp_syn_retries=1
+out=$(in_cli "$CLI" -t 20000 -n 3 10.92.0.6:80)
+km_ns "$P-cli" sysctl -qw net.ipv4.tcp_syn_retries=6
+if [ "$(errs "$out")" = 1 ] && [ "$(count_of b8 "$out")" = 2 ] &&
+   [ "$(od_stat odt ejections_enforced_total)" = 1 ] && [ "$(od_ep odt 50 ejected_ms_left)" -gt 0 ]; then
+	ok "outlier detection: a connect that times out in SYN_SENT ejects (consecutive 1)"
+else not_ok "a SYN timeout counts as a failed connect" "$out" "$("${CTL[@]}" dump | grep -A4 ' odt:')"; fi
 
 # ---- refused with a reason ----------------------------------------------------------
 sed 's/hash_policy: \[ { source_ip: {} } \]/hash_policy: [ { filter_state: { key: k } } ]/' "$CONF" > "$WORK/bad.yaml"

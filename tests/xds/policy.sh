@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Traffic policy over xDS (issue 16): tests/xds/server.js serves clusters and
 # listeners in the shapes istiod generates for a DestinationRule with
-# connectionPool.tcp.maxConnections, outlierDetection, the default
-# LEAST_REQUEST, and consistentHash useSourceIp (RING_HASH); kmeshd ACKs
-# them and the behaviour holds with real connects. Root. Ends with "N
+# connectionPool.tcp.maxConnections, outlierDetection (consecutive5xxErrors:
+# listed; consecutiveGatewayErrors: enforced, a dead endpoint is ejected),
+# the default LEAST_REQUEST, and consistentHash useSourceIp (RING_HASH);
+# kmeshd ACKs them and the behaviour holds with real connects. Root. Ends with "N
 # passed, N failed, N skipped".
 #
 # VIPs 10.90.0.x are dialed from namespace kxp-cli, which has no route to
@@ -47,6 +48,7 @@ total_ok() { sed -n 's/^total ok=\([0-9]*\).*/\1/p' <<< "$1"; }
 
 LR=outbound\|80\|\|lr.test.svc.cluster.local
 RH=outbound\|80\|\|rh.test.svc.cluster.local
+OD=outbound\|80\|\|od.test.svc.cluster.local
 # istiod's EDS cluster, as a DestinationRule shapes it (fields kmesh does
 # not read included: metadata, filters, typed_extension_protocol_options)
 eds_cluster() {	# NAME LB_POLICY EXTRA_JSON
@@ -86,15 +88,27 @@ if ! xds_server_start > "$WORK/server.out" 2>&1; then
 	report_summary; exit 1
 fi
 
-# DestinationRule lr: connectionPool.tcp.maxConnections 2, outlierDetection;
+# DestinationRule lr: connectionPool.tcp.maxConnections 2, outlierDetection
+# {consecutive5xxErrors 5, interval 10s, baseEjectionTime 30s,
+# maxEjectionPercent 100}; DestinationRule od: outlierDetection
+# {consecutiveGatewayErrors 2, consecutive5xxErrors 0, interval 1s,
+# baseEjectionTime 30s, maxEjectionPercent 50}; as istiod's
+# applyOutlierDetection writes them: enforcing_success_rate 0, each
+# enforcing_* 100 when its count is set above 0 (else 0), and
+# common_lb_config.healthy_panic_threshold 0 (minHealthPercent).
 # DestinationRule rh: consistentHash useSourceIp (istiod: RING_HASH with
 # ring_hash_lb_config, and source_ip on the TCP listener's tcp_proxy)
-cds=$(jq -c . <<< "[$(eds_cluster "$LR" LEAST_REQUEST ',"outlier_detection":{"consecutive_5xx":5,"interval":"10s","base_ejection_time":"30s","max_ejection_percent":100}' |
-	jq -c '.circuit_breakers.thresholds[0].max_connections = 2'),
+od_lr='"outlier_detection":{"consecutive_5xx":5,"enforcing_consecutive_5xx":100,"enforcing_success_rate":0,"interval":"10s","base_ejection_time":"30s","max_ejection_percent":100}'
+od_od='"outlier_detection":{"consecutive_5xx":0,"enforcing_consecutive_5xx":0,"consecutive_gateway_failure":2,"enforcing_consecutive_gateway_failure":100,"enforcing_success_rate":0,"interval":"1s","base_ejection_time":"30s","max_ejection_percent":50}'
+panic='.common_lb_config.healthy_panic_threshold = {}'
+cds=$(jq -c . <<< "[$(eds_cluster "$LR" LEAST_REQUEST ",$od_lr" |
+	jq -c ".circuit_breakers.thresholds[0].max_connections = 2 | $panic"),
+	$(eds_cluster "$OD" LEAST_REQUEST ",$od_od" | jq -c "$panic"),
 	$(eds_cluster "$RH" RING_HASH ',"ring_hash_lb_config":{"minimum_ring_size":"1024"}')]")
 xds_push_json cds "$cds" 1 >/dev/null
-xds_push_json eds "[$(cla "$LR" 10.91.0.2 10.91.0.3), $(cla "$RH" 10.91.0.2 10.91.0.3 10.91.0.4 10.91.0.5)]" 1 >/dev/null
-xds_push_json lds "[$(tcp_listener lr 10.90.0.1 "$LR" ''), $(tcp_listener rh 10.90.0.2 "$RH" ',"hash_policy":[{"source_ip":{}}]')]" 1 >/dev/null
+# od: b2, and 10.91.0.7 where nothing listens (a connect is reset)
+xds_push_json eds "[$(cla "$LR" 10.91.0.2 10.91.0.3), $(cla "$OD" 10.91.0.2 10.91.0.7), $(cla "$RH" 10.91.0.2 10.91.0.3 10.91.0.4 10.91.0.5)]" 1 >/dev/null
+xds_push_json lds "[$(tcp_listener lr 10.90.0.1 "$LR" ''), $(tcp_listener rh 10.90.0.2 "$RH" ',"hash_policy":[{"source_ip":{}}]'), $(tcp_listener od 10.90.0.3 "$OD" '')]" 1 >/dev/null
 "$KM_BUILD/kmeshd" --xds "127.0.0.1:$XDS_PORT" --node-id "sidecar~10.91.0.100~client.test~test.svc.cluster.local" \
 	--pin-root "$PIN" --state-dir "$STATE" >> "$LOG" 2>&1 &
 KMESHD_PID=$!
@@ -107,6 +121,32 @@ for k in outlier_detection connect_timeout max_pending_requests ring_hash_lb_con
 	if grep -q "not enforced: $k in" "$LOG"; then ok "not enforced and listed: $k"
 	else not_ok "not enforced and listed: $k" "$(grep 'not enforced' "$LOG" | tail -8)"; fi
 done
+# consecutive5xxErrors is listed (responses are not seen), gateway errors are not
+if grep -qF "not enforced: outlier_detection in 1 resource(s), e.g. '$LR'" "$LOG"; then
+	ok "outlierDetection: consecutive5xxErrors is listed for its HTTP responses, consecutiveGatewayErrors alone is not"
+else not_ok "only the consecutive5xxErrors cluster is listed" "$(grep 'not enforced: outlier' "$LOG" | tail -2)"; fi
+
+# consecutiveGatewayErrors 2: the dead endpoint is ejected after 2 failed
+# connects in a row (LEAST_REQUEST picks either), then every connect goes
+# to b2 (30 s ejection)
+od_ep() {	# od_ep ADDR FIELD
+	"${CTL[@]}" -o json dump | jq -r --arg c "$OD" --arg a "$1:8080" \
+		".clusters[] | select(.name == \$c) | .endpoints[] | select(.address == \$a) | .$2"
+}
+fails=0
+for _ in $(seq 40); do
+	[ "$(od_ep 10.91.0.7 ejected_ms_left)" -gt 0 ] && break
+	out=$(in_app "$CLI" -n 1 10.90.0.3:80)
+	grep -q '^err connect' <<< "$out" && fails=$((fails + 1))
+done
+if [ "$(od_ep 10.91.0.7 ejected_ms_left)" -gt 0 ] && [ "$fails" = 2 ] &&
+   [ "$("${CTL[@]}" -o json dump | jq --arg c "$OD" '.clusters[] | select(.name == $c) | .outlier_detection.ejections_enforced_total')" = 1 ]; then
+	ok "consecutiveGatewayErrors 2: the dead endpoint is ejected after 2 failed connects"
+else not_ok "consecutiveGatewayErrors ejects a dead endpoint" "$fails failed connects" "$("${CTL[@]}" dump | grep -A4 od.test)"; fi
+out=$(in_app "$CLI" -n 10 10.90.0.3:80)
+if [ "$(count_of b2 "$out")" = 10 ]; then
+	ok "while it is ejected, 10 of 10 connects go to the live endpoint"
+else not_ok "an ejected endpoint gets no connects" "$out"; fi
 
 # LEAST_REQUEST with max_connections 2: two held connections go one to each
 # endpoint (the second sees the first's count), the third is refused

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 
@@ -25,14 +26,35 @@ void km_lbstat_cluster(const struct km_maps *mp, __u64 stat_key,
 		memset(out, 0, sizeof(*out));
 }
 
+void km_lbstat_ep(const struct km_maps *mp, __u64 stat_key,
+		  const struct km_endpoint *ep, struct km_ep_stat *out)
+{
+	struct km_ep_stat_key k = {};
+
+	km_ep_stat_key_set(&k, stat_key, &ep->addr, ep->port);
+	if (bpf_map_lookup_elem(mp->ep_stat, &k, out))
+		memset(out, 0, sizeof(*out));
+}
+
 __u64 km_lbstat_endpoint(const struct km_maps *mp, __u64 stat_key,
 			 const struct km_endpoint *ep)
 {
-	struct km_ep_stat_key k = {};
 	struct km_ep_stat v;
 
-	km_ep_stat_key_set(&k, stat_key, &ep->addr, ep->port);
-	return bpf_map_lookup_elem(mp->ep_stat, &k, &v) ? 0 : v.cx_active;
+	km_lbstat_ep(mp, stat_key, ep, &v);
+	return v.cx_active;
+}
+
+__u64 km_lbstat_ejected_ms(const struct km_ep_stat *v)
+{
+	struct timespec ts;
+	__u64 now;
+
+	if (!v->od_ejected || clock_gettime(CLOCK_MONOTONIC, &ts))
+		return 0;
+	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC */
+	now = (__u64)ts.tv_sec * 1000000000 + (__u64)ts.tv_nsec;
+	return v->od_until_ns > now ? (v->od_until_ns - now + 999999) / 1000000 : 0;
 }
 
 /* A key as a string of its bytes, for the sets below. */
@@ -73,14 +95,17 @@ static int prune_map(int fd, size_t ksz, const struct km_strmap *known)
 	unsigned char cur[sizeof(struct km_ep_stat_key)], *prev = NULL;
 	unsigned char last[sizeof(cur)], *keys = NULL, *nk;
 	size_t n = 0, cap = 0;
-	struct km_cl_stat v;	/* the larger value; both start with cx_active */
+	union {			/* both start with cx_active */
+		struct km_cl_stat cl;
+		struct km_ep_stat ep;
+	} v;
 	int removed = 0;
 
 	while (bpf_map_get_next_key(fd, prev, cur) == 0) {
 		memcpy(last, cur, ksz);
 		prev = last;
 		if (km_strmap_get(known, hex_of(cur, ksz, hex)) ||
-		    bpf_map_lookup_elem(fd, cur, &v) || v.cx_active)
+		    bpf_map_lookup_elem(fd, cur, &v) || v.cl.cx_active)
 			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 64;

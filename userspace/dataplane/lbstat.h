@@ -9,6 +9,12 @@
 /* Cluster @stat_key's figures; zeros when it has none yet. */
 void km_lbstat_cluster(const struct km_maps *mp, __u64 stat_key,
 		       struct km_cl_stat *out);
+/* @ep's record in cluster @stat_key; zeros when it has none yet. */
+void km_lbstat_ep(const struct km_maps *mp, __u64 stat_key,
+		  const struct km_endpoint *ep, struct km_ep_stat *out);
+/* Milliseconds left of @v's ejection; 0 when it is not ejected (an
+ * ejection whose time ran out ends at the next connect's look). */
+__u64 km_lbstat_ejected_ms(const struct km_ep_stat *v);
 /* Active connections of @ep in cluster @stat_key. */
 __u64 km_lbstat_endpoint(const struct km_maps *mp, __u64 stat_key,
 			 const struct km_endpoint *ep);

@@ -68,12 +68,59 @@ static void dump_frontend(struct ctl *c, const void *key)
 	}
 }
 
+/* Endpoints of cluster @k ejected now (outlier detection). */
+static unsigned int n_ejected(struct ctl *c, const struct km_cluster_key *k,
+			      const struct km_cluster *cl)
+{
+	struct km_endpoint_key ek = { .cluster_id = k->id, .slot = k->slot };
+	struct km_endpoint ep;
+	struct km_ep_stat v;
+	unsigned int n = 0;
+
+	for (__u32 i = 0; i < cl->n_endpoints && i < KM_MAX_CLUSTER_ENDPOINTS; i++) {
+		ek.index = i;
+		if (bpf_map_lookup_elem(c->maps.endpoint, &ek, &ep))
+			continue;
+		km_lbstat_ep(&c->maps, cl->stat_key, &ep, &v);
+		n += km_lbstat_ejected_ms(&v) > 0;
+	}
+	return n;
+}
+
+static void outlier_json(struct ctl *c, const struct km_cluster_key *k,
+			 const struct km_cluster *cl, const struct km_cl_stat *st)
+{
+	km_json_obj(&dj, "outlier_detection");
+	km_json_u64(&dj, "consecutive_failures", cl->od_consecutive);
+	km_json_u64(&dj, "enforcing_percent", cl->od_enforce);
+	km_json_u64(&dj, "base_ejection_ms", cl->od_base_ms);
+	km_json_u64(&dj, "max_ejection_ms", cl->od_max_ms);
+	km_json_u64(&dj, "interval_ms", cl->od_interval_ms);
+	km_json_u64(&dj, "max_ejection_percent", cl->od_max_pct);
+	km_json_u64(&dj, "ejections_enforced_total", st->od_ejections);
+	km_json_u64(&dj, "ejections_overflow", st->od_overflow);
+	km_json_u64(&dj, "ejections_active", n_ejected(c, k, cl));
+	km_json_end(&dj, '}');
+}
+
+static void outlier_text(struct ctl *c, const struct km_cluster_key *k,
+			 const struct km_cluster *cl, const struct km_cl_stat *st)
+{
+	printf("    outlier detection: %u failed connects in a row eject (%u%%) for %u ms x ejections (at most %u ms), at most %u%% ejected; %llu ejections, %u ejected now, %llu over max_ejection_percent\n",
+	       cl->od_consecutive, cl->od_enforce, cl->od_base_ms, cl->od_max_ms,
+	       cl->od_max_pct, (unsigned long long)st->od_ejections,
+	       n_ejected(c, k, cl), (unsigned long long)st->od_overflow);
+}
+
 /* A cluster's live connection counts (km_cl_stat) and LB settings. */
-static void lbstat_cluster_json(struct ctl *c, const struct km_cluster *cl)
+static void lbstat_cluster_json(struct ctl *c, const struct km_cluster_key *k,
+				const struct km_cluster *cl)
 {
 	struct km_cl_stat st;
 
 	km_lbstat_cluster(&c->maps, cl->stat_key, &st);
+	if (cl->od_consecutive)
+		outlier_json(c, k, cl, &st);
 	km_json_u64(&dj, "cx_active", st.cx_active);
 	km_json_u64(&dj, "cx_total", st.cx_total);
 	km_json_u64(&dj, "upstream_cx_overflow", st.cx_overflow);
@@ -85,7 +132,8 @@ static void lbstat_cluster_json(struct ctl *c, const struct km_cluster *cl)
 	}
 }
 
-static void lbstat_cluster_text(struct ctl *c, const struct km_cluster *cl)
+static void lbstat_cluster_text(struct ctl *c, const struct km_cluster_key *k,
+				const struct km_cluster *cl)
 {
 	struct km_cl_stat st;
 
@@ -101,6 +149,8 @@ static void lbstat_cluster_text(struct ctl *c, const struct km_cluster *cl)
 		printf(", Maglev table %u entries, hash %s", cl->maglev_size,
 		       cl->hash_flags & KM_HASH_SOURCE_IP ? "source IP" : "none (random)");
 	putchar('\n');
+	if (cl->od_consecutive)
+		outlier_text(c, k, cl, &st);
 }
 
 static void dump_cluster(struct ctl *c, const void *key)
@@ -109,6 +159,7 @@ static void dump_cluster(struct ctl *c, const void *key)
 	struct km_endpoint_key ek = { .cluster_id = k->id, .slot = k->slot };
 	struct km_endpoint ep;
 	struct km_cluster cl;
+	struct km_ep_stat es;
 	char name[KM_NAME_MAX], buf[80];
 
 	if (k->slot != km_maps_view_slot(&c->maps, c->gen.slot, k->id) ||
@@ -125,30 +176,41 @@ static void dump_cluster(struct ctl *c, const void *key)
 		km_json_u64(&dj, "locality_rank", cl.locality_rank);
 		km_json_u64(&dj, "endpoints_configured", cl.n_configured);
 		km_json_u64(&dj, "max_connections", cl.max_connections);
-		lbstat_cluster_json(c, &cl);
+		lbstat_cluster_json(c, k, &cl);
 		km_json_arr(&dj, "endpoints");
 	} else {
 		printf("  %s: %s%s, %u of %u endpoints serving (priority %u, locality rank %u)\n",
 		       name, km_lb_policy_name(cl.lb_policy), cl.weighted ? " weighted" : "",
 		       cl.n_endpoints, cl.n_configured, cl.priority, cl.locality_rank);
-		lbstat_cluster_text(c, &cl);
+		lbstat_cluster_text(c, k, &cl);
 	}
 	for (__u32 i = 0; i < cl.n_endpoints && i < KM_MAX_CLUSTER_ENDPOINTS; i++) {
 		ek.index = i;
 		if (bpf_map_lookup_elem(c->maps.endpoint, &ek, &ep))
 			continue;
 		hostport(&ep.addr, ep.port, buf, sizeof(buf));
+		km_lbstat_ep(&c->maps, cl.stat_key, &ep, &es);
 		if (c->json) {
 			km_json_obj(&dj, NULL);
 			km_json_str(&dj, "address", buf);
 			km_json_u64(&dj, "weight", ep.weight);
 			km_json_str(&dj, "health", km_health_name(ep.health));
-			km_json_u64(&dj, "active", km_lbstat_endpoint(&c->maps, cl.stat_key, &ep));
+			km_json_u64(&dj, "active", es.cx_active);
+			if (cl.od_consecutive) {
+				km_json_u64(&dj, "ejected_ms_left", km_lbstat_ejected_ms(&es));
+				km_json_u64(&dj, "ejections", es.od_ejections);
+				km_json_u64(&dj, "consecutive_failures", es.od_consec);
+			}
 			km_json_end(&dj, '}');
 		} else {
-			printf("    %-28s weight %u %s, %llu active\n", buf, ep.weight,
-			       km_health_name(ep.health),
-			       (unsigned long long)km_lbstat_endpoint(&c->maps, cl.stat_key, &ep));
+			printf("    %-28s weight %u %s, %llu active", buf, ep.weight,
+			       km_health_name(ep.health), (unsigned long long)es.cx_active);
+			if (cl.od_consecutive && km_lbstat_ejected_ms(&es))
+				printf(", ejected (%llu ms left)",
+				       (unsigned long long)km_lbstat_ejected_ms(&es));
+			if (cl.od_consecutive && es.od_consec)
+				printf(", %u failed connects in a row", es.od_consec);
+			putchar('\n');
 		}
 	}
 	if (c->json) {

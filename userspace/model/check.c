@@ -644,6 +644,60 @@ int km_check_cluster(const struct km_m_cluster *cl, const char *what,
 
 /* ---- clusters: LB settings ------------------------------------------------ */
 
+/* outlier_detection: Envoy's own rules (percentages up to 100, interval
+ * and base_ejection_time above 0, max_ejection_time not below base), and
+ * durations the kernel holds in 32-bit milliseconds. */
+static int check_outlier(const struct km_outlier *o, const char *what,
+			 struct km_err *err)
+{
+	static const uint64_t max_ms_ns = (uint64_t)UINT32_MAX * 1000000;
+	const struct {
+		const char *name;
+		uint64_t v;
+	} pct[] = {
+		{ "max_ejection_percent", o->max_ejection_percent },
+		{ "enforcing_consecutive_5xx", o->enforcing_5xx },
+		{ "enforcing_consecutive_gateway_failure", o->enforcing_gateway },
+		{ "enforcing_consecutive_local_origin_failure", o->enforcing_local },
+		{ "enforcing_success_rate", o->enforcing_success_rate },
+		{ "enforcing_local_origin_success_rate", o->enforcing_local_success_rate },
+		{ "enforcing_failure_percentage", o->enforcing_failure_pct },
+		{ "enforcing_failure_percentage_local_origin", o->enforcing_failure_pct_local },
+	}, dur[] = {
+		{ "interval", o->interval_ns },
+		{ "base_ejection_time", o->base_ns },
+		{ "max_ejection_time", o->max_ns },
+	};
+	char owhat[KM_WHAT_LEN];
+	struct km_diag d;
+
+	if (!o->set)
+		return 0;
+	km_diag_init(&d, err, NULL);
+	km_what_fmt(owhat, "%s: outlier_detection", what);
+	for (size_t i = 0; i < sizeof(pct) / sizeof(pct[0]); i++)
+		if (pct[i].v > 100)
+			return km_diag_fail(&d, &o->src, owhat,
+					    "%s %" PRIu64 " is over 100",
+					    pct[i].name, pct[i].v);
+	for (size_t i = 0; i < sizeof(dur) / sizeof(dur[0]); i++)
+		if (dur[i].v > max_ms_ns)
+			return km_diag_fail(&d, &o->src, owhat,
+					    "%s is over %u ms", dur[i].name,
+					    UINT32_MAX);
+	if (!o->interval_ns || !o->base_ns)
+		return km_diag_fail(&d, &o->src, owhat, "%s must be above 0",
+				    o->interval_ns ? "base_ejection_time" : "interval");
+	if (o->max_ns && o->max_ns < o->base_ns)
+		return km_diag_fail(&d, &o->src, owhat,
+				    "max_ejection_time is below base_ejection_time");
+	if (o->consecutive_5xx > UINT32_MAX || o->consecutive_gateway > UINT32_MAX ||
+	    o->consecutive_local > UINT32_MAX)
+		return km_diag_fail(&d, &o->src, owhat,
+				    "a consecutive_* count is over %u", UINT32_MAX);
+	return 0;
+}
+
 int km_check_cluster_lb(const struct km_m_cluster *cl, const char *what,
 			struct km_err *err)
 {
@@ -663,6 +717,8 @@ int km_check_cluster_lb(const struct km_m_cluster *cl, const char *what,
 	struct km_diag d;
 	bool ok;
 
+	if (check_outlier(&cl->od, what, err))
+		return -EINVAL;
 	km_diag_init(&d, err, NULL);
 	if (lb->kind == KM_LBC_NONE)
 		return 0;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "lb_compile.h"
+#include "outlier_cfg.h"
 #include "maglev.h"
 #include "strmap.h"
 
@@ -180,6 +181,8 @@ void km_lb_cluster_fields(const struct km_m_cluster *mc, struct km_cluster *c)
 						KM_LR_CHOICE_DEFAULT;
 	/* 0 or 1.0 (check.c); Envoy's default is 1.0 */
 	c->lr_bias = !mc->lb.bias_set || mc->lb.bias != 0.0;
+	if (c->kind == KM_CK_ENDPOINTS)
+		km_outlier_compile(&mc->od, c);
 }
 
 int km_lb_compile(const struct km_model *m, struct km_records *r,

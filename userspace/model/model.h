@@ -36,6 +36,23 @@ struct km_circuit_breakers {
 	uint32_t max_retries;
 };
 
+/* outlier_detection as given; a field left out holds Envoy's default
+ * (km_outlier_init). What kmesh enforces of it: outlier_cfg.h. */
+struct km_outlier {
+	bool set;
+	struct km_src src;
+	bool split;		/* split_external_local_origin_errors */
+	bool has_5xx;		/* consecutive_5xx given */
+	uint64_t consecutive_5xx, enforcing_5xx;
+	uint64_t consecutive_gateway, enforcing_gateway;
+	uint64_t consecutive_local, enforcing_local;
+	uint64_t enforcing_success_rate, enforcing_local_success_rate;
+	uint64_t enforcing_failure_pct, enforcing_failure_pct_local;
+	uint64_t max_ejection_percent;
+	uint64_t interval_ns, base_ns, max_ns;	/* max_ns 0: unset */
+	bool always_eject_one;	/* always_eject_one_host */
+};
+
 struct km_m_endpoint {
 	struct km_src src;
 	/* STRICT_DNS / LOGICAL_DNS: the socket_address is a name kmeshd
@@ -164,6 +181,7 @@ struct km_m_cluster {
 	bool has_load_assignment;
 	struct km_circuit_breakers cb;
 	struct km_lb_config lb;
+	struct km_outlier od;
 	uint32_t not_enforced;	/* enum km_not_enforced */
 	size_t n_endpoints;
 	struct km_m_endpoint *endpoints;

@@ -9,7 +9,7 @@ static const struct {
 	const char *why;
 } kinds[KM_NE_COUNT] = {
 	{ "outlier_detection",
-	  "no endpoint is ejected: kmesh does not track connect failures per endpoint, and consecutive_5xx needs responses it never sees" },
+	  "kmesh sees connects, not requests: a failed connect counts as Envoy counts it (consecutive_gateway_failure, consecutive_local_origin_failure, consecutive_5xx as a 503) and ejects, but HTTP 5xx responses, success rate and failure percentage are not observed" },
 	{ "connect_timeout",
 	  "the kernel's SYN retries bound a connect (net.ipv4.tcp_syn_retries), not the cluster's timeout" },
 	{ "max_pending_requests",

@@ -23,11 +23,13 @@ int x_read_lb_config(struct ctx *c, const pb_cluster *pc, const char *cwhat,
 	const Envoy__Config__Cluster__V3__Cluster__LeastRequestLbConfig *lr;
 	const Envoy__Config__Cluster__V3__Cluster__RingHashLbConfig *rh;
 	struct km_lb_config *lb = &cl->lb;
+	int ret;
 
 	lb->src = xds_src;
 	/* accepted, listed as not enforced (model/not_enforced.c) */
-	if (pc->outlier_detection)
-		cl->not_enforced |= KM_NE_OUTLIER_DETECTION;
+	ret = x_read_outlier(c, pc, cwhat, cl);
+	if (ret)
+		return ret;
 	if (duration_set(pc->connect_timeout))
 		cl->not_enforced |= KM_NE_CONNECT_TIMEOUT;
 	if (pc->common_lb_config &&

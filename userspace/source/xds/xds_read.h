@@ -147,6 +147,8 @@ int x_read_listener(struct ctx *c, const pb_listener *pl,
 			 struct km_m_listener *l);
 
 /* xds_lb.c */
+int x_read_outlier(struct ctx *c, const pb_cluster *pc, const char *cwhat,
+		   struct km_m_cluster *cl);
 int x_read_lb_config(struct ctx *c, const pb_cluster *pc, const char *cwhat,
 		     struct km_m_cluster *cl);
 int x_read_route_lb(struct ctx *c, const pb_action *pa, const char *rwhat,

@@ -194,10 +194,8 @@ int y_read_lb_config(struct ctx *c, yaml_node_t *n, const char *cwhat,
 	v = y_field(c, n, "connect_timeout");
 	ret = v ? y_not_enforced(c, v, cwhat, "connect_timeout",
 				 KM_NE_CONNECT_TIMEOUT, &cl->not_enforced) : 0;
-	v = ret ? NULL : y_field(c, n, "outlier_detection");
-	if (v)
-		ret = y_not_enforced(c, v, cwhat, "outlier_detection",
-				     KM_NE_OUTLIER_DETECTION, &cl->not_enforced);
+	if (!ret)
+		ret = y_read_outlier(c, n, cwhat, cl);
 	if (!ret)
 		ret = read_common_lb(c, n, cwhat, cl);
 	if (ret)

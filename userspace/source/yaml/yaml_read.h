@@ -180,6 +180,8 @@ int y_read_listener(struct ctx *c, yaml_node_t *n, const char *what,
 			 size_t idx, void *elem, void *arg);
 
 /* yaml_lb.c */
+int y_read_outlier(struct ctx *c, yaml_node_t *n, const char *cwhat,
+		   struct km_m_cluster *cl);
 int y_read_lb_config(struct ctx *c, yaml_node_t *n, const char *cwhat,
 		     struct km_m_cluster *cl);
 int y_read_action_lb(struct ctx *c, yaml_node_t *map, const char *what,
