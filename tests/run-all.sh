@@ -107,6 +107,7 @@ if [ "$what" = all ] || [ "$what" = --host ]; then
 	run_suite "DNS clusters" tests/host/dns.sh
 	run_suite "traffic policy" tests/host/policy.sh
 	run_suite authorization tests/host/authz.sh
+	run_suite "inbound authorization" tests/host/inbound.sh
 	run_suite telemetry tests/host/telemetry.sh
 fi
 # kmesh-cni (tests/cni): the plugin against a real kmeshd, then under podman

@@ -49,6 +49,7 @@
 #include "telemetry.h"
 #include "xds_tls.h"
 #include "wl_ident.h"
+#include "inbound.h"
 
 #define KM_DEFAULT_CONFIG "/etc/kmesh/mesh.yaml"
 /* Editors write a file in several steps; reload once it settles. */
@@ -86,6 +87,7 @@ struct kmeshd {
 	/* xDS: the config comes from an ADS server instead of the file */
 	struct km_ads *ads;
 	uint64_t wl_scan_ms;	/* workload mode: last identity pass */
+	struct kmd_inbound inbound;	/* sk_lookup links, peer identities */
 	struct km_ads_opts xds;
 	const char *source;	/* the config file, or "xds HOST:PORT" */
 	struct km_model boot;	/* xDS: the config file's node, as defaults */
@@ -691,6 +693,24 @@ static void wl_scan(struct kmeshd *d)
 	free(w);
 }
 
+static void inbound_log(const char *msg)
+{
+	logmsg(LOG_INFO, "authorization: %s", msg);
+}
+
+/* Inbound authorization: sk_lookup on this netns and the enrolled ones,
+ * the peer identities (once a second at most, unless @now). */
+static void inbound_scan(struct kmeshd *d, bool now)
+{
+	struct km_wl_workload **w = NULL;
+	size_t n = 0;
+
+	if (d->ads && d->xds.workload)
+		w = km_ads_workloads(d->ads, &n);
+	kmd_inbound_scan(&d->inbound, w, w ? n : 0, now, inbound_log);
+	free(w);
+}
+
 static int run(struct kmeshd *d)
 {
 	int ep, sfd, tfd, ret = 0, ads_fd = -1, dns_fd = -1;
@@ -738,6 +758,7 @@ static int run(struct kmeshd *d)
 		if (d->dns)
 			timeout = min_timeout(timeout,
 					      km_dns_timeout_ms(d->dns, km_now_ms()));
+		timeout = min_timeout(timeout, 1000);	/* inbound_scan */
 		n = epoll_wait(ep, evs, 8, timeout);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -750,6 +771,7 @@ static int run(struct kmeshd *d)
 		}
 		if (d->ads)
 			wl_scan(d);
+		inbound_scan(d, false);
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 
@@ -958,6 +980,10 @@ static void usage(FILE *f)
 		"                       them) or workload (Istio's ambient API as ztunnel gets it:\n"
 		"                       Authorization and Address over Delta ADS, the policies\n"
 		"                       enforced on this node's workloads, --node-name; docs/authz.md)\n"
+		"      --trust-workload-addresses\n"
+		"                       workload mode: a peer whose source address is a Workload's\n"
+		"                       address has that Workload's identity at the server side\n"
+		"                       (risk: address spoofing on the pod network; docs/authz.md)\n"
 		"      --strict         refuse (NACK) what kmesh would accept without enforcing it\n"
 		"                       (timeouts, retries, telemetry, Istio mTLS, ...: kmeshctl config)\n");
 	xds_tls_usage(f);
@@ -1024,6 +1050,7 @@ int main(int argc, char **argv)
 		{ "node-name", required_argument, NULL, 1006 },
 		{ "labels", required_argument, NULL, 1007 },
 		{ "service-account", required_argument, NULL, 1021 },
+		{ "trust-workload-addresses", no_argument, NULL, 1023 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		KM_TEL_LONG_OPTS,
@@ -1060,6 +1087,7 @@ int main(int argc, char **argv)
 		case 'k': check = true; break;
 		case 'u': uninstall = true; break;
 		case 'n': peer_vip = KM_PEER_OFF; break;
+		case 1023: d.inbound.trust = true; break;
 		case 1009:
 			if (!strcmp(optarg, "cookie"))
 				peer_vip = KM_PEER_COOKIE;
@@ -1190,6 +1218,11 @@ int main(int argc, char **argv)
 	}
 	if (km_maps_read_gen(&d.maps, &g) == 0)
 		d.generation = g.generation;
+	d.inbound.pin_root = d.pin_root;
+	d.inbound.enroll_fd = d.maps.enroll;
+	d.inbound.ident_fd = d.maps.ident;
+	if (d.inbound.trust)
+		logmsg(LOG_WARN, "authorization: --trust-workload-addresses: a connection's source address stands for the identity of the Workload that has it; anyone who can send from that address on the pod network is taken for that workload (docs/authz.md)");
 	if (km_telemetry_start(&tel, d.pin_root, d.state_dir, &err)) {
 		logmsg(LOG_ERR, "%s", err.msg);
 		return 1;
