@@ -14,10 +14,10 @@
  *   exactly this address and port (km_authz_pass, written at its SYN by
  *   sockops; taken once): not judged again;
  * - else the identity kmesh vouches for at the source address
- *   (km_authz_peer), unless the SYN came over loopback: a packet from this
- *   very netns, whose sender could have bound any local address (it went
- *   through the connect hook and has no pass: its own identity was not
- *   enough);
+ *   (km_authz_peer): anyone may send a SYN from any address, but the
+ *   SYN-ACK goes to the address's owner, which resets a handshake it did
+ *   not start, so only the owner completes it (kmeshd leaves out an
+ *   address that this netns, or any other enrolled one, also holds);
  * - else unproven.
  */
 #ifndef KM_BPF_INBOUND_H
@@ -25,8 +25,6 @@
 
 #include "authz.h"
 #include "events.h"
-
-#define KM_LOOPBACK_IFINDEX 1
 
 /* One word of a context field, loaded in place (a pointer to a context
  * field cannot be passed on: the verifier refuses arithmetic on it). */
@@ -158,8 +156,7 @@ static __always_inline int km_inbound(struct bpf_sk_lookup *ctx)
 		return SK_DROP;
 	l->st.env.src = k.src;
 	l->st.env.src_known = 1;
-	if ((p->flags & KM_AZP_IDENT) &&
-	    ctx->ingress_ifindex != KM_LOOPBACK_IFINDEX) {
+	if (p->flags & KM_AZP_IDENT) {
 		id = bpf_map_lookup_elem(&km_authz_peer, &k.src);
 		if (id)
 			km_az_atoms(slot, id, &l->st.env);

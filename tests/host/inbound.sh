@@ -6,7 +6,7 @@
 #
 # Topology (tests/host/lib.sh, prefix kib, subnet 90):
 #   kib-srv  enrolled netns (sk_lookup attached): 10.90.0.2:8080 (DENY
-#            source 10.90.0.100/32), 10.90.0.3:8080 (ALLOW principal
+#            source 10.90.0.100/32), 10.90.0.3:8080 and [fd00:90::3]:8080 (ALLOW principal
 #            good/client), 10.90.0.4:9090 (no policy)
 #   kib-cli  10.90.0.100, not enrolled: an off-node client when it runs in
 #            cgroup kib/out, which the connect hook is not attached to
@@ -75,14 +75,18 @@ write_config() {
 	      - name: envoy.filters.network.tcp_proxy
 	        typed_config: { cluster: a }
 	EOT
-	rbac in-allow 10.90.0.3 8080 allow-good ALLOW
+	for l in in-allow:10.90.0.3 in-allow6:fd00:90::3; do
+		rbac "${l%%:*}" "${l#*:}" 8080 allow-good ALLOW
+		cat <<-EOT
+		              allow-good:
+		                permissions: [ { any: true } ]
+		                principals:
+		                - authenticated: { principal_name: { exact: "spiffe://cluster.local/ns/good/sa/client" } }
+		      - name: envoy.filters.network.tcp_proxy
+		        typed_config: { cluster: a }
+		EOT
+	done
 	cat <<-EOT
-	              allow-good:
-	                permissions: [ { any: true } ]
-	                principals:
-	                - authenticated: { principal_name: { exact: "spiffe://cluster.local/ns/good/sa/client" } }
-	      - name: envoy.filters.network.tcp_proxy
-	        typed_config: { cluster: a }
 	  clusters:
 	  - name: a
 	    load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 10.90.0.2, port_value: 8080 } } } } ] } ] }
@@ -117,10 +121,13 @@ log_wait() {	# log_wait PATTERN: up to 5 s for the line (the log is async)
 # ---- setup ---------------------------------------------------------------------
 km_topo_up "$P" 90
 km_backend "$P-srv" deny 10.90.0.2:8080 || exit 1
-km_backend "$P-srv" allow 10.90.0.3:8080 || exit 1
+km_backend "$P-srv" allow 10.90.0.3:8080 "[fd00:90::3]:8080" || exit 1
 km_backend "$P-srv" open 10.90.0.4:9090 || exit 1
 mkdir -p "$KM_CG_ROOT/$P/hooked/good" "$KM_CG_ROOT/$P/out"
 km_ns "$P-cli" ip route add 10.97.90.0/24 via 10.90.0.1
+# Istio's kubelet probe address (istio-cni SNATs probes to it)
+km_ns "$P-cli" ip addr add 169.254.7.127/32 dev "$P-c0"
+km_ns "$P-srv" ip route add 169.254.7.127/32 dev "$P-s0"
 km_ns "$P-cli" iptables -t nat -A OUTPUT -p tcp -d 10.97.90.1 --dport 80 -j DNAT --to-destination 10.90.0.3:8080
 km_ns "$P-cli" iptables -t nat -A OUTPUT -p tcp -d 10.97.90.2 --dport 80 -j DNAT --to-destination 10.90.0.4:9090
 write_config
@@ -150,6 +157,8 @@ expect "off-node client, no policy at the destination: allowed" ok out cli 10.90
 expect "off-node client, DENY by source ipBlock: reset (ECONNREFUSED)" refused out cli 10.90.0.2:8080
 expect "off-node client from another address, DENY ipBlock does not match: allowed" ok out cli2 -b 10.90.1.100 10.90.0.2:8080
 expect "off-node client (unproven peer), ALLOW by principal: reset" refused out cli 10.90.0.3:8080
+expect "off-node client over IPv6 (unproven peer), ALLOW by principal: reset" refused out cli "[fd00:90::3]:8080"
+expect "a source of 169.254.7.127 (Istio's kubelet probe SNAT) is no exemption: unproven, reset" refused out cli -b 169.254.7.127 10.90.0.3:8080
 expect "peer proven by its address (enrolled netns good/client), ALLOW by principal: allowed" ok out cli2 10.90.0.3:8080
 expect "ClusterIP-like DNAT to the ALLOW-by-principal pod, unproven peer: reset" refused out cli 10.97.90.1:80
 expect "ClusterIP-like DNAT to a pod without policy: allowed" ok out cli 10.97.90.2:80
@@ -161,8 +170,8 @@ expect "same-node client, not enrolled, through the connect hook: refused" refus
 d_cli=$(row_count "policy 'deny-cli'" denied)
 n_allow=$(row_count "'allow-good': no ALLOW policy matched" denied)
 a_good=$(row_count "policy 'allow-good'" allowed)
-if [ "$d_cli" = 1 ] && [ "$n_allow" = 3 ] && [ "$a_good" = 2 ]; then
-	ok "counted per policy: deny-cli denied 1, allow-good no match 3 (2 at the server, 1 at the connect hook), allowed 2 (one each side, none twice)"
+if [ "$d_cli" = 1 ] && [ "$n_allow" = 4 ] && [ "$a_good" = 2 ]; then
+	ok "counted per policy: deny-cli denied 1, allow-good (10.90.0.3) no match 4 (3 at the server, 1 at the connect hook), allowed 2 (one each side, none twice)"
 else not_ok "counted per policy" "deny-cli=$d_cli no-allow=$n_allow allow-good=$a_good" "$("${CTL[@]}" authz)"; fi
 if log_wait "authorization: denied inbound 10.90.0.100:" | grep -q "(unproven peer) -> 10.90.0.2:8080: a DENY policy matched: listener 'in-deny': chain 0: rbac 'deny-cidr': policy 'deny-cli'" &&
    log_wait "(unproven peer) -> 10.90.0.3:8080: no ALLOW policy matched: listener 'in-allow': chain 0: rbac 'allow-good': no ALLOW policy matched" >/dev/null; then

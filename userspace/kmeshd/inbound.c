@@ -10,7 +10,10 @@
  * Which addresses prove an identity (km_authz_peer): the addresses of an
  * enrolled netns that has one, read from inside that netns (loopback and
  * link-local left out: every netns has its own). An address that two
- * identities claim proves neither. With --trust-workload-addresses the
+ * identities claim proves neither, nor one that kmeshd's own netns or an
+ * enrolled netns without identity also holds: there the SYN-ACK would
+ * reach a local socket, so a sender there could complete the handshake
+ * from it. With --trust-workload-addresses the
  * Workload resources' addresses count too (an enrolled netns's own
  * addresses win over them): anyone who can send from such an address on
  * the pod network is then taken for that workload (docs/authz.md).
@@ -166,7 +169,8 @@ static void unlink_others(struct kmd_inbound *ib, const __u64 *keep, size_t n)
 	closedir(d);
 }
 
-/* The enrolled netns's addresses, when it has an identity. */
+/* The addresses of the netns at @path, enrolled as @k (NULL: kmeshd's
+ * own), with its identity or none. */
 static void netns_peers(struct kmd_inbound *ib, const char *path,
 			const struct km_enroll_key *k, struct peers *p)
 {
@@ -174,9 +178,10 @@ static void netns_peers(struct kmd_inbound *ib, const char *path,
 	struct km_identity id;
 	int n;
 
-	if (ib->ident_fd < 0 || bpf_map_lookup_elem(ib->ident_fd, k, &id) ||
+	/* no identity: its addresses are claimed by nobody (sync_peers) */
+	if (!k || ib->ident_fd < 0 || bpf_map_lookup_elem(ib->ident_fd, k, &id) ||
 	    !id.ns[0] || !id.sa[0])
-		return;
+		memset(&id, 0, sizeof(id));
 	id.ns[KM_IDENT_NS_MAX - 1] = 0;
 	id.sa[KM_IDENT_SA_MAX - 1] = 0;
 	n = kmd_netns_addrs(path, ips, KMD_NETNS_MAX_ADDRS);
@@ -200,7 +205,8 @@ static void sync_peers(int fd, struct peers *p, kmd_wl_log_fn log)
 			if (p->v[j].local == p->v[i].local &&
 			    memcmp(&p->v[j].id, &p->v[i].id, sizeof(p->v[i].id)))
 				clash = true;
-		if (!clash)
+		/* a local address of no identity proves nothing */
+		if (!clash && p->v[i].id.ns[0])
 			p->v[out++] = p->v[i];
 		i = j;
 	}
@@ -240,7 +246,7 @@ void kmd_inbound_scan(struct kmd_inbound *ib, struct km_wl_workload *const *wls,
 	size_t n_keep = 0;
 	int prog_fd, peer_fd, nr;
 
-	if (!now && km_now_ms() - ib->scan_ms < 1000)
+	if (!now && km_now_ms() - ib->scan_ms < 900)
 		return;
 	ib->scan_ms = km_now_ms();
 	snprintf(path, sizeof(path), "%s/%s", ib->pin_root, KM_SKL_PROG_PIN);
@@ -255,6 +261,7 @@ void kmd_inbound_scan(struct kmd_inbound *ib, struct km_wl_workload *const *wls,
 	if (!km_resolve_enroll("/proc/self/ns/net", &self, &err)) {
 		keep[n_keep++] = self.id;
 		link_netns(ib, "/proc/self/ns/net", self.id, prog_fd, pi.id, log);
+		netns_peers(ib, "/proc/self/ns/net", NULL, &peers);
 	}
 	nr = km_enroll_list(ib->enroll_fd, rows, KM_MAX_ENROLL);
 	for (int i = 0; i < nr; i++) {
