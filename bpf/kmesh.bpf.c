@@ -29,6 +29,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "lib/connect.h"
+#include "lib/inbound.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -133,5 +134,14 @@ int km_sockops(struct bpf_sock_ops *skops)
 {
 	km_ev_sockops(skops);
 	km_od_sockops(skops);
+	km_authz_sockops(skops);
 	return 1;
+}
+
+/* Inbound authorization (lib/inbound.h): attached to network namespaces
+ * by kmeshd, not to the cgroup. */
+SEC("sk_lookup")
+int km_sk_lookup(struct bpf_sk_lookup *ctx)
+{
+	return km_inbound(ctx);
 }

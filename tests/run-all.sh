@@ -108,6 +108,7 @@ if [ "$what" = all ] || [ "$what" = --host ]; then
 	run_suite "DNS clusters" tests/host/dns.sh
 	run_suite "traffic policy" tests/host/policy.sh
 	run_suite authorization tests/host/authz.sh
+	run_suite "inbound authorization" tests/host/inbound.sh
 	run_suite telemetry tests/host/telemetry.sh
 	run_suite "local replies in network namespaces" tests/host/reply.sh
 fi

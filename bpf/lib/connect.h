@@ -64,7 +64,7 @@ static __always_inline void km_ev_authz(struct bpf_sock_addr *ctx,
 	struct km_conn_event *e;
 	struct km_enroll_key src = ids->src;
 	struct km_az_loop *l;
-	__u32 zero = 0;
+	__u32 which = KM_AZ_LOOP_CONNECT;
 
 	if (!km_cfg_events)
 		return;
@@ -76,7 +76,7 @@ static __always_inline void km_ev_authz(struct bpf_sock_addr *ctx,
 	km_ev_refused_fill(e, ctx, fk, ids, KM_EV_REASON_AUTHZ);
 	e->src_kind = src.kind;
 	e->src_id = src.id;
-	l = bpf_map_lookup_elem(&km_authz_loop, &zero);
+	l = bpf_map_lookup_elem(&km_authz_loop, &which);
 	if (l) {
 		e->end = l->st.why | (l->st.unknown ? KM_EV_AUTHZ_FAIL_CLOSED : 0);
 		e->authz_row = l->st.row;

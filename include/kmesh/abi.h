@@ -23,7 +23,7 @@
 #include <linux/types.h>
 #endif
 
-#define KM_ABI_VERSION 9	/* 2: km_route, L7 counters, km_frontend.route_id;
+#define KM_ABI_VERSION 10	/* 2: km_route, L7 counters, km_frontend.route_id;
 				 * 3: km_cluster.kind, counters for the L7
 				 * default route by reason and passthrough,
 				 * blackhole, no_cluster;
@@ -41,7 +41,10 @@
 				 * .end) and the bound source;
 				 * 9: outlier detection: km_cluster od_*,
 				 * km_cl_stat and km_ep_stat grow,
-				 * km_sk_orig.od */
+				 * km_sk_orig.od;
+				 * 10: inbound authorization (sk_lookup):
+				 * km_authz_peer, km_authz_pass,
+				 * KM_EV_AUTHZ_INBOUND */
 
 /* Pin root for maps and links; the agent mounts bpffs if needed. */
 #define KM_PIN_ROOT "/sys/fs/bpf/kmesh"
@@ -496,6 +499,14 @@ enum km_sko_flags {
  * km_names KM_NAME_AUTHZ), for a bad op the op index; 0 (no row) for a
  * program missing, too long or unfinished, or an evaluation preempted. */
 #define KM_EV_AUTHZ_FAIL_CLOSED 0x80
+/* ... and this bit when the server side (sk_lookup) denied an arriving
+ * connection: .local is the peer's address and port, .vip the local
+ * address and port it was sent to, no enrollment; with
+ * KM_EV_AUTHZ_PEER_PROVEN when the peer's identity was known by its
+ * address (km_authz_peer). */
+#define KM_EV_AUTHZ_INBOUND 0x40
+#define KM_EV_AUTHZ_PEER_PROVEN 0x20
+#define KM_EV_AUTHZ_WHY_MASK 0x1f
 
 enum km_ev_type {
 	KM_EV_OPEN = 1,

@@ -164,6 +164,34 @@ enum km_az_count_what {
 	KM_AZC_FAIL_CLOSED = 3,
 };
 
+/*
+ * Inbound (docs/authz.md, "Inbound"): an sk_lookup program on each
+ * enrolled network namespace (and kmeshd's own) runs the program of the
+ * local address and port a TCP SYN arrives for, with the peer's source
+ * address, and drops (a reset) what it denies.
+ *
+ * km_authz_peer: HASH, peer address -> identity kmesh vouches for at that
+ * address: an address of an enrolled netns of this node with an identity,
+ * read from inside it (and, with --trust-workload-addresses, the Workload
+ * resources' addresses). Not per generation: kmeshd keeps it current.
+ */
+#define KM_MAX_AUTHZ_PEERS 65536
+
+/* km_authz_pass: LRU_HASH, one-shot. The connect hook allowed this
+ * socket's connect to exactly this destination by its policy (with the
+ * client's enrolled identity); the sockops program writes the 4-tuple at
+ * the SYN, and the server's sk_lookup takes it instead of judging the
+ * peer by its address. */
+#define KM_MAX_AUTHZ_PASS 65536
+
+struct km_authz_pass_key {
+	struct km_addr src;	/* the client's address and port */
+	struct km_addr dst;	/* the server's */
+	__be16 sport;
+	__be16 dport;
+};
+_Static_assert(sizeof(struct km_authz_pass_key) == 36, "km_authz_pass_key ABI");
+
 /* km_gen.flags: the generation has policy programs (else the connect path
  * skips authorization altogether). */
 #define KM_GEN_AUTHZ (1u << 0)

@@ -185,5 +185,52 @@ xds_wait_ack authorization "$v" 20 >/dev/null
 for _ in $(seq 50); do [ "$(conn good cli 10.94.0.4:80)" != "err connect errno=ECONNREFUSED" ] && break; sleep 0.1; done
 expect "the empty ALLOW removed (Delta removed_resources): c open again" ok good cli 10.94.0.4:80
 
+# ---- the server side (sk_lookup), and --trust-workload-addresses -----------------------
+# kmeshd again, attached to a cgroup the clients of kam/out are not in: they
+# stand for clients on other nodes, which only the server side sees. kam-srv
+# is enrolled, so its connections are checked as they arrive.
+restart_kmeshd() {	# restart_kmeshd [EXTRA ARGS]
+	kill "$KMESHD_PID" 2>/dev/null; wait "$KMESHD_PID" 2>/dev/null
+	rm -f "$STATE/kmeshd.state"
+	mkdir -p "$KM_CG_ROOT/$P/hooked"
+	"$KM_BUILD/kmeshd" --xds "127.0.0.1:$XDS_PORT" --xds-mode workload --node-name node1 \
+		--node-id "ztunnel~10.94.0.1~ztunnel-x.istio-system~istio-system.svc.cluster.local" \
+		--cgroup "$KM_CG_ROOT/$P/hooked" "$@" \
+		--pin-root "$PIN" --state-dir "$STATE" >> "$LOG" 2>&1 &
+	KMESHD_PID=$!
+	for _ in $(seq 100); do
+		grep -q '^last_ok=1' "$STATE/kmeshd.state" 2>/dev/null && return 0
+		sleep 0.1
+	done
+}
+peer_known() {	# peer_known: wait (5 s at most) until an identity is vouched for by address
+	for _ in $(seq 50); do
+		bpftool map dump pinned "$PIN/km_authz_peer" 2>/dev/null | grep -q '"good"' && return 0
+		sleep 0.1
+	done
+	return 1
+}
+restart_kmeshd
+"${CTL[@]}" enroll /run/netns/$P-srv >/dev/null || not_ok "enroll the server netns"
+for _ in $(seq 50); do grep -q "inbound: sk_lookup attached to the netns /run/netns/$P-srv" "$LOG" && break; sleep 0.1; done
+expect "server side: an off-node client to a:9090 (ALLOW destination_ports 8080): reset" refused out cli 10.94.0.2:9090
+expect "server side: an off-node client to a:8080: allowed" ok out cli 10.94.0.2:8080
+expect "server side: notIpBlocks, an off-node source outside 10.94.1.0/24: reset" refused out cli 10.94.0.3:80
+expect "server side: notIpBlocks, an off-node source inside (known at the server): allowed" ok out cli2 10.94.0.3:80
+expect "server side: ALLOW by principal, off-node 10.94.0.100 (another node's workload good/cli): unproven, reset" refused out cli 10.94.0.6:80
+restart_kmeshd --trust-workload-addresses
+peer_known
+expect "--trust-workload-addresses: 10.94.0.100, good/cli's address on node2, stands for good/client: allowed" ok out cli 10.94.0.6:80
+expect "--trust-workload-addresses: a DENY still holds (a:9090, ALLOW ports)" refused out cli 10.94.0.2:9090
+if grep -q "warning.*--trust-workload-addresses: a connection's source address stands for the identity\|kmeshd: authorization: --trust-workload-addresses: a connection's source address stands for the identity" "$LOG"; then
+	ok "kmeshd --trust-workload-addresses says its risk at start"
+else not_ok "kmeshd --trust-workload-addresses says its risk" "$(grep -i trust "$LOG")"; fi
+restart_kmeshd
+for _ in $(seq 50); do
+	bpftool map dump pinned "$PIN/km_authz_peer" 2>/dev/null | grep -q '"good"' || break
+	sleep 0.1
+done
+expect "without the flag again: 10.94.0.100 unproven, reset" refused out cli 10.94.0.6:80
+
 report_summary
 [ "$FAIL" -eq 0 ]

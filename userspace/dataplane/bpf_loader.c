@@ -18,6 +18,26 @@
 #include "pins.h"
 #include "sys.h"
 
+/* The sk_lookup program is attached per network namespace, by kmeshd:
+ * pinned here, the old pin replaced (its links keep the old program until
+ * kmeshd moves them to this one). */
+static int pin_sk_lookup(struct bpf_program *prog, const char *pin_root,
+			 struct km_err *err)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	ret = km_pin_path(path, sizeof(path), pin_root, KM_SKL_PROG_PIN, NULL);
+	if (!ret && unlink(path) && errno != ENOENT)
+		ret = -errno;
+	if (!ret)
+		ret = bpf_program__pin(prog, path);
+	if (ret)
+		km_err_set(err, "%s: pinning the sk_lookup program: %s", path,
+			   strerror(-ret));
+	return ret;
+}
+
 int km_bpf_install(const struct km_install_opts *o,
 		   struct km_install_report *rep, struct km_err *err)
 {
@@ -77,6 +97,12 @@ int km_bpf_install(const struct km_install_opts *o,
 				 bpf_program__name(prog));
 		}
 
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_SK_LOOKUP) {
+			ret = pin_sk_lookup(prog, pin_root, err);
+			if (ret)
+				goto out;
+			continue;
+		}
 		ret = km_pin_path(path, sizeof(path), pin_root, KM_LINK_PREFIX,
 				  bpf_program__name(prog));
 		if (!ret)
@@ -104,7 +130,9 @@ static bool own_pin(struct bpf_object *obj, const char *name)
 {
 	struct bpf_map *map;
 
-	if (strncmp(name, KM_LINK_PREFIX, strlen(KM_LINK_PREFIX)) == 0)
+	if (strncmp(name, KM_LINK_PREFIX, strlen(KM_LINK_PREFIX)) == 0 ||
+	    strncmp(name, KM_NETNS_LINK_PREFIX, strlen(KM_NETNS_LINK_PREFIX)) == 0 ||
+	    strcmp(name, KM_SKL_PROG_PIN) == 0)
 		return true;
 	bpf_object__for_each_map(map, obj) {
 		if (strcmp(bpf_map__name(map), name) == 0)

@@ -10,6 +10,11 @@
 
 /* Links are pinned as PIN_ROOT/link_<program name>. */
 #define KM_LINK_PREFIX "link_"
+/* The inbound sk_lookup program is pinned as PIN_ROOT/prog_sk_lookup and
+ * attached to network namespaces by kmeshd (kmeshd/inbound.c), each link
+ * pinned as PIN_ROOT/netns_<netns cookie>. */
+#define KM_SKL_PROG_PIN "prog_sk_lookup"
+#define KM_NETNS_LINK_PREFIX "netns_"
 
 struct km_install_report {
 	int attached;	/* programs attached for the first time */

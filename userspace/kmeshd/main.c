@@ -52,6 +52,7 @@
 #include "telemetry.h"
 #include "xds_tls.h"
 #include "wl_ident.h"
+#include "inbound.h"
 
 #define KM_DEFAULT_CONFIG "/etc/kmesh/mesh.yaml"
 /* Editors write a file in several steps; reload once it settles. */
@@ -90,6 +91,7 @@ struct kmeshd {
 	struct km_ads *ads;
 	uint64_t wl_scan_ms;	/* workload mode: last identity pass */
 	uint64_t reply_scan_ms;	/* last responder_scan */
+	struct kmd_inbound inbound;	/* sk_lookup links, peer identities */
 	struct km_ads_opts xds;
 	const char *source;	/* the config file, or "xds HOST:PORT" */
 	struct km_model boot;	/* xDS: the config file's node, as defaults */
@@ -806,6 +808,24 @@ static void responder_scan(struct kmeshd *d, bool now)
 	free(rows);
 }
 
+static void inbound_log(const char *msg)
+{
+	logmsg(LOG_INFO, "authorization: %s", msg);
+}
+
+/* Inbound authorization: sk_lookup on this netns and the enrolled ones,
+ * the peer identities (once a second at most, unless @now). */
+static void inbound_scan(struct kmeshd *d, bool now)
+{
+	struct km_wl_workload **w = NULL;
+	size_t n = 0;
+
+	if (d->ads && d->xds.workload)
+		w = km_ads_workloads(d->ads, &n);
+	kmd_inbound_scan(&d->inbound, w, w ? n : 0, now, inbound_log);
+	free(w);
+}
+
 static int run(struct kmeshd *d)
 {
 	int ep, sfd, tfd, ret = 0, ads_fd = -1, dns_fd = -1;
@@ -853,7 +873,7 @@ static int run(struct kmeshd *d)
 		if (d->dns)
 			timeout = min_timeout(timeout,
 					      km_dns_timeout_ms(d->dns, km_now_ms()));
-		timeout = min_timeout(timeout, 1000);	/* responder_scan */
+		timeout = min_timeout(timeout, 1000);	/* responder_scan, inbound_scan */
 		/* idle endpoint views: deleted once their grace period ends */
 		if (d->incr.idle_endpoints)
 			timeout = min_timeout(timeout, 50);
@@ -872,6 +892,7 @@ static int run(struct kmeshd *d)
 		if (d->ads)
 			wl_scan(d);
 		responder_scan(d, false);
+		inbound_scan(d, false);
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 
@@ -899,7 +920,9 @@ static int run(struct kmeshd *d)
 					settled(d, &w);
 			} else if (fd == km_control_fd(d->ctl)) {
 				km_control_serve(d->ctl);
-				responder_scan(d, true);	/* an enrollment */
+				/* an enrollment: served and checked now */
+				responder_scan(d, true);
+				inbound_scan(d, true);
 			} else if (d->ads && fd == ads_fd) {
 				km_ads_io(d->ads, evs[i].events);
 				write_state(d);
@@ -1082,6 +1105,10 @@ static void usage(FILE *f)
 		"                       them) or workload (Istio's ambient API as ztunnel gets it:\n"
 		"                       Authorization and Address over Delta ADS, the policies\n"
 		"                       enforced on this node's workloads, --node-name; docs/authz.md)\n"
+		"      --trust-workload-addresses\n"
+		"                       workload mode: a peer whose source address is a Workload's\n"
+		"                       address has that Workload's identity at the server side\n"
+		"                       (risk: address spoofing on the pod network; docs/authz.md)\n"
 		"      --strict         refuse (NACK, or reject the config file) what kmesh would\n"
 		"                       accept without enforcing it (timeouts, retries, telemetry,\n"
 		"                       Istio mTLS, ...: kmeshctl config)\n");
@@ -1174,6 +1201,7 @@ int main(int argc, char **argv)
 		{ "node-name", required_argument, NULL, 1006 },
 		{ "labels", required_argument, NULL, 1007 },
 		{ "service-account", required_argument, NULL, 1021 },
+		{ "trust-workload-addresses", no_argument, NULL, 1023 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		KM_TEL_LONG_OPTS,
@@ -1211,6 +1239,7 @@ int main(int argc, char **argv)
 		case 'k': check = true; break;
 		case 'u': uninstall = true; break;
 		case 'n': peer_vip = KM_PEER_OFF; break;
+		case 1023: d.inbound.trust = true; break;
 		case 1009:
 			if (!strcmp(optarg, "cookie"))
 				peer_vip = KM_PEER_COOKIE;
@@ -1353,6 +1382,11 @@ int main(int argc, char **argv)
 	}
 	if (km_maps_read_gen(&d.maps, &g) == 0)
 		d.generation = g.generation;
+	d.inbound.pin_root = d.pin_root;
+	d.inbound.enroll_fd = d.maps.enroll;
+	d.inbound.ident_fd = d.maps.ident;
+	if (d.inbound.trust)
+		logmsg(LOG_WARN, "authorization: --trust-workload-addresses: a connection's source address stands for the identity of the Workload that has it; anyone who can send from that address on the pod network is taken for that workload (docs/authz.md)");
 	if (block_signals()) {
 		logmsg(LOG_ERR, "signals: %s", strerror(errno));
 		return 1;

@@ -29,11 +29,9 @@
 #include "sys.h"
 #include "wl_ident.h"
 
-#define MAX_ADDRS 32
-
 /* The addresses of the netns at @path, read from inside it (the calling
  * thread enters it and comes back, as util/sys.c does for its cookie). */
-static int netns_addrs(const char *path, struct km_ip *out, int max)
+int kmd_netns_addrs(const char *path, struct km_ip *out, int max)
 {
 	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	int target = open(path, O_RDONLY | O_CLOEXEC);
@@ -119,7 +117,7 @@ int kmd_wl_idents(const struct km_enroll_maps *mp,
 	for (int i = 0; i < nr; i++) {
 		struct km_identity id;
 		struct km_enroll_key now;
-		struct km_ip ips[MAX_ADDRS];
+		struct km_ip ips[KMD_NETNS_MAX_ADDRS];
 		const struct km_wl_workload *w;
 		struct km_err err = {};
 		char msg[sizeof(err.msg) + 256];
@@ -132,7 +130,7 @@ int kmd_wl_idents(const struct km_enroll_maps *mp,
 		if (km_resolve_enroll(rows[i].v.path, &now, &err) ||
 		    memcmp(&now, &rows[i].k, sizeof(now)))
 			continue;
-		n_ips = netns_addrs(rows[i].v.path, ips, MAX_ADDRS);
+		n_ips = kmd_netns_addrs(rows[i].v.path, ips, KMD_NETNS_MAX_ADDRS);
 		w = n_ips > 0 ? owner(wls, n, node, ips, n_ips) : NULL;
 		if (!w)
 			continue;

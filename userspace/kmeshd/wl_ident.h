@@ -12,6 +12,12 @@
 
 typedef void (*kmd_wl_log_fn)(const char *msg);
 
+#define KMD_NETNS_MAX_ADDRS 32
+
+/* The addresses of the netns at @path, read from inside it (the calling
+ * thread enters it and comes back): how many (at most @max), or -1. */
+int kmd_netns_addrs(const char *path, struct km_ip *out, int max);
+
 /*
  * For each enrolled netns that has no identity: its addresses; when they
  * belong to Workloads on @node (every node when NULL or empty) of exactly

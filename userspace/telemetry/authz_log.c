@@ -41,9 +41,19 @@ static void source_str(char *buf, size_t len, const struct km_tel_conn *c)
 void km_tel_authz_format(char *buf, size_t len, const struct km_tel_conn *c)
 {
 	const struct km_conn_event *ev = c->ev;
-	unsigned int why = ev->end & ~KM_EV_AUTHZ_FAIL_CLOSED;
+	unsigned int why = ev->end & KM_EV_AUTHZ_WHY_MASK;
 	char src[KM_NAME_MAX], ep[KM_TEL_ADDR_MAX + 16] = "";
 
+	if (ev->end & KM_EV_AUTHZ_INBOUND) {
+		/* the server side: the peer as it arrived */
+		snprintf(buf, len, "authorization: denied inbound %s (%s) -> %s: %s%s: %s",
+			 c->local, ev->end & KM_EV_AUTHZ_PEER_PROVEN ?
+			 "identity proven by its address" : "unproven peer",
+			 c->vip, km_authz_why_str(why),
+			 ev->end & KM_EV_AUTHZ_FAIL_CLOSED ? KM_AUTHZ_FAIL_CLOSED_STR : "",
+			 km_authz_why_has_row(why) ? c->authz_policy : "-");
+		return;
+	}
 	source_str(src, sizeof(src), c);
 	if (strcmp(c->endpoint, "-"))
 		snprintf(ep, sizeof(ep), " (endpoint %s)", c->endpoint);

@@ -430,7 +430,7 @@ void km_tel_resolve(struct km_tel_names *n, const struct km_conn_event *ev,
 	c->end = end_name(ev);
 	c->authz_policy = KM_TEL_UNKNOWN;
 	if (ev->type == KM_EV_REFUSED && ev->reason == KM_EV_REASON_AUTHZ &&
-	    km_authz_why_has_row(ev->end & ~KM_EV_AUTHZ_FAIL_CLOSED))
+	    km_authz_why_has_row(ev->end & KM_EV_AUTHZ_WHY_MASK))
 		c->authz_policy = id_name(n, KM_NAME_AUTHZ, ev->authz_row,
 					  ev->generation);
 }
