@@ -41,6 +41,7 @@ static const char *const label_names[L_N] = {
 struct series {
 	char *l[L_N];		/* owned copies */
 	uint64_t v[TCP_N];
+	bool overflow;		/* the overflow series */
 };
 
 /* Open addressing on the label values: an event costs a hash of its
@@ -164,8 +165,8 @@ static struct series *add(struct table *t, const char *const *l)
 
 /* The series of @c in @t, the overflow series past the cap, or NULL
  * (out of memory: the event is not counted). */
-static struct series *series_of(struct km_tel_metrics *m, struct table *t,
-				const struct km_tel_conn *c, const char *flags)
+static struct series *lookup(struct km_tel_metrics *m, struct table *t,
+			     const struct km_tel_conn *c, const char *flags)
 {
 	const char *l[L_N] = {
 		[L_SRC_WORKLOAD] = c->src_workload,
@@ -177,7 +178,7 @@ static struct series *series_of(struct km_tel_metrics *m, struct table *t,
 		[L_ROUTE] = t->req ? c->route : "",
 		[L_FLAGS] = flags,
 	};
-	struct series **sp;
+	struct series **sp, *s;
 
 	if (t->cap) {
 		sp = slot_of(t, l, hash(l));
@@ -191,8 +192,36 @@ static struct series *series_of(struct km_tel_metrics *m, struct table *t,
 		sp = slot_of(t, l, hash(l));
 		if (*sp)
 			return *sp;
+		s = add(t, l);
+		if (s)
+			s->overflow = true;
+		return s;
 	}
 	return add(t, l);
+}
+
+/* lookup(), through the series the event's resolution was counted in
+ * before (c->smemo), when it has one. */
+static struct series *series_of(struct km_tel_metrics *m, struct table *t,
+				const struct km_tel_conn *c, const char *flags)
+{
+	struct km_tel_smemo *sm = c->smemo;
+	struct series *s;
+	int f = t->req, i = 0;
+
+	for (; sm && i < KM_TEL_SMEMO && sm->flags[f][i]; i++) {
+		if (sm->flags[f][i] != flags)
+			continue;
+		s = sm->series[f][i];
+		t->overflowed += s->overflow;
+		return s;
+	}
+	s = lookup(m, t, c, flags);
+	if (s && sm && i < KM_TEL_SMEMO) {
+		sm->flags[f][i] = flags;
+		sm->series[f][i] = s;
+	}
+	return s;
 }
 
 void km_tel_count(struct km_tel_metrics *m, const struct km_tel_conn *c)

@@ -153,6 +153,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	km_tel_count(T.metrics, &c);
 	T.agent.events_read++;
 	pthread_mutex_unlock(&T.lock);
+	if (ev.type == KM_EV_OPEN)
+		return 0;	/* nothing to log */
+	if (T.log || ev.reason == KM_EV_REASON_AUTHZ)
+		km_tel_local(&c);
 	km_tel_log_event(T.log, &c, T.mono_to_real);
 	if (ev.type == KM_EV_REFUSED && ev.reason == KM_EV_REASON_AUTHZ)
 		km_tel_authz_deny(&T.authz, &c, mono_ns(), stderr);
