@@ -133,3 +133,13 @@ int km_sockops(struct bpf_sock_ops *skops)
 	km_ev_sockops(skops);
 	return 1;
 }
+
+/* Telemetry: open connections' bytes every few seconds (lib/events.h);
+ * kmeshd runs it through its pinned iterator link, in each network
+ * namespace of km_ev_netns. */
+SEC("iter/tcp")
+int km_ev_iter(struct bpf_iter__tcp *ctx)
+{
+	km_ev_iter_tcp(ctx->sk_common);
+	return 0;
+}

@@ -243,7 +243,8 @@ static bool keep(struct km_tel_log *l, const struct km_tel_conn *c)
 void km_tel_log_event(struct km_tel_log *l, const struct km_tel_conn *c,
 		      int64_t mono_to_real_ns)
 {
-	if (!l || c->ev->type == KM_EV_OPEN || !keep(l, c))
+	if (!l || c->ev->type == KM_EV_OPEN || c->ev->type == KM_EV_BYTES ||
+	    !keep(l, c))
 		return;
 	km_tel_log_format(l->f, c, mono_to_real_ns);
 	l->lines++;

@@ -6,6 +6,8 @@
  *   close     istio_tcp_connections_closed_total, and the bytes: received
  *             = what the client sent (the request), sent = what it got
  *             back (the response), as a sidecar counts them
+ *   bytes     an open connection's bytes since its last report (every
+ *             --tcp-report-interval); its close counts the rest
  *   refused   opened and closed, with the refusal's flag
  *   L7        istio_requests_total for the first request of a connection
  *             the kernel routed (at open), or refused with NR
@@ -241,11 +243,22 @@ void km_tel_count(struct km_tel_metrics *m, const struct km_tel_conn *c)
 		if (!s)
 			break;
 		s->v[TCP_CLOSED]++;
-		/* the sidecar's view: received from the app, sent to it */
-		s->v[TCP_RECEIVED] += ev->bytes_sent;
-		s->v[TCP_SENT] += ev->bytes_received;
+		/* the sidecar's view: received from the app, sent to it;
+		 * what KM_EV_BYTES reported while it was open is counted */
+		s->v[TCP_RECEIVED] += ev->bytes_sent > ev->reported_sent ?
+				      ev->bytes_sent - ev->reported_sent : 0;
+		s->v[TCP_SENT] += ev->bytes_received > ev->reported_received ?
+				  ev->bytes_received - ev->reported_received : 0;
 		l7 = false;	/* counted at open */
 		break;
+	case KM_EV_BYTES:
+		/* an open connection's bytes since its last report */
+		s = series_of(m, &m->tcp, c, "-");
+		if (s) {
+			s->v[TCP_RECEIVED] += ev->bytes_sent;
+			s->v[TCP_SENT] += ev->bytes_received;
+		}
+		return;
 	case KM_EV_REFUSED:
 		s = series_of(m, &m->tcp, c, c->flags);
 		if (s) {
@@ -318,10 +331,10 @@ void km_tel_metrics_write(const struct km_tel_metrics *m, FILE *f)
 		     "Connections closed (kmesh: at TCP_CLOSE, and refusals).",
 		     TCP_CLOSED);
 	write_metric(&m->tcp, f, "istio_tcp_sent_bytes_total",
-		     "Bytes sent to the client (response), counted at close.",
+		     "Bytes sent to the client (response), counted while open (every --tcp-report-interval) and at close.",
 		     TCP_SENT);
 	write_metric(&m->tcp, f, "istio_tcp_received_bytes_total",
-		     "Bytes received from the client (request), counted at close.",
+		     "Bytes received from the client (request), counted while open (every --tcp-report-interval) and at close.",
 		     TCP_RECEIVED);
 	write_metric(&m->req, f, "istio_requests_total",
 		     "First requests of connections routed by kmesh.ko (no response code: kmesh routes requests, it does not see responses).",

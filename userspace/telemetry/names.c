@@ -473,7 +473,7 @@ static const char *end_name(const struct km_conn_event *ev)
 
 	if (ev->type == KM_EV_REFUSED)
 		return "refused";
-	if (ev->type == KM_EV_OPEN)
+	if (ev->type != KM_EV_CLOSE)
 		return "-";
 	return ev->end <= KM_END_CONNECT_FAILED ? ends[ev->end] : "unknown";
 }
