@@ -125,6 +125,7 @@ if [ "$what" = all ] || [ "$what" = --xds ]; then
 	run_suite "xDS traffic policy" tests/xds/policy.sh
 	run_suite "xDS Istio ambient authorization" tests/xds/ambient.sh
 	run_suite "xDS Istio fidelity" tests/xds/fidelity.sh
+	run_suite "xDS Istio features" tests/xds/features.sh
 	run_suite "xDS Istio corpus" tests/xds/corpus.sh
 fi
 # The mesh benchmark's harness in smoke mode (1 s runs): every configuration

@@ -34,7 +34,7 @@ usr_dirs=(userspace/source/yaml userspace/source/xds userspace/model
 	  userspace/dataplane userspace/util)
 lib_inc=(-D_GNU_SOURCE "${usr_dirs[@]/#/-I}" -Ibuild -Ibuild/proto
 	 -I/usr/include/libnl3 "-DKMESH_VERSION=\"$(cat VERSION)\"")
-lib_libs=(-lyaml -lprotobuf-c -lbpf -lelf -lz -lnl-genl-3 -lnl-3 -lnghttp2 -lssl -lcrypto -ljansson -lcares)
+lib_libs=(-lyaml -lprotobuf-c -lbpf -lelf -lz -lnl-genl-3 -lnl-3 -lnghttp2 -lssl -lcrypto -ljansson -lcares -lmicrohttpd -lpthread)
 lib_objs() {
 	local src o newest
 	objs=()
@@ -91,6 +91,7 @@ route)
 		userspace/util/dup.c userspace/model/model.c \
 		userspace/model/authz.c \
 		userspace/model/check.c userspace/model/maglev.c userspace/util/diag.c \
+		userspace/model/local_reply.c \
 		-o "$out/fuzz_route_match"
 
 	# One seed per mode (the first byte): a structured request, a raw

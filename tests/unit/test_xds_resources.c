@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "envoy/extensions/filters/http/fault/v3/fault.pb-c.h"
 #include "envoy/config/cluster/v3/cluster.pb-c.h"
 #include "envoy/config/endpoint/v3/endpoint.pb-c.h"
 #include "envoy/config/listener/v3/listener.pb-c.h"
@@ -204,6 +205,8 @@ static pb_thresholds *thresholds(struct fx *f, int prio, uint32_t conns)
 	t->max_connections = u32(f, conns);
 	return t;
 }
+
+typedef Envoy__Extensions__Filters__Http__Fault__V3__HTTPFault pb_fault_t;
 
 static pb_any *any(struct fx *f, const char *url)
 {
@@ -1157,7 +1160,9 @@ static void test_listener(void **state)
 	assert_string_equal(ne.example[KM_NK_TELEMETRY],
 			    "listener 'web': filter_chains[0]: istio.stats");
 	assert_int_equal(ne.count[KM_NK_FAULT_INJECTION], 0);
-	assert_int_equal(l.chains[1].not_enforced, KM_NE_FAULT);
+	/* an empty fault filter: aborts nothing, delays nothing */
+	assert_true(l.chains[1].fault.filter);
+	assert_int_equal(l.chains[1].not_enforced, 0);
 	km_listener_free(&l);
 
 	/* the sink is one resource's: it counts each kind once */
@@ -2096,6 +2101,80 @@ static void rt_redirect(struct fx *f)
 	f->rt[0]->action_case = ENVOY__CONFIG__ROUTE__V3__ROUTE__ACTION_REDIRECT;
 	f->rt[0]->redirect = r;
 }
+static void rt_direct_file(struct fx *f)
+{
+	Envoy__Config__Core__V3__DataSource *b = fx_new(f, sizeof(*b));
+
+	rt_direct_response(f);
+	*b = (Envoy__Config__Core__V3__DataSource)
+		ENVOY__CONFIG__CORE__V3__DATA_SOURCE__INIT;
+	b->specifier_case = ENVOY__CONFIG__CORE__V3__DATA_SOURCE__SPECIFIER_FILENAME;
+	b->filename = "/etc/passwd";
+	f->rt[0]->direct_response->body = b;
+}
+static void rt_redirect_regex(struct fx *f)
+{
+	Envoy__Type__Matcher__V3__RegexMatchAndSubstitute *x = fx_new(f, sizeof(*x));
+
+	rt_redirect(f);
+	*x = (Envoy__Type__Matcher__V3__RegexMatchAndSubstitute)
+		ENVOY__TYPE__MATCHER__V3__REGEX_MATCH_AND_SUBSTITUTE__INIT;
+	f->rt[0]->redirect->path_rewrite_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__REDIRECT_ACTION__PATH_REWRITE_SPECIFIER_REGEX_REWRITE;
+	f->rt[0]->redirect->regex_rewrite = x;
+}
+
+/* Istio's VirtualService fault, as istiod sends it: the route's
+ * typed_per_filter_config holds an HTTPFault, percentage in millionths. */
+static pb_fault_t *route_fault(struct fx *f, uint32_t status, uint32_t num)
+{
+	Envoy__Extensions__Filters__Http__Fault__V3__FaultAbort *a = fx_new(f, sizeof(*a));
+	Envoy__Type__V3__FractionalPercent *p = fx_new(f, sizeof(*p));
+	pb_fault_t *h = fx_new(f, sizeof(*h));
+
+	*a = (Envoy__Extensions__Filters__Http__Fault__V3__FaultAbort)
+		ENVOY__EXTENSIONS__FILTERS__HTTP__FAULT__V3__FAULT_ABORT__INIT;
+	*p = (Envoy__Type__V3__FractionalPercent)ENVOY__TYPE__V3__FRACTIONAL_PERCENT__INIT;
+	*h = (pb_fault_t)ENVOY__EXTENSIONS__FILTERS__HTTP__FAULT__V3__HTTPFAULT__INIT;
+	a->error_type_case =
+		ENVOY__EXTENSIONS__FILTERS__HTTP__FAULT__V3__FAULT_ABORT__ERROR_TYPE_HTTP_STATUS;
+	a->http_status = status;
+	p->numerator = num;
+	p->denominator = ENVOY__TYPE__V3__FRACTIONAL_PERCENT__DENOMINATOR_TYPE__MILLION;
+	a->percentage = p;
+	h->abort = a;
+	return h;
+}
+
+static void set_route_fault(struct fx *f, pb_fault_t *h)
+{
+	Envoy__Config__Route__V3__Route__TypedPerFilterConfigEntry *e = fx_new(f, sizeof(*e));
+	pb_any *v = any(f, URL_FAULT);
+	size_t n = protobuf_c_message_get_packed_size(&h->base);
+
+	v->value.data = fx_new(f, n + 1);
+	v->value.len = protobuf_c_message_pack(&h->base, v->value.data);
+	*e = (Envoy__Config__Route__V3__Route__TypedPerFilterConfigEntry)
+		ENVOY__CONFIG__ROUTE__V3__ROUTE__TYPED_PER_FILTER_CONFIG_ENTRY__INIT;
+	e->key = "envoy.filters.http.fault";
+	e->value = v;
+	f->rt[0]->n_typed_per_filter_config = 1;
+	f->rt[0]->typed_per_filter_config = fx_new(f, sizeof(e));
+	f->rt[0]->typed_per_filter_config[0] = e;
+}
+
+static void rt_fault_headers(struct fx *f)
+{
+	pb_fault_t *h = route_fault(f, 503, 1000000);
+
+	h->n_headers = 1;
+	h->headers = fx_new(f, sizeof(*h->headers));
+	h->headers[0] = fx_new(f, sizeof(**h->headers));
+	*h->headers[0] = (Envoy__Extensions__Filters__Http__Fault__V3__HeaderMatcher)
+		ENVOY__EXTENSIONS__FILTERS__HTTP__FAULT__V3__HEADER_MATCHER__INIT;
+	set_route_fault(f, h);
+}
+
 static void rt_no_action(struct fx *f)
 {
 	f->rt[1]->action_case = ENVOY__CONFIG__ROUTE__V3__ROUTE__ACTION__NOT_SET;
@@ -2470,15 +2549,20 @@ static const struct bad_case bad_cases[] = {
 	  CH1 ": http_connection_manager: needs rds or route_config" },
 	{ "rds without name", LISTENER, hcm_rds_no_name,
 	  CH1 ": http_connection_manager: rds: route_config_name is missing" },
-	{ "inline direct_response", LISTENER, rt_direct_response,
-	  CH1 ": http_connection_manager: " RT1 ": direct_response is not supported" },
+	{ "inline direct_response", LISTENER, rt_direct_response, "" },
 	{ "inline route_config without name is fine", LISTENER, rc_no_name,
 	  "" },
 	/* route configs */
 	{ "route_config no name", ROUTE, rc_no_name, "route_config: name is missing" },
 	{ "vhds", ROUTE, rc_vhds, "route_config 'rc': vhds is not supported" },
-	{ "direct_response", ROUTE, rt_direct_response, RT1 ": direct_response is not supported" },
-	{ "redirect", ROUTE, rt_redirect, RT1 ": redirect is not supported" },
+	{ "direct_response", ROUTE, rt_direct_response, "" },
+	{ "redirect", ROUTE, rt_redirect, "" },
+	{ "direct_response body from a file", ROUTE, rt_direct_file,
+	  RT1 ": direct_response: body: filename is not supported: kmeshd does not read files or its environment for a response body (inline_string or inline_bytes)" },
+	{ "redirect regex_rewrite", ROUTE, rt_redirect_regex,
+	  RT1 ": redirect: regex_rewrite is not supported (path_redirect or prefix_rewrite)" },
+	{ "fault narrowed by headers", ROUTE, rt_fault_headers,
+	  RT1 ": typed_per_filter_config 'envoy.filters.http.fault': fault filter: headers is not supported" },
 	{ "no action", ROUTE, rt_no_action, RT2 ": route is missing" },
 	{ "virtual host no name", ROUTE, vh_no_name,
 	  "route_config 'rc': virtual_hosts[0]: name is missing" },
@@ -2631,7 +2715,7 @@ static void test_lb_configs(void **state)
 	buf = fx_pack(&f, LISTENER, &len);
 	assert_int_equal(km_xds_listener(buf, len, &l, NULL, &err), 0);
 	assert_int_equal(l.chains[0].tcp.hash[0].kind, KM_HK_SOURCE_IP);
-	assert_int_equal(l.chains[1].not_enforced, KM_NE_FAULT);
+	assert_true(l.chains[1].fault.filter);
 	km_listener_free(&l);
 	fx_free(&f);
 }
@@ -2653,7 +2737,10 @@ static void test_bad(void **state)
 	} else {
 		assert_int_equal(decode(bc->kind, buf, len, &out, NULL, NULL,
 					&err), 0);
-		km_listener_free(&out.li);
+		if (bc->kind == ROUTE)
+			km_route_config_free(&out.rc);
+		else
+			km_listener_free(&out.li);
 	}
 	fx_free(&f);
 }
@@ -3102,6 +3189,69 @@ static int write_seeds(const char *dir)
 	return ret ? 1 : 0;
 }
 
+/* direct_response, redirect and a per-route fault abort, as istiod sends
+ * them (REGISTRY_ONLY's block_all is a direct_response 502) */
+static void test_local_replies(void **state)
+{
+	Envoy__Config__Core__V3__DataSource *b;
+	const struct km_m_reply *r;
+	struct km_m_route_config rc;
+	struct km_err err;
+	struct fx f;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	fx_init(&f);
+	rt_redirect(&f);
+	f.rt[0]->redirect->scheme_rewrite_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__REDIRECT_ACTION__SCHEME_REWRITE_SPECIFIER_HTTPS_REDIRECT;
+	f.rt[0]->redirect->https_redirect = 1;
+	f.rt[0]->redirect->host_redirect = "new.example.com";
+	f.rt[0]->redirect->path_rewrite_specifier_case =
+		ENVOY__CONFIG__ROUTE__V3__REDIRECT_ACTION__PATH_REWRITE_SPECIFIER_PREFIX_REWRITE;
+	f.rt[0]->redirect->prefix_rewrite = "/new/";
+	f.rt[0]->redirect->response_code =
+		ENVOY__CONFIG__ROUTE__V3__REDIRECT_ACTION__REDIRECT_RESPONSE_CODE__PERMANENT_REDIRECT;
+	buf = fx_pack(&f, ROUTE, &len);
+	assert_int_equal(km_xds_route_config(buf, len, &rc, &err), 0);
+	r = rc.vhosts[0].routes[0].action.reply;
+	assert_non_null(r);
+	assert_int_equal(r->kind, KM_REPLY_REDIRECT);
+	assert_int_equal(r->status, 308);
+	assert_string_equal(r->scheme, "https");
+	assert_string_equal(r->host, "new.example.com");
+	assert_string_equal(r->prefix, "/new/");
+	assert_non_null(r->matched);
+	assert_int_equal(rc.vhosts[0].routes[0].action.n_clusters, 0);
+	km_route_config_free(&rc);
+	fx_free(&f);
+
+	fx_init(&f);
+	rt_direct_response(&f);
+	b = fx_new(&f, sizeof(*b));
+	*b = (Envoy__Config__Core__V3__DataSource)
+		ENVOY__CONFIG__CORE__V3__DATA_SOURCE__INIT;
+	b->specifier_case = ENVOY__CONFIG__CORE__V3__DATA_SOURCE__SPECIFIER_INLINE_BYTES;
+	b->inline_bytes.data = (uint8_t *)"a\0b";
+	b->inline_bytes.len = 3;
+	f.rt[0]->direct_response->body = b;
+	set_route_fault(&f, route_fault(&f, 503, 250000));
+	buf = fx_pack(&f, ROUTE, &len);
+	assert_int_equal(km_xds_route_config(buf, len, &rc, &err), 0);
+	r = rc.vhosts[0].routes[0].action.reply;
+	assert_int_equal(r->kind, KM_REPLY_DIRECT);
+	assert_int_equal(r->status, 502);
+	assert_int_equal(r->body_len, 3);
+	assert_memory_equal(r->body, "a\0b", 3);
+	assert_true(rc.vhosts[0].routes[0].action.abort.set);
+	assert_int_equal(rc.vhosts[0].routes[0].action.abort.status, 503);
+	assert_int_equal(rc.vhosts[0].routes[0].action.abort.num, 250000);
+	assert_int_equal(rc.vhosts[0].routes[0].action.abort.den, 1000000);
+	km_route_config_free(&rc);
+	fx_free(&f);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
@@ -3124,6 +3274,7 @@ int main(void)
 		cmocka_unit_test(test_chain_match_kept),
 		cmocka_unit_test(test_listener_direction),
 		cmocka_unit_test(test_default_filter_chain),
+		cmocka_unit_test(test_local_replies),
 		cmocka_unit_test(test_audit_fields),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_resource_name),

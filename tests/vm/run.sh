@@ -331,6 +331,8 @@ make_initrd() {
 	cp tests/vm/cases/lib.sh "$r/cases/"
 	copy_dyn_bins "$r" ${KM_VM_BINS:-} || return 1
 	for c in $(cases_for "$boot"); do cp "$c" "$r/cases/"; done
+	# the Istio corpus's HTTP destinations as static configs (case 80)
+	python3 tests/xds/corpus/vm_http.py tests/xds/corpus/data "$r/cases/corpus" || return 1
 	(cd "$r" && find . | cpio -o -H newc --quiet -R 0:0 | gzip -1) > "$out"
 }
 

@@ -15,23 +15,30 @@ VM_BIN := $(B)/vm/bin
 VM_STATIC_LIBS := -l:libbpf.a -l:libelf.a -l:libz.a -l:libyaml.a \
 		  $(filter-out -lbpf -lelf -lz -lyaml -lmicrohttpd,$(LIBS))
 # ... except libmicrohttpd, whose static archive needs GnuTLS's static chain
-# (p11-kit has none): the VM's kmeshd has no /metrics (tests/vm/tel_http_stub.c)
-VM_TEL_STUB := $(B)/vm/tel_http_stub.o
+# (p11-kit has none): the VM's kmeshd has no /metrics (tests/vm/tel_http_stub.c);
+# its local-reply responder links libmicrohttpd.a with GnuTLS stand-ins
+# (tests/vm/mhd_gnutls_stub.c: no TLS is ever asked for)
+VM_TEL_STUB := $(B)/vm/tel_http_stub.o $(B)/vm/mhd_gnutls_stub.o
 VM_BINS := $(addprefix $(VM_BIN)/,kmeshd kmeshctl kmesh-cni km_testsrv km_testcli km_sink \
-		km_kmod_test km_defer_client http_conn_bench km_smtest)
+		km_kmod_test km_defer_client http_conn_bench km_smtest km_http_raw)
 
 .PHONY: vm-bins vm-check vm-bench vm-debug
 
 vm-bins: $(VM_BINS)
 
-$(VM_TEL_STUB): tests/vm/tel_http_stub.c userspace/telemetry/tel.h
+$(B)/vm/tel_http_stub.o: tests/vm/tel_http_stub.c userspace/telemetry/tel.h
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/vm/mhd_gnutls_stub.o: tests/vm/mhd_gnutls_stub.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
 
 $(VM_BIN)/kmeshd: $(KMESHD_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a $(VM_TEL_STUB)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -static -o $@ $(KMESHD_SRCS:%.c=$(B)/%.o) \
-		$(VM_TEL_STUB) $(B)/libkmesh.a $(VM_STATIC_LIBS)
+		$(B)/vm/tel_http_stub.o $(B)/libkmesh.a $(VM_STATIC_LIBS) \
+		-l:libmicrohttpd.a $(B)/vm/mhd_gnutls_stub.o
 
 $(VM_BIN)/kmeshctl: $(KMESHCTL_SRCS:%.c=$(B)/%.o) $(B)/libkmesh.a
 	@mkdir -p $(dir $@)

@@ -127,6 +127,25 @@ if push_all sn1 "[$(eds_cluster svc-t), $(eds_cluster svc-h)]" "[$(cla svc-t 10.
 	expect_backend "default_filter_chain: a sniffed port's TCP side (istiod's current shape) serves it at L4" 10.91.0.2 b3
 else not_ok "default_filter_chain config accepted" "$(tail -3 "$LOG")" "$(xds_wait_nack lds 1 sn1 2>&1)"; fi
 
+# ---- REGISTRY_ONLY: istiod's block_all, a direct_response 502 --------------------
+# Accepted, not NACKed: the route is compiled to a local reply that kmeshd's
+# responder writes (docs/l7.md, "Local replies"), and kmeshctl explain names
+# it. kmf-cli is another network namespace than kmeshd's, where the
+# responder's loopback address has nothing listening: the connect fails
+# there (docs/l7.md, "Network namespaces"), and is never let through to
+# the address dialed.
+block_rc='{"name":"blocked","virtual_hosts":[{"name":"block_all","domains":["*"],"routes":[{"name":"block_all","match":{"prefix":"/"},"direct_response":{"status":502}}]}]}'
+if push_all ro1 "[$(eds_cluster svc-t)]" "[$(cla svc-t 10.92.0.3)]" \
+	"[$(listener blocked 10.91.0.6 "[{\"filters\":[$(hcm_rds blocked)]}]")]" "[$block_rc]" &&
+   xds_wait_ack rds ro1 20 >/dev/null; then
+	out=$(in_app "$CLI" -n 1 -t 2000 10.91.0.6:80)
+	ex=$("${CTL[@]}" explain --path / blocked 2>&1)
+	if grep -q '^err ' <<< "$out" && ! grep -q '^count ' <<< "$out" &&
+	   grep -q "(direct_response 502): a local reply, written by kmeshd's responder" <<< "$ex"; then
+		ok "REGISTRY_ONLY's block_all (direct_response 502) is accepted and explained as a local reply; from another network namespace the connect fails ($(grep '^err' <<< "$out" | head -n 1))"
+	else not_ok "REGISTRY_ONLY's block_all accepted" "$out" "$ex"; fi
+else not_ok "REGISTRY_ONLY's block_all accepted" "$(tail -3 "$LOG")" "$(xds_wait_nack rds 1 ro1 2>&1)"; fi
+
 # ---- no silent drops: enforced, refused, or listed as not enforced -----------------
 # svc-n carries what istiod puts on every cluster: a connect timeout,
 # outlier detection, and auto mTLS (transport_socket_matches, Istio's
@@ -178,6 +197,82 @@ if grep -qE "cluster 'svc-n': [a-z_]+ is not enforced by kmesh \(.*\), refused u
    [ "$("${CTL[@]}" -o json config | jq -r .strict)" = true ]; then
 	ok "kmeshd --strict NACKs not-enforced items, naming the resource and the kind ($mc)"
 else not_ok "kmeshd --strict NACKs not-enforced items" "cds: $mc" "$("${CTL[@]}" -o json config | jq -c '{strict, cds_last_nack}')"; fi
+
+# ---- --strict on the YAML file: refused, naming file, line and item ----------------
+# The same svc-n as a static config: Istio mTLS is listed (with the status
+# warning) without --strict; with it, a reload that adds it is refused and
+# the running config keeps serving.
+stop_kmeshd
+yaml_cfg() {	# yaml_cfg ENDPOINT [mtls]: 10.91.0.3:80 -> ENDPOINT:8080
+	cat <<-EOF
+	static_resources:
+	  listeners:
+	  - name: ne
+	    address: { socket_address: { address: 10.91.0.3, port_value: 80 } }
+	    filter_chains:
+	    - filters:
+	      - name: envoy.filters.network.tcp_proxy
+	        typed_config: { cluster: svc-n }
+	  clusters:
+	  - name: svc-n
+	    load_assignment:
+	      endpoints:
+	      - lb_endpoints:
+	        - endpoint: { address: { socket_address: { address: $1, port_value: 8080 } } }
+	EOF
+	[ "${2:-}" = mtls ] || return 0
+	cat <<-EOF
+	    transport_socket_matches:
+	    - name: tlsMode-istio
+	      match: { tlsMode: istio }
+	      transport_socket:
+	        name: envoy.transport_sockets.tls
+	        typed_config: $tls_ctx
+	    - name: tlsMode-disabled
+	      match: {}
+	      transport_socket: { name: envoy.transport_sockets.raw_buffer }
+	EOF
+}
+YCFG=$WORK/strict.yaml
+start_file_kmeshd() {	# start_file_kmeshd [kmeshd flags...]
+	"$KM_BUILD/kmeshd" --config "$YCFG" --pin-root "$PIN" --state-dir "$STATE" "$@" >> "$LOG" 2>&1 &
+	KMESHD_PID=$!
+	for _ in $(seq 50); do "${CTL[@]}" enroll "$KM_CG_ROOT/$P/enrolled" >/dev/null 2>&1 && break; sleep 0.2; done
+}
+attempts() { grep -c 'config rejected\|applied from /' "$LOG"; }
+wait_attempt() {	# wait_attempt N: until kmeshd tried the file more than N times
+	for _ in $(seq 100); do
+		[ "$(attempts)" -gt "$1" ] && return 0
+		sleep 0.2
+	done
+}
+yaml_cfg 10.92.0.5 mtls > "$YCFG"
+n=$(attempts)
+start_file_kmeshd
+wait_attempt "$n"
+st=$("${CTL[@]}" status)
+if grep -q "^WARNING: .*Istio mutual TLS: traffic goes out plaintext: 1 resource(s), e.g. svc-n" <<< "$st"; then
+	expect_backend "YAML: Istio mTLS (transport_socket_matches) is accepted, served plaintext, with the status WARNING line" 10.91.0.3 b5
+else not_ok "YAML: Istio mTLS listed with a WARNING line" "$(grep -iE -A4 'warning|not enforced|error' <<< "$st")" "$(tail -3 "$LOG")"; fi
+out=$("$KM_BUILD/kmeshd" --check --strict --config "$YCFG" 2>&1); rc=$?
+want="$YCFG:16: cluster 'svc-n': transport_socket_matches is not enforced by kmesh, refused under --strict"
+if [ "$rc" = 1 ] && [ "$out" = "kmeshd: $want" ]; then
+	ok "YAML: kmeshd --check --strict refuses Istio mTLS, naming file, line and item"
+else not_ok "YAML: kmeshd --check --strict refuses Istio mTLS" "rc $rc: $out" "want: kmeshd: $want"; fi
+stop_kmeshd
+yaml_cfg 10.92.0.5 > "$YCFG"
+n=$(attempts)
+start_file_kmeshd --strict
+wait_attempt "$n"
+n=$(attempts)
+yaml_cfg 10.92.0.4 mtls > "$YCFG"
+kill -HUP "$KMESHD_PID"
+wait_attempt "$n"
+st=$("${CTL[@]}" -o json status)
+if [ "$(jq -r .agent.last_reload_ok <<< "$st")" = false ] &&
+   [ "$(jq -r .agent.last_error <<< "$st")" = "$want" ]; then
+	expect_backend "YAML --strict: a reload adding Istio mTLS is refused ($want), the running config keeps serving" 10.91.0.3 b5
+else not_ok "YAML --strict: a reload adding Istio mTLS is refused, named" "$(jq -c ".agent | {last_reload_ok, last_error}" <<< "$st")" "want: $want" "$(tail -3 "$LOG")"; fi
 
 # ---- node metadata as istio-agent sends it, from a DaemonSet's environment -------
 stop_kmeshd

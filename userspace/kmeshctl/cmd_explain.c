@@ -127,6 +127,15 @@ static int pick_http_fe(struct ctl *c, const char *want, struct http_fe *fes,
 	return 2;
 }
 
+/* The synthetic clusters of local replies (model/local_reply.c names
+ * them). */
+static bool is_local_reply(const char *name)
+{
+	return !strncmp(name, "(direct_response ", 17) ||
+	       !strncmp(name, "(redirect ", 10) ||
+	       !strncmp(name, "(fault abort ", 13);
+}
+
 /* Cluster @id of the live slot: name and serving policy. */
 static void explain_cluster(struct ctl *c, struct km_json *j, __u32 id,
 			    __u32 weight, __u32 total, const char *label)
@@ -159,6 +168,8 @@ static void explain_cluster(struct ctl *c, struct km_json *j, __u32 id,
 		       100.0 * weight / total);
 	if (!found)
 		printf(": MISSING from km_cluster (the kernel refuses such a connection)\n");
+	else if (is_local_reply(name))
+		printf(": a local reply, written by kmeshd's responder on loopback\n");
 	else if (cl.n_endpoints == 0)
 		printf(": %s, no usable endpoint of %u (the kernel refuses the connection: ECONNREFUSED)\n",
 		       km_lb_policy_name(cl.lb_policy), cl.n_configured);

@@ -30,6 +30,8 @@
 
 #include <bpf/libbpf.h>
 
+#include "responder.h"
+#include "local_reply.h"
 #include "bpf_loader.h"
 #include "compiler.h"
 #include "config_yaml.h"
@@ -209,6 +211,8 @@ static void write_state(struct kmeshd *d)
 		km_state_put(f, KM_ST_NOT_ENFORCED, "%s", d->not_enforced[i]);
 	if (d->ads)
 		km_ads_write_state(d->ads, f);
+	else
+		km_state_put(f, KM_ST_STRICT, "%d", d->xds.strict);
 	if (d->dns)
 		km_dns_write_state(d->dns, f);
 	fclose(f);
@@ -266,6 +270,7 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 		km_err_set(err, "out of memory resolving DNS clusters");
 	if (!view.node.instance_ips && d->instance_ips[0])
 		view.node.instance_ips = d->instance_ips;	/* xDS: our node's */
+	view.reply_tag = km_responder_next_tag();
 	if (!ret)
 		ret = km_compile(&view, &r, err);
 	km_dns_view_free(m, &view);
@@ -281,6 +286,7 @@ static int apply_model(struct kmeshd *d, const struct km_model *m,
 	} else {
 		d->last_ok = true;
 		d->generation = gen;
+		km_responder_install(&r);
 		km_telemetry_applied(gen, km_now_ms() - t0);
 		d->applied_at = time(NULL);
 		remember_applied(d, m, &r);
@@ -340,7 +346,8 @@ static int apply_config(struct kmeshd *d)
 	/* stat before reading: a write after it is seen as a change */
 	if (stat(d->config, &d->loaded))
 		memset(&d->loaded, 0, sizeof(d->loaded));
-	ret = km_config_load_file(d->config, &m, &err);
+	ret = km_config_load_file_flags(d->config, d->xds.strict ? KM_CONFIG_STRICT : 0,
+					&m, &err);
 	if (ret) {
 		d->last_attempt = time(NULL);
 		d->last_ok = false;
@@ -810,14 +817,15 @@ static void list_not_enforced(const char *config, const struct km_model *m)
 		       config, ne[i].kind, ne[i].count, ne[i].example, ne[i].why);
 }
 
-static int check_only(const char *config)
+static int check_only(const char *config, bool strict)
 {
 	struct km_model m = {};
 	struct km_records r = {};
 	struct km_err err = {};
 	int ret;
 
-	ret = km_config_load_file(config, &m, &err);
+	ret = km_config_load_file_flags(config, strict ? KM_CONFIG_STRICT : 0,
+					&m, &err);
 	if (!ret)
 		ret = km_compile(&m, &r, &err);
 	if (ret) {
@@ -958,8 +966,9 @@ static void usage(FILE *f)
 		"                       them) or workload (Istio's ambient API as ztunnel gets it:\n"
 		"                       Authorization and Address over Delta ADS, the policies\n"
 		"                       enforced on this node's workloads, --node-name; docs/authz.md)\n"
-		"      --strict         refuse (NACK) what kmesh would accept without enforcing it\n"
-		"                       (timeouts, retries, telemetry, Istio mTLS, ...: kmeshctl config)\n");
+		"      --strict         refuse (NACK, or reject the config file) what kmesh would\n"
+		"                       accept without enforcing it (timeouts, retries, telemetry,\n"
+		"                       Istio mTLS, ...: kmeshctl config)\n");
 	xds_tls_usage(f);
 	fprintf(f,
 		"      --node-id ID     xDS node id (default sidecar~POD_IP~POD.NS~NS.svc.cluster.local,\n"
@@ -1109,7 +1118,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (check)
-		return check_only(d.config);
+		return check_only(d.config, d.xds.strict);
 	d.source = d.config;
 	if (xds_addr && setup_xds(&d, xds_addr, pod_ip, pod_name, config_given))
 		return 2;
@@ -1194,6 +1203,8 @@ int main(int argc, char **argv)
 		logmsg(LOG_ERR, "%s", err.msg);
 		return 1;
 	}
+	if (km_responder_start(KM_RESPONDER_PORT, &err))
+		logmsg(LOG_WARN, "%s", err.msg);
 	logmsg(LOG_INFO, "programs attached to %s (%d new, %d replaced in place); pinned under %s; generation %llu serving%s",
 	       d.cgroup, rep.attached, rep.replaced, d.pin_root,
 	       (unsigned long long)d.generation,
@@ -1233,6 +1244,7 @@ int main(int argc, char **argv)
 		apply_config(&d);
 	}
 	ret = run(&d);
+	km_responder_stop();
 	km_telemetry_stop();
 	d.stopped = true;
 	write_state(&d);

@@ -128,13 +128,69 @@ static int hash_rules(struct km_diag *d, const struct km_m_action *a,
 	return 0;
 }
 
+/* Envoy's validate rules: DirectResponseAction.status [200, 600),
+ * RedirectAction's codes, FaultAbort.http_status [200, 600), a
+ * percentage's numerator; the body up to Envoy's default
+ * max_direct_response_body_size_bytes. A CR or LF would split the
+ * response's header. */
+#define KM_REPLY_BODY_MAX 4096
+
+static int reply_rules(struct km_diag *d, const struct km_m_action *a,
+		       const struct km_src *src, const char *what)
+{
+	const struct km_m_reply *r = a->reply;
+	const char *const strs[] = { r ? r->scheme : NULL, r ? r->host : NULL,
+				     r ? r->path : NULL, r ? r->prefix : NULL };
+	const struct km_m_abort *ab = &a->abort;
+
+	if (ab->status && (ab->status < 200 || ab->status > 599))
+		return km_diag_fail(d, ab->src.file ? &ab->src : src, what,
+				    "fault abort http_status %u is out of range (200-599)",
+				    ab->status);
+	if (ab->status && ab->num > ab->den)
+		return km_diag_fail(d, ab->src.file ? &ab->src : src, what,
+				    "fault abort percentage %u/%u is over 100%%",
+				    ab->num, ab->den);
+	if (!r)
+		return 0;
+	if (r->src.file)
+		src = &r->src;
+	if (r->kind == KM_REPLY_DIRECT && (r->status < 200 || r->status > 599))
+		return km_diag_fail(d, src, what,
+				    "direct_response status %u is out of range (200-599)",
+				    r->status);
+	if (r->kind == KM_REPLY_DIRECT && r->body_len > KM_REPLY_BODY_MAX)
+		return km_diag_fail(d, src, what,
+				    "direct_response body is %zu bytes, limit is %d",
+				    r->body_len, KM_REPLY_BODY_MAX);
+	if (r->kind == KM_REPLY_REDIRECT && r->status != 301 &&
+	    r->status != 302 && r->status != 303 && r->status != 307 &&
+	    r->status != 308)
+		return km_diag_fail(d, src, what,
+				    "redirect response_code %u is not one of 301, 302, 303, 307, 308",
+				    r->status);
+	if (r->port > 65535)
+		return km_diag_fail(d, src, what,
+				    "port_redirect %u is out of range (1-65535)",
+				    r->port);
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		if (strs[i] && strpbrk(strs[i], "\r\n"))
+			return km_diag_fail(d, src, what,
+					    "redirect: a CR or LF in '%.64s'",
+					    strs[i]);
+	return 0;
+}
+
 static int action_rules(struct km_diag *d, const struct km_m_action *a,
 			bool route, const struct km_src *src, const char *what)
 {
 	char wwhat[KM_WHAT_LEN];
 	uint64_t sum = 0;
-	int ret = hash_rules(d, a, route, src, what);
+	int ret = reply_rules(d, a, src, what);
 
+	if (ret || a->reply)
+		return ret;
+	ret = hash_rules(d, a, route, src, what);
 	if (ret)
 		return ret;
 

@@ -25,6 +25,7 @@
 
 #include "compiler.h"
 #include "lb_compile.h"
+#include "local_reply.h"
 #include "route_build.h"
 #include "strmap.h"
 
@@ -204,7 +205,7 @@ static int compile_cluster(const struct km_model *m,
 /*
  * The action an http_connection_manager listener is served with as L4: in
  * the first virtual host that has domain "*", the first route that matches
- * every request (prefix "/" and no header matchers), else that virtual
+ * every request (prefix "/", no header or query matchers), else that virtual
  * host's first route; without a "*" host, the first route of the first
  * virtual host.
  */
@@ -216,7 +217,8 @@ static const struct km_m_action *vhost_default(const struct km_m_vhost *vh)
 		const struct km_m_route *rt = &vh->routes[i];
 
 		if (rt->path_kind == KM_PATH_PREFIX && rt->path &&
-		    strcmp(rt->path, "/") == 0 && rt->n_headers == 0)
+		    strcmp(rt->path, "/") == 0 && rt->n_headers == 0 &&
+		    rt->n_query_params == 0)
 			return &rt->action;
 	}
 	return &vh->routes[0].action;
@@ -249,58 +251,77 @@ static bool cluster_has_family(const struct km_m_cluster *mc, uint8_t family)
 
 #define KM_PASSTHROUGH 1	/* fill_targets: serve nothing, connects untouched */
 
+static int target_ids(void *ctx, const char *name, __u32 *id);
+static int reply_ids(void *ctx, const struct km_m_reply *reply, __u32 *id);
+static int abort_ids(void *ctx, uint16_t status, __u32 *id);
+
+struct route_ids {
+	const struct km_model *m;
+	const struct km_strmap *ni;
+	struct km_records *r;
+};
+
 static int fill_targets(const struct km_model *m, const struct km_strmap *ni,
 			struct km_records *r, const struct km_m_listener *l,
-			const struct km_m_action *a, struct km_frontend *fe,
+			const struct km_m_action *a,
+			const struct km_m_fault *fault, struct km_frontend *fe,
 			struct km_err *err)
 {
-	uint64_t total = 0;
-	size_t i;
+	struct route_ids ctx = { .m = m, .ni = ni, .r = r };
+	const struct km_target_ids ids = {
+		.cluster = target_ids, .reply = reply_ids, .abort = abort_ids,
+		.ctx = &ctx,
+	};
+	const struct km_m_abort *ab = km_abort_for(a, fault);
+	size_t n = km_action_n_targets(a, ab), passthrough = 0, i;
+	uint32_t id[KM_MAX_WEIGHTED + 1], cum[KM_MAX_WEIGHTED + 1], total = 0;
+	long bad;
+	int ret;
 
-	if (a->n_clusters == 0 || a->n_clusters > KM_MAX_WEIGHTED) {
-		km_err_at(err, &a->src, "listener '%s': %zu clusters in a route action, need 1 to %d",
-			   l->name, a->n_clusters, KM_MAX_WEIGHTED);
+	if (n == 0 || n > KM_MAX_WEIGHTED) {
+		km_err_at(err, &a->src, "listener '%s': %zu targets in a route action (clusters, and a fault abort), need 1 to %d",
+			   l->name, n, KM_MAX_WEIGHTED);
 		return -EINVAL;
 	}
-	size_t passthrough = 0;
-
-	for (i = 0; i < a->n_clusters; i++) {
-		const struct km_m_weighted *w = &a->clusters[i];
-		long id = cluster_ref(m, ni, r, w->cluster);
-
-		if (id == -E2BIG) {
-			km_err_at(err, &w->src, "listener '%s': cluster '%s' is not defined, and %d clusters leave no room to refuse it",
-				   l->name, w->cluster, KM_MAX_CLUSTERS);
-			return -E2BIG;
-		}
-		if (id < 0) {
-			km_err_at(err, &w->src, "listener '%s': cluster '%s' is not defined",
-				   l->name, w->cluster);
-			return -ENOENT;
-		}
-		passthrough += r->clusters[id].kind == KM_CK_PASSTHROUGH;
-		total += w->weight;
-		/* a route's weight may be 0: that target is never picked */
-		if (total > KM_MAX_TOTAL_WEIGHT) {
-			km_err_at(err, &w->src, "listener '%s': cluster '%s': weight %u is out of range",
-				   l->name, w->cluster, w->weight);
-			return -ERANGE;
-		}
-		fe->targets[i].cluster_id = id;
-		fe->targets[i].cum_weight = total;
+	ret = km_action_targets(a, ab, &ids, id, cum, &total, &bad);
+	if (ret == -E2BIG && bad >= 0) {
+		km_err_at(err, &a->clusters[bad].src, "listener '%s': cluster '%s' is not defined, and %d clusters leave no room to refuse it",
+			   l->name, a->clusters[bad].cluster, KM_MAX_CLUSTERS);
+		return -E2BIG;
+	}
+	if (ret && bad >= 0) {
+		km_err_at(err, &a->clusters[bad].src, "listener '%s': cluster '%s' is not defined",
+			   l->name, a->clusters[bad].cluster);
+		return -ENOENT;
+	}
+	if (ret == -ERANGE) {
+		km_err_at(err, &a->src, "listener '%s': the route's weights (with its fault abort's percentage) add up to more than %u",
+			   l->name, KM_MAX_TOTAL_WEIGHT);
+		return -ERANGE;
+	}
+	if (ret) {
+		km_err_at(err, &a->src, "listener '%s': local replies: %s (at most %u, and %d clusters in all)",
+			   l->name, strerror(-ret), KM_REPLY_MAX_IDS,
+			   KM_MAX_CLUSTERS);
+		return ret;
 	}
 	if (total == 0) {	/* the readers refuse it; never a 0 divisor */
 		km_err_at(err, &a->src, "listener '%s': the sum of weights is 0",
 			   l->name);
 		return -ERANGE;
 	}
-	fe->n_targets = a->n_clusters;
+	for (i = 0; i < n; i++) {
+		fe->targets[i].cluster_id = id[i];
+		fe->targets[i].cum_weight = cum[i];
+		passthrough += r->clusters[id[i]].kind == KM_CK_PASSTHROUGH;
+	}
+	fe->n_targets = n;
 	fe->total_weight = total;
 	/* ORIGINAL_DST (Istio's PassthroughCluster) only: without a route
 	 * table the connect always goes where it was dialed, so the address
 	 * is simply not a frontend. With one, matched routes still route;
 	 * the connect hook leaves the rest alone (counted passthrough). */
-	if (passthrough == a->n_clusters && !(fe->flags & KM_FE_L7))
+	if (passthrough == n && !(fe->flags & KM_FE_L7))
 		return KM_PASSTHROUGH;
 	return 0;
 }
@@ -375,15 +396,9 @@ static int check_duplicates(struct km_records *r, const struct km_model *m,
 /* the tables of one generation: small ones, then big ones (abi.h) */
 #define KM_ROUTE_TABLES (KM_MAX_ROUTE_CONFIGS + KM_MAX_BIG_ROUTE_CONFIGS)
 
-struct route_ids {
-	const struct km_model *m;
-	const struct km_strmap *ni;
-	struct km_records *r;
-};
-
 /* Passthrough and blackhole are cluster kinds the connect hook acts on,
  * so a route may name them like any cluster. */
-static int route_cluster_id(void *ctx, const char *name, __u32 *id)
+static int target_ids(void *ctx, const char *name, __u32 *id)
 {
 	const struct route_ids *c = ctx;
 	long i = cluster_ref(c->m, c->ni, c->r, name);
@@ -394,32 +409,65 @@ static int route_cluster_id(void *ctx, const char *name, __u32 *id)
 	return 0;
 }
 
+/* Local replies and fault aborts: synthetic clusters (reply_compile.c). */
+static int reply_ids(void *ctx, const struct km_m_reply *reply, __u32 *id)
+{
+	return km_reply_cluster(((const struct route_ids *)ctx)->r, reply, 0, id);
+}
+
+static int abort_ids(void *ctx, uint16_t status, __u32 *id)
+{
+	return km_reply_cluster(((const struct route_ids *)ctx)->r, NULL,
+				status, id);
+}
+
+/* One table per route config and fault filter config: the filter's abort
+ * goes into the table's targets. */
+static bool same_fault(const struct km_m_fault *a, const struct km_m_fault *b)
+{
+	const struct km_m_abort *x = a && a->filter ? &a->abort : NULL;
+	const struct km_m_abort *y = b && b->filter ? &b->abort : NULL;
+
+	if ((a && a->filter) != (b && b->filter))
+		return false;
+	if (!x)
+		return true;
+	return x->status == y->status && x->num == y->num && x->den == y->den;
+}
+
 /* The route id of @rc in @r (KM_FE_L7_BIG in fe->flags when its table is
  * big), compiling it on first use. */
 static int route_table_id(const struct km_model *m, const struct km_strmap *ni,
 			  const struct km_m_listener *l,
 			  const struct km_m_route_config *rc,
+			  const struct km_m_fault *fault,
 			  struct km_records *r, struct km_frontend *fe,
 			  struct km_err *err)
 {
 	struct route_ids ctx = { .m = m, .ni = ni, .r = r };
+	const struct km_target_ids ids = {
+		.cluster = target_ids, .reply = reply_ids, .abort = abort_ids,
+		.ctx = &ctx,
+	};
 	const char *name = rc->name ? rc->name : "(inline)";
 	size_t i, n_small;
 	int ret;
 
 	for (i = 0; i < r->n_routes; i++)
-		if (r->route_src[i] == rc)
+		if (r->route_src[i] == rc &&
+		    same_fault(r->route_fault[i], fault))
 			goto found;
 	if (r->n_routes >= KM_ROUTE_TABLES) {	/* both classes full */
 		km_err_at(err, &rc->src, "listener '%s': route config '%s' is one more than the %d route configs kmesh serves",
 			  l->name, name, KM_ROUTE_TABLES);
 		return -E2BIG;
 	}
-	ret = km_route_build(rc, 0, route_cluster_id, &ctx, &r->route_blobs[i],
-			     &r->route_lens[i], err);
+	ret = km_route_build_ex(rc, 0, &ids, fault, &r->route_blobs[i],
+				&r->route_lens[i], err);
 	if (ret)
 		return ret;
 	r->route_src[i] = rc;
+	r->route_fault[i] = fault;
 	r->n_routes++;
 	r->route_big[i] = r->route_lens[i] > KM_ROUTE_TABLE_MAX;
 	n_small = r->n_routes - 1 - r->n_big_routes;
@@ -610,11 +658,12 @@ static int chain_frontend(const struct km_model *m, const struct km_strmap *ni,
 			return ret;
 		fe->flags |= KM_FE_L7;
 	}
-	ret = fill_targets(m, ni, r, l, a, fe, err);
+	ret = fill_targets(m, ni, r, l, a,
+			   l4->kind == KM_CHAIN_HTTP ? &l4->fault : NULL, fe, err);
 	if (ret)
 		return ret;
 	if (fe->flags & KM_FE_L7)
-		return route_table_id(m, ni, l, rc, r, fe, err);
+		return route_table_id(m, ni, l, rc, &http->fault, r, fe, err);
 	return 0;
 }
 
@@ -642,6 +691,21 @@ static int add_frontend(const struct km_model *m, const struct km_m_listener *l,
 	return 0;
 }
 
+/* Every cluster @a names is ORIGINAL_DST (Istio's PassthroughCluster). */
+static bool action_passthrough(const struct km_model *m,
+			       const struct km_strmap *ni,
+			       const struct km_m_action *a)
+{
+	for (size_t i = 0; i < a->n_clusters; i++) {
+		long id = name_index_get(ni, a->clusters[i].cluster);
+
+		if (id < 0 || (size_t)id >= m->n_clusters ||
+		    !m->clusters[id].original_dst)
+			return false;
+	}
+	return a->n_clusters > 0;
+}
+
 /* What a listener turned out to be, for kmeshctl. */
 struct lkind {
 	bool l7, sniffed, waiting, port_wide;
@@ -664,6 +728,13 @@ static int compile_dest(const struct km_model *m, const struct km_strmap *ni,
 	http = chain_pick(l, ip, port, true, scratch, score);
 	if (!tcp && !http)
 		return 0;
+	/* A port-wide VIP whose non-HTTP side is only the allow_any
+	 * passthrough (istiod's PassthroughFilterChain) names no TCP service:
+	 * the VIP is its virtual host's, so it is served as that (at L4 by
+	 * the host's default route), not left to the passthrough. */
+	if (vip_vh && tcp && http && http->kind == KM_CHAIN_HTTP &&
+	    tcp->kind == KM_CHAIN_TCP_PROXY && action_passthrough(m, ni, &tcp->tcp))
+		tcp = NULL;
 	ret = chain_frontend(m, ni, l, tcp, http, vip_vh, r, &fe, err);
 	if (ret == KM_WAITING) {
 		k->waiting = true;
@@ -930,6 +1001,7 @@ static size_t count_endpoints(const struct km_model *m)
 static int alloc_records(const struct km_model *m, struct km_records *r)
 {
 	size_t nfe = count_frontends(m), nep = count_endpoints(m);
+	size_t nrep = km_count_replies(m);
 
 	/* Bounded by the limits: the counts are checked while filling. */
 	if (nfe > KM_MAX_FRONTENDS)
@@ -938,17 +1010,21 @@ static int alloc_records(const struct km_model *m, struct km_records *r)
 		nep = KM_MAX_ENDPOINTS;
 	r->fe_keys = calloc(nfe + 1, sizeof(*r->fe_keys));
 	r->fe_vals = calloc(nfe + 1, sizeof(*r->fe_vals));
-	r->clusters = calloc(m->n_clusters + 1, sizeof(*r->clusters));
-	r->ep_keys = calloc(nep + 1, sizeof(*r->ep_keys));
-	r->ep_vals = calloc(nep + 1, sizeof(*r->ep_vals));
+	/* local replies: one synthetic cluster and endpoint each */
+	if (km_replies_alloc(r, nrep))
+		return -ENOMEM;
+	r->clusters = calloc(m->n_clusters + 1 + nrep, sizeof(*r->clusters));
+	r->ep_keys = calloc(nep + nrep + 1, sizeof(*r->ep_keys));
+	r->ep_vals = calloc(nep + nrep + 1, sizeof(*r->ep_vals));
 	r->listener_names = calloc(m->n_listeners + 1, sizeof(char *));
-	r->cluster_names = calloc(m->n_clusters + 1, sizeof(char *));
+	r->cluster_names = calloc(m->n_clusters + 1 + nrep, sizeof(char *));
 	r->l7_listeners = calloc(m->n_listeners + 1, sizeof(char *));
 	r->waiting = calloc(m->n_listeners + 1, sizeof(char *));
 	r->inbound = calloc(m->n_listeners + 1, sizeof(char *));
 	r->sniffed = calloc(m->n_listeners + 1, sizeof(char *));
 	r->port_wide = calloc(m->n_listeners + 1, sizeof(char *));
 	r->route_src = calloc(KM_ROUTE_TABLES, sizeof(*r->route_src));
+	r->route_fault = calloc(KM_ROUTE_TABLES, sizeof(*r->route_fault));
 	r->route_blobs = calloc(KM_ROUTE_TABLES, sizeof(*r->route_blobs));
 	r->route_lens = calloc(KM_ROUTE_TABLES, sizeof(*r->route_lens));
 	r->route_big = calloc(KM_ROUTE_TABLES, sizeof(*r->route_big));
@@ -957,7 +1033,7 @@ static int alloc_records(const struct km_model *m, struct km_records *r)
 	    !r->ep_vals || !r->listener_names || !r->cluster_names ||
 	    !r->l7_listeners || !r->waiting || !r->inbound || !r->sniffed ||
 	    !r->port_wide ||
-	    !r->route_src ||
+	    !r->route_src || !r->route_fault ||
 	    !r->route_blobs || !r->route_lens || !r->route_big ||
 	    !r->route_ids)
 		return -ENOMEM;
@@ -973,6 +1049,7 @@ int km_compile(const struct km_model *m, struct km_records *r,
 	int ret;
 
 	memset(r, 0, sizeof(*r));
+	r->reply_tag = m->reply_tag;
 	if (m->n_clusters > KM_MAX_CLUSTERS) {
 		km_err_set(err, "%s: %zu clusters, limit is %d", m->source,
 			   m->n_clusters, KM_MAX_CLUSTERS);
@@ -1053,6 +1130,8 @@ void km_records_free(struct km_records *r)
 	for (size_t i = 0; r->route_blobs && i < r->n_routes; i++)
 		free(r->route_blobs[i]);
 	free(r->route_src);
+	free(r->route_fault);
+	km_replies_free(r);
 	free(r->route_blobs);
 	free(r->route_lens);
 	free(r->route_big);

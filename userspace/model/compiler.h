@@ -43,6 +43,7 @@ struct km_records {
 	 * the id its frontends carry (with KM_FE_L7_BIG when big). */
 	size_t n_routes, n_big_routes;
 	const struct km_m_route_config **route_src;	/* borrowed */
+	const struct km_m_fault **route_fault;	/* its chain's, borrowed */
 	void **route_blobs;				/* owned */
 	size_t *route_lens;
 	bool *route_big;
@@ -76,7 +77,27 @@ struct km_records {
 
 	/* Policy programs from RBAC filters (authz.h). */
 	struct km_authz_records authz;
+
+	/* Local replies (local_reply.h): reply id i + 1 is replies[i]
+	 * (owned copies), served by the synthetic cluster reply_cluster[i]
+	 * (named by reply_names[i], owned) at the address of
+	 * (m->reply_tag, i + 1). reply_src[i]: the model's reply it copies,
+	 * NULL for a fault abort's. cap_replies: the room allocated. */
+	size_t n_replies, cap_replies;
+	struct km_m_reply **replies;
+	const struct km_m_reply **reply_src;
+	__u32 *reply_cluster;
+	char **reply_names;
+	uint8_t reply_tag;
 };
+
+/* reply_compile.c: the synthetic cluster of a local reply (@src, dedup by
+ * pointer) or of a fault abort's @status (@src NULL), made on first use. */
+int km_reply_cluster(struct km_records *r, const struct km_m_reply *src,
+		     uint16_t status, __u32 *id);
+size_t km_count_replies(const struct km_model *m);
+int km_replies_alloc(struct km_records *r, size_t n);
+void km_replies_free(struct km_records *r);
 
 int km_compile(const struct km_model *m, struct km_records *r,
 	       struct km_err *err);

@@ -22,6 +22,20 @@ static void action_free(struct km_m_action *a)
 		free(a->clusters[i].cluster);
 	free(a->clusters);
 	free(a->hash);
+	km_reply_free(a->reply);
+}
+
+void km_reply_free(struct km_m_reply *r)
+{
+	if (!r)
+		return;
+	free(r->body);
+	free(r->scheme);
+	free(r->host);
+	free(r->path);
+	free(r->prefix);
+	free(r->matched);
+	free(r);
 }
 
 static void matchers_free(struct km_m_header_match *m, size_t n)

@@ -113,7 +113,9 @@ enum km_not_enforced {
 	KM_NE_HEADER_REWRITE = 1 << 11,		/* headers to add or remove,
 						 * path and host rewrites */
 	KM_NE_HEDGE_POLICY = 1 << 12,		/* virtual host */
-	KM_NE_COUNT = 13
+	KM_NE_MTLS = 1 << 13,			/* cluster: Istio mutual TLS
+						 * (security: a warning) */
+	KM_NE_COUNT = 14
 };
 
 enum km_cluster_type {
@@ -178,8 +180,60 @@ struct km_m_weighted {
 	uint32_t weight;
 };
 
+/*
+ * A route kmesh answers itself (kmeshd's responder, docs/l7.md "Local
+ * responses"): Envoy's direct_response and redirect, and the abort of
+ * envoy.filters.http.fault.
+ */
+enum km_reply_kind {
+	KM_REPLY_DIRECT = 1,	/* direct_response: status, optional body */
+	KM_REPLY_REDIRECT = 2,	/* redirect: status 301..308, location */
+	KM_REPLY_ABORT = 3,	/* fault abort: status, "fault filter abort" */
+};
+
+struct km_m_reply {
+	struct km_src src;
+	uint8_t kind;		/* enum km_reply_kind */
+	uint16_t status;
+	/* DIRECT: body.inline_string / inline_bytes (NULL: no body) */
+	char *body;
+	size_t body_len;
+	/* REDIRECT: each NULL (0) when unset, as Envoy's empty strings */
+	char *scheme;		/* scheme_redirect; "https" for https_redirect */
+	char *host;		/* host_redirect */
+	uint32_t port;		/* port_redirect */
+	char *path;		/* path_redirect (may carry a query) */
+	char *prefix;		/* prefix_rewrite (set: may be "") */
+	bool strip_query;
+	/* REDIRECT with prefix_rewrite: the route's prefix or path match it
+	 * replaces (the reader copies it from the route) */
+	char *matched;
+};
+
+/* envoy.filters.http.fault abort: @num / @den of the connections get
+ * @status (0: no abort). @set: a fault config is here (a route's
+ * typed_per_filter_config replaces the filter's, abort or not). */
+struct km_m_abort {
+	struct km_src src;
+	bool set;
+	uint16_t status;
+	uint32_t num, den;
+};
+
+/* A chain's envoy.filters.http.fault: whether the filter is there, and its
+ * own abort. */
+struct km_m_fault {
+	bool filter;
+	struct km_m_abort abort;
+};
+
 struct km_m_action {
 	struct km_src src;
+	/* answered by kmeshd (no clusters), or NULL */
+	struct km_m_reply *reply;
+	/* fault abort on this route (typed_per_filter_config, or the
+	 * listener's fault filter copied in by the reader) */
+	struct km_m_abort abort;
 	size_t n_clusters;
 	struct km_m_weighted *clusters;
 	uint32_t total_weight;	/* 0 = sum of the weights */
@@ -290,6 +344,7 @@ struct km_m_chain {
 	/* Listener.default_filter_chain: taken when no chain's match does */
 	bool fallback;
 	uint32_t not_enforced;	/* enum km_not_enforced: HTTP filters */
+	struct km_m_fault fault;	/* envoy.filters.http.fault */
 	/* RBAC filters, in filter order (authz.h) */
 	size_t n_authz;
 	struct km_az_engine *authz;
@@ -341,6 +396,9 @@ struct km_model {
 	 * served, like Envoy's listener warming) instead of failing the
 	 * whole config. A static file leaves it false. */
 	bool rds_may_wait;
+	/* kmeshd: which of its two reply tables this config's local replies
+	 * go to (local_reply.h); flips per applied config */
+	uint8_t reply_tag;
 	/* kmeshd's workload mode (authz_workload.h): listeners that only
 	 * carry Istio's ambient policies for a workload's addresses, port 0
 	 * meaning every port; never frontends. Not freed by
@@ -351,6 +409,7 @@ struct km_model {
 
 void km_model_free(struct km_model *m);
 void km_route_config_free(struct km_m_route_config *rc);
+void km_reply_free(struct km_m_reply *r);
 void km_cluster_free(struct km_m_cluster *c);
 void km_listener_free(struct km_m_listener *l);
 void km_chain_free(struct km_m_chain *ch);

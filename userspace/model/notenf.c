@@ -60,3 +60,19 @@ void km_notenf_free(struct km_notenf *ne)
 		free(ne->example[k]);
 	memset(ne, 0, sizeof(*ne));
 }
+
+enum km_upstream_ts km_upstream_ts_class(bool (*holds)(const void *arg, const char *s),
+					 const void *arg)
+{
+	static const char *const istio[] = {
+		"spiffe://", "ROOTCA", "/etc/certs/", "tlsMode",
+	};
+
+	if (!holds(arg, "UpstreamTlsContext") &&
+	    !holds(arg, "envoy.transport_sockets.tls"))
+		return holds(arg, "internal_upstream") ? KM_TS_INTERNAL : KM_TS_PLAIN;
+	for (size_t i = 0; i < sizeof(istio) / sizeof(istio[0]); i++)
+		if (holds(arg, istio[i]))
+			return KM_TS_ISTIO_MTLS;
+	return KM_TS_TLS;
+}

@@ -52,4 +52,20 @@ void km_notenf_add(struct km_notenf *ne, int kind, const char *example);
 void km_notenf_sum(struct km_notenf *dst, const struct km_notenf *src);
 void km_notenf_free(struct km_notenf *ne);
 
+/*
+ * An upstream transport socket, by what its config holds: @holds(arg, s)
+ * says whether the string s occurs in it (the xDS bytes, the YAML tree).
+ * Istio's mutual TLS is told by its SPIFFE certificates (SDS "default" and
+ * "ROOTCA", or /etc/certs/ before SDS) or its tlsMode match; any other TLS
+ * is origination kmesh cannot do.
+ */
+enum km_upstream_ts {
+	KM_TS_PLAIN,		/* raw_buffer or nothing: what kmesh sends */
+	KM_TS_ISTIO_MTLS,	/* accepted, not enforced (KM_NK_MTLS) */
+	KM_TS_TLS,		/* refused */
+	KM_TS_INTERNAL,		/* internal_upstream (ambient HBONE): refused */
+};
+enum km_upstream_ts km_upstream_ts_class(bool (*holds)(const void *arg, const char *s),
+					 const void *arg);
+
 #endif

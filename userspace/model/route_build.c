@@ -25,12 +25,13 @@
 #include <string.h>
 
 #include "check.h"
+#include "local_reply.h"
 #include "route_build.h"
 
 struct rb {
 	const struct km_m_route_config *rc;
-	km_cluster_id_fn cluster_id;
-	void *ctx;
+	const struct km_target_ids *ids;
+	const struct km_m_fault *fault;	/* the chain's fault filter */
 	struct km_err *err;
 	struct km_diag d;	/* quotes */
 
@@ -127,7 +128,8 @@ static void count(struct rb *b)
 						 NULL : h->value);
 			}
 			b->n_headers += nh;
-			b->n_targets += r->action.n_clusters;
+			b->n_targets += km_action_n_targets(&r->action,
+				km_abort_for(&r->action, b->fault));
 		}
 		b->n_routes += v->n_routes;
 	}
@@ -279,38 +281,57 @@ static void emit_headers(struct rb *b, const struct km_m_route *r,
 		emit_matcher(b, &r->query_params[i], true);
 }
 
-/* Cumulative weights into km_target[] (abi.h), cluster ids from the
- * caller. */
+/* Cumulative weights into km_target[] (abi.h): cluster ids from the
+ * caller, local replies and fault aborts as local_reply.h says. */
 static int emit_targets(struct rb *b, size_t vi, size_t ri,
 			struct km_rt_route *out)
 {
 	const struct km_m_route *r = &b->rc->vhosts[vi].routes[ri];
 	const struct km_m_action *a = &r->action;
-	__u32 cum = 0;
+	const struct km_m_abort *ab = km_abort_for(a, b->fault);
+	uint32_t ids[KM_MAX_WEIGHTED + 1], cum[KM_MAX_WEIGHTED + 1], total = 0;
+	size_t n = km_action_n_targets(a, ab);
+	long bad;
 	int ret;
 
-	out->n_targets = (__u16)a->n_clusters;
-	out->target_off = (__u32)b->target_at;
-	for (size_t i = 0; i < a->n_clusters; i++) {
-		const struct km_m_weighted *w = &a->clusters[i];
-		struct km_target *t = (void *)(b->t + b->target_at);
+	if (n > KM_MAX_WEIGHTED)
+		return fail(b, -EINVAL, ab ? &ab->src : &r->src, vi, ri,
+			    "%zu weighted clusters and a fault abort: %zu targets, limit is %d",
+			    a->n_clusters, n, KM_MAX_WEIGHTED);
+	ret = km_action_targets(a, ab, b->ids, ids, cum, &total, &bad);
+	if (ret && bad >= 0) {
+		const struct km_m_weighted *w = &a->clusters[bad];
 		const struct km_src *src = w->src.file ? &w->src : &r->src;
 
-		ret = b->cluster_id(b->ctx, w->cluster, &t->cluster_id);
 		if (ret == -ENOENT)
 			return fail(b, ret, src, vi, ri,
 				    "cluster '%s' is not defined",
 				    quote(b, w->cluster));
-		if (ret)
-			return fail(b, ret < 0 ? ret : -EINVAL, src, vi, ri,
-				    "cluster '%s' cannot be a route's target (%s)",
-				    quote(b, w->cluster),
-				    strerror(ret < 0 ? -ret : EINVAL));
-		cum += w->weight;	/* checked: the sum fits */
-		t->cum_weight = cum;
+		return fail(b, ret < 0 ? ret : -EINVAL, src, vi, ri,
+			    "cluster '%s' cannot be a route's target (%s)",
+			    quote(b, w->cluster),
+			    strerror(ret < 0 ? -ret : EINVAL));
+	}
+	if (ret == -EOPNOTSUPP)
+		return fail(b, ret, &r->src, vi, ri,
+			    "%s needs kmeshd's responder (not available here)",
+			    a->reply ? "a direct_response or redirect" : "a fault abort");
+	if (ret == -ERANGE)
+		return fail(b, ret, ab ? &ab->src : &r->src, vi, ri,
+			    "fault abort %u/%u: the weights scaled by it are over %u",
+			    ab ? ab->num : 0, ab ? ab->den : 0, KM_MAX_TOTAL_WEIGHT);
+	if (ret)
+		return fail(b, ret, &r->src, vi, ri, "%s", strerror(-ret));
+	out->n_targets = (__u16)n;
+	out->target_off = (__u32)b->target_at;
+	for (size_t i = 0; i < n; i++) {
+		struct km_target *t = (void *)(b->t + b->target_at);
+
+		t->cluster_id = ids[i];
+		t->cum_weight = cum[i];
 		b->target_at += sizeof(*t);
 	}
-	out->total_weight = cum;
+	out->total_weight = total;
 	return 0;
 }
 
@@ -388,8 +409,20 @@ int km_route_build(const struct km_m_route_config *rc, unsigned int flags,
 		   km_cluster_id_fn cluster_id, void *ctx, void **out,
 		   size_t *out_len, struct km_err *err)
 {
+	struct km_target_ids ids = {
+		.cluster = cluster_id, .ctx = ctx,
+	};
+
+	return km_route_build_ex(rc, flags, &ids, NULL, out, out_len, err);
+}
+
+int km_route_build_ex(const struct km_m_route_config *rc, unsigned int flags,
+		      const struct km_target_ids *ids,
+		      const struct km_m_fault *fault, void **out,
+		      size_t *out_len, struct km_err *err)
+{
 	struct rb b = {
-		.rc = rc, .cluster_id = cluster_id, .ctx = ctx, .err = err,
+		.rc = rc, .ids = ids, .fault = fault, .err = err,
 	};
 	size_t len;
 	int ret;

@@ -33,4 +33,13 @@ int km_route_build(const struct km_m_route_config *rc, unsigned int flags,
 		   km_cluster_id_fn cluster_id, void *ctx, void **out,
 		   size_t *out_len, struct km_err *err);
 
+/* The same, with local replies and fault aborts (local_reply.h): @ids
+ * names their synthetic clusters, @fault is the chain's fault filter (NULL:
+ * none). km_route_build() refuses a route that needs a reply. */
+struct km_target_ids;
+int km_route_build_ex(const struct km_m_route_config *rc, unsigned int flags,
+		      const struct km_target_ids *ids,
+		      const struct km_m_fault *fault, void **out,
+		      size_t *out_len, struct km_err *err);
+
 #endif

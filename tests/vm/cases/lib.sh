@@ -197,6 +197,9 @@ write_l7_config() {
 	      - name: envoy.filters.network.http_connection_manager
 	        typed_config:
 	          stat_prefix: web
+	          http_filters:
+	          - name: envoy.filters.http.fault
+	          - name: envoy.filters.http.router
 	          route_config:
 	            name: web
 	            virtual_hosts:
@@ -234,6 +237,40 @@ write_l7_config() {
 	              - name: root
 	                match: { prefix: / }
 	                route: { cluster: a }
+	            - name: replies
+	              domains: [ reply.example.com ]
+	              routes:
+	              - match: { prefix: /direct }
+	                direct_response: { status: 200, body: { inline_string: "hello from kmesh\n" } }
+	              - match: { prefix: /old/ }
+	                redirect: { https_redirect: true, host_redirect: new.example.com, prefix_rewrite: /new/ }
+	              - match: { prefix: /abort100 }
+	                route: { cluster: b }
+	                typed_per_filter_config:
+	                  envoy.filters.http.fault:
+	                    "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
+	                    abort: { http_status: 503, percentage: { numerator: 1000000, denominator: MILLION } }
+	              - match: { prefix: /abort0 }
+	                route: { cluster: b }
+	                typed_per_filter_config:
+	                  envoy.filters.http.fault:
+	                    abort: { http_status: 503, percentage: { numerator: 0, denominator: MILLION } }
+	  - name: blocked
+	    address: { socket_address: { address: 127.100.0.3, port_value: 80 } }
+	    filter_chains:
+	    - filters:
+	      - name: envoy.filters.network.http_connection_manager
+	        typed_config:
+	          stat_prefix: blocked
+	          route_config:
+	            name: blocked
+	            virtual_hosts:
+	            - name: block_all
+	              domains: [ "*" ]
+	              routes:
+	              - name: block_all
+	                match: { prefix: / }
+	                direct_response: { status: 502 }
 	  - name: web6
 	    address: { socket_address: { address: "fd00:96::2", port_value: 80 } }
 	    filter_chains:
@@ -297,6 +334,27 @@ l7_served_as_l4() {
 	[ "$(counter l7_deferred)" = 0 ] || fail "l7_deferred is $(counter l7_deferred) $1"
 	note "$(kmeshctl status | grep '^L7')"
 }
+
+# ---- local replies (docs/l7.md): kmeshd's responder ----------------------------
+# web's last virtual host (the others keep their indexes, which route names
+# carry), reply.example.com: /direct 200 with a body, /old/ a 301 to https,
+# new.example.com, /new/; /abort100 and /abort0 a fault abort 503 at 100% and
+# 0% over cluster b. Listener blocked (127.100.0.3:80): REGISTRY_ONLY's
+# block_all, a direct_response 502 for everything.
+KM_BLOCKED_VIP=127.100.0.3:80
+
+# reply HOST PATH [ADDR]: the raw response, CRs dropped, the date masked
+reply() {
+	in_app km_http_raw -H "$1" -p "$2" "${3:-$KM_L7_VIP}" | tr -d '\r' |
+		sed 's/^date: [A-Z][a-z][a-z], [0-9][0-9] [A-Z][a-z][a-z] [0-9]\{4\} [0-9:]\{8\} GMT$/date: D/'
+}
+
+# same NAME GOT WANT
+same() {
+	[ "$2" = "$3" ] || fail "$1: got '$(echo "$2" | oneline)', want '$(echo "$3" | oneline)'"
+}
+
+KM_502=$(printf 'HTTP/1.1 502 Bad Gateway\ndate: D\nserver: kmesh\ncontent-length: 0\nconnection: close')
 
 # counter NAME: kmeshctl status counter value
 counter() { kmeshctl status | awk -v n="$1" '$1 == n { print $2 }'; }

@@ -18,6 +18,7 @@
 #include "resources.h"
 #include "xds_workload.h"
 #include "strmap.h"
+#include "check.h"
 
 #include "envoy/service/discovery/v3/discovery.pb-c.h"
 
@@ -129,6 +130,28 @@ static void res_free(int t, struct ads_res *r)
 	free(r);
 }
 
+/* What kmesh.ko's matcher cannot take (safe_regex, ...) refuses the one
+ * route config that holds it, as a decode error would, not the whole
+ * state at compile time: the rest of the response is applied. */
+static int kernel_routes(int t, const struct ads_res *r, struct km_err *err)
+{
+	char what[KM_WHAT_LEN];
+	int ret = 0;
+
+	if (t == RDS)
+		return km_check_route_config(&r->rc, NULL, true, err);
+	for (size_t i = 0; t == LDS && !ret && i < r->listener.n_chains; i++) {
+		const struct km_m_chain *ch = &r->listener.chains[i];
+
+		if (ch->kind != KM_CHAIN_HTTP || ch->rds_name)
+			continue;
+		snprintf(what, sizeof(what), "listener '%s': filter_chains[%zu]: http_connection_manager",
+			 r->listener.name, i);
+		ret = km_check_route_config(&ch->routes, what, true, err);
+	}
+	return ret;
+}
+
 /* Decodes one resource; its name in *name (owned by the resource's model
  * object, valid while it lives). */
 static int res_decode(struct km_ads *a, int t, const uint8_t *buf, size_t len,
@@ -169,6 +192,8 @@ static int res_decode(struct km_ads *a, int t, const uint8_t *buf, size_t len,
 		break;
 	}
 	km_xds_audit_set(NULL, false);
+	if (!ret)
+		ret = kernel_routes(t, r, err);
 	if (ret == KM_XDS_SKIP) {
 		km_notenf_free(&r->ne);
 		free(r);

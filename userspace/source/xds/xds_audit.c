@@ -135,30 +135,34 @@ static int apply_rule(struct ctx *c, const struct x_field_rule *r,
 }
 
 /* Byte-level: does this (unknown to kmesh's protos) field hold @s? */
-static bool holds(const ProtobufCMessageUnknownField *u, const char *s)
+static bool holds(const void *arg, const char *s)
 {
+	const ProtobufCMessageUnknownField *u = arg;
+
 	return memmem(u->data, u->len, s, strlen(s)) != NULL;
 }
 
 /*
- * Upstream TLS: kmesh sends plaintext. Istio's mutual TLS (its SPIFFE
- * certificates: SDS "default"/"ROOTCA", or /etc/certs/ before SDS) is the
- * one exception Istio meshes cannot run without: accepted, loud (mtls).
- * Any other TLS origination is refused: that cluster would go out
- * plaintext where its config asks for TLS.
+ * Upstream TLS: kmesh sends plaintext. Istio's mutual TLS is the one
+ * exception Istio meshes cannot run without: accepted, loud (mtls). Any
+ * other TLS origination is refused: that cluster would go out plaintext
+ * where its config asks for TLS (km_upstream_ts_class).
  */
 static int audit_upstream_tls(struct ctx *c, const ProtobufCMessageUnknownField *u,
 			      const char *what, const char *field)
 {
-	if (!holds(u, "UpstreamTlsContext") && !holds(u, "envoy.transport_sockets.tls"))
-		return holds(u, "internal_upstream") ?
-		       x_fail(c, what, "%s: internal_upstream transport sockets (ambient HBONE) are not supported",
-			      field) : 0;
-	if (holds(u, "spiffe://") || holds(u, "ROOTCA") || holds(u, "/etc/certs/") ||
-	    holds(u, "tlsMode"))
+	switch (km_upstream_ts_class(holds, u)) {
+	case KM_TS_INTERNAL:
+		return x_fail(c, what, "%s: internal_upstream transport sockets (ambient HBONE) are not supported",
+			      field);
+	case KM_TS_ISTIO_MTLS:
 		return not_enforced(c, KM_NK_MTLS, what, field);
-	return x_fail(c, what, "%s: TLS origination is not supported (kmesh would send it plaintext)",
-		      field);
+	case KM_TS_TLS:
+		return x_fail(c, what, "%s: TLS origination is not supported (kmesh would send it plaintext)",
+			      field);
+	default:
+		return 0;
+	}
 }
 
 /* Fields by content rather than by name alone. 1: not one of them. */

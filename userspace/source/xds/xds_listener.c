@@ -64,7 +64,9 @@ static int read_hcm(struct ctx *c, const pb_hcm *h, const char *what,
 			continue;
 		}
 		if (x_is_fault_filter(hf)) {
-			ch->not_enforced |= KM_NE_FAULT;
+			ret = x_read_fault_filter(c, hf, what, ch);
+			if (ret)
+				return ret;
 			continue;
 		}
 		ret = x_audit_http_filter(c, hf, what);

@@ -154,6 +154,14 @@ int x_read_route_lb(struct ctx *c, const pb_action *pa, const char *rwhat,
 int x_read_tcp_lb(struct ctx *c, const pb_tcp *t, const char *what,
 		  struct km_m_action *a);
 bool x_is_fault_filter(const pb_http_filter *f);
+
+/* xds_reply.c */
+int x_read_reply(struct ctx *c, const pb_route *pr, const char *rwhat,
+		 struct km_m_route *r);
+int x_read_route_fault(struct ctx *c, const pb_route *pr, const char *rwhat,
+		       struct km_m_action *a);
+int x_read_fault_filter(struct ctx *c, const pb_http_filter *hf,
+			const char *what, struct km_m_chain *ch);
 uint32_t x_route_not_enforced(const pb_route *pr);
 uint32_t x_vhost_not_enforced(const pb_vhost *pv);
 uint32_t x_rc_not_enforced(const pb_route_config *prc);

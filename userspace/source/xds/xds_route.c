@@ -389,11 +389,9 @@ static int read_route(struct ctx *c, const pb_route *pr, const char *vwhat,
 
 	switch (pr->action_case) {
 	case ENVOY__CONFIG__ROUTE__V3__ROUTE__ACTION_ROUTE:
-		break;
 	case ENVOY__CONFIG__ROUTE__V3__ROUTE__ACTION_REDIRECT:
-		return x_fail(c, rwhat, "redirect is not supported");
 	case ENVOY__CONFIG__ROUTE__V3__ROUTE__ACTION_DIRECT_RESPONSE:
-		return x_fail(c, rwhat, "direct_response is not supported");
+		break;
 	case ENVOY__CONFIG__ROUTE__V3__ROUTE__ACTION_FILTER_ACTION:
 		return x_fail(c, rwhat, "filter_action is not supported");
 	case ENVOY__CONFIG__ROUTE__V3__ROUTE__ACTION_NON_FORWARDING_ACTION:
@@ -402,8 +400,12 @@ static int read_route(struct ctx *c, const pb_route *pr, const char *vwhat,
 		return x_fail(c, rwhat, "route is missing");
 	}
 	ret = read_match(c, pr->match, rwhat, r);
-	if (!ret)
+	if (!ret && pr->action_case == ENVOY__CONFIG__ROUTE__V3__ROUTE__ACTION_ROUTE)
 		ret = read_route_action(c, pr->route, rwhat, &r->action);
+	else if (!ret)	/* kmeshd's responder answers it (xds_reply.c) */
+		ret = x_read_reply(c, pr, rwhat, r);
+	if (!ret)
+		ret = x_read_route_fault(c, pr, rwhat, &r->action);
 	r->action.not_enforced |= x_route_not_enforced(pr);
 	return ret;
 }

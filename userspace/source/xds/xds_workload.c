@@ -156,10 +156,7 @@ static int ns_match(struct dc *c, const pb_str *m, const char *path,
 {
 	const char *s;
 	bool prefix;
-	int ret = unknown_fields(c, &m->base, path);
 
-	if (ret)
-		return ret;
 	switch (m->match_type_case) {
 	case ISTIO__SECURITY__STRING_MATCH__MATCH_TYPE_PRESENCE:
 		n->kind = KM_AZN_IDENT;
@@ -201,10 +198,8 @@ static int principal_match(struct dc *c, const pb_str *m, const char *path,
 			   struct km_az_node *n)
 {
 	const char *s;
-	int ret = unknown_fields(c, &m->base, path);
+	int ret;
 
-	if (ret)
-		return ret;
 	switch (m->match_type_case) {
 	case ISTIO__SECURITY__STRING_MATCH__MATCH_TYPE_PRESENCE:
 		n->kind = KM_AZN_IDENT;
@@ -260,10 +255,8 @@ static int sa_match(struct dc *c, const pb_sa *m, const char *path,
 		    struct km_az_node *n)
 {
 	char *full;
-	int ret = unknown_fields(c, &m->base, path);
+	int ret;
 
-	if (ret)
-		return ret;
 	if (!*m->namespace_ || !*m->serviceaccount ||
 	    strchr(m->namespace_, '/') || strchr(m->serviceaccount, '/')) {
 		n->kind = KM_AZN_NONE;	/* no proven identity is that */
@@ -282,10 +275,7 @@ static int ip_match(struct dc *c, const pb_addr *a, const char *path,
 {
 	size_t len = a->address.len;
 	struct km_ip *ip = &n->cidr.ip;
-	int ret = unknown_fields(c, &a->base, path);
 
-	if (ret)
-		return ret;
 	if (len != 4 && len != 16)
 		return fail(c, path, "an address of %zu bytes (4 or 16)", len);
 	if (a->length > len * 8)
@@ -356,7 +346,7 @@ static int v_port(struct dc *c, const void *v, const char *p, struct km_az_node 
 
 static int kind_add(struct dc *c, struct km_az_node *and, const char *mpath,
 		    const char *field, bool negate, const void *vals,
-		    size_t n_vals, size_t size, value_fn fn)
+		    size_t n_vals, size_t size, bool msg, value_fn fn)
 {
 	struct km_az_node *or;
 	char path[KM_WHAT_LEN + 64];
@@ -374,11 +364,17 @@ static int kind_add(struct dc *c, struct km_az_node *and, const char *mpath,
 	or->kind = KM_AZN_OR;
 	for (size_t i = 0; i < n_vals; i++) {
 		struct km_az_node *k = kid_add(c, or);
+		const void *v = (const char *)vals + i * size;
 
 		if (!k)
 			return -ENOMEM;
 		snprintf(path, sizeof(path), "%s.%s[%zu]", mpath, field, i);
-		ret = fn(c, (const char *)vals + i * size, path, k);
+		/* a message value with a field kmesh does not know fails the
+		 * policy closed, whatever its kind */
+		ret = msg ? unknown_fields(c, *(const ProtobufCMessage *const *)v,
+					   path) : 0;
+		if (!ret)
+			ret = fn(c, v, path, k);
 		if (ret)
 			return ret;
 	}
@@ -396,9 +392,11 @@ static int match_node(struct dc *c, const pb_match *m, const char *path,
 		size_t n;
 		const void *v;
 		size_t size;
+		bool msg;
 		value_fn fn;
 	} kinds[] = {
-#define K(f, neg, fn) { #f, neg, m->n_##f, m->f, sizeof(*m->f), fn }
+#define K(f, neg, fn) { #f, neg, m->n_##f, m->f, sizeof(*m->f), \
+			fn != v_port, fn }
 		K(namespaces, false, v_ns),
 		K(not_namespaces, true, v_ns),
 		K(service_accounts, false, v_sa),
@@ -420,7 +418,7 @@ static int match_node(struct dc *c, const pb_match *m, const char *path,
 	for (size_t i = 0; !ret && i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		ret = kind_add(c, n, path, kinds[i].name, kinds[i].neg,
 			       kinds[i].v, kinds[i].n, kinds[i].size,
-			       kinds[i].fn);
+			       kinds[i].msg, kinds[i].fn);
 	for (size_t i = 0; !ret && i < m->n_extensions; i++) {
 		struct km_az_node *k = kid_add(c, n);
 

@@ -7,7 +7,8 @@
  * against the fields its reader uses plus the Envoy fields below, which are
  * accepted and ignored because they do not change what kmesh enforces.
  * Anything else is an error, so neither a typo nor an unsupported feature
- * (health_checks, transport_socket, redirect, ...) is silently dropped.
+ * (health_checks, a listener's transport_socket, redirect, ...) is
+ * silently dropped.
  *
  * Accepted and ignored:
  *   top level                admin, enrollment (kmeshd's enrollment
@@ -39,14 +40,17 @@
  * load_assignment, and must then be the expected type URL. A filter's name
  * must be one of the two filters kmesh implements.
  *
- * Accepted and listed as not enforced (enum km_not_enforced, yaml_lb.c):
+ * Accepted and listed as not enforced (enum km_not_enforced, yaml_lb.c;
+ * refused instead under KM_CONFIG_STRICT, kmeshd --strict):
  * cluster connect_timeout and outlier_detection, common_lb_config's
  * zone_aware_lb_config, the per-request circuit_breakers thresholds,
  * ring_hash_lb_config's ring sizes; a route's
  * timeout, idle_timeout, retry_policy, request_mirror_policies, path and
  * host rewrites; headers to add or remove (route, virtual host, route
  * config); a virtual host's retry_policy and hedge_policy; tcp_proxy's
- * idle_timeout; the HTTP fault filter.
+ * idle_timeout; the HTTP fault filter; a cluster's transport_socket or
+ * transport_socket_matches with Istio's mutual TLS (yaml_cluster.c; other
+ * TLS is refused).
  *
  * Objects in messages: by name once it is known ("cluster 'x'"); otherwise
  * by field path with a 0-based index ("listeners[2]", "filter_chains[1]");
@@ -333,11 +337,16 @@ out:
 	return ret;
 }
 
+#define LOAD_NODE_ONLY 0x100u	/* with KM_CONFIG_* flags */
+
 static int load_string(const char *name, const char *yaml, size_t len,
-		       bool node_only, struct km_model *m, struct km_err *err)
+		       unsigned int flags, struct km_model *m, struct km_err *err)
 {
 	struct km_err scratch;
-	struct ctx c = { .node_only = node_only };
+	struct ctx c = {
+		.node_only = flags & LOAD_NODE_ONLY,
+		.strict = flags & KM_CONFIG_STRICT,
+	};
 	yaml_document_t doc;
 	int ret;
 
@@ -374,7 +383,14 @@ out:
 int km_config_load_string(const char *name, const char *yaml, size_t len,
 			  struct km_model *m, struct km_err *err)
 {
-	return load_string(name, yaml, len, false, m, err);
+	return load_string(name, yaml, len, 0, m, err);
+}
+
+int km_config_load_string_flags(const char *name, const char *yaml, size_t len,
+				unsigned int flags, struct km_model *m,
+				struct km_err *err)
+{
+	return load_string(name, yaml, len, flags & KM_CONFIG_STRICT, m, err);
 }
 
 /*
@@ -471,7 +487,7 @@ out:
 	return ret;
 }
 
-static int load_file(const char *path, bool node_only, struct km_model *m,
+static int load_file(const char *path, unsigned int flags, struct km_model *m,
 		     struct km_err *err)
 {
 	struct km_err scratch;
@@ -484,7 +500,7 @@ static int load_file(const char *path, bool node_only, struct km_model *m,
 		err = &scratch;
 	ret = read_config_file(path, &buf, &len, err);
 	if (!ret)
-		ret = load_string(path, buf, len, node_only, m, err);
+		ret = load_string(path, buf, len, flags, m, err);
 	free(buf);
 	return ret;
 }
@@ -492,17 +508,23 @@ static int load_file(const char *path, bool node_only, struct km_model *m,
 int km_config_load_file(const char *path, struct km_model *m,
 			struct km_err *err)
 {
-	return load_file(path, false, m, err);
+	return load_file(path, 0, m, err);
+}
+
+int km_config_load_file_flags(const char *path, unsigned int flags,
+			      struct km_model *m, struct km_err *err)
+{
+	return load_file(path, flags & KM_CONFIG_STRICT, m, err);
 }
 
 int km_config_load_node_file(const char *path, struct km_model *m,
 			     struct km_err *err)
 {
-	return load_file(path, true, m, err);
+	return load_file(path, LOAD_NODE_ONLY, m, err);
 }
 
 int km_config_load_node_string(const char *name, const char *yaml, size_t len,
 			       struct km_model *m, struct km_err *err)
 {
-	return load_string(name, yaml, len, true, m, err);
+	return load_string(name, yaml, len, LOAD_NODE_ONLY, m, err);
 }

@@ -31,6 +31,15 @@ int km_config_load_file(const char *path, struct km_model *m,
 			struct km_err *err);
 int km_config_load_string(const char *name, const char *yaml, size_t len,
 			  struct km_model *m, struct km_err *err);
+/* The same, with flags: KM_CONFIG_STRICT (kmeshd --strict) refuses what
+ * would be accepted without being enforced (the not_enforced list, Istio
+ * mTLS among it), naming the file, line and field. */
+#define KM_CONFIG_STRICT 1u
+int km_config_load_file_flags(const char *path, unsigned int flags,
+			      struct km_model *m, struct km_err *err);
+int km_config_load_string_flags(const char *name, const char *yaml, size_t len,
+				unsigned int flags, struct km_model *m,
+				struct km_err *err);
 /* With --xds: the file may hold only the bootstrap node (static_resources
  * absent); what it holds is checked as above. */
 int km_config_load_node_file(const char *path, struct km_model *m,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Clusters and their endpoints from YAML. */
 #include "yaml_read.h"
+#include "notenf.h"
 
 /* ---- clusters ---------------------------------------------------------- */
 
@@ -33,6 +34,7 @@ static int read_threshold(struct ctx *c, yaml_node_t *t, const char *bwhat,
 	};
 	struct thresholds *th = arg;
 	struct km_circuit_breakers got = { 0 };
+	uint32_t ignore = 0;	/* the model lists them from the limits */
 	char twhat[WHAT_LEN];
 	yaml_node_t *p;
 	int prio = 0;
@@ -60,6 +62,10 @@ static int read_threshold(struct ctx *c, yaml_node_t *t, const char *bwhat,
 		uint64_t x = 0;
 
 		ret = y_opt_uint(c, t, twhat, limits[k].name, 1, UINT32_MAX, &x);
+		/* per-request limits: listed as not enforced */
+		if (!ret && x && k && !prio)
+			ret = y_not_enforced(c, y_field(c, t, limits[k].name), twhat,
+					     limits[k].name, 0, &ignore);
 		if (ret)
 			return ret;
 		*(uint32_t *)((char *)&got + limits[k].off) = (uint32_t)x;
@@ -92,6 +98,88 @@ static int read_circuit_breakers(struct ctx *c, yaml_node_t *n,
 	if (!ret)
 		ret = y_read_list(c, v, bwhat, &thresholds, NULL, NULL, 0, &th);
 	return ret;
+}
+
+/* ---- upstream transport sockets ---------------------------------------- */
+
+/* Does a scalar (key or value) of the tree at node @arg hold @s? */
+struct y_tree {
+	struct ctx *c;
+	const yaml_node_t *n;
+};
+
+static bool tree_holds(const void *arg, const char *s)
+{
+	const struct y_tree *t = arg;
+	const yaml_node_t *n = t->n;
+	struct y_tree sub = { t->c, NULL };
+
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		return strstr(y_sval(n), s) != NULL;
+	case YAML_SEQUENCE_NODE:
+		for (yaml_node_item_t *i = n->data.sequence.items.start;
+		     i < n->data.sequence.items.top; i++) {
+			sub.n = y_node_at(t->c, *i);
+			if (sub.n && tree_holds(&sub, s))
+				return true;
+		}
+		return false;
+	case YAML_MAPPING_NODE:
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+		     p < n->data.mapping.pairs.top; p++) {
+			sub.n = y_node_at(t->c, p->key);
+			if (sub.n && tree_holds(&sub, s))
+				return true;
+			sub.n = y_node_at(t->c, p->value);
+			if (sub.n && tree_holds(&sub, s))
+				return true;
+		}
+		return false;
+	default:
+		return false;
+	}
+}
+
+/* kmesh sends plaintext: Istio's mutual TLS is accepted and listed
+ * (security: kmeshctl status warns), other TLS is refused, as from xDS
+ * (km_upstream_ts_class). */
+static int read_one_ts(struct ctx *c, yaml_node_t *n, const char *key,
+		       const char *cwhat, struct km_m_cluster *cl)
+{
+	yaml_node_t *v = y_field(c, n, key);
+	struct y_tree t = { c, v };
+	int ret;
+
+	if (!v)
+		return 0;
+	ret = y_want(c, v, !strcmp(key, "transport_socket") ?
+		     YAML_MAPPING_NODE : YAML_SEQUENCE_NODE, cwhat, key);
+	if (ret)
+		return ret;
+	switch (km_upstream_ts_class(tree_holds, &t)) {
+	case KM_TS_ISTIO_MTLS:
+		return y_not_enforced(c, v, cwhat, key, KM_NE_MTLS,
+				      &cl->not_enforced);
+	case KM_TS_TLS:
+		return y_fail(c, v, cwhat,
+			      "%s: TLS origination is not supported (kmesh would send it plaintext)",
+			      key);
+	case KM_TS_INTERNAL:
+		return y_fail(c, v, cwhat,
+			      "%s: internal_upstream transport sockets (ambient HBONE) are not supported",
+			      key);
+	default:
+		return 0;
+	}
+}
+
+int y_read_upstream_ts(struct ctx *c, yaml_node_t *n, const char *cwhat,
+		       struct km_m_cluster *cl)
+{
+	int ret = read_one_ts(c, n, "transport_socket_matches", cwhat, cl);
+
+	return ret ? ret : read_one_ts(c, n, "transport_socket", cwhat, cl);
 }
 
 /* Where a locality group's endpoints go in the cluster. */
@@ -384,7 +472,8 @@ int y_read_cluster(struct ctx *c, yaml_node_t *n, const char *what,
 		"load_assignment", "least_request_lb_config",
 		"ring_hash_lb_config", "maglev_lb_config", "connect_timeout",
 		"outlier_detection", "common_lb_config", "dns_lookup_family",
-		"dns_refresh_rate", "respect_dns_ttl", NULL
+		"dns_refresh_rate", "respect_dns_ttl", "transport_socket",
+		"transport_socket_matches", NULL
 	};
 	static const char *const ignored[] = {
 		"per_connection_buffer_limit_bytes",
@@ -414,6 +503,8 @@ int y_read_cluster(struct ctx *c, yaml_node_t *n, const char *what,
 		ret = km_check_cluster_lb(cl, cwhat, c->d.err);
 	if (!ret)
 		ret = read_circuit_breakers(c, n, cwhat, &cl->cb);
+	if (!ret)
+		ret = y_read_upstream_ts(c, n, cwhat, cl);
 	/* EDS without one is filled by xDS later */
 	if (!ret)
 		ret = read_load_assignment(c, n, cwhat, cl);

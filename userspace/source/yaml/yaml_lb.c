@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * LB settings from the YAML file: a cluster's lb configs and the fields
- * kmesh accepts without enforcing, hash policies of routes and tcp_proxy,
- * and the HTTP fault filter. Decoded as given; model/check.c holds their
+ * kmesh accepts without enforcing, hash policies of routes and tcp_proxy
+ * (the HTTP fault filter: yaml_reply.c). Decoded as given; model/check.c holds their
  * rules (km_check_cluster_lb, and hash_policy in km_check_action).
  */
 #include "yaml_read.h"
 
-#define URL_FAULT TYPE_URL "envoy.extensions.filters.http.fault.v3.HTTPFault"
-#define FILTER_FAULT "envoy.filters.http.fault"
 
 #define HDR KM_NE_HEADER_REWRITE
 
@@ -49,10 +47,22 @@ static bool zero_duration(const yaml_node_t *v)
 	       (y_scalar_is(v, "0s") || y_scalar_is(v, "0"));
 }
 
-uint32_t y_ne_bits(struct ctx *c, yaml_node_t *map, const char *const *fields)
+int y_not_enforced(struct ctx *c, const yaml_node_t *v, const char *what,
+		   const char *field, uint32_t bit, uint32_t *bits)
 {
-	uint32_t bits = 0;
+	if (c->strict)
+		return y_fail(c, v, what,
+			      "%s is not enforced by kmesh, refused under --strict",
+			      field);
+	*bits |= bit;
+	return 0;
+}
+
+int y_ne_bits(struct ctx *c, yaml_node_t *map, const char *what,
+	      const char *const *fields, uint32_t *bits)
+{
 	yaml_node_t *v;
+	int ret;
 
 	for (size_t i = 0; i < sizeof(ne_kinds) / sizeof(ne_kinds[0]); i++) {
 		bool listed = false;
@@ -62,9 +72,12 @@ uint32_t y_ne_bits(struct ctx *c, yaml_node_t *map, const char *const *fields)
 		v = listed ? y_field(c, map, ne_kinds[i].name) : NULL;
 		if (!v || (ne_kinds[i].kind == KM_NE_ROUTE_TIMEOUT && zero_duration(v)))
 			continue;
-		bits |= ne_kinds[i].kind;
+		ret = y_not_enforced(c, v, what, ne_kinds[i].name,
+				     ne_kinds[i].kind, bits);
+		if (ret)
+			return ret;
 	}
-	return bits;
+	return 0;
 }
 
 /* active_request_bias (core.v3.RuntimeDouble): its default_value; kmesh
@@ -118,7 +131,8 @@ static int read_ring_hash(struct ctx *c, yaml_node_t *v, const char *lwhat,
 			      quote(c, y_sval(hf)));
 	/* served by a Maglev table: the ring's sizes and hash do not apply */
 	if (v->data.mapping.pairs.top != v->data.mapping.pairs.start)
-		cl->not_enforced |= KM_NE_RING_HASH_CONFIG;
+		return y_not_enforced(c, v, lwhat, "ring_hash_lb_config",
+				      KM_NE_RING_HASH_CONFIG, &cl->not_enforced);
 	return 0;
 }
 
@@ -147,7 +161,8 @@ static int read_common_lb(struct ctx *c, yaml_node_t *n, const char *cwhat,
 	if (which == 0)
 		cl->lb.locality_weighted = true;
 	else
-		cl->not_enforced |= KM_NE_ZONE_AWARE;
+		return y_not_enforced(c, k, cwhat2, "zone_aware_lb_config",
+				      KM_NE_ZONE_AWARE, &cl->not_enforced);
 	return 0;
 }
 
@@ -176,11 +191,15 @@ int y_read_lb_config(struct ctx *c, yaml_node_t *n, const char *cwhat,
 	int ret;
 
 	/* accepted, listed as not enforced (model/not_enforced.c) */
-	if (y_field(c, n, "connect_timeout"))
-		cl->not_enforced |= KM_NE_CONNECT_TIMEOUT;
-	if (y_field(c, n, "outlier_detection"))
-		cl->not_enforced |= KM_NE_OUTLIER_DETECTION;
-	ret = read_common_lb(c, n, cwhat, cl);
+	v = y_field(c, n, "connect_timeout");
+	ret = v ? y_not_enforced(c, v, cwhat, "connect_timeout",
+				 KM_NE_CONNECT_TIMEOUT, &cl->not_enforced) : 0;
+	v = ret ? NULL : y_field(c, n, "outlier_detection");
+	if (v)
+		ret = y_not_enforced(c, v, cwhat, "outlier_detection",
+				     KM_NE_OUTLIER_DETECTION, &cl->not_enforced);
+	if (!ret)
+		ret = read_common_lb(c, n, cwhat, cl);
 	if (ret)
 		return ret;
 	ret = y_one_of(c, n, cwhat, kinds, false, &v, &which);
@@ -265,27 +284,11 @@ int y_read_action_lb(struct ctx *c, yaml_node_t *map, const char *what,
 	};
 
 	/* accepted, listed as not enforced (model/not_enforced.c) */
-	a->not_enforced |= y_ne_bits(c, map, y_ne_action);
+	int ret = y_ne_bits(c, map, what, y_ne_action, &a->not_enforced);
+
+	if (ret)
+		return ret;
 	return y_read_list(c, map, what, &hash_rules, (void **)&a->hash,
 			   &a->n_hash, sizeof(*a->hash), &route);
 }
 
-void y_note_fault_filter(struct ctx *c, yaml_node_t *tc, struct km_m_chain *ch)
-{
-	yaml_node_t *fs = y_field(c, tc, "http_filters"), *f, *cfg, *t, *name;
-
-	if (!fs || fs->type != YAML_SEQUENCE_NODE)
-		return;
-	for (size_t i = 0; i < y_seq_len(fs); i++) {
-		f = y_seq_item(c, fs, i);
-		if (f->type != YAML_MAPPING_NODE)
-			continue;
-		name = y_field(c, f, "name");
-		cfg = y_field(c, f, "typed_config");
-		t = cfg && cfg->type == YAML_MAPPING_NODE ?
-			y_field(c, cfg, "@type") : NULL;
-		if ((name && y_scalar_is(name, FILTER_FAULT)) ||
-		    (t && y_scalar_is(t, URL_FAULT)))
-			ch->not_enforced |= KM_NE_FAULT;
-	}
-}

@@ -98,7 +98,9 @@ static int read_hcm(struct ctx *c, yaml_node_t *tc, const char *what,
 		ret = y_read_list(c, tc, what, &http_filters, NULL, NULL, 0, ch);
 	if (ret)
 		return ret;
-	y_note_fault_filter(c, tc, ch);
+	ret = y_note_fault_filter(c, tc, what, ch);
+	if (ret)
+		return ret;
 	ret = y_one_of(c, tc, what, sources, true, &v, &which);
 	if (ret < 0)
 		return ret;

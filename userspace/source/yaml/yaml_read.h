@@ -57,6 +57,7 @@ struct ctx {
 	yaml_document_t *doc;
 	struct km_diag d;	/* messages: util/diag.h */
 	bool node_only;		/* --xds: static_resources may be absent */
+	bool strict;		/* --strict: refuse what is not enforced */
 };
 
 #define WHAT_LEN KM_WHAT_LEN
@@ -183,14 +184,30 @@ int y_read_lb_config(struct ctx *c, yaml_node_t *n, const char *cwhat,
 		     struct km_m_cluster *cl);
 int y_read_action_lb(struct ctx *c, yaml_node_t *map, const char *what,
 		     bool route, struct km_m_action *a);
-void y_note_fault_filter(struct ctx *c, yaml_node_t *tc, struct km_m_chain *ch);
+/* yaml_reply.c */
+int y_note_fault_filter(struct ctx *c, yaml_node_t *tc, const char *what,
+			struct km_m_chain *ch);
+int y_read_direct_response(struct ctx *c, yaml_node_t *v, const char *what,
+			   struct km_m_reply **out);
+int y_read_redirect(struct ctx *c, yaml_node_t *v, const char *what,
+		    struct km_m_reply **out);
+int y_read_route_filters(struct ctx *c, yaml_node_t *m, const char *what,
+			 struct km_m_action *a);
+/* Field @field (node @v) of @what is accepted but not enforced: @bit goes
+ * into *bits, or under --strict it is refused, naming the line. */
+int y_not_enforced(struct ctx *c, const yaml_node_t *v, const char *what,
+		   const char *field, uint32_t bit, uint32_t *bits);
+/* a cluster's transport_socket and transport_socket_matches */
+int y_read_upstream_ts(struct ctx *c, yaml_node_t *n, const char *cwhat,
+		       struct km_m_cluster *cl);
 /* fields accepted and listed as not enforced, by where they appear (the
  * check_fields "ignored" list), and the kinds @map holds of them */
 #define Y_HEADER_FIELDS "request_headers_to_add", "request_headers_to_remove", \
 	"response_headers_to_add", "response_headers_to_remove"
 extern const char *const y_ne_action[], *const y_ne_route[],
 	*const y_ne_vhost[], *const y_ne_route_config[];
-uint32_t y_ne_bits(struct ctx *c, yaml_node_t *map, const char *const *fields);
+int y_ne_bits(struct ctx *c, yaml_node_t *map, const char *what,
+	      const char *const *fields, uint32_t *bits);
 
 /* yaml_cluster.c */
 int y_read_cluster(struct ctx *c, yaml_node_t *n, const char *what,

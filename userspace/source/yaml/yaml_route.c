@@ -316,16 +316,39 @@ static int read_match(struct ctx *c, yaml_node_t *v, const char *rwhat,
 	return 0;
 }
 
+/* A route that kmesh answers itself: it replaces the prefix (or path) of
+ * the route's match on a prefix_rewrite redirect. */
+static int read_reply(struct ctx *c, yaml_node_t *n, const char *rwhat,
+		      size_t which, yaml_node_t *v, struct km_m_route *r)
+{
+	int ret;
+
+	r->action.src = y_src_of(c, v);
+	ret = which == 1 ? y_read_direct_response(c, v, rwhat, &r->action.reply) :
+			   y_read_redirect(c, v, rwhat, &r->action.reply);
+	if (ret || !r->path || r->path_kind == KM_PATH_REGEX)
+		return ret;
+	r->action.reply->matched = strdup(r->path);
+	return r->action.reply->matched ? 0 : oom(c);
+}
+
 static int read_route(struct ctx *c, yaml_node_t *n, const char *vwhat,
 		      size_t idx, void *elem, void *arg)
 {
-	static const char *const used[] = { "name", "match", "route", NULL };
+	static const char *const used[] = {
+		"name", "match", "route", "direct_response", "redirect",
+		"typed_per_filter_config", NULL
+	};
+	static const char *const actions[] = {
+		"route", "direct_response", "redirect", NULL
+	};
 	static const char *const action_used[] = {
 		"cluster", "weighted_clusters", "hash_policy", NULL
 	};
 	struct km_m_route *r = elem;
 	char rwhat[WHAT_LEN];
 	yaml_node_t *v;
+	size_t which;
 	int ret;
 
 	what_index(rwhat, vwhat, "routes", idx);
@@ -341,15 +364,19 @@ static int read_route(struct ctx *c, yaml_node_t *n, const char *vwhat,
 		ret = y_req_field(c, n, rwhat, "match", &v);
 	if (!ret)
 		ret = read_match(c, v, rwhat, r);
-	if (!ret)
-		ret = y_req_field(c, n, rwhat, "route", &v);
-	if (!ret)
+	if (!ret && y_one_of(c, n, rwhat, actions, true, &v, &which) < 0)
+		ret = -EINVAL;
+	if (!ret && which)
+		ret = read_reply(c, n, rwhat, which, v, r);
+	else if (!ret)
 		ret = y_mapping_at(c, v, rwhat, "route", rwhat, action_used,
 				   y_ne_action);
-	if (!ret)
+	if (!ret && !which)
 		ret = y_read_action_target(c, v, rwhat, true, &r->action);
+	if (!ret && (v = y_field(c, n, "typed_per_filter_config")))
+		ret = y_read_route_filters(c, v, rwhat, &r->action);
 	if (!ret)
-		r->action.not_enforced |= y_ne_bits(c, n, y_ne_route);
+		ret = y_ne_bits(c, n, rwhat, y_ne_route, &r->action.not_enforced);
 	return ret;
 }
 
@@ -401,7 +428,8 @@ static int read_vhost(struct ctx *c, yaml_node_t *n, const char *rcwhat,
 			KM_NAME_MAX, vwhat, &vh->name);
 	if (!ret)
 		ret = y_check_fields(c, n, vwhat, used, y_ne_vhost);
-	vh->not_enforced = y_ne_bits(c, n, y_ne_vhost);
+	if (!ret)
+		ret = y_ne_bits(c, n, vwhat, y_ne_vhost, &vh->not_enforced);
 	if (!ret)
 		ret = y_read_list(c, n, vwhat, &domains, (void **)&vh->domains,
 				&vh->n_domains, sizeof(*vh->domains), NULL);
@@ -440,7 +468,8 @@ int y_read_route_config(struct ctx *c, yaml_node_t *v, const char *what,
 	else
 		what_fmt(rcwhat, "%s: route_config", what);
 	ret = y_check_fields(c, v, rcwhat, used, ignored);
-	rc->not_enforced = y_ne_bits(c, v, y_ne_route_config);
+	if (!ret)
+		ret = y_ne_bits(c, v, rcwhat, y_ne_route_config, &rc->not_enforced);
 	if (!ret)
 		ret = y_check_type_url(c, v, rcwhat, URL_ROUTE_CONFIG);
 	if (!ret)
