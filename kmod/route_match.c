@@ -19,6 +19,7 @@
  * their bytes may change under us, their bounds come from the copies.
  */
 #include "kmesh/route_match.h"
+#include "kmesh/regex_dfa.h"
 
 /* lb_pick.h asks its includer for an endpoint lookup; only km_pick_target()
  * is used here, which never calls it. */
@@ -34,6 +35,7 @@ km_endpoint_lookup(void *env, const struct km_endpoint_key *key)
 struct km_rt_ctx {
 	const unsigned char *t;
 	__u32 len;
+	__u32 regex_off;	/* the header's copy */
 	const char *buf;
 	const struct km_http_req *req;
 };
@@ -73,6 +75,28 @@ static const char *km_rt_str(const struct km_rt_ctx *c, __u32 off, __u32 len)
 	if (len > KM_RT_STR_MAX || off > c->len || len > c->len - off)
 		return (void *)0;
 	return (const char *)c->t + off;
+}
+
+/* Does s[0..len) match the table's regex number idx (its whole value, in
+ * one pass: regex_dfa.h)? 1, 0, or -EINVAL on a bad record. */
+static int km_regex_match(const struct km_rt_ctx *c, __u32 idx, const char *s,
+			  __u32 len)
+{
+	struct km_rt_regexes x = {};
+	__u32 off[1];
+	const void *dfa;
+
+	/* values come from the head: the bound is the head's */
+	if (len > KM_HTTP_MAX_HEAD)
+		return -EINVAL;
+	if (!c->regex_off || !km_rt_get(c, c->regex_off, &x, sizeof(x)) ||
+	    x.n > KM_RT_MAX_REGEXES || idx >= x.n ||
+	    !km_rt_get(c, c->regex_off + sizeof(x) + idx * 4, off, 4))
+		return -EINVAL;
+	dfa = km_rt_at(c, off[0], sizeof(struct km_dfa));
+	if (!dfa)
+		return -EINVAL;
+	return km_dfa_match(dfa, c->len - off[0], s, len);
 }
 
 static bool km_span_ok(struct km_http_span s, __u32 head_len)
@@ -262,7 +286,7 @@ static int km_path_match(const struct km_rt_ctx *c, const struct km_rt_route *r)
 			return 0;
 		return plen == r->path_len || path[r->path_len] == '/';
 	case KM_RT_PATH_REGEX:
-		return 0;
+		return km_regex_match(c, r->regex, path, plen);
 	}
 	return -EINVAL;
 }
@@ -371,7 +395,7 @@ static int km_header_match(const struct km_rt_ctx *c,
 	pat = km_rt_str(c, m->value_off, m->value_len);
 	if (!name || !pat || m->name_len == 0)
 		return -EINVAL;
-	if (m->kind < KM_RT_HDR_EXACT || m->kind > KM_RT_HDR_PRESENT)
+	if (m->kind < KM_RT_HDR_EXACT || m->kind > KM_RT_HDR_REGEX)
 		return -EINVAL;
 
 	if (m->flags & KM_RT_H_QUERY)
@@ -382,6 +406,11 @@ static int km_header_match(const struct km_rt_ctx *c,
 		if (m->kind != KM_RT_HDR_PRESENT)
 			return 0;
 		return invert ? present_val : !present_val;
+	}
+	if (m->kind == KM_RT_HDR_REGEX) {
+		int ret = km_regex_match(c, m->regex, val, vlen);
+
+		return ret < 0 ? ret : (ret != 0) != invert;
 	}
 	if (m->kind == KM_RT_HDR_PRESENT)
 		match = present_val;
@@ -489,6 +518,7 @@ int km_route_match(const void *table, __u32 len, const char *buf,
 	    h.len > KM_ROUTE_TABLE_BIG || h.n_vhosts > KM_MAX_VHOSTS)
 		return km_bad_table(res);
 	c.len = h.len;
+	c.regex_off = h.regex_off;
 
 	if (h.flags & KM_RT_F_IGNORE_PORT)
 		hlen = km_host_without_port(host, hlen);

@@ -72,10 +72,11 @@ fuzz() {
 }
 
 if [ "$what" = all ] || [ "$what" = --unit ]; then
-	# 15 s each, a minute in all (longer: FUZZ_SECONDS=600, per target)
+	# 15 s each, 75 s in all (longer: FUZZ_SECONDS=600, per target)
 	: "${FUZZ_SECONDS:=15}"
 	fuzz http fuzz_http_parse "HTTP request-head parser"
 	fuzz route fuzz_route_match "route matcher and table builder"
+	fuzz regex fuzz_regex "safe_regex compiler and DFA runner (glibc regexec as reference)"
 	fuzz yaml fuzz_config_yaml "Envoy YAML reader"
 	fuzz xds fuzz_xds_resources "xDS resource decoder (Cluster, CLA, Listener, RouteConfiguration)"
 fi
@@ -108,6 +109,7 @@ if [ "$what" = all ] || [ "$what" = --host ]; then
 	run_suite "traffic policy" tests/host/policy.sh
 	run_suite authorization tests/host/authz.sh
 	run_suite telemetry tests/host/telemetry.sh
+	run_suite "local replies in network namespaces" tests/host/reply.sh
 fi
 # kmesh-cni (tests/cni): the plugin against a real kmeshd, then under podman
 # with its CNI backend

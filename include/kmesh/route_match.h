@@ -39,10 +39,14 @@
  *   starts with, then the path ends or continues with '/' ("/api" matches
  *   "/api", "/api/x", "/api?q", not "/apix"). case_sensitive false compares
  *   the path ASCII case-insensitively (it does not touch header matching).
- *   A regex route never matches. CONNECT (no path) matches no route: Envoy
+ *   safe_regex: the regex matches the whole path (RE2's FullMatch, as
+ *   Envoy), case_sensitive has no effect on it (Envoy: the same); it runs
+ *   as a DFA, one step per byte (regex_dfa.h, docs/regex.md).
+ *   CONNECT (no path) matches no route: Envoy
  *   takes CONNECT only through connect_matcher, which is not compiled.
  * - Headers (HeaderUtility::matchHeaders): a header that is present is
- *   matched (exact/prefix/suffix/contains with ignore_case, or present_match
+ *   matched (exact/prefix/suffix/contains with ignore_case, safe_regex on
+ *   the whole value with ignore_case ignored as Envoy does, or present_match
  *   = its value), then inverted by invert_match. A missing header matches
  *   only present_match: false, or an inverted present_match: true
  *   (treat_missing_header_as_empty is not supported: an inverted exact
@@ -72,7 +76,7 @@
  *   - A repeated parameter is seen by its FIRST occurrence, as Envoy's
  *     getFirstValue: "v=1&v=2" has v = "1".
  *   - string_match (exact/prefix/suffix/contains, ignore_case on the value
- *     only) needs the parameter; a missing one does not match. present_match
+ *     only; safe_regex on the whole value) needs the parameter; a missing one does not match. present_match
  *     true: the parameter is there (any value, "" included); false: it is
  *     not (Envoy's enable_new_query_param_present_match_behavior, on by
  *     default; older Envoys read false as "present" too). A matcher with

@@ -21,6 +21,8 @@
  *   __u32                     [n_buckets + 1]        at index.bucket_off
  *   struct km_rt_dref         [index.n_exact]        at index.exact_off
  *   struct km_rt_dref         [index.n_wild]         at index.wild_off
+ *   struct km_rt_regexes, __u32 [n]                  at head.regex_off
+ *   struct km_dfa (regex_dfa.h), one per regex       at regexes' off[i]
  *   string pool: bytes referenced by (off, len) pairs; the builder puts a
  *   NUL after each string for readers that print them, the matcher never
  *   relies on it.
@@ -43,8 +45,9 @@
 /* 2: KM_RT_H_QUERY. A version-1 matcher would take a query parameter
  * matcher for a header matcher; it refuses a version-2 blob instead
  * (-EINVAL: the listener's default route), never misroutes on it.
- * 3: the domain index (struct km_rt_index), 4096 virtual hosts. */
-#define KM_RT_VERSION 3
+ * 3: the domain index (struct km_rt_index), 4096 virtual hosts.
+ * 4: safe_regex (KM_RT_PATH_REGEX, KM_RT_HDR_REGEX: DFA tables). */
+#define KM_RT_VERSION 4
 
 /*
  * Largest blob: the km_route map's value size. The worst config the abi.h
@@ -89,7 +92,7 @@ struct km_rt_head {
 	__u16 n_vhosts;		/* <= KM_MAX_VHOSTS */
 	__u32 vhost_off;
 	__u32 index_off;	/* struct km_rt_index */
-	__u32 pad;
+	__u32 regex_off;	/* struct km_rt_regexes; 0: the table has none */
 };
 _Static_assert(sizeof(struct km_rt_head) == 32, "km_rt_head ABI");
 
@@ -114,6 +117,19 @@ struct km_rt_index {
 _Static_assert(sizeof(struct km_rt_index) == 24, "km_rt_index ABI");
 
 #define KM_RT_MAX_BUCKET_BITS 15
+
+/*
+ * The table's compiled regexes: n offsets (__u32, from the blob's start)
+ * follow this record, each of a struct km_dfa (regex_dfa.h) that lies in
+ * the blob. A route's or matcher's `regex` is an index into them.
+ */
+struct km_rt_regexes {
+	__u32 n;		/* <= KM_RT_MAX_REGEXES */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct km_rt_regexes) == 8, "km_rt_regexes ABI");
+
+#define KM_RT_MAX_REGEXES 0xffff	/* indexes are __u16 */
 
 /* A domain of the index: its struct km_rt_domain record, and the index of
  * the virtual host it belongs to. */
@@ -172,8 +188,7 @@ enum km_rt_path_kind {
 	KM_RT_PATH_PREFIX = 1,
 	KM_RT_PATH_EXACT = 2,
 	KM_RT_PATH_SEPARATED_PREFIX = 3,	/* prefix, then end or '/' */
-	/* safe_regex: the builder rejects it for now (no regex engine in the
-	 * module); should one get here, the route never matches. */
+	/* safe_regex: the route's regex (a DFA) matches the whole path */
 	KM_RT_PATH_REGEX = 4,
 };
 
@@ -194,7 +209,7 @@ struct km_rt_route {
 	__u8 pad;
 	__u32 header_off;
 	__u16 n_targets;	/* 1..KM_MAX_WEIGHTED */
-	__u16 pad2;
+	__u16 regex;		/* KM_RT_PATH_REGEX: index of its DFA */
 	__u32 total_weight;	/* == targets[n_targets - 1].cum_weight */
 	__u32 target_off;	/* struct km_target[] (abi.h): cluster ids */
 };
@@ -207,6 +222,9 @@ enum km_rt_header_kind {
 	KM_RT_HDR_SUFFIX = 3,
 	KM_RT_HDR_CONTAINS = 4,
 	KM_RT_HDR_PRESENT = 5,
+	/* safe_regex: the matcher's regex (a DFA) matches the whole value;
+	 * KM_RT_H_ICASE has no effect on it, as in Envoy */
+	KM_RT_HDR_REGEX = 6,
 };
 
 enum km_rt_header_flags {
@@ -236,7 +254,7 @@ struct km_rt_header_match {
 	__u16 value_len;
 	__u8 kind;		/* enum km_rt_header_kind */
 	__u8 flags;		/* enum km_rt_header_flags */
-	__u16 pad;
+	__u16 regex;		/* KM_RT_HDR_REGEX: index of its DFA */
 };
 _Static_assert(sizeof(struct km_rt_header_match) == 16,
 	       "km_rt_header_match ABI");

@@ -28,10 +28,18 @@
  *   match_host_ns, match_host_4096_ns    Host svcN.ns.svc.cluster.local
  *   ratio_first_4096_vs_64, ratio_host_4096_vs_64
  *
+ * The 64-vhost config once more with each route's prefix /rN/ written as
+ * safe_regex "/rN/.*" (the same routes chosen: a DFA over the whole path
+ * instead of a prefix compare), side by side in each round:
+ *
+ *   match_first_regex_ns, match_last_regex_ns
+ *   ratio_first_regex_vs_prefix, ratio_last_regex_vs_prefix
+ *
  * In the kernel the same work runs once per connection, in the re-run of
  * connect4/6 on the first write. Figures, never a verdict.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +73,8 @@ static int cluster_id(void *ctx, const char *name, __u32 *id)
 	return -ENOENT;
 }
 
-static char *config_yaml(int n_named)
+/* regex: the 64 routes match safe_regex "/rN/.*" instead of prefix /rN/ */
+static char *config_yaml(int n_named, bool regex)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -85,7 +94,10 @@ static char *config_yaml(int n_named)
 			v, v, v, v);
 	fprintf(f, "            - name: any\n              domains: [ \"*\" ]\n              routes:\n");
 	for (int r = 0; r < 64; r++) {
-		fprintf(f, "              - match:\n                  prefix: /r%d/\n", r);
+		if (regex)
+			fprintf(f, "              - match:\n                  safe_regex: { regex: \"/r%d/.*\" }\n", r);
+		else
+			fprintf(f, "              - match:\n                  prefix: /r%d/\n", r);
 		if (r >= 32)
 			fprintf(f, "                  headers:\n"
 				"                  - { name: x-user, string_match: { prefix: \"u\" } }\n"
@@ -130,10 +142,10 @@ static double time_match(const void *blob, size_t len, const char *head,
 }
 
 /* The route table of the config with @n_named virtual hosts before "*". */
-static void *build(int n_named, struct km_model *m, size_t *len)
+static void *build(int n_named, bool regex, struct km_model *m, size_t *len)
 {
 	struct km_err err = { 0 };
-	char *yaml = config_yaml(n_named);
+	char *yaml = config_yaml(n_named, regex);
 	void *blob = NULL;
 
 	if (!yaml || km_config_load_string("bench.yaml", yaml, strlen(yaml), m, &err) ||
@@ -160,12 +172,14 @@ int main(int argc, char **argv)
 	double parse[MAX_ROUNDS], first[MAX_ROUNDS], last[MAX_ROUNDS];
 	double first_b[MAX_ROUNDS], last_b[MAX_ROUNDS], host[MAX_ROUNDS];
 	double host_b[MAX_ROUNDS], r_first[MAX_ROUNDS], r_host[MAX_ROUNDS];
+	double first_re[MAX_ROUNDS], last_re[MAX_ROUNDS];
+	double r_first_re[MAX_ROUNDS], r_last_re[MAX_ROUNDS];
 	long n = 200000, rounds = 7;
-	struct km_model m = { 0 }, mb = { 0 };
+	struct km_model m = { 0 }, mb = { 0 }, mr = { 0 };
 	char head0[1024], head63[1024], hhead[512], hhead_b[512];
 	struct km_http_req req;
-	size_t len, len_b;
-	void *blob, *blob_b;
+	size_t len, len_b, len_re;
+	void *blob, *blob_b, *blob_re;
 	int opt;
 
 	while ((opt = getopt(argc, argv, "n:r:")) != -1) {
@@ -180,8 +194,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: route_match_bench [-n ITERATIONS] [-r 1..%d]\n", MAX_ROUNDS);
 		return 2;
 	}
-	blob = build(63, &m, &len);
-	blob_b = build(KM_MAX_VHOSTS - 1, &mb, &len_b);
+	blob = build(63, false, &m, &len);
+	blob_b = build(KM_MAX_VHOSTS - 1, false, &mb, &len_b);
+	blob_re = build(63, true, &mr, &len_re);
 	snprintf(head0, sizeof(head0), fmt, 0);
 	snprintf(head63, sizeof(head63), fmt, 63);
 	snprintf(hhead, sizeof(hhead), hfmt, 40);
@@ -190,6 +205,8 @@ int main(int argc, char **argv)
 	       len, strlen(head63));
 	printf("table: %d virtual hosts, the same routes, %zu bytes\n",
 	       KM_MAX_VHOSTS, len_b);
+	printf("table: 64 virtual hosts, the 64 routes as safe_regex, %zu bytes\n",
+	       len_re);
 	for (long r = 0; r < rounds; r++) {
 		double t0 = now_ns();
 
@@ -202,6 +219,10 @@ int main(int argc, char **argv)
 		last_b[r] = time_match(blob_b, len_b, head63, n, 63);
 		host[r] = time_match_vh(blob, len, hhead, n, 0, 40);
 		host_b[r] = time_match_vh(blob_b, len_b, hhead_b, n, 0, 4000);
+		first_re[r] = time_match(blob_re, len_re, head0, n, 0);
+		last_re[r] = time_match(blob_re, len_re, head63, n, 63);
+		r_first_re[r] = first_re[r] / first[r];
+		r_last_re[r] = last_re[r] / last[r];
 		r_first[r] = first_b[r] / first[r];
 		r_host[r] = host_b[r] / host[r];
 	}
@@ -213,9 +234,15 @@ int main(int argc, char **argv)
 	       km_median(host, rounds), km_median(host_b, rounds));
 	printf("ratio_first_4096_vs_64 %.2f\nratio_host_4096_vs_64 %.2f\n",
 	       km_median(r_first, rounds), km_median(r_host, rounds));
+	printf("match_first_regex_ns %.0f\nmatch_last_regex_ns %.0f\n",
+	       km_median(first_re, rounds), km_median(last_re, rounds));
+	printf("ratio_first_regex_vs_prefix %.2f\nratio_last_regex_vs_prefix %.2f\n",
+	       km_median(r_first_re, rounds), km_median(r_last_re, rounds));
 	free(blob);
 	free(blob_b);
+	free(blob_re);
 	km_model_free(&m);
 	km_model_free(&mb);
+	km_model_free(&mr);
 	return 0;
 }

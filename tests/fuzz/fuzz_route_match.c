@@ -15,7 +15,8 @@
  *
  * Modes 0 and 1 run every request the parser accepts against the fixed
  * tables (built by km_route_build() from models made here: hosts, header
- * matchers, query parameter matchers) and compare
+ * matchers, query parameter matchers, safe_regex ones checked against
+ * glibc regexec()) and compare
  * km_route_match() with a reference written from route_match.h's rules on
  * the model: same status, virtual host and route, and the route's weights
  * picked exactly. Modes 2 and 3 check what the matcher promises on any blob:
@@ -23,6 +24,7 @@
  * which lives in a heap buffer of exactly its length.
  * Build and run: tests/fuzz/run.sh route.
  */
+#include <regex.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -126,6 +128,24 @@ static const struct fz_vhost query_vhosts[] = {
 	    { "last", KM_PATH_PREFIX, "/", false, {}, { "c4" }, { 1 } } } },
 };
 
+/* safe_regex on paths, headers and query parameters. The patterns are
+ * POSIX ERE too, with no '.' or negated class (ERE's take any byte, RE2's
+ * a UTF-8 character): the reference runs glibc regexec() on "^(P)$". */
+static const struct fz_vhost regex_vhosts[] = {
+	{ "vh", { "*" },
+	  { { "re-path", KM_PATH_REGEX, "/re/[0-9]+/item(/[a-z]+)?", false, {}, { "c1" }, { 1 } },
+	    { "re-api", KM_PATH_REGEX, "/(api|API)(/v[12])?(/[a-z0-9_-]*)*", true, {}, { "c2" }, { 1 } },
+	    { "re-header", KM_PATH_PREFIX, "/", false,
+	      { HM("x-h", KM_STR_REGEX, "[Yy]es|ad[a-z]*", 0, 0, 1) }, { "c3" }, { 1 } },
+	    { "re-inv", KM_PATH_PREFIX, "/s", false,
+	      { HM("x-a", KM_STR_REGEX, "[0-9]{1,2}", 0, 1, 0),
+		HM(":method", KM_STR_REGEX, "GET|POST", 0, 0, 0) }, { "c4" }, { 1 } },
+	    { "re-query", KM_PATH_PREFIX, "", false, {}, { "c1", "c2" }, { 1, 2 },
+	      { QM("v", KM_STR_REGEX, "(2|x[0-9]*)?", 0, 0),
+		QM("ab", KM_STR_REGEX, "[Yy]a[a-zA-Z]*", 0, 0) } },
+	    { "last", KM_PATH_PREFIX, "/", false, {}, { "c4" }, { 1 } } } },
+};
+
 static struct {
 	const char *name;
 	const struct fz_vhost *vhosts;
@@ -139,6 +159,7 @@ static struct {
 	{ "hosts, ignore port", hosts_vhosts, NELEM(hosts_vhosts), KM_RT_F_IGNORE_PORT },
 	{ "headers", headers_vhosts, NELEM(headers_vhosts), 0 },
 	{ "query", query_vhosts, NELEM(query_vhosts), 0 },
+	{ "regex", regex_vhosts, NELEM(regex_vhosts), 0 },
 };
 
 static int cluster_id(void *ctx, const char *name, __u32 *id)
@@ -299,6 +320,33 @@ static int ref_vhost(const struct km_m_route_config *rc, struct span host)
 	return best;
 }
 
+/* RE2 FullMatch of s by pattern re, for the ERE-compatible patterns of
+ * regex_vhosts: glibc regexec() on "^(re)$" (compiled once each). */
+static bool ref_regex(struct span s, const char *re)
+{
+	static struct {
+		const char *re;
+		regex_t rx;
+	} cache[16];
+	static size_t n;
+	char buf[KM_HTTP_MAX_HEAD + 1], ere[512];
+	size_t i;
+
+	for (i = 0; i < n && cache[i].re != re; i++)
+		;
+	if (i == n) {
+		CHECK(n < NELEM(cache));
+		snprintf(ere, sizeof(ere), "^(%s)$", re);
+		CHECK(regcomp(&cache[n].rx, ere, REG_EXTENDED | REG_NOSUB) == 0);
+		cache[n++].re = re;
+	}
+	/* a value holds no NUL (the parser refuses it) */
+	CHECK(s.n < sizeof(buf) && !memchr(s.s, 0, s.n));
+	memcpy(buf, s.s, s.n);
+	buf[s.n] = 0;
+	return regexec(&cache[i].rx, buf, 0, NULL, 0) == 0;
+}
+
 struct ref_req {
 	const char *buf;
 	const struct km_http_req *req;
@@ -323,6 +371,8 @@ static bool ref_path(const struct ref_req *q, const struct km_m_route *r)
 		return eq(p, r->path, n, ic);
 	case KM_PATH_SEPARATED_PREFIX:
 		return starts(p, r->path, n, ic) && (p.n == n || p.s[n] == '/');
+	case KM_PATH_REGEX:	/* case_sensitive has no effect */
+		return ref_regex(p, r->path);
 	}
 	return false;
 }
@@ -378,6 +428,7 @@ static bool ref_header(const struct ref_req *q, const struct km_m_header_match *
 	case KM_STR_PREFIX: m = starts(v, h->value, n, h->ignore_case); break;
 	case KM_STR_SUFFIX: m = ends(v, h->value, n, h->ignore_case); break;
 	case KM_STR_CONTAINS: m = contains(v, h->value, n, h->ignore_case); break;
+	case KM_STR_REGEX: m = ref_regex(v, h->value); break;	/* no ignore_case */
 	default: m = h->present; break;
 	}
 	return m != h->invert;
@@ -425,6 +476,7 @@ static bool ref_query(const struct ref_req *q, const struct km_m_header_match *h
 	case KM_STR_PREFIX: return starts(v, h->value, n, h->ignore_case);
 	case KM_STR_SUFFIX: return ends(v, h->value, n, h->ignore_case);
 	case KM_STR_CONTAINS: return contains(v, h->value, n, h->ignore_case);
+	case KM_STR_REGEX: return ref_regex(v, h->value);
 	default: return h->present;
 	}
 }
@@ -520,13 +572,16 @@ static const char *const paths[] = {
 	/* query parameters: the matchers' names, '=' and '&' in every place */
 	"?v=2", "&v=2", "?v", "&v=", "=2", "&", "?a", "&ab=ya", "&ab=YAx",
 	"?%76=x%32", "&V=", "&x-a", "=", "?v==2", "/s?a&v=1&v=2",
+	/* the regex table's */
+	"/re/", "12", "/item", "/ab", "/api/v1", "/v2/x-y", "/Api", "&v=x12",
+	"?ab=Yaz", "&ab=ya9",
 };
 static const char *const names[] = {
 	"x-h", "X-H", "x-a", "x-b", "X-Mixed-Case", "host", "Host", "x-other",
 };
 static const char *const values[] = {
 	"Yes", "yes", "admin", "ADx", "1", "2", "xyz", "aMIDb", "mid", "",
-	"www.a.com", "POST", " Yes ",
+	"www.a.com", "POST", " Yes ", "adm", "12", "123",
 };
 
 /* A request head from the structured input (input bytes past its end

@@ -6,6 +6,10 @@
 #   route  the route matcher and table builder (kmod/route_match.c,
 #          userspace/model/route_build.c), requests and damaged tables, from
 #          seeds written here;
+#   regex  the safe_regex compiler and the DFA runner (userspace/model/
+#          regex_dfa.c, include/kmesh/regex_dfa.h): any pattern, glibc's
+#          regexec() as the reference where the syntaxes agree, damaged
+#          tables;
 #   yaml   the Envoy-style YAML reader (userspace/source/yaml/config_yaml.c), from
 #          examples/ and the YAML of the unit tests' tables;
 #   xds    the xDS resource decoder (userspace/source/xds/resources.c): Cluster,
@@ -15,7 +19,7 @@
 # (build/fuzz/obj; needs `make` first for the generated headers).
 # New inputs go to build/fuzz/corpus/TARGET, crashes to build/fuzz/: the
 # seeds in the tree are never rewritten.
-#   FUZZ_SECONDS=120 tests/fuzz/run.sh [http|route|yaml|xds]  (default: http)
+#   FUZZ_SECONDS=120 tests/fuzz/run.sh [http|route|regex|yaml|xds]  (default: http)
 # Needs clang-19 and its libFuzzer runtime (Debian: libclang-rt-19-dev).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -91,7 +95,7 @@ route)
 		userspace/util/dup.c userspace/model/model.c \
 		userspace/model/authz.c \
 		userspace/model/check.c userspace/model/maglev.c userspace/util/diag.c \
-		userspace/model/local_reply.c \
+		userspace/model/local_reply.c userspace/model/regex_dfa.c \
 		-o "$out/fuzz_route_match"
 
 	# One seed per mode (the first byte): a structured request, a raw
@@ -128,6 +132,39 @@ DICT
 		-max_len=4300 -dict="$out/route.dict" -artifact_prefix="$out/" \
 		-print_final_stats=1 "$out/corpus/route" "$seeds"
 	;;
+regex)
+	$CLANG "${cflags[@]}" -Iuserspace/model tests/fuzz/fuzz_regex.c \
+		userspace/model/regex_dfa.c -o "$out/fuzz_regex"
+	# one seed per mode (the first byte), and the shapes Istio users write
+	seeds=$out/corpus/regex-seeds
+	mkdir -p "$seeds"
+	printf '\x00/api/v[0-9]+/users/[a-z]+(/.*)?\x00/api/v1/users/bob' > "$seeds/raw"
+	printf '\x00((a|b)*a(a|b){6})+\x00abababbbaba' > "$seeds/raw-states"
+	printf '\x00(?P<v>v[12])\\.\\d+|[[:alpha:]]\\w*$\x00v1.2' > "$seeds/raw-classes"
+	printf '\x01\x0c\x00\x04\x01\x03\x06\x00\x01\x05\x00\x07\x01\x02\x00\x01\x02' > "$seeds/differential"
+	printf '\x01\x97\x01\x04' > "$seeds/differential-icase"
+	printf '\x01\x8c\x00\x04\x01\x03\x0a\x00\x01\x0b\x07\x01\x02\x00\x04\x03\x01' > "$seeds/differential-icase-2"
+	printf '\x02\x04\x00\x06\x01\x07\x10\x00\xff\x20\x01\x03' > "$seeds/damaged"
+	cat > "$out/regex.dict" <<'DICT'
+"(?:"
+"(?P<n>"
+"[^"
+"[[:alpha:]]"
+"\\d"
+"\\w"
+"\\s"
+"{2,5}"
+"{3}"
+".*"
+"\\x{e9}"
+"\xc3\xa9"
+"|"
+DICT
+	exec "$out/fuzz_regex" -max_total_time="${FUZZ_SECONDS:-30}" \
+		-max_len=600 -timeout=10 -dict="$out/regex.dict" \
+		-artifact_prefix="$out/regex-" -print_final_stats=1 \
+		"$out/corpus/regex" "$seeds"
+	;;
 yaml | xds)
 	lib_objs
 	src=tests/fuzz/fuzz_config_yaml.c
@@ -158,7 +195,7 @@ yaml | xds)
 		-print_final_stats=1 "$out/corpus/$target" "$seeds"
 	;;
 *)
-	echo "usage: $0 [http|route|yaml|xds]" >&2
+	echo "usage: $0 [http|route|regex|yaml|xds]" >&2
 	exit 2
 	;;
 esac

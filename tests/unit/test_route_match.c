@@ -204,8 +204,22 @@ static const char query_yaml[] = CONFIG(
 	R("q-mixed", "prefix: /mixed, headers: [ { name: x-h, exact_match: \"1\" } ], query_parameters: [ { name: v, string_match: { exact: \"2\" } } ]", "c3")
 	R("fallback", "prefix: /", "c4"));
 
+/* safe_regex on the path, a header, a query parameter: the whole value
+ * (RE2 FullMatch), as Envoy. */
+static const char regex_yaml[] = CONFIG(
+	VH("vh", "[\"*\"]")
+	R("re-path", "safe_regex: { regex: \"/r/[0-9]+\" }", "c1")
+	R("re-users", "safe_regex: { regex: \"/users/[a-z]+/orders(/[0-9]{1,4})?\" }", "c2")
+	H("re-header", "/h", "{ name: x-v, safe_regex_match: { regex: \"v[0-9]+(\\\\.[0-9]+)?\" } }", "c3")
+	H("re-header-inv", "/inv", "{ name: x-v, string_match: { safe_regex: { regex: \"admin|root\" } }, invert_match: true }", "c1")
+	H("re-header-ic", "/ic", "{ name: x-v, string_match: { safe_regex: { regex: \"[a-z]+\" }, ignore_case: true } }", "c1")
+	Q("re-query", "/q", "{ name: v, string_match: { safe_regex: { regex: \"[0-9]{3}\" } } }", "c2")
+	R("re-both", "safe_regex: { regex: \"/b/.*\" }, headers: [ { name: \":method\", safe_regex_match: { regex: \"GET|HEAD\" } } ], query_parameters: [ { name: id, string_match: { safe_regex: { regex: \"\\\\w+\" } } } ]", "c3")
+	R("re-icase", "safe_regex: { regex: \"(?i)/CI/[a-z]+\" }", "c2")
+	R("fallback", "prefix: /", "c4"));
+
 enum table_id { T_HOSTS, T_HOSTS_NOPORT, T_NOANY, T_PATHS, T_HEADERS, T_ORDER,
-		T_WEIGHTED, T_QUERY, T_MAX };
+		T_WEIGHTED, T_QUERY, T_REGEX, T_MAX };
 
 static const struct {
 	const char *name;
@@ -220,6 +234,7 @@ static const struct {
 	[T_ORDER] = { "order", order_yaml, 0 },
 	[T_WEIGHTED] = { "weighted", weighted_yaml, 0 },
 	[T_QUERY] = { "query", query_yaml, 0 },
+	[T_REGEX] = { "regex", regex_yaml, 0 },
 };
 
 /* ---- loading and building ------------------------------------------------------ */
@@ -465,6 +480,49 @@ static const struct match_row match_rows[] = {
 	{ T_ORDER, NULL, "/bc", "h", {}, "vh", "fourth", "c4", NULL },
 	{ T_ORDER, NULL, "/c", "h", {}, "vh", NO_ROUTE, NULL, NULL },
 	{ T_WEIGHTED, NULL, "/x", "h", {}, "vh", "single", "c4", NULL },
+
+	/* safe_regex: the whole path, without its query */
+	{ T_REGEX, NULL, "/r/1", "h", {}, "vh", "re-path", "c1", NULL },
+	{ T_REGEX, NULL, "/r/0123?x=y", "h", {}, "vh", "re-path", "c1", NULL },
+	{ T_REGEX, NULL, "/r/", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_REGEX, NULL, "/r/1x", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_REGEX, NULL, "/x/r/1", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_REGEX, NULL, "/R/1", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_REGEX, NULL, "/users/bob/orders", "h", {}, "vh", "re-users", "c2", NULL },
+	{ T_REGEX, NULL, "/users/bob/orders/1234", "h", {}, "vh", "re-users", "c2", NULL },
+	{ T_REGEX, NULL, "/users/bob/orders/12345", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_REGEX, NULL, "/users/Bob/orders", "h", {}, "vh", "fallback", "c4", NULL },
+	/* a header's whole value */
+	{ T_REGEX, NULL, "/h", "h", { "X-V: v1" }, "vh", "re-header", "c3", NULL },
+	{ T_REGEX, NULL, "/h", "h", { "x-v: v12.3" }, "vh", "re-header", "c3", NULL },
+	{ T_REGEX, NULL, "/h", "h", { "x-v: v12." }, "vh", "fallback", "c4", NULL },
+	{ T_REGEX, NULL, "/h", "h", { "x-v: xv1" }, "vh", "fallback", "c4", NULL },
+	{ T_REGEX, NULL, "/h", "h", {}, "vh", "fallback", "c4", NULL },
+	/* inverted: a value that does not match; a missing header does not
+	 * match an inverted regex (Envoy) */
+	{ T_REGEX, NULL, "/inv", "h", { "x-v: bob" }, "vh", "re-header-inv", "c1", NULL },
+	{ T_REGEX, NULL, "/inv", "h", { "x-v: rootx" }, "vh", "re-header-inv", "c1", NULL },
+	{ T_REGEX, NULL, "/inv", "h", { "x-v: root" }, "vh", "fallback", "c4", NULL },
+	{ T_REGEX, NULL, "/inv", "h", {}, "vh", "fallback", "c4", NULL },
+	/* ignore_case has no effect on safe_regex (Envoy) */
+	{ T_REGEX, NULL, "/ic", "h", { "x-v: abc" }, "vh", "re-header-ic", "c1", NULL },
+	{ T_REGEX, NULL, "/ic", "h", { "x-v: ABC" }, "vh", "fallback", "c4", NULL },
+	/* a query parameter's whole value, first occurrence */
+	{ T_REGEX, NULL, "/q?v=123", "h", {}, "vh", "re-query", "c2", NULL },
+	{ T_REGEX, NULL, "/q?x=1&v=007&v=1", "h", {}, "vh", "re-query", "c2", NULL },
+	{ T_REGEX, NULL, "/q?v=1234", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_REGEX, NULL, "/q?v=1&v=123", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_REGEX, NULL, "/q?v", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_REGEX, NULL, "/q", "h", {}, "vh", "fallback", "c4", NULL },
+	/* all three on one route */
+	{ T_REGEX, NULL, "/b/x?id=a_1", "h", {}, "vh", "re-both", "c3", NULL },
+	{ T_REGEX, "HEAD", "/b/?id=7", "h", {}, "vh", "re-both", "c3", NULL },
+	{ T_REGEX, "POST", "/b/x?id=a_1", "h", {}, "vh", "fallback", "c4", NULL },
+	{ T_REGEX, NULL, "/b/x?id=a-1", "h", {}, "vh", "fallback", "c4", NULL },
+	/* (?i) folds ASCII case */
+	{ T_REGEX, NULL, "/ci/AbC", "h", {}, "vh", "re-icase", "c2", NULL },
+	{ T_REGEX, NULL, "/Ci/x", "h", {}, "vh", "re-icase", "c2", NULL },
+	{ T_REGEX, NULL, "/ci/1", "h", {}, "vh", "fallback", "c4", NULL },
 
 	/* query parameters: present_match true, any value or none */
 	{ T_QUERY, NULL, "/present?v=1", "h", {}, "vh", "q-present", "c1", NULL },
@@ -789,6 +847,52 @@ static void test_why_query(void **state)
 	assert_int_equal(ok, 2);
 }
 
+/* The probes copy a route's regex (its DFA) into the probe table: route
+ 're-both' (index 6) has a path, a header and a query parameter regex. */
+static void test_why_regex(void **state)
+{
+	struct km_explain_req rq = { .target = "/b/x?id=a-1", .host = "h" };
+	const struct built *b = table(T_REGEX);
+	const struct km_rt_route *r = km_rt_view_route(b->blob, b->len, 0, 6);
+	static struct km_explain x;
+	char name[64], text[600];
+	bool path_ok;
+	__u32 ok;
+
+	assert_non_null(r);
+	name_at(b, r->name_off, r->name_len, name, sizeof(name));
+	assert_string_equal(name, "re-both");
+	explain_or_fail(T_REGEX, &rq, &x);
+	assert_int_equal(km_explain_route_why(b->blob, b->len, &x, 6,
+					      &path_ok, &ok), 0);
+	assert_true(path_ok);
+	assert_int_equal(ok, 1);	/* :method yes, id no */
+	rq.target = "/c/x?id=a_1";
+	rq.method = "HEAD";
+	explain_or_fail(T_REGEX, &rq, &x);
+	assert_int_equal(km_explain_route_why(b->blob, b->len, &x, 6,
+					      &path_ok, &ok), 0);
+	assert_false(path_ok);
+	assert_int_equal(ok, 3);
+	/* route 're-path' (0) */
+	rq.target = "/r/77";
+	explain_or_fail(T_REGEX, &rq, &x);
+	assert_int_equal(km_explain_route_why(b->blob, b->len, &x, 0,
+					      &path_ok, &ok), 0);
+	assert_true(path_ok);
+	assert_int_equal(x.res.route, 0);
+	km_rt_view_path_text(b->blob, b->len, r, text, sizeof(text));
+	assert_string_equal(text, "safe_regex '/b/.*'");
+	km_rt_view_header_text(b->blob, b->len,
+			       km_rt_view_header(b->blob, b->len, 0, 6, 1),
+			       text, sizeof(text));
+	assert_string_equal(text, "query parameter 'id' safe_regex '\\w+'");
+	km_rt_view_header_text(b->blob, b->len,
+			       km_rt_view_header(b->blob, b->len, 0, 3, 0),
+			       text, sizeof(text));
+	assert_string_equal(text, "header 'x-v' not safe_regex 'admin|root' (invert_match)");
+}
+
 static void test_why_path(void **state)
 {
 	struct km_explain_req rq = { .target = "/apix", .host = "h" };
@@ -1024,7 +1128,7 @@ static void test_old_version(void **state)
 	static struct km_explain x;
 	struct km_err err = {};
 
-	assert_int_equal(KM_RT_VERSION, 3);
+	assert_int_equal(KM_RT_VERSION, 4);
 	explain_or_fail(T_QUERY, &rq, &x);
 	assert_int_equal(x.res.status, KM_ROUTE_MATCHED);
 	h->version = 1;
@@ -1431,15 +1535,23 @@ static const char base_yaml[] = ONE_ROUTE("{ prefix: / }", "{ cluster: c1 }");
 #define AT_VH "t.yaml:15: route_config 'rc': virtual_host 'vh'"
 #define AT_R "t.yaml:18: route_config 'rc': virtual_host 'vh': route 'r'"
 
+/* 33 nested groups (a message quotes the first 64 bytes) */
+#define DEEP33 "(((((((((((((((((((((((((((((((((a)))))))))))))))))))))))))))))))))"
+
 static const struct build_error_row build_error_rows[] = {
-	{ "regex path", ONE_ROUTE("{ safe_regex: { regex: \"/a.*\" } }", "{ cluster: c1 }"), NULL, 0, -EINVAL,
-	  AT_R ": match: safe_regex is not supported by kmesh's in-kernel matcher (use prefix, path or path_separated_prefix)" },
-	{ "regex header", ONE_ROUTE("{ prefix: /, headers: [ { name: X-V, safe_regex_match: { regex: \"v[0-9]\" } } ] }", "{ cluster: c1 }"), NULL, 0, -EINVAL,
-	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': header 'X-V': safe_regex is not supported by kmesh's in-kernel matcher (use exact, prefix, suffix, contains or present)" },
-	{ "regex string_match", ONE_ROUTE("{ prefix: /, headers: [ { name: x, string_match: { safe_regex: { regex: a } } } ] }", "{ cluster: c1 }"), NULL, 0, -EINVAL,
-	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': header 'x': safe_regex is not supported by kmesh's in-kernel matcher (use exact, prefix, suffix, contains or present)" },
-	{ "regex query parameter", ONE_ROUTE("{ prefix: /, query_parameters: [ { name: v, string_match: { safe_regex: { regex: \"[0-9]\" } } } ] }", "{ cluster: c1 }"), NULL, 0, -EINVAL,
-	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': query parameter 'v': safe_regex is not supported by kmesh's in-kernel matcher (use exact, prefix, suffix, contains or present)" },
+	{ "regex path", ONE_ROUTE("{ safe_regex: { regex: \"/a.*\" } }", "{ cluster: c1 }"), NULL, 0, 0, NULL },
+	{ "regex path backreference", ONE_ROUTE("{ safe_regex: { regex: \"/(a)\\\\1\" } }", "{ cluster: c1 }"), NULL, 0, -EINVAL,
+	  AT_R ": match: safe_regex '/(a)\\1': backreference \\1 at offset 4 is not supported (RE2 has none)" },
+	{ "regex path over the state limit", ONE_ROUTE("{ safe_regex: { regex: \"/(a|b)*a(a|b){9}\" } }", "{ cluster: c1 }"), NULL, 0, -EINVAL,
+	  AT_R ": match: safe_regex '/(a|b)*a(a|b){9}': the DFA would need more than 1024 states (limits: 1024 states, 16384 transitions; 4 byte classes here)" },
+	{ "regex header lookahead", ONE_ROUTE("{ prefix: /, headers: [ { name: X-V, safe_regex_match: { regex: \"v(?=1)\" } } ] }", "{ cluster: c1 }"), NULL, 0, -EINVAL,
+	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': header 'X-V': safe_regex 'v(?=1)': lookahead (?= at offset 1 is not supported (RE2 has none)" },
+	{ "regex string_match word boundary", ONE_ROUTE("{ prefix: /, headers: [ { name: x, string_match: { safe_regex: { regex: \"\\\\ba\" } } } ] }", "{ cluster: c1 }"), NULL, 0, -EINVAL,
+	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': header 'x': safe_regex '\\ba': word boundary \\b at offset 0 is not supported" },
+	{ "regex query parameter nesting", ONE_ROUTE("{ prefix: /, query_parameters: [ { name: v, string_match: { safe_regex: { regex: \"" DEEP33 "\" } } } ] }", "{ cluster: c1 }"), NULL, 0, -EINVAL,
+	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': query parameter 'v': safe_regex '" "(((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))...': groups nested deeper than 32 at offset 32" },
+	{ "regex query parameter unicode class", ONE_ROUTE("{ prefix: /, query_parameters: [ { name: v, string_match: { safe_regex: { regex: \"\\\\p{L}\" } } } ] }", "{ cluster: c1 }"), NULL, 0, -EINVAL,
+	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': query parameter 'v': safe_regex '\\p{L}': Unicode class \\p at offset 0 is not supported" },
 	{ "unknown pseudo-header", ONE_ROUTE("{ prefix: /, headers: [ { name: \":scheme\", exact_match: http } ] }", "{ cluster: c1 }"), NULL, 0, -EINVAL,
 	  "t.yaml:19: route_config 'rc': virtual_host 'vh': route 'r': header ':scheme': pseudo-header is not supported (:method, :path and :authority are)" },
 	{ "unknown cluster", ONE_ROUTE("{ prefix: / }", "{ cluster: nope }"), NULL, 0, -ENOENT,
@@ -1552,6 +1664,46 @@ static void test_build_error(void **state)
 	km_model_free(&m);
 }
 
+/* A pattern used twice (a path and a header here) is one DFA in the
+ * table; both matchers use it, a third pattern gets its own. */
+static void test_regex_shared(void **state)
+{
+	static const char yaml[] = CONFIG(
+		VH("vh", "[\"*\"]")
+		R("p", "safe_regex: { regex: \"/[a-z]+\" }", "c1")
+		H("h", "/", "{ name: x-v, safe_regex_match: { regex: \"/[a-z]+\" } }", "c2")
+		H("q", "/", "{ name: x-w, safe_regex_match: { regex: \"[0-9]+\" } }", "c3"));
+	struct km_explain_req rq = { .target = "/1", .host = "h" };
+	const char *hd[] = { "x-v: /ab" };
+	struct km_model m = {};
+	struct km_err err = {};
+	static struct km_explain x;
+	const struct km_rt_regexes *rx;
+	const struct km_rt_head *h;
+	void *out = NULL;
+	size_t len;
+
+	if (load(yaml, &m, &err) ||
+	    km_route_build(route_config(&m), 0, model_cluster_id, &m, &out,
+			   &len, &err))
+		fail_msg("%s", err.msg);
+	h = km_rt_view_head(out, len);
+	assert_non_null(h);
+	assert_int_not_equal(h->regex_off, 0);
+	rx = (const void *)((const char *)out + h->regex_off);
+	assert_int_equal(rx->n, 2);
+	assert_int_equal(km_rt_view_route(out, len, 0, 0)->regex,
+			 km_rt_view_header(out, len, 0, 1, 0)->regex);
+	assert_int_not_equal(km_rt_view_header(out, len, 0, 1, 0)->regex,
+			     km_rt_view_header(out, len, 0, 2, 0)->regex);
+	rq.n_headers = 1;
+	rq.headers = hd;
+	assert_int_equal(km_explain(out, len, &rq, &x, &err), 0);
+	assert_int_equal(x.res.route, 1);
+	free(out);
+	km_model_free(&m);
+}
+
 /* The callback's own error comes back with the cluster named. */
 static void test_build_callback_error(void **state)
 {
@@ -1580,11 +1732,15 @@ static const struct km_explain_req damage_reqs[] = {
 	{ .target = "/exact?a&v=2&v=1#f", .host = "h" },
 	{ .target = "/mixed?v=2", .host = "h", HDRS("x-h: 1") },
 	{ .target = "/absent?x=1&&vx", .host = "h" },
+	/* T_REGEX's path, header and query regexes */
+	{ .target = "/users/bob/orders/12", .host = "h" },
+	{ .target = "/h", .host = "h", HDRS("x-v: v1.2") },
+	{ .target = "/b/x?id=a_1", .host = "h" },
 };
 
 /* The tables the damage tests break: the header matchers, and the query
  * parameter matchers. */
-static const enum table_id damage_tables[] = { T_HEADERS, T_QUERY };
+static const enum table_id damage_tables[] = { T_HEADERS, T_QUERY, T_REGEX };
 
 /* One damaged blob: every answer is a valid one or -EINVAL. */
 static void check_damaged(const void *blob, size_t len, const char *what)
@@ -2078,6 +2234,8 @@ int main(void)
 		add("weighted", split_rows[i].name, test_split, &split_rows[i]);
 	add("explain", "why: headers of a route", test_why_headers, NULL);
 	add("explain", "why: paths", test_why_path, NULL);
+	add("explain", "why: regexes (path, header, query parameter)",
+	    test_why_regex, NULL);
 	add("explain", "why: query parameters of a route", test_why_query, NULL);
 	add("explain", "texts for kmeshctl", test_texts, NULL);
 	add("explain", "32 header lines", test_req_max_headers, NULL);
@@ -2097,6 +2255,7 @@ int main(void)
 		add("build", build_error_rows[i].name, test_build_error,
 		    &build_error_rows[i]);
 	add("build", "callback error", test_build_callback_error, NULL);
+	add("build", "a repeated regex shares one DFA", test_regex_shared, NULL);
 	for (size_t i = 0; i < NELEM(damage_tables); i++) {
 		const enum table_id *t = &damage_tables[i];
 		const char *tn = tables[*t].name;

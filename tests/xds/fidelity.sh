@@ -130,10 +130,11 @@ else not_ok "default_filter_chain config accepted" "$(tail -3 "$LOG")" "$(xds_wa
 # ---- REGISTRY_ONLY: istiod's block_all, a direct_response 502 --------------------
 # Accepted, not NACKed: the route is compiled to a local reply that kmeshd's
 # responder writes (docs/l7.md, "Local replies"), and kmeshctl explain names
-# it. kmf-cli is another network namespace than kmeshd's, where the
-# responder's loopback address has nothing listening: the connect fails
-# there (docs/l7.md, "Network namespaces"), and is never let through to
-# the address dialed.
+# it. kmf-cli is another network namespace than kmeshd's and is not
+# enrolled itself (only the client's cgroup is), so the responder does not
+# listen there: the connect fails (docs/l7.md, "Network namespaces"), and
+# is never let through to the address dialed. tests/host/reply.sh has the
+# enrolled-namespace case, answered.
 block_rc='{"name":"blocked","virtual_hosts":[{"name":"block_all","domains":["*"],"routes":[{"name":"block_all","match":{"prefix":"/"},"direct_response":{"status":502}}]}]}'
 if push_all ro1 "[$(eds_cluster svc-t)]" "[$(cla svc-t 10.92.0.3)]" \
 	"[$(listener blocked 10.91.0.6 "[{\"filters\":[$(hcm_rds blocked)]}]")]" "[$block_rc]" &&

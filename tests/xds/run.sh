@@ -234,10 +234,16 @@ if xds_wait_ack lds 8 20 >/dev/null && xds_wait_ack rds 1 20 >/dev/null &&
 	expect_backends "RDS: the HTTP listener's route config arrives, is compiled into a route table and served" 10.94.0.3 2 b3=2
 else not_ok "RDS: the HTTP listener's route config arrives and is compiled" "$(tail -3 "$LOG")" "$("${CTL[@]}" dump | grep -A2 web)"; fi
 xds_push_json rds "[$(route_config web-routes '{"safe_regex":{"regex":"^/b.*"}}')]" 2 >/dev/null
-msg=$(xds_wait_nack rds 20 2)
-if grep -q "web-routes" <<< "$msg" && grep -q "safe_regex" <<< "$msg" && [ "$(cfg rds_version)" = 1 ]; then
-	expect_backends "RDS: a safe_regex route is NACKed ($msg); version 1 keeps serving" 10.94.0.3 2 b3=2
-else not_ok "RDS: a safe_regex route is NACKed naming it" "nack: $msg" "rds_version $(cfg rds_version)"; fi
+if xds_wait_ack rds 2 20 >/dev/null && [ "$(cfg rds_version)" = 2 ]; then
+	expect_backends "RDS: a safe_regex route is compiled (a DFA in the route table) and ACKed" 10.94.0.3 2 b3=2
+else not_ok "RDS: a safe_regex route is ACKed" "$(tail -3 "$LOG")" "rds_version $(cfg rds_version)"; fi
+# one whose DFA would be too big: NACKed naming the route, the pattern, why
+xds_push_json rds "[$(route_config web-routes '{"safe_regex":{"regex":"/(a|b)*a(a|b){12}"}}')]" 2x >/dev/null
+msg=$(xds_wait_nack rds 20 2x)
+if grep -qF "route_config 'web-routes': virtual_host 'all': route 'first': match: safe_regex '/(a|b)*a(a|b){12}': the DFA would need more than 1024 states" <<< "$msg" &&
+   [ "$(cfg rds_version)" = 2 ]; then
+	expect_backends "RDS: a safe_regex over the DFA state limit is NACKed ($msg); version 2 keeps serving" 10.94.0.3 2 b3=2
+else not_ok "RDS: a safe_regex over the state limit is NACKed naming it" "nack: $msg" "rds_version $(cfg rds_version)"; fi
 
 # ---- istiod's shapes: port-wide HTTP listener, current HTTP chain match, inbound -------
 # 0.0.0.0_80 + RDS "80": the service's virtual host names its ClusterIP

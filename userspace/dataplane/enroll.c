@@ -36,6 +36,22 @@ int km_enroll_list(int fd, struct km_enroll_row *rows, int max)
 	return n;
 }
 
+int km_enroll_netns_live(int fd, struct km_enroll_row *rows, int max)
+{
+	int n = km_enroll_list(fd, rows, max), out = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct km_enroll_key now;
+
+		if (rows[i].k.kind != KM_ENROLL_NETNS ||
+		    km_resolve_enroll(rows[i].v.path, &now, &(struct km_err){}) ||
+		    memcmp(&now, &rows[i].k, sizeof(now)))
+			continue;
+		rows[out++] = rows[i];
+	}
+	return out;
+}
+
 static void note(km_enroll_note_fn fn, void *arg, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -42,6 +42,11 @@ const char *km_enroll_kind_str(__u32 kind);
 /* The rows of map @fd, at most @max; returns how many. */
 int km_enroll_list(int fd, struct km_enroll_row *rows, int max);
 
+/* The netns rows of map @fd whose path still names their netns (one that is
+ * gone, or whose file now names another, left out): the namespaces kmeshd
+ * can enter. At most @max; returns how many. */
+int km_enroll_netns_live(int fd, struct km_enroll_row *rows, int max);
+
 /* Removes the rows whose cgroup is gone or whose netns path now names
  * another netns (they route nobody and would fill the table), noting each.
  * Returns how many were removed. */

@@ -88,6 +88,7 @@ struct kmeshd {
 	/* xDS: the config comes from an ADS server instead of the file */
 	struct km_ads *ads;
 	uint64_t wl_scan_ms;	/* workload mode: last identity pass */
+	uint64_t reply_scan_ms;	/* last responder_scan */
 	struct km_ads_opts xds;
 	const char *source;	/* the config file, or "xds HOST:PORT" */
 	struct km_model boot;	/* xDS: the config file's node, as defaults */
@@ -408,16 +409,34 @@ static int apply_xds(void *arg, const struct km_model *m, struct km_err *err)
 	return apply_model(arg, m, err);
 }
 
-static int setup_signals(void)
+static void agent_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
+/* Blocked before the first thread starts (the responder's and the
+ * metrics' libmicrohttpd threads inherit the mask): a thread that left
+ * SIGHUP unblocked would take it with the default action and end kmeshd
+ * instead of reloading. The event loop reads them from a signalfd. */
+static int block_signals(void)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		return -errno;
+	agent_signals(&set);
+	return sigprocmask(SIG_BLOCK, &set, NULL) ? -errno : 0;
+}
+
+static int setup_signals(void)
+{
+	sigset_t set;
+	int ret = block_signals();
+
+	if (ret)
+		return ret;
+	agent_signals(&set);
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
@@ -698,6 +717,29 @@ static void wl_scan(struct kmeshd *d)
 	free(w);
 }
 
+static void responder_log(bool warn, const char *msg)
+{
+	logmsg(warn ? LOG_WARN : LOG_INFO, "%s", msg);
+}
+
+/* Local replies in every enrolled netns, as in ours (docs/l7.md "Network
+ * namespaces"); once a second at most, unless @now (an enrollment). */
+static void responder_scan(struct kmeshd *d, bool now)
+{
+	struct km_enroll_row *rows;
+	int n;
+
+	if (!now && km_now_ms() - d->reply_scan_ms < 1000)
+		return;
+	d->reply_scan_ms = km_now_ms();
+	rows = calloc(KM_MAX_ENROLL, sizeof(*rows));
+	if (!rows)
+		return;
+	n = km_enroll_netns_live(d->maps.enroll, rows, KM_MAX_ENROLL);
+	km_responder_netns(rows, n, responder_log);
+	free(rows);
+}
+
 static int run(struct kmeshd *d)
 {
 	int ep, sfd, tfd, ret = 0, ads_fd = -1, dns_fd = -1;
@@ -745,6 +787,7 @@ static int run(struct kmeshd *d)
 		if (d->dns)
 			timeout = min_timeout(timeout,
 					      km_dns_timeout_ms(d->dns, km_now_ms()));
+		timeout = min_timeout(timeout, 1000);	/* responder_scan */
 		n = epoll_wait(ep, evs, 8, timeout);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -757,6 +800,7 @@ static int run(struct kmeshd *d)
 		}
 		if (d->ads)
 			wl_scan(d);
+		responder_scan(d, false);
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 
@@ -784,6 +828,7 @@ static int run(struct kmeshd *d)
 					settled(d, &w);
 			} else if (fd == km_control_fd(d->ctl)) {
 				km_control_serve(d->ctl);
+				responder_scan(d, true);	/* an enrollment */
 			} else if (d->ads && fd == ads_fd) {
 				km_ads_io(d->ads, evs[i].events);
 				write_state(d);
@@ -1199,12 +1244,17 @@ int main(int argc, char **argv)
 	}
 	if (km_maps_read_gen(&d.maps, &g) == 0)
 		d.generation = g.generation;
+	if (block_signals()) {
+		logmsg(LOG_ERR, "signals: %s", strerror(errno));
+		return 1;
+	}
 	if (km_telemetry_start(&tel, d.pin_root, d.state_dir, &err)) {
 		logmsg(LOG_ERR, "%s", err.msg);
 		return 1;
 	}
 	if (km_responder_start(KM_RESPONDER_PORT, &err))
 		logmsg(LOG_WARN, "%s", err.msg);
+	responder_scan(&d, true);
 	logmsg(LOG_INFO, "programs attached to %s (%d new, %d replaced in place); pinned under %s; generation %llu serving%s",
 	       d.cgroup, rep.attached, rep.replaced, d.pin_root,
 	       (unsigned long long)d.generation,

@@ -15,6 +15,7 @@
 #include "check.h"
 #include "dup.h"
 #include "maglev.h"
+#include "regex_dfa.h"
 #include "kmesh/route_table.h"
 
 /* ---- messages ------------------------------------------------------------- */
@@ -383,27 +384,46 @@ out:
 	return ret;
 }
 
+/* A safe_regex the in-kernel matcher runs: it must compile into a DFA
+ * within regex_dfa.h's limits (the builder compiles it again). */
+static int check_regex(struct chk *k, const char *re, const struct km_src *src,
+		       long vi, long ri, const char *what)
+{
+	char why[160];
+	int ret;
+
+	if (!k->kernel)
+		return 0;
+	ret = km_regex_compile(re, NULL, NULL, why, sizeof(why));
+	if (ret == -ENOMEM)
+		return fail(k, src, vi, ri, "%s: out of memory", what);
+	if (ret)
+		return fail(k, src, vi, ri, "%s: safe_regex '%s': %s", what,
+			    quote(k, re), why);
+	return 0;
+}
+
 static int check_path(struct chk *k, size_t vi, size_t ri)
 {
 	const struct km_m_route *r = &k->rc->vhosts[vi].routes[ri];
+	int ret;
 
 	switch (r->path_kind) {
 	case KM_PATH_PREFIX:
 	case KM_PATH_EXACT:
 	case KM_PATH_SEPARATED_PREFIX:
-		break;
 	case KM_PATH_REGEX:
-		if (!k->kernel)
-			break;
-		return fail(k, &r->src, vi, ri,
-			    "match: safe_regex is not supported by kmesh's in-kernel matcher (use prefix, path or path_separated_prefix)");
+		break;
 	default:
 		return fail(k, &r->src, vi, ri,
 			    "match: unknown path match kind %u", r->path_kind);
 	}
 	if (!r->path)
 		return fail(k, &r->src, vi, ri, "match: path is missing");
-	return check_str(k, r->path, &r->src, vi, ri, "match: path");
+	ret = check_str(k, r->path, &r->src, vi, ri, "match: path");
+	if (!ret && r->path_kind == KM_PATH_REGEX)
+		ret = check_regex(k, r->path, &r->src, vi, ri, "match");
+	return ret;
 }
 
 /* The pseudo-headers route_match.c knows; any other would silently never
@@ -427,19 +447,20 @@ static int check_match_value(struct chk *k, size_t vi, size_t ri,
 	case KM_STR_PREFIX:
 	case KM_STR_SUFFIX:
 	case KM_STR_CONTAINS:
-		break;
 	case KM_STR_REGEX:
-		if (!k->kernel)
-			break;
-		return fail(k, src, vi, ri,
-			    "%s: safe_regex is not supported by kmesh's in-kernel matcher (use exact, prefix, suffix, contains or present)",
-			    what);
+		break;
 	default:
 		return fail(k, src, vi, ri, "%s: unknown match kind %u", what,
 			    h->kind);
 	}
 	if (!h->value)
 		return fail(k, src, vi, ri, "%s: value is missing", what);
+	if (h->kind == KM_STR_REGEX) {
+		int ret = check_regex(k, h->value, src, vi, ri, what);
+
+		if (ret)
+			return ret;
+	}
 	strcat(what, ": value");
 	return check_str(k, h->value, src, vi, ri, what);
 }

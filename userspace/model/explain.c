@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "explain.h"
+#include "kmesh/regex_dfa.h"
 
 /* ---- reading a table -------------------------------------------------------- */
 
@@ -194,6 +195,7 @@ const char *km_rt_view_header_text(const void *blob, size_t len,
 	static const char *const kinds[] = {
 		[KM_RT_HDR_EXACT] = "exact", [KM_RT_HDR_PREFIX] = "prefix",
 		[KM_RT_HDR_SUFFIX] = "suffix", [KM_RT_HDR_CONTAINS] = "contains",
+		[KM_RT_HDR_REGEX] = "safe_regex",
 	};
 	char name[KM_RT_STR_MAX + 1], val[KM_RT_STR_MAX + 1];
 	bool inv = m->flags & KM_RT_H_INVERT;
@@ -208,6 +210,9 @@ const char *km_rt_view_header_text(const void *blob, size_t len,
 		snprintf(buf, size, "%s '%s' %s%s", what, name,
 			 want ? "present" : "not present",
 			 inv ? " (invert_match)" : "");
+	} else if (m->kind == KM_RT_HDR_REGEX) {
+		snprintf(buf, size, "%s '%s' %ssafe_regex '%s'%s", what, name,
+			 inv ? "not " : "", val, inv ? " (invert_match)" : "");
 	} else if (m->kind >= KM_RT_HDR_EXACT && m->kind <= KM_RT_HDR_CONTAINS) {
 		snprintf(buf, size, "%s '%s' %s%s '%s'%s", what, name,
 			 inv ? "not " : "", kinds[m->kind], val,
@@ -404,7 +409,12 @@ static int build_head(struct km_explain *x, const struct km_explain_req *rq,
 				     sizeof(struct km_rt_domain) +		\
 				     sizeof(struct km_rt_dref) +		\
 				     KM_RT_STR_MAX + 1) +			\
-		   sizeof(struct km_rt_index) + 2 * sizeof(__u32) + 64)
+		   sizeof(struct km_rt_index) + 2 * sizeof(__u32) + 64 +	\
+		   PROBE_REGEX_MAX)
+/* a route's or matcher's regex: the index of one, and its DFA */
+#define PROBE_REGEX_MAX (sizeof(struct km_rt_regexes) + 4 + 4 +		\
+			 sizeof(struct km_dfa) + 256 + KM_DFA_MAX_STATES / 8 +	\
+			 2 * KM_DFA_MAX_TRANS)
 
 struct probe {
 	__u32 words[PROBE_MAX / 4 + 1];	/* 4-aligned, as the matcher needs */
@@ -431,6 +441,40 @@ static __u32 probe_str(struct probe *p, const void *blob, size_t len,
 	memcpy(probe_at(p, at), s, n);
 	p->str_at += n + 1;
 	return at;
+}
+
+/* Copies regex number idx of the real table (its index entry and DFA, no
+ * more than the real table's header says it has) into the probe, after its
+ * strings: the probe table's one regex, index 0. */
+static void probe_regex(struct probe *p, const void *blob, size_t len,
+			__u32 idx)
+{
+	const struct km_rt_head *h = km_rt_view_head(blob, len);
+	const struct km_rt_regexes *x = NULL;
+	const __u32 *off = NULL;
+	const struct km_dfa *d = NULL;
+	size_t at = (p->str_at + 3) & ~(size_t)3, n = 0;
+	struct km_rt_regexes one = { .n = 1 };
+	__u32 dfa_at = (__u32)(at + sizeof(one) + 4);
+
+	if (h && h->regex_off)
+		x = view_at(blob, len, h->regex_off, sizeof(*x));
+	if (x && idx < x->n)
+		off = view_at(blob, len,
+			      h->regex_off + sizeof(*x) + (uint64_t)idx * 4, 4);
+	if (off)
+		d = view_at(blob, len, *off, sizeof(*d));
+	if (d)
+		n = km_dfa_size(d->n_states, d->n_classes);
+	if (!n || n != d->size || !view_at(blob, len, *off, n)) {
+		p->bad = true;
+		return;
+	}
+	memcpy(probe_at(p, at), &one, sizeof(one));
+	memcpy(probe_at(p, at + sizeof(one)), &dfa_at, 4);
+	memcpy(probe_at(p, dfa_at), d, n);
+	((struct km_rt_head *)probe_at(p, 0))->regex_off = (__u32)at;
+	p->str_at = dfa_at + n;
 }
 
 /* The probe's domain index, after its strings: one bucket for every
@@ -592,11 +636,19 @@ static bool probe_route(const void *blob, size_t len,
 		pm->value_off = probe_str(p, blob, len, m->value_off,
 					  m->value_len);
 		pr->n_headers = 1;
+		if (m->kind == KM_RT_HDR_REGEX) {
+			probe_regex(p, blob, len, m->regex);
+			pm->regex = 0;
+		}
 	} else {
 		pr->path_kind = r->path_kind;
 		pr->flags = r->flags;
 		pr->path_len = r->path_len;
 		pr->path_off = probe_str(p, blob, len, r->path_off, r->path_len);
+		if (r->path_kind == KM_RT_PATH_REGEX) {
+			probe_regex(p, blob, len, r->regex);
+			pr->regex = 0;
+		}
 	}
 	probe_head(p, 0, 1);
 	ok = probe_match(p, x, &res) == 0;

@@ -26,6 +26,7 @@
 
 #include "check.h"
 #include "local_reply.h"
+#include "regex_dfa.h"
 #include "route_build.h"
 
 struct rb {
@@ -39,12 +40,20 @@ struct rb {
 	size_t n_domains, n_routes, n_headers, n_targets, str_bytes;
 	size_t n_exact, n_wild;
 	unsigned int bucket_bits;
+	/* the compiled regexes, each distinct pattern once (src), and for
+	 * each regex matcher in the order emit() meets them its DFA (occ) */
+	void **dfa;
+	const char **src;
+	size_t *dfa_len, n_regex, regex_bytes;
+	__u16 *occ;
+	size_t n_occ;
 
 	/* pass 2: the blob and where each region's next record goes */
 	unsigned char *t;
 	size_t len;
 	size_t vhost_at, domain_at, route_at, header_at, target_at, str_at;
 	size_t index_at, bucket_at, exact_at, wild_at;
+	size_t regex_at, dfa_at, next_occ;
 	/* the exact domains' index entries and hashes, sorted into their
 	 * buckets once every domain is out (index_finish) */
 	struct exact_ent {
@@ -89,6 +98,112 @@ static __u8 domain_kind(const char *d, const char **s, size_t *n)
 static size_t str_size(const char *s)
 {
 	return (s ? strlen(s) : 0) + 1;
+}
+
+static size_t align4(size_t n)
+{
+	return (n + 3) & ~(size_t)3;
+}
+
+/* The regex s (check.c has compiled it) for the next matcher: the same
+ * pattern twice shares one DFA. */
+static int add_regex(struct rb *b, const char *s, size_t vi, size_t ri)
+{
+	char why[160];
+	size_t i;
+	int ret;
+
+	for (i = 0; i < b->n_regex && strcmp(b->src[i], s); i++)
+		;
+	if (i == b->n_regex) {
+		if (i >= KM_RT_MAX_REGEXES)
+			return fail(b, -EINVAL, NULL, (long)vi, (long)ri,
+				    "more than %d distinct safe_regex patterns in the route config",
+				    KM_RT_MAX_REGEXES);
+		ret = km_regex_compile(s, &b->dfa[i], &b->dfa_len[i], why,
+				       sizeof(why));
+		if (ret)
+			return fail(b, ret, NULL, (long)vi, (long)ri,
+				    "safe_regex '%s': %s", quote(b, s), why);
+		b->src[i] = s;
+		b->regex_bytes += align4(b->dfa_len[i]);
+		b->n_regex++;
+	}
+	b->occ[b->n_occ++] = (__u16)i;
+	return 0;
+}
+
+/* Every path, header and query parameter regex of the config, compiled. */
+static int count_regexes(struct rb *b)
+{
+	const struct km_m_route_config *rc = b->rc;
+	size_t n = 0;
+	int ret;
+
+	for (size_t vi = 0; vi < rc->n_vhosts; vi++)
+		for (size_t ri = 0; ri < rc->vhosts[vi].n_routes; ri++)
+			n += 1 + rc->vhosts[vi].routes[ri].n_headers +
+			     rc->vhosts[vi].routes[ri].n_query_params;
+	b->dfa = calloc(n + 1, sizeof(*b->dfa));
+	b->src = calloc(n + 1, sizeof(*b->src));
+	b->dfa_len = calloc(n + 1, sizeof(*b->dfa_len));
+	b->occ = calloc(n + 1, sizeof(*b->occ));
+	if (!b->dfa || !b->src || !b->dfa_len || !b->occ)
+		return fail(b, -ENOMEM, NULL, -1, -1, "out of memory");
+	for (size_t vi = 0; vi < rc->n_vhosts; vi++) {
+		for (size_t ri = 0; ri < rc->vhosts[vi].n_routes; ri++) {
+			const struct km_m_route *r = &rc->vhosts[vi].routes[ri];
+			size_t nh = r->n_headers + r->n_query_params;
+
+			if (r->path_kind == KM_PATH_REGEX &&
+			    (ret = add_regex(b, r->path, vi, ri)))
+				return ret;
+			for (size_t i = 0; i < nh; i++) {
+				const struct km_m_header_match *h =
+					i < r->n_headers ? &r->headers[i] :
+					&r->query_params[i - r->n_headers];
+
+				if (h->kind == KM_STR_REGEX &&
+				    (ret = add_regex(b, h->value, vi, ri)))
+					return ret;
+			}
+		}
+	}
+	return 0;
+}
+
+static void free_regexes(struct rb *b)
+{
+	for (size_t i = 0; b->dfa && i < b->n_regex; i++)
+		free(b->dfa[i]);
+	free(b->dfa);
+	free(b->src);
+	free(b->dfa_len);
+	free(b->occ);
+}
+
+/* The regex index and the DFAs, after the domain index. */
+static void emit_regexes(struct rb *b)
+{
+	struct km_rt_regexes x = { .n = (__u32)b->n_regex };
+	__u32 *off = (__u32 *)(b->t + b->regex_at + sizeof(x));
+	size_t at = b->dfa_at;
+
+	if (!b->n_regex)
+		return;
+	((struct km_rt_head *)b->t)->regex_off = (__u32)b->regex_at;
+	memcpy(b->t + b->regex_at, &x, sizeof(x));
+	for (size_t i = 0; i < b->n_regex; i++) {
+		memcpy(b->t + at, b->dfa[i], b->dfa_len[i]);
+		off[i] = (__u32)at;
+		at += align4(b->dfa_len[i]);
+	}
+}
+
+/* The next regex matcher's DFA: its index. */
+static __u16 put_regex(struct rb *b)
+{
+	return b->occ[b->next_occ++];
 }
 
 /* Records and pool bytes, in the order emit() writes them. */
@@ -242,12 +357,14 @@ static const __u8 header_kind[] = {
 	[KM_STR_SUFFIX] = KM_RT_HDR_SUFFIX,
 	[KM_STR_CONTAINS] = KM_RT_HDR_CONTAINS,
 	[KM_STR_PRESENT] = KM_RT_HDR_PRESENT,
+	[KM_STR_REGEX] = KM_RT_HDR_REGEX,
 };
 
 static const __u8 path_kind[] = {
 	[KM_PATH_PREFIX] = KM_RT_PATH_PREFIX,
 	[KM_PATH_EXACT] = KM_RT_PATH_EXACT,
 	[KM_PATH_SEPARATED_PREFIX] = KM_RT_PATH_SEPARATED_PREFIX,
+	[KM_PATH_REGEX] = KM_RT_PATH_REGEX,
 };
 
 /* One matcher record. Header names are stored lowercase (HTTP header
@@ -266,6 +383,8 @@ static void emit_matcher(struct rb *b, const struct km_m_header_match *h,
 	put_cstr(b, h->name, !query, &m->name_off, &m->name_len);
 	put_cstr(b, h->kind == KM_STR_PRESENT ? NULL : h->value, false,
 		 &m->value_off, &m->value_len);
+	if (h->kind == KM_STR_REGEX)
+		m->regex = put_regex(b);
 	b->header_at += sizeof(*m);
 }
 
@@ -350,6 +469,8 @@ static int emit_routes(struct rb *b, size_t vi, struct km_rt_vhost *out)
 		put_cstr(b, r->name, false, &o->name_off, &o->name_len);
 		put_cstr(b, r->path, false, &o->path_off, &o->path_len);
 		o->path_kind = path_kind[r->path_kind];
+		if (r->path_kind == KM_PATH_REGEX)
+			o->regex = put_regex(b);
 		o->flags = r->case_sensitive ? 0 : KM_RT_R_ICASE;
 		emit_headers(b, r, o);
 		ret = emit_targets(b, vi, ri, o);
@@ -359,9 +480,12 @@ static int emit_routes(struct rb *b, size_t vi, struct km_rt_vhost *out)
 	return 0;
 }
 
-static size_t align4(size_t n)
+/* The regex index: none without regexes. */
+static size_t regex_index_size(const struct rb *b)
 {
-	return (n + 3) & ~(size_t)3;
+	if (!b->n_regex)
+		return 0;
+	return sizeof(struct km_rt_regexes) + b->n_regex * sizeof(__u32);
 }
 
 static int emit(struct rb *b, unsigned int flags)
@@ -380,7 +504,9 @@ static int emit(struct rb *b, unsigned int flags)
 	b->bucket_at = b->index_at + sizeof(struct km_rt_index);
 	b->exact_at = b->bucket_at + ((1u << b->bucket_bits) + 1) * sizeof(__u32);
 	b->wild_at = b->exact_at + b->n_exact * sizeof(struct km_rt_dref);
-	b->str_at = b->wild_at + b->n_wild * sizeof(struct km_rt_dref);
+	b->regex_at = b->wild_at + b->n_wild * sizeof(struct km_rt_dref);
+	b->dfa_at = b->regex_at + regex_index_size(b);
+	b->str_at = b->dfa_at + b->regex_bytes;
 
 	h->magic = KM_RT_MAGIC;
 	h->version = KM_RT_VERSION;
@@ -389,6 +515,7 @@ static int emit(struct rb *b, unsigned int flags)
 	h->n_vhosts = (__u16)rc->n_vhosts;
 	h->vhost_off = (__u32)b->vhost_at;
 	h->index_off = (__u32)b->index_at;
+	emit_regexes(b);
 	put_cstr(b, rc->name, false, &h->name_off, &h->name_len);
 	for (size_t vi = 0; vi < rc->n_vhosts; vi++) {
 		const struct km_m_vhost *v = &rc->vhosts[vi];
@@ -435,6 +562,11 @@ int km_route_build_ex(const struct km_m_route_config *rc, unsigned int flags,
 	if (ret)
 		return ret;
 	count(&b);
+	ret = count_regexes(&b);
+	if (ret) {
+		free_regexes(&b);
+		return ret;
+	}
 	b.bucket_bits = bucket_bits(b.n_exact);
 
 	len = sizeof(struct km_rt_head) +
@@ -446,11 +578,13 @@ int km_route_build_ex(const struct km_m_route_config *rc, unsigned int flags,
 	      sizeof(struct km_rt_index) +
 	      ((1u << b.bucket_bits) + 1) * sizeof(__u32) +
 	      (b.n_exact + b.n_wild) * sizeof(struct km_rt_dref) +
-	      align4(b.str_bytes);
-	if (len > KM_ROUTE_TABLE_BIG)
+	      regex_index_size(&b) + b.regex_bytes + align4(b.str_bytes);
+	if (len > KM_ROUTE_TABLE_BIG) {
+		free_regexes(&b);
 		return fail(&b, -E2BIG, NULL, -1, -1,
 			    "compiled route table would be %zu bytes, limit is %u (KM_ROUTE_TABLE_BIG): fewer virtual hosts, routes or shorter strings",
 			    len, KM_ROUTE_TABLE_BIG);
+	}
 
 	b.len = len;
 	b.t = calloc(1, len);
@@ -458,10 +592,12 @@ int km_route_build_ex(const struct km_m_route_config *rc, unsigned int flags,
 	if (!b.t || !b.ex) {
 		free(b.t);
 		free(b.ex);
+		free_regexes(&b);
 		return fail(&b, -ENOMEM, NULL, -1, -1, "out of memory");
 	}
 	ret = emit(&b, flags);
 	free(b.ex);
+	free_regexes(&b);
 	if (ret) {
 		free(b.t);
 		return ret;

@@ -21,7 +21,8 @@ typedef int (*km_cluster_id_fn)(void *ctx, const char *name, __u32 *id);
  * ignore_port_in_host_matching). Every limit is checked; nothing is
  * truncated. Returns 0, or a negative errno with err naming the route
  * config, virtual host and route:
- *   -EINVAL  a limit exceeded, an unsupported match (regex), a duplicate
+ *   -EINVAL  a limit exceeded, a regex outside the supported subset or
+ *            over its DFA limits, a duplicate
  *            domain (in one vhost or across vhosts, compared as lowercase),
  *            an empty domain, a route with no cluster, bad weights;
  *   -ENOENT  a cluster the callback does not know (its error otherwise);

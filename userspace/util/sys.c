@@ -123,12 +123,12 @@ int km_check_pin_root(const char *dir, struct km_err *err)
 	return 0;
 }
 
-static int netns_cookie(const char *path, __u64 *cookie, struct km_err *err)
+int km_in_netns(const char *path, int (*fn)(void *arg, struct km_err *err),
+		void *arg, struct km_err *err)
 {
 	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	int target = open(path, O_RDONLY | O_CLOEXEC);
-	socklen_t len = sizeof(*cookie);
-	int ret = 0, s = -1;
+	int ret;
 
 	if (self < 0 || target < 0) {
 		ret = -errno;
@@ -142,24 +142,45 @@ static int netns_cookie(const char *path, __u64 *cookie, struct km_err *err)
 			   strerror(errno));
 		goto out;
 	}
-	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0 || getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len)) {
-		ret = -errno;
-		km_err_set(err, "%s: reading the netns cookie: %s (needs Linux 5.14)",
-			   path, strerror(errno));
-	}
+	ret = fn(arg, err);
 	if (setns(self, CLONE_NEWNET) && !ret) {
 		ret = -errno;
 		km_err_set(err, "returning to our network namespace: %s", strerror(errno));
 	}
 out:
-	if (s >= 0)
-		close(s);
 	if (self >= 0)
 		close(self);
 	if (target >= 0)
 		close(target);
 	return ret;
+}
+
+struct cookie_req {
+	const char *path;
+	__u64 *cookie;
+};
+
+static int read_cookie(void *arg, struct km_err *err)
+{
+	struct cookie_req *q = arg;
+	socklen_t len = sizeof(*q->cookie);
+	int ret = 0, s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (s < 0 || getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, q->cookie, &len)) {
+		ret = -errno;
+		km_err_set(err, "%s: reading the netns cookie: %s (needs Linux 5.14)",
+			   q->path, strerror(errno));
+	}
+	if (s >= 0)
+		close(s);
+	return ret;
+}
+
+static int netns_cookie(const char *path, __u64 *cookie, struct km_err *err)
+{
+	struct cookie_req q = { path, cookie };
+
+	return km_in_netns(path, read_cookie, &q, err);
 }
 
 int km_resolve_enroll(const char *path, struct km_enroll_key *key,

@@ -29,6 +29,12 @@ int km_mkdir_p(const char *path, unsigned int mode);
 int km_resolve_enroll(const char *path, struct km_enroll_key *key,
 		      struct km_err *err);
 
+/* Runs @fn(@arg, @err) with the calling thread in the network namespace at
+ * @path, then back in ours (a socket @fn opens stays in that netns). fn's
+ * return, or a negative errno with err naming the path. */
+int km_in_netns(const char *path, int (*fn)(void *arg, struct km_err *err),
+		void *arg, struct km_err *err);
+
 /* The one spelling of an enrolled path: resolved (symlinks, "//", "dir/",
  * relative), or normalized lexically when it no longer exists. */
 void km_enroll_canon(const char *path, char *out, size_t len);

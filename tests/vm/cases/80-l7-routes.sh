@@ -1,12 +1,15 @@
 # boot: 6.12 7.x trixie 6.12-debug
-# timeout: 240
+# timeout: 260
 # L7 routing in the kernel: kmeshd's own connect programs defer the connect,
 # kmesh.ko re-runs them on the first write and bpf_km_route matches the
 # request head against the listener's route table. Routing by path, by
 # header, by query parameter and by Host, with km_testcli (C) and busybox
 # wget (without -T:
 # busybox 1.35's static wget segfaults with it); the default
-# route; kmeshctl status and the counters.
+# route; kmeshctl status and the counters. safe_regex routes (DFAs kmeshd
+# compiles into the route table, run by the module): path, header, query,
+# hostile patterns against long paths; hostile configs refused naming the
+# route, the pattern and why, the running config kept.
 . /cases/lib.sh
 module_load || fail "insmod /kmesh.ko failed"
 l7_up
@@ -38,6 +41,62 @@ body=$(in_app wget -q -O - "http://$KM_L7_VIP/" 2>&1)
 # the module saw and rerouted them
 kmeshctl status | grep -q 'rerouted [1-9]' || fail "kmesh.ko rerouted nothing: $(kmeshctl status | grep -A1 '^module:')"
 note "l7_routed moved by $((r1 - r0)) for 36 km_testcli connections (6 over IPv6)"
+
+# ---- safe_regex: the whole value, one DFA step per byte --------------------------
+regex_routes() {	# [after]: the path, header and query checks only
+	l7_expect "regex path /re/12/item -> c $1" c -n 1 -P /re/12/item
+	l7_expect "regex header x-ver: v1.22 -> b $1" b -n 1 -X 'x-ver: v1.22' -P /rh
+	l7_expect "regex query id=0badc0de -> c $1" c -n 1 -P '/rq?x=1&id=0badc0de'
+	[ -n "$1" ] && return
+	l7_expect "regex path /re/12/item/abc -> c" c -n 1 -P '/re/12/item/abc?q=1'
+	l7_expect "regex path /re/12/items (not the whole path) -> default a" a -n 1 -P /re/12/items
+	l7_expect "regex header x-ver: v1. -> default a" a -n 1 -X 'x-ver: v1.' -P /rh
+	l7_expect "regex query id=0BADC0DE -> default a" a -n 1 -P '/rq?id=0BADC0DE'
+	l7_expect "regex in 30 nested groups, /n/42 -> b" b -n 1 -P /n/42
+}
+regex_routes ""
+out=$(kmeshctl explain --path /re/7/item web 2>&1)
+echo "$out" | grep -q "^route: *'re-path'" || fail "kmeshctl explain /re/7/item: $(echo "$out" | oneline)"
+# (a|aa)*(x+x+)+y takes a backtracking engine exponential time on a near
+# miss; here a 1.9 KB path is 1.9 K table steps either way
+long=/h/$(head -c 1880 /dev/zero | tr '\0' a)
+l7_expect "regex /h/a{1880}x{15} (a near miss, 1.9 KB path) -> default a" a -n 1 -P "${long}xxxxxxxxxxxxxxx"
+l7_expect "regex /h/a{1880}xxy (1.9 KB path) -> c" c -n 1 -P "${long}xxy"
+
+# hostile patterns: refused with the route, the pattern and the reason
+hostile_config() {	# FILE REGEX: the config plus route "hostile" before root
+	RE=$2 awk '
+		/^ *- name: root$/ && !done {
+			ind = $0; sub(/-.*/, "", ind)
+			print ind "- name: hostile"
+			print ind "  match: { safe_regex: { regex: \047" ENVIRON["RE"] "\047 } }"
+			print ind "  route: { cluster: a }"
+			done = 1
+		}
+		{ print }' "$KM_CONF" > "$1"
+}
+deep33=$(head -c 33 /dev/zero | tr '\0' '(')a$(head -c 33 /dev/zero | tr '\0' ')')
+for bad in "$deep33@groups nested deeper than 32" \
+	'/(a|b)*a(a|b){12}@the DFA would need more than 1024 states' \
+	'/(.{100}){100}@the pattern is too large' \
+	'/(x)\1@backreference \1' '/x(?=y)@lookahead (?=' '/\bx@word boundary'; do
+	re=${bad%%@*} why=${bad#*@}
+	hostile_config /tmp/hostile.yaml "$re"
+	out=$(kmeshd --check --config /tmp/hostile.yaml 2>&1) && fail "kmeshd --check accepted safe_regex '$re'"
+	echo "$out" | grep -qF "route 'hostile': match: safe_regex '" && echo "$out" | grep -qF "$why" ||
+		fail "kmeshd --check on '$re': $(echo "$out" | oneline)"
+done
+# a reload with one (the file changed) is rejected; kmeshd and the running
+# routes stay
+hostile_config /tmp/hostile.yaml '/(a|b)*a(a|b){12}'
+cp "$KM_CONF" /tmp/good.yaml
+cat /tmp/hostile.yaml > "$KM_CONF"
+wait_until 100 grep -qF "route 'hostile': match: safe_regex '/(a|b)*a(a|b){12}': the DFA would need" /tmp/kmeshd.log &&
+	grep -q "config rejected" /tmp/kmeshd.log ||
+	fail "the reload with a hostile regex was not rejected: $(tail -n 4 /tmp/kmeshd.log | oneline)"
+l4_kmeshd_alive || fail "kmeshd exited after the rejected reload: $(tail -n 3 /tmp/kmeshd.log | oneline)"
+regex_routes "(after the rejected reload)"
+cat /tmp/good.yaml > "$KM_CONF"
 
 # ---- the corpus's HTTP destinations ----------------------------------------
 C=/cases/corpus

@@ -180,6 +180,12 @@ in_defer() {
 #   vhost any     *   x-canary: 1 (prefix /)           -> d
 #                     /b (path_separated_prefix)       -> b
 #                     /w (exact)                       -> a 80, b 20
+#                     /q?v=2                           -> c
+#                     safe_regex: path /re/N/item[/x]  -> c
+#                       header x-ver vN.N (prefix /rh) -> b
+#                       query id=8 hex (prefix /rq)    -> c
+#                       path /h/(a|aa)*(x+x+)+y        -> c
+#                       path /n/N in 30 nested groups  -> b
 #                     / (the default route)            -> a
 KM_L7_VIP=127.100.0.2:80
 # web6: [fd00:96::2]:80 (no route out of the guest: an unrewritten connect
@@ -234,6 +240,25 @@ write_l7_config() {
 	                  prefix: /q
 	                  query_parameters: [ { name: v, string_match: { exact: "2" } } ]
 	                route: { cluster: c }
+	              - name: re-path
+	                match: { safe_regex: { regex: '/re/[0-9]+/item(/[a-z]+)?' } }
+	                route: { cluster: c }
+	              - name: re-header
+	                match:
+	                  prefix: /rh
+	                  headers: [ { name: x-ver, safe_regex_match: { regex: 'v[0-9]+\.[0-9]+' } } ]
+	                route: { cluster: b }
+	              - name: re-query
+	                match:
+	                  prefix: /rq
+	                  query_parameters: [ { name: id, string_match: { safe_regex: { regex: '[a-f0-9]{8}' } } } ]
+	                route: { cluster: c }
+	              - name: re-hostile
+	                match: { safe_regex: { regex: '/h/(a|aa)*(x+x+)+y' } }
+	                route: { cluster: c }
+	              - name: re-deep
+	                match: { safe_regex: { regex: '((((((((((((((((((((((((((((((/n/[0-9]+))))))))))))))))))))))))))))))' } }
+	                route: { cluster: b }
 	              - name: root
 	                match: { prefix: / }
 	                route: { cluster: a }
