@@ -145,3 +145,13 @@ int km_sk_lookup(struct bpf_sk_lookup *ctx)
 {
 	return km_inbound(ctx);
 }
+
+/* Telemetry: open connections' bytes every few seconds (lib/events.h);
+ * kmeshd runs it through its pinned iterator link, in each network
+ * namespace of km_ev_netns. */
+SEC("iter/tcp")
+int km_ev_iter(struct bpf_iter__tcp *ctx)
+{
+	km_ev_iter_tcp(ctx->sk_common);
+	return 0;
+}

@@ -23,6 +23,9 @@
 /* Set by the agent before load (kmeshd --no-telemetry clears it). A
  * constant, so the verifier drops every event branch when it is off. */
 const volatile bool km_cfg_events = true;
+/* The kernel lets sockops read the current process (the agent probes
+ * it): km_ev_netns is kept, and open connections' bytes reported. */
+const volatile bool km_cfg_ev_netns = true;
 
 /* What the connect path knows about one connect, as it learns it. */
 struct km_conn_ids {
@@ -203,24 +206,35 @@ static __always_inline __u8 km_ev_end(__u32 old, const struct sock *sk)
  * Application bytes from the tcp_sock counters, which count sequence
  * space: bytes_acked includes our SYN and, once acknowledged, our FIN;
  * bytes_received includes the peer's FIN (tcp_fin() sets SOCK_DONE, in
- * sk_flags, which is __sk_common.skc_flags).
+ * sk_flags, which is __sk_common.skc_flags). @state: the socket's state
+ * (at TCP_CLOSE, the one before it); @fin_acked: our FIN is out and
+ * acknowledged (snd_una == snd_nxt).
  */
+static __always_inline void km_ev_app_bytes(__u64 acked, __u64 rcvd,
+					    __u32 state, bool fin_acked,
+					    const struct sock *sk,
+					    __u64 *sent, __u64 *received)
+{
+	bool fin_sent = state == BPF_TCP_FIN_WAIT1 || state == BPF_TCP_FIN_WAIT2 ||
+			state == BPF_TCP_CLOSING || state == BPF_TCP_LAST_ACK;
+
+	if (acked && state != BPF_TCP_SYN_SENT)
+		acked--;
+	if (acked && fin_sent && fin_acked)
+		acked--;
+	if (rcvd && sk && (sk->__sk_common.skc_flags & (1UL << SOCK_DONE)))
+		rcvd--;
+	*sent = acked;
+	*received = rcvd;
+}
+
 static __always_inline void km_ev_bytes(struct km_conn_event *e,
 					struct bpf_sock_ops *skops, __u32 old,
 					const struct sock *sk)
 {
-	__u64 acked = skops->bytes_acked, rcvd = skops->bytes_received;
-	bool fin_sent = old == BPF_TCP_FIN_WAIT1 || old == BPF_TCP_FIN_WAIT2 ||
-			old == BPF_TCP_CLOSING || old == BPF_TCP_LAST_ACK;
-
-	if (acked && old != BPF_TCP_SYN_SENT)
-		acked--;
-	if (acked && fin_sent && skops->snd_una == skops->snd_nxt)
-		acked--;
-	if (rcvd && sk && (sk->__sk_common.skc_flags & (1UL << SOCK_DONE)))
-		rcvd--;
-	e->bytes_sent = acked;
-	e->bytes_received = rcvd;
+	km_ev_app_bytes(skops->bytes_acked, skops->bytes_received, old,
+			skops->snd_una == skops->snd_nxt, sk, &e->bytes_sent,
+			&e->bytes_received);
 }
 
 static __always_inline void km_ev_close(struct bpf_sock_ops *skops,
@@ -239,7 +253,26 @@ static __always_inline void km_ev_close(struct bpf_sock_ops *skops,
 	e->end_ns = bpf_ktime_get_ns();
 	e->end = km_ev_end(old, sk);
 	km_ev_bytes(e, skops, old, sk);
+	e->reported_sent = o->reported_sent;
+	e->reported_received = o->reported_received;
 	km_ev_submit(e);
+}
+
+/* The connecting process's network namespace, for km_ev_iter: kmeshd
+ * enters it through /proc/TGID/ns/net (TCP_CONNECT_CB runs in connect(),
+ * in the caller's context). Written only when it changes. */
+static __always_inline void km_ev_note_netns(struct bpf_sock_ops *skops)
+{
+	__u64 ns;
+	__u32 tgid, *v;
+
+	if (!km_cfg_ev_netns)
+		return;
+	ns = bpf_get_netns_cookie(skops);
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	v = bpf_map_lookup_elem(&km_ev_netns, &ns);
+	if (!v || *v != tgid)
+		bpf_map_update_elem(&km_ev_netns, &ns, &tgid, BPF_ANY);
 }
 
 static __always_inline void km_ev_open(struct bpf_sock_ops *skops,
@@ -251,6 +284,9 @@ static __always_inline void km_ev_open(struct bpf_sock_ops *skops,
 		return;
 	o->flags |= KM_SKO_OPENED;
 	o->start_ns = bpf_ktime_get_ns();
+	o->reported_sent = 0;
+	o->reported_received = 0;
+	km_ev_note_netns(skops);
 	/* the state callbacks bring the close; keep others' flags */
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
 				  BPF_SOCK_OPS_STATE_CB_FLAG);
@@ -270,16 +306,14 @@ static __always_inline void km_ev_open(struct bpf_sock_ops *skops,
  * outliving that many loses its close event.
  */
 static __always_inline struct km_sk_orig *
-km_ev_record(struct bpf_sock_ops *skops, struct tcp_sock *tp)
+km_ev_record(struct tcp_sock *tp, __u64 cookie)
 {
 	struct km_sk_orig *o = bpf_sk_storage_get(&km_sk_orig, tp, 0, 0);
 	struct km_peer_slot *p;
-	__u64 cookie;
 	__u32 slot;
 
 	if (o && (o->flags & KM_SKO_EVENTS))
 		return o;
-	cookie = bpf_get_socket_cookie(skops);
 	slot = (__u32)cookie & (KM_MAX_PEER_SOCKETS - 1);
 	p = bpf_map_lookup_elem(&km_peer, &slot);
 	if (p && p->cookie == cookie && (p->o.flags & KM_SKO_EVENTS))
@@ -307,13 +341,65 @@ static __always_inline void km_ev_sockops(struct bpf_sock_ops *skops)
 	tp = bpf_skc_to_tcp_sock(bsk);
 	if (!tp)
 		return;
-	o = km_ev_record(skops, tp);
+	o = km_ev_record(tp, bpf_get_socket_cookie(skops));
 	if (!o)
 		return;
 	if (op == BPF_SOCK_OPS_TCP_CONNECT_CB)
 		km_ev_open(skops, o);
 	else if (o->flags & KM_SKO_OPENED)
 		km_ev_close(skops, o, (const struct sock *)tp);
+}
+
+/*
+ * The iter/tcp program's share. kmeshd runs it every few seconds in each
+ * network namespace of km_ev_netns: an open routed connection's bytes
+ * since its last report, as a KM_EV_BYTES event, so a long connection's
+ * bytes count while it lasts, as Envoy reports them. The iterator holds
+ * the socket lock, as the state callback that emits the close does, so
+ * the close carries exactly what was reported before it. Only ESTABLISHED
+ * and CLOSE_WAIT (no FIN of ours in the counts), and only connections
+ * open for KM_EV_BYTES_MIN_AGE_NS: a short one is reported at its close.
+ */
+static __always_inline void km_ev_iter_tcp(struct sock_common *skc)
+{
+	struct km_conn_event *e;
+	struct km_sk_orig *o;
+	struct tcp_sock *tp;
+	__u64 cookie, sent, rcvd, now;
+	__u8 state;
+
+	if (!km_cfg_events || !skc)
+		return;
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return;
+	state = tp->inet_conn.icsk_inet.sk.__sk_common.skc_state;
+	if (state != BPF_TCP_ESTABLISHED && state != BPF_TCP_CLOSE_WAIT)
+		return;
+	cookie = bpf_get_socket_cookie(tp);
+	o = km_ev_record(tp, cookie);
+	now = bpf_ktime_get_ns();
+	if (!o || !(o->flags & KM_SKO_OPENED) ||
+	    now - o->start_ns < KM_EV_BYTES_MIN_AGE_NS)
+		return;
+	km_ev_app_bytes(tp->bytes_acked, tp->bytes_received, state, false,
+			(const struct sock *)tp, &sent, &rcvd);
+	if (sent < o->reported_sent)
+		sent = o->reported_sent;
+	if (rcvd < o->reported_received)
+		rcvd = o->reported_received;
+	if (sent == o->reported_sent && rcvd == o->reported_received)
+		return;
+	e = km_ev_reserve(KM_EV_BYTES);
+	if (!e)
+		return;	/* counted; the close reports these bytes */
+	km_ev_fill(e, o, cookie);
+	e->end_ns = now;
+	e->bytes_sent = sent - o->reported_sent;
+	e->bytes_received = rcvd - o->reported_received;
+	o->reported_sent = sent;
+	o->reported_received = rcvd;
+	km_ev_submit(e);
 }
 
 #endif

@@ -183,6 +183,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } km_events SEC(".maps");
 
+/* telemetry: where kmeshd runs km_ev_iter (abi.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KM_EV_MAX_NETNS);
+	__type(key, __u64);	/* netns cookie */
+	__type(value, __u32);	/* tgid */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_ev_netns SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, KM_EVS_MAX);

@@ -23,7 +23,7 @@
 #include <linux/types.h>
 #endif
 
-#define KM_ABI_VERSION 10	/* 2: km_route, L7 counters, km_frontend.route_id;
+#define KM_ABI_VERSION 11	/* 2: km_route, L7 counters, km_frontend.route_id;
 				 * 3: km_cluster.kind, counters for the L7
 				 * default route by reason and passthrough,
 				 * blackhole, no_cluster;
@@ -44,7 +44,9 @@
 				 * km_sk_orig.od;
 				 * 10: inbound authorization (sk_lookup):
 				 * km_authz_peer, km_authz_pass,
-				 * KM_EV_AUTHZ_INBOUND */
+				 * KM_EV_AUTHZ_INBOUND;
+				 * 11: open connections' bytes: km_sk_orig
+				 * reported_*, KM_EV_BYTES, km_ev_netns */
 
 /* Pin root for maps and links; the agent mounts bpffs if needed. */
 #define KM_PIN_ROOT "/sys/fs/bpf/kmesh"
@@ -461,14 +463,18 @@ struct km_sk_orig {
 	__u64 start_ns;		/* bpf_ktime_get_ns() at the TCP connect */
 	__u32 flags;		/* enum km_sko_flags */
 	__u32 pad2;
+	/* bytes already reported by KM_EV_BYTES events while it was open
+	 * (written under the socket lock: the iterator's and the close's) */
+	__u64 reported_sent;
+	__u64 reported_received;
 };
-_Static_assert(sizeof(struct km_sk_orig) == 104, "km_sk_orig ABI");
+_Static_assert(sizeof(struct km_sk_orig) == 120, "km_sk_orig ABI");
 
 struct km_peer_slot {
 	__u64 cookie;
 	struct km_sk_orig o;
 };
-_Static_assert(sizeof(struct km_peer_slot) == 112, "km_peer_slot ABI");
+_Static_assert(sizeof(struct km_peer_slot) == 128, "km_peer_slot ABI");
 
 enum km_sko_flags {
 	KM_SKO_EVENTS = 1 << 0,	/* report this connection (km_events) */
@@ -512,7 +518,18 @@ enum km_ev_type {
 	KM_EV_OPEN = 1,
 	KM_EV_CLOSE = 2,
 	KM_EV_REFUSED = 3,
+	KM_EV_BYTES = 4,	/* an open connection's bytes since the last
+				 * report (the iter/tcp program, which kmeshd
+				 * runs every few seconds in each network
+				 * namespace of km_ev_netns) */
 };
+
+/* KM_EV_BYTES reports connections open at least this long */
+#define KM_EV_BYTES_MIN_AGE_NS 1000000000ull
+/* km_ev_netns: network namespaces with routed connections (their
+ * cookie -> the last process that connected from it, whose
+ * /proc/PID/ns/net kmeshd enters to run the iterator) */
+#define KM_EV_MAX_NETNS 1024
 
 /* How a connection ended (KM_EV_CLOSE) */
 enum km_ev_end {
@@ -537,8 +554,10 @@ struct km_conn_event {
 	__u64 end_ns;		/* close: at TCP_CLOSE; else start_ns */
 	__u64 generation;	/* config generation: names of ids */
 	__u64 bytes_sent;	/* close: application bytes the endpoint
-				 * acknowledged (SYN and FIN not counted) */
-	__u64 bytes_received;	/* close: application bytes received */
+				 * acknowledged (SYN and FIN not counted);
+				 * bytes: since the last report */
+	__u64 bytes_received;	/* close: application bytes received;
+				 * bytes: since the last report */
 	struct km_addr vip;	/* the service address dialed */
 	struct km_addr endpoint;	/* where it went (refused: zero; authz
 				 * refused by the endpoint's policy: it) */
@@ -554,8 +573,12 @@ struct km_conn_event {
 	__u32 route_id;		/* L7 only, else KM_EV_NONE */
 	__u16 vhost;
 	__u16 route;
+	/* close: of bytes_sent and bytes_received, what KM_EV_BYTES events
+	 * reported while it was open */
+	__u64 reported_sent;
+	__u64 reported_received;
 };
-_Static_assert(sizeof(struct km_conn_event) == 136, "km_conn_event ABI");
+_Static_assert(sizeof(struct km_conn_event) == 152, "km_conn_event ABI");
 
 /* km_ev_stats: PERCPU_ARRAY */
 enum km_ev_stat {

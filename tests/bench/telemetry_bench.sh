@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The cost of telemetry (root): the new-connection HTTP benchmark through a
-# VIP with connection events on (the default) and off (--no-telemetry),
-# side by side in one run, alternating, ROUNDS times; and kmeshd's own CPU
-# while it reads, counts and logs the events. Figures and ratios only:
+# VIP with telemetry off (--no-telemetry), on (the default: metrics, no
+# access log) and on with the access log, side by side in one run,
+# alternating, ROUNDS times; and kmeshd's own CPU while it reads, counts
+# and logs the events. Figures and ratios only:
 # nothing here passes or fails on a timing.
 #
 # Loopback only: the VIP is 127.100.0.2:80, the server 127.0.0.1:18081.
-# Knobs: ROUNDS (5), DURATION (4 s), CONNS (8), ACCESS_LOG (1: on).
+# Knobs: ROUNDS (5), DURATION (4 s), CONNS (8), ACCESS_LOG (1: also the
+# access-log variant), BASE_KMESHD (another build's kmeshd, e.g. before a
+# change: adds its variants base-on and base-log, same BPF objects needed).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 KM_ROOT=$PWD
@@ -57,7 +60,7 @@ SRV_PID=$!
 start_kmeshd() {	# start_kmeshd [FLAGS...]
 	[ -n "$KMESHD_PID" ] && { kill "$KMESHD_PID"; wait "$KMESHD_PID" 2>/dev/null || true; }
 	rm -f "$WORK/state/kmeshd.state"
-	"$KM_BUILD/kmeshd" --config "$WORK/mesh.yaml" --cgroup "$B/mesh" --pin-root "$PIN" \
+	"${KMESHD:-$KM_BUILD/kmeshd}" --config "$WORK/mesh.yaml" --cgroup "$B/mesh" --pin-root "$PIN" \
 		--state-dir "$WORK/state" --metrics "$MADDR" "$@" >> "$WORK/kmeshd.log" 2>&1 &
 	KMESHD_PID=$!
 	for _ in $(seq 100); do
@@ -67,49 +70,66 @@ start_kmeshd() {	# start_kmeshd [FLAGS...]
 	echo "kmeshd did not start: $(tail -5 "$WORK/kmeshd.log")" >&2
 	return 1
 }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# CPU ns of kmeshd's threads, and of the bench cgroup (client and server):
+# unlike the whole machine's, not moved by other jobs on a shared machine
+agent_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
+cg_ns() { awk '$1 == "usage_usec" { printf "%.0f\n", $2 * 1000 }' "$B/cpu.stat"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
 med() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" "$2" | km_median; }
 
-log_flags=()
-[ "$ACCESS_LOG" = 1 ] && log_flags=(--access-log "$WORK/access.log")
-start_kmeshd "${log_flags[@]}"
+start_kmeshd
 for _ in $(seq 100); do [ -s "$WORK/srv.ready" ] && break; sleep 0.05; done
 "$KM_BUILD/kmeshctl" --pin-root "$PIN" --state-file "$WORK/state/kmeshd.state" \
 	enroll "$B/mesh" --namespace default --workload bench-client --service-account bench >/dev/null
 
 echo "# kmesh telemetry benchmark: $(uname -r), $(nproc) CPUs, $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "# wrk -c$CONNS newconn, ${DURATION}s per run, $ROUNDS alternating rounds; access log: $([ "$ACCESS_LOG" = 1 ] && echo on || echo off)"
+variants=(off on)
+[ "$ACCESS_LOG" = 1 ] && variants+=(log)
+[ -n "${BASE_KMESHD:-}" ] && variants+=(base-on) && [ "$ACCESS_LOG" = 1 ] && variants+=(base-log)
+echo "# wrk -c$CONNS newconn, ${DURATION}s per run, $ROUNDS alternating rounds of: ${variants[*]}"
 echo
-: > "$WORK/on"; : > "$WORK/off"; : > "$WORK/agent"
-tck=$(getconf CLK_TCK)
+for v in "${variants[@]}"; do : > "$WORK/$v"; done
+# run VARIANT: one wrk run with kmeshd started for it; kmeshd's CPU as a
+# share of one CPU, and scaled to 10k connections/s
+run() {
+	local a0 a1 g0 g1 line reqs
+	local KMESHD=
+	case $1 in
+	off) start_kmeshd --no-telemetry ;;
+	on) start_kmeshd ;;
+	log) start_kmeshd --access-log "$WORK/access.log" ;;
+	base-on) KMESHD=$BASE_KMESHD start_kmeshd ;;
+	base-log) KMESHD=$BASE_KMESHD start_kmeshd --access-log "$WORK/access.log" ;;
+	esac
+	a0=$(agent_ns "$KMESHD_PID") g0=$(cg_ns)
+	line=$(km_wrk_run "$1" http://127.100.0.2/ "$CONNS" "$DURATION" newconn "" "$B/mesh")
+	a1=$(agent_ns "$KMESHD_PID") g1=$(cg_ns)
+	reqs=$(sed -n 's/.* rps=\([0-9.]*\).*/\1/p' <<< "$line" | awk -v d="$DURATION" '{ print $1 * d }')
+	# kmeshd's ns per connection (x 1e4 / 1e9 x 100: % of a CPU at 10k/s),
+	# and the bench's own CPU (cgroup and kmeshd) per request
+	awk -v a=$((a1 - a0)) -v g=$((g1 - g0)) -v n="$reqs" 'BEGIN {
+		if (n > 0) printf " per10k=%.2f own_us_per_req=%.2f\n", a / n / 1000, (a + g) / n / 1000 }' |
+		sed "s|^|$line|" >> "$WORK/$1"
+}
 for r in $(seq "$ROUNDS"); do
-	start_kmeshd "${log_flags[@]}"
-	c0=$(cpu_ticks "$KMESHD_PID")
-	line=$(km_wrk_run on http://127.100.0.2/ "$CONNS" "$DURATION" newconn "" "$B/mesh")
-	c1=$(cpu_ticks "$KMESHD_PID")
-	echo "$line" >> "$WORK/on"
-	rps=$(sed -n 's/.* rps=\([0-9.]*\).*/\1/p' <<< "$line")
-	# kmeshd's CPU as a share of one CPU, and scaled to 10k connections/s
-	awk -v t=$((c1 - c0)) -v hz="$tck" -v d="$DURATION" -v rps="$rps" \
-		'BEGIN { pct = 100 * t / hz / d; printf "pct=%.2f per10k=%.2f\n", pct, (rps > 0 ? pct * 10000 / rps : 0) }' >> "$WORK/agent"
-	start_kmeshd --no-telemetry
-	km_wrk_run off http://127.100.0.2/ "$CONNS" "$DURATION" newconn "" "$B/mesh" >> "$WORK/off"
+	for v in "${variants[@]}"; do run "$v"; done
 done
-start_kmeshd "${log_flags[@]}"
+start_kmeshd
 
-echo "| telemetry | mean us | p50 us | p99 us | req/s | CPU us/req | mean ratio | p99 ratio | CPU ratio |"
-echo "|---|---|---|---|---|---|---|---|---|"
-for s in off on; do
-	eval "${s}_avg=\$(med avg_us \"\$WORK/$s\") ${s}_p50=\$(med p50_us \"\$WORK/$s\")"
-	eval "${s}_p99=\$(med p99_us \"\$WORK/$s\") ${s}_rps=\$(med rps \"\$WORK/$s\")"
-	eval "${s}_cpu=\$(med cpu_us_per_req \"\$WORK/$s\")"
+echo "| telemetry | mean us | p50 us | p99 us | req/s | CPU us/req | own CPU us/req | mean ratio | p99 ratio | CPU ratio | own CPU ratio | kmeshd % of a CPU at 10k conn/s |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+o_avg=$(med avg_us "$WORK/off") o_p99=$(med p99_us "$WORK/off")
+o_cpu=$(med cpu_us_per_req "$WORK/off") o_own=$(med own_us_per_req "$WORK/off")
+for s in "${variants[@]}"; do
+	avg=$(med avg_us "$WORK/$s") p99=$(med p99_us "$WORK/$s")
+	cpu=$(med cpu_us_per_req "$WORK/$s") own=$(med own_us_per_req "$WORK/$s")
+	echo "| $s | $avg | $(med p50_us "$WORK/$s") | $p99 | $(med rps "$WORK/$s") | $cpu | $own |" \
+		"$(ratio "$avg" "$o_avg") | $(ratio "$p99" "$o_p99") | $(ratio "$cpu" "$o_cpu") |" \
+		"$(ratio "$own" "$o_own") | $(med per10k "$WORK/$s") |"
 done
-echo "| off | $off_avg | $off_p50 | $off_p99 | $off_rps | $off_cpu | 1.000 | 1.000 | 1.000 |"
-echo "| on | $on_avg | $on_p50 | $on_p99 | $on_rps | $on_cpu | $(ratio "$on_avg" "$off_avg") | $(ratio "$on_p99" "$off_p99") | $(ratio "$on_cpu" "$off_cpu") |"
 echo
-pct=$(sed -n 's/^pct=\([0-9.]*\).*/\1/p' "$WORK/agent" | km_median)
-per10k=$(sed -n 's/.*per10k=\([0-9.]*\).*/\1/p' "$WORK/agent" | km_median)
-echo "kmeshd CPU while telemetry is on: ${pct}% of one CPU at ${on_rps} connections/s; ${per10k}% scaled to 10,000 connections/s (median of $ROUNDS)."
-echo "Targets (issue 17): mean ratio <= 1.03, CPU ratio <= 1.05. Ratios are on / off, measured side by side in this run."
-echo "CPU us/req is the whole machine's (client, server, kernel, kmeshd) over the requests wrk completed."
+echo "off: --no-telemetry; on: the default (metrics, no access log); log: on with --access-log FILE."
+echo "Targets (issue 17): mean ratio <= 1.03, CPU ratio <= 1.05. Ratios are against off, measured side by side in this run (medians of $ROUNDS)."
+echo "CPU us/req is the whole machine's (client, server, kernel, kmeshd, and any other job) over the requests wrk completed;"
+echo "own CPU us/req counts only the bench's cgroup (client, server, their kernel time) and kmeshd."
+echo "kmeshd's share is its threads' CPU time per connection, scaled to 10,000 connections/s."

@@ -97,7 +97,7 @@ write_config() {
 start_kmeshd() {
 	rm -f "$STATE/kmeshd.state"
 	"$KM_BUILD/kmeshd" --config "$CONF" --pin-root "$PIN" --state-dir "$STATE" \
-		--metrics "$MADDR" --access-log "$ALOG" "$@" >> "$LOG" 2>&1 &
+		--metrics "$MADDR" --access-log "$ALOG" --tcp-report-interval 1 "$@" >> "$LOG" 2>&1 &
 	KMESHD_PID=$!
 	for _ in $(seq 100); do
 		grep -qE '^last_attempt=[1-9]' "$STATE/kmeshd.state" 2>/dev/null && return 0
@@ -256,6 +256,41 @@ if jq -e '(.services | map(.name) | sort) == ["dead", "down", "svc-a.ns-a.svc.cl
 	ok "kmeshctl top -o json: one row per destination service and per source workload"
 else
 	not_ok "kmeshctl top -o json" "$top"
+fi
+
+# ---- bytes of an open connection ------------------------------------------------
+# Reported every --tcp-report-interval (1 s here) while the connection is
+# open, the rest at its close; each byte once. The traffic above lasted
+# milliseconds: it was reported at its close only (the counts above).
+# km_bytes sends its 6000 bytes, holds 4 s, then shuts down its side; the
+# server answers (7000 bytes) after that EOF: while open, the request's
+# bytes are in, the response's not yet.
+sample() { scrape | awk -v s="$1{$LA}" '$1 == s { print $2 }'; }
+rx0=$(sample istio_tcp_received_bytes_total) tx0=$(sample istio_tcp_sent_bytes_total)
+cl0=$(sample istio_tcp_connections_closed_total)
+in_cli "$BYTES" --send 6000 --recv 7000 --hold-ms 4000 10.92.0.1:80 > "$WORK/hold.out" &
+hold=$!
+seen=
+for _ in $(seq 70); do	# 3.5 s of the 4 s hold
+	if [ "$(sample istio_tcp_received_bytes_total)" = $((rx0 + 6000)) ] &&
+	   [ "$(sample istio_tcp_sent_bytes_total)" = "$tx0" ]; then
+		seen="closed $(sample istio_tcp_connections_closed_total), client running $(kill -0 $hold 2>/dev/null && echo yes)"
+		break
+	fi
+	sleep 0.05
+done
+wait "$hold"
+for _ in $(seq 100); do
+	[ "$(sample istio_tcp_connections_closed_total)" = $((cl0 + 1)) ] && break
+	sleep 0.05
+done
+rx1=$(sample istio_tcp_received_bytes_total) tx1=$(sample istio_tcp_sent_bytes_total)
+if [ "$seen" = "closed $cl0, client running yes" ] && [ "$rx1" = $((rx0 + 6000)) ] &&
+   [ "$tx1" = $((tx0 + 7000)) ] && grep -q '^ok' "$WORK/hold.out"; then
+	ok "an open connection's bytes are reported while it is open (6000 in), each byte once after its close (6000/7000)"
+else
+	not_ok "bytes of an open connection" "while open: ${seen:-not seen} (want closed $cl0, client running yes)" \
+		"after close: received $rx0 -> $rx1, sent $tx0 -> $tx1 (want +6000, +7000)" "$(cat "$WORK/hold.out")"
 fi
 
 # ---- access log across a restart ----------------------------------------------

@@ -151,6 +151,41 @@ static void test_metrics_counts(void **state)
 	km_tel_metrics_free(m);
 }
 
+/* A long connection: its bytes while open (KM_EV_BYTES), then the rest at
+ * its close, each byte counted once; the access log has no line for them. */
+static void test_metrics_open_bytes(void **state)
+{
+	struct km_tel_metrics *m = km_tel_metrics_new(100);
+	struct km_conn_event ev = {};
+	struct km_tel_conn c;
+	char *text;
+
+	conn(&c, &ev, KM_EV_OPEN, "a", "-");
+	km_tel_count(m, &c);
+	conn(&c, &ev, KM_EV_BYTES, "a", "-");
+	ev.bytes_sent = 600;
+	ev.bytes_received = 70;
+	km_tel_count(m, &c);
+	text = render(m);
+	assert_non_null(strstr(text, "\nistio_tcp_received_bytes_total" LBL("a", "-") " 600\n"));
+	assert_non_null(strstr(text, "\nistio_tcp_sent_bytes_total" LBL("a", "-") " 70\n"));
+	assert_non_null(strstr(text, "\nistio_tcp_connections_closed_total" LBL("a", "-") " 0\n"));
+	free(text);
+	/* the close reports the totals and what was reported before */
+	conn(&c, &ev, KM_EV_CLOSE, "a", "-");
+	ev.bytes_sent = 1000;
+	ev.bytes_received = 70;
+	ev.reported_sent = 600;
+	ev.reported_received = 70;
+	km_tel_count(m, &c);
+	text = render(m);
+	assert_non_null(strstr(text, "\nistio_tcp_received_bytes_total" LBL("a", "-") " 1000\n"));
+	assert_non_null(strstr(text, "\nistio_tcp_sent_bytes_total" LBL("a", "-") " 70\n"));
+	assert_non_null(strstr(text, "\nistio_tcp_connections_closed_total" LBL("a", "-") " 1\n"));
+	free(text);
+	km_tel_metrics_free(m);
+}
+
 static void test_metrics_requests(void **state)
 {
 	struct km_tel_metrics *m = km_tel_metrics_new(100);
@@ -381,6 +416,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_service_of),
 		cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_metrics_open_bytes),
 		cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_metrics_counts),
 		cmocka_unit_test(test_metrics_requests),

@@ -68,6 +68,11 @@ int km_bpf_install(const struct km_install_opts *o,
 	}
 	skel->rodata->km_cfg_peer_vip = o->peer_vip;
 	skel->rodata->km_cfg_events = o->events;
+	/* sockops may read the current process on newer kernels only: else
+	 * no km_ev_netns, and bytes are reported at close only */
+	skel->rodata->km_cfg_ev_netns = o->events &&
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_SOCK_OPS,
+					BPF_FUNC_get_current_pid_tgid, NULL) == 1;
 	ret = km_events_ring_prepare(skel->maps.km_events, pin_root,
 				     o->events_ring, err);
 	if (!ret)
@@ -105,9 +110,17 @@ int km_bpf_install(const struct km_install_opts *o,
 		}
 		ret = km_pin_path(path, sizeof(path), pin_root, KM_LINK_PREFIX,
 				  bpf_program__name(prog));
-		if (!ret)
-			ret = km_pin_cgroup_link(prog, cg_fd, st.st_ino, cgroup,
-						 path, &replaced, err);
+		if (ret)
+			goto out;
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_TRACING) {
+			/* the telemetry's iterator: no cgroup */
+			ret = km_pin_iter_link(prog, path, err);
+			if (ret)
+				goto out;
+			continue;
+		}
+		ret = km_pin_cgroup_link(prog, cg_fd, st.st_ino, cgroup,
+					 path, &replaced, err);
 		if (ret)
 			goto out;
 		if (replaced)
@@ -221,7 +234,9 @@ int km_bpf_links(const char *pin_root, struct km_link_status *out, int max)
 		fd = bpf_obj_get(path);
 		if (fd < 0)
 			continue;
-		if (bpf_link_get_info_by_fd(fd, &li, &len) == 0) {
+		/* cgroup attachments only (not the telemetry's iterator) */
+		if (bpf_link_get_info_by_fd(fd, &li, &len) == 0 &&
+		    li.type == BPF_LINK_TYPE_CGROUP) {
 			struct km_link_status *s = &out[n++];
 
 			memset(s, 0, sizeof(*s));

@@ -83,3 +83,25 @@ int km_pin_cgroup_link(struct bpf_program *prog, int cg_fd, __u64 cg_id,
 	bpf_link__destroy(link);
 	return ret;
 }
+
+int km_pin_iter_link(struct bpf_program *prog, const char *path,
+		     struct km_err *err)
+{
+	struct bpf_link *link;
+	int ret;
+
+	/* an iterator link cannot take a new program: a new link */
+	km_pin_drop_link(path);
+	link = bpf_program__attach_iter(prog, NULL);
+	if (!link) {
+		ret = -errno;
+		km_err_set(err, "creating the iterator %s: %s",
+			   bpf_program__name(prog), strerror(-ret));
+		return ret;
+	}
+	ret = bpf_link__pin(link, path);
+	if (ret)
+		km_err_set(err, "pinning %s: %s", path, strerror(-ret));
+	bpf_link__destroy(link);
+	return ret;
+}

@@ -29,6 +29,11 @@ int km_pin_cgroup_link(struct bpf_program *prog, int cg_fd, __u64 cg_id,
 		       const char *cgroup, const char *path, bool *replaced,
 		       struct km_err *err);
 
+/* Pins an iterator link of @prog (iter/...) at @path, in place of the
+ * one there; run it with bpf_iter_create() on the pinned link. */
+int km_pin_iter_link(struct bpf_program *prog, const char *path,
+		     struct km_err *err);
+
 /* Detaches the link pinned at @path, if any, and removes the pin: 0, or
  * -errno from unlink (ENOENT is 0). */
 int km_pin_drop_link(const char *path);

@@ -6,6 +6,8 @@
  *   close     istio_tcp_connections_closed_total, and the bytes: received
  *             = what the client sent (the request), sent = what it got
  *             back (the response), as a sidecar counts them
+ *   bytes     an open connection's bytes since its last report (every
+ *             --tcp-report-interval); its close counts the rest
  *   refused   opened and closed, with the refusal's flag
  *   L7        istio_requests_total for the first request of a connection
  *             the kernel routed (at open), or refused with NR
@@ -41,6 +43,7 @@ static const char *const label_names[L_N] = {
 struct series {
 	char *l[L_N];		/* owned copies */
 	uint64_t v[TCP_N];
+	bool overflow;		/* the overflow series */
 };
 
 /* Open addressing on the label values: an event costs a hash of its
@@ -164,8 +167,8 @@ static struct series *add(struct table *t, const char *const *l)
 
 /* The series of @c in @t, the overflow series past the cap, or NULL
  * (out of memory: the event is not counted). */
-static struct series *series_of(struct km_tel_metrics *m, struct table *t,
-				const struct km_tel_conn *c, const char *flags)
+static struct series *lookup(struct km_tel_metrics *m, struct table *t,
+			     const struct km_tel_conn *c, const char *flags)
 {
 	const char *l[L_N] = {
 		[L_SRC_WORKLOAD] = c->src_workload,
@@ -177,7 +180,7 @@ static struct series *series_of(struct km_tel_metrics *m, struct table *t,
 		[L_ROUTE] = t->req ? c->route : "",
 		[L_FLAGS] = flags,
 	};
-	struct series **sp;
+	struct series **sp, *s;
 
 	if (t->cap) {
 		sp = slot_of(t, l, hash(l));
@@ -191,8 +194,36 @@ static struct series *series_of(struct km_tel_metrics *m, struct table *t,
 		sp = slot_of(t, l, hash(l));
 		if (*sp)
 			return *sp;
+		s = add(t, l);
+		if (s)
+			s->overflow = true;
+		return s;
 	}
 	return add(t, l);
+}
+
+/* lookup(), through the series the event's resolution was counted in
+ * before (c->smemo), when it has one. */
+static struct series *series_of(struct km_tel_metrics *m, struct table *t,
+				const struct km_tel_conn *c, const char *flags)
+{
+	struct km_tel_smemo *sm = c->smemo;
+	struct series *s;
+	int f = t->req, i = 0;
+
+	for (; sm && i < KM_TEL_SMEMO && sm->flags[f][i]; i++) {
+		if (sm->flags[f][i] != flags)
+			continue;
+		s = sm->series[f][i];
+		t->overflowed += s->overflow;
+		return s;
+	}
+	s = lookup(m, t, c, flags);
+	if (s && sm && i < KM_TEL_SMEMO) {
+		sm->flags[f][i] = flags;
+		sm->series[f][i] = s;
+	}
+	return s;
 }
 
 void km_tel_count(struct km_tel_metrics *m, const struct km_tel_conn *c)
@@ -212,11 +243,22 @@ void km_tel_count(struct km_tel_metrics *m, const struct km_tel_conn *c)
 		if (!s)
 			break;
 		s->v[TCP_CLOSED]++;
-		/* the sidecar's view: received from the app, sent to it */
-		s->v[TCP_RECEIVED] += ev->bytes_sent;
-		s->v[TCP_SENT] += ev->bytes_received;
+		/* the sidecar's view: received from the app, sent to it;
+		 * what KM_EV_BYTES reported while it was open is counted */
+		s->v[TCP_RECEIVED] += ev->bytes_sent > ev->reported_sent ?
+				      ev->bytes_sent - ev->reported_sent : 0;
+		s->v[TCP_SENT] += ev->bytes_received > ev->reported_received ?
+				  ev->bytes_received - ev->reported_received : 0;
 		l7 = false;	/* counted at open */
 		break;
+	case KM_EV_BYTES:
+		/* an open connection's bytes since its last report */
+		s = series_of(m, &m->tcp, c, "-");
+		if (s) {
+			s->v[TCP_RECEIVED] += ev->bytes_sent;
+			s->v[TCP_SENT] += ev->bytes_received;
+		}
+		return;
 	case KM_EV_REFUSED:
 		s = series_of(m, &m->tcp, c, c->flags);
 		if (s) {
@@ -289,10 +331,10 @@ void km_tel_metrics_write(const struct km_tel_metrics *m, FILE *f)
 		     "Connections closed (kmesh: at TCP_CLOSE, and refusals).",
 		     TCP_CLOSED);
 	write_metric(&m->tcp, f, "istio_tcp_sent_bytes_total",
-		     "Bytes sent to the client (response), counted at close.",
+		     "Bytes sent to the client (response), counted while open (every --tcp-report-interval) and at close.",
 		     TCP_SENT);
 	write_metric(&m->tcp, f, "istio_tcp_received_bytes_total",
-		     "Bytes received from the client (request), counted at close.",
+		     "Bytes received from the client (request), counted while open (every --tcp-report-interval) and at close.",
 		     TCP_RECEIVED);
 	write_metric(&m->req, f, "istio_requests_total",
 		     "First requests of connections routed by kmesh.ko (no response code: kmesh routes requests, it does not see responses).",

@@ -52,6 +52,38 @@ struct km_tel_names {
 	struct stat enroll_st;		/* as last read */
 	uint64_t wl_checked_ms;
 	uint64_t oldest_cached;		/* generation */
+	struct resolved **memo;		/* KM_TEL_MEMO slots */
+	unsigned memo_len;
+};
+
+/*
+ * What an event resolves to depends only on these fields of it: events
+ * of one series (the same source, listener, cluster, route, addresses
+ * and refusal) are resolved once, then found by one hash and compare.
+ * The memo is emptied with the workload names (each second) and when
+ * full, so it holds no name longer than they do.
+ */
+#define KM_TEL_MEMO 1024	/* slots, a power of two; half used at most */
+
+struct memo_key {
+	__u64 src_id;
+	__u64 generation;
+	struct km_addr vip, endpoint;
+	__u32 src_kind;
+	__u32 listener_id, cluster_id, route_id;
+	__u16 vhost, route;
+	__be16 vip_port, endpoint_port;
+	__u16 reason;		/* refused: why; else 0 */
+	__u16 authz_row;	/* authz refused: the row; else 0 */
+	__u8 end;		/* authz refused: why; else 0 */
+	__u8 type_refused;
+	__u8 pad[2];
+};
+
+struct resolved {
+	struct memo_key k;
+	struct km_tel_conn c;	/* all but ev, flags, end and local */
+	struct km_tel_smemo sm;
 };
 
 struct wl_names {
@@ -162,6 +194,61 @@ static void load_enrollments(struct km_tel_names *n)
 	}
 }
 
+static void memo_clear(struct km_tel_names *n)
+{
+	if (!n->memo || !n->memo_len)
+		return;
+	for (unsigned i = 0; i < KM_TEL_MEMO; i++) {
+		free(n->memo[i]);
+		n->memo[i] = NULL;
+	}
+	n->memo_len = 0;
+}
+
+static void memo_key_of(struct memo_key *k, const struct km_conn_event *ev)
+{
+	bool refused = ev->type == KM_EV_REFUSED;
+
+	memset(k, 0, sizeof(*k));
+	k->src_id = ev->src_id;
+	k->generation = ev->generation;
+	k->vip = ev->vip;
+	k->endpoint = ev->endpoint;
+	k->src_kind = ev->src_kind;
+	k->listener_id = ev->listener_id;
+	k->cluster_id = ev->cluster_id;
+	k->route_id = ev->route_id;
+	k->vhost = ev->vhost;
+	k->route = ev->route;
+	k->vip_port = ev->vip_port;
+	k->endpoint_port = ev->endpoint_port;
+	k->type_refused = refused;
+	k->reason = refused ? ev->reason : 0;
+	if (refused && ev->reason == KM_EV_REASON_AUTHZ) {
+		k->authz_row = ev->authz_row;
+		k->end = ev->end;
+	}
+}
+
+/* The slot of @k: its entry, or the empty slot it would take. */
+static struct resolved **memo_slot(struct km_tel_names *n,
+				   const struct memo_key *k)
+{
+	uint64_t w[sizeof(*k) / 8], h = 0;
+	size_t i;
+
+	_Static_assert(sizeof(*k) % 8 == 0, "memo_key in words");
+	memcpy(w, k, sizeof(w));
+	for (i = 0; i < sizeof(w) / 8; i++)
+		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ull;
+	h ^= h >> 29;
+	for (i = h & (KM_TEL_MEMO - 1); n->memo[i];
+	     i = (i + 1) & (KM_TEL_MEMO - 1))
+		if (!memcmp(&n->memo[i]->k, k, sizeof(*k)))
+			break;
+	return &n->memo[i];
+}
+
 void km_tel_names_refresh(struct km_tel_names *n)
 {
 	__u32 zero = 0;
@@ -171,6 +258,7 @@ void km_tel_names_refresh(struct km_tel_names *n)
 	if (now - n->wl_checked_ms >= KM_TEL_WL_REFRESH_MS) {
 		n->wl_checked_ms = now;
 		clear_map(&n->wls, true);
+		memo_clear(n);
 		load_enrollments(n);
 	}
 	/* ids cached for generations long gone: a connection that old is
@@ -191,6 +279,8 @@ void km_tel_names_free(struct km_tel_names *n)
 	if (!n)
 		return;
 	clear_map(&n->wls, true);
+	memo_clear(n);
+	free(n->memo);
 	clear_map(&n->ids, false);
 	clear_map(&n->strings, true);
 	km_strmap_free(&n->enrolled);
@@ -383,12 +473,12 @@ static const char *end_name(const struct km_conn_event *ev)
 
 	if (ev->type == KM_EV_REFUSED)
 		return "refused";
-	if (ev->type == KM_EV_OPEN)
+	if (ev->type != KM_EV_CLOSE)
 		return "-";
 	return ev->end <= KM_END_CONNECT_FAILED ? ends[ev->end] : "unknown";
 }
 
-void km_tel_resolve(struct km_tel_names *n, const struct km_conn_event *ev,
+static void resolve(struct km_tel_names *n, const struct km_conn_event *ev,
 		    struct km_tel_conn *c)
 {
 	const struct wl_names *w = workload(n, ev);
@@ -404,7 +494,6 @@ void km_tel_resolve(struct km_tel_names *n, const struct km_conn_event *ev,
 	km_tel_addr(c->vip, sizeof(c->vip), &ev->vip, ev->vip_port);
 	km_tel_addr(c->endpoint, sizeof(c->endpoint), &ev->endpoint,
 		    ev->endpoint_port);
-	km_tel_addr(c->local, sizeof(c->local), &ev->local, ev->local_port);
 	c->listener = id_name(n, KM_NAME_LISTENER, ev->listener_id,
 			      ev->generation);
 	c->cluster = id_name(n, KM_NAME_CLUSTER, ev->cluster_id, ev->generation);
@@ -426,11 +515,52 @@ void km_tel_resolve(struct km_tel_names *n, const struct km_conn_event *ev,
 			 ev->vhost, ev->route);
 		c->route = intern(n, route);
 	}
-	c->flags = km_tel_flags(ev);
-	c->end = end_name(ev);
 	c->authz_policy = KM_TEL_UNKNOWN;
 	if (ev->type == KM_EV_REFUSED && ev->reason == KM_EV_REASON_AUTHZ &&
 	    km_authz_why_has_row(ev->end & KM_EV_AUTHZ_WHY_MASK))
 		c->authz_policy = id_name(n, KM_NAME_AUTHZ, ev->authz_row,
 					  ev->generation);
+}
+
+void km_tel_resolve(struct km_tel_names *n, const struct km_conn_event *ev,
+		    struct km_tel_conn *c)
+{
+	struct resolved **rp = NULL;
+	struct memo_key k;
+
+	if (!n->memo)
+		n->memo = calloc(KM_TEL_MEMO, sizeof(*n->memo));
+	/* a generation newer than the live one read: its names may come
+	 * at the next refresh, so "unknown" is not kept */
+	if (n->memo && ev->generation <= n->live.generation) {
+		memo_key_of(&k, ev);
+		rp = memo_slot(n, &k);
+	}
+	if (rp && *rp) {
+		*c = (*rp)->c;
+	} else {
+		resolve(n, ev, c);
+		if (rp && n->memo_len >= KM_TEL_MEMO / 2) {
+			memo_clear(n);
+			rp = memo_slot(n, &k);
+		}
+		if (rp && (*rp = calloc(1, sizeof(**rp)))) {
+			(*rp)->k = k;
+			(*rp)->c = *c;
+			(*rp)->c.smemo = &(*rp)->sm;
+			c->smemo = &(*rp)->sm;
+			n->memo_len++;
+		}
+	}
+	/* per connection */
+	c->ev = ev;
+	c->local[0] = 0;
+	c->flags = km_tel_flags(ev);
+	c->end = end_name(ev);
+}
+
+void km_tel_local(struct km_tel_conn *c)
+{
+	km_tel_addr(c->local, sizeof(c->local), &c->ev->local,
+		    c->ev->local_port);
 }

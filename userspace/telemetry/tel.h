@@ -14,6 +14,15 @@
 #define KM_TEL_UNKNOWN "unknown"
 #define KM_TEL_ADDR_MAX 64	/* "[v6]:port" */
 
+/* The series a resolved event was last counted in, per metric family
+ * and response flag (metrics.c): events of one memoized resolution
+ * (names.c) find their series without hashing their labels. */
+#define KM_TEL_SMEMO 4
+struct km_tel_smemo {
+	const char *flags[2][KM_TEL_SMEMO];
+	void *series[2][KM_TEL_SMEMO];
+};
+
 /*
  * One connection event with its ids resolved to Istio's label values.
  * Strings are interned (names.c): they live as long as the telemetry, so
@@ -35,9 +44,10 @@ struct km_tel_conn {
 	const char *end;		/* how it ended, for the access log */
 	const char *authz_policy;	/* authz refused: the row that
 					 * decided (authz_log.c) */
+	struct km_tel_smemo *smemo;	/* NULL: none */
 	char vip[KM_TEL_ADDR_MAX];
 	char endpoint[KM_TEL_ADDR_MAX];
-	char local[KM_TEL_ADDR_MAX];
+	char local[KM_TEL_ADDR_MAX];	/* km_tel_local() fills it */
 };
 
 /* names.c: ids to names, through the pinned maps */
@@ -50,6 +60,8 @@ int km_tel_names_open(struct km_tel_names **np, const char *pin_root,
 void km_tel_names_refresh(struct km_tel_names *n);
 void km_tel_resolve(struct km_tel_names *n, const struct km_conn_event *ev,
 		    struct km_tel_conn *c);
+/* c->local, which only the logs need */
+void km_tel_local(struct km_tel_conn *c);
 /* The live generation as last refreshed (0: none yet) */
 uint64_t km_tel_names_generation(const struct km_tel_names *n);
 void km_tel_names_free(struct km_tel_names *n);

@@ -8,7 +8,9 @@
  * HTTP thread; a scrape holds it only while it prints Istio's series.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -27,6 +29,7 @@
 
 #define KM_TEL_DRAIN_MS 100
 #define KM_TEL_DRAIN_BUSY_MS 5
+#define KM_TEL_TCP_REPORT_S 5	/* Istio's tcp_reporting_duration */
 
 static struct {
 	struct km_tel_opts o;
@@ -38,13 +41,19 @@ static struct {
 	struct ring_buffer *rb;
 	int ring_fd;
 	int stop_fd;
+	int iter_fd;		/* the pinned iterator link, or -1 */
+	int netns_fd;		/* km_ev_netns */
+	int self_ns;		/* the reader's network namespace */
+	uint64_t next_report_ns;
 	pthread_t reader;
 	bool reader_up;
 	pthread_mutex_t lock;
 	int64_t mono_to_real;
 	char pin_root[PATH_MAX];
 	char state_file[PATH_MAX];
-} T = { .ring_fd = -1, .stop_fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
+} T = { .ring_fd = -1, .stop_fd = -1, .iter_fd = -1, .netns_fd = -1,
+	.self_ns = -1,
+	.lock = PTHREAD_MUTEX_INITIALIZER };
 
 static volatile sig_atomic_t reopen_log;
 static _Atomic uint64_t applied_gen, applied_ms;
@@ -56,6 +65,7 @@ void km_tel_opts_init(struct km_tel_opts *o)
 	o->metrics = KM_TEL_DEFAULT_METRICS;
 	o->max_series = KM_TEL_DEFAULT_MAX_SERIES;
 	o->drain_ms = KM_TEL_DRAIN_MS;
+	o->tcp_report_s = KM_TEL_TCP_REPORT_S;
 }
 
 static int number(const char *opt, const char *arg, unsigned long lo,
@@ -104,6 +114,11 @@ int km_tel_parse_opt(struct km_tel_opts *o, int c, const char *arg)
 			return 2;
 		o->max_series = v;
 		return 0;
+	case 8:
+		if (number("tcp-report-interval", arg, 0, 3600, &v))
+			return 2;
+		o->tcp_report_s = v;
+		return 0;
 	}
 	return 2;
 }
@@ -119,8 +134,9 @@ void km_tel_usage(FILE *f)
 		"      --access-log-errors  log only connections with a response flag (refused, failed, reset)\n"
 		"      --access-log-sample PCT  log PCT of the connections (1-100, evenly spread)\n"
 		"      --events-ring-kb N   size of the connection events ring (power of two, default %u)\n"
-		"      --metrics-max-series N  label sets per metric before the overflow series (default %u)\n",
-		KM_EV_RING_DEFAULT / 1024, KM_TEL_DEFAULT_MAX_SERIES);
+		"      --metrics-max-series N  label sets per metric before the overflow series (default %u)\n"
+		"      --tcp-report-interval S  report open connections' bytes every S seconds (default %u; 0: at close only)\n",
+		KM_EV_RING_DEFAULT / 1024, KM_TEL_DEFAULT_MAX_SERIES, KM_TEL_TCP_REPORT_S);
 }
 
 static int64_t mono_to_real(void)
@@ -153,10 +169,66 @@ static int on_event(void *ctx, void *data, size_t size)
 	km_tel_count(T.metrics, &c);
 	T.agent.events_read++;
 	pthread_mutex_unlock(&T.lock);
+	if (ev.type == KM_EV_OPEN || ev.type == KM_EV_BYTES)
+		return 0;	/* nothing to log */
+	if (T.log || ev.reason == KM_EV_REASON_AUTHZ)
+		km_tel_local(&c);
 	km_tel_log_event(T.log, &c, T.mono_to_real);
 	if (ev.type == KM_EV_REFUSED && ev.reason == KM_EV_REASON_AUTHZ)
 		km_tel_authz_deny(&T.authz, &c, mono_ns(), stderr);
 	return 0;
+}
+
+/* Runs the iterator in the network namespace of process @tgid: false
+ * when that process is gone. */
+static bool iterate_in(__u32 tgid)
+{
+	char path[64], buf[64];
+	int ns, fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/ns/net", tgid);
+	ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0)
+		return false;
+	/* the tcp iterator walks the namespace of its creator */
+	if (setns(ns, CLONE_NEWNET) == 0) {
+		fd = bpf_iter_create(T.iter_fd);
+		while (fd >= 0 && read(fd, buf, sizeof(buf)) > 0)
+			;	/* the program writes nothing */
+		if (fd >= 0)
+			close(fd);
+	}
+	close(ns);
+	return true;
+}
+
+/*
+ * Every tcp_report_s, the iterator reports the bytes of open routed
+ * connections (KM_EV_BYTES into the ring, read by the drain that
+ * follows), in each network namespace routed connections came from
+ * (km_ev_netns); the reader thread enters each, then its own again.
+ */
+static void report_open(void)
+{
+	uint64_t now = mono_ns(), key, next;
+	bool more;
+	__u32 tgid;
+
+	if (T.iter_fd < 0 || T.netns_fd < 0 || T.self_ns < 0 ||
+	    !T.o.tcp_report_s || now < T.next_report_ns)
+		return;
+	T.next_report_ns = now + T.o.tcp_report_s * 1000000000ull;
+	more = bpf_map_get_next_key(T.netns_fd, NULL, &key) == 0;
+	while (more) {
+		more = bpf_map_get_next_key(T.netns_fd, &key, &next) == 0;
+		if (bpf_map_lookup_elem(T.netns_fd, &key, &tgid) == 0 &&
+		    !iterate_in(tgid))
+			bpf_map_delete_elem(T.netns_fd, &key);
+		key = next;
+	}
+	if (setns(T.self_ns, CLONE_NEWNET))
+		fprintf(stderr, "<3>kmeshd: telemetry: back to its network namespace: %s\n",
+			strerror(errno));
 }
 
 /* Events read; the ring drained into the aggregates and the log. */
@@ -171,6 +243,7 @@ static int drain(void)
 	}
 	T.mono_to_real = mono_to_real();
 	km_tel_names_refresh(T.names);
+	report_open();
 	n = ring_buffer__consume(T.rb);
 	km_tel_authz_tick(&T.authz, mono_ns(), stderr);
 	km_tel_log_flush(T.log);
@@ -310,6 +383,11 @@ int km_telemetry_start(const struct km_tel_opts *o, const char *pin_root,
 	T.ring_fd = bpf_obj_get(path);
 	T.rb = T.ring_fd < 0 ? NULL : ring_buffer__new(T.ring_fd, on_event, NULL, NULL);
 	T.stop_fd = eventfd(0, EFD_CLOEXEC);
+	snprintf(path, sizeof(path), "%s/link_km_ev_iter", pin_root);
+	T.iter_fd = bpf_obj_get(path);	/* none: bytes at close only */
+	snprintf(path, sizeof(path), "%s/km_ev_netns", pin_root);
+	T.netns_fd = bpf_obj_get(path);
+	T.self_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (!T.rb || T.stop_fd < 0) {
 		ret = -errno;
 		km_err_set(err, "telemetry: the events ring %s: %s", path,
@@ -348,6 +426,11 @@ void km_telemetry_stop(void)
 		close(T.ring_fd);
 	if (T.stop_fd >= 0)
 		close(T.stop_fd);
+	for (int *fd = &T.iter_fd; fd <= &T.self_ns; fd++) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+	}
 	T.ring_fd = T.stop_fd = -1;
 	km_tel_log_close(T.log);
 	T.log = NULL;

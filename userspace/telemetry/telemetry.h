@@ -32,6 +32,7 @@ struct km_tel_opts {
 	uint32_t ring_bytes;	/* km_events size; 0: default */
 	unsigned max_series;	/* label sets per metric; then overflow */
 	unsigned drain_ms;	/* ring drain period */
+	unsigned tcp_report_s;	/* open connections' bytes; 0: at close */
 };
 
 /* kmeshd's long options for telemetry, and their parser: @c is the
@@ -45,8 +46,9 @@ struct km_tel_opts {
 	{ "access-log-errors", no_argument, NULL, KM_TEL_OPT_FIRST + 4 }, \
 	{ "access-log-sample", required_argument, NULL, KM_TEL_OPT_FIRST + 5 }, \
 	{ "events-ring-kb", required_argument, NULL, KM_TEL_OPT_FIRST + 6 }, \
-	{ "metrics-max-series", required_argument, NULL, KM_TEL_OPT_FIRST + 7 }
-#define KM_TEL_OPT_LAST (KM_TEL_OPT_FIRST + 7)
+	{ "metrics-max-series", required_argument, NULL, KM_TEL_OPT_FIRST + 7 }, \
+	{ "tcp-report-interval", required_argument, NULL, KM_TEL_OPT_FIRST + 8 }
+#define KM_TEL_OPT_LAST (KM_TEL_OPT_FIRST + 8)
 
 void km_tel_opts_init(struct km_tel_opts *o);
 int km_tel_parse_opt(struct km_tel_opts *o, int c, const char *arg);
