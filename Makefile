@@ -43,7 +43,7 @@ USR_INC  := $(USR_DIRS:%=-I%)
 CFLAGS   += $(SAN_FLAGS) $(WARN) -DKMESH_VERSION='"$(KMESH_VERSION)"' -std=gnu11 -D_GNU_SOURCE -Iinclude $(USR_INC) -I$(B) -I$(B)/proto -I/usr/include/libnl3
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 # libmicrohttpd: kmeshd's /metrics server (userspace/telemetry/http.c) and
-# its local replies (userspace/kmeshd/responder.c)
+# its local replies (userspace/dataplane/responder.c)
 LIBS     := $(LIBBPF_LIBS) -lyaml -lnl-genl-3 -lnl-3 -lprotobuf-c -lnghttp2 -lssl -lcrypto -ljansson -lcares \
 	    -lmicrohttpd -lpthread
 
