@@ -326,7 +326,6 @@ km_ev_record(struct tcp_sock *tp, __u64 cookie)
 static __always_inline void km_ev_sockops(struct bpf_sock_ops *skops)
 {
 	struct km_sk_orig *o;
-	struct bpf_sock *bsk;
 	struct tcp_sock *tp;
 	__u32 op = skops->op;
 
@@ -335,10 +334,7 @@ static __always_inline void km_ev_sockops(struct bpf_sock_ops *skops)
 	if (op != BPF_SOCK_OPS_TCP_CONNECT_CB &&
 	    !(op == BPF_SOCK_OPS_STATE_CB && skops->args[1] == BPF_TCP_CLOSE))
 		return;
-	bsk = skops->sk;
-	if (!bsk)
-		return;
-	tp = bpf_skc_to_tcp_sock(bsk);
+	tp = km_sockops_tcp(skops);
 	if (!tp)
 		return;
 	o = km_ev_record(tp, bpf_get_socket_cookie(skops));

@@ -208,4 +208,14 @@ struct {
 	__type(value, struct km_route_result);
 } km_route_scratch SEC(".maps");
 
+/* The TCP socket of a sockops callback, or NULL (the sockops handlers
+ * of telemetry and outlier detection start here). */
+static __always_inline struct tcp_sock *
+km_sockops_tcp(const struct bpf_sock_ops *skops)
+{
+	struct bpf_sock *bsk = skops->sk;
+
+	return bsk ? bpf_skc_to_tcp_sock(bsk) : NULL;
+}
+
 #endif

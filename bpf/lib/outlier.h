@@ -163,7 +163,6 @@ static __always_inline void km_od_sockops(struct bpf_sock_ops *skops)
 	const struct km_cluster *c;
 	struct km_ep_stat *es;
 	struct km_sk_orig *o;
-	struct bpf_sock *bsk;
 	struct tcp_sock *tp;
 	__u64 now;
 	int ret;
@@ -174,10 +173,7 @@ static __always_inline void km_od_sockops(struct bpf_sock_ops *skops)
 	      skops->args[0] == BPF_TCP_SYN_SENT &&
 	      skops->args[1] == BPF_TCP_CLOSE))
 		return;
-	bsk = skops->sk;
-	if (!bsk)
-		return;
-	tp = bpf_skc_to_tcp_sock(bsk);
+	tp = km_sockops_tcp(skops);
 	if (!tp)
 		return;
 	o = bpf_sk_storage_get(&km_sk_orig, tp, 0, 0);
